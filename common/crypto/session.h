@@ -1,0 +1,54 @@
+// Sessions: X3DH from a fetched bundle, Double Ratchet encrypt/decrypt. Plaintext given here is
+// already padded by the caller (protocol/padding.h). The store calls made by libsignal happen
+// inside these functions, so a caller that wraps a call in a database transaction gets the
+// session, identity and prekey updates atomically with whatever else it writes.
+#pragma once
+
+#include "crypto/protocol_store.h"
+#include "crypto/signal_context.h"
+#include "util/result.h"
+#include "util/secret_bytes.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace veil::crypto {
+
+struct PrekeyBundle {
+    std::uint32_t registration_id = 0;
+    std::int32_t device_id = 1;
+    Bytes identity_key;              // 33 bytes
+    std::uint32_t signed_prekey_id = 0;
+    Bytes signed_prekey;             // 33 bytes
+    Bytes signed_prekey_signature;   // 64 bytes
+    std::optional<std::uint32_t> prekey_id;
+    Bytes prekey;                    // 33 bytes when prekey_id is set
+};
+
+enum class CiphertextType { whisper = 1, prekey = 2 };
+
+struct Ciphertext {
+    CiphertextType type = CiphertextType::whisper;
+    Bytes bytes;
+};
+
+// Builds a session to address from a bundle (X3DH). Fails with Errc::crypto on a bad
+// signed-prekey signature, Errc::untrusted_identity if the identity is not trusted, and
+// Errc::invalid_argument on malformed keys.
+Status process_bundle(StoreContext& store, const ProtocolAddress& address,
+                      const PrekeyBundle& bundle);
+
+Result<bool> has_session(StoreContext& store, const ProtocolAddress& address);
+
+Result<Ciphertext> encrypt(StoreContext& store, const ProtocolAddress& address,
+                           std::span<const std::uint8_t> padded_plaintext);
+
+// Decrypts a message from address. Errors: duplicate_message (already decrypted),
+// invalid_message (tampered, malformed, unknown version), untrusted_identity, no_session,
+// crypto (anything else). On error the caller must roll back its transaction: libsignal may
+// have saved an identity before failing.
+Result<SecretBytes> decrypt(StoreContext& store, const ProtocolAddress& address,
+                            const Ciphertext& ciphertext);
+
+} // namespace veil::crypto

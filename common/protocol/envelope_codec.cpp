@@ -1,0 +1,153 @@
+#include "protocol/envelope_codec.h"
+
+namespace veil::protocol {
+namespace {
+
+Status fail(std::string message) { return make_error(Errc::protocol, std::move(message)); }
+
+bool valid_signed_prekey(const wire::SignedPrekey& spk) {
+    return spk.public_key().size() == kPublicKeyBytes && spk.signature().size() == kSignatureBytes;
+}
+
+Status validate_prekeys(const google::protobuf::RepeatedPtrField<wire::OneTimePrekey>& keys) {
+    if (keys.size() > static_cast<int>(kMaxPrekeysPerUpload))
+        return fail("too many one-time prekeys in one upload");
+    for (const auto& k : keys)
+        if (k.public_key().size() != kPublicKeyBytes)
+            return fail("a one-time prekey has the wrong size");
+    return {};
+}
+
+Status validate_request(const wire::Envelope& e) {
+    switch (e.body_case()) {
+    case wire::Envelope::kRegisterRequest: {
+        const auto& r = e.register_request();
+        if (r.identity_key().size() != kPublicKeyBytes)
+            return fail("identity key has the wrong size");
+        if (!valid_signed_prekey(r.signed_prekey()))
+            return fail("signed prekey is missing or malformed");
+        if (r.signature().size() != kSignatureBytes)
+            return fail("registration signature has the wrong size");
+        if (r.invite_code().size() > 128)
+            return fail("invite code is too long");
+        return validate_prekeys(r.one_time_prekeys());
+    }
+    case wire::Envelope::kAuthRequest:
+        if (e.auth_request().signature().size() != kSignatureBytes)
+            return fail("auth signature has the wrong size");
+        if (e.auth_request().username().size() > kMaxUsernameBytes)
+            return fail("username is too long");
+        return {};
+    case wire::Envelope::kPrekeyUpload: {
+        const auto& u = e.prekey_upload();
+        if (u.has_signed_prekey() && !valid_signed_prekey(u.signed_prekey()))
+            return fail("signed prekey is malformed");
+        return validate_prekeys(u.one_time_prekeys());
+    }
+    case wire::Envelope::kPrekeyFetch:
+        if (e.prekey_fetch().username().size() > kMaxUsernameBytes)
+            return fail("username is too long");
+        return {};
+    case wire::Envelope::kSendRequest: {
+        const auto& s = e.send_request();
+        if (s.message_id().size() != kMessageIdBytes)
+            return fail("message id must be 16 bytes");
+        if (s.to_username().size() > kMaxUsernameBytes)
+            return fail("username is too long");
+        if (s.ciphertext().empty() || s.ciphertext().size() > kMaxCiphertextBytes)
+            return make_error(Errc::too_large, "ciphertext is empty or too large");
+        if (s.type() != wire::CIPHERTEXT_WHISPER && s.type() != wire::CIPHERTEXT_PREKEY)
+            return fail("unknown ciphertext type");
+        return {};
+    }
+    case wire::Envelope::kAckRequest:
+        if (e.ack_request().delivery_ids_size() > static_cast<int>(kMaxAcksPerRequest))
+            return fail("too many acks in one request");
+        return {};
+    default:
+        return {};
+    }
+}
+
+} // namespace
+
+Result<wire::Envelope> decode_envelope(std::span<const std::uint8_t> frame) {
+    if (frame.size() > kMaxFrameBytes)
+        return make_error(Errc::too_large, "frame exceeds the protocol limit");
+    wire::Envelope e;
+    if (!e.ParseFromArray(frame.data(), static_cast<int>(frame.size())))
+        return make_error(Errc::protocol, "frame is not a valid envelope");
+    if (e.version() != kProtocolVersion)
+        return make_error(Errc::protocol, "unsupported protocol version");
+    if (e.body_case() == wire::Envelope::BODY_NOT_SET)
+        return make_error(Errc::protocol, "envelope has no body");
+    if (auto st = validate(e); !st)
+        return st.error();
+    return e;
+}
+
+Bytes encode_envelope(const wire::Envelope& envelope) {
+    Bytes out(envelope.ByteSizeLong());
+    envelope.SerializeToArray(out.data(), static_cast<int>(out.size()));
+    return out;
+}
+
+Status validate(const wire::Envelope& envelope) { return validate_request(envelope); }
+
+bool valid_username(std::string_view name) {
+    if (name.size() < kMinUsernameBytes || name.size() > kMaxUsernameBytes)
+        return false;
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!alnum(name.front()))
+        return false;
+    for (char c : name)
+        if (!alnum(c) && c != '_' && c != '.' && c != '-')
+            return false;
+    return true;
+}
+
+wire::Envelope make_error_envelope(std::uint64_t request_id, wire::Error::Code code,
+                                   std::string message, std::uint32_t retry_after_ms) {
+    wire::Envelope e;
+    e.set_version(kProtocolVersion);
+    e.set_request_id(request_id);
+    auto* err = e.mutable_error();
+    err->set_code(code);
+    err->set_message(std::move(message));
+    err->set_retry_after_ms(retry_after_ms);
+    return e;
+}
+
+wire::Envelope make_ok_envelope(std::uint64_t request_id) {
+    wire::Envelope e;
+    e.set_version(kProtocolVersion);
+    e.set_request_id(request_id);
+    e.mutable_ok();
+    return e;
+}
+
+const char* body_name(const wire::Envelope& e) {
+    switch (e.body_case()) {
+    case wire::Envelope::kChallengeRequest: return "challenge_request";
+    case wire::Envelope::kRegisterRequest: return "register_request";
+    case wire::Envelope::kAuthRequest: return "auth_request";
+    case wire::Envelope::kPrekeyUpload: return "prekey_upload";
+    case wire::Envelope::kPrekeyFetch: return "prekey_fetch";
+    case wire::Envelope::kSendRequest: return "send_request";
+    case wire::Envelope::kAckRequest: return "ack_request";
+    case wire::Envelope::kPrekeyStatusRequest: return "prekey_status_request";
+    case wire::Envelope::kOk: return "ok";
+    case wire::Envelope::kError: return "error";
+    case wire::Envelope::kChallenge: return "challenge";
+    case wire::Envelope::kAuthResult: return "auth_result";
+    case wire::Envelope::kPrekeyBundle: return "prekey_bundle";
+    case wire::Envelope::kSendResult: return "send_result";
+    case wire::Envelope::kPrekeyStatus: return "prekey_status";
+    case wire::Envelope::kDeliver: return "deliver";
+    case wire::Envelope::kQueueDrained: return "queue_drained";
+    case wire::Envelope::BODY_NOT_SET: return "none";
+    }
+    return "unknown";
+}
+
+} // namespace veil::protocol

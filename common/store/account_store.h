@@ -1,0 +1,180 @@
+// AccountStore: one account's SQLCipher database (profile_dir/account.db). It implements
+// libsignal's stores (crypto::ProtocolStore) and keeps the account, contacts, conversations,
+// messages and the outgoing queue. The database key is Argon2id(passphrase, salt) handed to
+// sqlite3_key as a raw key; the salt and KDF parameters live in profile_dir/kdf (not secret).
+//
+// Thread: one thread at a time. Every write outside an explicit Transaction is its own
+// transaction. Errors are values; nothing here throws.
+#pragma once
+
+#include "crypto/protocol_store.h"
+#include "util/result.h"
+#include "util/secret_bytes.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace veil::store {
+
+enum class Direction { incoming = 0, outgoing = 1 };
+
+// Outgoing: queued (not yet accepted) -> sent (relay has it) -> delivered (recipient device has
+// it). Incoming messages are `received`. `failed` marks a placeholder for an undecryptable
+// message: text then holds the reason.
+enum class MessageStatus { queued = 0, sent = 1, delivered = 2, received = 3, failed = 4 };
+
+struct MessageRow {
+    std::int64_t id = 0;        // local row id
+    std::string peer;           // the other party of this 1:1 conversation
+    Bytes message_id;           // 16 bytes, the wire message id
+    Direction direction = Direction::incoming;
+    std::string sender;
+    std::string text;
+    std::int64_t sent_at_ms = 0;
+    std::int64_t received_at_ms = 0;
+    MessageStatus status = MessageStatus::queued;
+};
+
+struct ConversationRow {
+    std::string peer;
+    std::string last_text;
+    std::int64_t last_activity_ms = 0;
+    int unread = 0;
+};
+
+struct AccountInfo {
+    std::string username;
+    std::string relay_url;
+    std::uint32_t device_id = 1;
+    bool registered = false;  // the relay has accepted the registration
+};
+
+// Encrypted content waiting for its session (plaintext Content bytes, inside SQLCipher).
+struct PendingItem {
+    std::int64_t seq = 0;
+    Bytes message_id;
+    std::string peer;
+    Bytes content;
+};
+
+// Ciphertext ready to send; resent with the same id until the relay acks it.
+struct OutboxItem {
+    Bytes message_id;
+    std::string peer;
+    std::int32_t device_id = 1;
+    int type = 1;  // crypto::CiphertextType
+    Bytes ciphertext;
+};
+
+class AccountStore final : public crypto::ProtocolStore {
+public:
+    // Creates profile_dir (mode 0700) and a new database. Fails with already_exists if one is
+    // there.
+    static Result<std::unique_ptr<AccountStore>> create(const std::filesystem::path& profile_dir,
+                                                        const SecretBytes& passphrase);
+    // Opens an existing database. Fails with wrong_passphrase if the key does not open it, with
+    // not_found if there is no profile, and with corrupt if the file is damaged.
+    static Result<std::unique_ptr<AccountStore>> open(const std::filesystem::path& profile_dir,
+                                                      const SecretBytes& passphrase);
+    static bool exists(const std::filesystem::path& profile_dir);
+    ~AccountStore() override;
+
+    // RAII transaction: rolls back unless commit() succeeded. Not nestable.
+    class Transaction {
+    public:
+        explicit Transaction(AccountStore& store);
+        ~Transaction();
+        Transaction(const Transaction&) = delete;
+        Transaction& operator=(const Transaction&) = delete;
+        Status begun() const { return m_begun; }
+        Status commit();
+
+    private:
+        AccountStore& m_store;
+        Status m_begun;
+        bool m_done = false;
+    };
+
+    // Account.
+    Result<AccountInfo> account();
+    Status set_account(const AccountInfo& info);
+    Status set_identity(const crypto::IdentityKeyPair& pair, std::uint32_t registration_id);
+    Result<bool> has_identity();
+    // A monotonic counter for one-time prekey ids, persisted; returns the first id of a block
+    // of `count` and advances past it. Ids are never reused.
+    Result<std::uint32_t> reserve_prekey_ids(unsigned count);
+
+    // Contacts.
+    Status add_contact(const std::string& name, std::int64_t now_ms);
+    Result<std::vector<std::string>> contacts();
+    Result<bool> is_contact(const std::string& name);
+
+    // Conversations and messages. insert_message fails with duplicate_message if a message with
+    // the same (sender, message_id) exists.
+    Result<std::int64_t> insert_message(const MessageRow& row);
+    Result<bool> has_message(const std::string& sender, std::span<const std::uint8_t> message_id);
+    Status set_status(std::span<const std::uint8_t> message_id, MessageStatus status);
+    Result<std::optional<MessageRow>> find_outgoing(std::span<const std::uint8_t> message_id);
+    Result<std::vector<MessageRow>> messages(const std::string& peer, int limit);
+    Result<std::vector<ConversationRow>> conversations();
+    Status mark_read(const std::string& peer);
+
+    // Envelopes already processed (by sender and wire message id), so that a redelivery after a
+    // crash between commit and ack is acked and not shown twice.
+    Status mark_processed(const std::string& sender, std::span<const std::uint8_t> message_id,
+                          std::int64_t now_ms);
+    Result<bool> was_processed(const std::string& sender,
+                               std::span<const std::uint8_t> message_id);
+
+    // Outgoing pipeline.
+    Result<std::int64_t> add_pending(const PendingItem& item);
+    Result<std::vector<PendingItem>> pending();
+    Status remove_pending(std::int64_t seq);
+    Status add_outbox(const OutboxItem& item);
+    Result<std::vector<OutboxItem>> outbox();
+    Status remove_outbox(std::span<const std::uint8_t> message_id);
+
+    // crypto::ProtocolStore
+    Result<std::optional<crypto::SessionRecordBytes>>
+    load_session(const crypto::ProtocolAddress& a) override;
+    Result<std::vector<std::int32_t>> session_devices(const std::string& name) override;
+    Status store_session(const crypto::ProtocolAddress& a, std::span<const std::uint8_t> record,
+                         std::span<const std::uint8_t> user_record) override;
+    Result<bool> contains_session(const crypto::ProtocolAddress& a) override;
+    Status delete_session(const crypto::ProtocolAddress& a) override;
+    Status delete_all_sessions(const std::string& name) override;
+    Result<std::optional<SecretBytes>> load_prekey(std::uint32_t id) override;
+    Status store_prekey(std::uint32_t id, std::span<const std::uint8_t> record) override;
+    Result<bool> contains_prekey(std::uint32_t id) override;
+    Status remove_prekey(std::uint32_t id) override;
+    Result<std::optional<SecretBytes>> load_signed_prekey(std::uint32_t id) override;
+    Status store_signed_prekey(std::uint32_t id, std::span<const std::uint8_t> record) override;
+    Result<bool> contains_signed_prekey(std::uint32_t id) override;
+    Status remove_signed_prekey(std::uint32_t id) override;
+    Result<crypto::IdentityKeyPair> identity_key_pair() override;
+    Result<std::uint32_t> local_registration_id() override;
+    Status save_identity(const crypto::ProtocolAddress& a,
+                         std::span<const std::uint8_t> key) override;
+    Result<bool> is_trusted_identity(const crypto::ProtocolAddress& a,
+                                     std::span<const std::uint8_t> key) override;
+
+private:
+    class Impl;
+    explicit AccountStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Argon2id(passphrase, salt) -> 32-byte key. Exposed for tests and benchmarks.
+struct KdfParams {
+    std::uint32_t t_cost = 3;
+    std::uint32_t m_cost_kib = 64 * 1024;
+    std::uint32_t parallelism = 1;
+};
+Result<SecretBytes> derive_key(const SecretBytes& passphrase, std::span<const std::uint8_t> salt,
+                               const KdfParams& params);
+
+} // namespace veil::store

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Veil needs, only those that are missing.
+# As root it runs apt-get; otherwise it prints the one sudo line to run and fails.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config ccache make
+  qt6-base-dev qt6-websockets-dev libpoco-dev libpq-dev libssl-dev
+  libsignal-protocol-c-dev libsqlcipher-dev libncurses-dev catch2
+  protobuf-compiler libprotobuf-dev libargon2-dev libqrencode-dev libutf8proc-dev
+  xvfb xauth tmux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+line="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "Veil needs these Debian packages: ${missing[*]}" >&2
+    echo "Run:  sudo sh -c '$line'" >&2
+    exit 1
+fi
+
+echo "Installing: ${missing[*]}"
+apt-get update -q
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
