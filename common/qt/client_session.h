@@ -1,0 +1,47 @@
+// ClientSession: what both apps need to run one account: the opened AccountStore, the
+// SignalContext, a WsTransport and the Engine, owned together in the right order. Lives on
+// the Qt thread that runs the event loop.
+#pragma once
+
+#include "crypto/signal_context.h"
+#include "engine/engine.h"
+#include "qt/ws_transport.h"
+#include "store/account_store.h"
+#include "util/clock.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace veil::qt {
+
+class ClientSession {
+public:
+    // Creates a new profile and account (keys generated, not yet registered on the relay).
+    static Result<std::unique_ptr<ClientSession>> create(const std::filesystem::path& profile,
+                                                         const SecretBytes& passphrase,
+                                                         const std::string& username,
+                                                         const std::string& relay_url,
+                                                         engine::EngineObserver& observer);
+    // Opens an existing profile. relay_url, when not empty, replaces the stored one.
+    static Result<std::unique_ptr<ClientSession>> open(const std::filesystem::path& profile,
+                                                       const SecretBytes& passphrase,
+                                                       const std::string& relay_url,
+                                                       engine::EngineObserver& observer);
+    ~ClientSession();
+
+    engine::Engine& engine() { return *m_engine; }
+    store::AccountStore& store() { return *m_store; }
+
+private:
+    ClientSession() = default;
+    static Result<std::unique_ptr<ClientSession>> assemble(std::unique_ptr<store::AccountStore>,
+                                                           engine::EngineObserver& observer);
+    SystemClock m_clock;
+    std::unique_ptr<store::AccountStore> m_store;
+    std::unique_ptr<crypto::SignalContext> m_context;
+    std::unique_ptr<WsTransport> m_transport;
+    std::unique_ptr<engine::Engine> m_engine;
+};
+
+} // namespace veil::qt
