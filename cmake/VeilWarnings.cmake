@@ -2,7 +2,7 @@
 function(veil_warnings target)
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
                            -Wnon-virtual-dtor -Wcast-align -Wunused -Woverloaded-virtual
-                           -Wnull-dereference -Wformat=2)
+                           -Wformat=2)
     if(VEIL_WERROR)
         target_compile_options(${target} PRIVATE -Werror)
     endif()

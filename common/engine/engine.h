@@ -107,6 +107,7 @@ private:
     void send_outbox_item(const store::OutboxItem& item);
     void encrypt_pending_for(const std::string& peer);
     void fetch_bundle(const std::string& peer);
+    void drop_pending_for(const std::string& peer);
     Status queue_content(const std::string& peer, const Bytes& message_id,
                          const wire::Content& content);
 

@@ -5,6 +5,7 @@
 #include "engine/transport.h"
 
 #include <QObject>
+#include <QTimer>
 #include <QWebSocket>
 
 #include <map>
@@ -36,7 +37,7 @@ private:
     bool m_connected = false;
     bool m_reported_down = true;
     std::uint64_t m_next_timer = 1;
-    std::map<std::uint64_t, QObject*> m_timers;
+    std::map<std::uint64_t, QTimer*> m_timers;
 };
 
 } // namespace veil::qt

@@ -1,0 +1,411 @@
+#include "cli.h"
+
+#include "qt/client_session.h"
+#include "text_safety.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#include <QCoreApplication>
+#include <QSocketNotifier>
+#include <QTimer>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <termios.h>
+#include <unistd.h>
+
+namespace veil::tui {
+namespace {
+
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_signal(int) {
+    char c = 1;
+    [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &c, 1);
+}
+
+// SIGINT/SIGTERM end the event loop cleanly (the engine stops, the database closes).
+void quit_on_signals() {
+    if (g_signal_pipe[0] >= 0 || ::pipe(g_signal_pipe) != 0)
+        return;
+    auto* notifier = new QSocketNotifier(g_signal_pipe[0], QSocketNotifier::Read,
+                                         QCoreApplication::instance());
+    QObject::connect(notifier, &QSocketNotifier::activated, [] { QCoreApplication::quit(); });
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+}
+
+void err(const std::string& message) { std::cerr << "veil: " << message << "\n"; }
+
+int exit_for(const Error& e) {
+    switch (e.code) {
+    case Errc::wrong_passphrase:
+    case Errc::not_found:
+    case Errc::corrupt:
+    case Errc::already_exists:
+    case Errc::database: return exit_profile;
+    case Errc::refused: return exit_refused;
+    case Errc::invalid_argument: return exit_usage;
+    case Errc::timeout:
+    case Errc::disconnected: return exit_unreachable;
+    default: return exit_failure;
+    }
+}
+
+void setup_logging(const GlobalOptions& options) {
+    auto path = options.log_file.empty() ? options.profile / "veil.log" : options.log_file;
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    log::set_sink(log::file_sink(path.string()));
+    if (const char* level = std::getenv("VEIL_LOG_LEVEL"))
+        log::set_level(log::parse_level(level, log::Level::info));
+}
+
+// Runs the engine until `done` is set by an observer callback or the timeout passes.
+class Runner : public engine::EngineObserver {
+public:
+    explicit Runner(int timeout_s) : m_timeout_s(timeout_s) {}
+
+    int exec() {
+        if (m_timeout_s > 0) {
+            QTimer::singleShot(m_timeout_s * 1000, [this] {
+                if (m_result < 0) {
+                    err(m_last_error.empty() ? "timed out waiting for the relay"
+                                             : "timed out: " + m_last_error);
+                    finish(m_ever_ready ? exit_failure : exit_unreachable);
+                }
+            });
+        }
+        QCoreApplication::exec();
+        return m_result < 0 ? exit_failure : m_result;
+    }
+
+    void finish(int code) {
+        if (m_result >= 0)
+            return;
+        m_result = code;
+        QCoreApplication::quit();
+    }
+
+    void on_state(engine::State state) override {
+        if (state == engine::State::ready)
+            m_ever_ready = true;
+        if (state == engine::State::failed)
+            finish(exit_refused);
+    }
+    void on_error(const Error& e) override {
+        m_last_error = e.message;
+        err(e.message);
+    }
+
+protected:
+    int m_timeout_s;
+    int m_result = -1;
+    bool m_ever_ready = false;
+    std::string m_last_error;
+};
+
+std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
+                                                engine::EngineObserver& observer, int& code) {
+    SecretBytes passphrase;
+    if (!read_passphrase(options, false, passphrase)) {
+        code = exit_usage;
+        return nullptr;
+    }
+    auto session = qt::ClientSession::open(options.profile, passphrase, options.relay_url,
+                                           observer);
+    if (!session) {
+        err(session.error().message);
+        code = exit_for(session.error());
+        return nullptr;
+    }
+    code = exit_ok;
+    return std::move(session.value());
+}
+
+std::string message_json(const store::MessageRow& row) {
+    std::string out = "{";
+    out += "\"id\":" + json_string(to_hex(row.message_id));
+    out += ",\"from\":" + json_string(row.sender);
+    out += ",\"conversation\":" + json_string(row.peer);
+    out += ",\"text\":" + json_string(row.text);
+    out += ",\"sent_at\":" + std::to_string(row.sent_at_ms);
+    out += ",\"received_at\":" + std::to_string(row.received_at_ms);
+    out += ",\"decrypted\":";
+    out += row.status == store::MessageStatus::failed ? "false" : "true";
+    out += "}";
+    return out;
+}
+
+} // namespace
+
+bool read_passphrase(const GlobalOptions& options, bool confirm, SecretBytes& out) {
+    if (const char* env = std::getenv("VEIL_PASSPHRASE")) {
+        out = SecretBytes::from_string(env);
+        return true;
+    }
+    if (!options.passphrase_file.empty()) {
+        std::ifstream in(options.passphrase_file, std::ios::binary);
+        if (!in) {
+            err("cannot read the passphrase file " + options.passphrase_file.string());
+            return false;
+        }
+        std::string line;
+        std::getline(in, line);
+        out = SecretBytes::from_string(line);
+        std::fill(line.begin(), line.end(), '\0');
+        return true;
+    }
+    if (!::isatty(STDIN_FILENO)) {
+        err("no passphrase: set VEIL_PASSPHRASE or use --passphrase-file");
+        return false;
+    }
+    auto prompt = [](const char* text) {
+        std::cerr << text << std::flush;
+        termios old{};
+        ::tcgetattr(STDIN_FILENO, &old);
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        std::string line;
+        std::getline(std::cin, line);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        std::cerr << "\n";
+        return line;
+    };
+    std::string first = prompt("Passphrase: ");
+    if (confirm) {
+        std::string second = prompt("Passphrase again: ");
+        if (first != second) {
+            err("the passphrases differ");
+            return false;
+        }
+        std::fill(second.begin(), second.end(), '\0');
+    }
+    out = SecretBytes::from_string(first);
+    std::fill(first.begin(), first.end(), '\0');
+    return true;
+}
+
+int cmd_register(const GlobalOptions& options, const std::string& name) {
+    if (options.relay_url.empty()) {
+        err("register needs --relay ws://HOST:PORT");
+        return exit_usage;
+    }
+    SecretBytes passphrase;
+    if (!read_passphrase(options, true, passphrase))
+        return exit_usage;
+    if (passphrase.empty()) {
+        err("the passphrase must not be empty");
+        return exit_usage;
+    }
+    setup_logging(options);
+    quit_on_signals();
+
+    class RegisterRunner : public Runner {
+    public:
+        using Runner::Runner;
+        void on_state(engine::State state) override {
+            Runner::on_state(state);
+            if (state == engine::State::ready)
+                finish(exit_ok);
+        }
+    } runner(options.timeout_s);
+
+    auto session = qt::ClientSession::create(options.profile, passphrase, name,
+                                             options.relay_url, runner);
+    if (!session) {
+        err(session.error().message);
+        return exit_for(session.error());
+    }
+    if (auto st = session.value()->engine().start(); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    int code = runner.exec();
+    if (code == exit_ok)
+        std::cout << "registered " << name << " on " << options.relay_url << std::endl;
+    return code;
+}
+
+int cmd_contacts_add(const GlobalOptions& options, const std::string& name) {
+    Runner runner(0);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    if (auto st = session->engine().add_contact(name); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    std::cout << "added " << name << std::endl;
+    return exit_ok;
+}
+
+int cmd_contacts_list(const GlobalOptions& options) {
+    Runner runner(0);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto contacts = session->store().contacts();
+    if (!contacts) {
+        err(contacts.error().message);
+        return exit_for(contacts.error());
+    }
+    for (const auto& c : contacts.value())
+        std::cout << c << "\n";
+    return exit_ok;
+}
+
+int cmd_send(const GlobalOptions& options, const std::string& peer, const std::string& text) {
+    setup_logging(options);
+    quit_on_signals();
+
+    class SendRunner : public Runner {
+    public:
+        using Runner::Runner;
+        Bytes id;
+        void on_status(std::span<const std::uint8_t> mid, store::MessageStatus s) override {
+            if (s == store::MessageStatus::failed && Bytes(mid.begin(), mid.end()) == id)
+                finish(exit_refused);
+        }
+        void on_outbox_empty() override {
+            if (m_ever_ready)
+                finish(exit_ok);
+        }
+    } runner(options.timeout_s);
+
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto id = session->engine().send_text(peer, text);
+    if (!id) {
+        err(id.error().message);
+        return exit_for(id.error());
+    }
+    runner.id = id.value();
+    if (auto st = session->engine().start(); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    code = runner.exec();
+    if (code == exit_ok)
+        std::cout << to_hex(id.value()) << std::endl;
+    else if (code == exit_unreachable)
+        err("the message is queued and will be sent by the next run");
+    return code;
+}
+
+int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
+    setup_logging(options);
+    quit_on_signals();
+
+    // Messages are printed from the store, after a cursor kept in the profile, so a message
+    // stored by any earlier run (a send, a crash before printing) is printed exactly once.
+    class ReceiveRunner : public Runner {
+    public:
+        ReceiveRunner(int timeout_s, bool json, int wait_s)
+            : Runner(timeout_s), m_json(json), m_wait_s(wait_s) {}
+        store::AccountStore* store = nullptr;
+        bool drained = false;
+
+        void print_new() {
+            auto cursor_text = store->setting("cli.receive_cursor");
+            std::int64_t cursor = cursor_text && !cursor_text->empty()
+                                      ? std::stoll(cursor_text.value())
+                                      : 0;
+            auto rows = store->incoming_after(cursor, 10000);
+            if (!rows) {
+                err(rows.error().message);
+                return;
+            }
+            for (const auto& row : rows.value()) {
+                if (m_json)
+                    std::cout << message_json(row) << "\n";
+                else
+                    std::cout << inert_for_terminal(row.sender, true) << ": "
+                              << inert_for_terminal(row.text, true) << "\n";
+                cursor = row.id;
+            }
+            std::cout << std::flush;
+            if (!rows->empty())
+                (void)store->set_setting("cli.receive_cursor", std::to_string(cursor));
+        }
+
+        void on_queue_drained() override {
+            drained = true;
+            print_new();
+            if (m_wait_s <= 0)
+                finish(exit_ok);
+            else
+                std::cerr << "veil: waiting for messages" << std::endl;
+        }
+        void on_message(const store::MessageRow& row) override {
+            if (drained && row.direction == store::Direction::incoming)
+                print_new();
+        }
+
+    private:
+        bool m_json;
+        int m_wait_s;
+    } runner(wait_s > 0 ? 0 : options.timeout_s, json, wait_s);
+
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    runner.store = &session->store();
+    if (wait_s > 0)
+        QTimer::singleShot(wait_s * 1000, [&runner] {
+            runner.print_new();
+            runner.finish(exit_ok);
+        });
+    if (auto st = session->engine().start(); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    return runner.exec();
+}
+
+int cmd_bot_echo(const GlobalOptions& options) {
+    setup_logging(options);
+    quit_on_signals();
+
+    class EchoRunner : public Runner {
+    public:
+        using Runner::Runner;
+        engine::Engine* engine = nullptr;
+        void on_message(const store::MessageRow& row) override {
+            if (row.direction != store::Direction::incoming ||
+                row.status == store::MessageStatus::failed)
+                return;
+            auto sent = engine->send_text(row.sender, "echo: " + row.text);
+            if (!sent)
+                err(sent.error().message);
+        }
+        void on_state(engine::State state) override {
+            if (state == engine::State::failed)
+                finish(exit_refused);
+            if (state == engine::State::ready)
+                std::cerr << "veil: echo bot ready" << std::endl;
+        }
+    } runner(0);
+
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    runner.engine = &session->engine();
+    if (auto st = session->engine().start(); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    code = runner.exec();
+    session->engine().stop();
+    return code == exit_failure ? exit_ok : code;
+}
+
+} // namespace veil::tui

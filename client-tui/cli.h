@@ -1,0 +1,41 @@
+// The headless verbs of `veil`, for scripts. Each verb opens the profile, runs the engine on a
+// Qt event loop until its work is done, and returns an exit code (see ExitCode).
+#pragma once
+
+#include "util/secret_bytes.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace veil::tui {
+
+enum ExitCode : int {
+    exit_ok = 0,
+    exit_failure = 1,      // the action failed; the message says why
+    exit_usage = 2,        // bad command line
+    exit_profile = 3,      // no profile, wrong passphrase, damaged database
+    exit_unreachable = 4,  // the relay could not be reached in time
+    exit_refused = 5,      // the relay refused (name taken, unknown user, auth failed)
+};
+
+struct GlobalOptions {
+    std::filesystem::path profile;
+    std::string relay_url;               // empty: the profile's own
+    std::filesystem::path passphrase_file;
+    std::filesystem::path log_file;      // default: <profile>/veil.log
+    int timeout_s = 30;                  // for verbs that wait for the relay
+};
+
+// Reads the passphrase from VEIL_PASSPHRASE, --passphrase-file, or (on a terminal) a prompt.
+// confirm asks twice when prompting (for a new profile).
+bool read_passphrase(const GlobalOptions& options, bool confirm, SecretBytes& out);
+
+int cmd_register(const GlobalOptions& options, const std::string& name);
+int cmd_contacts_add(const GlobalOptions& options, const std::string& name);
+int cmd_contacts_list(const GlobalOptions& options);
+int cmd_send(const GlobalOptions& options, const std::string& peer, const std::string& text);
+int cmd_receive(const GlobalOptions& options, bool json, int wait_s);
+int cmd_bot_echo(const GlobalOptions& options);
+
+} // namespace veil::tui

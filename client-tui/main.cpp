@@ -1,0 +1,160 @@
+// veil: the terminal messenger. With no verb it opens the interactive app; the verbs below are
+// the stable scripting interface.
+#include "cli.h"
+#include "tui.h"
+
+#include <QCoreApplication>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <sys/resource.h>
+#include <vector>
+
+namespace {
+
+const char* kUsage = R"(usage: veil [OPTIONS] [VERB ...]
+
+With no verb, opens the interactive terminal app on the profile.
+
+Verbs:
+  register NAME            create a profile and register NAME on the relay (needs --relay)
+  contacts                 list contacts
+  contacts add NAME        add a contact
+  send NAME TEXT           send TEXT to NAME ('-' reads the text from standard input)
+  receive [--json] [--wait SECONDS]
+                           print new messages (one JSON line each with --json), ack them;
+                           with --wait, keep printing new ones for SECONDS
+  bot echo                 answer every message with an encrypted echo, until stopped
+
+Options:
+  --profile DIR            profile folder (default: $VEIL_PROFILE or ~/.local/share/veil/default)
+  --relay URL              relay address, ws://HOST:PORT (stored in the profile)
+  --passphrase-file FILE   read the passphrase from FILE (else $VEIL_PASSPHRASE, else a prompt)
+  --log-file FILE          where to log (default: PROFILE/veil.log)
+  --timeout SECONDS        how long verbs wait for the relay (default 30)
+  --open NAME              interactive: open the conversation with NAME first
+  -h, --help               this help
+
+Exit codes: 0 ok, 1 failed, 2 usage, 3 profile (missing, wrong passphrase, damaged),
+4 relay unreachable, 5 refused by the relay.
+)";
+
+std::string default_profile() {
+    if (const char* p = std::getenv("VEIL_PROFILE"))
+        return p;
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : ".") + "/.local/share/veil/default";
+}
+
+void disable_core_dumps() {
+    // Key material lives in this process; a core file would write it to disk.
+    rlimit none{0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+}
+
+int usage_error(const std::string& message) {
+    std::cerr << "veil: " << message << "\n(see veil --help)\n";
+    return veil::tui::exit_usage;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    disable_core_dumps();
+    veil::tui::GlobalOptions options;
+    options.profile = default_profile();
+    std::string open_peer;
+    bool json = false;
+    int wait_s = 0;
+    std::vector<std::string> words;
+
+    std::vector<std::string> args(argv + 1, argv + argc);
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&](std::string& out) {
+            if (i + 1 >= args.size())
+                return false;
+            out = args[++i];
+            return true;
+        };
+        std::string v;
+        if (a == "-h" || a == "--help") {
+            std::cout << kUsage;
+            return 0;
+        } else if (a == "--profile") {
+            if (!value(v))
+                return usage_error("--profile needs a folder");
+            options.profile = v;
+        } else if (a == "--relay") {
+            if (!value(options.relay_url))
+                return usage_error("--relay needs an address");
+        } else if (a == "--passphrase-file") {
+            if (!value(v))
+                return usage_error("--passphrase-file needs a file");
+            options.passphrase_file = v;
+        } else if (a == "--log-file") {
+            if (!value(v))
+                return usage_error("--log-file needs a file");
+            options.log_file = v;
+        } else if (a == "--timeout" || a == "--wait") {
+            if (!value(v))
+                return usage_error(a + " needs a number of seconds");
+            char* end = nullptr;
+            long n = std::strtol(v.c_str(), &end, 10);
+            if (!end || *end || n < 0 || n > 86400 * 365)
+                return usage_error(a + " needs a number of seconds");
+            (a == "--wait" ? wait_s : options.timeout_s) = static_cast<int>(n);
+        } else if (a == "--json") {
+            json = true;
+        } else if (a == "--open") {
+            if (!value(open_peer))
+                return usage_error("--open needs a name");
+        } else if (a == "-" || a.rfind("--", 0) != 0) {
+            words.push_back(a);
+        } else if (a == "--") {
+            words.insert(words.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                         args.end());
+            break;
+        } else {
+            return usage_error("unknown option " + a);
+        }
+    }
+
+    QCoreApplication app(argc, argv);
+    using namespace veil::tui;
+
+    if (words.empty()) {
+        veil::SecretBytes passphrase;
+        if (!read_passphrase(options, false, passphrase))
+            return exit_usage;
+        TuiOptions tui;
+        tui.profile = options.profile;
+        tui.relay_url = options.relay_url;
+        tui.open_peer = open_peer;
+        tui.log_file = options.log_file.empty() ? options.profile / "veil.log" : options.log_file;
+        return run_tui(tui, passphrase);
+    }
+
+    const std::string& verb = words[0];
+    if (verb == "register" && words.size() == 2)
+        return cmd_register(options, words[1]);
+    if (verb == "contacts" && words.size() == 1)
+        return cmd_contacts_list(options);
+    if (verb == "contacts" && words.size() == 3 && words[1] == "add")
+        return cmd_contacts_add(options, words[2]);
+    if (verb == "send" && words.size() == 3) {
+        std::string text = words[2];
+        if (text == "-") {
+            text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+            while (!text.empty() && text.back() == '\n')
+                text.pop_back();
+        }
+        return cmd_send(options, words[1], text);
+    }
+    if (verb == "receive" && words.size() == 1)
+        return cmd_receive(options, json, wait_s);
+    if (verb == "bot" && words.size() == 2 && words[1] == "echo")
+        return cmd_bot_echo(options);
+    return usage_error("unknown or incomplete command: " + verb);
+}

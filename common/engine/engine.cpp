@@ -1,0 +1,812 @@
+#include "engine/engine.h"
+
+#include "crypto/keys.h"
+#include "crypto/provider.h"
+#include "crypto/session.h"
+#include "protocol/envelope_codec.h"
+#include "protocol/padding.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#include <algorithm>
+#include <random>
+
+namespace veil::engine {
+namespace {
+
+constexpr const char* kLog = "engine";
+
+std::string id_hex(std::span<const std::uint8_t> id) { return to_hex(id); }
+
+Error relay_error(const wire::Error& e) {
+    return make_error(Errc::refused, e.message().empty() ? "the relay refused the request"
+                                                         : e.message());
+}
+
+Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+Bytes signed_challenge_payload(std::string_view label, const std::string& nonce,
+                               const std::string& username) {
+    Bytes out(label.begin(), label.end());
+    out.insert(out.end(), nonce.begin(), nonce.end());
+    out.insert(out.end(), username.begin(), username.end());
+    return out;
+}
+
+} // namespace
+
+const char* state_name(State state) {
+    switch (state) {
+    case State::offline: return "offline";
+    case State::connecting: return "connecting";
+    case State::authenticating: return "authenticating";
+    case State::ready: return "ready";
+    case State::failed: return "failed";
+    }
+    return "?";
+}
+
+Status Engine::create_account(store::AccountStore& store, crypto::SignalContext& context,
+                              const std::string& username, const std::string& relay_url,
+                              const Clock& clock) {
+    if (!protocol::valid_username(username))
+        return make_error(Errc::invalid_argument,
+                          "usernames are 2 to 32 characters of a-z, 0-9, '_', '.' and '-'");
+    auto identity = crypto::generate_identity(context);
+    if (!identity)
+        return identity.error();
+    auto signed_prekey =
+        crypto::generate_signed_prekey(context, identity->key_pair, 1, clock.now_ms());
+    if (!signed_prekey)
+        return signed_prekey.error();
+
+    store::AccountStore::Transaction tx(store);
+    VEIL_TRY(tx.begun());
+    VEIL_TRY(store.set_identity(identity->key_pair, identity->registration_id));
+    VEIL_TRY(store.store_signed_prekey(signed_prekey->id, signed_prekey->record.view()));
+    store::AccountInfo info;
+    info.username = username;
+    info.relay_url = relay_url;
+    info.device_id = 1;
+    info.registered = false;
+    VEIL_TRY(store.set_account(info));
+    return tx.commit();
+}
+
+Engine::Engine(store::AccountStore& store, crypto::SignalContext& context, Transport& transport,
+               const Clock& clock, EngineObserver& observer, EngineOptions options)
+    : m_store(store)
+    , m_context(context)
+    , m_transport(transport)
+    , m_clock(clock)
+    , m_observer(observer)
+    , m_options(options) {
+    m_transport.set_listener(this);
+}
+
+Engine::~Engine() {
+    m_transport.set_listener(nullptr);
+    if (m_reconnect_timer)
+        m_transport.cancel_timer(m_reconnect_timer);
+}
+
+Status Engine::start() {
+    auto account = m_store.account();
+    if (!account)
+        return account.error();
+    if (account->relay_url.empty())
+        return make_error(Errc::invalid_argument, "no relay address is set for this profile");
+    m_username = account->username;
+    m_relay_url = account->relay_url;
+    m_registered = account->registered;
+    auto store_context = crypto::StoreContext::create(m_context, m_store);
+    if (!store_context)
+        return store_context.error();
+    m_store_context = std::move(store_context.value());
+    m_started = true;
+    m_backoff_ms = 0;
+    set_state(State::connecting);
+    m_transport.connect(m_relay_url);
+    return {};
+}
+
+void Engine::stop() {
+    m_started = false;
+    if (m_reconnect_timer) {
+        m_transport.cancel_timer(m_reconnect_timer);
+        m_reconnect_timer = 0;
+    }
+    m_transport.close();
+    fail_requests("the engine stopped");
+    set_state(State::offline);
+}
+
+void Engine::set_state(State state) {
+    if (state == m_state)
+        return;
+    m_state = state;
+    log::info(kLog, std::string("state ") + state_name(state));
+    m_observer.on_state(state);
+}
+
+void Engine::report(const Error& error) {
+    log::warn(kLog, std::string(errc_name(error.code)) + ": " + error.message);
+    m_observer.on_error(error);
+}
+
+// ---- connection lifecycle ------------------------------------------------------------------
+
+void Engine::on_connected() {
+    m_backoff_ms = 0;
+    set_state(State::authenticating);
+    wire::Envelope e;
+    e.mutable_challenge_request();
+    request(std::move(e), [this](const wire::Envelope& response) {
+        if (!response.has_challenge() ||
+            response.challenge().nonce().size() != protocol::kNonceBytes) {
+            report(make_error(Errc::protocol, "the relay did not send a valid challenge"));
+            m_transport.close();
+            return;
+        }
+        if (m_registered)
+            begin_auth(response.challenge().nonce());
+        else
+            begin_register(response.challenge().nonce());
+    });
+}
+
+void Engine::on_disconnected(const std::string& reason) {
+    fail_requests(reason);
+    m_in_flight.clear();
+    m_fetching.clear();
+    if (m_state == State::failed)
+        return;
+    if (!m_started) {
+        set_state(State::offline);
+        return;
+    }
+    log::info(kLog, "disconnected: " + reason);
+    set_state(State::offline);
+    schedule_reconnect();
+}
+
+void Engine::schedule_reconnect() {
+    if (!m_started || m_reconnect_timer)
+        return;
+    m_backoff_ms = m_backoff_ms == 0
+                       ? m_options.backoff_initial_ms
+                       : std::min(m_backoff_ms * 2, m_options.backoff_max_ms);
+    // Full jitter: spread reconnects of many clients over the whole window.
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    std::uniform_int_distribution<std::uint32_t> dist(m_backoff_ms / 2, m_backoff_ms);
+    std::uint32_t delay = dist(rng);
+    m_reconnect_timer = m_transport.start_timer(delay, [this] {
+        m_reconnect_timer = 0;
+        if (!m_started)
+            return;
+        set_state(State::connecting);
+        m_transport.connect(m_relay_url);
+    });
+}
+
+void Engine::request(wire::Envelope envelope, ResponseHandler handler) {
+    std::uint64_t id = m_next_request_id++;
+    envelope.set_version(protocol::kProtocolVersion);
+    envelope.set_request_id(id);
+    m_pending_requests.emplace(id, std::move(handler));
+    m_transport.send(protocol::encode_envelope(envelope));
+}
+
+void Engine::fail_requests(const std::string& reason) {
+    // Handlers are dropped, not called: every request is re-issued from durable state after the
+    // next authentication (outbox, pending, prekey refill).
+    if (!m_pending_requests.empty())
+        log::debug(kLog, "dropping " + std::to_string(m_pending_requests.size()) +
+                             " requests: " + reason);
+    m_pending_requests.clear();
+}
+
+void Engine::on_frame(std::span<const std::uint8_t> frame) {
+    auto decoded = protocol::decode_envelope(frame);
+    if (!decoded) {
+        report(make_error(Errc::protocol, "the relay sent a malformed frame"));
+        return;
+    }
+    const wire::Envelope& e = decoded.value();
+    if (e.request_id() == 0) {
+        if (e.has_deliver())
+            handle_deliver(e.deliver());
+        else if (e.has_queue_drained())
+            m_observer.on_queue_drained();
+        else if (e.has_error())
+            report(relay_error(e.error()));
+        return;
+    }
+    auto it = m_pending_requests.find(e.request_id());
+    if (it == m_pending_requests.end()) {
+        log::debug(kLog, "response to an unknown request");
+        return;
+    }
+    ResponseHandler handler = std::move(it->second);
+    m_pending_requests.erase(it);
+    handler(e);
+}
+
+// ---- registration and authentication --------------------------------------------------------
+
+void Engine::begin_register(const std::string& nonce) {
+    auto identity = m_store.identity_key_pair();
+    auto registration_id = m_store.local_registration_id();
+    if (!identity || !registration_id) {
+        report(make_error(Errc::database, "the account's identity could not be read"));
+        set_state(State::failed);
+        return;
+    }
+    auto signature = crypto::sign(m_context, identity->private_key,
+                                  signed_challenge_payload("veil-register-v1", nonce, m_username));
+    auto signed_prekey = crypto::generate_signed_prekey(m_context, identity.value(), 1,
+                                                        static_cast<std::uint64_t>(m_clock.now_ms()));
+    auto first_id = m_store.reserve_prekey_ids(m_options.prekey_batch);
+    if (!signature || !signed_prekey || !first_id) {
+        report(make_error(Errc::crypto, "could not prepare the registration"));
+        set_state(State::failed);
+        return;
+    }
+    auto prekeys = crypto::generate_prekeys(m_context, first_id.value(), m_options.prekey_batch);
+    if (!prekeys) {
+        report(prekeys.error());
+        set_state(State::failed);
+        return;
+    }
+
+    wire::Envelope e;
+    auto* r = e.mutable_register_request();
+    r->set_username(m_username);
+    r->set_identity_key(to_string(identity->public_key));
+    r->set_registration_id(registration_id.value());
+    r->set_signature(to_string(signature.value()));
+    auto* spk = r->mutable_signed_prekey();
+    spk->set_id(signed_prekey->id);
+    spk->set_public_key(to_string(signed_prekey->public_key));
+    spk->set_signature(to_string(signed_prekey->signature));
+    {
+        // Keys are stored before they are offered, so a message to any of them can be decrypted.
+        store::AccountStore::Transaction tx(m_store);
+        Status st = tx.begun();
+        if (st)
+            st = m_store.store_signed_prekey(signed_prekey->id, signed_prekey->record.view());
+        for (const auto& k : prekeys.value()) {
+            if (!st)
+                break;
+            st = m_store.store_prekey(k.id, k.record.view());
+            auto* otk = r->add_one_time_prekeys();
+            otk->set_id(k.id);
+            otk->set_public_key(to_string(k.public_key));
+        }
+        if (st)
+            st = tx.commit();
+        if (!st) {
+            report(st.error());
+            set_state(State::failed);
+            return;
+        }
+    }
+    request(std::move(e), [this](const wire::Envelope& response) {
+        if (response.has_error()) {
+            report(relay_error(response.error()));
+            set_state(State::failed);
+            m_started = false;
+            m_transport.close();
+            return;
+        }
+        auto info = m_store.account();
+        if (info) {
+            info->registered = true;
+            info->device_id = response.auth_result().device_id();
+            if (auto st = m_store.set_account(info.value()); !st)
+                report(st.error());
+        }
+        m_registered = true;
+        log::info(kLog, "registered on the relay");
+        on_authenticated(response.auth_result().one_time_prekeys_left());
+    });
+}
+
+void Engine::begin_auth(const std::string& nonce) {
+    auto identity = m_store.identity_key_pair();
+    auto account = m_store.account();
+    if (!identity || !account) {
+        report(make_error(Errc::database, "the account's identity could not be read"));
+        set_state(State::failed);
+        return;
+    }
+    Bytes payload = signed_challenge_payload("veil-auth-v1", nonce, m_username);
+    std::uint32_t device = account->device_id;
+    payload.push_back(0);
+    for (int shift = 24; shift >= 0; shift -= 8)
+        payload.push_back(static_cast<std::uint8_t>(device >> shift));
+    auto signature = crypto::sign(m_context, identity->private_key, payload);
+    if (!signature) {
+        report(signature.error());
+        set_state(State::failed);
+        return;
+    }
+    wire::Envelope e;
+    auto* a = e.mutable_auth_request();
+    a->set_username(m_username);
+    a->set_device_id(device);
+    a->set_signature(to_string(signature.value()));
+    request(std::move(e), [this](const wire::Envelope& response) {
+        if (response.has_error()) {
+            report(relay_error(response.error()));
+            if (response.error().code() == wire::Error::UNAVAILABLE) {
+                m_transport.close();
+                return;
+            }
+            set_state(State::failed);
+            m_started = false;
+            m_transport.close();
+            return;
+        }
+        on_authenticated(response.auth_result().one_time_prekeys_left());
+    });
+}
+
+void Engine::on_authenticated(std::uint32_t prekeys_left) {
+    set_state(State::ready);
+    refill_prekeys(prekeys_left);
+    pump_outgoing();
+}
+
+void Engine::refill_prekeys(std::uint32_t left) {
+    if (left >= m_options.prekey_low_watermark)
+        return;
+    auto first_id = m_store.reserve_prekey_ids(m_options.prekey_batch);
+    if (!first_id) {
+        report(first_id.error());
+        return;
+    }
+    auto prekeys = crypto::generate_prekeys(m_context, first_id.value(), m_options.prekey_batch);
+    if (!prekeys) {
+        report(prekeys.error());
+        return;
+    }
+    wire::Envelope e;
+    auto* upload = e.mutable_prekey_upload();
+    store::AccountStore::Transaction tx(m_store);
+    Status st = tx.begun();
+    for (const auto& k : prekeys.value()) {
+        if (!st)
+            break;
+        st = m_store.store_prekey(k.id, k.record.view());
+        auto* otk = upload->add_one_time_prekeys();
+        otk->set_id(k.id);
+        otk->set_public_key(to_string(k.public_key));
+    }
+    if (st)
+        st = tx.commit();
+    if (!st) {
+        report(st.error());
+        return;
+    }
+    log::info(kLog, "uploading " + std::to_string(prekeys->size()) + " one-time prekeys");
+    request(std::move(e), [this](const wire::Envelope& response) {
+        if (response.has_error())
+            report(relay_error(response.error()));
+    });
+}
+
+// ---- outgoing --------------------------------------------------------------------------------
+
+Status Engine::add_contact(const std::string& name) {
+    if (!protocol::valid_username(name))
+        return make_error(Errc::invalid_argument, "'" + name + "' is not a valid username");
+    return m_store.add_contact(name, m_clock.now_ms());
+}
+
+Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text) {
+    if (!protocol::valid_username(peer))
+        return make_error(Errc::invalid_argument, "'" + peer + "' is not a valid username");
+    if (text.empty())
+        return make_error(Errc::invalid_argument, "the message is empty");
+    if (text.size() > protocol::kMaxPlaintextBytes)
+        return make_error(Errc::too_large, "the message is longer than 64 KiB");
+
+    Bytes message_id = crypto::random_bytes(protocol::kMessageIdBytes);
+    std::int64_t now = m_clock.now_ms();
+    wire::Content content;
+    auto* data = content.mutable_data();
+    data->set_message_id(to_string(message_id));
+    data->set_text(text);
+    data->set_sent_at_ms(static_cast<std::uint64_t>(now));
+
+    store::MessageRow row;
+    row.peer = peer;
+    row.message_id = message_id;
+    row.direction = store::Direction::outgoing;
+    row.sender = m_username;
+    row.text = text;
+    row.sent_at_ms = now;
+    row.received_at_ms = now;
+    row.status = store::MessageStatus::queued;
+    {
+        store::AccountStore::Transaction tx(m_store);
+        VEIL_TRY(tx.begun());
+        auto is_contact = m_store.is_contact(peer);
+        if (is_contact && !is_contact.value())
+            VEIL_TRY(m_store.add_contact(peer, now));
+        auto inserted = m_store.insert_message(row);
+        if (!inserted)
+            return inserted.error();
+        row.id = inserted.value();
+        VEIL_TRY(queue_content(peer, message_id, content));
+        VEIL_TRY(tx.commit());
+    }
+    m_observer.on_message(row);
+    pump_outgoing();
+    return message_id;
+}
+
+Status Engine::queue_content(const std::string& peer, const Bytes& message_id,
+                             const wire::Content& content) {
+    store::PendingItem item;
+    item.message_id = message_id;
+    item.peer = peer;
+    std::string serialized = content.SerializeAsString();
+    item.content = Bytes(serialized.begin(), serialized.end());
+    auto seq = m_store.add_pending(item);
+    if (!seq)
+        return seq.error();
+    return {};
+}
+
+bool Engine::idle_outgoing() {
+    auto pending = m_store.pending();
+    auto outbox = m_store.outbox();
+    return pending && outbox && pending->empty() && outbox->empty();
+}
+
+void Engine::pump_outgoing() {
+    if (m_state != State::ready)
+        return;
+    auto pending = m_store.pending();
+    if (!pending) {
+        report(pending.error());
+        return;
+    }
+    std::set<std::string> peers;
+    for (const auto& item : pending.value())
+        peers.insert(item.peer);
+    for (const auto& peer : peers)
+        encrypt_pending_for(peer);
+    flush_outbox();
+    check_outbox_empty();
+}
+
+void Engine::encrypt_pending_for(const std::string& peer) {
+    crypto::ProtocolAddress address{peer, 1};
+    auto has = crypto::has_session(*m_store_context, address);
+    if (!has) {
+        report(has.error());
+        return;
+    }
+    if (!has.value()) {
+        fetch_bundle(peer);
+        return;
+    }
+    auto pending = m_store.pending();
+    if (!pending) {
+        report(pending.error());
+        return;
+    }
+    for (const auto& item : pending.value()) {
+        if (item.peer != peer)
+            continue;
+        // Encrypting advances the ratchet, so the ciphertext is stored in the same transaction
+        // and later resent as is: a retry never encrypts twice.
+        store::AccountStore::Transaction tx(m_store);
+        Status st = tx.begun();
+        Result<crypto::Ciphertext> ct = make_error(Errc::internal, "not encrypted");
+        if (st) {
+            Bytes padded = protocol::pad(item.content);
+            ct = crypto::encrypt(*m_store_context, address, padded);
+            if (!ct)
+                st = ct.error();
+        }
+        if (st) {
+            store::OutboxItem out;
+            out.message_id = item.message_id;
+            out.peer = peer;
+            out.device_id = 1;
+            out.type = static_cast<int>(ct->type);
+            out.ciphertext = std::move(ct->bytes);
+            st = m_store.add_outbox(out);
+        }
+        if (st)
+            st = m_store.remove_pending(item.seq);
+        if (st)
+            st = tx.commit();
+        if (!st) {
+            report(st.error());
+            return;
+        }
+    }
+}
+
+void Engine::fetch_bundle(const std::string& peer) {
+    if (m_fetching.count(peer))
+        return;
+    m_fetching.insert(peer);
+    wire::Envelope e;
+    e.mutable_prekey_fetch()->set_username(peer);
+    request(std::move(e), [this, peer](const wire::Envelope& response) {
+        m_fetching.erase(peer);
+        if (response.has_error()) {
+            report(make_error(Errc::refused, "cannot reach " + peer + ": " +
+                                                 response.error().message()));
+            if (response.error().code() == wire::Error::NOT_FOUND)
+                drop_pending_for(peer);
+            return;
+        }
+        const auto& b = response.prekey_bundle();
+        crypto::PrekeyBundle bundle;
+        bundle.registration_id = b.registration_id();
+        bundle.device_id = static_cast<std::int32_t>(b.device_id());
+        bundle.identity_key = bytes_of(b.identity_key());
+        bundle.signed_prekey_id = b.signed_prekey().id();
+        bundle.signed_prekey = bytes_of(b.signed_prekey().public_key());
+        bundle.signed_prekey_signature = bytes_of(b.signed_prekey().signature());
+        if (b.has_one_time_prekey()) {
+            bundle.prekey_id = b.one_time_prekey().id();
+            bundle.prekey = bytes_of(b.one_time_prekey().public_key());
+        }
+        store::AccountStore::Transaction tx(m_store);
+        Status st = tx.begun();
+        if (st)
+            st = crypto::process_bundle(*m_store_context, {peer, 1}, bundle);
+        if (st)
+            st = tx.commit();
+        if (!st) {
+            report(make_error(st.error().code, "no session with " + peer + ": " +
+                                                   st.error().message));
+            return;
+        }
+        pump_outgoing();
+    });
+}
+
+void Engine::drop_pending_for(const std::string& peer) {
+    // The peer does not exist on this relay: its queued messages can never be sent, so they are
+    // marked failed (visible to the person) instead of being retried forever.
+    auto pending = m_store.pending();
+    if (!pending)
+        return;
+    for (const auto& item : pending.value()) {
+        if (item.peer != peer)
+            continue;
+        (void)m_store.remove_pending(item.seq);
+        if (m_store.set_status(item.message_id, store::MessageStatus::failed))
+            m_observer.on_status(item.message_id, store::MessageStatus::failed);
+    }
+    check_outbox_empty();
+}
+
+void Engine::flush_outbox() {
+    auto outbox = m_store.outbox();
+    if (!outbox) {
+        report(outbox.error());
+        return;
+    }
+    for (const auto& item : outbox.value())
+        send_outbox_item(item);
+}
+
+void Engine::send_outbox_item(const store::OutboxItem& item) {
+    std::string key = id_hex(item.message_id);
+    if (m_in_flight.count(key))
+        return;
+    m_in_flight.insert(key);
+    wire::Envelope e;
+    auto* s = e.mutable_send_request();
+    s->set_message_id(to_string(item.message_id));
+    s->set_to_username(item.peer);
+    s->set_to_device_id(static_cast<std::uint32_t>(item.device_id));
+    s->set_type(item.type == static_cast<int>(crypto::CiphertextType::prekey)
+                    ? wire::CIPHERTEXT_PREKEY
+                    : wire::CIPHERTEXT_WHISPER);
+    s->set_ciphertext(to_string(item.ciphertext));
+    Bytes message_id = item.message_id;
+    request(std::move(e), [this, key, message_id](const wire::Envelope& response) {
+        m_in_flight.erase(key);
+        if (response.has_error()) {
+            if (response.error().code() == wire::Error::UNAVAILABLE ||
+                response.error().code() == wire::Error::RATE_LIMITED)
+                return; // retried after the next reconnect
+            // A permanent refusal: the message cannot be delivered as it is.
+            report(relay_error(response.error()));
+            (void)m_store.remove_outbox(message_id);
+            (void)m_store.set_status(message_id, store::MessageStatus::failed);
+            m_observer.on_status(message_id, store::MessageStatus::failed);
+            check_outbox_empty();
+            return;
+        }
+        Status st = m_store.remove_outbox(message_id);
+        auto row = m_store.find_outgoing(message_id);
+        if (st && row && row.value() && row.value()->status == store::MessageStatus::queued) {
+            st = m_store.set_status(message_id, store::MessageStatus::sent);
+            if (st)
+                m_observer.on_status(message_id, store::MessageStatus::sent);
+        }
+        if (!st)
+            report(st.error());
+        check_outbox_empty();
+    });
+}
+
+void Engine::check_outbox_empty() {
+    if (m_in_flight.empty() && m_fetching.empty() && idle_outgoing())
+        m_observer.on_outbox_empty();
+}
+
+// ---- incoming --------------------------------------------------------------------------------
+
+void Engine::handle_deliver(const wire::Deliver& d) {
+    const std::string& sender = d.from_username();
+    Bytes message_id = bytes_of(d.message_id());
+    auto seen = m_store.was_processed(sender, message_id);
+    if (!seen) {
+        report(seen.error());
+        return; // not acked: redelivered after the store recovers
+    }
+    if (seen.value()) {
+        ack(d.delivery_id());
+        return;
+    }
+
+    crypto::Ciphertext ct;
+    ct.type = d.type() == wire::CIPHERTEXT_PREKEY ? crypto::CiphertextType::prekey
+                                                  : crypto::CiphertextType::whisper;
+    ct.bytes = bytes_of(d.ciphertext());
+    crypto::ProtocolAddress address{sender, static_cast<std::int32_t>(d.from_device_id())};
+
+    std::vector<store::MessageRow> new_rows;
+    Status st;
+    {
+        // libsignal saves identities and sessions through the store while it decrypts; all of it
+        // commits together with the plaintext, or none of it does.
+        store::AccountStore::Transaction tx(m_store);
+        st = tx.begun();
+        Result<SecretBytes> plain = make_error(Errc::internal, "not decrypted");
+        if (st) {
+            plain = crypto::decrypt(*m_store_context, address, ct);
+            if (!plain)
+                st = plain.error();
+        }
+        wire::Content content;
+        if (st) {
+            auto unpadded = protocol::unpad(plain->view());
+            if (!unpadded || !content.ParseFromArray(unpadded->data(),
+                                                     static_cast<int>(unpadded->size())))
+                st = make_error(Errc::invalid_message, "the decrypted content is malformed");
+        }
+        if (st)
+            st = process_content(d, content, new_rows);
+        if (st)
+            st = m_store.mark_processed(sender, message_id, m_clock.now_ms());
+        if (st)
+            st = tx.commit();
+    }
+    if (!st) {
+        if (st.error().code == Errc::duplicate_message) {
+            ack(d.delivery_id());
+            return;
+        }
+        if (st.error().code == Errc::database) {
+            report(st.error());
+            return; // not acked, so the relay keeps it
+        }
+        record_failure(d, st.error());
+        ack(d.delivery_id());
+        return;
+    }
+    ack(d.delivery_id());
+    for (const auto& row : new_rows)
+        m_observer.on_message(row);
+    pump_outgoing();
+}
+
+Status Engine::process_content(const wire::Deliver& d, const wire::Content& content,
+                               std::vector<store::MessageRow>& new_rows) {
+    const std::string& sender = d.from_username();
+    if (content.has_data()) {
+        const auto& data = content.data();
+        // The wire id is outside the ciphertext; the copy inside authenticates it.
+        if (data.message_id() != d.message_id())
+            return make_error(Errc::invalid_message, "the message id does not match");
+        store::MessageRow row;
+        row.peer = sender;
+        row.message_id = bytes_of(data.message_id());
+        row.direction = store::Direction::incoming;
+        row.sender = sender;
+        row.text = data.text();
+        row.sent_at_ms = static_cast<std::int64_t>(data.sent_at_ms());
+        row.received_at_ms = m_clock.now_ms();
+        row.status = store::MessageStatus::received;
+        auto is_contact = m_store.is_contact(sender);
+        if (is_contact && !is_contact.value())
+            VEIL_TRY(m_store.add_contact(sender, row.received_at_ms));
+        auto id = m_store.insert_message(row);
+        if (!id)
+            return id.error();
+        row.id = id.value();
+        new_rows.push_back(row);
+        if (m_options.send_delivery_receipts) {
+            wire::Content receipt;
+            receipt.mutable_receipt()->set_type(wire::Receipt::DELIVERED);
+            receipt.mutable_receipt()->add_message_ids(data.message_id());
+            VEIL_TRY(queue_content(sender, crypto::random_bytes(protocol::kMessageIdBytes),
+                                   receipt));
+        }
+        return {};
+    }
+    if (content.has_receipt()) {
+        for (const auto& id : content.receipt().message_ids()) {
+            Bytes mid = bytes_of(id);
+            auto row = m_store.find_outgoing(mid);
+            if (!row)
+                return row.error();
+            // Only the recipient of a message may confirm it.
+            if (!row.value() || row.value()->peer != sender)
+                continue;
+            if (row.value()->status == store::MessageStatus::delivered)
+                continue;
+            VEIL_TRY(m_store.set_status(mid, store::MessageStatus::delivered));
+            m_observer.on_status(mid, store::MessageStatus::delivered);
+        }
+        return {};
+    }
+    return {}; // unknown content from a newer client: ignored, like unknown fields
+}
+
+void Engine::record_failure(const wire::Deliver& d, const Error& error) {
+    // Nothing is hidden: an undecryptable message leaves a visible placeholder with the reason.
+    log::warn(kLog, std::string("undecryptable message: ") + errc_name(error.code));
+    store::MessageRow row;
+    row.peer = d.from_username();
+    row.message_id = bytes_of(d.message_id());
+    row.direction = store::Direction::incoming;
+    row.sender = d.from_username();
+    row.text = "[could not decrypt this message: " + error.message + "]";
+    row.sent_at_ms = static_cast<std::int64_t>(d.server_timestamp_ms());
+    row.received_at_ms = m_clock.now_ms();
+    row.status = store::MessageStatus::failed;
+    store::AccountStore::Transaction tx(m_store);
+    Status st = tx.begun();
+    Result<std::int64_t> id = make_error(Errc::internal, "not inserted");
+    if (st) {
+        id = m_store.insert_message(row);
+        if (!id)
+            st = id.error();
+    }
+    if (st)
+        st = m_store.mark_processed(row.sender, row.message_id, row.received_at_ms);
+    if (st)
+        st = tx.commit();
+    if (!st) {
+        report(st.error());
+        return;
+    }
+    row.id = id.value();
+    m_observer.on_message(row);
+}
+
+void Engine::ack(std::uint64_t delivery_id) {
+    wire::Envelope e;
+    e.mutable_ack_request()->add_delivery_ids(delivery_id);
+    request(std::move(e), [this](const wire::Envelope& response) {
+        if (response.has_error())
+            report(relay_error(response.error()));
+    });
+}
+
+} // namespace veil::engine

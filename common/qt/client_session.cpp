@@ -1,0 +1,67 @@
+#include "qt/client_session.h"
+
+#include "protocol/envelope_codec.h"
+
+namespace veil::qt {
+
+Result<std::unique_ptr<ClientSession>>
+ClientSession::assemble(std::unique_ptr<store::AccountStore> store,
+                        engine::EngineObserver& observer) {
+    auto context = crypto::SignalContext::create();
+    if (!context)
+        return context.error();
+    std::unique_ptr<ClientSession> session(new ClientSession());
+    session->m_store = std::move(store);
+    session->m_context = std::move(context.value());
+    session->m_transport = std::make_unique<WsTransport>();
+    session->m_engine =
+        std::make_unique<engine::Engine>(*session->m_store, *session->m_context,
+                                         *session->m_transport, session->m_clock, observer);
+    return session;
+}
+
+Result<std::unique_ptr<ClientSession>>
+ClientSession::create(const std::filesystem::path& profile, const SecretBytes& passphrase,
+                      const std::string& username, const std::string& relay_url,
+                      engine::EngineObserver& observer) {
+    // Checked before anything is written, so a bad name leaves no half-made profile behind.
+    if (!protocol::valid_username(username))
+        return make_error(Errc::invalid_argument,
+                          "usernames are 2 to 32 characters of a-z, 0-9, '_', '.' and '-'");
+    auto store = store::AccountStore::create(profile, passphrase);
+    if (!store)
+        return store.error();
+    auto session = assemble(std::move(store.value()), observer);
+    if (!session)
+        return session.error();
+    auto& s = *session.value();
+    VEIL_TRY(engine::Engine::create_account(*s.m_store, *s.m_context, username, relay_url,
+                                            s.m_clock));
+    return session;
+}
+
+Result<std::unique_ptr<ClientSession>>
+ClientSession::open(const std::filesystem::path& profile, const SecretBytes& passphrase,
+                    const std::string& relay_url, engine::EngineObserver& observer) {
+    auto store = store::AccountStore::open(profile, passphrase);
+    if (!store)
+        return store.error();
+    if (!relay_url.empty()) {
+        auto info = store.value()->account();
+        if (!info)
+            return info.error();
+        if (info->relay_url != relay_url) {
+            info->relay_url = relay_url;
+            VEIL_TRY(store.value()->set_account(info.value()));
+        }
+    }
+    return assemble(std::move(store.value()), observer);
+}
+
+ClientSession::~ClientSession() {
+    // The engine goes first: it detaches from the transport, which still exists.
+    m_engine.reset();
+    m_transport.reset();
+}
+
+} // namespace veil::qt

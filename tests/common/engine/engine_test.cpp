@@ -1,0 +1,270 @@
+// The engine with real crypto and real SQLCipher stores over a scripted fake relay.
+#include "engine/engine.h"
+#include "fake_relay.h"
+
+#include "crypto/keys.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <random>
+
+using namespace veil;
+using veil::test::FakeRelay;
+using veil::test::FakeTransport;
+
+namespace {
+
+std::filesystem::path temp_profile(const std::string& name) {
+    static std::mt19937_64 rng{std::random_device{}()};
+    return std::filesystem::temp_directory_path() /
+           ("veil-engine-" + name + "-" + std::to_string(rng()));
+}
+
+class Recorder : public engine::EngineObserver {
+public:
+    std::vector<store::MessageRow> messages;
+    std::vector<Error> errors;
+    std::vector<store::MessageStatus> statuses;
+    int drained = 0;
+    engine::State state = engine::State::offline;
+
+    void on_state(engine::State s) override { state = s; }
+    void on_message(const store::MessageRow& row) override { messages.push_back(row); }
+    void on_status(std::span<const std::uint8_t>, store::MessageStatus s) override {
+        statuses.push_back(s);
+    }
+    void on_queue_drained() override { ++drained; }
+    void on_error(const Error& e) override { errors.push_back(e); }
+
+    std::vector<store::MessageRow> incoming() const {
+        std::vector<store::MessageRow> out;
+        for (const auto& m : messages)
+            if (m.direction == store::Direction::incoming)
+                out.push_back(m);
+        return out;
+    }
+};
+
+struct Client {
+    std::filesystem::path dir;
+    std::unique_ptr<store::AccountStore> store;
+    std::unique_ptr<crypto::SignalContext> context;
+    ManualClock clock;
+    FakeTransport transport;
+    Recorder recorder;
+    std::unique_ptr<engine::Engine> engine;
+
+    Client(FakeRelay& relay, const std::string& name) : dir(temp_profile(name)), transport(relay) {
+        store::KdfParams cheap{1, 1024, 1};
+        auto s = store::AccountStore::create(dir, SecretBytes::from_string("pw " + name), cheap);
+        REQUIRE(s.ok());
+        store = std::move(s.value());
+        auto c = crypto::SignalContext::create();
+        REQUIRE(c.ok());
+        context = std::move(c.value());
+        REQUIRE(engine::Engine::create_account(*store, *context, name, "ws://fake", clock).ok());
+        engine = std::make_unique<engine::Engine>(*store, *context, transport, clock, recorder);
+    }
+    ~Client() {
+        engine.reset();
+        store.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+};
+
+void start(FakeRelay& relay, Client& c) {
+    REQUIRE(c.engine->start().ok());
+    relay.pump();
+    REQUIRE(c.engine->state() == engine::State::ready);
+}
+
+} // namespace
+
+TEST_CASE("a registered client uploads its identity, signed prekey and 100 one-time prekeys") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    start(relay, alice);
+    REQUIRE(relay.accounts.count("alice"));
+    const auto& reg = relay.accounts["alice"].registration;
+    CHECK(reg.identity_key().size() == 33);
+    CHECK(reg.one_time_prekeys_size() == 100);
+    CHECK(alice.store->account()->registered);
+}
+
+TEST_CASE("two engines exchange messages both ways and the sender sees it delivered") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+
+    auto id = alice.engine->send_text("bob", "hello bob");
+    REQUIRE(id.ok());
+    relay.pump();
+    REQUIRE(bob.recorder.incoming().size() == 1);
+    CHECK(bob.recorder.incoming()[0].text == "hello bob");
+    CHECK(bob.recorder.incoming()[0].sender == "alice");
+
+    // Bob's delivery receipt reached Alice: sent, then delivered.
+    auto row = alice.store->find_outgoing(id.value());
+    REQUIRE(row.ok());
+    REQUIRE(row.value().has_value());
+    CHECK(row.value()->status == store::MessageStatus::delivered);
+
+    REQUIRE(bob.engine->send_text("alice", "hi alice").ok());
+    relay.pump();
+    REQUIRE(alice.recorder.incoming().size() == 1);
+    CHECK(alice.recorder.incoming()[0].text == "hi alice");
+    CHECK(relay.mailboxes["alice"].empty());
+    CHECK(relay.mailboxes["bob"].empty());
+}
+
+TEST_CASE("a message written while offline is sent once the engine connects") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, bob);
+    start(relay, alice);
+    alice.transport.drop_connection();
+    relay.pump();
+    REQUIRE(alice.engine->send_text("bob", "written offline").ok());
+    relay.pump();
+    CHECK(bob.recorder.incoming().empty());
+    alice.transport.fire_timers(); // the reconnect backoff elapses
+    relay.pump();
+    REQUIRE(bob.recorder.incoming().size() == 1);
+    CHECK(bob.recorder.incoming()[0].text == "written offline");
+    CHECK(alice.engine->idle_outgoing());
+}
+
+TEST_CASE("messages queued on the relay while the recipient was offline arrive on start") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, bob);
+    bob.engine->stop();
+    relay.pump();
+    start(relay, alice);
+    REQUIRE(alice.engine->send_text("bob", "one").ok());
+    REQUIRE(alice.engine->send_text("bob", "two").ok());
+    relay.pump();
+    CHECK(relay.mailboxes["bob"].size() == 2);
+    int drained_before = bob.recorder.drained;
+    start(relay, bob);
+    REQUIRE(bob.recorder.incoming().size() == 2);
+    CHECK(bob.recorder.incoming()[0].text == "one");
+    CHECK(bob.recorder.incoming()[1].text == "two");
+    CHECK(bob.recorder.drained == drained_before + 1);
+    CHECK(relay.mailboxes["bob"].empty());
+}
+
+TEST_CASE("a tampered prekey message leaves every store unchanged and the next genuine message "
+          "decrypts") {
+    auto flip = GENERATE(as<std::string>{}, "body", "mac");
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    std::uint32_t prekey_id = relay.accounts["bob"].prekeys.front().id();
+
+    relay.tamper = [&](wire::Deliver& d) {
+        std::string c = d.ciphertext();
+        std::size_t at = flip == "body" ? c.size() / 2 : c.size() - 1;
+        c[at] = static_cast<char>(c[at] ^ 0x01);
+        d.set_ciphertext(c);
+    };
+    REQUIRE(alice.engine->send_text("bob", "tampered on the way").ok());
+    relay.pump();
+
+    // A visible placeholder, and nothing of Alice's saved: no session, no identity, the
+    // one-time prekey still there.
+    REQUIRE(bob.recorder.incoming().size() == 1);
+    CHECK(bob.recorder.incoming()[0].status == store::MessageStatus::failed);
+    CHECK(bob.recorder.incoming()[0].text.find("could not decrypt") != std::string::npos);
+    CHECK_FALSE(bob.store->contains_session({"alice", 1}).value());
+    CHECK(bob.store->contains_prekey(prekey_id).value());
+    Bytes other_key(33, 0x05);
+    CHECK(bob.store->is_trusted_identity({"alice", 1}, other_key).value());
+    CHECK(relay.mailboxes["bob"].empty()); // acked: the placeholder is shown, not retried
+
+    relay.tamper = nullptr;
+    REQUIRE(alice.engine->send_text("bob", "genuine").ok());
+    relay.pump();
+    REQUIRE(bob.recorder.incoming().size() == 2);
+    CHECK(bob.recorder.incoming()[1].text == "genuine");
+    CHECK(bob.recorder.incoming()[1].status == store::MessageStatus::received);
+}
+
+TEST_CASE("a redelivered message is shown once") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    REQUIRE(alice.engine->send_text("bob", "only once").ok());
+    relay.pump();
+    REQUIRE(bob.recorder.incoming().size() == 1);
+
+    // The relay delivers the same envelope again, as after a crash before the ack.
+    FakeRelay::Stored again;
+    again.delivery_id = 999;
+    for (const auto& s : relay.sends) {
+        if (s.to_username() != "bob")
+            continue;
+        again.deliver.set_message_id(s.message_id());
+        again.deliver.set_from_username("alice");
+        again.deliver.set_from_device_id(1);
+        again.deliver.set_type(s.type());
+        again.deliver.set_ciphertext(s.ciphertext());
+    }
+    relay.mailboxes["bob"].push_back(again);
+    relay.push_mailbox("bob");
+    relay.pump();
+    CHECK(bob.recorder.incoming().size() == 1);
+    auto rows = bob.store->messages("alice", 10);
+    REQUIRE(rows.ok());
+    CHECK(rows->size() == 1);
+    CHECK(relay.mailboxes["bob"].empty());
+}
+
+TEST_CASE("one-time prekeys are replenished when the relay runs low, with fresh ids") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    start(relay, alice);
+    auto first_batch = relay.accounts["alice"].registration.one_time_prekeys();
+    alice.engine->stop();
+    relay.pump();
+    relay.report_prekeys_left = 5;
+    start(relay, alice);
+    REQUIRE(relay.uploads.size() == 1);
+    CHECK(relay.uploads[0] == 100);
+    std::set<std::uint32_t> ids;
+    for (const auto& k : relay.accounts["alice"].prekeys)
+        CHECK(ids.insert(k.id()).second); // no id reused
+    CHECK(ids.size() == 200);
+}
+
+TEST_CASE("sending to an unknown user marks the message failed with a clear error") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    start(relay, alice);
+    auto id = alice.engine->send_text("nobody", "hello?");
+    REQUIRE(id.ok());
+    relay.pump();
+    REQUIRE_FALSE(alice.recorder.errors.empty());
+    CHECK(alice.recorder.errors.back().message.find("nobody") != std::string::npos);
+    CHECK(alice.store->find_outgoing(id.value()).value()->status == store::MessageStatus::failed);
+    CHECK(alice.engine->idle_outgoing());
+}
+
+TEST_CASE("invalid usernames and empty or oversize texts are refused before anything is stored") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    CHECK(alice.engine->send_text("Bad Name", "x").error().code == Errc::invalid_argument);
+    CHECK(alice.engine->send_text("bob", "").error().code == Errc::invalid_argument);
+    CHECK(alice.engine->send_text("bob", std::string(70000, 'x')).error().code == Errc::too_large);
+    CHECK(alice.engine->idle_outgoing());
+}
