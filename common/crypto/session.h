@@ -18,12 +18,12 @@ namespace veil::crypto {
 struct PrekeyBundle {
     std::uint32_t registration_id = 0;
     std::int32_t device_id = 1;
-    Bytes identity_key;              // 33 bytes
+    Bytes identity_key; // 33 bytes
     std::uint32_t signed_prekey_id = 0;
-    Bytes signed_prekey;             // 33 bytes
-    Bytes signed_prekey_signature;   // 64 bytes
+    Bytes signed_prekey;           // 33 bytes
+    Bytes signed_prekey_signature; // 64 bytes
     std::optional<std::uint32_t> prekey_id;
-    Bytes prekey;                    // 33 bytes when prekey_id is set
+    Bytes prekey; // 33 bytes when prekey_id is set
 };
 
 enum class CiphertextType { whisper = 1, prekey = 2 };
@@ -46,8 +46,9 @@ Result<Ciphertext> encrypt(StoreContext& store, const ProtocolAddress& address,
 
 // Decrypts a message from address. Errors: duplicate_message (already decrypted),
 // invalid_message (tampered, malformed, unknown version), untrusted_identity, no_session,
-// crypto (anything else). On error the caller must roll back its transaction: libsignal may
-// have saved an identity before failing.
+// crypto (anything else). When a ProtocolStore method is what failed, its own Error is returned
+// instead (for example Errc::database). On error the caller must roll back its transaction:
+// libsignal saves the sender's identity before it authenticates a prekey message.
 Result<SecretBytes> decrypt(StoreContext& store, const ProtocolAddress& address,
                             const Ciphertext& ciphertext);
 

@@ -1,0 +1,238 @@
+#include "crypto/session.h"
+
+#include "crypto/detail/signal_handles.h"
+
+#include <signal/curve.h>
+#include <signal/protocol.h>
+#include <signal/session_pre_key.h>
+
+#include <string>
+
+namespace veil::crypto {
+namespace {
+
+constexpr std::size_t kPublicKeySize = 33;
+
+signal_protocol_address c_address(const ProtocolAddress& address) {
+    return signal_protocol_address{address.name.c_str(), address.name.size(), address.device_id};
+}
+
+// Maps a libsignal code onto Errc, preferring the store's own error when a store callback is
+// what failed (libsignal reports every store failure as SG_ERR_UNKNOWN).
+Error map_error(StoreContext& store, int code, const char* what) {
+    if (auto store_error = store.take_store_error())
+        return *store_error;
+    std::string message = std::string(what) + " (libsignal " + std::to_string(code) + ")";
+    switch (code) {
+    case SG_ERR_DUPLICATE_MESSAGE:
+        return make_error(Errc::duplicate_message, message);
+    case SG_ERR_INVALID_MESSAGE:
+    case SG_ERR_INVALID_KEY:
+    case SG_ERR_INVALID_KEY_ID:
+    case SG_ERR_INVALID_MAC:
+    case SG_ERR_INVALID_VERSION:
+    case SG_ERR_LEGACY_MESSAGE:
+    case SG_ERR_INVALID_PROTO_BUF:
+        return make_error(Errc::invalid_message, message);
+    case SG_ERR_UNTRUSTED_IDENTITY:
+        return make_error(Errc::untrusted_identity, message);
+    case SG_ERR_NO_SESSION:
+        return make_error(Errc::no_session, message);
+    default:
+        return make_error(Errc::crypto, message);
+    }
+}
+
+// Deserialising bytes from the network fails only because they are malformed, whatever code
+// libsignal picks (a one-byte message gives SG_ERR_INVAL), unless memory ran out.
+Error parse_error(StoreContext& store, int code, const char* what) {
+    if (code == SG_ERR_NOMEM)
+        return map_error(store, code, what);
+    return make_error(Errc::invalid_message,
+                      std::string(what) + " (libsignal " + std::to_string(code) + ")");
+}
+
+Result<detail::SignalPtr<ec_public_key>>
+decode_key(SignalContext& context, std::span<const std::uint8_t> key, const char* which) {
+    if (key.size() != kPublicKeySize)
+        return make_error(Errc::invalid_argument, std::string(which) + " must be 33 bytes");
+    ec_public_key* raw = nullptr;
+    int rc = curve_decode_point(&raw, key.data(), key.size(), context.get());
+    detail::SignalPtr<ec_public_key> decoded(raw);
+    if (rc != 0 || !decoded)
+        return make_error(Errc::invalid_argument, std::string(which) + " is malformed");
+    return decoded;
+}
+
+struct BundleKeys {
+    detail::SignalPtr<ec_public_key> identity;
+    detail::SignalPtr<ec_public_key> signed_prekey;
+    detail::SignalPtr<ec_public_key> prekey; // null when the bundle has no one-time prekey
+};
+
+Result<BundleKeys> decode_bundle(SignalContext& context, const PrekeyBundle& bundle) {
+    BundleKeys keys;
+    auto identity = decode_key(context, bundle.identity_key, "the identity key");
+    if (!identity)
+        return identity.error();
+    keys.identity = std::move(identity).value();
+    auto signed_prekey = decode_key(context, bundle.signed_prekey, "the signed prekey");
+    if (!signed_prekey)
+        return signed_prekey.error();
+    keys.signed_prekey = std::move(signed_prekey).value();
+    if (bundle.prekey_id) {
+        auto prekey = decode_key(context, bundle.prekey, "the one-time prekey");
+        if (!prekey)
+            return prekey.error();
+        keys.prekey = std::move(prekey).value();
+    }
+    if (bundle.signed_prekey_signature.empty())
+        return make_error(Errc::invalid_argument, "the signed prekey has no signature");
+    return keys;
+}
+
+Result<detail::SessionCipherPtr> make_cipher(StoreContext& store,
+                                             const signal_protocol_address& address) {
+    session_cipher* raw = nullptr;
+    int rc = session_cipher_create(&raw, store.get(), &address, store.signal().get());
+    detail::SessionCipherPtr cipher(raw);
+    if (rc != 0)
+        return map_error(store, rc, "cannot create a session cipher");
+    return cipher;
+}
+
+// libsignal's decrypt functions take ownership of nothing; the message is ours to release.
+Result<SecretBytes> decrypt_prekey_message(StoreContext& store, session_cipher* cipher,
+                                           std::span<const std::uint8_t> bytes) {
+    pre_key_signal_message* raw = nullptr;
+    int rc =
+        pre_key_signal_message_deserialize(&raw, bytes.data(), bytes.size(), store.signal().get());
+    detail::SignalPtr<pre_key_signal_message> message(raw);
+    if (rc != 0)
+        return parse_error(store, rc, "malformed prekey message");
+
+    signal_buffer* plain_raw = nullptr;
+    rc = session_cipher_decrypt_pre_key_signal_message(cipher, message.get(), nullptr, &plain_raw);
+    detail::SecretBufferPtr plaintext(plain_raw);
+    if (rc != 0)
+        return map_error(store, rc, "cannot decrypt a prekey message");
+    return detail::to_secret(plaintext.get());
+}
+
+Result<SecretBytes> decrypt_whisper_message(StoreContext& store, session_cipher* cipher,
+                                            std::span<const std::uint8_t> bytes) {
+    signal_message* raw = nullptr;
+    int rc = signal_message_deserialize(&raw, bytes.data(), bytes.size(), store.signal().get());
+    detail::SignalPtr<signal_message> message(raw);
+    if (rc != 0)
+        return parse_error(store, rc, "malformed message");
+
+    signal_buffer* plain_raw = nullptr;
+    rc = session_cipher_decrypt_signal_message(cipher, message.get(), nullptr, &plain_raw);
+    detail::SecretBufferPtr plaintext(plain_raw);
+    if (rc != 0)
+        return map_error(store, rc, "cannot decrypt a message");
+    return detail::to_secret(plaintext.get());
+}
+
+} // namespace
+
+Status process_bundle(StoreContext& store, const ProtocolAddress& address,
+                      const PrekeyBundle& bundle) {
+    auto keys = decode_bundle(store.signal(), bundle);
+    if (!keys)
+        return keys.error();
+
+    session_pre_key_bundle* bundle_raw = nullptr;
+    int rc = session_pre_key_bundle_create(
+        &bundle_raw, bundle.registration_id, bundle.device_id, bundle.prekey_id.value_or(0),
+        keys->prekey.get(), bundle.signed_prekey_id, keys->signed_prekey.get(),
+        bundle.signed_prekey_signature.data(), bundle.signed_prekey_signature.size(),
+        keys->identity.get());
+    detail::SignalPtr<session_pre_key_bundle> c_bundle(bundle_raw);
+    if (rc != 0)
+        return make_error(Errc::invalid_argument, "the prekey bundle is malformed");
+
+    store.take_store_error();
+    auto c_addr = c_address(address);
+    session_builder* builder_raw = nullptr;
+    rc = session_builder_create(&builder_raw, store.get(), &c_addr, store.signal().get());
+    detail::SessionBuilderPtr builder(builder_raw);
+    if (rc != 0)
+        return map_error(store, rc, "cannot create a session builder");
+
+    rc = session_builder_process_pre_key_bundle(builder.get(), c_bundle.get());
+    if (rc == SG_ERR_INVALID_KEY)
+        // libsignal reports a bad signed-prekey signature as an invalid key; session.h
+        // promises Errc::crypto for it, as it means the bundle was forged or corrupted.
+        return make_error(Errc::crypto, "the signed prekey signature does not verify");
+    if (rc != 0)
+        return map_error(store, rc, "cannot build a session from the bundle");
+    return {};
+}
+
+Result<bool> has_session(StoreContext& store, const ProtocolAddress& address) {
+    store.take_store_error();
+    auto c_addr = c_address(address);
+    int rc = signal_protocol_session_contains_session(store.get(), &c_addr);
+    if (auto store_error = store.take_store_error())
+        return *store_error;
+    if (rc < 0)
+        return map_error(store, rc, "cannot look up a session");
+    return rc == 1;
+}
+
+Result<Ciphertext> encrypt(StoreContext& store, const ProtocolAddress& address,
+                           std::span<const std::uint8_t> padded_plaintext) {
+    // libsignal does not report a missing session cleanly from encrypt, so ask first.
+    auto exists = has_session(store, address);
+    if (!exists)
+        return exists.error();
+    if (!*exists)
+        return make_error(Errc::no_session, "no session with this address");
+
+    auto c_addr = c_address(address);
+    auto cipher = make_cipher(store, c_addr);
+    if (!cipher)
+        return cipher.error();
+
+    ciphertext_message* raw = nullptr;
+    int rc = session_cipher_encrypt(cipher->get(), detail::data_or_empty(padded_plaintext),
+                                    padded_plaintext.size(), &raw);
+    detail::SignalPtr<ciphertext_message> message(raw);
+    if (rc != 0)
+        return map_error(store, rc, "cannot encrypt a message");
+
+    Ciphertext out;
+    int type = ciphertext_message_get_type(message.get());
+    if (type == CIPHERTEXT_PREKEY_TYPE)
+        out.type = CiphertextType::prekey;
+    else if (type == CIPHERTEXT_SIGNAL_TYPE)
+        out.type = CiphertextType::whisper;
+    else
+        return make_error(Errc::crypto, "libsignal produced an unexpected message type");
+    // The serialized buffer belongs to the message; copy it out.
+    out.bytes = detail::to_bytes(ciphertext_message_get_serialized(message.get()));
+    return out;
+}
+
+Result<SecretBytes> decrypt(StoreContext& store, const ProtocolAddress& address,
+                            const Ciphertext& ciphertext) {
+    if (ciphertext.bytes.empty())
+        return make_error(Errc::invalid_message, "empty message");
+    store.take_store_error();
+    auto c_addr = c_address(address);
+    auto cipher = make_cipher(store, c_addr);
+    if (!cipher)
+        return cipher.error();
+
+    switch (ciphertext.type) {
+    case CiphertextType::prekey:
+        return decrypt_prekey_message(store, cipher->get(), ciphertext.bytes);
+    case CiphertextType::whisper:
+        return decrypt_whisper_message(store, cipher->get(), ciphertext.bytes);
+    }
+    return make_error(Errc::invalid_message, "unknown message type");
+}
+
+} // namespace veil::crypto

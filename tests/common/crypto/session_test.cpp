@@ -1,0 +1,490 @@
+#include "crypto/keys.h"
+#include "crypto/session.h"
+#include "log_capture.h"
+#include "memory_store.h"
+#include "protocol/limits.h"
+#include "protocol/padding.h"
+#include "util/hex.h"
+
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <string>
+
+using namespace veil;
+using namespace veil::crypto;
+using veil::crypto::testing::MemoryStore;
+
+namespace {
+
+// One account: its own libsignal context, in-memory store and published bundle. Members are
+// destroyed in reverse order, so the StoreContext goes before the store and the SignalContext.
+struct Party {
+    std::unique_ptr<SignalContext> signal;
+    std::unique_ptr<MemoryStore> store;
+    std::unique_ptr<StoreContext> context;
+    ProtocolAddress address;
+    PrekeyBundle bundle;
+    IdentityKeyPair identity;
+};
+
+Party make_party(const std::string& name, unsigned prekeys = 3) {
+    Party p;
+    auto signal = SignalContext::create();
+    REQUIRE(signal.ok());
+    p.signal = std::move(signal).value();
+
+    auto identity = generate_identity(*p.signal);
+    REQUIRE(identity.ok());
+    p.identity =
+        IdentityKeyPair{identity->key_pair.public_key, identity->key_pair.private_key.clone()};
+    p.store =
+        std::make_unique<MemoryStore>(std::move(identity->key_pair), identity->registration_id);
+    auto context = StoreContext::create(*p.signal, *p.store);
+    REQUIRE(context.ok());
+    p.context = std::move(context).value();
+    p.address = ProtocolAddress{name, 1};
+
+    auto spk = generate_signed_prekey(*p.signal, p.identity, 1, 1'700'000'000'000);
+    REQUIRE(spk.ok());
+    REQUIRE(p.store->store_signed_prekey(spk->id, spk->record.view()).ok());
+    auto otks = generate_prekeys(*p.signal, 1, prekeys);
+    REQUIRE(otks.ok());
+    for (auto& k : *otks)
+        REQUIRE(p.store->store_prekey(k.id, k.record.view()).ok());
+
+    p.bundle.registration_id = identity->registration_id;
+    p.bundle.device_id = 1;
+    p.bundle.identity_key = p.identity.public_key;
+    p.bundle.signed_prekey_id = spk->id;
+    p.bundle.signed_prekey = spk->public_key;
+    p.bundle.signed_prekey_signature = spk->signature;
+    if (prekeys > 0) {
+        p.bundle.prekey_id = (*otks)[0].id;
+        p.bundle.prekey = (*otks)[0].public_key;
+    }
+    return p;
+}
+
+Ciphertext send(Party& from, const Party& to, const std::string& text) {
+    auto ct = encrypt(*from.context, to.address, protocol::pad(to_bytes(text)));
+    REQUIRE(ct.ok());
+    return std::move(ct).value();
+}
+
+// Decrypts and unpads; the plaintext leaves SecretBytes only inside the test.
+Result<std::string> receive(Party& to, const Party& from, const Ciphertext& ct) {
+    auto padded = decrypt(*to.context, from.address, ct);
+    if (!padded)
+        return padded.error();
+    auto content = protocol::unpad(padded->view());
+    if (!content)
+        return content.error();
+    return to_string(*content);
+}
+
+void connect(Party& alice, Party& bob) {
+    REQUIRE(process_bundle(*alice.context, bob.address, bob.bundle).ok());
+}
+
+// Where one protobuf field's value lies inside bytes[begin, end).
+struct Field {
+    std::size_t offset = 0;
+    std::size_t length = 0;
+};
+
+std::uint64_t read_varint(const Bytes& b, std::size_t& at) {
+    std::uint64_t value = 0;
+    for (int shift = 0; at < b.size() && shift < 64; shift += 7) {
+        std::uint8_t byte = b[at++];
+        value |= std::uint64_t(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            break;
+    }
+    return value;
+}
+
+std::optional<Field> find_field(const Bytes& b, std::size_t begin, std::size_t end,
+                                unsigned number) {
+    std::size_t at = begin;
+    while (at < end) {
+        std::uint64_t tag = read_varint(b, at);
+        std::size_t start = at;
+        std::size_t length = 0;
+        if ((tag & 7) == 0) {
+            read_varint(b, at);
+            length = at - start;
+        } else if ((tag & 7) == 2) {
+            length = static_cast<std::size_t>(read_varint(b, at));
+            start = at;
+            at += length;
+        } else {
+            return std::nullopt;
+        }
+        if ((tag >> 3) == number)
+            return Field{start, length};
+    }
+    return std::nullopt;
+}
+
+// The signal message inside a ciphertext: all of it for WHISPER, field 4 of a PREKEY message.
+Field signal_message(const Ciphertext& ct) {
+    if (ct.type == CiphertextType::whisper)
+        return Field{0, ct.bytes.size()};
+    auto inner = find_field(ct.bytes, 1, ct.bytes.size(), 4);
+    REQUIRE(inner);
+    return *inner;
+}
+
+enum class Tamper { body, mac, counter };
+
+// A signal message is a version byte, a protobuf (ratchet key 1, counter 2, previous counter 3,
+// ciphertext 4) and an 8-byte MAC over everything before it.
+Ciphertext tampered(Ciphertext ct, Tamper where) {
+    Field msg = signal_message(ct);
+    std::size_t proto_end = msg.offset + msg.length - 8;
+    switch (where) {
+    case Tamper::mac:
+        ct.bytes[msg.offset + msg.length - 1] ^= 0x01;
+        break;
+    case Tamper::body: {
+        auto body = find_field(ct.bytes, msg.offset + 1, proto_end, 4);
+        REQUIRE(body);
+        ct.bytes[body->offset + body->length / 2] ^= 0x10;
+        break;
+    }
+    case Tamper::counter: {
+        auto counter = find_field(ct.bytes, msg.offset + 1, proto_end, 2);
+        REQUIRE(counter);
+        ct.bytes[counter->offset] ^= 0x01;
+        break;
+    }
+    }
+    return ct;
+}
+
+} // namespace
+
+TEST_CASE("Alice and Bob exchange prekey then whisper messages in both directions") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*has_session(*alice.context, bob.address));
+    CHECK_FALSE(*has_session(*bob.context, alice.address));
+
+    auto first = send(alice, bob, "hello bob");
+    CHECK(first.type == CiphertextType::prekey);
+    auto second = send(alice, bob, "are you there?");
+    CHECK(second.type == CiphertextType::prekey);
+
+    CHECK(*receive(bob, alice, first) == "hello bob");
+    CHECK(*has_session(*bob.context, alice.address));
+    CHECK(*receive(bob, alice, second) == "are you there?");
+
+    auto reply = send(bob, alice, "hi alice");
+    CHECK(reply.type == CiphertextType::whisper);
+    CHECK(*receive(alice, bob, reply) == "hi alice");
+
+    for (int round = 0; round < 3; ++round) {
+        auto a = send(alice, bob, "ping " + std::to_string(round));
+        CHECK(a.type == CiphertextType::whisper);
+        CHECK(*receive(bob, alice, a) == "ping " + std::to_string(round));
+        auto b = send(bob, alice, "pong " + std::to_string(round));
+        CHECK(b.type == CiphertextType::whisper);
+        CHECK(*receive(alice, bob, b) == "pong " + std::to_string(round));
+    }
+}
+
+TEST_CASE("the one-time prekey is consumed when its prekey message is accepted") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob", 3);
+    connect(alice, bob);
+    REQUIRE(bob.store->prekey_count() == 3);
+    CHECK(*receive(bob, alice, send(alice, bob, "hello")) == "hello");
+    CHECK(bob.store->prekey_count() == 2);
+    CHECK(bob.store->stored_identity(alice.address) == alice.identity.public_key);
+}
+
+TEST_CASE("a bundle without a one-time prekey still builds a working session") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob", 0);
+    REQUIRE_FALSE(bob.bundle.prekey_id);
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "no one-time key")) == "no one-time key");
+    CHECK(*receive(alice, bob, send(bob, alice, "fine")) == "fine");
+}
+
+TEST_CASE("padded ciphertexts of different short texts have the same length") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "x")) == "x");
+    CHECK(*receive(alice, bob, send(bob, alice, "y")) == "y");
+    auto shorter = send(alice, bob, "a");
+    auto longer = send(alice, bob, std::string(protocol::kPaddingBlock - 1, 'b'));
+    CHECK(shorter.bytes.size() == longer.bytes.size());
+}
+
+TEST_CASE("a bundle with a bad signed-prekey signature is refused and creates no session") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    Bytes before = alice.store->snapshot();
+
+    PrekeyBundle forged = bob.bundle;
+    forged.signed_prekey_signature[10] ^= 0x04;
+    auto status = process_bundle(*alice.context, bob.address, forged);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().code == Errc::crypto);
+    CHECK_FALSE(*has_session(*alice.context, bob.address));
+    CHECK(alice.store->snapshot() == before);
+
+    auto encrypted = encrypt(*alice.context, bob.address, protocol::pad(to_bytes("hi")));
+    REQUIRE_FALSE(encrypted.ok());
+    CHECK(encrypted.error().code == Errc::no_session);
+}
+
+TEST_CASE("a bundle whose signed prekey was swapped for another key is refused") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    Party mallory = make_party("mallory");
+    PrekeyBundle forged = bob.bundle;
+    forged.signed_prekey = mallory.bundle.signed_prekey;
+    auto status = process_bundle(*alice.context, bob.address, forged);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().code == Errc::crypto);
+    CHECK_FALSE(*has_session(*alice.context, bob.address));
+}
+
+TEST_CASE("a bundle with malformed keys is refused as an invalid argument") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    PrekeyBundle broken = bob.bundle;
+    SECTION("identity key of 32 bytes") {
+        broken.identity_key.pop_back();
+    }
+    SECTION("signed prekey with a wrong type byte") {
+        broken.signed_prekey[0] = 0x07;
+    }
+    SECTION("one-time prekey missing though its id is set") {
+        broken.prekey.clear();
+    }
+    SECTION("no signature") {
+        broken.signed_prekey_signature.clear();
+    }
+    auto status = process_bundle(*alice.context, bob.address, broken);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().code == Errc::invalid_argument);
+    CHECK_FALSE(*has_session(*alice.context, bob.address));
+}
+
+TEST_CASE("a bundle from a changed identity is refused as untrusted") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    Party bob_reinstalled = make_party("bob");
+    connect(alice, bob);
+    auto status = process_bundle(*alice.context, bob.address, bob_reinstalled.bundle);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().code == Errc::untrusted_identity);
+}
+
+TEST_CASE("a tampered whisper message is rejected and leaves every store unchanged") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "setup")) == "setup");
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+
+    auto genuine = send(alice, bob, "the real message");
+    REQUIRE(genuine.type == CiphertextType::whisper);
+    Bytes bob_before = bob.store->snapshot();
+    Bytes alice_before = alice.store->snapshot();
+
+    auto where = GENERATE(Tamper::body, Tamper::mac, Tamper::counter);
+    auto result = receive(bob, alice, tampered(genuine, where));
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == Errc::invalid_message);
+    // A whisper message is rejected before libsignal writes anything, even without rollback.
+    CHECK(bob.store->snapshot() == bob_before);
+    CHECK(alice.store->snapshot() == alice_before);
+
+    CHECK(*receive(bob, alice, genuine) == "the real message");
+}
+
+TEST_CASE("a tampered prekey message is rejected and a rolled-back transaction leaves every "
+          "store unchanged") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    auto genuine = send(alice, bob, "first contact");
+    REQUIRE(genuine.type == CiphertextType::prekey);
+    Bytes before = bob.store->snapshot();
+    auto where = GENERATE(Tamper::body, Tamper::mac, Tamper::counter);
+
+    SECTION("without a transaction libsignal has already saved the sender's identity") {
+        auto result = receive(bob, alice, tampered(genuine, where));
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.error().code == Errc::invalid_message);
+        CHECK(bob.store->snapshot() != before);
+        CHECK(bob.store->stored_identity(alice.address) == alice.identity.public_key);
+        CHECK_FALSE(*has_session(*bob.context, alice.address));
+    }
+
+    SECTION("inside a transaction that is rolled back nothing changes") {
+        bob.store->begin();
+        auto result = receive(bob, alice, tampered(genuine, where));
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.error().code == Errc::invalid_message);
+        bob.store->rollback();
+        CHECK(bob.store->snapshot() == before);
+        CHECK_FALSE(bob.store->stored_identity(alice.address));
+
+        bob.store->begin();
+        CHECK(*receive(bob, alice, genuine) == "first contact");
+        bob.store->commit();
+        CHECK(*has_session(*bob.context, alice.address));
+    }
+}
+
+TEST_CASE("a replayed whisper message is rejected as a duplicate and changes nothing") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "setup")) == "setup");
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+
+    auto message = send(alice, bob, "only once");
+    CHECK(*receive(bob, alice, message) == "only once");
+    Bytes before = bob.store->snapshot();
+    auto replay = receive(bob, alice, message);
+    REQUIRE_FALSE(replay.ok());
+    CHECK(replay.error().code == Errc::duplicate_message);
+    CHECK(bob.store->snapshot() == before);
+}
+
+TEST_CASE("a replayed prekey message is rejected as a duplicate") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    auto message = send(alice, bob, "hello once");
+    CHECK(*receive(bob, alice, message) == "hello once");
+    auto replay = receive(bob, alice, message);
+    REQUIRE_FALSE(replay.ok());
+    CHECK(replay.error().code == Errc::duplicate_message);
+}
+
+TEST_CASE("messages delivered out of order within the skip window all decrypt") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "setup")) == "setup");
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+    auto m0 = send(alice, bob, "zero");
+    auto m1 = send(alice, bob, "one");
+    auto m2 = send(alice, bob, "two");
+    CHECK(*receive(bob, alice, m2) == "two");
+    CHECK(*receive(bob, alice, m0) == "zero");
+    CHECK(*receive(bob, alice, m1) == "one");
+}
+
+// libsignal-protocol-c keeps at most MAX_MESSAGE_KEYS = 2000 skipped keys per chain and refuses
+// a counter more than 2000 ahead of the chain ("Over 2000 messages into the future!").
+TEST_CASE("a message more than 2000 ahead in its chain is rejected and one 1999 ahead decrypts") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "setup")) == "setup");
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+
+    // Alice's next sending chain starts at counter 0.
+    std::vector<Ciphertext> sent;
+    sent.reserve(2002);
+    for (int i = 0; i <= 2001; ++i) {
+        auto ct = encrypt(*alice.context, bob.address, protocol::pad(to_bytes("m")));
+        REQUIRE(ct.ok());
+        sent.push_back(std::move(ct).value());
+    }
+
+    Bytes before = bob.store->snapshot();
+    {
+        testing::LogCapture log;
+        auto too_far = receive(bob, alice, sent[2001]); // 2001 messages skipped
+        REQUIRE_FALSE(too_far.ok());
+        CHECK(too_far.error().code == Errc::invalid_message);
+        CHECK(log.contains("messages into the future"));
+    }
+    CHECK(bob.store->snapshot() == before);
+
+    CHECK(receive(bob, alice, sent[1999]).ok()); // 1999 skipped
+    // Now the chain stands at 2000, so the same message is within reach.
+    CHECK(receive(bob, alice, sent[2001]).ok());
+    CHECK(receive(bob, alice, sent[0]).ok());
+}
+
+TEST_CASE("a prekey message from a changed identity is refused as untrusted") {
+    Party alice = make_party("alice");
+    Party alice_reinstalled = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "original")) == "original");
+
+    connect(alice_reinstalled, bob);
+    auto result = receive(bob, alice_reinstalled, send(alice_reinstalled, bob, "it's me"));
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == Errc::untrusted_identity);
+}
+
+TEST_CASE("a whisper message without a session is reported as no session") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    Party carol = make_party("carol");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "setup")) == "setup");
+    auto whisper = send(bob, alice, "for alice");
+    REQUIRE(whisper.type == CiphertextType::whisper);
+
+    auto result = receive(carol, bob, whisper);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == Errc::no_session);
+
+    auto encrypted = encrypt(*carol.context, bob.address, protocol::pad(to_bytes("hi")));
+    REQUIRE_FALSE(encrypted.ok());
+    CHECK(encrypted.error().code == Errc::no_session);
+}
+
+TEST_CASE("garbage, empty and truncated ciphertexts are rejected as invalid messages") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    auto genuine = send(alice, bob, "hello");
+    Bytes before = bob.store->snapshot();
+
+    for (auto type : {CiphertextType::prekey, CiphertextType::whisper}) {
+        for (const Bytes& bytes : {Bytes{}, Bytes{0x33}, to_bytes("not a signal message at all"),
+                                   Bytes(genuine.bytes.begin(), genuine.bytes.end() - 9)}) {
+            auto result = decrypt(*bob.context, alice.address, Ciphertext{type, bytes});
+            REQUIRE_FALSE(result.ok());
+            CHECK(result.error().code == Errc::invalid_message);
+        }
+    }
+    CHECK(bob.store->snapshot() == before);
+    CHECK(*receive(bob, alice, genuine) == "hello");
+}
+
+TEST_CASE("a store that fails to write makes decrypt fail with the store's error") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    auto message = send(alice, bob, "hello");
+    Bytes before = bob.store->snapshot();
+
+    bob.store->begin();
+    bob.store->fail_writes = true;
+    auto result = receive(bob, alice, message);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == Errc::database);
+    bob.store->rollback();
+    CHECK(bob.store->snapshot() == before);
+
+    bob.store->fail_writes = false;
+    CHECK(*receive(bob, alice, message) == "hello");
+}
