@@ -28,9 +28,9 @@ enum class Direction { incoming = 0, outgoing = 1 };
 enum class MessageStatus { queued = 0, sent = 1, delivered = 2, received = 3, failed = 4 };
 
 struct MessageRow {
-    std::int64_t id = 0;        // local row id
-    std::string peer;           // the other party of this 1:1 conversation
-    Bytes message_id;           // 16 bytes, the wire message id
+    std::int64_t id = 0; // local row id
+    std::string peer;    // the other party of this 1:1 conversation
+    Bytes message_id;    // 16 bytes, the wire message id
     Direction direction = Direction::incoming;
     std::string sender;
     std::string text;
@@ -50,7 +50,7 @@ struct AccountInfo {
     std::string username;
     std::string relay_url;
     std::uint32_t device_id = 1;
-    bool registered = false;  // the relay has accepted the registration
+    bool registered = false; // the relay has accepted the registration
 };
 
 // Encrypted content waiting for its session (plaintext Content bytes, inside SQLCipher).
@@ -66,22 +66,36 @@ struct OutboxItem {
     Bytes message_id;
     std::string peer;
     std::int32_t device_id = 1;
-    int type = 1;  // crypto::CiphertextType
+    int type = 1; // crypto::CiphertextType
     Bytes ciphertext;
+};
+
+// Argon2id cost. The defaults are what a profile is created with; tests pass cheaper ones.
+struct KdfParams {
+    std::uint32_t t_cost = 3;
+    std::uint32_t m_cost_kib = 64 * 1024;
+    std::uint32_t parallelism = 1;
 };
 
 class AccountStore final : public crypto::ProtocolStore {
 public:
     // Creates profile_dir (mode 0700) and a new database. Fails with already_exists if one is
-    // there.
+    // there and with invalid_argument if the passphrase is empty. kdf sets the Argon2id cost
+    // recorded in profile_dir/kdf; keep the default outside tests.
     static Result<std::unique_ptr<AccountStore>> create(const std::filesystem::path& profile_dir,
-                                                        const SecretBytes& passphrase);
+                                                        const SecretBytes& passphrase,
+                                                        const KdfParams& kdf = KdfParams{});
     // Opens an existing database. Fails with wrong_passphrase if the key does not open it, with
     // not_found if there is no profile, and with corrupt if the file is damaged.
     static Result<std::unique_ptr<AccountStore>> open(const std::filesystem::path& profile_dir,
                                                       const SecretBytes& passphrase);
     static bool exists(const std::filesystem::path& profile_dir);
     ~AccountStore() override;
+
+    // Reads and checks every page (PRAGMA quick_check). Fails with corrupt if any page is
+    // damaged. It costs a full read of the file, so it is for an explicit "verify" action, not
+    // for every open; open() itself only proves the key on the first page.
+    Status check_integrity();
 
     // RAII transaction: rolls back unless commit() succeeded. Not nestable.
     class Transaction {
@@ -99,7 +113,7 @@ public:
         bool m_done = false;
     };
 
-    // Account.
+    // Account. account() fails with not_found until set_account has been called.
     Result<AccountInfo> account();
     Status set_account(const AccountInfo& info);
     Status set_identity(const crypto::IdentityKeyPair& pair, std::uint32_t registration_id);
@@ -114,7 +128,11 @@ public:
     Result<bool> is_contact(const std::string& name);
 
     // Conversations and messages. insert_message fails with duplicate_message if a message with
-    // the same (sender, message_id) exists.
+    // the same (sender, message_id) exists. set_status changes outgoing messages only and fails
+    // with not_found if none has the id. messages() returns the newest `limit` rows of a peer in
+    // local arrival (row id) order, oldest first. conversations() is newest activity first; an
+    // incoming message counts from received_at_ms (the sender's clock is not trusted), an
+    // outgoing one from sent_at_ms; unread counts incoming messages since the last mark_read.
     Result<std::int64_t> insert_message(const MessageRow& row);
     Result<bool> has_message(const std::string& sender, std::span<const std::uint8_t> message_id);
     Status set_status(std::span<const std::uint8_t> message_id, MessageStatus status);
@@ -122,13 +140,18 @@ public:
     Result<std::vector<MessageRow>> messages(const std::string& peer, int limit);
     Result<std::vector<ConversationRow>> conversations();
     Status mark_read(const std::string& peer);
+    // Incoming messages (all conversations) with a row id above after_id, oldest first.
+    Result<std::vector<MessageRow>> incoming_after(std::int64_t after_id, int limit);
+
+    // Small client settings (e.g. the headless CLI's print cursor); empty when unset.
+    Result<std::string> setting(const std::string& key);
+    Status set_setting(const std::string& key, const std::string& value);
 
     // Envelopes already processed (by sender and wire message id), so that a redelivery after a
     // crash between commit and ack is acked and not shown twice.
     Status mark_processed(const std::string& sender, std::span<const std::uint8_t> message_id,
                           std::int64_t now_ms);
-    Result<bool> was_processed(const std::string& sender,
-                               std::span<const std::uint8_t> message_id);
+    Result<bool> was_processed(const std::string& sender, std::span<const std::uint8_t> message_id);
 
     // Outgoing pipeline.
     Result<std::int64_t> add_pending(const PendingItem& item);
@@ -169,11 +192,6 @@ private:
 };
 
 // Argon2id(passphrase, salt) -> 32-byte key. Exposed for tests and benchmarks.
-struct KdfParams {
-    std::uint32_t t_cost = 3;
-    std::uint32_t m_cost_kib = 64 * 1024;
-    std::uint32_t parallelism = 1;
-};
 Result<SecretBytes> derive_key(const SecretBytes& passphrase, std::span<const std::uint8_t> salt,
                                const KdfParams& params);
 

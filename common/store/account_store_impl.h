@@ -1,0 +1,34 @@
+// AccountStore::Impl, shared by the store's source files (account_store.cpp,
+// message_queries.cpp, protocol_queries.cpp). Private to common/store.
+#pragma once
+
+#include "store/account_store.h"
+#include "store/database.h"
+
+#include <optional>
+#include <string_view>
+
+namespace veil::store {
+
+class AccountStore::Impl {
+public:
+    explicit Impl(Database database)
+        : db(std::move(database)) {}
+
+    // The meta table holds one value per key; reads return nullopt when the key is unset.
+    Result<std::optional<std::int64_t>> meta_int(std::string_view key);
+    Result<std::optional<std::string>> meta_text(std::string_view key);
+    Result<std::optional<Bytes>> meta_blob(std::string_view key);
+    Result<std::optional<SecretBytes>> meta_secret(std::string_view key);
+    Status put_meta_int(std::string_view key, std::int64_t value);
+    Status put_meta_text(std::string_view key, std::string_view value);
+    Status put_meta_blob(std::string_view key, std::span<const std::uint8_t> value);
+
+    Database db;
+
+private:
+    // Runs the meta SELECT for key; the returned statement is on its row when the bool is true.
+    Result<std::pair<Statement, bool>> select_meta(std::string_view key);
+};
+
+} // namespace veil::store

@@ -1,0 +1,209 @@
+// AccountStore as libsignal's session, prekey, signed prekey and identity stores. Each method
+// is one statement, so each works the same inside the caller's Transaction (the engine wraps a
+// whole decrypt in one) or on its own.
+#include "store/account_store.h"
+#include "store/account_store_impl.h"
+
+#include <algorithm>
+
+namespace veil::store {
+
+namespace {
+
+Result<std::optional<SecretBytes>> load_record(Database& db, const char* sql, std::uint32_t id) {
+    auto stmt = db.prepare(sql);
+    if (!stmt)
+        return stmt.error();
+    auto row = stmt->bind(1, static_cast<std::int64_t>(id)).step();
+    if (!row)
+        return row.error();
+    if (!row.value())
+        return std::optional<SecretBytes>();
+    return std::optional<SecretBytes>(stmt->column_secret(0));
+}
+
+Status store_record(Database& db, const char* sql, std::uint32_t id,
+                    std::span<const std::uint8_t> record) {
+    auto stmt = db.prepare(sql);
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, static_cast<std::int64_t>(id)).bind_blob(2, record).run();
+}
+
+Result<bool> contains_record(Database& db, const char* sql, std::uint32_t id) {
+    auto stmt = db.prepare(sql);
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, static_cast<std::int64_t>(id)).step();
+}
+
+Status remove_record(Database& db, const char* sql, std::uint32_t id) {
+    auto stmt = db.prepare(sql);
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, static_cast<std::int64_t>(id)).run();
+}
+
+} // namespace
+
+// Sessions
+
+Result<std::optional<crypto::SessionRecordBytes>>
+AccountStore::load_session(const crypto::ProtocolAddress& a) {
+    auto stmt = m_impl->db.prepare(
+        "SELECT record, user_record FROM sessions WHERE name = ?1 AND device_id = ?2");
+    if (!stmt)
+        return stmt.error();
+    auto row = stmt->bind(1, a.name).bind(2, a.device_id).step();
+    if (!row)
+        return row.error();
+    if (!row.value())
+        return std::optional<crypto::SessionRecordBytes>();
+    crypto::SessionRecordBytes record{stmt->column_blob(0), stmt->column_blob(1)};
+    return std::optional<crypto::SessionRecordBytes>(std::move(record));
+}
+
+Result<std::vector<std::int32_t>> AccountStore::session_devices(const std::string& name) {
+    auto stmt =
+        m_impl->db.prepare("SELECT device_id FROM sessions WHERE name = ?1 ORDER BY device_id");
+    if (!stmt)
+        return stmt.error();
+    stmt->bind(1, name);
+    std::vector<std::int32_t> devices;
+    for (;;) {
+        auto row = stmt->step();
+        if (!row)
+            return row.error();
+        if (!row.value())
+            return devices;
+        devices.push_back(static_cast<std::int32_t>(stmt->column_int64(0)));
+    }
+}
+
+Status AccountStore::store_session(const crypto::ProtocolAddress& a,
+                                   std::span<const std::uint8_t> record,
+                                   std::span<const std::uint8_t> user_record) {
+    auto stmt = m_impl->db.prepare("INSERT OR REPLACE INTO sessions (name, device_id, record, "
+                                   "user_record) VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, a.name)
+        .bind(2, a.device_id)
+        .bind_blob(3, record)
+        .bind_blob(4, user_record)
+        .run();
+}
+
+Result<bool> AccountStore::contains_session(const crypto::ProtocolAddress& a) {
+    auto stmt = m_impl->db.prepare("SELECT 1 FROM sessions WHERE name = ?1 AND device_id = ?2");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, a.name).bind(2, a.device_id).step();
+}
+
+Status AccountStore::delete_session(const crypto::ProtocolAddress& a) {
+    auto stmt = m_impl->db.prepare("DELETE FROM sessions WHERE name = ?1 AND device_id = ?2");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, a.name).bind(2, a.device_id).run();
+}
+
+Status AccountStore::delete_all_sessions(const std::string& name) {
+    auto stmt = m_impl->db.prepare("DELETE FROM sessions WHERE name = ?1");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, name).run();
+}
+
+// One-time and signed prekeys
+
+Result<std::optional<SecretBytes>> AccountStore::load_prekey(std::uint32_t id) {
+    return load_record(m_impl->db, "SELECT record FROM prekeys WHERE id = ?1", id);
+}
+
+Status AccountStore::store_prekey(std::uint32_t id, std::span<const std::uint8_t> record) {
+    return store_record(m_impl->db, "INSERT OR REPLACE INTO prekeys (id, record) VALUES (?1, ?2)",
+                        id, record);
+}
+
+Result<bool> AccountStore::contains_prekey(std::uint32_t id) {
+    return contains_record(m_impl->db, "SELECT 1 FROM prekeys WHERE id = ?1", id);
+}
+
+Status AccountStore::remove_prekey(std::uint32_t id) {
+    return remove_record(m_impl->db, "DELETE FROM prekeys WHERE id = ?1", id);
+}
+
+Result<std::optional<SecretBytes>> AccountStore::load_signed_prekey(std::uint32_t id) {
+    return load_record(m_impl->db, "SELECT record FROM signed_prekeys WHERE id = ?1", id);
+}
+
+Status AccountStore::store_signed_prekey(std::uint32_t id, std::span<const std::uint8_t> record) {
+    return store_record(m_impl->db,
+                        "INSERT OR REPLACE INTO signed_prekeys (id, record) VALUES (?1, ?2)", id,
+                        record);
+}
+
+Result<bool> AccountStore::contains_signed_prekey(std::uint32_t id) {
+    return contains_record(m_impl->db, "SELECT 1 FROM signed_prekeys WHERE id = ?1", id);
+}
+
+Status AccountStore::remove_signed_prekey(std::uint32_t id) {
+    return remove_record(m_impl->db, "DELETE FROM signed_prekeys WHERE id = ?1", id);
+}
+
+// Identity
+
+Result<crypto::IdentityKeyPair> AccountStore::identity_key_pair() {
+    auto public_key = m_impl->meta_blob("identity_public");
+    if (!public_key)
+        return public_key.error();
+    auto private_key = m_impl->meta_secret("identity_private");
+    if (!private_key)
+        return private_key.error();
+    if (!public_key.value() || !private_key.value())
+        return make_error(Errc::not_found, "this account has no identity key yet");
+    return crypto::IdentityKeyPair{std::move(*public_key.value()), std::move(*private_key.value())};
+}
+
+Result<std::uint32_t> AccountStore::local_registration_id() {
+    auto id = m_impl->meta_int("registration_id");
+    if (!id)
+        return id.error();
+    if (!id.value())
+        return make_error(Errc::not_found, "this account has no registration id yet");
+    return static_cast<std::uint32_t>(*id.value());
+}
+
+Status AccountStore::save_identity(const crypto::ProtocolAddress& a,
+                                   std::span<const std::uint8_t> key) {
+    if (key.empty()) {
+        auto stmt = m_impl->db.prepare("DELETE FROM identities WHERE name = ?1 AND device_id = ?2");
+        if (!stmt)
+            return stmt.error();
+        return stmt->bind(1, a.name).bind(2, a.device_id).run();
+    }
+    auto stmt = m_impl->db.prepare(
+        "INSERT OR REPLACE INTO identities (name, device_id, key) VALUES (?1, ?2, ?3)");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, a.name).bind(2, a.device_id).bind_blob(3, key).run();
+}
+
+Result<bool> AccountStore::is_trusted_identity(const crypto::ProtocolAddress& a,
+                                               std::span<const std::uint8_t> key) {
+    // Trust on first use: an address with no stored key trusts whatever it presents first;
+    // after that only the same key is trusted.
+    auto stmt = m_impl->db.prepare("SELECT key FROM identities WHERE name = ?1 AND device_id = ?2");
+    if (!stmt)
+        return stmt.error();
+    auto row = stmt->bind(1, a.name).bind(2, a.device_id).step();
+    if (!row)
+        return row.error();
+    if (!row.value())
+        return true;
+    Bytes stored = stmt->column_blob(0);
+    return std::equal(stored.begin(), stored.end(), key.begin(), key.end());
+}
+
+} // namespace veil::store

@@ -1,0 +1,140 @@
+#include "store/schema.h"
+
+#include <array>
+#include <string>
+
+namespace veil::store {
+
+namespace {
+
+// Written for SQLite 3.15 (SQLCipher 3.4.1): no UPSERT, RETURNING, window functions or JSON1.
+// Every message-bearing table lives only inside the encrypted file.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY NOT NULL,
+    value NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('next_prekey_id', 1);
+
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE contacts (
+    name TEXT PRIMARY KEY NOT NULL,
+    added_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- AUTOINCREMENT: row ids are cursors (incoming_after) and must never be reused.
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    peer TEXT NOT NULL,
+    message_id BLOB NOT NULL,
+    direction INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sent_at_ms INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    is_read INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (sender, message_id)
+);
+CREATE INDEX messages_by_peer ON messages (peer, id);
+CREATE INDEX messages_by_message_id ON messages (message_id);
+CREATE INDEX messages_unread ON messages (peer) WHERE direction = 0 AND is_read = 0;
+CREATE INDEX messages_incoming ON messages (id) WHERE direction = 0;
+
+CREATE TABLE conversations (
+    peer TEXT PRIMARY KEY NOT NULL,
+    last_message INTEGER NOT NULL REFERENCES messages (id),
+    last_activity_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX conversations_by_activity ON conversations (last_activity_ms);
+
+CREATE TABLE processed (
+    sender TEXT NOT NULL,
+    message_id BLOB NOT NULL,
+    processed_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (sender, message_id)
+) WITHOUT ROWID;
+
+CREATE TABLE pending (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id BLOB NOT NULL,
+    peer TEXT NOT NULL,
+    content BLOB NOT NULL
+);
+
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id BLOB NOT NULL,
+    peer TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    ciphertext BLOB NOT NULL,
+    UNIQUE (message_id, peer, device_id)
+);
+
+CREATE TABLE sessions (
+    name TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    user_record BLOB NOT NULL,
+    PRIMARY KEY (name, device_id)
+) WITHOUT ROWID;
+
+CREATE TABLE prekeys (
+    id INTEGER PRIMARY KEY,
+    record BLOB NOT NULL
+);
+
+CREATE TABLE signed_prekeys (
+    id INTEGER PRIMARY KEY,
+    record BLOB NOT NULL
+);
+
+CREATE TABLE identities (
+    name TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    PRIMARY KEY (name, device_id)
+) WITHOUT ROWID;
+)sql";
+
+// Migration i brings the schema from version i to version i + 1. Append only; never edit a
+// migration that has shipped.
+constexpr std::array kMigrations = {kVersion1};
+
+} // namespace
+
+int current_schema_version() {
+    return static_cast<int>(kMigrations.size());
+}
+
+Status migrate(Database& db) {
+    auto version = db.query_int("PRAGMA user_version");
+    if (!version)
+        return version.error();
+    if (version.value() > current_schema_version())
+        return make_error(Errc::database, "the account database was written by a newer version "
+                                          "of Veil; update Veil to open it");
+    for (auto v = version.value(); v < current_schema_version(); ++v) {
+        VEIL_TRY(db.exec("BEGIN IMMEDIATE"));
+        // PRAGMA takes no parameters; the version is a number we produce ourselves.
+        std::string bump = "PRAGMA user_version = " + std::to_string(v + 1);
+        Status st = db.exec(kMigrations[static_cast<std::size_t>(v)]);
+        if (st)
+            st = db.exec(bump.c_str());
+        if (st)
+            st = db.exec("COMMIT");
+        if (!st) {
+            if (db.in_transaction())
+                (void)db.exec("ROLLBACK");
+            return st;
+        }
+    }
+    return {};
+}
+
+} // namespace veil::store

@@ -1,0 +1,166 @@
+// AccountStore as libsignal's stores: sessions, prekeys, identities and the prekey id counter.
+#include "store/account_store.h"
+#include "store_fixture.h"
+
+#include <catch2/catch.hpp>
+
+using namespace veil;
+using namespace veil::store;
+using namespace veil::store::test;
+
+namespace {
+
+bool same(const SecretBytes& secret, const Bytes& bytes) {
+    return Bytes(secret.view().begin(), secret.view().end()) == bytes;
+}
+
+} // namespace
+
+TEST_CASE("sessions round-trip per address", "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    crypto::ProtocolAddress bob1{"bob", 1};
+    crypto::ProtocolAddress bob2{"bob", 2};
+    CHECK_FALSE(store->load_session(bob1).value().has_value());
+
+    REQUIRE(store->store_session(bob1, to_bytes("record one"), to_bytes("user one")).ok());
+    REQUIRE(store->store_session(bob2, to_bytes("record two"), Bytes()).ok());
+    REQUIRE(store->store_session({"carol", 1}, to_bytes("carol's"), Bytes()).ok());
+    REQUIRE(store->store_session(bob1, to_bytes("record one v2"), to_bytes("user one")).ok());
+
+    auto loaded = store->load_session(bob1).value();
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->record == to_bytes("record one v2"));
+    CHECK(loaded->user_record == to_bytes("user one"));
+    CHECK(store->load_session(bob2).value()->user_record.empty());
+    CHECK(store->session_devices("bob").value() == std::vector<std::int32_t>{1, 2});
+    CHECK(store->contains_session(bob2).value());
+
+    REQUIRE(store->delete_session(bob2).ok());
+    CHECK_FALSE(store->contains_session(bob2).value());
+    REQUIRE(store->delete_all_sessions("bob").ok());
+    CHECK(store->session_devices("bob").value().empty());
+    CHECK(store->contains_session({"carol", 1}).value());
+}
+
+TEST_CASE("one-time and signed prekeys round-trip and are removed", "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    CHECK_FALSE(store->load_prekey(5).value().has_value());
+    REQUIRE(store->store_prekey(5, to_bytes("prekey five")).ok());
+    REQUIRE(store->store_prekey(0xFFFFFE, to_bytes("prekey max")).ok());
+    REQUIRE(store->store_signed_prekey(5, to_bytes("signed five")).ok());
+
+    CHECK(same(*store->load_prekey(5).value(), to_bytes("prekey five")));
+    CHECK(same(*store->load_prekey(0xFFFFFE).value(), to_bytes("prekey max")));
+    CHECK(same(*store->load_signed_prekey(5).value(), to_bytes("signed five")));
+    CHECK(store->contains_prekey(5).value());
+    CHECK(store->contains_signed_prekey(5).value());
+    CHECK_FALSE(store->contains_signed_prekey(6).value());
+
+    REQUIRE(store->remove_prekey(5).ok());
+    CHECK_FALSE(store->contains_prekey(5).value());
+    CHECK(store->contains_signed_prekey(5).value());
+    REQUIRE(store->remove_signed_prekey(5).ok());
+    CHECK_FALSE(store->load_signed_prekey(5).value().has_value());
+}
+
+TEST_CASE("the identity key pair and registration id are kept", "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        CHECK_FALSE(store->has_identity().value());
+        CHECK(store->identity_key_pair().error().code == Errc::not_found);
+        CHECK(store->local_registration_id().error().code == Errc::not_found);
+        Bytes private_key(32, 0x11);
+        crypto::IdentityKeyPair pair{Bytes(33, 0x05), SecretBytes(private_key.data(), 32)};
+        REQUIRE(store->set_identity(pair, 4242).ok());
+    }
+    auto store = open_store(profile);
+    CHECK(store->has_identity().value());
+    auto pair = store->identity_key_pair();
+    REQUIRE(pair.ok());
+    CHECK(pair->public_key == Bytes(33, 0x05));
+    CHECK(same(pair->private_key, Bytes(32, 0x11)));
+    CHECK(store->local_registration_id().value() == 4242);
+}
+
+TEST_CASE("identities are trusted on first use and a changed key is not", "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    crypto::ProtocolAddress bob{"bob", 1};
+    const Bytes key = to_bytes("bob identity key");
+    const Bytes other = to_bytes("mallory's key!!!");
+
+    CHECK(store->is_trusted_identity(bob, key).value());
+    CHECK(store->is_trusted_identity(bob, other).value());
+    REQUIRE(store->save_identity(bob, key).ok());
+    CHECK(store->is_trusted_identity(bob, key).value());
+    CHECK_FALSE(store->is_trusted_identity(bob, other).value());
+    CHECK_FALSE(store->is_trusted_identity(bob, Bytes()).value());
+    // Another device of bob has its own key.
+    CHECK(store->is_trusted_identity({"bob", 2}, other).value());
+
+    // An empty key forgets the stored one, so the next key is trusted again.
+    REQUIRE(store->save_identity(bob, Bytes()).ok());
+    CHECK(store->is_trusted_identity(bob, other).value());
+}
+
+TEST_CASE("every protocol store callback works inside an open transaction", "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    crypto::ProtocolAddress bob{"bob", 1};
+    crypto::IdentityKeyPair pair{Bytes(33, 0x05), SecretBytes(Bytes(32, 0x22).data(), 32)};
+    REQUIRE(store->set_identity(pair, 7).ok());
+
+    AccountStore::Transaction tx(*store);
+    REQUIRE(tx.begun().ok());
+    CHECK(store->identity_key_pair().ok());
+    CHECK(store->local_registration_id().value() == 7);
+    CHECK(store->is_trusted_identity(bob, to_bytes("k")).value());
+    REQUIRE(store->save_identity(bob, to_bytes("k")).ok());
+    REQUIRE(store->store_session(bob, to_bytes("r"), to_bytes("u")).ok());
+    CHECK(store->load_session(bob).value().has_value());
+    CHECK(store->session_devices("bob").value().size() == 1);
+    CHECK(store->contains_session(bob).value());
+    REQUIRE(store->store_prekey(1, to_bytes("p")).ok());
+    CHECK(store->load_prekey(1).value().has_value());
+    CHECK(store->contains_prekey(1).value());
+    REQUIRE(store->remove_prekey(1).ok());
+    REQUIRE(store->store_signed_prekey(1, to_bytes("s")).ok());
+    CHECK(store->load_signed_prekey(1).value().has_value());
+    CHECK(store->contains_signed_prekey(1).value());
+    REQUIRE(store->remove_signed_prekey(1).ok());
+    REQUIRE(store->delete_session(bob).ok());
+    REQUIRE(store->delete_all_sessions("bob").ok());
+    REQUIRE(store->insert_message(incoming("bob", 1, "hi", 1)).ok());
+    REQUIRE(store->mark_processed("bob", message_id(1), 1).ok());
+    REQUIRE(tx.commit().ok());
+    CHECK(store->is_trusted_identity(bob, to_bytes("k")).value());
+    CHECK_FALSE(store->is_trusted_identity(bob, to_bytes("x")).value());
+}
+
+TEST_CASE("prekey ids are monotonic across a reopen and never 0", "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        CHECK(store->reserve_prekey_ids(100).value() == 1);
+        CHECK(store->reserve_prekey_ids(50).value() == 101);
+    }
+    auto store = open_store(profile);
+    CHECK(store->reserve_prekey_ids(1).value() == 151);
+    CHECK(store->reserve_prekey_ids(1).value() == 152);
+    CHECK(store->reserve_prekey_ids(0).error().code == Errc::invalid_argument);
+}
+
+TEST_CASE("prekey ids wrap to 1 before a block would reach 0xFFFFFF", "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    CHECK(store->reserve_prekey_ids(0xFFFF00).value() == 1);
+    // 0xFFFF01 .. 0xFFFFFE fits exactly; the next block starts over at 1.
+    CHECK(store->reserve_prekey_ids(0xFE).value() == 0xFFFF01);
+    CHECK(store->reserve_prekey_ids(10).value() == 1);
+    CHECK(store->reserve_prekey_ids(0xFFFFF0).value() == 11);
+    // A block that would cross the top wraps instead of being split.
+    CHECK(store->reserve_prekey_ids(100).value() == 1);
+}
