@@ -90,15 +90,20 @@ Engine::~Engine() {
         m_transport.cancel_timer(m_reconnect_timer);
 }
 
-Status Engine::start() {
+Status Engine::load_account() {
     auto account = m_store.account();
     if (!account)
         return account.error();
-    if (account->relay_url.empty())
-        return make_error(Errc::invalid_argument, "no relay address is set for this profile");
     m_username = account->username;
     m_relay_url = account->relay_url;
     m_registered = account->registered;
+    return {};
+}
+
+Status Engine::start() {
+    VEIL_TRY(load_account());
+    if (m_relay_url.empty())
+        return make_error(Errc::invalid_argument, "no relay address is set for this profile");
     auto store_context = crypto::StoreContext::create(m_context, m_store);
     if (!store_context)
         return store_context.error();
@@ -411,6 +416,8 @@ Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text
         return make_error(Errc::invalid_argument, "the message is empty");
     if (text.size() > protocol::kMaxPlaintextBytes)
         return make_error(Errc::too_large, "the message is longer than 64 KiB");
+    if (m_username.empty())
+        VEIL_TRY(load_account()); // sending before start(): queued until connected
 
     Bytes message_id = crypto::random_bytes(protocol::kMessageIdBytes);
     std::int64_t now = m_clock.now_ms();

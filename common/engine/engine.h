@@ -92,6 +92,7 @@ public:
 private:
     using ResponseHandler = std::function<void(const wire::Envelope&)>;
 
+    Status load_account();
     void set_state(State state);
     void request(wire::Envelope envelope, ResponseHandler handler);
     void fail_requests(const std::string& reason);

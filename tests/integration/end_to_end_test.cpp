@@ -160,7 +160,7 @@ TEST_CASE("a wrong passphrase is refused with a clear error and the profile is u
     CHECK(veil::test::read_file(erin.profile / "account.db") == before);
 }
 
-TEST_CASE("clients link SQLCipher and never plain SQLite; the relay never links SQLCipher") {
+TEST_CASE("clients link SQLCipher and never plain SQLite, and the relay never links SQLCipher") {
     TempDir dir("veil-ldd");
     auto client = veil::test::run({"/usr/bin/ldd", VEIL_CLI_BIN}, {}, dir.path(), "ldd");
     REQUIRE(client.code == 0);

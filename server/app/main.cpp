@@ -1,0 +1,158 @@
+// veil-relay: the Poco front end around RelayService. See relay_config.h for the command line.
+// Prints "veil-relay listening on HOST:PORT" to stdout once it accepts connections.
+#include "connection_registry.h"
+#include "http_handlers.h"
+#include "relay_config.h"
+
+#include "core/relay_service.h"
+#include "core/sqlite_store.h"
+#include "crypto/provider.h"
+#include "util/clock.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+#include <google/protobuf/stubs/logging.h>
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+namespace {
+
+using namespace veil;
+using namespace veil::relay;
+
+constexpr std::string_view kLog = "relay";
+constexpr std::int64_t kPurgeIntervalMs = 10 * 60 * 1000;
+constexpr int kMaxThreads = 512;
+constexpr int kMaxQueued = 256;
+
+int create_invite(const RelayConfig& config) {
+    auto store = SqliteStore::open(config.data_dir);
+    if (!store) {
+        std::cerr << "veil-relay: " << store.error().message << "\n";
+        return 1;
+    }
+    std::string code = to_hex(crypto::random_bytes(16));
+    if (auto st = (*store)->create_invite(code, SystemClock().now_ms()); !st) {
+        std::cerr << "veil-relay: " << st.error().message << "\n";
+        return 1;
+    }
+    std::cout << code << std::endl;
+    return 0;
+}
+
+// libprotobuf reports parse failures of hostile input (invalid UTF-8 in a string field) on
+// stderr by itself; route them to the relay's log at debug, where they cannot flood it.
+void protobuf_log(google::protobuf::LogLevel, const char*, int, const std::string& message) {
+    log::debug(kLog, "protobuf: " + message);
+}
+
+void purge(RelayService& service) {
+    if (auto purged = service.purge_expired(); !purged)
+        log::warn(kLog, "purging expired envelopes failed: " + purged.error().message);
+}
+
+// Waits for SIGINT or SIGTERM (blocked in every thread, see main), purging expired envelopes
+// every kPurgeIntervalMs meanwhile.
+void wait_for_termination(RelayService& service, const sigset_t& signals) {
+    SystemClock clock;
+    std::int64_t next_purge = clock.now_ms() + kPurgeIntervalMs;
+    for (;;) {
+        timespec timeout{1, 0};
+        int sig = sigtimedwait(&signals, nullptr, &timeout);
+        if (sig == SIGINT || sig == SIGTERM) {
+            log::info(kLog, sig == SIGINT ? "SIGINT received" : "SIGTERM received");
+            return;
+        }
+        if (clock.now_ms() >= next_purge) {
+            purge(service);
+            next_purge = clock.now_ms() + kPurgeIntervalMs;
+        }
+    }
+}
+
+int serve(const RelayConfig& config, const sigset_t& signals) {
+    auto store = SqliteStore::open(config.data_dir);
+    if (!store) {
+        std::cerr << "veil-relay: " << store.error().message << "\n";
+        return 1;
+    }
+    SystemClock clock;
+    RelayService::Options options;
+    options.invite_only = config.invite_only;
+    options.retention_ms = std::int64_t{config.retention_days} * 24 * 60 * 60 * 1000;
+    RelayService service(**store, clock, options);
+    ConnectionRegistry registry;
+    service.set_router(&registry);
+    purge(service);
+
+    Poco::ThreadPool pool("relay", 4, kMaxThreads, 60);
+    auto params = Poco::Net::HTTPServerParams::Ptr(new Poco::Net::HTTPServerParams);
+    params->setMaxThreads(kMaxThreads);
+    params->setMaxQueued(kMaxQueued);
+    params->setServerName("veil-relay");
+
+    Poco::Net::ServerSocket socket;
+    socket.bind(Poco::Net::SocketAddress(config.listen), true);
+    socket.listen(1024);
+    Poco::Net::HTTPServer server(new RelayHandlerFactory(service, registry), pool, socket, params);
+    server.start();
+
+    const std::string bound = socket.address().toString();
+    log::info(kLog, "listening on " + bound + (config.invite_only ? " (invite only)" : ""));
+    std::cout << "veil-relay listening on " << bound << std::endl;
+
+    wait_for_termination(service, signals);
+
+    log::info(kLog, "shutting down");
+    server.stop();
+    registry.close_all();
+    server.stopAll(true);
+    pool.joinAll();
+    log::info(kLog, "stopped");
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // Block the termination signals before any thread starts, so that every thread inherits the
+    // mask and only wait_for_termination receives them, synchronously.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    auto config = parse_config(std::vector<std::string>(argv + 1, argv + argc));
+    if (!config) {
+        std::cerr << "veil-relay: " << config.error().message << "\n" << usage();
+        return 2;
+    }
+    if (config->command == RelayConfig::Command::help) {
+        std::cout << usage();
+        return 0;
+    }
+    log::set_level(config->log_level);
+    google::protobuf::SetLogHandler(protobuf_log);
+    try {
+        if (config->command == RelayConfig::Command::invite_create)
+            return create_invite(*config);
+        return serve(*config, signals);
+    } catch (const Poco::Exception& e) {
+        std::cerr << "veil-relay: " << e.displayText() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "veil-relay: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,125 @@
+#include "relay_config.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Exception.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
+
+#include <charconv>
+#include <optional>
+
+namespace veil::relay {
+namespace {
+
+Error bad(std::string message) {
+    return make_error(Errc::invalid_argument, std::move(message));
+}
+
+std::optional<int> parse_days(const std::string& text) {
+    int value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 3650)
+        return std::nullopt;
+    return value;
+}
+
+Status apply_level(RelayConfig& config, const std::string& name) {
+    auto level = log::parse_level(name, log::Level::off);
+    if (level == log::Level::off && name != "off")
+        return bad("unknown log level '" + name + "' (use debug, info, warn or error)");
+    config.log_level = level;
+    return {};
+}
+
+Status apply_file(RelayConfig& config, const std::string& path) {
+    try {
+        Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> file(
+            new Poco::Util::PropertyFileConfiguration(path));
+        config.listen = file->getString("listen", config.listen);
+        config.data_dir = file->getString("data", config.data_dir);
+        config.invite_only = file->getBool("invite_only", config.invite_only);
+        if (file->hasProperty("retention_days")) {
+            auto days = parse_days(file->getString("retention_days"));
+            if (!days)
+                return bad("retention_days in " + path + " must be a whole number of days");
+            config.retention_days = *days;
+        }
+        if (file->hasProperty("log_level"))
+            VEIL_TRY(apply_level(config, file->getString("log_level")));
+        return {};
+    } catch (const Poco::Exception& e) {
+        return bad("cannot read the config file " + path + ": " + e.displayText());
+    }
+}
+
+// Finds --config first, so that the command line overrides the file whatever the order.
+Result<std::optional<std::string>> find_config_file(const std::vector<std::string>& args) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] != "--config")
+            continue;
+        if (i + 1 >= args.size())
+            return bad("--config needs a file name");
+        return std::optional<std::string>(args[i + 1]);
+    }
+    return std::optional<std::string>{};
+}
+
+} // namespace
+
+const char* usage() {
+    return "usage: veil-relay --listen HOST:PORT --data DIR [--config FILE] [--invite-only]\n"
+           "                  [--retention-days N] [--log-level debug|info|warn|error]\n"
+           "       veil-relay invite create --data DIR [--config FILE]\n";
+}
+
+Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
+    RelayConfig config;
+    std::size_t i = 0;
+    if (args.size() >= 2 && args[0] == "invite" && args[1] == "create") {
+        config.command = RelayConfig::Command::invite_create;
+        i = 2;
+    }
+
+    auto file = find_config_file(args);
+    if (!file)
+        return file.error();
+    if (*file)
+        VEIL_TRY(apply_file(config, **file));
+
+    for (; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        auto value = [&]() -> std::optional<std::string> {
+            if (i + 1 >= args.size())
+                return std::nullopt;
+            return args[++i];
+        };
+        if (arg == "--help" || arg == "-h") {
+            config.command = RelayConfig::Command::help;
+        } else if (arg == "--invite-only") {
+            config.invite_only = true;
+        } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
+                   arg == "--log-level" || arg == "--retention-days") {
+            auto v = value();
+            if (!v)
+                return bad(arg + " needs a value");
+            if (arg == "--listen")
+                config.listen = *v;
+            else if (arg == "--data")
+                config.data_dir = *v;
+            else if (arg == "--log-level")
+                VEIL_TRY(apply_level(config, *v));
+            else if (arg == "--retention-days") {
+                auto days = parse_days(*v);
+                if (!days)
+                    return bad("--retention-days needs a whole number of days from 1 to 3650");
+                config.retention_days = *days;
+            }
+        } else {
+            return bad("unknown argument '" + arg + "'");
+        }
+    }
+    if (config.command != RelayConfig::Command::help && config.data_dir.empty())
+        return bad("--data DIR is required");
+    return config;
+}
+
+} // namespace veil::relay

@@ -1,0 +1,569 @@
+#include "core/relay_service.h"
+
+#include "crypto/keys.h"
+#include "crypto/provider.h"
+#include "crypto/signal_context.h"
+#include "protocol/envelope_codec.h"
+#include "util/log.h"
+
+#include <openssl/evp.h>
+
+#include <exception>
+#include <utility>
+
+namespace veil::relay {
+namespace {
+
+constexpr std::string_view kLog = "relay";
+constexpr std::string_view kAuthLog = "relay.auth";
+constexpr std::string_view kRoutingLog = "relay.routing";
+constexpr std::uint32_t kRetryAfterMs = 1000;
+
+using Code = wire::Error::Code;
+
+Bytes error_frame(std::uint64_t id, Code code, std::string message, std::uint32_t retry = 0) {
+    return protocol::encode_envelope(
+        protocol::make_error_envelope(id, code, std::move(message), retry));
+}
+
+Bytes unavailable(std::uint64_t id) {
+    return error_frame(id, wire::Error::UNAVAILABLE,
+                       "The relay's storage is unavailable; try again shortly.", kRetryAfterMs);
+}
+
+// One message for every authentication failure, so that a client cannot tell an unknown user
+// from a wrong key or a stale challenge.
+Bytes auth_failed(std::uint64_t id) {
+    return error_frame(id, wire::Error::AUTH_FAILED, "Authentication failed.");
+}
+
+wire::Envelope response(std::uint64_t id) {
+    wire::Envelope e;
+    e.set_version(protocol::kProtocolVersion);
+    e.set_request_id(id);
+    return e;
+}
+
+bool is_request(const wire::Envelope& e) {
+    switch (e.body_case()) {
+    case wire::Envelope::kChallengeRequest:
+    case wire::Envelope::kRegisterRequest:
+    case wire::Envelope::kAuthRequest:
+    case wire::Envelope::kPrekeyUpload:
+    case wire::Envelope::kPrekeyFetch:
+    case wire::Envelope::kSendRequest:
+    case wire::Envelope::kAckRequest:
+    case wire::Envelope::kPrekeyStatusRequest:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool needs_auth(const wire::Envelope& e) {
+    switch (e.body_case()) {
+    case wire::Envelope::kChallengeRequest:
+    case wire::Envelope::kRegisterRequest:
+    case wire::Envelope::kAuthRequest:
+        return false;
+    default:
+        return true;
+    }
+}
+
+std::span<const std::uint8_t> as_bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+Bytes to_bytes(const std::string& s) {
+    return Bytes(s.begin(), s.end());
+}
+
+void append_be32(Bytes& out, std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+        out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+
+// What "the same content" means for an idempotent retry: the recipient, the type and the
+// ciphertext, hashed so that the send log stays small.
+Bytes content_digest(const wire::SendRequest& send) {
+    Bytes input = to_bytes(send.to_username());
+    input.push_back(0);
+    append_be32(input, send.to_device_id());
+    append_be32(input, static_cast<std::uint32_t>(send.type()));
+    input.insert(input.end(), send.ciphertext().begin(), send.ciphertext().end());
+    Bytes digest(EVP_MAX_MD_SIZE);
+    unsigned int size = 0;
+    if (EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1)
+        return {};
+    digest.resize(size);
+    return digest;
+}
+
+SignedPrekeyRecord to_record(const wire::SignedPrekey& spk) {
+    return {spk.id(), to_bytes(spk.public_key()), to_bytes(spk.signature())};
+}
+
+std::vector<OneTimePrekeyRecord>
+to_records(const google::protobuf::RepeatedPtrField<wire::OneTimePrekey>& keys) {
+    std::vector<OneTimePrekeyRecord> out;
+    out.reserve(static_cast<std::size_t>(keys.size()));
+    for (const auto& k : keys)
+        out.push_back({k.id(), to_bytes(k.public_key())});
+    return out;
+}
+
+wire::Envelope deliver_envelope(const StoredEnvelope& s) {
+    wire::Envelope e = response(0);
+    auto* d = e.mutable_deliver();
+    d->set_delivery_id(s.delivery_id);
+    d->set_message_id(s.message_id.data(), s.message_id.size());
+    d->set_from_username(s.from_username);
+    d->set_from_device_id(s.from_device_id);
+    d->set_type(static_cast<wire::CiphertextType>(s.type));
+    d->set_ciphertext(s.ciphertext.data(), s.ciphertext.size());
+    d->set_server_timestamp_ms(static_cast<std::uint64_t>(s.server_timestamp_ms));
+    return e;
+}
+
+wire::Envelope bundle_envelope(std::uint64_t id, const PrekeyBundleRecord& b) {
+    auto e = response(id);
+    auto* bundle = e.mutable_prekey_bundle();
+    bundle->set_username(b.device.username);
+    bundle->set_device_id(b.device.device_id);
+    bundle->set_registration_id(b.device.registration_id);
+    bundle->set_identity_key(b.device.identity_key.data(), b.device.identity_key.size());
+    auto* spk = bundle->mutable_signed_prekey();
+    spk->set_id(b.signed_prekey.id);
+    spk->set_public_key(b.signed_prekey.public_key.data(), b.signed_prekey.public_key.size());
+    spk->set_signature(b.signed_prekey.signature.data(), b.signed_prekey.signature.size());
+    if (b.one_time_prekey) {
+        auto* otk = bundle->mutable_one_time_prekey();
+        otk->set_id(b.one_time_prekey->id);
+        otk->set_public_key(b.one_time_prekey->public_key.data(),
+                            b.one_time_prekey->public_key.size());
+    }
+    return e;
+}
+
+// The response to a send the store refused.
+Bytes send_refused(std::uint64_t id, Errc code) {
+    switch (code) {
+    case Errc::already_exists:
+        return error_frame(id, wire::Error::CONFLICT,
+                           "This message id was used for different content.");
+    case Errc::not_found:
+        return error_frame(id, wire::Error::NOT_FOUND, "No such recipient device.");
+    default:
+        return unavailable(id);
+    }
+}
+
+Bytes prekey_status_frame(std::uint64_t id, std::uint32_t left) {
+    auto e = response(id);
+    e.mutable_prekey_status()->set_one_time_prekeys_left(left);
+    return protocol::encode_envelope(e);
+}
+
+} // namespace
+
+RelayService::RelayService(RelayStore& store, const Clock& clock, Options options)
+    : m_store(store)
+    , m_clock(clock)
+    , m_options(options) {
+    auto context = crypto::SignalContext::create();
+    if (context)
+        m_signal = std::move(context.value());
+    else
+        log::error(kLog, "cannot create the signature context: " + context.error().message);
+}
+
+RelayService::~RelayService() = default;
+
+Bytes RelayService::registration_message(std::span<const std::uint8_t> nonce,
+                                         const std::string& username) {
+    Bytes out = to_bytes("veil-register-v1");
+    out.insert(out.end(), nonce.begin(), nonce.end());
+    out.insert(out.end(), username.begin(), username.end());
+    return out;
+}
+
+Bytes RelayService::auth_message(std::span<const std::uint8_t> nonce, const std::string& username,
+                                 std::uint32_t device_id) {
+    Bytes out = to_bytes("veil-auth-v1");
+    out.insert(out.end(), nonce.begin(), nonce.end());
+    out.insert(out.end(), username.begin(), username.end());
+    out.push_back(0);
+    append_be32(out, device_id);
+    return out;
+}
+
+std::vector<Bytes> RelayService::handle(Session& session, std::span<const std::uint8_t> frame) {
+    Responses out;
+    std::uint64_t id = 0;
+    try {
+        // Checked before parsing, so that an oversize frame costs nothing to refuse.
+        if (frame.size() > protocol::kMaxFrameBytes) {
+            out.push_back(error_frame(0, wire::Error::TOO_LARGE,
+                                      "The frame exceeds the protocol's size limit."));
+            return out;
+        }
+        wire::Envelope request;
+        if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+            out.push_back(
+                error_frame(0, wire::Error::BAD_REQUEST, "The frame is not a valid envelope."));
+            return out;
+        }
+        id = request.request_id();
+
+        // Any register or auth attempt uses up the challenge, even one refused below, so that a
+        // nonce can never be tried twice.
+        std::optional<Bytes> nonce;
+        if (request.has_register_request() || request.has_auth_request())
+            nonce = std::exchange(session.challenge, std::nullopt);
+
+        if (auto refused = check_envelope(request))
+            out.push_back(std::move(*refused));
+        else
+            dispatch(session, request, std::move(nonce), out);
+    } catch (const std::exception& e) {
+        log::error(kLog, std::string("request failed unexpectedly: ") + e.what());
+        out.clear();
+        out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
+    }
+    return out;
+}
+
+std::optional<Bytes> RelayService::check_envelope(const wire::Envelope& request) {
+    const std::uint64_t id = request.request_id();
+    if (request.version() != protocol::kProtocolVersion)
+        return error_frame(id, wire::Error::UNSUPPORTED_VERSION,
+                           "This relay speaks protocol version 1 only.");
+    if (!is_request(request))
+        return error_frame(id, wire::Error::BAD_REQUEST, "The envelope does not carry a request.");
+    if (id == 0)
+        return error_frame(0, wire::Error::BAD_REQUEST, "A request needs a non-zero request id.");
+    if (auto valid = protocol::validate(request); !valid) {
+        auto code = valid.error().code == Errc::too_large ? wire::Error::TOO_LARGE
+                                                          : wire::Error::BAD_REQUEST;
+        return error_frame(id, code, "Invalid request: " + valid.error().message + ".");
+    }
+    return std::nullopt;
+}
+
+void RelayService::dispatch(Session& session, const wire::Envelope& request,
+                            std::optional<Bytes> nonce, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    if (needs_auth(request) && !session.authenticated) {
+        out.push_back(error_frame(id, wire::Error::NOT_AUTHENTICATED,
+                                  "This request needs an authenticated connection."));
+        return;
+    }
+    if (!needs_auth(request) && session.authenticated) {
+        out.push_back(error_frame(id, wire::Error::ALREADY_AUTHENTICATED,
+                                  "This connection is authenticated already."));
+        return;
+    }
+
+    switch (request.body_case()) {
+    case wire::Envelope::kChallengeRequest:
+        return on_challenge(session, id, out);
+    case wire::Envelope::kRegisterRequest:
+        return on_register(session, request, nonce, out);
+    case wire::Envelope::kAuthRequest:
+        return on_auth(session, request, nonce, out);
+    case wire::Envelope::kPrekeyUpload:
+        return on_prekey_upload(session, request, out);
+    case wire::Envelope::kPrekeyStatusRequest:
+        return on_prekey_status(session, id, out);
+    case wire::Envelope::kPrekeyFetch:
+        return on_prekey_fetch(request, out);
+    case wire::Envelope::kSendRequest:
+        return on_send(session, request, out);
+    case wire::Envelope::kAckRequest:
+        return on_ack(session, request, out);
+    default:
+        out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "Unknown request."));
+    }
+}
+
+void RelayService::on_challenge(Session& session, std::uint64_t id, Responses& out) {
+    Bytes nonce = crypto::random_bytes(protocol::kNonceBytes);
+    auto e = response(id);
+    e.mutable_challenge()->set_nonce(nonce.data(), nonce.size());
+    session.challenge = std::move(nonce);
+    out.push_back(protocol::encode_envelope(e));
+}
+
+std::optional<Bytes> RelayService::check_registration(const wire::Envelope& request,
+                                                      const std::optional<Bytes>& nonce) {
+    const std::uint64_t id = request.request_id();
+    const auto& r = request.register_request();
+    if (!nonce) {
+        log::warn(kAuthLog, "registration without a fresh challenge refused");
+        return auth_failed(id);
+    }
+    if (!protocol::valid_username(r.username()))
+        return error_frame(id, wire::Error::INVALID_USERNAME,
+                           "Usernames are 2 to 32 characters of a-z, 0-9, '_', '.' and '-', "
+                           "starting with a letter or digit.");
+    if (!verify(as_bytes(r.identity_key()), registration_message(*nonce, r.username()),
+                as_bytes(r.signature()))) {
+        log::warn(kAuthLog, "registration with a bad signature refused");
+        return auth_failed(id);
+    }
+    if (!verify(as_bytes(r.identity_key()), as_bytes(r.signed_prekey().public_key()),
+                as_bytes(r.signed_prekey().signature())))
+        return error_frame(id, wire::Error::BAD_REQUEST,
+                           "The signed prekey's signature does not verify.");
+    if (m_options.invite_only && r.invite_code().empty())
+        return error_frame(id, wire::Error::INVITE_REQUIRED,
+                           "This relay needs an invite code to register.");
+    return std::nullopt;
+}
+
+void RelayService::on_register(Session& session, const wire::Envelope& request,
+                               const std::optional<Bytes>& nonce, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    if (auto refused = check_registration(request, nonce)) {
+        out.push_back(std::move(*refused));
+        return;
+    }
+    const auto& r = request.register_request();
+    NewAccount account{r.username(),
+                       to_bytes(r.identity_key()),
+                       r.registration_id(),
+                       to_record(r.signed_prekey()),
+                       to_records(r.one_time_prekeys()),
+                       r.invite_code(),
+                       m_options.invite_only};
+    auto created = m_store.create_account(account, m_clock.now_ms());
+    if (!created) {
+        switch (created.error().code) {
+        case Errc::already_exists:
+            out.push_back(error_frame(id, wire::Error::USERNAME_TAKEN, "The username is taken."));
+            return;
+        case Errc::refused:
+            out.push_back(error_frame(id, wire::Error::INVITE_REQUIRED,
+                                      "The invite code is unknown or was used already."));
+            return;
+        default:
+            out.push_back(unavailable(id));
+            return;
+        }
+    }
+    log::info(kAuthLog, "account registered");
+    authenticate(session, r.username(), 1, id, out);
+}
+
+void RelayService::on_auth(Session& session, const wire::Envelope& request,
+                           const std::optional<Bytes>& nonce, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const auto& a = request.auth_request();
+    if (!nonce) {
+        log::warn(kAuthLog, "authentication without a fresh challenge refused");
+        out.push_back(auth_failed(id));
+        return;
+    }
+    std::optional<DeviceRecord> device;
+    if (protocol::valid_username(a.username())) {
+        auto found = m_store.find_device(a.username(), a.device_id());
+        if (!found) {
+            out.push_back(unavailable(id));
+            return;
+        }
+        device = std::move(found.value());
+    }
+    if (!device || !verify(device->identity_key, auth_message(*nonce, a.username(), a.device_id()),
+                           as_bytes(a.signature()))) {
+        log::warn(kAuthLog, "authentication failed");
+        out.push_back(auth_failed(id));
+        return;
+    }
+    authenticate(session, a.username(), a.device_id(), id, out);
+}
+
+void RelayService::authenticate(Session& session, const std::string& username,
+                                std::uint32_t device_id, std::uint64_t request_id, Responses& out) {
+    auto left = m_store.count_one_time_prekeys(username, device_id);
+    if (!left) {
+        out.push_back(unavailable(request_id));
+        return;
+    }
+    session.authenticated = true;
+    session.username = username;
+    session.device_id = device_id;
+    log::debug(kAuthLog, "authenticated " + username + " device " + std::to_string(device_id));
+
+    auto result = response(request_id);
+    result.mutable_auth_result()->set_device_id(device_id);
+    result.mutable_auth_result()->set_one_time_prekeys_left(*left);
+    out.push_back(protocol::encode_envelope(result));
+
+    // Attach before reading the mailbox: an envelope stored in between is then both pushed and
+    // drained, and the transport drops the pushed copy by its delivery id (drained_up_to).
+    if (m_router)
+        m_router->attach(session);
+    drain(session, out);
+}
+
+void RelayService::drain(Session& session, Responses& out) {
+    std::uint64_t after = 0;
+    for (;;) {
+        auto batch =
+            m_store.queued(session.username, session.device_id, after, m_options.drain_batch);
+        if (!batch) {
+            session.drained_up_to = after;
+            out.push_back(error_frame(0, wire::Error::UNAVAILABLE,
+                                      "Queued messages could not be read; reconnect to get them.",
+                                      kRetryAfterMs));
+            return;
+        }
+        for (const auto& stored : *batch)
+            out.push_back(protocol::encode_envelope(deliver_envelope(stored)));
+        if (!batch->empty())
+            after = batch->back().delivery_id;
+        if (batch->size() < m_options.drain_batch)
+            break;
+    }
+    session.drained_up_to = after;
+    auto drained = response(0);
+    drained.mutable_queue_drained();
+    out.push_back(protocol::encode_envelope(drained));
+}
+
+void RelayService::on_prekey_upload(Session& session, const wire::Envelope& request,
+                                    Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const auto& u = request.prekey_upload();
+    if (u.has_signed_prekey()) {
+        auto device = m_store.find_device(session.username, session.device_id);
+        if (!device || !device->has_value()) {
+            out.push_back(unavailable(id));
+            return;
+        }
+        if (!verify((*device)->identity_key, as_bytes(u.signed_prekey().public_key()),
+                    as_bytes(u.signed_prekey().signature()))) {
+            out.push_back(error_frame(id, wire::Error::BAD_REQUEST,
+                                      "The signed prekey's signature does not verify."));
+            return;
+        }
+        if (!m_store.replace_signed_prekey(session.username, session.device_id,
+                                           to_record(u.signed_prekey()))) {
+            out.push_back(unavailable(id));
+            return;
+        }
+    }
+    auto keys = to_records(u.one_time_prekeys());
+    if (!m_store.add_one_time_prekeys(session.username, session.device_id, keys)) {
+        out.push_back(unavailable(id));
+        return;
+    }
+    on_prekey_status(session, id, out);
+}
+
+void RelayService::on_prekey_status(Session& session, std::uint64_t id, Responses& out) {
+    auto left = m_store.count_one_time_prekeys(session.username, session.device_id);
+    if (!left) {
+        out.push_back(unavailable(id));
+        return;
+    }
+    out.push_back(prekey_status_frame(id, *left));
+}
+
+void RelayService::on_prekey_fetch(const wire::Envelope& request, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const std::string& username = request.prekey_fetch().username();
+    if (!protocol::valid_username(username)) {
+        out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such user."));
+        return;
+    }
+    auto taken = m_store.take_prekey_bundle(username);
+    if (!taken) {
+        out.push_back(unavailable(id));
+        return;
+    }
+    if (!taken->has_value()) {
+        out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such user."));
+        return;
+    }
+    out.push_back(protocol::encode_envelope(bundle_envelope(id, **taken)));
+}
+
+void RelayService::on_send(Session& session, const wire::Envelope& request, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const auto& s = request.send_request();
+    if (!protocol::valid_username(s.to_username())) {
+        out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such recipient device."));
+        return;
+    }
+    Bytes digest = content_digest(s);
+    if (digest.empty()) {
+        out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
+        return;
+    }
+    NewEnvelope env{session.username,         session.device_id,
+                    s.to_username(),          s.to_device_id(),
+                    to_bytes(s.message_id()), static_cast<std::uint32_t>(s.type()),
+                    to_bytes(s.ciphertext()), std::move(digest)};
+    const std::int64_t now_ms = m_clock.now_ms();
+    auto stored = m_store.enqueue(env, now_ms);
+    if (!stored) {
+        out.push_back(send_refused(id, stored.error().code));
+        return;
+    }
+
+    auto result = response(id);
+    result.mutable_send_result()->set_server_timestamp_ms(
+        static_cast<std::uint64_t>(stored->server_timestamp_ms));
+    out.push_back(protocol::encode_envelope(result));
+    if (stored->duplicate || !m_router)
+        return;
+    log::debug(kRoutingLog, "delivery " + std::to_string(stored->delivery_id) + " stored");
+    StoredEnvelope queued{stored->delivery_id,
+                          std::move(env.message_id),
+                          session.username,
+                          session.device_id,
+                          env.type,
+                          std::move(env.ciphertext),
+                          stored->server_timestamp_ms};
+    m_router->push(s.to_username(), s.to_device_id(), deliver_envelope(queued));
+}
+
+void RelayService::on_ack(Session& session, const wire::Envelope& request, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const auto& ids = request.ack_request().delivery_ids();
+    auto deleted = m_store.ack(session.username, session.device_id,
+                               std::span<const std::uint64_t>(ids.data(), ids.size()));
+    if (!deleted) {
+        out.push_back(unavailable(id));
+        return;
+    }
+    out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
+}
+
+void RelayService::close(Session& session) {
+    if (session.authenticated && m_router)
+        m_router->detach(session);
+    session.authenticated = false;
+    session.challenge.reset();
+}
+
+Result<std::size_t> RelayService::purge_expired() {
+    const std::int64_t cutoff = m_clock.now_ms() - m_options.retention_ms;
+    auto purged = m_store.purge_before(cutoff);
+    if (purged && *purged > 0)
+        log::info(kRoutingLog, "purged " + std::to_string(*purged) + " expired envelopes");
+    return purged;
+}
+
+bool RelayService::verify(std::span<const std::uint8_t> public_key,
+                          std::span<const std::uint8_t> data,
+                          std::span<const std::uint8_t> signature) {
+    if (!m_signal)
+        return false;
+    std::lock_guard lock(m_crypto_mutex);
+    return crypto::verify_signature(*m_signal, public_key, data, signature);
+}
+
+} // namespace veil::relay

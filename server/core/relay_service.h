@@ -1,0 +1,134 @@
+// RelayService: the relay's request logic, without sockets. A transport hands it each binary
+// frame a client sent, together with that connection's Session, and writes back the frames it
+// returns, in order. Deliveries to devices that are online go out through a Router the
+// transport implements.
+//
+// Wire behaviour follows common/protocol/veil.proto: every request gets exactly one response
+// (or an Error naming a code and a sentence); after authentication the device's queued
+// envelopes follow, oldest first, then QueueDrained. No input makes handle() throw or crash.
+#pragma once
+
+#include "core/storage.h"
+#include "util/clock.h"
+#include "util/result.h"
+#include "veil.pb.h"
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace veil::crypto {
+class SignalContext;
+}
+
+namespace veil::relay {
+
+// One connection's state. Owned by the transport and used by one thread at a time (the thread
+// reading that connection); the service reads and writes it only inside handle().
+struct Session {
+    explicit Session(std::uint64_t id)
+        : connection_id(id) {}
+
+    std::uint64_t connection_id;    // chosen by the transport, unique per connection
+    std::optional<Bytes> challenge; // the unused nonce, if any
+    bool authenticated = false;
+    std::string username;        // valid once authenticated
+    std::uint32_t device_id = 0; // valid once authenticated
+    // Highest delivery id returned by the drain after authentication. A live push with an id at
+    // or below it duplicates a frame handle() already returned, and the transport drops it.
+    std::uint64_t drained_up_to = 0;
+};
+
+// Implemented by the transport. Every method may be called from any thread, concurrently.
+class Router {
+public:
+    virtual ~Router() = default;
+    // The connection of session has authenticated as (session.username, session.device_id).
+    // Called before the drain, so no envelope stored afterwards can be missed.
+    virtual void attach(const Session& session) = 0;
+    // The connection is gone. Only called for sessions that were attached.
+    virtual void detach(const Session& session) = 0;
+    // An envelope became durable for a device: send this Deliver to each of its connections
+    // that is online. Must not block on the network for long and must not call the service.
+    virtual void push(const std::string& username, std::uint32_t device_id,
+                      const wire::Envelope& deliver) = 0;
+};
+
+class RelayService {
+public:
+    struct Options {
+        bool invite_only = false;
+        std::int64_t retention_ms = 30LL * 24 * 60 * 60 * 1000;
+        std::size_t drain_batch = 500; // envelopes read from the mailbox per query
+    };
+
+    // store and clock must outlive the service. Call set_router before the first handle().
+    RelayService(RelayStore& store, const Clock& clock, Options options);
+    ~RelayService();
+    RelayService(const RelayService&) = delete;
+    RelayService& operator=(const RelayService&) = delete;
+
+    // router must outlive the service; nullptr disables live pushes (tests).
+    void set_router(Router* router) { m_router = router; }
+
+    // Handles one frame from the connection of session; returns the frames to send back, in
+    // order. Thread-safe across different sessions.
+    std::vector<Bytes> handle(Session& session, std::span<const std::uint8_t> frame);
+
+    // The connection of session closed.
+    void close(Session& session);
+
+    // Deletes envelopes older than the retention period, by the server's clock. Returns how
+    // many were deleted.
+    Result<std::size_t> purge_expired();
+
+    // The exact bytes a device signs to register or authenticate (see veil.proto).
+    static Bytes registration_message(std::span<const std::uint8_t> nonce,
+                                      const std::string& username);
+    static Bytes auth_message(std::span<const std::uint8_t> nonce, const std::string& username,
+                              std::uint32_t device_id);
+
+private:
+    using Responses = std::vector<Bytes>;
+
+    // nonce is the session's challenge, already taken out of it for a register or auth request.
+    void dispatch(Session& session, const wire::Envelope& request, std::optional<Bytes> nonce,
+                  Responses& out);
+    // An Error frame if the envelope is not a well-formed version 1 request, else nullopt.
+    std::optional<Bytes> check_envelope(const wire::Envelope& request);
+    std::optional<Bytes> check_registration(const wire::Envelope& request,
+                                            const std::optional<Bytes>& nonce);
+    void on_challenge(Session& session, std::uint64_t id, Responses& out);
+    void on_register(Session& session, const wire::Envelope& request,
+                     const std::optional<Bytes>& nonce, Responses& out);
+    void on_auth(Session& session, const wire::Envelope& request, const std::optional<Bytes>& nonce,
+                 Responses& out);
+    void on_prekey_upload(Session& session, const wire::Envelope& request, Responses& out);
+    void on_prekey_status(Session& session, std::uint64_t id, Responses& out);
+    void on_prekey_fetch(const wire::Envelope& request, Responses& out);
+    void on_send(Session& session, const wire::Envelope& request, Responses& out);
+    void on_ack(Session& session, const wire::Envelope& request, Responses& out);
+
+    // Marks the session authenticated, answers with AuthResult, attaches it to the router and
+    // appends the drain of its mailbox followed by QueueDrained.
+    void authenticate(Session& session, const std::string& username, std::uint32_t device_id,
+                      std::uint64_t request_id, Responses& out);
+    // Appends the device's queued envelopes, oldest first, then QueueDrained.
+    void drain(Session& session, Responses& out);
+    bool verify(std::span<const std::uint8_t> public_key, std::span<const std::uint8_t> data,
+                std::span<const std::uint8_t> signature);
+
+    RelayStore& m_store;
+    const Clock& m_clock;
+    Options m_options;
+    Router* m_router = nullptr;
+    // libsignal's context is used by one thread at a time; signature checks take this lock.
+    std::mutex m_crypto_mutex;
+    std::unique_ptr<crypto::SignalContext> m_signal;
+};
+
+} // namespace veil::relay

@@ -1,0 +1,58 @@
+// SqliteStore: RelayStore on one embedded SQLite database (DATA_DIR/relay.db) through Poco::Data.
+// Plain SQLite, never SQLCipher: the relay keeps no secrets, and one process must never load
+// both libraries (TOOLCHAIN.md). WAL with synchronous=FULL, so an acknowledged send survives a
+// power cut. The schema version lives in PRAGMA user_version.
+#pragma once
+
+#include "core/storage.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace Poco::Data {
+class Session;
+}
+
+namespace veil::relay {
+
+class SqliteStore final : public RelayStore {
+public:
+    static constexpr int kSchemaVersion = 1;
+
+    // Opens or creates data_dir/relay.db (creating data_dir if needed) and migrates the schema.
+    static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir);
+    ~SqliteStore() override;
+    SqliteStore(const SqliteStore&) = delete;
+    SqliteStore& operator=(const SqliteStore&) = delete;
+
+    Status create_account(const NewAccount& account, std::int64_t now_ms) override;
+    Result<std::optional<DeviceRecord>> find_device(const std::string& username,
+                                                    std::uint32_t device_id) override;
+    Status replace_signed_prekey(const std::string& username, std::uint32_t device_id,
+                                 const SignedPrekeyRecord& prekey) override;
+    Status add_one_time_prekeys(const std::string& username, std::uint32_t device_id,
+                                std::span<const OneTimePrekeyRecord> prekeys) override;
+    Result<std::uint32_t> count_one_time_prekeys(const std::string& username,
+                                                 std::uint32_t device_id) override;
+    Result<std::optional<PrekeyBundleRecord>>
+    take_prekey_bundle(const std::string& username) override;
+    Result<EnqueueOutcome> enqueue(const NewEnvelope& envelope, std::int64_t now_ms) override;
+    Result<std::vector<StoredEnvelope>> queued(const std::string& username, std::uint32_t device_id,
+                                               std::uint64_t after_id, std::size_t limit) override;
+    Result<std::size_t> ack(const std::string& username, std::uint32_t device_id,
+                            std::span<const std::uint64_t> delivery_ids) override;
+    Result<std::size_t> purge_before(std::int64_t cutoff_ms) override;
+    Status create_invite(const std::string& code, std::int64_t now_ms) override;
+
+private:
+    explicit SqliteStore(std::unique_ptr<Poco::Data::Session> session);
+    Status migrate();
+
+    // One connection, serialised by m_mutex: SQLite has a single writer anyway, and a
+    // Poco::Data::Session must not be shared between threads without a lock.
+    std::mutex m_mutex;
+    std::unique_ptr<Poco::Data::Session> m_session;
+};
+
+} // namespace veil::relay

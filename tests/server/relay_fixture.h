@@ -1,0 +1,215 @@
+// A RelayService over a real SqliteStore in a temporary folder, a ManualClock and a router that
+// records pushes; plus clients that register and authenticate with real identity keys.
+#pragma once
+
+#include "core/relay_service.h"
+#include "core/sqlite_store.h"
+#include "crypto/keys.h"
+#include "crypto/signal_context.h"
+#include "protocol/envelope_codec.h"
+#include "util/clock.h"
+#include "util/hex.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace veil::relay::test {
+
+class TempDir {
+public:
+    TempDir() {
+        std::random_device rd;
+        m_path = std::filesystem::temp_directory_path() /
+                 ("veil-relay-test-" + std::to_string(rd()) + std::to_string(rd()));
+        std::filesystem::create_directories(m_path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(m_path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return m_path; }
+
+private:
+    std::filesystem::path m_path;
+};
+
+struct Push {
+    std::string username;
+    std::uint32_t device_id;
+    wire::Envelope deliver;
+};
+
+class RecordingRouter final : public Router {
+public:
+    void attach(const Session& s) override { attached[s.connection_id] = s.username; }
+    void detach(const Session& s) override { attached.erase(s.connection_id); }
+    void push(const std::string& username, std::uint32_t device_id,
+              const wire::Envelope& deliver) override {
+        pushes.push_back({username, device_id, deliver});
+    }
+
+    std::map<std::uint64_t, std::string> attached;
+    std::vector<Push> pushes;
+};
+
+inline std::string to_str(const Bytes& b) {
+    return std::string(b.begin(), b.end());
+}
+
+inline wire::Envelope request(std::uint64_t id) {
+    wire::Envelope e;
+    e.set_version(protocol::kProtocolVersion);
+    e.set_request_id(id);
+    return e;
+}
+
+inline std::vector<wire::Envelope> parse_all(const std::vector<Bytes>& frames) {
+    std::vector<wire::Envelope> out;
+    for (const auto& f : frames) {
+        wire::Envelope e;
+        REQUIRE(e.ParseFromArray(f.data(), static_cast<int>(f.size())));
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+// A device with real keys, as a client would hold them.
+struct TestUser {
+    std::string username;
+    crypto::GeneratedIdentity identity;
+    crypto::GeneratedSignedPrekey signed_prekey;
+    std::vector<crypto::GeneratedPrekey> prekeys;
+};
+
+class RelayFixture {
+public:
+    explicit RelayFixture(RelayService::Options options = {}) {
+        auto opened = SqliteStore::open((dir.path() / "data").string());
+        REQUIRE(opened);
+        store = std::move(opened.value());
+        service = std::make_unique<RelayService>(*store, clock, options);
+        service->set_router(&router);
+        auto ctx = crypto::SignalContext::create();
+        REQUIRE(ctx);
+        signal = std::move(ctx.value());
+    }
+
+    std::vector<wire::Envelope> call(Session& session, const wire::Envelope& e) {
+        return parse_all(service->handle(session, protocol::encode_envelope(e)));
+    }
+
+    Bytes challenge(Session& session) {
+        auto e = request(next_id++);
+        e.mutable_challenge_request();
+        auto r = call(session, e);
+        REQUIRE(r.size() == 1);
+        REQUIRE(r[0].has_challenge());
+        return to_bytes(r[0].challenge().nonce());
+    }
+
+    TestUser make_user(const std::string& name, unsigned prekeys = 3) {
+        TestUser u;
+        u.username = name;
+        auto identity = crypto::generate_identity(*signal);
+        REQUIRE(identity);
+        u.identity = std::move(identity.value());
+        auto spk = crypto::generate_signed_prekey(*signal, u.identity.key_pair, 1, clock.now_ms());
+        REQUIRE(spk);
+        u.signed_prekey = std::move(spk.value());
+        if (prekeys > 0) {
+            auto otks = crypto::generate_prekeys(*signal, 1, prekeys);
+            REQUIRE(otks);
+            u.prekeys = std::move(otks.value());
+        }
+        return u;
+    }
+
+    Bytes sign(const TestUser& u, const Bytes& data) {
+        auto sig = crypto::sign(*signal, u.identity.key_pair.private_key, data);
+        REQUIRE(sig);
+        return sig.value();
+    }
+
+    wire::Envelope register_request(const TestUser& u, const Bytes& nonce,
+                                    const std::string& invite = {}) {
+        auto e = request(next_id++);
+        auto* r = e.mutable_register_request();
+        r->set_username(u.username);
+        r->set_identity_key(to_str(u.identity.key_pair.public_key));
+        r->set_registration_id(u.identity.registration_id);
+        r->mutable_signed_prekey()->set_id(u.signed_prekey.id);
+        r->mutable_signed_prekey()->set_public_key(to_str(u.signed_prekey.public_key));
+        r->mutable_signed_prekey()->set_signature(to_str(u.signed_prekey.signature));
+        for (const auto& k : u.prekeys) {
+            auto* otk = r->add_one_time_prekeys();
+            otk->set_id(k.id);
+            otk->set_public_key(to_str(k.public_key));
+        }
+        r->set_invite_code(invite);
+        r->set_signature(to_str(sign(u, RelayService::registration_message(nonce, u.username))));
+        return e;
+    }
+
+    // Registers u on session; returns every response frame.
+    std::vector<wire::Envelope> register_user(Session& session, const TestUser& u,
+                                              const std::string& invite = {}) {
+        return call(session, register_request(u, challenge(session), invite));
+    }
+
+    wire::Envelope auth_request(const TestUser& u, const Bytes& nonce, std::uint32_t device = 1) {
+        auto e = request(next_id++);
+        auto* a = e.mutable_auth_request();
+        a->set_username(u.username);
+        a->set_device_id(device);
+        a->set_signature(to_str(sign(u, RelayService::auth_message(nonce, u.username, device))));
+        return e;
+    }
+
+    std::vector<wire::Envelope> auth(Session& session, const TestUser& u) {
+        return call(session, auth_request(u, challenge(session)));
+    }
+
+    // Registers on a throwaway connection, so that u is offline afterwards.
+    void register_offline(const TestUser& u) {
+        Session s(next_connection++);
+        auto r = register_user(s, u);
+        REQUIRE(!r.empty());
+        REQUIRE(r[0].has_auth_result());
+        service->close(s);
+    }
+
+    wire::Envelope send_request(const std::string& to, const Bytes& message_id,
+                                const std::string& ciphertext) {
+        auto e = request(next_id++);
+        auto* s = e.mutable_send_request();
+        s->set_message_id(to_str(message_id));
+        s->set_to_username(to);
+        s->set_to_device_id(1);
+        s->set_type(wire::CIPHERTEXT_WHISPER);
+        s->set_ciphertext(ciphertext);
+        return e;
+    }
+
+    TempDir dir;
+    ManualClock clock;
+    std::unique_ptr<SqliteStore> store;
+    RecordingRouter router;
+    std::unique_ptr<RelayService> service;
+    std::unique_ptr<crypto::SignalContext> signal;
+    std::uint64_t next_id = 1;
+    std::uint64_t next_connection = 1000;
+};
+
+inline Bytes message_id(std::uint8_t fill) {
+    return Bytes(protocol::kMessageIdBytes, fill);
+}
+
+} // namespace veil::relay::test

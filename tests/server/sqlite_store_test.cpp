@@ -1,0 +1,144 @@
+#include "relay_fixture.h"
+
+#include <fstream>
+
+using namespace veil;
+using namespace veil::relay;
+using namespace veil::relay::test;
+
+namespace {
+
+NewAccount account(const std::string& name) {
+    NewAccount a;
+    a.username = name;
+    a.identity_key = Bytes(33, 5);
+    a.registration_id = 42;
+    a.signed_prekey = {1, Bytes(33, 6), Bytes(64, 7)};
+    a.one_time_prekeys = {{1, Bytes(33, 1)}, {2, Bytes(33, 2)}};
+    return a;
+}
+
+NewEnvelope envelope(const std::string& to, std::uint8_t id) {
+    return NewEnvelope{"alice", 1, to, 1, Bytes(16, id), 1, Bytes(10, 9), Bytes(32, id)};
+}
+
+std::string first_bytes(const std::filesystem::path& path, std::size_t n) {
+    std::ifstream in(path, std::ios::binary);
+    std::string s(n, '\0');
+    in.read(s.data(), static_cast<std::streamsize>(n));
+    return s;
+}
+
+// A store whose storage has failed (disk full, I/O error): every call fails.
+class BrokenStore final : public RelayStore {
+public:
+    static Error broken() { return make_error(Errc::database, "disk full"); }
+    Status create_account(const NewAccount&, std::int64_t) override { return broken(); }
+    Result<std::optional<DeviceRecord>> find_device(const std::string&, std::uint32_t) override {
+        return broken();
+    }
+    Status replace_signed_prekey(const std::string&, std::uint32_t,
+                                 const SignedPrekeyRecord&) override {
+        return broken();
+    }
+    Status add_one_time_prekeys(const std::string&, std::uint32_t,
+                                std::span<const OneTimePrekeyRecord>) override {
+        return broken();
+    }
+    Result<std::uint32_t> count_one_time_prekeys(const std::string&, std::uint32_t) override {
+        return broken();
+    }
+    Result<std::optional<PrekeyBundleRecord>> take_prekey_bundle(const std::string&) override {
+        return broken();
+    }
+    Result<EnqueueOutcome> enqueue(const NewEnvelope&, std::int64_t) override { return broken(); }
+    Result<std::vector<StoredEnvelope>> queued(const std::string&, std::uint32_t, std::uint64_t,
+                                               std::size_t) override {
+        return broken();
+    }
+    Result<std::size_t> ack(const std::string&, std::uint32_t,
+                            std::span<const std::uint64_t>) override {
+        return broken();
+    }
+    Result<std::size_t> purge_before(std::int64_t) override { return broken(); }
+    Status create_invite(const std::string&, std::int64_t) override { return broken(); }
+};
+
+} // namespace
+
+TEST_CASE("the relay database is plain SQLite and keeps its data across reopening") {
+    TempDir dir;
+    const auto data = dir.path() / "data";
+    {
+        auto store = SqliteStore::open(data.string());
+        REQUIRE(store);
+        REQUIRE((*store)->create_account(account("alice"), 1));
+        REQUIRE((*store)->create_account(account("bob"), 1));
+        REQUIRE((*store)->enqueue(envelope("bob", 1), 100));
+    }
+    CHECK(first_bytes(data / "relay.db", 15) == "SQLite format 3");
+
+    auto store = SqliteStore::open(data.string());
+    REQUIRE(store);
+    auto device = (*store)->find_device("alice", 1);
+    REQUIRE(device);
+    REQUIRE(device->has_value());
+    CHECK((*device)->registration_id == 42);
+    CHECK((*store)->queued("bob", 1, 0, 10)->size() == 1);
+    CHECK((*store)->count_one_time_prekeys("alice", 1).value() == 2);
+}
+
+TEST_CASE("a failed account creation leaves no partial rows behind") {
+    TempDir dir;
+    auto store = SqliteStore::open(dir.path().string());
+    REQUIRE(store);
+    REQUIRE((*store)->create_invite("only", 1));
+    auto a = account("alice");
+    a.invite_required = true;
+    a.invite_code = "wrong";
+    auto refused = (*store)->create_account(a, 1);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == Errc::refused);
+    CHECK_FALSE((*store)->find_device("alice", 1).value().has_value());
+
+    a.invite_code = "only";
+    CHECK((*store)->create_account(a, 1));
+}
+
+TEST_CASE("delivery ids are never reused after envelopes are deleted") {
+    TempDir dir;
+    auto store = SqliteStore::open(dir.path().string());
+    REQUIRE(store);
+    REQUIRE((*store)->create_account(account("bob"), 1));
+    auto first = (*store)->enqueue(envelope("bob", 1), 1);
+    REQUIRE(first);
+    std::uint64_t ids[] = {first->delivery_id};
+    REQUIRE((*store)->ack("bob", 1, ids).value() == 1);
+    auto second = (*store)->enqueue(envelope("bob", 2), 2);
+    REQUIRE(second);
+    CHECK(second->delivery_id > first->delivery_id);
+}
+
+TEST_CASE("a storage failure is answered with a retryable UNAVAILABLE error") {
+    BrokenStore store;
+    ManualClock clock;
+    RelayService service(store, clock, {});
+    RelayFixture keys; // only for real keys and signatures
+    auto user = keys.make_user("alice");
+
+    Session s(1);
+    auto challenge = request(1);
+    challenge.mutable_challenge_request();
+    auto r = parse_all(service.handle(s, protocol::encode_envelope(challenge)));
+    REQUIRE(r[0].has_challenge());
+    auto reg = keys.register_request(user, to_bytes(r[0].challenge().nonce()));
+    reg.set_request_id(2);
+    r = parse_all(service.handle(s, protocol::encode_envelope(reg)));
+    REQUIRE(r.size() == 1);
+    REQUIRE(r[0].has_error());
+    CHECK(r[0].error().code() == wire::Error::UNAVAILABLE);
+    CHECK(r[0].error().retry_after_ms() > 0);
+    CHECK(r[0].request_id() == 2);
+    CHECK_FALSE(s.authenticated);
+    CHECK_FALSE(service.purge_expired());
+}
