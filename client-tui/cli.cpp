@@ -29,14 +29,16 @@ extern "C" void on_signal(int) {
 void quit_on_signals() {
     if (g_signal_pipe[0] >= 0 || ::pipe(g_signal_pipe) != 0)
         return;
-    auto* notifier = new QSocketNotifier(g_signal_pipe[0], QSocketNotifier::Read,
-                                         QCoreApplication::instance());
+    auto* notifier =
+        new QSocketNotifier(g_signal_pipe[0], QSocketNotifier::Read, QCoreApplication::instance());
     QObject::connect(notifier, &QSocketNotifier::activated, [] { QCoreApplication::quit(); });
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
 }
 
-void err(const std::string& message) { std::cerr << "veil: " << message << "\n"; }
+void err(const std::string& message) {
+    std::cerr << "veil: " << message << "\n";
+}
 
 int exit_for(const Error& e) {
     switch (e.code) {
@@ -65,7 +67,8 @@ void setup_logging(const GlobalOptions& options) {
 // Runs the engine until `done` is set by an observer callback or the timeout passes.
 class Runner : public engine::EngineObserver {
 public:
-    explicit Runner(int timeout_s) : m_timeout_s(timeout_s) {}
+    explicit Runner(int timeout_s)
+        : m_timeout_s(timeout_s) {}
 
     int exec() {
         if (m_timeout_s > 0) {
@@ -113,8 +116,8 @@ std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
         code = exit_usage;
         return nullptr;
     }
-    auto session = qt::ClientSession::open(options.profile, passphrase, options.relay_url,
-                                           observer);
+    auto session =
+        qt::ClientSession::open(options.profile, passphrase, options.relay_url, observer);
     if (!session) {
         err(session.error().message);
         code = exit_for(session.error());
@@ -213,8 +216,8 @@ int cmd_register(const GlobalOptions& options, const std::string& name) {
         }
     } runner(options.timeout_s);
 
-    auto session = qt::ClientSession::create(options.profile, passphrase, name,
-                                             options.relay_url, runner);
+    auto session =
+        qt::ClientSession::create(options.profile, passphrase, name, options.relay_url, runner);
     if (!session) {
         err(session.error().message);
         return exit_for(session.error());
@@ -308,15 +311,16 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
     class ReceiveRunner : public Runner {
     public:
         ReceiveRunner(int timeout_s, bool json, int wait_s)
-            : Runner(timeout_s), m_json(json), m_wait_s(wait_s) {}
+            : Runner(timeout_s)
+            , m_json(json)
+            , m_wait_s(wait_s) {}
         store::AccountStore* store = nullptr;
         bool drained = false;
 
         void print_new() {
             auto cursor_text = store->setting("cli.receive_cursor");
-            std::int64_t cursor = cursor_text && !cursor_text->empty()
-                                      ? std::stoll(cursor_text.value())
-                                      : 0;
+            std::int64_t cursor =
+                cursor_text && !cursor_text->empty() ? std::stoll(cursor_text.value()) : 0;
             auto rows = store->incoming_after(cursor, 10000);
             if (!rows) {
                 err(rows.error().message);

@@ -12,19 +12,19 @@ namespace veil::tui {
 
 enum ExitCode : int {
     exit_ok = 0,
-    exit_failure = 1,      // the action failed; the message says why
-    exit_usage = 2,        // bad command line
-    exit_profile = 3,      // no profile, wrong passphrase, damaged database
-    exit_unreachable = 4,  // the relay could not be reached in time
-    exit_refused = 5,      // the relay refused (name taken, unknown user, auth failed)
+    exit_failure = 1,     // the action failed; the message says why
+    exit_usage = 2,       // bad command line
+    exit_profile = 3,     // no profile, wrong passphrase, damaged database
+    exit_unreachable = 4, // the relay could not be reached in time
+    exit_refused = 5,     // the relay refused (name taken, unknown user, auth failed)
 };
 
 struct GlobalOptions {
     std::filesystem::path profile;
-    std::string relay_url;               // empty: the profile's own
+    std::string relay_url; // empty: the profile's own
     std::filesystem::path passphrase_file;
-    std::filesystem::path log_file;      // default: <profile>/veil.log
-    int timeout_s = 30;                  // for verbs that wait for the relay
+    std::filesystem::path log_file; // default: <profile>/veil.log
+    int timeout_s = 30;             // for verbs that wait for the relay
 };
 
 // Reads the passphrase from VEIL_PASSPHRASE, --passphrase-file, or (on a terminal) a prompt.

@@ -20,15 +20,15 @@ struct GeneratedIdentity {
 
 struct GeneratedPrekey {
     std::uint32_t id = 0;
-    Bytes public_key;     // 33 bytes, for the relay
-    SecretBytes record;   // serialized session_pre_key, for ProtocolStore::store_prekey
+    Bytes public_key;   // 33 bytes, for the relay
+    SecretBytes record; // serialized session_pre_key, for ProtocolStore::store_prekey
 };
 
 struct GeneratedSignedPrekey {
     std::uint32_t id = 0;
-    Bytes public_key;     // 33 bytes
-    Bytes signature;      // 64 bytes, by the identity key over public_key
-    SecretBytes record;   // serialized session_signed_pre_key
+    Bytes public_key;   // 33 bytes
+    Bytes signature;    // 64 bytes, by the identity key over public_key
+    SecretBytes record; // serialized session_signed_pre_key
 };
 
 Result<GeneratedIdentity> generate_identity(SignalContext& context);

@@ -101,14 +101,10 @@ Result<Bytes> sha512_finish(EVP_MD_CTX* ctx) {
 
 const EVP_CIPHER* aes_cipher(Mode mode, std::size_t key_size) {
     switch (key_size) {
-    case 16:
-        return mode == Mode::ctr ? EVP_aes_128_ctr() : EVP_aes_128_cbc();
-    case 24:
-        return mode == Mode::ctr ? EVP_aes_192_ctr() : EVP_aes_192_cbc();
-    case 32:
-        return mode == Mode::ctr ? EVP_aes_256_ctr() : EVP_aes_256_cbc();
-    default:
-        return nullptr;
+    case 16: return mode == Mode::ctr ? EVP_aes_128_ctr() : EVP_aes_128_cbc();
+    case 24: return mode == Mode::ctr ? EVP_aes_192_ctr() : EVP_aes_192_cbc();
+    case 32: return mode == Mode::ctr ? EVP_aes_256_ctr() : EVP_aes_256_cbc();
+    default: return nullptr;
     }
 }
 

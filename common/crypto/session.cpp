@@ -24,22 +24,17 @@ Error map_error(StoreContext& store, int code, const char* what) {
         return *store_error;
     std::string message = std::string(what) + " (libsignal " + std::to_string(code) + ")";
     switch (code) {
-    case SG_ERR_DUPLICATE_MESSAGE:
-        return make_error(Errc::duplicate_message, message);
+    case SG_ERR_DUPLICATE_MESSAGE: return make_error(Errc::duplicate_message, message);
     case SG_ERR_INVALID_MESSAGE:
     case SG_ERR_INVALID_KEY:
     case SG_ERR_INVALID_KEY_ID:
     case SG_ERR_INVALID_MAC:
     case SG_ERR_INVALID_VERSION:
     case SG_ERR_LEGACY_MESSAGE:
-    case SG_ERR_INVALID_PROTO_BUF:
-        return make_error(Errc::invalid_message, message);
-    case SG_ERR_UNTRUSTED_IDENTITY:
-        return make_error(Errc::untrusted_identity, message);
-    case SG_ERR_NO_SESSION:
-        return make_error(Errc::no_session, message);
-    default:
-        return make_error(Errc::crypto, message);
+    case SG_ERR_INVALID_PROTO_BUF: return make_error(Errc::invalid_message, message);
+    case SG_ERR_UNTRUSTED_IDENTITY: return make_error(Errc::untrusted_identity, message);
+    case SG_ERR_NO_SESSION: return make_error(Errc::no_session, message);
+    default: return make_error(Errc::crypto, message);
     }
 }
 

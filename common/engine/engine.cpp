@@ -16,14 +16,18 @@ namespace {
 
 constexpr const char* kLog = "engine";
 
-std::string id_hex(std::span<const std::uint8_t> id) { return to_hex(id); }
-
-Error relay_error(const wire::Error& e) {
-    return make_error(Errc::refused, e.message().empty() ? "the relay refused the request"
-                                                         : e.message());
+std::string id_hex(std::span<const std::uint8_t> id) {
+    return to_hex(id);
 }
 
-Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
+Error relay_error(const wire::Error& e) {
+    return make_error(Errc::refused,
+                      e.message().empty() ? "the relay refused the request" : e.message());
+}
+
+Bytes bytes_of(const std::string& s) {
+    return Bytes(s.begin(), s.end());
+}
 
 Bytes signed_challenge_payload(std::string_view label, const std::string& nonce,
                                const std::string& username) {
@@ -178,9 +182,8 @@ void Engine::on_disconnected(const std::string& reason) {
 void Engine::schedule_reconnect() {
     if (!m_started || m_reconnect_timer)
         return;
-    m_backoff_ms = m_backoff_ms == 0
-                       ? m_options.backoff_initial_ms
-                       : std::min(m_backoff_ms * 2, m_options.backoff_max_ms);
+    m_backoff_ms = m_backoff_ms == 0 ? m_options.backoff_initial_ms
+                                     : std::min(m_backoff_ms * 2, m_options.backoff_max_ms);
     // Full jitter: spread reconnects of many clients over the whole window.
     static thread_local std::mt19937 rng{std::random_device{}()};
     std::uniform_int_distribution<std::uint32_t> dist(m_backoff_ms / 2, m_backoff_ms);
@@ -249,8 +252,8 @@ void Engine::begin_register(const std::string& nonce) {
     }
     auto signature = crypto::sign(m_context, identity->private_key,
                                   signed_challenge_payload("veil-register-v1", nonce, m_username));
-    auto signed_prekey = crypto::generate_signed_prekey(m_context, identity.value(), 1,
-                                                        static_cast<std::uint64_t>(m_clock.now_ms()));
+    auto signed_prekey = crypto::generate_signed_prekey(
+        m_context, identity.value(), 1, static_cast<std::uint64_t>(m_clock.now_ms()));
     auto first_id = m_store.reserve_prekey_ids(m_options.prekey_batch);
     if (!signature || !signed_prekey || !first_id) {
         report(make_error(Errc::crypto, "could not prepare the registration"));
@@ -549,8 +552,8 @@ void Engine::fetch_bundle(const std::string& peer) {
     request(std::move(e), [this, peer](const wire::Envelope& response) {
         m_fetching.erase(peer);
         if (response.has_error()) {
-            report(make_error(Errc::refused, "cannot reach " + peer + ": " +
-                                                 response.error().message()));
+            report(make_error(Errc::refused,
+                              "cannot reach " + peer + ": " + response.error().message()));
             if (response.error().code() == wire::Error::NOT_FOUND)
                 drop_pending_for(peer);
             return;
@@ -574,8 +577,8 @@ void Engine::fetch_bundle(const std::string& peer) {
         if (st)
             st = tx.commit();
         if (!st) {
-            report(make_error(st.error().code, "no session with " + peer + ": " +
-                                                   st.error().message));
+            report(
+                make_error(st.error().code, "no session with " + peer + ": " + st.error().message));
             return;
         }
         pump_outgoing();
@@ -692,8 +695,8 @@ void Engine::handle_deliver(const wire::Deliver& d) {
         wire::Content content;
         if (st) {
             auto unpadded = protocol::unpad(plain->view());
-            if (!unpadded || !content.ParseFromArray(unpadded->data(),
-                                                     static_cast<int>(unpadded->size())))
+            if (!unpadded ||
+                !content.ParseFromArray(unpadded->data(), static_cast<int>(unpadded->size())))
                 st = make_error(Errc::invalid_message, "the decrypted content is malformed");
         }
         if (st)
@@ -751,8 +754,8 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
             wire::Content receipt;
             receipt.mutable_receipt()->set_type(wire::Receipt::DELIVERED);
             receipt.mutable_receipt()->add_message_ids(data.message_id());
-            VEIL_TRY(queue_content(sender, crypto::random_bytes(protocol::kMessageIdBytes),
-                                   receipt));
+            VEIL_TRY(
+                queue_content(sender, crypto::random_bytes(protocol::kMessageIdBytes), receipt));
         }
         return {};
     }

@@ -24,7 +24,7 @@
 namespace veil::engine {
 
 enum class State {
-    offline,        // not connected; will reconnect with backoff if started
+    offline, // not connected; will reconnect with backoff if started
     connecting,
     authenticating, // registering or signing the challenge
     ready,          // authenticated; sending and receiving
@@ -49,8 +49,8 @@ public:
 };
 
 struct EngineOptions {
-    std::uint32_t prekey_batch = 100;         // one-time prekeys generated at a time
-    std::uint32_t prekey_low_watermark = 20;  // refill when the relay has fewer than this
+    std::uint32_t prekey_batch = 100;        // one-time prekeys generated at a time
+    std::uint32_t prekey_low_watermark = 20; // refill when the relay has fewer than this
     std::uint32_t request_timeout_ms = 15000;
     std::uint32_t backoff_initial_ms = 500;
     std::uint32_t backoff_max_ms = 30000;
@@ -135,8 +135,8 @@ private:
     State m_state = State::offline;
     std::uint64_t m_next_request_id = 1;
     std::map<std::uint64_t, ResponseHandler> m_pending_requests;
-    std::set<std::string> m_fetching;        // peers whose bundle is being fetched
-    std::set<std::string> m_in_flight;       // hex message ids sent and not yet acked
+    std::set<std::string> m_fetching;  // peers whose bundle is being fetched
+    std::set<std::string> m_in_flight; // hex message ids sent and not yet acked
     std::uint32_t m_backoff_ms = 0;
     std::uint64_t m_reconnect_timer = 0;
 };

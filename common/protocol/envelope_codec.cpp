@@ -3,7 +3,9 @@
 namespace veil::protocol {
 namespace {
 
-Status fail(std::string message) { return make_error(Errc::protocol, std::move(message)); }
+Status fail(std::string message) {
+    return make_error(Errc::protocol, std::move(message));
+}
 
 bool valid_signed_prekey(const wire::SignedPrekey& spk) {
     return spk.public_key().size() == kPublicKeyBytes && spk.signature().size() == kSignatureBytes;
@@ -64,8 +66,7 @@ Status validate_request(const wire::Envelope& e) {
         if (e.ack_request().delivery_ids_size() > static_cast<int>(kMaxAcksPerRequest))
             return fail("too many acks in one request");
         return {};
-    default:
-        return {};
+    default: return {};
     }
 }
 
@@ -92,7 +93,9 @@ Bytes encode_envelope(const wire::Envelope& envelope) {
     return out;
 }
 
-Status validate(const wire::Envelope& envelope) { return validate_request(envelope); }
+Status validate(const wire::Envelope& envelope) {
+    return validate_request(envelope);
+}
 
 bool valid_username(std::string_view name) {
     if (name.size() < kMinUsernameBytes || name.size() > kMaxUsernameBytes)

@@ -7,9 +7,9 @@
 namespace veil::protocol {
 
 inline constexpr std::uint32_t kProtocolVersion = 1;
-inline constexpr std::size_t kMaxFrameBytes = 256 * 1024;       // one Envelope
-inline constexpr std::size_t kMaxCiphertextBytes = 128 * 1024;  // SendRequest.ciphertext
-inline constexpr std::size_t kMaxPlaintextBytes = 64 * 1024;    // DataMessage.text
+inline constexpr std::size_t kMaxFrameBytes = 256 * 1024;      // one Envelope
+inline constexpr std::size_t kMaxCiphertextBytes = 128 * 1024; // SendRequest.ciphertext
+inline constexpr std::size_t kMaxPlaintextBytes = 64 * 1024;   // DataMessage.text
 inline constexpr std::size_t kMaxUsernameBytes = 32;
 inline constexpr std::size_t kMinUsernameBytes = 2;
 inline constexpr std::size_t kMaxPrekeysPerUpload = 200;

@@ -14,16 +14,16 @@ ClientSession::assemble(std::unique_ptr<store::AccountStore> store,
     session->m_store = std::move(store);
     session->m_context = std::move(context.value());
     session->m_transport = std::make_unique<WsTransport>();
-    session->m_engine =
-        std::make_unique<engine::Engine>(*session->m_store, *session->m_context,
-                                         *session->m_transport, session->m_clock, observer);
+    session->m_engine = std::make_unique<engine::Engine>(
+        *session->m_store, *session->m_context, *session->m_transport, session->m_clock, observer);
     return session;
 }
 
-Result<std::unique_ptr<ClientSession>>
-ClientSession::create(const std::filesystem::path& profile, const SecretBytes& passphrase,
-                      const std::string& username, const std::string& relay_url,
-                      engine::EngineObserver& observer) {
+Result<std::unique_ptr<ClientSession>> ClientSession::create(const std::filesystem::path& profile,
+                                                             const SecretBytes& passphrase,
+                                                             const std::string& username,
+                                                             const std::string& relay_url,
+                                                             engine::EngineObserver& observer) {
     // Checked before anything is written, so a bad name leaves no half-made profile behind.
     if (!protocol::valid_username(username))
         return make_error(Errc::invalid_argument,
@@ -35,14 +35,15 @@ ClientSession::create(const std::filesystem::path& profile, const SecretBytes& p
     if (!session)
         return session.error();
     auto& s = *session.value();
-    VEIL_TRY(engine::Engine::create_account(*s.m_store, *s.m_context, username, relay_url,
-                                            s.m_clock));
+    VEIL_TRY(
+        engine::Engine::create_account(*s.m_store, *s.m_context, username, relay_url, s.m_clock));
     return session;
 }
 
-Result<std::unique_ptr<ClientSession>>
-ClientSession::open(const std::filesystem::path& profile, const SecretBytes& passphrase,
-                    const std::string& relay_url, engine::EngineObserver& observer) {
+Result<std::unique_ptr<ClientSession>> ClientSession::open(const std::filesystem::path& profile,
+                                                           const SecretBytes& passphrase,
+                                                           const std::string& relay_url,
+                                                           engine::EngineObserver& observer) {
     auto store = store::AccountStore::open(profile, passphrase);
     if (!store)
         return store.error();

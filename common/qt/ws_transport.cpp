@@ -5,7 +5,8 @@
 
 namespace veil::qt {
 
-WsTransport::WsTransport(QObject* parent) : QObject(parent) {}
+WsTransport::WsTransport(QObject* parent)
+    : QObject(parent) {}
 
 WsTransport::~WsTransport() {
     m_listener = nullptr;
@@ -44,8 +45,8 @@ void WsTransport::connect(const std::string& url) {
 void WsTransport::send(Bytes frame) {
     if (!m_socket || !m_connected)
         return;
-    m_socket->sendBinaryMessage(
-        QByteArray(reinterpret_cast<const char*>(frame.data()), static_cast<qsizetype>(frame.size())));
+    m_socket->sendBinaryMessage(QByteArray(reinterpret_cast<const char*>(frame.data()),
+                                           static_cast<qsizetype>(frame.size())));
 }
 
 void WsTransport::close() {

@@ -28,10 +28,8 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_CANTOPEN:
     case SQLITE_FULL:
     case SQLITE_PERM:
-    case SQLITE_READONLY:
-        return make_error(Errc::io, std::move(message));
-    default:
-        return make_error(Errc::database, std::move(message));
+    case SQLITE_READONLY: return make_error(Errc::io, std::move(message));
+    default: return make_error(Errc::database, std::move(message));
     }
 }
 

@@ -24,7 +24,8 @@ public:
 // A clock tests set by hand.
 class ManualClock final : public Clock {
 public:
-    explicit ManualClock(std::int64_t start_ms = 1'700'000'000'000) : m_now(start_ms) {}
+    explicit ManualClock(std::int64_t start_ms = 1'700'000'000'000)
+        : m_now(start_ms) {}
     std::int64_t now_ms() const override { return m_now; }
     void set(std::int64_t ms) { m_now = ms; }
     void advance(std::int64_t ms) { m_now += ms; }

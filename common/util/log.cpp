@@ -52,15 +52,24 @@ void set_sink(Sink s) {
     sink() = std::move(s);
 }
 
-void set_level(Level level) { g_level = level; }
-Level level() { return g_level; }
+void set_level(Level level) {
+    g_level = level;
+}
+Level level() {
+    return g_level;
+}
 
 Level parse_level(std::string_view name, Level fallback) {
-    if (name == "debug") return Level::debug;
-    if (name == "info") return Level::info;
-    if (name == "warn") return Level::warn;
-    if (name == "error") return Level::error;
-    if (name == "off") return Level::off;
+    if (name == "debug")
+        return Level::debug;
+    if (name == "info")
+        return Level::info;
+    if (name == "warn")
+        return Level::warn;
+    if (name == "error")
+        return Level::error;
+    if (name == "off")
+        return Level::off;
     return fallback;
 }
 

@@ -22,9 +22,17 @@ Level parse_level(std::string_view name, Level fallback);
 
 void write(Level level, std::string_view subsystem, std::string_view message);
 
-inline void debug(std::string_view sub, std::string_view msg) { write(Level::debug, sub, msg); }
-inline void info(std::string_view sub, std::string_view msg) { write(Level::info, sub, msg); }
-inline void warn(std::string_view sub, std::string_view msg) { write(Level::warn, sub, msg); }
-inline void error(std::string_view sub, std::string_view msg) { write(Level::error, sub, msg); }
+inline void debug(std::string_view sub, std::string_view msg) {
+    write(Level::debug, sub, msg);
+}
+inline void info(std::string_view sub, std::string_view msg) {
+    write(Level::info, sub, msg);
+}
+inline void warn(std::string_view sub, std::string_view msg) {
+    write(Level::warn, sub, msg);
+}
+inline void error(std::string_view sub, std::string_view msg) {
+    write(Level::error, sub, msg);
+}
 
 } // namespace veil::log

@@ -6,17 +6,22 @@
 
 namespace veil {
 
-SecretBytes::SecretBytes(std::size_t size) : m_bytes(size, 0) {}
+SecretBytes::SecretBytes(std::size_t size)
+    : m_bytes(size, 0) {}
 
-SecretBytes::SecretBytes(const std::uint8_t* data, std::size_t size) : m_bytes(data, data + size) {}
+SecretBytes::SecretBytes(const std::uint8_t* data, std::size_t size)
+    : m_bytes(data, data + size) {}
 
 SecretBytes SecretBytes::from_string(std::string_view text) {
     return SecretBytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
 }
 
-SecretBytes::~SecretBytes() { wipe(); }
+SecretBytes::~SecretBytes() {
+    wipe();
+}
 
-SecretBytes::SecretBytes(SecretBytes&& other) noexcept : m_bytes(std::move(other.m_bytes)) {
+SecretBytes::SecretBytes(SecretBytes&& other) noexcept
+    : m_bytes(std::move(other.m_bytes)) {
     other.m_bytes.clear();
 }
 

@@ -7,7 +7,8 @@ using veil::tui::json_string;
 using veil::tui::sanitize_utf8;
 
 TEST_CASE("escape sequences, 8-bit CSI, carriage return and backspace render inert") {
-    std::string hostile = "hi\x1b[2J\x1b]0;title\x07\r\b\xc2\x9b" "31m";
+    std::string hostile = "hi\x1b[2J\x1b]0;title\x07\r\b\xc2\x9b"
+                          "31m";
     std::string shown = inert_for_terminal(hostile, true);
     for (char c : shown) {
         auto u = static_cast<unsigned char>(c);
@@ -18,18 +19,23 @@ TEST_CASE("escape sequences, 8-bit CSI, carriage return and backspace render ine
 }
 
 TEST_CASE("bidi overrides are shown as visible marks, not applied") {
-    std::string shown = inert_for_terminal("abc\xE2\x80\xAE" "def", true);
+    std::string shown = inert_for_terminal("abc\xE2\x80\xAE"
+                                           "def",
+                                           true);
     CHECK(shown == "abc<U+202E>def");
 }
 
 TEST_CASE("wide and combined characters pass through unchanged") {
-    std::string text = "漢字 e\xCC\x81 \xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB \xF0\x9F\x87\xAB\xF0\x9F\x87\xB7";
+    std::string text = "漢字 e\xCC\x81 \xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB "
+                       "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7";
     CHECK(inert_for_terminal(text, true) == text);
 }
 
 TEST_CASE("invalid UTF-8 becomes the replacement character") {
-    CHECK(sanitize_utf8("a\xff" "b") == "a\xEF\xBF\xBD" "b");
-    CHECK(sanitize_utf8("\xC0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD"); // overlong NUL
+    CHECK(sanitize_utf8("a\xff"
+                        "b") == "a\xEF\xBF\xBD"
+                                "b");
+    CHECK(sanitize_utf8("\xC0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD");                 // overlong NUL
     CHECK(sanitize_utf8("\xED\xA0\x80").find("\xED\xA0\x80") == std::string::npos); // surrogate
 }
 

@@ -43,8 +43,8 @@ struct Client {
 
     std::map<std::string, std::string> env() const { return {{"VEIL_PASSPHRASE", passphrase}}; }
     std::vector<std::string> argv(std::vector<std::string> verb) const {
-        std::vector<std::string> a = {VEIL_CLI_BIN, "--profile", profile.string(), "--relay",
-                                      relay,        "--timeout", "20"};
+        std::vector<std::string> a = {VEIL_CLI_BIN, "--profile", profile.string(), "--relay", relay,
+                                      "--timeout",  "20"};
         a.insert(a.end(), verb.begin(), verb.end());
         return a;
     }

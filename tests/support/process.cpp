@@ -92,8 +92,12 @@ Process::~Process() {
     }
 }
 
-std::string Process::out() const { return read_file(m_out); }
-std::string Process::err() const { return read_file(m_err); }
+std::string Process::out() const {
+    return read_file(m_out);
+}
+std::string Process::err() const {
+    return read_file(m_err);
+}
 
 bool Process::running() {
     if (m_status)

@@ -144,9 +144,7 @@ Ciphertext tampered(Ciphertext ct, Tamper where) {
     Field msg = signal_message(ct);
     std::size_t proto_end = msg.offset + msg.length - 8;
     switch (where) {
-    case Tamper::mac:
-        ct.bytes[msg.offset + msg.length - 1] ^= 0x01;
-        break;
+    case Tamper::mac: ct.bytes[msg.offset + msg.length - 1] ^= 0x01; break;
     case Tamper::body: {
         auto body = find_field(ct.bytes, msg.offset + 1, proto_end, 4);
         REQUIRE(body);

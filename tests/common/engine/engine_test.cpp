@@ -55,7 +55,9 @@ struct Client {
     Recorder recorder;
     std::unique_ptr<engine::Engine> engine;
 
-    Client(FakeRelay& relay, const std::string& name) : dir(temp_profile(name)), transport(relay) {
+    Client(FakeRelay& relay, const std::string& name)
+        : dir(temp_profile(name))
+        , transport(relay) {
         store::KdfParams cheap{1, 1024, 1};
         auto s = store::AccountStore::create(dir, SecretBytes::from_string("pw " + name), cheap);
         REQUIRE(s.ok());

@@ -21,7 +21,9 @@ void FakeTransport::close() {
         m_listener->on_disconnected("closed");
 }
 
-void FakeTransport::drop_connection() { close(); }
+void FakeTransport::drop_connection() {
+    close();
+}
 
 void FakeRelay::connected(FakeTransport* t) {
     // The connect completes on the next pump, like a real socket.
@@ -157,9 +159,7 @@ void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
         r.mutable_ok();
         break;
     }
-    default:
-        r.mutable_error()->set_code(wire::Error::BAD_REQUEST);
-        break;
+    default: r.mutable_error()->set_code(wire::Error::BAD_REQUEST); break;
     }
     reply(from, r);
 }

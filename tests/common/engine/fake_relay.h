@@ -22,7 +22,8 @@ class FakeRelay;
 
 class FakeTransport final : public engine::Transport {
 public:
-    FakeTransport(FakeRelay& relay) : m_relay(relay) {}
+    FakeTransport(FakeRelay& relay)
+        : m_relay(relay) {}
     void set_listener(engine::TransportListener* l) override { m_listener = l; }
     void connect(const std::string&) override;
     void send(Bytes frame) override;
@@ -43,7 +44,7 @@ public:
     void drop_connection();
 
     engine::TransportListener* listener() const { return m_listener; }
-    std::string account;  // set once authenticated
+    std::string account; // set once authenticated
     bool m_connected = false;
 
 private:
@@ -77,7 +78,9 @@ public:
     std::vector<std::size_t> uploads; // sizes of PrekeyUpload batches
 
     // Internal, used by FakeTransport.
-    void queue_to_relay(FakeTransport* from, Bytes frame) { m_in.push_back({from, std::move(frame)}); }
+    void queue_to_relay(FakeTransport* from, Bytes frame) {
+        m_in.push_back({from, std::move(frame)});
+    }
     void connected(FakeTransport* t);
     void disconnected(FakeTransport* t);
     void push_mailbox(const std::string& account);

@@ -1,0 +1,35 @@
+// Turning account data into words for people: received text made safe to show as plain text,
+// errors as sentences, times and delivery ticks. Pure functions; any thread.
+#pragma once
+
+#include "store/account_store.h"
+#include "util/result.h"
+
+#include <QString>
+
+#include <cstdint>
+#include <string_view>
+
+namespace veil::desktop {
+
+// Received text as a QString for a plain-text view. Invalid UTF-8 becomes U+FFFD; control
+// characters (except newline and tab) and bidi overrides/isolates, which could reorder or hide
+// what is shown, become visible "<U+XXXX>" marks. Markup is left alone: the caller shows the
+// result only through plain-text paths (DisplayRole, Qt::PlainText labels), so "<b>" stays "<b>".
+QString display_text(std::string_view utf8);
+
+// display_text on one line: newlines and tabs become spaces, and the result is cut to at most
+// max_chars characters with a trailing ellipsis.
+QString one_line(std::string_view utf8, int max_chars);
+
+// A sentence for the person about an error from the core or the relay.
+QString plain_error(const Error& error);
+
+// "14:03" for today, "2024-05-01 14:03" otherwise, in local time; now_ms decides "today".
+QString format_time(std::int64_t ms_since_epoch, std::int64_t now_ms);
+
+// The delivery mark of an outgoing message: queued "…", sent "✓", delivered "✓✓",
+// failed "✗"; empty for incoming messages.
+QString tick_for(store::MessageStatus status);
+
+} // namespace veil::desktop

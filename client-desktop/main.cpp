@@ -1,0 +1,160 @@
+// veil-desktop: the Qt Widgets messenger. A start dialog opens or creates a profile; the main
+// window then shows its conversations. The scripting options fill and submit that same dialog
+// (passphrase from VEIL_PASSPHRASE), so an unattended run takes the path a person takes.
+#include "main_window.h"
+#include "session_bridge.h"
+#include "start_dialog.h"
+#include "util/log.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QSocketNotifier>
+#include <QTimer>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace veil::desktop;
+
+void disable_core_dumps() {
+    // Keys and plaintext live in this process; a core file would write them to disk.
+    rlimit none{0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+}
+
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_signal(int) {
+    char c = 1;
+    [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &c, 1);
+}
+
+// SIGINT and SIGTERM close every window from the event loop, so the engine stops and the
+// database closes as on a normal quit.
+void quit_on_signals() {
+    if (::pipe(g_signal_pipe) != 0)
+        return;
+    auto* notifier =
+        new QSocketNotifier(g_signal_pipe[0], QSocketNotifier::Read, QApplication::instance());
+    QObject::connect(notifier, &QSocketNotifier::activated, [] {
+        QApplication::closeAllWindows();
+        QApplication::exit(0);
+    });
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+}
+
+QString default_profile() {
+    const char* home = std::getenv("HOME");
+    return QString::fromLocal8Bit(home ? home : ".") + QStringLiteral("/.local/share/veil/desktop");
+}
+
+// Logs go to a file in the open profile's folder, never to the screen; lines say why, never
+// what (no text, no keys), as everywhere in Veil.
+void log_to_profile(const SessionBridge& bridge) {
+    auto path = bridge.profile_dir() / "veil-desktop.log";
+    veil::log::set_sink(veil::log::file_sink(path.string()));
+    if (const char* level = std::getenv("VEIL_LOG_LEVEL"))
+        veil::log::set_level(veil::log::parse_level(level, veil::log::Level::info));
+}
+
+struct Options {
+    QString profile;
+    QString relay;
+    QString create_name;
+    bool unlock = false;
+    QString chat_peer;
+    QStringList say;
+};
+
+bool parse(const QApplication& app, Options& out) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Veil, an end-to-end encrypted messenger"));
+    parser.addHelpOption();
+    QCommandLineOption profile(QStringLiteral("profile"), QStringLiteral("Profile folder."),
+                               QStringLiteral("DIR"), default_profile());
+    QCommandLineOption relay(QStringLiteral("relay"),
+                             QStringLiteral("Relay address, ws://HOST:PORT."),
+                             QStringLiteral("URL"));
+    QCommandLineOption create(QStringLiteral("create"),
+                              QStringLiteral("Script: create the profile as NAME and register it "
+                                             "(passphrase from VEIL_PASSPHRASE)."),
+                              QStringLiteral("NAME"));
+    QCommandLineOption unlock(QStringLiteral("unlock"),
+                              QStringLiteral("Script: open the profile with VEIL_PASSPHRASE."));
+    QCommandLineOption chat(QStringLiteral("chat"),
+                            QStringLiteral("Script: open the conversation with PEER."),
+                            QStringLiteral("PEER"));
+    QCommandLineOption say(QStringLiteral("say"),
+                           QStringLiteral("Script: send TEXT to PEER as if typed (repeatable)."),
+                           QStringLiteral("TEXT"));
+    parser.addOptions({profile, relay, create, unlock, chat, say});
+    parser.process(app);
+    out.profile = parser.value(profile);
+    out.relay = parser.value(relay);
+    out.create_name = parser.value(create);
+    out.unlock = parser.isSet(unlock);
+    out.chat_peer = parser.value(chat);
+    out.say = parser.values(say);
+    if ((!out.create_name.isEmpty() || out.unlock) && !std::getenv("VEIL_PASSPHRASE")) {
+        std::cerr << "veil-desktop: --create and --unlock read the passphrase from "
+                     "VEIL_PASSPHRASE\n";
+        return false;
+    }
+    return true;
+}
+
+// Fills and submits the start dialog for --create/--unlock; the dialog stays up on errors.
+void script_dialog(StartDialog& dialog, const Options& options) {
+    QObject::connect(&dialog, &StartDialog::errorShown, [](const QString& text) {
+        std::cerr << "veil-desktop: " << text.toStdString() << std::endl;
+    });
+    QString passphrase = QString::fromUtf8(std::getenv("VEIL_PASSPHRASE"));
+    if (!options.create_name.isEmpty())
+        dialog.fill_create(options.profile, options.relay, options.create_name, passphrase);
+    else
+        dialog.fill_open(options.profile, passphrase);
+    QTimer::singleShot(0, &dialog, &StartDialog::submit);
+}
+
+void script_window(MainWindow& window, const Options& options) {
+    if (options.chat_peer.isEmpty())
+        return;
+    window.open_conversation(options.chat_peer.toStdString());
+    for (const QString& text : options.say)
+        window.send_text(text);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    disable_core_dumps();
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("veil-desktop"));
+    quit_on_signals();
+    Options options;
+    if (!parse(app, options))
+        return 2;
+
+    SessionBridge bridge;
+    QObject::connect(&bridge, &SessionBridge::opened, [&bridge] { log_to_profile(bridge); });
+    {
+        StartDialog dialog(bridge, options.profile, options.relay);
+        if (!options.create_name.isEmpty() || options.unlock)
+            script_dialog(dialog, options);
+        if (dialog.exec() != QDialog::Accepted)
+            return 0;
+    }
+    veil::log::info("ui", "main window open");
+    MainWindow window(bridge);
+    window.show();
+    script_window(window, options);
+    int code = QApplication::exec();
+    bridge.close();
+    return code;
+}

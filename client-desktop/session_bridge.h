@@ -1,0 +1,96 @@
+// SessionBridge: the desktop app's one link to the core. It owns the ClientSession (store,
+// Signal context, transport, engine) of the open profile, is the engine's observer, and
+// re-emits the engine's events as Qt signals for models and views.
+//
+// Thread: the GUI thread, which also runs the transport (issue 7 moves crypto off it).
+// Re-entrancy: signals are emitted from inside engine calls. A slot may call the engine and the
+// store, but must not close the session; use close_later() for that.
+#pragma once
+
+#include "engine/engine.h"
+#include "qt/client_session.h"
+#include "store/account_store.h"
+#include "util/result.h"
+#include "util/secret_bytes.h"
+
+#include <QByteArray>
+#include <QObject>
+#include <QString>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace veil::desktop {
+
+class SessionBridge final : public QObject, public engine::EngineObserver {
+    Q_OBJECT
+public:
+    explicit SessionBridge(QObject* parent = nullptr);
+    ~SessionBridge() override;
+    SessionBridge(const SessionBridge&) = delete;
+    SessionBridge& operator=(const SessionBridge&) = delete;
+
+    // Creates a new profile in profile_dir with fresh keys; nothing is sent until start().
+    // Errors: invalid_argument (username rules, empty passphrase), already_exists, io, database.
+    Status create_profile(const std::filesystem::path& profile_dir, const SecretBytes& passphrase,
+                          const std::string& username, const std::string& relay_url);
+    // Opens an existing profile. relay_url, when not empty, replaces the stored address.
+    // Errors: not_found, wrong_passphrase, corrupt, database.
+    Status open_profile(const std::filesystem::path& profile_dir, const SecretBytes& passphrase,
+                        const std::string& relay_url);
+    // Connects, then registers (a created profile) or authenticates, reconnecting until close().
+    Status start();
+    // Stops the engine and closes the store. Safe to call when nothing is open.
+    void close();
+    // close() from the event loop, for slots that run inside an engine callback.
+    void close_later();
+    // Closes a profile made by create_profile() in this run and removes its files, for a
+    // registration that failed. The folder goes too if this run created it and it is then empty.
+    void discard_created_profile();
+
+    bool is_open() const { return m_session != nullptr; }
+    const std::filesystem::path& profile_dir() const { return m_profile_dir; }
+    engine::State state() const { return m_state; }
+    QString username() const;
+    QString relay_url() const;
+    // The last error the engine reported since the profile was opened.
+    const std::optional<Error>& last_error() const { return m_last_error; }
+
+    // The open profile's store and engine; only while is_open().
+    store::AccountStore& store() { return m_session->store(); }
+    engine::Engine& engine() { return m_session->engine(); }
+
+    // EngineObserver
+    void on_state(engine::State state) override;
+    void on_message(const store::MessageRow& row) override;
+    void on_status(std::span<const std::uint8_t> message_id, store::MessageStatus status) override;
+    void on_queue_drained() override;
+    void on_outbox_empty() override;
+    void on_error(const Error& error) override;
+
+signals:
+    void stateChanged(veil::engine::State state);
+    void messageAdded(const veil::store::MessageRow& row);
+    void statusChanged(const QByteArray& messageId, veil::store::MessageStatus status);
+    void queueDrained();
+    void outboxEmpty();
+    // A plain sentence (plain_error()) for the status bar or a dialog.
+    void errorReported(const QString& text);
+    // A profile was created or opened (profile_dir() is set); closed() when it is closed.
+    void opened();
+    void closed();
+
+private:
+    void adopt(std::unique_ptr<qt::ClientSession> session, const std::filesystem::path& dir);
+
+    std::unique_ptr<qt::ClientSession> m_session;
+    std::filesystem::path m_profile_dir;
+    engine::State m_state = engine::State::offline;
+    std::optional<Error> m_last_error;
+    bool m_created_here = false; // create_profile() made this profile in this run
+    bool m_made_folder = false;  // ...and the folder did not exist before
+};
+
+} // namespace veil::desktop

@@ -1,0 +1,28 @@
+// ChatBackend: what the terminal app's model needs from the account: the engine's actions and
+// the store's reads. tui.cpp implements it over a ClientSession; tests implement it in memory.
+// Called on the event-loop thread only. Calls may re-enter the model through the engine's
+// observer (send_text reports the new row before it returns).
+#pragma once
+
+#include "store/account_store.h"
+#include "util/result.h"
+#include "util/secret_bytes.h"
+
+#include <string>
+#include <vector>
+
+namespace veil::tui {
+
+class ChatBackend {
+public:
+    virtual ~ChatBackend() = default;
+    virtual Status add_contact(const std::string& name) = 0;
+    virtual Result<Bytes> send_text(const std::string& peer, const std::string& text) = 0;
+    virtual Result<std::vector<std::string>> contacts() = 0;
+    virtual Result<std::vector<store::ConversationRow>> conversations() = 0;
+    // The latest `limit` messages with peer, in any order (the model sorts them).
+    virtual Result<std::vector<store::MessageRow>> messages(const std::string& peer, int limit) = 0;
+    virtual Status mark_read(const std::string& peer) = 0;
+};
+
+} // namespace veil::tui

@@ -1,0 +1,30 @@
+// Parsing what the person typed on the input line: a message, or a command such as "/add bob".
+// A line that starts with "//" is a message that starts with "/". Plain C++.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace veil::tui {
+
+struct Command {
+    enum class Kind {
+        none,    // an empty or all-blank line: nothing to do
+        message, // argument: the text to send, unchanged
+        add,     // argument: the contact's name
+        open,    // argument: the contact's name
+        full,    // show long messages of the open conversation in full (toggle)
+        help,
+        quit,
+        invalid, // argument: a sentence for the status line
+    };
+    Kind kind = Kind::none;
+    std::string argument;
+};
+
+Command parse_command(std::string_view line);
+
+// The lines /help shows.
+const char* help_text();
+
+} // namespace veil::tui

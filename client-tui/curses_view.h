@@ -1,0 +1,38 @@
+// CursesView: the View on ncursesw. It owns the terminal from construction to destruction:
+// the constructor switches to curses (raw keys, no echo, keypad, non-blocking reads), the
+// destructor restores the terminal with endwin(). Main thread only; one at a time.
+#pragma once
+
+#include "view.h"
+
+#include <vector>
+
+namespace veil::tui {
+
+class CursesView final : public View {
+public:
+    CursesView();
+    ~CursesView() override;
+    CursesView(const CursesView&) = delete;
+    CursesView& operator=(const CursesView&) = delete;
+
+    // False when the terminal could not be set up (e.g. TERM unknown); nothing else then works.
+    bool ok() const { return m_ok; }
+
+    Size size() const override;
+    void draw(const Frame& frame, bool full_repaint) override;
+
+    // Every key waiting on standard input, without blocking.
+    std::vector<Key> read_keys();
+    // Takes the terminal's new size (after SIGWINCH).
+    void resize();
+
+    // Restores the terminal if a CursesView is still active; safe to call at any time, more
+    // than once, and from an atexit handler.
+    static void restore_terminal();
+
+private:
+    bool m_ok = false;
+};
+
+} // namespace veil::tui

@@ -1,0 +1,207 @@
+#include "screen_layout.h"
+
+#include "text_safety.h"
+#include "text_width.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace veil::tui {
+namespace {
+
+std::tm local_tm(std::int64_t epoch_ms) {
+    std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
+    std::tm tm{};
+    localtime_r(&seconds, &tm);
+    return tm;
+}
+
+std::string spaces(int n) {
+    return std::string(static_cast<std::size_t>(n > 0 ? n : 0), ' ');
+}
+
+// The longest prefix of text of at most max_bytes, ending on a code point boundary.
+std::size_t cut_at_boundary(std::string_view text, std::size_t max_bytes) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        char32_t cp;
+        std::size_t len = utf8_next(text, i, cp);
+        if (i + len > max_bytes)
+            break;
+        i += len;
+    }
+    return i;
+}
+
+// The message's text, truncated to the layout's limits; `hidden` receives the bytes left out.
+std::vector<std::string_view> visible_text(const MessageLayout& m, std::size_t& hidden) {
+    std::vector<std::string_view> out;
+    std::size_t used = 0;
+    hidden = 0;
+    for (const auto& line : *m.text_lines) {
+        bool over_lines = m.max_lines > 0 && out.size() >= m.max_lines;
+        bool over_bytes = m.max_bytes > 0 && used >= m.max_bytes;
+        if (over_lines || over_bytes) {
+            hidden += line.size() + 1;
+            continue;
+        }
+        std::string_view shown = line;
+        if (m.max_bytes > 0 && used + line.size() > m.max_bytes) {
+            shown = shown.substr(0, cut_at_boundary(line, m.max_bytes - used));
+            hidden += line.size() - shown.size();
+        }
+        used += shown.size();
+        out.push_back(shown);
+    }
+    return out;
+}
+
+std::string size_words(std::size_t bytes) {
+    char buf[48];
+    if (bytes < 10 * 1024)
+        std::snprintf(buf, sizeof buf, "%zu bytes", bytes);
+    else
+        std::snprintf(buf, sizeof buf, "%zu KiB", bytes / 1024);
+    return buf;
+}
+
+} // namespace
+
+std::string display_text(std::string_view received) {
+    std::string inert = inert_for_terminal(received, true);
+    std::string out;
+    out.reserve(inert.size());
+    for (std::size_t i = 0; i < inert.size();) {
+        char32_t cp;
+        std::size_t len = utf8_next(inert, i, cp);
+        if (cp >= 0x80 && is_undrawable(cp)) {
+            char buf[16];
+            std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(cp));
+            out += buf;
+        } else {
+            out.append(inert, i, len);
+        }
+        i += len;
+    }
+    return out;
+}
+
+std::string format_clock(std::int64_t epoch_ms) {
+    std::tm tm = local_tm(epoch_ms);
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%02d:%02d", tm.tm_hour % 100, tm.tm_min % 100);
+    return buf;
+}
+
+std::string format_day(std::int64_t epoch_ms) {
+    std::tm tm = local_tm(epoch_ms);
+    char buf[32];
+    if (std::strftime(buf, sizeof buf, "%a %Y-%m-%d", &tm) == 0)
+        return "?";
+    return buf;
+}
+
+bool same_local_day(std::int64_t a_ms, std::int64_t b_ms) {
+    std::tm a = local_tm(a_ms);
+    std::tm b = local_tm(b_ms);
+    return a.tm_year == b.tm_year && a.tm_yday == b.tm_yday;
+}
+
+int line_width(const Line& line) {
+    int width = 0;
+    for (const auto& span : line)
+        width += text_width(span.text);
+    return width;
+}
+
+Line fit_line(Line line, int cells, bool pad, Style pad_style) {
+    Line out;
+    int left = cells;
+    for (auto& span : line) {
+        if (left <= 0)
+            break;
+        int width = 0;
+        std::string_view kept = clip_to_width(span.text, left, &width);
+        if (kept.size() != span.text.size())
+            span.text.resize(kept.size());
+        left -= width;
+        out.push_back(std::move(span));
+    }
+    if (pad && left > 0)
+        out.push_back({spaces(left), pad_style});
+    return out;
+}
+
+Span status_mark(store::MessageStatus status) {
+    switch (status) {
+    case store::MessageStatus::queued: return {"\xE2\x80\xA6", Style::dim}; // …
+    case store::MessageStatus::sent: return {"\xE2\x9C\x93", Style::dim};   // ✓
+    case store::MessageStatus::delivered: return {"\xE2\x9C\x93\xE2\x9C\x93", Style::normal};
+    case store::MessageStatus::failed: return {"\xE2\x9C\x97 not sent", Style::error}; // ✗
+    case store::MessageStatus::received: break;
+    }
+    return {"", Style::normal};
+}
+
+std::vector<Line> layout_message(const MessageLayout& m, int width) {
+    const store::MessageRow& row = *m.row;
+    bool own = row.direction == store::Direction::outgoing;
+    bool failed = row.status == store::MessageStatus::failed;
+    std::int64_t at = own ? row.sent_at_ms : row.received_at_ms;
+
+    int name_width = m.name_width;
+    int prefix_width = 6 + name_width + 2;
+    if (width - prefix_width < 12) { // too narrow: the text goes under a short prefix
+        name_width = width >= 20 ? 8 : 4;
+        prefix_width = 6 + name_width + 2;
+    }
+    int text_width_cells = width - prefix_width;
+    if (text_width_cells < 2)
+        return {fit_line({{format_clock(at), Style::dim}}, width)};
+
+    std::string name(clip_to_width(m.name, name_width));
+    name += spaces(name_width - text_width(name));
+    Line prefix = {{format_clock(at) + " ", Style::dim},
+                   {name, own ? Style::own_name : Style::peer_name},
+                   {": ", Style::dim}};
+    Style text_style = failed ? Style::error : Style::normal;
+
+    std::size_t hidden = 0;
+    std::vector<std::string> pieces;
+    bool first = true;
+    for (std::string_view line : visible_text(m, hidden)) {
+        // An undecryptable message is marked with a warning sign before its reason.
+        std::string marked = first && failed && !own ? "\xE2\x9A\xA0 " + std::string(line) : "";
+        auto wrapped = wrap_to_width(marked.empty() ? line : marked, text_width_cells);
+        pieces.insert(pieces.end(), wrapped.begin(), wrapped.end());
+        first = false;
+    }
+    if (pieces.empty())
+        pieces.emplace_back();
+
+    std::vector<Line> lines;
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+        Line line = i == 0 ? prefix : Line{{spaces(prefix_width), Style::normal}};
+        line.push_back({pieces[i], text_style});
+        lines.push_back(std::move(line));
+    }
+    if (hidden > 0)
+        lines.push_back(
+            {{spaces(prefix_width), Style::normal},
+             {"\xE2\x80\xA6 " + size_words(hidden) + " more; /full shows all", Style::dim}});
+    if (own) {
+        Span mark = status_mark(row.status);
+        int mark_width = text_width(mark.text);
+        if (line_width(lines.back()) + 1 + mark_width <= width) {
+            lines.back().push_back({" ", Style::normal});
+            lines.back().push_back(std::move(mark));
+        } else {
+            lines.push_back({{spaces(prefix_width), Style::normal}, std::move(mark)});
+        }
+    }
+    for (auto& line : lines)
+        line = fit_line(std::move(line), width);
+    return lines;
+}
+
+} // namespace veil::tui

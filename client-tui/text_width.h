@@ -1,0 +1,38 @@
+// Display width of UTF-8 text in terminal cells, and the cutting that the layout needs: clip to a
+// width, wrap into lines. Widths come from wcwidth(3), so they follow the process's LC_CTYPE,
+// which must be a UTF-8 locale (the app sets one before curses starts; tests set C.UTF-8).
+//
+// Every function takes valid UTF-8 (run received text through inert_for_terminal first); an
+// invalid byte counts as one cell and is never split further.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace veil::tui {
+
+// Decodes the code point at text[i] into cp; returns its length in bytes (1 for an invalid byte,
+// which decodes to U+FFFD). i must be < text.size().
+std::size_t utf8_next(std::string_view text, std::size_t i, char32_t& cp);
+// The start of the code point before byte offset i (0 if i is 0).
+std::size_t utf8_prev(std::string_view text, std::size_t i);
+void utf8_append(std::string& out, char32_t cp);
+
+// Cells one code point takes: 0 for combining marks and joiners, 2 for wide CJK and most emoji,
+// and 1 for anything wcwidth does not know (so unknown characters never shrink the layout).
+int cell_width(char32_t cp);
+// True when the terminal cannot draw cp (wcwidth < 0): the layout shows it as <U+XXXX>.
+bool is_undrawable(char32_t cp);
+int text_width(std::string_view text);
+
+// The longest prefix of text that fits in `cells`, cut at a code point boundary and never in
+// the middle of a wide character. *width_out (if given) receives the prefix's width.
+std::string_view clip_to_width(std::string_view text, int cells, int* width_out = nullptr);
+
+// Breaks one line of text into pieces of at most `cells` (>= 2) each, preferring to break after
+// a space. A piece never ends inside a code point. Empty text yields one empty piece.
+std::vector<std::string> wrap_to_width(std::string_view text, int cells);
+
+} // namespace veil::tui

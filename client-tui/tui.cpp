@@ -1,0 +1,264 @@
+// run_tui: the interactive app. The Qt event loop drives everything: a QSocketNotifier on
+// standard input feeds keys to the model, engine callbacks update it, and the screen is redrawn
+// once after each burst of events. Curses (CursesView) owns the screen, so every message for
+// the person goes either into the status line or, before curses starts and after it ends, to
+// standard error; logs go to a file.
+#include "tui.h"
+
+#include "chat_backend.h"
+#include "curses_view.h"
+#include "qt/client_session.h"
+#include "tui_model.h"
+#include "util/log.h"
+
+#include <QCoreApplication>
+#include <QSocketNotifier>
+#include <QTimer>
+
+#include <clocale>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <langinfo.h>
+#include <memory>
+#include <unistd.h>
+
+namespace veil::tui {
+namespace {
+
+constexpr const char* kLog = "ui";
+constexpr int kExitProfile = 3;
+
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_tui_signal(int signal) {
+    char c = signal == SIGWINCH ? 'w' : 'q';
+    [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &c, 1);
+}
+
+const int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+
+void install_signal_handlers() {
+    struct sigaction action {};
+    action.sa_handler = on_tui_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    for (int signal : kSignals)
+        sigaction(signal, &action, nullptr);
+}
+
+void restore_signal_handlers() {
+    for (int signal : kSignals)
+        std::signal(signal, SIG_DFL);
+}
+
+void setup_logging(const TuiOptions& options) {
+    std::error_code ec;
+    if (options.log_file.has_parent_path())
+        std::filesystem::create_directories(options.log_file.parent_path(), ec);
+    log::set_sink(log::file_sink(options.log_file.string()));
+    if (const char* level = std::getenv("VEIL_LOG_LEVEL"))
+        log::set_level(log::parse_level(level, log::Level::info));
+    // Qt's own warnings would otherwise be written over the curses screen.
+    qInstallMessageHandler([](QtMsgType, const QMessageLogContext&, const QString& message) {
+        log::warn("qt", message.toStdString());
+    });
+}
+
+// Wide characters need a UTF-8 LC_CTYPE; QCoreApplication has applied the environment's
+// locale, and if that is not UTF-8 (LANG unset in a bare tmux), C.UTF-8 is the fallback.
+void ensure_utf8_ctype() {
+    std::setlocale(LC_ALL, "");
+    if (std::strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+        std::setlocale(LC_CTYPE, "C.UTF-8");
+}
+
+class SessionBackend final : public ChatBackend {
+public:
+    explicit SessionBackend(qt::ClientSession& session)
+        : m_session(session) {}
+
+    Status add_contact(const std::string& name) override {
+        return m_session.engine().add_contact(name);
+    }
+    Result<Bytes> send_text(const std::string& peer, const std::string& text) override {
+        return m_session.engine().send_text(peer, text);
+    }
+    Result<std::vector<std::string>> contacts() override { return m_session.store().contacts(); }
+    Result<std::vector<store::ConversationRow>> conversations() override {
+        return m_session.store().conversations();
+    }
+    Result<std::vector<store::MessageRow>> messages(const std::string& peer, int limit) override {
+        return m_session.store().messages(peer, limit);
+    }
+    Status mark_read(const std::string& peer) override { return m_session.store().mark_read(peer); }
+
+private:
+    qt::ClientSession& m_session;
+};
+
+// Engine events go to the model once it exists; each one asks for a redraw.
+class ModelObserver final : public engine::EngineObserver {
+public:
+    TuiModel* model = nullptr;
+    std::function<void()> changed;
+
+    void on_state(engine::State state) override {
+        log::info(kLog, std::string("connection ") + engine::state_name(state));
+        if (!model)
+            return;
+        model->set_connection(state);
+        if (state == engine::State::ready)
+            model->set_error(""); // errors about the lost connection are over
+        notify();
+    }
+    void on_message(const store::MessageRow& row) override {
+        if (model)
+            model->on_message(row);
+        notify();
+    }
+    void on_status(std::span<const std::uint8_t> id, store::MessageStatus status) override {
+        if (model)
+            model->on_status(id, status);
+        notify();
+    }
+    void on_error(const Error& error) override {
+        log::info(kLog, std::string("shown an error: ") + errc_name(error.code));
+        if (model)
+            model->set_error(error.message);
+        notify();
+    }
+
+private:
+    void notify() {
+        if (changed)
+            changed();
+    }
+};
+
+std::string account_name(qt::ClientSession& session) {
+    auto account = session.store().account();
+    return account ? account->username : session.engine().username();
+}
+
+// The part that owns the screen: everything here runs between CursesView's constructor and
+// destructor, so the terminal is restored however it ends.
+int run_screen(qt::ClientSession& session, TuiModel& model, ModelObserver& observer) {
+    CursesView view;
+    if (!view.ok()) {
+        std::cerr << "veil: cannot use this terminal (check TERM)\n";
+        return 1;
+    }
+    std::atexit(&CursesView::restore_terminal); // should anything call exit() while drawing
+
+    auto redraw = [&] {
+        model.set_size(view.size());
+        Frame frame = model.render();
+        view.draw(frame, model.take_repaint_request());
+    };
+    bool redraw_pending = false;
+    observer.changed = [&] {
+        if (redraw_pending)
+            return;
+        redraw_pending = true;
+        QTimer::singleShot(0, [&] {
+            redraw_pending = false;
+            redraw();
+        });
+    };
+
+    QSocketNotifier key_notifier(STDIN_FILENO, QSocketNotifier::Read);
+    QObject::connect(&key_notifier, &QSocketNotifier::activated, [&] {
+        for (const Key& key : view.read_keys()) {
+            if (key.type == Key::Type::resize)
+                view.resize();
+            model.handle_key(key);
+        }
+        if (model.quit_requested())
+            QCoreApplication::quit();
+        else
+            redraw();
+    });
+
+    QSocketNotifier signal_notifier(g_signal_pipe[0], QSocketNotifier::Read);
+    QObject::connect(&signal_notifier, &QSocketNotifier::activated, [&] {
+        char buf[16];
+        ssize_t n = ::read(g_signal_pipe[0], buf, sizeof buf);
+        for (ssize_t i = 0; i < n; ++i) {
+            if (buf[i] != 'w') {
+                log::info(kLog, "quitting on a signal");
+                QCoreApplication::quit();
+                return;
+            }
+        }
+        view.resize();
+        redraw();
+    });
+
+    if (auto st = session.engine().start(); !st)
+        model.set_error(st.error().message);
+    redraw();
+    QCoreApplication::exec();
+    observer.changed = nullptr;
+    session.engine().stop();
+    return 0;
+}
+
+} // namespace
+
+int run_tui(const TuiOptions& options, const SecretBytes& passphrase) {
+    if (!::isatty(STDIN_FILENO) || !::isatty(STDOUT_FILENO)) {
+        std::cerr << "veil: the interactive app needs a terminal; for scripts use a verb "
+                     "(see veil --help)\n";
+        return 2;
+    }
+    ensure_utf8_ctype();
+
+    ModelObserver observer;
+    auto opened = qt::ClientSession::open(options.profile, passphrase, options.relay_url, observer);
+    if (!opened) {
+        std::cerr << "veil: cannot open the profile " << options.profile.string() << ": "
+                  << opened.error().message << "\n";
+        return kExitProfile;
+    }
+    std::unique_ptr<qt::ClientSession> session = std::move(opened.value());
+    // Logging starts once the profile is open, so that a mistyped --profile creates no folder.
+    setup_logging(options);
+    log::info(kLog, "terminal app started");
+
+    if (::pipe(g_signal_pipe) != 0) {
+        std::cerr << "veil: cannot create a pipe: " << std::strerror(errno) << "\n";
+        return 1;
+    }
+    install_signal_handlers();
+
+    int code = 1;
+    try {
+        SessionBackend backend(*session);
+        SystemClock clock;
+        TuiModel model(backend, clock);
+        model.set_username(account_name(*session));
+        model.set_connection(session->engine().state());
+        observer.model = &model;
+        model.open_initial(options.open_peer);
+        code = run_screen(*session, model, observer);
+        observer.model = nullptr;
+    } catch (const std::exception& e) {
+        // The screen is already restored: CursesView's destructor ran during unwinding.
+        observer.model = nullptr;
+        log::error(kLog, "the terminal app stopped on an exception");
+        std::cerr << "veil: internal error: " << e.what() << "\n";
+        code = 1;
+    }
+    restore_signal_handlers();
+    ::close(g_signal_pipe[0]);
+    ::close(g_signal_pipe[1]);
+    g_signal_pipe[0] = g_signal_pipe[1] = -1;
+    log::info(kLog, "terminal app stopped");
+    return code;
+}
+
+} // namespace veil::tui

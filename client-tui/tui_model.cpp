@@ -1,0 +1,471 @@
+#include "tui_model.h"
+
+#include "text_width.h"
+
+#include <algorithm>
+#include <climits>
+
+namespace veil::tui {
+namespace {
+
+const char* kNoConversation = "No conversation is open.\n"
+                              "/add NAME starts one, /open NAME opens one, /help lists the rest.";
+
+std::string spaces(int n) {
+    return std::string(static_cast<std::size_t>(n > 0 ? n : 0), ' ');
+}
+
+const char* connection_label(engine::State state) {
+    switch (state) {
+    case engine::State::offline: return "offline";
+    case engine::State::connecting: return "connecting\xE2\x80\xA6";
+    case engine::State::authenticating: return "signing in\xE2\x80\xA6";
+    case engine::State::ready: return "online";
+    case engine::State::failed: return "failed";
+    }
+    return "?";
+}
+
+std::int64_t shown_time(const store::MessageRow& row) {
+    return row.direction == store::Direction::outgoing ? row.sent_at_ms : row.received_at_ms;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (true) {
+        std::size_t nl = text.find('\n', start);
+        lines.push_back(text.substr(start, nl == std::string::npos ? nl : nl - start));
+        if (nl == std::string::npos)
+            return lines;
+        start = nl + 1;
+    }
+}
+
+Line day_separator(std::int64_t at_ms, int width) {
+    std::string label = " " + format_day(at_ms) + " ";
+    int side = std::max(0, (width - text_width(label)) / 2);
+    std::string rule;
+    for (int i = 0; i < side; ++i)
+        rule += "\xE2\x94\x80"; // ─
+    return fit_line({{rule + label + rule, Style::dim}}, width);
+}
+
+} // namespace
+
+TuiModel::TuiModel(ChatBackend& backend, const Clock& clock)
+    : m_backend(backend)
+    , m_clock(clock) {}
+
+// ---- engine events ---------------------------------------------------------------------------
+
+void TuiModel::set_error(const std::string& message) {
+    m_error = message;
+}
+
+void TuiModel::on_message(const store::MessageRow& row) {
+    if (row.peer == m_open_peer) {
+        bool known = std::any_of(m_messages.begin(), m_messages.end(),
+                                 [&](const Entry& e) { return e.row.id == row.id; });
+        if (!known) {
+            m_messages.push_back(make_entry(row));
+            if (m_messages.size() > 1 && m_messages[m_messages.size() - 2].row.id > row.id)
+                std::sort(m_messages.begin(), m_messages.end(),
+                          [](const Entry& a, const Entry& b) { return a.row.id < b.row.id; });
+        }
+        if (row.direction == store::Direction::incoming) {
+            if (auto st = m_backend.mark_read(row.peer); !st)
+                set_error(st.error().message);
+        }
+    }
+    reload_conversations();
+}
+
+void TuiModel::on_status(std::span<const std::uint8_t> message_id, store::MessageStatus status) {
+    for (auto& entry : m_messages) {
+        const Bytes& id = entry.row.message_id;
+        if (!std::equal(id.begin(), id.end(), message_id.begin(), message_id.end()))
+            continue;
+        // A receipt can overtake the relay's acknowledgement; never step back from delivered.
+        if (entry.row.status == store::MessageStatus::delivered &&
+            status == store::MessageStatus::sent)
+            continue;
+        entry.row.status = status;
+    }
+}
+
+// ---- conversations ---------------------------------------------------------------------------
+
+void TuiModel::reload_conversations() {
+    auto rows = m_backend.conversations();
+    auto contacts = m_backend.contacts();
+    if (!rows || !contacts) {
+        set_error(!rows ? rows.error().message : contacts.error().message);
+        return;
+    }
+    std::vector<ConversationEntry> list;
+    for (const auto& row : rows.value())
+        list.push_back({row.peer, display_text(row.peer), row.unread, row.last_activity_ms});
+    std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+        return a.last_activity_ms > b.last_activity_ms;
+    });
+    auto listed = [&](const std::string& peer) {
+        return std::any_of(list.begin(), list.end(), [&](const auto& e) { return e.peer == peer; });
+    };
+    std::vector<std::string> quiet = contacts.value();
+    std::sort(quiet.begin(), quiet.end());
+    for (const auto& name : quiet)
+        if (!listed(name))
+            list.push_back({name, display_text(name), 0, 0});
+    if (!m_open_peer.empty() && !listed(m_open_peer))
+        list.push_back({m_open_peer, display_text(m_open_peer), 0, 0});
+    m_conversations = std::move(list);
+}
+
+void TuiModel::open_initial(const std::string& peer) {
+    reload_conversations();
+    if (!peer.empty())
+        add_and_open(peer);
+    else if (!m_conversations.empty())
+        open(m_conversations.front().peer);
+}
+
+bool TuiModel::open(const std::string& peer) {
+    bool known = std::any_of(m_conversations.begin(), m_conversations.end(),
+                             [&](const auto& e) { return e.peer == peer; });
+    if (!known) {
+        set_error("no conversation with " + peer + "; /add " + peer + " starts one");
+        return false;
+    }
+    if (!m_open_peer.empty())
+        m_drafts[m_open_peer] = m_editor.text();
+    m_open_peer = peer;
+    m_editor.clear();
+    if (auto draft = m_drafts.find(peer); draft != m_drafts.end())
+        m_editor.insert_text(draft->second);
+    m_scroll = 0;
+    m_full = false;
+    m_history_limit = 200;
+    load_messages();
+    if (auto st = m_backend.mark_read(peer); !st)
+        set_error(st.error().message);
+    reload_conversations();
+    return true;
+}
+
+bool TuiModel::add_and_open(const std::string& peer) {
+    auto contacts = m_backend.contacts();
+    if (!contacts) {
+        set_error(contacts.error().message);
+        return false;
+    }
+    const auto& names = contacts.value();
+    if (std::find(names.begin(), names.end(), peer) == names.end()) {
+        if (auto st = m_backend.add_contact(peer); !st) {
+            set_error(st.error().message);
+            return false;
+        }
+    }
+    reload_conversations();
+    return open(peer);
+}
+
+TuiModel::Entry TuiModel::make_entry(const store::MessageRow& row) const {
+    Entry entry{row, {}};
+    for (const auto& line : split_lines(row.text))
+        entry.text_lines.push_back(display_text(line));
+    return entry;
+}
+
+void TuiModel::load_messages() {
+    m_messages.clear();
+    auto rows = m_backend.messages(m_open_peer, m_history_limit);
+    if (!rows) {
+        set_error(rows.error().message);
+        return;
+    }
+    for (const auto& row : rows.value())
+        m_messages.push_back(make_entry(row));
+    std::sort(m_messages.begin(), m_messages.end(),
+              [](const Entry& a, const Entry& b) { return a.row.id < b.row.id; });
+}
+
+void TuiModel::switch_conversation(int step) {
+    if (m_conversations.empty())
+        return;
+    auto count = static_cast<int>(m_conversations.size());
+    auto it = std::find_if(m_conversations.begin(), m_conversations.end(),
+                           [&](const auto& e) { return e.peer == m_open_peer; });
+    int index = it == m_conversations.end() ? (step > 0 ? -1 : 0)
+                                            : static_cast<int>(it - m_conversations.begin());
+    index = ((index + step) % count + count) % count;
+    std::string peer = m_conversations[static_cast<std::size_t>(index)].peer;
+    open(peer);
+}
+
+// ---- input -----------------------------------------------------------------------------------
+
+void TuiModel::handle_key(const Key& key) {
+    using T = Key::Type;
+    if (m_help && key.type != T::resize) {
+        m_help = false;
+        if (key.type == T::escape)
+            return;
+    }
+    int page = std::max(1, m_size.rows - 4);
+    switch (key.type) {
+    case T::character: m_editor.insert(key.ch); break;
+    case T::enter: submit(std::string(m_editor.text())); break;
+    case T::backspace: m_editor.delete_before(); break;
+    case T::del: m_editor.delete_at(); break;
+    case T::left: m_editor.move_left(); break;
+    case T::right: m_editor.move_right(); break;
+    case T::home: m_editor.move_home(); break;
+    case T::end: m_editor.move_end(); break;
+    case T::up:
+    case T::back_tab: switch_conversation(-1); break;
+    case T::down:
+    case T::tab: switch_conversation(+1); break;
+    case T::page_up: scroll_by(page); break;
+    case T::page_down: scroll_by(-page); break;
+    case T::escape: m_error.clear(); break;
+    case T::resize: break;
+    case T::alt:
+        if (key.ch == 'n')
+            switch_conversation(+1);
+        else if (key.ch == 'p')
+            switch_conversation(-1);
+        break;
+    case T::ctrl:
+        switch (key.ch) {
+        case 'a': m_editor.move_home(); break;
+        case 'e': m_editor.move_end(); break;
+        case 'b': m_editor.move_left(); break;
+        case 'f': m_editor.move_right(); break;
+        case 'd': m_editor.delete_at(); break;
+        case 'u': m_editor.kill_to_start(); break;
+        case 'w': m_editor.delete_word_before(); break;
+        case 'n': switch_conversation(+1); break;
+        case 'p': switch_conversation(-1); break;
+        case 'l': m_repaint = true; break;
+        case 'q':
+        case 'c': m_quit = true; break;
+        default: break;
+        }
+        break;
+    }
+}
+
+void TuiModel::submit(const std::string& line) {
+    Command command = parse_command(line);
+    if (command.kind == Command::Kind::message) {
+        send(command.argument);
+        return;
+    }
+    m_editor.clear();
+    run(command);
+}
+
+void TuiModel::run(const Command& command) {
+    switch (command.kind) {
+    case Command::Kind::none:
+    case Command::Kind::message: break;
+    case Command::Kind::add:
+        if (add_and_open(command.argument))
+            m_error.clear();
+        break;
+    case Command::Kind::open:
+        if (open(command.argument))
+            m_error.clear();
+        break;
+    case Command::Kind::full:
+        m_full = !m_full;
+        m_scroll = 0;
+        break;
+    case Command::Kind::help: m_help = true; break;
+    case Command::Kind::quit: m_quit = true; break;
+    case Command::Kind::invalid: set_error(command.argument); break;
+    }
+}
+
+void TuiModel::send(const std::string& text) {
+    if (m_open_peer.empty()) {
+        set_error("no conversation is open: /add NAME or /open NAME first");
+        return;
+    }
+    // The engine reports the new row through on_message before send_text returns.
+    auto sent = m_backend.send_text(m_open_peer, text);
+    if (!sent) {
+        set_error(sent.error().message); // the text stays on the line to retry or edit
+        return;
+    }
+    m_editor.clear();
+    m_drafts.erase(m_open_peer);
+    m_scroll = 0;
+    m_error.clear();
+}
+
+void TuiModel::scroll_by(int rows) {
+    m_scroll = std::max(0, m_scroll + rows);
+}
+
+// ---- layout ----------------------------------------------------------------------------------
+
+Frame TuiModel::render() {
+    Frame f;
+    f.rows = std::max(1, m_size.rows);
+    f.cols = std::max(1, m_size.cols);
+    if (f.rows < 4 || f.cols < 20) {
+        f.status = fit_line({{"terminal too small", Style::status}}, f.cols, true, Style::status);
+        return f;
+    }
+    f.list_width = f.cols >= 60 ? std::clamp(f.cols / 5, 16, 28) : 0;
+    int width = f.pane_width();
+    int rows = f.pane_rows();
+
+    if (f.list_width > 0)
+        f.list = conversation_list(f.rows - 2, f.list_width);
+
+    Line title = {
+        {" " + (m_open_peer.empty() ? std::string("Veil") : display_text(m_open_peer)) + " ",
+         Style::title}};
+    if (m_help) {
+        f.pane = text_pane(help_text(), width);
+    } else if (m_open_peer.empty()) {
+        f.pane = text_pane(kNoConversation, width);
+    } else {
+        int max_scroll = 0;
+        bool reached_top = false;
+        f.pane = message_pane(rows, width, max_scroll, reached_top);
+        if (reached_top && m_scroll > max_scroll &&
+            m_messages.size() >= static_cast<std::size_t>(m_history_limit)) {
+            m_history_limit *= 2; // scrolled past what is loaded: fetch older messages
+            load_messages();
+            f.pane = message_pane(rows, width, max_scroll, reached_top);
+        }
+        if (m_scroll > max_scroll) {
+            m_scroll = max_scroll;
+            f.pane = message_pane(rows, width, max_scroll, reached_top);
+        }
+        if (m_scroll > 0)
+            title.push_back({" \xE2\x86\x93 newer below (PageDown) ", Style::dim});
+    }
+    f.title = fit_line(std::move(title), width, true, Style::title);
+    f.status = fit_line(status_line(), f.cols, true, Style::status);
+    f.input = input_line(f.cols, f.cursor_col);
+    return f;
+}
+
+std::vector<Line> TuiModel::text_pane(const std::string& text, int width) const {
+    std::vector<Line> lines;
+    for (const auto& line : split_lines(text))
+        for (auto& piece : wrap_to_width(line, width))
+            lines.push_back({{std::move(piece), Style::normal}});
+    return lines;
+}
+
+std::vector<Line> TuiModel::message_pane(int rows, int width, int& max_scroll, bool& reached_top) {
+    int name_width = std::clamp(
+        std::max(text_width(display_text(m_username)), text_width(display_text(m_open_peer))), 4,
+        12);
+    std::string own_name = display_text(m_username);
+    std::string peer_name = display_text(m_open_peer);
+
+    // Lay out from the newest message back until the window (plus the scroll) is full.
+    std::vector<Line> reversed;
+    reached_top = true;
+    for (std::size_t i = m_messages.size(); i-- > 0;) {
+        const Entry& entry = m_messages[i];
+        MessageLayout layout;
+        layout.row = &entry.row;
+        layout.text_lines = &entry.text_lines;
+        bool own = entry.row.direction == store::Direction::outgoing;
+        layout.name =
+            own ? own_name
+                : (entry.row.sender == m_open_peer ? peer_name : display_text(entry.row.sender));
+        layout.name_width = name_width;
+        layout.max_bytes = m_full ? 0 : kTruncateBytes;
+        layout.max_lines = m_full ? 0 : kTruncateLines;
+        auto lines = layout_message(layout, width);
+        for (auto it = lines.rbegin(); it != lines.rend(); ++it)
+            reversed.push_back(std::move(*it));
+        std::int64_t at = shown_time(entry.row);
+        if (i == 0 || !same_local_day(shown_time(m_messages[i - 1].row), at))
+            reversed.push_back(day_separator(at, width));
+        if (static_cast<int>(reversed.size()) >= rows + m_scroll + 1 && i > 0) {
+            reached_top = false;
+            break;
+        }
+    }
+    auto total = static_cast<int>(reversed.size());
+    max_scroll = reached_top ? std::max(0, total - rows) : INT_MAX;
+
+    int scroll = std::min(m_scroll, std::max(0, total - rows));
+    std::vector<Line> pane;
+    int first = std::min(total, scroll + rows) - 1; // index in reversed of the top row
+    for (int k = first; k >= scroll; --k)
+        pane.push_back(std::move(reversed[static_cast<std::size_t>(k)]));
+    // Short conversations sit at the bottom, next to the input line.
+    pane.insert(pane.begin(), static_cast<std::size_t>(rows - static_cast<int>(pane.size())),
+                Line{});
+    return pane;
+}
+
+std::vector<Line> TuiModel::conversation_list(int rows, int width) const {
+    std::vector<Line> lines;
+    lines.push_back(fit_line({{" Conversations", Style::title}}, width, true, Style::title));
+    int visible = rows - 1;
+    int open_index = 0;
+    for (std::size_t i = 0; i < m_conversations.size(); ++i)
+        if (m_conversations[i].peer == m_open_peer)
+            open_index = static_cast<int>(i);
+    int first = std::max(0, open_index - visible + 1);
+    for (int i = first; i < static_cast<int>(m_conversations.size()) && i - first < visible; ++i) {
+        const auto& c = m_conversations[static_cast<std::size_t>(i)];
+        bool is_open = c.peer == m_open_peer;
+        Style style = is_open ? Style::selected : c.unread > 0 ? Style::unread : Style::normal;
+        std::string count = c.unread > 0 ? " " + std::to_string(c.unread) + " " : "";
+        int name_cells = width - 2 - static_cast<int>(count.size());
+        std::string name(clip_to_width(c.display_name, std::max(0, name_cells)));
+        name += spaces(name_cells - text_width(name));
+        Line line = {{is_open ? "\xE2\x96\xB8 " : "  ", style}, {name, style}, {count, style}};
+        lines.push_back(fit_line(std::move(line), width, true, style));
+    }
+    return lines;
+}
+
+Line TuiModel::status_line() const {
+    Line line = {{" " + display_text(m_username), Style::status},
+                 {" \xE2\x94\x82 ", Style::status}, // │
+                 {connection_label(m_state), Style::status}};
+    if (!m_error.empty()) {
+        line.push_back({" \xE2\x94\x82 ", Style::status});
+        line.push_back({"\xE2\x9A\xA0 " + display_text(m_error) + " (Esc)", Style::error});
+    }
+    line.push_back({" \xE2\x94\x82 /help \xC2\xB7 Ctrl-Q quits", Style::status});
+    return line;
+}
+
+Line TuiModel::input_line(int width, int& cursor_col) const {
+    std::string prompt = m_open_peer.empty()
+                             ? std::string("> ")
+                             : std::string(clip_to_width(display_text(m_open_peer), 16)) + "> ";
+    int prompt_width = text_width(prompt);
+    int room = std::max(1, width - prompt_width - 1);
+
+    // Scroll the line sideways so that the cursor stays visible.
+    std::string_view text = m_editor.text();
+    std::size_t cursor = m_editor.cursor();
+    int before_cursor = text_width(text.substr(0, cursor));
+    std::size_t start = 0;
+    while (before_cursor >= room && start < cursor) {
+        char32_t cp;
+        start += utf8_next(text, start, cp);
+        before_cursor -= cell_width(cp);
+    }
+    std::string shown(clip_to_width(text.substr(start), room));
+    cursor_col = prompt_width + before_cursor;
+    return fit_line({{prompt, Style::dim}, {shown, Style::normal}}, width);
+}
+
+} // namespace veil::tui

@@ -1,0 +1,115 @@
+// TuiModel: the state of the terminal app and everything it does in response to keys and engine
+// events, without a terminal: the conversation list, the open conversation and its scroll
+// position, the input line, the status line. render() lays all of it out as a Frame.
+//
+// Thread: the event-loop thread only. Owns no I/O; reads and actions go through the ChatBackend
+// it is given, which must outlive it.
+#pragma once
+
+#include "chat_backend.h"
+#include "commands.h"
+#include "engine/engine.h"
+#include "line_editor.h"
+#include "util/clock.h"
+#include "view.h"
+
+#include <map>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace veil::tui {
+
+struct ConversationEntry {
+    std::string peer;
+    std::string display_name; // display_text(peer)
+    int unread = 0;
+    std::int64_t last_activity_ms = 0;
+};
+
+class TuiModel {
+public:
+    // Messages longer than this are shown truncated until /full.
+    static constexpr std::size_t kTruncateBytes = 2000;
+    static constexpr std::size_t kTruncateLines = 24;
+
+    TuiModel(ChatBackend& backend, const Clock& clock);
+
+    // Engine events.
+    void set_username(const std::string& name) { m_username = name; }
+    void set_connection(engine::State state) { m_state = state; }
+    void set_error(const std::string& message);
+    void on_message(const store::MessageRow& row);
+    void on_status(std::span<const std::uint8_t> message_id, store::MessageStatus status);
+
+    // The first conversation: peer (added as a contact if needed), or the most recent one.
+    void open_initial(const std::string& peer);
+    // Opens peer's conversation (a contact or someone who wrote); false and an error otherwise.
+    bool open(const std::string& peer);
+    // Adds peer as a contact if needed and opens the conversation.
+    bool add_and_open(const std::string& peer);
+    void reload_conversations();
+
+    void handle_key(const Key& key);
+    // Runs one line as if typed and Enter pressed.
+    void submit(const std::string& line);
+
+    void set_size(Size size) { m_size = size; }
+    // Lays out the screen. Not const: it keeps the scroll position inside the history and loads
+    // older messages when the person scrolls past the ones loaded.
+    Frame render();
+
+    bool quit_requested() const { return m_quit; }
+    // True once after Ctrl-L.
+    bool take_repaint_request() { return std::exchange(m_repaint, false); }
+
+    const std::string& open_peer() const { return m_open_peer; }
+    const std::vector<ConversationEntry>& conversations() const { return m_conversations; }
+    std::size_t loaded_messages() const { return m_messages.size(); }
+    const LineEditor& editor() const { return m_editor; }
+    const std::string& last_error() const { return m_error; }
+    int scroll() const { return m_scroll; }
+    bool help_visible() const { return m_help; }
+
+private:
+    struct Entry {
+        store::MessageRow row;
+        std::vector<std::string> text_lines; // display_text of each line of the text
+    };
+
+    Entry make_entry(const store::MessageRow& row) const;
+    void load_messages();
+    void switch_conversation(int step);
+    void scroll_by(int rows);
+    void run(const Command& command);
+    void send(const std::string& text);
+
+    Line status_line() const;
+    Line input_line(int width, int& cursor_col) const;
+    std::vector<Line> conversation_list(int rows, int width) const;
+    std::vector<Line> message_pane(int rows, int width, int& max_scroll, bool& reached_top);
+    std::vector<Line> text_pane(const std::string& text, int width) const;
+
+    ChatBackend& m_backend;
+    const Clock& m_clock;
+    Size m_size;
+    std::string m_username;
+    engine::State m_state = engine::State::offline;
+    std::string m_error;
+
+    std::vector<ConversationEntry> m_conversations;
+    std::string m_open_peer;
+    std::vector<Entry> m_messages; // the open conversation, oldest first
+    int m_history_limit = 200;
+    int m_scroll = 0; // rows scrolled up from the newest message
+    bool m_full = false;
+    bool m_help = false;
+    bool m_quit = false;
+    bool m_repaint = false;
+
+    LineEditor m_editor;
+    std::map<std::string, std::string> m_drafts; // unsent input per conversation
+};
+
+} // namespace veil::tui

@@ -1,0 +1,98 @@
+// Shared helpers for the desktop tests: one QApplication for the process (offscreen platform,
+// set by the suite), temporary profile folders, message rows, and waiting on the event loop.
+#pragma once
+
+#include "store/account_store.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <string>
+#include <unistd.h>
+
+namespace veil::desktop::test {
+
+inline QApplication& app() {
+    static int argc = 1;
+    static char name[] = "desktop_tests";
+    static char* argv[] = {name, nullptr};
+    if (!std::getenv("QT_QPA_PLATFORM"))
+        ::setenv("QT_QPA_PLATFORM", "offscreen", 1);
+    // Never destroyed: a static QApplication would be torn down after Qt's own globals (the
+    // input devices a key event creates), which crashes at exit.
+    static QApplication* instance = new QApplication(argc, argv);
+    return *instance;
+}
+
+// Runs the event loop until done() or timeout_ms; returns done().
+inline bool wait_until(const std::function<bool()>& done, int timeout_ms) {
+    QElapsedTimer timer;
+    timer.start();
+    while (!done() && timer.elapsed() < timeout_ms)
+        QApplication::processEvents(QEventLoop::AllEvents, 20);
+    return done();
+}
+
+// A folder under the system temp directory, removed with everything in it at the end.
+class TempDir {
+public:
+    TempDir() {
+        static std::atomic<int> counter{0};
+        std::random_device rd;
+        m_root = std::filesystem::temp_directory_path() /
+                 ("veil-desktop-test-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(counter++) + "-" + std::to_string(rd()));
+        std::filesystem::create_directories(m_root);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(m_root, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const std::filesystem::path& root() const { return m_root; }
+    std::filesystem::path profile() const { return m_root / "profile"; }
+
+private:
+    std::filesystem::path m_root;
+};
+
+inline Bytes message_id(std::uint8_t n) {
+    Bytes id(16, 0x5a);
+    id[15] = n;
+    return id;
+}
+
+inline store::MessageRow incoming(const std::string& peer, std::uint8_t n,
+                                  const std::string& text) {
+    store::MessageRow row;
+    row.id = n;
+    row.peer = peer;
+    row.message_id = message_id(n);
+    row.direction = store::Direction::incoming;
+    row.sender = peer;
+    row.text = text;
+    row.sent_at_ms = 1700000000000 + n;
+    row.received_at_ms = row.sent_at_ms + 10;
+    row.status = store::MessageStatus::received;
+    return row;
+}
+
+inline store::MessageRow outgoing(const std::string& peer, std::uint8_t n,
+                                  const std::string& text) {
+    store::MessageRow row = incoming(peer, n, text);
+    row.direction = store::Direction::outgoing;
+    row.sender = "alice";
+    row.status = store::MessageStatus::queued;
+    return row;
+}
+
+} // namespace veil::desktop::test

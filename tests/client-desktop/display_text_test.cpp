@@ -1,0 +1,61 @@
+#include "display_text.h"
+
+#include "desktop_fixture.h"
+
+namespace veil::desktop {
+namespace {
+
+TEST_CASE("markup in received text is kept literally for plain-text views") {
+    CHECK(display_text("<b>x</b>") == QStringLiteral("<b>x</b>"));
+    CHECK(display_text("<img src=\"http://127.0.0.1/x.png\">") ==
+          QStringLiteral("<img src=\"http://127.0.0.1/x.png\">"));
+    CHECK(display_text("a &amp; b") == QStringLiteral("a &amp; b"));
+}
+
+TEST_CASE("control characters and bidi overrides become visible marks") {
+    CHECK(display_text("\x1b[31mred") == QStringLiteral("<U+001B>[31mred"));
+    CHECK(display_text("abc\xe2\x80\xae"
+                       "def") == QStringLiteral("abc<U+202E>def"));
+    CHECK(display_text("a\xe2\x81\xa6"
+                       "b") == QStringLiteral("a<U+2066>b"));
+    CHECK(display_text("line one\nline\ttwo") == QStringLiteral("line one\nline\ttwo"));
+    CHECK(display_text("\xc2\x9b") == QStringLiteral("<U+009B>"));
+}
+
+TEST_CASE("invalid UTF-8 is shown as the replacement character") {
+    QString shown = display_text("ok\xff");
+    CHECK(shown.startsWith(QStringLiteral("ok")));
+    CHECK(shown.contains(QChar(0xfffd)));
+}
+
+TEST_CASE("a one-line preview joins lines and cuts long text with an ellipsis") {
+    CHECK(one_line("first\nsecond", 40) == QStringLiteral("first second"));
+    QString cut = one_line(std::string(100, 'x'), 10);
+    CHECK(cut.size() == 10);
+    CHECK(cut.endsWith(QChar(u'…')));
+}
+
+TEST_CASE("ticks show queued, sent and delivered") {
+    CHECK(tick_for(store::MessageStatus::queued) == QStringLiteral("…"));
+    CHECK(tick_for(store::MessageStatus::sent) == QStringLiteral("✓"));
+    CHECK(tick_for(store::MessageStatus::delivered) == QStringLiteral("✓✓"));
+    CHECK(tick_for(store::MessageStatus::received).isEmpty());
+}
+
+TEST_CASE("errors read as sentences for people") {
+    CHECK(plain_error(make_error(Errc::wrong_passphrase, "sqlite says no"))
+              .contains(QStringLiteral("passphrase")));
+    CHECK(plain_error(make_error(Errc::refused, "the username is taken")) ==
+          QStringLiteral("The username is taken"));
+    CHECK(plain_error(make_error(Errc::already_exists, "x")).contains(QStringLiteral("already")));
+}
+
+TEST_CASE("times from today show the hour, older ones the date") {
+    const std::int64_t now = 1700000000000;
+    CHECK(format_time(now - 60000, now).size() == 5);
+    CHECK(format_time(now - 10LL * 24 * 3600 * 1000, now).size() == 16);
+    CHECK(format_time(0, now).isEmpty());
+}
+
+} // namespace
+} // namespace veil::desktop

@@ -1,0 +1,95 @@
+#include "session_bridge.h"
+
+#include "desktop_fixture.h"
+
+namespace veil::desktop {
+namespace {
+
+TEST_CASE("the bridge re-emits engine events as Qt signals") {
+    test::app();
+    SessionBridge bridge;
+    std::vector<engine::State> states;
+    std::vector<std::string> texts;
+    std::vector<store::MessageStatus> statuses;
+    QString error;
+    QObject::connect(&bridge, &SessionBridge::stateChanged,
+                     [&](engine::State s) { states.push_back(s); });
+    QObject::connect(&bridge, &SessionBridge::messageAdded,
+                     [&](const store::MessageRow& row) { texts.push_back(row.text); });
+    QObject::connect(&bridge, &SessionBridge::statusChanged,
+                     [&](const QByteArray& id, store::MessageStatus s) {
+                         CHECK(id.size() == 16);
+                         statuses.push_back(s);
+                     });
+    QObject::connect(&bridge, &SessionBridge::errorReported, [&](const QString& e) { error = e; });
+
+    engine::EngineObserver& observer = bridge;
+    observer.on_state(engine::State::connecting);
+    observer.on_state(engine::State::ready);
+    observer.on_message(test::incoming("bob", 1, "hello"));
+    observer.on_status(test::message_id(1), store::MessageStatus::delivered);
+    observer.on_error(make_error(Errc::refused, "the username is taken"));
+
+    CHECK(states == std::vector{engine::State::connecting, engine::State::ready});
+    CHECK(bridge.state() == engine::State::ready);
+    CHECK(texts == std::vector<std::string>{"hello"});
+    CHECK(statuses == std::vector{store::MessageStatus::delivered});
+    CHECK(error == QStringLiteral("The username is taken"));
+    REQUIRE(bridge.last_error());
+    CHECK(bridge.last_error()->code == Errc::refused);
+}
+
+TEST_CASE("a wrong passphrase is reported in plain words") {
+    test::app();
+    test::TempDir dir;
+    {
+        SessionBridge bridge;
+        REQUIRE(bridge
+                    .create_profile(dir.profile(), SecretBytes::from_string("right"), "alice",
+                                    "ws://127.0.0.1:1")
+                    .ok());
+        CHECK(bridge.username() == QStringLiteral("alice"));
+    }
+    SessionBridge bridge;
+    auto st = bridge.open_profile(dir.profile(), SecretBytes::from_string("wrong"), "");
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().code == Errc::wrong_passphrase);
+    CHECK_FALSE(bridge.is_open());
+    REQUIRE(bridge.open_profile(dir.profile(), SecretBytes::from_string("right"), "").ok());
+    CHECK(bridge.is_open());
+}
+
+TEST_CASE("a discarded new profile leaves no files and no folder behind") {
+    test::app();
+    test::TempDir dir;
+    SessionBridge bridge;
+    REQUIRE(bridge
+                .create_profile(dir.profile(), SecretBytes::from_string("pw"), "alice",
+                                "ws://127.0.0.1:1")
+                .ok());
+    REQUIRE(store::AccountStore::exists(dir.profile()));
+    bridge.discard_created_profile();
+    CHECK_FALSE(bridge.is_open());
+    CHECK_FALSE(std::filesystem::exists(dir.profile()));
+}
+
+TEST_CASE("discarding never touches a profile that was opened rather than created") {
+    test::app();
+    test::TempDir dir;
+    {
+        SessionBridge bridge;
+        REQUIRE(bridge
+                    .create_profile(dir.profile(), SecretBytes::from_string("pw"), "alice",
+                                    "ws://127.0.0.1:1")
+                    .ok());
+    }
+    SessionBridge bridge;
+    REQUIRE(bridge.open_profile(dir.profile(), SecretBytes::from_string("pw"), "").ok());
+    bridge.discard_created_profile();
+    CHECK(bridge.is_open());
+    bridge.close();
+    CHECK(store::AccountStore::exists(dir.profile()));
+}
+
+} // namespace
+} // namespace veil::desktop

@@ -1,0 +1,135 @@
+#include "screen_layout.h"
+#include "test_environment.h"
+#include "text_width.h"
+
+#include <catch2/catch.hpp>
+
+using namespace veil;
+using namespace veil::tui;
+
+namespace {
+
+std::string joined(const Line& line) {
+    std::string out;
+    for (const auto& span : line)
+        out += span.text;
+    return out;
+}
+
+bool has_control_bytes(const std::string& s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c == 0x7F)
+            return true;
+    // C1 controls encoded in UTF-8 are C2 80..C2 9F.
+    for (std::size_t i = 0; i + 1 < s.size(); ++i)
+        if (static_cast<unsigned char>(s[i]) == 0xC2 &&
+            static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+            static_cast<unsigned char>(s[i + 1]) <= 0x9F)
+            return true;
+    return false;
+}
+
+store::MessageRow incoming(std::string text) {
+    store::MessageRow row;
+    row.id = 1;
+    row.peer = "mallory";
+    row.sender = "mallory";
+    row.direction = store::Direction::incoming;
+    row.status = store::MessageStatus::received;
+    row.text = std::move(text);
+    row.sent_at_ms = row.received_at_ms = 1'700'000'000'000; // 22:13 UTC
+    return row;
+}
+
+std::vector<Line> lay_out(const store::MessageRow& row, int width, std::size_t max_bytes = 0) {
+    static std::vector<std::string> lines;
+    lines = {display_text(row.text)};
+    MessageLayout m;
+    m.row = &row;
+    m.text_lines = &lines;
+    m.name = display_text(row.sender);
+    m.name_width = 8;
+    m.max_bytes = max_bytes;
+    return layout_message(m, width);
+}
+
+} // namespace
+
+TEST_CASE("a message with ESC, CR, BS and 8-bit CSI renders inert", "[screen_layout]") {
+    // Each of these would move the cursor or rewrite the line in a raw terminal.
+    auto row = incoming("\x1b[2J\x1b]0;owned\x07\rfake\b\b\xC2\x9B"
+                        "31m");
+    auto lines = lay_out(row, 80);
+    REQUIRE(!lines.empty());
+    std::string all;
+    for (const auto& line : lines)
+        all += joined(line);
+    CHECK_FALSE(has_control_bytes(all));
+    CHECK(all.find("\\x1b[2J") != std::string::npos);
+    CHECK(all.find("\\x0d") != std::string::npos);
+    CHECK(all.find("\\x08") != std::string::npos);
+    CHECK(all.find("<U+009B>") != std::string::npos);
+}
+
+TEST_CASE("the time and the sender's name open the first line whatever the text",
+          "[screen_layout]") {
+    auto row = incoming("\r\b\b\b\b\b\b\b\b\b\b\b\b\b\x1b[1Gbob: hi");
+    auto lines = lay_out(row, 60);
+    REQUIRE(lines.size() >= 1);
+    CHECK(joined(lines[0]).rfind("22:13 mallory : ", 0) == 0);
+    CHECK(lines[0][1].style == Style::peer_name);
+}
+
+TEST_CASE("a bidi override in a name or text is shown, not obeyed", "[screen_layout]") {
+    CHECK(display_text("abc\xE2\x80\xAE"
+                       "def") == "abc<U+202E>def");
+}
+
+TEST_CASE("wrapped text stays under its own column and within the width", "[screen_layout]") {
+    auto row = incoming(std::string(200, 'x'));
+    auto lines = lay_out(row, 40);
+    REQUIRE(lines.size() > 2);
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        CHECK(joined(lines[i]).rfind(std::string(16, ' '), 0) == 0);
+        CHECK(line_width(lines[i]) <= 40);
+    }
+}
+
+TEST_CASE("own messages carry their delivery mark", "[screen_layout]") {
+    auto row = incoming("hi");
+    row.direction = store::Direction::outgoing;
+    row.sender = "alice";
+    row.status = store::MessageStatus::queued;
+    CHECK(joined(lay_out(row, 60)[0]).find("hi \xE2\x80\xA6") != std::string::npos);
+    row.status = store::MessageStatus::sent;
+    CHECK(joined(lay_out(row, 60)[0]).find("hi \xE2\x9C\x93") != std::string::npos);
+    row.status = store::MessageStatus::delivered;
+    CHECK(joined(lay_out(row, 60)[0]).find("hi \xE2\x9C\x93\xE2\x9C\x93") != std::string::npos);
+    row.status = store::MessageStatus::failed;
+    CHECK(joined(lay_out(row, 60)[0]).find("not sent") != std::string::npos);
+}
+
+TEST_CASE("an undecryptable message is shown with a warning and its reason", "[screen_layout]") {
+    auto row = incoming("[could not decrypt this message: bad mac]");
+    row.status = store::MessageStatus::failed;
+    auto lines = lay_out(row, 80);
+    std::string first = joined(lines[0]);
+    CHECK(first.find("\xE2\x9A\xA0 [could not decrypt") != std::string::npos);
+    CHECK(lines[0].back().style == Style::error);
+}
+
+TEST_CASE("a one-megabyte message is truncated with a way to see the rest", "[screen_layout]") {
+    auto row = incoming(std::string(1 << 20, 'a'));
+    auto lines = lay_out(row, 80, 2000);
+    CHECK(lines.size() < 40);
+    CHECK(joined(lines.back()).find("/full") != std::string::npos);
+}
+
+TEST_CASE("wide characters never push a line past its width", "[screen_layout]") {
+    std::string text;
+    for (int i = 0; i < 100; ++i)
+        text += "\xE4\xB8\x96\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB e\xCC\x81";
+    auto lines = lay_out(incoming(text), 37);
+    for (const auto& line : lines)
+        CHECK(line_width(line) <= 37);
+}

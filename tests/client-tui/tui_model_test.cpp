@@ -1,0 +1,273 @@
+#include "test_environment.h"
+#include "tui_model.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+
+using namespace veil;
+using namespace veil::tui;
+
+namespace {
+
+// An account in memory that behaves like the engine: send_text stores the row and reports it.
+class FakeBackend final : public ChatBackend {
+public:
+    TuiModel* model = nullptr;
+    std::vector<std::string> contact_list;
+    std::vector<store::MessageRow> rows;
+    std::map<std::string, bool> read;
+    std::int64_t now = 1'700'000'000'000;
+
+    Status add_contact(const std::string& name) override {
+        if (name.empty() || name.find(' ') != std::string::npos)
+            return make_error(Errc::invalid_argument, "'" + name + "' is not a valid username");
+        contact_list.push_back(name);
+        return {};
+    }
+    Result<Bytes> send_text(const std::string& peer, const std::string& text) override {
+        store::MessageRow row;
+        row.id = static_cast<std::int64_t>(rows.size()) + 1;
+        row.peer = peer;
+        row.sender = "alice";
+        row.direction = store::Direction::outgoing;
+        row.status = store::MessageStatus::queued;
+        row.text = text;
+        row.message_id = Bytes(16, static_cast<std::uint8_t>(row.id));
+        row.sent_at_ms = row.received_at_ms = now;
+        rows.push_back(row);
+        model->on_message(row);
+        return row.message_id;
+    }
+    store::MessageRow receive(const std::string& from, const std::string& text) {
+        store::MessageRow row;
+        row.id = static_cast<std::int64_t>(rows.size()) + 1;
+        row.peer = from;
+        row.sender = from;
+        row.direction = store::Direction::incoming;
+        row.status = store::MessageStatus::received;
+        row.text = text;
+        row.sent_at_ms = row.received_at_ms = now += 1000;
+        rows.push_back(row);
+        read[from] = false;
+        return row;
+    }
+    Result<std::vector<std::string>> contacts() override { return contact_list; }
+    Result<std::vector<store::ConversationRow>> conversations() override {
+        std::map<std::string, store::ConversationRow> by_peer;
+        for (const auto& r : rows) {
+            auto& c = by_peer[r.peer];
+            c.peer = r.peer;
+            c.last_activity_ms = std::max(c.last_activity_ms, r.received_at_ms);
+            c.last_text = r.text;
+            if (r.direction == store::Direction::incoming && !read[r.peer])
+                ++c.unread;
+        }
+        std::vector<store::ConversationRow> out;
+        for (auto& [peer, c] : by_peer)
+            out.push_back(c);
+        return out;
+    }
+    Result<std::vector<store::MessageRow>> messages(const std::string& peer, int limit) override {
+        std::vector<store::MessageRow> out;
+        for (auto it = rows.rbegin(); it != rows.rend() && static_cast<int>(out.size()) < limit;
+             ++it)
+            if (it->peer == peer)
+                out.push_back(*it);
+        return out;
+    }
+    Status mark_read(const std::string& peer) override {
+        read[peer] = true;
+        return {};
+    }
+};
+
+struct Fixture {
+    FakeBackend backend;
+    ManualClock clock;
+    TuiModel model{backend, clock};
+    Fixture() {
+        backend.model = &model;
+        model.set_username("alice");
+        model.set_size({24, 80});
+    }
+    void type(std::u32string_view text) {
+        for (char32_t cp : text)
+            model.handle_key(Key::character(cp));
+    }
+    void enter(std::u32string_view text) {
+        type(text);
+        model.handle_key(Key::of(Key::Type::enter));
+    }
+};
+
+std::string screen_text(const Frame& f) {
+    std::string out;
+    auto add = [&](const Line& line) {
+        for (const auto& s : line)
+            out += s.text;
+        out += "\n";
+    };
+    for (const auto& l : f.list)
+        add(l);
+    add(f.title);
+    for (const auto& l : f.pane)
+        add(l);
+    add(f.status);
+    add(f.input);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("/add NAME adds the contact and opens the conversation", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/add bob");
+    CHECK(t.backend.contact_list == std::vector<std::string>{"bob"});
+    CHECK(t.model.open_peer() == "bob");
+    CHECK(t.model.editor().empty());
+}
+
+TEST_CASE("typing and Enter sends to the open conversation and shows it queued", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"hello \u4e16");
+    REQUIRE(t.backend.rows.size() == 1);
+    CHECK(t.backend.rows[0].peer == "bob");
+    CHECK(t.backend.rows[0].text == "hello \xE4\xB8\x96");
+    CHECK(t.model.editor().empty());
+    std::string screen = screen_text(t.model.render());
+    CHECK(screen.find("hello \xE4\xB8\x96 \xE2\x80\xA6") != std::string::npos);
+
+    t.model.on_status(t.backend.rows[0].message_id, store::MessageStatus::delivered);
+    screen = screen_text(t.model.render());
+    CHECK(screen.find("hello \xE4\xB8\x96 \xE2\x9C\x93\xE2\x9C\x93") != std::string::npos);
+}
+
+TEST_CASE("a receipt is never undone by a late relay acknowledgement", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"hi");
+    auto id = t.backend.rows[0].message_id;
+    t.model.on_status(id, store::MessageStatus::delivered);
+    t.model.on_status(id, store::MessageStatus::sent);
+    CHECK(screen_text(t.model.render()).find("hi \xE2\x9C\x93\xE2\x9C\x93") != std::string::npos);
+}
+
+TEST_CASE("sending with no conversation open keeps the text and says why", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"lost?");
+    CHECK(t.backend.rows.empty());
+    CHECK(t.model.editor().text() == "lost?");
+    CHECK(t.model.last_error().find("/add") != std::string::npos);
+}
+
+TEST_CASE("a message for another conversation raises its unread count", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "carol"};
+    t.model.open_initial("bob");
+    t.model.on_message(t.backend.receive("carol", "psst"));
+    auto& list = t.model.conversations();
+    auto carol = std::find_if(list.begin(), list.end(), [](auto& c) { return c.peer == "carol"; });
+    REQUIRE(carol != list.end());
+    CHECK(carol->unread == 1);
+    CHECK(t.model.open_peer() == "bob");
+
+    t.model.on_message(t.backend.receive("bob", "hey"));
+    CHECK(t.backend.read["bob"]); // the open conversation is read as it arrives
+}
+
+TEST_CASE("Tab and Ctrl-N/P switch conversations and keep each draft", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "carol"};
+    t.model.open_initial("bob");
+    t.type(U"draft for bob");
+    t.model.handle_key(Key::of(Key::Type::tab));
+    CHECK(t.model.open_peer() == "carol");
+    CHECK(t.model.editor().empty());
+    t.model.handle_key(Key::ctrl('p'));
+    CHECK(t.model.open_peer() == "bob");
+    CHECK(t.model.editor().text() == "draft for bob");
+    t.model.handle_key(Key::alt('n'));
+    CHECK(t.model.open_peer() == "carol");
+}
+
+TEST_CASE("/open refuses a stranger and opens a contact", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("");
+    CHECK(t.model.open_peer() == "bob");
+    t.enter(U"/open zed");
+    CHECK(t.model.open_peer() == "bob");
+    CHECK(t.model.last_error().find("/add zed") != std::string::npos);
+    t.model.handle_key(Key::of(Key::Type::escape));
+    CHECK(t.model.last_error().empty());
+}
+
+TEST_CASE("Ctrl-Q and /quit ask to quit", "[tui_model]") {
+    Fixture a;
+    a.model.handle_key(Key::ctrl('q'));
+    CHECK(a.model.quit_requested());
+    Fixture b;
+    b.enter(U"/quit");
+    CHECK(b.model.quit_requested());
+}
+
+TEST_CASE("PageUp scrolls into history and stops at the first message", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    for (int i = 0; i < 100; ++i)
+        t.backend.receive("bob", "message " + std::to_string(i));
+    t.model.open_initial("bob");
+    Frame f = t.model.render();
+    CHECK(screen_text(f).find("message 99") != std::string::npos);
+    for (int i = 0; i < 20; ++i) {
+        t.model.handle_key(Key::of(Key::Type::page_up));
+        f = t.model.render();
+    }
+    CHECK(screen_text(f).find("message 0\n") != std::string::npos);
+    CHECK(screen_text(f).find("message 99") == std::string::npos);
+    int top = t.model.scroll();
+    t.model.handle_key(Key::of(Key::Type::page_up));
+    t.model.render();
+    CHECK(t.model.scroll() == top);
+    t.model.handle_key(Key::of(Key::Type::page_down));
+    CHECK(t.model.scroll() < top);
+}
+
+TEST_CASE("the screen shows no received control byte, even in a peer's name", "[tui_model]") {
+    Fixture t;
+    std::string evil = "ev\x1b[2Jil";
+    t.backend.contact_list = {evil};
+    t.backend.receive(evil, "\x1b]52;c;aGk=\x07 clipboard");
+    t.model.open_initial(evil);
+    std::string screen = screen_text(t.model.render());
+    for (unsigned char c : screen)
+        CHECK((c >= 0x20 || c == '\n'));
+    CHECK(screen.find("ev\\x1b[2Jil") != std::string::npos);
+}
+
+TEST_CASE("the input line scrolls sideways to keep the cursor visible", "[tui_model]") {
+    Fixture t;
+    t.model.set_size({10, 30});
+    t.model.open_initial("bob");
+    for (int i = 0; i < 60; ++i)
+        t.model.handle_key(Key::character(U'\u4e16'));
+    Frame f = t.model.render();
+    CHECK(f.cursor_col < 30);
+    CHECK(line_width(f.input) <= 30);
+    t.model.handle_key(Key::of(Key::Type::home));
+    f = t.model.render();
+    CHECK(f.cursor_col == 5); // after "bob> "
+}
+
+TEST_CASE("/help shows the commands until the next key", "[tui_model]") {
+    Fixture t;
+    t.enter(U"/help");
+    CHECK(screen_text(t.model.render()).find("/add NAME") != std::string::npos);
+    t.model.handle_key(Key::of(Key::Type::escape));
+    CHECK_FALSE(t.model.help_visible());
+}
