@@ -60,6 +60,7 @@ void setup_logging(const GlobalOptions& options) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     log::set_sink(log::file_sink(path.string()));
+    log::set_level(log::Level::info);
     if (const char* level = std::getenv("VEIL_LOG_LEVEL"))
         log::set_level(log::parse_level(level, log::Level::info));
 }
@@ -123,6 +124,8 @@ std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
         code = exit_for(session.error());
         return nullptr;
     }
+    // Logging starts once the profile exists, so a mistyped --profile leaves nothing behind.
+    setup_logging(options);
     code = exit_ok;
     return std::move(session.value());
 }
@@ -203,7 +206,6 @@ int cmd_register(const GlobalOptions& options, const std::string& name) {
         err("the passphrase must not be empty");
         return exit_usage;
     }
-    setup_logging(options);
     quit_on_signals();
 
     class RegisterRunner : public Runner {
@@ -222,6 +224,7 @@ int cmd_register(const GlobalOptions& options, const std::string& name) {
         err(session.error().message);
         return exit_for(session.error());
     }
+    setup_logging(options);
     if (auto st = session.value()->engine().start(); !st) {
         err(st.error().message);
         return exit_for(st.error());
@@ -263,7 +266,6 @@ int cmd_contacts_list(const GlobalOptions& options) {
 }
 
 int cmd_send(const GlobalOptions& options, const std::string& peer, const std::string& text) {
-    setup_logging(options);
     quit_on_signals();
 
     class SendRunner : public Runner {
@@ -303,7 +305,6 @@ int cmd_send(const GlobalOptions& options, const std::string& peer, const std::s
 }
 
 int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
-    setup_logging(options);
     quit_on_signals();
 
     // Messages are printed from the store, after a cursor kept in the profile, so a message
@@ -375,7 +376,6 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
 }
 
 int cmd_bot_echo(const GlobalOptions& options) {
-    setup_logging(options);
     quit_on_signals();
 
     class EchoRunner : public Runner {

@@ -2,6 +2,7 @@
 // the stable scripting interface.
 #include "cli.h"
 #include "tui.h"
+#include "util/log.h"
 
 #include <QCoreApplication>
 
@@ -62,6 +63,8 @@ int usage_error(const std::string& message) {
 
 int main(int argc, char** argv) {
     disable_core_dumps();
+    // Until the profile's log file is open, only warnings reach stderr.
+    veil::log::set_level(veil::log::Level::warn);
     veil::tui::GlobalOptions options;
     options.profile = default_profile();
     std::string open_peer;

@@ -65,6 +65,14 @@ bool is_bidi_control(char32_t cp) {
            cp == 0x200F || cp == 0x061C;
 }
 
+// Invisible format characters that can hide or disguise text (zero-width space and non-joiner,
+// word joiner, invisible operators, BOM, soft hyphen, tag characters). The zero-width joiner
+// and variation selectors stay: emoji sequences need them.
+bool is_invisible_format(char32_t cp) {
+    return cp == 0x00AD || cp == 0x200B || cp == 0x200C || (cp >= 0x2060 && cp <= 0x2064) ||
+           cp == 0xFEFF || (cp >= 0xE0000 && cp <= 0xE007F) || cp == 0x180E;
+}
+
 template <typename Fn>
 void for_each_code_point(std::string_view text, Fn fn) {
     for (std::size_t i = 0; i < text.size();) {
@@ -106,7 +114,7 @@ std::string inert_for_terminal(std::string_view text, bool single_line) {
         } else if (cp >= 0x80 && cp <= 0x9F) {
             std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(cp));
             out += buf;
-        } else if (is_bidi_control(cp)) {
+        } else if (is_bidi_control(cp) || is_invisible_format(cp)) {
             std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(cp));
             out += buf;
         } else {

@@ -60,6 +60,7 @@ void setup_logging(const TuiOptions& options) {
     if (options.log_file.has_parent_path())
         std::filesystem::create_directories(options.log_file.parent_path(), ec);
     log::set_sink(log::file_sink(options.log_file.string()));
+    log::set_level(log::Level::info);
     if (const char* level = std::getenv("VEIL_LOG_LEVEL"))
         log::set_level(log::parse_level(level, log::Level::info));
     // Qt's own warnings would otherwise be written over the curses screen.

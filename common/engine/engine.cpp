@@ -175,6 +175,15 @@ void Engine::on_disconnected(const std::string& reason) {
         return;
     }
     log::info(kLog, "disconnected: " + reason);
+    // Told once per outage, so that retries with backoff do not repeat it.
+    if (!m_outage_reported) {
+        m_outage_reported = true;
+        bool was_connecting = m_state == State::connecting;
+        m_observer.on_error(make_error(
+            Errc::disconnected,
+            (was_connecting ? "cannot reach the relay: " : "lost the connection to the relay: ") +
+                reason + "; retrying"));
+    }
     set_state(State::offline);
     schedule_reconnect();
 }
@@ -361,6 +370,7 @@ void Engine::begin_auth(const std::string& nonce) {
 }
 
 void Engine::on_authenticated(std::uint32_t prekeys_left) {
+    m_outage_reported = false;
     set_state(State::ready);
     refill_prekeys(prekeys_left);
     pump_outgoing();
@@ -679,7 +689,7 @@ void Engine::handle_deliver(const wire::Deliver& d) {
     ct.bytes = bytes_of(d.ciphertext());
     crypto::ProtocolAddress address{sender, static_cast<std::int32_t>(d.from_device_id())};
 
-    std::vector<store::MessageRow> new_rows;
+    Effects effects;
     Status st;
     {
         // libsignal saves identities and sessions through the store while it decrypts; all of it
@@ -700,7 +710,7 @@ void Engine::handle_deliver(const wire::Deliver& d) {
                 st = make_error(Errc::invalid_message, "the decrypted content is malformed");
         }
         if (st)
-            st = process_content(d, content, new_rows);
+            st = process_content(d, content, effects);
         if (st)
             st = m_store.mark_processed(sender, message_id, m_clock.now_ms());
         if (st)
@@ -720,13 +730,16 @@ void Engine::handle_deliver(const wire::Deliver& d) {
         return;
     }
     ack(d.delivery_id());
-    for (const auto& row : new_rows)
+    // Observers hear of what was committed only, never of a rolled-back change.
+    for (const auto& row : effects.rows)
         m_observer.on_message(row);
+    for (const auto& id : effects.delivered)
+        m_observer.on_status(id, store::MessageStatus::delivered);
     pump_outgoing();
 }
 
 Status Engine::process_content(const wire::Deliver& d, const wire::Content& content,
-                               std::vector<store::MessageRow>& new_rows) {
+                               Effects& effects) {
     const std::string& sender = d.from_username();
     if (content.has_data()) {
         const auto& data = content.data();
@@ -749,7 +762,7 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
         if (!id)
             return id.error();
         row.id = id.value();
-        new_rows.push_back(row);
+        effects.rows.push_back(row);
         if (m_options.send_delivery_receipts) {
             wire::Content receipt;
             receipt.mutable_receipt()->set_type(wire::Receipt::DELIVERED);
@@ -771,7 +784,7 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
             if (row.value()->status == store::MessageStatus::delivered)
                 continue;
             VEIL_TRY(m_store.set_status(mid, store::MessageStatus::delivered));
-            m_observer.on_status(mid, store::MessageStatus::delivered);
+            effects.delivered.push_back(mid);
         }
         return {};
     }

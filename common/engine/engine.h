@@ -112,9 +112,14 @@ private:
     Status queue_content(const std::string& peer, const Bytes& message_id,
                          const wire::Content& content);
 
+    // What one delivery changed, announced to the observer after its transaction commits.
+    struct Effects {
+        std::vector<store::MessageRow> rows;
+        std::vector<Bytes> delivered;
+    };
     void handle_deliver(const wire::Deliver& deliver);
     Status process_content(const wire::Deliver& deliver, const wire::Content& content,
-                           std::vector<store::MessageRow>& new_rows);
+                           Effects& effects);
     void record_failure(const wire::Deliver& deliver, const Error& error);
     void ack(std::uint64_t delivery_id);
     void report(const Error& error);
@@ -138,6 +143,7 @@ private:
     std::set<std::string> m_fetching;  // peers whose bundle is being fetched
     std::set<std::string> m_in_flight; // hex message ids sent and not yet acked
     std::uint32_t m_backoff_ms = 0;
+    bool m_outage_reported = false;
     std::uint64_t m_reconnect_timer = 0;
 };
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fcntl.h>
 #include <memory>
 #include <mutex>
 
@@ -74,7 +75,9 @@ Level parse_level(std::string_view name, Level fallback) {
 }
 
 Sink file_sink(const std::string& path) {
-    std::shared_ptr<std::FILE> file(std::fopen(path.c_str(), "a"), [](std::FILE* f) {
+    // Owner-only: logs hold no secrets, but ids and timing are still nobody else's business.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    std::shared_ptr<std::FILE> file(fd >= 0 ? ::fdopen(fd, "a") : nullptr, [](std::FILE* f) {
         if (f)
             std::fclose(f);
     });

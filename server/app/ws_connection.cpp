@@ -95,11 +95,8 @@ WsConnection::Step WsConnection::on_frame(int flags, std::span<const std::uint8_
         send_locked(payload, kPong);
         return Step::more;
     }
-    case WebSocket::FRAME_OP_PONG:
-        return Step::more;
-    case WebSocket::FRAME_OP_CLOSE:
-        close(WebSocket::WS_NORMAL_CLOSE, "");
-        return Step::done;
+    case WebSocket::FRAME_OP_PONG: return Step::more;
+    case WebSocket::FRAME_OP_CLOSE: close(WebSocket::WS_NORMAL_CLOSE, ""); return Step::done;
     case WebSocket::FRAME_OP_TEXT:
         close(WebSocket::WS_PAYLOAD_NOT_ACCEPTABLE, "binary frames only");
         return Step::done;
@@ -121,9 +118,7 @@ WsConnection::Step WsConnection::on_frame(int flags, std::span<const std::uint8_
         }
         m_message.insert(m_message.end(), payload.begin(), payload.end());
         break;
-    default:
-        close(WebSocket::WS_PROTOCOL_ERROR, "reserved opcode");
-        return Step::done;
+    default: close(WebSocket::WS_PROTOCOL_ERROR, "reserved opcode"); return Step::done;
     }
     m_in_message = !fin;
     if (fin)

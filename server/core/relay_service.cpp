@@ -53,10 +53,8 @@ bool is_request(const wire::Envelope& e) {
     case wire::Envelope::kPrekeyFetch:
     case wire::Envelope::kSendRequest:
     case wire::Envelope::kAckRequest:
-    case wire::Envelope::kPrekeyStatusRequest:
-        return true;
-    default:
-        return false;
+    case wire::Envelope::kPrekeyStatusRequest: return true;
+    default: return false;
     }
 }
 
@@ -64,10 +62,8 @@ bool needs_auth(const wire::Envelope& e) {
     switch (e.body_case()) {
     case wire::Envelope::kChallengeRequest:
     case wire::Envelope::kRegisterRequest:
-    case wire::Envelope::kAuthRequest:
-        return false;
-    default:
-        return true;
+    case wire::Envelope::kAuthRequest: return false;
+    default: return true;
     }
 }
 
@@ -154,8 +150,7 @@ Bytes send_refused(std::uint64_t id, Errc code) {
                            "This message id was used for different content.");
     case Errc::not_found:
         return error_frame(id, wire::Error::NOT_FOUND, "No such recipient device.");
-    default:
-        return unavailable(id);
+    default: return unavailable(id);
     }
 }
 
@@ -266,24 +261,15 @@ void RelayService::dispatch(Session& session, const wire::Envelope& request,
     }
 
     switch (request.body_case()) {
-    case wire::Envelope::kChallengeRequest:
-        return on_challenge(session, id, out);
-    case wire::Envelope::kRegisterRequest:
-        return on_register(session, request, nonce, out);
-    case wire::Envelope::kAuthRequest:
-        return on_auth(session, request, nonce, out);
-    case wire::Envelope::kPrekeyUpload:
-        return on_prekey_upload(session, request, out);
-    case wire::Envelope::kPrekeyStatusRequest:
-        return on_prekey_status(session, id, out);
-    case wire::Envelope::kPrekeyFetch:
-        return on_prekey_fetch(request, out);
-    case wire::Envelope::kSendRequest:
-        return on_send(session, request, out);
-    case wire::Envelope::kAckRequest:
-        return on_ack(session, request, out);
-    default:
-        out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "Unknown request."));
+    case wire::Envelope::kChallengeRequest: return on_challenge(session, id, out);
+    case wire::Envelope::kRegisterRequest: return on_register(session, request, nonce, out);
+    case wire::Envelope::kAuthRequest: return on_auth(session, request, nonce, out);
+    case wire::Envelope::kPrekeyUpload: return on_prekey_upload(session, request, out);
+    case wire::Envelope::kPrekeyStatusRequest: return on_prekey_status(session, id, out);
+    case wire::Envelope::kPrekeyFetch: return on_prekey_fetch(request, out);
+    case wire::Envelope::kSendRequest: return on_send(session, request, out);
+    case wire::Envelope::kAckRequest: return on_ack(session, request, out);
+    default: out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "Unknown request."));
     }
 }
 
@@ -347,9 +333,7 @@ void RelayService::on_register(Session& session, const wire::Envelope& request,
             out.push_back(error_frame(id, wire::Error::INVITE_REQUIRED,
                                       "The invite code is unknown or was used already."));
             return;
-        default:
-            out.push_back(unavailable(id));
-            return;
+        default: out.push_back(unavailable(id)); return;
         }
     }
     log::info(kAuthLog, "account registered");

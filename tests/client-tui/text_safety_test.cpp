@@ -43,3 +43,11 @@ TEST_CASE("JSON strings escape quotes, backslashes and control characters") {
     CHECK(json_string("a\"b\\c\nd\x01") == "\"a\\\"b\\\\c\\nd\\u0001\"");
     CHECK(json_string("\xff") == "\"\xEF\xBF\xBD\"");
 }
+
+TEST_CASE("zero-width and other invisible characters are shown as visible marks") {
+    CHECK(inert_for_terminal("ad\xE2\x80\x8Bmin", true) == "ad<U+200B>min");
+    CHECK(inert_for_terminal("\xEF\xBB\xBFhi", true) == "<U+FEFF>hi");
+    // The zero-width joiner inside an emoji sequence is kept.
+    std::string family = "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB";
+    CHECK(inert_for_terminal(family, true) == family);
+}
