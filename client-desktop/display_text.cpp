@@ -1,24 +1,14 @@
 #include "display_text.h"
 
+#include "util/unicode.h"
+
 #include <QDateTime>
 
 namespace veil::desktop {
 namespace {
 
-// Characters that change how the surrounding text is laid out or hidden rather than showing
-// something: bidi embeddings, overrides and isolates, and the C0/C1 controls.
-bool is_layout_control(char32_t c) {
-    if (c == U'\n' || c == U'\t')
-        return false;
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
-        return true;
-    if (c >= 0x202a && c <= 0x202e)
-        return true;
-    return c >= 0x2066 && c <= 0x2069;
-}
-
 QString visible_mark(char32_t c) {
-    return QStringLiteral("<U+%1>").arg(static_cast<uint>(c), 4, 16, QChar(u'0')).toUpper();
+    return QString::fromStdString(unicode::visible_mark(c));
 }
 
 QString upper_first(const std::string& text) {
@@ -36,7 +26,7 @@ QString display_text(std::string_view utf8) {
     QString out;
     out.reserve(decoded.size());
     for (char32_t c : decoded.toUcs4()) {
-        if (is_layout_control(c))
+        if (unicode::needs_visible_mark(c))
             out += visible_mark(c);
         else
             out += QString::fromUcs4(&c, 1);

@@ -7,11 +7,6 @@ namespace {
 
 constexpr char32_t kZeroWidthJoiner = 0x200D;
 
-bool is_bidi_control(char32_t cp) {
-    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E ||
-           cp == 0x200F || cp == 0x061C;
-}
-
 char32_t code_point_at(std::string_view text, std::size_t i) {
     char32_t cp;
     utf8_next(text, i, cp);
@@ -24,7 +19,7 @@ bool LineEditor::accepted(char32_t cp) {
     if (cp >= 0x20 && cp < 0x7F)
         return true;
     return cp >= 0xA0 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF) &&
-           !is_bidi_control(cp) && !is_undrawable(cp);
+           !unicode::needs_visible_mark(cp) && !is_undrawable(cp);
 }
 
 bool LineEditor::extends_previous(char32_t previous, char32_t cp) {

@@ -6,19 +6,25 @@
 // invalid byte counts as one cell and is never split further.
 #pragma once
 
+#include "util/unicode.h"
 #include <cstddef>
+
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace veil::tui {
 
-// Decodes the code point at text[i] into cp; returns its length in bytes (1 for an invalid byte,
-// which decodes to U+FFFD). i must be < text.size().
-std::size_t utf8_next(std::string_view text, std::size_t i, char32_t& cp);
-// The start of the code point before byte offset i (0 if i is 0).
-std::size_t utf8_prev(std::string_view text, std::size_t i);
-void utf8_append(std::string& out, char32_t cp);
+// UTF-8 stepping comes from the shared util/unicode.h; these names keep the call sites short.
+inline std::size_t utf8_next(std::string_view text, std::size_t i, char32_t& cp) {
+    return unicode::next(text, i, cp);
+}
+inline std::size_t utf8_prev(std::string_view text, std::size_t i) {
+    return unicode::prev(text, i);
+}
+inline void utf8_append(std::string& out, char32_t cp) {
+    unicode::append(out, cp);
+}
 
 // Cells one code point takes: 0 for combining marks and joiners, 2 for wide CJK and most emoji,
 // and 1 for anything wcwidth does not know (so unknown characters never shrink the layout).

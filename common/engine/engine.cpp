@@ -51,23 +51,16 @@ const char* state_name(State state) {
 }
 
 Status Engine::create_account(store::AccountStore& store, crypto::SignalContext& context,
-                              const std::string& username, const std::string& relay_url,
-                              const Clock& clock) {
+                              const std::string& username, const std::string& relay_url) {
     if (!protocol::valid_username(username))
         return make_error(Errc::invalid_argument,
                           "usernames are 2 to 32 characters of a-z, 0-9, '_', '.' and '-'");
     auto identity = crypto::generate_identity(context);
     if (!identity)
         return identity.error();
-    auto signed_prekey =
-        crypto::generate_signed_prekey(context, identity->key_pair, 1, clock.now_ms());
-    if (!signed_prekey)
-        return signed_prekey.error();
-
     store::AccountStore::Transaction tx(store);
     VEIL_TRY(tx.begun());
     VEIL_TRY(store.set_identity(identity->key_pair, identity->registration_id));
-    VEIL_TRY(store.store_signed_prekey(signed_prekey->id, signed_prekey->record.view()));
     store::AccountInfo info;
     info.username = username;
     info.relay_url = relay_url;
@@ -263,15 +256,8 @@ void Engine::begin_register(const std::string& nonce) {
                                   signed_challenge_payload("veil-register-v1", nonce, m_username));
     auto signed_prekey = crypto::generate_signed_prekey(
         m_context, identity.value(), 1, static_cast<std::uint64_t>(m_clock.now_ms()));
-    auto first_id = m_store.reserve_prekey_ids(m_options.prekey_batch);
-    if (!signature || !signed_prekey || !first_id) {
+    if (!signature || !signed_prekey) {
         report(make_error(Errc::crypto, "could not prepare the registration"));
-        set_state(State::failed);
-        return;
-    }
-    auto prekeys = crypto::generate_prekeys(m_context, first_id.value(), m_options.prekey_batch);
-    if (!prekeys) {
-        report(prekeys.error());
         set_state(State::failed);
         return;
     }
@@ -292,14 +278,8 @@ void Engine::begin_register(const std::string& nonce) {
         Status st = tx.begun();
         if (st)
             st = m_store.store_signed_prekey(signed_prekey->id, signed_prekey->record.view());
-        for (const auto& k : prekeys.value()) {
-            if (!st)
-                break;
-            st = m_store.store_prekey(k.id, k.record.view());
-            auto* otk = r->add_one_time_prekeys();
-            otk->set_id(k.id);
-            otk->set_public_key(to_string(k.public_key));
-        }
+        if (st)
+            st = store_new_prekeys(*r->mutable_one_time_prekeys());
         if (st)
             st = tx.commit();
         if (!st) {
@@ -379,39 +359,42 @@ void Engine::on_authenticated(std::uint32_t prekeys_left) {
 void Engine::refill_prekeys(std::uint32_t left) {
     if (left >= m_options.prekey_low_watermark)
         return;
-    auto first_id = m_store.reserve_prekey_ids(m_options.prekey_batch);
-    if (!first_id) {
-        report(first_id.error());
-        return;
-    }
-    auto prekeys = crypto::generate_prekeys(m_context, first_id.value(), m_options.prekey_batch);
-    if (!prekeys) {
-        report(prekeys.error());
-        return;
-    }
     wire::Envelope e;
     auto* upload = e.mutable_prekey_upload();
     store::AccountStore::Transaction tx(m_store);
     Status st = tx.begun();
-    for (const auto& k : prekeys.value()) {
-        if (!st)
-            break;
-        st = m_store.store_prekey(k.id, k.record.view());
-        auto* otk = upload->add_one_time_prekeys();
-        otk->set_id(k.id);
-        otk->set_public_key(to_string(k.public_key));
-    }
+    if (st)
+        st = store_new_prekeys(*upload->mutable_one_time_prekeys());
     if (st)
         st = tx.commit();
     if (!st) {
         report(st.error());
         return;
     }
-    log::info(kLog, "uploading " + std::to_string(prekeys->size()) + " one-time prekeys");
+    log::info(kLog,
+              "uploading " + std::to_string(upload->one_time_prekeys_size()) + " one-time prekeys");
     request(std::move(e), [this](const wire::Envelope& response) {
         if (response.has_error())
             report(relay_error(response.error()));
     });
+}
+
+Status Engine::store_new_prekeys(google::protobuf::RepeatedPtrField<wire::OneTimePrekey>& out) {
+    // Ids come from a persisted counter, so no id is ever offered twice, even after a failed
+    // registration or a crash between generating and uploading.
+    auto first_id = m_store.reserve_prekey_ids(m_options.prekey_batch);
+    if (!first_id)
+        return first_id.error();
+    auto prekeys = crypto::generate_prekeys(m_context, first_id.value(), m_options.prekey_batch);
+    if (!prekeys)
+        return prekeys.error();
+    for (const auto& k : prekeys.value()) {
+        VEIL_TRY(m_store.store_prekey(k.id, k.record.view()));
+        auto* otk = out.Add();
+        otk->set_id(k.id);
+        otk->set_public_key(to_string(k.public_key));
+    }
+    return {};
 }
 
 // ---- outgoing --------------------------------------------------------------------------------

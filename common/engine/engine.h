@@ -59,10 +59,9 @@ struct EngineOptions {
 
 class Engine final : public TransportListener {
 public:
-    // Generates the identity, signed prekey and the first one-time prekeys into a new store.
+    // Generates the identity into a new store; prekeys are made when registering.
     static Status create_account(store::AccountStore& store, crypto::SignalContext& context,
-                                 const std::string& username, const std::string& relay_url,
-                                 const Clock& clock);
+                                 const std::string& username, const std::string& relay_url);
 
     Engine(store::AccountStore& store, crypto::SignalContext& context, Transport& transport,
            const Clock& clock, EngineObserver& observer, EngineOptions options = {});
@@ -102,6 +101,8 @@ private:
     void begin_auth(const std::string& nonce);
     void on_authenticated(std::uint32_t prekeys_left);
     void refill_prekeys(std::uint32_t left);
+    // Generates, stores and lists a batch of one-time prekeys; call inside a transaction.
+    Status store_new_prekeys(google::protobuf::RepeatedPtrField<wire::OneTimePrekey>& out);
 
     void pump_outgoing();
     void flush_outbox();

@@ -35,8 +35,7 @@ Result<std::unique_ptr<ClientSession>> ClientSession::create(const std::filesyst
     if (!session)
         return session.error();
     auto& s = *session.value();
-    VEIL_TRY(
-        engine::Engine::create_account(*s.m_store, *s.m_context, username, relay_url, s.m_clock));
+    VEIL_TRY(engine::Engine::create_account(*s.m_store, *s.m_context, username, relay_url));
     return session;
 }
 

@@ -2,6 +2,8 @@
 // set by the suite), temporary profile folders, message rows, and waiting on the event loop.
 #pragma once
 
+#include "support/temp_dir.h"
+
 #include "store/account_store.h"
 
 #include <QApplication>
@@ -43,26 +45,11 @@ inline bool wait_until(const std::function<bool()>& done, int timeout_ms) {
 // A folder under the system temp directory, removed with everything in it at the end.
 class TempDir {
 public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        std::random_device rd;
-        m_root = std::filesystem::temp_directory_path() /
-                 ("veil-desktop-test-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(counter++) + "-" + std::to_string(rd()));
-        std::filesystem::create_directories(m_root);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(m_root, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::filesystem::path& root() const { return m_root; }
-    std::filesystem::path profile() const { return m_root / "profile"; }
+    const std::filesystem::path& root() const { return m_root.path(); }
+    std::filesystem::path profile() const { return root() / "profile"; }
 
 private:
-    std::filesystem::path m_root;
+    veil::test::TempDir m_root{"veil-desktop-test"};
 };
 
 inline Bytes message_id(std::uint8_t n) {

@@ -2,6 +2,8 @@
 // records pushes; plus clients that register and authenticate with real identity keys.
 #pragma once
 
+#include "support/temp_dir.h"
+
 #include "core/relay_service.h"
 #include "core/sqlite_store.h"
 #include "crypto/keys.h"
@@ -21,25 +23,7 @@
 
 namespace veil::relay::test {
 
-class TempDir {
-public:
-    TempDir() {
-        std::random_device rd;
-        m_path = std::filesystem::temp_directory_path() /
-                 ("veil-relay-test-" + std::to_string(rd()) + std::to_string(rd()));
-        std::filesystem::create_directories(m_path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(m_path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return m_path; }
-
-private:
-    std::filesystem::path m_path;
-};
+using veil::test::TempDir;
 
 struct Push {
     std::string username;

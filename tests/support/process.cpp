@@ -17,20 +17,6 @@ extern char** environ;
 
 namespace veil::test {
 
-TempDir::TempDir(const std::string& prefix) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-    if (!::mkdtemp(tmpl.data()))
-        throw std::runtime_error("mkdtemp failed");
-    m_path = tmpl;
-}
-
-TempDir::~TempDir() {
-    if (std::getenv("VEIL_KEEP_TEST_DIRS"))
-        return;
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-}
-
 std::string read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream ss;

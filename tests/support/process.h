@@ -2,6 +2,8 @@
 // bounded by deadlines (never bare sleeps).
 #pragma once
 
+#include "support/temp_dir.h"
+
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -11,18 +13,6 @@
 #include <vector>
 
 namespace veil::test {
-
-class TempDir {
-public:
-    explicit TempDir(const std::string& prefix);
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return m_path; }
-
-private:
-    std::filesystem::path m_path;
-};
 
 class Process {
 public:

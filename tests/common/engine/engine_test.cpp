@@ -65,7 +65,7 @@ struct Client {
         auto c = crypto::SignalContext::create();
         REQUIRE(c.ok());
         context = std::move(c.value());
-        REQUIRE(engine::Engine::create_account(*store, *context, name, "ws://fake", clock).ok());
+        REQUIRE(engine::Engine::create_account(*store, *context, name, "ws://fake").ok());
         engine = std::make_unique<engine::Engine>(*store, *context, transport, clock, recorder);
     }
     ~Client() {

@@ -2,6 +2,8 @@
 // parameters (the production default, 64 MiB and three passes, is tested once on its own).
 #pragma once
 
+#include "support/temp_dir.h"
+
 #include "store/account_store.h"
 #include "util/hex.h"
 
@@ -30,26 +32,11 @@ inline SecretBytes passphrase(std::string_view text = "correct horse battery sta
 // test. The profile itself is a subfolder that create() makes.
 class TempProfile {
 public:
-    TempProfile() {
-        static std::atomic<int> counter{0};
-        std::random_device rd;
-        m_root = std::filesystem::temp_directory_path() /
-                 ("veil-store-test-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(counter++) + "-" + std::to_string(rd()));
-        std::filesystem::create_directories(m_root);
-    }
-    ~TempProfile() {
-        std::error_code ec;
-        std::filesystem::remove_all(m_root, ec);
-    }
-    TempProfile(const TempProfile&) = delete;
-    TempProfile& operator=(const TempProfile&) = delete;
-
-    std::filesystem::path dir() const { return m_root / "profile"; }
+    std::filesystem::path dir() const { return m_root.path() / "profile"; }
     std::filesystem::path db() const { return dir() / "account.db"; }
 
 private:
-    std::filesystem::path m_root;
+    veil::test::TempDir m_root{"veil-store-test"};
 };
 
 inline std::unique_ptr<AccountStore> create_store(const TempProfile& profile) {
