@@ -203,7 +203,17 @@ void Engine::request(wire::Envelope envelope, ResponseHandler handler) {
     std::uint64_t id = m_next_request_id++;
     envelope.set_version(protocol::kProtocolVersion);
     envelope.set_request_id(id);
-    m_pending_requests.emplace(id, std::move(handler));
+    // A relay that stops answering is treated as gone: the connection is dropped, and durable
+    // state is resent after the reconnect.
+    std::uint64_t timer = m_transport.start_timer(m_options.request_timeout_ms, [this, id] {
+        auto it = m_pending_requests.find(id);
+        if (it == m_pending_requests.end())
+            return;
+        it->second.timer = 0;
+        log::warn(kLog, "the relay did not answer a request in time; reconnecting");
+        m_transport.close();
+    });
+    m_pending_requests.emplace(id, PendingRequest{std::move(handler), timer});
     m_transport.send(protocol::encode_envelope(envelope));
 }
 
@@ -213,6 +223,9 @@ void Engine::fail_requests(const std::string& reason) {
     if (!m_pending_requests.empty())
         log::debug(kLog, "dropping " + std::to_string(m_pending_requests.size()) +
                              " requests: " + reason);
+    for (auto& [id, pending] : m_pending_requests)
+        if (pending.timer)
+            m_transport.cancel_timer(pending.timer);
     m_pending_requests.clear();
 }
 
@@ -237,7 +250,9 @@ void Engine::on_frame(std::span<const std::uint8_t> frame) {
         log::debug(kLog, "response to an unknown request");
         return;
     }
-    ResponseHandler handler = std::move(it->second);
+    ResponseHandler handler = std::move(it->second.handler);
+    if (it->second.timer)
+        m_transport.cancel_timer(it->second.timer);
     m_pending_requests.erase(it);
     handler(e);
 }

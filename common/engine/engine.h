@@ -140,7 +140,11 @@ private:
     bool m_started = false;
     State m_state = State::offline;
     std::uint64_t m_next_request_id = 1;
-    std::map<std::uint64_t, ResponseHandler> m_pending_requests;
+    struct PendingRequest {
+        ResponseHandler handler;
+        std::uint64_t timer = 0; // the request's timeout
+    };
+    std::map<std::uint64_t, PendingRequest> m_pending_requests;
     std::set<std::string> m_fetching;  // peers whose bundle is being fetched
     std::set<std::string> m_in_flight; // hex message ids sent and not yet acked
     std::uint32_t m_backoff_ms = 0;

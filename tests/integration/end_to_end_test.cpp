@@ -29,6 +29,7 @@ public:
         m_process.wait(10s);
     }
     const std::string& url() const { return m_url; }
+    std::string logs() const { return m_process.out() + m_process.err(); }
 
 private:
     Process m_process;
@@ -121,6 +122,7 @@ TEST_CASE("two headless clients exchange messages both ways, offline and online,
     // No plaintext at rest: not in the relay's folder, nor in either profile.
     for (const auto& text : {offline_text, reply_text, online_text}) {
         CHECK_FALSE(veil::test::any_file_contains(dir.path() / "relay", text));
+        CHECK(relay.logs().find(text) == std::string::npos);
         CHECK_FALSE(veil::test::any_file_contains(alice.profile, text));
         CHECK_FALSE(veil::test::any_file_contains(bob.profile, text));
     }

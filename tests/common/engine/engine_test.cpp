@@ -270,3 +270,32 @@ TEST_CASE("invalid usernames and empty or oversize texts are refused before anyt
     CHECK(alice.engine->send_text("bob", std::string(70000, 'x')).error().code == Errc::too_large);
     CHECK(alice.engine->idle_outgoing());
 }
+
+TEST_CASE("a send the relay never answers times out, and the engine reconnects and resends it "
+          "once") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    int swallowed = 0;
+    relay.swallow = [&](const wire::Envelope& e) {
+        if (!e.has_send_request() || swallowed > 0)
+            return false;
+        ++swallowed;
+        return true;
+    };
+    REQUIRE(alice.engine->send_text("bob", "eventually").ok());
+    relay.pump();
+    CHECK(swallowed == 1);
+    CHECK(bob.recorder.incoming().empty());
+    CHECK_FALSE(alice.engine->idle_outgoing());
+
+    alice.transport.fire_timers(); // the request times out: the connection is dropped
+    CHECK(alice.engine->state() == engine::State::offline);
+    alice.transport.fire_timers(); // the reconnect backoff elapses
+    relay.pump();
+    REQUIRE(bob.recorder.incoming().size() == 1);
+    CHECK(bob.recorder.incoming()[0].text == "eventually");
+    CHECK(alice.engine->idle_outgoing());
+}

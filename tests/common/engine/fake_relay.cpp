@@ -54,6 +54,8 @@ void FakeRelay::push_mailbox(const std::string& account) {
 }
 
 void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
+    if (swallow && swallow(e))
+        return;
     wire::Envelope r;
     r.set_request_id(e.request_id());
     switch (e.body_case()) {
