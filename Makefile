@@ -3,6 +3,9 @@ BUILD ?= build
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 JOBS ?= $(shell nproc)
+# Benchmarks build in their own folder, with the shipped build type, so that `make bench` never
+# reconfigures or waits on the everyday build.
+BENCH_BUILD ?= build-bench
 
 .PHONY: all deps configure build run test bench format clean
 
@@ -23,6 +26,14 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# Builds the benchmark executables and runs each workload three times (bench/README.md).
+bench: deps
+	@if [ ! -f $(BENCH_BUILD)/build.ninja ]; then \
+	    cmake -S . -B $(BENCH_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVEIL_WERROR=ON \
+	        -DVEIL_BUILD_BENCH=ON; fi
+	cmake --build $(BENCH_BUILD) -j $(JOBS) --target veil_benchmarks
+	@scripts/bench.sh $(BENCH_BUILD)
 
 format:
 	git ls-files '*.h' '*.cpp' | xargs clang-format -i

@@ -1,9 +1,9 @@
 #include "crypto/keys.h"
 #include "crypto/session.h"
 #include "log_capture.h"
-#include "memory_store.h"
 #include "protocol/limits.h"
 #include "protocol/padding.h"
+#include "support/memory_store.h"
 #include "util/hex.h"
 
 #include <catch2/catch.hpp>

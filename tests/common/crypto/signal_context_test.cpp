@@ -2,8 +2,8 @@
 #include "crypto/session.h"
 #include "crypto/signal_context.h"
 #include "log_capture.h"
-#include "memory_store.h"
 #include "protocol/padding.h"
+#include "support/memory_store.h"
 #include "util/hex.h"
 
 #include <catch2/catch.hpp>

@@ -1,7 +1,8 @@
-// MemoryStore: an in-memory ProtocolStore for the crypto tests. Identities are trusted on first
-// use. snapshot() serialises the whole state deterministically so that tests can compare stores
-// byte for byte; begin()/rollback()/commit() imitate the database transaction the engine wraps
-// around each decrypt. fail_writes makes every write return Errc::database.
+// MemoryStore: an in-memory ProtocolStore for the crypto tests and the client crypto benchmark
+// (bench/, B7). Identities are trusted on first use. snapshot() serialises the whole state
+// deterministically so that tests can compare stores byte for byte; begin()/rollback()/commit()
+// imitate the database transaction the engine wraps around each decrypt. fail_writes makes every
+// write return Errc::database.
 #pragma once
 
 #include "crypto/protocol_store.h"
@@ -157,7 +158,7 @@ public:
 private:
     using Key = std::pair<std::string, std::int32_t>;
 
-    // Records are kept as plain Bytes here: this store exists only in tests.
+    // Records are kept as plain Bytes here: this store exists only in tests and benchmarks.
     struct State {
         std::map<Key, SessionRecordBytes> sessions;
         std::map<std::uint32_t, Bytes> prekeys;

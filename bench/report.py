@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Turns the raw JSON lines of every benchmark run into medians.
+
+Usage: report.py RAW.jsonl OUT.md OUT.jsonl
+
+RAW holds one JSON line per run of a workload (several runs per id). For each id, every numeric
+figure becomes the median over its runs; null stays null (a figure that does not exist yet) and
+text keeps the first run's value. The machine description comes from the environment that
+scripts/bench.sh sets. Standard library only.
+"""
+
+import json
+import os
+import statistics
+import sys
+
+# The issue #3 targets, by figure. A figure without a target is context for the others.
+TARGETS = {
+    ("B6", "sync_msgs_per_s"): ">= 30,000 /s",
+    ("B6", "batched_msgs_per_s"): ">= 100,000 /s (group commit)",
+    ("B7", "pairs_per_s_memory"): ">= 30,000 /s",
+    ("B7", "pairs_per_s_sqlcipher"): ">= 5,000 /s",
+    ("B8", "open_ms_no_kdf"): "< 100 ms",
+    ("B8", "open_ms"): "< 100 ms (database; this includes Argon2id)",
+    ("B8", "like_scan_ms_1m"): "(FTS target: < 50 ms over 1 M)",
+    ("B8", "fts_ms"): "< 50 ms over 1 M",
+}
+
+
+def fmt(value):
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def summarise(lines):
+    """{id: [(key, median, low, high), ...]} in the order ids and keys first appear."""
+    runs = {}
+    for line in lines:
+        runs.setdefault(line["id"], []).append(line)
+    out = {}
+    for wid, objs in runs.items():
+        rows = []
+        for key in objs[0]:
+            if key == "id":
+                continue
+            values = [o.get(key) for o in objs]
+            numbers = [v for v in values if is_number(v)]
+            if numbers and len(numbers) == len(values):
+                rows.append((key, statistics.median(numbers), min(numbers), max(numbers)))
+            elif all(v is None for v in values):
+                rows.append((key, None, None, None))
+            else:
+                rows.append((key, values[0], None, None))
+        out[wid] = (len(objs), rows)
+    return out
+
+
+def main():
+    raw_path, md_path, jsonl_path = sys.argv[1:4]
+    with open(raw_path) as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    env = os.environ
+    machine = {
+        "date": env.get("VEIL_BENCH_DATE", ""),
+        "nproc": int(env.get("VEIL_BENCH_NPROC", "0")),
+        "mem_total_kib": int(env.get("VEIL_BENCH_MEM_KIB", "0")),
+        "cpu": env.get("VEIL_BENCH_CPU", ""),
+        "commit": env.get("VEIL_BENCH_COMMIT", ""),
+        "build": env.get("VEIL_BENCH_BUILD", ""),
+    }
+    summary = summarise(lines)
+
+    with open(jsonl_path, "w") as f:
+        for wid, (count, rows) in summary.items():
+            obj = {"id": wid}
+            obj.update({key: med for key, med, _, _ in rows})
+            obj["runs"] = count
+            obj.update(machine)
+            f.write(json.dumps(obj) + "\n")
+
+    mem_gib = machine["mem_total_kib"] / (1024 * 1024)
+    out = [
+        f"# Veil benchmarks, {machine['date']}",
+        "",
+        f"Machine: {machine['nproc']} cores ({machine['cpu']}), {mem_gib:.1f} GiB "
+        f"(MemTotal). Commit {machine['commit']}, build folder {machine['build']}. "
+        f"Medians of the runs shown; all workloads took {env.get('VEIL_BENCH_ELAPSED', '?')} s.",
+        "",
+        "| id | figure | median | min | max | runs | target |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for wid, (count, rows) in summary.items():
+        for key, med, low, high in rows:
+            target = TARGETS.get((wid, key), "")
+            low_text = fmt(low) if low is not None else ""
+            high_text = fmt(high) if high is not None else ""
+            out.append(f"| {wid} | {key} | {fmt(med)} | {low_text} | {high_text} | {count} "
+                       f"| {target} |")
+    out.append("")
+    out.append("B1-B5 (connections, relay throughput and latency, groups, drain, reconnects) are "
+               "not measured yet: they need the relay's new reactor (issue #3).")
+    with open(md_path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()

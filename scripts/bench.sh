@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# `make bench`: runs each benchmark workload three times, takes the median of every figure and
+# writes bench/results/<date>.md (a Markdown table) and bench/results/<date>.jsonl (one JSON line
+# per workload), both headed by the machine's core count and memory; prints the table.
+#
+# Usage: scripts/bench.sh [build-folder] (default build-bench). Each workload prints one JSON
+# line on stdout and its notes on stderr; bench/README.md says what each measures.
+set -euo pipefail
+
+build=${1:-build-bench}
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin="$top/$build/bench"
+results="$top/bench/results"
+runs=${VEIL_BENCH_RUNS:-3}
+# One run of any workload stops itself well before this; the limit only catches a hang.
+run_timeout=${VEIL_BENCH_TIMEOUT:-300}
+
+# FIXME(#3): B1-B5 (load generator and raw-relay floor) join this list once the relay's reactor
+# lands.
+workloads=(
+    "B6 veil-bench-relay-store"
+    "B7 veil-bench-crypto"
+    "B8 veil-bench-client-db"
+)
+
+# One SQLite per process (TOOLCHAIN.md): refuse to measure a binary that loads the wrong one.
+check_sqlite() {
+    local exe=$1 forbidden=$2
+    if ldd "$exe" | grep -q "$forbidden"; then
+        echo "bench: $(basename "$exe") loads $forbidden, which it must never do" >&2
+        exit 1
+    fi
+}
+for entry in "${workloads[@]}"; do
+    exe="$bin/${entry#* }"
+    [ -x "$exe" ] || { echo "bench: $exe is missing; run make bench" >&2; exit 1; }
+done
+check_sqlite "$bin/veil-bench-relay-store" libsqlcipher
+check_sqlite "$bin/veil-bench-crypto" libsqlite3
+check_sqlite "$bin/veil-bench-client-db" libsqlite3
+
+stamp=$(date +%Y-%m-%d-%H%M%S)
+mkdir -p "$results"
+raw=$(mktemp "${TMPDIR:-/tmp}/veil-bench-raw.XXXXXX")
+trap 'rm -f "$raw"' EXIT
+
+started=$SECONDS
+for entry in "${workloads[@]}"; do
+    id=${entry%% *}
+    exe="$bin/${entry#* }"
+    for run in $(seq 1 "$runs"); do
+        echo "== $id run $run/$runs" >&2
+        line=$(timeout "$run_timeout" "$exe")
+        if [ "$(printf '%s\n' "$line" | wc -l)" -ne 1 ] || [ "${line:0:1}" != "{" ]; then
+            echo "bench: $id must print exactly one JSON line on stdout" >&2
+            exit 1
+        fi
+        printf '%s\n' "$line" >>"$raw"
+    done
+done
+elapsed=$((SECONDS - started))
+
+VEIL_BENCH_NPROC=$(nproc)
+VEIL_BENCH_MEM_KIB=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+VEIL_BENCH_CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+VEIL_BENCH_COMMIT=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
+export VEIL_BENCH_NPROC VEIL_BENCH_MEM_KIB VEIL_BENCH_CPU VEIL_BENCH_COMMIT
+export VEIL_BENCH_DATE=$stamp VEIL_BENCH_ELAPSED=$elapsed VEIL_BENCH_BUILD=$build
+python3 "$top/bench/report.py" "$raw" "$results/$stamp.md" "$results/$stamp.jsonl"
+cat "$results/$stamp.md"
+echo >&2
+echo "bench: wrote bench/results/$stamp.md and .jsonl" >&2
