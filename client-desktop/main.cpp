@@ -7,9 +7,12 @@
 #include "util/log.h"
 
 #include <QApplication>
+#include <QCoreApplication>
+
 #include <QCommandLineParser>
 #include <QSocketNotifier>
 #include <QTimer>
+#include <string_view>
 
 #include <csignal>
 #include <cstdlib>
@@ -72,7 +75,7 @@ struct Options {
     QStringList say;
 };
 
-bool parse(const QApplication& app, Options& out) {
+bool parse(const QCoreApplication& app, Options& out) {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Veil, an end-to-end encrypted messenger"));
     parser.addHelpOption();
@@ -134,6 +137,16 @@ void script_window(MainWindow& window, const Options& options) {
 
 int main(int argc, char** argv) {
     disable_core_dumps();
+    // Help needs no display: answer it before QApplication, which aborts without one.
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help" || arg == "--help-all") {
+            QCoreApplication core(argc, argv);
+            QCoreApplication::setApplicationName(QStringLiteral("veil-desktop"));
+            Options ignored;
+            parse(core, ignored); // prints the help and exits
+        }
+    }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("veil-desktop"));
     quit_on_signals();

@@ -10,11 +10,6 @@ namespace {
 
 constexpr const char* kLog = "ui";
 
-// What AccountStore::create writes into a profile folder, and the log this app adds.
-constexpr const char* kProfileFiles[] = {
-    "account.db", "account.db-journal", "account.db-wal", "account.db-shm", "kdf",
-    "kdf.tmp",    "veil-desktop.log"};
-
 } // namespace
 
 SessionBridge::SessionBridge(QObject* parent)
@@ -93,8 +88,8 @@ void SessionBridge::discard_created_profile() {
     bool made_folder = m_made_folder;
     close();
     std::error_code ec;
-    for (const char* name : kProfileFiles)
-        std::filesystem::remove(dir / name, ec);
+    std::filesystem::remove(dir / "veil-desktop.log", ec);
+    store::AccountStore::remove_profile(dir);
     // remove() deletes a directory only when it is empty, so nothing else can go with it.
     if (made_folder)
         std::filesystem::remove(dir, ec);
@@ -137,8 +132,8 @@ void SessionBridge::on_queue_drained() {
     emit queueDrained();
 }
 
-void SessionBridge::on_outbox_empty() {
-    emit outboxEmpty();
+void SessionBridge::on_settled() {
+    emit settled();
 }
 
 void SessionBridge::on_error(const Error& error) {

@@ -67,7 +67,7 @@ public:
     void on_message(const store::MessageRow& row) override;
     void on_status(std::span<const std::uint8_t> message_id, store::MessageStatus status) override;
     void on_queue_drained() override;
-    void on_outbox_empty() override;
+    void on_settled() override;
     void on_error(const Error& error) override;
 
 signals:
@@ -75,7 +75,7 @@ signals:
     void messageAdded(const veil::store::MessageRow& row);
     void statusChanged(const QByteArray& messageId, veil::store::MessageStatus status);
     void queueDrained();
-    void outboxEmpty();
+    void settled();
     // A plain sentence (plain_error()) for the status bar or a dialog.
     void errorReported(const QString& text);
     // A profile was created or opened (profile_dir() is set); closed() when it is closed.

@@ -9,16 +9,19 @@
 #include <QSocketNotifier>
 #include <QTimer>
 
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <termios.h>
+#include <thread>
 #include <unistd.h>
 
 namespace veil::tui {
 namespace {
 
 int g_signal_pipe[2] = {-1, -1};
+const std::string kEchoPrefix = "echo: ";
 
 extern "C" void on_signal(int) {
     char c = 1;
@@ -46,7 +49,8 @@ int exit_for(const Error& e) {
     case Errc::not_found:
     case Errc::corrupt:
     case Errc::already_exists:
-    case Errc::database: return exit_profile;
+    case Errc::database:
+    case Errc::busy: return exit_profile;
     case Errc::refused: return exit_refused;
     case Errc::invalid_argument: return exit_usage;
     case Errc::timeout:
@@ -117,8 +121,16 @@ std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
         code = exit_usage;
         return nullptr;
     }
+    // A profile open in another veil process (the bot, the terminal app) is waited for, up to
+    // the timeout, so that scripts running verbs back to back just queue up.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
     auto session =
         qt::ClientSession::open(options.profile, passphrase, options.relay_url, observer);
+    while (!session && session.error().code == Errc::busy &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        session = qt::ClientSession::open(options.profile, passphrase, options.relay_url, observer);
+    }
     if (!session) {
         err(session.error().message);
         code = exit_for(session.error());
@@ -148,17 +160,26 @@ std::string message_json(const store::MessageRow& row) {
 
 bool read_passphrase(const GlobalOptions& options, bool confirm, SecretBytes& out) {
     if (const char* env = std::getenv("VEIL_PASSPHRASE")) {
+        if (*env == '\0') {
+            err("VEIL_PASSPHRASE is set but empty");
+            return false;
+        }
         out = SecretBytes::from_string(env);
         return true;
     }
     if (!options.passphrase_file.empty()) {
+        std::error_code ec;
         std::ifstream in(options.passphrase_file, std::ios::binary);
-        if (!in) {
+        if (!std::filesystem::is_regular_file(options.passphrase_file, ec) || !in) {
             err("cannot read the passphrase file " + options.passphrase_file.string());
             return false;
         }
         std::string line;
         std::getline(in, line);
+        if (line.empty()) {
+            err("the passphrase file " + options.passphrase_file.string() + " is empty");
+            return false;
+        }
         out = SecretBytes::from_string(line);
         std::fill(line.begin(), line.end(), '\0');
         return true;
@@ -207,6 +228,7 @@ int cmd_register(const GlobalOptions& options, const std::string& name) {
         return exit_usage;
     }
     quit_on_signals();
+    bool made_folder = !std::filesystem::exists(options.profile);
 
     class RegisterRunner : public Runner {
     public:
@@ -230,8 +252,21 @@ int cmd_register(const GlobalOptions& options, const std::string& name) {
         return exit_for(st.error());
     }
     int code = runner.exec();
-    if (code == exit_ok)
+    if (code == exit_ok) {
         std::cout << "registered " << name << " on " << options.relay_url << std::endl;
+        return code;
+    }
+    // The relay did not take the account: nothing of it is kept, so the same folder can be
+    // used again at once.
+    session.value().reset();
+    log::set_sink(nullptr);
+    std::error_code ec;
+    std::filesystem::remove(
+        options.log_file.empty() ? options.profile / "veil.log" : options.log_file, ec);
+    store::AccountStore::remove_profile(options.profile);
+    if (made_folder)
+        std::filesystem::remove(options.profile, ec);
+    err("nothing was kept in " + options.profile.string());
     return code;
 }
 
@@ -276,7 +311,7 @@ int cmd_send(const GlobalOptions& options, const std::string& peer, const std::s
             if (s == store::MessageStatus::failed && Bytes(mid.begin(), mid.end()) == id)
                 finish(exit_refused);
         }
-        void on_outbox_empty() override {
+        void on_settled() override {
             if (m_ever_ready)
                 finish(exit_ok);
         }
@@ -340,13 +375,21 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
                 (void)store->set_setting("cli.receive_cursor", std::to_string(cursor));
         }
 
+        engine::Engine* engine = nullptr;
+
         void on_queue_drained() override {
             drained = true;
             print_new();
-            if (m_wait_s <= 0)
-                finish(exit_ok);
-            else
+            if (m_wait_s > 0)
                 std::cerr << "veil: waiting for messages" << std::endl;
+            else if (engine->settled())
+                finish(exit_ok);
+        }
+        // Without --wait, the verb ends once its acks and delivery receipts are through, so the
+        // relay deletes what was printed and the senders see it delivered.
+        void on_settled() override {
+            if (drained && m_wait_s <= 0)
+                finish(exit_ok);
         }
         void on_message(const store::MessageRow& row) override {
             if (drained && row.direction == store::Direction::incoming)
@@ -363,6 +406,7 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
     if (!session)
         return code;
     runner.store = &session->store();
+    runner.engine = &session->engine();
     if (wait_s > 0)
         QTimer::singleShot(wait_s * 1000, [&runner] {
             runner.print_new();
@@ -386,7 +430,10 @@ int cmd_bot_echo(const GlobalOptions& options) {
             if (row.direction != store::Direction::incoming ||
                 row.status == store::MessageStatus::failed)
                 return;
-            auto sent = engine->send_text(row.sender, "echo: " + row.text);
+            // Never echo an echo: two bots would answer each other for ever.
+            if (row.text.rfind(kEchoPrefix, 0) == 0)
+                return;
+            auto sent = engine->send_text(row.sender, kEchoPrefix + row.text);
             if (!sent)
                 err(sent.error().message);
         }

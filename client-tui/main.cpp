@@ -1,6 +1,7 @@
 // veil: the terminal messenger. With no verb it opens the interactive app; the verbs below are
 // the stable scripting interface.
 #include "cli.h"
+#include "protocol/limits.h"
 #include "tui.h"
 #include "util/log.h"
 
@@ -54,6 +55,22 @@ void disable_core_dumps() {
     setrlimit(RLIMIT_CORE, &none);
 }
 
+constexpr long kMaxSeconds = 2'000'000;
+constexpr std::size_t kMaxPlaintextBytes = veil::protocol::kMaxPlaintextBytes;
+
+// ws://HOST:PORT or wss://HOST:PORT, checked before anything is stored in a profile.
+bool valid_relay_url(const std::string& url) {
+    auto rest = url.rfind("ws://", 0) == 0    ? url.substr(5)
+                : url.rfind("wss://", 0) == 0 ? url.substr(6)
+                                              : std::string();
+    if (rest.empty() || rest.front() == ':' || rest.front() == '/')
+        return false;
+    for (char c : rest)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == '\\' || c == '"')
+            return false;
+    return true;
+}
+
 int usage_error(const std::string& message) {
     std::cerr << "veil: " << message << "\n(see veil --help)\n";
     return veil::tui::exit_usage;
@@ -92,6 +109,9 @@ int main(int argc, char** argv) {
         } else if (a == "--relay") {
             if (!value(options.relay_url))
                 return usage_error("--relay needs an address");
+            if (!valid_relay_url(options.relay_url))
+                return usage_error("--relay takes ws://HOST:PORT or wss://HOST:PORT, not '" +
+                                   options.relay_url + "'");
         } else if (a == "--passphrase-file") {
             if (!value(v))
                 return usage_error("--passphrase-file needs a file");
@@ -105,7 +125,8 @@ int main(int argc, char** argv) {
                 return usage_error(a + " needs a number of seconds");
             char* end = nullptr;
             long n = std::strtol(v.c_str(), &end, 10);
-            if (!end || *end || n < 0 || n > 86400 * 365)
+            // Qt timers take milliseconds in an int: about 24 days at most.
+            if (!end || *end || n < 0 || n > kMaxSeconds)
                 return usage_error(a + " needs a number of seconds");
             (a == "--wait" ? wait_s : options.timeout_s) = static_cast<int>(n);
         } else if (a == "--json") {
@@ -149,9 +170,16 @@ int main(int argc, char** argv) {
     if (verb == "send" && words.size() == 3) {
         std::string text = words[2];
         if (text == "-") {
-            text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+            // Read one byte past the limit at most: endless input is refused, not buffered.
+            text.resize(kMaxPlaintextBytes + 2);
+            std::cin.read(text.data(), static_cast<std::streamsize>(text.size()));
+            text.resize(static_cast<std::size_t>(std::cin.gcount()));
             while (!text.empty() && text.back() == '\n')
                 text.pop_back();
+            if (text.size() > kMaxPlaintextBytes) {
+                std::cerr << "veil: the message is longer than 64 KiB\n";
+                return exit_failure;
+            }
         }
         return cmd_send(options, words[1], text);
     }

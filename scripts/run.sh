@@ -68,8 +68,8 @@ if [ ! -f "$me_profile/account.db" ]; then
         while :; do
             p1=$(ask "Passphrase: ")
             p2=$(ask "Passphrase again: ")
-            [ -n "$p1" ] && [ "$p1" = "$p2" ] && break
-            echo "Empty or different; try again." >&2
+            [ ${#p1} -ge 8 ] && [ "$p1" = "$p2" ] && break
+            echo "Use at least 8 characters, the same twice; try again." >&2
         done
         export VEIL_PASSPHRASE="$p1"
         unset p1 p2
@@ -77,4 +77,10 @@ if [ ! -f "$me_profile/account.db" ]; then
     "$veil_bin" --profile "$me_profile" --relay "$relay" register "$name"
     "$veil_bin" --profile "$me_profile" contacts add echo >/dev/null
 fi
-"$veil_bin" --profile "$me_profile" --relay "$relay" --open echo
+# A mistyped passphrase (exit code 3) gets two more tries.
+for _ in 1 2 3; do
+    rc=0
+    "$veil_bin" --profile "$me_profile" --relay "$relay" --open echo || rc=$?
+    [ "$rc" -eq 3 ] && [ -z "${VEIL_PASSPHRASE:-}" ] || break
+done
+exit "$rc"

@@ -7,6 +7,7 @@
 #include "protocol/padding.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/unicode.h"
 
 #include <algorithm>
 #include <random>
@@ -161,6 +162,10 @@ void Engine::on_disconnected(const std::string& reason) {
     fail_requests(reason);
     m_in_flight.clear();
     m_fetching.clear();
+    // Unacked deliveries come again after the reconnect; the processed table shows them once.
+    m_acks_waiting.clear();
+    m_ack_in_flight = false;
+    m_was_settled = false;
     if (m_state == State::failed)
         return;
     if (!m_started) {
@@ -255,6 +260,7 @@ void Engine::on_frame(std::span<const std::uint8_t> frame) {
         m_transport.cancel_timer(it->second.timer);
     m_pending_requests.erase(it);
     handler(e);
+    check_settled();
 }
 
 // ---- registration and authentication --------------------------------------------------------
@@ -429,6 +435,10 @@ Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text
         return make_error(Errc::too_large, "the message is longer than 64 KiB");
     if (m_username.empty())
         VEIL_TRY(load_account()); // sending before start(): queued until connected
+    if (peer == m_username)
+        return make_error(Errc::invalid_argument, "you cannot send a message to yourself");
+    if (unicode::sanitize(text) != text)
+        return make_error(Errc::invalid_argument, "the message is not valid UTF-8 text");
 
     Bytes message_id = crypto::random_bytes(protocol::kMessageIdBytes);
     std::int64_t now = m_clock.now_ms();
@@ -498,7 +508,7 @@ void Engine::pump_outgoing() {
     for (const auto& peer : peers)
         encrypt_pending_for(peer);
     flush_outbox();
-    check_outbox_empty();
+    check_settled();
 }
 
 void Engine::encrypt_pending_for(const std::string& peer) {
@@ -606,7 +616,7 @@ void Engine::drop_pending_for(const std::string& peer) {
         if (m_store.set_status(item.message_id, store::MessageStatus::failed))
             m_observer.on_status(item.message_id, store::MessageStatus::failed);
     }
-    check_outbox_empty();
+    check_settled();
 }
 
 void Engine::flush_outbox() {
@@ -645,7 +655,7 @@ void Engine::send_outbox_item(const store::OutboxItem& item) {
             (void)m_store.remove_outbox(message_id);
             (void)m_store.set_status(message_id, store::MessageStatus::failed);
             m_observer.on_status(message_id, store::MessageStatus::failed);
-            check_outbox_empty();
+            check_settled();
             return;
         }
         Status st = m_store.remove_outbox(message_id);
@@ -657,13 +667,8 @@ void Engine::send_outbox_item(const store::OutboxItem& item) {
         }
         if (!st)
             report(st.error());
-        check_outbox_empty();
+        check_settled();
     });
-}
-
-void Engine::check_outbox_empty() {
-    if (m_in_flight.empty() && m_fetching.empty() && idle_outgoing())
-        m_observer.on_outbox_empty();
 }
 
 // ---- incoming --------------------------------------------------------------------------------
@@ -822,12 +827,42 @@ void Engine::record_failure(const wire::Deliver& d, const Error& error) {
 }
 
 void Engine::ack(std::uint64_t delivery_id) {
+    m_acks_waiting.push_back(delivery_id);
+    if (!m_ack_in_flight)
+        flush_acks();
+}
+
+void Engine::flush_acks() {
+    // One ack request at a time; deliveries processed meanwhile are acked together in the next,
+    // so a burst costs the relay a few deletes instead of one per message.
+    if (m_acks_waiting.empty())
+        return;
     wire::Envelope e;
-    e.mutable_ack_request()->add_delivery_ids(delivery_id);
+    auto* ack = e.mutable_ack_request();
+    std::size_t n = std::min(m_acks_waiting.size(), protocol::kMaxAcksPerRequest);
+    for (std::size_t i = 0; i < n; ++i)
+        ack->add_delivery_ids(m_acks_waiting[i]);
+    m_acks_waiting.erase(m_acks_waiting.begin(), m_acks_waiting.begin() + static_cast<long>(n));
+    m_ack_in_flight = true;
     request(std::move(e), [this](const wire::Envelope& response) {
+        m_ack_in_flight = false;
         if (response.has_error())
             report(relay_error(response.error()));
+        flush_acks();
     });
+}
+
+bool Engine::settled() {
+    return m_state == State::ready && m_pending_requests.empty() && m_acks_waiting.empty() &&
+           m_in_flight.empty() && m_fetching.empty() && idle_outgoing();
+}
+
+void Engine::check_settled() {
+    // Only when no request is open does the store need a look, which keeps bursts cheap.
+    bool now = m_pending_requests.empty() && settled();
+    if (now && !m_was_settled)
+        m_observer.on_settled();
+    m_was_settled = now;
 }
 
 } // namespace veil::engine

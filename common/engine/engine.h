@@ -42,8 +42,9 @@ public:
     virtual void on_status(std::span<const std::uint8_t> /*message_id*/, store::MessageStatus) {}
     // Every envelope queued before authentication has been processed.
     virtual void on_queue_drained() {}
-    // Everything queued locally has been accepted by the relay.
-    virtual void on_outbox_empty() {}
+    // Nothing is in flight any more: every request answered (acks included), nothing pending
+    // or in the outbox. Emitted when the engine becomes settled, not on every frame.
+    virtual void on_settled() {}
     // An error for the person: permanent (state failed) or about one action.
     virtual void on_error(const Error&) {}
 };
@@ -82,6 +83,8 @@ public:
     Result<Bytes> send_text(const std::string& peer, const std::string& text);
     // True when nothing is pending or waiting in the outbox.
     bool idle_outgoing();
+    // Ready, with every request answered and nothing queued (see EngineObserver::on_settled).
+    bool settled();
 
     // TransportListener
     void on_connected() override;
@@ -124,7 +127,8 @@ private:
     void record_failure(const wire::Deliver& deliver, const Error& error);
     void ack(std::uint64_t delivery_id);
     void report(const Error& error);
-    void check_outbox_empty();
+    void check_settled();
+    void flush_acks();
 
     store::AccountStore& m_store;
     crypto::SignalContext& m_context;
@@ -149,6 +153,9 @@ private:
     std::set<std::string> m_in_flight; // hex message ids sent and not yet acked
     std::uint32_t m_backoff_ms = 0;
     bool m_outage_reported = false;
+    bool m_was_settled = false;
+    std::vector<std::uint64_t> m_acks_waiting; // delivery ids processed, not yet acked
+    bool m_ack_in_flight = false;
     std::uint64_t m_reconnect_timer = 0;
 };
 

@@ -92,8 +92,8 @@ void sync_dir(const fs::path& dir) {
 
 void remove_profile_files(const fs::path& dir) {
     std::error_code ec;
-    for (const char* name :
-         {"account.db", "account.db-journal", "account.db-wal", "account.db-shm", "kdf", "kdf.tmp"})
+    for (const char* name : {"account.db", "account.db-journal", "account.db-wal", "account.db-shm",
+                             "kdf", "kdf.tmp", "lock"})
         fs::remove(dir / name, ec);
 }
 
@@ -128,6 +128,10 @@ AccountStore::AccountStore(std::unique_ptr<Impl> impl)
 
 AccountStore::~AccountStore() = default;
 
+void AccountStore::remove_profile(const fs::path& profile_dir) {
+    remove_profile_files(profile_dir);
+}
+
 bool AccountStore::exists(const fs::path& profile_dir) {
     std::error_code ec;
     return fs::is_regular_file(profile_dir / kDbName, ec);
@@ -142,6 +146,9 @@ Result<std::unique_ptr<AccountStore>> AccountStore::create(const fs::path& profi
     if (exists(profile_dir))
         return make_error(Errc::already_exists, "an account profile already exists here");
     VEIL_TRY(make_private_dir(profile_dir));
+    auto lock = ProfileLock::acquire(profile_dir);
+    if (!lock)
+        return lock.error();
 
     KdfFile kdf{params, Bytes(kSaltBytes)};
     VEIL_TRY(crypto::random_bytes(std::span<std::uint8_t>(kdf.salt)));
@@ -165,13 +172,16 @@ Result<std::unique_ptr<AccountStore>> AccountStore::create(const fs::path& profi
     sync_dir(profile_dir);
     log::info(kLog, "created an account database");
     return std::unique_ptr<AccountStore>(
-        new AccountStore(std::make_unique<Impl>(std::move(db.value()))));
+        new AccountStore(std::make_unique<Impl>(std::move(db.value()), std::move(lock.value()))));
 }
 
 Result<std::unique_ptr<AccountStore>> AccountStore::open(const fs::path& profile_dir,
                                                          const SecretBytes& passphrase) {
     if (!exists(profile_dir))
         return make_error(Errc::not_found, "there is no account profile in this folder");
+    auto lock = ProfileLock::acquire(profile_dir);
+    if (!lock)
+        return lock.error();
     auto kdf = read_kdf_file(profile_dir / kKdfName);
     if (!kdf)
         return kdf.error();
@@ -193,7 +203,7 @@ Result<std::unique_ptr<AccountStore>> AccountStore::open(const fs::path& profile
     VEIL_TRY(migrate(db.value()));
     log::info(kLog, "opened the account database");
     return std::unique_ptr<AccountStore>(
-        new AccountStore(std::make_unique<Impl>(std::move(db.value()))));
+        new AccountStore(std::make_unique<Impl>(std::move(db.value()), std::move(lock.value()))));
 }
 
 Status AccountStore::check_integrity() {

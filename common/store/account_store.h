@@ -86,10 +86,14 @@ public:
                                                         const SecretBytes& passphrase,
                                                         const KdfParams& kdf = KdfParams{});
     // Opens an existing database. Fails with wrong_passphrase if the key does not open it, with
-    // not_found if there is no profile, and with corrupt if the file is damaged.
+    // not_found if there is no profile, with corrupt if the file is damaged, and with busy if
+    // another process has the profile open.
     static Result<std::unique_ptr<AccountStore>> open(const std::filesystem::path& profile_dir,
                                                       const SecretBytes& passphrase);
     static bool exists(const std::filesystem::path& profile_dir);
+    // Deletes the files a profile consists of (not the folder, nor files others put there).
+    // For undoing a create whose registration failed; the store must be closed.
+    static void remove_profile(const std::filesystem::path& profile_dir);
     ~AccountStore() override;
 
     // Reads and checks every page (PRAGMA quick_check). Fails with corrupt if any page is

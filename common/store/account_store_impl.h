@@ -4,6 +4,7 @@
 
 #include "store/account_store.h"
 #include "store/database.h"
+#include "store/profile_lock.h"
 
 #include <optional>
 #include <string_view>
@@ -12,8 +13,9 @@ namespace veil::store {
 
 class AccountStore::Impl {
 public:
-    explicit Impl(Database database)
-        : db(std::move(database)) {}
+    Impl(Database database, ProfileLock profile_lock)
+        : db(std::move(database))
+        , lock(std::move(profile_lock)) {}
 
     // The meta table holds one value per key; reads return nullopt when the key is unset.
     Result<std::optional<std::int64_t>> meta_int(std::string_view key);
@@ -25,6 +27,7 @@ public:
     Status put_meta_blob(std::string_view key, std::span<const std::uint8_t> value);
 
     Database db;
+    ProfileLock lock; // held while the store is open
 
 private:
     // Runs the meta SELECT for key; the returned statement is on its row when the bool is true.

@@ -22,6 +22,7 @@ const char* errc_name(Errc code) {
     case Errc::timeout: return "timeout";
     case Errc::disconnected: return "disconnected";
     case Errc::refused: return "refused";
+    case Errc::busy: return "busy";
     case Errc::internal: return "internal";
     }
     return "unknown";

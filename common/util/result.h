@@ -30,6 +30,7 @@ enum class Errc {
     timeout,
     disconnected,
     refused, // the relay said no; see the message
+    busy,    // held by someone else (a profile open in another process)
     internal,
 };
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <sqlite3.h>
 #include <regex>
 
 using namespace std::chrono_literals;
@@ -61,6 +62,21 @@ Client make_client(const std::filesystem::path& dir, const std::string& relay,
     INFO(r.err);
     REQUIRE(r.code == 0);
     return c;
+}
+
+// Rows in the relay's mailbox table, read from its database file (plain SQLite, WAL).
+int relay_mailbox_rows(const std::filesystem::path& relay_dir) {
+    sqlite3* db = nullptr;
+    std::string path = (relay_dir / "relay.db").string();
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM mailbox", -1, &stmt, nullptr) ==
+            SQLITE_OK);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    int rows = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rows;
 }
 
 int count(const std::string& haystack, const std::string& needle) {
@@ -171,4 +187,83 @@ TEST_CASE("clients link SQLCipher and never plain SQLite, and the relay never li
     auto relay = veil::test::run({"/usr/bin/ldd", VEIL_RELAY_BIN}, {}, dir.path(), "ldd");
     REQUIRE(relay.code == 0);
     CHECK(relay.out.find("libsqlcipher") == std::string::npos);
+}
+
+TEST_CASE("receive without --wait acks what it printed, and the sender's receipts arrive") {
+    TempDir dir("veil-e2e-ack");
+    Relay relay(dir.path());
+    Client carol = make_client(dir.path(), relay.url(), "carol");
+    Client dave = make_client(dir.path(), relay.url(), "dave");
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(carol.run({"send", "dave", "msg " + std::to_string(i)}).code == 0);
+    CHECK(relay_mailbox_rows(dir.path() / "relay") == 3);
+    auto got = dave.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    CHECK(count(got.out, "\"from\":\"carol\"") == 3);
+    // Dave's acks deleted his three envelopes; his three delivery receipts wait for carol.
+    CHECK(relay_mailbox_rows(dir.path() / "relay") == 3);
+    REQUIRE(carol.run({"receive", "--json"}).code == 0);
+    CHECK(relay_mailbox_rows(dir.path() / "relay") == 0);
+}
+
+TEST_CASE("a failed registration keeps nothing, so the folder can be used again") {
+    TempDir dir("veil-e2e-reg");
+    Relay relay(dir.path());
+    make_client(dir.path(), relay.url(), "erin");
+    Client again{dir.path(), dir.path() / "again", relay.url(), "another passphrase"};
+    auto taken = again.run({"register", "erin"});
+    CHECK(taken.code == 5);
+    CHECK_FALSE(std::filesystem::exists(again.profile / "account.db"));
+    auto other = again.run({"register", "frank"});
+    INFO(other.err);
+    CHECK(other.code == 0);
+}
+
+TEST_CASE("bad input from the command line is refused before anything is stored or sent") {
+    TempDir dir("veil-e2e-input");
+    Relay relay(dir.path());
+    Client gina = make_client(dir.path(), relay.url(), "gina");
+    make_client(dir.path(), relay.url(), "hank");
+
+    // A relay address that is not ws:// or wss:// is a usage error and is not saved.
+    Client wrong_url = gina;
+    wrong_url.relay = "http://" + relay.url().substr(5);
+    auto r = wrong_url.run({"contacts"});
+    CHECK(r.code == 2);
+    CHECK(gina.run({"send", "hank", "still on ws"}).code == 0);
+
+    // Text that is not UTF-8 is refused; so is text over 64 KiB, without reading all of it.
+    auto bad_utf8 = gina.run({"send", "hank", "-"}, std::string("bad\xff\xfe utf8"));
+    CHECK(bad_utf8.code == 2);
+    CHECK(bad_utf8.err.find("UTF-8") != std::string::npos);
+    auto huge = gina.run({"send", "hank", "-"}, std::string(200 * 1024, 'x'));
+    CHECK(huge.code == 1);
+    CHECK(huge.err.find("64 KiB") != std::string::npos);
+
+    // Sending to oneself is refused with a sentence.
+    auto self = gina.run({"send", "gina", "hello me"});
+    CHECK(self.code == 2);
+    CHECK(self.err.find("yourself") != std::string::npos);
+}
+
+TEST_CASE("verbs run at once on one profile take turns, and each message arrives once") {
+    TempDir dir("veil-e2e-turns");
+    Relay relay(dir.path());
+    Client ivy = make_client(dir.path(), relay.url(), "ivy");
+    Client jack = make_client(dir.path(), relay.url(), "jack");
+    std::vector<std::unique_ptr<Process>> senders;
+    for (int i = 0; i < 4; ++i)
+        senders.push_back(std::make_unique<Process>(
+            ivy.argv({"send", "jack", "turn " + std::to_string(i)}), ivy.env(), dir.path(),
+            "send"));
+    for (auto& p : senders) {
+        auto code = p->wait(60s);
+        INFO(p->err());
+        REQUIRE(code);
+        CHECK(*code == 0);
+    }
+    auto got = jack.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    for (int i = 0; i < 4; ++i)
+        CHECK(count(got.out, "turn " + std::to_string(i)) == 1);
 }

@@ -307,3 +307,14 @@ TEST_CASE("create ignores a write-ahead log left by a deleted database", "[store
     store.reset();
     CHECK(open_store(profile)->contacts().value().empty());
 }
+
+TEST_CASE("a profile open in one place is refused elsewhere as busy, and free again once closed") {
+    TempProfile profile;
+    auto first = create_store(profile);
+    auto second = AccountStore::open(profile.dir(), passphrase());
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.error().code == Errc::busy);
+    first.reset();
+    auto third = AccountStore::open(profile.dir(), passphrase());
+    CHECK(third.ok());
+}
