@@ -46,6 +46,8 @@ Result<std::unique_ptr<ClientSession>> ClientSession::open(const std::filesystem
     auto store = store::AccountStore::open(profile, passphrase);
     if (!store)
         return store.error();
+    // Damage in a page that nothing reads yet would otherwise go unnoticed until a write.
+    VEIL_TRY(store.value()->check_integrity());
     if (!relay_url.empty()) {
         auto info = store.value()->account();
         if (!info)

@@ -5,8 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
-#include <sqlite3.h>
+#include <fstream>
 #include <regex>
+#include <sqlite3.h>
 
 using namespace std::chrono_literals;
 using veil::test::Process;
@@ -253,9 +254,9 @@ TEST_CASE("verbs run at once on one profile take turns, and each message arrives
     Client jack = make_client(dir.path(), relay.url(), "jack");
     std::vector<std::unique_ptr<Process>> senders;
     for (int i = 0; i < 4; ++i)
-        senders.push_back(std::make_unique<Process>(
-            ivy.argv({"send", "jack", "turn " + std::to_string(i)}), ivy.env(), dir.path(),
-            "send"));
+        senders.push_back(
+            std::make_unique<Process>(ivy.argv({"send", "jack", "turn " + std::to_string(i)}),
+                                      ivy.env(), dir.path(), "send"));
     for (auto& p : senders) {
         auto code = p->wait(60s);
         INFO(p->err());
@@ -266,4 +267,29 @@ TEST_CASE("verbs run at once on one profile take turns, and each message arrives
     REQUIRE(got.code == 0);
     for (int i = 0; i < 4; ++i)
         CHECK(count(got.out, "turn " + std::to_string(i)) == 1);
+}
+
+TEST_CASE("a damaged page in a profile's database is reported at open, before any use") {
+    TempDir dir("veil-e2e-damage");
+    Relay relay(dir.path());
+    Client kim = make_client(dir.path(), relay.url(), "kim");
+    make_client(dir.path(), relay.url(), "lee");
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(kim.run({"send", "lee", std::string(2000, static_cast<char>('a' + i))}).code == 0);
+    auto db = kim.profile / "account.db";
+    auto size = std::filesystem::file_size(db);
+    REQUIRE(size >= 3 * 4096);
+    {
+        std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+        auto at = static_cast<std::streamoff>((size / 4096 / 2) * 4096 + 100);
+        f.seekg(at);
+        char c = 0;
+        f.read(&c, 1);
+        c = static_cast<char>(c ^ 0x40);
+        f.seekp(at);
+        f.write(&c, 1);
+    }
+    auto r = kim.run({"contacts"});
+    CHECK(r.code == 3);
+    CHECK(r.err.find("integrity") != std::string::npos);
 }
