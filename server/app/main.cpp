@@ -1,21 +1,25 @@
-// veil-relay: the Poco front end around RelayService. See relay_config.h for the command line.
-// Prints "veil-relay listening on HOST:PORT" to stdout once it accepts connections.
-#include "connection_registry.h"
+// veil-relay: Poco answers HTTP (/healthz and the WebSocket upgrade) on a few threads; upgraded
+// connections then live on epoll reactors, one per core (server/transport). See relay_config.h
+// for the command line. Prints "veil-relay listening on HOST:PORT" to stdout once it accepts
+// connections.
 #include "http_handlers.h"
 #include "relay_config.h"
 
 #include "core/relay_service.h"
 #include "core/sqlite_store.h"
 #include "crypto/provider.h"
+#include "transport/guarded_connection_factory.h"
+#include "transport/reactor_pool.h"
+#include "transport/upgrade_deadlines.h"
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/log.h"
 
 #include <Poco/Exception.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/TCPServer.h>
 #include <Poco/ThreadPool.h>
 #include <google/protobuf/stubs/logging.h>
 
@@ -23,6 +27,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <sys/resource.h>
 
 namespace {
 
@@ -31,8 +36,9 @@ using namespace veil::relay;
 
 constexpr std::string_view kLog = "relay";
 constexpr std::int64_t kPurgeIntervalMs = 10 * 60 * 1000;
-constexpr int kMaxThreads = 512;
-constexpr int kMaxQueued = 256;
+// HTTP threads only answer upgrades and /healthz, each within the upgrade deadline.
+constexpr int kHttpThreads = 16;
+constexpr int kHttpQueued = 1024;
 
 int create_invite(const RelayConfig& config) {
     auto store = SqliteStore::open(config.data_dir);
@@ -79,44 +85,77 @@ void wait_for_termination(RelayService& service, const sigset_t& signals) {
     }
 }
 
+// Each connection is a file descriptor: allow as many as the hard limit does.
+void raise_fd_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            limit = raised;
+    }
+    log::info(kLog, "file descriptor limit " + std::to_string(limit.rlim_cur));
+}
+
+transport::TransportOptions transport_options(const RelayConfig& config) {
+    transport::TransportOptions options;
+    options.reactors = static_cast<std::size_t>(config.reactors);
+    options.frame_timeout = std::chrono::milliseconds(config.frame_timeout_ms);
+    options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+    options.max_outgoing_bytes = static_cast<std::size_t>(config.max_outgoing_bytes);
+    return options;
+}
+
 int serve(const RelayConfig& config, const sigset_t& signals) {
     auto store = SqliteStore::open(config.data_dir);
     if (!store) {
         std::cerr << "veil-relay: " << store.error().message << "\n";
         return 1;
     }
+    raise_fd_limit();
     SystemClock clock;
     RelayService::Options options;
     options.invite_only = config.invite_only;
     options.retention_ms = std::int64_t{config.retention_days} * 24 * 60 * 60 * 1000;
     RelayService service(**store, clock, options);
-    ConnectionRegistry registry;
-    service.set_router(&registry);
+    transport::ReactorPool reactors(service, transport_options(config));
+    service.set_router(&reactors);
     purge(service);
 
-    Poco::ThreadPool pool("relay", 4, kMaxThreads, 60);
+    const Poco::Timespan upgrade_timeout(config.upgrade_timeout_ms * 1000);
+    transport::UpgradeDeadlines deadlines(std::chrono::milliseconds(config.upgrade_timeout_ms));
+    Poco::ThreadPool pool("relay-http", 2, kHttpThreads, 60);
     auto params = Poco::Net::HTTPServerParams::Ptr(new Poco::Net::HTTPServerParams);
-    params->setMaxThreads(kMaxThreads);
-    params->setMaxQueued(kMaxQueued);
+    params->setMaxThreads(kHttpThreads);
+    params->setMaxQueued(kHttpQueued);
     params->setServerName("veil-relay");
+    params->setTimeout(upgrade_timeout);
+    params->setKeepAlive(false);
 
     Poco::Net::ServerSocket socket;
     socket.bind(Poco::Net::SocketAddress(config.listen), true);
     socket.listen(1024);
-    Poco::Net::HTTPServer server(new RelayHandlerFactory(service, registry), pool, socket, params);
+    Poco::Net::TCPServer server(
+        new transport::GuardedConnectionFactory(
+            params, new RelayHandlerFactory(reactors, deadlines), deadlines),
+        pool, socket, params);
     server.start();
 
     const std::string bound = socket.address().toString();
-    log::info(kLog, "listening on " + bound + (config.invite_only ? " (invite only)" : ""));
+    log::info(kLog, "listening on " + bound + (config.invite_only ? " (invite only)" : "") +
+                        " with " + std::to_string(reactors.reactor_count()) + " reactors");
     std::cout << "veil-relay listening on " << bound << std::endl;
 
     wait_for_termination(service, signals);
 
     log::info(kLog, "shutting down");
-    server.stop();
-    registry.close_all();
-    server.stopAll(true);
+    server.stop();         // no new connections
+    deadlines.abort_all(); // cut requests still in their HTTP phase
     pool.joinAll();
+    reactors.stop(); // close 1001 to every client
+    service.set_router(nullptr);
     log::info(kLog, "stopped");
     return 0;
 }

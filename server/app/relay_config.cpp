@@ -22,6 +22,38 @@ std::optional<int> parse_days(const std::string& text) {
     return value;
 }
 
+// A whole number from min to max, or nullopt.
+std::optional<std::int64_t> parse_number(const std::string& text, std::int64_t min,
+                                         std::int64_t max) {
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+        return std::nullopt;
+    return value;
+}
+
+struct HiddenOption {
+    const char* name;
+    std::int64_t RelayConfig::*field;
+    std::int64_t min;
+    std::int64_t max;
+};
+
+constexpr HiddenOption kHidden[] = {
+    {"--upgrade-timeout-ms", &RelayConfig::upgrade_timeout_ms, 1, 3'600'000},
+    {"--frame-timeout-ms", &RelayConfig::frame_timeout_ms, 1, 3'600'000},
+    {"--idle-timeout-ms", &RelayConfig::idle_timeout_ms, 3, 86'400'000},
+    {"--max-outgoing-bytes", &RelayConfig::max_outgoing_bytes, 1024, 1LL << 32},
+    {"--reactors", &RelayConfig::reactors, 1, 256},
+};
+
+const HiddenOption* find_hidden(const std::string& arg) {
+    for (const auto& option : kHidden)
+        if (arg == option.name)
+            return &option;
+    return nullptr;
+}
+
 Status apply_level(RelayConfig& config, const std::string& name) {
     auto level = log::parse_level(name, log::Level::off);
     if (level == log::Level::off && name != "off")
@@ -113,6 +145,13 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                     return bad("--retention-days needs a whole number of days from 1 to 3650");
                 config.retention_days = *days;
             }
+        } else if (const HiddenOption* option = find_hidden(arg)) {
+            auto v = value();
+            auto number = v ? parse_number(*v, option->min, option->max) : std::nullopt;
+            if (!number)
+                return bad(arg + " needs a whole number from " + std::to_string(option->min) +
+                           " to " + std::to_string(option->max));
+            config.*(option->field) = *number;
         } else {
             return bad("unknown argument '" + arg + "'");
         }

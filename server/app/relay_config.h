@@ -7,11 +7,19 @@
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
 // data, invite_only, retention_days, log_level.
+//
+// Hidden options, for tests that cannot wait for the product's deadlines:
+//   --upgrade-timeout-ms N   whole HTTP request, default 10000
+//   --frame-timeout-ms N     a started frame or fragmented message, default 10000
+//   --idle-timeout-ms N      silence before the close (a ping at a third), default 90000
+//   --max-outgoing-bytes N   a connection's unwritten frames, default 4 MiB
+//   --reactors N             reactor threads, default one per core
 #pragma once
 
 #include "util/log.h"
 #include "util/result.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +34,13 @@ struct RelayConfig {
     bool invite_only = false;
     int retention_days = 30;
     log::Level log_level = log::Level::info;
+
+    // Transport limits (hidden options).
+    std::int64_t upgrade_timeout_ms = 10'000;
+    std::int64_t frame_timeout_ms = 10'000;
+    std::int64_t idle_timeout_ms = 90'000;
+    std::int64_t max_outgoing_bytes = 4 * 1024 * 1024;
+    std::int64_t reactors = 0;
 };
 
 // Parses argv (without argv[0]). Errors carry a sentence for the person at the terminal.

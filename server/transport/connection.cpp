@@ -1,0 +1,267 @@
+#include "transport/connection.h"
+
+#include "util/log.h"
+
+#include <cerrno>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace veil::relay::transport {
+namespace {
+
+namespace ws = protocol::ws;
+
+constexpr std::string_view kLog = "net";
+constexpr std::size_t kMaxIovecs = 64;
+
+std::string describe(std::uint64_t id, std::uint16_t code, std::string_view reason) {
+    return "connection " + std::to_string(id) + " closing with " + std::to_string(code) + ": " +
+           std::string(reason);
+}
+
+} // namespace
+
+Connection::Connection(std::uint64_t id, int fd, RelayService& service,
+                       const TransportOptions& options, TimePoint now)
+    : m_fd(fd)
+    , m_session(id)
+    , m_service(service)
+    , m_options(options)
+    , m_decoder(ws::Role::server, options.max_message_bytes)
+    , m_last_received(now) {}
+
+Connection::~Connection() {
+    ::close(m_fd);
+}
+
+void Connection::on_input(std::span<const std::uint8_t> bytes, TimePoint now) {
+    if (m_state != State::open)
+        return; // after a close frame, input is read only to reach the peer's EOF
+    m_last_received = now;
+    m_ping_sent = false;
+
+    std::vector<ws::Event> events;
+    auto fed = m_decoder.feed(bytes, events);
+    bool completed_message = false;
+    for (auto& event : events) {
+        if (m_state != State::open)
+            break;
+        completed_message |= event.opcode == ws::Opcode::binary || event.opcode == ws::Opcode::text;
+        handle(event, now);
+    }
+    if (!fed && m_state == State::open) {
+        const auto* violation = m_decoder.violation();
+        start_close(violation->code, violation->reason, now);
+    }
+    note_frame_progress(completed_message, now);
+    flush();
+    // Responses are never dropped; a client that does not read them is simply no longer read
+    // from until half of them are written (flush() resumes reading).
+    if (m_state == State::open && m_out_bytes > m_options.max_outgoing_bytes)
+        m_reading_paused = true;
+}
+
+// A frame deadline runs from the moment a frame (or a fragmented message) began. A read that
+// completes a data message and ends inside another frame began that frame itself.
+void Connection::note_frame_progress(bool completed_message, TimePoint now) {
+    if (!m_decoder.mid_frame())
+        m_frame_started.reset();
+    else if (!m_frame_started || completed_message)
+        m_frame_started = now;
+}
+
+void Connection::on_readable(std::span<std::uint8_t> scratch, TimePoint now) {
+    ssize_t n = ::recv(m_fd, scratch.data(), scratch.size(), 0);
+    if (n > 0) {
+        on_input(scratch.first(static_cast<std::size_t>(n)), now);
+        return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    // EOF or a reset: the peer is gone, whatever was still queued for it.
+    m_state = State::done;
+}
+
+void Connection::on_writable(TimePoint) {
+    flush();
+}
+
+void Connection::on_error() {
+    m_state = State::done;
+}
+
+void Connection::handle(ws::Event& event, TimePoint now) {
+    switch (event.opcode) {
+    case ws::Opcode::binary:
+        // FIXME(#3): handle() runs on the reactor thread, so a slow store call stalls every
+        // other connection of this reactor; storage work belongs on a worker pool that posts
+        // the responses back to the reactor in request order.
+        // FIXME(#3): the drain after authentication comes back whole from handle(), so its
+        // memory is bounded by the mailbox, not by max_outgoing_bytes; the transport should
+        // page it as the outgoing queue empties.
+        for (auto& response : m_service.handle(m_session, event.payload))
+            queue_frame(ws::Opcode::binary, response);
+        return;
+    case ws::Opcode::text:
+        start_close(ws::close_unsupported_data, "binary messages only", now);
+        return;
+    case ws::Opcode::ping: queue_frame(ws::Opcode::pong, event.payload); return;
+    case ws::Opcode::pong: return;
+    case ws::Opcode::close: {
+        // Echo the peer's code (RFC 6455 section 5.5.1); a close without one gets 1000.
+        const std::uint16_t code =
+            event.close_code == 1005 ? std::uint16_t{ws::close_normal} : event.close_code;
+        start_close(code, "", now);
+        return;
+    }
+    case ws::Opcode::continuation: return; // the decoder never emits it
+    }
+}
+
+void Connection::push(std::uint64_t delivery_id, const std::shared_ptr<const Bytes>& frame,
+                      TimePoint now) {
+    if (m_state != State::open || !m_session.authenticated)
+        return;
+    if (delivery_id <= m_session.drained_up_to)
+        return; // the drain after authentication already carried it
+    if (m_out_push_bytes + frame->size() > m_options.max_outgoing_bytes) {
+        // The envelope stays in the mailbox until acked, so closing loses nothing: the client
+        // gets it again from the drain when it reconnects.
+        log::warn(kLog, "connection " + std::to_string(id()) + " reads too slowly; closing it");
+        drop_unstarted();
+        start_close(ws::close_policy_violation, "reading too slowly", now);
+        flush();
+        return;
+    }
+    queue(frame, true);
+    flush();
+}
+
+void Connection::on_timer(TimePoint now) {
+    if (m_state == State::closing) {
+        if (now >= m_close_deadline)
+            m_state = State::done;
+        return;
+    }
+    if (m_state != State::open)
+        return;
+    if (m_frame_started && now >= *m_frame_started + m_options.frame_timeout) {
+        start_close(ws::close_policy_violation, "frame not completed in time", now);
+    } else if (now >= m_last_received + m_options.idle_timeout) {
+        start_close(ws::close_going_away, "idle", now);
+    } else if (!m_ping_sent && now >= m_last_received + m_options.idle_timeout / 3) {
+        queue_frame(ws::Opcode::ping, {});
+        m_ping_sent = true;
+    }
+    flush();
+}
+
+void Connection::go_away(TimePoint now) {
+    start_close(ws::close_going_away, "server shutting down", now);
+    flush();
+}
+
+std::uint32_t Connection::wanted_events() const {
+    std::uint32_t events = 0;
+    if (m_state == State::closing || (m_state == State::open && !m_reading_paused))
+        events |= EPOLLIN;
+    if (!m_out.empty())
+        events |= EPOLLOUT;
+    return events;
+}
+
+Connection::TimePoint Connection::next_deadline() const {
+    if (m_state == State::closing)
+        return m_close_deadline;
+    if (m_state != State::open)
+        return TimePoint::min();
+    TimePoint next = m_ping_sent ? m_last_received + m_options.idle_timeout
+                                 : m_last_received + m_options.idle_timeout / 3;
+    if (m_frame_started)
+        next = std::min(next, *m_frame_started + m_options.frame_timeout);
+    return next;
+}
+
+void Connection::queue(std::shared_ptr<const Bytes> frame, bool push) {
+    m_out_bytes += frame->size();
+    if (push)
+        m_out_push_bytes += frame->size();
+    m_out.push_back(OutFrame{std::move(frame), push});
+}
+
+void Connection::queue_frame(ws::Opcode opcode, std::span<const std::uint8_t> payload) {
+    queue(std::make_shared<const Bytes>(ws::encode_frame(ws::Role::server, opcode, payload)),
+          false);
+}
+
+void Connection::start_close(std::uint16_t code, std::string_view reason, TimePoint now) {
+    if (m_state != State::open)
+        return;
+    log::debug(kLog, describe(id(), code, reason));
+    queue(std::make_shared<const Bytes>(ws::encode_close(ws::Role::server, code, reason)), false);
+    m_state = State::closing;
+    m_close_deadline = now + m_options.close_linger;
+    m_reading_paused = false;
+}
+
+void Connection::drop_unstarted() {
+    std::size_t keep = m_out_offset > 0 ? 1 : 0;
+    while (m_out.size() > keep) {
+        const OutFrame& last = m_out.back();
+        m_out_bytes -= last.bytes->size();
+        if (last.push)
+            m_out_push_bytes -= last.bytes->size();
+        m_out.pop_back();
+    }
+}
+
+void Connection::flush() {
+    while (!m_out.empty() && m_state != State::done) {
+        iovec iov[kMaxIovecs];
+        std::size_t count = 0;
+        for (std::size_t i = 0; i < m_out.size() && count < kMaxIovecs; ++i, ++count) {
+            const Bytes& bytes = *m_out[i].bytes;
+            const std::size_t skip = i == 0 ? m_out_offset : 0;
+            iov[count].iov_base = const_cast<std::uint8_t*>(bytes.data() + skip);
+            iov[count].iov_len = bytes.size() - skip;
+        }
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = count;
+        ssize_t written = ::sendmsg(m_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (written < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                return;
+            m_state = State::done; // reset or broken pipe: the peer is gone
+            return;
+        }
+        auto left = static_cast<std::size_t>(written);
+        while (left > 0) {
+            const OutFrame& front = m_out.front();
+            const std::size_t rest = front.bytes->size() - m_out_offset;
+            if (left < rest) {
+                m_out_offset += left;
+                break;
+            }
+            left -= rest;
+            m_out_bytes -= front.bytes->size();
+            if (front.push)
+                m_out_push_bytes -= front.bytes->size();
+            m_out.pop_front();
+            m_out_offset = 0;
+        }
+    }
+    if (m_reading_paused && m_out_bytes <= m_options.max_outgoing_bytes / 2)
+        m_reading_paused = false;
+    if (m_out.empty() && m_state == State::closing && !m_write_shut) {
+        // The close frame is out: send FIN and wait for the peer's EOF (or the linger
+        // deadline), so that the peer reads the close frame before the socket goes.
+        ::shutdown(m_fd, SHUT_WR);
+        m_write_shut = true;
+    }
+}
+
+} // namespace veil::relay::transport

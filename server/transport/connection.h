@@ -1,0 +1,106 @@
+// Connection: one upgraded WebSocket client inside a reactor. It owns the socket (non-blocking),
+// Veil's strict frame decoder, the client's Session and its outgoing queue, and turns socket
+// events into RelayService calls and frames to write.
+//
+// Thread: every method runs on the owning reactor's thread; the reactor asks wanted_events()
+// and next_deadline() after each call and destroys the connection once finished().
+//
+// Ordering: responses of a handle() call are queued before anything pushed later, and a push
+// whose delivery id the drain after authentication already carried (Session::drained_up_to)
+// is dropped. Both follow from pushes reaching the connection only through the reactor's
+// inbox, after the handle() that may have attached the session has returned.
+#pragma once
+
+#include "transport/transport_options.h"
+
+#include "core/relay_service.h"
+#include "protocol/ws_codec.h"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace veil::relay::transport {
+
+class Connection {
+public:
+    using Clock = std::chrono::steady_clock;
+    using TimePoint = Clock::time_point;
+
+    // Takes ownership of fd, which must be a connected, non-blocking stream socket.
+    Connection(std::uint64_t id, int fd, RelayService& service, const TransportOptions& options,
+               TimePoint now);
+    ~Connection(); // closes the socket
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    std::uint64_t id() const { return m_session.connection_id; }
+    int fd() const { return m_fd; }
+    Session& session() { return m_session; }
+
+    // Bytes received for this connection: decoded, handled, answered.
+    void on_input(std::span<const std::uint8_t> bytes, TimePoint now);
+    // The socket is readable; scratch is the reactor's read buffer.
+    void on_readable(std::span<std::uint8_t> scratch, TimePoint now);
+    void on_writable(TimePoint now);
+    // The socket reported an error or a hang-up.
+    void on_error();
+    // A Deliver frame (a complete WebSocket frame) pushed by the router.
+    void push(std::uint64_t delivery_id, const std::shared_ptr<const Bytes>& frame, TimePoint now);
+    // A deadline may have passed.
+    void on_timer(TimePoint now);
+    // Server shutdown: close with 1001.
+    void go_away(TimePoint now);
+
+    bool finished() const { return m_state == State::done; }
+    // EPOLLIN/EPOLLOUT as the connection needs them now.
+    std::uint32_t wanted_events() const;
+    // The next time on_timer() has something to do.
+    TimePoint next_deadline() const;
+
+private:
+    enum class State {
+        open,    // reading and handling frames
+        closing, // a close frame is queued; waiting for it to be written and for the peer's EOF
+        done,    // the reactor destroys the connection
+    };
+
+    struct OutFrame {
+        std::shared_ptr<const Bytes> bytes;
+        bool push = false;
+    };
+
+    void handle(protocol::ws::Event& event, TimePoint now);
+    void queue(std::shared_ptr<const Bytes> frame, bool push);
+    void queue_frame(protocol::ws::Opcode opcode, std::span<const std::uint8_t> payload);
+    void start_close(std::uint16_t code, std::string_view reason, TimePoint now);
+    // Drops queued frames not yet begun, keeping the one partly written (frames stay whole).
+    void drop_unstarted();
+    void flush();
+    void note_frame_progress(bool completed_message, TimePoint now);
+
+    int m_fd;
+    Session m_session;
+    RelayService& m_service;
+    const TransportOptions& m_options;
+    protocol::ws::Decoder m_decoder;
+    State m_state = State::open;
+
+    std::deque<OutFrame> m_out;
+    std::size_t m_out_offset = 0; // bytes of m_out.front() already written
+    std::size_t m_out_bytes = 0;
+    std::size_t m_out_push_bytes = 0;
+    bool m_reading_paused = false;
+    bool m_write_shut = false;
+
+    TimePoint m_last_received;
+    bool m_ping_sent = false;
+    std::optional<TimePoint> m_frame_started;
+    TimePoint m_close_deadline;
+};
+
+} // namespace veil::relay::transport

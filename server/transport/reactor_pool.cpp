@@ -1,0 +1,97 @@
+#include "transport/reactor_pool.h"
+
+#include "protocol/envelope_codec.h"
+#include "protocol/ws_codec.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace veil::relay::transport {
+namespace {
+
+std::size_t reactor_threads(std::size_t wanted) {
+    if (wanted > 0)
+        return wanted;
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+} // namespace
+
+ReactorPool::ReactorPool(RelayService& service, TransportOptions options)
+    : m_options(options) {
+    const std::size_t count = reactor_threads(m_options.reactors);
+    for (std::size_t i = 0; i < count; ++i)
+        m_reactors.push_back(std::make_unique<Reactor>(service, m_options));
+    for (auto& reactor : m_reactors)
+        reactor->start();
+}
+
+ReactorPool::~ReactorPool() {
+    stop();
+}
+
+void ReactorPool::adopt(int fd, Bytes received) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        ::close(fd);
+        return;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const std::uint64_t id = m_next_id.fetch_add(1);
+    owner(id).adopt(id, fd, std::move(received));
+}
+
+void ReactorPool::stop() {
+    for (auto& reactor : m_reactors)
+        reactor->stop();
+    for (auto& reactor : m_reactors)
+        reactor->join();
+}
+
+std::size_t ReactorPool::size() const {
+    std::size_t total = 0;
+    for (const auto& reactor : m_reactors)
+        total += reactor->size();
+    return total;
+}
+
+void ReactorPool::attach(const Session& session) {
+    std::lock_guard lock(m_mutex);
+    m_online[{session.username, session.device_id}].insert(session.connection_id);
+}
+
+void ReactorPool::detach(const Session& session) {
+    std::lock_guard lock(m_mutex);
+    auto it = m_online.find({session.username, session.device_id});
+    if (it == m_online.end())
+        return;
+    it->second.erase(session.connection_id);
+    if (it->second.empty())
+        m_online.erase(it);
+}
+
+void ReactorPool::push(const std::string& username, std::uint32_t device_id,
+                       const wire::Envelope& deliver) {
+    std::vector<std::uint64_t> targets;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_online.find({username, device_id});
+        if (it == m_online.end())
+            return;
+        targets.assign(it->second.begin(), it->second.end());
+    }
+    // Server frames are unmasked, so every connection of the device shares the same bytes.
+    auto frame = std::make_shared<const Bytes>(
+        protocol::ws::encode_frame(protocol::ws::Role::server, protocol::ws::Opcode::binary,
+                                   protocol::encode_envelope(deliver)));
+    const std::uint64_t delivery_id = deliver.deliver().delivery_id();
+    for (std::uint64_t id : targets)
+        owner(id).push(id, delivery_id, frame);
+}
+
+} // namespace veil::relay::transport

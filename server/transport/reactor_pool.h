@@ -1,0 +1,67 @@
+// ReactorPool: the relay's WebSocket transport after the HTTP upgrade, and the Router the
+// RelayService pushes through. It runs one Reactor per core; upgraded sockets are spread over
+// them round robin, and a connection's id names its reactor (id % reactor count), so a push
+// needs no lookup beyond the device's online connection ids.
+//
+// Thread-safety: every public method may be called from any thread. attach/detach/push are
+// called by the service on reactor threads; push never blocks on the network (it posts to the
+// owning reactors' inboxes).
+#pragma once
+
+#include "transport/reactor.h"
+#include "transport/transport_options.h"
+
+#include "core/relay_service.h"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace veil::relay::transport {
+
+class ReactorPool final : public Router {
+public:
+    // service must outlive the pool. Starts the reactor threads.
+    ReactorPool(RelayService& service, TransportOptions options);
+    ~ReactorPool() override; // stop()s
+    ReactorPool(const ReactorPool&) = delete;
+    ReactorPool& operator=(const ReactorPool&) = delete;
+
+    // Takes ownership of fd, a connected socket whose WebSocket upgrade has been answered with
+    // 101; it is made non-blocking here. `received` holds bytes already read past the request.
+    void adopt(int fd, Bytes received);
+
+    // Closes every connection with 1001 (within the shutdown grace) and joins the reactors.
+    // Sockets adopted afterwards are closed at once.
+    void stop();
+
+    std::size_t reactor_count() const { return m_reactors.size(); }
+    std::size_t size() const;
+
+    void attach(const Session& session) override;
+    void detach(const Session& session) override;
+    void push(const std::string& username, std::uint32_t device_id,
+              const wire::Envelope& deliver) override;
+
+private:
+    using DeviceKey = std::pair<std::string, std::uint32_t>;
+
+    Reactor& owner(std::uint64_t connection_id) {
+        return *m_reactors[connection_id % m_reactors.size()];
+    }
+
+    TransportOptions m_options;
+    std::vector<std::unique_ptr<Reactor>> m_reactors;
+    std::atomic<std::uint64_t> m_next_id{1};
+
+    std::mutex m_mutex;
+    std::map<DeviceKey, std::set<std::uint64_t>> m_online; // guarded by m_mutex
+};
+
+} // namespace veil::relay::transport
