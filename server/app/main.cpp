@@ -23,11 +23,18 @@
 #include <Poco/ThreadPool.h>
 #include <google/protobuf/stubs/logging.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <fcntl.h>
+#include <filesystem>
 #include <iostream>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace {
 
@@ -108,7 +115,26 @@ transport::TransportOptions transport_options(const RelayConfig& config) {
     return options;
 }
 
+// One relay per data folder: two would hand out the same one-time prekeys and race on the
+// mailboxes. The lock (flock) goes away with the process, even after kill -9.
+bool lock_data_dir(const std::string& data_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    std::string path = (std::filesystem::path(data_dir) / "relay.lock").string();
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        std::cerr << "veil-relay: " << data_dir
+                  << (fd < 0 ? " cannot be used: " + std::string(std::strerror(errno))
+                             : " is in use by another veil-relay")
+                  << "\n";
+        return false;
+    }
+    return true; // the descriptor stays open, holding the lock, until the process ends
+}
+
 int serve(const RelayConfig& config, const sigset_t& signals) {
+    if (!lock_data_dir(config.data_dir))
+        return 1;
     auto store = SqliteStore::open(config.data_dir);
     if (!store) {
         std::cerr << "veil-relay: " << store.error().message << "\n";
@@ -135,7 +161,9 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     params->setKeepAlive(false);
 
     Poco::Net::ServerSocket socket;
-    socket.bind(Poco::Net::SocketAddress(config.listen), true);
+    // SO_REUSEADDR for restarts over TIME_WAIT, but never SO_REUSEPORT: a second relay on the
+    // same port must fail, not split the clients between two stores.
+    socket.bind(Poco::Net::SocketAddress(config.listen), true, false);
     socket.listen(1024);
     Poco::Net::TCPServer server(
         new transport::GuardedConnectionFactory(
@@ -163,6 +191,8 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // The store holds who talks to whom: the data folder and its files are the relay's alone.
+    ::umask(077);
     // Block the termination signals before any thread starts, so that every thread inherits the
     // mask and only wait_for_termination receives them, synchronously.
     sigset_t signals;

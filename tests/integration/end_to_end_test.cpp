@@ -293,3 +293,23 @@ TEST_CASE("a damaged page in a profile's database is reported at open, before an
     CHECK(r.code == 3);
     CHECK(r.err.find("integrity") != std::string::npos);
 }
+
+TEST_CASE("a second relay on the same port or the same data folder refuses to start") {
+    TempDir dir("veil-e2e-second");
+    Relay relay(dir.path());
+    std::string port = relay.url().substr(relay.url().rfind(':') + 1);
+    auto same_port = veil::test::run(
+        {VEIL_RELAY_BIN, "--listen", "127.0.0.1:" + port, "--data", (dir.path() / "b").string()},
+        {}, dir.path(), "relay2", {}, 20s);
+    CHECK(same_port.code == 1);
+    CHECK(same_port.err.find("in use") != std::string::npos);
+    auto same_data = veil::test::run(
+        {VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", (dir.path() / "relay").string()}, {},
+        dir.path(), "relay3", {}, 20s);
+    CHECK(same_data.code == 1);
+    CHECK(same_data.err.find("in use by another veil-relay") != std::string::npos);
+    // The data folder is the relay's alone.
+    auto perms = std::filesystem::status(dir.path() / "relay").permissions();
+    CHECK((perms & std::filesystem::perms::others_all) == std::filesystem::perms::none);
+    CHECK((perms & std::filesystem::perms::group_all) == std::filesystem::perms::none);
+}
