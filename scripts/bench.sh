@@ -15,9 +15,14 @@ runs=${VEIL_BENCH_RUNS:-3}
 # One run of any workload stops itself well before this; the limit only catches a hang.
 run_timeout=${VEIL_BENCH_TIMEOUT:-300}
 
-# FIXME(#3): B1-B5 (load generator and raw-relay floor) join this list once the relay's reactor
-# lands.
+# "ID EXECUTABLE [ARGUMENTS]". B1-B5 share the load generator, which starts its own relay (and
+# the raw floor for B2) and stops it again.
 workloads=(
+    "B1 veil-bench-relay b1"
+    "B2 veil-bench-relay b2"
+    "B3 veil-bench-relay b3"
+    "B4 veil-bench-relay b4"
+    "B5 veil-bench-relay b5"
     "B6 veil-bench-relay-store"
     "B7 veil-bench-crypto"
     "B8 veil-bench-client-db"
@@ -32,12 +37,17 @@ check_sqlite() {
     fi
 }
 for entry in "${workloads[@]}"; do
-    exe="$bin/${entry#* }"
+    read -r _ name _ <<<"$entry"
+    exe="$bin/$name"
     [ -x "$exe" ] || { echo "bench: $exe is missing; run make bench" >&2; exit 1; }
 done
+[ -x "$bin/veil-bench-raw-floor" ] || { echo "bench: the raw floor is missing" >&2; exit 1; }
 check_sqlite "$bin/veil-bench-relay-store" libsqlcipher
 check_sqlite "$bin/veil-bench-crypto" libsqlite3
 check_sqlite "$bin/veil-bench-client-db" libsqlite3
+# The load generator stays lean: no database of either kind.
+check_sqlite "$bin/veil-bench-relay" libsqlite3
+check_sqlite "$bin/veil-bench-relay" libsqlcipher
 
 stamp=$(date +%Y-%m-%d-%H%M%S)
 mkdir -p "$results"
@@ -46,11 +56,12 @@ trap 'rm -f "$raw"' EXIT
 
 started=$SECONDS
 for entry in "${workloads[@]}"; do
-    id=${entry%% *}
-    exe="$bin/${entry#* }"
+    read -r id name args <<<"$entry"
+    exe="$bin/$name"
     for run in $(seq 1 "$runs"); do
         echo "== $id run $run/$runs" >&2
-        line=$(timeout "$run_timeout" "$exe")
+        # shellcheck disable=SC2086 # args is a list of words
+        line=$(timeout "$run_timeout" "$exe" $args)
         if [ "$(printf '%s\n' "$line" | wc -l)" -ne 1 ] || [ "${line:0:1}" != "{" ]; then
             echo "bench: $id must print exactly one JSON line on stdout" >&2
             exit 1

@@ -1,0 +1,34 @@
+// veil-bench-relay: the load generator (epoll, one thread, non-blocking sockets to 127.0.0.1
+// only) and the relay workloads B1-B5. `veil-bench-relay b2` runs B2 and prints its JSON line
+// on stdout; notes go to stderr. Every workload starts and stops its own relay and is bounded
+// in count and in time (bench/README.md).
+#include "loadgen/event_loop.h"
+#include "loadgen/workloads.h"
+#include "support/workload.h"
+
+#include <csignal>
+#include <iostream>
+#include <string>
+
+int main(int argc, char** argv) {
+    using namespace veil::bench;
+    const std::string which = argc > 1 ? argv[1] : "";
+    quiet_logs();
+    std::signal(SIGPIPE, SIG_IGN);
+    note("file descriptor limit " + std::to_string(raise_fd_limit()));
+    JsonLine (*workload)() = nullptr;
+    if (which == "b1")
+        workload = run_b1_idle_connections;
+    else if (which == "b2")
+        workload = run_b2_one_to_one;
+    else if (which == "b3")
+        workload = run_b3_fan_out;
+    else if (which == "b4")
+        workload = run_b4_offline_drain;
+    else if (which == "b5")
+        workload = run_b5_reconnect_storm;
+    else
+        fail("usage: veil-bench-relay b1|b2|b3|b4|b5");
+    std::cout << workload().str() << std::endl;
+    return 0;
+}
