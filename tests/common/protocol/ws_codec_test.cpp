@@ -1,4 +1,5 @@
 #include "protocol/ws_codec.h"
+#include "support/ws_frames.h"
 
 #include <catch2/catch.hpp>
 
@@ -7,6 +8,9 @@
 
 using namespace veil;
 using namespace veil::protocol::ws;
+
+using veil::test::ws_header;
+using veil::test::ws_raw_frame;
 
 namespace {
 
@@ -32,31 +36,6 @@ Bytes concat(std::initializer_list<Bytes> parts) {
     for (const auto& p : parts)
         out.insert(out.end(), p.begin(), p.end());
     return out;
-}
-
-// A frame header with any first byte and length, masked with a zero key when `masked`.
-Bytes header(std::uint8_t b0, std::uint64_t length, bool masked = true) {
-    Bytes h = {b0};
-    const std::uint8_t mask = masked ? 0x80 : 0;
-    if (length < 126) {
-        h.push_back(static_cast<std::uint8_t>(mask | length));
-    } else if (length <= 0xFFFF) {
-        h.push_back(mask | 126);
-        h.push_back(static_cast<std::uint8_t>(length >> 8));
-        h.push_back(static_cast<std::uint8_t>(length));
-    } else {
-        h.push_back(mask | 127);
-        for (int shift = 56; shift >= 0; shift -= 8)
-            h.push_back(static_cast<std::uint8_t>(length >> shift));
-    }
-    if (masked)
-        h.insert(h.end(), {0, 0, 0, 0});
-    return h;
-}
-
-// A masked client frame (zero key, so the payload is in clear) with any first byte.
-Bytes raw_frame(std::uint8_t b0, const Bytes& payload, bool masked = true) {
-    return concat({header(b0, payload.size(), masked), payload});
 }
 
 struct Fed {
@@ -186,10 +165,10 @@ TEST_CASE("any split of a stream of frames yields the same events") {
     std::uint8_t key[4] = {1, 2, 3, 4};
     Bytes stream = concat({
         encode_frame(Role::client, Opcode::binary, text_bytes("first"), key),
-        raw_frame(0x02, text_bytes("frag-a")), // binary, FIN=0
+        ws_raw_frame(0x02, text_bytes("frag-a")), // binary, FIN=0
         encode_frame(Role::client, Opcode::ping, text_bytes("in between"), key),
-        raw_frame(0x00, text_bytes("frag-b")), // continuation, FIN=0
-        raw_frame(0x80, text_bytes("frag-c")), // continuation, FIN=1
+        ws_raw_frame(0x00, text_bytes("frag-b")), // continuation, FIN=0
+        ws_raw_frame(0x80, text_bytes("frag-c")), // continuation, FIN=1
         encode_frame(Role::client, Opcode::text, text_bytes("caf\xc3\xa9"), key),
         encode_frame(Role::client, Opcode::binary, big, key),
         encode_frame(Role::client, Opcode::binary, {}, key),
@@ -239,76 +218,81 @@ TEST_CASE("a partly received frame or message counts as mid-frame, a finished on
     Decoder d(Role::server, kCap);
     std::vector<Event> out;
     CHECK_FALSE(d.mid_frame());
-    Bytes frame = raw_frame(0x82, text_bytes("abc"));
+    Bytes frame = ws_raw_frame(0x82, text_bytes("abc"));
     REQUIRE(d.feed(std::span(frame).first(1), out));
     CHECK(d.mid_frame());
     REQUIRE(d.feed(std::span(frame).subspan(1), out));
     CHECK_FALSE(d.mid_frame());
-    Bytes fragment = raw_frame(0x02, text_bytes("abc"));
+    Bytes fragment = ws_raw_frame(0x02, text_bytes("abc"));
     REQUIRE(d.feed(fragment, out));
     CHECK(d.mid_frame());
 }
 
 TEST_CASE("an unmasked client frame is refused with 1002, and so is a masked server frame") {
-    CHECK(violation_code(Role::server, raw_frame(0x82, text_bytes("x"), false)) ==
+    CHECK(violation_code(Role::server, ws_raw_frame(0x82, text_bytes("x"), false)) ==
           close_protocol_error);
-    CHECK(violation_code(Role::client, raw_frame(0x82, text_bytes("x"), true)) ==
+    CHECK(violation_code(Role::client, ws_raw_frame(0x82, text_bytes("x"), true)) ==
           close_protocol_error);
 }
 
 TEST_CASE("each reserved bit without an extension is refused with 1002") {
     for (std::uint8_t rsv : {0x40, 0x20, 0x10})
-        CHECK(violation_code(Role::server, raw_frame(0x82 | rsv, text_bytes("x"))) ==
+        CHECK(violation_code(Role::server, ws_raw_frame(0x82 | rsv, text_bytes("x"))) ==
               close_protocol_error);
 }
 
 TEST_CASE("every reserved opcode is refused with 1002") {
     for (std::uint8_t op : {0x3, 0x4, 0x5, 0x6, 0x7, 0xB, 0xC, 0xD, 0xE, 0xF})
-        CHECK(violation_code(Role::server, raw_frame(0x80 | op, {})) == close_protocol_error);
+        CHECK(violation_code(Role::server, ws_raw_frame(0x80 | op, {})) == close_protocol_error);
 }
 
 TEST_CASE("a control frame over 125 bytes or without FIN is refused with 1002") {
-    CHECK(violation_code(Role::server, raw_frame(0x89, Bytes(126, 'p'))) == close_protocol_error);
-    CHECK(violation_code(Role::server, raw_frame(0x88, Bytes(126, 'c'))) == close_protocol_error);
-    CHECK(violation_code(Role::server, raw_frame(0x09, text_bytes("ping"))) ==
+    CHECK(violation_code(Role::server, ws_raw_frame(0x89, Bytes(126, 'p'))) ==
           close_protocol_error);
-    CHECK(violation_code(Role::server, raw_frame(0x0A, text_bytes("pong"))) ==
+    CHECK(violation_code(Role::server, ws_raw_frame(0x88, Bytes(126, 'c'))) ==
+          close_protocol_error);
+    CHECK(violation_code(Role::server, ws_raw_frame(0x09, text_bytes("ping"))) ==
+          close_protocol_error);
+    CHECK(violation_code(Role::server, ws_raw_frame(0x0A, text_bytes("pong"))) ==
           close_protocol_error);
     // 125 bytes is the largest control payload allowed.
     Decoder d(Role::server, kCap);
-    auto f = feed_all(d, raw_frame(0x89, Bytes(125, 'p')));
+    auto f = feed_all(d, ws_raw_frame(0x89, Bytes(125, 'p')));
     CHECK(f.violation == nullptr);
     CHECK(f.events.size() == 1);
 }
 
 TEST_CASE("a continuation without a started message is refused with 1002") {
-    CHECK(violation_code(Role::server, raw_frame(0x80, text_bytes("x"))) == close_protocol_error);
-    CHECK(violation_code(Role::server, raw_frame(0x00, text_bytes("x"))) == close_protocol_error);
+    CHECK(violation_code(Role::server, ws_raw_frame(0x80, text_bytes("x"))) ==
+          close_protocol_error);
+    CHECK(violation_code(Role::server, ws_raw_frame(0x00, text_bytes("x"))) ==
+          close_protocol_error);
 }
 
 TEST_CASE("a new data frame inside a fragmented message is refused with 1002") {
-    Bytes input = concat({raw_frame(0x02, text_bytes("a")), raw_frame(0x82, text_bytes("b"))});
+    Bytes input =
+        concat({ws_raw_frame(0x02, text_bytes("a")), ws_raw_frame(0x82, text_bytes("b"))});
     CHECK(violation_code(Role::server, input) == close_protocol_error);
-    Bytes text = concat({raw_frame(0x01, text_bytes("a")), raw_frame(0x01, text_bytes("b"))});
+    Bytes text = concat({ws_raw_frame(0x01, text_bytes("a")), ws_raw_frame(0x01, text_bytes("b"))});
     CHECK(violation_code(Role::server, text) == close_protocol_error);
 }
 
 TEST_CASE("a 64-bit length with the top bit set is refused with 1002") {
-    Bytes h = header(0x82, 0x8000000000000000ULL);
+    Bytes h = ws_header(0x82, 0x8000000000000000ULL);
     CHECK(violation_code(Role::server, h) == close_protocol_error);
 }
 
 TEST_CASE("a close frame with a one-byte payload or an invalid code is refused with 1002") {
-    CHECK(violation_code(Role::server, raw_frame(0x88, bytes({0x03}))) == close_protocol_error);
+    CHECK(violation_code(Role::server, ws_raw_frame(0x88, bytes({0x03}))) == close_protocol_error);
     for (int code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535}) {
         INFO(code);
         Bytes payload = bytes({code >> 8, code & 0xFF});
-        CHECK(violation_code(Role::server, raw_frame(0x88, payload)) == close_protocol_error);
+        CHECK(violation_code(Role::server, ws_raw_frame(0x88, payload)) == close_protocol_error);
     }
     for (int code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999}) {
         INFO(code);
         Decoder d(Role::server, kCap);
-        auto f = feed_all(d, raw_frame(0x88, bytes({code >> 8, code & 0xFF})));
+        auto f = feed_all(d, ws_raw_frame(0x88, bytes({code >> 8, code & 0xFF})));
         CHECK(f.violation == nullptr);
         REQUIRE(f.events.size() == 1);
         CHECK(f.events[0].close_code == code);
@@ -317,7 +301,7 @@ TEST_CASE("a close frame with a one-byte payload or an invalid code is refused w
 
 TEST_CASE("a close frame without a payload reports 1005 and what follows it is ignored") {
     Decoder d(Role::server, kCap);
-    Bytes input = concat({raw_frame(0x88, {}), raw_frame(0xFF, text_bytes("junk"))});
+    Bytes input = concat({ws_raw_frame(0x88, {}), ws_raw_frame(0xFF, text_bytes("junk"))});
     auto f = feed_all(d, input);
     CHECK(f.violation == nullptr);
     REQUIRE(f.events.size() == 1);
@@ -329,20 +313,20 @@ TEST_CASE("text that is not valid UTF-8 is refused with 1007, split code points 
     // sequence cut off at the end of the message.
     for (const Bytes& bad : {bytes({0xC0, 0xAF}), bytes({0x80}), bytes({0xED, 0xA0, 0x80}),
                              bytes({0xF4, 0x90, 0x80, 0x80}), bytes({0x61, 0xE2, 0x82})})
-        CHECK(violation_code(Role::server, raw_frame(0x81, bad)) == close_invalid_payload);
-    CHECK(violation_code(Role::server, raw_frame(0x88, bytes({0x03, 0xE8, 0xFF}))) ==
+        CHECK(violation_code(Role::server, ws_raw_frame(0x81, bad)) == close_invalid_payload);
+    CHECK(violation_code(Role::server, ws_raw_frame(0x88, bytes({0x03, 0xE8, 0xFF}))) ==
           close_invalid_payload);
 
     // The euro sign cut between two fragments.
     Decoder d(Role::server, kCap);
-    auto f =
-        feed_all(d, concat({raw_frame(0x01, bytes({0xE2, 0x82})), raw_frame(0x80, bytes({0xAC}))}));
+    auto f = feed_all(
+        d, concat({ws_raw_frame(0x01, bytes({0xE2, 0x82})), ws_raw_frame(0x80, bytes({0xAC}))}));
     CHECK(f.violation == nullptr);
     REQUIRE(f.events.size() == 1);
     CHECK(as_text(f.events[0].payload) == "\xE2\x82\xAC");
     // Binary messages are not checked.
     Decoder b(Role::server, kCap);
-    CHECK(feed_all(b, raw_frame(0x82, bytes({0xC0, 0xAF}))).violation == nullptr);
+    CHECK(feed_all(b, ws_raw_frame(0x82, bytes({0xC0, 0xAF}))).violation == nullptr);
 }
 
 TEST_CASE("headers announcing 2^63-1 or 2^31 bytes are refused with 1009 before anything is "
@@ -351,7 +335,7 @@ TEST_CASE("headers announcing 2^63-1 or 2^31 bytes are refused with 1009 before 
         for (std::uint8_t b0 : {0x82, 0x81, 0x02}) {
             Decoder d(Role::server, kCap);
             std::vector<Event> out;
-            auto r = d.feed(header(b0, length), out);
+            auto r = d.feed(ws_header(b0, length), out);
             REQUIRE_FALSE(r);
             CHECK(r.error().code == Errc::too_large);
             REQUIRE(d.violation() != nullptr);
@@ -369,13 +353,13 @@ TEST_CASE("headers announcing 2^63-1 or 2^31 bytes are refused with 1009 before 
 TEST_CASE("a frame of exactly the cap is accepted and one byte more is refused with 1009") {
     const std::size_t cap = 1000;
     Decoder ok(Role::server, cap);
-    auto f = feed_all(ok, raw_frame(0x82, Bytes(cap, 'a')));
+    auto f = feed_all(ok, ws_raw_frame(0x82, Bytes(cap, 'a')));
     CHECK(f.violation == nullptr);
     CHECK(f.events.size() == 1);
 
     Decoder too_big(Role::server, cap);
     std::vector<Event> out;
-    Bytes h = header(0x82, cap + 1);
+    Bytes h = ws_header(0x82, cap + 1);
     REQUIRE_FALSE(too_big.feed(h, out));
     CHECK(too_big.violation()->code == close_too_big);
     CHECK(too_big.buffered_bytes() == 0);
@@ -386,10 +370,10 @@ TEST_CASE("thousands of continuation frames without FIN are refused with 1009 on
     const std::size_t cap = 64 * 1024;
     Decoder d(Role::server, cap);
     std::vector<Event> out;
-    REQUIRE(d.feed(raw_frame(0x02, Bytes(10, 'a')), out));
+    REQUIRE(d.feed(ws_raw_frame(0x02, Bytes(10, 'a')), out));
     std::size_t total = 10;
     std::size_t frames = 1;
-    Bytes continuation = raw_frame(0x00, Bytes(10, 'b'));
+    Bytes continuation = ws_raw_frame(0x00, Bytes(10, 'b'));
     while (d.feed(continuation, out)) {
         total += 10;
         ++frames;
@@ -465,9 +449,9 @@ TEST_CASE("mutated valid frame streams decode or fail cleanly") {
     std::uint8_t key[4] = {9, 8, 7, 6};
     Bytes base = concat({
         encode_frame(Role::client, Opcode::binary, Bytes(300, 'x'), key),
-        raw_frame(0x01, text_bytes("fr")),
+        ws_raw_frame(0x01, text_bytes("fr")),
         encode_frame(Role::client, Opcode::ping, text_bytes("p"), key),
-        raw_frame(0x80, text_bytes("ag")),
+        ws_raw_frame(0x80, text_bytes("ag")),
         encode_close(Role::client, close_normal, "done"),
     });
     for (int i = 0; i < 20000; ++i) {

@@ -3,6 +3,7 @@
 // role, plus delivery through the reactors, slow readers, keepalive and shutdown.
 #include "server/relay_fixture.h"
 #include "server/transport/wire_client.h"
+#include "support/ws_frames.h"
 
 #include <catch2/catch.hpp>
 
@@ -16,34 +17,10 @@ using namespace veil::relay;
 using namespace veil::relay::test;
 namespace ws = veil::protocol::ws;
 
+using veil::test::ws_header;
+using veil::test::ws_raw_frame;
+
 namespace {
-
-// A frame header with any first byte and 7/16/64-bit length, masked with a zero key (so that
-// the payload goes in clear) unless `masked` is false.
-Bytes header(std::uint8_t b0, std::uint64_t length, bool masked = true) {
-    Bytes h = {b0};
-    const std::uint8_t mask = masked ? 0x80 : 0;
-    if (length < 126) {
-        h.push_back(static_cast<std::uint8_t>(mask | length));
-    } else if (length <= 0xFFFF) {
-        h.push_back(mask | 126);
-        h.push_back(static_cast<std::uint8_t>(length >> 8));
-        h.push_back(static_cast<std::uint8_t>(length));
-    } else {
-        h.push_back(mask | 127);
-        for (int shift = 56; shift >= 0; shift -= 8)
-            h.push_back(static_cast<std::uint8_t>(length >> shift));
-    }
-    if (masked)
-        h.insert(h.end(), {0, 0, 0, 0});
-    return h;
-}
-
-Bytes raw_frame(std::uint8_t b0, const Bytes& payload, bool masked = true) {
-    Bytes f = header(b0, payload.size(), masked);
-    f.insert(f.end(), payload.begin(), payload.end());
-    return f;
-}
 
 // Sends bytes on a fresh connection and returns the close code the relay answers with.
 std::optional<std::uint16_t> close_code_for(RelayProcess& relay, const Bytes& bytes) {
@@ -116,7 +93,7 @@ TEST_CASE("headers announcing 2^63-1 or 2^31 bytes are closed with 1009 and the 
     REQUIRE(before > 0);
     for (int round = 0; round < 10; ++round) {
         for (std::uint64_t length : {0x7FFFFFFFFFFFFFFFULL, 0x80000000ULL}) {
-            Bytes h = header(0x82, length);
+            Bytes h = ws_header(0x82, length);
             h.insert(h.end(), 64, 'x'); // the start of the promised payload
             CHECK(close_code_for(relay, h) == ws::close_too_big);
         }
@@ -132,24 +109,25 @@ TEST_CASE("an unmasked frame, reserved bits, a reserved opcode, a 126-byte ping 
     TempDir dir("veil-wire");
     RelayProcess relay(dir.path());
     SECTION("unmasked frame") {
-        CHECK(close_code_for(relay, raw_frame(0x82, Bytes(8, 'u'), false)) ==
+        CHECK(close_code_for(relay, ws_raw_frame(0x82, Bytes(8, 'u'), false)) ==
               ws::close_protocol_error);
     }
     SECTION("reserved bits") {
         for (std::uint8_t rsv : {0x40, 0x20, 0x10})
-            CHECK(close_code_for(relay, raw_frame(0x82 | rsv, Bytes(8, 'r'))) ==
+            CHECK(close_code_for(relay, ws_raw_frame(0x82 | rsv, Bytes(8, 'r'))) ==
                   ws::close_protocol_error);
     }
     SECTION("reserved opcode") {
         for (std::uint8_t op : {0x3, 0x7, 0xB, 0xF})
-            CHECK(close_code_for(relay, raw_frame(0x80 | op, Bytes(4, 'o'))) ==
+            CHECK(close_code_for(relay, ws_raw_frame(0x80 | op, Bytes(4, 'o'))) ==
                   ws::close_protocol_error);
     }
     SECTION("126-byte ping") {
-        CHECK(close_code_for(relay, raw_frame(0x89, Bytes(126, 'p'))) == ws::close_protocol_error);
+        CHECK(close_code_for(relay, ws_raw_frame(0x89, Bytes(126, 'p'))) ==
+              ws::close_protocol_error);
     }
     SECTION("fragmented ping") {
-        CHECK(close_code_for(relay, raw_frame(0x09, Bytes(4, 'p'))) == ws::close_protocol_error);
+        CHECK(close_code_for(relay, ws_raw_frame(0x09, Bytes(4, 'p'))) == ws::close_protocol_error);
     }
     CHECK(healthz_ok(relay.port()));
 }
@@ -159,8 +137,8 @@ TEST_CASE("thousands of continuation frames without FIN are closed with 1009 onc
     TempDir dir("veil-wire");
     RelayProcess relay(dir.path());
     WsClient client(relay.port());
-    Bytes flood = raw_frame(0x02, Bytes(100, 'a'));
-    const Bytes continuation = raw_frame(0x00, Bytes(100, 'b'));
+    Bytes flood = ws_raw_frame(0x02, Bytes(100, 'a'));
+    const Bytes continuation = ws_raw_frame(0x00, Bytes(100, 'b'));
     // 3000 frames of 100 bytes pass the 256 KiB cap after about 2600.
     for (int i = 0; i < 3000; ++i)
         flood.insert(flood.end(), continuation.begin(), continuation.end());
@@ -218,7 +196,7 @@ TEST_CASE("a client dribbling a frame header is closed at the frame deadline") {
     TempDir dir("veil-wire");
     RelayProcess relay(dir.path(), {"--frame-timeout-ms", "800"});
     WsClient slow(relay.port());
-    const Bytes frame = raw_frame(0x82, Bytes(200, 'f'));
+    const Bytes frame = ws_raw_frame(0x82, Bytes(200, 'f'));
     const auto started = std::chrono::steady_clock::now();
     std::optional<std::uint16_t> code;
     bool ended = false;
@@ -406,7 +384,7 @@ TEST_CASE("a client that sends faster than it reads is paused, not closed, and e
     const int pings = 100000; // 10 MB: more than the kernel buffers on the way hold
     Bytes stream;
     for (int i = 0; i < pings; ++i) {
-        Bytes frame = raw_frame(0x89, Bytes(100, static_cast<std::uint8_t>(i)));
+        Bytes frame = ws_raw_frame(0x89, Bytes(100, static_cast<std::uint8_t>(i)));
         stream.insert(stream.end(), frame.begin(), frame.end());
     }
     const int fd = client.socket().fd();
