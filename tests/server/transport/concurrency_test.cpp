@@ -1,0 +1,732 @@
+// Issue #3: the relay under many concurrent authenticated clients, a drain far larger than the
+// outgoing limit, and one device connected twice. Every client is a non-blocking socket driven
+// from this thread (one epoll set, or poll for a single socket); every wait has a deadline and
+// every barrier is a round trip, never a sleep.
+#include "server/relay_fixture.h"
+#include "server/transport/wire_client.h"
+
+#include "core/sqlite_store.h"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <csignal>
+#include <map>
+#include <netinet/in.h>
+#include <poll.h>
+#include <set>
+#include <sstream>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace veil;
+using namespace veil::relay;
+using namespace veil::relay::test;
+namespace ws = veil::protocol::ws;
+
+namespace {
+
+// One client connection over a non-blocking socket: the upgrade, then masked frames out and
+// decoded envelopes and control frames in. The test drives it from its own loop.
+class Peer {
+public:
+    Peer() = default;
+    ~Peer() {
+        if (m_fd >= 0)
+            ::close(m_fd);
+    }
+    Peer(const Peer&) = delete;
+    Peer& operator=(const Peer&) = delete;
+
+    // Starts a non-blocking connect to 127.0.0.1:port and queues the upgrade request.
+    void start(std::uint16_t port, int receive_buffer = 0) {
+        m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        REQUIRE(m_fd >= 0);
+        if (receive_buffer > 0)
+            ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const int r = ::connect(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        REQUIRE((r == 0 || errno == EINPROGRESS));
+        const std::string upgrade = upgrade_request();
+        m_out.insert(m_out.end(), upgrade.begin(), upgrade.end());
+    }
+
+    int fd() const { return m_fd; }
+    bool upgraded() const { return m_upgraded; }
+    bool ended() const { return m_ended; }
+    const std::string& end_reason() const { return m_end_reason; }
+    bool wants_write() const { return m_out_offset < m_out.size(); }
+
+    void queue(const wire::Envelope& envelope) {
+        queue_frame(ws::Opcode::binary, protocol::encode_envelope(envelope));
+    }
+    void queue_frame(ws::Opcode opcode, std::span<const std::uint8_t> payload) {
+        Bytes frame = ws::encode_frame(ws::Role::client, opcode, payload);
+        m_out.insert(m_out.end(), frame.begin(), frame.end());
+    }
+
+    // Writes what the socket takes now.
+    void flush() {
+        while (!m_ended && wants_write()) {
+            ssize_t n = ::send(m_fd, m_out.data() + m_out_offset, m_out.size() - m_out_offset,
+                               MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTCONN))
+                return; // ENOTCONN: the connect is still in progress
+            if (n <= 0)
+                return end("send failed: " + std::to_string(errno));
+            m_out_offset += static_cast<std::size_t>(n);
+        }
+        if (m_out_offset == m_out.size()) {
+            m_out.clear();
+            m_out_offset = 0;
+        }
+    }
+
+    // Reads at most `limit` bytes once; decodes them into envelopes (answering pings on the
+    // way). Returns false if nothing could be read now.
+    bool read_once(std::size_t limit = 65536) {
+        if (m_ended)
+            return false;
+        std::uint8_t buffer[65536];
+        ssize_t n = ::recv(m_fd, buffer, std::min(limit, sizeof buffer), 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return false;
+        if (n <= 0) {
+            end(n == 0 ? "the relay closed the connection" : "recv failed");
+            return false;
+        }
+        std::span<const std::uint8_t> bytes(buffer, static_cast<std::size_t>(n));
+        if (!m_upgraded) {
+            m_head.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+            const auto end_of_head = m_head.find("\r\n\r\n");
+            if (end_of_head == std::string::npos)
+                return true;
+            if (m_head.rfind("HTTP/1.1 101", 0) != 0) {
+                end("upgrade refused: " + m_head.substr(0, m_head.find("\r\n")));
+                return true;
+            }
+            m_upgraded = true;
+            Bytes rest(m_head.begin() + static_cast<std::ptrdiff_t>(end_of_head + 4), m_head.end());
+            decode(rest);
+            return true;
+        }
+        decode(bytes);
+        return true;
+    }
+
+    // Envelopes and pong payloads decoded so far; the caller takes them.
+    std::vector<wire::Envelope> envelopes;
+    std::vector<std::string> pongs;
+
+private:
+    void decode(std::span<const std::uint8_t> bytes) {
+        std::vector<ws::Event> events;
+        if (!m_decoder.feed(bytes, events))
+            end("the relay sent an invalid frame");
+        for (auto& event : events) {
+            switch (event.opcode) {
+            case ws::Opcode::binary: {
+                wire::Envelope envelope;
+                if (!envelope.ParseFromArray(event.payload.data(),
+                                             static_cast<int>(event.payload.size())))
+                    return end("the relay sent an unparsable envelope");
+                envelopes.push_back(std::move(envelope));
+                break;
+            }
+            case ws::Opcode::ping: queue_frame(ws::Opcode::pong, event.payload); break;
+            case ws::Opcode::pong:
+                pongs.emplace_back(event.payload.begin(), event.payload.end());
+                break;
+            case ws::Opcode::close:
+                return end("the relay sent close " + std::to_string(event.close_code));
+            default: return end("the relay sent an unexpected frame");
+            }
+        }
+    }
+    void end(std::string why) {
+        if (!m_ended)
+            m_end_reason = std::move(why);
+        m_ended = true;
+    }
+
+    int m_fd = -1;
+    bool m_upgraded = false;
+    bool m_ended = false;
+    std::string m_end_reason;
+    std::string m_head;
+    Bytes m_out;
+    std::size_t m_out_offset = 0;
+    ws::Decoder m_decoder{ws::Role::client, 64 * 1024 * 1024};
+};
+
+// A level-triggered epoll set over Peers, keyed by their index in the caller's table.
+class PeerLoop {
+public:
+    PeerLoop()
+        : m_epoll(::epoll_create1(EPOLL_CLOEXEC)) {
+        REQUIRE(m_epoll >= 0);
+    }
+    ~PeerLoop() { ::close(m_epoll); }
+    PeerLoop(const PeerLoop&) = delete;
+    PeerLoop& operator=(const PeerLoop&) = delete;
+
+    void add(Peer& peer, std::size_t index) {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT;
+        ev.data.u64 = index;
+        REQUIRE(::epoll_ctl(m_epoll, EPOLL_CTL_ADD, peer.fd(), &ev) == 0);
+        m_masks[index] = ev.events;
+    }
+    void remove(Peer& peer, std::size_t index) {
+        ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, peer.fd(), nullptr);
+        m_masks.erase(index);
+    }
+    // Watches for writability only while the peer has bytes to send.
+    void settle(Peer& peer, std::size_t index) {
+        auto it = m_masks.find(index);
+        if (it == m_masks.end() || peer.ended())
+            return;
+        const std::uint32_t wanted = EPOLLIN | (peer.wants_write() ? EPOLLOUT : 0u);
+        if (wanted == it->second)
+            return;
+        epoll_event ev{};
+        ev.events = wanted;
+        ev.data.u64 = index;
+        REQUIRE(::epoll_ctl(m_epoll, EPOLL_CTL_MOD, peer.fd(), &ev) == 0);
+        it->second = wanted;
+    }
+    // Waits up to 100 ms; returns the indexes of the ready peers.
+    std::vector<std::size_t> wait() {
+        epoll_event events[512];
+        int n = ::epoll_wait(m_epoll, events, 512, 100);
+        std::vector<std::size_t> ready;
+        for (int i = 0; i < n; ++i)
+            ready.push_back(events[i].data.u64);
+        return ready;
+    }
+
+private:
+    int m_epoll;
+    std::map<std::size_t, std::uint32_t> m_masks;
+};
+
+std::string account_name(std::size_t index) {
+    return "c" + std::to_string(index);
+}
+
+// The id of message `seq` from account `sender`: both recoverable from the bytes.
+Bytes message_id_of(std::uint32_t sender, std::uint32_t seq) {
+    Bytes id(protocol::kMessageIdBytes, 0xC3);
+    for (int i = 0; i < 4; ++i) {
+        id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(sender >> (8 * i));
+        id[static_cast<std::size_t>(4 + i)] = static_cast<std::uint8_t>(seq >> (8 * i));
+    }
+    return id;
+}
+
+std::uint32_t read_le32(const std::string& bytes, std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i)
+        v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[at + i])) << (8 * i);
+    return v;
+}
+
+// Opaque bytes (256 unless told) that differ for every (sender, seq).
+std::string ciphertext_of(std::uint32_t sender, std::uint32_t seq, std::size_t size = 256) {
+    std::string c(size, '\0');
+    for (std::size_t i = 0; i < c.size(); ++i)
+        c[i] = static_cast<char>((sender * 131u + seq * 17u + i * 7u) & 0xFF);
+    return c;
+}
+
+wire::Envelope ack_of(RelayFixture& keys, const std::vector<std::uint64_t>& ids) {
+    auto ack = request(keys.next_id++);
+    for (auto id : ids)
+        ack.mutable_ack_request()->add_delivery_ids(id);
+    return ack;
+}
+
+// Stops the relay with SIGTERM, requires a clean exit, and returns how many envelopes are still
+// queued for each of the given devices, read from the relay's own database.
+std::map<std::string, std::size_t> queued_after_stop(RelayProcess& relay, const TempDir& dir,
+                                                     const std::vector<std::string>& names) {
+    relay.process().signal(SIGTERM);
+    REQUIRE(relay.process().wait(30s) == 0);
+    auto opened = SqliteStore::open((dir.path() / "relay").string());
+    REQUIRE(opened);
+    std::map<std::string, std::size_t> left;
+    for (const auto& name : names) {
+        auto queued = opened.value()->queued(name, 1, 0, 1000);
+        REQUIRE(queued);
+        if (!queued->empty())
+            left[name] = queued->size();
+    }
+    return left;
+}
+
+// One of the 2,000 clients of the concurrency test.
+struct Client {
+    enum class Phase { upgrading, challenged, registering, ready, barrier1, barrier2, done };
+    Peer peer;
+    Phase phase = Phase::upgrading;
+    std::uint32_t index = 0;
+    std::uint32_t send_results = 0;
+    std::uint32_t errors = 0;
+    std::vector<std::uint32_t> seen;             // per seq of the partner: deliveries seen
+    std::uint32_t foreign = 0;                   // deliveries not from the partner, or altered
+    std::map<std::uint64_t, std::size_t> acking; // ack request id -> delivery ids in it
+    std::uint32_t acked = 0;
+    std::set<std::uint64_t> delivery_ids;
+};
+
+} // namespace
+
+TEST_CASE("2,000 concurrent clients each exchange messages with nothing lost or duplicated") {
+    constexpr std::uint32_t kClients = 2000; // 1,000 pairs: client i talks to client i ^ 1
+    constexpr std::uint32_t kMessages = 5;   // per client, to its partner
+    constexpr std::size_t kHandshakeWindow = 128;
+
+    TempDir dir("veil-conc");
+    RelayProcess relay(dir.path());
+    RelayFixture keys;
+    // One identity signs for every account: each registration still carries a real signature
+    // over the relay's fresh nonce, which the relay verifies.
+    TestUser shared = keys.make_user("shared", 0);
+
+    std::vector<std::unique_ptr<Client>> clients;
+    for (std::uint32_t i = 0; i < kClients; ++i) {
+        clients.push_back(std::make_unique<Client>());
+        clients.back()->index = i;
+        clients.back()->seen.assign(kMessages, 0);
+    }
+    PeerLoop loop;
+    const auto started = std::chrono::steady_clock::now();
+    const Deadline deadline = after(90s);
+
+    std::size_t launched = 0;
+    std::size_t in_handshake = 0;
+    std::size_t ready = 0;
+    std::size_t done = 0;
+    std::size_t ended = 0;
+    std::string first_end;
+    bool traffic_started = false;
+    double registered_seconds = 0;
+
+    auto launch_more = [&] {
+        while (launched < kClients && in_handshake < kHandshakeWindow) {
+            Client& c = *clients[launched];
+            c.peer.start(relay.port());
+            loop.add(c.peer, launched);
+            ++launched;
+            ++in_handshake;
+        }
+    };
+
+    auto start_traffic = [&](Client& c) {
+        const std::uint32_t partner = c.index ^ 1u;
+        for (std::uint32_t seq = 0; seq < kMessages; ++seq)
+            c.peer.queue(keys.send_request(account_name(partner), message_id_of(c.index, seq),
+                                           ciphertext_of(c.index, seq)));
+    };
+
+    auto traffic_complete = [&](const Client& c) {
+        if (c.send_results + c.errors < kMessages || c.acked < kMessages)
+            return false;
+        for (auto n : c.seen)
+            if (n == 0)
+                return false;
+        return true;
+    };
+
+    auto on_envelope = [&](Client& c, const wire::Envelope& e) {
+        if (c.phase == Client::Phase::challenged) {
+            REQUIRE(e.has_challenge());
+            shared.username = account_name(c.index);
+            c.peer.queue(keys.register_request(shared, to_bytes(e.challenge().nonce())));
+            c.phase = Client::Phase::registering;
+            return;
+        }
+        if (c.phase == Client::Phase::registering) {
+            if (e.has_auth_result())
+                return;
+            INFO("registration of " << account_name(c.index) << " answered with body "
+                                    << static_cast<int>(e.body_case()));
+            REQUIRE(e.has_queue_drained());
+            c.phase = Client::Phase::ready;
+            --in_handshake;
+            ++ready;
+            return;
+        }
+        if (e.has_send_result()) {
+            ++c.send_results;
+        } else if (e.has_error()) {
+            ++c.errors;
+        } else if (e.has_deliver()) {
+            const auto& d = e.deliver();
+            const std::uint32_t partner = c.index ^ 1u;
+            const std::uint32_t seq = d.message_id().size() == protocol::kMessageIdBytes
+                                          ? read_le32(d.message_id(), 4)
+                                          : kMessages;
+            if (d.from_username() != account_name(partner) || d.from_device_id() != 1 ||
+                seq >= kMessages || read_le32(d.message_id(), 0) != partner ||
+                d.ciphertext() != ciphertext_of(partner, seq))
+                ++c.foreign;
+            else
+                ++c.seen[seq];
+            c.delivery_ids.insert(d.delivery_id());
+            auto ack = ack_of(keys, {d.delivery_id()});
+            c.acking[ack.request_id()] = 1;
+            c.peer.queue(ack);
+        } else if (e.has_ok()) {
+            auto it = c.acking.find(e.request_id());
+            if (it != c.acking.end()) {
+                c.acked += static_cast<std::uint32_t>(it->second);
+                c.acking.erase(it);
+            }
+        }
+    };
+
+    launch_more();
+    while (done + ended < kClients && std::chrono::steady_clock::now() < deadline) {
+        for (std::size_t index : loop.wait()) {
+            Client& c = *clients[index];
+            Peer& p = c.peer;
+            p.flush();
+            const bool was_upgraded = p.upgraded();
+            p.read_once();
+            if (!was_upgraded && p.upgraded()) {
+                auto challenge = request(keys.next_id++);
+                challenge.mutable_challenge_request();
+                p.queue(challenge);
+                c.phase = Client::Phase::challenged;
+            }
+            std::vector<wire::Envelope> envelopes;
+            envelopes.swap(p.envelopes);
+            for (const auto& e : envelopes)
+                on_envelope(c, e);
+            if ((c.phase == Client::Phase::ready) && traffic_complete(c)) {
+                // A barrier: two ping round trips. Every push for this client was posted to
+                // its reactor before its partner's last SendResult; the second ping is read
+                // after that reactor took its inbox, so any duplicate would precede pong 2.
+                c.phase = Client::Phase::barrier1;
+                p.queue_frame(ws::Opcode::ping, to_bytes("barrier1"));
+            }
+            for (const auto& pong : p.pongs) {
+                if (c.phase == Client::Phase::barrier1 && pong == "barrier1") {
+                    c.phase = Client::Phase::barrier2;
+                    p.queue_frame(ws::Opcode::ping, to_bytes("barrier2"));
+                } else if (c.phase == Client::Phase::barrier2 && pong == "barrier2") {
+                    c.phase = Client::Phase::done;
+                    ++done;
+                }
+            }
+            p.pongs.clear();
+            if (p.ended()) {
+                if (first_end.empty())
+                    first_end = account_name(c.index) + ": " + p.end_reason();
+                ++ended;
+                loop.remove(p, index);
+                continue;
+            }
+            p.flush();
+            loop.settle(p, index);
+        }
+        if (!traffic_started) {
+            launch_more();
+            if (ready == kClients) {
+                // Every account exists and is online: all clients send at once.
+                traffic_started = true;
+                registered_seconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                        .count();
+                for (std::size_t i = 0; i < kClients; ++i) {
+                    start_traffic(*clients[i]);
+                    clients[i]->peer.flush();
+                    loop.settle(clients[i]->peer, i);
+                }
+            }
+        }
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    std::uint64_t results = 0, errors = 0, delivered = 0, duplicates = 0, foreign = 0, acked = 0;
+    std::size_t missing = 0;
+    for (const auto& c : clients) {
+        results += c->send_results;
+        errors += c->errors;
+        foreign += c->foreign;
+        acked += c->acked;
+        for (auto n : c->seen) {
+            delivered += n > 0 ? 1 : 0;
+            duplicates += n > 1 ? n - 1 : 0;
+            missing += n == 0 ? 1 : 0;
+        }
+    }
+    INFO("after " << seconds << " s (registration took " << registered_seconds << " s): " << ready
+                  << " registered, " << done << " done, " << ended << " ended (first: " << first_end
+                  << "), " << results << " SendResults, " << errors << " errors, " << delivered
+                  << " delivered, " << duplicates << " duplicates, " << foreign << " foreign, "
+                  << acked << " acked");
+    CHECK(ready == kClients);
+    CHECK(ended == 0);
+    CHECK(done == kClients);
+    CHECK(errors == 0);
+    CHECK(results == std::uint64_t{kClients} * kMessages);
+    CHECK(missing == 0);
+    CHECK(duplicates == 0);
+    CHECK(foreign == 0);
+    CHECK(acked == std::uint64_t{kClients} * kMessages);
+    for (const auto& c : clients)
+        CHECK(c->delivery_ids.size() == kMessages); // one delivery id per message, none resent
+
+    std::vector<std::string> names;
+    for (std::uint32_t i = 0; i < kClients; ++i)
+        names.push_back(account_name(i));
+    clients.clear(); // the clients hang up before the relay stops
+    auto left = queued_after_stop(relay, dir, names);
+    INFO(left.size() << " mailboxes still hold envelopes");
+    CHECK(left.empty());
+}
+
+// Regression guard for a bug fixed at 17:43 on 4 December 2026 in
+// server/transport/connection.cpp: after a large drain the relay stopped reading the client's
+// acks. The drain after authentication comes back whole from RelayService::handle(), so the
+// connection's outgoing queue jumps far past --max-outgoing-bytes and the connection pauses
+// reading its client until the queue has shrunk to half the limit (Connection::flush). If
+// reading never resumes, every Deliver and QueueDrained still arrive, but no ack is read: none
+// is answered and the mailbox is never emptied. So this test requires an Ok for every ack, an
+// open connection (a ping round trip at the end) and an empty mailbox afterwards. Checked by
+// mutation: with the resume in Connection::flush removed, it fails with no ack answered.
+TEST_CASE("a drain larger than the outgoing limit followed by acks completes") {
+    // The kernel's send buffer alone takes up to tcp_wmem's maximum (4 MiB by default) of the
+    // drain, and only what it cannot take stays in the connection's own queue. So the drain is
+    // made larger than twice that maximum: at least 5,000 x 2 KiB (10 MiB, 150 times the
+    // 64 KiB limit), more where tcp_wmem allows more.
+    constexpr std::size_t kSize = 2048;
+    std::size_t wmem_max = 4 * 1024 * 1024;
+    {
+        std::istringstream wmem(veil::test::read_file("/proc/sys/net/ipv4/tcp_wmem"));
+        std::size_t low = 0, initial = 0, high = 0;
+        if (wmem >> low >> initial >> high)
+            wmem_max = high;
+    }
+    const auto kQueued =
+        static_cast<std::uint32_t>(std::max<std::size_t>(5000, 2 * wmem_max / kSize + 1000));
+    TempDir dir("veil-conc");
+    RelayProcess relay(dir.path(), {"--max-outgoing-bytes", "65536"});
+    RelayFixture keys;
+    TestUser alice = keys.make_user("alice", 0);
+    TestUser bob = keys.make_user("bob", 0);
+
+    // Registers over a blocking client; the connection stays authenticated.
+    auto register_user = [&](WsClient& client, const TestUser& user) {
+        auto challenge = request(keys.next_id++);
+        challenge.mutable_challenge_request();
+        REQUIRE(client.send_envelope(challenge));
+        auto nonce = client.next_envelope(after(10s));
+        REQUIRE(nonce);
+        REQUIRE(nonce->has_challenge());
+        REQUIRE(client.send_envelope(
+            keys.register_request(user, to_bytes(nonce->challenge().nonce()))));
+        auto result = client.next_envelope(after(10s));
+        REQUIRE(result);
+        REQUIRE(result->has_auth_result());
+        auto drained = client.next_envelope(after(10s));
+        REQUIRE(drained);
+        REQUIRE(drained->has_queue_drained());
+    };
+
+    {
+        WsClient b(relay.port());
+        register_user(b, bob); // then bob goes offline
+    }
+    WsClient a(relay.port());
+    register_user(a, alice);
+    // Alice fills bob's mailbox, 250 sends in flight at a time.
+    for (std::uint32_t first = 0; first < kQueued; first += 250) {
+        const std::uint32_t end = std::min(first + 250, kQueued);
+        for (std::uint32_t seq = first; seq < end; ++seq)
+            REQUIRE(a.send_envelope(
+                keys.send_request("bob", message_id_of(0, seq), ciphertext_of(0, seq, kSize))));
+        for (std::uint32_t seq = first; seq < end; ++seq) {
+            auto result = a.next_envelope(after(20s));
+            REQUIRE(result);
+            REQUIRE(result->has_send_result());
+        }
+    }
+
+    // Bob comes back with a small receive window and reads at most 4 KiB at a time, acking
+    // each Deliver on its own as soon as it is decoded.
+    Peer peer;
+    peer.start(relay.port(), 4096);
+    enum class Phase { upgrading, challenged, authenticating, draining } phase = Phase::upgrading;
+    std::vector<std::uint32_t> seen(kQueued, 0);
+    std::uint32_t foreign = 0, errors = 0, acked = 0;
+    bool auth_ok = false, queue_drained = false;
+    std::map<std::uint64_t, std::size_t> acking;
+    const Deadline deadline = after(30s);
+    while (acked < kQueued && !peer.ended() && std::chrono::steady_clock::now() < deadline) {
+        pollfd p{peer.fd(), static_cast<short>(POLLIN | (peer.wants_write() ? POLLOUT : 0)), 0};
+        if (::poll(&p, 1, 100) <= 0)
+            continue;
+        peer.flush();
+        peer.read_once(4096);
+        if (phase == Phase::upgrading && peer.upgraded()) {
+            auto challenge = request(keys.next_id++);
+            challenge.mutable_challenge_request();
+            peer.queue(challenge);
+            phase = Phase::challenged;
+        }
+        std::vector<wire::Envelope> envelopes;
+        envelopes.swap(peer.envelopes);
+        for (const auto& e : envelopes) {
+            if (phase == Phase::challenged) {
+                REQUIRE(e.has_challenge());
+                peer.queue(keys.auth_request(bob, to_bytes(e.challenge().nonce())));
+                phase = Phase::authenticating;
+            } else if (e.has_auth_result()) {
+                auth_ok = true;
+                phase = Phase::draining;
+            } else if (e.has_deliver()) {
+                const auto& d = e.deliver();
+                const std::uint32_t seq = read_le32(d.message_id(), 4);
+                if (d.from_username() != "alice" || seq >= kQueued ||
+                    d.ciphertext() != ciphertext_of(0, seq, kSize))
+                    ++foreign;
+                else
+                    ++seen[seq];
+                auto ack = ack_of(keys, {d.delivery_id()});
+                acking[ack.request_id()] = 1;
+                peer.queue(ack);
+            } else if (e.has_queue_drained()) {
+                queue_drained = true;
+            } else if (e.has_ok()) {
+                auto it = acking.find(e.request_id());
+                if (it != acking.end()) {
+                    acked += static_cast<std::uint32_t>(it->second);
+                    acking.erase(it);
+                }
+            } else if (e.has_error()) {
+                ++errors;
+            }
+        }
+        peer.flush();
+    }
+
+    std::uint32_t delivered = 0, duplicates = 0;
+    for (auto n : seen) {
+        delivered += n > 0 ? 1 : 0;
+        duplicates += n > 1 ? n - 1 : 0;
+    }
+    INFO("delivered " << delivered << ", duplicates " << duplicates << ", acks answered " << acked
+                      << ", QueueDrained " << queue_drained
+                      << ", connection ended: " << (peer.ended() ? peer.end_reason() : "no"));
+    CHECK(auth_ok);
+    CHECK(!peer.ended());
+    CHECK(delivered == kQueued);
+    CHECK(duplicates == 0);
+    CHECK(foreign == 0);
+    CHECK(errors == 0);
+    CHECK(queue_drained);
+    CHECK(acked == kQueued);
+
+    // Still open and answering: a ping round trip after the drain.
+    peer.queue_frame(ws::Opcode::ping, to_bytes("after"));
+    const Deadline pong_deadline = after(10s);
+    while (peer.pongs.empty() && !peer.ended() &&
+           std::chrono::steady_clock::now() < pong_deadline) {
+        pollfd p{peer.fd(), static_cast<short>(POLLIN | (peer.wants_write() ? POLLOUT : 0)), 0};
+        if (::poll(&p, 1, 100) > 0) {
+            peer.flush();
+            peer.read_once();
+        }
+    }
+    CHECK(peer.pongs == std::vector<std::string>{"after"});
+
+    auto left = queued_after_stop(relay, dir, {"bob"});
+    CHECK(left.empty());
+}
+
+// Router::push (server/core/relay_service.h) sends a Deliver "to each of its connections that
+// is online", and ReactorPool keeps every connection authenticated as the device: so each
+// connection gets every push, once, and an ack from either removes the envelope.
+TEST_CASE("the same device connected twice gets every push once on each of its connections") {
+    constexpr std::uint32_t kMessages = 40;
+    TempDir dir("veil-conc");
+    RelayProcess relay(dir.path());
+    RelayFixture keys;
+    TestUser alice = keys.make_user("alice", 0);
+    TestUser bob = keys.make_user("bob", 0);
+
+    auto handshake = [&](WsClient& client, const TestUser& user, bool create) {
+        auto challenge = request(keys.next_id++);
+        challenge.mutable_challenge_request();
+        REQUIRE(client.send_envelope(challenge));
+        auto nonce = client.next_envelope(after(10s));
+        REQUIRE(nonce);
+        REQUIRE(nonce->has_challenge());
+        const Bytes n = to_bytes(nonce->challenge().nonce());
+        REQUIRE(client.send_envelope(create ? keys.register_request(user, n)
+                                            : keys.auth_request(user, n)));
+        auto result = client.next_envelope(after(10s));
+        REQUIRE(result);
+        REQUIRE(result->has_auth_result());
+        auto drained = client.next_envelope(after(10s));
+        REQUIRE(drained);
+        REQUIRE(drained->has_queue_drained()); // nothing was queued before
+    };
+
+    WsClient a(relay.port());
+    WsClient first(relay.port());
+    WsClient second(relay.port());
+    handshake(a, alice, true);
+    handshake(first, bob, true);
+    handshake(second, bob, false);
+
+    for (std::uint32_t seq = 0; seq < kMessages; ++seq) {
+        REQUIRE(a.send_envelope(
+            keys.send_request("bob", message_id_of(0, seq), ciphertext_of(0, seq))));
+        auto result = a.next_envelope(after(10s));
+        REQUIRE(result);
+        REQUIRE(result->has_send_result());
+    }
+
+    // Each connection: exactly kMessages Delivers, each message once, in order; then a ping
+    // round trip finds nothing more behind them.
+    for (WsClient* connection : {&first, &second}) {
+        std::vector<std::uint64_t> delivery_ids;
+        for (std::uint32_t seq = 0; seq < kMessages; ++seq) {
+            auto deliver = connection->next_envelope(after(10s));
+            REQUIRE(deliver);
+            REQUIRE(deliver->has_deliver());
+            CHECK(deliver->deliver().message_id() == to_str(message_id_of(0, seq)));
+            CHECK(deliver->deliver().ciphertext() == ciphertext_of(0, seq));
+            delivery_ids.push_back(deliver->deliver().delivery_id());
+        }
+        CHECK(std::set<std::uint64_t>(delivery_ids.begin(), delivery_ids.end()).size() ==
+              kMessages);
+        REQUIRE(connection->send_frame(ws::Opcode::ping, to_bytes("end")));
+        auto next = connection->next_event(after(10s));
+        REQUIRE(next);
+        CHECK(next->opcode == ws::Opcode::pong);
+        if (connection == &first) {
+            // The first connection acks everything; the second then has nothing to ack.
+            REQUIRE(connection->send_envelope(ack_of(keys, delivery_ids)));
+            auto ok = connection->next_envelope(after(10s));
+            REQUIRE(ok);
+            CHECK(ok->has_ok());
+        }
+    }
+
+    // A third connection as bob finds the mailbox empty.
+    WsClient third(relay.port());
+    handshake(third, bob, false);
+}
