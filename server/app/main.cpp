@@ -135,7 +135,7 @@ bool lock_data_dir(const std::string& data_dir) {
 int serve(const RelayConfig& config, const sigset_t& signals) {
     if (!lock_data_dir(config.data_dir))
         return 1;
-    auto store = SqliteStore::open(config.data_dir);
+    auto store = SqliteStore::open(config.data_dir, config.durability);
     if (!store) {
         std::cerr << "veil-relay: " << store.error().message << "\n";
         return 1;
@@ -145,6 +145,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     RelayService::Options options;
     options.invite_only = config.invite_only;
     options.retention_ms = std::int64_t{config.retention_days} * 24 * 60 * 60 * 1000;
+    options.group_commit = config.group_commit != 0;
     RelayService service(**store, clock, options);
     transport::ReactorPool reactors(service, transport_options(config));
     service.set_router(&reactors);
@@ -183,6 +184,9 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     deadlines.abort_all(); // cut requests still in their HTTP phase
     pool.joinAll();
     reactors.stop(); // close 1001 to every client
+    // Writes still queued are committed; their answers and pushes find the reactors stopped
+    // and are dropped (a sender that saw no SendResult retries, recognised by message id).
+    service.stop_writes();
     service.set_router(nullptr);
     log::info(kLog, "stopped");
     return 0;

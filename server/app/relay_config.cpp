@@ -45,6 +45,7 @@ constexpr HiddenOption kHidden[] = {
     {"--idle-timeout-ms", &RelayConfig::idle_timeout_ms, 3, 86'400'000},
     {"--max-outgoing-bytes", &RelayConfig::max_outgoing_bytes, 1024, 1LL << 32},
     {"--reactors", &RelayConfig::reactors, 1, 256},
+    {"--group-commit", &RelayConfig::group_commit, 0, 1},
 };
 
 const HiddenOption* find_hidden(const std::string& arg) {
@@ -59,6 +60,16 @@ Status apply_level(RelayConfig& config, const std::string& name) {
     if (level == log::Level::off && name != "off")
         return bad("unknown log level '" + name + "' (use debug, info, warn or error)");
     config.log_level = level;
+    return {};
+}
+
+Status apply_durability(RelayConfig& config, const std::string& name) {
+    if (name == "full")
+        config.durability = Durability::full;
+    else if (name == "normal")
+        config.durability = Durability::normal;
+    else
+        return bad("unknown durability '" + name + "' (use full or normal)");
     return {};
 }
 
@@ -77,6 +88,8 @@ Status apply_file(RelayConfig& config, const std::string& path) {
         }
         if (file->hasProperty("log_level"))
             VEIL_TRY(apply_level(config, file->getString("log_level")));
+        if (file->hasProperty("durability"))
+            VEIL_TRY(apply_durability(config, file->getString("durability")));
         return {};
     } catch (const Poco::Exception& e) {
         return bad("cannot read the config file " + path + ": " + e.displayText());
@@ -99,7 +112,8 @@ Result<std::optional<std::string>> find_config_file(const std::vector<std::strin
 
 const char* usage() {
     return "usage: veil-relay --listen HOST:PORT --data DIR [--config FILE] [--invite-only]\n"
-           "                  [--retention-days N] [--log-level debug|info|warn|error]\n"
+           "                  [--retention-days N] [--durability full|normal]\n"
+           "                  [--log-level debug|info|warn|error]\n"
            "       veil-relay invite create --data DIR [--config FILE]\n";
 }
 
@@ -129,7 +143,7 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
         } else if (arg == "--invite-only") {
             config.invite_only = true;
         } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
-                   arg == "--log-level" || arg == "--retention-days") {
+                   arg == "--log-level" || arg == "--retention-days" || arg == "--durability") {
             auto v = value();
             if (!v)
                 return bad(arg + " needs a value");
@@ -139,6 +153,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                 config.data_dir = *v;
             else if (arg == "--log-level")
                 VEIL_TRY(apply_level(config, *v));
+            else if (arg == "--durability")
+                VEIL_TRY(apply_durability(config, *v));
             else if (arg == "--retention-days") {
                 auto days = parse_days(*v);
                 if (!days)

@@ -171,9 +171,26 @@ RelayService::RelayService(RelayStore& store, const Clock& clock, Options option
         m_signal = std::move(context.value());
     else
         log::error(kLog, "cannot create the signature context: " + context.error().message);
+    if (m_options.group_commit) {
+        m_committer = std::make_unique<MailboxCommitter>(
+            m_store, MailboxCommitter::Options{m_options.commit_batch});
+        if (m_options.commit_thread)
+            m_committer->start();
+    }
 }
 
-RelayService::~RelayService() = default;
+RelayService::~RelayService() {
+    stop_writes();
+}
+
+std::size_t RelayService::commit_pending() {
+    return m_committer ? m_committer->commit_batch() : 0;
+}
+
+void RelayService::stop_writes() {
+    if (m_committer)
+        m_committer->stop();
+}
 
 Bytes RelayService::registration_message(std::span<const std::uint8_t> nonce,
                                          const std::string& username) {
@@ -195,19 +212,33 @@ Bytes RelayService::auth_message(std::span<const std::uint8_t> nonce, const std:
 
 std::vector<Bytes> RelayService::handle(Session& session, std::span<const std::uint8_t> frame) {
     Responses out;
+    [[maybe_unused]] bool answered = process(session, frame, nullptr, out);
+    return out;
+}
+
+std::optional<std::vector<Bytes>>
+RelayService::handle(Session& session, std::span<const std::uint8_t> frame, Reply reply) {
+    Responses out;
+    if (!process(session, frame, &reply, out))
+        return std::nullopt;
+    return out;
+}
+
+bool RelayService::process(Session& session, std::span<const std::uint8_t> frame,
+                           const Reply* reply, Responses& out) {
     std::uint64_t id = 0;
     try {
         // Checked before parsing, so that an oversize frame costs nothing to refuse.
         if (frame.size() > protocol::kMaxFrameBytes) {
             out.push_back(error_frame(0, wire::Error::TOO_LARGE,
                                       "The frame exceeds the protocol's size limit."));
-            return out;
+            return true;
         }
         wire::Envelope request;
         if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
             out.push_back(
                 error_frame(0, wire::Error::BAD_REQUEST, "The frame is not a valid envelope."));
-            return out;
+            return true;
         }
         id = request.request_id();
 
@@ -217,16 +248,17 @@ std::vector<Bytes> RelayService::handle(Session& session, std::span<const std::u
         if (request.has_register_request() || request.has_auth_request())
             nonce = std::exchange(session.challenge, std::nullopt);
 
-        if (auto refused = check_envelope(request))
+        if (auto refused = check_envelope(request)) {
             out.push_back(std::move(*refused));
-        else
-            dispatch(session, request, std::move(nonce), out);
+            return true;
+        }
+        return dispatch(session, request, std::move(nonce), reply, out);
     } catch (const std::exception& e) {
         log::error(kLog, std::string("request failed unexpectedly: ") + e.what());
         out.clear();
         out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
     }
-    return out;
+    return true;
 }
 
 std::optional<Bytes> RelayService::check_envelope(const wire::Envelope& request) {
@@ -246,31 +278,32 @@ std::optional<Bytes> RelayService::check_envelope(const wire::Envelope& request)
     return std::nullopt;
 }
 
-void RelayService::dispatch(Session& session, const wire::Envelope& request,
-                            std::optional<Bytes> nonce, Responses& out) {
+bool RelayService::dispatch(Session& session, const wire::Envelope& request,
+                            std::optional<Bytes> nonce, const Reply* reply, Responses& out) {
     const std::uint64_t id = request.request_id();
     if (needs_auth(request) && !session.authenticated) {
         out.push_back(error_frame(id, wire::Error::NOT_AUTHENTICATED,
                                   "This request needs an authenticated connection."));
-        return;
+        return true;
     }
     if (!needs_auth(request) && session.authenticated) {
         out.push_back(error_frame(id, wire::Error::ALREADY_AUTHENTICATED,
                                   "This connection is authenticated already."));
-        return;
+        return true;
     }
 
     switch (request.body_case()) {
-    case wire::Envelope::kChallengeRequest: return on_challenge(session, id, out);
-    case wire::Envelope::kRegisterRequest: return on_register(session, request, nonce, out);
-    case wire::Envelope::kAuthRequest: return on_auth(session, request, nonce, out);
-    case wire::Envelope::kPrekeyUpload: return on_prekey_upload(session, request, out);
-    case wire::Envelope::kPrekeyStatusRequest: return on_prekey_status(session, id, out);
-    case wire::Envelope::kPrekeyFetch: return on_prekey_fetch(request, out);
-    case wire::Envelope::kSendRequest: return on_send(session, request, out);
-    case wire::Envelope::kAckRequest: return on_ack(session, request, out);
+    case wire::Envelope::kChallengeRequest: on_challenge(session, id, out); break;
+    case wire::Envelope::kRegisterRequest: on_register(session, request, nonce, out); break;
+    case wire::Envelope::kAuthRequest: on_auth(session, request, nonce, out); break;
+    case wire::Envelope::kPrekeyUpload: on_prekey_upload(session, request, out); break;
+    case wire::Envelope::kPrekeyStatusRequest: on_prekey_status(session, id, out); break;
+    case wire::Envelope::kPrekeyFetch: on_prekey_fetch(request, out); break;
+    case wire::Envelope::kSendRequest: return on_send(session, request, reply, out);
+    case wire::Envelope::kAckRequest: return on_ack(session, request, reply, out);
     default: out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "Unknown request."));
     }
+    return true;
 }
 
 void RelayService::on_challenge(Session& session, std::uint64_t id, Responses& out) {
@@ -386,8 +419,8 @@ void RelayService::authenticate(Session& session, const std::string& username,
 
     // Attach before reading the mailbox: an envelope stored in between is then both pushed and
     // drained, and the transport drops the pushed copy by its delivery id (drained_up_to).
-    if (m_router)
-        m_router->attach(session);
+    if (Router* router = m_router.load())
+        router->attach(session);
     drain(session, out);
 }
 
@@ -474,24 +507,36 @@ void RelayService::on_prekey_fetch(const wire::Envelope& request, Responses& out
     out.push_back(protocol::encode_envelope(bundle_envelope(id, **taken)));
 }
 
-void RelayService::on_send(Session& session, const wire::Envelope& request, Responses& out) {
+bool RelayService::on_send(Session& session, const wire::Envelope& request, const Reply* reply,
+                           Responses& out) {
     const std::uint64_t id = request.request_id();
     const auto& s = request.send_request();
     if (!protocol::valid_username(s.to_username())) {
         out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such recipient device."));
-        return;
+        return true;
     }
     Bytes digest = content_digest(s);
     if (digest.empty()) {
         out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
-        return;
+        return true;
     }
     NewEnvelope env{session.username,         session.device_id,
                     s.to_username(),          s.to_device_id(),
                     to_bytes(s.message_id()), static_cast<std::uint32_t>(s.type()),
                     to_bytes(s.ciphertext()), std::move(digest)};
     const std::int64_t now_ms = m_clock.now_ms();
-    auto stored = m_store.enqueue(env, now_ms);
+    if (reply && m_committer) {
+        if (submit(id, MailboxWrite{std::move(env), now_ms}, *reply))
+            return false;
+        out.push_back(unavailable(id));
+        return true;
+    }
+    finish_send(id, env, m_store.enqueue(env, now_ms), out);
+    return true;
+}
+
+void RelayService::finish_send(std::uint64_t id, const NewEnvelope& env,
+                               const Result<EnqueueOutcome>& stored, Responses& out) {
     if (!stored) {
         out.push_back(send_refused(id, stored.error().code));
         return;
@@ -501,34 +546,62 @@ void RelayService::on_send(Session& session, const wire::Envelope& request, Resp
     result.mutable_send_result()->set_server_timestamp_ms(
         static_cast<std::uint64_t>(stored->server_timestamp_ms));
     out.push_back(protocol::encode_envelope(result));
-    if (stored->duplicate || !m_router)
+    Router* router = m_router.load();
+    if (stored->duplicate || !router)
         return;
     log::debug(kRoutingLog, "delivery " + std::to_string(stored->delivery_id) + " stored");
-    StoredEnvelope queued{stored->delivery_id,
-                          std::move(env.message_id),
-                          session.username,
-                          session.device_id,
-                          env.type,
-                          std::move(env.ciphertext),
+    StoredEnvelope queued{stored->delivery_id,        env.message_id, env.from_username,
+                          env.from_device_id,         env.type,       env.ciphertext,
                           stored->server_timestamp_ms};
-    m_router->push(s.to_username(), s.to_device_id(), deliver_envelope(queued));
+    router->push(env.to_username, env.to_device_id, deliver_envelope(queued));
 }
 
-void RelayService::on_ack(Session& session, const wire::Envelope& request, Responses& out) {
+bool RelayService::on_ack(Session& session, const wire::Envelope& request, const Reply* reply,
+                          Responses& out) {
     const std::uint64_t id = request.request_id();
     const auto& ids = request.ack_request().delivery_ids();
+    if (reply && m_committer) {
+        MailboxAck ack{session.username, session.device_id, {ids.begin(), ids.end()}};
+        if (submit(id, MailboxWrite{std::move(ack), m_clock.now_ms()}, *reply))
+            return false;
+        out.push_back(unavailable(id));
+        return true;
+    }
     auto deleted = m_store.ack(session.username, session.device_id,
                                std::span<const std::uint64_t>(ids.data(), ids.size()));
     if (!deleted) {
         out.push_back(unavailable(id));
-        return;
+        return true;
     }
     out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
+    return true;
+}
+
+// FIXME(#3): live pushes wait for the commit, so a recipient can ack an envelope before its
+// commit only by guessing its delivery id; pushing before the commit (and answering the sender
+// after it) would let acks from online recipients cancel inserts still queued, so that those
+// envelopes never touch the mailbox table at all.
+bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& reply) {
+    auto done = [this, id, reply](const MailboxWrite& w, const Result<MailboxWriteOutcome>& r) {
+        Responses out;
+        if (const auto* env = std::get_if<NewEnvelope>(&w.what)) {
+            if (!r)
+                finish_send(id, *env, r.error(), out);
+            else
+                finish_send(id, *env, std::get<0>(*r), out);
+        } else if (!r || !std::get<1>(*r)) {
+            out.push_back(unavailable(id));
+        } else {
+            out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
+        }
+        reply(std::move(out));
+    };
+    return m_committer->submit(std::move(write), std::move(done));
 }
 
 void RelayService::close(Session& session) {
-    if (session.authenticated && m_router)
-        m_router->detach(session);
+    if (Router* router = m_router.load(); session.authenticated && router)
+        router->detach(session);
     session.authenticated = false;
     session.challenge.reset();
 }

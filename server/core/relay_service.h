@@ -3,17 +3,25 @@
 // returns, in order. Deliveries to devices that are online go out through a Router the
 // transport implements.
 //
+// With Options::group_commit, sends and acks handed over through the asynchronous handle()
+// overload go to a MailboxCommitter, which writes many of them in one transaction off the
+// caller's thread and answers each through a callback once its batch is durable. Everything
+// else, and the synchronous handle(), is answered on the caller's thread as before.
+//
 // Wire behaviour follows common/protocol/veil.proto: every request gets exactly one response
 // (or an Error naming a code and a sentence); after authentication the device's queued
 // envelopes follow, oldest first, then QueueDrained. No input makes handle() throw or crash.
 #pragma once
 
+#include "core/mailbox_committer.h"
 #include "core/storage.h"
 #include "util/clock.h"
 #include "util/result.h"
 #include "veil.pb.h"
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -64,7 +72,16 @@ public:
         bool invite_only = false;
         std::int64_t retention_ms = 30LL * 24 * 60 * 60 * 1000;
         std::size_t drain_batch = 500; // envelopes read from the mailbox per query
+        // Sends and acks through the asynchronous handle() are written in group commits.
+        bool group_commit = false;
+        std::size_t commit_batch = 1000; // mailbox writes per transaction at most
+        // Runs the committer on its own thread; without it, commit_pending() does the work
+        // (tests that want to choose what lands in one batch).
+        bool commit_thread = true;
     };
+
+    // The frames answering one request, handed back later by the asynchronous handle().
+    using Reply = std::function<void(std::vector<Bytes> frames)>;
 
     // store and clock must outlive the service. Call set_router before the first handle().
     RelayService(RelayStore& store, const Clock& clock, Options options);
@@ -72,12 +89,31 @@ public:
     RelayService(const RelayService&) = delete;
     RelayService& operator=(const RelayService&) = delete;
 
-    // router must outlive the service; nullptr disables live pushes (tests).
-    void set_router(Router* router) { m_router = router; }
+    // router must outlive the service, or stop_writes() must come before it goes; nullptr
+    // disables live pushes (tests). May be called while requests are being handled.
+    void set_router(Router* router) { m_router.store(router); }
 
     // Handles one frame from the connection of session; returns the frames to send back, in
-    // order. Thread-safe across different sessions.
+    // order. Thread-safe across different sessions. Always answers on the calling thread, each
+    // send and ack in its own transaction.
     std::vector<Bytes> handle(Session& session, std::span<const std::uint8_t> frame);
+
+    // As handle(), except that with group commit a send or an ack is queued for the committer:
+    // then it returns nullopt and reply is called exactly once, from the committer's thread,
+    // with the request's response once it is durable (or failed). Otherwise it returns the
+    // frames and never calls reply. The caller keeps responses in request order: frames of a
+    // later request must wait until earlier replies came. Only the session's identity is read
+    // after the call returns nothing; the session may be gone by the time reply runs.
+    std::optional<std::vector<Bytes>> handle(Session& session, std::span<const std::uint8_t> frame,
+                                             Reply reply);
+
+    // Without a committer thread: commits up to commit_batch queued writes on the calling thread
+    // and calls their replies. Returns how many it completed; 0 without group commit.
+    std::size_t commit_pending();
+
+    // Commits and answers every queued write, and refuses new ones (they are answered with
+    // UNAVAILABLE at once). Call before the router or the replies' targets go away. Idempotent.
+    void stop_writes();
 
     // The connection of session closed.
     void close(Session& session);
@@ -95,9 +131,13 @@ public:
 private:
     using Responses = std::vector<Bytes>;
 
+    // Parses, checks and dispatches one frame. reply is null for the synchronous path; returns
+    // false when the request went to the committer and reply will answer it.
+    bool process(Session& session, std::span<const std::uint8_t> frame, const Reply* reply,
+                 Responses& out);
     // nonce is the session's challenge, already taken out of it for a register or auth request.
-    void dispatch(Session& session, const wire::Envelope& request, std::optional<Bytes> nonce,
-                  Responses& out);
+    bool dispatch(Session& session, const wire::Envelope& request, std::optional<Bytes> nonce,
+                  const Reply* reply, Responses& out);
     // An Error frame if the envelope is not a well-formed version 1 request, else nullopt.
     std::optional<Bytes> check_envelope(const wire::Envelope& request);
     std::optional<Bytes> check_registration(const wire::Envelope& request,
@@ -110,8 +150,15 @@ private:
     void on_prekey_upload(Session& session, const wire::Envelope& request, Responses& out);
     void on_prekey_status(Session& session, std::uint64_t id, Responses& out);
     void on_prekey_fetch(const wire::Envelope& request, Responses& out);
-    void on_send(Session& session, const wire::Envelope& request, Responses& out);
-    void on_ack(Session& session, const wire::Envelope& request, Responses& out);
+    bool on_send(Session& session, const wire::Envelope& request, const Reply* reply,
+                 Responses& out);
+    bool on_ack(Session& session, const wire::Envelope& request, const Reply* reply,
+                Responses& out);
+    // The response to a send the store answered, and the live push of a new envelope.
+    void finish_send(std::uint64_t id, const NewEnvelope& env, const Result<EnqueueOutcome>& stored,
+                     Responses& out);
+    // Queues write for the committer, answering through reply; false if it refused the write.
+    bool submit(std::uint64_t id, MailboxWrite write, const Reply& reply);
 
     // Marks the session authenticated, answers with AuthResult, attaches it to the router and
     // appends the drain of its mailbox followed by QueueDrained.
@@ -125,10 +172,12 @@ private:
     RelayStore& m_store;
     const Clock& m_clock;
     Options m_options;
-    Router* m_router = nullptr;
+    std::atomic<Router*> m_router{nullptr};
     // libsignal's context is used by one thread at a time; signature checks take this lock.
     std::mutex m_crypto_mutex;
     std::unique_ptr<crypto::SignalContext> m_signal;
+    // Declared last: destroyed (stopped) first, while everything its completions use remains.
+    std::unique_ptr<MailboxCommitter> m_committer;
 };
 
 } // namespace veil::relay

@@ -132,6 +132,60 @@ bool consume_invite(Poco::Data::Session& session, const std::string& code, Int64
     return changes(session) == 1;
 }
 
+// The body of enqueue, inside the caller's transaction. A refusal writes nothing; storage
+// failures throw.
+Result<EnqueueOutcome> enqueue_in(Poco::Data::Session& s, const NewEnvelope& env,
+                                  std::int64_t now_ms) {
+    std::string from = env.from_username;
+    Int64 from_device = env.from_device_id;
+    BLOB message_id = to_blob(env.message_id);
+    std::vector<BLOB> digest;
+    std::vector<Int64> delivery, ts;
+    s << "SELECT digest, delivery_id, server_ts FROM sends"
+         " WHERE from_username = ? AND from_device = ? AND message_id = ?",
+        use(from), use(from_device), use(message_id), into(digest), into(delivery), into(ts), now;
+    if (!digest.empty()) {
+        if (from_blob(digest[0]) != env.content_digest)
+            return make_error(Errc::already_exists, "the message id was used before");
+        return EnqueueOutcome{static_cast<std::uint64_t>(delivery[0]), ts[0], true};
+    }
+
+    auto device = device_row(s, env.to_username, env.to_device_id);
+    if (!device)
+        return make_error(Errc::not_found, "no such recipient device");
+    Int64 type = env.type;
+    Int64 now_value = now_ms;
+    BLOB ciphertext = to_blob(env.ciphertext);
+    s << "INSERT INTO mailbox (device, from_username, from_device, message_id, type,"
+         " ciphertext, server_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        use(*device), use(from), use(from_device), use(message_id), use(type), use(ciphertext),
+        use(now_value), now;
+    Int64 delivery_id = 0;
+    s << "SELECT last_insert_rowid()", into(delivery_id), now;
+    BLOB digest_blob = to_blob(env.content_digest);
+    s << "INSERT INTO sends (from_username, from_device, message_id, digest, delivery_id,"
+         " server_ts) VALUES (?, ?, ?, ?, ?, ?)",
+        use(from), use(from_device), use(message_id), use(digest_blob), use(delivery_id),
+        use(now_value), now;
+    return EnqueueOutcome{static_cast<std::uint64_t>(delivery_id), now_ms, false};
+}
+
+// The body of ack, inside the caller's transaction; storage failures throw.
+std::size_t ack_in(Poco::Data::Session& s, const std::string& username, std::uint32_t device_id,
+                   std::span<const std::uint64_t> delivery_ids) {
+    auto device = device_row(s, username, device_id);
+    if (!device)
+        return 0;
+    std::size_t deleted = 0;
+    for (std::uint64_t id : delivery_ids) {
+        Int64 value = static_cast<Int64>(id);
+        s << "DELETE FROM mailbox WHERE delivery_id = ? AND device = ?", use(value), use(*device),
+            now;
+        deleted += static_cast<std::size_t>(changes(s));
+    }
+    return deleted;
+}
+
 } // namespace
 
 SqliteStore::SqliteStore(std::unique_ptr<Poco::Data::Session> session)
@@ -139,7 +193,8 @@ SqliteStore::SqliteStore(std::unique_ptr<Poco::Data::Session> session)
 
 SqliteStore::~SqliteStore() = default;
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_dir) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_dir,
+                                                       Durability durability) {
     std::error_code ec;
     std::filesystem::create_directories(data_dir, ec);
     if (ec)
@@ -149,21 +204,23 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
         Poco::Data::SQLite::Connector::registerConnector();
         auto session = std::make_unique<Poco::Data::Session>("SQLite", path);
         std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(session)));
-        VEIL_TRY(store->migrate());
+        VEIL_TRY(store->migrate(durability));
         return store;
     } catch (const std::exception& e) {
         return database_error("opening the database", e);
     }
 }
 
-Status SqliteStore::migrate() {
+Status SqliteStore::migrate(Durability durability) {
     auto& s = *m_session;
     std::string mode;
     s << "PRAGMA busy_timeout = 5000", now;
     s << "PRAGMA journal_mode = WAL", into(mode), now;
     if (mode != "wal")
         return make_error(Errc::database, "the database cannot use write-ahead logging");
-    s << "PRAGMA synchronous = FULL", now;
+    s << (durability == Durability::full ? "PRAGMA synchronous = FULL"
+                                         : "PRAGMA synchronous = NORMAL"),
+        now;
     s << "PRAGMA foreign_keys = ON", now;
 
     Int64 version = 0;
@@ -341,40 +398,10 @@ Result<EnqueueOutcome> SqliteStore::enqueue(const NewEnvelope& env, std::int64_t
     auto& s = *m_session;
     try {
         Transaction tx(s);
-        std::string from = env.from_username;
-        Int64 from_device = env.from_device_id;
-        BLOB message_id = to_blob(env.message_id);
-        std::vector<BLOB> digest;
-        std::vector<Int64> delivery, ts;
-        s << "SELECT digest, delivery_id, server_ts FROM sends"
-             " WHERE from_username = ? AND from_device = ? AND message_id = ?",
-            use(from), use(from_device), use(message_id), into(digest), into(delivery), into(ts),
-            now;
-        if (!digest.empty()) {
-            if (from_blob(digest[0]) != env.content_digest)
-                return make_error(Errc::already_exists, "the message id was used before");
-            return EnqueueOutcome{static_cast<std::uint64_t>(delivery[0]), ts[0], true};
-        }
-
-        auto device = device_row(s, env.to_username, env.to_device_id);
-        if (!device)
-            return make_error(Errc::not_found, "no such recipient device");
-        Int64 type = env.type;
-        Int64 now_value = now_ms;
-        BLOB ciphertext = to_blob(env.ciphertext);
-        s << "INSERT INTO mailbox (device, from_username, from_device, message_id, type,"
-             " ciphertext, server_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            use(*device), use(from), use(from_device), use(message_id), use(type), use(ciphertext),
-            use(now_value), now;
-        Int64 delivery_id = 0;
-        s << "SELECT last_insert_rowid()", into(delivery_id), now;
-        BLOB digest_blob = to_blob(env.content_digest);
-        s << "INSERT INTO sends (from_username, from_device, message_id, digest, delivery_id,"
-             " server_ts) VALUES (?, ?, ?, ?, ?, ?)",
-            use(from), use(from_device), use(message_id), use(digest_blob), use(delivery_id),
-            use(now_value), now;
-        tx.commit();
-        return EnqueueOutcome{static_cast<std::uint64_t>(delivery_id), now_ms, false};
+        auto stored = enqueue_in(s, env, now_ms);
+        if (stored)
+            tx.commit();
+        return stored;
     } catch (const std::exception& e) {
         return database_error("storing an envelope", e);
     }
@@ -418,20 +445,35 @@ Result<std::size_t> SqliteStore::ack(const std::string& username, std::uint32_t 
     auto& s = *m_session;
     try {
         Transaction tx(s);
-        auto device = device_row(s, username, device_id);
-        if (!device)
-            return std::size_t{0};
-        std::size_t deleted = 0;
-        for (std::uint64_t id : delivery_ids) {
-            Int64 value = static_cast<Int64>(id);
-            s << "DELETE FROM mailbox WHERE delivery_id = ? AND device = ?", use(value),
-                use(*device), now;
-            deleted += static_cast<std::size_t>(changes(s));
-        }
+        const std::size_t deleted = ack_in(s, username, device_id, delivery_ids);
         tx.commit();
         return deleted;
     } catch (const std::exception& e) {
         return database_error("deleting acknowledged envelopes", e);
+    }
+}
+
+Result<std::vector<MailboxWriteOutcome>>
+SqliteStore::write_mailbox(std::span<const MailboxWrite> writes) {
+    std::lock_guard lock(m_mutex);
+    auto& s = *m_session;
+    try {
+        Transaction tx(s);
+        std::vector<MailboxWriteOutcome> outcomes;
+        outcomes.reserve(writes.size());
+        for (const auto& write : writes) {
+            if (const auto* env = std::get_if<NewEnvelope>(&write.what)) {
+                outcomes.emplace_back(std::in_place_index<0>, enqueue_in(s, *env, write.now_ms));
+            } else {
+                const auto& a = std::get<MailboxAck>(write.what);
+                outcomes.emplace_back(std::in_place_index<1>,
+                                      ack_in(s, a.username, a.device_id, a.delivery_ids));
+            }
+        }
+        tx.commit();
+        return outcomes;
+    } catch (const std::exception& e) {
+        return database_error("writing a batch of mailbox changes", e);
     }
 }
 

@@ -1,7 +1,9 @@
 // SqliteStore: RelayStore on one embedded SQLite database (DATA_DIR/relay.db) through Poco::Data.
 // Plain SQLite, never SQLCipher: the relay keeps no secrets, and one process must never load
-// both libraries (TOOLCHAIN.md). WAL with synchronous=FULL, so an acknowledged send survives a
-// power cut. The schema version lives in PRAGMA user_version.
+// both libraries (TOOLCHAIN.md). WAL with synchronous=FULL by default, so an acknowledged send
+// survives a power cut; Durability::normal (synchronous=NORMAL) keeps the database consistent
+// but may lose the last commits in a power cut (not in a crash of the relay alone). The schema
+// version lives in PRAGMA user_version.
 #pragma once
 
 #include "core/storage.h"
@@ -16,12 +18,18 @@ class Session;
 
 namespace veil::relay {
 
+enum class Durability {
+    full,   // every commit is fsync'd before it returns (synchronous=FULL)
+    normal, // WAL synchronous=NORMAL: commits are fsync'd at checkpoints only
+};
+
 class SqliteStore final : public RelayStore {
 public:
     static constexpr int kSchemaVersion = 1;
 
     // Opens or creates data_dir/relay.db (creating data_dir if needed) and migrates the schema.
-    static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir);
+    static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir,
+                                                     Durability durability = Durability::full);
     ~SqliteStore() override;
     SqliteStore(const SqliteStore&) = delete;
     SqliteStore& operator=(const SqliteStore&) = delete;
@@ -42,12 +50,14 @@ public:
                                                std::uint64_t after_id, std::size_t limit) override;
     Result<std::size_t> ack(const std::string& username, std::uint32_t device_id,
                             std::span<const std::uint64_t> delivery_ids) override;
+    Result<std::vector<MailboxWriteOutcome>>
+    write_mailbox(std::span<const MailboxWrite> writes) override;
     Result<std::size_t> purge_before(std::int64_t cutoff_ms) override;
     Status create_invite(const std::string& code, std::int64_t now_ms) override;
 
 private:
     explicit SqliteStore(std::unique_ptr<Poco::Data::Session> session);
-    Status migrate();
+    Status migrate(Durability durability);
 
     // One connection, serialised by m_mutex: SQLite has a single writer anyway, and a
     // Poco::Data::Session must not be shared between threads without a lock.

@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace veil::relay {
@@ -80,6 +81,23 @@ struct EnqueueOutcome {
     bool duplicate = false; // the same send was stored before; nothing new was written
 };
 
+// One mailbox write of a group commit: an envelope to store (as enqueue) or deliveries a device
+// acknowledged (as ack).
+struct MailboxAck {
+    std::string username;
+    std::uint32_t device_id = 0;
+    std::vector<std::uint64_t> delivery_ids;
+};
+
+struct MailboxWrite {
+    std::variant<NewEnvelope, MailboxAck> what;
+    std::int64_t now_ms = 0; // the server time the request arrived
+};
+
+// What one MailboxWrite came to: an EnqueueOutcome for an envelope, the number of deliveries
+// deleted for an ack, or the refusal enqueue would have returned (already_exists, not_found).
+using MailboxWriteOutcome = std::variant<Result<EnqueueOutcome>, Result<std::size_t>>;
+
 class RelayStore {
 public:
     virtual ~RelayStore() = default;
@@ -123,6 +141,15 @@ public:
     // Returns how many were deleted.
     virtual Result<std::size_t> ack(const std::string& username, std::uint32_t device_id,
                                     std::span<const std::uint64_t> delivery_ids) = 0;
+
+    // Applies writes in order, in one transaction with one commit. An item the store refuses
+    // (already_exists, not_found) gets its refusal as its outcome and writes nothing; the others
+    // still apply. Items see the earlier items of the same call, so a retried send in the same
+    // batch is a duplicate, and an ack of a delivery stored earlier in the batch deletes it
+    // before anything reaches the disk. Errc::database: the whole call was rolled back and
+    // nothing was written. On success, one outcome per write, in the same order.
+    virtual Result<std::vector<MailboxWriteOutcome>>
+    write_mailbox(std::span<const MailboxWrite> writes) = 0;
 
     // Deletes mailbox envelopes and send-log entries stored before cutoff_ms. Returns the number
     // of mailbox envelopes deleted.

@@ -16,6 +16,8 @@ namespace ws = protocol::ws;
 
 constexpr std::string_view kLog = "net";
 constexpr std::size_t kMaxIovecs = 64;
+// Requests of one connection awaiting a late answer before the relay stops reading from it.
+constexpr std::size_t kMaxAwaited = 1024;
 
 std::string describe(std::uint64_t id, std::uint16_t code, std::string_view reason) {
     return "connection " + std::to_string(id) + " closing with " + std::to_string(code) + ": " +
@@ -25,12 +27,13 @@ std::string describe(std::uint64_t id, std::uint16_t code, std::string_view reas
 } // namespace
 
 Connection::Connection(std::uint64_t id, int fd, RelayService& service,
-                       const TransportOptions& options, TimePoint now)
+                       const TransportOptions& options, PostReply post_reply, TimePoint now)
     : m_fd(fd)
     , m_session(id)
     , m_service(service)
     , m_options(options)
     , m_decoder(ws::Role::server, options.max_message_bytes)
+    , m_post_reply(std::move(post_reply))
     , m_last_received(now) {}
 
 Connection::~Connection() {
@@ -96,14 +99,10 @@ void Connection::on_error() {
 void Connection::handle(ws::Event& event, TimePoint now) {
     switch (event.opcode) {
     case ws::Opcode::binary:
-        // FIXME(#3): handle() runs on the reactor thread, so a slow store call stalls every
-        // other connection of this reactor; storage work belongs on a worker pool that posts
-        // the responses back to the reactor in request order.
         // FIXME(#3): the drain after authentication comes back whole from handle(), so its
         // memory is bounded by the mailbox, not by max_outgoing_bytes; the transport should
         // page it as the outgoing queue empties.
-        for (auto& response : m_service.handle(m_session, event.payload))
-            queue_frame(ws::Opcode::binary, response);
+        handle_request(event.payload);
         return;
     case ws::Opcode::text:
         start_close(ws::close_unsupported_data, "binary messages only", now);
@@ -118,6 +117,45 @@ void Connection::handle(ws::Event& event, TimePoint now) {
         return;
     }
     case ws::Opcode::continuation: return; // the decoder never emits it
+    }
+}
+
+// Sends and acks may be answered later, from the service's committer; the other requests
+// (authentication, prekeys) still run here, on the reactor thread.
+// FIXME(#3): registration, authentication (with its drain) and the prekey requests still call
+// the store on the reactor thread; SqliteStore serialises them with the committer on one
+// connection, so they can wait for a commit's fsync. Reads belong on a second, read-only
+// connection (WAL lets it read beside the writer) and prekey writes in the committer's batches.
+void Connection::handle_request(std::span<const std::uint8_t> payload) {
+    const std::uint64_t seq = m_replies_base + m_replies.size();
+    auto answered =
+        m_service.handle(m_session, payload, [post = m_post_reply, seq](std::vector<Bytes> frames) {
+            post(seq, std::move(frames));
+        });
+    if (answered && m_replies.empty()) {
+        for (auto& response : *answered)
+            queue_frame(ws::Opcode::binary, response);
+        return;
+    }
+    m_replies.push_back(std::move(answered));
+}
+
+void Connection::on_reply(std::uint64_t seq, std::vector<Bytes> frames, TimePoint) {
+    if (seq < m_replies_base || seq - m_replies_base >= m_replies.size())
+        return;
+    m_replies[seq - m_replies_base] = std::move(frames);
+    release_replies();
+    flush();
+}
+
+void Connection::release_replies() {
+    while (!m_replies.empty() && m_replies.front()) {
+        // After a close frame nothing more may be sent; the answers are dropped.
+        if (m_state == State::open)
+            for (auto& response : *m_replies.front())
+                queue_frame(ws::Opcode::binary, response);
+        m_replies.pop_front();
+        ++m_replies_base;
     }
 }
 
@@ -166,7 +204,8 @@ void Connection::go_away(TimePoint now) {
 
 std::uint32_t Connection::wanted_events() const {
     std::uint32_t events = 0;
-    if (m_state == State::closing || (m_state == State::open && !m_reading_paused))
+    if (m_state == State::closing ||
+        (m_state == State::open && !m_reading_paused && m_replies.size() < kMaxAwaited))
         events |= EPOLLIN;
     if (!m_out.empty())
         events |= EPOLLOUT;

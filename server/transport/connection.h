@@ -5,10 +5,13 @@
 // Thread: every method runs on the owning reactor's thread; the reactor asks wanted_events()
 // and next_deadline() after each call and destroys the connection once finished().
 //
-// Ordering: responses of a handle() call are queued before anything pushed later, and a push
+// Ordering: responses go out in request order. A send or an ack may be answered later, from the
+// service's committer, through the reactor's inbox (on_reply); frames of later requests wait
+// behind it. Responses of a handle() call are queued before anything pushed later, and a push
 // whose delivery id the drain after authentication already carried (Session::drained_up_to)
 // is dropped. Both follow from pushes reaching the connection only through the reactor's
-// inbox, after the handle() that may have attached the session has returned.
+// inbox, after the handle() that may have attached the session has returned (authentication
+// is always answered at once, and nothing can be awaiting an answer before it).
 #pragma once
 
 #include "transport/transport_options.h"
@@ -19,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,9 +35,13 @@ public:
     using Clock = std::chrono::steady_clock;
     using TimePoint = Clock::time_point;
 
+    // Hands a late answer (the frames for reply number seq) back to the owning reactor, from any
+    // thread; the reactor then calls on_reply() if the connection still exists.
+    using PostReply = std::function<void(std::uint64_t seq, std::vector<Bytes> frames)>;
+
     // Takes ownership of fd, which must be a connected, non-blocking stream socket.
     Connection(std::uint64_t id, int fd, RelayService& service, const TransportOptions& options,
-               TimePoint now);
+               PostReply post_reply, TimePoint now);
     ~Connection(); // closes the socket
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -51,6 +59,8 @@ public:
     void on_error();
     // A Deliver frame (a complete WebSocket frame) pushed by the router.
     void push(std::uint64_t delivery_id, const std::shared_ptr<const Bytes>& frame, TimePoint now);
+    // The late answer to reply number seq (see PostReply).
+    void on_reply(std::uint64_t seq, std::vector<Bytes> frames, TimePoint now);
     // A deadline may have passed.
     void on_timer(TimePoint now);
     // Server shutdown: close with 1001.
@@ -75,6 +85,9 @@ private:
     };
 
     void handle(protocol::ws::Event& event, TimePoint now);
+    void handle_request(std::span<const std::uint8_t> payload);
+    // Queues the answered replies at the front of m_replies, in order.
+    void release_replies();
     void queue(std::shared_ptr<const Bytes> frame, bool push);
     void queue_frame(protocol::ws::Opcode opcode, std::span<const std::uint8_t> payload);
     void start_close(std::uint16_t code, std::string_view reason, TimePoint now);
@@ -89,6 +102,12 @@ private:
     const TransportOptions& m_options;
     protocol::ws::Decoder m_decoder;
     State m_state = State::open;
+
+    PostReply m_post_reply;
+    // Answers not yet queued, in request order, from reply number m_replies_base on; an empty
+    // entry still awaits its late answer. Empty when every request was answered.
+    std::deque<std::optional<std::vector<Bytes>>> m_replies;
+    std::uint64_t m_replies_base = 0;
 
     std::deque<OutFrame> m_out;
     std::size_t m_out_offset = 0; // bytes of m_out.front() already written

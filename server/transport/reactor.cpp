@@ -89,6 +89,15 @@ void Reactor::push(std::uint64_t id, std::uint64_t delivery_id,
     post(std::move(task));
 }
 
+void Reactor::reply(std::uint64_t id, std::uint64_t seq, std::vector<Bytes> frames) {
+    Task task;
+    task.kind = Task::Kind::reply;
+    task.id = id;
+    task.seq = seq;
+    task.frames = std::move(frames);
+    post(std::move(task));
+}
+
 void Reactor::stop() {
     post(Task{});
 }
@@ -175,6 +184,14 @@ void Reactor::take_inbox(TimePoint now) {
             settle(task.id, now);
             break;
         }
+        case Task::Kind::reply: {
+            auto it = m_connections.find(task.id);
+            if (it == m_connections.end())
+                break; // closed meanwhile; a retried send is recognised by its message id
+            it->second.connection->on_reply(task.seq, std::move(task.frames), now);
+            settle(task.id, now);
+            break;
+        }
         case Task::Kind::stop: begin_stop(now); break;
         }
     }
@@ -185,7 +202,11 @@ void Reactor::on_adopt(Task& task, TimePoint now) {
         ::close(task.fd);
         return;
     }
-    auto connection = std::make_unique<Connection>(task.id, task.fd, m_service, m_options, now);
+    auto post_reply = [this, id = task.id](std::uint64_t seq, std::vector<Bytes> frames) {
+        reply(id, seq, std::move(frames));
+    };
+    auto connection =
+        std::make_unique<Connection>(task.id, task.fd, m_service, m_options, post_reply, now);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = task.id;

@@ -1,7 +1,8 @@
 // Reactor: one thread, one epoll instance, and the connections it owns. Every socket read, write,
 // frame decode and RelayService::handle() of its connections happens on its thread, so a
 // connection needs no lock. Other threads reach it only through a mutex-protected inbox and an
-// eventfd that wakes the loop: adopting a new socket, pushing a delivery, stopping.
+// eventfd that wakes the loop: adopting a new socket, pushing a delivery, answering a request
+// the service's committer completed, stopping.
 //
 // Deadlines live in a min-heap with at most one live entry per connection; an entry whose time
 // no longer matches the connection's is stale and skipped (lazy deletion).
@@ -39,6 +40,8 @@ public:
     void adopt(std::uint64_t id, int fd, Bytes received);
     // Thread-safe. Queues a complete Deliver frame for connection id, if it still exists.
     void push(std::uint64_t id, std::uint64_t delivery_id, std::shared_ptr<const Bytes> frame);
+    // Thread-safe. The late answer to request number seq of connection id, if it still exists.
+    void reply(std::uint64_t id, std::uint64_t seq, std::vector<Bytes> frames);
     // Thread-safe. Sends every connection a going-away close, gives them the shutdown grace to
     // receive it, then closes what is left and ends the thread.
     void stop();
@@ -52,13 +55,15 @@ private:
     using TimePoint = Connection::TimePoint;
 
     struct Task {
-        enum class Kind { adopt, push, stop };
+        enum class Kind { adopt, push, reply, stop };
         Kind kind = Kind::stop;
         std::uint64_t id = 0;
         int fd = -1;
         Bytes received;
         std::uint64_t delivery_id = 0;
         std::shared_ptr<const Bytes> frame;
+        std::uint64_t seq = 0;
+        std::vector<Bytes> frames;
     };
 
     struct Entry {

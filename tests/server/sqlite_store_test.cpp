@@ -60,6 +60,9 @@ public:
                             std::span<const std::uint64_t>) override {
         return broken();
     }
+    Result<std::vector<MailboxWriteOutcome>> write_mailbox(std::span<const MailboxWrite>) override {
+        return broken();
+    }
     Result<std::size_t> purge_before(std::int64_t) override { return broken(); }
     Status create_invite(const std::string&, std::int64_t) override { return broken(); }
 };
