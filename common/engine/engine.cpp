@@ -140,7 +140,6 @@ void Engine::report(const Error& error) {
 // ---- connection lifecycle ------------------------------------------------------------------
 
 void Engine::on_connected() {
-    m_backoff_ms = 0;
     set_state(State::authenticating);
     wire::Envelope e;
     e.mutable_challenge_request();
@@ -191,7 +190,8 @@ void Engine::schedule_reconnect() {
         return;
     m_backoff_ms = m_backoff_ms == 0 ? m_options.backoff_initial_ms
                                      : std::min(m_backoff_ms * 2, m_options.backoff_max_ms);
-    // Full jitter: spread reconnects of many clients over the whole window.
+    // Jitter over the upper half of the window spreads the reconnects of many clients while
+    // keeping each one's wait growing.
     static thread_local std::mt19937 rng{std::random_device{}()};
     std::uniform_int_distribution<std::uint32_t> dist(m_backoff_ms / 2, m_backoff_ms);
     std::uint32_t delay = dist(rng);
@@ -372,6 +372,9 @@ void Engine::begin_auth(const std::string& nonce) {
 
 void Engine::on_authenticated(std::uint32_t prekeys_left) {
     m_outage_reported = false;
+    // Backoff restarts only once the relay has let us in: a relay that accepts connections and
+    // then drops them keeps the waits growing.
+    m_backoff_ms = 0;
     set_state(State::ready);
     refill_prekeys(prekeys_left);
     pump_outgoing();

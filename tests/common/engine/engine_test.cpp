@@ -299,3 +299,30 @@ TEST_CASE("a send the relay never answers times out, and the engine reconnects a
     CHECK(bob.recorder.incoming()[0].text == "eventually");
     CHECK(alice.engine->idle_outgoing());
 }
+
+TEST_CASE("a relay that accepts connections but never lets the client in gets growing waits") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    start(relay, alice);
+    relay.swallow = [](const wire::Envelope& e) { return e.has_challenge_request(); };
+    alice.transport.delays.clear();
+    alice.transport.drop_connection();
+    relay.pump();
+    // Each round fires the pending timer: a reconnect wait, or the unanswered challenge's
+    // timeout that drops the connection again.
+    for (int round = 0; round < 6; ++round) {
+        alice.transport.fire_timers();
+        relay.pump();
+    }
+    engine::EngineOptions defaults;
+    std::vector<std::uint32_t> waits;
+    for (auto d : alice.transport.delays)
+        if (d < defaults.request_timeout_ms)
+            waits.push_back(d);
+    REQUIRE(waits.size() >= 3);
+    // Windows of 500, 1000 and 2000 ms, each wait drawn from the upper half: the third wait is
+    // longer than any first wait could be.
+    CHECK(waits[0] <= defaults.backoff_initial_ms);
+    CHECK(waits[2] > defaults.backoff_initial_ms);
+    CHECK(alice.engine->state() != engine::State::ready);
+}

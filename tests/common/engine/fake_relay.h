@@ -29,7 +29,8 @@ public:
     void send(Bytes frame) override;
     void close() override;
     bool connected() const override { return m_connected; }
-    std::uint64_t start_timer(std::uint32_t, std::function<void()> fn) override {
+    std::uint64_t start_timer(std::uint32_t delay_ms, std::function<void()> fn) override {
+        delays.push_back(delay_ms);
         m_timers[++m_next_timer] = std::move(fn);
         return m_next_timer;
     }
@@ -44,7 +45,8 @@ public:
     void drop_connection();
 
     engine::TransportListener* listener() const { return m_listener; }
-    std::string account; // set once authenticated
+    std::string account;               // set once authenticated
+    std::vector<std::uint32_t> delays; // of every timer started, in order
     bool m_connected = false;
 
 private:
