@@ -1,5 +1,7 @@
 // veil-relay: Poco answers HTTP (/healthz and the WebSocket upgrade) on a few threads; upgraded
-// connections then live on epoll reactors, one per core (server/transport). See relay_config.h
+// connections then live on epoll reactors, one per core (server/transport). With tls_cert and
+// tls_key, a small accept thread hands every connection to the reactors instead, which do the
+// TLS handshake and the upgrade themselves (wss://). See relay_config.h
 // for the command line. Prints "veil-relay listening on HOST:PORT" to stdout once it accepts
 // connections.
 #include "http_handlers.h"
@@ -10,6 +12,8 @@
 #include "crypto/provider.h"
 #include "transport/guarded_connection_factory.h"
 #include "transport/reactor_pool.h"
+#include "transport/tls_acceptor.h"
+#include "transport/tls_context.h"
 #include "transport/upgrade_deadlines.h"
 #include "util/clock.h"
 #include "util/hex.h"
@@ -31,6 +35,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -112,6 +117,7 @@ transport::TransportOptions transport_options(const RelayConfig& config) {
     options.frame_timeout = std::chrono::milliseconds(config.frame_timeout_ms);
     options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
     options.max_outgoing_bytes = static_cast<std::size_t>(config.max_outgoing_bytes);
+    options.upgrade_timeout = std::chrono::milliseconds(config.upgrade_timeout_ms);
     return options;
 }
 
@@ -133,6 +139,16 @@ bool lock_data_dir(const std::string& data_dir) {
 }
 
 int serve(const RelayConfig& config, const sigset_t& signals) {
+    // Before anything else, so that a bad certificate or key stops the relay at once.
+    std::shared_ptr<transport::TlsContext> tls;
+    if (config.tls()) {
+        try {
+            tls = transport::TlsContext::load(config.tls_cert, config.tls_key);
+        } catch (const std::exception& e) {
+            std::cerr << "veil-relay: " << e.what() << "\n";
+            return 1;
+        }
+    }
     if (!lock_data_dir(config.data_dir))
         return 1;
     auto store = SqliteStore::open(config.data_dir, config.durability);
@@ -166,21 +182,31 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     // same port must fail, not split the clients between two stores.
     socket.bind(Poco::Net::SocketAddress(config.listen), true, false);
     socket.listen(1024);
-    Poco::Net::TCPServer server(
-        new transport::GuardedConnectionFactory(
-            params, new RelayHandlerFactory(reactors, deadlines), deadlines),
-        pool, socket, params);
-    server.start();
+    std::optional<Poco::Net::TCPServer> server;
+    std::optional<transport::TlsAcceptor> acceptor;
+    if (tls) {
+        acceptor.emplace(socket.impl()->sockfd(), tls, reactors);
+        acceptor->start();
+    } else {
+        server.emplace(new transport::GuardedConnectionFactory(
+                           params, new RelayHandlerFactory(reactors, deadlines), deadlines),
+                       pool, socket, params);
+        server->start();
+    }
 
     const std::string bound = socket.address().toString();
-    log::info(kLog, "listening on " + bound + (config.invite_only ? " (invite only)" : "") +
-                        " with " + std::to_string(reactors.reactor_count()) + " reactors");
+    log::info(kLog, "listening on " + bound + (tls ? " (TLS)" : "") +
+                        (config.invite_only ? " (invite only)" : "") + " with " +
+                        std::to_string(reactors.reactor_count()) + " reactors");
     std::cout << "veil-relay listening on " << bound << std::endl;
 
     wait_for_termination(service, signals);
 
     log::info(kLog, "shutting down");
-    server.stop();         // no new connections
+    if (server)
+        server->stop(); // no new connections
+    if (acceptor)
+        acceptor->stop();
     deadlines.abort_all(); // cut requests still in their HTTP phase
     pool.joinAll();
     reactors.stop(); // close 1001 to every client

@@ -80,6 +80,8 @@ Status apply_file(RelayConfig& config, const std::string& path) {
         config.listen = file->getString("listen", config.listen);
         config.data_dir = file->getString("data", config.data_dir);
         config.invite_only = file->getBool("invite_only", config.invite_only);
+        config.tls_cert = file->getString("tls_cert", config.tls_cert);
+        config.tls_key = file->getString("tls_key", config.tls_key);
         if (file->hasProperty("retention_days")) {
             auto days = parse_days(file->getString("retention_days"));
             if (!days)
@@ -114,6 +116,7 @@ const char* usage() {
     return "usage: veil-relay --listen HOST:PORT --data DIR [--config FILE] [--invite-only]\n"
            "                  [--retention-days N] [--durability full|normal]\n"
            "                  [--log-level debug|info|warn|error]\n"
+           "                  [--tls-cert FILE --tls-key FILE]\n"
            "       veil-relay invite create --data DIR [--config FILE]\n";
 }
 
@@ -143,7 +146,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
         } else if (arg == "--invite-only") {
             config.invite_only = true;
         } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
-                   arg == "--log-level" || arg == "--retention-days" || arg == "--durability") {
+                   arg == "--log-level" || arg == "--retention-days" || arg == "--durability" ||
+                   arg == "--tls-cert" || arg == "--tls-key") {
             auto v = value();
             if (!v)
                 return bad(arg + " needs a value");
@@ -151,6 +155,10 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                 config.listen = *v;
             else if (arg == "--data")
                 config.data_dir = *v;
+            else if (arg == "--tls-cert")
+                config.tls_cert = *v;
+            else if (arg == "--tls-key")
+                config.tls_key = *v;
             else if (arg == "--log-level")
                 VEIL_TRY(apply_level(config, *v));
             else if (arg == "--durability")
@@ -174,6 +182,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
     }
     if (config.command != RelayConfig::Command::help && config.data_dir.empty())
         return bad("--data DIR is required");
+    if (config.tls_cert.empty() != config.tls_key.empty())
+        return bad("tls_cert and tls_key go together: give both for wss://, or neither");
     return config;
 }
 

@@ -3,11 +3,15 @@
 //
 //   veil-relay --listen HOST:PORT --data DIR [--config FILE] [--invite-only]
 //              [--retention-days N] [--durability full|normal]
-//              [--log-level debug|info|warn|error]
+//              [--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]
 //   veil-relay invite create --data DIR [--config FILE]
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
-// data, invite_only, retention_days, durability, log_level.
+// data, invite_only, retention_days, durability, log_level, tls_cert, tls_key.
+//
+// tls_cert and tls_key (PEM files, given together) make the relay serve wss:// itself on the
+// listen address instead of plain ws:// (for a relay behind a TLS reverse proxy, or tests on
+// loopback, leave them out).
 //
 // durability: full (the default) fsyncs every commit before a sender's send is acknowledged;
 // normal (SQLite WAL synchronous=NORMAL) skips that fsync, so a power cut (not a crash of the
@@ -44,6 +48,11 @@ struct RelayConfig {
     int retention_days = 30;
     log::Level log_level = log::Level::info;
     Durability durability = Durability::full;
+    // PEM certificate chain and private key; both empty for plain WebSocket.
+    std::string tls_cert;
+    std::string tls_key;
+
+    bool tls() const { return !tls_cert.empty(); }
 
     // Transport limits (hidden options).
     std::int64_t upgrade_timeout_ms = 10'000;

@@ -1,6 +1,10 @@
 #include "transport/connection.h"
 
+#include "transport/websocket_upgrade.h"
 #include "util/log.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <cerrno>
 #include <string>
@@ -27,17 +31,125 @@ std::string describe(std::uint64_t id, std::uint16_t code, std::string_view reas
 } // namespace
 
 Connection::Connection(std::uint64_t id, int fd, RelayService& service,
-                       const TransportOptions& options, PostReply post_reply, TimePoint now)
+                       const TransportOptions& options, PostReply post_reply, TimePoint now,
+                       SSL* tls)
     : m_fd(fd)
     , m_session(id)
     , m_service(service)
     , m_options(options)
     , m_decoder(ws::Role::server, options.max_message_bytes)
     , m_post_reply(std::move(post_reply))
-    , m_last_received(now) {}
+    , m_last_received(now)
+    , m_tls(tls)
+    , m_upgrade_deadline(now + options.upgrade_timeout) {
+    if (m_tls)
+        m_state = State::tls_handshake;
+}
 
 Connection::~Connection() {
+    if (m_tls)
+        SSL_free(m_tls);
     ::close(m_fd);
+}
+
+void Connection::tls_handshake() {
+    ERR_clear_error();
+    const int result = SSL_do_handshake(m_tls);
+    if (result == 1) {
+        m_state = State::tls_request;
+        return;
+    }
+    switch (SSL_get_error(m_tls, result)) {
+    case SSL_ERROR_WANT_READ: m_handshake_events = EPOLLIN; return;
+    case SSL_ERROR_WANT_WRITE: m_handshake_events = EPOLLOUT; return;
+    default:
+        // Not TLS (a plaintext client), an unacceptable version, or a reset.
+        log::debug(kLog, "connection " + std::to_string(id()) + ": TLS handshake failed");
+        ERR_clear_error();
+        m_state = State::done;
+        return;
+    }
+}
+
+bool Connection::tls_read_failed(int result) {
+    switch (SSL_get_error(m_tls, result)) {
+    case SSL_ERROR_WANT_READ: return true;
+    case SSL_ERROR_WANT_WRITE: m_tls_read_wants_write = true; return true;
+    default:
+        // close_notify, EOF, a reset or a TLS error: the peer is gone.
+        ERR_clear_error();
+        m_state = State::done;
+        return false;
+    }
+}
+
+void Connection::tls_read_request(std::span<std::uint8_t> scratch, TimePoint now) {
+    do {
+        const std::size_t room = kMaxUpgradeRequestBytes + 1 - m_request.size();
+        ERR_clear_error();
+        const int n =
+            SSL_read(m_tls, scratch.data(), static_cast<int>(std::min(scratch.size(), room)));
+        if (n <= 0) {
+            tls_read_failed(n);
+            return;
+        }
+        const std::size_t searched = m_request.size() >= 3 ? m_request.size() - 3 : 0;
+        m_request.append(reinterpret_cast<const char*>(scratch.data()),
+                         static_cast<std::size_t>(n));
+        const std::size_t end = m_request.find("\r\n\r\n", searched);
+        if (end != std::string::npos && end + 4 <= kMaxUpgradeRequestBytes) {
+            tls_answer_request(end + 4, now);
+            return;
+        }
+        if (m_request.size() > kMaxUpgradeRequestBytes) {
+            log::debug(kLog, "connection " + std::to_string(id()) + ": upgrade request too large");
+            m_state = State::done;
+            return;
+        }
+    } while (SSL_pending(m_tls) > 0);
+}
+
+void Connection::tls_answer_request(std::size_t head_end, TimePoint now) {
+    auto answer = tls_upgrade_answer(std::string_view(m_request).substr(0, head_end));
+    const auto* begin = reinterpret_cast<const std::uint8_t*>(answer.response.data());
+    queue(std::make_shared<const Bytes>(begin, begin + answer.response.size()), false);
+    if (!answer.upgraded) {
+        // Answered (400, 404 or /healthz); close once it is written.
+        m_state = State::closing;
+        m_close_deadline = now + m_options.close_linger;
+        m_request.clear();
+        flush();
+        return;
+    }
+    m_state = State::open;
+    m_last_received = now;
+    // Bytes of a client that did not wait for the 101.
+    const std::string early = m_request.substr(head_end);
+    m_request.clear();
+    m_request.shrink_to_fit();
+    if (early.empty()) {
+        flush();
+        return;
+    }
+    const auto* e = reinterpret_cast<const std::uint8_t*>(early.data());
+    on_input(std::span<const std::uint8_t>(e, early.size()), now);
+}
+
+void Connection::tls_read(std::span<std::uint8_t> scratch, TimePoint now) {
+    if (m_tls_write_wants_read)
+        flush();
+    // Bytes OpenSSL already holds are read at once: epoll does not report them again.
+    do {
+        if (m_state == State::done)
+            return;
+        ERR_clear_error();
+        const int n = SSL_read(m_tls, scratch.data(), static_cast<int>(scratch.size()));
+        if (n <= 0) {
+            tls_read_failed(n);
+            return;
+        }
+        on_input(scratch.first(static_cast<std::size_t>(n)), now);
+    } while (SSL_pending(m_tls) > 0);
 }
 
 void Connection::on_input(std::span<const std::uint8_t> bytes, TimePoint now) {
@@ -77,6 +189,19 @@ void Connection::note_frame_progress(bool completed_message, TimePoint now) {
 }
 
 void Connection::on_readable(std::span<std::uint8_t> scratch, TimePoint now) {
+    if (m_state == State::tls_handshake) {
+        tls_handshake();
+        if (m_state != State::tls_request)
+            return;
+    }
+    if (m_state == State::tls_request) {
+        tls_read_request(scratch, now);
+        return;
+    }
+    if (m_tls) {
+        tls_read(scratch, now);
+        return;
+    }
     ssize_t n = ::recv(m_fd, scratch.data(), scratch.size(), 0);
     if (n > 0) {
         on_input(scratch.first(static_cast<std::size_t>(n)), now);
@@ -89,6 +214,12 @@ void Connection::on_readable(std::span<std::uint8_t> scratch, TimePoint now) {
 }
 
 void Connection::on_writable(TimePoint) {
+    if (m_state == State::tls_handshake) {
+        tls_handshake();
+        return;
+    }
+    // A read that needed to write is retried when the socket is next readable.
+    m_tls_read_wants_write = false;
     flush();
 }
 
@@ -179,6 +310,14 @@ void Connection::push(std::uint64_t delivery_id, const std::shared_ptr<const Byt
 }
 
 void Connection::on_timer(TimePoint now) {
+    if (m_state == State::tls_handshake || m_state == State::tls_request) {
+        if (now >= m_upgrade_deadline) {
+            log::debug(kLog, "connection " + std::to_string(id()) +
+                                 ": TLS upgrade missed its deadline; connection cut");
+            m_state = State::done;
+        }
+        return;
+    }
     if (m_state == State::closing) {
         if (now >= m_close_deadline)
             m_state = State::done;
@@ -203,7 +342,15 @@ void Connection::go_away(TimePoint now) {
 }
 
 std::uint32_t Connection::wanted_events() const {
+    if (m_state == State::tls_handshake)
+        return m_handshake_events;
     std::uint32_t events = 0;
+    if (m_state == State::tls_request)
+        events |= EPOLLIN;
+    if (m_tls_write_wants_read)
+        events |= EPOLLIN;
+    if (m_tls_read_wants_write)
+        events |= EPOLLOUT;
     if (m_state == State::closing ||
         (m_state == State::open && !m_reading_paused && m_replies.size() < kMaxAwaited))
         events |= EPOLLIN;
@@ -213,6 +360,8 @@ std::uint32_t Connection::wanted_events() const {
 }
 
 Connection::TimePoint Connection::next_deadline() const {
+    if (m_state == State::tls_handshake || m_state == State::tls_request)
+        return m_upgrade_deadline;
     if (m_state == State::closing)
         return m_close_deadline;
     if (m_state != State::open)
@@ -247,7 +396,8 @@ void Connection::start_close(std::uint16_t code, std::string_view reason, TimePo
 }
 
 void Connection::drop_unstarted() {
-    std::size_t keep = m_out_offset > 0 ? 1 : 0;
+    // A frame an SSL_write has begun must be offered again, whole.
+    std::size_t keep = m_out_offset > 0 || m_tls_write_pending ? 1 : 0;
     while (m_out.size() > keep) {
         const OutFrame& last = m_out.back();
         m_out_bytes -= last.bytes->size();
@@ -257,7 +407,47 @@ void Connection::drop_unstarted() {
     }
 }
 
+void Connection::consume_written(std::size_t written) {
+    std::size_t left = written;
+    while (left > 0) {
+        const OutFrame& front = m_out.front();
+        const std::size_t rest = front.bytes->size() - m_out_offset;
+        if (left < rest) {
+            m_out_offset += left;
+            break;
+        }
+        left -= rest;
+        m_out_bytes -= front.bytes->size();
+        if (front.push)
+            m_out_push_bytes -= front.bytes->size();
+        m_out.pop_front();
+        m_out_offset = 0;
+    }
+}
+
 void Connection::flush() {
+    while (m_tls && !m_out.empty() && m_state != State::done) {
+        const Bytes& bytes = *m_out.front().bytes;
+        ERR_clear_error();
+        const int n = SSL_write(m_tls, bytes.data() + m_out_offset,
+                                static_cast<int>(bytes.size() - m_out_offset));
+        if (n <= 0) {
+            switch (SSL_get_error(m_tls, n)) {
+            case SSL_ERROR_WANT_WRITE: m_tls_write_pending = true; return;
+            case SSL_ERROR_WANT_READ:
+                m_tls_write_pending = true;
+                m_tls_write_wants_read = true;
+                return;
+            default:
+                ERR_clear_error();
+                m_state = State::done;
+                return;
+            }
+        }
+        m_tls_write_pending = false;
+        m_tls_write_wants_read = false;
+        consume_written(static_cast<std::size_t>(n));
+    }
     while (!m_out.empty() && m_state != State::done) {
         iovec iov[kMaxIovecs];
         std::size_t count = 0;
@@ -277,27 +467,19 @@ void Connection::flush() {
             m_state = State::done; // reset or broken pipe: the peer is gone
             return;
         }
-        auto left = static_cast<std::size_t>(written);
-        while (left > 0) {
-            const OutFrame& front = m_out.front();
-            const std::size_t rest = front.bytes->size() - m_out_offset;
-            if (left < rest) {
-                m_out_offset += left;
-                break;
-            }
-            left -= rest;
-            m_out_bytes -= front.bytes->size();
-            if (front.push)
-                m_out_push_bytes -= front.bytes->size();
-            m_out.pop_front();
-            m_out_offset = 0;
-        }
+        consume_written(static_cast<std::size_t>(written));
     }
     if (m_reading_paused && m_out_bytes <= m_options.max_outgoing_bytes / 2)
         m_reading_paused = false;
     if (m_out.empty() && m_state == State::closing && !m_write_shut) {
         // The close frame is out: send FIN and wait for the peer's EOF (or the linger
-        // deadline), so that the peer reads the close frame before the socket goes.
+        // deadline), so that the peer reads the close frame before the socket goes. Over TLS,
+        // close_notify first (best effort; a full socket simply loses it).
+        if (m_tls) {
+            ERR_clear_error();
+            SSL_shutdown(m_tls);
+            ERR_clear_error();
+        }
         ::shutdown(m_fd, SHUT_WR);
         m_write_shut = true;
     }

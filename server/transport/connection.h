@@ -2,6 +2,12 @@
 // Veil's strict frame decoder, the client's Session and its outgoing queue, and turns socket
 // events into RelayService calls and frames to write.
 //
+// TLS: a connection accepted on a TLS listener starts with the TLS handshake (non-blocking,
+// over the same fd), then reads the HTTP upgrade request from the decrypted stream, validates
+// and answers it with the plain path's rules (tls_upgrade_answer), and from then on carries
+// frames exactly like a plain connection, through SSL_read/SSL_write. The handshake and the
+// request together must finish within TransportOptions::upgrade_timeout.
+//
 // Thread: every method runs on the owning reactor's thread; the reactor asks wanted_events()
 // and next_deadline() after each call and destroys the connection once finished().
 //
@@ -26,7 +32,10 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+
+using SSL = struct ssl_st;
 
 namespace veil::relay::transport {
 
@@ -39,9 +48,10 @@ public:
     // thread; the reactor then calls on_reply() if the connection still exists.
     using PostReply = std::function<void(std::uint64_t seq, std::vector<Bytes> frames)>;
 
-    // Takes ownership of fd, which must be a connected, non-blocking stream socket.
+    // Takes ownership of fd, which must be a connected, non-blocking stream socket, and of tls,
+    // a server TLS session on fd whose handshake has not begun, if the connection is TLS.
     Connection(std::uint64_t id, int fd, RelayService& service, const TransportOptions& options,
-               PostReply post_reply, TimePoint now);
+               PostReply post_reply, TimePoint now, SSL* tls = nullptr);
     ~Connection(); // closes the socket
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -74,7 +84,9 @@ public:
 
 private:
     enum class State {
-        open,    // reading and handling frames
+        tls_handshake, // TLS only: the handshake is under way
+        tls_request,   // TLS only: reading the HTTP upgrade request
+        open,          // reading and handling frames
         closing, // a close frame is queued; waiting for it to be written and for the peer's EOF
         done,    // the reactor destroys the connection
     };
@@ -94,6 +106,14 @@ private:
     // Drops queued frames not yet begun, keeping the one partly written (frames stay whole).
     void drop_unstarted();
     void flush();
+    // Drops `written` bytes from the front of the outgoing queue.
+    void consume_written(std::size_t written);
+    void tls_handshake();
+    void tls_read_request(std::span<std::uint8_t> scratch, TimePoint now);
+    void tls_answer_request(std::size_t head_end, TimePoint now);
+    void tls_read(std::span<std::uint8_t> scratch, TimePoint now);
+    // Classifies a failed SSL_read: false if the connection is gone.
+    bool tls_read_failed(int result);
     void note_frame_progress(bool completed_message, TimePoint now);
 
     int m_fd;
@@ -120,6 +140,14 @@ private:
     bool m_ping_sent = false;
     std::optional<TimePoint> m_frame_started;
     TimePoint m_close_deadline;
+
+    SSL* m_tls = nullptr;
+    TimePoint m_upgrade_deadline;
+    std::uint32_t m_handshake_events = 0x001; // EPOLLIN
+    std::string m_request;                    // the upgrade request read so far (TLS)
+    bool m_tls_write_pending = false;         // an SSL_write must be retried with the front frame
+    bool m_tls_write_wants_read = false;
+    bool m_tls_read_wants_write = false;
 };
 
 } // namespace veil::relay::transport

@@ -2,6 +2,8 @@
 
 #include "util/log.h"
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <string>
@@ -56,7 +58,7 @@ Reactor::~Reactor() {
     m_connections.clear();
     for (auto& task : m_inbox)
         if (task.kind == Task::Kind::adopt)
-            ::close(task.fd);
+            discard(task);
     ::close(m_wake);
     ::close(m_epoll);
 }
@@ -70,11 +72,19 @@ void Reactor::join() {
         m_thread.join();
 }
 
-void Reactor::adopt(std::uint64_t id, int fd, Bytes received) {
+void Reactor::discard(Task& task) {
+    if (task.tls)
+        SSL_free(task.tls);
+    task.tls = nullptr;
+    ::close(task.fd);
+}
+
+void Reactor::adopt(std::uint64_t id, int fd, Bytes received, SSL* tls) {
     Task task;
     task.kind = Task::Kind::adopt;
     task.id = id;
     task.fd = fd;
+    task.tls = tls;
     task.received = std::move(received);
     post(std::move(task));
 }
@@ -109,7 +119,7 @@ void Reactor::post(Task task) {
         if (m_stop_posted) {
             // The loop is ending or gone: refuse new sockets, drop pushes.
             if (task.kind == Task::Kind::adopt)
-                ::close(task.fd);
+                discard(task);
             return;
         }
         if (task.kind == Task::Kind::stop)
@@ -199,14 +209,14 @@ void Reactor::take_inbox(TimePoint now) {
 
 void Reactor::on_adopt(Task& task, TimePoint now) {
     if (m_stopping) {
-        ::close(task.fd);
+        discard(task);
         return;
     }
     auto post_reply = [this, id = task.id](std::uint64_t seq, std::vector<Bytes> frames) {
         reply(id, seq, std::move(frames));
     };
-    auto connection =
-        std::make_unique<Connection>(task.id, task.fd, m_service, m_options, post_reply, now);
+    auto connection = std::make_unique<Connection>(task.id, task.fd, m_service, m_options,
+                                                   post_reply, now, task.tls);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = task.id;

@@ -37,7 +37,9 @@ public:
 
     // Thread-safe. Takes ownership of fd (non-blocking, upgraded); `received` holds bytes the
     // HTTP server had already read past the upgrade request. After stop() the fd is closed.
-    void adopt(std::uint64_t id, int fd, Bytes received);
+    // With tls (owned from here on), the connection starts with the TLS handshake and reads
+    // its upgrade request itself (Connection).
+    void adopt(std::uint64_t id, int fd, Bytes received, SSL* tls = nullptr);
     // Thread-safe. Queues a complete Deliver frame for connection id, if it still exists.
     void push(std::uint64_t id, std::uint64_t delivery_id, std::shared_ptr<const Bytes> frame);
     // Thread-safe. The late answer to request number seq of connection id, if it still exists.
@@ -59,6 +61,7 @@ private:
         Kind kind = Kind::stop;
         std::uint64_t id = 0;
         int fd = -1;
+        SSL* tls = nullptr;
         Bytes received;
         std::uint64_t delivery_id = 0;
         std::shared_ptr<const Bytes> frame;
@@ -75,6 +78,8 @@ private:
     using Timer = std::pair<TimePoint, std::uint64_t>;
 
     void post(Task task);
+    // Closes the socket (and frees the TLS session) of an adopt task that is refused.
+    static void discard(Task& task);
     void run();
     void take_inbox(TimePoint now);
     void on_adopt(Task& task, TimePoint now);

@@ -3,6 +3,8 @@
 #include "protocol/envelope_codec.h"
 #include "protocol/ws_codec.h"
 
+#include <openssl/ssl.h>
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,6 +46,19 @@ void ReactorPool::adopt(int fd, Bytes received) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const std::uint64_t id = m_next_id.fetch_add(1);
     owner(id).adopt(id, fd, std::move(received));
+}
+
+void ReactorPool::adopt_tls(int fd, SSL* tls) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        SSL_free(tls);
+        ::close(fd);
+        return;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const std::uint64_t id = m_next_id.fetch_add(1);
+    owner(id).adopt(id, fd, {}, tls);
 }
 
 void ReactorPool::stop() {

@@ -36,6 +36,9 @@ public:
     // Takes ownership of fd, a connected socket whose WebSocket upgrade has been answered with
     // 101; it is made non-blocking here. `received` holds bytes already read past the request.
     void adopt(int fd, Bytes received);
+    // Takes ownership of fd, a freshly accepted socket on a TLS listener, and of tls, its server
+    // session: the connection does the handshake and the upgrade in its reactor.
+    void adopt_tls(int fd, SSL* tls);
 
     // Closes every connection with 1001 (within the shutdown grace) and joins the reactors.
     // Sockets adopted afterwards are closed at once.

@@ -4,6 +4,9 @@
 #include "util/log.h"
 
 #include <Poco/Buffer.h>
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -13,6 +16,7 @@
 #include <Poco/StringTokenizer.h>
 
 #include <fcntl.h>
+#include <sstream>
 
 namespace veil::relay::transport {
 namespace {
@@ -45,18 +49,64 @@ bool plausible_key(const std::string& key) {
     return true;
 }
 
-void refuse(Poco::Net::HTTPServerResponse& response, const std::string& why) {
-    const std::string body = "bad WebSocket upgrade: " + why + "\n";
-    response.setStatusAndReason(HTTPResponse::HTTP_BAD_REQUEST);
-    response.set("Sec-WebSocket-Version", "13");
+std::string plain_answer(HTTPResponse::HTTPStatus status, const std::string& body) {
+    HTTPResponse response(Poco::Net::HTTPMessage::HTTP_1_1, status);
     response.setContentType("text/plain; charset=utf-8");
     response.setContentLength(static_cast<std::streamsize>(body.size()));
-    response.send() << body;
+    response.set("Connection", "close");
+    std::ostringstream out;
+    response.write(out);
+    return out.str() + body;
 }
 
 } // namespace
 
-std::string upgrade_problem(const Poco::Net::HTTPServerRequest& request) {
+void accept_upgrade(HTTPResponse& response, const std::string& key) {
+    response.setStatusAndReason(HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
+    response.set("Upgrade", "websocket");
+    response.set("Connection", "Upgrade");
+    response.set("Sec-WebSocket-Accept", protocol::ws::accept_key(key));
+}
+
+std::string refuse_upgrade(HTTPResponse& response, const std::string& why) {
+    std::string body = "bad WebSocket upgrade: " + why + "\n";
+    response.setStatusAndReason(HTTPResponse::HTTP_BAD_REQUEST);
+    response.set("Sec-WebSocket-Version", "13");
+    response.setContentType("text/plain; charset=utf-8");
+    response.setContentLength(static_cast<std::streamsize>(body.size()));
+    return body;
+}
+
+RawUpgradeAnswer tls_upgrade_answer(std::string_view head) {
+    Poco::Net::HTTPRequest request;
+    try {
+        std::istringstream in{std::string(head)};
+        request.read(in);
+    } catch (const Poco::Exception& e) {
+        log::debug(kLog, "malformed HTTP request over TLS: " + e.displayText());
+        return {false, plain_answer(HTTPResponse::HTTP_BAD_REQUEST, "malformed request\n")};
+    }
+    // The same routes as the plain HTTP front end (app/http_handlers.cpp).
+    const std::string& uri = request.getURI();
+    if (uri == "/healthz" && request.getMethod() == Poco::Net::HTTPRequest::HTTP_GET)
+        return {false, plain_answer(HTTPResponse::HTTP_OK, "ok")};
+    if (uri != "/v1/ws")
+        return {false, plain_answer(HTTPResponse::HTTP_NOT_FOUND, "not found\n")};
+    HTTPResponse response(Poco::Net::HTTPMessage::HTTP_1_1, HTTPResponse::HTTP_OK);
+    std::ostringstream out;
+    if (auto problem = upgrade_problem(request); !problem.empty()) {
+        log::debug(kLog, "WebSocket upgrade over TLS refused: " + problem);
+        const std::string body = refuse_upgrade(response, problem);
+        response.set("Connection", "close");
+        response.write(out);
+        return {false, out.str() + body};
+    }
+    accept_upgrade(response, request.get("Sec-WebSocket-Key"));
+    response.write(out);
+    return {true, out.str()};
+}
+
+std::string upgrade_problem(const Poco::Net::HTTPRequest& request) {
     if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_GET)
         return "the method must be GET";
     if (!lists_token(request.get("Upgrade", ""), "websocket"))
@@ -74,14 +124,11 @@ void WebSocketUpgrade::handleRequest(Poco::Net::HTTPServerRequest& request,
                                      Poco::Net::HTTPServerResponse& response) {
     if (auto problem = upgrade_problem(request); !problem.empty()) {
         log::debug(kLog, "WebSocket upgrade refused: " + problem);
-        refuse(response, problem);
+        const std::string body = refuse_upgrade(response, problem);
+        response.send() << body;
         return;
     }
-    response.setStatusAndReason(HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
-    response.set("Upgrade", "websocket");
-    response.set("Connection", "Upgrade");
-    response.set("Sec-WebSocket-Accept",
-                 protocol::ws::accept_key(request.get("Sec-WebSocket-Key")));
+    accept_upgrade(response, request.get("Sec-WebSocket-Key"));
     response.send().flush();
 
     auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
