@@ -584,15 +584,24 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
 bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& reply) {
     auto done = [this, id, reply](const MailboxWrite& w, const Result<MailboxWriteOutcome>& r) {
         Responses out;
-        if (const auto* env = std::get_if<NewEnvelope>(&w.what)) {
-            if (!r)
-                finish_send(id, *env, r.error(), out);
-            else
-                finish_send(id, *env, std::get<0>(*r), out);
-        } else if (!r || !std::get<1>(*r)) {
+        try {
+            if (const auto* env = std::get_if<NewEnvelope>(&w.what)) {
+                if (!r)
+                    finish_send(id, *env, r.error(), out);
+                else
+                    finish_send(id, *env, std::get<0>(*r), out);
+            } else if (!r || !std::get<1>(*r)) {
+                out.push_back(unavailable(id));
+            } else {
+                out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
+            }
+        } catch (const std::exception& e) {
+            // Every request gets its one answer, or the connection's later answers would wait
+            // behind it for ever. A retryable error is safe: the message id makes a retry of
+            // a send that did commit harmless.
+            log::error(kLog, std::string("answering a mailbox write failed: ") + e.what());
+            out.clear();
             out.push_back(unavailable(id));
-        } else {
-            out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
         }
         reply(std::move(out));
     };

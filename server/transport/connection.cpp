@@ -22,6 +22,9 @@ constexpr std::string_view kLog = "net";
 constexpr std::size_t kMaxIovecs = 64;
 // Requests of one connection awaiting a late answer before the relay stops reading from it.
 constexpr std::size_t kMaxAwaited = 1024;
+// Request bytes a connection may have waiting in the committer's queue before it is read no
+// further: requests are counted too, but 1,024 sends of 256 KiB would park 256 MiB.
+constexpr std::size_t kMaxAwaitedBytes = 8 * 1024 * 1024;
 
 std::string describe(std::uint64_t id, std::uint16_t code, std::string_view reason) {
     return "connection " + std::to_string(id) + " closing with " + std::to_string(code) + ": " +
@@ -268,7 +271,10 @@ void Connection::handle_request(std::span<const std::uint8_t> payload) {
             queue_frame(ws::Opcode::binary, response);
         return;
     }
+    const std::size_t waiting = answered ? 0 : payload.size();
     m_replies.push_back(std::move(answered));
+    m_reply_request_bytes.push_back(waiting);
+    m_awaited_bytes += waiting;
 }
 
 void Connection::on_reply(std::uint64_t seq, std::vector<Bytes> frames, TimePoint) {
@@ -286,6 +292,8 @@ void Connection::release_replies() {
             for (auto& response : *m_replies.front())
                 queue_frame(ws::Opcode::binary, response);
         m_replies.pop_front();
+        m_awaited_bytes -= m_reply_request_bytes.front();
+        m_reply_request_bytes.pop_front();
         ++m_replies_base;
     }
 }
@@ -352,7 +360,8 @@ std::uint32_t Connection::wanted_events() const {
     if (m_tls_read_wants_write)
         events |= EPOLLOUT;
     if (m_state == State::closing ||
-        (m_state == State::open && !m_reading_paused && m_replies.size() < kMaxAwaited))
+        (m_state == State::open && !m_reading_paused && m_replies.size() < kMaxAwaited &&
+         m_awaited_bytes < kMaxAwaitedBytes))
         events |= EPOLLIN;
     if (!m_out.empty())
         events |= EPOLLOUT;

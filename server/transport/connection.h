@@ -128,6 +128,10 @@ private:
     // entry still awaits its late answer. Empty when every request was answered.
     std::deque<std::optional<std::vector<Bytes>>> m_replies;
     std::uint64_t m_replies_base = 0;
+    // The size of the request behind each slot of m_replies while it is unanswered (0 once
+    // answered at once), and their sum: reading stops while too much waits on the committer.
+    std::deque<std::size_t> m_reply_request_bytes;
+    std::size_t m_awaited_bytes = 0;
 
     std::deque<OutFrame> m_out;
     std::size_t m_out_offset = 0; // bytes of m_out.front() already written
