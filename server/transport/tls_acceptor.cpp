@@ -60,6 +60,12 @@ void TlsAcceptor::run() {
         }
         if (fds[0].revents != 0)
             return;
+        if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            // A broken listener would report this at once, again and again: stop instead of
+            // spinning, and say so.
+            log::error(kLog, "the TLS listener failed; no more TLS connections are accepted");
+            return;
+        }
         if (!(fds[1].revents & POLLIN))
             continue;
         const int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
