@@ -209,10 +209,10 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
         acceptor->stop();
     deadlines.abort_all(); // cut requests still in their HTTP phase
     pool.joinAll();
-    reactors.stop(); // close 1001 to every client
-    // Writes still queued are committed; their answers and pushes find the reactors stopped
-    // and are dropped (a sender that saw no SendResult retries, recognised by message id).
+    // Writes still queued are committed first, while the reactors still run, so their answers
+    // and pushes reach the clients; writes arriving meanwhile are refused as retryable.
     service.stop_writes();
+    reactors.stop(); // close 1001 to every client, behind the answers already queued
     service.set_router(nullptr);
     log::info(kLog, "stopped");
     return 0;
