@@ -4,6 +4,7 @@
 // every barrier is a round trip, never a sleep.
 #include "server/relay_fixture.h"
 #include "server/transport/wire_client.h"
+#include "server/transport/wire_login.h"
 
 #include "core/sqlite_store.h"
 
@@ -42,16 +43,7 @@ public:
 
     // Starts a non-blocking connect to 127.0.0.1:port and queues the upgrade request.
     void start(std::uint16_t port, int receive_buffer = 0) {
-        m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        REQUIRE(m_fd >= 0);
-        if (receive_buffer > 0)
-            ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        const int r = ::connect(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-        REQUIRE((r == 0 || errno == EINPROGRESS));
+        m_fd = connect_loopback(port, receive_buffer, true);
         const std::string upgrade = upgrade_request();
         m_out.insert(m_out.end(), upgrade.begin(), upgrade.end());
     }
@@ -526,30 +518,12 @@ TEST_CASE("a drain larger than the outgoing limit followed by acks completes") {
     TestUser alice = keys.make_user("alice", 0);
     TestUser bob = keys.make_user("bob", 0);
 
-    // Registers over a blocking client; the connection stays authenticated.
-    auto register_user = [&](WsClient& client, const TestUser& user) {
-        auto challenge = request(keys.next_id++);
-        challenge.mutable_challenge_request();
-        REQUIRE(client.send_envelope(challenge));
-        auto nonce = client.next_envelope(after(10s));
-        REQUIRE(nonce);
-        REQUIRE(nonce->has_challenge());
-        REQUIRE(client.send_envelope(
-            keys.register_request(user, to_bytes(nonce->challenge().nonce()))));
-        auto result = client.next_envelope(after(10s));
-        REQUIRE(result);
-        REQUIRE(result->has_auth_result());
-        auto drained = client.next_envelope(after(10s));
-        REQUIRE(drained);
-        REQUIRE(drained->has_queue_drained());
-    };
-
     {
         WsClient b(relay.port());
-        register_user(b, bob); // then bob goes offline
+        log_in_over_wire(b, keys, bob); // then bob goes offline
     }
     WsClient a(relay.port());
-    register_user(a, alice);
+    log_in_over_wire(a, keys, alice);
     // Alice fills bob's mailbox, 250 sends in flight at a time.
     for (std::uint32_t first = 0; first < kQueued; first += 250) {
         const std::uint32_t end = std::min(first + 250, kQueued);
@@ -666,30 +640,13 @@ TEST_CASE("the same device connected twice gets every push once on each of its c
     TestUser alice = keys.make_user("alice", 0);
     TestUser bob = keys.make_user("bob", 0);
 
-    auto handshake = [&](WsClient& client, const TestUser& user, bool create) {
-        auto challenge = request(keys.next_id++);
-        challenge.mutable_challenge_request();
-        REQUIRE(client.send_envelope(challenge));
-        auto nonce = client.next_envelope(after(10s));
-        REQUIRE(nonce);
-        REQUIRE(nonce->has_challenge());
-        const Bytes n = to_bytes(nonce->challenge().nonce());
-        REQUIRE(client.send_envelope(create ? keys.register_request(user, n)
-                                            : keys.auth_request(user, n)));
-        auto result = client.next_envelope(after(10s));
-        REQUIRE(result);
-        REQUIRE(result->has_auth_result());
-        auto drained = client.next_envelope(after(10s));
-        REQUIRE(drained);
-        REQUIRE(drained->has_queue_drained()); // nothing was queued before
-    };
-
+    // Nothing is queued before each login, so each ends with an immediate QueueDrained.
     WsClient a(relay.port());
     WsClient first(relay.port());
     WsClient second(relay.port());
-    handshake(a, alice, true);
-    handshake(first, bob, true);
-    handshake(second, bob, false);
+    log_in_over_wire(a, keys, alice, true);
+    log_in_over_wire(first, keys, bob, true);
+    log_in_over_wire(second, keys, bob, false);
 
     for (std::uint32_t seq = 0; seq < kMessages; ++seq) {
         REQUIRE(a.send_envelope(
@@ -728,5 +685,5 @@ TEST_CASE("the same device connected twice gets every push once on each of its c
 
     // A third connection as bob finds the mailbox empty.
     WsClient third(relay.port());
-    handshake(third, bob, false);
+    log_in_over_wire(third, keys, bob, false);
 }

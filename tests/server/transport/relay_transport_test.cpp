@@ -3,6 +3,7 @@
 // role, plus delivery through the reactors, slow readers, keepalive and shutdown.
 #include "server/relay_fixture.h"
 #include "server/transport/wire_client.h"
+#include "server/transport/wire_login.h"
 #include "support/ws_frames.h"
 
 #include <catch2/catch.hpp>
@@ -29,24 +30,6 @@ std::optional<std::uint16_t> close_code_for(RelayProcess& relay, const Bytes& by
     CloseSeen seen = client.wait_close(after(10s));
     CHECK(seen.ended);
     return seen.code;
-}
-
-// Registers a user over the wire; the connection stays authenticated.
-void register_over_wire(WsClient& client, RelayFixture& keys, const TestUser& user) {
-    auto challenge = request(keys.next_id++);
-    challenge.mutable_challenge_request();
-    REQUIRE(client.send_envelope(challenge));
-    auto nonce = client.next_envelope(after(10s));
-    REQUIRE(nonce);
-    REQUIRE(nonce->has_challenge());
-    REQUIRE(
-        client.send_envelope(keys.register_request(user, to_bytes(nonce->challenge().nonce()))));
-    auto result = client.next_envelope(after(10s));
-    REQUIRE(result);
-    REQUIRE(result->has_auth_result());
-    auto drained = client.next_envelope(after(10s));
-    REQUIRE(drained);
-    REQUIRE(drained->has_queue_drained());
 }
 
 // Authenticates and returns every envelope up to and including QueueDrained.
@@ -314,8 +297,8 @@ TEST_CASE("live deliveries reach an online device in order, after the responses"
     TestUser bob = keys.make_user("bob");
     WsClient a(relay.port());
     WsClient b(relay.port());
-    register_over_wire(a, keys, alice);
-    register_over_wire(b, keys, bob);
+    log_in_over_wire(a, keys, alice);
+    log_in_over_wire(b, keys, bob);
 
     for (std::uint32_t i = 0; i < 50; ++i) {
         REQUIRE(a.send_envelope(
@@ -344,8 +327,8 @@ TEST_CASE("a reader too slow for its pushes is closed with 1008 and finds every 
     TestUser bob = keys.make_user("bob");
     WsClient a(relay.port());
     WsClient b(relay.port(), 4096); // a small receive window, and bob never reads
-    register_over_wire(a, keys, alice);
-    register_over_wire(b, keys, bob);
+    log_in_over_wire(a, keys, alice);
+    log_in_over_wire(b, keys, bob);
 
     const std::string ciphertext(30 * 1024, 'c');
     std::uint32_t sent = 0;

@@ -2,6 +2,7 @@
 // the relay's group commits and other requests at once (server/transport/connection.cpp).
 #include "server/relay_fixture.h"
 #include "server/transport/wire_client.h"
+#include "server/transport/wire_login.h"
 
 #include <catch2/catch.hpp>
 
@@ -11,23 +12,6 @@ using namespace veil::relay::test;
 
 namespace {
 
-void register_on(WsClient& client, RelayFixture& keys, const TestUser& user) {
-    auto challenge = request(keys.next_id++);
-    challenge.mutable_challenge_request();
-    REQUIRE(client.send_envelope(challenge));
-    auto nonce = client.next_envelope(after(10s));
-    REQUIRE(nonce);
-    REQUIRE(nonce->has_challenge());
-    REQUIRE(
-        client.send_envelope(keys.register_request(user, to_bytes(nonce->challenge().nonce()))));
-    auto result = client.next_envelope(after(10s));
-    REQUIRE(result);
-    REQUIRE(result->has_auth_result());
-    auto drained = client.next_envelope(after(10s));
-    REQUIRE(drained);
-    REQUIRE(drained->has_queue_drained());
-}
-
 // Pipelines sends, acks and prekey status requests on one connection, without waiting for any
 // answer, and checks that the answers come back in the order of the requests.
 void check_pipelined_order(const std::vector<std::string>& relay_options) {
@@ -35,9 +19,9 @@ void check_pipelined_order(const std::vector<std::string>& relay_options) {
     RelayProcess relay(dir.path(), relay_options);
     RelayFixture keys;
     WsClient bob(relay.port());
-    register_on(bob, keys, keys.make_user("bob"));
+    log_in_over_wire(bob, keys, keys.make_user("bob"));
     WsClient alice(relay.port());
-    register_on(alice, keys, keys.make_user("alice"));
+    log_in_over_wire(alice, keys, keys.make_user("alice"));
 
     std::vector<std::uint64_t> sent;
     for (std::uint8_t round = 0; round < 50; ++round) {

@@ -69,17 +69,23 @@ long RelayProcess::threads() const {
     return proc_status_field(pid(), "Threads");
 }
 
-RawSocket::RawSocket(std::uint16_t port, int receive_buffer) {
-    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(m_fd >= 0);
+int connect_loopback(std::uint16_t port, int receive_buffer, bool nonblocking) {
+    const int fd =
+        ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+    REQUIRE(fd >= 0);
     if (receive_buffer > 0)
-        ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const int r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    REQUIRE((r == 0 || (nonblocking && errno == EINPROGRESS)));
+    return fd;
 }
+
+RawSocket::RawSocket(std::uint16_t port, int receive_buffer)
+    : m_fd(connect_loopback(port, receive_buffer, false)) {}
 
 RawSocket::~RawSocket() {
     if (m_fd >= 0)

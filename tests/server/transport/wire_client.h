@@ -47,6 +47,10 @@ private:
 };
 
 // A connected blocking TCP socket; closed on destruction.
+// A TCP socket connected (or, when nonblocking, connecting) to 127.0.0.1:port, with an optional
+// receive buffer size. Fails the test if the socket cannot be made.
+int connect_loopback(std::uint16_t port, int receive_buffer, bool nonblocking);
+
 class RawSocket {
 public:
     explicit RawSocket(std::uint16_t port, int receive_buffer = 0);
