@@ -50,4 +50,8 @@ std::chrono::nanoseconds until(TimePoint deadline,
 // Raises this process's soft open-file limit to its hard limit; returns the limit in force.
 long raise_fd_limit();
 
+// A non-blocking TCP socket (TCP_NODELAY) connecting to 127.0.0.1:port, or -1 if the socket
+// cannot be made or the connect fails at once.
+int connect_loopback(std::uint16_t port);
+
 } // namespace veil::bench

@@ -39,20 +39,9 @@ FrameClient::~FrameClient() {
 }
 
 bool FrameClient::start() {
-    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    m_fd = connect_loopback(m_port);
     if (m_fd < 0)
         return false;
-    int one = 1;
-    ::setsockopt(m_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(m_port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
-        errno != EINPROGRESS) {
-        close();
-        return false;
-    }
     queue_frame(m_id, {}); // the hello: this client's id
     m_loop.add(m_fd, EPOLLIN | EPOLLOUT, *this);
     return true;

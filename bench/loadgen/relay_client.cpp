@@ -62,20 +62,9 @@ RelayClient::~RelayClient() {
 }
 
 bool RelayClient::start() {
-    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    m_fd = connect_loopback(m_port);
     if (m_fd < 0) {
         m_state = State::closed;
-        return false;
-    }
-    int one = 1;
-    ::setsockopt(m_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(m_port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
-        errno != EINPROGRESS) {
-        close();
         return false;
     }
     m_interest = EPOLLIN | EPOLLOUT;
