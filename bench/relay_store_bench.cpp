@@ -1,5 +1,6 @@
 // B6, relay store: durable enqueue, then dequeue and delete, against the relay's SqliteStore
-// (plain SQLite through Poco::Data, WAL) in a scratch folder, always through RelayStore.
+// (plain SQLite through the C API with cached statements, WAL) in a scratch folder, always through
+// RelayStore.
 //
 //   synchronous   the relay without group commit: RelayStore::enqueue commits each send in its own
 //                 transaction, and each delivery is acked (deleted) on its own, as the engine acks

@@ -9,17 +9,18 @@ pkg_check_modules(SIGNAL REQUIRED IMPORTED_TARGET libsignal-protocol-c)
 add_library(veil_signal INTERFACE)
 target_link_libraries(veil_signal INTERFACE ${SIGNAL_LINK_LIBRARIES})
 
-# SQLCipher is for clients only; the relay links plain SQLite through Poco (TOOLCHAIN.md).
+# SQLCipher is for clients only; the relay links plain SQLite (TOOLCHAIN.md).
 pkg_check_modules(SQLCIPHER REQUIRED IMPORTED_TARGET sqlcipher)
 pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
 
+find_package(SQLite3 REQUIRED)
 find_package(Protobuf REQUIRED)
 
 # Debian's Poco config refers to a PostgreSQL::client target nobody defines.
 if(NOT TARGET PostgreSQL::client)
     add_library(PostgreSQL::client INTERFACE IMPORTED)
 endif()
-find_package(Poco REQUIRED COMPONENTS Foundation Net Util Data DataSQLite JSON)
+find_package(Poco REQUIRED COMPONENTS Foundation Net Util JSON)
 
 find_package(Qt6 REQUIRED COMPONENTS Core Network WebSockets)
 if(VEIL_BUILD_DESKTOP)

@@ -93,7 +93,7 @@ std::size_t MailboxCommitter::commit(std::deque<Item>& batch) {
     for (auto& item : batch)
         writes.push_back(std::move(item.write));
 
-    auto outcomes = m_store.write_mailbox(writes);
+    auto outcomes = m_store.write_mailbox(writes, m_before_commit);
     if (outcomes && outcomes->size() != writes.size())
         outcomes = make_error(Errc::database, "the store answered a batch with a wrong count");
     if (!outcomes)

@@ -37,6 +37,10 @@ public:
     MailboxCommitter(const MailboxCommitter&) = delete;
     MailboxCommitter& operator=(const MailboxCommitter&) = delete;
 
+    // Runs inside each batch's transaction, after its writes applied and before the commit (see
+    // RelayStore::write_mailbox). Set before start() and before the first submit().
+    void set_before_commit(BeforeCommit hook) { m_before_commit = std::move(hook); }
+
     // Starts the committer's thread. Without it, items wait for commit_batch() (tests).
     void start();
 
@@ -64,6 +68,7 @@ private:
 
     RelayStore& m_store;
     Options m_options;
+    BeforeCommit m_before_commit;
 
     mutable std::mutex m_mutex;
     std::condition_variable m_wake;

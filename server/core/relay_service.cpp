@@ -174,6 +174,17 @@ RelayService::RelayService(RelayStore& store, const Clock& clock, Options option
     if (m_options.group_commit) {
         m_committer = std::make_unique<MailboxCommitter>(
             m_store, MailboxCommitter::Options{m_options.commit_batch});
+        // Online recipients get their envelopes while the batch's commit waits for the disk;
+        // the senders are answered only after it.
+        m_committer->set_before_commit([this](std::span<const MailboxWrite> writes,
+                                              std::span<const MailboxWriteOutcome> outcomes) {
+            for (std::size_t i = 0; i < writes.size() && i < outcomes.size(); ++i) {
+                const auto* env = std::get_if<NewEnvelope>(&writes[i].what);
+                const auto* stored = std::get_if<0>(&outcomes[i]);
+                if (env && stored && *stored)
+                    push_new(*env, **stored);
+            }
+        });
         if (m_options.commit_thread)
             m_committer->start();
     }
@@ -531,12 +542,12 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
         out.push_back(unavailable(id));
         return true;
     }
-    finish_send(id, env, m_store.enqueue(env, now_ms), out);
+    finish_send(id, env, m_store.enqueue(env, now_ms), true, out);
     return true;
 }
 
 void RelayService::finish_send(std::uint64_t id, const NewEnvelope& env,
-                               const Result<EnqueueOutcome>& stored, Responses& out) {
+                               const Result<EnqueueOutcome>& stored, bool push, Responses& out) {
     if (!stored) {
         out.push_back(send_refused(id, stored.error().code));
         return;
@@ -546,13 +557,18 @@ void RelayService::finish_send(std::uint64_t id, const NewEnvelope& env,
     result.mutable_send_result()->set_server_timestamp_ms(
         static_cast<std::uint64_t>(stored->server_timestamp_ms));
     out.push_back(protocol::encode_envelope(result));
+    if (push)
+        push_new(env, *stored);
+}
+
+void RelayService::push_new(const NewEnvelope& env, const EnqueueOutcome& stored) {
     Router* router = m_router.load();
-    if (stored->duplicate || !router)
+    if (stored.duplicate || !router)
         return;
-    log::debug(kRoutingLog, "delivery " + std::to_string(stored->delivery_id) + " stored");
-    StoredEnvelope queued{stored->delivery_id,        env.message_id, env.from_username,
-                          env.from_device_id,         env.type,       env.ciphertext,
-                          stored->server_timestamp_ms};
+    log::debug(kRoutingLog, "delivery " + std::to_string(stored.delivery_id) + " stored");
+    StoredEnvelope queued{stored.delivery_id,        env.message_id, env.from_username,
+                          env.from_device_id,        env.type,       env.ciphertext,
+                          stored.server_timestamp_ms};
     router->push(env.to_username, env.to_device_id, deliver_envelope(queued));
 }
 
@@ -577,19 +593,15 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
     return true;
 }
 
-// FIXME(#3): live pushes wait for the commit, so a recipient can ack an envelope before its
-// commit only by guessing its delivery id; pushing before the commit (and answering the sender
-// after it) would let acks from online recipients cancel inserts still queued, so that those
-// envelopes never touch the mailbox table at all.
 bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& reply) {
     auto done = [this, id, reply](const MailboxWrite& w, const Result<MailboxWriteOutcome>& r) {
         Responses out;
         try {
             if (const auto* env = std::get_if<NewEnvelope>(&w.what)) {
                 if (!r)
-                    finish_send(id, *env, r.error(), out);
+                    finish_send(id, *env, r.error(), false, out);
                 else
-                    finish_send(id, *env, std::get<0>(*r), out);
+                    finish_send(id, *env, std::get<0>(*r), false, out);
             } else if (!r || !std::get<1>(*r)) {
                 out.push_back(unavailable(id));
             } else {

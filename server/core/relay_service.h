@@ -60,8 +60,11 @@ public:
     virtual void attach(const Session& session) = 0;
     // The connection is gone. Only called for sessions that were attached.
     virtual void detach(const Session& session) = 0;
-    // An envelope became durable for a device: send this Deliver to each of its connections
-    // that is online. Must not block on the network for long and must not call the service.
+    // An envelope was stored for a device: send this Deliver to each of its connections that
+    // is online. With group commit this comes while the envelope's batch commits, before it is
+    // durable (its sender is answered only afterwards; if the commit fails the sender retries
+    // and the recipient drops the copy it has by message id). Runs with the store locked: must
+    // not block on the network for long and must not call the service or the store.
     virtual void push(const std::string& username, std::uint32_t device_id,
                       const wire::Envelope& deliver) = 0;
 };
@@ -154,9 +157,12 @@ private:
                  Responses& out);
     bool on_ack(Session& session, const wire::Envelope& request, const Reply* reply,
                 Responses& out);
-    // The response to a send the store answered, and the live push of a new envelope.
+    // The response to a send the store answered, and (with push) the live push of a new
+    // envelope; group commits push before their commit instead.
     void finish_send(std::uint64_t id, const NewEnvelope& env, const Result<EnqueueOutcome>& stored,
-                     Responses& out);
+                     bool push, Responses& out);
+    // Hands a newly stored envelope to the router for its recipient's online connections.
+    void push_new(const NewEnvelope& env, const EnqueueOutcome& stored);
     // Queues write for the committer, answering through reply; false if it refused the write.
     bool submit(std::uint64_t id, MailboxWrite write, const Reply& reply);
 

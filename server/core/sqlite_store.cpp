@@ -1,12 +1,7 @@
 #include "core/sqlite_store.h"
 
+#include "core/sqlite_db.h"
 #include "util/log.h"
-
-#include <Poco/Data/LOB.h>
-#include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Data/Session.h>
-#include <Poco/Data/Statement.h>
-#include <Poco/Exception.h>
 
 #include <filesystem>
 #include <stdexcept>
@@ -14,11 +9,11 @@
 namespace veil::relay {
 namespace {
 
-using namespace Poco::Data::Keywords;
-using Poco::Int64;
-using Poco::Data::BLOB;
-
 constexpr std::string_view kLog = "relay.store";
+
+// More envelopes than one relay run can push and then roll back: a failed commit is logged and
+// the relay goes on, but never for 2^24 envelopes in a row.
+constexpr std::int64_t kDeliveryIdRestartGap = std::int64_t{1} << 24;
 
 // The statements that create schema version 1. Mailbox delivery ids use AUTOINCREMENT so that an
 // id is never reused after its row is deleted: clients ack by id, and the connection layer skips
@@ -49,13 +44,6 @@ constexpr const char* kSchemaV1[] = {
     " WITHOUT ROWID",
 };
 
-BLOB to_blob(const Bytes& bytes) {
-    return BLOB(bytes.data(), bytes.size());
-}
-Bytes from_blob(const BLOB& blob) {
-    return Bytes(blob.content().begin(), blob.content().end());
-}
-
 Error database_error(const char* what, const std::exception& e) {
     // The exception text names SQLite's error (disk full, locked, I/O); it never holds row data
     // because every value is bound, not spliced into the SQL.
@@ -63,133 +51,103 @@ Error database_error(const char* what, const std::exception& e) {
     return make_error(Errc::database, "the relay's storage is unavailable");
 }
 
-// BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads and then writes
-// cannot fail half-way because another process (an `invite create`) wrote in between.
-class Transaction {
-public:
-    explicit Transaction(Poco::Data::Session& session)
-        : m_session(session) {
-        m_session << "BEGIN IMMEDIATE", now;
-    }
-    ~Transaction() {
-        if (m_open) {
-            try {
-                m_session << "ROLLBACK", now;
-            } catch (const std::exception& e) {
-                log::warn(kLog, std::string("rollback failed: ") + e.what());
-            }
-        }
-    }
-    Transaction(const Transaction&) = delete;
-    Transaction& operator=(const Transaction&) = delete;
-
-    void commit() {
-        m_session << "COMMIT", now;
-        m_open = false;
-    }
-
-private:
-    Poco::Data::Session& m_session;
-    bool m_open = true;
-};
-
-Int64 changes(Poco::Data::Session& session) {
-    Int64 n = 0;
-    session << "SELECT changes()", into(n), now;
-    return n;
-}
-
 // The row id of (username, device_id) in devices, or nullopt.
-std::optional<Int64> device_row(Poco::Data::Session& session, const std::string& username,
-                                std::uint32_t device_id) {
-    std::vector<Int64> rows;
-    Int64 dev = device_id;
-    std::string name = username;
-    session << "SELECT d.id FROM devices d JOIN accounts a ON a.id = d.account_id"
-               " WHERE a.username = ? AND d.device_id = ?",
-        use(name), use(dev), into(rows), now;
-    if (rows.empty())
+std::optional<std::int64_t> device_row(SqliteDb& db, const std::string& username,
+                                       std::uint32_t device_id) {
+    StatementUse q(db.statement("SELECT d.id FROM devices d JOIN accounts a ON a.id = d.account_id"
+                                " WHERE a.username = ? AND d.device_id = ?"));
+    q->bind(1, username).bind(2, std::int64_t{device_id});
+    if (!q->step())
         return std::nullopt;
-    return rows.front();
+    return q->column_int64(0);
 }
 
-void insert_prekeys(Poco::Data::Session& session, Int64 device,
+void insert_prekeys(SqliteDb& db, std::int64_t device,
                     std::span<const OneTimePrekeyRecord> prekeys) {
+    auto& insert = db.statement("INSERT OR IGNORE INTO one_time_prekeys (device, prekey_id,"
+                                " public_key) VALUES (?, ?, ?)");
     for (const auto& k : prekeys) {
-        Int64 id = k.id;
-        BLOB key = to_blob(k.public_key);
-        session << "INSERT OR IGNORE INTO one_time_prekeys (device, prekey_id, public_key)"
-                   " VALUES (?, ?, ?)",
-            use(device), use(id), use(key), now;
+        insert.bind(1, device).bind(2, std::int64_t{k.id}).bind_blob(3, k.public_key);
+        insert.run();
     }
 }
 
 // Consumes an unused invite code. Returns false when the code is unknown or used.
-bool consume_invite(Poco::Data::Session& session, const std::string& code, Int64 now_ms) {
-    std::string c = code;
-    session << "UPDATE invites SET used_ms = ? WHERE code = ? AND used_ms IS NULL", use(now_ms),
-        use(c), now;
-    return changes(session) == 1;
+bool consume_invite(SqliteDb& db, const std::string& code, std::int64_t now_ms) {
+    auto& update =
+        db.statement("UPDATE invites SET used_ms = ? WHERE code = ? AND used_ms IS NULL");
+    update.bind(1, now_ms).bind(2, code);
+    update.run();
+    return db.changes() == 1;
 }
 
 // The body of enqueue, inside the caller's transaction. A refusal writes nothing; storage
 // failures throw.
-Result<EnqueueOutcome> enqueue_in(Poco::Data::Session& s, const NewEnvelope& env,
-                                  std::int64_t now_ms) {
-    std::string from = env.from_username;
-    Int64 from_device = env.from_device_id;
-    BLOB message_id = to_blob(env.message_id);
-    std::vector<BLOB> digest;
-    std::vector<Int64> delivery, ts;
-    s << "SELECT digest, delivery_id, server_ts FROM sends"
-         " WHERE from_username = ? AND from_device = ? AND message_id = ?",
-        use(from), use(from_device), use(message_id), into(digest), into(delivery), into(ts), now;
-    if (!digest.empty()) {
-        if (from_blob(digest[0]) != env.content_digest)
-            return make_error(Errc::already_exists, "the message id was used before");
-        return EnqueueOutcome{static_cast<std::uint64_t>(delivery[0]), ts[0], true};
+Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int64_t now_ms,
+                                  std::int64_t& next_delivery_id) {
+    const std::int64_t from_device = env.from_device_id;
+    {
+        StatementUse q(db.statement("SELECT digest, delivery_id, server_ts FROM sends"
+                                    " WHERE from_username = ? AND from_device = ?"
+                                    " AND message_id = ?"));
+        q->bind(1, env.from_username).bind(2, from_device).bind_blob(3, env.message_id);
+        if (q->step()) {
+            if (q->column_blob(0) != env.content_digest)
+                return make_error(Errc::already_exists, "the message id was used before");
+            return EnqueueOutcome{static_cast<std::uint64_t>(q->column_int64(1)),
+                                  q->column_int64(2), true};
+        }
     }
 
-    auto device = device_row(s, env.to_username, env.to_device_id);
+    auto device = device_row(db, env.to_username, env.to_device_id);
     if (!device)
         return make_error(Errc::not_found, "no such recipient device");
-    Int64 type = env.type;
-    Int64 now_value = now_ms;
-    BLOB ciphertext = to_blob(env.ciphertext);
-    s << "INSERT INTO mailbox (device, from_username, from_device, message_id, type,"
-         " ciphertext, server_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        use(*device), use(from), use(from_device), use(message_id), use(type), use(ciphertext),
-        use(now_value), now;
-    Int64 delivery_id = 0;
-    s << "SELECT last_insert_rowid()", into(delivery_id), now;
-    BLOB digest_blob = to_blob(env.content_digest);
-    s << "INSERT INTO sends (from_username, from_device, message_id, digest, delivery_id,"
-         " server_ts) VALUES (?, ?, ?, ?, ?, ?)",
-        use(from), use(from_device), use(message_id), use(digest_blob), use(delivery_id),
-        use(now_value), now;
+    auto& insert = db.statement("INSERT INTO mailbox (delivery_id, device, from_username,"
+                                " from_device, message_id, type, ciphertext, server_ts)"
+                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    const std::int64_t delivery_id = next_delivery_id;
+    insert.bind(1, delivery_id)
+        .bind(2, *device)
+        .bind(3, env.from_username)
+        .bind(4, from_device)
+        .bind_blob(5, env.message_id)
+        .bind(6, std::int64_t{env.type})
+        .bind_blob(7, env.ciphertext)
+        .bind(8, now_ms);
+    insert.run();
+    ++next_delivery_id;
+    auto& log_send = db.statement("INSERT INTO sends (from_username, from_device, message_id,"
+                                  " digest, delivery_id, server_ts) VALUES (?, ?, ?, ?, ?, ?)");
+    log_send.bind(1, env.from_username)
+        .bind(2, from_device)
+        .bind_blob(3, env.message_id)
+        .bind_blob(4, env.content_digest)
+        .bind(5, delivery_id)
+        .bind(6, now_ms);
+    log_send.run();
     return EnqueueOutcome{static_cast<std::uint64_t>(delivery_id), now_ms, false};
 }
 
 // The body of ack, inside the caller's transaction; storage failures throw.
-std::size_t ack_in(Poco::Data::Session& s, const std::string& username, std::uint32_t device_id,
+std::size_t ack_in(SqliteDb& db, const std::string& username, std::uint32_t device_id,
                    std::span<const std::uint64_t> delivery_ids) {
-    auto device = device_row(s, username, device_id);
+    auto device = device_row(db, username, device_id);
     if (!device)
         return 0;
     std::size_t deleted = 0;
+    auto& remove = db.statement("DELETE FROM mailbox WHERE delivery_id = ? AND device = ?");
     for (std::uint64_t id : delivery_ids) {
-        Int64 value = static_cast<Int64>(id);
-        s << "DELETE FROM mailbox WHERE delivery_id = ? AND device = ?", use(value), use(*device),
-            now;
-        deleted += static_cast<std::size_t>(changes(s));
+        remove.bind(1, static_cast<std::int64_t>(id)).bind(2, *device);
+        remove.run();
+        deleted += static_cast<std::size_t>(db.changes());
     }
     return deleted;
 }
 
 } // namespace
 
-SqliteStore::SqliteStore(std::unique_ptr<Poco::Data::Session> session)
-    : m_session(std::move(session)) {}
+SqliteStore::SqliteStore(std::unique_ptr<SqliteDb> db)
+    : m_db(std::move(db)) {}
 
 SqliteStore::~SqliteStore() = default;
 
@@ -201,9 +159,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
         return make_error(Errc::io, "cannot create the data directory: " + ec.message());
     const std::string path = (std::filesystem::path(data_dir) / "relay.db").string();
     try {
-        Poco::Data::SQLite::Connector::registerConnector();
-        auto session = std::make_unique<Poco::Data::Session>("SQLite", path);
-        std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(session)));
+        auto db = std::make_unique<SqliteDb>(path);
+        std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db)));
         VEIL_TRY(store->migrate(durability));
         return store;
     } catch (const std::exception& e) {
@@ -212,28 +169,30 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
 }
 
 Status SqliteStore::migrate(Durability durability) {
-    auto& s = *m_session;
-    std::string mode;
-    s << "PRAGMA busy_timeout = 5000", now;
-    s << "PRAGMA journal_mode = WAL", into(mode), now;
-    if (mode != "wal")
+    auto& db = *m_db;
+    if (db.query_text("PRAGMA journal_mode = WAL") != "wal")
         return make_error(Errc::database, "the database cannot use write-ahead logging");
-    s << (durability == Durability::full ? "PRAGMA synchronous = FULL"
-                                         : "PRAGMA synchronous = NORMAL"),
-        now;
-    s << "PRAGMA foreign_keys = ON", now;
+    db.exec(durability == Durability::full ? "PRAGMA synchronous = FULL"
+                                           : "PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA foreign_keys = ON");
 
-    Int64 version = 0;
-    s << "PRAGMA user_version", into(version), now;
+    const std::int64_t version = db.query_int64("PRAGMA user_version");
     if (version > kSchemaVersion)
         return make_error(Errc::database, "the database was written by a newer relay");
-    if (version == kSchemaVersion)
+    if (version == kSchemaVersion) {
+        // AUTOINCREMENT's counter covers every id ever committed, deleted rows included. Ids
+        // of a batch that was pushed and then rolled back just before a crash are not in it,
+        // so a reopened store starts a fresh block well above it.
+        m_next_delivery_id = db.query_int64("SELECT COALESCE(MAX(seq), 0) + 1 FROM sqlite_sequence"
+                                            " WHERE name = 'mailbox'") +
+                             kDeliveryIdRestartGap;
         return {};
+    }
 
-    Transaction tx(s);
+    SqliteTransaction tx(db);
     for (const char* sql : kSchemaV1)
-        s << sql, now;
-    s << "PRAGMA user_version = " + std::to_string(kSchemaVersion), now;
+        db.exec(sql);
+    db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     tx.commit();
     log::info(kLog, "created schema version " + std::to_string(kSchemaVersion));
     return {};
@@ -241,32 +200,36 @@ Status SqliteStore::migrate(Durability durability) {
 
 Status SqliteStore::create_account(const NewAccount& account, std::int64_t now_ms) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        Transaction tx(s);
-        std::vector<Int64> existing;
-        std::string name = account.username;
-        s << "SELECT id FROM accounts WHERE username = ?", use(name), into(existing), now;
-        if (!existing.empty())
-            return make_error(Errc::already_exists, "the username is taken");
-        Int64 now_value = now_ms;
-        if (account.invite_required && !consume_invite(s, account.invite_code, now_value))
+        SqliteTransaction tx(db);
+        {
+            StatementUse q(db.statement("SELECT id FROM accounts WHERE username = ?"));
+            q->bind(1, account.username);
+            if (q->step())
+                return make_error(Errc::already_exists, "the username is taken");
+        }
+        if (account.invite_required && !consume_invite(db, account.invite_code, now_ms))
             return make_error(Errc::refused, "the invite code is unknown or used");
 
-        s << "INSERT INTO accounts (username, created_ms) VALUES (?, ?)", use(name), use(now_value),
-            now;
-        Int64 reg = account.registration_id;
-        Int64 spk_id = account.signed_prekey.id;
-        BLOB identity = to_blob(account.identity_key);
-        BLOB spk = to_blob(account.signed_prekey.public_key);
-        BLOB spk_sig = to_blob(account.signed_prekey.signature);
-        s << "INSERT INTO devices (account_id, device_id, registration_id, identity_key,"
-             " signed_prekey_id, signed_prekey, signed_prekey_signature, created_ms)"
-             " VALUES (last_insert_rowid(), 1, ?, ?, ?, ?, ?, ?)",
-            use(reg), use(identity), use(spk_id), use(spk), use(spk_sig), use(now_value), now;
-        Int64 device = 0;
-        s << "SELECT last_insert_rowid()", into(device), now;
-        insert_prekeys(s, device, account.one_time_prekeys);
+        auto& insert_account =
+            db.statement("INSERT INTO accounts (username, created_ms) VALUES (?, ?)");
+        insert_account.bind(1, account.username).bind(2, now_ms);
+        insert_account.run();
+        const std::int64_t account_row = db.last_insert_rowid();
+        auto& insert_device = db.statement(
+            "INSERT INTO devices (account_id, device_id, registration_id, identity_key,"
+            " signed_prekey_id, signed_prekey, signed_prekey_signature, created_ms)"
+            " VALUES (?, 1, ?, ?, ?, ?, ?, ?)");
+        insert_device.bind(1, account_row)
+            .bind(2, std::int64_t{account.registration_id})
+            .bind_blob(3, account.identity_key)
+            .bind(4, std::int64_t{account.signed_prekey.id})
+            .bind_blob(5, account.signed_prekey.public_key)
+            .bind_blob(6, account.signed_prekey.signature)
+            .bind(7, now_ms);
+        insert_device.run();
+        insert_prekeys(db, db.last_insert_rowid(), account.one_time_prekeys);
         tx.commit();
         return {};
     } catch (const std::exception& e) {
@@ -278,18 +241,15 @@ Result<std::optional<DeviceRecord>> SqliteStore::find_device(const std::string& 
                                                              std::uint32_t device_id) {
     std::lock_guard lock(m_mutex);
     try {
-        std::vector<Int64> reg;
-        std::vector<BLOB> identity;
-        std::string name = username;
-        Int64 dev = device_id;
-        *m_session << "SELECT d.registration_id, d.identity_key FROM devices d"
-                      " JOIN accounts a ON a.id = d.account_id"
-                      " WHERE a.username = ? AND d.device_id = ?",
-            use(name), use(dev), into(reg), into(identity), now;
-        if (reg.empty())
+        StatementUse q(m_db->statement("SELECT d.registration_id, d.identity_key FROM devices d"
+                                       " JOIN accounts a ON a.id = d.account_id"
+                                       " WHERE a.username = ? AND d.device_id = ?"));
+        q->bind(1, username).bind(2, std::int64_t{device_id});
+        if (!q->step())
             return std::optional<DeviceRecord>{};
-        return std::optional<DeviceRecord>(DeviceRecord{
-            username, device_id, static_cast<std::uint32_t>(reg[0]), from_blob(identity[0])});
+        return std::optional<DeviceRecord>(
+            DeviceRecord{username, device_id, static_cast<std::uint32_t>(q->column_int64(0)),
+                         q->column_blob(1)});
     } catch (const std::exception& e) {
         return database_error("looking up a device", e);
     }
@@ -298,18 +258,19 @@ Result<std::optional<DeviceRecord>> SqliteStore::find_device(const std::string& 
 Status SqliteStore::replace_signed_prekey(const std::string& username, std::uint32_t device_id,
                                           const SignedPrekeyRecord& prekey) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        Transaction tx(s);
-        auto device = device_row(s, username, device_id);
+        SqliteTransaction tx(db);
+        auto device = device_row(db, username, device_id);
         if (!device)
             return make_error(Errc::not_found, "no such device");
-        Int64 id = prekey.id;
-        BLOB key = to_blob(prekey.public_key);
-        BLOB sig = to_blob(prekey.signature);
-        s << "UPDATE devices SET signed_prekey_id = ?, signed_prekey = ?,"
-             " signed_prekey_signature = ? WHERE id = ?",
-            use(id), use(key), use(sig), use(*device), now;
+        auto& update = db.statement("UPDATE devices SET signed_prekey_id = ?, signed_prekey = ?,"
+                                    " signed_prekey_signature = ? WHERE id = ?");
+        update.bind(1, std::int64_t{prekey.id})
+            .bind_blob(2, prekey.public_key)
+            .bind_blob(3, prekey.signature)
+            .bind(4, *device);
+        update.run();
         tx.commit();
         return {};
     } catch (const std::exception& e) {
@@ -320,13 +281,13 @@ Status SqliteStore::replace_signed_prekey(const std::string& username, std::uint
 Status SqliteStore::add_one_time_prekeys(const std::string& username, std::uint32_t device_id,
                                          std::span<const OneTimePrekeyRecord> prekeys) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        Transaction tx(s);
-        auto device = device_row(s, username, device_id);
+        SqliteTransaction tx(db);
+        auto device = device_row(db, username, device_id);
         if (!device)
             return make_error(Errc::not_found, "no such device");
-        insert_prekeys(s, *device, prekeys);
+        insert_prekeys(db, *device, prekeys);
         tx.commit();
         return {};
     } catch (const std::exception& e) {
@@ -338,14 +299,13 @@ Result<std::uint32_t> SqliteStore::count_one_time_prekeys(const std::string& use
                                                           std::uint32_t device_id) {
     std::lock_guard lock(m_mutex);
     try {
-        Int64 count = 0;
-        std::string name = username;
-        Int64 dev = device_id;
-        *m_session << "SELECT COUNT(*) FROM one_time_prekeys k JOIN devices d ON d.id = k.device"
-                      " JOIN accounts a ON a.id = d.account_id"
-                      " WHERE a.username = ? AND d.device_id = ?",
-            use(name), use(dev), into(count), now;
-        return static_cast<std::uint32_t>(count);
+        StatementUse q(m_db->statement(
+            "SELECT COUNT(*) FROM one_time_prekeys k JOIN devices d ON d.id = k.device"
+            " JOIN accounts a ON a.id = d.account_id WHERE a.username = ? AND d.device_id = ?"));
+        q->bind(1, username).bind(2, std::int64_t{device_id});
+        if (!q->step())
+            return 0u;
+        return static_cast<std::uint32_t>(q->column_int64(0));
     } catch (const std::exception& e) {
         return database_error("counting one-time prekeys", e);
     }
@@ -354,37 +314,43 @@ Result<std::uint32_t> SqliteStore::count_one_time_prekeys(const std::string& use
 Result<std::optional<PrekeyBundleRecord>>
 SqliteStore::take_prekey_bundle(const std::string& username) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        Transaction tx(s);
-        std::vector<Int64> row, device_id, reg, spk_id;
-        std::vector<BLOB> identity, spk, spk_sig;
-        std::string name = username;
-        s << "SELECT d.id, d.device_id, d.registration_id, d.identity_key, d.signed_prekey_id,"
-             " d.signed_prekey, d.signed_prekey_signature FROM devices d"
-             " JOIN accounts a ON a.id = d.account_id WHERE a.username = ?"
-             " ORDER BY d.device_id LIMIT 1",
-            use(name), into(row), into(device_id), into(reg), into(identity), into(spk_id),
-            into(spk), into(spk_sig), now;
-        if (row.empty())
-            return std::optional<PrekeyBundleRecord>{};
-
+        SqliteTransaction tx(db);
         PrekeyBundleRecord bundle;
-        bundle.device = DeviceRecord{username, static_cast<std::uint32_t>(device_id[0]),
-                                     static_cast<std::uint32_t>(reg[0]), from_blob(identity[0])};
-        bundle.signed_prekey = SignedPrekeyRecord{static_cast<std::uint32_t>(spk_id[0]),
-                                                  from_blob(spk[0]), from_blob(spk_sig[0])};
-
-        std::vector<Int64> otk_id;
-        std::vector<BLOB> otk_key;
-        s << "SELECT prekey_id, public_key FROM one_time_prekeys WHERE device = ?"
-             " ORDER BY prekey_id LIMIT 1",
-            use(row[0]), into(otk_id), into(otk_key), now;
-        if (!otk_id.empty()) {
-            s << "DELETE FROM one_time_prekeys WHERE device = ? AND prekey_id = ?", use(row[0]),
-                use(otk_id[0]), now;
-            bundle.one_time_prekey =
-                OneTimePrekeyRecord{static_cast<std::uint32_t>(otk_id[0]), from_blob(otk_key[0])};
+        std::int64_t row = 0;
+        {
+            StatementUse q(db.statement(
+                "SELECT d.id, d.device_id, d.registration_id, d.identity_key, d.signed_prekey_id,"
+                " d.signed_prekey, d.signed_prekey_signature FROM devices d"
+                " JOIN accounts a ON a.id = d.account_id WHERE a.username = ?"
+                " ORDER BY d.device_id LIMIT 1"));
+            q->bind(1, username);
+            if (!q->step())
+                return std::optional<PrekeyBundleRecord>{};
+            row = q->column_int64(0);
+            bundle.device =
+                DeviceRecord{username, static_cast<std::uint32_t>(q->column_int64(1)),
+                             static_cast<std::uint32_t>(q->column_int64(2)), q->column_blob(3)};
+            bundle.signed_prekey =
+                SignedPrekeyRecord{static_cast<std::uint32_t>(q->column_int64(4)),
+                                   q->column_blob(5), q->column_blob(6)};
+        }
+        std::optional<OneTimePrekeyRecord> one_time;
+        {
+            StatementUse q(db.statement("SELECT prekey_id, public_key FROM one_time_prekeys"
+                                        " WHERE device = ? ORDER BY prekey_id LIMIT 1"));
+            q->bind(1, row);
+            if (q->step())
+                one_time = OneTimePrekeyRecord{static_cast<std::uint32_t>(q->column_int64(0)),
+                                               q->column_blob(1)};
+        }
+        if (one_time) {
+            auto& remove =
+                db.statement("DELETE FROM one_time_prekeys WHERE device = ? AND prekey_id = ?");
+            remove.bind(1, row).bind(2, std::int64_t{one_time->id});
+            remove.run();
+            bundle.one_time_prekey = std::move(one_time);
         }
         tx.commit();
         return std::optional<PrekeyBundleRecord>(std::move(bundle));
@@ -395,10 +361,10 @@ SqliteStore::take_prekey_bundle(const std::string& username) {
 
 Result<EnqueueOutcome> SqliteStore::enqueue(const NewEnvelope& env, std::int64_t now_ms) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        Transaction tx(s);
-        auto stored = enqueue_in(s, env, now_ms);
+        SqliteTransaction tx(db);
+        auto stored = enqueue_in(db, env, now_ms, m_next_delivery_id);
         if (stored)
             tx.commit();
         return stored;
@@ -411,28 +377,25 @@ Result<std::vector<StoredEnvelope>> SqliteStore::queued(const std::string& usern
                                                         std::uint32_t device_id,
                                                         std::uint64_t after_id, std::size_t limit) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        auto device = device_row(s, username, device_id);
+        auto device = device_row(db, username, device_id);
         if (!device)
             return std::vector<StoredEnvelope>{};
-        std::vector<Int64> delivery, from_device, type, ts;
-        std::vector<std::string> from;
-        std::vector<BLOB> message_id, ciphertext;
-        Int64 after = static_cast<Int64>(after_id);
-        Int64 max_rows = static_cast<Int64>(limit);
-        s << "SELECT delivery_id, message_id, from_username, from_device, type, ciphertext,"
-             " server_ts FROM mailbox WHERE device = ? AND delivery_id > ?"
-             " ORDER BY delivery_id LIMIT ?",
-            use(*device), use(after), use(max_rows), into(delivery), into(message_id), into(from),
-            into(from_device), into(type), into(ciphertext), into(ts), now;
+        StatementUse q(db.statement(
+            "SELECT delivery_id, message_id, from_username, from_device, type, ciphertext,"
+            " server_ts FROM mailbox WHERE device = ? AND delivery_id > ?"
+            " ORDER BY delivery_id LIMIT ?"));
+        q->bind(1, *device)
+            .bind(2, static_cast<std::int64_t>(after_id))
+            .bind(3, static_cast<std::int64_t>(limit));
         std::vector<StoredEnvelope> out;
-        out.reserve(delivery.size());
-        for (std::size_t i = 0; i < delivery.size(); ++i)
-            out.push_back(StoredEnvelope{
-                static_cast<std::uint64_t>(delivery[i]), from_blob(message_id[i]), from[i],
-                static_cast<std::uint32_t>(from_device[i]), static_cast<std::uint32_t>(type[i]),
-                from_blob(ciphertext[i]), ts[i]});
+        while (q->step())
+            out.push_back(StoredEnvelope{static_cast<std::uint64_t>(q->column_int64(0)),
+                                         q->column_blob(1), q->column_text(2),
+                                         static_cast<std::uint32_t>(q->column_int64(3)),
+                                         static_cast<std::uint32_t>(q->column_int64(4)),
+                                         q->column_blob(5), q->column_int64(6)});
         return out;
     } catch (const std::exception& e) {
         return database_error("reading a mailbox", e);
@@ -442,10 +405,10 @@ Result<std::vector<StoredEnvelope>> SqliteStore::queued(const std::string& usern
 Result<std::size_t> SqliteStore::ack(const std::string& username, std::uint32_t device_id,
                                      std::span<const std::uint64_t> delivery_ids) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        Transaction tx(s);
-        const std::size_t deleted = ack_in(s, username, device_id, delivery_ids);
+        SqliteTransaction tx(db);
+        const std::size_t deleted = ack_in(db, username, device_id, delivery_ids);
         tx.commit();
         return deleted;
     } catch (const std::exception& e) {
@@ -454,22 +417,26 @@ Result<std::size_t> SqliteStore::ack(const std::string& username, std::uint32_t 
 }
 
 Result<std::vector<MailboxWriteOutcome>>
-SqliteStore::write_mailbox(std::span<const MailboxWrite> writes) {
+SqliteStore::write_mailbox(std::span<const MailboxWrite> writes,
+                           const BeforeCommit& before_commit) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        Transaction tx(s);
+        SqliteTransaction tx(db);
         std::vector<MailboxWriteOutcome> outcomes;
         outcomes.reserve(writes.size());
         for (const auto& write : writes) {
             if (const auto* env = std::get_if<NewEnvelope>(&write.what)) {
-                outcomes.emplace_back(std::in_place_index<0>, enqueue_in(s, *env, write.now_ms));
+                outcomes.emplace_back(std::in_place_index<0>,
+                                      enqueue_in(db, *env, write.now_ms, m_next_delivery_id));
             } else {
                 const auto& a = std::get<MailboxAck>(write.what);
                 outcomes.emplace_back(std::in_place_index<1>,
-                                      ack_in(s, a.username, a.device_id, a.delivery_ids));
+                                      ack_in(db, a.username, a.device_id, a.delivery_ids));
             }
         }
+        if (before_commit)
+            before_commit(writes, outcomes);
         tx.commit();
         return outcomes;
     } catch (const std::exception& e) {
@@ -479,13 +446,16 @@ SqliteStore::write_mailbox(std::span<const MailboxWrite> writes) {
 
 Result<std::size_t> SqliteStore::purge_before(std::int64_t cutoff_ms) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        Transaction tx(s);
-        Int64 cutoff = cutoff_ms;
-        s << "DELETE FROM mailbox WHERE server_ts < ?", use(cutoff), now;
-        auto deleted = static_cast<std::size_t>(changes(s));
-        s << "DELETE FROM sends WHERE server_ts < ?", use(cutoff), now;
+        SqliteTransaction tx(db);
+        auto& purge_mailbox = db.statement("DELETE FROM mailbox WHERE server_ts < ?");
+        purge_mailbox.bind(1, cutoff_ms);
+        purge_mailbox.run();
+        const auto deleted = static_cast<std::size_t>(db.changes());
+        auto& purge_sends = db.statement("DELETE FROM sends WHERE server_ts < ?");
+        purge_sends.bind(1, cutoff_ms);
+        purge_sends.run();
         tx.commit();
         return deleted;
     } catch (const std::exception& e) {
@@ -495,14 +465,14 @@ Result<std::size_t> SqliteStore::purge_before(std::int64_t cutoff_ms) {
 
 Status SqliteStore::create_invite(const std::string& code, std::int64_t now_ms) {
     std::lock_guard lock(m_mutex);
-    auto& s = *m_session;
+    auto& db = *m_db;
     try {
-        Transaction tx(s);
-        std::string c = code;
-        Int64 now_value = now_ms;
-        s << "INSERT OR IGNORE INTO invites (code, created_ms) VALUES (?, ?)", use(c),
-            use(now_value), now;
-        if (changes(s) != 1)
+        SqliteTransaction tx(db);
+        auto& insert =
+            db.statement("INSERT OR IGNORE INTO invites (code, created_ms) VALUES (?, ?)");
+        insert.bind(1, code).bind(2, now_ms);
+        insert.run();
+        if (db.changes() != 1)
             return make_error(Errc::already_exists, "the invite code exists already");
         tx.commit();
         return {};

@@ -1,9 +1,9 @@
-// SqliteStore: RelayStore on one embedded SQLite database (DATA_DIR/relay.db) through Poco::Data.
-// Plain SQLite, never SQLCipher: the relay keeps no secrets, and one process must never load
-// both libraries (TOOLCHAIN.md). WAL with synchronous=FULL by default, so an acknowledged send
-// survives a power cut; Durability::normal (synchronous=NORMAL) keeps the database consistent
-// but may lose the last commits in a power cut (not in a crash of the relay alone). The schema
-// version lives in PRAGMA user_version.
+// SqliteStore: RelayStore on one embedded SQLite database (DATA_DIR/relay.db) through the SQLite C
+// API with prepared statements kept for reuse. Plain SQLite, never SQLCipher: the relay keeps no
+// secrets, and one process must never load both libraries (TOOLCHAIN.md). WAL with synchronous=FULL
+// by default, so an acknowledged send survives a power cut; Durability::normal (synchronous=NORMAL)
+// keeps the database consistent but may lose the last commits in a power cut (not in a crash of the
+// relay alone). The schema version lives in PRAGMA user_version.
 #pragma once
 
 #include "core/storage.h"
@@ -12,11 +12,9 @@
 #include <mutex>
 #include <string>
 
-namespace Poco::Data {
-class Session;
-}
-
 namespace veil::relay {
+
+class SqliteDb;
 
 enum class Durability {
     full,   // every commit is fsync'd before it returns (synchronous=FULL)
@@ -50,19 +48,23 @@ public:
                                                std::uint64_t after_id, std::size_t limit) override;
     Result<std::size_t> ack(const std::string& username, std::uint32_t device_id,
                             std::span<const std::uint64_t> delivery_ids) override;
+    using RelayStore::write_mailbox;
     Result<std::vector<MailboxWriteOutcome>>
-    write_mailbox(std::span<const MailboxWrite> writes) override;
+    write_mailbox(std::span<const MailboxWrite> writes, const BeforeCommit& before_commit) override;
     Result<std::size_t> purge_before(std::int64_t cutoff_ms) override;
     Status create_invite(const std::string& code, std::int64_t now_ms) override;
 
 private:
-    explicit SqliteStore(std::unique_ptr<Poco::Data::Session> session);
+    explicit SqliteStore(std::unique_ptr<SqliteDb> db);
     Status migrate(Durability durability);
 
-    // One connection, serialised by m_mutex: SQLite has a single writer anyway, and a
-    // Poco::Data::Session must not be shared between threads without a lock.
+    // One connection, serialised by m_mutex: SQLite has a single writer anyway, and the
+    // connection and its cached statements must not be shared between threads without a lock.
     std::mutex m_mutex;
-    std::unique_ptr<Poco::Data::Session> m_session;
+    std::unique_ptr<SqliteDb> m_db;
+    // The next mailbox delivery id, guarded by m_mutex. Kept here rather than left to
+    // AUTOINCREMENT, whose counter a rollback winds back: ids of a failed batch stay used.
+    std::int64_t m_next_delivery_id = 1;
 };
 
 } // namespace veil::relay

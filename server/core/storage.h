@@ -11,6 +11,7 @@
 #include "util/secret_bytes.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -98,6 +99,13 @@ struct MailboxWrite {
 // deleted for an ack, or the refusal enqueue would have returned (already_exists, not_found).
 using MailboxWriteOutcome = std::variant<Result<EnqueueOutcome>, Result<std::size_t>>;
 
+// Called by write_mailbox once every write of the batch applied and before the commit: the
+// outcomes (one per write, in order) are final unless the commit itself fails, in which case
+// write_mailbox returns Errc::database. Runs with the store locked: it must be quick and must
+// not call the store.
+using BeforeCommit = std::function<void(std::span<const MailboxWrite> writes,
+                                        std::span<const MailboxWriteOutcome> outcomes)>;
+
 class RelayStore {
 public:
     virtual ~RelayStore() = default;
@@ -147,9 +155,15 @@ public:
     // still apply. Items see the earlier items of the same call, so a retried send in the same
     // batch is a duplicate, and an ack of a delivery stored earlier in the batch deletes it
     // before anything reaches the disk. Errc::database: the whole call was rolled back and
-    // nothing was written. On success, one outcome per write, in the same order.
+    // nothing was written. On success, one outcome per write, in the same order. Delivery ids
+    // are never reused, not even those of a batch that was rolled back: a device may have seen
+    // one before the commit (before_commit), and an ack of it must never delete another
+    // envelope. before_commit may be empty.
     virtual Result<std::vector<MailboxWriteOutcome>>
-    write_mailbox(std::span<const MailboxWrite> writes) = 0;
+    write_mailbox(std::span<const MailboxWrite> writes, const BeforeCommit& before_commit) = 0;
+    Result<std::vector<MailboxWriteOutcome>> write_mailbox(std::span<const MailboxWrite> writes) {
+        return write_mailbox(writes, BeforeCommit{});
+    }
 
     // Deletes mailbox envelopes and send-log entries stored before cutoff_ms. Returns the number
     // of mailbox envelopes deleted.

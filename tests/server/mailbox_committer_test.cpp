@@ -2,7 +2,7 @@
 // the committer runs inline (commit_pending), so each test chooses exactly what shares a batch.
 #include "relay_fixture.h"
 
-#include <Poco/Data/Session.h>
+#include "core/sqlite_db.h"
 
 #include <condition_variable>
 #include <functional>
@@ -55,12 +55,13 @@ public:
         ++single_writes;
         return m_inner.ack(u, d, ids);
     }
-    Result<std::vector<MailboxWriteOutcome>>
-    write_mailbox(std::span<const MailboxWrite> writes) override {
+    using RelayStore::write_mailbox;
+    Result<std::vector<MailboxWriteOutcome>> write_mailbox(std::span<const MailboxWrite> writes,
+                                                           const BeforeCommit& hook) override {
         if (before_commit)
             before_commit();
         batch_sizes.push_back(writes.size());
-        return m_inner.write_mailbox(writes);
+        return m_inner.write_mailbox(writes, hook);
     }
     Result<std::size_t> purge_before(std::int64_t cutoff) override {
         return m_inner.purge_before(cutoff);
@@ -169,6 +170,42 @@ TEST_CASE("a batch of sends from many connections commits once and every sender 
     CHECK(f.service->commit_pending() == 0);
 }
 
+TEST_CASE("online recipients get their envelopes before the commit and senders only after it") {
+    GroupCommit f;
+    const auto db = (f.dir.path() / "data" / "relay.db").string();
+    veil::relay::SqliteDb reader(db); // sees only what was committed (WAL)
+    std::vector<std::int64_t> committed_at_push;
+    std::vector<std::size_t> answered_at_push;
+    f.router.on_push = [&](const Push& p) {
+        auto& q = reader.statement("SELECT COUNT(*) FROM mailbox WHERE delivery_id = ?");
+        veil::relay::StatementUse use(q);
+        q.bind(1, static_cast<std::int64_t>(p.deliver.deliver().delivery_id()));
+        REQUIRE(q.step());
+        committed_at_push.push_back(q.column_int64(0));
+        answered_at_push.push_back(f.replies.size());
+    };
+    std::vector<std::uint64_t> ids;
+    for (std::uint8_t i = 0; i < 5; ++i) {
+        auto e = f.send_request("carol", message_id(i), "to carol " + std::to_string(i));
+        ids.push_back(e.request_id());
+        REQUIRE(f.submit(f.alice_session, e));
+    }
+
+    CHECK(f.service->commit_pending() == 5);
+
+    REQUIRE(f.router.pushes.size() == 5);
+    CHECK(committed_at_push == std::vector<std::int64_t>(5, 0));
+    CHECK(answered_at_push == std::vector<std::size_t>(5, 0));
+    for (std::size_t i = 0; i < 5; ++i) {
+        CHECK(f.router.pushes[i].username == "carol");
+        REQUIRE(f.replies[ids[i]].size() == 1);
+        CHECK(f.replies[ids[i]][0].has_send_result());
+    }
+    auto carols = f.store->queued("carol", 1, 0, 100);
+    REQUIRE(carols);
+    CHECK(carols->size() == 5); // durable once the senders hear of it
+}
+
 TEST_CASE("the same message id twice in one batch is stored once and both sends succeed") {
     GroupCommit f;
     auto first = f.send_request("bob", message_id(7), "same");
@@ -215,12 +252,11 @@ TEST_CASE("a storage failure mid-batch answers every item with UNAVAILABLE and s
     GroupCommit f;
     f.router.pushes.clear();
     const auto db = (f.dir.path() / "data" / "relay.db").string();
-    Poco::Data::Session other("SQLite", db);
+    veil::relay::SqliteDb other(db);
     // The second envelope's insert fails inside the transaction, after the first one's.
-    other << "CREATE TRIGGER fail_poison BEFORE INSERT ON mailbox"
-             " WHEN NEW.ciphertext = CAST('poison' AS BLOB)"
-             " BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-        Poco::Data::Keywords::now;
+    other.exec("CREATE TRIGGER fail_poison BEFORE INSERT ON mailbox"
+               " WHEN NEW.ciphertext = CAST('poison' AS BLOB)"
+               " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
 
     auto one = f.send_request("bob", message_id(1), "one");
     auto poison = f.send_request("bob", message_id(2), "poison");
@@ -242,7 +278,7 @@ TEST_CASE("a storage failure mid-batch answers every item with UNAVAILABLE and s
     CHECK(f.bobs_mailbox().empty());
 
     // Nothing of the batch reached the send log either: the retry is a new send, stored once.
-    other << "DROP TRIGGER fail_poison", Poco::Data::Keywords::now;
+    other.exec("DROP TRIGGER fail_poison");
     f.replies.clear();
     auto retry = one;
     retry.set_request_id(f.next_id++);

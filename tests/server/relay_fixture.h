@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -38,10 +39,13 @@ public:
     void push(const std::string& username, std::uint32_t device_id,
               const wire::Envelope& deliver) override {
         pushes.push_back({username, device_id, deliver});
+        if (on_push)
+            on_push(pushes.back());
     }
 
     std::map<std::uint64_t, std::string> attached;
     std::vector<Push> pushes;
+    std::function<void(const Push&)> on_push; // runs inside push(), for tests that look then
 };
 
 inline std::string to_str(const Bytes& b) {

@@ -1,5 +1,7 @@
 #include "relay_fixture.h"
 
+#include "core/sqlite_db.h"
+
 #include <fstream>
 
 using namespace veil;
@@ -60,7 +62,9 @@ public:
                             std::span<const std::uint64_t>) override {
         return broken();
     }
-    Result<std::vector<MailboxWriteOutcome>> write_mailbox(std::span<const MailboxWrite>) override {
+    using RelayStore::write_mailbox;
+    Result<std::vector<MailboxWriteOutcome>> write_mailbox(std::span<const MailboxWrite>,
+                                                           const BeforeCommit&) override {
         return broken();
     }
     Result<std::size_t> purge_before(std::int64_t) override { return broken(); }
@@ -120,6 +124,63 @@ TEST_CASE("delivery ids are never reused after envelopes are deleted") {
     auto second = (*store)->enqueue(envelope("bob", 2), 2);
     REQUIRE(second);
     CHECK(second->delivery_id > first->delivery_id);
+}
+
+TEST_CASE("delivery ids of a rolled-back batch are never handed out again, even after reopening") {
+    TempDir dir;
+    const auto data = dir.path() / "data";
+    std::uint64_t seen_before_commit = 0;
+    std::uint64_t first_id = 0;
+    {
+        auto store = SqliteStore::open(data.string());
+        REQUIRE(store);
+        REQUIRE((*store)->create_account(account("alice"), 1));
+        REQUIRE((*store)->create_account(account("bob"), 1));
+        auto first = (*store)->enqueue(envelope("bob", 1), 1);
+        REQUIRE(first);
+        first_id = first->delivery_id;
+
+        // The batch's insert succeeds and is seen (as a device would see a push), then the
+        // commit step fails and everything rolls back.
+        SqliteDb other((data / "relay.db").string());
+        other.exec("CREATE TRIGGER fail_sends BEFORE INSERT ON sends"
+                   " WHEN NEW.digest = zeroblob(32) BEGIN SELECT RAISE(ABORT, 'injected'); END");
+        std::vector<MailboxWrite> writes;
+        writes.push_back(MailboxWrite{envelope("bob", 2), 2});
+        auto poisoned = envelope("bob", 3);
+        poisoned.content_digest = Bytes(32, 0);
+        writes.push_back(MailboxWrite{poisoned, 2});
+        auto failed = (*store)->write_mailbox(writes, [&](auto, auto outcomes) {
+            seen_before_commit = std::get<0>(outcomes[0])->delivery_id;
+        });
+        REQUIRE_FALSE(failed);
+        CHECK(failed.error().code == Errc::database);
+        CHECK(seen_before_commit == 0); // the failing insert came before the hook
+        CHECK((*store)->queued("bob", 1, 0, 10)->size() == 1);
+
+        // A batch that fails in the hook's place: the id its envelope had is skipped.
+        auto seen = (*store)->write_mailbox(
+            std::vector<MailboxWrite>{MailboxWrite{envelope("bob", 4), 3}},
+            [&](auto, auto outcomes) {
+                seen_before_commit = std::get<0>(outcomes[0])->delivery_id;
+                throw std::runtime_error("the disk went away before the commit");
+            });
+        REQUIRE_FALSE(seen);
+        CHECK(seen_before_commit > first_id);
+        CHECK((*store)->queued("bob", 1, 0, 10)->size() == 1);
+
+        auto next = (*store)->enqueue(envelope("bob", 5), 4);
+        REQUIRE(next);
+        CHECK(next->delivery_id > seen_before_commit);
+        seen_before_commit = next->delivery_id;
+        other.exec("DROP TRIGGER fail_sends");
+    }
+    // A batch pushed and rolled back just before a crash: its id was never committed.
+    auto store = SqliteStore::open(data.string());
+    REQUIRE(store);
+    auto after_reopen = (*store)->enqueue(envelope("bob", 6), 5);
+    REQUIRE(after_reopen);
+    CHECK(after_reopen->delivery_id > seen_before_commit + 1000000);
 }
 
 TEST_CASE("a storage failure is answered with a retryable UNAVAILABLE error") {
