@@ -1,30 +1,24 @@
-// veil-relay: Poco answers HTTP (/healthz and the WebSocket upgrade) on a few threads; upgraded
-// connections then live on epoll reactors, one per core (server/transport). With tls_cert and
-// tls_key, a small accept thread hands every connection to the reactors instead, which do the
-// TLS handshake and the upgrade themselves (wss://). See relay_config.h
+// veil-relay: a small accept thread hands every connection to epoll reactors, one per core
+// (server/transport), which answer its HTTP request (/healthz and the WebSocket upgrade, parsed
+// by Poco) and then carry its WebSocket frames; with tls_cert and tls_key they do the TLS
+// handshake first (wss://). No thread is held per connection at any stage. See relay_config.h
 // for the command line. Prints "veil-relay listening on HOST:PORT" to stdout once it accepts
 // connections.
-#include "http_handlers.h"
 #include "relay_config.h"
 
 #include "core/relay_service.h"
 #include "core/sqlite_store.h"
 #include "crypto/provider.h"
-#include "transport/guarded_connection_factory.h"
+#include "transport/acceptor.h"
 #include "transport/reactor_pool.h"
-#include "transport/tls_acceptor.h"
 #include "transport/tls_context.h"
-#include "transport/upgrade_deadlines.h"
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/log.h"
 
 #include <Poco/Exception.h>
-#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
-#include <Poco/Net/TCPServer.h>
-#include <Poco/ThreadPool.h>
 #include <google/protobuf/stubs/logging.h>
 
 #include <cerrno>
@@ -35,7 +29,6 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <iostream>
-#include <optional>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -48,9 +41,9 @@ using namespace veil::relay;
 
 constexpr std::string_view kLog = "relay";
 constexpr std::int64_t kPurgeIntervalMs = 10 * 60 * 1000;
-// HTTP threads only answer upgrades and /healthz, each within the upgrade deadline.
-constexpr int kHttpThreads = 16;
-constexpr int kHttpQueued = 1024;
+// The kernel's queue of connections not yet accepted (capped by net.core.somaxconn): a reconnect
+// storm of thousands of clients lands here while the acceptor hands them to the reactors.
+constexpr int kListenBacklog = 4096;
 
 int create_invite(const RelayConfig& config) {
     auto store = SqliteStore::open(config.data_dir);
@@ -167,32 +160,13 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     service.set_router(&reactors);
     purge(service);
 
-    const Poco::Timespan upgrade_timeout(config.upgrade_timeout_ms * 1000);
-    transport::UpgradeDeadlines deadlines(std::chrono::milliseconds(config.upgrade_timeout_ms));
-    Poco::ThreadPool pool("relay-http", 2, kHttpThreads, 60);
-    auto params = Poco::Net::HTTPServerParams::Ptr(new Poco::Net::HTTPServerParams);
-    params->setMaxThreads(kHttpThreads);
-    params->setMaxQueued(kHttpQueued);
-    params->setServerName("veil-relay");
-    params->setTimeout(upgrade_timeout);
-    params->setKeepAlive(false);
-
     Poco::Net::ServerSocket socket;
     // SO_REUSEADDR for restarts over TIME_WAIT, but never SO_REUSEPORT: a second relay on the
     // same port must fail, not split the clients between two stores.
     socket.bind(Poco::Net::SocketAddress(config.listen), true, false);
-    socket.listen(1024);
-    std::optional<Poco::Net::TCPServer> server;
-    std::optional<transport::TlsAcceptor> acceptor;
-    if (tls) {
-        acceptor.emplace(socket.impl()->sockfd(), tls, reactors);
-        acceptor->start();
-    } else {
-        server.emplace(new transport::GuardedConnectionFactory(
-                           params, new RelayHandlerFactory(reactors, deadlines), deadlines),
-                       pool, socket, params);
-        server->start();
-    }
+    socket.listen(kListenBacklog);
+    transport::Acceptor acceptor(socket.impl()->sockfd(), tls, reactors);
+    acceptor.start();
 
     const std::string bound = socket.address().toString();
     log::info(kLog, "listening on " + bound + (tls ? " (TLS)" : "") +
@@ -203,12 +177,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     wait_for_termination(service, signals);
 
     log::info(kLog, "shutting down");
-    if (server)
-        server->stop(); // no new connections
-    if (acceptor)
-        acceptor->stop();
-    deadlines.abort_all(); // cut requests still in their HTTP phase
-    pool.joinAll();
+    acceptor.stop(); // no new connections
     // Writes still queued are committed first, while the reactors still run, so their answers
     // and pushes reach the clients; writes arriving meanwhile are refused as retryable.
     service.stop_writes();

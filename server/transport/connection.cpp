@@ -45,8 +45,7 @@ Connection::Connection(std::uint64_t id, int fd, RelayService& service,
     , m_last_received(now)
     , m_tls(tls)
     , m_upgrade_deadline(now + options.upgrade_timeout) {
-    if (m_tls)
-        m_state = State::tls_handshake;
+    m_state = m_tls ? State::tls_handshake : State::http_request;
 }
 
 Connection::~Connection() {
@@ -59,7 +58,7 @@ void Connection::tls_handshake() {
     ERR_clear_error();
     const int result = SSL_do_handshake(m_tls);
     if (result == 1) {
-        m_state = State::tls_request;
+        m_state = State::http_request;
         return;
     }
     switch (SSL_get_error(m_tls, result)) {
@@ -86,22 +85,34 @@ bool Connection::tls_read_failed(int result) {
     }
 }
 
-void Connection::tls_read_request(std::span<std::uint8_t> scratch, TimePoint now) {
+void Connection::read_request(std::span<std::uint8_t> scratch, TimePoint now) {
     do {
         const std::size_t room = kMaxUpgradeRequestBytes + 1 - m_request.size();
-        ERR_clear_error();
-        const int n =
-            SSL_read(m_tls, scratch.data(), static_cast<int>(std::min(scratch.size(), room)));
-        if (n <= 0) {
-            tls_read_failed(n);
-            return;
+        const int want = static_cast<int>(std::min(scratch.size(), room));
+        int n = 0;
+        if (m_tls) {
+            ERR_clear_error();
+            n = SSL_read(m_tls, scratch.data(), want);
+            if (n <= 0) {
+                tls_read_failed(n);
+                return;
+            }
+        } else {
+            const ssize_t got = ::recv(m_fd, scratch.data(), static_cast<std::size_t>(want), 0);
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                return;
+            if (got <= 0) {
+                m_state = State::done; // EOF or a reset before the request was complete
+                return;
+            }
+            n = static_cast<int>(got);
         }
         const std::size_t searched = m_request.size() >= 3 ? m_request.size() - 3 : 0;
         m_request.append(reinterpret_cast<const char*>(scratch.data()),
                          static_cast<std::size_t>(n));
         const std::size_t end = m_request.find("\r\n\r\n", searched);
         if (end != std::string::npos && end + 4 <= kMaxUpgradeRequestBytes) {
-            tls_answer_request(end + 4, now);
+            answer_request(end + 4, now);
             return;
         }
         if (m_request.size() > kMaxUpgradeRequestBytes) {
@@ -109,11 +120,11 @@ void Connection::tls_read_request(std::span<std::uint8_t> scratch, TimePoint now
             m_state = State::done;
             return;
         }
-    } while (SSL_pending(m_tls) > 0);
+    } while (m_tls && SSL_pending(m_tls) > 0);
 }
 
-void Connection::tls_answer_request(std::size_t head_end, TimePoint now) {
-    auto answer = tls_upgrade_answer(std::string_view(m_request).substr(0, head_end));
+void Connection::answer_request(std::size_t head_end, TimePoint now) {
+    auto answer = upgrade_answer(std::string_view(m_request).substr(0, head_end));
     const auto* begin = reinterpret_cast<const std::uint8_t*>(answer.response.data());
     queue(std::make_shared<const Bytes>(begin, begin + answer.response.size()), false);
     if (!answer.upgraded) {
@@ -194,11 +205,11 @@ void Connection::note_frame_progress(bool completed_message, TimePoint now) {
 void Connection::on_readable(std::span<std::uint8_t> scratch, TimePoint now) {
     if (m_state == State::tls_handshake) {
         tls_handshake();
-        if (m_state != State::tls_request)
+        if (m_state != State::http_request)
             return;
     }
-    if (m_state == State::tls_request) {
-        tls_read_request(scratch, now);
+    if (m_state == State::http_request) {
+        read_request(scratch, now);
         return;
     }
     if (m_tls) {
@@ -318,10 +329,10 @@ void Connection::push(std::uint64_t delivery_id, const std::shared_ptr<const Byt
 }
 
 void Connection::on_timer(TimePoint now) {
-    if (m_state == State::tls_handshake || m_state == State::tls_request) {
+    if (m_state == State::tls_handshake || m_state == State::http_request) {
         if (now >= m_upgrade_deadline) {
             log::debug(kLog, "connection " + std::to_string(id()) +
-                                 ": TLS upgrade missed its deadline; connection cut");
+                                 ": the upgrade missed its deadline; connection cut");
             m_state = State::done;
         }
         return;
@@ -345,6 +356,10 @@ void Connection::on_timer(TimePoint now) {
 }
 
 void Connection::go_away(TimePoint now) {
+    if (m_state == State::tls_handshake || m_state == State::http_request) {
+        m_state = State::done; // not a WebSocket yet: nothing to say goodbye with
+        return;
+    }
     start_close(ws::close_going_away, "server shutting down", now);
     flush();
 }
@@ -353,7 +368,7 @@ std::uint32_t Connection::wanted_events() const {
     if (m_state == State::tls_handshake)
         return m_handshake_events;
     std::uint32_t events = 0;
-    if (m_state == State::tls_request)
+    if (m_state == State::http_request)
         events |= EPOLLIN;
     if (m_tls_write_wants_read)
         events |= EPOLLIN;
@@ -369,7 +384,7 @@ std::uint32_t Connection::wanted_events() const {
 }
 
 Connection::TimePoint Connection::next_deadline() const {
-    if (m_state == State::tls_handshake || m_state == State::tls_request)
+    if (m_state == State::tls_handshake || m_state == State::http_request)
         return m_upgrade_deadline;
     if (m_state == State::closing)
         return m_close_deadline;

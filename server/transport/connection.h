@@ -1,12 +1,12 @@
-// Connection: one upgraded WebSocket client inside a reactor. It owns the socket (non-blocking),
-// Veil's strict frame decoder, the client's Session and its outgoing queue, and turns socket
-// events into RelayService calls and frames to write.
+// Connection: one client inside a reactor, from the accepted socket on. It owns the socket
+// (non-blocking), Veil's strict frame decoder, the client's Session and its outgoing queue, and
+// turns socket events into RelayService calls and frames to write.
 //
-// TLS: a connection accepted on a TLS listener starts with the TLS handshake (non-blocking,
-// over the same fd), then reads the HTTP upgrade request from the decrypted stream, validates
-// and answers it with the plain path's rules (tls_upgrade_answer), and from then on carries
-// frames exactly like a plain connection, through SSL_read/SSL_write. The handshake and the
-// request together must finish within TransportOptions::upgrade_timeout.
+// It first reads the HTTP request head (at most kMaxUpgradeRequestBytes) and answers it
+// (upgrade_answer): a valid WebSocket upgrade gets the 101 and frames follow; anything else is
+// answered and closed. A connection accepted on a TLS listener does the TLS handshake first
+// (non-blocking, over the same fd) and then everything through SSL_read/SSL_write. The handshake
+// and the request together must finish within TransportOptions::upgrade_timeout.
 //
 // Thread: every method runs on the owning reactor's thread; the reactor asks wanted_events()
 // and next_deadline() after each call and destroys the connection once finished().
@@ -85,7 +85,7 @@ public:
 private:
     enum class State {
         tls_handshake, // TLS only: the handshake is under way
-        tls_request,   // TLS only: reading the HTTP upgrade request
+        http_request,  // reading the HTTP upgrade request
         open,          // reading and handling frames
         closing, // a close frame is queued; waiting for it to be written and for the peer's EOF
         done,    // the reactor destroys the connection
@@ -109,8 +109,8 @@ private:
     // Drops `written` bytes from the front of the outgoing queue.
     void consume_written(std::size_t written);
     void tls_handshake();
-    void tls_read_request(std::span<std::uint8_t> scratch, TimePoint now);
-    void tls_answer_request(std::size_t head_end, TimePoint now);
+    void read_request(std::span<std::uint8_t> scratch, TimePoint now);
+    void answer_request(std::size_t head_end, TimePoint now);
     void tls_read(std::span<std::uint8_t> scratch, TimePoint now);
     // Classifies a failed SSL_read: false if the connection is gone.
     bool tls_read_failed(int result);
@@ -148,7 +148,7 @@ private:
     SSL* m_tls = nullptr;
     TimePoint m_upgrade_deadline;
     std::uint32_t m_handshake_events = 0x001; // EPOLLIN
-    std::string m_request;                    // the upgrade request read so far (TLS)
+    std::string m_request;                    // the upgrade request read so far
     bool m_tls_write_pending = false;         // an SSL_write must be retried with the front frame
     bool m_tls_write_wants_read = false;
     bool m_tls_read_wants_write = false;

@@ -79,13 +79,12 @@ void Reactor::discard(Task& task) {
     ::close(task.fd);
 }
 
-void Reactor::adopt(std::uint64_t id, int fd, Bytes received, SSL* tls) {
+void Reactor::adopt(std::uint64_t id, int fd, SSL* tls) {
     Task task;
     task.kind = Task::Kind::adopt;
     task.id = id;
     task.fd = fd;
     task.tls = tls;
-    task.received = std::move(received);
     post(std::move(task));
 }
 
@@ -232,8 +231,6 @@ void Reactor::on_adopt(Task& task, TimePoint now) {
     m_connections.emplace(task.id, std::move(entry));
     m_count.fetch_add(1);
     log::debug(kLog, "connection " + std::to_string(task.id) + " opened");
-    if (!task.received.empty())
-        m_connections.at(task.id).connection->on_input(task.received, now);
     settle(task.id, now);
 }
 

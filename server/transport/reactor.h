@@ -35,11 +35,10 @@ public:
 
     void start();
 
-    // Thread-safe. Takes ownership of fd (non-blocking, upgraded); `received` holds bytes the
-    // HTTP server had already read past the upgrade request. After stop() the fd is closed.
-    // With tls (owned from here on), the connection starts with the TLS handshake and reads
-    // its upgrade request itself (Connection).
-    void adopt(std::uint64_t id, int fd, Bytes received, SSL* tls = nullptr);
+    // Thread-safe. Takes ownership of fd (non-blocking, freshly accepted): the connection reads
+    // and answers its HTTP upgrade request itself (Connection). With tls (owned from here on),
+    // the TLS handshake comes first. After stop() the fd is closed.
+    void adopt(std::uint64_t id, int fd, SSL* tls = nullptr);
     // Thread-safe. Queues a complete Deliver frame for connection id, if it still exists.
     void push(std::uint64_t id, std::uint64_t delivery_id, std::shared_ptr<const Bytes> frame);
     // Thread-safe. The late answer to request number seq of connection id, if it still exists.
@@ -62,7 +61,6 @@ private:
         std::uint64_t id = 0;
         int fd = -1;
         SSL* tls = nullptr;
-        Bytes received;
         std::uint64_t delivery_id = 0;
         std::shared_ptr<const Bytes> frame;
         std::uint64_t seq = 0;

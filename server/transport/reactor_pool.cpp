@@ -36,29 +36,18 @@ ReactorPool::~ReactorPool() {
     stop();
 }
 
-void ReactorPool::adopt(int fd, Bytes received) {
+void ReactorPool::adopt(int fd, SSL* tls) {
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        if (tls)
+            SSL_free(tls);
         ::close(fd);
         return;
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const std::uint64_t id = m_next_id.fetch_add(1);
-    owner(id).adopt(id, fd, std::move(received));
-}
-
-void ReactorPool::adopt_tls(int fd, SSL* tls) {
-    const int flags = ::fcntl(fd, F_GETFL);
-    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        SSL_free(tls);
-        ::close(fd);
-        return;
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const std::uint64_t id = m_next_id.fetch_add(1);
-    owner(id).adopt(id, fd, {}, tls);
+    owner(id).adopt(id, fd, tls);
 }
 
 void ReactorPool::stop() {

@@ -1,7 +1,7 @@
-// ReactorPool: the relay's WebSocket transport after the HTTP upgrade, and the Router the
-// RelayService pushes through. It runs one Reactor per core; upgraded sockets are spread over
-// them round robin, and a connection's id names its reactor (id % reactor count), so a push
-// needs no lookup beyond the device's online connection ids.
+// ReactorPool: the relay's WebSocket transport from the accepted socket on (TLS handshake, HTTP
+// upgrade, frames), and the Router the RelayService pushes through. It runs one Reactor per
+// core; accepted sockets are spread over them round robin, and a connection's id names its reactor
+// (id % reactor count), so a push needs no lookup beyond the device's online connection ids.
 //
 // Thread-safety: every public method may be called from any thread. attach/detach/push are
 // called by the service on reactor threads; push never blocks on the network (it posts to the
@@ -33,12 +33,10 @@ public:
     ReactorPool(const ReactorPool&) = delete;
     ReactorPool& operator=(const ReactorPool&) = delete;
 
-    // Takes ownership of fd, a connected socket whose WebSocket upgrade has been answered with
-    // 101; it is made non-blocking here. `received` holds bytes already read past the request.
-    void adopt(int fd, Bytes received);
-    // Takes ownership of fd, a freshly accepted socket on a TLS listener, and of tls, its server
-    // session: the connection does the handshake and the upgrade in its reactor.
-    void adopt_tls(int fd, SSL* tls);
+    // Takes ownership of fd, a freshly accepted socket (made non-blocking here), and of tls, its
+    // server session if the listener is TLS: the connection does the handshake (TLS) and the
+    // HTTP upgrade in its reactor.
+    void adopt(int fd, SSL* tls = nullptr);
 
     // Closes every connection with 1001 (within the shutdown grace) and joins the reactors.
     // Sockets adopted afterwards are closed at once.

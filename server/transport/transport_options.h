@@ -25,8 +25,8 @@ struct TransportOptions {
     // After sending a close frame, how long the relay waits for it to be written and for the
     // peer to close before it drops the socket.
     std::chrono::milliseconds close_linger{5'000};
-    // TLS connections: the handshake and the HTTP upgrade request together must be done this
-    // long after the connection was accepted (the plain path's UpgradeDeadlines limit).
+    // The TLS handshake (on a TLS listener) and the HTTP upgrade request together must be done
+    // this long after the connection was accepted.
     std::chrono::milliseconds upgrade_timeout{10'000};
     // At shutdown, how long clients get to receive their going-away close frames.
     std::chrono::milliseconds shutdown_grace{2'000};

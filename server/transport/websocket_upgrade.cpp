@@ -3,19 +3,12 @@
 #include "protocol/ws_codec.h"
 #include "util/log.h"
 
-#include <Poco/Buffer.h>
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/HTTPServerSession.h>
-#include <Poco/Net/StreamSocket.h>
 #include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
 
-#include <fcntl.h>
 #include <sstream>
 
 namespace veil::relay::transport {
@@ -59,8 +52,6 @@ std::string plain_answer(HTTPResponse::HTTPStatus status, const std::string& bod
     return out.str() + body;
 }
 
-} // namespace
-
 void accept_upgrade(HTTPResponse& response, const std::string& key) {
     response.setStatusAndReason(HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
     response.set("Upgrade", "websocket");
@@ -77,16 +68,17 @@ std::string refuse_upgrade(HTTPResponse& response, const std::string& why) {
     return body;
 }
 
-RawUpgradeAnswer tls_upgrade_answer(std::string_view head) {
+} // namespace
+
+RawUpgradeAnswer upgrade_answer(std::string_view head) {
     Poco::Net::HTTPRequest request;
     try {
         std::istringstream in{std::string(head)};
         request.read(in);
     } catch (const Poco::Exception& e) {
-        log::debug(kLog, "malformed HTTP request over TLS: " + e.displayText());
+        log::debug(kLog, "malformed HTTP request: " + e.displayText());
         return {false, plain_answer(HTTPResponse::HTTP_BAD_REQUEST, "malformed request\n")};
     }
-    // The same routes as the plain HTTP front end (app/http_handlers.cpp).
     const std::string& uri = request.getURI();
     if (uri == "/healthz" && request.getMethod() == Poco::Net::HTTPRequest::HTTP_GET)
         return {false, plain_answer(HTTPResponse::HTTP_OK, "ok")};
@@ -95,7 +87,7 @@ RawUpgradeAnswer tls_upgrade_answer(std::string_view head) {
     HTTPResponse response(Poco::Net::HTTPMessage::HTTP_1_1, HTTPResponse::HTTP_OK);
     std::ostringstream out;
     if (auto problem = upgrade_problem(request); !problem.empty()) {
-        log::debug(kLog, "WebSocket upgrade over TLS refused: " + problem);
+        log::debug(kLog, "WebSocket upgrade refused: " + problem);
         const std::string body = refuse_upgrade(response, problem);
         response.set("Connection", "close");
         response.write(out);
@@ -118,34 +110,6 @@ std::string upgrade_problem(const Poco::Net::HTTPRequest& request) {
     if (!plausible_key(request.get("Sec-WebSocket-Key", "")))
         return "Sec-WebSocket-Key is missing or malformed";
     return {};
-}
-
-void WebSocketUpgrade::handleRequest(Poco::Net::HTTPServerRequest& request,
-                                     Poco::Net::HTTPServerResponse& response) {
-    if (auto problem = upgrade_problem(request); !problem.empty()) {
-        log::debug(kLog, "WebSocket upgrade refused: " + problem);
-        const std::string body = refuse_upgrade(response, problem);
-        response.send() << body;
-        return;
-    }
-    accept_upgrade(response, request.get("Sec-WebSocket-Key"));
-    response.send().flush();
-
-    auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
-    Poco::Buffer<char> early(0);
-    impl.session().drainBuffer(early); // a client that did not wait for the 101
-    Poco::Net::StreamSocket socket = impl.detachSocket();
-    const int fd = socket.impl()->sockfd();
-    if (!m_deadlines.disarm(fd))
-        return; // the deadline passed meanwhile and the socket is shut down
-    // Poco closes its descriptor when the last StreamSocket goes; the reactor owns a duplicate.
-    const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (copy < 0) {
-        log::warn(kLog, "no file descriptor left for an upgraded connection");
-        return;
-    }
-    const auto* begin = reinterpret_cast<const std::uint8_t*>(early.begin());
-    m_pool.adopt(copy, Bytes(begin, begin + early.size()));
 }
 
 } // namespace veil::relay::transport

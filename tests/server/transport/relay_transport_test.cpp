@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <poll.h>
 #include <set>
 #include <sys/socket.h>
@@ -173,6 +174,40 @@ TEST_CASE("a client dribbling its upgrade request is cut at the deadline while n
     CHECK(took >= 900ms);
     CHECK(took < 5s);
     CHECK(healthz_ok(relay.port()));
+}
+
+TEST_CASE("hundreds of clients stalled in their upgrade hold no thread and delay nobody") {
+    TempDir dir("veil-wire");
+    RelayProcess relay(dir.path(), {"--upgrade-timeout-ms", "60000"});
+    const std::string request = upgrade_request();
+    auto threads = [&] {
+        const auto tasks = std::filesystem::path("/proc") / std::to_string(relay.pid()) / "task";
+        return std::distance(std::filesystem::directory_iterator(tasks),
+                             std::filesystem::directory_iterator());
+    };
+    const auto threads_before = threads();
+    // Far more half-sent requests than any HTTP thread pool would have threads.
+    std::vector<std::unique_ptr<RawSocket>> stalled;
+    for (int i = 0; i < 300; ++i) {
+        stalled.push_back(std::make_unique<RawSocket>(relay.port()));
+        REQUIRE(stalled.back()->send_all(request.substr(0, request.size() / 2)));
+    }
+    for (int round = 0; round < 3; ++round) {
+        WsClient other(relay.port());
+        other.send_frame(ws::Opcode::ping, to_bytes("not waiting"));
+        auto pong = other.next_event(after(5s));
+        REQUIRE(pong);
+        CHECK(pong->opcode == ws::Opcode::pong);
+    }
+    CHECK(healthz_ok(relay.port()));
+    CHECK(threads() == threads_before);
+    // They are still connected and can finish: the upgrade completes for a late one.
+    REQUIRE(stalled.front()->send_all(request.substr(request.size() / 2)));
+    Bytes answer;
+    while (answer.size() < 12 &&
+           stalled.front()->read_some(answer, after(5s)) == RawSocket::Read::data) {
+    }
+    CHECK(std::string(answer.begin(), answer.end()).rfind("HTTP/1.1 101", 0) == 0);
 }
 
 TEST_CASE("a client dribbling a frame header is closed at the frame deadline") {

@@ -1,4 +1,4 @@
-#include "transport/tls_acceptor.h"
+#include "transport/acceptor.h"
 
 #include "util/log.h"
 
@@ -17,10 +17,12 @@ namespace {
 constexpr std::string_view kLog = "net";
 // After a failed accept (no descriptor left), the pause before the next try.
 constexpr int kBackoffMs = 100;
+// Connections accepted per wake-up at most.
+constexpr int kAcceptBurst = 256;
 
 } // namespace
 
-TlsAcceptor::TlsAcceptor(int listen_fd, std::shared_ptr<TlsContext> context, ReactorPool& pool)
+Acceptor::Acceptor(int listen_fd, std::shared_ptr<TlsContext> context, ReactorPool& pool)
     : m_listen_fd(listen_fd)
     , m_context(std::move(context))
     , m_pool(pool) {
@@ -33,28 +35,28 @@ TlsAcceptor::TlsAcceptor(int listen_fd, std::shared_ptr<TlsContext> context, Rea
         throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
-TlsAcceptor::~TlsAcceptor() {
+Acceptor::~Acceptor() {
     stop();
     ::close(m_wake);
 }
 
-void TlsAcceptor::start() {
+void Acceptor::start() {
     m_thread = std::thread([this] { run(); });
 }
 
-void TlsAcceptor::stop() {
+void Acceptor::stop() {
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(m_wake, &one, sizeof one);
     if (m_thread.joinable())
         m_thread.join();
 }
 
-void TlsAcceptor::run() {
+void Acceptor::run() {
     for (;;) {
         pollfd fds[2] = {{m_wake, POLLIN, 0}, {m_listen_fd, POLLIN, 0}};
         const int ready = ::poll(fds, 2, -1);
         if (ready < 0 && errno != EINTR) {
-            log::error(kLog, "poll on the TLS listener failed: " +
+            log::error(kLog, "poll on the listener failed: " +
                                  std::error_code(errno, std::generic_category()).message());
             return;
         }
@@ -63,29 +65,37 @@ void TlsAcceptor::run() {
         if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
             // A broken listener would report this at once, again and again: stop instead of
             // spinning, and say so.
-            log::error(kLog, "the TLS listener failed; no more TLS connections are accepted");
+            log::error(kLog, "the listener failed; no more connections are accepted");
             return;
         }
         if (!(fds[1].revents & POLLIN))
             continue;
-        const int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
-                continue;
-            log::warn(kLog, "accept on the TLS listener failed: " +
-                                std::error_code(errno, std::generic_category()).message());
-            pollfd wake{m_wake, POLLIN, 0};
-            if (::poll(&wake, 1, kBackoffMs) > 0)
-                return;
-            continue;
+        // A burst of connects (a reconnect storm) is taken in one go, up to a bound, so that
+        // the wake-up eventfd is still looked at between bursts.
+        for (int i = 0; i < kAcceptBurst; ++i) {
+            const int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+                    errno == ECONNABORTED)
+                    break;
+                log::warn(kLog, "accept on the listener failed: " +
+                                    std::error_code(errno, std::generic_category()).message());
+                pollfd wake{m_wake, POLLIN, 0};
+                if (::poll(&wake, 1, kBackoffMs) > 0)
+                    return;
+                break;
+            }
+            SSL* tls = nullptr;
+            if (m_context) {
+                tls = m_context->new_session(fd);
+                if (!tls) {
+                    log::warn(kLog, "no TLS session for a new connection");
+                    ::close(fd);
+                    continue;
+                }
+            }
+            m_pool.adopt(fd, tls);
         }
-        SSL* tls = m_context->new_session(fd);
-        if (!tls) {
-            log::warn(kLog, "no TLS session for a new connection");
-            ::close(fd);
-            continue;
-        }
-        m_pool.adopt_tls(fd, tls);
     }
 }
 
