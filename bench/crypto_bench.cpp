@@ -8,9 +8,11 @@
 //                     step: the costly case of a conversation.
 //   session setups    process_bundle (X3DH, signed prekey check) + encrypting the first message
 //                     + decrypting that prekey message, each with a fresh one-time prekey.
-//
-// Sender keys (group messages) do not exist yet (issue #4); their figures are null.
+//   sender keys       group messages (issue #4), in memory: Alice encrypts once per message
+//                     (the cost is the same whatever the group size), then Bob, one member,
+//                     decrypts them in order. Encrypts and decrypts are timed separately.
 #include "crypto/keys.h"
+#include "crypto/sender_key.h"
 #include "crypto/session.h"
 #include "protocol/padding.h"
 #include "store/account_store.h"
@@ -23,6 +25,7 @@
 #include <algorithm>
 #include <iostream>
 #include <optional>
+#include <vector>
 
 namespace {
 
@@ -207,6 +210,45 @@ Figures measure(const std::optional<std::filesystem::path>& dir, Limits pairs, L
     return f;
 }
 
+struct SenderKeyFigures {
+    double encrypt = 0;
+    double decrypt = 0;
+};
+
+SenderKeyFigures sender_key_per_s(Limits limits) {
+    Party alice = make_party(std::nullopt, 1);
+    Party bob = make_party(std::nullopt, 1);
+    const SenderKeyName alice_in_group{Bytes(16, 0x42), kAlice};
+    auto distribution =
+        need(create_distribution_message(*alice.context, alice_in_group), "creating a sender key");
+    need(process_distribution_message(*bob.context, alice_in_group, distribution.view()),
+         "processing a sender key distribution message");
+
+    std::vector<Bytes> sent;
+    sent.reserve(static_cast<std::size_t>(limits.count));
+    Stopwatch encrypt_clock;
+    while (static_cast<long>(sent.size()) < limits.count &&
+           encrypt_clock.seconds() < limits.seconds)
+        sent.push_back(
+            need(group_encrypt(*alice.context, alice_in_group, plaintext()), "group encrypting"));
+    const double encrypt_seconds = encrypt_clock.seconds();
+
+    std::size_t decrypted = 0;
+    Stopwatch decrypt_clock;
+    for (const Bytes& ct : sent) {
+        if (decrypt_clock.seconds() >= limits.seconds)
+            break;
+        auto plain = need(group_decrypt(*bob.context, alice_in_group, ct), "group decrypting");
+        if (!std::equal(plain.view().begin(), plain.view().end(), plaintext().begin(),
+                        plaintext().end()))
+            fail("a decrypted group message differs from what was sent");
+        ++decrypted;
+    }
+    const double decrypt_seconds = decrypt_clock.seconds();
+    return SenderKeyFigures{static_cast<double>(sent.size()) / encrypt_seconds,
+                            static_cast<double>(decrypted) / decrypt_seconds};
+}
+
 } // namespace
 
 int main() {
@@ -215,6 +257,7 @@ int main() {
     const Limits memory_pairs{env_count("VEIL_BENCH_B7_PAIRS", 100'000), seconds};
     const Limits database_pairs{env_count("VEIL_BENCH_B7_DB_PAIRS", 20'000), seconds};
     const Limits setups{env_count("VEIL_BENCH_B7_SETUPS", 1'500), seconds};
+    const Limits group_messages{env_count("VEIL_BENCH_B7_GROUP_MESSAGES", 100'000), seconds};
 
     Figures memory = measure(std::nullopt, memory_pairs, setups);
     note("B7 memory: " + std::to_string(memory.one_way) + " pairs/s one way, " +
@@ -225,7 +268,9 @@ int main() {
     note("B7 SQLCipher: " + std::to_string(database.one_way) + " pairs/s one way, " +
          std::to_string(database.ping_pong) + " ping-pong, " + std::to_string(database.setups) +
          " setups/s");
-    note("B7 sender keys: not implemented yet (issue #4), reported as null");
+    SenderKeyFigures sender_keys = sender_key_per_s(group_messages);
+    note("B7 sender keys: " + std::to_string(sender_keys.encrypt) + " encrypts/s, " +
+         std::to_string(sender_keys.decrypt) + " decrypts/s");
 
     JsonLine line("B7");
     line.number("pairs_per_s_memory", memory.one_way)
@@ -234,8 +279,8 @@ int main() {
         .number("pairs_per_s_sqlcipher_pingpong", database.ping_pong)
         .number("session_setups_per_s", memory.setups)
         .number("session_setups_per_s_sqlcipher", database.setups)
-        .null("sender_key_encrypt_per_s")
-        .null("sender_key_decrypt_per_s");
+        .number("sender_key_encrypt_per_s", sender_keys.encrypt)
+        .number("sender_key_decrypt_per_s", sender_keys.decrypt);
     std::cout << line.str() << std::endl;
     return 0;
 }

@@ -1,4 +1,5 @@
-// ProtocolStore: the C++ face of libsignal's session, prekey, signed prekey and identity stores.
+// ProtocolStore: the C++ face of libsignal's session, prekey, signed prekey, identity and sender
+// key stores.
 // The store module implements it on SQLCipher; tests implement it in memory. StoreContext (in
 // signal_context.h) adapts it to libsignal's C callbacks, so no other module touches them.
 //
@@ -26,6 +27,13 @@ struct ProtocolAddress {
 struct IdentityKeyPair {
     Bytes public_key;
     SecretBytes private_key;
+};
+
+// A sender key's place: one group and one sending device. libsignal keys its sender key store
+// by this (group id, sender name, device id) tuple. The group id is opaque bytes.
+struct SenderKeyName {
+    Bytes group_id;
+    ProtocolAddress sender;
 };
 
 struct SessionRecordBytes {
@@ -64,6 +72,15 @@ public:
     virtual Status save_identity(const ProtocolAddress& a, std::span<const std::uint8_t> key) = 0;
     virtual Result<bool> is_trusted_identity(const ProtocolAddress& a,
                                              std::span<const std::uint8_t> key) = 0;
+
+    // Sender keys (serialized sender_key_record: chain keys, and for our own sender key the
+    // private signing key). load_sender_key returns nullopt when there is none. libsignal never
+    // deletes a sender key; delete_sender_key is for rotation and removed members (sender_key.h)
+    // and succeeds when there is nothing to delete.
+    virtual Result<std::optional<SecretBytes>> load_sender_key(const SenderKeyName& n) = 0;
+    virtual Status store_sender_key(const SenderKeyName& n,
+                                    std::span<const std::uint8_t> record) = 0;
+    virtual Status delete_sender_key(const SenderKeyName& n) = 0;
 };
 
 } // namespace veil::crypto

@@ -1,5 +1,6 @@
 #include "crypto/session.h"
 
+#include "crypto/detail/signal_errors.h"
 #include "crypto/detail/signal_handles.h"
 
 #include <signal/curve.h>
@@ -11,40 +12,13 @@
 namespace veil::crypto {
 namespace {
 
+using detail::map_error;
+using detail::parse_error;
+
 constexpr std::size_t kPublicKeySize = 33;
 
 signal_protocol_address c_address(const ProtocolAddress& address) {
     return signal_protocol_address{address.name.c_str(), address.name.size(), address.device_id};
-}
-
-// Maps a libsignal code onto Errc, preferring the store's own error when a store callback is
-// what failed (libsignal reports every store failure as SG_ERR_UNKNOWN).
-Error map_error(StoreContext& store, int code, const char* what) {
-    if (auto store_error = store.take_store_error())
-        return *store_error;
-    std::string message = std::string(what) + " (libsignal " + std::to_string(code) + ")";
-    switch (code) {
-    case SG_ERR_DUPLICATE_MESSAGE: return make_error(Errc::duplicate_message, message);
-    case SG_ERR_INVALID_MESSAGE:
-    case SG_ERR_INVALID_KEY:
-    case SG_ERR_INVALID_KEY_ID:
-    case SG_ERR_INVALID_MAC:
-    case SG_ERR_INVALID_VERSION:
-    case SG_ERR_LEGACY_MESSAGE:
-    case SG_ERR_INVALID_PROTO_BUF: return make_error(Errc::invalid_message, message);
-    case SG_ERR_UNTRUSTED_IDENTITY: return make_error(Errc::untrusted_identity, message);
-    case SG_ERR_NO_SESSION: return make_error(Errc::no_session, message);
-    default: return make_error(Errc::crypto, message);
-    }
-}
-
-// Deserialising bytes from the network fails only because they are malformed, whatever code
-// libsignal picks (a one-byte message gives SG_ERR_INVAL), unless memory ran out.
-Error parse_error(StoreContext& store, int code, const char* what) {
-    if (code == SG_ERR_NOMEM)
-        return map_error(store, code, what);
-    return make_error(Errc::invalid_message,
-                      std::string(what) + " (libsignal " + std::to_string(code) + ")");
 }
 
 Result<detail::SignalPtr<ec_public_key>>

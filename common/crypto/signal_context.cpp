@@ -85,6 +85,11 @@ struct StoreCallbacks {
         return ProtocolAddress{std::string(a->name, a->name_len), a->device_id};
     }
 
+    static SenderKeyName sender_key_name(const signal_protocol_sender_key_name* n) {
+        const auto* group = reinterpret_cast<const std::uint8_t*>(n->group_id);
+        return SenderKeyName{Bytes(group, group + n->group_id_len), address(&n->sender)};
+    }
+
     static std::span<const std::uint8_t> bytes(const std::uint8_t* data, std::size_t len) {
         return data ? std::span<const std::uint8_t>(data, len) : std::span<const std::uint8_t>();
     }
@@ -284,6 +289,36 @@ struct StoreCallbacks {
         return fail_exception(user_data);
     }
 
+    // --- sender keys ---
+
+    static int load_sender_key(signal_buffer** record, signal_buffer** /*user_record*/,
+                               const signal_protocol_sender_key_name* n, void* user_data) try {
+        auto loaded = store(user_data).load_sender_key(sender_key_name(n));
+        if (!loaded)
+            return fail(user_data, loaded.error());
+        if (!*loaded)
+            return 0;
+        if (int rc = give(record, (*loaded)->view()); rc != 0)
+            return rc;
+        return 1;
+    } catch (...) {
+        return fail_exception(user_data);
+    }
+
+    // Veil never attaches a user record to a sender key record, so there is none to keep; one
+    // appearing would mean a libsignal change this adapter does not know about.
+    static int store_sender_key(const signal_protocol_sender_key_name* n, std::uint8_t* record,
+                                std::size_t record_len, std::uint8_t*, std::size_t user_record_len,
+                                void* user_data) try {
+        if (user_record_len != 0)
+            return fail(user_data, make_error(Errc::internal,
+                                              "a sender key came with a user record to store"));
+        return status(user_data, store(user_data).store_sender_key(sender_key_name(n),
+                                                                   bytes(record, record_len)));
+    } catch (...) {
+        return fail_exception(user_data);
+    }
+
     // The ProtocolStore is owned elsewhere; libsignal must not free anything through it.
     static void destroy(void*) {}
 
@@ -305,11 +340,14 @@ struct StoreCallbacks {
         signal_protocol_identity_key_store identity{identity_key_pair, registration_id,
                                                     save_identity,     is_trusted_identity,
                                                     destroy,           user_data};
+        signal_protocol_sender_key_store sender_keys{store_sender_key, load_sender_key, destroy,
+                                                     user_data};
 
         if (signal_protocol_store_context_set_session_store(raw, &sessions) != 0 ||
             signal_protocol_store_context_set_pre_key_store(raw, &prekeys) != 0 ||
             signal_protocol_store_context_set_signed_pre_key_store(raw, &signed_prekeys) != 0 ||
-            signal_protocol_store_context_set_identity_key_store(raw, &identity) != 0)
+            signal_protocol_store_context_set_identity_key_store(raw, &identity) != 0 ||
+            signal_protocol_store_context_set_sender_key_store(raw, &sender_keys) != 0)
             return make_error(Errc::crypto, "cannot install the protocol store callbacks");
         return {};
     }

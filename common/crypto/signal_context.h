@@ -54,6 +54,9 @@ public:
 
     signal_protocol_store_context* get() const { return m_store_context.get(); }
     SignalContext& signal() const { return m_signal; }
+    // The store behind the callbacks, for the few operations libsignal has no call for
+    // (deleting a sender key).
+    ProtocolStore& protocol_store() const { return m_store; }
 
     // The first Error a ProtocolStore method returned since the last call, if any. libsignal
     // only sees SG_ERR_UNKNOWN; the session functions use this to report the store's own

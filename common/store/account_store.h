@@ -1,7 +1,8 @@
 // AccountStore: one account's SQLCipher database (profile_dir/account.db). It implements
-// libsignal's stores (crypto::ProtocolStore) and keeps the account, contacts, conversations,
-// messages and the outgoing queue. The database key is Argon2id(passphrase, salt) handed to
-// sqlite3_key as a raw key; the salt and KDF parameters live in profile_dir/kdf (not secret).
+// libsignal's stores (crypto::ProtocolStore, sender keys included) and keeps the account, contacts,
+// conversations, messages and the outgoing queue. The database key is Argon2id(passphrase, salt)
+// handed to sqlite3_key as a raw key; the salt and KDF parameters live in profile_dir/kdf (not
+// secret).
 //
 // Thread: one thread at a time. Every write outside an explicit Transaction is its own
 // transaction. Errors are values; nothing here throws.
@@ -188,6 +189,10 @@ public:
                          std::span<const std::uint8_t> key) override;
     Result<bool> is_trusted_identity(const crypto::ProtocolAddress& a,
                                      std::span<const std::uint8_t> key) override;
+    Result<std::optional<SecretBytes>> load_sender_key(const crypto::SenderKeyName& n) override;
+    Status store_sender_key(const crypto::SenderKeyName& n,
+                            std::span<const std::uint8_t> record) override;
+    Status delete_sender_key(const crypto::SenderKeyName& n) override;
 
 private:
     class Impl;

@@ -1,6 +1,6 @@
-// AccountStore as libsignal's session, prekey, signed prekey and identity stores. Each method
-// is one statement, so each works the same inside the caller's Transaction (the engine wraps a
-// whole decrypt in one) or on its own.
+// AccountStore as libsignal's session, prekey, signed prekey, identity and sender key stores. Each
+// method is one statement, so each works the same inside the caller's Transaction (the engine wraps
+// a whole decrypt in one) or on its own.
 #include "store/account_store.h"
 #include "store/account_store_impl.h"
 
@@ -204,6 +204,43 @@ Result<bool> AccountStore::is_trusted_identity(const crypto::ProtocolAddress& a,
         return true;
     Bytes stored = stmt->column_blob(0);
     return std::equal(stored.begin(), stored.end(), key.begin(), key.end());
+}
+
+// Sender keys
+
+Result<std::optional<SecretBytes>> AccountStore::load_sender_key(const crypto::SenderKeyName& n) {
+    auto stmt = m_impl->db.prepare("SELECT record FROM sender_keys WHERE group_id = ?1 AND "
+                                   "name = ?2 AND device_id = ?3");
+    if (!stmt)
+        return stmt.error();
+    auto row =
+        stmt->bind_blob(1, n.group_id).bind(2, n.sender.name).bind(3, n.sender.device_id).step();
+    if (!row)
+        return row.error();
+    if (!row.value())
+        return std::optional<SecretBytes>();
+    return std::optional<SecretBytes>(stmt->column_secret(0));
+}
+
+Status AccountStore::store_sender_key(const crypto::SenderKeyName& n,
+                                      std::span<const std::uint8_t> record) {
+    auto stmt = m_impl->db.prepare("INSERT OR REPLACE INTO sender_keys (group_id, name, "
+                                   "device_id, record) VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind_blob(1, n.group_id)
+        .bind(2, n.sender.name)
+        .bind(3, n.sender.device_id)
+        .bind_blob(4, record)
+        .run();
+}
+
+Status AccountStore::delete_sender_key(const crypto::SenderKeyName& n) {
+    auto stmt = m_impl->db.prepare(
+        "DELETE FROM sender_keys WHERE group_id = ?1 AND name = ?2 AND device_id = ?3");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind_blob(1, n.group_id).bind(2, n.sender.name).bind(3, n.sender.device_id).run();
 }
 
 } // namespace veil::store

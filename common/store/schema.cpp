@@ -102,9 +102,21 @@ CREATE TABLE identities (
 ) WITHOUT ROWID;
 )sql";
 
+// libsignal's sender keys (group messages): one record per (group, sending device), ours
+// included. Records hold chain keys and, for our own, the private signing key.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE sender_keys (
+    group_id BLOB NOT NULL,
+    name TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    PRIMARY KEY (group_id, name, device_id)
+) WITHOUT ROWID;
+)sql";
+
 // Migration i brings the schema from version i to version i + 1. Append only; never edit a
 // migration that has shipped.
-constexpr std::array kMigrations = {kVersion1};
+constexpr std::array kMigrations = {kVersion1, kVersion2};
 
 } // namespace
 

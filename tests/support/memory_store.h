@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace veil::crypto::testing {
@@ -55,6 +56,12 @@ public:
             append(out, key.first + "#" + std::to_string(key.second));
             append(out, identity);
         }
+        out.push_back('|');
+        for (const auto& [key, record] : m_state.sender_keys) {
+            append(out, std::get<0>(key));
+            append(out, std::get<1>(key) + "#" + std::to_string(std::get<2>(key)));
+            append(out, record);
+        }
         return out;
     }
 
@@ -65,6 +72,7 @@ public:
         return it->second;
     }
     std::size_t prekey_count() const { return m_state.prekeys.size(); }
+    std::size_t sender_key_count() const { return m_state.sender_keys.size(); }
 
     // --- ProtocolStore ---
 
@@ -155,8 +163,26 @@ public:
                std::equal(it->second.begin(), it->second.end(), k.begin(), k.end());
     }
 
+    Result<std::optional<SecretBytes>> load_sender_key(const SenderKeyName& n) override {
+        auto it = m_state.sender_keys.find(key(n));
+        if (it == m_state.sender_keys.end())
+            return std::optional<SecretBytes>();
+        return std::optional<SecretBytes>(SecretBytes(it->second.data(), it->second.size()));
+    }
+    Status store_sender_key(const SenderKeyName& n, std::span<const std::uint8_t> record) override {
+        VEIL_TRY(check_write());
+        m_state.sender_keys[key(n)] = Bytes(record.begin(), record.end());
+        return {};
+    }
+    Status delete_sender_key(const SenderKeyName& n) override {
+        VEIL_TRY(check_write());
+        m_state.sender_keys.erase(key(n));
+        return {};
+    }
+
 private:
     using Key = std::pair<std::string, std::int32_t>;
+    using SenderKeyKey = std::tuple<Bytes, std::string, std::int32_t>;
 
     // Records are kept as plain Bytes here: this store exists only in tests and benchmarks.
     struct State {
@@ -164,11 +190,15 @@ private:
         std::map<std::uint32_t, Bytes> prekeys;
         std::map<std::uint32_t, Bytes> signed_prekeys;
         std::map<Key, Bytes> identities;
+        std::map<SenderKeyKey, Bytes> sender_keys;
 
         State clone() const { return *this; }
     };
 
     static Key key(const ProtocolAddress& a) { return {a.name, a.device_id}; }
+    static SenderKeyKey key(const SenderKeyName& n) {
+        return {n.group_id, n.sender.name, n.sender.device_id};
+    }
 
     static void append(Bytes& out, std::span<const std::uint8_t> bytes) {
         auto n = static_cast<std::uint32_t>(bytes.size());

@@ -7,6 +7,8 @@
 
 #include "util/secret_bytes.h"
 
+#include <signal/group_cipher.h>
+#include <signal/group_session_builder.h>
 #include <signal/key_helper.h>
 #include <signal/session_builder.h>
 #include <signal/session_cipher.h>
@@ -60,12 +62,30 @@ struct SessionCipherFree {
 };
 using SessionCipherPtr = std::unique_ptr<session_cipher, SessionCipherFree>;
 
+struct GroupSessionBuilderFree {
+    void operator()(group_session_builder* builder) const { group_session_builder_free(builder); }
+};
+using GroupSessionBuilderPtr = std::unique_ptr<group_session_builder, GroupSessionBuilderFree>;
+
+struct GroupCipherFree {
+    void operator()(group_cipher* cipher) const { group_cipher_free(cipher); }
+};
+using GroupCipherPtr = std::unique_ptr<group_cipher, GroupCipherFree>;
+
 struct PrekeyListFree {
     void operator()(signal_protocol_key_helper_pre_key_list_node* head) const {
         signal_protocol_key_helper_key_list_free(head);
     }
 };
 using PrekeyListPtr = std::unique_ptr<signal_protocol_key_helper_pre_key_list_node, PrekeyListFree>;
+
+// Every libsignal message type (sender_key_message, sender_key_distribution_message, ...) starts
+// with a ciphertext_message, which holds its serialized form; libsignal's own callers use this
+// cast to reach it. The returned message is borrowed from object.
+template <typename T>
+const ciphertext_message* as_ciphertext_message(const T* object) {
+    return reinterpret_cast<const ciphertext_message*>(object);
+}
 
 // Views and copies of a buffer's bytes.
 inline std::span<const std::uint8_t> view(const signal_buffer* buffer) {

@@ -1,4 +1,7 @@
-// AccountStore as libsignal's stores: sessions, prekeys, identities and the prekey id counter.
+// AccountStore as libsignal's stores: sessions, prekeys, identities, sender keys and the prekey
+// id counter.
+#include "crypto/sender_key.h"
+#include "crypto/signal_context.h"
 #include "store/account_store.h"
 #include "store_fixture.h"
 
@@ -133,11 +136,42 @@ TEST_CASE("every protocol store callback works inside an open transaction", "[st
     REQUIRE(store->remove_signed_prekey(1).ok());
     REQUIRE(store->delete_session(bob).ok());
     REQUIRE(store->delete_all_sessions("bob").ok());
+    crypto::SenderKeyName group_bob{to_bytes("g"), bob};
+    REQUIRE(store->store_sender_key(group_bob, to_bytes("sk")).ok());
+    CHECK(store->load_sender_key(group_bob).value().has_value());
+    REQUIRE(store->delete_sender_key(group_bob).ok());
     REQUIRE(store->insert_message(incoming("bob", 1, "hi", 1)).ok());
     REQUIRE(store->mark_processed("bob", message_id(1), 1).ok());
     REQUIRE(tx.commit().ok());
     CHECK(store->is_trusted_identity(bob, to_bytes("k")).value());
     CHECK_FALSE(store->is_trusted_identity(bob, to_bytes("x")).value());
+}
+
+TEST_CASE("sender keys round-trip per group and sending device and are deleted", "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    const Bytes group = {0x00, 0x01, 0xff, 0x00}; // binary, with zero bytes inside
+    const Bytes other = to_bytes("other group");
+    crypto::SenderKeyName alice1{group, {"alice", 1}};
+    crypto::SenderKeyName alice2{group, {"alice", 2}};
+    crypto::SenderKeyName alice1_other{other, {"alice", 1}};
+    CHECK_FALSE(store->load_sender_key(alice1).value().has_value());
+    CHECK(store->delete_sender_key(alice1).ok());
+
+    REQUIRE(store->store_sender_key(alice1, to_bytes("record one")).ok());
+    REQUIRE(store->store_sender_key(alice2, to_bytes("record two")).ok());
+    REQUIRE(store->store_sender_key(alice1_other, to_bytes("other record")).ok());
+    REQUIRE(store->store_sender_key(alice1, to_bytes("record one v2")).ok());
+    CHECK(same(*store->load_sender_key(alice1).value(), to_bytes("record one v2")));
+    CHECK(same(*store->load_sender_key(alice2).value(), to_bytes("record two")));
+    CHECK(same(*store->load_sender_key(alice1_other).value(), to_bytes("other record")));
+    // A group id that is a prefix of another is a different group.
+    CHECK_FALSE(store->load_sender_key({Bytes{0x00, 0x01}, {"alice", 1}}).value().has_value());
+
+    REQUIRE(store->delete_sender_key(alice1).ok());
+    CHECK_FALSE(store->load_sender_key(alice1).value().has_value());
+    CHECK(store->load_sender_key(alice2).value().has_value());
+    CHECK(store->load_sender_key(alice1_other).value().has_value());
 }
 
 TEST_CASE("prekey ids are monotonic across a reopen and never 0", "[store]") {
@@ -163,4 +197,124 @@ TEST_CASE("prekey ids wrap to 1 before a block would reach 0xFFFFFF", "[store]")
     CHECK(store->reserve_prekey_ids(0xFFFFF0).value() == 11);
     // A block that would cross the top wraps instead of being split.
     CHECK(store->reserve_prekey_ids(100).value() == 1);
+}
+
+// Sender keys through libsignal on SQLCipher files: what a group member keeps across restarts.
+namespace {
+
+// One device on its own profile. Members are destroyed in reverse order: the StoreContext
+// before the AccountStore, both before the SignalContext.
+struct Device {
+    explicit Device(const TempProfile& p)
+        : profile(p) {
+        auto created = crypto::SignalContext::create();
+        REQUIRE(created.ok());
+        signal = std::move(created).value();
+        store = create_store(profile);
+        attach();
+    }
+
+    void attach() {
+        auto created = crypto::StoreContext::create(*signal, *store);
+        REQUIRE(created.ok());
+        context = std::move(created).value();
+    }
+
+    void reopen() {
+        context.reset();
+        store.reset();
+        store = open_store(profile);
+        attach();
+    }
+
+    const TempProfile& profile;
+    std::unique_ptr<crypto::SignalContext> signal;
+    std::unique_ptr<AccountStore> store;
+    std::unique_ptr<crypto::StoreContext> context;
+};
+
+const crypto::SenderKeyName kAliceInGroup{to_bytes("group-1"), {"alice", 1}};
+
+Bytes group_send(Device& alice, const std::string& text) {
+    auto ct = crypto::group_encrypt(*alice.context, kAliceInGroup, to_bytes(text));
+    REQUIRE(ct.ok());
+    return std::move(ct).value();
+}
+
+Result<std::string> group_receive(Device& bob, const Bytes& ct) {
+    auto plain = crypto::group_decrypt(*bob.context, kAliceInGroup, ct);
+    if (!plain)
+        return plain.error();
+    return to_string(plain->view());
+}
+
+void give_key(Device& alice, Device& bob) {
+    auto skdm = crypto::create_distribution_message(*alice.context, kAliceInGroup);
+    REQUIRE(skdm.ok());
+    REQUIRE(crypto::process_distribution_message(*bob.context, kAliceInGroup, skdm->view()).ok());
+}
+
+} // namespace
+
+TEST_CASE("sender keys survive closing and reopening both databases", "[store]") {
+    TempProfile alice_profile;
+    TempProfile bob_profile;
+    Device alice(alice_profile);
+    Device bob(bob_profile);
+    give_key(alice, bob);
+    Bytes m0 = group_send(alice, "before the restart");
+
+    alice.reopen();
+    bob.reopen();
+    // Alice sends on with the key Bob already holds, rather than making a new one.
+    Bytes m1 = group_send(alice, "after the restart");
+    CHECK(*group_receive(bob, m0) == "before the restart");
+    bob.reopen();
+    CHECK(*group_receive(bob, m1) == "after the restart");
+    auto replay = group_receive(bob, m0);
+    REQUIRE_FALSE(replay.ok());
+    CHECK(replay.error().code == Errc::duplicate_message);
+}
+
+TEST_CASE("a group decrypt rolled back with its transaction can be done again", "[store]") {
+    TempProfile alice_profile;
+    TempProfile bob_profile;
+    Device alice(alice_profile);
+    Device bob(bob_profile);
+    give_key(alice, bob);
+    Bytes ct = group_send(alice, "once");
+    {
+        AccountStore::Transaction tx(*bob.store);
+        REQUIRE(tx.begun().ok());
+        CHECK(*group_receive(bob, ct) == "once");
+    }
+    {
+        AccountStore::Transaction tx(*bob.store);
+        REQUIRE(tx.begun().ok());
+        CHECK(*group_receive(bob, ct) == "once");
+        REQUIRE(tx.commit().ok());
+    }
+    CHECK(group_receive(bob, ct).error().code == Errc::duplicate_message);
+}
+
+TEST_CASE("a dropped sender key stays dropped after a reopen and a new one replaces ours",
+          "[store]") {
+    TempProfile alice_profile;
+    TempProfile bob_profile;
+    Device alice(alice_profile);
+    Device bob(bob_profile);
+    give_key(alice, bob);
+    Bytes old_message = group_send(alice, "old key");
+
+    REQUIRE(crypto::drop_sender_key(*bob.context, kAliceInGroup).ok());
+    REQUIRE(crypto::drop_sender_key(*alice.context, kAliceInGroup).ok());
+    alice.reopen();
+    bob.reopen();
+    CHECK_FALSE(*crypto::has_sender_key(*bob.context, kAliceInGroup));
+    CHECK_FALSE(*crypto::has_sender_key(*alice.context, kAliceInGroup));
+    CHECK(group_receive(bob, old_message).error().code == Errc::no_session);
+
+    give_key(alice, bob);
+    CHECK(*group_receive(bob, group_send(alice, "new key")) == "new key");
+    CHECK(group_receive(bob, old_message).error().code == Errc::no_session);
 }

@@ -1,0 +1,120 @@
+// Schema versions and migrations on real SQLCipher files. A version 1 database is made the way
+// an older Veil left it: a current one with the tables version 2 added dropped again and
+// user_version set back to 1 (version 2 only adds the sender_keys table).
+#define SQLITE_HAS_CODEC 1
+#include "store/schema.h"
+
+#include "store/account_store.h"
+#include "store/database.h"
+#include "store/kdf_file.h"
+#include "store_fixture.h"
+
+#include <catch2/catch.hpp>
+
+using namespace veil;
+using namespace veil::store;
+using namespace veil::store::test;
+
+namespace {
+
+// The account database opened directly, below AccountStore, with the profile's key.
+Database open_raw(const TempProfile& profile) {
+    auto kdf = read_kdf_file(profile.dir() / "kdf");
+    REQUIRE(kdf.ok());
+    auto key = derive_key(passphrase(), kdf->salt, kdf->params);
+    REQUIRE(key.ok());
+    auto db = Database::open(profile.db(), false);
+    REQUIRE(db.ok());
+    REQUIRE(db->key(key.value()).ok());
+    REQUIRE(db->exec("PRAGMA cipher_page_size = 4096; PRAGMA kdf_iter = 64000;").ok());
+    REQUIRE(db->check_key().ok());
+    return std::move(db.value());
+}
+
+std::int64_t user_version(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    return db.query_int("PRAGMA user_version").value();
+}
+
+bool has_table(Database& db, const char* name) {
+    auto stmt = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+    REQUIRE(stmt.ok());
+    return stmt->bind(1, name).step().value();
+}
+
+void make_version_1(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    REQUIRE(db.exec("BEGIN; DROP TABLE sender_keys; PRAGMA user_version = 1; COMMIT;").ok());
+    CHECK_FALSE(has_table(db, "sender_keys"));
+}
+
+const crypto::SenderKeyName kName{to_bytes("group"), {"alice", 1}};
+
+} // namespace
+
+TEST_CASE("the schema is at version 2 with the sender key table", "[store]") {
+    CHECK(current_schema_version() == 2);
+    TempProfile profile;
+    create_store(profile);
+    CHECK(user_version(profile) == current_schema_version());
+    auto db = open_raw(profile);
+    CHECK(has_table(db, "sender_keys"));
+}
+
+TEST_CASE("a version 1 database gains the sender key table on open and keeps its rows", "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        REQUIRE(store->add_contact("bob", 1).ok());
+        REQUIRE(store->store_session({"bob", 1}, to_bytes("session"), Bytes()).ok());
+        REQUIRE(store->insert_message(incoming("bob", 1, "kept across the migration", 5)).ok());
+    }
+    make_version_1(profile);
+    REQUIRE(user_version(profile) == 1);
+
+    {
+        auto store = open_store(profile);
+        CHECK(store->contacts().value() == std::vector<std::string>{"bob"});
+        CHECK(store->load_session({"bob", 1}).value()->record == to_bytes("session"));
+        auto messages = store->messages("bob", 10).value();
+        REQUIRE(messages.size() == 1);
+        CHECK(messages[0].text == "kept across the migration");
+
+        CHECK_FALSE(store->load_sender_key(kName).value().has_value());
+        REQUIRE(store->store_sender_key(kName, to_bytes("record")).ok());
+    }
+    CHECK(user_version(profile) == current_schema_version());
+    auto store = open_store(profile);
+    CHECK(store->load_sender_key(kName).value().has_value());
+}
+
+TEST_CASE("opening a current database again changes neither its version nor its sender keys",
+          "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        REQUIRE(store->store_sender_key(kName, to_bytes("record")).ok());
+    }
+    for (int i = 0; i < 2; ++i) {
+        auto store = open_store(profile);
+        auto record = store->load_sender_key(kName).value();
+        REQUIRE(record.has_value());
+        CHECK(to_string(record->view()) == "record");
+    }
+    CHECK(user_version(profile) == current_schema_version());
+}
+
+TEST_CASE("a database written by a newer version is refused and keeps its version", "[store]") {
+    TempProfile profile;
+    create_store(profile);
+    {
+        auto db = open_raw(profile);
+        std::string bump = "PRAGMA user_version = " + std::to_string(current_schema_version() + 1);
+        REQUIRE(db.exec(bump.c_str()).ok());
+    }
+    auto store = AccountStore::open(profile.dir(), passphrase());
+    REQUIRE_FALSE(store.ok());
+    CHECK(store.error().code == Errc::database);
+    CHECK(store.error().message.find("newer version") != std::string::npos);
+    CHECK(user_version(profile) == current_schema_version() + 1);
+}
