@@ -66,11 +66,39 @@ Status validate_request(const wire::Envelope& e) {
         if (e.ack_request().delivery_ids_size() > static_cast<int>(kMaxAcksPerRequest))
             return fail("too many acks in one request");
         return {};
+    case wire::Envelope::kGroupUpdateRequest:
+        return validate_group_change(e.group_update_request().change());
+    case wire::Envelope::kGroupSendRequest: {
+        const auto& s = e.group_send_request();
+        if (s.group_id().size() != kGroupIdBytes)
+            return fail("group id must be 16 bytes");
+        if (s.message_id().size() != kMessageIdBytes)
+            return fail("message id must be 16 bytes");
+        if (s.revision() == 0)
+            return fail("group revision must be at least 1");
+        if (s.ciphertext().empty() || s.ciphertext().size() > kMaxCiphertextBytes)
+            return make_error(Errc::too_large, "ciphertext is empty or too large");
+        return {};
+    }
+    case wire::Envelope::kGroupFetchRequest:
+        if (e.group_fetch_request().group_id().size() != kGroupIdBytes)
+            return fail("group id must be 16 bytes");
+        return {};
     default: return {};
     }
 }
 
 } // namespace
+
+Status validate_group_change(const wire::GroupChange& change) {
+    if (change.state().empty() || change.state().size() > kMaxGroupStateBytes)
+        return make_error(Errc::too_large, "group state is empty or too large");
+    if (change.signer().size() > kMaxUsernameBytes)
+        return fail("username is too long");
+    if (change.signature().size() != kSignatureBytes)
+        return fail("group change signature has the wrong size");
+    return {};
+}
 
 Result<wire::Envelope> decode_envelope(std::span<const std::uint8_t> frame) {
     if (frame.size() > kMaxFrameBytes)
@@ -139,6 +167,12 @@ const char* body_name(const wire::Envelope& e) {
     case wire::Envelope::kSendRequest: return "send_request";
     case wire::Envelope::kAckRequest: return "ack_request";
     case wire::Envelope::kPrekeyStatusRequest: return "prekey_status_request";
+    case wire::Envelope::kGroupUpdateRequest: return "group_update_request";
+    case wire::Envelope::kGroupSendRequest: return "group_send_request";
+    case wire::Envelope::kGroupFetchRequest: return "group_fetch_request";
+    case wire::Envelope::kGroupUpdateResult: return "group_update_result";
+    case wire::Envelope::kGroupSendResult: return "group_send_result";
+    case wire::Envelope::kGroupChanges: return "group_changes";
     case wire::Envelope::kOk: return "ok";
     case wire::Envelope::kError: return "error";
     case wire::Envelope::kChallenge: return "challenge";

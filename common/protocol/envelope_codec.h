@@ -19,6 +19,9 @@ Bytes encode_envelope(const wire::Envelope& envelope);
 // Checks the limits of every field of a decoded envelope (sizes, counts, required fields).
 Status validate(const wire::Envelope& envelope);
 
+// The sizes of a GroupChange (state bytes, signer, signature); group_rules.h checks its meaning.
+Status validate_group_change(const wire::GroupChange& change);
+
 // Usernames: 2..32 bytes of [a-z0-9_.-], starting with a letter or digit.
 bool valid_username(std::string_view name);
 

@@ -19,5 +19,12 @@ inline constexpr std::size_t kPublicKeyBytes = 33;
 inline constexpr std::size_t kSignatureBytes = 64;
 inline constexpr std::size_t kMaxAcksPerRequest = 1000;
 inline constexpr std::size_t kPaddingBlock = 160;
+inline constexpr std::size_t kGroupIdBytes = 16;
+inline constexpr std::size_t kMaxGroupMembers = 1024;
+// A serialized GroupState of 1024 members with the longest usernames is about 37 KiB.
+inline constexpr std::size_t kMaxGroupStateBytes = 48 * 1024;
+// Changes per GroupChanges answer, so that one always fits in a frame; fetch again for more.
+inline constexpr std::size_t kMaxGroupChangesPerFetch = 4;
+inline constexpr std::size_t kMaxGroupAvatarBytes = 64 * 1024;
 
 } // namespace veil::protocol
