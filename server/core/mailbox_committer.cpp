@@ -29,15 +29,36 @@ void MailboxCommitter::start() {
     m_thread = std::thread([this] { run(); });
 }
 
-bool MailboxCommitter::submit(MailboxWrite write, Done done) {
+bool MailboxCommitter::submit(MailboxWrite write, Done done, const Prepare& prepare) {
     {
         std::lock_guard lock(m_mutex);
         if (m_stopping)
             return false;
+        if (prepare)
+            prepare(write);
         m_queue.push_back(Item{std::move(write), std::move(done)});
+        ++m_submitted;
     }
     m_wake.notify_one();
     return true;
+}
+
+void MailboxCommitter::wait_for_submitted() {
+    std::unique_lock lock(m_mutex);
+    const std::uint64_t ticket = m_submitted;
+    if (!m_thread.joinable()) {
+        lock.unlock();
+        for (;;) {
+            {
+                std::lock_guard check(m_mutex);
+                if (m_completed >= ticket)
+                    return;
+            }
+            if (commit_batch() == 0)
+                return;
+        }
+    }
+    m_progress.wait(lock, [&] { return m_completed >= ticket; });
 }
 
 std::size_t MailboxCommitter::pending() const {
@@ -93,7 +114,7 @@ std::size_t MailboxCommitter::commit(std::deque<Item>& batch) {
     for (auto& item : batch)
         writes.push_back(std::move(item.write));
 
-    auto outcomes = m_store.write_mailbox(writes, m_before_commit);
+    auto outcomes = m_store.write_mailbox(writes);
     if (outcomes && outcomes->size() != writes.size())
         outcomes = make_error(Errc::database, "the store answered a batch with a wrong count");
     if (!outcomes)
@@ -111,6 +132,11 @@ std::size_t MailboxCommitter::commit(std::deque<Item>& batch) {
             log::error(kLog, std::string("completing a mailbox write failed: ") + e.what());
         }
     }
+    {
+        std::lock_guard lock(m_mutex);
+        m_completed += batch.size();
+    }
+    m_progress.notify_all();
     return batch.size();
 }
 

@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -37,15 +38,18 @@ public:
     MailboxCommitter(const MailboxCommitter&) = delete;
     MailboxCommitter& operator=(const MailboxCommitter&) = delete;
 
-    // Runs inside each batch's transaction, after its writes applied and before the commit (see
-    // RelayStore::write_mailbox). Set before start() and before the first submit().
-    void set_before_commit(BeforeCommit hook) { m_before_commit = std::move(hook); }
-
     // Starts the committer's thread. Without it, items wait for commit_batch() (tests).
     void start();
 
-    // Queues one write. False, with done never called, once stop() has begun.
-    bool submit(MailboxWrite write, Done done);
+    // Queues one write. False, with done never called, once stop() has begun. prepare, if
+    // given, runs under the queue's lock just before the write joins the queue, so that what it
+    // assigns (a delivery id) follows the queue's order, which is the commit order.
+    using Prepare = std::function<void(MailboxWrite& write)>;
+    bool submit(MailboxWrite write, Done done, const Prepare& prepare = {});
+
+    // Returns once every write submitted before the call has been committed (or has failed) and
+    // completed. Without the thread, commits them on the calling thread.
+    void wait_for_submitted();
 
     // Commits up to max_batch queued items on the calling thread and completes them. Returns how
     // many items it completed. For tests that run without the thread.
@@ -68,12 +72,14 @@ private:
 
     RelayStore& m_store;
     Options m_options;
-    BeforeCommit m_before_commit;
 
     mutable std::mutex m_mutex;
     std::condition_variable m_wake;
-    std::deque<Item> m_queue; // guarded by m_mutex
-    bool m_stopping = false;  // guarded by m_mutex
+    std::deque<Item> m_queue;           // guarded by m_mutex
+    bool m_stopping = false;            // guarded by m_mutex
+    std::uint64_t m_submitted = 0;      // writes ever queued, guarded by m_mutex
+    std::uint64_t m_completed = 0;      // writes ever completed, in queue order, guarded by m_mutex
+    std::condition_variable m_progress; // m_completed grew
 
     std::mutex m_commit_mutex; // one batch at a time, in queue order
     std::thread m_thread;

@@ -174,17 +174,6 @@ RelayService::RelayService(RelayStore& store, const Clock& clock, Options option
     if (m_options.group_commit) {
         m_committer = std::make_unique<MailboxCommitter>(
             m_store, MailboxCommitter::Options{m_options.commit_batch});
-        // Online recipients get their envelopes while the batch's commit waits for the disk;
-        // the senders are answered only after it.
-        m_committer->set_before_commit([this](std::span<const MailboxWrite> writes,
-                                              std::span<const MailboxWriteOutcome> outcomes) {
-            for (std::size_t i = 0; i < writes.size() && i < outcomes.size(); ++i) {
-                const auto* env = std::get_if<NewEnvelope>(&writes[i].what);
-                const auto* stored = std::get_if<0>(&outcomes[i]);
-                if (env && stored && *stored)
-                    push_new(*env, **stored);
-            }
-        });
         if (m_options.commit_thread)
             m_committer->start();
     }
@@ -432,6 +421,10 @@ void RelayService::authenticate(Session& session, const std::string& username,
     // drained, and the transport drops the pushed copy by its delivery id (drained_up_to).
     if (Router* router = m_router.load())
         router->attach(session);
+    // Sends queued before the attach were pushed to nobody here, and may still wait for their
+    // commit: once they are committed the drain carries them. Later ones are pushed live.
+    if (m_committer)
+        m_committer->wait_for_submitted();
     drain(session, out);
 }
 
@@ -536,12 +529,8 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
                     to_bytes(s.message_id()), static_cast<std::uint32_t>(s.type()),
                     to_bytes(s.ciphertext()), std::move(digest)};
     const std::int64_t now_ms = m_clock.now_ms();
-    if (reply && m_committer) {
-        if (submit(id, MailboxWrite{std::move(env), now_ms}, *reply))
-            return false;
-        out.push_back(unavailable(id));
-        return true;
-    }
+    if (reply && m_committer)
+        return !submit_send(id, std::move(env), now_ms, *reply, out);
     finish_send(id, env, m_store.enqueue(env, now_ms), true, out);
     return true;
 }
@@ -578,7 +567,7 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
     const auto& ids = request.ack_request().delivery_ids();
     if (reply && m_committer) {
         MailboxAck ack{session.username, session.device_id, {ids.begin(), ids.end()}};
-        if (submit(id, MailboxWrite{std::move(ack), m_clock.now_ms()}, *reply))
+        if (submit(id, MailboxWrite{std::move(ack), m_clock.now_ms()}, *reply, false, {}, {}))
             return false;
         out.push_back(unavailable(id));
         return true;
@@ -593,15 +582,75 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
     return true;
 }
 
-bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& reply) {
-    auto done = [this, id, reply](const MailboxWrite& w, const Result<MailboxWriteOutcome>& r) {
+// A send through the committer. An online recipient gets the envelope at once, under a
+// delivery id allocated in commit order, while the sender's answer waits for the commit: then
+// the recipient's ack usually lands in the same batch as the insert, and the envelope never
+// stays in the mailbox table. A send the store has seen before (a retry) is not pushed again;
+// if the store cannot tell, the push waits for the commit's outcome as the synchronous path's
+// does.
+bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t now_ms,
+                               const Reply& reply, Responses& out) {
+    std::string key = env.from_username;
+    key.push_back('\0');
+    key += std::to_string(env.from_device_id);
+    key.push_back('\0');
+    key.append(env.message_id.begin(), env.message_id.end());
+
+    auto known = m_store.find_send(env.from_username, env.from_device_id, env.message_id);
+    bool push_now = false;
+    if (known && !known->has_value()) {
+        std::lock_guard lock(m_pending_mutex);
+        push_now = m_pending_sends.insert(key).second; // not while the same send is queued
+    }
+    const bool push_after_commit = !known;
+
+    std::optional<wire::Envelope> deliver;
+    if (push_now)
+        deliver =
+            deliver_envelope(StoredEnvelope{0, env.message_id, env.from_username,
+                                            env.from_device_id, env.type, env.ciphertext, now_ms});
+    const std::string to_username = env.to_username;
+    const std::uint32_t to_device_id = env.to_device_id;
+    std::uint64_t assigned = 0;
+    auto prepare = [&](MailboxWrite& w) {
+        if (push_now)
+            assigned = std::get<NewEnvelope>(w.what).delivery_id = m_store.allocate_delivery_id();
+    };
+    auto forget = [this, key, push_now] {
+        if (!push_now)
+            return;
+        std::lock_guard lock(m_pending_mutex);
+        m_pending_sends.erase(key);
+    };
+    const bool queued =
+        submit(id, MailboxWrite{std::move(env), now_ms}, reply, push_after_commit, forget, prepare);
+    if (!queued) {
+        forget();
+        out.push_back(unavailable(id));
+        return false;
+    }
+    if (Router* router = m_router.load(); deliver && router) {
+        deliver->mutable_deliver()->set_delivery_id(assigned);
+        log::debug(kRoutingLog, "delivery " + std::to_string(assigned) + " pushed");
+        router->push(to_username, to_device_id, *deliver);
+    }
+    return true;
+}
+
+bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& reply,
+                          bool push_after_commit, std::function<void()> completed,
+                          const MailboxCommitter::Prepare& prepare) {
+    auto done = [this, id, reply, push_after_commit, completed = std::move(completed)](
+                    const MailboxWrite& w, const Result<MailboxWriteOutcome>& r) {
+        if (completed)
+            completed();
         Responses out;
         try {
             if (const auto* env = std::get_if<NewEnvelope>(&w.what)) {
                 if (!r)
-                    finish_send(id, *env, r.error(), false, out);
+                    finish_send(id, *env, r.error(), push_after_commit, out);
                 else
-                    finish_send(id, *env, std::get<0>(*r), false, out);
+                    finish_send(id, *env, std::get<0>(*r), push_after_commit, out);
             } else if (!r || !std::get<1>(*r)) {
                 out.push_back(unavailable(id));
             } else {
@@ -617,7 +666,7 @@ bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& rep
         }
         reply(std::move(out));
     };
-    return m_committer->submit(std::move(write), std::move(done));
+    return m_committer->submit(std::move(write), std::move(done), prepare);
 }
 
 void RelayService::close(Session& session) {

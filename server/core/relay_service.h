@@ -27,6 +27,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace veil::crypto {
@@ -60,11 +61,11 @@ public:
     virtual void attach(const Session& session) = 0;
     // The connection is gone. Only called for sessions that were attached.
     virtual void detach(const Session& session) = 0;
-    // An envelope was stored for a device: send this Deliver to each of its connections that
-    // is online. With group commit this comes while the envelope's batch commits, before it is
-    // durable (its sender is answered only afterwards; if the commit fails the sender retries
-    // and the recipient drops the copy it has by message id). Runs with the store locked: must
-    // not block on the network for long and must not call the service or the store.
+    // An envelope is on its way into a device's mailbox: send this Deliver to each of its
+    // connections that is online. With group commit this comes as soon as the send is queued,
+    // before it is durable (its sender is answered only after the commit; if the commit fails
+    // the sender retries and the recipient drops the copy it has by message id). Must not block
+    // on the network for long and must not call the service.
     virtual void push(const std::string& username, std::uint32_t device_id,
                       const wire::Envelope& deliver) = 0;
 };
@@ -164,7 +165,14 @@ private:
     // Hands a newly stored envelope to the router for its recipient's online connections.
     void push_new(const NewEnvelope& env, const EnqueueOutcome& stored);
     // Queues write for the committer, answering through reply; false if it refused the write.
-    bool submit(std::uint64_t id, MailboxWrite write, const Reply& reply);
+    // completed runs first when the write is done; push_after_commit pushes a new envelope
+    // once stored.
+    bool submit(std::uint64_t id, MailboxWrite write, const Reply& reply, bool push_after_commit,
+                std::function<void()> completed, const MailboxCommitter::Prepare& prepare);
+    // A send through the committer, pushed to an online recipient before its commit; false
+    // (with out holding the answer) if the committer refused it.
+    bool submit_send(std::uint64_t id, NewEnvelope env, std::int64_t now_ms, const Reply& reply,
+                     Responses& out);
 
     // Marks the session authenticated, answers with AuthResult, attaches it to the router and
     // appends the drain of its mailbox followed by QueueDrained.
@@ -182,6 +190,10 @@ private:
     // libsignal's context is used by one thread at a time; signature checks take this lock.
     std::mutex m_crypto_mutex;
     std::unique_ptr<crypto::SignalContext> m_signal;
+    // Sends pushed before their commit and not yet completed, by (sender, device, message id):
+    // a retry arriving meanwhile is not pushed a second time.
+    std::mutex m_pending_mutex;
+    std::unordered_set<std::string> m_pending_sends;
     // Declared last: destroyed (stopped) first, while everything its completions use remains.
     std::unique_ptr<MailboxCommitter> m_committer;
 };

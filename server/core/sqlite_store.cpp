@@ -3,6 +3,7 @@
 #include "core/sqlite_db.h"
 #include "util/log.h"
 
+#include <atomic>
 #include <filesystem>
 #include <stdexcept>
 
@@ -84,7 +85,7 @@ bool consume_invite(SqliteDb& db, const std::string& code, std::int64_t now_ms) 
 // The body of enqueue, inside the caller's transaction. A refusal writes nothing; storage
 // failures throw.
 Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int64_t now_ms,
-                                  std::int64_t& next_delivery_id) {
+                                  std::atomic<std::int64_t>& next_delivery_id) {
     const std::int64_t from_device = env.from_device_id;
     {
         StatementUse q(db.statement("SELECT digest, delivery_id, server_ts FROM sends"
@@ -105,7 +106,9 @@ Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int
     auto& insert = db.statement("INSERT INTO mailbox (delivery_id, device, from_username,"
                                 " from_device, message_id, type, ciphertext, server_ts)"
                                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    const std::int64_t delivery_id = next_delivery_id;
+    const std::int64_t delivery_id = env.delivery_id != 0
+                                         ? static_cast<std::int64_t>(env.delivery_id)
+                                         : next_delivery_id.fetch_add(1);
     insert.bind(1, delivery_id)
         .bind(2, *device)
         .bind(3, env.from_username)
@@ -115,7 +118,6 @@ Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int
         .bind_blob(7, env.ciphertext)
         .bind(8, now_ms);
     insert.run();
-    ++next_delivery_id;
     auto& log_send = db.statement("INSERT INTO sends (from_username, from_device, message_id,"
                                   " digest, delivery_id, server_ts) VALUES (?, ?, ?, ?, ?, ?)");
     log_send.bind(1, env.from_username)
@@ -146,8 +148,9 @@ std::size_t ack_in(SqliteDb& db, const std::string& username, std::uint32_t devi
 
 } // namespace
 
-SqliteStore::SqliteStore(std::unique_ptr<SqliteDb> db)
-    : m_db(std::move(db)) {}
+SqliteStore::SqliteStore(std::unique_ptr<SqliteDb> db, std::unique_ptr<SqliteDb> reader)
+    : m_db(std::move(db))
+    , m_reader(std::move(reader)) {}
 
 SqliteStore::~SqliteStore() = default;
 
@@ -160,8 +163,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
     const std::string path = (std::filesystem::path(data_dir) / "relay.db").string();
     try {
         auto db = std::make_unique<SqliteDb>(path);
-        std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db)));
+        auto reader = std::make_unique<SqliteDb>(path);
+        std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db), std::move(reader)));
         VEIL_TRY(store->migrate(durability));
+        store->m_reader->exec("PRAGMA query_only = ON");
         return store;
     } catch (const std::exception& e) {
         return database_error("opening the database", e);
@@ -183,9 +188,9 @@ Status SqliteStore::migrate(Durability durability) {
         // AUTOINCREMENT's counter covers every id ever committed, deleted rows included. Ids
         // of a batch that was pushed and then rolled back just before a crash are not in it,
         // so a reopened store starts a fresh block well above it.
-        m_next_delivery_id = db.query_int64("SELECT COALESCE(MAX(seq), 0) + 1 FROM sqlite_sequence"
-                                            " WHERE name = 'mailbox'") +
-                             kDeliveryIdRestartGap;
+        m_next_delivery_id.store(db.query_int64("SELECT COALESCE(MAX(seq), 0) + 1"
+                                                " FROM sqlite_sequence WHERE name = 'mailbox'") +
+                                 kDeliveryIdRestartGap);
         return {};
     }
 
@@ -239,11 +244,11 @@ Status SqliteStore::create_account(const NewAccount& account, std::int64_t now_m
 
 Result<std::optional<DeviceRecord>> SqliteStore::find_device(const std::string& username,
                                                              std::uint32_t device_id) {
-    std::lock_guard lock(m_mutex);
+    std::lock_guard lock(m_read_mutex);
     try {
-        StatementUse q(m_db->statement("SELECT d.registration_id, d.identity_key FROM devices d"
-                                       " JOIN accounts a ON a.id = d.account_id"
-                                       " WHERE a.username = ? AND d.device_id = ?"));
+        StatementUse q(m_reader->statement("SELECT d.registration_id, d.identity_key FROM devices d"
+                                           " JOIN accounts a ON a.id = d.account_id"
+                                           " WHERE a.username = ? AND d.device_id = ?"));
         q->bind(1, username).bind(2, std::int64_t{device_id});
         if (!q->step())
             return std::optional<DeviceRecord>{};
@@ -297,9 +302,9 @@ Status SqliteStore::add_one_time_prekeys(const std::string& username, std::uint3
 
 Result<std::uint32_t> SqliteStore::count_one_time_prekeys(const std::string& username,
                                                           std::uint32_t device_id) {
-    std::lock_guard lock(m_mutex);
+    std::lock_guard lock(m_read_mutex);
     try {
-        StatementUse q(m_db->statement(
+        StatementUse q(m_reader->statement(
             "SELECT COUNT(*) FROM one_time_prekeys k JOIN devices d ON d.id = k.device"
             " JOIN accounts a ON a.id = d.account_id WHERE a.username = ? AND d.device_id = ?"));
         q->bind(1, username).bind(2, std::int64_t{device_id});
@@ -376,8 +381,8 @@ Result<EnqueueOutcome> SqliteStore::enqueue(const NewEnvelope& env, std::int64_t
 Result<std::vector<StoredEnvelope>> SqliteStore::queued(const std::string& username,
                                                         std::uint32_t device_id,
                                                         std::uint64_t after_id, std::size_t limit) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
+    std::lock_guard lock(m_read_mutex);
+    auto& db = *m_reader;
     try {
         auto device = device_row(db, username, device_id);
         if (!device)
@@ -417,8 +422,7 @@ Result<std::size_t> SqliteStore::ack(const std::string& username, std::uint32_t 
 }
 
 Result<std::vector<MailboxWriteOutcome>>
-SqliteStore::write_mailbox(std::span<const MailboxWrite> writes,
-                           const BeforeCommit& before_commit) {
+SqliteStore::write_mailbox(std::span<const MailboxWrite> writes) {
     std::lock_guard lock(m_mutex);
     auto& db = *m_db;
     try {
@@ -435,12 +439,32 @@ SqliteStore::write_mailbox(std::span<const MailboxWrite> writes,
                                       ack_in(db, a.username, a.device_id, a.delivery_ids));
             }
         }
-        if (before_commit)
-            before_commit(writes, outcomes);
         tx.commit();
         return outcomes;
     } catch (const std::exception& e) {
         return database_error("writing a batch of mailbox changes", e);
+    }
+}
+
+std::uint64_t SqliteStore::allocate_delivery_id() {
+    return static_cast<std::uint64_t>(m_next_delivery_id.fetch_add(1));
+}
+
+Result<std::optional<SendRecord>> SqliteStore::find_send(const std::string& from_username,
+                                                         std::uint32_t from_device_id,
+                                                         std::span<const std::uint8_t> message_id) {
+    std::lock_guard lock(m_read_mutex);
+    try {
+        StatementUse q(m_reader->statement("SELECT digest, delivery_id, server_ts FROM sends"
+                                           " WHERE from_username = ? AND from_device = ?"
+                                           " AND message_id = ?"));
+        q->bind(1, from_username).bind(2, std::int64_t{from_device_id}).bind_blob(3, message_id);
+        if (!q->step())
+            return std::optional<SendRecord>{};
+        return std::optional<SendRecord>(SendRecord{
+            q->column_blob(0), static_cast<std::uint64_t>(q->column_int64(1)), q->column_int64(2)});
+    } catch (const std::exception& e) {
+        return database_error("looking up a send", e);
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/storage.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,23 +49,30 @@ public:
                                                std::uint64_t after_id, std::size_t limit) override;
     Result<std::size_t> ack(const std::string& username, std::uint32_t device_id,
                             std::span<const std::uint64_t> delivery_ids) override;
-    using RelayStore::write_mailbox;
     Result<std::vector<MailboxWriteOutcome>>
-    write_mailbox(std::span<const MailboxWrite> writes, const BeforeCommit& before_commit) override;
+    write_mailbox(std::span<const MailboxWrite> writes) override;
+    std::uint64_t allocate_delivery_id() override;
+    Result<std::optional<SendRecord>> find_send(const std::string& from_username,
+                                                std::uint32_t from_device_id,
+                                                std::span<const std::uint8_t> message_id) override;
     Result<std::size_t> purge_before(std::int64_t cutoff_ms) override;
     Status create_invite(const std::string& code, std::int64_t now_ms) override;
 
 private:
-    explicit SqliteStore(std::unique_ptr<SqliteDb> db);
+    SqliteStore(std::unique_ptr<SqliteDb> db, std::unique_ptr<SqliteDb> reader);
     Status migrate(Durability durability);
 
-    // One connection, serialised by m_mutex: SQLite has a single writer anyway, and the
-    // connection and its cached statements must not be shared between threads without a lock.
+    // The writer, serialised by m_mutex: SQLite has a single writer anyway, and the connection
+    // and its cached statements must not be shared between threads without a lock.
     std::mutex m_mutex;
     std::unique_ptr<SqliteDb> m_db;
-    // The next mailbox delivery id, guarded by m_mutex. Kept here rather than left to
-    // AUTOINCREMENT, whose counter a rollback winds back: ids of a failed batch stay used.
-    std::int64_t m_next_delivery_id = 1;
+    // A second connection for reads that must not wait for a commit's fsync (WAL lets it read
+    // the last committed state beside the writer), serialised by m_read_mutex.
+    std::mutex m_read_mutex;
+    std::unique_ptr<SqliteDb> m_reader;
+    // The next mailbox delivery id. Kept here rather than left to AUTOINCREMENT, whose counter a
+    // rollback winds back: ids handed out for a failed batch stay used.
+    std::atomic<std::int64_t> m_next_delivery_id{1};
 };
 
 } // namespace veil::relay

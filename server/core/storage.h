@@ -11,7 +11,6 @@
 #include "util/secret_bytes.h"
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,6 +63,15 @@ struct NewEnvelope {
     std::uint32_t type = 0;
     Bytes ciphertext;
     Bytes content_digest; // identifies the content for the idempotency check
+    // The delivery id to store it under, from allocate_delivery_id(); 0: the store picks one.
+    std::uint64_t delivery_id = 0;
+};
+
+// A send the store has committed, as the send log keeps it.
+struct SendRecord {
+    Bytes content_digest;
+    std::uint64_t delivery_id = 0;
+    std::int64_t server_timestamp_ms = 0;
 };
 
 struct StoredEnvelope {
@@ -98,13 +106,6 @@ struct MailboxWrite {
 // What one MailboxWrite came to: an EnqueueOutcome for an envelope, the number of deliveries
 // deleted for an ack, or the refusal enqueue would have returned (already_exists, not_found).
 using MailboxWriteOutcome = std::variant<Result<EnqueueOutcome>, Result<std::size_t>>;
-
-// Called by write_mailbox once every write of the batch applied and before the commit: the
-// outcomes (one per write, in order) are final unless the commit itself fails, in which case
-// write_mailbox returns Errc::database. Runs with the store locked: it must be quick and must
-// not call the store.
-using BeforeCommit = std::function<void(std::span<const MailboxWrite> writes,
-                                        std::span<const MailboxWriteOutcome> outcomes)>;
 
 class RelayStore {
 public:
@@ -155,15 +156,21 @@ public:
     // still apply. Items see the earlier items of the same call, so a retried send in the same
     // batch is a duplicate, and an ack of a delivery stored earlier in the batch deletes it
     // before anything reaches the disk. Errc::database: the whole call was rolled back and
-    // nothing was written. On success, one outcome per write, in the same order. Delivery ids
-    // are never reused, not even those of a batch that was rolled back: a device may have seen
-    // one before the commit (before_commit), and an ack of it must never delete another
-    // envelope. before_commit may be empty.
+    // nothing was written. On success, one outcome per write, in the same order.
     virtual Result<std::vector<MailboxWriteOutcome>>
-    write_mailbox(std::span<const MailboxWrite> writes, const BeforeCommit& before_commit) = 0;
-    Result<std::vector<MailboxWriteOutcome>> write_mailbox(std::span<const MailboxWrite> writes) {
-        return write_mailbox(writes, BeforeCommit{});
-    }
+    write_mailbox(std::span<const MailboxWrite> writes) = 0;
+
+    // A delivery id for an envelope not stored yet (NewEnvelope::delivery_id). Ids only grow and
+    // are never handed out twice, not even across restarts or when the envelope is never stored:
+    // a device may see an envelope pushed before its commit, and its ack of that id must never
+    // delete another envelope. Thread-safe and quick (no storage access).
+    virtual std::uint64_t allocate_delivery_id() = 0;
+
+    // The committed send of (sender, sender device, message id), if any. Reads beside the
+    // writer: it never waits for a commit.
+    virtual Result<std::optional<SendRecord>>
+    find_send(const std::string& from_username, std::uint32_t from_device_id,
+              std::span<const std::uint8_t> message_id) = 0;
 
     // Deletes mailbox envelopes and send-log entries stored before cutoff_ms. Returns the number
     // of mailbox envelopes deleted.

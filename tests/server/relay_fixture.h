@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -38,6 +39,8 @@ public:
     void detach(const Session& s) override { attached.erase(s.connection_id); }
     void push(const std::string& username, std::uint32_t device_id,
               const wire::Envelope& deliver) override {
+        // The service pushes from whichever thread handed it the send.
+        std::lock_guard lock(mutex);
         pushes.push_back({username, device_id, deliver});
         if (on_push)
             on_push(pushes.back());
@@ -46,6 +49,7 @@ public:
     std::map<std::uint64_t, std::string> attached;
     std::vector<Push> pushes;
     std::function<void(const Push&)> on_push; // runs inside push(), for tests that look then
+    std::mutex mutex;                         // guards pushes while threads push
 };
 
 inline std::string to_str(const Bytes& b) {
