@@ -425,16 +425,18 @@ void RelayService::authenticate(Session& session, const std::string& username,
     // commit: once they are committed the drain carries them. Later ones are pushed live.
     if (m_committer)
         m_committer->wait_for_submitted();
-    drain(session, out);
+    session.drained_up_to = 0;
+    drain(session, true, out);
 }
 
-void RelayService::drain(Session& session, Responses& out) {
-    std::uint64_t after = 0;
+void RelayService::drain(Session& session, bool synced, Responses& out) {
+    std::size_t appended = 0;
     for (;;) {
+        const std::size_t limit = m_options.drain_batch;
         auto batch =
-            m_store.queued(session.username, session.device_id, after, m_options.drain_batch);
+            m_store.queued(session.username, session.device_id, session.drained_up_to, limit);
         if (!batch) {
-            session.drained_up_to = after;
+            session.drain_pending = false;
             out.push_back(error_frame(0, wire::Error::UNAVAILABLE,
                                       "Queued messages could not be read; reconnect to get them.",
                                       kRetryAfterMs));
@@ -442,15 +444,35 @@ void RelayService::drain(Session& session, Responses& out) {
         }
         for (const auto& stored : *batch)
             out.push_back(protocol::encode_envelope(deliver_envelope(stored)));
+        appended += batch->size();
         if (!batch->empty())
-            after = batch->back().delivery_id;
-        if (batch->size() < m_options.drain_batch)
+            session.drained_up_to = batch->back().delivery_id;
+        if (batch->size() == limit) {
+            if (session.paged_drain && appended >= limit) {
+                session.drain_pending = true;
+                return;
+            }
+            continue;
+        }
+        if (synced)
             break;
+        // What looks like the last page: first let writes queued until now commit (their
+        // pushes were dropped while the drain was pending), then read once more.
+        if (m_committer)
+            m_committer->wait_for_submitted();
+        synced = true;
     }
-    session.drained_up_to = after;
+    session.drain_pending = false;
     auto drained = response(0);
     drained.mutable_queue_drained();
     out.push_back(protocol::encode_envelope(drained));
+}
+
+std::vector<Bytes> RelayService::continue_drain(Session& session) {
+    Responses out;
+    if (session.authenticated && session.drain_pending)
+        drain(session, false, out);
+    return out;
 }
 
 void RelayService::on_prekey_upload(Session& session, const wire::Envelope& request,

@@ -50,6 +50,12 @@ struct Session {
     // Highest delivery id returned by the drain after authentication. A live push with an id at
     // or below it duplicates a frame handle() already returned, and the transport drops it.
     std::uint64_t drained_up_to = 0;
+    // Set by a transport that pages the drain: authentication then returns the first page
+    // only, and continue_drain() the next ones. Otherwise the drain comes back whole.
+    bool paged_drain = false;
+    // A paged drain has more pages (no QueueDrained yet). Pushes meanwhile are dropped: the
+    // drain's later pages carry those envelopes.
+    bool drain_pending = false;
 };
 
 // Implemented by the transport. Every method may be called from any thread, concurrently.
@@ -119,6 +125,10 @@ public:
     // UNAVAILABLE at once). Call before the router or the replies' targets go away. Idempotent.
     void stop_writes();
 
+    // The next page of a paged drain (Session::paged_drain), ending with QueueDrained on the last
+    // one; nothing if no drain is pending. For the transport to call as the client reads.
+    std::vector<Bytes> continue_drain(Session& session);
+
     // The connection of session closed.
     void close(Session& session);
 
@@ -178,8 +188,10 @@ private:
     // appends the drain of its mailbox followed by QueueDrained.
     void authenticate(Session& session, const std::string& username, std::uint32_t device_id,
                       std::uint64_t request_id, Responses& out);
-    // Appends the device's queued envelopes, oldest first, then QueueDrained.
-    void drain(Session& session, Responses& out);
+    // Appends the device's queued envelopes after session.drained_up_to, oldest first: one page
+    // for a paged drain, else all of them; then QueueDrained once there are no more. synced:
+    // every write queued before has been committed already.
+    void drain(Session& session, bool synced, Responses& out);
     bool verify(std::span<const std::uint8_t> public_key, std::span<const std::uint8_t> data,
                 std::span<const std::uint8_t> signature);
 

@@ -46,6 +46,7 @@ Connection::Connection(std::uint64_t id, int fd, RelayService& service,
     , m_tls(tls)
     , m_upgrade_deadline(now + options.upgrade_timeout) {
     m_state = m_tls ? State::tls_handshake : State::http_request;
+    m_session.paged_drain = true;
 }
 
 Connection::~Connection() {
@@ -243,12 +244,7 @@ void Connection::on_error() {
 
 void Connection::handle(ws::Event& event, TimePoint now) {
     switch (event.opcode) {
-    case ws::Opcode::binary:
-        // FIXME(#3): the drain after authentication comes back whole from handle(), so its
-        // memory is bounded by the mailbox, not by max_outgoing_bytes; the transport should
-        // page it as the outgoing queue empties.
-        handle_request(event.payload);
-        return;
+    case ws::Opcode::binary: handle_request(event.payload); return;
     case ws::Opcode::text:
         start_close(ws::close_unsupported_data, "binary messages only", now);
         return;
@@ -267,10 +263,11 @@ void Connection::handle(ws::Event& event, TimePoint now) {
 
 // Sends and acks may be answered later, from the service's committer; the other requests
 // (authentication, prekeys) still run here, on the reactor thread.
-// FIXME(#3): registration, authentication (with its drain) and the prekey requests still call
-// the store on the reactor thread; SqliteStore serialises them with the committer on one
-// connection, so they can wait for a commit's fsync. Reads belong on a second, read-only
-// connection (WAL lets it read beside the writer) and prekey writes in the committer's batches.
+// Their reads (device lookups, prekey counts, the drain) use the store's read-only connection
+// and never wait for a commit; their writes (registration, prekey uploads and the one-time
+// prekey a bundle fetch consumes) share the writer with the committer, so under load they wait
+// for the commit in progress, a few milliseconds. Authentication also waits for the sends
+// queued before it to commit (RelayService::authenticate).
 void Connection::handle_request(std::span<const std::uint8_t> payload) {
     const std::uint64_t seq = m_replies_base + m_replies.size();
     auto answered =
@@ -313,8 +310,8 @@ void Connection::push(std::uint64_t delivery_id, const std::shared_ptr<const Byt
                       TimePoint now) {
     if (m_state != State::open || !m_session.authenticated)
         return;
-    if (delivery_id <= m_session.drained_up_to)
-        return; // the drain after authentication already carried it
+    if (delivery_id <= m_session.drained_up_to || m_session.drain_pending)
+        return; // the drain after authentication carried it, or a later page of it will
     if (m_out_push_bytes + frame->size() > m_options.max_outgoing_bytes) {
         // The envelope stays in the mailbox until acked, so closing loses nothing: the client
         // gets it again from the drain when it reconnects.
@@ -450,6 +447,22 @@ void Connection::consume_written(std::size_t written) {
 }
 
 void Connection::flush() {
+    write_out();
+    // The drain after authentication comes a page at a time, as the client reads: its memory is
+    // bounded by the outgoing queue, not by the mailbox. A page waits for the answers before it
+    // (the authentication's among them) to be queued.
+    while (m_state == State::open && m_session.drain_pending && m_replies.empty() &&
+           m_out_bytes < m_options.max_outgoing_bytes / 2) {
+        auto page = m_service.continue_drain(m_session);
+        if (page.empty())
+            break;
+        for (auto& frame : page)
+            queue_frame(ws::Opcode::binary, frame);
+        write_out();
+    }
+}
+
+void Connection::write_out() {
     while (m_tls && !m_out.empty() && m_state != State::done) {
         const Bytes& bytes = *m_out.front().bytes;
         ERR_clear_error();

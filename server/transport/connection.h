@@ -14,10 +14,11 @@
 // Ordering: responses go out in request order. A send or an ack may be answered later, from the
 // service's committer, through the reactor's inbox (on_reply); frames of later requests wait
 // behind it. Responses of a handle() call are queued before anything pushed later, and a push
-// whose delivery id the drain after authentication already carried (Session::drained_up_to)
-// is dropped. Both follow from pushes reaching the connection only through the reactor's
-// inbox, after the handle() that may have attached the session has returned (authentication
-// is always answered at once, and nothing can be awaiting an answer before it).
+// whose delivery id the drain after authentication already carried (Session::drained_up_to),
+// or will carry in a later page (Session::drain_pending), is dropped. Both follow from pushes
+// reaching the connection only through the reactor's inbox, after the handle() that may have
+// attached the session has returned (authentication is always answered at once, and nothing can be
+// awaiting an answer before it).
 #pragma once
 
 #include "transport/transport_options.h"
@@ -105,7 +106,10 @@ private:
     void start_close(std::uint16_t code, std::string_view reason, TimePoint now);
     // Drops queued frames not yet begun, keeping the one partly written (frames stay whole).
     void drop_unstarted();
+    // Writes what is queued, then queues further drain pages while there is room.
     void flush();
+    // Writes what is queued, as far as the socket takes it.
+    void write_out();
     // Drops `written` bytes from the front of the outgoing queue.
     void consume_written(std::size_t written);
     void tls_handshake();

@@ -393,6 +393,49 @@ TEST_CASE("a long queue is drained in batches without losing or repeating envelo
     CHECK(r[11].has_queue_drained());
 }
 
+TEST_CASE("a paged drain returns one page with the authentication and the rest on request, "
+          "then QueueDrained") {
+    RelayService::Options options;
+    options.drain_batch = 4;
+    RelayFixture f(options);
+    auto alice = f.make_user("alice");
+    auto bob = f.make_user("bob");
+    f.register_offline(bob);
+    Session s(1);
+    f.register_user(s, alice);
+    for (std::uint8_t i = 1; i <= 10; ++i)
+        REQUIRE(f.call(s, f.send_request("bob", message_id(i), "c"))[0].has_send_result());
+
+    Session bob_session(2);
+    bob_session.paged_drain = true;
+    auto first = f.auth(bob_session, bob);
+    REQUIRE(first.size() == 5); // AuthResult and one page
+    CHECK(first[0].has_auth_result());
+    CHECK(bob_session.drain_pending);
+    std::vector<wire::Envelope> delivered(first.begin() + 1, first.end());
+    auto second = parse_all(f.service->continue_drain(bob_session));
+    REQUIRE(second.size() == 4);
+    CHECK(bob_session.drain_pending);
+    delivered.insert(delivered.end(), second.begin(), second.end());
+    auto last = parse_all(f.service->continue_drain(bob_session));
+    REQUIRE(last.size() == 3); // two envelopes, then QueueDrained
+    CHECK(last.back().has_queue_drained());
+    CHECK_FALSE(bob_session.drain_pending);
+    delivered.insert(delivered.end(), last.begin(), last.end() - 1);
+    CHECK(f.service->continue_drain(bob_session).empty());
+
+    std::uint64_t previous = 0;
+    std::set<std::string> ids;
+    for (const auto& e : delivered) {
+        REQUIRE(e.has_deliver());
+        CHECK(e.deliver().delivery_id() > previous);
+        previous = e.deliver().delivery_id();
+        ids.insert(e.deliver().message_id());
+    }
+    CHECK(ids.size() == 10);
+    CHECK(bob_session.drained_up_to == previous);
+}
+
 TEST_CASE("an ack deletes the caller's envelopes and cannot delete another device's") {
     TwoUsers f;
     auto carol = f.make_user("carol");

@@ -394,6 +394,77 @@ TEST_CASE("a reader too slow for its pushes is closed with 1008 and finds every 
     CHECK(healthz_ok(relay.port()));
 }
 
+TEST_CASE("a mailbox far larger than the outgoing queue drains in pages, in order, with live "
+          "messages arriving once") {
+    TempDir dir("veil-wire");
+    RelayProcess relay(dir.path(), {"--max-outgoing-bytes", "65536"});
+    RelayFixture keys;
+    TestUser alice = keys.make_user("alice");
+    TestUser bob = keys.make_user("bob");
+    WsClient a(relay.port());
+    log_in_over_wire(a, keys, alice);
+    {
+        WsClient b(relay.port());
+        log_in_over_wire(b, keys, bob);
+    }
+    const std::string ciphertext(1024, 'c'); // 3 MB queued: ~50 times the outgoing limit
+    constexpr std::uint32_t kQueued = 3000;
+    constexpr std::uint32_t kLive = 100;
+    auto send_range = [&](std::uint32_t from, std::uint32_t to) {
+        for (std::uint32_t start = from; start < to; start += 100) {
+            const std::uint32_t end = std::min(to, start + 100);
+            for (std::uint32_t i = start; i < end; ++i)
+                REQUIRE(a.send_envelope(keys.send_request("bob", unique_id(i), ciphertext)));
+            for (std::uint32_t i = start; i < end; ++i) {
+                auto result = a.next_envelope(after(10s));
+                REQUIRE(result);
+                REQUIRE(result->has_send_result());
+            }
+        }
+    };
+    send_range(0, kQueued);
+
+    WsClient b(relay.port());
+    auto challenge = request(keys.next_id++);
+    challenge.mutable_challenge_request();
+    REQUIRE(b.send_envelope(challenge));
+    auto nonce = b.next_envelope(after(10s));
+    REQUIRE(nonce);
+    REQUIRE(b.send_envelope(keys.auth_request(bob, to_bytes(nonce->challenge().nonce()))));
+    auto result = b.next_envelope(after(10s));
+    REQUIRE(result);
+    REQUIRE(result->has_auth_result());
+
+    std::set<std::string> message_ids;
+    std::uint64_t last_drained = 0;
+    bool drained = false;
+    bool ordered = true;
+    std::size_t frames = 0;
+    while (message_ids.size() < kQueued + kLive) {
+        auto e = b.next_envelope(after(30s));
+        REQUIRE(e);
+        if (e->has_queue_drained()) {
+            CHECK_FALSE(drained);
+            drained = true;
+            continue;
+        }
+        REQUIRE(e->has_deliver());
+        ++frames;
+        if (!drained) {
+            ordered = ordered && e->deliver().delivery_id() > last_drained;
+            last_drained = e->deliver().delivery_id();
+        }
+        message_ids.insert(e->deliver().message_id());
+        if (frames == 200)
+            send_range(kQueued, kQueued + kLive); // live sends while the drain is under way
+    }
+    CHECK(drained);
+    CHECK(ordered);
+    CHECK(frames == kQueued + kLive); // each exactly once
+    CHECK(relay.process().err().find("reads too slowly") == std::string::npos);
+    CHECK(healthz_ok(relay.port()));
+}
+
 TEST_CASE("a client that sends faster than it reads is paused, not closed, and every answer "
           "arrives once it reads") {
     TempDir dir("veil-wire");
