@@ -371,17 +371,29 @@ TEST_CASE("queued envelopes are pushed after authentication, in order, then Queu
     CHECK(bob_session.drained_up_to == last);
 }
 
+// bob, offline, with 10 envelopes from alice queued; the relay drains 4 per query.
+struct TenQueued {
+    RelayFixture f{[] {
+        RelayService::Options options;
+        options.drain_batch = 4;
+        return options;
+    }()};
+    TestUser bob = f.make_user("bob");
+
+    TenQueued() {
+        auto alice = f.make_user("alice");
+        f.register_offline(bob);
+        Session s(1);
+        f.register_user(s, alice);
+        for (std::uint8_t i = 1; i <= 10; ++i)
+            REQUIRE(f.call(s, f.send_request("bob", message_id(i), "c"))[0].has_send_result());
+    }
+};
+
 TEST_CASE("a long queue is drained in batches without losing or repeating envelopes") {
-    RelayService::Options options;
-    options.drain_batch = 4;
-    RelayFixture f(options);
-    auto alice = f.make_user("alice");
-    auto bob = f.make_user("bob");
-    f.register_offline(bob);
-    Session s(1);
-    f.register_user(s, alice);
-    for (std::uint8_t i = 1; i <= 10; ++i)
-        REQUIRE(f.call(s, f.send_request("bob", message_id(i), "c"))[0].has_send_result());
+    TenQueued q;
+    auto& f = q.f;
+    auto& bob = q.bob;
 
     Session bob_session(2);
     auto r = f.auth(bob_session, bob);
@@ -395,16 +407,9 @@ TEST_CASE("a long queue is drained in batches without losing or repeating envelo
 
 TEST_CASE("a paged drain returns one page with the authentication and the rest on request, "
           "then QueueDrained") {
-    RelayService::Options options;
-    options.drain_batch = 4;
-    RelayFixture f(options);
-    auto alice = f.make_user("alice");
-    auto bob = f.make_user("bob");
-    f.register_offline(bob);
-    Session s(1);
-    f.register_user(s, alice);
-    for (std::uint8_t i = 1; i <= 10; ++i)
-        REQUIRE(f.call(s, f.send_request("bob", message_id(i), "c"))[0].has_send_result());
+    TenQueued q;
+    auto& f = q.f;
+    auto& bob = q.bob;
 
     Session bob_session(2);
     bob_session.paged_drain = true;

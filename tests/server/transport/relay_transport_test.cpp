@@ -34,14 +34,19 @@ std::optional<std::uint16_t> close_code_for(RelayProcess& relay, const Bytes& by
 }
 
 // Authenticates and returns every envelope up to and including QueueDrained.
-std::vector<wire::Envelope> auth_over_wire(WsClient& client, RelayFixture& keys,
-                                           const TestUser& user) {
+// Asks for a challenge and sends the signed AuthRequest; the answers are the caller's to read.
+void send_auth(WsClient& client, RelayFixture& keys, const TestUser& user) {
     auto challenge = request(keys.next_id++);
     challenge.mutable_challenge_request();
     REQUIRE(client.send_envelope(challenge));
     auto nonce = client.next_envelope(after(10s));
     REQUIRE(nonce);
     REQUIRE(client.send_envelope(keys.auth_request(user, to_bytes(nonce->challenge().nonce()))));
+}
+
+std::vector<wire::Envelope> auth_over_wire(WsClient& client, RelayFixture& keys,
+                                           const TestUser& user) {
+    send_auth(client, keys, user);
     std::vector<wire::Envelope> out;
     for (;;) {
         auto e = client.next_envelope(after(30s));
@@ -425,12 +430,7 @@ TEST_CASE("a mailbox far larger than the outgoing queue drains in pages, in orde
     send_range(0, kQueued);
 
     WsClient b(relay.port());
-    auto challenge = request(keys.next_id++);
-    challenge.mutable_challenge_request();
-    REQUIRE(b.send_envelope(challenge));
-    auto nonce = b.next_envelope(after(10s));
-    REQUIRE(nonce);
-    REQUIRE(b.send_envelope(keys.auth_request(bob, to_bytes(nonce->challenge().nonce()))));
+    send_auth(b, keys, bob);
     auto result = b.next_envelope(after(10s));
     REQUIRE(result);
     REQUIRE(result->has_auth_result());
