@@ -1,16 +1,25 @@
-// B3: one sender to 1024 online devices. Veil has no group protocol yet (issue #4), so the
-// sender sends one SendRequest per recipient device, as a client fanning out a group message
-// would today; each round sends one message to every recipient.
+// B3: one sender into a group of 1024 members (the sender and 1023 recipient devices, all
+// online). Setup creates the group with one signed GroupUpdateRequest; each round is then one
+// GroupSendRequest, which the relay stores once and fans out to every other member's device.
 #include "loadgen/connector.h"
 #include "loadgen/messages.h"
 #include "loadgen/relay_under_test.h"
+#include "loadgen/signer.h"
 #include "loadgen/stats.h"
 #include "loadgen/workloads.h"
 #include "support/workload.h"
 
+#include "protocol/group_rules.h"
+#include "protocol/limits.h"
+
+#include <algorithm>
+#include <cstring>
+
 namespace veil::bench {
 
 namespace {
+
+const std::string kGroupId(protocol::kGroupIdBytes, 'B');
 
 class FanOut final : public RelayListener {
 public:
@@ -22,17 +31,51 @@ public:
             client->set_listener(*this);
     }
 
-    // Sends round r to every recipient and waits for every delivery (or the deadline).
+    // The sender creates the group of every client; waits until every member has the change.
+    bool create_group(Signer& signer, EventLoop& loop, TimePoint deadline) {
+        wire::GroupState state;
+        state.set_group_id(kGroupId);
+        state.set_revision(1);
+        std::vector<std::string> names;
+        for (const auto& client : m_clients)
+            names.push_back(client->username());
+        std::sort(names.begin(), names.end());
+        RelayClient& sender = *m_clients[m_recipients];
+        for (const auto& name : names) {
+            auto* member = state.add_members();
+            member->set_username(name);
+            member->set_admin(name == sender.username());
+        }
+        wire::Envelope e;
+        e.set_version(protocol::kProtocolVersion);
+        e.set_request_id(sender.next_request_id());
+        auto* change = e.mutable_group_update_request()->mutable_change();
+        change->set_state(state.SerializeAsString());
+        change->set_signer(sender.username());
+        Bytes signature = signer.sign(protocol::group_signed_bytes(change->state()));
+        change->set_signature(signature.data(), signature.size());
+        sender.queue(e);
+        sender.flush();
+        while (m_changes < m_clients.size() && errors == 0 && Clock::now() < deadline)
+            loop.poll(until(deadline));
+        return m_changes == m_clients.size() && errors == 0;
+    }
+
+    // Sends round r to the group and waits for every delivery (or the deadline).
     bool round(std::size_t r, EventLoop& loop, TimePoint deadline) {
         m_round = r;
         m_delivered = 0;
         m_first = m_last = TimePoint{};
         RelayClient& sender = *m_clients[m_recipients];
         sent = Clock::now();
-        for (std::size_t i = 0; i < m_recipients; ++i) {
-            const std::uint64_t seq = r * m_recipients + i;
-            sender.queue(send_request(seq + 1, m_clients[i]->username(), seq));
-        }
+        auto e = send_request(sender.next_request_id(), "", r);
+        const auto s = e.send_request();
+        auto* g = e.mutable_group_send_request();
+        g->set_group_id(kGroupId);
+        g->set_message_id(s.message_id());
+        g->set_revision(1);
+        g->set_ciphertext(s.ciphertext());
+        sender.queue(e);
         sender.flush();
         while (m_delivered < m_recipients && Clock::now() < deadline)
             loop.poll(until(deadline));
@@ -43,16 +86,23 @@ public:
     TimePoint first() const { return m_first; }
     TimePoint last() const { return m_last; }
     std::size_t delivered() const { return m_delivered; }
-    std::uint64_t errors = 0, strays = 0, closed = 0;
+    std::uint64_t errors = 0, strays = 0, closed = 0, unreachable = 0;
 
     void on_ready(RelayClient&) override {}
     void on_envelope(RelayClient& client, const wire::Envelope& e) override {
         if (e.has_error()) {
             ++errors;
+        } else if (e.has_group_send_result()) {
+            unreachable += static_cast<std::uint64_t>(e.group_send_result().unreachable_size());
         } else if (e.has_deliver()) {
-            auto seq = sequence_of(e.deliver());
             m_acks[client.tag()].push_back(e.deliver().delivery_id());
-            if (!seq || *seq / m_recipients != m_round || *seq % m_recipients != client.tag()) {
+            if (e.deliver().has_group_change()) {
+                ++m_changes;
+                return;
+            }
+            auto seq = sequence_of(e.deliver());
+            if (!seq || *seq != m_round || e.deliver().group_id() != kGroupId ||
+                client.tag() >= m_recipients) {
                 ++strays;
                 return;
             }
@@ -74,18 +124,23 @@ private:
     std::vector<std::vector<std::uint64_t>> m_acks;
     std::size_t m_round = 0;
     std::size_t m_delivered = 0;
+    std::size_t m_changes = 0;
     TimePoint m_first{}, m_last{};
 };
 
 } // namespace
 
 JsonLine run_b3_fan_out() {
-    const auto recipients = static_cast<std::size_t>(env_count("VEIL_BENCH_B3_RECIPIENTS", 1024));
+    // The group holds the sender and the recipients: 1024 members at most.
+    const auto recipients =
+        std::min<std::size_t>(static_cast<std::size_t>(env_count("VEIL_BENCH_B3_RECIPIENTS", 1023)),
+                              protocol::kMaxGroupMembers - 1);
     const auto rounds = static_cast<std::size_t>(env_count("VEIL_BENCH_B3_ROUNDS", 10));
     JsonLine line("B3");
     line.integer("recipients", static_cast<std::int64_t>(recipients))
         .integer("rounds", static_cast<std::int64_t>(rounds))
-        .text("fan_out", "one SendRequest per recipient device (no group protocol yet)");
+        .text("fan_out", "one GroupSendRequest per round to a group of " +
+                             std::to_string(recipients + 1) + " members, stored once");
 
     RelayUnderTest relay("b3");
     EventLoop loop;
@@ -98,6 +153,8 @@ JsonLine run_b3_fan_out() {
         fail("B3 could not register its accounts: " + setup.first_error);
 
     FanOut fan(clients, recipients);
+    if (!fan.create_group(signer, loop, Clock::now() + std::chrono::seconds(30)))
+        fail("B3 could not create its group");
     std::vector<double> spreads_ms, round_ms;
     double busy_seconds = 0;
     std::size_t delivered = 0, complete = 0;
@@ -121,7 +178,7 @@ JsonLine run_b3_fan_out() {
         .number("spread_p50_ms", quantile(spreads_ms, 0.5))
         .number("spread_p99_ms", quantile(spreads_ms, 0.99))
         .number("send_to_last_p50_ms", quantile(round_ms, 0.5))
-        .integer("errors", static_cast<std::int64_t>(fan.errors))
+        .integer("errors", static_cast<std::int64_t>(fan.errors + fan.unreachable))
         .integer("strays", static_cast<std::int64_t>(fan.strays))
         .integer("connections_dropped", static_cast<std::int64_t>(fan.closed));
     clients.clear();

@@ -39,4 +39,9 @@ Bytes Signer::sign_auth(std::span<const std::uint8_t> nonce, const std::string& 
                 "signing an authentication");
 }
 
+Bytes Signer::sign(std::span<const std::uint8_t> data) {
+    return need(crypto::sign(*m_context, m_identity.key_pair.private_key, data),
+                "signing a group change");
+}
+
 } // namespace veil::bench

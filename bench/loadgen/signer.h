@@ -28,6 +28,8 @@ public:
     // "veil-auth-v1" || nonce || username || 0x00 || device_id (big endian), signed.
     Bytes sign_auth(std::span<const std::uint8_t> nonce, const std::string& username,
                     std::uint32_t device_id);
+    // Any bytes, signed with the identity key (a group change's "veil-group-v1" || state).
+    Bytes sign(std::span<const std::uint8_t> data);
 
 private:
     std::unique_ptr<crypto::SignalContext> m_context;

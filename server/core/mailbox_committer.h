@@ -1,9 +1,9 @@
-// MailboxCommitter: the relay's mailbox write path as group commits. Sends and acks from every
-// connection are queued to it; it takes what is queued (up to max_batch items), applies it with
-// one RelayStore::write_mailbox call (one transaction, one fsync) and then completes each item,
-// in order, with its outcome or with the error that rolled the whole batch back. While one
-// commit waits for the disk, the next batch gathers, so the batch grows with the load and an
-// idle relay commits a lone item at once.
+// MailboxCommitter: the relay's mailbox write path as group commits. Sends, acks, group sends
+// and group changes from every connection are queued to it; it takes what is queued (up to
+// max_batch items), applies it with one RelayStore::write_mailbox call (one transaction, one fsync)
+// and then completes each item, in order, with its outcome or with the error that rolled the whole
+// batch back. While one commit waits for the disk, the next batch gathers, so the batch grows with
+// the load and an idle relay commits a lone item at once.
 //
 // Thread: submit() and pending() are safe from any thread. Completions run on the committer's
 // thread (or, without start(), on the thread calling commit_batch()); they must not block for

@@ -4,11 +4,16 @@
 #include "crypto/provider.h"
 #include "crypto/signal_context.h"
 #include "protocol/envelope_codec.h"
+#include "protocol/group_rules.h"
+#include "protocol/limits.h"
 #include "util/log.h"
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <exception>
+#include <limits>
+#include <set>
 #include <utility>
 
 namespace veil::relay {
@@ -53,7 +58,10 @@ bool is_request(const wire::Envelope& e) {
     case wire::Envelope::kPrekeyFetch:
     case wire::Envelope::kSendRequest:
     case wire::Envelope::kAckRequest:
-    case wire::Envelope::kPrekeyStatusRequest: return true;
+    case wire::Envelope::kPrekeyStatusRequest:
+    case wire::Envelope::kGroupUpdateRequest:
+    case wire::Envelope::kGroupSendRequest:
+    case wire::Envelope::kGroupFetchRequest: return true;
     default: return false;
     }
 }
@@ -73,6 +81,25 @@ std::span<const std::uint8_t> as_bytes(const std::string& s) {
 
 Bytes to_bytes(const std::string& s) {
     return Bytes(s.begin(), s.end());
+}
+
+std::string_view to_str_view(const Bytes& b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// Identifies a send in m_pending_sends: (sender, sender device, message id).
+std::string pending_key(const std::string& from, std::uint32_t device, const Bytes& message_id) {
+    std::string key = from;
+    key.push_back('\0');
+    key += std::to_string(device);
+    key.push_back('\0');
+    key.append(message_id.begin(), message_id.end());
+    return key;
+}
+
+Bytes stale_revision(std::uint64_t id) {
+    return error_frame(id, wire::Error::STALE_REVISION,
+                       "The group has moved on: fetch its changes and try again.");
 }
 
 void append_be32(Bytes& out, std::uint32_t v) {
@@ -119,7 +146,80 @@ wire::Envelope deliver_envelope(const StoredEnvelope& s) {
     d->set_type(static_cast<wire::CiphertextType>(s.type));
     d->set_ciphertext(s.ciphertext.data(), s.ciphertext.size());
     d->set_server_timestamp_ms(static_cast<std::uint64_t>(s.server_timestamp_ms));
+    if (!s.group_id.empty())
+        d->set_group_id(s.group_id.data(), s.group_id.size());
+    if (s.change) {
+        auto* c = d->mutable_group_change();
+        c->set_state(s.change->state.data(), s.change->state.size());
+        c->set_signer(s.change->signer);
+        c->set_signature(s.change->signature.data(), s.change->signature.size());
+    }
     return e;
+}
+
+Bytes sha256(std::span<const std::uint8_t> input) {
+    Bytes digest(EVP_MAX_MD_SIZE);
+    unsigned int size = 0;
+    if (EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1)
+        return {};
+    digest.resize(size);
+    return digest;
+}
+
+// "The same content" for a group send: the group, the revision and the ciphertext.
+Bytes group_content_digest(const wire::GroupSendRequest& send) {
+    Bytes input = to_bytes("group");
+    input.push_back(0);
+    input.insert(input.end(), send.group_id().begin(), send.group_id().end());
+    for (int shift = 56; shift >= 0; shift -= 8)
+        input.push_back(static_cast<std::uint8_t>(send.revision() >> shift));
+    input.insert(input.end(), send.ciphertext().begin(), send.ciphertext().end());
+    return sha256(input);
+}
+
+Bytes revision_id(std::uint64_t revision) {
+    Bytes out;
+    for (int shift = 56; shift >= 0; shift -= 8)
+        out.push_back(static_cast<std::uint8_t>(revision >> shift));
+    return out;
+}
+
+Bytes group_send_result(std::uint64_t id, std::int64_t server_ms,
+                        const std::vector<std::string>& unreachable) {
+    auto e = response(id);
+    auto* r = e.mutable_group_send_result();
+    r->set_server_timestamp_ms(static_cast<std::uint64_t>(server_ms));
+    for (const auto& name : unreachable)
+        r->add_unreachable(name);
+    return protocol::encode_envelope(e);
+}
+
+Bytes group_update_result(std::uint64_t id, std::uint64_t revision) {
+    auto e = response(id);
+    e.mutable_group_update_result()->set_revision(revision);
+    return protocol::encode_envelope(e);
+}
+
+std::vector<GroupRecipient> to_recipients(const std::vector<DeviceAddress>& devices) {
+    std::vector<GroupRecipient> out;
+    out.reserve(devices.size());
+    for (const auto& d : devices)
+        out.push_back(GroupRecipient{d.username, d.device_id, 0});
+    return out;
+}
+
+// Assigns a delivery id to every recipient of a group write that has none.
+void allocate_ids(RelayStore& store, MailboxWrite& write) {
+    std::vector<GroupRecipient>* recipients = nullptr;
+    if (auto* m = std::get_if<NewGroupMessage>(&write.what))
+        recipients = &m->recipients;
+    else if (auto* g = std::get_if<NewGroupChange>(&write.what))
+        recipients = &g->recipients;
+    if (!recipients)
+        return;
+    for (auto& r : *recipients)
+        if (r.delivery_id == 0)
+            r.delivery_id = store.allocate_delivery_id();
 }
 
 wire::Envelope bundle_envelope(std::uint64_t id, const PrekeyBundleRecord& b) {
@@ -301,6 +401,9 @@ bool RelayService::dispatch(Session& session, const wire::Envelope& request,
     case wire::Envelope::kPrekeyFetch: on_prekey_fetch(request, out); break;
     case wire::Envelope::kSendRequest: return on_send(session, request, reply, out);
     case wire::Envelope::kAckRequest: return on_ack(session, request, reply, out);
+    case wire::Envelope::kGroupUpdateRequest: return on_group_update(request, reply, out);
+    case wire::Envelope::kGroupSendRequest: return on_group_send(session, request, reply, out);
+    case wire::Envelope::kGroupFetchRequest: on_group_fetch(session, request, out); break;
     default: out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "Unknown request."));
     }
     return true;
@@ -577,9 +680,10 @@ void RelayService::push_new(const NewEnvelope& env, const EnqueueOutcome& stored
     if (stored.duplicate || !router)
         return;
     log::debug(kRoutingLog, "delivery " + std::to_string(stored.delivery_id) + " stored");
-    StoredEnvelope queued{stored.delivery_id,        env.message_id, env.from_username,
-                          env.from_device_id,        env.type,       env.ciphertext,
-                          stored.server_timestamp_ms};
+    StoredEnvelope queued{
+        stored.delivery_id, env.message_id, env.from_username,          env.from_device_id,
+        env.type,           env.ciphertext, stored.server_timestamp_ms, {},
+        std::nullopt};
     router->push(env.to_username, env.to_device_id, deliver_envelope(queued));
 }
 
@@ -612,11 +716,7 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
 // does.
 bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t now_ms,
                                const Reply& reply, Responses& out) {
-    std::string key = env.from_username;
-    key.push_back('\0');
-    key += std::to_string(env.from_device_id);
-    key.push_back('\0');
-    key.append(env.message_id.begin(), env.message_id.end());
+    std::string key = pending_key(env.from_username, env.from_device_id, env.message_id);
 
     auto known = m_store.find_send(env.from_username, env.from_device_id, env.message_id);
     bool push_now = false;
@@ -628,9 +728,15 @@ bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t n
 
     std::optional<wire::Envelope> deliver;
     if (push_now)
-        deliver =
-            deliver_envelope(StoredEnvelope{0, env.message_id, env.from_username,
-                                            env.from_device_id, env.type, env.ciphertext, now_ms});
+        deliver = deliver_envelope(StoredEnvelope{0,
+                                                  env.message_id,
+                                                  env.from_username,
+                                                  env.from_device_id,
+                                                  env.type,
+                                                  env.ciphertext,
+                                                  now_ms,
+                                                  {},
+                                                  std::nullopt});
     const std::string to_username = env.to_username;
     const std::uint32_t to_device_id = env.to_device_id;
     std::uint64_t assigned = 0;
@@ -673,6 +779,11 @@ bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& rep
                     finish_send(id, *env, r.error(), push_after_commit, out);
                 else
                     finish_send(id, *env, std::get<0>(*r), push_after_commit, out);
+            } else if (!std::holds_alternative<MailboxAck>(w.what)) {
+                if (!r)
+                    finish_group(id, w, r.error(), push_after_commit, out);
+                else
+                    finish_group(id, w, std::get<2>(*r), push_after_commit, out);
             } else if (!r || !std::get<1>(*r)) {
                 out.push_back(unavailable(id));
             } else {
@@ -713,6 +824,392 @@ bool RelayService::verify(std::span<const std::uint8_t> public_key,
         return false;
     std::lock_guard lock(m_crypto_mutex);
     return crypto::verify_signature(*m_signal, public_key, data, signature);
+}
+
+} // namespace veil::relay
+
+namespace veil::relay {
+
+// ---- Groups ------------------------------------------------------------------------------
+//
+// The checks below read the group beside the writer (the last committed state); the store
+// checks the revision again inside the write's transaction, so a change committed in between
+// turns the write into STALE_REVISION rather than a lost update. A revision names one member
+// list and accounts and devices are never deleted, so the recipients read here are the ones
+// at the revision the store confirms.
+
+bool RelayService::on_group_update(const wire::Envelope& request, const Reply* reply,
+                                   Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const auto& change = request.group_update_request().change();
+    auto next = protocol::parse_group_state(change.state());
+    if (!next) {
+        const auto code = next.error().code == Errc::too_large ? wire::Error::TOO_LARGE
+                                                               : wire::Error::BAD_REQUEST;
+        out.push_back(error_frame(id, code, "Invalid group state: " + next.error().message + "."));
+        return true;
+    }
+    if (!check_group_signature(change, id, out))
+        return true;
+
+    const auto group_id = as_bytes(next->group_id());
+    auto group = m_store.find_group(group_id);
+    if (!group) {
+        out.push_back(unavailable(id));
+        return true;
+    }
+    if (next->revision() == 1 || (*group && next->revision() <= (*group)->revision)) {
+        if (*group) {
+            // A retry of a change that was accepted is answered as before; anything else at a
+            // revision that is taken is a conflict (creation) or stale.
+            auto stored =
+                m_store.group_changes(group_id, next->revision() - 1, next->revision(), 1);
+            if (!stored) {
+                out.push_back(unavailable(id));
+                return true;
+            }
+            if (!stored->empty() && to_str_view(stored->front().state) == change.state() &&
+                stored->front().signer == change.signer() &&
+                to_str_view(stored->front().signature) == change.signature()) {
+                out.push_back(group_update_result(id, next->revision()));
+                return true;
+            }
+            if (next->revision() == 1) {
+                out.push_back(
+                    error_frame(id, wire::Error::CONFLICT, "A group with this id exists already."));
+                return true;
+            }
+            out.push_back(stale_revision(id));
+            return true;
+        }
+    } else if (!*group) {
+        out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such group."));
+        return true;
+    } else if (next->revision() != (*group)->revision + 1) {
+        out.push_back(stale_revision(id));
+        return true;
+    }
+
+    std::optional<wire::GroupState> previous;
+    Bytes previous_hash;
+    if (*group) {
+        auto parsed = protocol::parse_group_state(to_str_view((*group)->state));
+        if (!parsed) {
+            out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
+            return true;
+        }
+        previous = std::move(parsed.value());
+        previous_hash = (*group)->state_hash;
+    }
+    if (auto allowed =
+            protocol::check_group_transition(previous, previous_hash, *next, change.signer());
+        !allowed) {
+        switch (allowed.error().code) {
+        case Errc::refused:
+            out.push_back(error_frame(
+                id, wire::Error::FORBIDDEN,
+                "The signer may not make this change: " + allowed.error().message + "."));
+            break;
+        case Errc::already_exists: out.push_back(stale_revision(id)); break;
+        default:
+            out.push_back(error_frame(id, wire::Error::BAD_REQUEST,
+                                      "Invalid group change: " + allowed.error().message + "."));
+        }
+        return true;
+    }
+
+    NewGroupChange g;
+    if (!group_change_recipients(previous, *next, g, id, out))
+        return true;
+    g.change = GroupChangeRecord{to_bytes(next->group_id()),   next->revision(),
+                                 to_bytes(change.state()),     change.signer(),
+                                 to_bytes(change.signature()), 0};
+    g.previous_revision = previous ? previous->revision() : 0;
+    g.state_hash = sha256(as_bytes(change.state()));
+    for (const auto& m : next->members())
+        g.members.emplace_back(m.username(), m.admin());
+    log::debug(kRoutingLog, "group change to revision " + std::to_string(next->revision()) +
+                                " for " + std::to_string(g.recipients.size()) + " devices");
+    return write_group(id, MailboxWrite{std::move(g), m_clock.now_ms()}, reply, out, false);
+}
+
+// The signer's registered identity key must verify the change's signature; FORBIDDEN otherwise.
+bool RelayService::check_group_signature(const wire::GroupChange& change, std::uint64_t id,
+                                         Responses& out) {
+    std::optional<DeviceRecord> signer;
+    if (protocol::valid_username(change.signer())) {
+        auto found = m_store.find_device(change.signer(), 1);
+        if (!found) {
+            out.push_back(unavailable(id));
+            return false;
+        }
+        signer = std::move(found.value());
+    }
+    if (!signer || !verify(signer->identity_key, protocol::group_signed_bytes(change.state()),
+                           as_bytes(change.signature()))) {
+        log::warn(kRoutingLog, "a group change with a bad signature refused");
+        out.push_back(error_frame(id, wire::Error::FORBIDDEN,
+                                  "The group change's signature does not verify."));
+        return false;
+    }
+    return true;
+}
+
+// Every device of every member of the previous and the new state; NOT_FOUND if a member of
+// the new state has no account.
+bool RelayService::group_change_recipients(const std::optional<wire::GroupState>& previous,
+                                           const wire::GroupState& next, NewGroupChange& g,
+                                           std::uint64_t id, Responses& out) {
+    std::set<std::string> names;
+    for (const auto& m : next.members())
+        names.insert(m.username());
+    if (previous)
+        for (const auto& m : previous->members())
+            names.insert(m.username());
+    std::vector<std::string> list(names.begin(), names.end());
+    auto devices = m_store.devices_of(list);
+    if (!devices) {
+        out.push_back(unavailable(id));
+        return false;
+    }
+    std::set<std::string> with_device;
+    for (const auto& d : *devices)
+        with_device.insert(d.username);
+    for (const auto& m : next.members()) {
+        if (!with_device.count(m.username())) {
+            out.push_back(
+                error_frame(id, wire::Error::NOT_FOUND, "A member of the group has no account."));
+            return false;
+        }
+    }
+    g.recipients = to_recipients(*devices);
+    return true;
+}
+
+bool RelayService::on_group_send(Session& session, const wire::Envelope& request,
+                                 const Reply* reply, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const auto& s = request.group_send_request();
+    Bytes digest = group_content_digest(s);
+    if (digest.empty()) {
+        out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
+        return true;
+    }
+    // A retry of a send that committed is answered from the send log, even if the group has
+    // moved on since.
+    auto known = m_store.find_send(session.username, session.device_id, as_bytes(s.message_id()));
+    if (known && known->has_value()) {
+        if ((*known)->content_digest != digest)
+            out.push_back(send_refused(id, Errc::already_exists));
+        else
+            out.push_back(
+                group_send_result(id, (*known)->server_timestamp_ms, (*known)->unreachable));
+        return true;
+    }
+
+    auto group = m_store.find_group(as_bytes(s.group_id()));
+    if (!group) {
+        out.push_back(unavailable(id));
+        return true;
+    }
+    std::optional<wire::GroupState> state;
+    if (*group) {
+        auto parsed = protocol::parse_group_state(to_str_view((*group)->state));
+        if (parsed)
+            state = std::move(parsed.value());
+    }
+    if (!state || !protocol::find_member(*state, session.username)) {
+        out.push_back(
+            error_frame(id, wire::Error::FORBIDDEN, "You are not a member of this group."));
+        return true;
+    }
+    if (s.revision() != (*group)->revision) {
+        out.push_back(stale_revision(id));
+        return true;
+    }
+
+    std::vector<std::string> others;
+    for (const auto& m : state->members())
+        if (m.username() != session.username)
+            others.push_back(m.username());
+    auto devices = m_store.devices_of(others);
+    if (!devices) {
+        out.push_back(unavailable(id));
+        return true;
+    }
+    NewGroupMessage m{
+        session.username,         session.device_id,
+        to_bytes(s.group_id()),   s.revision(),
+        to_bytes(s.message_id()), static_cast<std::uint32_t>(wire::CIPHERTEXT_SENDER_KEY),
+        to_bytes(s.ciphertext()), std::move(digest),
+        to_recipients(*devices),  {}};
+    std::set<std::string> reached;
+    for (const auto& d : *devices)
+        reached.insert(d.username);
+    for (const auto& name : others)
+        if (!reached.count(name))
+            m.unreachable.push_back(name);
+    return write_group(id, MailboxWrite{std::move(m), m_clock.now_ms()}, reply, out,
+                       static_cast<bool>(known));
+}
+
+// A group message or change: through the committer when the caller can wait for a reply, with
+// delivery ids allocated in queue order; else written at once.
+//
+// A group message through the committer is pushed to online recipients as soon as it is queued,
+// as a 1:1 send is (submit_send), so that their acks can land in the same batch as the insert;
+// its sender is answered only once it is durable. That needs new_send: the send log, read just
+// before, holds no committed send of this id. The push happens only after the pre-checks passed
+// against the committed state, so it goes to the members of the revision the sender encrypted
+// for; if the commit then refuses the send (a change committed in between), the sender sends
+// again and recipients drop the copy they hold by message id. Group changes, and every write
+// outside the committer, are pushed once durable: a change the store refuses must never reach
+// a client.
+bool RelayService::write_group(std::uint64_t id, MailboxWrite write, const Reply* reply,
+                               Responses& out, bool new_send) {
+    if (reply && m_committer) {
+        const auto* message = std::get_if<NewGroupMessage>(&write.what);
+        std::string key;
+        bool push_now = false;
+        if (message && new_send) {
+            key = pending_key(message->from_username, message->from_device_id, message->message_id);
+            std::lock_guard lock(m_pending_mutex);
+            push_now = m_pending_sends.insert(key).second; // not while the same send is queued
+        }
+        std::optional<NewGroupMessage> to_push;
+        std::int64_t queued_ms = 0;
+        auto prepare = [&](MailboxWrite& w) {
+            allocate_ids(m_store, w);
+            if (push_now) {
+                to_push = std::get<NewGroupMessage>(w.what);
+                queued_ms = w.now_ms;
+            }
+        };
+        auto forget = [this, key, push_now] {
+            if (!push_now)
+                return;
+            std::lock_guard lock(m_pending_mutex);
+            m_pending_sends.erase(key);
+        };
+        if (!submit(id, std::move(write), *reply, !push_now, forget, prepare)) {
+            forget();
+            out.push_back(unavailable(id));
+            return true;
+        }
+        if (to_push)
+            push_group_message(*to_push, queued_ms);
+        return false;
+    }
+    allocate_ids(m_store, write);
+    auto outcomes = m_store.write_mailbox(std::span<const MailboxWrite>(&write, 1));
+    if (!outcomes) {
+        finish_group(id, write, outcomes.error(), true, out);
+        return true;
+    }
+    finish_group(id, write, std::get<2>(outcomes->front()), true, out);
+    return true;
+}
+
+void RelayService::finish_group(std::uint64_t id, const MailboxWrite& write,
+                                const Result<GroupWriteOutcome>& stored, bool push,
+                                Responses& out) {
+    const auto* message = std::get_if<NewGroupMessage>(&write.what);
+    if (!stored) {
+        switch (stored.error().code) {
+        case Errc::already_exists:
+            out.push_back(message ? send_refused(id, Errc::already_exists)
+                                  : error_frame(id, wire::Error::CONFLICT,
+                                                "A group with this id exists already."));
+            return;
+        case Errc::invalid_argument: out.push_back(stale_revision(id)); return;
+        case Errc::refused:
+        case Errc::not_found:
+            out.push_back(
+                error_frame(id, wire::Error::FORBIDDEN, "You are not a member of this group."));
+            return;
+        default: out.push_back(unavailable(id)); return;
+        }
+    }
+    if (message) {
+        out.push_back(group_send_result(id, stored->server_timestamp_ms, stored->unreachable));
+        if (push && !stored->duplicate)
+            push_group_message(*message, stored->server_timestamp_ms);
+        return;
+    }
+    const auto& change = std::get<NewGroupChange>(write.what);
+    out.push_back(group_update_result(id, change.change.revision));
+    if (push && !stored->duplicate)
+        push_group_change(change, stored->server_timestamp_ms);
+}
+
+void RelayService::push_group_message(const NewGroupMessage& m, std::int64_t server_ms) {
+    Router* router = m_router.load();
+    if (!router)
+        return;
+    StoredEnvelope e{0,           m.message_id, m.from_username, m.from_device_id,
+                     m.type,      m.ciphertext, server_ms,       m.group_id,
+                     std::nullopt};
+    auto deliver = deliver_envelope(e);
+    for (const auto& r : m.recipients) {
+        deliver.mutable_deliver()->set_delivery_id(r.delivery_id);
+        router->push(r.username, r.device_id, deliver);
+    }
+}
+
+void RelayService::push_group_change(const NewGroupChange& g, std::int64_t server_ms) {
+    Router* router = m_router.load();
+    if (!router)
+        return;
+    GroupChangeRecord record = g.change;
+    record.server_timestamp_ms = server_ms;
+    StoredEnvelope e{0,
+                     revision_id(g.change.revision),
+                     g.change.signer,
+                     0,
+                     static_cast<std::uint32_t>(wire::CIPHERTEXT_NONE),
+                     {},
+                     server_ms,
+                     g.change.group_id,
+                     std::move(record)};
+    auto deliver = deliver_envelope(e);
+    for (const auto& r : g.recipients) {
+        deliver.mutable_deliver()->set_delivery_id(r.delivery_id);
+        router->push(r.username, r.device_id, deliver);
+    }
+}
+
+void RelayService::on_group_fetch(Session& session, const wire::Envelope& request, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const auto& f = request.group_fetch_request();
+    const auto group_id = as_bytes(f.group_id());
+    auto member = m_store.find_group_member(group_id, session.username);
+    if (!member) {
+        out.push_back(unavailable(id));
+        return;
+    }
+    if (!member->has_value()) {
+        out.push_back(error_frame(id, wire::Error::FORBIDDEN,
+                                  "Only members and former members may read a group's changes."));
+        return;
+    }
+    // A former member reads up to the change that removed them, not what came after.
+    const std::uint64_t up_to =
+        (*member)->current ? std::numeric_limits<std::uint64_t>::max() : (*member)->left_revision;
+    auto changes = m_store.group_changes(group_id, f.after_revision(), up_to,
+                                         protocol::kMaxGroupChangesPerFetch);
+    if (!changes) {
+        out.push_back(unavailable(id));
+        return;
+    }
+    auto e = response(id);
+    auto* answer = e.mutable_group_changes();
+    for (const auto& c : *changes) {
+        auto* added = answer->add_changes();
+        added->set_state(c.state.data(), c.state.size());
+        added->set_signer(c.signer);
+        added->set_signature(c.signature.data(), c.signature.size());
+    }
+    out.push_back(protocol::encode_envelope(e));
 }
 
 } // namespace veil::relay

@@ -3,10 +3,18 @@
 // returns, in order. Deliveries to devices that are online go out through a Router the
 // transport implements.
 //
-// With Options::group_commit, sends and acks handed over through the asynchronous handle()
-// overload go to a MailboxCommitter, which writes many of them in one transaction off the
-// caller's thread and answers each through a callback once its batch is durable. Everything
-// else, and the synchronous handle(), is answered on the caller's thread as before.
+// With Options::group_commit, sends, acks, group sends and group changes handed over through
+// the asynchronous handle() overload go to a MailboxCommitter, which writes many of them in one
+// transaction off the caller's thread and answers each through a callback once its batch is
+// durable. Everything else, and the synchronous handle(), is answered on the caller's thread as
+// before (a group write then in a transaction of its own).
+//
+// Groups: a change (GroupUpdateRequest) is accepted when the signer's registered identity key
+// verifies its signature and protocol::check_group_transition allows it from the stored state;
+// it is stored and delivered to every device of every member of the previous and the new state.
+// A group send is stored once and referenced by one mailbox row per device of every other
+// member. Both are pushed to online recipients once they are durable, under delivery ids
+// allocated when they were queued.
 //
 // Wire behaviour follows common/protocol/veil.proto: every request gets exactly one response
 // (or an Error naming a code and a sentence); after authentication the device's queued
@@ -71,7 +79,8 @@ public:
     // connections that is online. With group commit this comes as soon as the send is queued,
     // before it is durable (its sender is answered only after the commit; if the commit fails
     // the sender retries and the recipient drops the copy it has by message id). Must not block
-    // on the network for long and must not call the service.
+    // on the network for long and must not call the service. Group sends are pushed as 1:1
+    // sends are; group changes only after their commit.
     virtual void push(const std::string& username, std::uint32_t device_id,
                       const wire::Envelope& deliver) = 0;
 };
@@ -172,6 +181,26 @@ private:
     // envelope; group commits push before their commit instead.
     void finish_send(std::uint64_t id, const NewEnvelope& env, const Result<EnqueueOutcome>& stored,
                      bool push, Responses& out);
+    // Groups (veil.proto, "Groups"): membership changes, group sends stored once, fetches.
+    bool on_group_update(const wire::Envelope& request, const Reply* reply, Responses& out);
+    bool check_group_signature(const wire::GroupChange& change, std::uint64_t id, Responses& out);
+    bool group_change_recipients(const std::optional<wire::GroupState>& previous,
+                                 const wire::GroupState& next, NewGroupChange& g, std::uint64_t id,
+                                 Responses& out);
+    bool on_group_send(Session& session, const wire::Envelope& request, const Reply* reply,
+                       Responses& out);
+    void on_group_fetch(Session& session, const wire::Envelope& request, Responses& out);
+    // Writes a group message or change (through the committer when reply is given); false when
+    // reply will answer it.
+    // new_send: a group message whose id the send log does not hold (it may be pushed before
+    // its commit).
+    bool write_group(std::uint64_t id, MailboxWrite write, const Reply* reply, Responses& out,
+                     bool new_send);
+    // The answer to a group write the store answered, and (with push) the pushes of a new one.
+    void finish_group(std::uint64_t id, const MailboxWrite& write,
+                      const Result<GroupWriteOutcome>& stored, bool push, Responses& out);
+    void push_group_message(const NewGroupMessage& m, std::int64_t server_ms);
+    void push_group_change(const NewGroupChange& g, std::int64_t server_ms);
     // Hands a newly stored envelope to the router for its recipient's online connections.
     void push_new(const NewEnvelope& env, const EnqueueOutcome& stored);
     // Queues write for the committer, answering through reply; false if it refused the write.

@@ -3,7 +3,9 @@
 #include "core/sqlite_db.h"
 #include "util/log.h"
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <filesystem>
 #include <stdexcept>
 
@@ -11,6 +13,9 @@ namespace veil::relay {
 namespace {
 
 constexpr std::string_view kLog = "relay.store";
+
+// wire::CIPHERTEXT_NONE: a Deliver that carries a group change and no ciphertext.
+constexpr std::uint32_t kCiphertextNone = 4;
 
 // More envelopes than one relay run can push and then roll back: a failed commit is logged and
 // the relay goes on, but never for 2^24 envelopes in a row.
@@ -43,6 +48,36 @@ constexpr const char* kSchemaV1[] = {
     "CREATE INDEX sends_by_time ON sends (server_ts)",
     "CREATE TABLE invites (code TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, used_ms INTEGER)"
     " WITHOUT ROWID",
+};
+
+// Schema version 2: groups. A group message is stored once, in payloads, and each recipient
+// device's mailbox row references it with an empty ciphertext of its own; a group change is kept
+// in group_changes and referenced the same way by (group_id, change_revision). The trigger frees
+// a payload with the last mailbox row that references it, whether an ack or a purge deleted it.
+// Former members keep their group_members row (current = 0) so that they may fetch the changes
+// up to their removal.
+constexpr const char* kSchemaV2[] = {
+    "CREATE TABLE groups (group_id BLOB PRIMARY KEY, revision INTEGER NOT NULL,"
+    " state BLOB NOT NULL, state_hash BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE group_members (group_id BLOB NOT NULL, username TEXT NOT NULL,"
+    " admin INTEGER NOT NULL, current INTEGER NOT NULL, left_revision INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (group_id, username)) WITHOUT ROWID",
+    "CREATE INDEX group_members_by_username ON group_members (username)",
+    "CREATE TABLE group_changes (group_id BLOB NOT NULL, revision INTEGER NOT NULL,"
+    " state BLOB NOT NULL, signer TEXT NOT NULL, signature BLOB NOT NULL,"
+    " server_ts INTEGER NOT NULL, PRIMARY KEY (group_id, revision)) WITHOUT ROWID",
+    "CREATE TABLE payloads (id INTEGER PRIMARY KEY, group_id BLOB NOT NULL,"
+    " from_username TEXT NOT NULL, from_device INTEGER NOT NULL, message_id BLOB NOT NULL,"
+    " type INTEGER NOT NULL, ciphertext BLOB NOT NULL, server_ts INTEGER NOT NULL)",
+    "ALTER TABLE mailbox ADD COLUMN payload INTEGER REFERENCES payloads(id)",
+    "ALTER TABLE mailbox ADD COLUMN group_id BLOB",
+    "ALTER TABLE mailbox ADD COLUMN change_revision INTEGER",
+    "CREATE INDEX mailbox_by_payload ON mailbox (payload) WHERE payload IS NOT NULL",
+    "CREATE TRIGGER mailbox_release_payload AFTER DELETE ON mailbox"
+    " WHEN OLD.payload IS NOT NULL BEGIN"
+    " DELETE FROM payloads WHERE id = OLD.payload"
+    " AND NOT EXISTS (SELECT 1 FROM mailbox WHERE payload = OLD.payload); END",
+    "ALTER TABLE sends ADD COLUMN unreachable TEXT",
 };
 
 Error database_error(const char* what, const std::exception& e) {
@@ -146,6 +181,215 @@ std::size_t ack_in(SqliteDb& db, const std::string& username, std::uint32_t devi
     return deleted;
 }
 
+std::string join_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) {
+        if (!out.empty())
+            out.push_back('\n');
+        out += n;
+    }
+    return out;
+}
+
+std::vector<std::string> split_names(const std::string& joined) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < joined.size()) {
+        auto end = joined.find('\n', start);
+        if (end == std::string::npos)
+            end = joined.size();
+        out.push_back(joined.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+// The current revision of a group inside the writer's transaction, or nullopt.
+std::optional<std::uint64_t> group_revision(SqliteDb& db, std::span<const std::uint8_t> group_id) {
+    StatementUse q(db.statement("SELECT revision FROM groups WHERE group_id = ?"));
+    q->bind_blob(1, group_id);
+    if (!q->step())
+        return std::nullopt;
+    return static_cast<std::uint64_t>(q->column_int64(0));
+}
+
+// Inserts one mailbox row referencing a payload or a group change (ciphertext stays empty).
+void insert_group_row(SqliteDb& db, std::int64_t device, std::int64_t delivery_id,
+                      const std::string& from, std::int64_t from_device, const Bytes& message_id,
+                      std::uint32_t type, std::optional<std::int64_t> payload,
+                      const Bytes& group_id, std::uint64_t change_revision, std::int64_t now_ms) {
+    auto& insert = db.statement(
+        "INSERT INTO mailbox (delivery_id, device, from_username, from_device, message_id, type,"
+        " ciphertext, server_ts, payload, group_id, change_revision)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.bind(1, delivery_id)
+        .bind(2, device)
+        .bind(3, from)
+        .bind(4, from_device)
+        .bind_blob(5, message_id)
+        .bind(6, std::int64_t{type})
+        .bind_blob(7, Bytes{})
+        .bind(8, now_ms);
+    if (payload) {
+        insert.bind(9, *payload);
+    } else {
+        insert.bind_blob(10, group_id);
+        insert.bind(11, static_cast<std::int64_t>(change_revision));
+    }
+    insert.run();
+}
+
+std::int64_t take_delivery_id(std::uint64_t preset, std::atomic<std::int64_t>& next) {
+    return preset != 0 ? static_cast<std::int64_t>(preset) : next.fetch_add(1);
+}
+
+// The body of a group message write, inside the caller's transaction.
+Result<GroupWriteOutcome> group_message_in(SqliteDb& db, const NewGroupMessage& m,
+                                           std::int64_t now_ms,
+                                           std::atomic<std::int64_t>& next_delivery_id) {
+    const std::int64_t from_device = m.from_device_id;
+    {
+        StatementUse q(db.statement("SELECT digest, server_ts, unreachable FROM sends"
+                                    " WHERE from_username = ? AND from_device = ?"
+                                    " AND message_id = ?"));
+        q->bind(1, m.from_username).bind(2, from_device).bind_blob(3, m.message_id);
+        if (q->step()) {
+            if (q->column_blob(0) != m.content_digest)
+                return make_error(Errc::already_exists, "the message id was used before");
+            return GroupWriteOutcome{q->column_int64(1), true, split_names(q->column_text(2))};
+        }
+    }
+    auto revision = group_revision(db, m.group_id);
+    if (!revision)
+        return make_error(Errc::not_found, "no such group");
+    {
+        StatementUse q(db.statement("SELECT current FROM group_members"
+                                    " WHERE group_id = ? AND username = ?"));
+        q->bind_blob(1, m.group_id).bind(2, m.from_username);
+        if (!q->step() || q->column_int64(0) == 0)
+            return make_error(Errc::refused, "the sender is not a member of the group");
+    }
+    if (*revision != m.revision)
+        return make_error(Errc::invalid_argument, "the group is at another revision");
+
+    if (!m.recipients.empty()) {
+        auto& payload = db.statement(
+            "INSERT INTO payloads (group_id, from_username, from_device, message_id, type,"
+            " ciphertext, server_ts) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        payload.bind_blob(1, m.group_id)
+            .bind(2, m.from_username)
+            .bind(3, from_device)
+            .bind_blob(4, m.message_id)
+            .bind(5, std::int64_t{m.type})
+            .bind_blob(6, m.ciphertext)
+            .bind(7, now_ms);
+        payload.run();
+        const std::int64_t payload_id = db.last_insert_rowid();
+        for (const auto& r : m.recipients) {
+            auto device = device_row(db, r.username, r.device_id);
+            if (!device)
+                continue; // accounts and devices are never deleted; the caller read them
+            insert_group_row(db, *device, take_delivery_id(r.delivery_id, next_delivery_id),
+                             m.from_username, from_device, Bytes{}, m.type, payload_id, {}, 0,
+                             now_ms);
+        }
+    }
+    auto& log_send = db.statement("INSERT INTO sends (from_username, from_device, message_id,"
+                                  " digest, delivery_id, server_ts, unreachable)"
+                                  " VALUES (?, ?, ?, ?, 0, ?, ?)");
+    log_send.bind(1, m.from_username)
+        .bind(2, from_device)
+        .bind_blob(3, m.message_id)
+        .bind_blob(4, m.content_digest)
+        .bind(5, now_ms)
+        .bind(6, join_names(m.unreachable));
+    log_send.run();
+    return GroupWriteOutcome{now_ms, false, m.unreachable};
+}
+
+// The body of a group change write, inside the caller's transaction.
+Result<GroupWriteOutcome> group_change_in(SqliteDb& db, const NewGroupChange& g,
+                                          std::int64_t now_ms,
+                                          std::atomic<std::int64_t>& next_delivery_id) {
+    const auto& c = g.change;
+    {
+        // The same change again (a retry) is answered as before; another one at a revision
+        // that is taken is stale, or a conflict at revision 1.
+        StatementUse q(db.statement("SELECT state, signer, signature, server_ts FROM"
+                                    " group_changes WHERE group_id = ? AND revision = ?"));
+        q->bind_blob(1, c.group_id).bind(2, static_cast<std::int64_t>(c.revision));
+        if (q->step()) {
+            if (q->column_blob(0) == c.state && q->column_text(1) == c.signer &&
+                q->column_blob(2) == c.signature)
+                return GroupWriteOutcome{q->column_int64(3), true, {}};
+            if (c.revision == 1)
+                return make_error(Errc::already_exists, "the group exists already");
+            return make_error(Errc::invalid_argument, "the group is at another revision");
+        }
+    }
+    auto revision = group_revision(db, c.group_id);
+    if (revision.value_or(0) != g.previous_revision)
+        return make_error(g.previous_revision == 0 ? Errc::already_exists : Errc::invalid_argument,
+                          "the group is at another revision");
+
+    const auto rev = static_cast<std::int64_t>(c.revision);
+    if (g.previous_revision == 0) {
+        auto& insert = db.statement(
+            "INSERT INTO groups (group_id, revision, state, state_hash) VALUES (?, ?, ?, ?)");
+        insert.bind_blob(1, c.group_id)
+            .bind(2, rev)
+            .bind_blob(3, c.state)
+            .bind_blob(4, g.state_hash);
+        insert.run();
+    } else {
+        auto& update = db.statement(
+            "UPDATE groups SET revision = ?, state = ?, state_hash = ? WHERE group_id = ?");
+        update.bind(1, rev)
+            .bind_blob(2, c.state)
+            .bind_blob(3, g.state_hash)
+            .bind_blob(4, c.group_id);
+        update.run();
+    }
+    // Everyone current becomes former at this revision, then the new state's members are
+    // (again) current.
+    auto& retire = db.statement("UPDATE group_members SET current = 0, left_revision = ?"
+                                " WHERE group_id = ? AND current = 1");
+    retire.bind(1, rev).bind_blob(2, c.group_id);
+    retire.run();
+    auto& member =
+        db.statement("INSERT INTO group_members (group_id, username, admin, current, left_revision)"
+                     " VALUES (?, ?, ?, 1, 0) ON CONFLICT (group_id, username) DO UPDATE SET"
+                     " admin = excluded.admin, current = 1, left_revision = 0");
+    for (const auto& [username, admin] : g.members) {
+        member.bind_blob(1, c.group_id).bind(2, username).bind(3, std::int64_t{admin ? 1 : 0});
+        member.run();
+    }
+    auto& log_change =
+        db.statement("INSERT INTO group_changes (group_id, revision, state, signer, signature,"
+                     " server_ts) VALUES (?, ?, ?, ?, ?, ?)");
+    log_change.bind_blob(1, c.group_id)
+        .bind(2, rev)
+        .bind_blob(3, c.state)
+        .bind(4, c.signer)
+        .bind_blob(5, c.signature)
+        .bind(6, now_ms);
+    log_change.run();
+
+    Bytes message_id(8);
+    for (int i = 0; i < 8; ++i)
+        message_id[static_cast<std::size_t>(i)] =
+            static_cast<std::uint8_t>(c.revision >> (8 * (7 - i)));
+    for (const auto& r : g.recipients) {
+        auto device = device_row(db, r.username, r.device_id);
+        if (!device)
+            continue;
+        insert_group_row(db, *device, take_delivery_id(r.delivery_id, next_delivery_id), c.signer,
+                         0, message_id, kCiphertextNone, std::nullopt, c.group_id, c.revision,
+                         now_ms);
+    }
+    return GroupWriteOutcome{now_ms, false, {}};
+}
+
 } // namespace
 
 SqliteStore::SqliteStore(std::unique_ptr<SqliteDb> db, std::unique_ptr<SqliteDb> reader)
@@ -184,22 +428,28 @@ Status SqliteStore::migrate(Durability durability) {
     const std::int64_t version = db.query_int64("PRAGMA user_version");
     if (version > kSchemaVersion)
         return make_error(Errc::database, "the database was written by a newer relay");
-    if (version == kSchemaVersion) {
-        // AUTOINCREMENT's counter covers every id ever committed, deleted rows included. Ids
-        // of a batch that was pushed and then rolled back just before a crash are not in it,
-        // so a reopened store starts a fresh block well above it.
+    if (version < kSchemaVersion) {
+        // Version 1 files are migrated in place: every table and row they hold stays.
+        SqliteTransaction tx(db);
+        if (version < 1)
+            for (const char* sql : kSchemaV1)
+                db.exec(sql);
+        for (const char* sql : kSchemaV2)
+            db.exec(sql);
+        db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+        tx.commit();
+        log::info(kLog, version == 0
+                            ? "created schema version " + std::to_string(kSchemaVersion)
+                            : "migrated the schema from version " + std::to_string(version) +
+                                  " to " + std::to_string(kSchemaVersion));
+    }
+    // AUTOINCREMENT's counter covers every id ever committed, deleted rows included. Ids of a
+    // batch that was pushed and then rolled back just before a crash are not in it, so a
+    // reopened store starts a fresh block well above it.
+    if (version > 0)
         m_next_delivery_id.store(db.query_int64("SELECT COALESCE(MAX(seq), 0) + 1"
                                                 " FROM sqlite_sequence WHERE name = 'mailbox'") +
                                  kDeliveryIdRestartGap);
-        return {};
-    }
-
-    SqliteTransaction tx(db);
-    for (const char* sql : kSchemaV1)
-        db.exec(sql);
-    db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
-    tx.commit();
-    log::info(kLog, "created schema version " + std::to_string(kSchemaVersion));
     return {};
 }
 
@@ -387,20 +637,43 @@ Result<std::vector<StoredEnvelope>> SqliteStore::queued(const std::string& usern
         auto device = device_row(db, username, device_id);
         if (!device)
             return std::vector<StoredEnvelope>{};
+        // Group messages take their content from the payload they reference, group changes
+        // from the change log; 1:1 envelopes carry theirs in the row.
         StatementUse q(db.statement(
-            "SELECT delivery_id, message_id, from_username, from_device, type, ciphertext,"
-            " server_ts FROM mailbox WHERE device = ? AND delivery_id > ?"
-            " ORDER BY delivery_id LIMIT ?"));
+            "SELECT m.delivery_id, m.message_id, m.from_username, m.from_device, m.type,"
+            " m.ciphertext, m.server_ts, m.payload, p.message_id, p.ciphertext, p.group_id,"
+            " m.group_id, m.change_revision, c.state, c.signer, c.signature, c.server_ts"
+            " FROM mailbox m LEFT JOIN payloads p ON p.id = m.payload"
+            " LEFT JOIN group_changes c ON c.group_id = m.group_id"
+            " AND c.revision = m.change_revision"
+            " WHERE m.device = ? AND m.delivery_id > ? ORDER BY m.delivery_id LIMIT ?"));
         q->bind(1, *device)
             .bind(2, static_cast<std::int64_t>(after_id))
             .bind(3, static_cast<std::int64_t>(limit));
         std::vector<StoredEnvelope> out;
-        while (q->step())
-            out.push_back(StoredEnvelope{static_cast<std::uint64_t>(q->column_int64(0)),
-                                         q->column_blob(1), q->column_text(2),
-                                         static_cast<std::uint32_t>(q->column_int64(3)),
-                                         static_cast<std::uint32_t>(q->column_int64(4)),
-                                         q->column_blob(5), q->column_int64(6)});
+        while (q->step()) {
+            StoredEnvelope e{static_cast<std::uint64_t>(q->column_int64(0)),
+                             q->column_blob(1),
+                             q->column_text(2),
+                             static_cast<std::uint32_t>(q->column_int64(3)),
+                             static_cast<std::uint32_t>(q->column_int64(4)),
+                             q->column_blob(5),
+                             q->column_int64(6),
+                             {},
+                             std::nullopt};
+            if (q->column_int64(7) != 0) {
+                e.message_id = q->column_blob(8);
+                e.ciphertext = q->column_blob(9);
+                e.group_id = q->column_blob(10);
+            } else if (q->column_int64(12) != 0) {
+                e.group_id = q->column_blob(11);
+                e.change = GroupChangeRecord{
+                    e.group_id,         static_cast<std::uint64_t>(q->column_int64(12)),
+                    q->column_blob(13), q->column_text(14),
+                    q->column_blob(15), q->column_int64(16)};
+            }
+            out.push_back(std::move(e));
+        }
         return out;
     } catch (const std::exception& e) {
         return database_error("reading a mailbox", e);
@@ -433,10 +706,16 @@ SqliteStore::write_mailbox(std::span<const MailboxWrite> writes) {
             if (const auto* env = std::get_if<NewEnvelope>(&write.what)) {
                 outcomes.emplace_back(std::in_place_index<0>,
                                       enqueue_in(db, *env, write.now_ms, m_next_delivery_id));
-            } else {
-                const auto& a = std::get<MailboxAck>(write.what);
+            } else if (const auto* a = std::get_if<MailboxAck>(&write.what)) {
                 outcomes.emplace_back(std::in_place_index<1>,
-                                      ack_in(db, a.username, a.device_id, a.delivery_ids));
+                                      ack_in(db, a->username, a->device_id, a->delivery_ids));
+            } else if (const auto* m = std::get_if<NewGroupMessage>(&write.what)) {
+                outcomes.emplace_back(std::in_place_index<2>,
+                                      group_message_in(db, *m, write.now_ms, m_next_delivery_id));
+            } else {
+                outcomes.emplace_back(std::in_place_index<2>,
+                                      group_change_in(db, std::get<NewGroupChange>(write.what),
+                                                      write.now_ms, m_next_delivery_id));
             }
         }
         tx.commit();
@@ -455,14 +734,15 @@ Result<std::optional<SendRecord>> SqliteStore::find_send(const std::string& from
                                                          std::span<const std::uint8_t> message_id) {
     std::lock_guard lock(m_read_mutex);
     try {
-        StatementUse q(m_reader->statement("SELECT digest, delivery_id, server_ts FROM sends"
-                                           " WHERE from_username = ? AND from_device = ?"
-                                           " AND message_id = ?"));
+        StatementUse q(m_reader->statement("SELECT digest, delivery_id, server_ts, unreachable"
+                                           " FROM sends WHERE from_username = ?"
+                                           " AND from_device = ? AND message_id = ?"));
         q->bind(1, from_username).bind(2, std::int64_t{from_device_id}).bind_blob(3, message_id);
         if (!q->step())
             return std::optional<SendRecord>{};
-        return std::optional<SendRecord>(SendRecord{
-            q->column_blob(0), static_cast<std::uint64_t>(q->column_int64(1)), q->column_int64(2)});
+        return std::optional<SendRecord>(
+            SendRecord{q->column_blob(0), static_cast<std::uint64_t>(q->column_int64(1)),
+                       q->column_int64(2), split_names(q->column_text(3))});
     } catch (const std::exception& e) {
         return database_error("looking up a send", e);
     }
@@ -477,6 +757,13 @@ Result<std::size_t> SqliteStore::purge_before(std::int64_t cutoff_ms) {
         purge_mailbox.bind(1, cutoff_ms);
         purge_mailbox.run();
         const auto deleted = static_cast<std::size_t>(db.changes());
+        // The trigger frees payloads with their last mailbox row; a payload no row references
+        // (a write interrupted by a crash cannot leave one, but an older relay might) goes too.
+        auto& purge_payloads =
+            db.statement("DELETE FROM payloads WHERE server_ts < ?"
+                         " AND NOT EXISTS (SELECT 1 FROM mailbox WHERE payload = payloads.id)");
+        purge_payloads.bind(1, cutoff_ms);
+        purge_payloads.run();
         auto& purge_sends = db.statement("DELETE FROM sends WHERE server_ts < ?");
         purge_sends.bind(1, cutoff_ms);
         purge_sends.run();
@@ -502,6 +789,89 @@ Status SqliteStore::create_invite(const std::string& code, std::int64_t now_ms) 
         return {};
     } catch (const std::exception& e) {
         return database_error("creating an invite", e);
+    }
+}
+
+} // namespace veil::relay
+
+namespace veil::relay {
+
+Result<std::optional<GroupRecord>> SqliteStore::find_group(std::span<const std::uint8_t> group_id) {
+    std::lock_guard lock(m_read_mutex);
+    try {
+        StatementUse q(m_reader->statement(
+            "SELECT revision, state, state_hash FROM groups WHERE group_id = ?"));
+        q->bind_blob(1, group_id);
+        if (!q->step())
+            return std::optional<GroupRecord>{};
+        return std::optional<GroupRecord>(GroupRecord{
+            Bytes(group_id.begin(), group_id.end()), static_cast<std::uint64_t>(q->column_int64(0)),
+            q->column_blob(1), q->column_blob(2)});
+    } catch (const std::exception& e) {
+        return database_error("reading a group", e);
+    }
+}
+
+Result<std::optional<GroupMembership>>
+SqliteStore::find_group_member(std::span<const std::uint8_t> group_id,
+                               const std::string& username) {
+    std::lock_guard lock(m_read_mutex);
+    try {
+        StatementUse q(m_reader->statement("SELECT admin, current, left_revision FROM"
+                                           " group_members WHERE group_id = ? AND username = ?"));
+        q->bind_blob(1, group_id).bind(2, username);
+        if (!q->step())
+            return std::optional<GroupMembership>{};
+        return std::optional<GroupMembership>(
+            GroupMembership{q->column_int64(0) != 0, q->column_int64(1) != 0,
+                            static_cast<std::uint64_t>(q->column_int64(2))});
+    } catch (const std::exception& e) {
+        return database_error("reading a group member", e);
+    }
+}
+
+Result<std::vector<GroupChangeRecord>>
+SqliteStore::group_changes(std::span<const std::uint8_t> group_id, std::uint64_t after_revision,
+                           std::uint64_t up_to_revision, std::size_t limit) {
+    std::lock_guard lock(m_read_mutex);
+    try {
+        StatementUse q(m_reader->statement(
+            "SELECT revision, state, signer, signature, server_ts FROM group_changes"
+            " WHERE group_id = ? AND revision > ? AND revision <= ? ORDER BY revision LIMIT ?"));
+        q->bind_blob(1, group_id)
+            .bind(2, static_cast<std::int64_t>(std::min<std::uint64_t>(after_revision, INT64_MAX)))
+            .bind(3, static_cast<std::int64_t>(std::min<std::uint64_t>(up_to_revision, INT64_MAX)))
+            .bind(4, static_cast<std::int64_t>(limit));
+        std::vector<GroupChangeRecord> out;
+        while (q->step())
+            out.push_back(GroupChangeRecord{Bytes(group_id.begin(), group_id.end()),
+                                            static_cast<std::uint64_t>(q->column_int64(0)),
+                                            q->column_blob(1), q->column_text(2), q->column_blob(3),
+                                            q->column_int64(4)});
+        return out;
+    } catch (const std::exception& e) {
+        return database_error("reading group changes", e);
+    }
+}
+
+Result<std::vector<DeviceAddress>> SqliteStore::devices_of(std::span<const std::string> usernames) {
+    std::lock_guard lock(m_read_mutex);
+    try {
+        StatementUse q(m_reader->statement(
+            "SELECT d.device_id FROM devices d JOIN accounts a ON a.id = d.account_id"
+            " WHERE a.username = ? ORDER BY d.device_id"));
+        std::vector<std::string> sorted(usernames.begin(), usernames.end());
+        std::sort(sorted.begin(), sorted.end());
+        std::vector<DeviceAddress> out;
+        for (const auto& name : sorted) {
+            q->bind(1, name);
+            while (q->step())
+                out.push_back(DeviceAddress{name, static_cast<std::uint32_t>(q->column_int64(0))});
+            q->reset();
+        }
+        return out;
+    } catch (const std::exception& e) {
+        return database_error("listing devices", e);
     }
 }
 

@@ -24,7 +24,7 @@ enum class Durability {
 
 class SqliteStore final : public RelayStore {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
     // Opens or creates data_dir/relay.db (creating data_dir if needed) and migrates the schema.
     static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir,
@@ -57,6 +57,14 @@ public:
                                                 std::span<const std::uint8_t> message_id) override;
     Result<std::size_t> purge_before(std::int64_t cutoff_ms) override;
     Status create_invite(const std::string& code, std::int64_t now_ms) override;
+    Result<std::optional<GroupRecord>> find_group(std::span<const std::uint8_t> group_id) override;
+    Result<std::optional<GroupMembership>> find_group_member(std::span<const std::uint8_t> group_id,
+                                                             const std::string& username) override;
+    Result<std::vector<GroupChangeRecord>> group_changes(std::span<const std::uint8_t> group_id,
+                                                         std::uint64_t after_revision,
+                                                         std::uint64_t up_to_revision,
+                                                         std::size_t limit) override;
+    Result<std::vector<DeviceAddress>> devices_of(std::span<const std::string> usernames) override;
 
 private:
     SqliteStore(std::unique_ptr<SqliteDb> db, std::unique_ptr<SqliteDb> reader);

@@ -1,6 +1,8 @@
 // RelayStore: everything the relay keeps on disk. Accounts and their devices' public keys,
 // prekeys, the per-device mailboxes of ciphertext, the send log that makes retries idempotent,
-// and invite codes. The relay holds no private key and no plaintext, so nothing here is secret.
+// invite codes, and groups: each group's current signed state, its member list, every accepted
+// change, and group messages stored once and referenced from the mailboxes. The relay holds no
+// private key and no plaintext, so nothing here is secret.
 //
 // Errors come back as values: Errc::already_exists, Errc::not_found and Errc::refused carry the
 // meanings documented per method; Errc::database means the storage failed and the request may
@@ -72,6 +74,18 @@ struct SendRecord {
     Bytes content_digest;
     std::uint64_t delivery_id = 0;
     std::int64_t server_timestamp_ms = 0;
+    std::vector<std::string> unreachable; // group sends: members without a device
+};
+
+// A group membership change as its signer sent it (wire GroupChange), with the server time the
+// relay accepted it.
+struct GroupChangeRecord {
+    Bytes group_id;
+    std::uint64_t revision = 0;
+    Bytes state; // the serialized GroupState, exactly as signed
+    std::string signer;
+    Bytes signature;
+    std::int64_t server_timestamp_ms = 0;
 };
 
 struct StoredEnvelope {
@@ -82,6 +96,44 @@ struct StoredEnvelope {
     std::uint32_t type = 0;
     Bytes ciphertext;
     std::int64_t server_timestamp_ms = 0;
+    Bytes group_id;                          // set for group messages and group changes
+    std::optional<GroupChangeRecord> change; // set for a group change (type CIPHERTEXT_NONE)
+};
+
+// One device a group message or change goes to, with its delivery id (0: the store picks one).
+struct GroupRecipient {
+    std::string username;
+    std::uint32_t device_id = 0;
+    std::uint64_t delivery_id = 0;
+};
+
+// A group message for every device in recipients, stored once (one payload) and referenced by
+// one mailbox row per device. The store checks, in its transaction, that the group is at
+// revision and that the sender is a current member; the recipients are the devices of the other
+// members at that revision, which the caller read (a revision names one member list).
+struct NewGroupMessage {
+    std::string from_username;
+    std::uint32_t from_device_id = 0;
+    Bytes group_id;
+    std::uint64_t revision = 0;
+    Bytes message_id;
+    std::uint32_t type = 0;
+    Bytes ciphertext;
+    Bytes content_digest; // for the send log's idempotency check
+    std::vector<GroupRecipient> recipients;
+    std::vector<std::string> unreachable; // members without a device, kept for retries
+};
+
+// An accepted membership change: the group moves from previous_revision (0: it does not exist
+// yet) to change.revision, with members as its new member list, and the change goes to every
+// device in recipients (members of the previous and the new state). The caller checked the
+// signature and the rules against the state at previous_revision.
+struct NewGroupChange {
+    GroupChangeRecord change;
+    std::uint64_t previous_revision = 0;
+    Bytes state_hash;                                  // SHA-256 of change.state
+    std::vector<std::pair<std::string, bool>> members; // (username, admin), the new state's
+    std::vector<GroupRecipient> recipients;
 };
 
 struct EnqueueOutcome {
@@ -99,13 +151,47 @@ struct MailboxAck {
 };
 
 struct MailboxWrite {
-    std::variant<NewEnvelope, MailboxAck> what;
+    std::variant<NewEnvelope, MailboxAck, NewGroupMessage, NewGroupChange> what;
     std::int64_t now_ms = 0; // the server time the request arrived
 };
 
+// What a group message or change came to. duplicate: the same group send (by sender, device
+// and message id), or the same change at the same revision, was stored before; nothing new was
+// written and the recipients got nothing new.
+struct GroupWriteOutcome {
+    std::int64_t server_timestamp_ms = 0;
+    bool duplicate = false;
+    std::vector<std::string> unreachable; // group sends
+};
+
 // What one MailboxWrite came to: an EnqueueOutcome for an envelope, the number of deliveries
-// deleted for an ack, or the refusal enqueue would have returned (already_exists, not_found).
-using MailboxWriteOutcome = std::variant<Result<EnqueueOutcome>, Result<std::size_t>>;
+// deleted for an ack, a GroupWriteOutcome for a group message or change; or the refusal the
+// store returned. Group refusals: already_exists (a message id used for other content, or
+// revision 1 of a group that exists), invalid_argument (the group is not at the revision the
+// write expects: stale), refused (the sender is not a current member), not_found (no such
+// group).
+using MailboxWriteOutcome =
+    std::variant<Result<EnqueueOutcome>, Result<std::size_t>, Result<GroupWriteOutcome>>;
+
+// A group as the relay keeps it: its current revision and state.
+struct GroupRecord {
+    Bytes group_id;
+    std::uint64_t revision = 0;
+    Bytes state;      // the latest accepted GroupState, serialized as signed
+    Bytes state_hash; // SHA-256 of state
+};
+
+// One user's place in a group: a current member, or a former one removed at left_revision.
+struct GroupMembership {
+    bool admin = false;
+    bool current = false;
+    std::uint64_t left_revision = 0; // former members: the revision that removed them
+};
+
+struct DeviceAddress {
+    std::string username;
+    std::uint32_t device_id = 0;
+};
 
 class RelayStore {
 public:
@@ -152,7 +238,7 @@ public:
                                     std::span<const std::uint64_t> delivery_ids) = 0;
 
     // Applies writes in order, in one transaction with one commit. An item the store refuses
-    // (already_exists, not_found) gets its refusal as its outcome and writes nothing; the others
+    // (see MailboxWriteOutcome) gets its refusal as its outcome and writes nothing; the others
     // still apply. Items see the earlier items of the same call, so a retried send in the same
     // batch is a duplicate, and an ack of a delivery stored earlier in the batch deletes it
     // before anything reaches the disk. Errc::database: the whole call was rolled back and
@@ -178,6 +264,28 @@ public:
 
     // already_exists: the code is present already.
     virtual Status create_invite(const std::string& code, std::int64_t now_ms) = 0;
+
+    // Groups. Writes (new group messages and changes) go through write_mailbox; these read
+    // beside the writer and never wait for a commit.
+
+    // The group's current revision and state; nullopt: no such group.
+    virtual Result<std::optional<GroupRecord>>
+    find_group(std::span<const std::uint8_t> group_id) = 0;
+
+    // username's place in the group; nullopt: never a member.
+    virtual Result<std::optional<GroupMembership>>
+    find_group_member(std::span<const std::uint8_t> group_id, const std::string& username) = 0;
+
+    // Up to limit accepted changes with after_revision < revision <= up_to_revision, oldest
+    // first.
+    virtual Result<std::vector<GroupChangeRecord>>
+    group_changes(std::span<const std::uint8_t> group_id, std::uint64_t after_revision,
+                  std::uint64_t up_to_revision, std::size_t limit) = 0;
+
+    // Every device of the given accounts, ordered by username then device id. An account that
+    // does not exist has none.
+    virtual Result<std::vector<DeviceAddress>>
+    devices_of(std::span<const std::string> usernames) = 0;
 };
 
 } // namespace veil::relay

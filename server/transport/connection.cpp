@@ -261,13 +261,13 @@ void Connection::handle(ws::Event& event, TimePoint now) {
     }
 }
 
-// Sends and acks may be answered later, from the service's committer; the other requests
-// (authentication, prekeys) still run here, on the reactor thread.
-// Their reads (device lookups, prekey counts, the drain) use the store's read-only connection
-// and never wait for a commit; their writes (registration, prekey uploads and the one-time
-// prekey a bundle fetch consumes) share the writer with the committer, so under load they wait
-// for the commit in progress, a few milliseconds. Authentication also waits for the sends
-// queued before it to commit (RelayService::authenticate).
+// Sends, acks and group writes may be answered later, from the service's committer; the other
+// requests (authentication, prekeys) still run here, on the reactor thread. Their reads (device
+// lookups, prekey counts, the drain) use the store's read-only connection and never wait for a
+// commit; their writes (registration, prekey uploads and the one-time prekey a bundle fetch
+// consumes) share the writer with the committer, so under load they wait for the commit in
+// progress, a few milliseconds. Authentication also waits for the sends queued before it to commit
+// (RelayService::authenticate).
 void Connection::handle_request(std::span<const std::uint8_t> payload) {
     const std::uint64_t seq = m_replies_base + m_replies.size();
     auto answered =

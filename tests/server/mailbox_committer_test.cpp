@@ -73,6 +73,21 @@ public:
     Status create_invite(const std::string& code, std::int64_t now) override {
         return m_inner.create_invite(code, now);
     }
+    Result<std::optional<GroupRecord>> find_group(std::span<const std::uint8_t> g) override {
+        return m_inner.find_group(g);
+    }
+    Result<std::optional<GroupMembership>> find_group_member(std::span<const std::uint8_t> g,
+                                                             const std::string& u) override {
+        return m_inner.find_group_member(g, u);
+    }
+    Result<std::vector<GroupChangeRecord>> group_changes(std::span<const std::uint8_t> g,
+                                                         std::uint64_t after, std::uint64_t upto,
+                                                         std::size_t limit) override {
+        return m_inner.group_changes(g, after, upto, limit);
+    }
+    Result<std::vector<DeviceAddress>> devices_of(std::span<const std::string> u) override {
+        return m_inner.devices_of(u);
+    }
 
     std::vector<std::size_t> batch_sizes; // one entry per group commit
     int single_writes = 0;                // enqueue and ack outside group commits

@@ -75,6 +75,21 @@ private:
     std::uint64_t m_ids = 0;
     Result<std::size_t> purge_before(std::int64_t) override { return broken(); }
     Status create_invite(const std::string&, std::int64_t) override { return broken(); }
+    Result<std::optional<GroupRecord>> find_group(std::span<const std::uint8_t>) override {
+        return broken();
+    }
+    Result<std::optional<GroupMembership>> find_group_member(std::span<const std::uint8_t>,
+                                                             const std::string&) override {
+        return broken();
+    }
+    Result<std::vector<GroupChangeRecord>> group_changes(std::span<const std::uint8_t>,
+                                                         std::uint64_t, std::uint64_t,
+                                                         std::size_t) override {
+        return broken();
+    }
+    Result<std::vector<DeviceAddress>> devices_of(std::span<const std::string>) override {
+        return broken();
+    }
 };
 
 } // namespace
@@ -216,4 +231,193 @@ TEST_CASE("a storage failure is answered with a retryable UNAVAILABLE error") {
     CHECK(r[0].request_id() == 2);
     CHECK_FALSE(s.authenticated);
     CHECK_FALSE(service.purge_expired());
+}
+
+namespace {
+
+const Bytes kGroup(16, 0x47);
+
+// Group rows without the service: a change creating the group with the given members, and one
+// message from alice to every other member's device 1.
+NewGroupChange creation(const std::vector<std::string>& members) {
+    NewGroupChange g;
+    g.change = GroupChangeRecord{kGroup, 1, Bytes(40, 1), "alice", Bytes(64, 2), 0};
+    g.state_hash = Bytes(32, 3);
+    for (const auto& m : members) {
+        g.members.emplace_back(m, m == "alice");
+        g.recipients.push_back(GroupRecipient{m, 1, 0});
+    }
+    return g;
+}
+
+NewGroupMessage group_message(const std::vector<std::string>& to, std::uint8_t id) {
+    NewGroupMessage m;
+    m.from_username = "alice";
+    m.from_device_id = 1;
+    m.group_id = kGroup;
+    m.revision = 1;
+    m.message_id = Bytes(16, id);
+    m.type = 3;
+    m.ciphertext = Bytes(1000, id);
+    m.content_digest = Bytes(32, id);
+    for (const auto& name : to)
+        m.recipients.push_back(GroupRecipient{name, 1, 0});
+    return m;
+}
+
+std::int64_t count_rows(const std::filesystem::path& data, const char* sql) {
+    SqliteDb db((data / "relay.db").string());
+    return db.query_int64(sql);
+}
+
+struct GroupStore {
+    TempDir dir;
+    std::filesystem::path data = dir.path() / "data";
+    std::unique_ptr<SqliteStore> store;
+    std::vector<std::string> others{"bob", "carol", "dave"};
+
+    GroupStore() {
+        auto opened = SqliteStore::open(data.string());
+        REQUIRE(opened);
+        store = std::move(opened.value());
+        for (const char* name : {"alice", "bob", "carol", "dave"})
+            REQUIRE(store->create_account(account(name), 1));
+        auto created = store->write_mailbox(std::vector<MailboxWrite>{
+            MailboxWrite{creation({"alice", "bob", "carol", "dave"}), 5}});
+        REQUIRE(created);
+        REQUIRE(std::get<2>(created->front()));
+        auto sent = store->write_mailbox(
+            std::vector<MailboxWrite>{MailboxWrite{group_message(others, 1), 10}});
+        REQUIRE(sent);
+        REQUIRE(std::get<2>(sent->front()));
+    }
+
+    std::int64_t payloads() { return count_rows(data, "SELECT COUNT(*) FROM payloads"); }
+};
+
+} // namespace
+
+TEST_CASE("a group message to many devices is one payload row that the mailbox rows reference") {
+    GroupStore g;
+    CHECK(g.payloads() == 1);
+    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox WHERE payload IS NOT NULL") == 3);
+    CHECK(count_rows(g.data, "SELECT SUM(length(ciphertext)) FROM mailbox") == 0);
+    for (const auto& name : g.others) {
+        auto queued = g.store->queued(name, 1, 0, 10);
+        REQUIRE(queued);
+        REQUIRE(queued->size() == 2);
+        CHECK((*queued)[0].change);
+        CHECK((*queued)[1].ciphertext == Bytes(1000, 1));
+        CHECK((*queued)[1].group_id == kGroup);
+        CHECK((*queued)[1].message_id == Bytes(16, 1));
+        CHECK((*queued)[1].from_username == "alice");
+    }
+}
+
+TEST_CASE("a group payload is deleted with the last ack that references it") {
+    GroupStore g;
+    for (std::size_t i = 0; i < g.others.size(); ++i) {
+        CHECK(g.payloads() == 1);
+        auto queued = g.store->queued(g.others[i], 1, 0, 10);
+        REQUIRE(queued);
+        std::uint64_t ids[] = {queued->back().delivery_id};
+        REQUIRE(g.store->ack(g.others[i], 1, ids).value() == 1);
+    }
+    CHECK(g.payloads() == 0);
+    // The changes stay: they are the group's history, not a mailbox's.
+    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM group_changes") == 1);
+}
+
+TEST_CASE("a group payload is deleted when its mailbox rows expire") {
+    GroupStore g;
+    REQUIRE(g.store->purge_before(10).value() == 4); // the changes only: the message stays
+    CHECK(g.payloads() == 1);
+    auto purged = g.store->purge_before(11);
+    REQUIRE(purged);
+    CHECK(*purged == 3);
+    CHECK(g.payloads() == 0);
+    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox") == 0);
+    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM group_changes") == 1);
+}
+
+TEST_CASE("a group write checks revision and membership inside its transaction") {
+    GroupStore g;
+    auto stale = group_message(g.others, 2);
+    stale.revision = 2;
+    auto outsider = group_message({"alice"}, 3);
+    outsider.from_username = "erin";
+    auto second_creation = creation({"bob"});
+    second_creation.change.state = Bytes(40, 9);
+    auto out = g.store->write_mailbox(std::vector<MailboxWrite>{
+        MailboxWrite{stale, 20}, MailboxWrite{outsider, 20}, MailboxWrite{second_creation, 20}});
+    REQUIRE(out);
+    CHECK(std::get<2>((*out)[0]).error().code == Errc::invalid_argument);
+    CHECK(std::get<2>((*out)[1]).error().code == Errc::refused);
+    CHECK(std::get<2>((*out)[2]).error().code == Errc::already_exists);
+    CHECK(g.payloads() == 1);
+}
+
+TEST_CASE("a version 1 database is migrated in place and keeps its accounts and mailboxes") {
+    TempDir dir;
+    const auto data = dir.path() / "data";
+    std::filesystem::create_directories(data);
+    {
+        // Schema version 1 as relays before groups wrote it, with one queued envelope.
+        SqliteDb v1((data / "relay.db").string());
+        v1.exec("PRAGMA journal_mode = WAL");
+        v1.exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE,"
+                " created_ms INTEGER NOT NULL);"
+                "CREATE TABLE devices (id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL"
+                " REFERENCES accounts(id), device_id INTEGER NOT NULL, registration_id INTEGER NOT"
+                " NULL, identity_key BLOB NOT NULL, signed_prekey_id INTEGER NOT NULL,"
+                " signed_prekey BLOB NOT NULL, signed_prekey_signature BLOB NOT NULL,"
+                " created_ms INTEGER NOT NULL, UNIQUE (account_id, device_id));"
+                "CREATE TABLE one_time_prekeys (device INTEGER NOT NULL REFERENCES devices(id),"
+                " prekey_id INTEGER NOT NULL, public_key BLOB NOT NULL, PRIMARY KEY (device,"
+                " prekey_id)) WITHOUT ROWID;"
+                "CREATE TABLE mailbox (delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " device INTEGER NOT NULL REFERENCES devices(id), from_username TEXT NOT NULL,"
+                " from_device INTEGER NOT NULL, message_id BLOB NOT NULL, type INTEGER NOT NULL,"
+                " ciphertext BLOB NOT NULL, server_ts INTEGER NOT NULL);"
+                "CREATE INDEX mailbox_by_device ON mailbox (device, delivery_id);"
+                "CREATE INDEX mailbox_by_time ON mailbox (server_ts);"
+                "CREATE TABLE sends (from_username TEXT NOT NULL, from_device INTEGER NOT NULL,"
+                " message_id BLOB NOT NULL, digest BLOB NOT NULL, delivery_id INTEGER NOT NULL,"
+                " server_ts INTEGER NOT NULL, PRIMARY KEY (from_username, from_device, message_id))"
+                " WITHOUT ROWID;"
+                "CREATE INDEX sends_by_time ON sends (server_ts);"
+                "CREATE TABLE invites (code TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,"
+                " used_ms INTEGER) WITHOUT ROWID;"
+                "INSERT INTO accounts VALUES (1, 'alice', 1), (2, 'bob', 1);"
+                "INSERT INTO devices VALUES (1, 1, 1, 42, x'05', 1, x'06', x'07', 1),"
+                " (2, 2, 1, 43, x'05', 1, x'06', x'07', 1);"
+                "INSERT INTO mailbox VALUES (700, 2, 'alice', 1, x'0101', 1, x'AABBCC', 100);"
+                "INSERT INTO sends VALUES ('alice', 1, x'0101', x'09', 700, 100);"
+                "PRAGMA user_version = 1;");
+    }
+    auto opened = SqliteStore::open(data.string());
+    REQUIRE(opened);
+    auto& store = *opened.value();
+    CHECK(count_rows(data, "PRAGMA user_version") == SqliteStore::kSchemaVersion);
+    auto queued = store.queued("bob", 1, 0, 10);
+    REQUIRE(queued);
+    REQUIRE(queued->size() == 1);
+    CHECK((*queued)[0].delivery_id == 700);
+    CHECK((*queued)[0].ciphertext == Bytes{0xAA, 0xBB, 0xCC});
+    CHECK((*queued)[0].group_id.empty());
+    auto send = store.find_send("alice", 1, Bytes{0x01, 0x01});
+    REQUIRE(send);
+    REQUIRE(send->has_value());
+    CHECK((*send)->delivery_id == 700);
+    CHECK((*send)->unreachable.empty());
+
+    // New ids stay above the old ones, and groups work on the migrated file.
+    CHECK(store.allocate_delivery_id() > 700);
+    auto created = store.write_mailbox(
+        std::vector<MailboxWrite>{MailboxWrite{creation({"alice", "bob"}), 200}});
+    REQUIRE(created);
+    REQUIRE(std::get<2>(created->front()));
+    CHECK(store.queued("bob", 1, 0, 10)->size() == 2);
+    auto again = SqliteStore::open(data.string()); // and it opens again as version 2
+    CHECK(again);
 }
