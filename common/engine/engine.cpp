@@ -95,6 +95,7 @@ Status Engine::load_account() {
     m_username = account->username;
     m_relay_url = account->relay_url;
     m_registered = account->registered;
+    m_device_id = account->device_id;
     return {};
 }
 
@@ -165,6 +166,15 @@ void Engine::on_disconnected(const std::string& reason) {
     m_acks_waiting.clear();
     m_ack_in_flight = false;
     m_was_settled = false;
+    // Group deliveries not yet processed come again too; fetched changes are fetched again.
+    m_drained = false;
+    m_inbox.queue.clear();
+    m_inbox.busy = false;
+    m_inbox.fetched_at.clear();
+    m_inbox.identities_tried.clear();
+    m_inbox.refused.clear();
+    m_group_in_flight.clear();
+    m_group_updates.clear();
     if (m_state == State::failed)
         return;
     if (!m_started) {
@@ -244,9 +254,11 @@ void Engine::on_frame(std::span<const std::uint8_t> frame) {
     if (e.request_id() == 0) {
         if (e.has_deliver())
             handle_deliver(e.deliver());
-        else if (e.has_queue_drained())
+        else if (e.has_queue_drained()) {
+            m_drained = true;
             m_observer.on_queue_drained();
-        else if (e.has_error())
+            pump_outgoing();
+        } else if (e.has_error())
             report(relay_error(e.error()));
         return;
     }
@@ -325,6 +337,8 @@ void Engine::begin_register(const std::string& nonce) {
                 report(st.error());
         }
         m_registered = true;
+        // A new account has no mailbox to catch up on, whether or not the relay says so.
+        m_drained = true;
         log::info(kLog, "registered on the relay");
         on_authenticated(response.auth_result().one_time_prekeys_left());
     });
@@ -494,7 +508,9 @@ Status Engine::queue_content(const std::string& peer, const Bytes& message_id,
 bool Engine::idle_outgoing() {
     auto pending = m_store.pending();
     auto outbox = m_store.outbox();
-    return pending && outbox && pending->empty() && outbox->empty();
+    auto group_outbox = m_store.group_outbox();
+    return pending && outbox && group_outbox && pending->empty() && outbox->empty() &&
+           group_outbox->empty();
 }
 
 void Engine::pump_outgoing() {
@@ -511,6 +527,7 @@ void Engine::pump_outgoing() {
     for (const auto& peer : peers)
         encrypt_pending_for(peer);
     flush_outbox();
+    pump_group_sends();
     check_settled();
 }
 
@@ -670,6 +687,9 @@ void Engine::send_outbox_item(const store::OutboxItem& item) {
         }
         if (!st)
             report(st.error());
+        // A group send may be waiting for its sender key distribution to be accepted.
+        if (m_in_flight.empty())
+            pump_group_sends();
         check_settled();
     });
 }
@@ -677,6 +697,11 @@ void Engine::send_outbox_item(const store::OutboxItem& item) {
 // ---- incoming --------------------------------------------------------------------------------
 
 void Engine::handle_deliver(const wire::Deliver& d) {
+    m_inbox.queue.push_back(d);
+    drain_inbox();
+}
+
+void Engine::handle_direct(const wire::Deliver& d) {
     const std::string& sender = d.from_username();
     Bytes message_id = bytes_of(d.message_id());
     auto seen = m_store.was_processed(sender, message_id);
@@ -689,6 +714,12 @@ void Engine::handle_deliver(const wire::Deliver& d) {
         return;
     }
 
+    if (d.type() != wire::CIPHERTEXT_PREKEY && d.type() != wire::CIPHERTEXT_WHISPER) {
+        // A sender key message outside a group (or no ciphertext at all) is not a 1:1 message.
+        record_failure(d, make_error(Errc::invalid_message, "it is not a 1:1 message"));
+        ack(d.delivery_id());
+        return;
+    }
     crypto::Ciphertext ct;
     ct.type = d.type() == wire::CIPHERTEXT_PREKEY ? crypto::CiphertextType::prekey
                                                   : crypto::CiphertextType::whisper;
@@ -736,17 +767,29 @@ void Engine::handle_deliver(const wire::Deliver& d) {
         return;
     }
     ack(d.delivery_id());
+    announce(effects);
+    pump_outgoing();
+}
+
+void Engine::announce(const Effects& effects) {
     // Observers hear of what was committed only, never of a rolled-back change.
     for (const auto& row : effects.rows)
         m_observer.on_message(row);
     for (const auto& id : effects.delivered)
         m_observer.on_status(id, store::MessageStatus::delivered);
-    pump_outgoing();
+    for (const auto& [group_id, sentence] : effects.warnings) {
+        log::warn(kLog, "refused a group change or message");
+        m_observer.on_group_warning(group_id, sentence);
+    }
+    for (const auto& group_id : effects.groups_changed)
+        m_observer.on_group_changed(group_id);
 }
 
 Status Engine::process_content(const wire::Deliver& d, const wire::Content& content,
                                Effects& effects) {
     const std::string& sender = d.from_username();
+    if (content.has_group() || content.has_sender_key() || content.has_group_info())
+        return process_group_content(d, content, effects);
     if (content.has_data()) {
         const auto& data = content.data();
         // The wire id is outside the ciphertext; the copy inside authenticates it.
@@ -801,7 +844,9 @@ void Engine::record_failure(const wire::Deliver& d, const Error& error) {
     // Nothing is hidden: an undecryptable message leaves a visible placeholder with the reason.
     log::warn(kLog, std::string("undecryptable message: ") + errc_name(error.code));
     store::MessageRow row;
-    row.peer = d.from_username();
+    row.peer = d.type() == wire::CIPHERTEXT_SENDER_KEY && !d.group_id().empty()
+                   ? store::group_conversation(bytes_of(d.group_id()))
+                   : d.from_username();
     row.message_id = bytes_of(d.message_id());
     row.direction = store::Direction::incoming;
     row.sender = d.from_username();
@@ -856,8 +901,10 @@ void Engine::flush_acks() {
 }
 
 bool Engine::settled() {
+    bool groups_idle = m_group_in_flight.empty() && m_group_updates.empty() && !m_inbox.busy &&
+                       m_inbox.queue.empty();
     return m_state == State::ready && m_pending_requests.empty() && m_acks_waiting.empty() &&
-           m_in_flight.empty() && m_fetching.empty() && idle_outgoing();
+           m_in_flight.empty() && m_fetching.empty() && groups_idle && idle_outgoing();
 }
 
 void Engine::check_settled() {

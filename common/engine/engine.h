@@ -6,6 +6,19 @@
 // Durability: an outgoing message is stored (pending, then as ciphertext in the outbox) before
 // anything is sent, and retried with the same id after reconnects. An incoming message is
 // decrypted, stored and its delivery receipt queued in one transaction before it is acked.
+//
+// Groups (veil.proto, "Groups"; the implementation is in engine_groups.cpp): membership lives in
+// signed GroupChanges that the engine verifies with the identity keys it holds (trust on first
+// use, as for 1:1) and the shared rules of protocol/group_rules.h before it believes them; a
+// change that fails is refused with a warning and a system line, and the stored group stays as
+// it was. Group messages are encrypted once with our sender key (crypto/sender_key.h), which is
+// first sent 1:1 to every member device that lacks it; whenever someone leaves or is removed,
+// every member drops its own sender key and the departed members' ones, so the next message
+// carries a fresh key to the remaining members only. Group sends are durable like 1:1 sends
+// (store::GroupOutboxItem) and wait until the mailbox queued before authentication has been
+// processed, so changes that arrived while we were offline are applied first. Deliveries of a
+// group are processed strictly in order; one that needs a missing change or an unknown signer's
+// identity key holds the rest of that group until the relay answers.
 #pragma once
 
 #include "crypto/signal_context.h"
@@ -15,9 +28,11 @@
 #include "util/result.h"
 #include "veil.pb.h"
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -47,6 +62,18 @@ public:
     virtual void on_settled() {}
     // An error for the person: permanent (state failed) or about one action.
     virtual void on_error(const Error&) {}
+    // A group's stored state changed (created, members, admins, name or description, we left or
+    // were removed): read it again from the store (AccountStore::group, group_members).
+    virtual void on_group_changed(std::span<const std::uint8_t> /*group_id*/) {}
+    // Something about a group was refused, with a sentence for the person: a change without a
+    // valid admin signature, a member the relay added on its own, a message from a non-member,
+    // a message replayed from another group. The group's state is unchanged. A system line with
+    // the same sentence is stored in the group's conversation (when the group is known).
+    virtual void on_group_warning(std::span<const std::uint8_t> /*group_id*/,
+                                  const std::string& /*sentence*/) {}
+    // The relay could not queue a group message for these members (they have no device).
+    virtual void on_group_unreachable(std::span<const std::uint8_t> /*message_id*/,
+                                      const std::vector<std::string>& /*members*/) {}
 };
 
 struct EngineOptions {
@@ -81,6 +108,38 @@ public:
     // Stores the message and queues it; returns its message id. Sent once the engine is ready
     // and a session exists (the bundle is fetched if needed).
     Result<Bytes> send_text(const std::string& peer, const std::string& text);
+    // ---- Groups. group_id is the 16-byte id; names are usernames, never our own. Changes need
+    // the engine ready (they are signed now and sent once: after a lost connection or a refusal
+    // the person repeats them); each fails with invalid_argument for a malformed name, not_found
+    // for an unknown group, refused when we may not make the change (not an admin, left) and
+    // busy while another change of ours to the same group is waiting for the relay. A change is
+    // stored, and announced with on_group_changed, once the relay has accepted it.
+
+    // Creates a group: a random id, revision 1 with us as its only admin and `members`, signed
+    // with our identity key. Once the relay accepts it, the name is stored and sent to the
+    // members (GroupInfo). Returns the group id.
+    Result<Bytes> create_group(const std::string& name, const std::vector<std::string>& members);
+    Status add_group_members(std::span<const std::uint8_t> group_id,
+                             const std::vector<std::string>& members);
+    Status remove_group_members(std::span<const std::uint8_t> group_id,
+                                const std::vector<std::string>& members);
+    // Removes ourselves; the group becomes read-only (GroupRow::has_left).
+    Status leave_group(std::span<const std::uint8_t> group_id);
+    // Promotes (admin true) or demotes a member.
+    Status set_group_admin(std::span<const std::uint8_t> group_id, const std::string& member,
+                           bool admin);
+    // Admins only: stores the name and description and sends them to the members.
+    Status set_group_info(std::span<const std::uint8_t> group_id, const std::string& name,
+                          const std::string& description);
+    // Stores the message in the group's conversation (store::group_conversation) and queues it;
+    // returns its message id. Works offline; sent once connected and caught up.
+    Result<Bytes> send_group_message(std::span<const std::uint8_t> group_id,
+                                     const std::string& text);
+    // What the store holds; the same as AccountStore::groups and group_members.
+    Result<std::vector<store::GroupRow>> groups();
+    Result<std::vector<store::GroupMemberRow>>
+    group_members(std::span<const std::uint8_t> group_id);
+
     // True when nothing is pending or waiting in the outbox.
     bool idle_outgoing();
     // Ready, with every request answered and nothing queued (see EngineObserver::on_settled).
@@ -120,7 +179,68 @@ private:
     struct Effects {
         std::vector<store::MessageRow> rows;
         std::vector<Bytes> delivered;
+        std::vector<Bytes> groups_changed;
+        std::vector<std::pair<Bytes, std::string>> warnings; // (group id, sentence)
     };
+    void announce(const Effects& effects);
+
+    // Groups (engine_groups.cpp).
+    enum class ChangeOutcome { applied, stale, need_identity, need_history, refused };
+    struct ChangeVerdict {
+        ChangeOutcome outcome = ChangeOutcome::refused;
+        std::string why;            // for refused: a sentence for the person
+        std::string whom;           // for need_identity: the signer
+        std::uint64_t revision = 0; // for applied
+    };
+    // Every delivery, in mailbox order (fetched group changes, with delivery id 0, go first):
+    // while a group change waits for the relay (missing changes, a signer's identity key),
+    // nothing behind it is processed, so a sender key or message that follows a change is never
+    // judged against the state before it.
+    struct Inbox {
+        std::deque<wire::Deliver> queue;
+        bool busy = false;     // a fetch the head needs is in flight
+        bool draining = false; // drain_inbox is on the stack
+        // Per group: our revision when its last history fetch completed (cleared when a change
+        // applies), so a relay that cannot fill a gap gets the change refused, not refetched.
+        std::map<Bytes, std::uint64_t> fetched_at;
+        std::set<std::string> identities_tried;
+        // Changes refused on this connection (state and signature), so that the relay's own
+        // copy and its history do not each raise the same warning again.
+        std::set<std::string> refused;
+    };
+    Result<ChangeVerdict> check_change(const wire::GroupChange& change, Effects& effects);
+    Status apply_change(const wire::GroupChange& change, const wire::GroupState& next,
+                        const std::optional<store::GroupRow>& stored, Effects& effects);
+    Status add_system_line(const Bytes& group_id, const std::string& text, Effects& effects);
+    Status warn_group(const Bytes& group_id, const std::string& sentence, Effects& effects);
+    void handle_direct(const wire::Deliver& deliver);
+    void drain_inbox();
+    // What became of the group delivery at the head of the inbox: done (ack it), waiting for
+    // the relay (keep it at the head), or dropped unacked after a database error (the relay
+    // sends it again after the next reconnect).
+    enum class Step { done, wait, unacked };
+    Step process_group_item(const wire::Deliver& deliver);
+    // False after a database error: the delivery must not be acked.
+    bool receive_group_message(const wire::Deliver& deliver);
+    void fetch_group_history(const Bytes& group_id);
+    void fetch_identity(const std::string& peer);
+    Status process_group_content(const wire::Deliver& deliver, const wire::Content& content,
+                                 Effects& effects);
+    Result<std::optional<wire::GroupState>> current_state(std::span<const std::uint8_t> group_id);
+    Status propose_change(const Bytes& group_id, wire::GroupState next,
+                          std::function<void()> on_applied);
+    Status edit_members(std::span<const std::uint8_t> group_id,
+                        const std::function<Status(wire::GroupState&)>& edit,
+                        std::function<void()> on_applied = {});
+    Status queue_group_content(const Bytes& group_id, const Bytes& message_id,
+                               const wire::Content& content);
+    void queue_group_info(const Bytes& group_id);
+    void pump_group_sends();
+    // Makes sure every member device holds our sender key; false while distribution messages
+    // are still on their way (the group send must follow them).
+    Result<bool> distribute_sender_key(const store::GroupRow& group,
+                                       const std::set<std::string>& busy_peers);
+    void send_group_item(const store::GroupOutboxItem& item);
     void handle_deliver(const wire::Deliver& deliver);
     Status process_content(const wire::Deliver& deliver, const wire::Content& content,
                            Effects& effects);
@@ -157,6 +277,14 @@ private:
     std::vector<std::uint64_t> m_acks_waiting; // delivery ids processed, not yet acked
     bool m_ack_in_flight = false;
     std::uint64_t m_reconnect_timer = 0;
+    std::uint32_t m_device_id = 1;
+    bool m_drained = false; // the mailbox queued before authentication has been processed
+    Inbox m_inbox;
+    std::set<std::string> m_group_in_flight; // hex message ids of group sends not yet answered
+    std::set<Bytes> m_group_updates;         // groups with a change of ours awaiting the relay
+    std::map<std::string, std::uint64_t> m_stale_at; // hex message id -> revision refused at
+    // What to do once a change of ours is applied, by (group, revision): e.g. send the name.
+    std::map<std::pair<Bytes, std::uint64_t>, std::function<void()>> m_after_apply;
 };
 
 } // namespace veil::engine

@@ -28,6 +28,12 @@ enum class Direction { incoming = 0, outgoing = 1 };
 // message: text then holds the reason.
 enum class MessageStatus { queued = 0, sent = 1, delivered = 2, received = 3, failed = 4 };
 
+// An ordinary message, or a system line the client writes itself into a conversation (a join,
+// a removal, a key change, a refused membership change). System lines have sender
+// kSystemSender and are shown in row id order like any other message.
+enum class MessageKind { normal = 0, system = 1 };
+inline constexpr const char* kSystemSender = "#system";
+
 struct MessageRow {
     std::int64_t id = 0; // local row id
     std::string peer;    // the other party of this 1:1 conversation
@@ -38,6 +44,42 @@ struct MessageRow {
     std::int64_t sent_at_ms = 0;
     std::int64_t received_at_ms = 0;
     MessageStatus status = MessageStatus::queued;
+    MessageKind kind = MessageKind::normal;
+};
+
+// The conversation (MessageRow::peer) of a group: "#" and the group id in hex. '#' is never in a
+// username, so a group conversation cannot collide with a 1:1 one.
+std::string group_conversation(std::span<const std::uint8_t> group_id);
+bool is_group_conversation(const std::string& peer);
+
+struct GroupMemberRow {
+    std::string username;
+    bool admin = false;
+};
+
+// A group as this account last accepted it. change is the serialized wire::GroupChange of
+// `revision`, state_hash the SHA-256 of its state bytes (the next change's previous_hash).
+// has_left: we left or were removed; the group is read-only.
+struct GroupRow {
+    Bytes group_id;
+    std::uint64_t revision = 0;
+    Bytes change;
+    Bytes state_hash;
+    std::string name;
+    std::string description;
+    Bytes avatar;
+    bool has_left = false;
+};
+
+// A group message waiting for the relay: content is the serialized wire::Content. Once encrypted,
+// ciphertext holds the SenderKeyMessage for `revision` (0 while not encrypted).
+struct GroupOutboxItem {
+    std::int64_t seq = 0;
+    Bytes message_id;
+    Bytes group_id;
+    Bytes content;
+    std::uint64_t revision = 0;
+    Bytes ciphertext;
 };
 
 struct ConversationRow {
@@ -147,6 +189,38 @@ public:
     Status mark_read(const std::string& peer);
     // Incoming messages (all conversations) with a row id above after_id, oldest first.
     Result<std::vector<MessageRow>> incoming_after(std::int64_t after_id, int limit);
+
+    // Groups. save_group writes the group row and replaces its member list, in one savepoint;
+    // name, description, avatar and has_left are kept from the stored row when it exists (they
+    // change through set_group_info and set_group_left). group() is nullopt for an unknown id.
+    Status save_group(const GroupRow& group, const std::vector<GroupMemberRow>& members);
+    Result<std::optional<GroupRow>> group(std::span<const std::uint8_t> group_id);
+    Result<std::vector<GroupRow>> groups();
+    Result<std::vector<GroupMemberRow>> group_members(std::span<const std::uint8_t> group_id);
+    Status set_group_info(std::span<const std::uint8_t> group_id, const std::string& name,
+                          const std::string& description, std::span<const std::uint8_t> avatar);
+    Status set_group_left(std::span<const std::uint8_t> group_id, bool has_left);
+
+    // Member devices that already hold our current sender key for a group. A rotation clears
+    // them all; a departed member's rows go with remove_sender_key_holder.
+    Status add_sender_key_holder(std::span<const std::uint8_t> group_id,
+                                 const std::string& username, std::int32_t device_id);
+    Result<bool> holds_sender_key(std::span<const std::uint8_t> group_id,
+                                  const std::string& username, std::int32_t device_id);
+    Status remove_sender_key_holder(std::span<const std::uint8_t> group_id,
+                                    const std::string& username);
+    Status clear_sender_key_holders(std::span<const std::uint8_t> group_id);
+
+    // Group sends, oldest first. set_group_ciphertext records the encryption for revision.
+    Status add_group_outbox(const GroupOutboxItem& item);
+    Result<std::vector<GroupOutboxItem>> group_outbox();
+    Status set_group_ciphertext(std::span<const std::uint8_t> message_id, std::uint64_t revision,
+                                std::span<const std::uint8_t> ciphertext);
+    Status remove_group_outbox(std::span<const std::uint8_t> message_id);
+
+    // The identity key we hold for a peer's device (saved by libsignal when a session began),
+    // or nullopt.
+    Result<std::optional<Bytes>> peer_identity(const crypto::ProtocolAddress& a);
 
     // Small client settings (e.g. the headless CLI's print cursor); empty when unset.
     Result<std::string> setting(const std::string& key);

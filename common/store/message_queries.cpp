@@ -17,6 +17,7 @@ MessageRow read_message(const Statement& stmt) {
     row.sent_at_ms = stmt.column_int64(6);
     row.received_at_ms = stmt.column_int64(7);
     row.status = static_cast<MessageStatus>(stmt.column_int64(8));
+    row.kind = static_cast<MessageKind>(stmt.column_int64(9));
     return row;
 }
 
@@ -72,6 +73,12 @@ Result<std::int64_t> AccountStore::insert_message(const MessageRow& row) {
         .bind(9, incoming ? 0 : 1);
     VEIL_TRY(insert->run());
     std::int64_t id = m_impl->db.last_insert_rowid();
+    if (row.kind != MessageKind::normal) {
+        auto kind = m_impl->db.prepare("INSERT INTO message_kinds (message, kind) VALUES (?1, ?2)");
+        if (!kind)
+            return kind.error();
+        VEIL_TRY(kind->bind(1, id).bind(2, static_cast<std::int64_t>(row.kind)).run());
+    }
 
     // The newest message is the conversation's last one; its activity never moves backwards.
     auto conversation = m_impl->db.prepare(
@@ -108,7 +115,8 @@ Result<std::optional<MessageRow>>
 AccountStore::find_outgoing(std::span<const std::uint8_t> message_id) {
     auto stmt = m_impl->db.prepare(
         "SELECT id, peer, message_id, direction, sender, text, sent_at_ms, received_at_ms, "
-        "status FROM messages WHERE message_id = ?1 AND direction = 1 ORDER BY id LIMIT 1");
+        "status, coalesce((SELECT kind FROM message_kinds k WHERE k.message = messages.id), 0) "
+        "FROM messages WHERE message_id = ?1 AND direction = 1 ORDER BY id LIMIT 1");
     if (!stmt)
         return stmt.error();
     auto row = stmt->bind_blob(1, message_id).step();
@@ -124,7 +132,9 @@ Result<std::vector<MessageRow>> AccountStore::messages(const std::string& peer, 
         return make_error(Errc::invalid_argument, "a message limit cannot be negative");
     auto stmt = m_impl->db.prepare(
         "SELECT * FROM (SELECT id, peer, message_id, direction, sender, text, sent_at_ms, "
-        "received_at_ms, status FROM messages WHERE peer = ?1 ORDER BY id DESC LIMIT ?2) "
+        "received_at_ms, status, coalesce((SELECT kind FROM message_kinds k WHERE k.message = "
+        "messages.id), 0) "
+        "FROM messages WHERE peer = ?1 ORDER BY id DESC LIMIT ?2) "
         "ORDER BY id");
     if (!stmt)
         return stmt.error();
@@ -137,7 +147,8 @@ Result<std::vector<MessageRow>> AccountStore::incoming_after(std::int64_t after_
         return make_error(Errc::invalid_argument, "a message limit cannot be negative");
     auto stmt = m_impl->db.prepare(
         "SELECT id, peer, message_id, direction, sender, text, sent_at_ms, received_at_ms, "
-        "status FROM messages WHERE direction = 0 AND id > ?1 ORDER BY id LIMIT ?2");
+        "status, coalesce((SELECT kind FROM message_kinds k WHERE k.message = messages.id), 0) "
+        "FROM messages WHERE direction = 0 AND id > ?1 ORDER BY id LIMIT ?2");
     if (!stmt)
         return stmt.error();
     stmt->bind(1, after_id).bind(2, limit);

@@ -114,9 +114,55 @@ CREATE TABLE sender_keys (
 ) WITHOUT ROWID;
 )sql";
 
+// Groups (veil.proto, "Groups"): the latest signed change of each group we are or were in, with
+// its members, the name and description learned from GroupInfo, which member devices already
+// hold our current sender key, and group sends waiting for the relay. System lines (joins,
+// removals, refused changes) are messages whose kind is recorded in message_kinds; a message
+// without a row there is an ordinary one, so the messages table itself is unchanged.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE groups (
+    group_id BLOB PRIMARY KEY NOT NULL,
+    revision INTEGER NOT NULL,
+    change BLOB NOT NULL,
+    state_hash BLOB NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    avatar BLOB NOT NULL DEFAULT x'',
+    has_left INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE group_members (
+    group_id BLOB NOT NULL,
+    username TEXT NOT NULL,
+    admin INTEGER NOT NULL,
+    PRIMARY KEY (group_id, username)
+) WITHOUT ROWID;
+
+CREATE TABLE group_key_holders (
+    group_id BLOB NOT NULL,
+    username TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    PRIMARY KEY (group_id, username, device_id)
+) WITHOUT ROWID;
+
+CREATE TABLE group_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id BLOB NOT NULL UNIQUE,
+    group_id BLOB NOT NULL,
+    content BLOB NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0,
+    ciphertext BLOB
+);
+
+CREATE TABLE message_kinds (
+    message INTEGER PRIMARY KEY REFERENCES messages (id),
+    kind INTEGER NOT NULL
+);
+)sql";
+
 // Migration i brings the schema from version i to version i + 1. Append only; never edit a
 // migration that has shipped.
-constexpr std::array kMigrations = {kVersion1, kVersion2};
+constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3};
 
 } // namespace
 

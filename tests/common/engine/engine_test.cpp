@@ -1,88 +1,12 @@
 // The engine with real crypto and real SQLCipher stores over a scripted fake relay.
-#include "engine/engine.h"
-#include "fake_relay.h"
+#include "engine_fixture.h"
 
 #include "crypto/keys.h"
 
 #include <catch2/catch.hpp>
 
-#include <filesystem>
-#include <random>
-
 using namespace veil;
-using veil::test::FakeRelay;
-using veil::test::FakeTransport;
-
-namespace {
-
-std::filesystem::path temp_profile(const std::string& name) {
-    static std::mt19937_64 rng{std::random_device{}()};
-    return std::filesystem::temp_directory_path() /
-           ("veil-engine-" + name + "-" + std::to_string(rng()));
-}
-
-class Recorder : public engine::EngineObserver {
-public:
-    std::vector<store::MessageRow> messages;
-    std::vector<Error> errors;
-    std::vector<store::MessageStatus> statuses;
-    int drained = 0;
-    engine::State state = engine::State::offline;
-
-    void on_state(engine::State s) override { state = s; }
-    void on_message(const store::MessageRow& row) override { messages.push_back(row); }
-    void on_status(std::span<const std::uint8_t>, store::MessageStatus s) override {
-        statuses.push_back(s);
-    }
-    void on_queue_drained() override { ++drained; }
-    void on_error(const Error& e) override { errors.push_back(e); }
-
-    std::vector<store::MessageRow> incoming() const {
-        std::vector<store::MessageRow> out;
-        for (const auto& m : messages)
-            if (m.direction == store::Direction::incoming)
-                out.push_back(m);
-        return out;
-    }
-};
-
-struct Client {
-    std::filesystem::path dir;
-    std::unique_ptr<store::AccountStore> store;
-    std::unique_ptr<crypto::SignalContext> context;
-    ManualClock clock;
-    FakeTransport transport;
-    Recorder recorder;
-    std::unique_ptr<engine::Engine> engine;
-
-    Client(FakeRelay& relay, const std::string& name)
-        : dir(temp_profile(name))
-        , transport(relay) {
-        store::KdfParams cheap{1, 1024, 1};
-        auto s = store::AccountStore::create(dir, SecretBytes::from_string("pw " + name), cheap);
-        REQUIRE(s.ok());
-        store = std::move(s.value());
-        auto c = crypto::SignalContext::create();
-        REQUIRE(c.ok());
-        context = std::move(c.value());
-        REQUIRE(engine::Engine::create_account(*store, *context, name, "ws://fake").ok());
-        engine = std::make_unique<engine::Engine>(*store, *context, transport, clock, recorder);
-    }
-    ~Client() {
-        engine.reset();
-        store.reset();
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
-    }
-};
-
-void start(FakeRelay& relay, Client& c) {
-    REQUIRE(c.engine->start().ok());
-    relay.pump();
-    REQUIRE(c.engine->state() == engine::State::ready);
-}
-
-} // namespace
+using namespace veil::test;
 
 TEST_CASE("a registered client uploads its identity, signed prekey and 100 one-time prekeys") {
     FakeRelay relay;

@@ -1,5 +1,11 @@
 #include "fake_relay.h"
 
+#include "protocol/group_rules.h"
+#include "protocol/limits.h"
+
+#include <algorithm>
+#include <set>
+
 namespace veil::test {
 
 void FakeTransport::connect(const std::string&) {
@@ -131,29 +137,21 @@ void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
     case wire::Envelope::kSendRequest: {
         const auto& s = e.send_request();
         sends.push_back(s);
-        Stored stored;
-        stored.delivery_id = m_next_delivery++;
-        auto& d = stored.deliver;
+        wire::Deliver d;
         d.set_message_id(s.message_id());
         d.set_from_username(from->account);
         d.set_from_device_id(1);
         d.set_type(s.type());
         d.set_ciphertext(s.ciphertext());
         d.set_server_timestamp_ms(1);
-        if (tamper)
-            tamper(d);
-        mailboxes[s.to_username()].push_back(stored);
         r.mutable_send_result()->set_server_timestamp_ms(1);
         reply(from, r);
-        auto it = m_online.find(s.to_username());
-        if (it != m_online.end()) {
-            wire::Envelope push;
-            *push.mutable_deliver() = stored.deliver;
-            push.mutable_deliver()->set_delivery_id(stored.delivery_id);
-            reply(it->second, push);
-        }
+        deliver(s.to_username(), std::move(d));
         return;
     }
+    case wire::Envelope::kGroupUpdateRequest: handle_group_update(from, e, r); return;
+    case wire::Envelope::kGroupSendRequest: handle_group_send(from, e, r); return;
+    case wire::Envelope::kGroupFetchRequest: handle_group_fetch(from, e, r); break;
     case wire::Envelope::kAckRequest: {
         auto& box = mailboxes[from->account];
         for (auto id : e.ack_request().delivery_ids())
@@ -164,6 +162,147 @@ void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
     default: r.mutable_error()->set_code(wire::Error::BAD_REQUEST); break;
     }
     reply(from, r);
+}
+
+void FakeRelay::deliver(const std::string& to, wire::Deliver d) {
+    Stored stored;
+    stored.delivery_id = m_next_delivery++;
+    stored.deliver = std::move(d);
+    if (tamper)
+        tamper(stored.deliver);
+    mailboxes[to].push_back(stored);
+    auto it = m_online.find(to);
+    if (it != m_online.end()) {
+        wire::Envelope push;
+        *push.mutable_deliver() = stored.deliver;
+        push.mutable_deliver()->set_delivery_id(stored.delivery_id);
+        reply(it->second, push);
+    }
+}
+
+void FakeRelay::force_group_change(const wire::GroupChange& change) {
+    wire::GroupState next;
+    next.ParseFromString(change.state());
+    Group& g = groups[next.group_id()];
+    std::set<std::string> recipients;
+    for (const auto& m : g.state.members())
+        recipients.insert(m.username());
+    for (const auto& m : next.members())
+        recipients.insert(m.username());
+    g.state = next;
+    g.changes.push_back(change);
+    std::string revision(8, '\0');
+    for (int i = 0; i < 8; ++i)
+        revision[static_cast<std::size_t>(i)] = static_cast<char>(next.revision() >> (56 - 8 * i));
+    for (const auto& name : recipients) {
+        wire::Deliver d;
+        d.set_message_id(revision);
+        d.set_from_username(change.signer());
+        d.set_from_device_id(1);
+        d.set_type(wire::CIPHERTEXT_NONE);
+        d.set_server_timestamp_ms(1);
+        *d.mutable_group_change() = change;
+        deliver(name, std::move(d));
+    }
+}
+
+void FakeRelay::handle_group_update(FakeTransport* from, const wire::Envelope& e,
+                                    wire::Envelope& r) {
+    const auto& change = e.group_update_request().change();
+    auto next = protocol::parse_group_state(change.state());
+    auto set_error = [&r](wire::Error::Code code, const char* message) {
+        r.mutable_error()->set_code(code);
+        r.mutable_error()->set_message(message);
+    };
+    if (!next) {
+        set_error(wire::Error::BAD_REQUEST, "malformed group state");
+    } else {
+        auto it = groups.find(next->group_id());
+        std::uint64_t current = it == groups.end() ? 0 : it->second.state.revision();
+        bool unknown_member = std::any_of(
+            next->members().begin(), next->members().end(),
+            [this](const wire::GroupMember& m) { return !accounts.count(m.username()); });
+        if (next->revision() == 1 && current != 0)
+            set_error(wire::Error::CONFLICT, "the group exists");
+        else if (next->revision() != current + 1)
+            set_error(wire::Error::STALE_REVISION, "the group has moved on");
+        else if (unknown_member)
+            set_error(wire::Error::NOT_FOUND, "no such user");
+        else
+            r.mutable_group_update_result()->set_revision(next->revision());
+    }
+    reply(from, r);
+    if (r.has_group_update_result())
+        force_group_change(change);
+}
+
+void FakeRelay::handle_group_send(FakeTransport* from, const wire::Envelope& e, wire::Envelope& r) {
+    const auto& s = e.group_send_request();
+    auto it = groups.find(s.group_id());
+    bool member =
+        it != groups.end() &&
+        std::any_of(it->second.state.members().begin(), it->second.state.members().end(),
+                    [&](const wire::GroupMember& m) { return m.username() == from->account; });
+    if (!member) {
+        r.mutable_error()->set_code(wire::Error::FORBIDDEN);
+        r.mutable_error()->set_message("not a member");
+        reply(from, r);
+        return;
+    }
+    if (s.revision() != it->second.state.revision()) {
+        ++stale_replies;
+        r.mutable_error()->set_code(wire::Error::STALE_REVISION);
+        r.mutable_error()->set_message("the group has moved on");
+        reply(from, r);
+        return;
+    }
+    r.mutable_group_send_result()->set_server_timestamp_ms(1);
+    bool seen = std::any_of(group_sends.begin(), group_sends.end(), [&](const GroupSent& g) {
+        return g.from == from->account && g.request.message_id() == s.message_id();
+    });
+    if (seen) {
+        reply(from, r);
+        return;
+    }
+    group_sends.push_back({from->account, s});
+    std::vector<std::string> recipients;
+    for (const auto& m : it->second.state.members()) {
+        if (m.username() == from->account)
+            continue;
+        if (!accounts.count(m.username()))
+            r.mutable_group_send_result()->add_unreachable(m.username());
+        else
+            recipients.push_back(m.username());
+    }
+    reply(from, r);
+    for (const auto& name : recipients) {
+        wire::Deliver d;
+        d.set_message_id(s.message_id());
+        d.set_from_username(from->account);
+        d.set_from_device_id(1);
+        d.set_type(wire::CIPHERTEXT_SENDER_KEY);
+        d.set_ciphertext(s.ciphertext());
+        d.set_group_id(s.group_id());
+        d.set_server_timestamp_ms(1);
+        deliver(name, std::move(d));
+    }
+}
+
+void FakeRelay::handle_group_fetch(FakeTransport*, const wire::Envelope& e, wire::Envelope& r) {
+    const auto& f = e.group_fetch_request();
+    auto it = groups.find(f.group_id());
+    if (it == groups.end()) {
+        r.mutable_error()->set_code(wire::Error::NOT_FOUND);
+        return;
+    }
+    auto* out = r.mutable_group_changes();
+    for (const auto& c : it->second.changes) {
+        wire::GroupState state;
+        state.ParseFromString(c.state());
+        if (state.revision() > f.after_revision() &&
+            static_cast<std::size_t>(out->changes_size()) < protocol::kMaxGroupChangesPerFetch)
+            *out->add_changes() = c;
+    }
 }
 
 void FakeRelay::pump() {

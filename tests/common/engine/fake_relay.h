@@ -3,7 +3,11 @@
 // stores, deterministically. Frames are queued and moved by pump(), never re-entrantly.
 //
 // It speaks just enough of wire protocol v1: challenge, register, auth (signatures are not
-// checked here; the real relay's tests do that), prekey upload/fetch, send, ack, deliver.
+// checked here; the real relay's tests do that), prekey upload/fetch, send, ack, deliver, and
+// groups: it stores every GroupChange whose revision follows the last (signatures and admin rules
+// are not checked, so that tests can see the clients refuse what an evil relay lets through),
+// delivers each to the members of the previous and the new state, fans group sends out to the
+// other members of the current state (once per message id), and answers GroupFetchRequest.
 #pragma once
 
 #include "engine/transport.h"
@@ -76,7 +80,26 @@ public:
     std::function<bool(const wire::Envelope&)> swallow;
     std::uint32_t report_prekeys_left = 1000; // overrides the count when set below 1000
 
+    struct Group {
+        wire::GroupState state;                 // of the last change
+        std::vector<wire::GroupChange> changes; // every accepted change, oldest first
+    };
+    struct GroupSent {
+        std::string from;
+        wire::GroupSendRequest request;
+    };
+
+    // Queues d in to's mailbox (tamper applies) and pushes it when to is online, as the relay
+    // does with what it routes. Tests use it to make the relay misbehave.
+    void deliver(const std::string& to, wire::Deliver d);
+    // Stores change as the group's next one without any check and delivers it to the members of
+    // the previous and the new state (an evil relay, or one that lets anything through).
+    void force_group_change(const wire::GroupChange& change);
+
     std::map<std::string, Account> accounts;
+    std::map<std::string, Group> groups; // by group id bytes
+    std::vector<GroupSent> group_sends;  // every GroupSendRequest accepted
+    int stale_replies = 0;               // GroupSendRequests refused with STALE_REVISION
     std::map<std::string, std::vector<Stored>> mailboxes;
     std::vector<wire::SendRequest> sends;
     std::vector<std::size_t> uploads; // sizes of PrekeyUpload batches
@@ -92,6 +115,9 @@ public:
 private:
     void handle(FakeTransport* from, const wire::Envelope& e);
     void reply(FakeTransport* to, wire::Envelope e);
+    void handle_group_update(FakeTransport* from, const wire::Envelope& e, wire::Envelope& r);
+    void handle_group_send(FakeTransport* from, const wire::Envelope& e, wire::Envelope& r);
+    void handle_group_fetch(FakeTransport* from, const wire::Envelope& e, wire::Envelope& r);
     std::deque<std::pair<FakeTransport*, Bytes>> m_in;
     std::deque<std::pair<FakeTransport*, Bytes>> m_out;
     std::map<std::string, FakeTransport*> m_online;

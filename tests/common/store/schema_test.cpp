@@ -1,6 +1,7 @@
-// Schema versions and migrations on real SQLCipher files. A version 1 database is made the way
-// an older Veil left it: a current one with the tables version 2 added dropped again and
-// user_version set back to 1 (version 2 only adds the sender_keys table).
+// Schema versions and migrations on real SQLCipher files. An older database is made the way an
+// older Veil left it: a current one with the tables later versions added dropped again and
+// user_version set back (version 2 only adds the sender_keys table, version 3 only adds the group
+// tables and message_kinds).
 #define SQLITE_HAS_CODEC 1
 #include "store/schema.h"
 
@@ -42,7 +43,19 @@ bool has_table(Database& db, const char* name) {
     return stmt->bind(1, name).step().value();
 }
 
+constexpr const char* kDropVersion3 =
+    "DROP TABLE groups; DROP TABLE group_members; DROP TABLE group_key_holders; "
+    "DROP TABLE group_outbox; DROP TABLE message_kinds;";
+
+void make_version_2(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    std::string sql = std::string("BEGIN; ") + kDropVersion3 + " PRAGMA user_version = 2; COMMIT;";
+    REQUIRE(db.exec(sql.c_str()).ok());
+    CHECK_FALSE(has_table(db, "groups"));
+}
+
 void make_version_1(const TempProfile& profile) {
+    make_version_2(profile);
     auto db = open_raw(profile);
     REQUIRE(db.exec("BEGIN; DROP TABLE sender_keys; PRAGMA user_version = 1; COMMIT;").ok());
     CHECK_FALSE(has_table(db, "sender_keys"));
@@ -52,13 +65,37 @@ const crypto::SenderKeyName kName{to_bytes("group"), {"alice", 1}};
 
 } // namespace
 
-TEST_CASE("the schema is at version 2 with the sender key table", "[store]") {
-    CHECK(current_schema_version() == 2);
+TEST_CASE("the schema is at version 3 with the sender key and group tables", "[store]") {
+    CHECK(current_schema_version() == 3);
     TempProfile profile;
     create_store(profile);
     CHECK(user_version(profile) == current_schema_version());
     auto db = open_raw(profile);
-    CHECK(has_table(db, "sender_keys"));
+    for (const char* table : {"sender_keys", "groups", "group_members", "group_key_holders",
+                              "group_outbox", "message_kinds"}) {
+        INFO(table);
+        CHECK(has_table(db, table));
+    }
+}
+
+TEST_CASE("a version 2 database gains the group tables on open and keeps its messages", "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        REQUIRE(store->insert_message(incoming("bob", 1, "kept across the migration", 5)).ok());
+        REQUIRE(store->store_sender_key(kName, to_bytes("record")).ok());
+    }
+    make_version_2(profile);
+    REQUIRE(user_version(profile) == 2);
+    {
+        auto store = open_store(profile);
+        auto messages = store->messages("bob", 10).value();
+        REQUIRE(messages.size() == 1);
+        CHECK(messages[0].kind == MessageKind::normal);
+        CHECK(store->load_sender_key(kName).value().has_value());
+        CHECK(store->groups().value().empty());
+    }
+    CHECK(user_version(profile) == current_schema_version());
 }
 
 TEST_CASE("a version 1 database gains the sender key table on open and keeps its rows", "[store]") {
