@@ -23,6 +23,18 @@ public:
     // The latest `limit` messages with peer, in any order (the model sorts them).
     virtual Result<std::vector<store::MessageRow>> messages(const std::string& peer, int limit) = 0;
     virtual Status mark_read(const std::string& peer) = 0;
+
+    // Groups (engine.h): changes are sent to the relay and stored once it accepts them.
+    virtual Result<Bytes> create_group(const std::string& name,
+                                       const std::vector<std::string>& members) = 0;
+    virtual Status add_group_members(const Bytes& group_id,
+                                     const std::vector<std::string>& members) = 0;
+    virtual Status remove_group_members(const Bytes& group_id,
+                                        const std::vector<std::string>& members) = 0;
+    virtual Status leave_group(const Bytes& group_id) = 0;
+    virtual Result<Bytes> send_group_text(const Bytes& group_id, const std::string& text) = 0;
+    virtual Result<std::vector<store::GroupRow>> groups() = 0;
+    virtual Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& group_id) = 0;
 };
 
 } // namespace veil::tui

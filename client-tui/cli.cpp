@@ -12,7 +12,9 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <termios.h>
 #include <thread>
 #include <unistd.h>
@@ -142,11 +144,34 @@ std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
     return std::move(session.value());
 }
 
-std::string message_json(const store::MessageRow& row) {
+// The group id of a group conversation ("#" and hex), or nothing for a 1:1 one.
+std::optional<Bytes> group_of(const store::MessageRow& row) {
+    if (!store::is_group_conversation(row.peer))
+        return std::nullopt;
+    auto id = from_hex(std::string_view(row.peer).substr(1));
+    if (!id)
+        return std::nullopt;
+    return id.value();
+}
+
+std::string group_name(store::AccountStore& store, std::span<const std::uint8_t> group_id) {
+    auto group = store.group(group_id);
+    return group && group->has_value() ? (*group)->name : std::string();
+}
+
+std::string message_json(store::AccountStore& store, const store::MessageRow& row) {
     std::string out = "{";
     out += "\"id\":" + json_string(to_hex(row.message_id));
     out += ",\"from\":" + json_string(row.sender);
     out += ",\"conversation\":" + json_string(row.peer);
+    if (auto group = group_of(row)) {
+        out += ",\"group\":" + json_string(group_name(store, *group));
+        out += ",\"group_id\":" + json_string(to_hex(*group));
+    } else {
+        out += ",\"group\":null,\"group_id\":null";
+    }
+    out += ",\"system\":";
+    out += row.kind == store::MessageKind::system ? "true" : "false";
     out += ",\"text\":" + json_string(row.text);
     out += ",\"sent_at\":" + std::to_string(row.sent_at_ms);
     out += ",\"received_at\":" + std::to_string(row.received_at_ms);
@@ -363,8 +388,16 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
                 return;
             }
             for (const auto& row : rows.value()) {
-                if (m_json)
-                    std::cout << message_json(row) << "\n";
+                if (m_json) {
+                    std::cout << message_json(*store, row) << "\n";
+                    cursor = row.id;
+                    continue;
+                }
+                if (auto group = group_of(row))
+                    std::cout << "[" << inert_for_terminal(group_name(*store, *group), true)
+                              << "] ";
+                if (row.kind == store::MessageKind::system)
+                    std::cout << "* " << inert_for_terminal(row.text, true) << "\n";
                 else
                     std::cout << inert_for_terminal(row.sender, true) << ": "
                               << inert_for_terminal(row.text, true) << "\n";
@@ -457,6 +490,224 @@ int cmd_bot_echo(const GlobalOptions& options) {
     code = runner.exec();
     session->engine().stop();
     return code == exit_failure ? exit_ok : code;
+}
+
+namespace {
+
+// A group of this account by name, or by id in hex; a clear error when none or several match.
+Result<store::GroupRow> find_group(store::AccountStore& store, const std::string& name) {
+    auto groups = store.groups();
+    if (!groups)
+        return groups.error();
+    std::vector<store::GroupRow> named;
+    for (auto& g : groups.value()) {
+        if (to_hex(g.group_id) == name)
+            return g;
+        if (g.name == name)
+            named.push_back(g);
+    }
+    if (named.empty())
+        return make_error(Errc::not_found, "no group is called " + name + " (see veil group list)");
+    if (named.size() > 1)
+        return make_error(Errc::invalid_argument, std::to_string(named.size()) +
+                                                      " groups are called " + name +
+                                                      "; give its id (see veil group list)");
+    return named.front();
+}
+
+// Runs a membership change once the engine is ready and caught up, and ends once the relay
+// accepted it and everything it queued (the group's name for new members) is sent.
+class GroupChangeRunner : public Runner {
+public:
+    GroupChangeRunner(int timeout_s, std::function<Result<Bytes>()> action)
+        : Runner(timeout_s)
+        , m_action(std::move(action)) {}
+    engine::Engine* engine = nullptr;
+    Bytes group_id;
+
+    void on_queue_drained() override {
+        if (m_acted)
+            return;
+        m_acted = true;
+        auto id = m_action();
+        if (!id) {
+            err(id.error().message);
+            finish(exit_for(id.error()));
+            return;
+        }
+        group_id = id.value();
+    }
+    void on_group_changed(std::span<const std::uint8_t> id) override {
+        if (m_acted && !group_id.empty() && Bytes(id.begin(), id.end()) == group_id)
+            m_accepted = true;
+        maybe_finish();
+    }
+    void on_group_warning(std::span<const std::uint8_t>, const std::string& sentence) override {
+        err(sentence);
+    }
+    void on_error(const Error& e) override {
+        Runner::on_error(e);
+        if (m_acted && !m_accepted)
+            finish(exit_for(e) == exit_failure ? exit_refused : exit_for(e));
+    }
+    void on_settled() override { maybe_finish(); }
+
+private:
+    void maybe_finish() {
+        if (m_accepted && engine->settled())
+            finish(exit_ok);
+    }
+    std::function<Result<Bytes>()> m_action;
+    bool m_acted = false;
+    bool m_accepted = false;
+};
+
+// Prints the group's id once the change is through.
+int run_group_change(
+    const GlobalOptions& options,
+    const std::function<Result<Bytes>(engine::Engine&, store::AccountStore&)>& act) {
+    quit_on_signals();
+    engine::Engine* engine = nullptr;
+    store::AccountStore* store = nullptr;
+    GroupChangeRunner runner(options.timeout_s, [&] { return act(*engine, *store); });
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    engine = &session->engine();
+    store = &session->store();
+    runner.engine = engine;
+    if (auto st = engine->start(); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    code = runner.exec();
+    if (code == exit_ok)
+        std::cout << to_hex(runner.group_id) << std::endl;
+    return code;
+}
+
+} // namespace
+
+int cmd_group_create(const GlobalOptions& options, const std::string& name,
+                     const std::vector<std::string>& members) {
+    return run_group_change(options, [&](engine::Engine& engine, store::AccountStore&) {
+        return engine.create_group(name, members);
+    });
+}
+
+int cmd_group_change(const GlobalOptions& options, const std::string& action,
+                     const std::string& name, const std::vector<std::string>& members) {
+    return run_group_change(
+        options, [&](engine::Engine& engine, store::AccountStore& store) -> Result<Bytes> {
+            auto group = find_group(store, name);
+            if (!group)
+                return group.error();
+            const Bytes& id = group->group_id;
+            Status st = action == "add"      ? engine.add_group_members(id, members)
+                        : action == "remove" ? engine.remove_group_members(id, members)
+                                             : engine.leave_group(id);
+            if (!st)
+                return st.error();
+            return id;
+        });
+}
+
+int cmd_group_list(const GlobalOptions& options) {
+    Runner runner(0);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto groups = session->store().groups();
+    if (!groups) {
+        err(groups.error().message);
+        return exit_for(groups.error());
+    }
+    for (const auto& g : groups.value()) {
+        auto members = session->store().group_members(g.group_id);
+        std::cout << to_hex(g.group_id) << "  " << inert_for_terminal(g.name, true) << "  "
+                  << (members ? members->size() : 0) << " members" << (g.has_left ? "  (left)" : "")
+                  << "\n";
+    }
+    return exit_ok;
+}
+
+int cmd_group_members(const GlobalOptions& options, const std::string& name) {
+    Runner runner(0);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto group = find_group(session->store(), name);
+    if (!group) {
+        err(group.error().message);
+        return exit_for(group.error());
+    }
+    auto members = session->store().group_members(group->group_id);
+    if (!members) {
+        err(members.error().message);
+        return exit_for(members.error());
+    }
+    for (const auto& m : members.value())
+        std::cout << m.username << (m.admin ? "  admin" : "") << "\n";
+    return exit_ok;
+}
+
+int cmd_send_group(const GlobalOptions& options, const std::string& name, const std::string& text) {
+    quit_on_signals();
+
+    class SendRunner : public Runner {
+    public:
+        using Runner::Runner;
+        Bytes id;
+        void on_status(std::span<const std::uint8_t> mid, store::MessageStatus s) override {
+            if (s == store::MessageStatus::failed && Bytes(mid.begin(), mid.end()) == id)
+                finish(exit_refused);
+        }
+        void on_group_unreachable(std::span<const std::uint8_t> mid,
+                                  const std::vector<std::string>& members) override {
+            if (Bytes(mid.begin(), mid.end()) != id)
+                return;
+            std::string names;
+            for (const auto& m : members)
+                names += (names.empty() ? "" : ", ") + m;
+            err("the relay could not reach " + names);
+        }
+        void on_group_warning(std::span<const std::uint8_t>, const std::string& sentence) override {
+            err(sentence);
+        }
+        void on_settled() override {
+            if (m_ever_ready)
+                finish(exit_ok);
+        }
+    } runner(options.timeout_s);
+
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto group = find_group(session->store(), name);
+    if (!group) {
+        err(group.error().message);
+        return exit_for(group.error());
+    }
+    auto id = session->engine().send_group_message(group->group_id, text);
+    if (!id) {
+        err(id.error().message);
+        return exit_for(id.error());
+    }
+    runner.id = id.value();
+    if (auto st = session->engine().start(); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    code = runner.exec();
+    if (code == exit_ok)
+        std::cout << to_hex(id.value()) << std::endl;
+    else if (code == exit_unreachable)
+        err("the message is queued and will be sent by the next run");
+    return code;
 }
 
 } // namespace veil::tui

@@ -38,4 +38,14 @@ int cmd_send(const GlobalOptions& options, const std::string& peer, const std::s
 int cmd_receive(const GlobalOptions& options, bool json, int wait_s);
 int cmd_bot_echo(const GlobalOptions& options);
 
+// Groups. NAME is a group's name, or its id in hex when two groups share a name.
+int cmd_group_create(const GlobalOptions& options, const std::string& name,
+                     const std::vector<std::string>& members);
+// action: "add" or "remove" (members), "leave" (no members).
+int cmd_group_change(const GlobalOptions& options, const std::string& action,
+                     const std::string& name, const std::vector<std::string>& members);
+int cmd_group_list(const GlobalOptions& options);
+int cmd_group_members(const GlobalOptions& options, const std::string& name);
+int cmd_send_group(const GlobalOptions& options, const std::string& name, const std::string& text);
+
 } // namespace veil::tui

@@ -12,7 +12,7 @@ std::string_view trim(std::string_view s) {
 }
 
 Command invalid(std::string sentence) {
-    return {Command::Kind::invalid, std::move(sentence)};
+    return {Command::Kind::invalid, std::move(sentence), {}};
 }
 
 // A command that takes exactly one name.
@@ -22,7 +22,42 @@ Command with_name(Command::Kind kind, std::string_view verb, std::string_view re
                        " bob");
     if (rest.find(' ') != std::string_view::npos)
         return invalid("/" + std::string(verb) + " takes one name without spaces");
-    return {kind, std::string(rest)};
+    return {kind, std::string(rest), {}};
+}
+
+std::vector<std::string> words(std::string_view rest) {
+    std::vector<std::string> out;
+    while (!rest.empty()) {
+        std::size_t space = rest.find(' ');
+        std::string_view word = rest.substr(0, space);
+        if (!word.empty())
+            out.emplace_back(word);
+        rest = space == std::string_view::npos ? "" : rest.substr(space + 1);
+    }
+    return out;
+}
+
+// /group NAME [MEMBER...] | /group add|remove MEMBER... | /group leave | /group members
+Command group_command(std::string_view rest) {
+    auto args = words(rest);
+    if (args.empty())
+        return invalid("/group needs a name to create one, e.g. /group hikers bob carol");
+    const std::string& first = args.front();
+    std::vector<std::string> more(args.begin() + 1, args.end());
+    if (first == "add" || first == "remove") {
+        if (more.empty())
+            return invalid("/group " + first + " needs names, e.g. /group " + first + " bob");
+        return {first == "add" ? Command::Kind::group_add : Command::Kind::group_remove,
+                {},
+                std::move(more)};
+    }
+    if (first == "leave" || first == "members") {
+        if (!more.empty())
+            return invalid("/group " + first + " takes nothing more");
+        return {
+            first == "leave" ? Command::Kind::group_leave : Command::Kind::group_members, {}, {}};
+    }
+    return {Command::Kind::group_create, first, std::move(more)};
 }
 
 } // namespace
@@ -31,9 +66,9 @@ Command parse_command(std::string_view line) {
     if (trim(line).empty())
         return {};
     if (line.size() >= 2 && line[0] == '/' && line[1] == '/')
-        return {Command::Kind::message, std::string(line.substr(1))};
+        return {Command::Kind::message, std::string(line.substr(1)), {}};
     if (line[0] != '/')
-        return {Command::Kind::message, std::string(line)};
+        return {Command::Kind::message, std::string(line), {}};
 
     std::string_view body = trim(line.substr(1));
     std::size_t space = body.find(' ');
@@ -45,11 +80,13 @@ Command parse_command(std::string_view line) {
     if (verb == "open")
         return with_name(Command::Kind::open, verb, rest);
     if (verb == "quit" || verb == "q" || verb == "exit")
-        return rest.empty() ? Command{Command::Kind::quit, {}} : invalid("/quit takes nothing");
+        return rest.empty() ? Command{Command::Kind::quit, {}, {}} : invalid("/quit takes nothing");
     if (verb == "help" || verb == "?")
-        return {Command::Kind::help, {}};
+        return {Command::Kind::help, {}, {}};
     if (verb == "full")
-        return {Command::Kind::full, {}};
+        return {Command::Kind::full, {}, {}};
+    if (verb == "group")
+        return group_command(rest);
     // The verb is echoed back only if it is short and printable; the view makes it inert anyway.
     return invalid("unknown command /" + std::string(verb.substr(0, 20)) +
                    " (type /help; start with // to send a message beginning with /)");
@@ -60,6 +97,10 @@ const char* help_text() {
            "  /add NAME     add NAME as a contact and open the conversation\n"
            "  /open NAME    open the conversation with NAME\n"
            "  /full         show long messages in full (again: truncate)\n"
+           "  /group NAME [MEMBER...]   create a group and open it\n"
+           "  /group add|remove MEMBER...   change the open group's members (admins)\n"
+           "  /group members   who is in the open group\n"
+           "  /group leave  leave the open group\n"
            "  /help         this help (any key closes it)\n"
            "  /quit         quit (also Ctrl-Q)\n"
            "  //text        send a message that starts with /\n"

@@ -4,22 +4,29 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace veil::tui {
 
 struct Command {
     enum class Kind {
-        none,    // an empty or all-blank line: nothing to do
-        message, // argument: the text to send, unchanged
-        add,     // argument: the contact's name
-        open,    // argument: the contact's name
-        full,    // show long messages of the open conversation in full (toggle)
+        none,          // an empty or all-blank line: nothing to do
+        message,       // argument: the text to send, unchanged
+        add,           // argument: the contact's name
+        open,          // argument: the contact's name
+        full,          // show long messages of the open conversation in full (toggle)
+        group_create,  // argument: the group's name; names: its first members
+        group_add,     // names: members to add to the open group
+        group_remove,  // names: members to remove from the open group
+        group_leave,   // leave the open group
+        group_members, // show the open group's members
         help,
         quit,
         invalid, // argument: a sentence for the status line
     };
     Kind kind = Kind::none;
     std::string argument;
+    std::vector<std::string> names;
 };
 
 Command parse_command(std::string_view line);

@@ -7,8 +7,10 @@
 
 #include <QCoreApplication>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <sys/resource.h>
 #include <vector>
@@ -24,6 +26,16 @@ Verbs:
   contacts                 list contacts
   contacts add NAME        add a contact
   send NAME TEXT           send TEXT to NAME ('-' reads the text from standard input)
+  send --group GROUP TEXT  send TEXT to every member of GROUP
+  group create GROUP [--members A,B,C]
+                           create a group with you as admin (prints its id)
+  group add GROUP NAME...  add members (admins only)
+  group remove GROUP NAME...
+                           remove members (admins only); they cannot read later messages
+  group leave GROUP        leave a group
+  group list               your groups: id, name, member count
+  group members GROUP      a group's members and admins
+  (GROUP is a group's name, or its id when two groups share a name)
   receive [--json] [--wait SECONDS]
                            print new messages (one JSON line each with --json), ack them;
                            with --wait, keep printing new ones for SECONDS
@@ -88,6 +100,8 @@ int main(int argc, char** argv) {
     bool json = false;
     int wait_s = 0;
     std::vector<std::string> words;
+    std::optional<std::vector<std::string>> members;
+    std::optional<std::string> group;
 
     std::vector<std::string> args(argv + 1, argv + argc);
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -131,6 +145,21 @@ int main(int argc, char** argv) {
             (a == "--wait" ? wait_s : options.timeout_s) = static_cast<int>(n);
         } else if (a == "--json") {
             json = true;
+        } else if (a == "--members") {
+            if (!value(v))
+                return usage_error("--members needs names, separated by commas");
+            members.emplace();
+            std::size_t start = 0;
+            while (start <= v.size()) {
+                const std::size_t comma = std::min(v.find(',', start), v.size());
+                if (comma > start)
+                    members->push_back(v.substr(start, comma - start));
+                start = comma + 1;
+            }
+        } else if (a == "--group") {
+            if (!value(v))
+                return usage_error("--group needs a group");
+            group = v;
         } else if (a == "--open") {
             if (!value(open_peer))
                 return usage_error("--open needs a name");
@@ -167,8 +196,24 @@ int main(int argc, char** argv) {
         return cmd_contacts_list(options);
     if (verb == "contacts" && words.size() == 3 && words[1] == "add")
         return cmd_contacts_add(options, words[2]);
-    if (verb == "send" && words.size() == 3) {
-        std::string text = words[2];
+    if (members && !(verb == "group" && words.size() == 3 && words[1] == "create"))
+        return usage_error("--members goes with group create");
+    if (group && verb != "send")
+        return usage_error("--group goes with send");
+    if (verb == "group" && words.size() == 3 && words[1] == "create")
+        return cmd_group_create(options, words[2], members.value_or(std::vector<std::string>{}));
+    if (verb == "group" && words.size() >= 4 && (words[1] == "add" || words[1] == "remove"))
+        return cmd_group_change(options, words[1], words[2],
+                                std::vector<std::string>(words.begin() + 3, words.end()));
+    if (verb == "group" && words.size() == 3 && words[1] == "leave")
+        return cmd_group_change(options, "leave", words[2], {});
+    if (verb == "group" && words.size() == 2 && words[1] == "list")
+        return cmd_group_list(options);
+    if (verb == "group" && words.size() == 3 && words[1] == "members")
+        return cmd_group_members(options, words[2]);
+    const bool send_to_group = verb == "send" && group && words.size() == 2;
+    if (send_to_group || (verb == "send" && !group && words.size() == 3)) {
+        std::string text = words.back();
         if (text == "-") {
             // Read one byte past the limit at most: endless input is refused, not buffered.
             text.resize(kMaxPlaintextBytes + 2);
@@ -181,7 +226,8 @@ int main(int argc, char** argv) {
                 return exit_failure;
             }
         }
-        return cmd_send(options, words[1], text);
+        return send_to_group ? cmd_send_group(options, *group, text)
+                             : cmd_send(options, words[1], text);
     }
     if (verb == "receive" && words.size() == 1)
         return cmd_receive(options, json, wait_s);

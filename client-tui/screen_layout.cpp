@@ -161,10 +161,14 @@ std::vector<Line> layout_message(const MessageLayout& m, int width) {
 
     std::string name(clip_to_width(m.name, name_width));
     name += spaces(name_width - text_width(name));
+    // A system line (a join, a removal, a refused change) reads as a remark, not a message.
+    const bool system = row.kind == store::MessageKind::system;
     Line prefix = {{format_clock(at) + " ", Style::dim},
-                   {name, own ? Style::own_name : Style::peer_name},
-                   {": ", Style::dim}};
-    Style text_style = failed ? Style::error : Style::normal;
+                   {name, system ? Style::dim
+                          : own  ? Style::own_name
+                                 : Style::peer_name},
+                   {system ? "  " : ": ", Style::dim}};
+    Style text_style = failed ? Style::error : system ? Style::dim : Style::normal;
 
     std::size_t hidden = 0;
     std::vector<std::string> pieces;

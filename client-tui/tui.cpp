@@ -96,6 +96,24 @@ public:
         return m_session.store().messages(peer, limit);
     }
     Status mark_read(const std::string& peer) override { return m_session.store().mark_read(peer); }
+    Result<Bytes> create_group(const std::string& name,
+                               const std::vector<std::string>& members) override {
+        return m_session.engine().create_group(name, members);
+    }
+    Status add_group_members(const Bytes& id, const std::vector<std::string>& members) override {
+        return m_session.engine().add_group_members(id, members);
+    }
+    Status remove_group_members(const Bytes& id, const std::vector<std::string>& members) override {
+        return m_session.engine().remove_group_members(id, members);
+    }
+    Status leave_group(const Bytes& id) override { return m_session.engine().leave_group(id); }
+    Result<Bytes> send_group_text(const Bytes& id, const std::string& text) override {
+        return m_session.engine().send_group_message(id, text);
+    }
+    Result<std::vector<store::GroupRow>> groups() override { return m_session.store().groups(); }
+    Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& id) override {
+        return m_session.store().group_members(id);
+    }
 
 private:
     qt::ClientSession& m_session;
@@ -124,6 +142,16 @@ public:
     void on_status(std::span<const std::uint8_t> id, store::MessageStatus status) override {
         if (model)
             model->on_status(id, status);
+        notify();
+    }
+    void on_group_changed(std::span<const std::uint8_t>) override {
+        if (model)
+            model->on_group_changed();
+        notify();
+    }
+    void on_group_warning(std::span<const std::uint8_t>, const std::string& sentence) override {
+        if (model)
+            model->set_error(sentence);
         notify();
     }
     void on_error(const Error& error) override {

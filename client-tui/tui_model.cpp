@@ -1,6 +1,7 @@
 #include "tui_model.h"
 
 #include "text_width.h"
+#include "util/hex.h"
 
 #include <algorithm>
 #include <climits>
@@ -51,6 +52,12 @@ Line day_separator(std::int64_t at_ms, int width) {
     return fit_line({{rule + label + rule, Style::dim}}, width);
 }
 
+// The group id of a group conversation ("#" and the id in hex).
+Bytes group_id_of(const std::string& peer) {
+    auto id = from_hex(std::string_view(peer).substr(1));
+    return id ? id.value() : Bytes{};
+}
+
 } // namespace
 
 TuiModel::TuiModel(ChatBackend& backend, const Clock& clock)
@@ -94,31 +101,56 @@ void TuiModel::on_status(std::span<const std::uint8_t> message_id, store::Messag
     }
 }
 
+void TuiModel::on_group_changed() {
+    reload_conversations();
+    if (m_overlay_members)
+        show_members(); // keep the list shown up to date
+}
+
 // ---- conversations ---------------------------------------------------------------------------
+
+std::string TuiModel::display_name(const std::string& peer) const {
+    if (!store::is_group_conversation(peer))
+        return display_text(peer);
+    auto group = m_group_names.find(peer);
+    return "# " + display_text(group == m_group_names.end() || group->second.empty()
+                                   ? std::string("group")
+                                   : group->second);
+}
 
 void TuiModel::reload_conversations() {
     auto rows = m_backend.conversations();
     auto contacts = m_backend.contacts();
-    if (!rows || !contacts) {
-        set_error(!rows ? rows.error().message : contacts.error().message);
+    auto groups = m_backend.groups();
+    if (!rows || !contacts || !groups) {
+        set_error(!rows       ? rows.error().message
+                  : !contacts ? contacts.error().message
+                              : groups.error().message);
         return;
     }
+    m_group_names.clear();
+    for (const auto& g : groups.value())
+        m_group_names[store::group_conversation(g.group_id)] = g.name;
     std::vector<ConversationEntry> list;
     for (const auto& row : rows.value())
-        list.push_back({row.peer, display_text(row.peer), row.unread, row.last_activity_ms});
+        list.push_back({row.peer, display_name(row.peer), row.unread, row.last_activity_ms});
     std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
         return a.last_activity_ms > b.last_activity_ms;
     });
     auto listed = [&](const std::string& peer) {
         return std::any_of(list.begin(), list.end(), [&](const auto& e) { return e.peer == peer; });
     };
+    // Groups and contacts without messages yet come last.
+    for (const auto& [peer, name] : m_group_names)
+        if (!listed(peer))
+            list.push_back({peer, display_name(peer), 0, 0});
     std::vector<std::string> quiet = contacts.value();
     std::sort(quiet.begin(), quiet.end());
     for (const auto& name : quiet)
         if (!listed(name))
             list.push_back({name, display_text(name), 0, 0});
     if (!m_open_peer.empty() && !listed(m_open_peer))
-        list.push_back({m_open_peer, display_text(m_open_peer), 0, 0});
+        list.push_back({m_open_peer, display_name(m_open_peer), 0, 0});
     m_conversations = std::move(list);
 }
 
@@ -134,6 +166,10 @@ bool TuiModel::open(const std::string& peer) {
     bool known = std::any_of(m_conversations.begin(), m_conversations.end(),
                              [&](const auto& e) { return e.peer == peer; });
     if (!known) {
+        // A group by its name opens too.
+        for (const auto& [group_peer, name] : m_group_names)
+            if (name == peer)
+                return open(group_peer);
         set_error("no conversation with " + peer + "; /add " + peer + " starts one");
         return false;
     }
@@ -207,6 +243,11 @@ void TuiModel::switch_conversation(int step) {
 
 void TuiModel::handle_key(const Key& key) {
     using T = Key::Type;
+    if (!m_overlay.empty() && key.type != T::resize) {
+        m_overlay.clear();
+        m_overlay_members = false;
+        return;
+    }
     if (m_help && key.type != T::resize) {
         m_help = false;
         if (key.type == T::escape)
@@ -282,10 +323,75 @@ void TuiModel::run(const Command& command) {
         m_full = !m_full;
         m_scroll = 0;
         break;
+    case Command::Kind::group_create: create_group(command.argument, command.names); break;
+    case Command::Kind::group_add:
+    case Command::Kind::group_remove:
+    case Command::Kind::group_leave: change_group(command); break;
+    case Command::Kind::group_members: show_members(); break;
     case Command::Kind::help: m_help = true; break;
     case Command::Kind::quit: m_quit = true; break;
     case Command::Kind::invalid: set_error(command.argument); break;
     }
+}
+
+void TuiModel::create_group(const std::string& name, const std::vector<std::string>& members) {
+    auto id = m_backend.create_group(name, members);
+    if (!id) {
+        set_error(id.error().message);
+        return;
+    }
+    m_error.clear();
+    reload_conversations();
+    const std::string peer = store::group_conversation(id.value());
+    if (std::none_of(m_conversations.begin(), m_conversations.end(),
+                     [&](const auto& e) { return e.peer == peer; })) {
+        // Shown at once, before the relay has accepted it.
+        m_group_names[peer] = name;
+        m_conversations.push_back({peer, display_name(peer), 0, 0});
+    }
+    open(peer);
+}
+
+bool TuiModel::open_group(Bytes& group_id) {
+    if (!store::is_group_conversation(m_open_peer)) {
+        set_error("open a group first (/open NAME)");
+        return false;
+    }
+    group_id = group_id_of(m_open_peer);
+    return true;
+}
+
+void TuiModel::change_group(const Command& command) {
+    Bytes id;
+    if (!open_group(id))
+        return;
+    Status st = command.kind == Command::Kind::group_add
+                    ? m_backend.add_group_members(id, command.names)
+                : command.kind == Command::Kind::group_remove
+                    ? m_backend.remove_group_members(id, command.names)
+                    : m_backend.leave_group(id);
+    if (!st) {
+        set_error(st.error().message);
+        return;
+    }
+    m_error.clear();
+}
+
+void TuiModel::show_members() {
+    Bytes id;
+    if (!open_group(id))
+        return;
+    auto members = m_backend.group_members(id);
+    if (!members) {
+        set_error(members.error().message);
+        return;
+    }
+    std::string text = "Members of " + display_name(m_open_peer) + ":\n";
+    for (const auto& m : members.value())
+        text += "  " + m.username + (m.admin ? "  (admin)" : "") + "\n";
+    text += "Any key closes this list.";
+    m_overlay = text;
+    m_overlay_members = true;
 }
 
 void TuiModel::send(const std::string& text) {
@@ -294,7 +400,9 @@ void TuiModel::send(const std::string& text) {
         return;
     }
     // The engine reports the new row through on_message before send_text returns.
-    auto sent = m_backend.send_text(m_open_peer, text);
+    auto sent = store::is_group_conversation(m_open_peer)
+                    ? m_backend.send_group_text(group_id_of(m_open_peer), text)
+                    : m_backend.send_text(m_open_peer, text);
     if (!sent) {
         set_error(sent.error().message); // the text stays on the line to retry or edit
         return;
@@ -327,9 +435,11 @@ Frame TuiModel::render() {
         f.list = conversation_list(f.rows - 2, f.list_width);
 
     Line title = {
-        {" " + (m_open_peer.empty() ? std::string("Veil") : display_text(m_open_peer)) + " ",
+        {" " + (m_open_peer.empty() ? std::string("Veil") : display_name(m_open_peer)) + " ",
          Style::title}};
-    if (m_help) {
+    if (!m_overlay.empty()) {
+        f.pane = text_pane(m_overlay, width);
+    } else if (m_help) {
         f.pane = text_pane(help_text(), width);
     } else if (m_open_peer.empty()) {
         f.pane = text_pane(kNoConversation, width);
@@ -366,10 +476,10 @@ std::vector<Line> TuiModel::text_pane(const std::string& text, int width) const 
 
 std::vector<Line> TuiModel::message_pane(int rows, int width, int& max_scroll, bool& reached_top) {
     int name_width = std::clamp(
-        std::max(text_width(display_text(m_username)), text_width(display_text(m_open_peer))), 4,
+        std::max(text_width(display_text(m_username)), text_width(display_name(m_open_peer))), 4,
         12);
     std::string own_name = display_text(m_username);
-    std::string peer_name = display_text(m_open_peer);
+    std::string peer_name = display_name(m_open_peer);
 
     // Lay out from the newest message back until the window (plus the scroll) is full.
     std::vector<Line> reversed;
@@ -449,7 +559,7 @@ Line TuiModel::status_line() const {
 Line TuiModel::input_line(int width, int& cursor_col) const {
     std::string prompt = m_open_peer.empty()
                              ? std::string("> ")
-                             : std::string(clip_to_width(display_text(m_open_peer), 16)) + "> ";
+                             : std::string(clip_to_width(display_name(m_open_peer), 16)) + "> ";
     int prompt_width = text_width(prompt);
     int room = std::max(1, width - prompt_width - 1);
 

@@ -42,6 +42,8 @@ public:
     void set_error(const std::string& message);
     void on_message(const store::MessageRow& row);
     void on_status(std::span<const std::uint8_t> message_id, store::MessageStatus status);
+    // A group's members, name or our membership changed.
+    void on_group_changed();
 
     // The first conversation: peer (added as a contact if needed), or the most recent one.
     void open_initial(const std::string& peer);
@@ -71,6 +73,10 @@ public:
     const std::string& last_error() const { return m_error; }
     int scroll() const { return m_scroll; }
     bool help_visible() const { return m_help; }
+    // Text shown over the conversation (the /group members list) until a key is pressed.
+    const std::string& overlay() const { return m_overlay; }
+    // What the list and the title call a conversation: the name, or "# " and a group's name.
+    std::string display_name(const std::string& peer) const;
 
 private:
     struct Entry {
@@ -84,6 +90,11 @@ private:
     void scroll_by(int rows);
     void run(const Command& command);
     void send(const std::string& text);
+    void create_group(const std::string& name, const std::vector<std::string>& members);
+    void change_group(const Command& command);
+    void show_members();
+    // The open conversation's group id; false (with an error shown) if it is not a group.
+    bool open_group(Bytes& group_id);
 
     Line status_line() const;
     Line input_line(int width, int& cursor_col) const;
@@ -105,6 +116,9 @@ private:
     int m_scroll = 0; // rows scrolled up from the newest message
     bool m_full = false;
     bool m_help = false;
+    std::string m_overlay;
+    bool m_overlay_members = false;
+    std::map<std::string, std::string> m_group_names; // group conversation -> group name
     bool m_quit = false;
     bool m_repaint = false;
 

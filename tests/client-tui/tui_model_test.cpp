@@ -81,6 +81,69 @@ public:
         read[peer] = true;
         return {};
     }
+
+    // Groups: accepted at once, as if the relay had answered.
+    std::vector<store::GroupRow> group_list;
+    std::map<Bytes, std::vector<store::GroupMemberRow>> members;
+    std::vector<std::string> calls; // what the model asked for, in order
+    Status refuse_changes;          // when set, every change fails with it
+
+    Result<Bytes> create_group(const std::string& name,
+                               const std::vector<std::string>& first) override {
+        calls.push_back("create " + name);
+        Bytes id(16, static_cast<std::uint8_t>(group_list.size() + 1));
+        store::GroupRow row;
+        row.group_id = id;
+        row.revision = 1;
+        row.name = name;
+        group_list.push_back(row);
+        members[id] = {{"alice", true}};
+        for (const auto& m : first)
+            members[id].push_back({m, false});
+        return id;
+    }
+    Status add_group_members(const Bytes& id, const std::vector<std::string>& names) override {
+        calls.push_back("add " + names.front());
+        if (!refuse_changes)
+            return refuse_changes;
+        for (const auto& n : names)
+            members[id].push_back({n, false});
+        return {};
+    }
+    Status remove_group_members(const Bytes& id, const std::vector<std::string>& names) override {
+        calls.push_back("remove " + names.front());
+        if (!refuse_changes)
+            return refuse_changes;
+        auto& list = members[id];
+        for (const auto& n : names)
+            list.erase(std::remove_if(list.begin(), list.end(),
+                                      [&](const auto& m) { return m.username == n; }),
+                       list.end());
+        return {};
+    }
+    Status leave_group(const Bytes&) override {
+        calls.push_back("leave");
+        return refuse_changes;
+    }
+    Result<Bytes> send_group_text(const Bytes& id, const std::string& text) override {
+        calls.push_back("group text " + text);
+        return send_text(store::group_conversation(id), text);
+    }
+    Result<std::vector<store::GroupRow>> groups() override { return group_list; }
+    Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& id) override {
+        return members[id];
+    }
+    store::MessageRow receive_in_group(const Bytes& id, const std::string& from,
+                                       const std::string& text,
+                                       store::MessageKind kind = store::MessageKind::normal) {
+        auto row = receive(from, text);
+        row.peer = store::group_conversation(id);
+        row.kind = kind;
+        rows.back() = row;
+        read.erase(from);
+        read[row.peer] = false;
+        return row;
+    }
 };
 
 struct Fixture {
@@ -270,4 +333,83 @@ TEST_CASE("/help shows the commands until the next key", "[tui_model]") {
     CHECK(screen_text(t.model.render()).find("/add NAME") != std::string::npos);
     t.model.handle_key(Key::of(Key::Type::escape));
     CHECK_FALSE(t.model.help_visible());
+}
+
+TEST_CASE("/group NAME MEMBERS creates a group, opens it and sends in it", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/group hikers bob carol");
+    REQUIRE(t.backend.calls == std::vector<std::string>{"create hikers"});
+    const Bytes id = t.backend.group_list.at(0).group_id;
+    CHECK(t.model.open_peer() == store::group_conversation(id));
+    std::string screen = screen_text(t.model.render());
+    CHECK(screen.find("# hikers") != std::string::npos);
+
+    t.enter(U"hello group");
+    CHECK(t.backend.calls.back() == "group text hello group");
+    REQUIRE(t.backend.rows.size() == 1);
+    CHECK(t.backend.rows[0].peer == store::group_conversation(id));
+}
+
+TEST_CASE("a group conversation shows each sender's name and system lines as remarks",
+          "[tui_model]") {
+    Fixture t;
+    auto created = t.backend.create_group("hikers", {"bob", "carol"});
+    REQUIRE(created);
+    const Bytes id = created.value();
+    t.model.open_initial("");
+    REQUIRE(t.model.open("hikers")); // a group opens by its name
+    t.model.on_message(t.backend.receive_in_group(id, "bob", "from bob"));
+    t.model.on_message(t.backend.receive_in_group(id, "carol", "from carol"));
+    t.model.on_message(t.backend.receive_in_group(id, store::kSystemSender, "dave joined",
+                                                  store::MessageKind::system));
+    Frame f = t.model.render();
+    std::string screen = screen_text(f);
+    CHECK(screen.find("bob") != std::string::npos);
+    CHECK(screen.find("carol") != std::string::npos);
+    CHECK(screen.find(": from bob") != std::string::npos);
+    CHECK(screen.find(": dave joined") == std::string::npos); // not shaped as a message
+    bool dim_system_line = false;
+    for (const auto& line : f.pane)
+        for (const auto& span : line)
+            dim_system_line |= span.text == "dave joined" && span.style == Style::dim;
+    CHECK(dim_system_line);
+}
+
+TEST_CASE("/group add, remove, members and leave act on the open group only", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"/group add carol");
+    CHECK(t.backend.calls.empty()); // bob's conversation is not a group
+    CHECK(t.model.last_error().find("open a group") != std::string::npos);
+
+    t.enter(U"/group hikers bob");
+    t.enter(U"/group add carol");
+    t.enter(U"/group members");
+    CHECK(t.model.overlay().find("carol") != std::string::npos);
+    CHECK(t.model.overlay().find("alice  (admin)") != std::string::npos);
+    t.model.handle_key(Key::character(U'x')); // any key closes the list
+    CHECK(t.model.overlay().empty());
+    CHECK(t.model.editor().empty());
+
+    t.enter(U"/group remove carol");
+    t.enter(U"/group members");
+    CHECK(t.model.overlay().find("carol") == std::string::npos);
+    t.model.handle_key(Key::character(U'x'));
+
+    t.backend.refuse_changes = make_error(Errc::refused, "only admins can change the members");
+    t.enter(U"/group leave");
+    CHECK(t.model.last_error() == "only admins can change the members");
+    CHECK(t.backend.calls ==
+          std::vector<std::string>{"create hikers", "add carol", "remove carol", "leave"});
+}
+
+TEST_CASE("/group without a name or with stray words is refused with a hint", "[tui_model]") {
+    CHECK(parse_command("/group").kind == Command::Kind::invalid);
+    CHECK(parse_command("/group add").kind == Command::Kind::invalid);
+    CHECK(parse_command("/group leave now").kind == Command::Kind::invalid);
+    auto create = parse_command("/group  hikers  bob carol ");
+    CHECK(create.kind == Command::Kind::group_create);
+    CHECK(create.argument == "hikers");
+    CHECK(create.names == std::vector<std::string>{"bob", "carol"});
 }

@@ -1,5 +1,6 @@
 // End to end: a real veil-relay process on a free loopback port and real headless `veil`
 // clients, exchanging end-to-end encrypted messages online and offline.
+#include "cli_harness.h"
 #include "support/process.h"
 
 #include <catch2/catch.hpp>
@@ -10,85 +11,9 @@
 #include <sqlite3.h>
 
 using namespace std::chrono_literals;
+using namespace veil::test::e2e;
 using veil::test::Process;
 using veil::test::TempDir;
-
-namespace {
-
-class Relay {
-public:
-    explicit Relay(const std::filesystem::path& dir)
-        : m_process({VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", (dir / "relay").string()},
-                    {}, dir, "relay") {
-        REQUIRE(m_process.wait_for_output("listening on", 20s));
-        std::smatch m;
-        std::string out = m_process.out();
-        REQUIRE(std::regex_search(out, m, std::regex(R"(listening on ([0-9.]+:[0-9]+))")));
-        m_url = "ws://" + m[1].str();
-    }
-    ~Relay() {
-        m_process.signal(SIGTERM);
-        m_process.wait(10s);
-    }
-    const std::string& url() const { return m_url; }
-    std::string logs() const { return m_process.out() + m_process.err(); }
-
-private:
-    Process m_process;
-    std::string m_url;
-};
-
-struct Client {
-    std::filesystem::path dir;
-    std::filesystem::path profile;
-    std::string relay;
-    std::string passphrase;
-
-    std::map<std::string, std::string> env() const { return {{"VEIL_PASSPHRASE", passphrase}}; }
-    std::vector<std::string> argv(std::vector<std::string> verb) const {
-        std::vector<std::string> a = {VEIL_CLI_BIN, "--profile", profile.string(), "--relay", relay,
-                                      "--timeout",  "20"};
-        a.insert(a.end(), verb.begin(), verb.end());
-        return a;
-    }
-    veil::test::Run run(std::vector<std::string> verb, const std::string& in = {}) const {
-        return veil::test::run(argv(std::move(verb)), env(), dir, "veil", in);
-    }
-};
-
-Client make_client(const std::filesystem::path& dir, const std::string& relay,
-                   const std::string& name) {
-    Client c{dir, dir / name, relay, "correct horse " + name};
-    auto r = c.run({"register", name});
-    INFO(r.err);
-    REQUIRE(r.code == 0);
-    return c;
-}
-
-// Rows in the relay's mailbox table, read from its database file (plain SQLite, WAL).
-int relay_mailbox_rows(const std::filesystem::path& relay_dir) {
-    sqlite3* db = nullptr;
-    std::string path = (relay_dir / "relay.db").string();
-    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM mailbox", -1, &stmt, nullptr) ==
-            SQLITE_OK);
-    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-    int rows = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return rows;
-}
-
-int count(const std::string& haystack, const std::string& needle) {
-    int n = 0;
-    for (auto pos = haystack.find(needle); pos != std::string::npos;
-         pos = haystack.find(needle, pos + 1))
-        ++n;
-    return n;
-}
-
-} // namespace
 
 TEST_CASE("two headless clients exchange messages both ways, offline and online, and nothing "
           "is stored in plaintext") {
