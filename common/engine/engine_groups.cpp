@@ -919,7 +919,7 @@ Result<bool> Engine::distribute_sender_key(const store::GroupRow& group,
     for (const auto& m : members.value()) {
         if (m.username == m_username)
             continue;
-        // FIXME(#4): every account has device 1 only, and the 1:1 pipeline (queue_content)
+        // FIXME(#5): every account has device 1 only, and the 1:1 pipeline (queue_content)
         // addresses device 1; once accounts have more devices, each needs its own copy here.
         for (std::int32_t device : {1}) {
             auto holds = m_store.holds_sender_key(group.group_id, m.username, device);
