@@ -159,6 +159,12 @@ std::string group_name(store::AccountStore& store, std::span<const std::uint8_t>
     return group && group->has_value() ? (*group)->name : std::string();
 }
 
+// What the text output calls a group: its name, or the start of its id until the name is known.
+std::string group_label(store::AccountStore& store, std::span<const std::uint8_t> group_id) {
+    std::string name = group_name(store, group_id);
+    return name.empty() ? "group " + to_hex(group_id).substr(0, 8) : name;
+}
+
 std::string message_json(store::AccountStore& store, const store::MessageRow& row) {
     std::string out = "{";
     out += "\"id\":" + json_string(to_hex(row.message_id));
@@ -394,7 +400,7 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
                     continue;
                 }
                 if (auto group = group_of(row))
-                    std::cout << "[" << inert_for_terminal(group_name(*store, *group), true)
+                    std::cout << "[" << inert_for_terminal(group_label(*store, *group), true)
                               << "] ";
                 if (row.kind == store::MessageKind::system)
                     std::cout << "* " << inert_for_terminal(row.text, true) << "\n";

@@ -490,9 +490,10 @@ std::vector<Line> TuiModel::message_pane(int rows, int width, int& max_scroll, b
         layout.row = &entry.row;
         layout.text_lines = &entry.text_lines;
         bool own = entry.row.direction == store::Direction::outgoing;
-        layout.name =
-            own ? own_name
-                : (entry.row.sender == m_open_peer ? peer_name : display_text(entry.row.sender));
+        layout.name = entry.row.kind == store::MessageKind::system ? std::string("\xC2\xB7") // ·
+                      : own                                        ? own_name
+                      : entry.row.sender == m_open_peer            ? peer_name
+                                                                   : display_text(entry.row.sender);
         layout.name_width = name_width;
         layout.max_bytes = m_full ? 0 : kTruncateBytes;
         layout.max_lines = m_full ? 0 : kTruncateLines;

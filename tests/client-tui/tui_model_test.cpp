@@ -369,6 +369,7 @@ TEST_CASE("a group conversation shows each sender's name and system lines as rem
     CHECK(screen.find("carol") != std::string::npos);
     CHECK(screen.find(": from bob") != std::string::npos);
     CHECK(screen.find(": dave joined") == std::string::npos); // not shaped as a message
+    CHECK(screen.find(store::kSystemSender) == std::string::npos);
     bool dim_system_line = false;
     for (const auto& line : f.pane)
         for (const auto& span : line)
