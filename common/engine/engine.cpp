@@ -256,6 +256,7 @@ void Engine::on_frame(std::span<const std::uint8_t> frame) {
             handle_deliver(e.deliver());
         else if (e.has_queue_drained()) {
             m_drained = true;
+            resend_group_changes();
             m_observer.on_queue_drained();
             pump_outgoing();
         } else if (e.has_error())

@@ -71,6 +71,10 @@ public:
     // the same sentence is stored in the group's conversation (when the group is known).
     virtual void on_group_warning(std::span<const std::uint8_t> /*group_id*/,
                                   const std::string& /*sentence*/) {}
+    // The relay refused a membership change of ours (not allowed, stale, unknown member); it
+    // was not made. Also reported through on_error.
+    virtual void on_group_change_failed(std::span<const std::uint8_t> /*group_id*/,
+                                        const Error& /*why*/) {}
     // The relay could not queue a group message for these members (they have no device).
     virtual void on_group_unreachable(std::span<const std::uint8_t> /*message_id*/,
                                       const std::vector<std::string>& /*members*/) {}
@@ -227,11 +231,18 @@ private:
     Status process_group_content(const wire::Deliver& deliver, const wire::Content& content,
                                  Effects& effects);
     Result<std::optional<wire::GroupState>> current_state(std::span<const std::uint8_t> group_id);
+    // Signs next, keeps it until the relay answers and sends it. name_on_accept: the name a
+    // group we create gets once the relay has accepted it.
+    // share_info: once applied, send the group's name to the members (new ones need it).
     Status propose_change(const Bytes& group_id, wire::GroupState next,
-                          std::function<void()> on_applied);
+                          const std::string& name_on_accept, bool share_info);
+    void send_group_change(const store::PendingGroupChange& pending);
+    // After login: our changes the relay never answered go again.
+    void resend_group_changes();
+    void name_created_group(const Bytes& group_id, const std::string& name);
     Status edit_members(std::span<const std::uint8_t> group_id,
                         const std::function<Status(wire::GroupState&)>& edit,
-                        std::function<void()> on_applied = {});
+                        bool share_info = false);
     Status queue_group_content(const Bytes& group_id, const Bytes& message_id,
                                const wire::Content& content);
     void queue_group_info(const Bytes& group_id);
@@ -283,8 +294,12 @@ private:
     std::set<std::string> m_group_in_flight; // hex message ids of group sends not yet answered
     std::set<Bytes> m_group_updates;         // groups with a change of ours awaiting the relay
     std::map<std::string, std::uint64_t> m_stale_at; // hex message id -> revision refused at
-    // What to do once a change of ours is applied, by (group, revision): e.g. send the name.
-    std::map<std::pair<Bytes, std::uint64_t>, std::function<void()>> m_after_apply;
+    // What to do once a change of ours applies, by (group, revision).
+    struct AfterApply {
+        std::string name;        // a group we created: its name
+        bool share_info = false; // send the name to the members (new ones need it)
+    };
+    std::map<std::pair<Bytes, std::uint64_t>, AfterApply> m_after_apply;
 };
 
 } // namespace veil::engine

@@ -411,9 +411,12 @@ Engine::Step Engine::process_group_item(const wire::Deliver& d) {
         m_inbox.fetched_at.erase(group_id);
         auto after = m_after_apply.find({group_id, verdict.revision});
         if (after != m_after_apply.end()) {
-            auto fn = std::move(after->second);
+            const AfterApply then = std::move(after->second);
             m_after_apply.erase(after);
-            fn();
+            if (!then.name.empty())
+                name_created_group(group_id, then.name); // sends the name too
+            else if (then.share_info)
+                queue_group_info(group_id); // new members learn the name from us
         }
     }
     return Step::done;
@@ -653,10 +656,15 @@ Status Engine::process_group_content(const wire::Deliver& d, const wire::Content
 // ---- membership changes we make -------------------------------------------------------------
 
 Status Engine::propose_change(const Bytes& group_id, wire::GroupState next,
-                              std::function<void()> on_applied) {
+                              const std::string& name_on_accept, bool share_info) {
     if (m_state != State::ready)
         return make_error(Errc::disconnected, "group changes need a connection to the relay");
-    if (m_group_updates.count(group_id))
+    auto pending = m_store.pending_group_changes();
+    if (!pending)
+        return pending.error();
+    const bool waiting = std::any_of(pending->begin(), pending->end(),
+                                     [&](const auto& p) { return p.group_id == group_id; });
+    if (waiting || m_group_updates.count(group_id))
         return make_error(Errc::busy, "another change to this group is still on its way");
     sort_members(next);
     std::string state = next.SerializeAsString();
@@ -674,20 +682,40 @@ Status Engine::propose_change(const Bytes& group_id, wire::GroupState next,
     change.set_signer(m_username);
     change.set_signature(to_string(signature.value()));
 
+    // Kept until the relay answers, so that a lost connection or a restart loses nothing: it is
+    // sent again after the next login (an identical change the relay has is answered OK).
+    store::PendingGroupChange saved{group_id, next.revision(), to_bytes(change.SerializeAsString()),
+                                    name_on_accept, share_info};
+    VEIL_TRY(m_store.save_pending_group_change(saved));
+    send_group_change(saved);
+    return {};
+}
+
+void Engine::send_group_change(const store::PendingGroupChange& pending) {
+    wire::GroupChange change;
+    if (!change.ParseFromArray(pending.change.data(), static_cast<int>(pending.change.size()))) {
+        (void)m_store.remove_pending_group_change(pending.group_id);
+        return;
+    }
+    const Bytes group_id = pending.group_id;
+    const std::uint64_t revision = pending.revision;
     m_group_updates.insert(group_id);
-    if (on_applied)
-        m_after_apply[{group_id, next.revision()}] = std::move(on_applied);
+    if (!pending.name.empty() || pending.share_info)
+        m_after_apply[{group_id, revision}] = AfterApply{pending.name, pending.share_info};
     wire::Envelope e;
     *e.mutable_group_update_request()->mutable_change() = change;
-    std::uint64_t revision = next.revision();
     request(std::move(e), [this, group_id, change, revision](const wire::Envelope& response) {
         m_group_updates.erase(group_id);
+        if (auto st = m_store.remove_pending_group_change(group_id); !st)
+            report(st.error());
         if (response.has_error()) {
             m_after_apply.erase({group_id, revision});
             if (response.error().code() == wire::Error::STALE_REVISION)
                 fetch_group_history(group_id);
-            report(make_error(Errc::refused, "the group change was not made: " +
-                                                 relay_refusal(response.error()).message));
+            Error refused = make_error(Errc::refused, "the group change was not made: " +
+                                                          relay_refusal(response.error()).message);
+            m_observer.on_group_change_failed(group_id, refused);
+            report(refused);
             return;
         }
         // Applied through the same checks as anyone's change; the relay's copy that may come
@@ -699,12 +727,28 @@ Status Engine::propose_change(const Bytes& group_id, wire::GroupState next,
         m_inbox.queue.push_front(d);
         drain_inbox();
     });
-    return {};
+}
+
+void Engine::resend_group_changes() {
+    auto pending = m_store.pending_group_changes();
+    if (!pending) {
+        report(pending.error());
+        return;
+    }
+    for (const auto& p : pending.value())
+        if (!m_group_updates.count(p.group_id))
+            send_group_change(p);
+}
+
+void Engine::name_created_group(const Bytes& group_id, const std::string& name) {
+    if (!m_store.set_group_info(group_id, name, "", {}))
+        return;
+    m_observer.on_group_changed(group_id);
+    queue_group_info(group_id);
 }
 
 Status Engine::edit_members(std::span<const std::uint8_t> group_id,
-                            const std::function<Status(wire::GroupState&)>& edit,
-                            std::function<void()> on_applied) {
+                            const std::function<Status(wire::GroupState&)>& edit, bool share_info) {
     if (m_state != State::ready)
         return make_error(Errc::disconnected, "group changes need a connection to the relay");
     Bytes id(group_id.begin(), group_id.end());
@@ -725,7 +769,7 @@ Status Engine::edit_members(std::span<const std::uint8_t> group_id,
     // The relay would refuse what the rules refuse; saying so here gives a better sentence.
     VEIL_TRY(protocol::check_group_transition(state.value(), stored.value()->state_hash, next,
                                               m_username));
-    return propose_change(id, std::move(next), std::move(on_applied));
+    return propose_change(id, std::move(next), {}, share_info);
 }
 
 Result<Bytes> Engine::create_group(const std::string& name,
@@ -748,12 +792,7 @@ Result<Bytes> Engine::create_group(const std::string& name,
             continue;
         state.add_members()->set_username(m);
     }
-    VEIL_TRY(propose_change(group_id, std::move(state), [this, group_id, name] {
-        if (!m_store.set_group_info(group_id, name, "", {}))
-            return;
-        m_observer.on_group_changed(group_id);
-        queue_group_info(group_id);
-    }));
+    VEIL_TRY(propose_change(group_id, std::move(state), name, false));
     return group_id;
 }
 
@@ -774,7 +813,7 @@ Status Engine::add_group_members(std::span<const std::uint8_t> group_id,
             return {};
         },
         // New members learn the name from us, as only members ever see it.
-        [this, id] { queue_group_info(id); });
+        true);
 }
 
 Status Engine::remove_group_members(std::span<const std::uint8_t> group_id,

@@ -71,6 +71,17 @@ struct GroupRow {
     bool has_left = false;
 };
 
+// A membership change of ours the relay has not answered yet: change is the serialized signed
+// wire::GroupChange for `revision`; name is the name a group we create gets once accepted;
+// share_info: once applied, send the group's name to its members (it adds some).
+struct PendingGroupChange {
+    Bytes group_id;
+    std::uint64_t revision = 0;
+    Bytes change;
+    std::string name;
+    bool share_info = false;
+};
+
 // A group message waiting for the relay: content is the serialized wire::Content. Once encrypted,
 // ciphertext holds the SenderKeyMessage for `revision` (0 while not encrypted).
 struct GroupOutboxItem {
@@ -210,6 +221,12 @@ public:
     Status remove_sender_key_holder(std::span<const std::uint8_t> group_id,
                                     const std::string& username);
     Status clear_sender_key_holders(std::span<const std::uint8_t> group_id);
+
+    // Our membership changes awaiting the relay, at most one per group (saving another for the
+    // same group replaces it).
+    Status save_pending_group_change(const PendingGroupChange& change);
+    Result<std::vector<PendingGroupChange>> pending_group_changes();
+    Status remove_pending_group_change(std::span<const std::uint8_t> group_id);
 
     // Group sends, oldest first. set_group_ciphertext records the encryption for revision.
     Status add_group_outbox(const GroupOutboxItem& item);

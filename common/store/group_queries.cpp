@@ -234,6 +234,39 @@ Status AccountStore::set_group_ciphertext(std::span<const std::uint8_t> message_
     return {};
 }
 
+Status AccountStore::save_pending_group_change(const PendingGroupChange& change) {
+    auto stmt = m_impl->db.prepare(
+        "INSERT OR REPLACE INTO group_pending_changes (group_id, revision, change, name,"
+        " share_info) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind_blob(1, change.group_id)
+        .bind(2, static_cast<std::int64_t>(change.revision))
+        .bind_blob(3, change.change)
+        .bind(4, change.name)
+        .bind(5, std::int64_t{change.share_info ? 1 : 0})
+        .run();
+}
+
+Result<std::vector<PendingGroupChange>> AccountStore::pending_group_changes() {
+    auto stmt = m_impl->db.prepare(
+        "SELECT group_id, revision, change, name, share_info FROM group_pending_changes"
+        " ORDER BY group_id");
+    if (!stmt)
+        return stmt.error();
+    return collect_rows<PendingGroupChange>(stmt.value(), [](const Statement& s) {
+        return PendingGroupChange{s.column_blob(0), static_cast<std::uint64_t>(s.column_int64(1)),
+                                  s.column_blob(2), s.column_text(3), s.column_int64(4) != 0};
+    });
+}
+
+Status AccountStore::remove_pending_group_change(std::span<const std::uint8_t> group_id) {
+    auto stmt = m_impl->db.prepare("DELETE FROM group_pending_changes WHERE group_id = ?1");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind_blob(1, group_id).run();
+}
+
 Status AccountStore::remove_group_outbox(std::span<const std::uint8_t> message_id) {
     auto stmt = m_impl->db.prepare("DELETE FROM group_outbox WHERE message_id = ?1");
     if (!stmt)

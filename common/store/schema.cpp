@@ -160,9 +160,23 @@ CREATE TABLE message_kinds (
 );
 )sql";
 
+// Version 4: a membership change of ours waits here, signed, until the relay answers it, so that a
+// lost connection or a restart does not lose it (at most one per group). name: the name to give
+// a group we create once the relay accepts it; share_info: send the group's name to its members
+// once it applies (new members learn it only from us).
+constexpr const char* kVersion4 = R"sql(
+CREATE TABLE group_pending_changes (
+    group_id BLOB PRIMARY KEY NOT NULL,
+    revision INTEGER NOT NULL,
+    change BLOB NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    share_info INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
 // Migration i brings the schema from version i to version i + 1. Append only; never edit a
 // migration that has shipped.
-constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3};
+constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4};
 
 } // namespace
 

@@ -50,6 +50,10 @@ public:
                               const std::vector<std::string>& members) override {
         unreachable.push_back(members);
     }
+    void on_group_change_failed(std::span<const std::uint8_t> group_id, const Error&) override {
+        changes_failed.emplace_back(group_id.begin(), group_id.end());
+    }
+    std::vector<Bytes> changes_failed;
 
     std::vector<store::MessageRow> incoming() const {
         std::vector<store::MessageRow> out;

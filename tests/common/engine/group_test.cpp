@@ -685,3 +685,61 @@ TEST_CASE("a member who joins late checks the whole history, page by page, with 
     CHECK(count_text(dave, group, "welcome dave") == 1);
     CHECK(count_text(carol, group, "welcome dave") == 1);
 }
+
+TEST_CASE("a membership change the relay has not answered survives a lost connection and a "
+          "restart, and is made once") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+
+    // The relay takes the creation and never answers, then the app quits.
+    relay.swallow = [](const wire::Envelope& e) { return e.has_group_update_request(); };
+    auto id = alice.engine->create_group("club", {"bob"});
+    REQUIRE(id.ok());
+    relay.pump();
+    CHECK(relay.groups.empty());
+    CHECK_FALSE(alice.store->group(id.value()).value().has_value());
+    alice.reopen();
+    relay.swallow = nullptr;
+
+    start(relay, alice);
+    relay.pump();
+    REQUIRE(relay.groups.count(to_string(id.value())) == 1);
+    CHECK(relay.groups[to_string(id.value())].changes.size() == 1);
+    auto stored = alice.store->group(id.value());
+    REQUIRE(stored.value().has_value());
+    CHECK(stored.value()->name == "club");
+    CHECK(alice.store->pending_group_changes().value().empty());
+    // bob learns the group and its name, which only members see.
+    auto at_bob = bob.store->group(id.value());
+    REQUIRE(at_bob.value().has_value());
+    CHECK(at_bob.value()->name == "club");
+    CHECK(alice.recorder.changes_failed.empty());
+}
+
+TEST_CASE("a change the relay refuses is reported with its group and not kept") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    Bytes group = make_group(relay, alice, {"bob"});
+
+    // The relay answers the next change with an error, as the real one does for a stale one.
+    relay.swallow = [&](const wire::Envelope& e) {
+        if (!e.has_group_update_request())
+            return false;
+        wire::Envelope error = protocol::make_error_envelope(e.request_id(), wire::Error::FORBIDDEN,
+                                                             "Only admins can change the members.");
+        alice.transport.listener()->on_frame(protocol::encode_envelope(error));
+        return true;
+    };
+    REQUIRE(alice.engine->remove_group_members(group, {"bob"}).ok());
+    relay.pump();
+    REQUIRE(alice.recorder.changes_failed.size() == 1);
+    CHECK(alice.recorder.changes_failed[0] == group);
+    CHECK(alice.store->pending_group_changes().value().empty());
+    CHECK(member_names(alice, group) == std::vector<std::string>{"alice", "bob"});
+}

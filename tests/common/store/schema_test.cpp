@@ -47,7 +47,15 @@ constexpr const char* kDropVersion3 =
     "DROP TABLE groups; DROP TABLE group_members; DROP TABLE group_key_holders; "
     "DROP TABLE group_outbox; DROP TABLE message_kinds;";
 
+void make_version_3(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    REQUIRE(
+        db.exec("BEGIN; DROP TABLE group_pending_changes; PRAGMA user_version = 3; COMMIT;").ok());
+    CHECK_FALSE(has_table(db, "group_pending_changes"));
+}
+
 void make_version_2(const TempProfile& profile) {
+    make_version_3(profile);
     auto db = open_raw(profile);
     std::string sql = std::string("BEGIN; ") + kDropVersion3 + " PRAGMA user_version = 2; COMMIT;";
     REQUIRE(db.exec(sql.c_str()).ok());
@@ -65,14 +73,14 @@ const crypto::SenderKeyName kName{to_bytes("group"), {"alice", 1}};
 
 } // namespace
 
-TEST_CASE("the schema is at version 3 with the sender key and group tables", "[store]") {
-    CHECK(current_schema_version() == 3);
+TEST_CASE("the schema is at version 4 with the sender key and group tables", "[store]") {
+    CHECK(current_schema_version() == 4);
     TempProfile profile;
     create_store(profile);
     CHECK(user_version(profile) == current_schema_version());
     auto db = open_raw(profile);
     for (const char* table : {"sender_keys", "groups", "group_members", "group_key_holders",
-                              "group_outbox", "message_kinds"}) {
+                              "group_outbox", "message_kinds", "group_pending_changes"}) {
         INFO(table);
         CHECK(has_table(db, table));
     }
@@ -96,6 +104,24 @@ TEST_CASE("a version 2 database gains the group tables on open and keeps its mes
         CHECK(store->groups().value().empty());
     }
     CHECK(user_version(profile) == current_schema_version());
+}
+
+TEST_CASE("a version 3 database gains the pending group change table on open", "[store]") {
+    TempProfile profile;
+    create_store(profile);
+    make_version_3(profile);
+    REQUIRE(user_version(profile) == 3);
+    auto store = open_store(profile);
+    CHECK(user_version(profile) == current_schema_version());
+    PendingGroupChange change{Bytes(16, 7), 2, Bytes{1, 2, 3}, "hikers", true};
+    REQUIRE(store->save_pending_group_change(change).ok());
+    auto pending = store->pending_group_changes();
+    REQUIRE(pending.ok());
+    REQUIRE(pending->size() == 1);
+    CHECK(pending->front().name == "hikers");
+    CHECK(pending->front().share_info);
+    REQUIRE(store->remove_pending_group_change(change.group_id).ok());
+    CHECK(store->pending_group_changes()->empty());
 }
 
 TEST_CASE("a version 1 database gains the sender key table on open and keeps its rows", "[store]") {
