@@ -1,6 +1,10 @@
-// ConversationListModel: the conversation list of the main window, one row per peer, most
-// recent activity first. Fed from the store (conversations() plus contacts without messages);
-// it never reads the store itself, so it can be tested with plain rows.
+// ConversationListModel: the conversation list of the main window, one row per peer or group,
+// most recent activity first. Fed from the store (conversations(), contacts without messages and
+// groups); it never reads the store itself, so it can be tested with plain rows.
+//
+// A group's row is keyed by its conversation (store::group_conversation, "#" and the hex id) and
+// titled "# NAME" (group_title()); groups without messages are listed after the conversations,
+// before contacts without messages.
 //
 // Thread: the GUI thread. DisplayRole is plain text built with display_text(); views must not
 // render it as rich text.
@@ -19,24 +23,33 @@ class ConversationListModel final : public QAbstractListModel {
     Q_OBJECT
 public:
     enum Role {
-        PeerRole = Qt::UserRole + 1, // QString
+        PeerRole = Qt::UserRole + 1, // QString: a username, or a group's conversation "#hex"
         UnreadRole,                  // int
         LastTextRole,                // QString, one line, plain
         LastActivityRole,            // qint64 milliseconds since the epoch
+        TitleRole,                   // QString: the username, or "# NAME" for a group
+        IsGroupRole,                 // bool
+        HasLeftRole,                 // bool: a group we left or were removed from (read-only)
+        PendingRole,                 // bool: a group of ours the relay has not accepted yet
     };
 
     explicit ConversationListModel(QObject* parent = nullptr);
 
     // Replaces every row. Contacts that have no conversation yet are listed after the others
-    // with no last message.
+    // with no last message. groups are every group to list (AccountStore::groups); a row with
+    // revision 0 is one we created that the relay has not accepted yet (only its id and name
+    // are read).
     void set_rows(std::vector<store::ConversationRow> conversations,
-                  const std::vector<std::string>& contacts);
+                  const std::vector<std::string>& contacts,
+                  const std::vector<store::GroupRow>& groups = {});
     // The row of peer, or -1.
     int row_of(const std::string& peer) const;
     // The peer at row; row must be valid.
     const std::string& peer_at(int row) const {
-        return m_rows.at(static_cast<std::size_t>(row)).peer;
+        return m_rows.at(static_cast<std::size_t>(row)).conversation.peer;
     }
+    // How peer is named in the list and the window's header: "# NAME" for a listed group.
+    QString title_of(const std::string& peer) const;
     int total_unread() const;
 
     int rowCount(const QModelIndex& parent = QModelIndex()) const override;
@@ -44,7 +57,17 @@ public:
     QHash<int, QByteArray> roleNames() const override;
 
 private:
-    std::vector<store::ConversationRow> m_rows;
+    struct Row {
+        store::ConversationRow conversation;
+        bool group = false;
+        std::string group_name;
+        bool has_left = false;
+        bool pending = false;
+    };
+    static QString title(const Row& row);
+    static QString display_line(const Row& row);
+
+    std::vector<Row> m_rows;
 };
 
 } // namespace veil::desktop

@@ -43,6 +43,13 @@ QString one_line(std::string_view utf8, int max_chars) {
     return s;
 }
 
+QString group_title(std::string_view name) {
+    if (name.empty())
+        return QStringLiteral("# ") + QObject::tr("unnamed group");
+    // One line: a name with newlines would break the two-line rows of the conversation list.
+    return QStringLiteral("# ") + one_line(name, 64);
+}
+
 QString plain_error(const Error& error) {
     switch (error.code) {
     case Errc::wrong_passphrase: return QObject::tr("The passphrase does not open this profile.");

@@ -22,6 +22,11 @@ QString display_text(std::string_view utf8);
 // max_chars characters with a trailing ellipsis.
 QString one_line(std::string_view utf8, int max_chars);
 
+// How a group is named in lists and titles: "# " and its name through one_line() (at most 64
+// characters), or
+// "# unnamed group" while we do not know its name (a member who added us has not sent it yet).
+QString group_title(std::string_view name);
+
 // A sentence for the person about an error from the core or the relay.
 QString plain_error(const Error& error);
 

@@ -17,6 +17,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -91,7 +92,8 @@ bool parse(const QCoreApplication& app, Options& out) {
     QCommandLineOption unlock(QStringLiteral("unlock"),
                               QStringLiteral("Script: open the profile with VEIL_PASSPHRASE."));
     QCommandLineOption chat(QStringLiteral("chat"),
-                            QStringLiteral("Script: open the conversation with PEER."),
+                            QStringLiteral("Script: open the conversation with PEER, or the group "
+                                           "named NAME when given as #NAME."),
                             QStringLiteral("PEER"));
     QCommandLineOption say(QStringLiteral("say"),
                            QStringLiteral("Script: send TEXT to PEER as if typed (repeatable)."),
@@ -125,12 +127,47 @@ void script_dialog(StartDialog& dialog, const Options& options) {
     QTimer::singleShot(0, &dialog, &StartDialog::submit);
 }
 
-void script_window(MainWindow& window, const Options& options) {
+// "#NAME" (or "# NAME") names a group: its conversation, or empty when no group has that name.
+std::string group_peer(SessionBridge& bridge, const QString& text) {
+    std::string name = text.mid(1).trimmed().toStdString();
+    auto groups = bridge.store().groups();
+    if (!groups)
+        return {};
+    for (const auto& g : groups.value()) {
+        if (g.name == name)
+            return veil::store::group_conversation(g.group_id);
+    }
+    return {};
+}
+
+void script_window(MainWindow& window, SessionBridge& bridge, const Options& options) {
     if (options.chat_peer.isEmpty())
         return;
-    window.open_conversation(options.chat_peer.toStdString());
-    for (const QString& text : options.say)
-        window.send_text(text);
+    auto open_and_say = [&window, say = options.say](const std::string& peer) {
+        window.open_conversation(peer);
+        for (const QString& text : say)
+            window.send_text(text);
+    };
+    if (!options.chat_peer.startsWith(QLatin1Char('#'))) {
+        open_and_say(options.chat_peer.toStdString());
+        return;
+    }
+    if (std::string peer = group_peer(bridge, options.chat_peer); !peer.empty()) {
+        open_and_say(peer);
+        return;
+    }
+    // A group we were added to while away arrives from the relay after the window opened.
+    std::cerr << "veil-desktop: waiting for a group named "
+              << options.chat_peer.mid(1).trimmed().toStdString() << std::endl;
+    auto connection = std::make_shared<QMetaObject::Connection>();
+    *connection = QObject::connect(&bridge, &SessionBridge::groupChanged, &window,
+                                   [&bridge, open_and_say, connection, options] {
+                                       std::string peer = group_peer(bridge, options.chat_peer);
+                                       if (peer.empty())
+                                           return;
+                                       QObject::disconnect(*connection);
+                                       open_and_say(peer);
+                                   });
 }
 
 } // namespace
@@ -166,7 +203,7 @@ int main(int argc, char** argv) {
     veil::log::info("ui", "main window open");
     MainWindow window(bridge);
     window.show();
-    script_window(window, options);
+    script_window(window, bridge, options);
     int code = QApplication::exec();
     bridge.close();
     return code;

@@ -1,31 +1,77 @@
 #include "main_window.h"
 
 #include "display_text.h"
+#include "group_panel.h"
+#include "new_group_dialog.h"
 #include "session_bridge.h"
+#include "util/hex.h"
 #include "util/log.h"
 
+#include <QAction>
 #include <QCloseEvent>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace veil::desktop {
 namespace {
 
 constexpr const char* kLog = "ui";
 constexpr int kMessagesShown = 500;
+constexpr int kBannerLines = 4;
+// The engine's sentence when the relay refused a change of ours (engine_groups.cpp).
 
 QLabel* plain_label() {
     auto* label = new QLabel;
     label->setTextFormat(Qt::PlainText);
     return label;
+}
+
+// The group id of a group conversation ("#" and the id in hex); empty when it is not one.
+Bytes group_id_of(const std::string& peer) {
+    if (!store::is_group_conversation(peer))
+        return {};
+    auto id = from_hex(std::string_view(peer).substr(1));
+    return id ? id.value() : Bytes{};
+}
+
+std::string peer_of(const QByteArray& group_id) {
+    return store::group_conversation(
+        std::span(reinterpret_cast<const std::uint8_t*>(group_id.constData()),
+                  static_cast<std::size_t>(group_id.size())));
+}
+
+// A Yes/No question whose text is plain: it quotes group names that others chose, which a
+// QMessageBox would otherwise guess to be rich text.
+bool confirm(QWidget* parent, const QString& title, const QString& text) {
+    QMessageBox box(QMessageBox::Question, title, text, QMessageBox::Yes | QMessageBox::No, parent);
+    box.setTextFormat(Qt::PlainText);
+    box.setDefaultButton(QMessageBox::No);
+    return box.exec() == QMessageBox::Yes;
+}
+
+// True when every name in names is among members.
+bool all_members(const std::vector<store::GroupMemberRow>& members,
+                 const std::vector<std::string>& names) {
+    return std::all_of(names.begin(), names.end(), [&](const std::string& name) {
+        return std::any_of(members.begin(), members.end(),
+                           [&](const auto& m) { return m.username == name; });
+    });
+}
+
+std::span<const std::uint8_t> bytes_of(const QByteArray& bytes) {
+    return std::span(reinterpret_cast<const std::uint8_t*>(bytes.constData()),
+                     static_cast<std::size_t>(bytes.size()));
 }
 
 } // namespace
@@ -39,13 +85,19 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
     connect(&m_bridge, &SessionBridge::messageAdded, this, &MainWindow::on_message_added);
     connect(&m_bridge, &SessionBridge::statusChanged, this, &MainWindow::on_status_changed);
     connect(&m_bridge, &SessionBridge::stateChanged, this, &MainWindow::on_state_changed);
-    connect(&m_bridge, &SessionBridge::errorReported, this, &MainWindow::show_error);
+    connect(&m_bridge, &SessionBridge::errorReported, this, &MainWindow::on_error_reported);
+    connect(&m_bridge, &SessionBridge::groupChanged, this, &MainWindow::on_group_changed);
+    connect(&m_bridge, &SessionBridge::groupChangeFailed, this,
+            &MainWindow::on_group_change_failed);
+    connect(&m_bridge, &SessionBridge::groupWarning, this, &MainWindow::on_group_warning);
+    connect(&m_bridge, &SessionBridge::groupUnreachable, this, &MainWindow::on_group_unreachable);
     on_state_changed(m_bridge.state());
     if (m_bridge.last_error())
         show_error(plain_error(*m_bridge.last_error()));
     reload_conversations();
     if (m_conversation_model.rowCount() > 0)
         open_conversation(m_conversation_model.peer_at(0));
+    update_group_view();
     update_title();
 }
 
@@ -53,9 +105,19 @@ void MainWindow::build_ui() {
     auto* add_contact = new QAction(tr("Add contact…"), this);
     add_contact->setShortcut(QKeySequence::New);
     connect(add_contact, &QAction::triggered, this, &MainWindow::on_add_contact);
+    auto* new_group_action = new QAction(tr("New group…"), this);
+    new_group_action->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N));
+    connect(new_group_action, &QAction::triggered, this, &MainWindow::new_group);
+    m_members_action = new QAction(tr("Members"), this);
+    m_members_action->setCheckable(true);
+    m_members_action->setChecked(true);
+    m_members_action->setToolTip(tr("Show or hide the members of the open group"));
+    connect(m_members_action, &QAction::toggled, this, [this] { update_group_view(); });
     QToolBar* toolbar = addToolBar(tr("Conversations"));
     toolbar->setMovable(false);
     toolbar->addAction(add_contact);
+    toolbar->addAction(new_group_action);
+    toolbar->addAction(m_members_action);
 
     m_conversations = new QListView;
     m_conversations->setModel(&m_conversation_model);
@@ -79,6 +141,10 @@ void MainWindow::build_ui() {
     m_messages->setSelectionMode(QAbstractItemView::NoSelection);
     m_messages->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
     m_messages->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_read_only_label = plain_label();
+    m_read_only_label->setWordWrap(true);
+    m_read_only_label->setStyleSheet(QStringLiteral("color: #6e6e6e; font-style: italic;"));
+    m_read_only_label->hide();
     m_input = new QLineEdit;
     m_input->setPlaceholderText(tr("Write a message"));
     m_send = new QPushButton(tr("Send"));
@@ -86,20 +152,39 @@ void MainWindow::build_ui() {
     connect(m_input, &QLineEdit::textChanged, this, &MainWindow::update_send_enabled);
     connect(m_send, &QPushButton::clicked, this, &MainWindow::on_send);
 
+    m_group_panel = new GroupPanel;
+    m_group_panel->setMinimumWidth(200);
+    m_group_panel->hide();
+    connect(m_group_panel, &GroupPanel::addRequested, this, &MainWindow::add_members);
+    connect(m_group_panel, &GroupPanel::removeRequested, this, &MainWindow::on_remove_requested);
+    connect(m_group_panel, &GroupPanel::adminRequested, this, [this](bool admin) {
+        auto selected = m_group_panel->selected_members();
+        if (selected.size() == 1)
+            set_admin(selected.front(), admin);
+    });
+    connect(m_group_panel, &GroupPanel::leaveRequested, this, &MainWindow::on_leave_requested);
+
     auto* input_row = new QHBoxLayout;
     input_row->addWidget(m_input);
     input_row->addWidget(m_send);
+    auto* body = new QSplitter;
+    body->addWidget(m_messages);
+    body->addWidget(m_group_panel);
+    body->setStretchFactor(0, 1);
+    body->setChildrenCollapsible(false);
     auto* right = new QWidget;
     auto* right_layout = new QVBoxLayout(right);
     right_layout->addWidget(m_peer_label);
-    right_layout->addWidget(m_messages, 1);
+    right_layout->addWidget(build_banner());
+    right_layout->addWidget(body, 1);
+    right_layout->addWidget(m_read_only_label);
     right_layout->addLayout(input_row);
 
     auto* splitter = new QSplitter;
     splitter->addWidget(m_conversations);
     splitter->addWidget(right);
     splitter->setStretchFactor(1, 1);
-    splitter->setSizes({280, 720});
+    splitter->setSizes({260, 840});
     setCentralWidget(splitter);
 
     m_state_label = plain_label();
@@ -107,18 +192,62 @@ void MainWindow::build_ui() {
     m_error_label->setStyleSheet(QStringLiteral("color: #a01010;"));
     statusBar()->addWidget(m_state_label);
     statusBar()->addWidget(m_error_label, 1);
-    resize(1000, 680);
+    resize(1100, 700);
     update_send_enabled();
 }
+
+QWidget* MainWindow::build_banner() {
+    m_banner = new QWidget;
+    m_banner->setObjectName(QStringLiteral("groupBanner"));
+    m_banner->setAttribute(Qt::WA_StyledBackground);
+    m_banner->setStyleSheet(QStringLiteral("#groupBanner { background: #fff4cc; border: 1px solid "
+                                           "#e0c060; border-radius: 3px; }"));
+    m_banner_label = plain_label();
+    m_banner_label->setWordWrap(true);
+    auto* dismiss = new QPushButton(tr("Dismiss"));
+    connect(dismiss, &QPushButton::clicked, this, [this] {
+        m_banner_lines.clear();
+        m_banner->hide();
+    });
+    auto* layout = new QHBoxLayout(m_banner);
+    layout->addWidget(m_banner_label, 1);
+    layout->addWidget(dismiss, 0, Qt::AlignTop);
+    m_banner->hide();
+    return m_banner;
+}
+
+// ---- conversations ---------------------------------------------------------------------------
 
 void MainWindow::reload_conversations() {
     auto conversations = m_bridge.store().conversations();
     auto contacts = m_bridge.store().contacts();
-    if (!conversations || !contacts) {
-        show_error(plain_error(!conversations ? conversations.error() : contacts.error()));
+    auto groups = m_bridge.store().groups();
+    if (!conversations || !contacts || !groups) {
+        show_error(plain_error(!conversations ? conversations.error()
+                               : !contacts    ? contacts.error()
+                                              : groups.error()));
         return;
     }
-    m_conversation_model.set_rows(std::move(conversations.value()), contacts.value());
+    auto& list = groups.value();
+    for (auto it = m_unaccepted_groups.begin(); it != m_unaccepted_groups.end();) {
+        Bytes id = group_id_of(it->first);
+        auto stored =
+            std::find_if(list.begin(), list.end(), [&](const auto& g) { return g.group_id == id; });
+        if (stored == list.end()) {
+            store::GroupRow row; // revision 0: not accepted yet
+            row.group_id = id;
+            row.name = it->second;
+            list.push_back(std::move(row));
+            ++it;
+        } else if (stored->name.empty()) {
+            // Accepted; the engine stores the name a moment later.
+            stored->name = it->second;
+            ++it;
+        } else {
+            it = m_unaccepted_groups.erase(it);
+        }
+    }
+    m_conversation_model.set_rows(std::move(conversations.value()), contacts.value(), list);
     select_current_peer();
     update_title();
 }
@@ -133,12 +262,17 @@ void MainWindow::select_current_peer() {
 }
 
 void MainWindow::open_conversation(const std::string& peer) {
-    auto is_contact = m_bridge.store().is_contact(peer);
-    if (is_contact && !is_contact.value()) {
-        if (auto st = m_bridge.engine().add_contact(peer); !st) {
-            show_error(plain_error(st.error()));
-            return;
+    if (!store::is_group_conversation(peer)) {
+        auto is_contact = m_bridge.store().is_contact(peer);
+        if (is_contact && !is_contact.value()) {
+            if (auto st = m_bridge.engine().add_contact(peer); !st) {
+                show_error(plain_error(st.error()));
+                return;
+            }
         }
+    } else if (group_id_of(peer).empty()) {
+        show_error(tr("There is no such group."));
+        return;
     }
     auto rows = m_bridge.store().messages(peer, kMessagesShown);
     if (!rows) {
@@ -147,12 +281,11 @@ void MainWindow::open_conversation(const std::string& peer) {
     }
     m_peer = peer;
     m_message_model.set_conversation(peer, std::move(rows.value()));
-    m_peer_label->setText(display_text(peer));
     m_messages->scrollToBottom();
     if (auto st = m_bridge.store().mark_read(peer); !st)
         show_error(plain_error(st.error()));
     reload_conversations();
-    update_send_enabled();
+    update_group_view();
     m_input->setFocus();
 }
 
@@ -176,10 +309,7 @@ void MainWindow::on_message_added(const store::MessageRow& row) {
 }
 
 void MainWindow::on_status_changed(const QByteArray& message_id, store::MessageStatus status) {
-    m_message_model.set_status(
-        std::span(reinterpret_cast<const std::uint8_t*>(message_id.constData()),
-                  static_cast<std::size_t>(message_id.size())),
-        status);
+    m_message_model.set_status(bytes_of(message_id), status);
     if (status == store::MessageStatus::failed)
         show_error(tr("A message could not be sent."));
 }
@@ -187,7 +317,11 @@ void MainWindow::on_status_changed(const QByteArray& message_id, store::MessageS
 void MainWindow::on_state_changed(engine::State state) {
     QString relay = m_bridge.relay_url();
     switch (state) {
-    case engine::State::offline: m_state_label->setText(tr("Offline, retrying")); break;
+    case engine::State::offline:
+        // Group changes waiting for the relay are kept by the engine and sent again once
+        // connected; their answers arrive as groupChanged or groupChangeFailed.
+        m_state_label->setText(tr("Offline, retrying"));
+        break;
     case engine::State::connecting:
         m_state_label->setText(tr("Connecting to %1…").arg(relay));
         break;
@@ -201,6 +335,26 @@ void MainWindow::on_state_changed(engine::State state) {
     }
 }
 
+void MainWindow::on_error_reported(const QString& text) {
+    show_error(text);
+}
+
+void MainWindow::on_group_change_failed(const QByteArray& group_id, const QString& text) {
+    const std::string peer = store::group_conversation(
+        std::span(reinterpret_cast<const std::uint8_t*>(group_id.constData()),
+                  static_cast<std::size_t>(group_id.size())));
+    forget_unaccepted_groups(
+        [&](const QString& title) {
+            return tr("The group %1 was not created. %2").arg(title, text);
+        },
+        peer);
+    // Whatever was typed into "Add" is still there, to correct or retry.
+    if (m_changes_in_flight.erase(peer) > 0 && peer == m_peer)
+        m_group_panel->show_error(text);
+}
+
+// ---- sending ---------------------------------------------------------------------------------
+
 void MainWindow::send_text(const QString& text) {
     m_input->setText(text);
     on_send();
@@ -208,10 +362,13 @@ void MainWindow::send_text(const QString& text) {
 
 void MainWindow::on_send() {
     QString text = m_input->text();
-    if (m_peer.empty() || text.trimmed().isEmpty())
+    if (m_peer.empty() || text.trimmed().isEmpty() || !m_read_only.isEmpty())
         return;
-    auto sent = m_bridge.engine().send_text(m_peer, text.toStdString());
+    auto sent = group_open()
+                    ? m_bridge.engine().send_group_message(open_group_id(), text.toStdString())
+                    : m_bridge.engine().send_text(m_peer, text.toStdString());
     if (!sent) {
+        // The text stays in the input line to correct or retry.
         show_error(plain_error(sent.error()));
         return;
     }
@@ -233,6 +390,267 @@ void MainWindow::on_add_contact() {
     open_conversation(name.toStdString());
 }
 
+// ---- groups ----------------------------------------------------------------------------------
+
+bool MainWindow::group_open() const {
+    return store::is_group_conversation(m_peer);
+}
+
+Bytes MainWindow::open_group_id() const {
+    return group_id_of(m_peer);
+}
+
+std::optional<store::GroupRow> MainWindow::stored_group(const std::string& peer) {
+    Bytes id = group_id_of(peer);
+    if (id.empty())
+        return std::nullopt;
+    auto group = m_bridge.store().group(id);
+    if (!group) {
+        show_error(plain_error(group.error()));
+        return std::nullopt;
+    }
+    return group.value();
+}
+
+QString MainWindow::create_group(const QString& name, const std::vector<std::string>& members) {
+    auto id = m_bridge.engine().create_group(name.toStdString(), members);
+    if (!id)
+        return plain_error(id.error());
+    std::string peer = store::group_conversation(id.value());
+    m_unaccepted_groups[peer] = name.toStdString();
+    m_created_peer = peer;
+    if (!store::is_group_conversation(m_peer) || !m_unaccepted_groups.count(m_peer))
+        m_peer_before_create = m_peer;
+    log::info(kLog, "asked the relay to create a group");
+    open_conversation(peer);
+    return QString();
+}
+
+NewGroupDialog* MainWindow::new_group() {
+    if (m_group_dialog) {
+        m_group_dialog->raise();
+        m_group_dialog->activateWindow();
+        return m_group_dialog;
+    }
+    auto* dialog = new NewGroupDialog(
+        m_bridge.username().toStdString(),
+        [this](const QString& name, const std::vector<std::string>& members) {
+            QString refused = create_group(name, members);
+            if (refused.isEmpty())
+                m_group_dialog_peer = m_created_peer;
+            return refused;
+        },
+        this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::finished, this, [this] { m_group_dialog_peer.clear(); });
+    m_group_dialog = dialog;
+    dialog->open();
+    return dialog;
+}
+
+void MainWindow::add_members(const QString& text) {
+    if (!group_open())
+        return;
+    ParsedMembers parsed = parse_members(text, m_bridge.username().toStdString());
+    if (!parsed.error.isEmpty()) {
+        m_group_panel->show_error(parsed.error);
+        return;
+    }
+    if (parsed.names.empty()) {
+        m_group_panel->show_error(tr("Type the usernames to add, e.g. bob, carol."));
+        return;
+    }
+    if (auto st = m_bridge.engine().add_group_members(open_group_id(), parsed.names); !st) {
+        m_group_panel->show_error(plain_error(st.error()));
+        return;
+    }
+    // The text stays until the relay has accepted the change (on_group_changed).
+    m_changes_in_flight[m_peer] = parsed.names;
+    m_group_panel->show_note(tr("Adding… waiting for the relay."));
+}
+
+void MainWindow::remove_members(const std::vector<std::string>& members) {
+    if (!group_open() || members.empty())
+        return;
+    if (auto st = m_bridge.engine().remove_group_members(open_group_id(), members); !st) {
+        m_group_panel->show_error(plain_error(st.error()));
+        return;
+    }
+    m_changes_in_flight[m_peer] = {};
+    m_group_panel->show_note(tr("Removing… waiting for the relay."));
+}
+
+void MainWindow::set_admin(const std::string& member, bool admin) {
+    if (!group_open())
+        return;
+    if (auto st = m_bridge.engine().set_group_admin(open_group_id(), member, admin); !st) {
+        m_group_panel->show_error(plain_error(st.error()));
+        return;
+    }
+    m_changes_in_flight[m_peer] = {};
+    m_group_panel->show_note(tr("Changing… waiting for the relay."));
+}
+
+void MainWindow::leave_open_group() {
+    if (!group_open())
+        return;
+    if (auto st = m_bridge.engine().leave_group(open_group_id()); !st) {
+        m_group_panel->show_error(plain_error(st.error()));
+        return;
+    }
+    m_changes_in_flight[m_peer] = {};
+    m_group_panel->show_note(tr("Leaving… waiting for the relay."));
+}
+
+void MainWindow::on_remove_requested() {
+    auto members = m_group_panel->selected_members();
+    if (members.empty())
+        return;
+    QStringList names;
+    for (const auto& m : members)
+        names << display_text(m);
+    if (confirm(this, tr("Remove from the group"),
+                tr("Remove %1 from %2? They will not be able to read new messages.")
+                    .arg(names.join(QStringLiteral(", ")), m_conversation_model.title_of(m_peer))))
+        remove_members(members);
+}
+
+void MainWindow::on_leave_requested() {
+    if (confirm(this, tr("Leave the group"),
+                tr("Leave %1? You keep what was said so far but can neither read nor send new "
+                   "messages.")
+                    .arg(m_conversation_model.title_of(m_peer))))
+        leave_open_group();
+}
+
+void MainWindow::forget_unaccepted_groups(const std::function<QString(const QString&)>& sentence,
+                                          const std::string& peer) {
+    if (m_unaccepted_groups.empty())
+        return;
+    bool open_one_gone = false;
+    for (auto it = m_unaccepted_groups.begin(); it != m_unaccepted_groups.end();) {
+        if (!peer.empty() && it->first != peer) {
+            ++it;
+            continue;
+        }
+        auto stored = m_bridge.store().group(group_id_of(it->first));
+        if (stored && stored.value()) {
+            ++it;
+            continue;
+        }
+        QString text = sentence(group_title(it->second));
+        if (m_group_dialog && it->first == m_group_dialog_peer) {
+            // The dialog still holds what was typed: the person corrects it there.
+            m_group_dialog_peer.clear();
+            m_group_dialog->creation_refused(text);
+        } else {
+            show_banner(text);
+        }
+        open_one_gone = open_one_gone || it->first == m_peer;
+        it = m_unaccepted_groups.erase(it);
+    }
+    reload_conversations();
+    if (open_one_gone) {
+        // Back to where the person was before creating it, else to the first conversation.
+        m_peer.clear();
+        m_message_model.clear();
+        if (m_conversation_model.row_of(m_peer_before_create) >= 0)
+            open_conversation(m_peer_before_create);
+        else if (m_conversation_model.rowCount() > 0)
+            open_conversation(m_conversation_model.peer_at(0));
+    }
+    update_group_view();
+}
+
+void MainWindow::on_group_changed(const QByteArray& group_id) {
+    std::string peer = peer_of(group_id);
+    reload_conversations();
+    if (m_group_dialog && !m_group_dialog_peer.empty() && peer == m_group_dialog_peer) {
+        m_group_dialog_peer.clear();
+        m_group_dialog->creation_accepted();
+        m_error_label->clear(); // an earlier refusal is answered
+    }
+    if (auto change = m_changes_in_flight.find(peer); change != m_changes_in_flight.end()) {
+        // Another member's change may come first: an add of ours is done when its names are
+        // members (then the "Add" field is cleared), anything else at the next change.
+        auto members = m_bridge.store().group_members(group_id_of(peer));
+        if (members && all_members(members.value(), change->second)) {
+            if (!change->second.empty() && peer == m_peer)
+                m_group_panel->clear_add_text();
+            m_changes_in_flight.erase(change);
+            // An earlier refusal in the status bar is answered by this change.
+            m_error_label->clear();
+            if (peer == m_peer)
+                m_group_panel->show_note(QString());
+        }
+    }
+    if (peer == m_peer)
+        update_group_view();
+}
+
+void MainWindow::on_group_warning(const QByteArray& group_id, const QString& text) {
+    std::string peer = group_id.isEmpty() ? std::string() : peer_of(group_id);
+    bool known = !peer.empty() && m_conversation_model.row_of(peer) >= 0;
+    show_banner(known ? m_conversation_model.title_of(peer) + QStringLiteral(": ") + text
+                      : tr("A group change was refused: %1").arg(text));
+}
+
+void MainWindow::on_group_unreachable(const QByteArray& message_id, const QStringList& members) {
+    QString where;
+    auto row = m_bridge.store().find_outgoing(bytes_of(message_id));
+    if (row && row.value())
+        where =
+            QLatin1Char(' ') + tr("in %1").arg(m_conversation_model.title_of(row.value()->peer));
+    show_banner(tr("The relay could not reach %1%2: they have no registered device, so they will "
+                   "not get that message.")
+                    .arg(members.join(QStringLiteral(", ")), where));
+}
+
+void MainWindow::show_banner(const QString& text) {
+    m_banner_lines << text;
+    while (m_banner_lines.size() > kBannerLines)
+        m_banner_lines.removeFirst();
+    m_banner_label->setText(m_banner_lines.join(QChar(u'\n')));
+    m_banner->show();
+}
+
+void MainWindow::update_group_view() {
+    m_read_only.clear();
+    m_peer_label->setText(m_peer.empty() ? QString() : m_conversation_model.title_of(m_peer));
+    if (!group_open()) {
+        m_group_panel->hide();
+        m_members_action->setEnabled(false);
+        update_send_enabled();
+        return;
+    }
+    m_members_action->setEnabled(true);
+    auto group = stored_group(m_peer);
+    std::vector<store::GroupMemberRow> members;
+    if (group) {
+        auto listed = m_bridge.store().group_members(group->group_id);
+        if (listed)
+            members = std::move(listed.value());
+        else
+            show_error(plain_error(listed.error()));
+    }
+    bool pending = !group;
+    bool has_left = group && group->has_left;
+    if (pending)
+        m_read_only = m_unaccepted_groups.count(m_peer)
+                          ? tr("Waiting for the relay to accept the new group; you can write "
+                               "once it has.")
+                          : tr("This group is unknown to this profile, so nothing can be sent "
+                               "to it.");
+    else if (has_left)
+        m_read_only = tr("You are no longer a member of this group (you left or an admin "
+                         "removed you). You can read what was said, but not send to it.");
+    m_group_panel->show_group(members, m_bridge.username().toStdString(), has_left, pending);
+    m_group_panel->setVisible(m_members_action->isChecked());
+    update_send_enabled();
+}
+
+// ---- status ----------------------------------------------------------------------------------
+
 void MainWindow::show_error(const QString& text) {
     m_error_label->setText(text);
 }
@@ -245,17 +663,36 @@ QString MainWindow::error_text() const {
     return m_error_label->text();
 }
 
+QString MainWindow::banner_text() const {
+    return m_banner->isHidden() ? QString() : m_banner_label->text();
+}
+
+QString MainWindow::read_only_text() const {
+    return m_read_only;
+}
+
+bool MainWindow::input_enabled() const {
+    return m_input->isEnabled();
+}
+
 void MainWindow::update_title() {
     QString title = tr("Veil — %1").arg(m_bridge.username());
     int unread = m_conversation_model.total_unread();
     if (unread > 0)
         title = QStringLiteral("(%1) ").arg(unread) + title;
     setWindowTitle(title);
+    if (!m_peer.empty())
+        m_peer_label->setText(m_conversation_model.title_of(m_peer));
 }
 
 void MainWindow::update_send_enabled() {
-    m_input->setEnabled(!m_peer.empty());
-    m_send->setEnabled(!m_peer.empty() && !m_input->text().trimmed().isEmpty());
+    bool writable = !m_peer.empty() && m_read_only.isEmpty();
+    m_input->setEnabled(writable);
+    m_input->setPlaceholderText(writable || m_peer.empty() ? tr("Write a message")
+                                                           : tr("Read-only"));
+    m_send->setEnabled(writable && !m_input->text().trimmed().isEmpty());
+    m_read_only_label->setText(m_read_only);
+    m_read_only_label->setVisible(!m_read_only.isEmpty());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -1,6 +1,9 @@
-// MainWindow: the conversation list, the open conversation's messages, an input line with a
-// Send button, an "Add contact" action, and a status bar with the connection state and the
-// last error. It reads the store through the bridge and follows the bridge's signals.
+// MainWindow: the conversation list (people and groups), the open conversation's messages, an
+// input line with a Send button, "Add contact" and "New group" actions, and a status bar with
+// the connection state and the last error. For an open group it also shows the members panel
+// (GroupPanel), a banner for the engine's group warnings and unreachable members, and, when we
+// are no longer a member, a sentence in place of a usable input line. It reads the store through
+// the bridge and follows the bridge's signals.
 //
 // Thread: the GUI thread. Received text is shown only through the models' plain DisplayRole
 // strings and Qt::PlainText labels.
@@ -11,16 +14,25 @@
 #include "message_list_model.h"
 
 #include <QMainWindow>
+#include <QPointer>
 
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
+class QAction;
 class QLabel;
 class QLineEdit;
 class QListView;
 class QPushButton;
+class QWidget;
 
 namespace veil::desktop {
 
+class GroupPanel;
+class NewGroupDialog;
 class SessionBridge;
 
 class MainWindow final : public QMainWindow {
@@ -29,40 +41,97 @@ public:
     // The bridge must hold an open profile and outlive the window.
     explicit MainWindow(SessionBridge& bridge, QWidget* parent = nullptr);
 
-    // Shows peer's conversation (adding peer as a contact if needed) and marks it read.
+    // Shows peer's conversation (adding peer as a contact if needed; a group's conversation,
+    // "#" and its hex id, is opened as it is) and marks it read.
     void open_conversation(const std::string& peer);
-    // What typing text into the input line and pressing Enter does.
+    // What typing text into the input line and pressing Enter does (to a person or a group).
     void send_text(const QString& text);
+
+    // Groups. create_group asks the engine and opens the new group at once (read-only until the
+    // relay accepts it); it returns an empty string, or a sentence saying why nothing was made.
+    QString create_group(const QString& name, const std::vector<std::string>& members);
+    // The "New group" action: opens the dialog (window-modal, deleted when closed) and returns
+    // it. It stays open, with what was typed, until the relay has accepted the new group.
+    NewGroupDialog* new_group();
+    // The open group's members panel actions. Errors are shown in the panel, and the "Add"
+    // field keeps its text until an add is accepted.
+    void add_members(const QString& text);
+    void remove_members(const std::vector<std::string>& members);
+    void set_admin(const std::string& member, bool admin);
+    void leave_open_group();
 
     ConversationListModel& conversation_model() { return m_conversation_model; }
     MessageListModel& message_model() { return m_message_model; }
+    GroupPanel& group_panel() { return *m_group_panel; }
+    const std::string& open_peer() const { return m_peer; }
     QString state_text() const;
     QString error_text() const;
+    // The group banner (warnings, unreachable members); empty when none is shown.
+    QString banner_text() const;
+    // Why the input line is disabled (we left the group, it is not accepted yet), or empty.
+    QString read_only_text() const;
+    bool input_enabled() const;
 
 protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
     void build_ui();
+    QWidget* build_banner();
     void reload_conversations();
     void select_current_peer();
     void on_selected(const QModelIndex& index);
     void on_message_added(const store::MessageRow& row);
     void on_status_changed(const QByteArray& message_id, store::MessageStatus status);
     void on_state_changed(engine::State state);
+    void on_error_reported(const QString& text);
+    void on_group_changed(const QByteArray& group_id);
+    void on_group_change_failed(const QByteArray& group_id, const QString& text);
+    void on_group_warning(const QByteArray& group_id, const QString& text);
+    void on_group_unreachable(const QByteArray& message_id, const QStringList& members);
     void on_send();
     void on_add_contact();
+    void on_remove_requested();
+    void on_leave_requested();
     void show_error(const QString& text);
+    void show_banner(const QString& text);
+    // Drops the groups we created that the relay has not accepted, each with a banner line
+    // made by sentence from the group's title.
+    // Drops the groups we created that the relay did not accept (only `peer`'s when given),
+    // telling the person with sentence(title).
+    void forget_unaccepted_groups(const std::function<QString(const QString&)>& sentence,
+                                  const std::string& peer = {});
+    void update_group_view();
     void update_title();
     void update_send_enabled();
+    bool group_open() const;
+    Bytes open_group_id() const;
+    std::optional<store::GroupRow> stored_group(const std::string& peer);
 
     SessionBridge& m_bridge;
     ConversationListModel m_conversation_model;
     MessageListModel m_message_model;
     std::string m_peer;
+    // Groups we created that the relay has not accepted yet, by conversation: their names.
+    std::map<std::string, std::string> m_unaccepted_groups;
+    // Groups (by conversation) with a change of ours on its way to the relay, and the members
+    // an add there asked for: the "Add" field keeps its text until they are members.
+    std::map<std::string, std::vector<std::string>> m_changes_in_flight;
+    // The open "New group" dialog, and the group it waits for (empty while it does not wait).
+    QPointer<NewGroupDialog> m_group_dialog;
+    std::string m_group_dialog_peer;
+    std::string m_created_peer;       // the group the last create_group() asked for
+    std::string m_peer_before_create; // what was open before it, to return to on a refusal
+    QString m_read_only;
+    QStringList m_banner_lines;
     QListView* m_conversations = nullptr;
     QListView* m_messages = nullptr;
     QLabel* m_peer_label = nullptr;
+    QWidget* m_banner = nullptr;
+    QLabel* m_banner_label = nullptr;
+    GroupPanel* m_group_panel = nullptr;
+    QAction* m_members_action = nullptr;
+    QLabel* m_read_only_label = nullptr;
     QLineEdit* m_input = nullptr;
     QPushButton* m_send = nullptr;
     QLabel* m_state_label = nullptr;

@@ -5,6 +5,7 @@
 #include <QBrush>
 #include <QColor>
 #include <QDateTime>
+#include <QFont>
 
 #include <algorithm>
 
@@ -13,6 +14,10 @@ namespace {
 
 bool outgoing(const store::MessageRow& row) {
     return row.direction == store::Direction::outgoing;
+}
+
+bool system_line(const store::MessageRow& row) {
+    return row.kind == store::MessageKind::system;
 }
 
 bool undecryptable(const store::MessageRow& row) {
@@ -101,6 +106,12 @@ QString MessageListModel::header_line(const store::MessageRow& row) const {
 }
 
 QString MessageListModel::display_line(const store::MessageRow& row) const {
+    if (system_line(row)) {
+        // A remark, with no sender: "bob left  ·  14:03".
+        QString line = one_line(row.text, 0);
+        QString time = format_time(shown_time(row), m_now_ms());
+        return time.isEmpty() ? line : line + QStringLiteral("  ·  ") + time;
+    }
     return header_line(row) + QChar(u'\n') + display_text(row.text);
 }
 
@@ -112,23 +123,35 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
     case Qt::DisplayRole:
     case Qt::AccessibleTextRole: return display_line(row);
     case Qt::TextAlignmentRole:
+        if (system_line(row))
+            return QVariant::fromValue(Qt::AlignHCenter | Qt::AlignVCenter);
         return QVariant::fromValue(outgoing(row) ? Qt::AlignRight | Qt::AlignVCenter
                                                  : Qt::AlignLeft | Qt::AlignVCenter);
     case Qt::ForegroundRole:
         if (undecryptable(row))
             return QBrush(QColor(0xa0, 0x10, 0x10));
+        if (system_line(row))
+            return QBrush(QColor(0x6e, 0x6e, 0x6e));
         return {};
+    case Qt::FontRole: {
+        if (!system_line(row))
+            return {};
+        QFont font;
+        font.setItalic(true);
+        return font;
+    }
     case Qt::BackgroundRole:
         if (outgoing(row))
             return QBrush(QColor(0xe8, 0xf1, 0xfb));
         return {};
-    case SenderRole: return display_text(row.sender);
+    case SenderRole: return system_line(row) ? QString() : display_text(row.sender);
     case TextRole: return display_text(row.text);
     case TimeRole: return format_time(shown_time(row), m_now_ms());
     case TickRole: return outgoing(row) ? tick_for(row.status) : QString();
     case StatusRole: return static_cast<int>(row.status);
     case OutgoingRole: return outgoing(row);
     case UndecryptableRole: return undecryptable(row);
+    case SystemRole: return system_line(row);
     default: return {};
     }
 }
@@ -142,6 +165,7 @@ QHash<int, QByteArray> MessageListModel::roleNames() const {
     names.insert(StatusRole, "status");
     names.insert(OutgoingRole, "outgoing");
     names.insert(UndecryptableRole, "undecryptable");
+    names.insert(SystemRole, "system");
     return names;
 }
 

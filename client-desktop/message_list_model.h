@@ -4,6 +4,11 @@
 // Thread: the GUI thread. Received text reaches views only as plain-text DisplayRole strings
 // (display_text()), never as rich text, so markup in a message is shown literally. There is no
 // ToolTipRole on purpose: QToolTip guesses rich text.
+//
+// Groups: every message names its sender (SenderRole, the header of DisplayRole). System lines
+// (store::MessageKind::system: joins, leaves, removals, refused changes), which the client writes
+// itself, are remarks, not messages from someone: SystemRole is true, SenderRole is empty, and
+// DisplayRole is the remark and its time on one line, shown centred, italic and muted.
 #pragma once
 
 #include "store/account_store.h"
@@ -29,6 +34,7 @@ public:
         StatusRole,                    // int, store::MessageStatus
         OutgoingRole,                  // bool
         UndecryptableRole,             // bool: a placeholder whose text is the reason
+        SystemRole,                    // bool: a remark the client wrote (MessageKind::system)
     };
 
     // now_ms decides which times are "today"; tests pass a fixed clock.

@@ -10,6 +10,11 @@ namespace {
 
 constexpr const char* kLog = "ui";
 
+QByteArray to_qbytes(std::span<const std::uint8_t> bytes) {
+    return QByteArray(reinterpret_cast<const char*>(bytes.data()),
+                      static_cast<qsizetype>(bytes.size()));
+}
+
 } // namespace
 
 SessionBridge::SessionBridge(QObject* parent)
@@ -123,9 +128,7 @@ void SessionBridge::on_message(const store::MessageRow& row) {
 
 void SessionBridge::on_status(std::span<const std::uint8_t> message_id,
                               store::MessageStatus status) {
-    emit statusChanged(QByteArray(reinterpret_cast<const char*>(message_id.data()),
-                                  static_cast<qsizetype>(message_id.size())),
-                       status);
+    emit statusChanged(to_qbytes(message_id), status);
 }
 
 void SessionBridge::on_queue_drained() {
@@ -139,6 +142,28 @@ void SessionBridge::on_settled() {
 void SessionBridge::on_error(const Error& error) {
     m_last_error = error;
     emit errorReported(plain_error(error));
+}
+
+void SessionBridge::on_group_changed(std::span<const std::uint8_t> group_id) {
+    emit groupChanged(to_qbytes(group_id));
+}
+
+void SessionBridge::on_group_change_failed(std::span<const std::uint8_t> group_id,
+                                           const Error& why) {
+    emit groupChangeFailed(to_qbytes(group_id), plain_error(why));
+}
+
+void SessionBridge::on_group_warning(std::span<const std::uint8_t> group_id,
+                                     const std::string& sentence) {
+    emit groupWarning(to_qbytes(group_id), display_text(sentence));
+}
+
+void SessionBridge::on_group_unreachable(std::span<const std::uint8_t> message_id,
+                                         const std::vector<std::string>& members) {
+    QStringList names;
+    for (const auto& m : members)
+        names << display_text(m);
+    emit groupUnreachable(to_qbytes(message_id), names);
 }
 
 } // namespace veil::desktop

@@ -16,11 +16,14 @@
 #include <QByteArray>
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace veil::desktop {
 
@@ -69,6 +72,12 @@ public:
     void on_queue_drained() override;
     void on_settled() override;
     void on_error(const Error& error) override;
+    void on_group_changed(std::span<const std::uint8_t> group_id) override;
+    void on_group_change_failed(std::span<const std::uint8_t> group_id, const Error& why) override;
+    void on_group_warning(std::span<const std::uint8_t> group_id,
+                          const std::string& sentence) override;
+    void on_group_unreachable(std::span<const std::uint8_t> message_id,
+                              const std::vector<std::string>& members) override;
 
 signals:
     void stateChanged(veil::engine::State state);
@@ -78,6 +87,15 @@ signals:
     void settled();
     // A plain sentence (plain_error()) for the status bar or a dialog.
     void errorReported(const QString& text);
+    // A group's stored state changed: read it again from the store.
+    void groupChanged(const QByteArray& groupId);
+    // Something about a group was refused; text is the engine's sentence through display_text()
+    // (it names people and may quote a group name others chose).
+    void groupWarning(const QByteArray& groupId, const QString& text);
+    // The relay refused a membership change of ours to groupId; text says why (plain_error()).
+    void groupChangeFailed(const QByteArray& groupId, const QString& text);
+    // The relay could not queue the group message messageId for these members (display_text()).
+    void groupUnreachable(const QByteArray& messageId, const QStringList& members);
     // A profile was created or opened (profile_dir() is set); closed() when it is closed.
     void opened();
     void closed();

@@ -50,5 +50,53 @@ TEST_CASE("the last message is previewed as one plain line") {
           QStringLiteral("<b>bold</b> second line"));
 }
 
+TEST_CASE("groups are listed by name, with and without messages") {
+    test::app();
+    ConversationListModel model;
+    std::string hikers = store::group_conversation(test::group_id(1));
+    std::string quiet = store::group_conversation(test::group_id(2));
+    model.set_rows({conversation("bob", "hi", 100, 0), conversation(hikers, "bob left", 200, 1)},
+                   {"bob", "dave"},
+                   {test::group_row(1, "hikers"), test::group_row(2, "<b>quiet</b>")});
+    REQUIRE(model.rowCount() == 4);
+    auto at = [&](int row, int role) { return model.data(model.index(row), role); };
+    // Activity first, then groups without messages, then contacts without messages.
+    CHECK(model.peer_at(0) == hikers);
+    CHECK(model.peer_at(1) == "bob");
+    CHECK(model.peer_at(2) == quiet);
+    CHECK(model.peer_at(3) == "dave");
+    CHECK(at(0, Qt::DisplayRole).toString() == QStringLiteral("# hikers  (1)\nbob left"));
+    CHECK(at(0, ConversationListModel::IsGroupRole).toBool());
+    CHECK(at(2, ConversationListModel::TitleRole).toString() == QStringLiteral("# <b>quiet</b>"));
+    CHECK(at(2, Qt::DisplayRole).toString().endsWith(QStringLiteral("\nno messages yet")));
+    CHECK_FALSE(at(1, ConversationListModel::IsGroupRole).toBool());
+    CHECK(model.title_of(hikers) == QStringLiteral("# hikers"));
+    CHECK(model.title_of("bob") == QStringLiteral("bob"));
+}
+
+TEST_CASE("a group's list row says when it is left, unnamed or not yet accepted") {
+    test::app();
+    ConversationListModel model;
+    store::GroupRow unaccepted = test::group_row(3, "new one");
+    unaccepted.revision = 0;
+    model.set_rows({}, {},
+                   {test::group_row(1, "old club", true), test::group_row(2, ""), unaccepted});
+    REQUIRE(model.rowCount() == 3);
+    auto at = [&](int row, int role) { return model.data(model.index(row), role); };
+    CHECK(at(0, Qt::DisplayRole).toString().startsWith(QStringLiteral("# old club  · left\n")));
+    CHECK(at(0, ConversationListModel::HasLeftRole).toBool());
+    CHECK(at(1, ConversationListModel::TitleRole).toString() == QStringLiteral("# unnamed group"));
+    CHECK(at(2, ConversationListModel::PendingRole).toBool());
+    CHECK(at(2, Qt::DisplayRole).toString().contains(QStringLiteral("waiting for the relay")));
+}
+
+TEST_CASE("a group name with line breaks and bidi controls stays on one visible line") {
+    test::app();
+    ConversationListModel model;
+    model.set_rows({}, {}, {test::group_row(1, "a\nb\xE2\x80\xAE")});
+    CHECK(model.data(model.index(0), ConversationListModel::TitleRole).toString() ==
+          QStringLiteral("# a b<U+202E>"));
+}
+
 } // namespace
 } // namespace veil::desktop

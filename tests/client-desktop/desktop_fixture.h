@@ -82,4 +82,38 @@ inline store::MessageRow outgoing(const std::string& peer, std::uint8_t n,
     return row;
 }
 
+// A 16-byte group id ending in n.
+inline Bytes group_id(std::uint8_t n) {
+    Bytes id(16, 0x47);
+    id[15] = n;
+    return id;
+}
+
+// A group as the store keeps it; change and state_hash are stand-ins (nothing here reads them).
+inline store::GroupRow group_row(std::uint8_t n, const std::string& name, bool has_left = false) {
+    store::GroupRow row;
+    row.group_id = group_id(n);
+    row.revision = 1;
+    row.change = Bytes{1, 2, 3};
+    row.state_hash = Bytes(32, 0x11);
+    row.name = name;
+    row.has_left = has_left;
+    return row;
+}
+
+// A message of member `sender` in group n's conversation.
+inline store::MessageRow group_message(std::uint8_t group, std::uint8_t n,
+                                       const std::string& sender, const std::string& text) {
+    store::MessageRow row = incoming(store::group_conversation(group_id(group)), n, text);
+    row.sender = sender;
+    return row;
+}
+
+// A system line (a join, a removal) in group n's conversation.
+inline store::MessageRow system_line(std::uint8_t group, std::uint8_t n, const std::string& text) {
+    store::MessageRow row = group_message(group, n, store::kSystemSender, text);
+    row.kind = store::MessageKind::system;
+    return row;
+}
+
 } // namespace veil::desktop::test

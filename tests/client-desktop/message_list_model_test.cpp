@@ -2,6 +2,8 @@
 
 #include "desktop_fixture.h"
 
+#include <QFont>
+
 namespace veil::desktop {
 namespace {
 
@@ -88,6 +90,44 @@ TEST_CASE("messages are shown oldest first whatever order the store gives") {
           QStringLiteral("first"));
     CHECK(model.data(model.index(2), MessageListModel::TextRole).toString() ==
           QStringLiteral("third"));
+}
+
+TEST_CASE("in a group every message names its sender and system lines are remarks") {
+    test::app();
+    MessageListModel model(nullptr, [] { return 1700000000000; });
+    std::string group = store::group_conversation(test::group_id(1));
+    store::MessageRow mine = outgoing(group, 3, "me too");
+    model.set_conversation(group, {test::system_line(1, 1, "alice created the group with bob"),
+                                   test::group_message(1, 2, "bob", "hello all"), mine});
+    REQUIRE(model.rowCount() == 3);
+    auto at = [&](int row, int role) { return model.data(model.index(row), role); };
+
+    CHECK(at(0, MessageListModel::SystemRole).toBool());
+    CHECK(at(0, MessageListModel::SenderRole).toString().isEmpty());
+    CHECK(display(model, 0).startsWith(QStringLiteral("alice created the group with bob")));
+    CHECK_FALSE(display(model, 0).contains(QStringLiteral("#system")));
+    CHECK_FALSE(display(model, 0).contains(QChar(u'\n')));
+    CHECK(at(0, Qt::FontRole).value<QFont>().italic());
+    CHECK(at(0, Qt::TextAlignmentRole).value<Qt::Alignment>() & Qt::AlignHCenter);
+    CHECK(at(0, Qt::ForegroundRole).isValid());
+
+    CHECK_FALSE(at(1, MessageListModel::SystemRole).toBool());
+    CHECK(at(1, MessageListModel::SenderRole).toString() == QStringLiteral("bob"));
+    CHECK(display(model, 1).startsWith(QStringLiteral("bob")));
+    CHECK(display(model, 1).endsWith(QStringLiteral("\nhello all")));
+    CHECK_FALSE(at(1, Qt::FontRole).isValid());
+    CHECK(at(2, MessageListModel::SenderRole).toString() == QStringLiteral("alice"));
+    CHECK(at(2, MessageListModel::OutgoingRole).toBool());
+}
+
+TEST_CASE("a system line arriving for the open group is added like a message") {
+    test::app();
+    MessageListModel model;
+    model.set_conversation(store::group_conversation(test::group_id(1)), {});
+    CHECK(model.add(test::system_line(1, 1, "bob left")));
+    CHECK_FALSE(model.add(test::system_line(2, 2, "another group's line")));
+    REQUIRE(model.rowCount() == 1);
+    CHECK(model.data(model.index(0), MessageListModel::SystemRole).toBool());
 }
 
 } // namespace

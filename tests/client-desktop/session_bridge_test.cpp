@@ -39,6 +39,29 @@ TEST_CASE("the bridge re-emits engine events as Qt signals") {
     CHECK(bridge.last_error()->code == Errc::refused);
 }
 
+TEST_CASE("the bridge re-emits group events with their text made safe to show") {
+    test::app();
+    SessionBridge bridge;
+    QByteArray changed;
+    QString warning;
+    QStringList unreachable;
+    QObject::connect(&bridge, &SessionBridge::groupChanged,
+                     [&](const QByteArray& id) { changed = id; });
+    QObject::connect(&bridge, &SessionBridge::groupWarning,
+                     [&](const QByteArray&, const QString& text) { warning = text; });
+    QObject::connect(&bridge, &SessionBridge::groupUnreachable,
+                     [&](const QByteArray&, const QStringList& names) { unreachable = names; });
+
+    engine::EngineObserver& observer = bridge;
+    observer.on_group_changed(test::group_id(1));
+    observer.on_group_warning(test::group_id(1), "refused \xE2\x80\xAE evil");
+    observer.on_group_unreachable(test::message_id(1), {"carol", "dave"});
+
+    CHECK(changed.size() == 16);
+    CHECK(warning == QStringLiteral("refused <U+202E> evil"));
+    CHECK(unreachable == QStringList{QStringLiteral("carol"), QStringLiteral("dave")});
+}
+
 TEST_CASE("a wrong passphrase is reported in plain words") {
     test::app();
     test::TempDir dir;
