@@ -612,7 +612,9 @@ int cmd_group_change(const GlobalOptions& options, const std::string& action,
             const Bytes& id = group->group_id;
             Status st = action == "add"      ? engine.add_group_members(id, members)
                         : action == "remove" ? engine.remove_group_members(id, members)
-                                             : engine.leave_group(id);
+                        : action == "promote" || action == "demote"
+                            ? engine.set_group_admin(id, members.at(0), action == "promote")
+                            : engine.leave_group(id);
             if (!st)
                 return st.error();
             return id;

@@ -41,7 +41,8 @@ int cmd_bot_echo(const GlobalOptions& options);
 // Groups. NAME is a group's name, or its id in hex when two groups share a name.
 int cmd_group_create(const GlobalOptions& options, const std::string& name,
                      const std::vector<std::string>& members);
-// action: "add" or "remove" (members), "leave" (no members).
+// action: "add" or "remove" (members), "promote" or "demote" (one member: admin or not),
+// "leave" (no members).
 int cmd_group_change(const GlobalOptions& options, const std::string& action,
                      const std::string& name, const std::vector<std::string>& members);
 int cmd_group_list(const GlobalOptions& options);

@@ -32,6 +32,7 @@ Verbs:
   group add GROUP NAME...  add members (admins only)
   group remove GROUP NAME...
                            remove members (admins only); they cannot read later messages
+  group promote GROUP NAME make NAME an admin (admins only); demote undoes it
   group leave GROUP        leave a group
   group list               your groups: id, name, member count
   group members GROUP      a group's members and admins
@@ -205,6 +206,8 @@ int main(int argc, char** argv) {
     if (verb == "group" && words.size() >= 4 && (words[1] == "add" || words[1] == "remove"))
         return cmd_group_change(options, words[1], words[2],
                                 std::vector<std::string>(words.begin() + 3, words.end()));
+    if (verb == "group" && words.size() == 4 && (words[1] == "promote" || words[1] == "demote"))
+        return cmd_group_change(options, words[1], words[2], {words[3]});
     if (verb == "group" && words.size() == 3 && words[1] == "leave")
         return cmd_group_change(options, "leave", words[2], {});
     if (verb == "group" && words.size() == 2 && words[1] == "list")

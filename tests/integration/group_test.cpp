@@ -61,9 +61,16 @@ TEST_CASE("three people hold a group chat from the command line, and a removed m
     CHECK(members.out.find("alice  admin") != std::string::npos);
     CHECK(members.out.find("carol") != std::string::npos);
 
-    // Only an admin removes members.
+    // Only an admin removes members, or promotes.
     auto refused = bob.run({"group", "remove", "hikers", "carol"});
     CHECK(refused.code != 0);
+    CHECK(bob.run({"group", "promote", "hikers", "bob"}).code != 0);
+    auto promoted = alice.run({"group", "promote", "hikers", "bob"});
+    INFO(promoted.err);
+    REQUIRE(promoted.code == 0);
+    auto admins = alice.run({"group", "members", "hikers"});
+    REQUIRE(admins.code == 0);
+    CHECK(admins.out.find("bob  admin") != std::string::npos);
 
     auto removed = alice.run({"group", "remove", "hikers", "carol"});
     INFO(removed.err);
