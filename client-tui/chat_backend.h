@@ -32,6 +32,8 @@ public:
     virtual Status remove_group_members(const Bytes& group_id,
                                         const std::vector<std::string>& members) = 0;
     virtual Status leave_group(const Bytes& group_id) = 0;
+    virtual Status set_group_admin(const Bytes& group_id, const std::string& member,
+                                   bool admin) = 0;
     virtual Result<Bytes> send_group_text(const Bytes& group_id, const std::string& text) = 0;
     virtual Result<std::vector<store::GroupRow>> groups() = 0;
     virtual Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& group_id) = 0;

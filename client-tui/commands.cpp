@@ -51,6 +51,13 @@ Command group_command(std::string_view rest) {
                 {},
                 std::move(more)};
     }
+    if (first == "promote" || first == "demote") {
+        if (more.size() != 1)
+            return invalid("/group " + first + " takes one name, e.g. /group " + first + " bob");
+        return {first == "promote" ? Command::Kind::group_promote : Command::Kind::group_demote,
+                {},
+                std::move(more)};
+    }
     if (first == "leave" || first == "members") {
         if (!more.empty())
             return invalid("/group " + first + " takes nothing more");
@@ -100,6 +107,7 @@ const char* help_text() {
            "  /group NAME [MEMBER...]   create a group and open it\n"
            "  /group add|remove MEMBER...   change the open group's members (admins)\n"
            "  /group members   who is in the open group\n"
+           "  /group promote|demote MEMBER   make an admin, or a member again (admins)\n"
            "  /group leave  leave the open group\n"
            "  /help         this help (any key closes it)\n"
            "  /quit         quit (also Ctrl-Q)\n"

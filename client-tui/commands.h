@@ -20,6 +20,8 @@ struct Command {
         group_remove,  // names: members to remove from the open group
         group_leave,   // leave the open group
         group_members, // show the open group's members
+        group_promote, // names: one member of the open group to make an admin
+        group_demote,  // names: one admin of the open group to make a member
         help,
         quit,
         invalid, // argument: a sentence for the status line

@@ -107,6 +107,9 @@ public:
         return m_session.engine().remove_group_members(id, members);
     }
     Status leave_group(const Bytes& id) override { return m_session.engine().leave_group(id); }
+    Status set_group_admin(const Bytes& id, const std::string& member, bool admin) override {
+        return m_session.engine().set_group_admin(id, member, admin);
+    }
     Result<Bytes> send_group_text(const Bytes& id, const std::string& text) override {
         return m_session.engine().send_group_message(id, text);
     }

@@ -326,7 +326,9 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::group_create: create_group(command.argument, command.names); break;
     case Command::Kind::group_add:
     case Command::Kind::group_remove:
-    case Command::Kind::group_leave: change_group(command); break;
+    case Command::Kind::group_leave:
+    case Command::Kind::group_promote:
+    case Command::Kind::group_demote: change_group(command); break;
     case Command::Kind::group_members: show_members(); break;
     case Command::Kind::help: m_help = true; break;
     case Command::Kind::quit: m_quit = true; break;
@@ -365,11 +367,13 @@ void TuiModel::change_group(const Command& command) {
     Bytes id;
     if (!open_group(id))
         return;
-    Status st = command.kind == Command::Kind::group_add
-                    ? m_backend.add_group_members(id, command.names)
-                : command.kind == Command::Kind::group_remove
-                    ? m_backend.remove_group_members(id, command.names)
-                    : m_backend.leave_group(id);
+    using K = Command::Kind;
+    Status st =
+        command.kind == K::group_add      ? m_backend.add_group_members(id, command.names)
+        : command.kind == K::group_remove ? m_backend.remove_group_members(id, command.names)
+        : command.kind == K::group_promote || command.kind == K::group_demote
+            ? m_backend.set_group_admin(id, command.names.at(0), command.kind == K::group_promote)
+            : m_backend.leave_group(id);
     if (!st) {
         set_error(st.error().message);
         return;

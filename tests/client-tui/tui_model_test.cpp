@@ -125,6 +125,13 @@ public:
         calls.push_back("leave");
         return refuse_changes;
     }
+    Status set_group_admin(const Bytes& id, const std::string& member, bool admin) override {
+        calls.push_back((admin ? "promote " : "demote ") + member);
+        for (auto& m : members[id])
+            if (m.username == member)
+                m.admin = admin;
+        return refuse_changes;
+    }
     Result<Bytes> send_group_text(const Bytes& id, const std::string& text) override {
         calls.push_back("group text " + text);
         return send_text(store::group_conversation(id), text);
@@ -397,18 +404,24 @@ TEST_CASE("/group add, remove, members and leave act on the open group only", "[
     t.enter(U"/group members");
     CHECK(t.model.overlay().find("carol") == std::string::npos);
     t.model.handle_key(Key::character(U'x'));
+    t.enter(U"/group promote bob");
+    t.enter(U"/group members");
+    CHECK(t.model.overlay().find("bob  (admin)") != std::string::npos);
+    t.model.handle_key(Key::character(U'x'));
 
     t.backend.refuse_changes = make_error(Errc::refused, "only admins can change the members");
     t.enter(U"/group leave");
     CHECK(t.model.last_error() == "only admins can change the members");
-    CHECK(t.backend.calls ==
-          std::vector<std::string>{"create hikers", "add carol", "remove carol", "leave"});
+    CHECK(t.backend.calls == std::vector<std::string>{"create hikers", "add carol", "remove carol",
+                                                      "promote bob", "leave"});
 }
 
 TEST_CASE("/group without a name or with stray words is refused with a hint", "[tui_model]") {
     CHECK(parse_command("/group").kind == Command::Kind::invalid);
     CHECK(parse_command("/group add").kind == Command::Kind::invalid);
     CHECK(parse_command("/group leave now").kind == Command::Kind::invalid);
+    CHECK(parse_command("/group promote").kind == Command::Kind::invalid);
+    CHECK(parse_command("/group demote bob carol").kind == Command::Kind::invalid);
     auto create = parse_command("/group  hikers  bob carol ");
     CHECK(create.kind == Command::Kind::group_create);
     CHECK(create.argument == "hikers");
