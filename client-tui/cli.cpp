@@ -621,6 +621,44 @@ int cmd_group_change(const GlobalOptions& options, const std::string& action,
         });
 }
 
+int cmd_group_info(const GlobalOptions& options, const std::string& group_name,
+                   const std::string& what, const std::string& value) {
+    quit_on_signals();
+    class InfoRunner : public Runner {
+    public:
+        using Runner::Runner;
+        void on_settled() override {
+            if (m_ever_ready)
+                finish(exit_ok);
+        }
+    } runner(options.timeout_s);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto group = find_group(session->store(), group_name);
+    if (!group) {
+        err(group.error().message);
+        return exit_for(group.error());
+    }
+    // Stored at once and sent to the members as a group message, like any other.
+    const bool naming = what == "name";
+    auto st = session->engine().set_group_info(group->group_id, naming ? value : group->name,
+                                               naming ? group->description : value);
+    if (!st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    if (auto started = session->engine().start(); !started) {
+        err(started.error().message);
+        return exit_for(started.error());
+    }
+    code = runner.exec();
+    if (code == exit_unreachable)
+        err("the change is stored and will be sent to the members by the next run");
+    return code;
+}
+
 int cmd_group_list(const GlobalOptions& options) {
     Runner runner(0);
     int code;

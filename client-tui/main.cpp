@@ -33,6 +33,9 @@ Verbs:
   group remove GROUP NAME...
                            remove members (admins only); they cannot read later messages
   group promote GROUP NAME make NAME an admin (admins only); demote undoes it
+  group rename GROUP NEW   rename a group (admins only; only members see the name)
+  group describe GROUP TEXT
+                           set a group's description (admins only)
   group leave GROUP        leave a group
   group list               your groups: id, name, member count
   group members GROUP      a group's members and admins
@@ -208,6 +211,9 @@ int main(int argc, char** argv) {
                                 std::vector<std::string>(words.begin() + 3, words.end()));
     if (verb == "group" && words.size() == 4 && (words[1] == "promote" || words[1] == "demote"))
         return cmd_group_change(options, words[1], words[2], {words[3]});
+    if (verb == "group" && words.size() == 4 && (words[1] == "rename" || words[1] == "describe"))
+        return cmd_group_info(options, words[2], words[1] == "rename" ? "name" : "description",
+                              words[3]);
     if (verb == "group" && words.size() == 3 && words[1] == "leave")
         return cmd_group_change(options, "leave", words[2], {});
     if (verb == "group" && words.size() == 2 && words[1] == "list")

@@ -851,6 +851,8 @@ Status Engine::set_group_info(std::span<const std::uint8_t> group_id, const std:
                               const std::string& description) {
     if (unicode::sanitize(name) != name || unicode::sanitize(description) != description)
         return make_error(Errc::invalid_argument, "the name or description is not valid text");
+    if (m_username.empty())
+        VEIL_TRY(load_account()); // before start(): who we are decides whether we are an admin
     Bytes id(group_id.begin(), group_id.end());
     auto state = current_state(id);
     if (!state)

@@ -71,6 +71,7 @@ TEST_CASE("three people hold a group chat from the command line, and a removed m
     auto admins = alice.run({"group", "members", "hikers"});
     REQUIRE(admins.code == 0);
     CHECK(admins.out.find("bob  admin") != std::string::npos);
+    CHECK(carol.run({"group", "rename", "hikers", "walkers"}).code != 0); // not an admin
 
     auto removed = alice.run({"group", "remove", "hikers", "carol"});
     INFO(removed.err);
@@ -94,4 +95,14 @@ TEST_CASE("three people hold a group chat from the command line, and a removed m
     // Carol can no longer send to the group.
     auto carol_send = carol.run({"send", "--group", "hikers", "still here?"});
     CHECK(carol_send.code != 0);
+
+    // Renamed by an admin: the members see the new name, carol (removed) does not.
+    auto renamed = alice.run({"group", "rename", "hikers", "walkers"});
+    INFO(renamed.err);
+    REQUIRE(renamed.code == 0);
+    auto bob_list_before = bob.run({"receive", "--json"});
+    REQUIRE(bob_list_before.code == 0);
+    CHECK(bob.run({"group", "list"}).out.find("walkers") != std::string::npos);
+    carol.run({"receive", "--json"});
+    CHECK(carol.run({"group", "list"}).out.find("walkers") == std::string::npos);
 }
