@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "protocol/limits.h"
 #include "qt/client_session.h"
 #include "text_safety.h"
 #include "util/hex.h"
@@ -643,8 +644,29 @@ int cmd_group_info(const GlobalOptions& options, const std::string& group_name,
     }
     // Stored at once and sent to the members as a group message, like any other.
     const bool naming = what == "name";
-    auto st = session->engine().set_group_info(group->group_id, naming ? value : group->name,
-                                               naming ? group->description : value);
+    Status st;
+    if (what == "avatar") {
+        Bytes image;
+        if (!value.empty()) {
+            std::ifstream in(value, std::ios::binary);
+            std::error_code ec;
+            const auto size = std::filesystem::file_size(value, ec);
+            if (!in || ec) {
+                err("cannot read the picture " + value);
+                return exit_usage;
+            }
+            if (size > protocol::kMaxGroupAvatarBytes) {
+                err("a group picture is at most 64 KiB; " + value + " is larger");
+                return exit_failure;
+            }
+            image.resize(static_cast<std::size_t>(size));
+            in.read(reinterpret_cast<char*>(image.data()), static_cast<std::streamsize>(size));
+        }
+        st = session->engine().set_group_avatar(group->group_id, image);
+    } else {
+        st = session->engine().set_group_info(group->group_id, naming ? value : group->name,
+                                              naming ? group->description : value);
+    }
     if (!st) {
         err(st.error().message);
         return exit_for(st.error());

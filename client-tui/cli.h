@@ -45,7 +45,8 @@ int cmd_group_create(const GlobalOptions& options, const std::string& name,
 // "leave" (no members).
 int cmd_group_change(const GlobalOptions& options, const std::string& action,
                      const std::string& name, const std::vector<std::string>& members);
-// what: "name" or "description"; sent to the members (admins only).
+// what: "name", "description" or "avatar" (value: a PNG or JPEG file, empty to remove); sent
+// to the members (admins only).
 int cmd_group_info(const GlobalOptions& options, const std::string& group, const std::string& what,
                    const std::string& value);
 int cmd_group_list(const GlobalOptions& options);

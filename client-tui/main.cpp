@@ -36,6 +36,7 @@ Verbs:
   group rename GROUP NEW   rename a group (admins only; only members see the name)
   group describe GROUP TEXT
                            set a group's description (admins only)
+  group picture GROUP FILE set a group's picture, PNG or JPEG up to 64 KiB ('' removes it)
   group leave GROUP        leave a group
   group list               your groups: id, name, member count
   group members GROUP      a group's members and admins
@@ -211,8 +212,12 @@ int main(int argc, char** argv) {
                                 std::vector<std::string>(words.begin() + 3, words.end()));
     if (verb == "group" && words.size() == 4 && (words[1] == "promote" || words[1] == "demote"))
         return cmd_group_change(options, words[1], words[2], {words[3]});
-    if (verb == "group" && words.size() == 4 && (words[1] == "rename" || words[1] == "describe"))
-        return cmd_group_info(options, words[2], words[1] == "rename" ? "name" : "description",
+    if (verb == "group" && words.size() == 4 &&
+        (words[1] == "rename" || words[1] == "describe" || words[1] == "picture"))
+        return cmd_group_info(options, words[2],
+                              words[1] == "rename"     ? "name"
+                              : words[1] == "describe" ? "description"
+                                                       : "avatar",
                               words[3]);
     if (verb == "group" && words.size() == 3 && words[1] == "leave")
         return cmd_group_change(options, "leave", words[2], {});

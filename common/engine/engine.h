@@ -135,6 +135,10 @@ public:
     // Admins only: stores the name and description and sends them to the members.
     Status set_group_info(std::span<const std::uint8_t> group_id, const std::string& name,
                           const std::string& description);
+    // Admins only: the group's picture, a PNG or JPEG of at most 64 KiB (empty removes it),
+    // stored and sent to the members like the name.
+    Status set_group_avatar(std::span<const std::uint8_t> group_id,
+                            std::span<const std::uint8_t> image);
     // Stores the message in the group's conversation (store::group_conversation) and queues it;
     // returns its message id. Works offline; sent once connected and caught up.
     Result<Bytes> send_group_message(std::span<const std::uint8_t> group_id,
@@ -240,6 +244,8 @@ private:
     // After login: our changes the relay never answered go again.
     void resend_group_changes();
     void name_created_group(const Bytes& group_id, const std::string& name);
+    Status set_group_details(std::span<const std::uint8_t> group_id, const std::string& name,
+                             const std::string& description, const std::optional<Bytes>& avatar);
     Status edit_members(std::span<const std::uint8_t> group_id,
                         const std::function<Status(wire::GroupState&)>& edit,
                         bool share_info = false);

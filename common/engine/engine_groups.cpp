@@ -21,6 +21,18 @@
 namespace veil::engine {
 namespace {
 
+// PNG or JPEG by their signatures: a group picture is shown by the apps, never executed, but
+// anything else is refused before it is sent to every member.
+bool is_picture(std::span<const std::uint8_t> image) {
+    static constexpr std::uint8_t kPng[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    static constexpr std::uint8_t kJpeg[] = {0xFF, 0xD8, 0xFF};
+    auto starts = [&](std::span<const std::uint8_t> magic) {
+        return image.size() >= magic.size() &&
+               std::equal(magic.begin(), magic.end(), image.begin());
+    };
+    return starts(kPng) || starts(kJpeg);
+}
+
 constexpr const char* kLog = "engine";
 
 Bytes bytes_of(const std::string& s) {
@@ -642,8 +654,12 @@ Status Engine::process_group_content(const wire::Deliver& d, const wire::Content
         std::string description = unicode::sanitize(info.description());
         if (info.avatar().size() > protocol::kMaxGroupAvatarBytes)
             return make_error(Errc::too_large, "the group's picture is too large");
+        // A picture that is not a PNG or JPEG is dropped; the name and description still count.
+        Bytes avatar = bytes_of(info.avatar());
+        if (!avatar.empty() && !is_picture(avatar))
+            avatar.clear();
         bool renamed = name != stored.value()->name;
-        VEIL_TRY(m_store.set_group_info(group_id, name, description, bytes_of(info.avatar())));
+        VEIL_TRY(m_store.set_group_info(group_id, name, description, avatar));
         if (renamed)
             VEIL_TRY(
                 add_system_line(group_id, sender + " named the group \"" + name + "\"", effects));
@@ -849,6 +865,30 @@ Status Engine::set_group_admin(std::span<const std::uint8_t> group_id, const std
 
 Status Engine::set_group_info(std::span<const std::uint8_t> group_id, const std::string& name,
                               const std::string& description) {
+    return set_group_details(group_id, name, description, std::nullopt);
+}
+
+Status Engine::set_group_avatar(std::span<const std::uint8_t> group_id,
+                                std::span<const std::uint8_t> image) {
+    if (image.size() > protocol::kMaxGroupAvatarBytes)
+        return make_error(Errc::too_large, "a group picture is at most 64 KiB");
+    if (!image.empty() && !is_picture(image))
+        return make_error(Errc::invalid_argument, "a group picture must be a PNG or JPEG image");
+    Bytes id(group_id.begin(), group_id.end());
+    if (m_username.empty())
+        VEIL_TRY(load_account());
+    auto stored = m_store.group(id);
+    if (!stored)
+        return stored.error();
+    if (!stored.value())
+        return make_error(Errc::not_found, "no such group");
+    return set_group_details(group_id, stored.value()->name, stored.value()->description,
+                             Bytes(image.begin(), image.end()));
+}
+
+Status Engine::set_group_details(std::span<const std::uint8_t> group_id, const std::string& name,
+                                 const std::string& description,
+                                 const std::optional<Bytes>& avatar) {
     if (unicode::sanitize(name) != name || unicode::sanitize(description) != description)
         return make_error(Errc::invalid_argument, "the name or description is not valid text");
     if (m_username.empty())
@@ -863,8 +903,10 @@ Status Engine::set_group_info(std::span<const std::uint8_t> group_id, const std:
     if (!state.value())
         return make_error(Errc::not_found, "no such group");
     if (stored.value()->has_left || !is_admin(*state.value(), m_username))
-        return make_error(Errc::refused, "only an admin can rename the group");
-    VEIL_TRY(m_store.set_group_info(id, name, description, stored.value()->avatar));
+        return make_error(Errc::refused, "only an admin can change the group's name, description "
+                                         "or picture");
+    VEIL_TRY(
+        m_store.set_group_info(id, name, description, avatar.value_or(stored.value()->avatar)));
     m_observer.on_group_changed(id);
     queue_group_info(id);
     pump_outgoing();

@@ -743,3 +743,35 @@ TEST_CASE("a change the relay refuses is reported with its group and not kept") 
     CHECK(alice.store->pending_group_changes().value().empty());
     CHECK(member_names(alice, group) == std::vector<std::string>{"alice", "bob"});
 }
+
+TEST_CASE("an admin's group picture reaches the members, and a non-picture or oversize one is "
+          "refused") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    Bytes group = make_group(relay, alice, {"bob"});
+
+    Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    REQUIRE(alice.engine->set_group_avatar(group, png).ok());
+    relay.pump();
+    CHECK(alice.store->group(group).value()->avatar == png);
+    CHECK(bob.store->group(group).value()->avatar == png);
+    CHECK(bob.store->group(group).value()->name == "club"); // the name is kept
+
+    auto script = alice.engine->set_group_avatar(group, to_bytes("<script>not a picture"));
+    REQUIRE_FALSE(script.ok());
+    CHECK(script.error().code == Errc::invalid_argument);
+    Bytes huge(protocol::kMaxGroupAvatarBytes + 1, 0xFF);
+    huge[1] = 0xD8;
+    CHECK(alice.engine->set_group_avatar(group, huge).error().code == Errc::too_large);
+    auto not_admin = bob.engine->set_group_avatar(group, png);
+    REQUIRE_FALSE(not_admin.ok());
+    CHECK(not_admin.error().code == Errc::refused);
+    CHECK(alice.store->group(group).value()->avatar == png);
+
+    REQUIRE(alice.engine->set_group_avatar(group, {}).ok()); // removed
+    relay.pump();
+    CHECK(bob.store->group(group).value()->avatar.empty());
+}
