@@ -34,6 +34,8 @@ public:
     virtual Status leave_group(const Bytes& group_id) = 0;
     virtual Status set_group_admin(const Bytes& group_id, const std::string& member,
                                    bool admin) = 0;
+    virtual Status set_group_info(const Bytes& group_id, const std::string& name,
+                                  const std::string& description) = 0;
     virtual Result<Bytes> send_group_text(const Bytes& group_id, const std::string& text) = 0;
     virtual Result<std::vector<store::GroupRow>> groups() = 0;
     virtual Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& group_id) = 0;

@@ -38,7 +38,19 @@ std::vector<std::string> words(std::string_view rest) {
 }
 
 // /group NAME [MEMBER...] | /group add|remove MEMBER... | /group leave | /group members
+// | /group promote|demote MEMBER | /group rename NAME... | /group describe TEXT...
 Command group_command(std::string_view rest) {
+    for (std::string_view verb : {"rename", "describe"}) {
+        if (rest.substr(0, verb.size()) != verb ||
+            (rest.size() > verb.size() && rest[verb.size()] != ' '))
+            continue;
+        std::string_view text = trim(rest.substr(verb.size()));
+        if (text.empty() && verb == "rename")
+            return invalid("/group rename needs the new name, e.g. /group rename Sunday walkers");
+        return {verb == "rename" ? Command::Kind::group_rename : Command::Kind::group_describe,
+                std::string(text),
+                {}};
+    }
     auto args = words(rest);
     if (args.empty())
         return invalid("/group needs a name to create one, e.g. /group hikers bob carol");
@@ -108,6 +120,7 @@ const char* help_text() {
            "  /group add|remove MEMBER...   change the open group's members (admins)\n"
            "  /group members   who is in the open group\n"
            "  /group promote|demote MEMBER   make an admin, or a member again (admins)\n"
+           "  /group rename NAME   /group describe TEXT   the open group's name, description\n"
            "  /group leave  leave the open group\n"
            "  /help         this help (any key closes it)\n"
            "  /quit         quit (also Ctrl-Q)\n"

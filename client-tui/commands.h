@@ -10,18 +10,20 @@ namespace veil::tui {
 
 struct Command {
     enum class Kind {
-        none,          // an empty or all-blank line: nothing to do
-        message,       // argument: the text to send, unchanged
-        add,           // argument: the contact's name
-        open,          // argument: the contact's name
-        full,          // show long messages of the open conversation in full (toggle)
-        group_create,  // argument: the group's name; names: its first members
-        group_add,     // names: members to add to the open group
-        group_remove,  // names: members to remove from the open group
-        group_leave,   // leave the open group
-        group_members, // show the open group's members
-        group_promote, // names: one member of the open group to make an admin
-        group_demote,  // names: one admin of the open group to make a member
+        none,           // an empty or all-blank line: nothing to do
+        message,        // argument: the text to send, unchanged
+        add,            // argument: the contact's name
+        open,           // argument: the contact's name
+        full,           // show long messages of the open conversation in full (toggle)
+        group_create,   // argument: the group's name; names: its first members
+        group_add,      // names: members to add to the open group
+        group_remove,   // names: members to remove from the open group
+        group_leave,    // leave the open group
+        group_members,  // show the open group's members
+        group_promote,  // names: one member of the open group to make an admin
+        group_demote,   // names: one admin of the open group to make a member
+        group_rename,   // argument: the open group's new name (spaces allowed)
+        group_describe, // argument: the open group's new description
         help,
         quit,
         invalid, // argument: a sentence for the status line

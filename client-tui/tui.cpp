@@ -110,6 +110,10 @@ public:
     Status set_group_admin(const Bytes& id, const std::string& member, bool admin) override {
         return m_session.engine().set_group_admin(id, member, admin);
     }
+    Status set_group_info(const Bytes& id, const std::string& name,
+                          const std::string& description) override {
+        return m_session.engine().set_group_info(id, name, description);
+    }
     Result<Bytes> send_group_text(const Bytes& id, const std::string& text) override {
         return m_session.engine().send_group_message(id, text);
     }

@@ -329,6 +329,8 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::group_leave:
     case Command::Kind::group_promote:
     case Command::Kind::group_demote: change_group(command); break;
+    case Command::Kind::group_rename:
+    case Command::Kind::group_describe: describe_group(command); break;
     case Command::Kind::group_members: show_members(); break;
     case Command::Kind::help: m_help = true; break;
     case Command::Kind::quit: m_quit = true; break;
@@ -379,6 +381,32 @@ void TuiModel::change_group(const Command& command) {
         return;
     }
     m_error.clear();
+}
+
+void TuiModel::describe_group(const Command& command) {
+    Bytes id;
+    if (!open_group(id))
+        return;
+    auto groups = m_backend.groups();
+    if (!groups) {
+        set_error(groups.error().message);
+        return;
+    }
+    auto group = std::find_if(groups->begin(), groups->end(),
+                              [&](const auto& g) { return g.group_id == id; });
+    if (group == groups->end()) {
+        set_error("the relay has not accepted this group yet");
+        return;
+    }
+    const bool renaming = command.kind == Command::Kind::group_rename;
+    Status st = m_backend.set_group_info(id, renaming ? command.argument : group->name,
+                                         renaming ? group->description : command.argument);
+    if (!st) {
+        set_error(st.error().message);
+        return;
+    }
+    m_error.clear();
+    reload_conversations();
 }
 
 void TuiModel::show_members() {

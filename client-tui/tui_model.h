@@ -93,6 +93,7 @@ private:
     void create_group(const std::string& name, const std::vector<std::string>& members);
     void change_group(const Command& command);
     void show_members();
+    void describe_group(const Command& command);
     // The open conversation's group id; false (with an error shown) if it is not a group.
     bool open_group(Bytes& group_id);
 

@@ -125,6 +125,18 @@ public:
         calls.push_back("leave");
         return refuse_changes;
     }
+    Status set_group_info(const Bytes& id, const std::string& name,
+                          const std::string& description) override {
+        calls.push_back("info " + name + " / " + description);
+        if (!refuse_changes)
+            return refuse_changes;
+        for (auto& g : group_list)
+            if (g.group_id == id) {
+                g.name = name;
+                g.description = description;
+            }
+        return {};
+    }
     Status set_group_admin(const Bytes& id, const std::string& member, bool admin) override {
         calls.push_back((admin ? "promote " : "demote ") + member);
         for (auto& m : members[id])
@@ -426,4 +438,19 @@ TEST_CASE("/group without a name or with stray words is refused with a hint", "[
     CHECK(create.kind == Command::Kind::group_create);
     CHECK(create.argument == "hikers");
     CHECK(create.names == std::vector<std::string>{"bob", "carol"});
+}
+
+TEST_CASE("/group rename and describe change the open group's details and the list shows the "
+          "new name",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/group hikers bob");
+    t.enter(U"/group rename Sunday walkers");
+    t.enter(U"/group describe north gate at 8");
+    CHECK(t.backend.calls == std::vector<std::string>{"create hikers", "info Sunday walkers / ",
+                                                      "info Sunday walkers / north gate at 8"});
+    CHECK(screen_text(t.model.render()).find("# Sunday walkers") != std::string::npos);
+    CHECK(parse_command("/group rename").kind == Command::Kind::invalid);
+    CHECK(parse_command("/group renamed x").kind == Command::Kind::group_create);
 }
