@@ -62,6 +62,11 @@ int exit_for(const Error& e) {
     }
 }
 
+// Group verbs: an unknown group or member is a failed action, not a profile problem.
+int group_exit(const Error& e) {
+    return e.code == Errc::not_found ? exit_failure : exit_for(e);
+}
+
 void setup_logging(const GlobalOptions& options) {
     auto path = options.log_file.empty() ? options.profile / "veil.log" : options.log_file;
     std::error_code ec;
@@ -539,7 +544,7 @@ public:
         auto id = m_action();
         if (!id) {
             err(id.error().message);
-            finish(exit_for(id.error()));
+            finish(group_exit(id.error()));
             return;
         }
         group_id = id.value();
@@ -555,7 +560,7 @@ public:
     void on_error(const Error& e) override {
         Runner::on_error(e);
         if (m_acted && !m_accepted)
-            finish(exit_for(e) == exit_failure ? exit_refused : exit_for(e));
+            finish(group_exit(e) == exit_failure ? exit_refused : group_exit(e));
     }
     void on_settled() override { maybe_finish(); }
 
@@ -586,7 +591,7 @@ int run_group_change(
     runner.engine = engine;
     if (auto st = engine->start(); !st) {
         err(st.error().message);
-        return exit_for(st.error());
+        return group_exit(st.error());
     }
     code = runner.exec();
     if (code == exit_ok)
@@ -640,7 +645,7 @@ int cmd_group_info(const GlobalOptions& options, const std::string& group_name,
     auto group = find_group(session->store(), group_name);
     if (!group) {
         err(group.error().message);
-        return exit_for(group.error());
+        return group_exit(group.error());
     }
     // Stored at once and sent to the members as a group message, like any other.
     const bool naming = what == "name";
@@ -669,11 +674,11 @@ int cmd_group_info(const GlobalOptions& options, const std::string& group_name,
     }
     if (!st) {
         err(st.error().message);
-        return exit_for(st.error());
+        return group_exit(st.error());
     }
     if (auto started = session->engine().start(); !started) {
         err(started.error().message);
-        return exit_for(started.error());
+        return group_exit(started.error());
     }
     code = runner.exec();
     if (code == exit_unreachable)
@@ -690,7 +695,7 @@ int cmd_group_list(const GlobalOptions& options) {
     auto groups = session->store().groups();
     if (!groups) {
         err(groups.error().message);
-        return exit_for(groups.error());
+        return group_exit(groups.error());
     }
     for (const auto& g : groups.value()) {
         auto members = session->store().group_members(g.group_id);
@@ -710,12 +715,12 @@ int cmd_group_members(const GlobalOptions& options, const std::string& name) {
     auto group = find_group(session->store(), name);
     if (!group) {
         err(group.error().message);
-        return exit_for(group.error());
+        return group_exit(group.error());
     }
     auto members = session->store().group_members(group->group_id);
     if (!members) {
         err(members.error().message);
-        return exit_for(members.error());
+        return group_exit(members.error());
     }
     for (const auto& m : members.value())
         std::cout << m.username << (m.admin ? "  admin" : "") << "\n";
@@ -758,17 +763,17 @@ int cmd_send_group(const GlobalOptions& options, const std::string& name, const 
     auto group = find_group(session->store(), name);
     if (!group) {
         err(group.error().message);
-        return exit_for(group.error());
+        return group_exit(group.error());
     }
     auto id = session->engine().send_group_message(group->group_id, text);
     if (!id) {
         err(id.error().message);
-        return exit_for(id.error());
+        return group_exit(id.error());
     }
     runner.id = id.value();
     if (auto st = session->engine().start(); !st) {
         err(st.error().message);
-        return exit_for(st.error());
+        return group_exit(st.error());
     }
     code = runner.exec();
     if (code == exit_ok)

@@ -243,10 +243,13 @@ void TuiModel::switch_conversation(int step) {
 
 void TuiModel::handle_key(const Key& key) {
     using T = Key::Type;
+    // A key closes the members list or the help and still counts (Escape only closes): the
+    // first '/' of the next command must not be lost, or the command would go out as a message.
     if (!m_overlay.empty() && key.type != T::resize) {
         m_overlay.clear();
         m_overlay_members = false;
-        return;
+        if (key.type == T::escape)
+            return;
     }
     if (m_help && key.type != T::resize) {
         m_help = false;
@@ -421,7 +424,7 @@ void TuiModel::show_members() {
     std::string text = "Members of " + display_name(m_open_peer) + ":\n";
     for (const auto& m : members.value())
         text += "  " + m.username + (m.admin ? "  (admin)" : "") + "\n";
-    text += "Any key closes this list.";
+    text += "Any key closes this list (Esc: just close it).";
     m_overlay = text;
     m_overlay_members = true;
 }

@@ -21,6 +21,16 @@
 namespace veil::engine {
 namespace {
 
+// Names and descriptions travel in one group message to every member: bounded, so that one
+// change can never make that message too large to send.
+Status check_group_text(const std::string& name, const std::string& description) {
+    if (name.size() > protocol::kMaxGroupNameBytes)
+        return make_error(Errc::invalid_argument, "a group name is at most 200 bytes");
+    if (description.size() > protocol::kMaxGroupDescriptionBytes)
+        return make_error(Errc::invalid_argument, "a group description is at most 2000 bytes");
+    return {};
+}
+
 // PNG or JPEG by their signatures: a group picture is shown by the apps, never executed, but
 // anything else is refused before it is sent to every member.
 bool is_picture(std::span<const std::uint8_t> image) {
@@ -652,6 +662,8 @@ Status Engine::process_group_content(const wire::Deliver& d, const wire::Content
         const auto& info = content.group_info();
         std::string name = unicode::sanitize(info.name());
         std::string description = unicode::sanitize(info.description());
+        if (!check_group_text(name, description))
+            return make_error(Errc::too_large, "the group's name or description is too long");
         if (info.avatar().size() > protocol::kMaxGroupAvatarBytes)
             return make_error(Errc::too_large, "the group's picture is too large");
         // A picture that is not a PNG or JPEG is dropped; the name and description still count.
@@ -780,6 +792,10 @@ Status Engine::edit_members(std::span<const std::uint8_t> group_id,
         return make_error(Errc::refused, "you are no longer a member of this group");
     wire::GroupState next = *state.value();
     VEIL_TRY(edit(next));
+    sort_members(next);
+    if (next.SerializeAsString() == state.value()->SerializeAsString())
+        return make_error(Errc::invalid_argument,
+                          "nothing to change: they are already members (or admins) as asked");
     next.set_revision(state.value()->revision() + 1);
     next.set_previous_hash(to_string(stored.value()->state_hash));
     // The relay would refuse what the rules refuse; saying so here gives a better sentence.
@@ -792,6 +808,7 @@ Result<Bytes> Engine::create_group(const std::string& name,
                                    const std::vector<std::string>& members) {
     if (unicode::sanitize(name) != name)
         return make_error(Errc::invalid_argument, "the group name is not valid UTF-8 text");
+    VEIL_TRY(check_group_text(name, ""));
     if (m_username.empty())
         VEIL_TRY(load_account());
     wire::GroupState state;
@@ -891,6 +908,7 @@ Status Engine::set_group_details(std::span<const std::uint8_t> group_id, const s
                                  const std::optional<Bytes>& avatar) {
     if (unicode::sanitize(name) != name || unicode::sanitize(description) != description)
         return make_error(Errc::invalid_argument, "the name or description is not valid text");
+    VEIL_TRY(check_group_text(name, description));
     if (m_username.empty())
         VEIL_TRY(load_account()); // before start(): who we are decides whether we are an admin
     Bytes id(group_id.begin(), group_id.end());
@@ -1030,6 +1048,18 @@ Result<bool> Engine::distribute_sender_key(const store::GroupRow& group,
         if (busy_peers.count(m.username))
             waiting = true;
     }
+    // With nobody else in the group (or everyone holding it already) we still need a sender key
+    // of our own to encrypt with.
+    if (!distribution) {
+        auto have = crypto::has_sender_key(*m_store_context, own);
+        if (!have)
+            return have.error();
+        if (!have.value()) {
+            auto made = crypto::create_distribution_message(*m_store_context, own);
+            if (!made)
+                return made.error();
+        }
+    }
     VEIL_TRY(tx.commit());
     return !waiting;
 }
@@ -1130,8 +1160,18 @@ void Engine::pump_group_sends() {
         if (st)
             st = tx.commit();
         if (!st) {
-            report(st.error());
-            return;
+            if (st.error().code == Errc::database) {
+                report(st.error()); // storage trouble: the item waits for the next pump
+                return;
+            }
+            // A message that cannot be encrypted now never will be: it fails alone instead of
+            // holding every group message behind it.
+            report(make_error(st.error().code,
+                              "a group message could not be sent: " + st.error().message));
+            (void)m_store.remove_group_outbox(item.message_id);
+            if (m_store.set_status(item.message_id, store::MessageStatus::failed))
+                m_observer.on_status(item.message_id, store::MessageStatus::failed);
+            continue;
         }
         send_group_item(encrypted);
     }

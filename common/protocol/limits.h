@@ -26,5 +26,7 @@ inline constexpr std::size_t kMaxGroupStateBytes = 48 * 1024;
 // Changes per GroupChanges answer, so that one always fits in a frame; fetch again for more.
 inline constexpr std::size_t kMaxGroupChangesPerFetch = 4;
 inline constexpr std::size_t kMaxGroupAvatarBytes = 64 * 1024;
+inline constexpr std::size_t kMaxGroupNameBytes = 200;
+inline constexpr std::size_t kMaxGroupDescriptionBytes = 2000;
 
 } // namespace veil::protocol

@@ -408,18 +408,18 @@ TEST_CASE("/group add, remove, members and leave act on the open group only", "[
     t.enter(U"/group members");
     CHECK(t.model.overlay().find("carol") != std::string::npos);
     CHECK(t.model.overlay().find("alice  (admin)") != std::string::npos);
-    t.model.handle_key(Key::character(U'x')); // any key closes the list
+    t.model.handle_key(Key::of(Key::Type::escape)); // closes the list, types nothing
     CHECK(t.model.overlay().empty());
     CHECK(t.model.editor().empty());
 
     t.enter(U"/group remove carol");
     t.enter(U"/group members");
     CHECK(t.model.overlay().find("carol") == std::string::npos);
-    t.model.handle_key(Key::character(U'x'));
+    t.model.handle_key(Key::of(Key::Type::escape));
     t.enter(U"/group promote bob");
     t.enter(U"/group members");
     CHECK(t.model.overlay().find("bob  (admin)") != std::string::npos);
-    t.model.handle_key(Key::character(U'x'));
+    t.model.handle_key(Key::of(Key::Type::escape));
 
     t.backend.refuse_changes = make_error(Errc::refused, "only admins can change the members");
     t.enter(U"/group leave");
@@ -453,4 +453,17 @@ TEST_CASE("/group rename and describe change the open group's details and the li
     CHECK(screen_text(t.model.render()).find("# Sunday walkers") != std::string::npos);
     CHECK(parse_command("/group rename").kind == Command::Kind::invalid);
     CHECK(parse_command("/group renamed x").kind == Command::Kind::group_create);
+}
+
+TEST_CASE("a command typed right after the members list is a command, not a message",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/group hikers bob");
+    t.enter(U"/group members");
+    REQUIRE_FALSE(t.model.overlay().empty());
+    t.enter(U"/group add carol"); // its '/' closes the list and is kept
+    CHECK(t.model.overlay().empty());
+    CHECK(t.backend.calls.back() == "add carol");
+    CHECK(t.backend.rows.empty()); // nothing went to the group as text
 }

@@ -61,6 +61,10 @@ TEST_CASE("three people hold a group chat from the command line, and a removed m
     CHECK(members.out.find("alice  admin") != std::string::npos);
     CHECK(members.out.find("carol") != std::string::npos);
 
+    // An unknown group or member is a failed action (exit 1), not a profile problem (3).
+    CHECK(alice.run({"send", "--group", "nosuch", "x"}).code == 1);
+    CHECK(alice.run({"group", "remove", "hikers", "nobody"}).code == 1);
+
     // Only an admin removes members, or promotes.
     auto refused = bob.run({"group", "remove", "hikers", "carol"});
     CHECK(refused.code != 0);

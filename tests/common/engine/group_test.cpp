@@ -775,3 +775,43 @@ TEST_CASE("an admin's group picture reaches the members, and a non-picture or ov
     relay.pump();
     CHECK(bob.store->group(group).value()->avatar.empty());
 }
+
+TEST_CASE("a group of one works, and a name too long for one message is refused at once") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    Bytes solo = make_group(relay, alice, {});
+    // Nobody else needs our sender key, but we still need one to encrypt with.
+    REQUIRE(alice.engine->send_group_message(solo, "a note to myself").ok());
+    relay.pump();
+    CHECK(alice.store->group_outbox().value().empty());
+    CHECK(alice.recorder.errors.empty());
+
+    const std::string long_name(protocol::kMaxGroupNameBytes + 1, 'y');
+    CHECK(alice.engine->create_group(long_name, {"bob"}).error().code == Errc::invalid_argument);
+    CHECK(alice.engine->set_group_info(solo, long_name, "").error().code == Errc::invalid_argument);
+    CHECK(alice.engine->set_group_info(solo, "ok", std::string(2001, 'd')).error().code ==
+          Errc::invalid_argument);
+
+    // Group messages after it still flow: nothing blocks the queue.
+    Bytes duo = make_group(relay, alice, {"bob"});
+    REQUIRE(alice.engine->send_group_message(duo, "to bob").ok());
+    relay.pump();
+    CHECK(count_text(bob, duo, "to bob") == 1);
+}
+
+TEST_CASE("a change that changes nothing is refused instead of making a new revision") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    Bytes group = make_group(relay, alice, {"bob"});
+    CHECK(alice.engine->add_group_members(group, {"bob"}).error().code == Errc::invalid_argument);
+    CHECK(alice.engine->set_group_admin(group, "alice", true).error().code ==
+          Errc::invalid_argument);
+    relay.pump();
+    CHECK(relay.groups[to_string(group)].changes.size() == 1);
+}
