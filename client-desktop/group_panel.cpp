@@ -1,6 +1,7 @@
 #include "group_panel.h"
 
 #include "display_text.h"
+#include "group_picture.h"
 
 #include <QHBoxLayout>
 #include <QLabel>
@@ -16,6 +17,9 @@ namespace {
 
 constexpr int kNameRole = Qt::UserRole + 1;
 constexpr int kAdminRole = Qt::UserRole + 2;
+constexpr int kPictureSize = 64;
+// Longer descriptions are cut, with an ellipsis, so that the member list keeps its room.
+constexpr int kDescriptionShown = 280;
 
 QLabel* plain_label() {
     auto* label = new QLabel;
@@ -28,6 +32,22 @@ QLabel* plain_label() {
 
 GroupPanel::GroupPanel(QWidget* parent)
     : QWidget(parent) {
+    m_picture = plain_label();
+    m_picture->setFixedSize(kPictureSize, kPictureSize);
+    m_picture->hide();
+    m_description = plain_label();
+    m_description->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    m_description->hide();
+    m_details = new QWidget;
+    auto* details = new QHBoxLayout(m_details);
+    details->setContentsMargins(0, 0, 0, 0);
+    details->addWidget(m_picture, 0, Qt::AlignTop);
+    details->addWidget(m_description, 1);
+    m_details->hide();
+    m_edit = new QPushButton(tr("Edit group…"));
+    m_edit->setToolTip(tr("Change the group's name, description or picture"));
+    connect(m_edit, &QPushButton::clicked, this, [this] { emit editRequested(); });
+
     m_heading = plain_label();
     QFont bold = m_heading->font();
     bold.setBold(true);
@@ -63,6 +83,8 @@ GroupPanel::GroupPanel(QWidget* parent)
     m_message = plain_label();
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_details);
+    layout->addWidget(m_edit);
     layout->addWidget(m_heading);
     layout->addWidget(m_list, 1);
     layout->addLayout(member_row);
@@ -107,6 +129,27 @@ void GroupPanel::show_group(const std::vector<store::GroupMemberRow>& members,
             item->setSelected(true);
     }
     update_buttons();
+}
+
+void GroupPanel::show_details(std::span<const std::uint8_t> picture,
+                              const std::string& description) {
+    QPixmap pixmap = picture_thumbnail(picture, kPictureSize);
+    m_picture->setPixmap(pixmap);
+    m_picture->setVisible(!pixmap.isNull());
+    QString text = display_text(description).trimmed();
+    if (text.size() > kDescriptionShown)
+        text = text.left(kDescriptionShown - 1) + QChar(u'…');
+    m_description->setText(text);
+    m_description->setVisible(!text.isEmpty());
+    m_details->setVisible(!pixmap.isNull() || !text.isEmpty());
+}
+
+bool GroupPanel::shows_picture() const {
+    return !m_picture->isHidden() && !m_picture->pixmap().isNull();
+}
+
+QString GroupPanel::description_text() const {
+    return m_description->isHidden() ? QString() : m_description->text();
 }
 
 QStringList GroupPanel::member_lines() const {
@@ -165,6 +208,10 @@ bool GroupPanel::can_leave() const {
     return m_active;
 }
 
+bool GroupPanel::can_edit() const {
+    return m_active && m_admin;
+}
+
 void GroupPanel::update_buttons() {
     std::vector<std::string> selected = selected_members();
     bool others = !selected.empty() &&
@@ -183,6 +230,8 @@ void GroupPanel::update_buttons() {
     m_make_admin->setText(promote ? tr("Make admin") : tr("Remove as admin"));
     m_make_admin->setEnabled(can_add() && one);
     m_leave->setEnabled(can_leave());
+    // Hidden, not greyed: the details are the admins' to change and nobody else's to ask about.
+    m_edit->setVisible(can_edit());
     m_add->setPlaceholderText(can_add()  ? tr("usernames to add")
                               : m_active ? tr("only admins add members")
                                          : QString());

@@ -1,9 +1,12 @@
-// GroupPanel: the members of the open group beside its messages: who is in it and who is an
-// admin, an "Add" field (comma or space separated usernames), and buttons to remove a member,
-// make or unmake an admin, and leave. It only shows and asks: the window makes the changes
-// through the engine and calls show_group() again when the group changes.
+// GroupPanel: the open group beside its messages: its picture and description, who is in it and
+// who is an admin, an "Add" field (comma or space separated usernames), and buttons to edit the
+// group's details, remove a member, make or unmake an admin, and leave. It only shows and asks:
+// the window makes the changes through the engine and calls show_details() and show_group()
+// again when the group changes.
 //
-// Thread: the GUI thread. Names are shown through display_text() as plain-text list items.
+// Thread: the GUI thread. Names and the description are shown through display_text() as
+// plain-text list items and labels; the picture is decoded from the stored bytes
+// (picture_thumbnail) and left out when it does not decode.
 #pragma once
 
 #include "store/account_store.h"
@@ -12,6 +15,8 @@
 #include <QStringList>
 #include <QWidget>
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +38,12 @@ public:
     void show_group(const std::vector<store::GroupMemberRow>& members, const std::string& own_name,
                     bool has_left, bool pending);
 
+    // The group's picture (stored bytes, empty for none) and description (empty for none).
+    void show_details(std::span<const std::uint8_t> picture, const std::string& description);
+    bool shows_picture() const;
+    // The description as shown, or empty when none is.
+    QString description_text() const;
+
     // Each member as listed, e.g. "alice (you) · admin".
     QStringList member_lines() const;
     // The usernames of the selected members.
@@ -50,8 +61,11 @@ public:
     QString message_text() const;
     bool can_add() const;
     bool can_leave() const;
+    // Only admins of a group the relay accepted, who have not left, get "Edit group…".
+    bool can_edit() const;
 
 signals:
+    void editRequested();
     void addRequested(const QString& text);
     void removeRequested();
     void adminRequested(bool admin);
@@ -63,6 +77,10 @@ private:
     std::string m_own_name;
     bool m_admin = false;
     bool m_active = false; // a member, and the group is accepted by the relay
+    QWidget* m_details = nullptr;
+    QLabel* m_picture = nullptr;
+    QLabel* m_description = nullptr;
+    QPushButton* m_edit = nullptr;
     QLabel* m_heading = nullptr;
     QListWidget* m_list = nullptr;
     QLineEdit* m_add = nullptr;

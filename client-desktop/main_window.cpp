@@ -1,7 +1,9 @@
 #include "main_window.h"
 
 #include "display_text.h"
+#include "group_details_dialog.h"
 #include "group_panel.h"
+#include "group_picture.h"
 #include "new_group_dialog.h"
 #include "session_bridge.h"
 #include "util/hex.h"
@@ -29,6 +31,7 @@ namespace {
 constexpr const char* kLog = "ui";
 constexpr int kMessagesShown = 500;
 constexpr int kBannerLines = 4;
+constexpr int kHeaderPictureSize = 32;
 // The engine's sentence when the relay refused a change of ours (engine_groups.cpp).
 
 QLabel* plain_label() {
@@ -163,6 +166,7 @@ void MainWindow::build_ui() {
             set_admin(selected.front(), admin);
     });
     connect(m_group_panel, &GroupPanel::leaveRequested, this, &MainWindow::on_leave_requested);
+    connect(m_group_panel, &GroupPanel::editRequested, this, &MainWindow::edit_group);
 
     auto* input_row = new QHBoxLayout;
     input_row->addWidget(m_input);
@@ -174,7 +178,13 @@ void MainWindow::build_ui() {
     body->setChildrenCollapsible(false);
     auto* right = new QWidget;
     auto* right_layout = new QVBoxLayout(right);
-    right_layout->addWidget(m_peer_label);
+    m_peer_picture = plain_label();
+    m_peer_picture->setFixedSize(kHeaderPictureSize, kHeaderPictureSize);
+    m_peer_picture->hide();
+    auto* header = new QHBoxLayout;
+    header->addWidget(m_peer_picture);
+    header->addWidget(m_peer_label, 1);
+    right_layout->addLayout(header);
     right_layout->addWidget(build_banner());
     right_layout->addWidget(body, 1);
     right_layout->addWidget(m_read_only_label);
@@ -502,6 +512,65 @@ void MainWindow::leave_open_group() {
     m_group_panel->show_note(tr("Leaving… waiting for the relay."));
 }
 
+GroupDetailsDialog* MainWindow::edit_group() {
+    if (m_details_dialog) {
+        m_details_dialog->raise();
+        m_details_dialog->activateWindow();
+        return m_details_dialog;
+    }
+    if (!group_open() || !m_group_panel->can_edit())
+        return nullptr;
+    auto group = stored_group(m_peer);
+    if (!group)
+        return nullptr;
+    // The form shows the stored text as display_text() makes it; set_group_details() knows an
+    // unchanged field by that, so that the marks it adds are never sent back as text.
+    GroupDetails current{display_text(group->name).trimmed(),
+                         display_text(group->description).trimmed(),
+                         QByteArray(reinterpret_cast<const char*>(group->avatar.data()),
+                                    static_cast<qsizetype>(group->avatar.size()))};
+    auto* dialog = new GroupDetailsDialog(
+        current,
+        [this, peer = m_peer](const GroupDetails& details) {
+            return set_group_details(peer, details);
+        },
+        this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    m_details_dialog = dialog;
+    dialog->open();
+    return dialog;
+}
+
+QString MainWindow::set_group_details(const std::string& peer, const GroupDetails& details) {
+    auto group = stored_group(peer);
+    if (!group)
+        return tr("This group is not known to this profile.");
+    auto unchanged = [](const QString& typed, const std::string& stored) {
+        return typed == display_text(stored).trimmed();
+    };
+    std::string name =
+        unchanged(details.name, group->name) ? group->name : details.name.toStdString();
+    std::string description = unchanged(details.description, group->description)
+                                  ? group->description
+                                  : details.description.toStdString();
+    Bytes picture(details.picture.begin(), details.picture.end());
+    // The picture first: it is the change most likely to be refused, and a refusal then leaves
+    // the name and description as they were too.
+    if (picture != group->avatar) {
+        if (auto st = m_bridge.engine().set_group_avatar(group->group_id, picture); !st)
+            return plain_error(st.error());
+    }
+    if (name != group->name || description != group->description) {
+        if (auto st = m_bridge.engine().set_group_info(group->group_id, name, description); !st)
+            return plain_error(st.error());
+    }
+    log::info(kLog, "changed a group's details");
+    if (peer == m_peer)
+        m_group_panel->show_note(tr("Saved. The members get the new details when you are "
+                                    "connected."));
+    return QString();
+}
+
 void MainWindow::on_remove_requested() {
     auto members = m_group_panel->selected_members();
     if (members.empty())
@@ -617,6 +686,7 @@ void MainWindow::show_banner(const QString& text) {
 void MainWindow::update_group_view() {
     m_read_only.clear();
     m_peer_label->setText(m_peer.empty() ? QString() : m_conversation_model.title_of(m_peer));
+    m_peer_picture->hide();
     if (!group_open()) {
         m_group_panel->hide();
         m_members_action->setEnabled(false);
@@ -644,6 +714,13 @@ void MainWindow::update_group_view() {
     else if (has_left)
         m_read_only = tr("You are no longer a member of this group (you left or an admin "
                          "removed you). You can read what was said, but not send to it.");
+    // A picture that does not decode is left out, as if there were none.
+    QPixmap picture = group ? picture_thumbnail(group->avatar, kHeaderPictureSize) : QPixmap();
+    m_peer_picture->setPixmap(picture);
+    m_peer_picture->setVisible(!picture.isNull());
+    m_group_panel->show_details(group ? std::span<const std::uint8_t>(group->avatar)
+                                      : std::span<const std::uint8_t>(),
+                                group ? group->description : std::string());
     m_group_panel->show_group(members, m_bridge.username().toStdString(), has_left, pending);
     m_group_panel->setVisible(m_members_action->isChecked());
     update_send_enabled();
@@ -665,6 +742,10 @@ QString MainWindow::error_text() const {
 
 QString MainWindow::banner_text() const {
     return m_banner->isHidden() ? QString() : m_banner_label->text();
+}
+
+bool MainWindow::header_shows_picture() const {
+    return !m_peer_picture->isHidden() && !m_peer_picture->pixmap().isNull();
 }
 
 QString MainWindow::read_only_text() const {

@@ -1,9 +1,10 @@
 // MainWindow: the conversation list (people and groups), the open conversation's messages, an
 // input line with a Send button, "Add contact" and "New group" actions, and a status bar with
-// the connection state and the last error. For an open group it also shows the members panel
-// (GroupPanel), a banner for the engine's group warnings and unreachable members, and, when we
-// are no longer a member, a sentence in place of a usable input line. It reads the store through
-// the bridge and follows the bridge's signals.
+// the connection state and the last error. For an open group it also shows the group's picture
+// beside its name, the members panel (GroupPanel) with its description and, for admins, "Edit
+// group…" (GroupDetailsDialog), a banner for the engine's group warnings and unreachable members,
+// and, when we are no longer a member, a sentence in place of a usable input line. It reads the
+// store through the bridge and follows the bridge's signals.
 //
 // Thread: the GUI thread. Received text is shown only through the models' plain DisplayRole
 // strings and Qt::PlainText labels.
@@ -31,8 +32,10 @@ class QWidget;
 
 namespace veil::desktop {
 
+class GroupDetailsDialog;
 class GroupPanel;
 class NewGroupDialog;
+struct GroupDetails;
 class SessionBridge;
 
 class MainWindow final : public QMainWindow {
@@ -59,6 +62,12 @@ public:
     void remove_members(const std::vector<std::string>& members);
     void set_admin(const std::string& member, bool admin);
     void leave_open_group();
+    // "Edit group…": opens the dialog for the open group (window-modal, deleted when closed)
+    // and returns it; nullptr when no group is open or we may not edit it (not an admin).
+    GroupDetailsDialog* edit_group();
+    // Asks the engine to give peer's group these details (only what differs from the stored
+    // group is sent); returns an empty string, or a sentence saying why nothing more changed.
+    QString set_group_details(const std::string& peer, const GroupDetails& details);
 
     ConversationListModel& conversation_model() { return m_conversation_model; }
     MessageListModel& message_model() { return m_message_model; }
@@ -68,6 +77,8 @@ public:
     QString error_text() const;
     // The group banner (warnings, unreachable members); empty when none is shown.
     QString banner_text() const;
+    // Whether the conversation header shows the open group's picture.
+    bool header_shows_picture() const;
     // Why the input line is disabled (we left the group, it is not accepted yet), or empty.
     QString read_only_text() const;
     bool input_enabled() const;
@@ -120,6 +131,7 @@ private:
     // The open "New group" dialog, and the group it waits for (empty while it does not wait).
     QPointer<NewGroupDialog> m_group_dialog;
     std::string m_group_dialog_peer;
+    QPointer<GroupDetailsDialog> m_details_dialog;
     std::string m_created_peer;       // the group the last create_group() asked for
     std::string m_peer_before_create; // what was open before it, to return to on a refusal
     QString m_read_only;
@@ -127,6 +139,7 @@ private:
     QListView* m_conversations = nullptr;
     QListView* m_messages = nullptr;
     QLabel* m_peer_label = nullptr;
+    QLabel* m_peer_picture = nullptr;
     QWidget* m_banner = nullptr;
     QLabel* m_banner_label = nullptr;
     GroupPanel* m_group_panel = nullptr;

@@ -7,7 +7,10 @@
 #include "store/account_store.h"
 
 #include <QApplication>
+#include <QBuffer>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QImage>
 
 #include <catch2/catch.hpp>
 
@@ -114,6 +117,46 @@ inline store::MessageRow system_line(std::uint8_t group, std::uint8_t n, const s
     store::MessageRow row = group_message(group, n, store::kSystemSender, text);
     row.kind = store::MessageKind::system;
     return row;
+}
+
+// A width×height picture encoded as format ("PNG", "JPEG", "BMP"): one colour, or random
+// pixels (noisy), which no encoder can shrink much.
+inline QByteArray picture_bytes(const char* format, int width, int height, bool noisy = false) {
+    QImage image(width, height, QImage::Format_RGB32);
+    image.fill(QColor(40, 120, 200));
+    if (noisy) {
+        std::mt19937 random(7);
+        for (int y = 0; y < height; ++y)
+            for (int x = 0; x < width; ++x)
+                image.setPixel(x, y, static_cast<QRgb>(random()) | 0xff000000u);
+    }
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    REQUIRE(image.save(&buffer, format));
+    return bytes;
+}
+
+// A 1×1 GIF, which Qt decodes but cannot write.
+inline QByteArray gif_bytes() {
+    static constexpr unsigned char kGif[] = {
+        0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
+        0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+    return QByteArray(reinterpret_cast<const char*>(kGif), sizeof kGif);
+}
+
+// Writes bytes to a file named name under dir; returns its path.
+inline QString write_file(const TempDir& dir, const std::string& name, const QByteArray& bytes) {
+    QString path = QString::fromStdString((dir.root() / name).string());
+    QFile file(path);
+    REQUIRE(file.open(QIODevice::WriteOnly));
+    REQUIRE(file.write(bytes) == bytes.size());
+    return path;
+}
+
+inline Bytes to_bytes(const QByteArray& bytes) {
+    return Bytes(bytes.begin(), bytes.end());
 }
 
 } // namespace veil::desktop::test

@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include "desktop_fixture.h"
+#include "group_details_dialog.h"
 #include "group_panel.h"
 #include "new_group_dialog.h"
 #include "session_bridge.h"
@@ -8,6 +9,7 @@
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
 
 #include <fstream>
 
@@ -43,6 +45,16 @@ struct WindowFixture {
         observer().on_group_changed(group.group_id);
     }
 
+    // Stores a group with a description and picture, as if an admin had sent them.
+    void save_group_details(const store::GroupRow& group,
+                            const std::vector<store::GroupMemberRow>& members,
+                            const std::string& description, const Bytes& picture) {
+        REQUIRE(bridge.store().save_group(group, members).ok());
+        REQUIRE(
+            bridge.store().set_group_info(group.group_id, group.name, description, picture).ok());
+        observer().on_group_changed(group.group_id);
+    }
+
     engine::EngineObserver& observer() { return bridge; }
 
     test::TempDir dir;
@@ -51,6 +63,35 @@ struct WindowFixture {
 
 const std::vector<store::GroupMemberRow> kHikers = {
     {"alice", true}, {"bob", false}, {"carol", false}};
+
+// Group n at revision 1 with a real (unsigned) change whose state lists members (sorted by
+// name): the engine reads who is an admin from it, so set_group_info and set_group_avatar work
+// on it without a relay.
+store::GroupRow group_with_state(std::uint8_t n, const std::string& name,
+                                 const std::vector<store::GroupMemberRow>& members) {
+    store::GroupRow row = test::group_row(n, name);
+    wire::GroupState state;
+    state.set_group_id(std::string(row.group_id.begin(), row.group_id.end()));
+    state.set_revision(1);
+    for (const auto& m : members) {
+        auto* member = state.add_members();
+        member->set_username(m.username);
+        member->set_admin(m.admin);
+    }
+    wire::GroupChange change;
+    change.set_state(state.SerializeAsString());
+    change.set_signer("alice");
+    std::string bytes = change.SerializeAsString();
+    row.change = Bytes(bytes.begin(), bytes.end());
+    return row;
+}
+
+QPushButton* button(QWidget& parent, const QString& text) {
+    for (auto* b : parent.findChildren<QPushButton*>())
+        if (b->text() == text)
+            return b;
+    return nullptr;
+}
 
 TEST_CASE_METHOD(WindowFixture, "received markup reaches the window literally") {
     REQUIRE(bridge.engine().add_contact("bob").ok());
@@ -293,6 +334,152 @@ TEST_CASE_METHOD(WindowFixture, "group warnings and unreachable members are show
     observer().on_group_unreachable(sent.message_id, {"carol", "dave"});
     CHECK(window.banner_text().contains(
         QStringLiteral("The relay could not reach carol, dave in # hikers")));
+}
+
+TEST_CASE_METHOD(WindowFixture, "a group's stored picture and description are shown to members") {
+    Bytes png = test::to_bytes(test::picture_bytes("PNG", 80, 60));
+    save_group_details(test::group_row(1, "hikers"), {{"alice", false}, {"bob", true}},
+                       "Walks <b>every</b> Sunday\n\u202Eevil", png);
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    auto& panel = window.group_panel();
+    CHECK(panel.shows_picture());
+    CHECK(window.header_shows_picture());
+    CHECK(panel.description_text() == QStringLiteral("Walks <b>every</b> Sunday\n<U+202E>evil"));
+    for (const QLabel* label : window.findChildren<QLabel*>())
+        CHECK(label->textFormat() == Qt::PlainText);
+}
+
+TEST_CASE_METHOD(WindowFixture, "a group picture that does not decode is not shown") {
+    Bytes broken = test::to_bytes(test::picture_bytes("PNG", 20, 20).left(30));
+    save_group_details(test::group_row(1, "hikers"), kHikers, "", broken);
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    CHECK_FALSE(window.group_panel().shows_picture());
+    CHECK_FALSE(window.header_shows_picture());
+    CHECK(window.group_panel().description_text().isEmpty());
+
+    // Nor does a person's conversation show one.
+    window.open_conversation("bob");
+    CHECK_FALSE(window.header_shows_picture());
+}
+
+TEST_CASE_METHOD(WindowFixture, "members who are not admins get no edit action") {
+    save_group_details(test::group_row(1, "hikers"), {{"alice", false}, {"bob", true}}, "walks",
+                       {});
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    CHECK_FALSE(window.group_panel().can_edit());
+    QPushButton* edit = button(window, QStringLiteral("Edit group…"));
+    REQUIRE(edit != nullptr);
+    CHECK(edit->isHidden());
+    CHECK(window.edit_group() == nullptr);
+    CHECK(window.group_panel().description_text() == QStringLiteral("walks"));
+}
+
+TEST_CASE_METHOD(WindowFixture, "a left group cannot be edited even by an admin") {
+    save_group(test::group_row(1, "hikers", true), kHikers);
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    CHECK_FALSE(window.group_panel().can_edit());
+    CHECK(window.edit_group() == nullptr);
+}
+
+TEST_CASE_METHOD(WindowFixture,
+                 "an admin renames, describes and pictures the group in the dialog") {
+    save_group(group_with_state(1, "hikers", kHikers), kHikers);
+    MainWindow window(bridge);
+    std::string peer = store::group_conversation(test::group_id(1));
+    window.open_conversation(peer);
+    REQUIRE(window.group_panel().can_edit());
+    CHECK_FALSE(button(window, QStringLiteral("Edit group…"))->isHidden());
+    CHECK_FALSE(window.header_shows_picture());
+
+    GroupDetailsDialog* dialog = window.edit_group();
+    REQUIRE(dialog != nullptr);
+    CHECK(window.edit_group() == dialog); // one at a time
+    CHECK(dialog->name_text() == QStringLiteral("hikers"));
+    QByteArray jpeg = test::picture_bytes("JPEG", 90, 60);
+    REQUIRE(dialog->choose_picture_file(test::write_file(dir, "hills.jpg", jpeg)));
+    dialog->fill(QStringLiteral("Ramblers"), QStringLiteral("Sundays <i>from</i> 9"));
+    dialog->submit();
+    INFO(dialog->error_text().toStdString());
+    CHECK(dialog->result() == QDialog::Accepted);
+
+    auto stored = bridge.store().group(test::group_id(1));
+    REQUIRE(stored.ok());
+    REQUIRE(stored.value());
+    CHECK(stored.value()->name == "Ramblers");
+    CHECK(stored.value()->description == "Sundays <i>from</i> 9");
+    CHECK(stored.value()->avatar == test::to_bytes(jpeg));
+    CHECK(window.group_panel().shows_picture());
+    CHECK(window.header_shows_picture());
+    CHECK(window.group_panel().description_text() == QStringLiteral("Sundays <i>from</i> 9"));
+    auto& list = window.conversation_model();
+    CHECK(list.data(list.index(list.row_of(peer)), Qt::DisplayRole)
+              .toString()
+              .startsWith(QStringLiteral("# Ramblers\n")));
+    auto outbox = bridge.store().group_outbox();
+    REQUIRE(outbox.ok());
+    CHECK(outbox->size() == 2); // the picture, then the name and description, for the members
+
+    // Remove picture, and nothing else changes.
+    QApplication::processEvents(); // the closed dialog is deleted
+    dialog = window.edit_group();
+    REQUIRE(dialog != nullptr);
+    CHECK(dialog->description_text() == QStringLiteral("Sundays <i>from</i> 9"));
+    dialog->remove_picture();
+    dialog->submit();
+    CHECK(dialog->result() == QDialog::Accepted);
+    stored = bridge.store().group(test::group_id(1));
+    REQUIRE(stored.ok());
+    CHECK(stored.value()->avatar.empty());
+    CHECK(stored.value()->name == "Ramblers");
+    CHECK_FALSE(window.header_shows_picture());
+    CHECK_FALSE(window.group_panel().shows_picture());
+    outbox = bridge.store().group_outbox();
+    REQUIRE(outbox.ok());
+    CHECK(outbox->size() == 3);
+}
+
+TEST_CASE_METHOD(WindowFixture, "shown text that was not edited is saved as it was stored") {
+    // The form shows a bidi override as a mark; saving without touching it keeps the name.
+    std::string name = "hik\u202Eers";
+    save_group(group_with_state(1, name, kHikers), kHikers);
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    GroupDetailsDialog* dialog = window.edit_group();
+    REQUIRE(dialog != nullptr);
+    CHECK(dialog->name_text() == QStringLiteral("hik<U+202E>ers"));
+    dialog->fill(dialog->name_text(), QStringLiteral("new words"));
+    dialog->submit();
+    CHECK(dialog->result() == QDialog::Accepted);
+    auto stored = bridge.store().group(test::group_id(1));
+    REQUIRE(stored.ok());
+    CHECK(stored.value()->name == name);
+    CHECK(stored.value()->description == "new words");
+}
+
+TEST_CASE_METHOD(WindowFixture, "an engine refusal of the edit stays in the dialog, as typed") {
+    // The panel still lists us as an admin, but the group's state (what the engine checks)
+    // says bob is its only admin: we were demoted a moment ago.
+    const std::vector<store::GroupMemberRow> demoted = {{"alice", false}, {"bob", true}};
+    save_group(group_with_state(1, "hikers", demoted), kHikers);
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    GroupDetailsDialog* dialog = window.edit_group();
+    REQUIRE(dialog != nullptr);
+    dialog->fill(QStringLiteral("Ramblers"), QStringLiteral("typed"));
+    dialog->submit();
+    CHECK(dialog->error_text() ==
+          QStringLiteral("Only an admin can change the group's name, description or picture"));
+    CHECK(dialog->name_text() == QStringLiteral("Ramblers"));
+    CHECK(dialog->description_text() == QStringLiteral("typed"));
+    CHECK(dialog->result() != QDialog::Accepted);
+    CHECK(dialog->isVisible());
+    auto stored = bridge.store().group(test::group_id(1));
+    REQUIRE(stored.ok());
+    CHECK(stored.value()->name == "hikers");
 }
 
 } // namespace
