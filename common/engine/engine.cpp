@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include "engine/bundle_from_wire.h"
+
 #include "crypto/keys.h"
 #include "crypto/provider.h"
 #include "crypto/session.h"
@@ -597,18 +599,7 @@ void Engine::fetch_bundle(const std::string& peer) {
                 drop_pending_for(peer);
             return;
         }
-        const auto& b = response.prekey_bundle();
-        crypto::PrekeyBundle bundle;
-        bundle.registration_id = b.registration_id();
-        bundle.device_id = static_cast<std::int32_t>(b.device_id());
-        bundle.identity_key = bytes_of(b.identity_key());
-        bundle.signed_prekey_id = b.signed_prekey().id();
-        bundle.signed_prekey = bytes_of(b.signed_prekey().public_key());
-        bundle.signed_prekey_signature = bytes_of(b.signed_prekey().signature());
-        if (b.has_one_time_prekey()) {
-            bundle.prekey_id = b.one_time_prekey().id();
-            bundle.prekey = bytes_of(b.one_time_prekey().public_key());
-        }
+        const crypto::PrekeyBundle bundle = detail::bundle_from_wire(response.prekey_bundle());
         store::AccountStore::Transaction tx(m_store);
         Status st = tx.begun();
         if (st)

@@ -3,6 +3,8 @@
 // group messages are sender-key encrypted once and their keys distributed over 1:1 sessions.
 #include "engine/engine.h"
 
+#include "engine/bundle_from_wire.h"
+
 #include "crypto/keys.h"
 #include "crypto/provider.h"
 #include "crypto/sender_key.h"
@@ -486,18 +488,7 @@ void Engine::fetch_identity(const std::string& peer) {
         if (response.has_prekey_bundle()) {
             // Trust on first use, as for 1:1: the session begun here saves the identity key,
             // and every later change by this signer is checked against it.
-            const auto& b = response.prekey_bundle();
-            crypto::PrekeyBundle bundle;
-            bundle.registration_id = b.registration_id();
-            bundle.device_id = static_cast<std::int32_t>(b.device_id());
-            bundle.identity_key = bytes_of(b.identity_key());
-            bundle.signed_prekey_id = b.signed_prekey().id();
-            bundle.signed_prekey = bytes_of(b.signed_prekey().public_key());
-            bundle.signed_prekey_signature = bytes_of(b.signed_prekey().signature());
-            if (b.has_one_time_prekey()) {
-                bundle.prekey_id = b.one_time_prekey().id();
-                bundle.prekey = bytes_of(b.one_time_prekey().public_key());
-            }
+            const crypto::PrekeyBundle bundle = detail::bundle_from_wire(response.prekey_bundle());
             store::AccountStore::Transaction tx(m_store);
             Status st = tx.begun();
             auto has = crypto::has_session(*m_store_context, {peer, 1});
