@@ -297,11 +297,12 @@ Status Engine::apply_change(const wire::GroupChange& change, const wire::GroupSt
             const auto* before = protocol::find_member(*previous, m.username());
             if (!before || before->admin() == m.admin())
                 continue;
-            VEIL_TRY(add_system_line(
-                group_id,
-                who(signer) + (m.admin() ? " made " + who(m.username()) + " an admin"
-                                         : " removed " + who(m.username()) + " as an admin"),
-                effects));
+            std::string line =
+                m.admin() ? who(signer) + " made " + who(m.username()) + " an admin"
+                : m.username() == signer
+                    ? who(signer) + (signer == m_username ? " are" : " is") + " no longer an admin"
+                    : who(signer) + " removed " + who(m.username()) + " as an admin";
+            VEIL_TRY(add_system_line(group_id, line, effects));
         }
     }
 
@@ -856,6 +857,19 @@ Status Engine::remove_group_members(std::span<const std::uint8_t> group_id,
 }
 
 Status Engine::leave_group(std::span<const std::uint8_t> group_id) {
+    // The last admin of a group with other members would leave it without one; say what to do.
+    auto members = m_store.group_members(group_id);
+    if (!members)
+        return members.error();
+    if (m_username.empty())
+        VEIL_TRY(load_account());
+    const auto& list = members.value();
+    auto admins = std::count_if(list.begin(), list.end(), [](const auto& m) { return m.admin; });
+    auto me = std::find_if(list.begin(), list.end(),
+                           [&](const auto& m) { return m.username == m_username; });
+    if (me != list.end() && me->admin && admins == 1 && list.size() > 1)
+        return make_error(Errc::refused, "you are the group's only admin: make another member an "
+                                         "admin first, then leave");
     return remove_group_members(group_id, {m_username});
 }
 

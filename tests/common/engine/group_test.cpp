@@ -815,3 +815,26 @@ TEST_CASE("a change that changes nothing is refused instead of making a new revi
     relay.pump();
     CHECK(relay.groups[to_string(group)].changes.size() == 1);
 }
+
+TEST_CASE("the last admin is told to promote someone before leaving, and stepping down reads "
+          "naturally") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    Bytes group = make_group(relay, alice, {"bob"});
+    auto refused = alice.engine->leave_group(group);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message.find("make another member an admin first") != std::string::npos);
+
+    REQUIRE(alice.engine->set_group_admin(group, "bob", true).ok());
+    relay.pump();
+    REQUIRE(alice.engine->set_group_admin(group, "alice", false).ok());
+    relay.pump();
+    auto lines = system_lines(bob, group);
+    CHECK(std::find(lines.begin(), lines.end(), "alice is no longer an admin") != lines.end());
+    REQUIRE(alice.engine->leave_group(group).ok());
+    relay.pump();
+    CHECK(member_names(bob, group) == std::vector<std::string>{"bob"});
+}
