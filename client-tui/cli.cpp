@@ -150,6 +150,62 @@ std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
     return std::move(session.value());
 }
 
+// Runs the engine until one queued message is through: ok once everything is settled,
+// refused if the message failed. Group sends also say whom the relay could not reach.
+class SendRunner : public Runner {
+public:
+    using Runner::Runner;
+    Bytes id;
+    void on_status(std::span<const std::uint8_t> mid, store::MessageStatus s) override {
+        if (s == store::MessageStatus::failed && Bytes(mid.begin(), mid.end()) == id)
+            finish(exit_refused);
+    }
+    void on_group_unreachable(std::span<const std::uint8_t> mid,
+                              const std::vector<std::string>& members) override {
+        if (Bytes(mid.begin(), mid.end()) != id)
+            return;
+        std::string names;
+        for (const auto& m : members)
+            names += (names.empty() ? "" : ", ") + m;
+        err("the relay could not reach " + names);
+    }
+    void on_group_warning(std::span<const std::uint8_t>, const std::string& sentence) override {
+        err(sentence);
+    }
+    void on_settled() override {
+        if (m_ever_ready)
+            finish(exit_ok);
+    }
+};
+
+// Queues one message with `queue`, sends it and prints its id.
+int run_send(const GlobalOptions& options,
+             const std::function<Result<Bytes>(qt::ClientSession&)>& queue,
+             int (*exit_of)(const Error&)) {
+    quit_on_signals();
+    SendRunner runner(options.timeout_s);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto id = queue(*session);
+    if (!id) {
+        err(id.error().message);
+        return exit_of(id.error());
+    }
+    runner.id = id.value();
+    if (auto st = session->engine().start(); !st) {
+        err(st.error().message);
+        return exit_of(st.error());
+    }
+    code = runner.exec();
+    if (code == exit_ok)
+        std::cout << to_hex(id.value()) << std::endl;
+    else if (code == exit_unreachable)
+        err("the message is queued and will be sent by the next run");
+    return code;
+}
+
 // The group id of a group conversation ("#" and hex), or nothing for a 1:1 one.
 std::optional<Bytes> group_of(const store::MessageRow& row) {
     if (!store::is_group_conversation(row.peer))
@@ -338,42 +394,9 @@ int cmd_contacts_list(const GlobalOptions& options) {
 }
 
 int cmd_send(const GlobalOptions& options, const std::string& peer, const std::string& text) {
-    quit_on_signals();
-
-    class SendRunner : public Runner {
-    public:
-        using Runner::Runner;
-        Bytes id;
-        void on_status(std::span<const std::uint8_t> mid, store::MessageStatus s) override {
-            if (s == store::MessageStatus::failed && Bytes(mid.begin(), mid.end()) == id)
-                finish(exit_refused);
-        }
-        void on_settled() override {
-            if (m_ever_ready)
-                finish(exit_ok);
-        }
-    } runner(options.timeout_s);
-
-    int code;
-    auto session = open_session(options, runner, code);
-    if (!session)
-        return code;
-    auto id = session->engine().send_text(peer, text);
-    if (!id) {
-        err(id.error().message);
-        return exit_for(id.error());
-    }
-    runner.id = id.value();
-    if (auto st = session->engine().start(); !st) {
-        err(st.error().message);
-        return exit_for(st.error());
-    }
-    code = runner.exec();
-    if (code == exit_ok)
-        std::cout << to_hex(id.value()) << std::endl;
-    else if (code == exit_unreachable)
-        err("the message is queued and will be sent by the next run");
-    return code;
+    return run_send(
+        options, [&](qt::ClientSession& session) { return session.engine().send_text(peer, text); },
+        exit_for);
 }
 
 int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
@@ -728,59 +751,15 @@ int cmd_group_members(const GlobalOptions& options, const std::string& name) {
 }
 
 int cmd_send_group(const GlobalOptions& options, const std::string& name, const std::string& text) {
-    quit_on_signals();
-
-    class SendRunner : public Runner {
-    public:
-        using Runner::Runner;
-        Bytes id;
-        void on_status(std::span<const std::uint8_t> mid, store::MessageStatus s) override {
-            if (s == store::MessageStatus::failed && Bytes(mid.begin(), mid.end()) == id)
-                finish(exit_refused);
-        }
-        void on_group_unreachable(std::span<const std::uint8_t> mid,
-                                  const std::vector<std::string>& members) override {
-            if (Bytes(mid.begin(), mid.end()) != id)
-                return;
-            std::string names;
-            for (const auto& m : members)
-                names += (names.empty() ? "" : ", ") + m;
-            err("the relay could not reach " + names);
-        }
-        void on_group_warning(std::span<const std::uint8_t>, const std::string& sentence) override {
-            err(sentence);
-        }
-        void on_settled() override {
-            if (m_ever_ready)
-                finish(exit_ok);
-        }
-    } runner(options.timeout_s);
-
-    int code;
-    auto session = open_session(options, runner, code);
-    if (!session)
-        return code;
-    auto group = find_group(session->store(), name);
-    if (!group) {
-        err(group.error().message);
-        return group_exit(group.error());
-    }
-    auto id = session->engine().send_group_message(group->group_id, text);
-    if (!id) {
-        err(id.error().message);
-        return group_exit(id.error());
-    }
-    runner.id = id.value();
-    if (auto st = session->engine().start(); !st) {
-        err(st.error().message);
-        return group_exit(st.error());
-    }
-    code = runner.exec();
-    if (code == exit_ok)
-        std::cout << to_hex(id.value()) << std::endl;
-    else if (code == exit_unreachable)
-        err("the message is queued and will be sent by the next run");
-    return code;
+    return run_send(
+        options,
+        [&](qt::ClientSession& session) -> Result<Bytes> {
+            auto group = find_group(session.store(), name);
+            if (!group)
+                return group.error();
+            return session.engine().send_group_message(group->group_id, text);
+        },
+        group_exit);
 }
 
 } // namespace veil::tui
