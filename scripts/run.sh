@@ -6,8 +6,13 @@ set -euo pipefail
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 state="$top/state"
-relay_bin="$top/$build/server/veil-relay"
-veil_bin="$top/$build/client-tui/veil"
+# BUILD may be a folder inside the checkout (the default) or an absolute path.
+case "$build" in
+/*) build_dir=$build ;;
+*) build_dir="$top/$build" ;;
+esac
+relay_bin="$build_dir/server/veil-relay"
+veil_bin="$build_dir/client-tui/veil"
 mkdir -p "$state"
 chmod 700 "$state"
 
