@@ -117,22 +117,53 @@ bool consume_invite(SqliteDb& db, const std::string& code, std::int64_t now_ms) 
     return db.changes() == 1;
 }
 
+// The send log's unreachable column: member names, one per line (names never hold a newline).
+std::string join_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) {
+        if (!out.empty())
+            out.push_back('\n');
+        out += n;
+    }
+    return out;
+}
+
+std::vector<std::string> split_names(const std::string& joined) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < joined.size()) {
+        auto end = joined.find('\n', start);
+        if (end == std::string::npos)
+            end = joined.size();
+        out.push_back(joined.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+// The send log's entry for (sender, sender device, message id), on db (the writer inside a
+// transaction, or the reader).
+std::optional<SendRecord> lookup_send(SqliteDb& db, const std::string& from_username,
+                                      std::int64_t from_device,
+                                      std::span<const std::uint8_t> message_id) {
+    StatementUse q(db.statement("SELECT digest, delivery_id, server_ts, unreachable FROM sends"
+                                " WHERE from_username = ? AND from_device = ? AND message_id = ?"));
+    q->bind(1, from_username).bind(2, from_device).bind_blob(3, message_id);
+    if (!q->step())
+        return std::nullopt;
+    return SendRecord{q->column_blob(0), static_cast<std::uint64_t>(q->column_int64(1)),
+                      q->column_int64(2), split_names(q->column_text(3))};
+}
+
 // The body of enqueue, inside the caller's transaction. A refusal writes nothing; storage
 // failures throw.
 Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int64_t now_ms,
                                   std::atomic<std::int64_t>& next_delivery_id) {
     const std::int64_t from_device = env.from_device_id;
-    {
-        StatementUse q(db.statement("SELECT digest, delivery_id, server_ts FROM sends"
-                                    " WHERE from_username = ? AND from_device = ?"
-                                    " AND message_id = ?"));
-        q->bind(1, env.from_username).bind(2, from_device).bind_blob(3, env.message_id);
-        if (q->step()) {
-            if (q->column_blob(0) != env.content_digest)
-                return make_error(Errc::already_exists, "the message id was used before");
-            return EnqueueOutcome{static_cast<std::uint64_t>(q->column_int64(1)),
-                                  q->column_int64(2), true};
-        }
+    if (auto sent = lookup_send(db, env.from_username, from_device, env.message_id)) {
+        if (sent->content_digest != env.content_digest)
+            return make_error(Errc::already_exists, "the message id was used before");
+        return EnqueueOutcome{sent->delivery_id, sent->server_timestamp_ms, true};
     }
 
     auto device = device_row(db, env.to_username, env.to_device_id);
@@ -181,29 +212,6 @@ std::size_t ack_in(SqliteDb& db, const std::string& username, std::uint32_t devi
     return deleted;
 }
 
-std::string join_names(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) {
-        if (!out.empty())
-            out.push_back('\n');
-        out += n;
-    }
-    return out;
-}
-
-std::vector<std::string> split_names(const std::string& joined) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < joined.size()) {
-        auto end = joined.find('\n', start);
-        if (end == std::string::npos)
-            end = joined.size();
-        out.push_back(joined.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 // The current revision of a group inside the writer's transaction, or nullopt.
 std::optional<std::uint64_t> group_revision(SqliteDb& db, std::span<const std::uint8_t> group_id) {
     StatementUse q(db.statement("SELECT revision FROM groups WHERE group_id = ?"));
@@ -248,16 +256,10 @@ Result<GroupWriteOutcome> group_message_in(SqliteDb& db, const NewGroupMessage& 
                                            std::int64_t now_ms,
                                            std::atomic<std::int64_t>& next_delivery_id) {
     const std::int64_t from_device = m.from_device_id;
-    {
-        StatementUse q(db.statement("SELECT digest, server_ts, unreachable FROM sends"
-                                    " WHERE from_username = ? AND from_device = ?"
-                                    " AND message_id = ?"));
-        q->bind(1, m.from_username).bind(2, from_device).bind_blob(3, m.message_id);
-        if (q->step()) {
-            if (q->column_blob(0) != m.content_digest)
-                return make_error(Errc::already_exists, "the message id was used before");
-            return GroupWriteOutcome{q->column_int64(1), true, split_names(q->column_text(2))};
-        }
+    if (auto sent = lookup_send(db, m.from_username, from_device, m.message_id)) {
+        if (sent->content_digest != m.content_digest)
+            return make_error(Errc::already_exists, "the message id was used before");
+        return GroupWriteOutcome{sent->server_timestamp_ms, true, std::move(sent->unreachable)};
     }
     auto revision = group_revision(db, m.group_id);
     if (!revision)
@@ -734,15 +736,7 @@ Result<std::optional<SendRecord>> SqliteStore::find_send(const std::string& from
                                                          std::span<const std::uint8_t> message_id) {
     std::lock_guard lock(m_read_mutex);
     try {
-        StatementUse q(m_reader->statement("SELECT digest, delivery_id, server_ts, unreachable"
-                                           " FROM sends WHERE from_username = ?"
-                                           " AND from_device = ? AND message_id = ?"));
-        q->bind(1, from_username).bind(2, std::int64_t{from_device_id}).bind_blob(3, message_id);
-        if (!q->step())
-            return std::optional<SendRecord>{};
-        return std::optional<SendRecord>(
-            SendRecord{q->column_blob(0), static_cast<std::uint64_t>(q->column_int64(1)),
-                       q->column_int64(2), split_names(q->column_text(3))});
+        return lookup_send(*m_reader, from_username, std::int64_t{from_device_id}, message_id);
     } catch (const std::exception& e) {
         return database_error("looking up a send", e);
     }
