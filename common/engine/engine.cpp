@@ -625,10 +625,14 @@ void Engine::drop_pending_for(const std::string& peer) {
         if (item.peer != peer)
             continue;
         (void)m_store.remove_pending(item.seq);
-        if (m_store.set_status(item.message_id, store::MessageStatus::failed))
-            m_observer.on_status(item.message_id, store::MessageStatus::failed);
+        mark_failed(item.message_id);
     }
     check_settled();
+}
+
+void Engine::mark_failed(std::span<const std::uint8_t> message_id) {
+    if (m_store.set_status(message_id, store::MessageStatus::failed))
+        m_observer.on_status(message_id, store::MessageStatus::failed);
 }
 
 void Engine::flush_outbox() {

@@ -243,6 +243,10 @@ private:
     void send_group_change(const store::PendingGroupChange& pending);
     // After login: our changes the relay never answered go again.
     void resend_group_changes();
+    // An outgoing message that will never be sent: stored as failed and announced.
+    void mark_failed(std::span<const std::uint8_t> message_id);
+    // The same for a group message, which also leaves the group outbox.
+    void fail_group_send(std::span<const std::uint8_t> message_id);
     void name_created_group(const Bytes& group_id, const std::string& name);
     Status set_group_details(std::span<const std::uint8_t> group_id, const std::string& name,
                              const std::string& description, const std::optional<Bytes>& avatar);

@@ -749,6 +749,11 @@ void Engine::send_group_change(const store::PendingGroupChange& pending) {
     });
 }
 
+void Engine::fail_group_send(std::span<const std::uint8_t> message_id) {
+    (void)m_store.remove_group_outbox(message_id);
+    mark_failed(message_id);
+}
+
 void Engine::resend_group_changes() {
     auto pending = m_store.pending_group_changes();
     if (!pending) {
@@ -1106,9 +1111,7 @@ void Engine::pump_group_sends() {
             return;
         }
         if (!group.value() || group.value()->has_left) {
-            (void)m_store.remove_group_outbox(item.message_id);
-            if (m_store.set_status(item.message_id, store::MessageStatus::failed))
-                m_observer.on_status(item.message_id, store::MessageStatus::failed);
+            fail_group_send(item.message_id);
             continue;
         }
         auto stale = m_stale_at.find(to_hex(item.message_id));
@@ -1117,9 +1120,7 @@ void Engine::pump_group_sends() {
             m_stale_at.erase(stale);
             report(make_error(Errc::refused, "a group message could not be sent: the relay "
                                              "keeps refusing the group's revision"));
-            (void)m_store.remove_group_outbox(item.message_id);
-            if (m_store.set_status(item.message_id, store::MessageStatus::failed))
-                m_observer.on_status(item.message_id, store::MessageStatus::failed);
+            fail_group_send(item.message_id);
             continue;
         }
         if (item.revision == group.value()->revision && !item.ciphertext.empty()) {
@@ -1173,9 +1174,7 @@ void Engine::pump_group_sends() {
             // holding every group message behind it.
             report(make_error(st.error().code,
                               "a group message could not be sent: " + st.error().message));
-            (void)m_store.remove_group_outbox(item.message_id);
-            if (m_store.set_status(item.message_id, store::MessageStatus::failed))
-                m_observer.on_status(item.message_id, store::MessageStatus::failed);
+            fail_group_send(item.message_id);
             continue;
         }
         send_group_item(encrypted);
@@ -1224,9 +1223,7 @@ void Engine::send_group_item(const store::GroupOutboxItem& item) {
             }
             if (code != wire::Error::CONFLICT) {
                 report(relay_refusal(response.error()));
-                (void)m_store.remove_group_outbox(message_id);
-                if (m_store.set_status(message_id, store::MessageStatus::failed))
-                    m_observer.on_status(message_id, store::MessageStatus::failed);
+                fail_group_send(message_id);
                 check_settled();
                 return;
             }

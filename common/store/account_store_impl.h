@@ -1,5 +1,5 @@
 // AccountStore::Impl, shared by the store's source files (account_store.cpp,
-// message_queries.cpp, protocol_queries.cpp). Private to common/store.
+// message_queries.cpp, protocol_queries.cpp, group_queries.cpp). Private to common/store.
 #pragma once
 
 #include "store/account_store.h"
@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace veil::store {
 
@@ -33,5 +34,19 @@ private:
     // Runs the meta SELECT for key; the returned statement is on its row when the bool is true.
     Result<std::pair<Statement, bool>> select_meta(std::string_view key);
 };
+
+// Steps stmt to the end, turning each row into a value with read.
+template <typename T, typename Read>
+Result<std::vector<T>> collect(Statement& stmt, Read read) {
+    std::vector<T> out;
+    for (;;) {
+        auto row = stmt.step();
+        if (!row)
+            return row.error();
+        if (!row.value())
+            return out;
+        out.push_back(read(stmt));
+    }
+}
 
 } // namespace veil::store

@@ -32,19 +32,6 @@ GroupOutboxItem read_group_outbox(const Statement& s) {
     return item;
 }
 
-template <typename T, typename Read>
-Result<std::vector<T>> collect_rows(Statement& stmt, Read read) {
-    std::vector<T> out;
-    for (;;) {
-        auto row = stmt.step();
-        if (!row)
-            return row.error();
-        if (!row.value())
-            return out;
-        out.push_back(read(stmt));
-    }
-}
-
 } // namespace
 
 std::string group_conversation(std::span<const std::uint8_t> group_id) {
@@ -122,7 +109,7 @@ Result<std::vector<GroupRow>> AccountStore::groups() {
                                    "group_id");
     if (!stmt)
         return stmt.error();
-    return collect_rows<GroupRow>(stmt.value(), read_group);
+    return collect<GroupRow>(stmt.value(), read_group);
 }
 
 Result<std::vector<GroupMemberRow>>
@@ -132,7 +119,7 @@ AccountStore::group_members(std::span<const std::uint8_t> group_id) {
     if (!stmt)
         return stmt.error();
     stmt->bind_blob(1, group_id);
-    return collect_rows<GroupMemberRow>(stmt.value(), [](const Statement& s) {
+    return collect<GroupMemberRow>(stmt.value(), [](const Statement& s) {
         return GroupMemberRow{s.column_text(0), s.column_int64(1) != 0};
     });
 }
@@ -215,7 +202,7 @@ Result<std::vector<GroupOutboxItem>> AccountStore::group_outbox() {
                                    "ciphertext FROM group_outbox ORDER BY seq");
     if (!stmt)
         return stmt.error();
-    return collect_rows<GroupOutboxItem>(stmt.value(), read_group_outbox);
+    return collect<GroupOutboxItem>(stmt.value(), read_group_outbox);
 }
 
 Status AccountStore::set_group_ciphertext(std::span<const std::uint8_t> message_id,
@@ -254,7 +241,7 @@ Result<std::vector<PendingGroupChange>> AccountStore::pending_group_changes() {
         " ORDER BY group_id");
     if (!stmt)
         return stmt.error();
-    return collect_rows<PendingGroupChange>(stmt.value(), [](const Statement& s) {
+    return collect<PendingGroupChange>(stmt.value(), [](const Statement& s) {
         return PendingGroupChange{s.column_blob(0), static_cast<std::uint64_t>(s.column_int64(1)),
                                   s.column_blob(2), s.column_text(3), s.column_int64(4) != 0};
     });

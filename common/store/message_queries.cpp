@@ -21,20 +21,6 @@ MessageRow read_message(const Statement& stmt) {
     return row;
 }
 
-// Steps stmt to the end, turning each row into a value with read.
-template <typename T, typename Read>
-Result<std::vector<T>> collect(Statement& stmt, Read read) {
-    std::vector<T> out;
-    for (;;) {
-        auto row = stmt.step();
-        if (!row)
-            return row.error();
-        if (!row.value())
-            return out;
-        out.push_back(read(stmt));
-    }
-}
-
 // When a conversation was last active: incoming messages count from when they arrived here
 // (the sender's clock is not trusted), outgoing ones from when they were written.
 std::int64_t activity_ms(const MessageRow& row) {
