@@ -278,6 +278,15 @@ Result<Bytes> sha512(std::span<const std::uint8_t> data) {
     return sha512_finish(ctx->get());
 }
 
+Result<Bytes> sha256(std::span<const std::uint8_t> data) {
+    Bytes out(32);
+    unsigned int written = 0;
+    if (EVP_Digest(data.data(), data.size(), out.data(), &written, EVP_sha256(), nullptr) != 1 ||
+        written != out.size())
+        return crypto_error("SHA-256 failed");
+    return out;
+}
+
 Result<Bytes> aes_cbc_encrypt(std::span<const std::uint8_t> key, std::span<const std::uint8_t> iv,
                               std::span<const std::uint8_t> plaintext) {
     if (key.size() != 32)

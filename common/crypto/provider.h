@@ -17,6 +17,8 @@ Bytes random_bytes(std::size_t count); // aborts the process if the CSPRNG fails
 
 Result<Bytes> hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data);
 Result<Bytes> sha512(std::span<const std::uint8_t> data);
+// SHA-256 of data (group states are chained by it: relay and clients must agree).
+Result<Bytes> sha256(std::span<const std::uint8_t> data);
 
 // AES-256 (key 32 bytes, iv 16 bytes). CBC uses PKCS#7 padding; decrypt fails on bad padding.
 Result<Bytes> aes_cbc_encrypt(std::span<const std::uint8_t> key, std::span<const std::uint8_t> iv,

@@ -16,8 +16,6 @@
 #include "util/log.h"
 #include "util/unicode.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
 namespace veil::engine {
@@ -52,12 +50,8 @@ Bytes bytes_of(const std::string& s) {
 }
 
 Result<Bytes> sha256(std::string_view data) {
-    Bytes out(32);
-    unsigned int written = 0;
-    if (EVP_Digest(data.data(), data.size(), out.data(), &written, EVP_sha256(), nullptr) != 1 ||
-        written != out.size())
-        return make_error(Errc::crypto, "SHA-256 failed");
-    return out;
+    return crypto::sha256(
+        std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
 }
 
 bool is_member(const wire::GroupState& state, const std::string& name) {

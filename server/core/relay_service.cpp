@@ -8,8 +8,6 @@
 #include "protocol/limits.h"
 #include "util/log.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <exception>
 #include <limits>
@@ -109,18 +107,19 @@ void append_be32(Bytes& out, std::uint32_t v) {
 
 // What "the same content" means for an idempotent retry: the recipient, the type and the
 // ciphertext, hashed so that the send log stays small.
+// Empty on failure, which the callers refuse as an internal error.
+Bytes sha256(std::span<const std::uint8_t> input) {
+    auto digest = crypto::sha256(input);
+    return digest ? std::move(digest.value()) : Bytes{};
+}
+
 Bytes content_digest(const wire::SendRequest& send) {
     Bytes input = to_bytes(send.to_username());
     input.push_back(0);
     append_be32(input, send.to_device_id());
     append_be32(input, static_cast<std::uint32_t>(send.type()));
     input.insert(input.end(), send.ciphertext().begin(), send.ciphertext().end());
-    Bytes digest(EVP_MAX_MD_SIZE);
-    unsigned int size = 0;
-    if (EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1)
-        return {};
-    digest.resize(size);
-    return digest;
+    return sha256(input);
 }
 
 SignedPrekeyRecord to_record(const wire::SignedPrekey& spk) {
@@ -155,15 +154,6 @@ wire::Envelope deliver_envelope(const StoredEnvelope& s) {
         c->set_signature(s.change->signature.data(), s.change->signature.size());
     }
     return e;
-}
-
-Bytes sha256(std::span<const std::uint8_t> input) {
-    Bytes digest(EVP_MAX_MD_SIZE);
-    unsigned int size = 0;
-    if (EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1)
-        return {};
-    digest.resize(size);
-    return digest;
 }
 
 // "The same content" for a group send: the group, the revision and the ciphertext.

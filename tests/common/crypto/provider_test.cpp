@@ -78,6 +78,14 @@ TEST_CASE("SHA-512 matches FIPS 180-2 for abc") {
                                "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
 }
 
+// FIPS 180-2, Appendix B.1: SHA-256 of "abc" (group states are chained by it).
+TEST_CASE("SHA-256 matches FIPS 180-2 for abc") {
+    auto digest = sha256(to_bytes("abc"));
+    REQUIRE(digest.ok());
+    CHECK(to_hex(digest.value()) ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 // FIPS 180-2, Appendix C.2: SHA-512 of the two-block 896-bit message.
 TEST_CASE("SHA-512 matches FIPS 180-2 for the 896-bit message") {
     CHECK(sha512_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
