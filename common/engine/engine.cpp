@@ -460,6 +460,18 @@ Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text
     if (unicode::sanitize(text) != text)
         return make_error(Errc::invalid_argument, "the message is not valid UTF-8 text");
 
+    return queue_text(
+        peer, text,
+        [&](const Bytes& message_id, const wire::Content& content, std::int64_t now) -> Status {
+            auto is_contact = m_store.is_contact(peer);
+            if (is_contact && !is_contact.value())
+                VEIL_TRY(m_store.add_contact(peer, now));
+            return queue_content(peer, message_id, content);
+        });
+}
+
+Result<Bytes> Engine::queue_text(const std::string& conversation, const std::string& text,
+                                 const QueueContent& queue) {
     Bytes message_id = crypto::random_bytes(protocol::kMessageIdBytes);
     std::int64_t now = m_clock.now_ms();
     wire::Content content;
@@ -469,7 +481,7 @@ Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text
     data->set_sent_at_ms(static_cast<std::uint64_t>(now));
 
     store::MessageRow row;
-    row.peer = peer;
+    row.peer = conversation;
     row.message_id = message_id;
     row.direction = store::Direction::outgoing;
     row.sender = m_username;
@@ -480,14 +492,11 @@ Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text
     {
         store::AccountStore::Transaction tx(m_store);
         VEIL_TRY(tx.begun());
-        auto is_contact = m_store.is_contact(peer);
-        if (is_contact && !is_contact.value())
-            VEIL_TRY(m_store.add_contact(peer, now));
         auto inserted = m_store.insert_message(row);
         if (!inserted)
             return inserted.error();
         row.id = inserted.value();
-        VEIL_TRY(queue_content(peer, message_id, content));
+        VEIL_TRY(queue(message_id, content, now));
         VEIL_TRY(tx.commit());
     }
     m_observer.on_message(row);

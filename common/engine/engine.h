@@ -253,6 +253,12 @@ private:
     Status edit_members(std::span<const std::uint8_t> group_id,
                         const std::function<Status(wire::GroupState&)>& edit,
                         bool share_info = false);
+    // Stores our text message in conversation as queued, hands its content to queue (inside the
+    // same transaction), announces the row and starts sending. Returns the message id.
+    using QueueContent = std::function<Status(const Bytes& message_id, const wire::Content& content,
+                                              std::int64_t now)>;
+    Result<Bytes> queue_text(const std::string& conversation, const std::string& text,
+                             const QueueContent& queue);
     Status queue_group_content(const Bytes& group_id, const Bytes& message_id,
                                const wire::Content& content);
     void queue_group_info(const Bytes& group_id);

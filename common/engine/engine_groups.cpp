@@ -980,35 +980,10 @@ Result<Bytes> Engine::send_group_message(std::span<const std::uint8_t> group_id,
     if (stored.value()->has_left)
         return make_error(Errc::refused, "you are no longer a member of this group");
 
-    Bytes message_id = crypto::random_bytes(protocol::kMessageIdBytes);
-    std::int64_t now = m_clock.now_ms();
-    wire::Content content;
-    auto* data = content.mutable_data();
-    data->set_message_id(to_string(message_id));
-    data->set_text(text);
-    data->set_sent_at_ms(static_cast<std::uint64_t>(now));
-    store::MessageRow row;
-    row.peer = store::group_conversation(id);
-    row.message_id = message_id;
-    row.direction = store::Direction::outgoing;
-    row.sender = m_username;
-    row.text = text;
-    row.sent_at_ms = now;
-    row.received_at_ms = now;
-    row.status = store::MessageStatus::queued;
-    {
-        store::AccountStore::Transaction tx(m_store);
-        VEIL_TRY(tx.begun());
-        auto inserted = m_store.insert_message(row);
-        if (!inserted)
-            return inserted.error();
-        row.id = inserted.value();
-        VEIL_TRY(queue_group_content(id, message_id, content));
-        VEIL_TRY(tx.commit());
-    }
-    m_observer.on_message(row);
-    pump_outgoing();
-    return message_id;
+    return queue_text(store::group_conversation(id), text,
+                      [&](const Bytes& message_id, const wire::Content& content, std::int64_t) {
+                          return queue_group_content(id, message_id, content);
+                      });
 }
 
 Result<bool> Engine::distribute_sender_key(const store::GroupRow& group,
