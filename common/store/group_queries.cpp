@@ -261,16 +261,4 @@ Status AccountStore::remove_group_outbox(std::span<const std::uint8_t> message_i
     return stmt->bind_blob(1, message_id).run();
 }
 
-Result<std::optional<Bytes>> AccountStore::peer_identity(const crypto::ProtocolAddress& a) {
-    auto stmt = m_impl->db.prepare("SELECT key FROM identities WHERE name = ?1 AND device_id = ?2");
-    if (!stmt)
-        return stmt.error();
-    auto row = stmt->bind(1, a.name).bind(2, a.device_id).step();
-    if (!row)
-        return row.error();
-    if (!row.value())
-        return std::optional<Bytes>();
-    return std::optional<Bytes>(stmt->column_blob(0));
-}
-
 } // namespace veil::store

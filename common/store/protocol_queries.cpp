@@ -190,10 +190,7 @@ Status AccountStore::save_identity(const crypto::ProtocolAddress& a,
     return stmt->bind(1, a.name).bind(2, a.device_id).bind_blob(3, key).run();
 }
 
-Result<bool> AccountStore::is_trusted_identity(const crypto::ProtocolAddress& a,
-                                               std::span<const std::uint8_t> key) {
-    // Trust on first use: an address with no stored key trusts whatever it presents first;
-    // after that only the same key is trusted.
+Result<std::optional<Bytes>> AccountStore::peer_identity(const crypto::ProtocolAddress& a) {
     auto stmt = m_impl->db.prepare("SELECT key FROM identities WHERE name = ?1 AND device_id = ?2");
     if (!stmt)
         return stmt.error();
@@ -201,9 +198,21 @@ Result<bool> AccountStore::is_trusted_identity(const crypto::ProtocolAddress& a,
     if (!row)
         return row.error();
     if (!row.value())
+        return std::optional<Bytes>();
+    return std::optional<Bytes>(stmt->column_blob(0));
+}
+
+Result<bool> AccountStore::is_trusted_identity(const crypto::ProtocolAddress& a,
+                                               std::span<const std::uint8_t> key) {
+    // Trust on first use: an address with no stored key trusts whatever it presents first;
+    // after that only the same key is trusted.
+    auto stored = peer_identity(a);
+    if (!stored)
+        return stored.error();
+    if (!stored->has_value())
         return true;
-    Bytes stored = stmt->column_blob(0);
-    return std::equal(stored.begin(), stored.end(), key.begin(), key.end());
+    const Bytes& known = stored->value();
+    return std::equal(known.begin(), known.end(), key.begin(), key.end());
 }
 
 // Sender keys
