@@ -710,10 +710,8 @@ bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t n
 
     auto known = m_store.find_send(env.from_username, env.from_device_id, env.message_id);
     bool push_now = false;
-    if (known && !known->has_value()) {
-        std::lock_guard lock(m_pending_mutex);
-        push_now = m_pending_sends.insert(key).second; // not while the same send is queued
-    }
+    if (known && !known->has_value())
+        push_now = claim_pending(key);
     const bool push_after_commit = !known;
 
     std::optional<wire::Envelope> deliver;
@@ -735,10 +733,8 @@ bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t n
             assigned = std::get<NewEnvelope>(w.what).delivery_id = m_store.allocate_delivery_id();
     };
     auto forget = [this, key, push_now] {
-        if (!push_now)
-            return;
-        std::lock_guard lock(m_pending_mutex);
-        m_pending_sends.erase(key);
+        if (push_now)
+            release_pending(key);
     };
     const bool queued =
         submit(id, MailboxWrite{std::move(env), now_ms}, reply, push_after_commit, forget, prepare);
@@ -753,6 +749,16 @@ bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t n
         router->push(to_username, to_device_id, *deliver);
     }
     return true;
+}
+
+bool RelayService::claim_pending(const std::string& key) {
+    std::lock_guard lock(m_pending_mutex);
+    return m_pending_sends.insert(key).second;
+}
+
+void RelayService::release_pending(const std::string& key) {
+    std::lock_guard lock(m_pending_mutex);
+    m_pending_sends.erase(key);
 }
 
 bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& reply,
@@ -1063,8 +1069,7 @@ bool RelayService::write_group(std::uint64_t id, MailboxWrite write, const Reply
         bool push_now = false;
         if (message && new_send) {
             key = pending_key(message->from_username, message->from_device_id, message->message_id);
-            std::lock_guard lock(m_pending_mutex);
-            push_now = m_pending_sends.insert(key).second; // not while the same send is queued
+            push_now = claim_pending(key);
         }
         std::optional<NewGroupMessage> to_push;
         std::int64_t queued_ms = 0;
@@ -1076,10 +1081,8 @@ bool RelayService::write_group(std::uint64_t id, MailboxWrite write, const Reply
             }
         };
         auto forget = [this, key, push_now] {
-            if (!push_now)
-                return;
-            std::lock_guard lock(m_pending_mutex);
-            m_pending_sends.erase(key);
+            if (push_now)
+                release_pending(key);
         };
         if (!submit(id, std::move(write), *reply, !push_now, forget, prepare)) {
             forget();

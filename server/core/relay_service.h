@@ -231,6 +231,11 @@ private:
     // libsignal's context is used by one thread at a time; signature checks take this lock.
     std::mutex m_crypto_mutex;
     std::unique_ptr<crypto::SignalContext> m_signal;
+    // Marks the send named by key (pending_key) as pushed before its commit; false if it is
+    // already, so that a retry arriving meanwhile is not pushed a second time.
+    bool claim_pending(const std::string& key);
+    // The send completed (or was refused): a later retry is judged by the send log again.
+    void release_pending(const std::string& key);
     // Sends pushed before their commit and not yet completed, by (sender, device, message id):
     // a retry arriving meanwhile is not pushed a second time.
     std::mutex m_pending_mutex;
