@@ -80,7 +80,13 @@ struct Workload {
 };
 
 relay::NewEnvelope envelope(const Workload& w, std::uint64_t n) {
-    return relay::NewEnvelope{"alice", 1, "bob", 1, counter_id(n), 1, w.ciphertext, w.digest};
+    return relay::NewEnvelope{"alice",
+                              1,
+                              "bob",
+                              false,
+                              counter_id(n),
+                              w.digest,
+                              {relay::EnvelopeCopy{"bob", 1, 1, w.ciphertext, 0}}};
 }
 
 struct Phase {

@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "cli_support.h"
 
 #include "protocol/limits.h"
 #include "qt/client_session.h"
@@ -23,132 +24,7 @@
 namespace veil::tui {
 namespace {
 
-int g_signal_pipe[2] = {-1, -1};
 const std::string kEchoPrefix = "echo: ";
-
-extern "C" void on_signal(int) {
-    char c = 1;
-    [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &c, 1);
-}
-
-// SIGINT/SIGTERM end the event loop cleanly (the engine stops, the database closes).
-void quit_on_signals() {
-    if (g_signal_pipe[0] >= 0 || ::pipe(g_signal_pipe) != 0)
-        return;
-    auto* notifier =
-        new QSocketNotifier(g_signal_pipe[0], QSocketNotifier::Read, QCoreApplication::instance());
-    QObject::connect(notifier, &QSocketNotifier::activated, [] { QCoreApplication::quit(); });
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-}
-
-void err(const std::string& message) {
-    std::cerr << "veil: " << message << "\n";
-}
-
-int exit_for(const Error& e) {
-    switch (e.code) {
-    case Errc::wrong_passphrase:
-    case Errc::not_found:
-    case Errc::corrupt:
-    case Errc::already_exists:
-    case Errc::database:
-    case Errc::busy: return exit_profile;
-    case Errc::refused: return exit_refused;
-    case Errc::invalid_argument: return exit_usage;
-    case Errc::timeout:
-    case Errc::disconnected: return exit_unreachable;
-    default: return exit_failure;
-    }
-}
-
-// Group verbs: an unknown group or member is a failed action, not a profile problem.
-int group_exit(const Error& e) {
-    return e.code == Errc::not_found ? exit_failure : exit_for(e);
-}
-
-void setup_logging(const GlobalOptions& options) {
-    auto path = options.log_file.empty() ? options.profile / "veil.log" : options.log_file;
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    log::set_sink(log::file_sink(path.string()));
-    log::set_level(log::Level::info);
-    if (const char* level = std::getenv("VEIL_LOG_LEVEL"))
-        log::set_level(log::parse_level(level, log::Level::info));
-}
-
-// Runs the engine until `done` is set by an observer callback or the timeout passes.
-class Runner : public engine::EngineObserver {
-public:
-    explicit Runner(int timeout_s)
-        : m_timeout_s(timeout_s) {}
-
-    int exec() {
-        if (m_timeout_s > 0) {
-            QTimer::singleShot(m_timeout_s * 1000, [this] {
-                if (m_result < 0) {
-                    err(m_last_error.empty() ? "timed out waiting for the relay"
-                                             : "timed out: " + m_last_error);
-                    finish(m_ever_ready ? exit_failure : exit_unreachable);
-                }
-            });
-        }
-        QCoreApplication::exec();
-        return m_result < 0 ? exit_failure : m_result;
-    }
-
-    void finish(int code) {
-        if (m_result >= 0)
-            return;
-        m_result = code;
-        QCoreApplication::quit();
-    }
-
-    void on_state(engine::State state) override {
-        if (state == engine::State::ready)
-            m_ever_ready = true;
-        if (state == engine::State::failed)
-            finish(exit_refused);
-    }
-    void on_error(const Error& e) override {
-        m_last_error = e.message;
-        err(e.message);
-    }
-
-protected:
-    int m_timeout_s;
-    int m_result = -1;
-    bool m_ever_ready = false;
-    std::string m_last_error;
-};
-
-std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
-                                                engine::EngineObserver& observer, int& code) {
-    SecretBytes passphrase;
-    if (!read_passphrase(options, false, passphrase)) {
-        code = exit_usage;
-        return nullptr;
-    }
-    // A profile open in another veil process (the bot, the terminal app) is waited for, up to
-    // the timeout, so that scripts running verbs back to back just queue up.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
-    auto session =
-        qt::ClientSession::open(options.profile, passphrase, options.relay_url, observer);
-    while (!session && session.error().code == Errc::busy &&
-           std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        session = qt::ClientSession::open(options.profile, passphrase, options.relay_url, observer);
-    }
-    if (!session) {
-        err(session.error().message);
-        code = exit_for(session.error());
-        return nullptr;
-    }
-    // Logging starts once the profile exists, so a mistyped --profile leaves nothing behind.
-    setup_logging(options);
-    code = exit_ok;
-    return std::move(session.value());
-}
 
 // Runs the engine until one queued message is through: ok once everything is settled,
 // refused if the message failed. Group sends also say whom the relay could not reach.
@@ -238,6 +114,8 @@ std::string message_json(store::AccountStore& store, const store::MessageRow& ro
     } else {
         out += ",\"group\":null,\"group_id\":null";
     }
+    out += ",\"outgoing\":";
+    out += row.direction == store::Direction::outgoing ? "true" : "false";
     out += ",\"system\":";
     out += row.kind == store::MessageKind::system ? "true" : "false";
     out += ",\"text\":" + json_string(row.text);
@@ -308,7 +186,8 @@ bool read_passphrase(const GlobalOptions& options, bool confirm, SecretBytes& ou
     return true;
 }
 
-int cmd_register(const GlobalOptions& options, const std::string& name) {
+int cmd_register(const GlobalOptions& options, const std::string& name,
+                 const std::string& device_name) {
     if (options.relay_url.empty()) {
         err("register needs --relay ws://HOST:PORT");
         return exit_usage;
@@ -333,8 +212,8 @@ int cmd_register(const GlobalOptions& options, const std::string& name) {
         }
     } runner(options.timeout_s);
 
-    auto session =
-        qt::ClientSession::create(options.profile, passphrase, name, options.relay_url, runner);
+    auto session = qt::ClientSession::create(options.profile, passphrase, name, options.relay_url,
+                                             runner, device_name);
     if (!session) {
         err(session.error().message);
         return exit_for(session.error());
@@ -433,6 +312,11 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
                               << "] ";
                 if (row.kind == store::MessageKind::system)
                     std::cout << "* " << inert_for_terminal(row.text, true) << "\n";
+                else if (row.direction == store::Direction::outgoing && !group_of(row))
+                    // Sent from another of our devices.
+                    std::cout << inert_for_terminal(row.sender, true) << " -> "
+                              << inert_for_terminal(row.peer, true) << ": "
+                              << inert_for_terminal(row.text, true) << "\n";
                 else
                     std::cout << inert_for_terminal(row.sender, true) << ": "
                               << inert_for_terminal(row.text, true) << "\n";

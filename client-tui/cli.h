@@ -31,12 +31,21 @@ struct GlobalOptions {
 // confirm asks twice when prompting (for a new profile).
 bool read_passphrase(const GlobalOptions& options, bool confirm, SecretBytes& out);
 
-int cmd_register(const GlobalOptions& options, const std::string& name);
+int cmd_register(const GlobalOptions& options, const std::string& name,
+                 const std::string& device_name = {});
 int cmd_contacts_add(const GlobalOptions& options, const std::string& name);
 int cmd_contacts_list(const GlobalOptions& options);
 int cmd_send(const GlobalOptions& options, const std::string& peer, const std::string& text);
 int cmd_receive(const GlobalOptions& options, bool json, int wait_s);
 int cmd_bot_echo(const GlobalOptions& options);
+
+// Devices (cli_devices.cpp). link: this new profile becomes a device of an existing account
+// (prints a code and a QR code, waits until another device accepts it); link accept: this
+// device adds the one showing code, copying recent history with share_history.
+int cmd_link(const GlobalOptions& options, const std::string& device_name, bool ascii_qr);
+int cmd_link_accept(const GlobalOptions& options, const std::string& code, bool share_history);
+int cmd_devices_list(const GlobalOptions& options);
+int cmd_devices_remove(const GlobalOptions& options, const std::string& id);
 
 // Groups. NAME is a group's name, or its id in hex when two groups share a name.
 int cmd_group_create(const GlobalOptions& options, const std::string& name,

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -45,6 +46,15 @@ Verbs:
                            print new messages (one JSON line each with --json), ack them;
                            with --wait, keep printing new ones for SECONDS
   bot echo                 answer every message with an encrypted echo, until stopped
+  link [--name NAME] [--ascii]
+                           make this new profile a device of an existing account: prints a
+                           one-time code (and a QR code) to enter on a device of the account
+                           (needs --relay); --ascii draws the QR code with plain characters
+  link accept CODE [--history]
+                           add the device showing CODE to your account; --history copies
+                           your recent conversations to it, encrypted end to end
+  devices                  your account's devices: number, name, added, last seen
+  devices remove ID        unlink a device: it can no longer send or receive
 
 Options:
   --profile DIR            profile folder (default: $VEIL_PROFILE or ~/.local/share/veil/default)
@@ -88,6 +98,17 @@ bool valid_relay_url(const std::string& url) {
     return true;
 }
 
+// How the account's device list names this device unless --name says otherwise.
+std::string default_device_name() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || !host[0])
+        return "veil (terminal)";
+    std::string name = std::string("veil on ") + host;
+    if (name.size() > veil::protocol::kMaxDeviceNameChars)
+        name.resize(veil::protocol::kMaxDeviceNameChars);
+    return name;
+}
+
 int usage_error(const std::string& message) {
     std::cerr << "veil: " << message << "\n(see veil --help)\n";
     return veil::tui::exit_usage;
@@ -107,6 +128,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> words;
     std::optional<std::vector<std::string>> members;
     std::optional<std::string> group;
+    std::optional<std::string> device_name;
+    bool history = false;
+    bool ascii = false;
 
     std::vector<std::string> args(argv + 1, argv + argc);
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -150,6 +174,14 @@ int main(int argc, char** argv) {
             (a == "--wait" ? wait_s : options.timeout_s) = static_cast<int>(n);
         } else if (a == "--json") {
             json = true;
+        } else if (a == "--history") {
+            history = true;
+        } else if (a == "--ascii") {
+            ascii = true;
+        } else if (a == "--name") {
+            if (!value(v))
+                return usage_error("--name needs a device name");
+            device_name = v;
         } else if (a == "--members") {
             if (!value(v))
                 return usage_error("--members needs names, separated by commas");
@@ -196,7 +228,7 @@ int main(int argc, char** argv) {
 
     const std::string& verb = words[0];
     if (verb == "register" && words.size() == 2)
-        return cmd_register(options, words[1]);
+        return cmd_register(options, words[1], default_device_name());
     if (verb == "contacts" && words.size() == 1)
         return cmd_contacts_list(options);
     if (verb == "contacts" && words.size() == 3 && words[1] == "add")
@@ -247,5 +279,17 @@ int main(int argc, char** argv) {
         return cmd_receive(options, json, wait_s);
     if (verb == "bot" && words.size() == 2 && words[1] == "echo")
         return cmd_bot_echo(options);
+    if ((device_name || ascii) && !(verb == "link" && words.size() == 1))
+        return usage_error("--name and --ascii go with link");
+    if (history && !(verb == "link" && words.size() == 3))
+        return usage_error("--history goes with link accept");
+    if (verb == "link" && words.size() == 1)
+        return cmd_link(options, device_name.value_or(default_device_name()), ascii);
+    if (verb == "link" && words.size() == 3 && words[1] == "accept")
+        return cmd_link_accept(options, words[2], history);
+    if (verb == "devices" && words.size() == 1)
+        return cmd_devices_list(options);
+    if (verb == "devices" && words.size() == 3 && words[1] == "remove")
+        return cmd_devices_remove(options, words[2]);
     return usage_error("unknown or incomplete command: " + verb);
 }

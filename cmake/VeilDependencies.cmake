@@ -13,6 +13,9 @@ target_link_libraries(veil_signal INTERFACE ${SIGNAL_LINK_LIBRARIES})
 pkg_check_modules(SQLCIPHER REQUIRED IMPORTED_TARGET sqlcipher)
 pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
 
+# QR codes for link codes, drawn by the terminal and desktop apps.
+pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
+
 find_package(SQLite3 REQUIRED)
 find_package(Protobuf REQUIRED)
 

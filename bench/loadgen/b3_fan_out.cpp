@@ -74,7 +74,7 @@ public:
         g->set_group_id(kGroupId);
         g->set_message_id(s.message_id());
         g->set_revision(1);
-        g->set_ciphertext(s.ciphertext());
+        g->set_ciphertext(s.to_devices(0).ciphertext());
         sender.queue(e);
         sender.flush();
         while (m_delivered < m_recipients && Clock::now() < deadline)

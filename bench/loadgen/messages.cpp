@@ -35,9 +35,11 @@ wire::Envelope send_request(std::uint64_t request_id, const std::string& to, std
     std::memcpy(id + 8, id_suffix().data(), 8);
     s->set_message_id(id, sizeof id);
     s->set_to_username(to);
-    s->set_to_device_id(1);
-    s->set_type(wire::CIPHERTEXT_WHISPER);
-    s->set_ciphertext(opaque_payload().data(), opaque_payload().size());
+    // Every bench account has one device.
+    auto* copy = s->add_to_devices();
+    copy->set_device_id(1);
+    copy->set_type(wire::CIPHERTEXT_WHISPER);
+    copy->set_ciphertext(opaque_payload().data(), opaque_payload().size());
     return e;
 }
 

@@ -1,6 +1,8 @@
 #include "engine/engine.h"
 
 #include "engine/bundle_from_wire.h"
+#include "engine/link_state.h"
+#include "engine/wire_util.h"
 
 #include "crypto/keys.h"
 #include "crypto/provider.h"
@@ -15,22 +17,11 @@
 #include <random>
 
 namespace veil::engine {
+using detail::bytes_of;
+using detail::relay_error;
 namespace {
 
 constexpr const char* kLog = "engine";
-
-std::string id_hex(std::span<const std::uint8_t> id) {
-    return to_hex(id);
-}
-
-Error relay_error(const wire::Error& e) {
-    return make_error(Errc::refused,
-                      e.message().empty() ? "the relay refused the request" : e.message());
-}
-
-Bytes bytes_of(const std::string& s) {
-    return Bytes(s.begin(), s.end());
-}
 
 Bytes signed_challenge_payload(std::string_view label, const std::string& nonce,
                                const std::string& username) {
@@ -64,6 +55,11 @@ Status Engine::create_account(store::AccountStore& store, crypto::SignalContext&
     store::AccountStore::Transaction tx(store);
     VEIL_TRY(tx.begun());
     VEIL_TRY(store.set_identity(identity->key_pair, identity->registration_id));
+    // This device's own key for logging in, apart from the identity every device shares.
+    auto device_key = crypto::generate_identity(context);
+    if (!device_key)
+        return device_key.error();
+    VEIL_TRY(store.set_device_key_pair(device_key->key_pair));
     store::AccountInfo info;
     info.username = username;
     info.relay_url = relay_url;
@@ -143,6 +139,10 @@ void Engine::report(const Error& error) {
 // ---- connection lifecycle ------------------------------------------------------------------
 
 void Engine::on_connected() {
+    if (m_link && !m_registered) {
+        link_on_connected();
+        return;
+    }
     set_state(State::authenticating);
     wire::Envelope e;
     e.mutable_challenge_request();
@@ -162,6 +162,9 @@ void Engine::on_connected() {
 
 void Engine::on_disconnected(const std::string& reason) {
     fail_requests(reason);
+    // A link channel lives as long as the new device's connection.
+    if (m_link)
+        link_fail("the connection to the relay was lost while linking: " + reason, false);
     m_in_flight.clear();
     m_fetching.clear();
     // Unacked deliveries come again after the reconnect; the processed table shows them once.
@@ -175,6 +178,7 @@ void Engine::on_disconnected(const std::string& reason) {
     m_inbox.fetched_at.clear();
     m_inbox.identities_tried.clear();
     m_inbox.refused.clear();
+    m_listing.clear();
     m_group_in_flight.clear();
     m_group_updates.clear();
     if (m_state == State::failed)
@@ -218,6 +222,8 @@ void Engine::schedule_reconnect() {
 
 void Engine::request(wire::Envelope envelope, ResponseHandler handler) {
     std::uint64_t id = m_next_request_id++;
+    // New work: the next time nothing is open, on_settled is due again.
+    m_was_settled = false;
     envelope.set_version(protocol::kProtocolVersion);
     envelope.set_request_id(id);
     // A relay that stops answering is treated as gone: the connection is dropped, and durable
@@ -256,6 +262,8 @@ void Engine::on_frame(std::span<const std::uint8_t> frame) {
     if (e.request_id() == 0) {
         if (e.has_deliver())
             handle_deliver(e.deliver());
+        else if (e.has_link_message())
+            link_on_message(e.link_message());
         else if (e.has_queue_drained()) {
             m_drained = true;
             resend_group_changes();
@@ -288,8 +296,14 @@ void Engine::begin_register(const std::string& nonce) {
         set_state(State::failed);
         return;
     }
-    auto signature = crypto::sign(m_context, identity->private_key,
-                                  signed_challenge_payload("veil-register-v1", nonce, m_username));
+    // The device key is signed with the rest, so that nobody between us and the relay can
+    // register a key of their own as device 1.
+    auto device_key = m_store.device_key_pair();
+    Bytes to_sign = signed_challenge_payload("veil-register-v1", nonce, m_username);
+    if (device_key && device_key.value())
+        to_sign.insert(to_sign.end(), device_key.value()->public_key.begin(),
+                       device_key.value()->public_key.end());
+    auto signature = crypto::sign(m_context, identity->private_key, to_sign);
     auto signed_prekey = crypto::generate_signed_prekey(
         m_context, identity.value(), 1, static_cast<std::uint64_t>(m_clock.now_ms()));
     if (!signature || !signed_prekey) {
@@ -304,6 +318,10 @@ void Engine::begin_register(const std::string& nonce) {
     r->set_identity_key(to_string(identity->public_key));
     r->set_registration_id(registration_id.value());
     r->set_signature(to_string(signature.value()));
+    if (device_key && device_key.value())
+        r->set_device_key(to_string(device_key.value()->public_key));
+    if (auto name = sealed_device_name(); !name.empty())
+        r->set_device_name(to_string(name));
     auto* spk = r->mutable_signed_prekey();
     spk->set_id(signed_prekey->id);
     spk->set_public_key(to_string(signed_prekey->public_key));
@@ -360,7 +378,16 @@ void Engine::begin_auth(const std::string& nonce) {
     payload.push_back(0);
     for (int shift = 24; shift >= 0; shift -= 8)
         payload.push_back(static_cast<std::uint8_t>(device >> shift));
-    auto signature = crypto::sign(m_context, identity->private_key, payload);
+    // Profiles from before devices had keys of their own log in with the identity key.
+    auto device_key = m_store.device_key_pair();
+    if (!device_key) {
+        report(device_key.error());
+        set_state(State::failed);
+        return;
+    }
+    const SecretBytes& signing_key =
+        device_key.value() ? device_key.value()->private_key : identity->private_key;
+    auto signature = crypto::sign(m_context, signing_key, payload);
     if (!signature) {
         report(signature.error());
         set_state(State::failed);
@@ -378,6 +405,8 @@ void Engine::begin_auth(const std::string& nonce) {
                 m_transport.close();
                 return;
             }
+            if (response.error().code() == wire::Error::DEVICE_REMOVED)
+                m_observer.on_unlinked();
             set_state(State::failed);
             m_started = false;
             m_transport.close();
@@ -394,6 +423,9 @@ void Engine::on_authenticated(std::uint32_t prekeys_left) {
     m_backoff_ms = 0;
     set_state(State::ready);
     refill_prekeys(prekeys_left);
+    // Our other devices may have changed while we were away; the list also tells pump_outgoing
+    // where sync copies go.
+    fetch_device_list(m_username);
     pump_outgoing();
 }
 
@@ -443,7 +475,25 @@ Status Engine::store_new_prekeys(google::protobuf::RepeatedPtrField<wire::OneTim
 Status Engine::add_contact(const std::string& name) {
     if (!protocol::valid_username(name))
         return make_error(Errc::invalid_argument, "'" + name + "' is not a valid username");
-    return m_store.add_contact(name, m_clock.now_ms());
+    if (m_username.empty())
+        VEIL_TRY(load_account());
+    if (name == m_username)
+        return make_error(Errc::invalid_argument, "you cannot add yourself as a contact");
+    auto known = m_store.is_contact(name);
+    if (!known)
+        return known.error();
+    if (known.value())
+        return {};
+    // Our other devices learn of the contact too.
+    store::AccountStore::Transaction tx(m_store);
+    VEIL_TRY(tx.begun());
+    VEIL_TRY(m_store.add_contact(name, m_clock.now_ms()));
+    wire::Content content;
+    content.mutable_sync()->mutable_contact()->set_username(name);
+    VEIL_TRY(queue_content(m_username, crypto::random_bytes(protocol::kMessageIdBytes), content));
+    VEIL_TRY(tx.commit());
+    pump_outgoing();
+    return {};
 }
 
 Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text) {
@@ -466,7 +516,7 @@ Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text
             auto is_contact = m_store.is_contact(peer);
             if (is_contact && !is_contact.value())
                 VEIL_TRY(m_store.add_contact(peer, now));
-            return queue_content(peer, message_id, content);
+            return queue_content(peer, message_id, content, /*sync=*/true);
         });
 }
 
@@ -505,10 +555,11 @@ Result<Bytes> Engine::queue_text(const std::string& conversation, const std::str
 }
 
 Status Engine::queue_content(const std::string& peer, const Bytes& message_id,
-                             const wire::Content& content) {
+                             const wire::Content& content, bool sync) {
     store::PendingItem item;
     item.message_id = message_id;
     item.peer = peer;
+    item.sync = sync;
     std::string serialized = content.SerializeAsString();
     item.content = Bytes(serialized.begin(), serialized.end());
     auto seq = m_store.add_pending(item);
@@ -525,178 +576,9 @@ bool Engine::idle_outgoing() {
            group_outbox->empty();
 }
 
-void Engine::pump_outgoing() {
-    if (m_state != State::ready)
-        return;
-    auto pending = m_store.pending();
-    if (!pending) {
-        report(pending.error());
-        return;
-    }
-    std::set<std::string> peers;
-    for (const auto& item : pending.value())
-        peers.insert(item.peer);
-    for (const auto& peer : peers)
-        encrypt_pending_for(peer);
-    flush_outbox();
-    pump_group_sends();
-    check_settled();
-}
-
-void Engine::encrypt_pending_for(const std::string& peer) {
-    crypto::ProtocolAddress address{peer, 1};
-    auto has = crypto::has_session(*m_store_context, address);
-    if (!has) {
-        report(has.error());
-        return;
-    }
-    if (!has.value()) {
-        fetch_bundle(peer);
-        return;
-    }
-    auto pending = m_store.pending();
-    if (!pending) {
-        report(pending.error());
-        return;
-    }
-    for (const auto& item : pending.value()) {
-        if (item.peer != peer)
-            continue;
-        // Encrypting advances the ratchet, so the ciphertext is stored in the same transaction
-        // and later resent as is: a retry never encrypts twice.
-        store::AccountStore::Transaction tx(m_store);
-        Status st = tx.begun();
-        Result<crypto::Ciphertext> ct = make_error(Errc::internal, "not encrypted");
-        if (st) {
-            Bytes padded = protocol::pad(item.content);
-            ct = crypto::encrypt(*m_store_context, address, padded);
-            if (!ct)
-                st = ct.error();
-        }
-        if (st) {
-            store::OutboxItem out;
-            out.message_id = item.message_id;
-            out.peer = peer;
-            out.device_id = 1;
-            out.type = static_cast<int>(ct->type);
-            out.ciphertext = std::move(ct->bytes);
-            st = m_store.add_outbox(out);
-        }
-        if (st)
-            st = m_store.remove_pending(item.seq);
-        if (st)
-            st = tx.commit();
-        if (!st) {
-            report(st.error());
-            return;
-        }
-    }
-}
-
-void Engine::fetch_bundle(const std::string& peer) {
-    if (m_fetching.count(peer))
-        return;
-    m_fetching.insert(peer);
-    wire::Envelope e;
-    e.mutable_prekey_fetch()->set_username(peer);
-    request(std::move(e), [this, peer](const wire::Envelope& response) {
-        m_fetching.erase(peer);
-        if (response.has_error()) {
-            report(make_error(Errc::refused,
-                              "cannot reach " + peer + ": " + response.error().message()));
-            if (response.error().code() == wire::Error::NOT_FOUND)
-                drop_pending_for(peer);
-            return;
-        }
-        const crypto::PrekeyBundle bundle = detail::bundle_from_wire(response.prekey_bundle());
-        store::AccountStore::Transaction tx(m_store);
-        Status st = tx.begun();
-        if (st)
-            st = crypto::process_bundle(*m_store_context, {peer, 1}, bundle);
-        if (st)
-            st = tx.commit();
-        if (!st) {
-            report(
-                make_error(st.error().code, "no session with " + peer + ": " + st.error().message));
-            return;
-        }
-        pump_outgoing();
-    });
-}
-
-void Engine::drop_pending_for(const std::string& peer) {
-    // The peer does not exist on this relay: its queued messages can never be sent, so they are
-    // marked failed (visible to the person) instead of being retried forever.
-    auto pending = m_store.pending();
-    if (!pending)
-        return;
-    for (const auto& item : pending.value()) {
-        if (item.peer != peer)
-            continue;
-        (void)m_store.remove_pending(item.seq);
-        mark_failed(item.message_id);
-    }
-    check_settled();
-}
-
 void Engine::mark_failed(std::span<const std::uint8_t> message_id) {
     if (m_store.set_status(message_id, store::MessageStatus::failed))
         m_observer.on_status(message_id, store::MessageStatus::failed);
-}
-
-void Engine::flush_outbox() {
-    auto outbox = m_store.outbox();
-    if (!outbox) {
-        report(outbox.error());
-        return;
-    }
-    for (const auto& item : outbox.value())
-        send_outbox_item(item);
-}
-
-void Engine::send_outbox_item(const store::OutboxItem& item) {
-    std::string key = id_hex(item.message_id);
-    if (m_in_flight.count(key))
-        return;
-    m_in_flight.insert(key);
-    wire::Envelope e;
-    auto* s = e.mutable_send_request();
-    s->set_message_id(to_string(item.message_id));
-    s->set_to_username(item.peer);
-    s->set_to_device_id(static_cast<std::uint32_t>(item.device_id));
-    s->set_type(item.type == static_cast<int>(crypto::CiphertextType::prekey)
-                    ? wire::CIPHERTEXT_PREKEY
-                    : wire::CIPHERTEXT_WHISPER);
-    s->set_ciphertext(to_string(item.ciphertext));
-    Bytes message_id = item.message_id;
-    request(std::move(e), [this, key, message_id](const wire::Envelope& response) {
-        m_in_flight.erase(key);
-        if (response.has_error()) {
-            if (response.error().code() == wire::Error::UNAVAILABLE ||
-                response.error().code() == wire::Error::RATE_LIMITED)
-                return; // retried after the next reconnect
-            // A permanent refusal: the message cannot be delivered as it is.
-            report(relay_error(response.error()));
-            (void)m_store.remove_outbox(message_id);
-            (void)m_store.set_status(message_id, store::MessageStatus::failed);
-            m_observer.on_status(message_id, store::MessageStatus::failed);
-            check_settled();
-            return;
-        }
-        Status st = m_store.remove_outbox(message_id);
-        auto row = m_store.find_outgoing(message_id);
-        if (st && row && row.value() && row.value()->status == store::MessageStatus::queued) {
-            st = m_store.set_status(message_id, store::MessageStatus::sent);
-            if (st)
-                m_observer.on_status(message_id, store::MessageStatus::sent);
-        }
-        if (!st)
-            report(st.error());
-        // A group send may be waiting for its sender key distribution to be accepted.
-        if (m_in_flight.empty())
-            pump_group_sends();
-        check_settled();
-    });
 }
 
 // ---- incoming --------------------------------------------------------------------------------
@@ -773,6 +655,7 @@ void Engine::handle_direct(const wire::Deliver& d) {
     }
     ack(d.delivery_id());
     announce(effects);
+    note_sender_device(sender, static_cast<std::int32_t>(d.from_device_id()));
     pump_outgoing();
 }
 
@@ -788,11 +671,17 @@ void Engine::announce(const Effects& effects) {
     }
     for (const auto& group_id : effects.groups_changed)
         m_observer.on_group_changed(group_id);
+    for (const auto& conversation : effects.read_elsewhere)
+        m_observer.on_read_elsewhere(conversation);
+    if (effects.devices_changed)
+        m_observer.on_devices_changed();
 }
 
 Status Engine::process_content(const wire::Deliver& d, const wire::Content& content,
                                Effects& effects) {
     const std::string& sender = d.from_username();
+    if (content.has_sync())
+        return process_sync(d, content.sync(), effects);
     if (content.has_group() || content.has_sender_key() || content.has_group_info())
         return process_group_content(d, content, effects);
     if (content.has_data()) {
@@ -809,6 +698,9 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
         row.sent_at_ms = static_cast<std::int64_t>(data.sent_at_ms());
         row.received_at_ms = m_clock.now_ms();
         row.status = store::MessageStatus::received;
+        if (sender == m_username)
+            return make_error(Errc::invalid_message, "a message from our own account is not "
+                                                     "a sync message");
         auto is_contact = m_store.is_contact(sender);
         if (is_contact && !is_contact.value())
             VEIL_TRY(m_store.add_contact(sender, row.received_at_ms));

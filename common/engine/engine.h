@@ -78,6 +78,33 @@ public:
     // The relay could not queue a group message for these members (they have no device).
     virtual void on_group_unreachable(std::span<const std::uint8_t> /*message_id*/,
                                       const std::vector<std::string>& /*members*/) {}
+
+    // ---- Devices (engine_devices.cpp, engine_link.cpp).
+    // On a device being linked (start_link): the code to show, as text to type and as the
+    // payload of a QR code, and when it stops working (our clock).
+    virtual void on_link_code(const std::string& /*text*/, const std::string& /*qr_payload*/,
+                              std::int64_t /*expires_at_ms*/) {}
+    // A link finished. On the new device: it is now device_id of username and authenticates as
+    // it. On the existing device: it added device_id to our account.
+    virtual void on_linked(const std::string& /*username*/, std::uint32_t /*device_id*/) {}
+    // The new device: messages copied from the linking device (history, opt-in).
+    virtual void on_history_imported(std::size_t /*messages*/) {}
+    // Our account's devices changed (one added or removed, here or on another device).
+    virtual void on_devices_changed() {}
+    // Another device of ours read a conversation: its unread count is now 0.
+    virtual void on_read_elsewhere(const std::string& /*conversation*/) {}
+    // This device was unlinked from the account by another device: the engine has stopped
+    // (state failed) and the profile can do nothing more.
+    virtual void on_unlinked() {}
+};
+
+// One device of our account, as the relay lists it (name opened with our identity key).
+struct DeviceInfo {
+    std::uint32_t device_id = 0;
+    std::string name; // empty when none was given or it cannot be opened
+    std::int64_t created_ms = 0;
+    std::int64_t last_seen_ms = 0;
+    bool current = false; // the device this engine runs on
 };
 
 struct EngineOptions {
@@ -148,6 +175,38 @@ public:
     Result<std::vector<store::GroupMemberRow>>
     group_members(std::span<const std::uint8_t> group_id);
 
+    // ---- Devices. Each of our devices has its own sessions and keys but shares the account's
+    // identity key; every 1:1 message goes to every device of its recipient and, as a sync
+    // copy, to our other devices (veil.proto, SendRequest), so all devices show the same
+    // conversations.
+
+    // Prepares a profile (a new store, no account yet) to become a device of an existing
+    // account: start_link() then shows a code for the other device. device_name is how the
+    // account's device list will name it.
+    static Status create_link_profile(store::AccountStore& store, const std::string& relay_url,
+                                      const std::string& device_name);
+    // On a profile from create_link_profile: connects, opens a link channel and announces its
+    // code (on_link_code), then waits for an existing device to enter it. Once linked the
+    // account is stored (on_linked) and the engine goes on as after start(). The code works
+    // once and expires (on_error and state failed: run it again).
+    Status start_link();
+    // On a ready device: links the device that shows `code`. With share_history, recent
+    // conversations are copied to it (encrypted end to end). Answered with on_linked or
+    // on_error; fails at once with invalid_argument for a code with a typo.
+    Status accept_link(const std::string& code, bool share_history);
+    bool linking() const { return m_link != nullptr; }
+
+    using DevicesHandler = std::function<void(Result<std::vector<DeviceInfo>>)>;
+    using DoneHandler = std::function<void(Status)>;
+    // Our account's devices, from the relay (needs the engine ready).
+    void list_devices(DevicesHandler handler);
+    // Unlinks one of our devices (not the last): the relay closes it and refuses it from then
+    // on; our other devices are told, and every sender key it held is replaced.
+    void remove_device(std::uint32_t device_id, DoneHandler handler);
+    std::uint32_t device_id() const { return m_device_id; }
+    // Marks a conversation read here and on our other devices.
+    Status mark_read(const std::string& conversation);
+
     // True when nothing is pending or waiting in the outbox.
     bool idle_outgoing();
     // Ready, with every request answered and nothing queued (see EngineObserver::on_settled).
@@ -174,22 +233,67 @@ private:
     // Generates, stores and lists a batch of one-time prekeys; call inside a transaction.
     Status store_new_prekeys(google::protobuf::RepeatedPtrField<wire::OneTimePrekey>& out);
 
-    void pump_outgoing();
-    void flush_outbox();
-    void send_outbox_item(const store::OutboxItem& item);
-    void encrypt_pending_for(const std::string& peer);
-    void fetch_bundle(const std::string& peer);
-    void drop_pending_for(const std::string& peer);
-    Status queue_content(const std::string& peer, const Bytes& message_id,
-                         const wire::Content& content);
-
     // What one delivery changed, announced to the observer after its transaction commits.
     struct Effects {
         std::vector<store::MessageRow> rows;
         std::vector<Bytes> delivered;
         std::vector<Bytes> groups_changed;
         std::vector<std::pair<Bytes, std::string>> warnings; // (group id, sentence)
+        std::vector<std::string> read_elsewhere;             // conversations
+        bool devices_changed = false;
     };
+    void pump_outgoing();
+    // The 1:1 part of pump_outgoing (group sends call it for their key distributions).
+    void pump_direct();
+    // What one pending 1:1 message needs before it can go (engine_devices.cpp).
+    enum class Readiness { ready, waiting, dropped };
+    Readiness prepare_pending(const store::PendingItem& item);
+    void send_pending(const store::PendingItem& item);
+    // Outbox copies of messages from before schema 5, which have no pending row any more.
+    void flush_legacy_outbox(const std::vector<store::PendingItem>& pending);
+    void send_copies(const Bytes& message_id, const std::string& peer, bool sync,
+                     std::optional<std::int64_t> pending_seq);
+    void on_send_refused(const Bytes& message_id, const std::string& peer,
+                         std::optional<std::int64_t> pending_seq, const wire::Error& error);
+    void fetch_device_list(const std::string& username);
+    void fetch_bundles(const std::string& username, const std::vector<std::int32_t>& devices);
+    // The devices a username's list held and the relay no longer has: sessions, copies and
+    // sender key holders go, and our sender key is renewed in every group they held it for.
+    Status forget_device(const std::string& username, std::int32_t device_id);
+    Status apply_device_list(const std::string& username, const std::vector<std::int32_t>& ids);
+    // Our devices other than this one, or nullopt while the list is unknown.
+    Result<std::optional<std::vector<std::int32_t>>> own_other_devices();
+    // A message arrived from a device our list of its account lacks: ask for a fresh list.
+    void note_sender_device(const std::string& username, std::int32_t device_id);
+    void drop_pending_for(const std::string& peer);
+    Status queue_content(const std::string& peer, const Bytes& message_id,
+                         const wire::Content& content, bool sync = false);
+    Status process_sync(const wire::Deliver& deliver, const wire::SyncMessage& sync,
+                        Effects& effects);
+    Bytes group_devices_digest(const std::vector<std::pair<std::string, std::int32_t>>& devices);
+    // Every device a group message of ours must reach (members' and our other ones) as far as
+    // we know them; unknown: members whose list we never learned.
+    Result<std::vector<std::pair<std::string, std::int32_t>>>
+    group_recipients(const store::GroupRow& group, std::set<std::string>* unknown);
+    void on_group_devices_mismatch(const Bytes& message_id, const Bytes& group_id,
+                                   const wire::Error& error);
+
+    // Our device name (setting "device_name") sealed for the relay; empty when unset.
+    Bytes sealed_device_name();
+
+    // Linking (engine_link.cpp).
+    struct LinkState;
+    void link_on_connected();
+    void link_on_message(const wire::LinkMessage& message);
+    void link_send(const wire::LinkContent& content);
+    void link_send_hello(bool first);
+    void link_fail(const std::string& sentence, bool tell_peer);
+    void link_finish_new_device();
+    void link_export_history();
+    Status link_import_account(const wire::LinkAccount& account);
+    Status link_import_history(const wire::LinkHistory& history);
+    void link_add_device(const wire::LinkDeviceKeys& keys);
+
     void announce(const Effects& effects);
 
     // Groups (engine_groups.cpp).
@@ -316,6 +420,11 @@ private:
         bool share_info = false; // send the name to the members (new ones need it)
     };
     std::map<std::pair<Bytes, std::uint64_t>, AfterApply> m_after_apply;
+
+    // Devices.
+    std::set<std::string> m_listing;         // usernames whose device list is being fetched
+    std::map<std::string, int> m_mismatches; // hex message id -> device mismatches in a row
+    std::unique_ptr<LinkState> m_link;       // a link in progress (either side)
 };
 
 } // namespace veil::engine

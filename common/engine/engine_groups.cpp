@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 
 #include "engine/bundle_from_wire.h"
+#include "engine/wire_util.h"
 
 #include "crypto/keys.h"
 #include "crypto/provider.h"
@@ -19,6 +20,8 @@
 #include <algorithm>
 
 namespace veil::engine {
+using detail::bytes_of;
+using detail::relay_error;
 namespace {
 
 // Names and descriptions travel in one group message to every member: bounded, so that one
@@ -44,10 +47,6 @@ bool is_picture(std::span<const std::uint8_t> image) {
 }
 
 constexpr const char* kLog = "engine";
-
-Bytes bytes_of(const std::string& s) {
-    return Bytes(s.begin(), s.end());
-}
 
 Result<Bytes> sha256(std::string_view data) {
     return crypto::sha256(
@@ -88,11 +87,6 @@ Bytes group_of(const wire::Deliver& d) {
         return bytes_of(state.group_id());
     }
     return bytes_of(d.group_id());
-}
-
-Error relay_refusal(const wire::Error& e) {
-    return make_error(Errc::refused,
-                      e.message().empty() ? "the relay refused the request" : e.message());
 }
 
 } // namespace
@@ -480,15 +474,22 @@ void Engine::fetch_identity(const std::string& peer) {
     e.mutable_prekey_fetch()->set_username(peer);
     request(std::move(e), [this, peer](const wire::Envelope& response) {
         m_inbox.busy = false;
-        if (response.has_prekey_bundle()) {
-            // Trust on first use, as for 1:1: the session begun here saves the identity key,
+        if (response.has_prekey_bundles()) {
+            // Trust on first use, as for 1:1: the sessions begun here save the identity key,
             // and every later change by this signer is checked against it.
-            const crypto::PrekeyBundle bundle = detail::bundle_from_wire(response.prekey_bundle());
             store::AccountStore::Transaction tx(m_store);
             Status st = tx.begun();
-            auto has = crypto::has_session(*m_store_context, {peer, 1});
-            if (st && has && !has.value())
-                st = crypto::process_bundle(*m_store_context, {peer, 1}, bundle);
+            std::vector<std::int32_t> ids;
+            for (const auto& b : response.prekey_bundles().bundles()) {
+                crypto::ProtocolAddress address{peer, static_cast<std::int32_t>(b.device_id())};
+                ids.push_back(address.device_id);
+                auto has = crypto::has_session(*m_store_context, address);
+                if (st && has && !has.value())
+                    st = crypto::process_bundle(*m_store_context, address,
+                                                detail::bundle_from_wire(b));
+            }
+            if (st)
+                st = apply_device_list(peer, ids);
             if (st)
                 st = tx.commit();
             if (!st)
@@ -513,7 +514,10 @@ bool Engine::receive_group_message(const wire::Deliver& d) {
         return false;
     }
     bool known = state.value() && !stored.value()->has_left;
-    if (!known || !is_member(*state.value(), sender) || sender == m_username) {
+    // What we sent from another of our devices comes back to this one as sent.
+    const bool from_us = sender == m_username;
+    if (!known || !is_member(*state.value(), sender) ||
+        (from_us && d.from_device_id() == m_device_id)) {
         std::string why = "a group message from " + sender +
                           (known ? ", who is not a member of the group, was refused"
                                  : " for a group you are not in was refused");
@@ -571,12 +575,14 @@ bool Engine::receive_group_message(const wire::Deliver& d) {
             store::MessageRow row;
             row.peer = store::group_conversation(group_id);
             row.message_id = message_id;
-            row.direction = store::Direction::incoming;
+            row.direction = from_us ? store::Direction::outgoing : store::Direction::incoming;
             row.sender = sender;
             row.text = data.text();
             row.sent_at_ms = static_cast<std::int64_t>(data.sent_at_ms());
             row.received_at_ms = m_clock.now_ms();
-            row.status = store::MessageStatus::received;
+            row.status = from_us ? store::MessageStatus::sent : store::MessageStatus::received;
+            if (from_us)
+                row.kind = store::MessageKind::synced;
             if (st) {
                 auto id = m_store.insert_message(row);
                 if (!id)
@@ -605,6 +611,7 @@ bool Engine::receive_group_message(const wire::Deliver& d) {
         return true;
     }
     announce(effects);
+    note_sender_device(sender, static_cast<std::int32_t>(d.from_device_id()));
     return true;
 }
 
@@ -727,7 +734,7 @@ void Engine::send_group_change(const store::PendingGroupChange& pending) {
             if (response.error().code() == wire::Error::STALE_REVISION)
                 fetch_group_history(group_id);
             Error refused = make_error(Errc::refused, "the group change was not made: " +
-                                                          relay_refusal(response.error()).message);
+                                                          relay_error(response.error()).message);
             m_observer.on_group_change_failed(group_id, refused);
             report(refused);
             return;
@@ -988,45 +995,48 @@ Result<Bytes> Engine::send_group_message(std::span<const std::uint8_t> group_id,
 
 Result<bool> Engine::distribute_sender_key(const store::GroupRow& group,
                                            const std::set<std::string>& busy_peers) {
-    auto members = m_store.group_members(group.group_id);
-    if (!members)
-        return members.error();
+    std::set<std::string> unknown;
+    auto recipients = group_recipients(group, &unknown);
+    if (!recipients)
+        return recipients.error();
     crypto::SenderKeyName own{group.group_id, {m_username, static_cast<std::int32_t>(m_device_id)}};
     bool waiting = false;
     store::AccountStore::Transaction tx(m_store);
     VEIL_TRY(tx.begun());
     std::optional<SecretBytes> distribution;
-    for (const auto& m : members.value()) {
-        if (m.username == m_username)
-            continue;
-        // FIXME(#5): every account has device 1 only, and the 1:1 pipeline (queue_content)
-        // addresses device 1; once accounts have more devices, each needs its own copy here.
-        for (std::int32_t device : {1}) {
-            auto holds = m_store.holds_sender_key(group.group_id, m.username, device);
-            if (!holds)
-                return holds.error();
-            if (holds.value())
-                continue;
-            if (!distribution) {
-                auto made = crypto::create_distribution_message(*m_store_context, own);
-                if (!made)
-                    return made.error();
-                distribution = std::move(made.value());
-            }
-            wire::Content content;
-            content.mutable_sender_key()->set_group_id(to_string(group.group_id));
-            content.mutable_sender_key()->set_distribution(std::string(
-                reinterpret_cast<const char*>(distribution->data()), distribution->size()));
-            content.mutable_group()->set_group_id(to_string(group.group_id));
-            content.mutable_group()->set_revision(group.revision);
-            VEIL_TRY(queue_content(m.username, crypto::random_bytes(protocol::kMessageIdBytes),
-                                   content));
-            VEIL_TRY(m_store.add_sender_key_holder(group.group_id, m.username, device));
-            waiting = true;
-        }
-        if (busy_peers.count(m.username))
-            waiting = true;
+    // One 1:1 copy per account that has a device without our key: the 1:1 pipeline encrypts it
+    // for each of that account's devices and records each as a holder. Members (and our own
+    // other devices) whose lists we never learned get theirs after the relay's answer to the
+    // group send names their devices.
+    std::set<std::string> lacking;
+    for (const auto& [username, device] : recipients.value()) {
+        auto holds = m_store.holds_sender_key(group.group_id, username, device);
+        if (!holds)
+            return holds.error();
+        if (!holds.value())
+            lacking.insert(username);
     }
+    for (const auto& username : lacking) {
+        waiting = true;
+        if (busy_peers.count(username))
+            continue; // an earlier copy may still be on its way; looked at again after it
+        if (!distribution) {
+            auto made = crypto::create_distribution_message(*m_store_context, own);
+            if (!made)
+                return made.error();
+            distribution = std::move(made.value());
+        }
+        wire::Content content;
+        content.mutable_sender_key()->set_group_id(to_string(group.group_id));
+        content.mutable_sender_key()->set_distribution(
+            std::string(reinterpret_cast<const char*>(distribution->data()), distribution->size()));
+        content.mutable_group()->set_group_id(to_string(group.group_id));
+        content.mutable_group()->set_revision(group.revision);
+        VEIL_TRY(queue_content(username, crypto::random_bytes(protocol::kMessageIdBytes), content));
+    }
+    for (const auto& [username, device] : recipients.value())
+        if (busy_peers.count(username))
+            waiting = true;
     // With nobody else in the group (or everyone holding it already) we still need a sender key
     // of our own to encrypt with.
     if (!distribution) {
@@ -1148,18 +1158,8 @@ void Engine::pump_group_sends() {
         }
         send_group_item(encrypted);
     }
-    if (distributed) {
-        // The distribution messages were queued 1:1; send them now.
-        auto pending = m_store.pending();
-        if (pending) {
-            std::set<std::string> peers;
-            for (const auto& p : pending.value())
-                peers.insert(p.peer);
-            for (const auto& peer : peers)
-                encrypt_pending_for(peer);
-        }
-        flush_outbox();
-    }
+    if (distributed)
+        pump_direct(); // the distribution messages were queued 1:1; send them now
 }
 
 void Engine::send_group_item(const store::GroupOutboxItem& item) {
@@ -1173,6 +1173,12 @@ void Engine::send_group_item(const store::GroupOutboxItem& item) {
     s->set_message_id(to_string(item.message_id));
     s->set_revision(item.revision);
     s->set_ciphertext(to_string(item.ciphertext));
+    // The devices we gave our key: the relay refuses the message if its list differs.
+    if (auto group = m_store.group(item.group_id); group && group.value()) {
+        auto recipients = group_recipients(group.value().value(), nullptr);
+        if (recipients)
+            s->set_devices_digest(to_string(group_devices_digest(recipients.value())));
+    }
     Bytes message_id = item.message_id;
     Bytes group_id = item.group_id;
     std::uint64_t revision = item.revision;
@@ -1183,6 +1189,11 @@ void Engine::send_group_item(const store::GroupOutboxItem& item) {
             auto code = response.error().code();
             if (code == wire::Error::UNAVAILABLE || code == wire::Error::RATE_LIMITED)
                 return; // retried after the next reconnect
+            if (code == wire::Error::MISMATCHED_DEVICES) {
+                on_group_devices_mismatch(message_id, group_id, response.error());
+                check_settled();
+                return;
+            }
             if (code == wire::Error::STALE_REVISION) {
                 // Apply what we missed, then the message is encrypted again for the new members
                 // (and with a new key if someone left).
@@ -1191,7 +1202,7 @@ void Engine::send_group_item(const store::GroupOutboxItem& item) {
                 return;
             }
             if (code != wire::Error::CONFLICT) {
-                report(relay_refusal(response.error()));
+                report(relay_error(response.error()));
                 fail_group_send(message_id);
                 check_settled();
                 return;
@@ -1200,6 +1211,7 @@ void Engine::send_group_item(const store::GroupOutboxItem& item) {
             // with a connection); it is sent.
         }
         m_stale_at.erase(key);
+        m_mismatches.erase(key);
         Status st = m_store.remove_group_outbox(message_id);
         auto row = m_store.find_outgoing(message_id);
         if (st && row && row.value() && row.value()->status == store::MessageStatus::queued) {

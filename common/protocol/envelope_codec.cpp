@@ -3,6 +3,8 @@
 namespace veil::protocol {
 namespace {
 
+constexpr std::size_t kDevicesDigestBytes = 32; // SHA-256
+
 Status fail(std::string message) {
     return make_error(Errc::protocol, std::move(message));
 }
@@ -20,6 +22,60 @@ Status validate_prekeys(const google::protobuf::RepeatedPtrField<wire::OneTimePr
     return {};
 }
 
+// One device's copy of a 1:1 message. Adds its size to total.
+Status validate_copy(const wire::DeviceCiphertext& c, std::size_t& total) {
+    if (c.device_id() == 0)
+        return fail("a device id must not be 0");
+    if (c.type() != wire::CIPHERTEXT_WHISPER && c.type() != wire::CIPHERTEXT_PREKEY)
+        return fail("unknown ciphertext type");
+    if (c.ciphertext().empty() || c.ciphertext().size() > kMaxCiphertextBytes)
+        return make_error(Errc::too_large, "ciphertext is empty or too large");
+    total += c.ciphertext().size();
+    return {};
+}
+
+// The copies of one list: valid, and each device named once.
+Status validate_copies(const google::protobuf::RepeatedPtrField<wire::DeviceCiphertext>& copies,
+                       std::size_t& total) {
+    for (int i = 0; i < copies.size(); ++i) {
+        VEIL_TRY(validate_copy(copies[i], total));
+        for (int j = 0; j < i; ++j)
+            if (copies[j].device_id() == copies[i].device_id())
+                return fail("a device is named twice");
+    }
+    return {};
+}
+
+Status validate_send(const wire::SendRequest& s) {
+    if (s.message_id().size() != kMessageIdBytes)
+        return fail("message id must be 16 bytes");
+    if (s.to_username().size() > kMaxUsernameBytes)
+        return fail("username is too long");
+    if (s.to_devices().empty())
+        return fail("a send needs at least one recipient device");
+    if (static_cast<std::size_t>(s.to_devices_size() + s.own_devices_size()) >
+        2 * kMaxDevicesPerAccount)
+        return fail("a send names too many devices");
+    if (!s.sync() && !s.own_devices().empty())
+        return fail("copies for our own devices need sync");
+    std::size_t total = 0;
+    VEIL_TRY(validate_copies(s.to_devices(), total));
+    VEIL_TRY(validate_copies(s.own_devices(), total));
+    if (total > kMaxSendBytes)
+        return make_error(Errc::too_large, "the copies together are too large");
+    return {};
+}
+
+Status validate_device_add(const wire::DeviceAddRequest& d) {
+    if (d.device_key().size() != kPublicKeyBytes)
+        return fail("device key has the wrong size");
+    if (!valid_signed_prekey(d.signed_prekey()))
+        return fail("signed prekey is missing or malformed");
+    if (d.name().size() > kMaxDeviceNameBytes)
+        return fail("device name is too long");
+    return validate_prekeys(d.one_time_prekeys());
+}
+
 Status validate_request(const wire::Envelope& e) {
     switch (e.body_case()) {
     case wire::Envelope::kRegisterRequest: {
@@ -32,6 +88,10 @@ Status validate_request(const wire::Envelope& e) {
             return fail("registration signature has the wrong size");
         if (r.invite_code().size() > 128)
             return fail("invite code is too long");
+        if (!r.device_key().empty() && r.device_key().size() != kPublicKeyBytes)
+            return fail("device key has the wrong size");
+        if (r.device_name().size() > kMaxDeviceNameBytes)
+            return fail("device name is too long");
         return validate_prekeys(r.one_time_prekeys());
     }
     case wire::Envelope::kAuthRequest:
@@ -49,17 +109,21 @@ Status validate_request(const wire::Envelope& e) {
     case wire::Envelope::kPrekeyFetch:
         if (e.prekey_fetch().username().size() > kMaxUsernameBytes)
             return fail("username is too long");
+        if (static_cast<std::size_t>(e.prekey_fetch().device_ids_size()) > kMaxDevicesPerAccount)
+            return fail("too many device ids");
         return {};
-    case wire::Envelope::kSendRequest: {
-        const auto& s = e.send_request();
-        if (s.message_id().size() != kMessageIdBytes)
-            return fail("message id must be 16 bytes");
-        if (s.to_username().size() > kMaxUsernameBytes)
+    case wire::Envelope::kSendRequest: return validate_send(e.send_request());
+    case wire::Envelope::kDeviceAddRequest: return validate_device_add(e.device_add_request());
+    case wire::Envelope::kDeviceListRequest:
+        if (e.device_list_request().username().size() > kMaxUsernameBytes)
             return fail("username is too long");
-        if (s.ciphertext().empty() || s.ciphertext().size() > kMaxCiphertextBytes)
-            return make_error(Errc::too_large, "ciphertext is empty or too large");
-        if (s.type() != wire::CIPHERTEXT_WHISPER && s.type() != wire::CIPHERTEXT_PREKEY)
-            return fail("unknown ciphertext type");
+        return {};
+    case wire::Envelope::kLinkSendRequest: {
+        const auto& l = e.link_send_request();
+        if (l.channel().size() != kLinkChannelBytes)
+            return fail("a link channel is 5 bytes");
+        if (l.payload().empty() || l.payload().size() > kMaxLinkPayloadBytes)
+            return make_error(Errc::too_large, "link payload is empty or too large");
         return {};
     }
     case wire::Envelope::kAckRequest:
@@ -78,6 +142,8 @@ Status validate_request(const wire::Envelope& e) {
             return fail("group revision must be at least 1");
         if (s.ciphertext().empty() || s.ciphertext().size() > kMaxCiphertextBytes)
             return make_error(Errc::too_large, "ciphertext is empty or too large");
+        if (!s.devices_digest().empty() && s.devices_digest().size() != kDevicesDigestBytes)
+            return fail("devices digest must be 32 bytes");
         return {};
     }
     case wire::Envelope::kGroupFetchRequest:
@@ -170,6 +236,16 @@ const char* body_name(const wire::Envelope& e) {
     case wire::Envelope::kGroupUpdateRequest: return "group_update_request";
     case wire::Envelope::kGroupSendRequest: return "group_send_request";
     case wire::Envelope::kGroupFetchRequest: return "group_fetch_request";
+    case wire::Envelope::kDeviceAddRequest: return "device_add_request";
+    case wire::Envelope::kDeviceListRequest: return "device_list_request";
+    case wire::Envelope::kDeviceRemoveRequest: return "device_remove_request";
+    case wire::Envelope::kLinkOpenRequest: return "link_open_request";
+    case wire::Envelope::kLinkSendRequest: return "link_send_request";
+    case wire::Envelope::kPrekeyBundles: return "prekey_bundles";
+    case wire::Envelope::kDeviceAdded: return "device_added";
+    case wire::Envelope::kDeviceList: return "device_list";
+    case wire::Envelope::kLinkOpened: return "link_opened";
+    case wire::Envelope::kLinkMessage: return "link_message";
     case wire::Envelope::kGroupUpdateResult: return "group_update_result";
     case wire::Envelope::kGroupSendResult: return "group_send_result";
     case wire::Envelope::kGroupChanges: return "group_changes";

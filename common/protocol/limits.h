@@ -1,4 +1,4 @@
-// Hard limits of wire protocol version 1. Both sides enforce them before allocating.
+// Hard limits of wire protocol version 2. Both sides enforce them before allocating.
 #pragma once
 
 #include <cstddef>
@@ -6,9 +6,12 @@
 
 namespace veil::protocol {
 
-inline constexpr std::uint32_t kProtocolVersion = 1;
-inline constexpr std::size_t kMaxFrameBytes = 256 * 1024;      // one Envelope
-inline constexpr std::size_t kMaxCiphertextBytes = 128 * 1024; // SendRequest.ciphertext
+// 2: several devices per account (SendRequest per device copies, PrekeyBundles, device keys).
+inline constexpr std::uint32_t kProtocolVersion = 2;
+// One Envelope. A 1:1 send carries a copy per device of the recipient and of the sender
+// (at most 2 * kMaxDevicesPerAccount - 1), each up to a padded 64 KiB text.
+inline constexpr std::size_t kMaxFrameBytes = 1280 * 1024;
+inline constexpr std::size_t kMaxCiphertextBytes = 128 * 1024; // one device's ciphertext
 inline constexpr std::size_t kMaxPlaintextBytes = 64 * 1024;   // DataMessage.text
 inline constexpr std::size_t kMaxUsernameBytes = 32;
 inline constexpr std::size_t kMinUsernameBytes = 2;
@@ -28,5 +31,15 @@ inline constexpr std::size_t kMaxGroupChangesPerFetch = 4;
 inline constexpr std::size_t kMaxGroupAvatarBytes = 64 * 1024;
 inline constexpr std::size_t kMaxGroupNameBytes = 200;
 inline constexpr std::size_t kMaxGroupDescriptionBytes = 2000;
+// Devices and linking.
+inline constexpr std::size_t kMaxDevicesPerAccount = 8;
+// A 1:1 send's copies together (SendRequest to_devices and own_devices).
+inline constexpr std::size_t kMaxSendBytes = 1152 * 1024;
+inline constexpr std::size_t kLinkChannelBytes = 5;
+inline constexpr std::size_t kLinkSecretBytes = 10;
+inline constexpr std::size_t kMaxLinkPayloadBytes = 512 * 1024;
+inline constexpr std::size_t kMaxDeviceNameBytes = 256; // sealed, as the relay stores it
+inline constexpr std::size_t kMaxDeviceNameChars = 64;  // in clear, as people type it
+inline constexpr std::uint32_t kDefaultLinkTimeoutMs = 10 * 60 * 1000;
 
 } // namespace veil::protocol

@@ -19,11 +19,10 @@ ClientSession::assemble(std::unique_ptr<store::AccountStore> store,
     return session;
 }
 
-Result<std::unique_ptr<ClientSession>> ClientSession::create(const std::filesystem::path& profile,
-                                                             const SecretBytes& passphrase,
-                                                             const std::string& username,
-                                                             const std::string& relay_url,
-                                                             engine::EngineObserver& observer) {
+Result<std::unique_ptr<ClientSession>>
+ClientSession::create(const std::filesystem::path& profile, const SecretBytes& passphrase,
+                      const std::string& username, const std::string& relay_url,
+                      engine::EngineObserver& observer, const std::string& device_name) {
     // Checked before anything is written, so a bad name leaves no half-made profile behind.
     if (!protocol::valid_username(username))
         return make_error(Errc::invalid_argument,
@@ -36,6 +35,23 @@ Result<std::unique_ptr<ClientSession>> ClientSession::create(const std::filesyst
         return session.error();
     auto& s = *session.value();
     VEIL_TRY(engine::Engine::create_account(*s.m_store, *s.m_context, username, relay_url));
+    if (!device_name.empty())
+        VEIL_TRY(s.m_store->set_setting("device_name", device_name));
+    return session;
+}
+
+Result<std::unique_ptr<ClientSession>>
+ClientSession::create_for_link(const std::filesystem::path& profile, const SecretBytes& passphrase,
+                               const std::string& relay_url, const std::string& device_name,
+                               engine::EngineObserver& observer) {
+    auto store = store::AccountStore::create(profile, passphrase);
+    if (!store)
+        return store.error();
+    auto session = assemble(std::move(store.value()), observer);
+    if (!session)
+        return session.error();
+    VEIL_TRY(
+        engine::Engine::create_link_profile(*session.value()->m_store, relay_url, device_name));
     return session;
 }
 

@@ -18,11 +18,16 @@ namespace veil::qt {
 class ClientSession {
 public:
     // Creates a new profile and account (keys generated, not yet registered on the relay).
-    static Result<std::unique_ptr<ClientSession>> create(const std::filesystem::path& profile,
-                                                         const SecretBytes& passphrase,
-                                                         const std::string& username,
-                                                         const std::string& relay_url,
-                                                         engine::EngineObserver& observer);
+    static Result<std::unique_ptr<ClientSession>>
+    create(const std::filesystem::path& profile, const SecretBytes& passphrase,
+           const std::string& username, const std::string& relay_url,
+           engine::EngineObserver& observer, const std::string& device_name = {});
+    // Creates a new profile that will become a device of an existing account: no keys yet;
+    // engine().start_link() shows the code for the other device.
+    static Result<std::unique_ptr<ClientSession>>
+    create_for_link(const std::filesystem::path& profile, const SecretBytes& passphrase,
+                    const std::string& relay_url, const std::string& device_name,
+                    engine::EngineObserver& observer);
     // Opens an existing profile. relay_url, when not empty, replaces the stored one.
     static Result<std::unique_ptr<ClientSession>> open(const std::filesystem::path& profile,
                                                        const SecretBytes& passphrase,

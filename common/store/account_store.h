@@ -30,8 +30,9 @@ enum class MessageStatus { queued = 0, sent = 1, delivered = 2, received = 3, fa
 
 // An ordinary message, or a system line the client writes itself into a conversation (a join,
 // a removal, a key change, a refused membership change). System lines have sender
-// kSystemSender and are shown in row id order like any other message.
-enum class MessageKind { normal = 0, system = 1 };
+// kSystemSender and are shown in row id order like any other message. synced: a message we
+// sent from another of our devices (outgoing, shown as our own), which is news on this one.
+enum class MessageKind { normal = 0, system = 1, synced = 2 };
 inline constexpr const char* kSystemSender = "#system";
 
 struct MessageRow {
@@ -107,15 +108,19 @@ struct AccountInfo {
     bool registered = false; // the relay has accepted the registration
 };
 
-// Encrypted content waiting for its session (plaintext Content bytes, inside SQLCipher).
+// A 1:1 message waiting for the relay to accept it (plaintext Content bytes, inside SQLCipher).
+// peer is the recipient (our own username: our other devices only); sync: our other devices
+// get a copy too (wire SyncSent).
 struct PendingItem {
     std::int64_t seq = 0;
     Bytes message_id;
     std::string peer;
     Bytes content;
+    bool sync = false;
 };
 
-// Ciphertext ready to send; resent with the same id until the relay acks it.
+// One device's ciphertext of a pending message; resent with the same id until the relay acks
+// it. peer is the device's account: the recipient, or our own for the sync copies.
 struct OutboxItem {
     Bytes message_id;
     std::string peer;
@@ -198,7 +203,10 @@ public:
     Result<std::vector<MessageRow>> messages(const std::string& peer, int limit);
     Result<std::vector<ConversationRow>> conversations();
     Status mark_read(const std::string& peer);
-    // Incoming messages (all conversations) with a row id above after_id, oldest first.
+    // Incoming messages of a conversation not marked read.
+    Result<int> unread(const std::string& peer);
+    // Incoming messages, and ours sent from our other devices (MessageKind::synced), of all
+    // conversations with a row id above after_id, oldest first.
     Result<std::vector<MessageRow>> incoming_after(std::int64_t after_id, int limit);
 
     // Groups. save_group writes the group row and replaces its member list, in one savepoint;
@@ -235,9 +243,12 @@ public:
                                 std::span<const std::uint8_t> ciphertext);
     Status remove_group_outbox(std::span<const std::uint8_t> message_id);
 
-    // The identity key we hold for a peer's device (saved by libsignal when a session began),
-    // or nullopt.
+    // The identity key we hold for a peer (saved by libsignal when a session began), or
+    // nullopt. Every device of an account shares its identity key, so a key saved for any of
+    // the account's devices counts; our own account's is our own identity key.
     Result<std::optional<Bytes>> peer_identity(const crypto::ProtocolAddress& a);
+    // Every identity key we hold, one per account: (username, key).
+    Result<std::vector<std::pair<std::string, Bytes>>> peer_identities();
 
     // Small client settings (e.g. the headless CLI's print cursor); empty when unset.
     Result<std::string> setting(const std::string& key);
@@ -255,7 +266,32 @@ public:
     Status remove_pending(std::int64_t seq);
     Status add_outbox(const OutboxItem& item);
     Result<std::vector<OutboxItem>> outbox();
+    // The copies of one message, and removal of one device's copies of every message (the
+    // device is gone: they are encrypted for nobody).
+    Result<std::vector<OutboxItem>> outbox_of(std::span<const std::uint8_t> message_id);
     Status remove_outbox(std::span<const std::uint8_t> message_id);
+    Status remove_outbox_device(const std::string& username, std::int32_t device_id);
+
+    // Devices of accounts, ours included (see schema version 5). known_devices is nullopt when
+    // the account's list was never learned. set_known_devices replaces the list;
+    // add_known_device adds to a learned list only (one device does not make a list).
+    Result<std::optional<std::vector<std::int32_t>>> known_devices(const std::string& username);
+    Status set_known_devices(const std::string& username, std::span<const std::int32_t> ids,
+                             std::int64_t now_ms);
+    Status add_known_device(const std::string& username, std::int32_t device_id);
+    Status remove_known_device(const std::string& username, std::int32_t device_id);
+    // Groups where this device holds our sender key; forgetting the device removes those rows.
+    Result<std::vector<Bytes>> groups_keyed_to(const std::string& username, std::int32_t device_id);
+    Status forget_key_holder(const std::string& username, std::int32_t device_id);
+    // Every (username, device) holding our current sender key for a group.
+    Result<std::vector<std::pair<std::string, std::int32_t>>>
+    sender_key_holders(std::span<const std::uint8_t> group_id);
+
+    // This device's own key pair for authenticating to the relay (not the account's identity,
+    // which every device of the account shares). nullopt: a profile from before linking
+    // existed, which authenticates with the identity key.
+    Result<std::optional<crypto::IdentityKeyPair>> device_key_pair();
+    Status set_device_key_pair(const crypto::IdentityKeyPair& pair);
 
     // crypto::ProtocolStore
     Result<std::optional<crypto::SessionRecordBytes>>

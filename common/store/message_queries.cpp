@@ -134,7 +134,8 @@ Result<std::vector<MessageRow>> AccountStore::incoming_after(std::int64_t after_
     auto stmt = m_impl->db.prepare(
         "SELECT id, peer, message_id, direction, sender, text, sent_at_ms, received_at_ms, "
         "status, coalesce((SELECT kind FROM message_kinds k WHERE k.message = messages.id), 0) "
-        "FROM messages WHERE direction = 0 AND id > ?1 ORDER BY id LIMIT ?2");
+        "FROM messages WHERE (direction = 0 OR id IN (SELECT message FROM message_kinds "
+        "WHERE kind = 2)) AND id > ?1 ORDER BY id LIMIT ?2");
     if (!stmt)
         return stmt.error();
     stmt->bind(1, after_id).bind(2, limit);
@@ -166,6 +167,17 @@ Status AccountStore::mark_read(const std::string& peer) {
     return stmt->bind(1, peer).run();
 }
 
+Result<int> AccountStore::unread(const std::string& peer) {
+    auto stmt = m_impl->db.prepare(
+        "SELECT count(*) FROM messages WHERE peer = ?1 AND direction = 0 AND is_read = 0");
+    if (!stmt)
+        return stmt.error();
+    auto row = stmt->bind(1, peer).step();
+    if (!row)
+        return row.error();
+    return static_cast<int>(stmt->column_int64(0));
+}
+
 // Processed envelopes
 
 Status AccountStore::mark_processed(const std::string& sender,
@@ -188,18 +200,21 @@ Result<bool> AccountStore::was_processed(const std::string& sender,
 // Outgoing pipeline
 
 Result<std::int64_t> AccountStore::add_pending(const PendingItem& item) {
-    auto stmt =
-        m_impl->db.prepare("INSERT INTO pending (message_id, peer, content) VALUES (?1, ?2, ?3)");
+    auto stmt = m_impl->db.prepare(
+        "INSERT INTO pending (message_id, peer, content, sync) VALUES (?1, ?2, ?3, ?4)");
     if (!stmt)
         return stmt.error();
-    VEIL_TRY(
-        stmt->bind_blob(1, item.message_id).bind(2, item.peer).bind_blob(3, item.content).run());
+    VEIL_TRY(stmt->bind_blob(1, item.message_id)
+                 .bind(2, item.peer)
+                 .bind_blob(3, item.content)
+                 .bind(4, item.sync ? 1 : 0)
+                 .run());
     return m_impl->db.last_insert_rowid();
 }
 
 Result<std::vector<PendingItem>> AccountStore::pending() {
     auto stmt =
-        m_impl->db.prepare("SELECT seq, message_id, peer, content FROM pending ORDER BY seq");
+        m_impl->db.prepare("SELECT seq, message_id, peer, content, sync FROM pending ORDER BY seq");
     if (!stmt)
         return stmt.error();
     return collect<PendingItem>(stmt.value(), [](const Statement& s) {
@@ -208,6 +223,7 @@ Result<std::vector<PendingItem>> AccountStore::pending() {
         item.message_id = s.column_blob(1);
         item.peer = s.column_text(2);
         item.content = s.column_blob(3);
+        item.sync = s.column_int64(4) != 0;
         return item;
     });
 }
@@ -234,20 +250,42 @@ Status AccountStore::add_outbox(const OutboxItem& item) {
         .run();
 }
 
+namespace {
+
+OutboxItem read_outbox(const Statement& s) {
+    OutboxItem item;
+    item.message_id = s.column_blob(0);
+    item.peer = s.column_text(1);
+    item.device_id = static_cast<std::int32_t>(s.column_int64(2));
+    item.type = static_cast<int>(s.column_int64(3));
+    item.ciphertext = s.column_blob(4);
+    return item;
+}
+
+} // namespace
+
 Result<std::vector<OutboxItem>> AccountStore::outbox() {
     auto stmt = m_impl->db.prepare(
         "SELECT message_id, peer, device_id, type, ciphertext FROM outbox ORDER BY seq");
     if (!stmt)
         return stmt.error();
-    return collect<OutboxItem>(stmt.value(), [](const Statement& s) {
-        OutboxItem item;
-        item.message_id = s.column_blob(0);
-        item.peer = s.column_text(1);
-        item.device_id = static_cast<std::int32_t>(s.column_int64(2));
-        item.type = static_cast<int>(s.column_int64(3));
-        item.ciphertext = s.column_blob(4);
-        return item;
-    });
+    return collect<OutboxItem>(stmt.value(), read_outbox);
+}
+
+Result<std::vector<OutboxItem>> AccountStore::outbox_of(std::span<const std::uint8_t> message_id) {
+    auto stmt = m_impl->db.prepare("SELECT message_id, peer, device_id, type, ciphertext FROM "
+                                   "outbox WHERE message_id = ?1 ORDER BY seq");
+    if (!stmt)
+        return stmt.error();
+    stmt->bind_blob(1, message_id);
+    return collect<OutboxItem>(stmt.value(), read_outbox);
+}
+
+Status AccountStore::remove_outbox_device(const std::string& username, std::int32_t device_id) {
+    auto stmt = m_impl->db.prepare("DELETE FROM outbox WHERE peer = ?1 AND device_id = ?2");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, username).bind(2, device_id).run();
 }
 
 Status AccountStore::remove_outbox(std::span<const std::uint8_t> message_id) {

@@ -191,7 +191,19 @@ Status AccountStore::save_identity(const crypto::ProtocolAddress& a,
 }
 
 Result<std::optional<Bytes>> AccountStore::peer_identity(const crypto::ProtocolAddress& a) {
-    auto stmt = m_impl->db.prepare("SELECT key FROM identities WHERE name = ?1 AND device_id = ?2");
+    // Our own other devices share our identity key.
+    auto own = m_impl->meta_text("username");
+    if (!own)
+        return own.error();
+    if (own.value() && *own.value() == a.name) {
+        auto key = m_impl->meta_blob("identity_public");
+        if (!key)
+            return key.error();
+        return key.value();
+    }
+    // The device's own row first, else any device of the account: all share one identity.
+    auto stmt = m_impl->db.prepare("SELECT key FROM identities WHERE name = ?1 "
+                                   "ORDER BY device_id = ?2 DESC, device_id LIMIT 1");
     if (!stmt)
         return stmt.error();
     auto row = stmt->bind(1, a.name).bind(2, a.device_id).step();
@@ -200,6 +212,17 @@ Result<std::optional<Bytes>> AccountStore::peer_identity(const crypto::ProtocolA
     if (!row.value())
         return std::optional<Bytes>();
     return std::optional<Bytes>(stmt->column_blob(0));
+}
+
+Result<std::vector<std::pair<std::string, Bytes>>> AccountStore::peer_identities() {
+    auto stmt = m_impl->db.prepare(
+        "SELECT name, key FROM identities i WHERE device_id = (SELECT min(device_id) FROM "
+        "identities j WHERE j.name = i.name) ORDER BY name");
+    if (!stmt)
+        return stmt.error();
+    return collect<std::pair<std::string, Bytes>>(stmt.value(), [](const Statement& s) {
+        return std::pair<std::string, Bytes>(s.column_text(0), s.column_blob(1));
+    });
 }
 
 Result<bool> AccountStore::is_trusted_identity(const crypto::ProtocolAddress& a,

@@ -174,9 +174,33 @@ CREATE TABLE group_pending_changes (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 5: several devices per account (veil.proto, "Devices and linking").
+// devices: the devices we know an account (ours included) to have; an account without a row in
+// device_lists has a list we never learned, and the engine asks the relay before encrypting to
+// it. pending rows now stay until the relay accepts the send, so that a send refused for a
+// changed device list can be encrypted again for the new devices; outbox holds one ciphertext
+// per (message, username, device), the sender's own devices included. sync: the message is
+// also copied to our other devices.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE device_lists (
+    username TEXT PRIMARY KEY NOT NULL,
+    learned_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE devices (
+    username TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    PRIMARY KEY (username, device_id)
+) WITHOUT ROWID;
+
+ALTER TABLE pending ADD COLUMN sync INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_by_device ON outbox (peer, device_id);
+CREATE INDEX group_key_holders_by_device ON group_key_holders (username, device_id);
+)sql";
+
 // Migration i brings the schema from version i to version i + 1. Append only; never edit a
 // migration that has shipped.
-constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4};
+constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
 
 } // namespace
 

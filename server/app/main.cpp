@@ -41,6 +41,8 @@ using namespace veil::relay;
 
 constexpr std::string_view kLog = "relay";
 constexpr std::int64_t kPurgeIntervalMs = 10 * 60 * 1000;
+// How often the devices' last connection times are written (DeviceList shows them at once).
+constexpr std::int64_t kSeenFlushIntervalMs = 60 * 1000;
 // The kernel's queue of connections not yet accepted (capped by net.core.somaxconn): a reconnect
 // storm of thousands of clients lands here while the acceptor hands them to the reactors.
 constexpr int kListenBacklog = 4096;
@@ -71,11 +73,17 @@ void purge(RelayService& service) {
         log::warn(kLog, "purging expired envelopes failed: " + purged.error().message);
 }
 
+void flush_seen(RelayService& service) {
+    if (auto flushed = service.flush_last_seen(); !flushed)
+        log::warn(kLog, "writing when devices were last seen failed: " + flushed.error().message);
+}
+
 // Waits for SIGINT or SIGTERM (blocked in every thread, see main), purging expired envelopes
-// every kPurgeIntervalMs meanwhile.
+// every kPurgeIntervalMs and writing last-seen times every kSeenFlushIntervalMs meanwhile.
 void wait_for_termination(RelayService& service, const sigset_t& signals) {
     SystemClock clock;
     std::int64_t next_purge = clock.now_ms() + kPurgeIntervalMs;
+    std::int64_t next_flush = clock.now_ms() + kSeenFlushIntervalMs;
     for (;;) {
         timespec timeout{1, 0};
         int sig = sigtimedwait(&signals, nullptr, &timeout);
@@ -86,6 +94,10 @@ void wait_for_termination(RelayService& service, const sigset_t& signals) {
         if (clock.now_ms() >= next_purge) {
             purge(service);
             next_purge = clock.now_ms() + kPurgeIntervalMs;
+        }
+        if (clock.now_ms() >= next_flush) {
+            flush_seen(service);
+            next_flush = clock.now_ms() + kSeenFlushIntervalMs;
         }
     }
 }
@@ -155,6 +167,8 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     options.invite_only = config.invite_only;
     options.retention_ms = std::int64_t{config.retention_days} * 24 * 60 * 60 * 1000;
     options.group_commit = config.group_commit != 0;
+    options.link_timeout_ms =
+        config.link_timeout_ms > 0 ? config.link_timeout_ms : config.link_timeout_seconds * 1000;
     RelayService service(**store, clock, options);
     transport::ReactorPool reactors(service, transport_options(config));
     service.set_router(&reactors);
@@ -183,6 +197,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     service.stop_writes();
     reactors.stop(); // close 1001 to every client, behind the answers already queued
     service.set_router(nullptr);
+    flush_seen(service); // the closed connections' times among them
     log::info(kLog, "stopped");
     return 0;
 }

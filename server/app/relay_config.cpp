@@ -32,6 +32,19 @@ std::optional<std::int64_t> parse_number(const std::string& text, std::int64_t m
     return value;
 }
 
+constexpr std::int64_t kMinLinkTimeoutSeconds = 10;
+constexpr std::int64_t kMaxLinkTimeoutSeconds = 86'400;
+
+Status apply_link_timeout(RelayConfig& config, const std::string& text, const std::string& what) {
+    auto seconds = parse_number(text, kMinLinkTimeoutSeconds, kMaxLinkTimeoutSeconds);
+    if (!seconds)
+        return bad(what + " needs a whole number of seconds from " +
+                   std::to_string(kMinLinkTimeoutSeconds) + " to " +
+                   std::to_string(kMaxLinkTimeoutSeconds));
+    config.link_timeout_seconds = *seconds;
+    return {};
+}
+
 struct HiddenOption {
     const char* name;
     std::int64_t RelayConfig::*field;
@@ -46,6 +59,7 @@ constexpr HiddenOption kHidden[] = {
     {"--max-outgoing-bytes", &RelayConfig::max_outgoing_bytes, 1024, 1LL << 32},
     {"--reactors", &RelayConfig::reactors, 1, 256},
     {"--group-commit", &RelayConfig::group_commit, 0, 1},
+    {"--link-timeout-ms", &RelayConfig::link_timeout_ms, 1, 86'400'000},
 };
 
 const HiddenOption* find_hidden(const std::string& arg) {
@@ -88,6 +102,9 @@ Status apply_file(RelayConfig& config, const std::string& path) {
                 return bad("retention_days in " + path + " must be a whole number of days");
             config.retention_days = *days;
         }
+        if (file->hasProperty("link_timeout_seconds"))
+            VEIL_TRY(apply_link_timeout(config, file->getString("link_timeout_seconds"),
+                                        "link_timeout_seconds in " + path));
         if (file->hasProperty("log_level"))
             VEIL_TRY(apply_level(config, file->getString("log_level")));
         if (file->hasProperty("durability"))
@@ -117,7 +134,11 @@ const char* usage() {
            "                  [--retention-days N] [--durability full|normal]\n"
            "                  [--log-level debug|info|warn|error]\n"
            "                  [--tls-cert FILE --tls-key FILE]\n"
-           "       veil-relay invite create --data DIR [--config FILE]\n";
+           "                  [--link-timeout-seconds N]\n"
+           "       veil-relay invite create --data DIR [--config FILE]\n"
+           "\n"
+           "  --link-timeout-seconds N  seconds a new device's link code can be used\n"
+           "                            (10 to 86400, default 600)\n";
 }
 
 Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
@@ -147,7 +168,7 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
             config.invite_only = true;
         } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
                    arg == "--log-level" || arg == "--retention-days" || arg == "--durability" ||
-                   arg == "--tls-cert" || arg == "--tls-key") {
+                   arg == "--tls-cert" || arg == "--tls-key" || arg == "--link-timeout-seconds") {
             auto v = value();
             if (!v)
                 return bad(arg + " needs a value");
@@ -163,6 +184,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                 VEIL_TRY(apply_level(config, *v));
             else if (arg == "--durability")
                 VEIL_TRY(apply_durability(config, *v));
+            else if (arg == "--link-timeout-seconds")
+                VEIL_TRY(apply_link_timeout(config, *v, arg));
             else if (arg == "--retention-days") {
                 auto days = parse_days(*v);
                 if (!days)

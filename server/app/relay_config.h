@@ -4,10 +4,15 @@
 //   veil-relay --listen HOST:PORT --data DIR [--config FILE] [--invite-only]
 //              [--retention-days N] [--durability full|normal]
 //              [--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]
+//              [--link-timeout-seconds N]
 //   veil-relay invite create --data DIR [--config FILE]
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
-// data, invite_only, retention_days, durability, log_level, tls_cert, tls_key.
+// data, invite_only, retention_days, durability, log_level, tls_cert, tls_key,
+// link_timeout_seconds.
+//
+// link_timeout_seconds: how long a link code a new device shows may be used by an existing
+// device of the account (default 600, from 10 to 86400).
 //
 // tls_cert and tls_key (PEM files, given together) make the relay serve wss:// itself on the
 // listen address instead of plain ws:// (for a relay behind a TLS reverse proxy, or tests on
@@ -29,6 +34,7 @@
 #pragma once
 
 #include "core/sqlite_store.h"
+#include "protocol/limits.h"
 #include "util/log.h"
 #include "util/result.h"
 
@@ -46,6 +52,7 @@ struct RelayConfig {
     std::string data_dir;
     bool invite_only = false;
     int retention_days = 30;
+    std::int64_t link_timeout_seconds = protocol::kDefaultLinkTimeoutMs / 1000;
     log::Level log_level = log::Level::info;
     Durability durability = Durability::full;
     // PEM certificate chain and private key; both empty for plain WebSocket.
@@ -61,6 +68,8 @@ struct RelayConfig {
     std::int64_t max_outgoing_bytes = 4 * 1024 * 1024;
     std::int64_t reactors = 0;
     std::int64_t group_commit = 1;
+    // Tests: a link timeout below the 10 s the public option allows (0: use the public one).
+    std::int64_t link_timeout_ms = 0;
 };
 
 // Parses argv (without argv[0]). Errors carry a sentence for the person at the terminal.

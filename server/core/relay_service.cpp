@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <exception>
 #include <limits>
+#include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 namespace veil::relay {
@@ -59,17 +61,28 @@ bool is_request(const wire::Envelope& e) {
     case wire::Envelope::kPrekeyStatusRequest:
     case wire::Envelope::kGroupUpdateRequest:
     case wire::Envelope::kGroupSendRequest:
-    case wire::Envelope::kGroupFetchRequest: return true;
+    case wire::Envelope::kGroupFetchRequest:
+    case wire::Envelope::kDeviceAddRequest:
+    case wire::Envelope::kDeviceListRequest:
+    case wire::Envelope::kDeviceRemoveRequest:
+    case wire::Envelope::kLinkOpenRequest:
+    case wire::Envelope::kLinkSendRequest: return true;
     default: return false;
     }
 }
 
-bool needs_auth(const wire::Envelope& e) {
+// Which connections may make a request: before authentication only, after it only, or both
+// (a link channel's payloads, from the new device and from the existing one).
+enum class Access { anonymous, authenticated, either };
+
+Access access_of(const wire::Envelope& e) {
     switch (e.body_case()) {
     case wire::Envelope::kChallengeRequest:
     case wire::Envelope::kRegisterRequest:
-    case wire::Envelope::kAuthRequest: return false;
-    default: return true;
+    case wire::Envelope::kAuthRequest:
+    case wire::Envelope::kLinkOpenRequest: return Access::anonymous;
+    case wire::Envelope::kLinkSendRequest: return Access::either;
+    default: return Access::authenticated;
     }
 }
 
@@ -105,20 +118,67 @@ void append_be32(Bytes& out, std::uint32_t v) {
         out.push_back(static_cast<std::uint8_t>(v >> shift));
 }
 
-// What "the same content" means for an idempotent retry: the recipient, the type and the
-// ciphertext, hashed so that the send log stays small.
 // Empty on failure, which the callers refuse as an internal error.
 Bytes sha256(std::span<const std::uint8_t> input) {
     auto digest = crypto::sha256(input);
     return digest ? std::move(digest.value()) : Bytes{};
 }
 
+// Appends one list of copies to a digest's input, by device id, so that their order in the
+// request does not matter; each ciphertext is preceded by its length.
+void append_copies(Bytes& input,
+                   const google::protobuf::RepeatedPtrField<wire::DeviceCiphertext>& copies) {
+    std::vector<const wire::DeviceCiphertext*> sorted;
+    for (const auto& c : copies)
+        sorted.push_back(&c);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->device_id() < b->device_id(); });
+    append_be32(input, static_cast<std::uint32_t>(sorted.size()));
+    for (const auto* c : sorted) {
+        append_be32(input, c->device_id());
+        append_be32(input, static_cast<std::uint32_t>(c->type()));
+        append_be32(input, static_cast<std::uint32_t>(c->ciphertext().size()));
+        input.insert(input.end(), c->ciphertext().begin(), c->ciphertext().end());
+    }
+}
+
+// What "the same content" means for an idempotent retry: the recipient, sync and every copy
+// (device, type, ciphertext), hashed so that the send log stays small.
 Bytes content_digest(const wire::SendRequest& send) {
     Bytes input = to_bytes(send.to_username());
     input.push_back(0);
-    append_be32(input, send.to_device_id());
-    append_be32(input, static_cast<std::uint32_t>(send.type()));
-    input.insert(input.end(), send.ciphertext().begin(), send.ciphertext().end());
+    input.push_back(send.sync() ? 1 : 0);
+    append_copies(input, send.to_devices());
+    append_copies(input, send.own_devices());
+    return sha256(input);
+}
+
+// The copies of a send, to_username's first, then (sync) the sender's own.
+std::vector<EnvelopeCopy> to_copies(const wire::SendRequest& send, const std::string& sender) {
+    std::vector<EnvelopeCopy> out;
+    out.reserve(static_cast<std::size_t>(send.to_devices_size() + send.own_devices_size()));
+    for (const auto& c : send.to_devices())
+        out.push_back(EnvelopeCopy{send.to_username(), c.device_id(),
+                                   static_cast<std::uint32_t>(c.type()), to_bytes(c.ciphertext()),
+                                   0});
+    for (const auto& c : send.own_devices())
+        out.push_back(EnvelopeCopy{sender, c.device_id(), static_cast<std::uint32_t>(c.type()),
+                                   to_bytes(c.ciphertext()), 0});
+    return out;
+}
+
+// The SHA-256 a GroupSendRequest's devices_digest is compared with (veil.proto): devices
+// sorted by (username, device id), each as username || 0x00 || device id (4 bytes, big endian).
+Bytes devices_digest(std::vector<DeviceAddress> devices) {
+    std::sort(devices.begin(), devices.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.username, a.device_id) < std::tie(b.username, b.device_id);
+    });
+    Bytes input;
+    for (const auto& d : devices) {
+        input.insert(input.end(), d.username.begin(), d.username.end());
+        input.push_back(0);
+        append_be32(input, d.device_id);
+    }
     return sha256(input);
 }
 
@@ -212,9 +272,7 @@ void allocate_ids(RelayStore& store, MailboxWrite& write) {
             r.delivery_id = store.allocate_delivery_id();
 }
 
-wire::Envelope bundle_envelope(std::uint64_t id, const PrekeyBundleRecord& b) {
-    auto e = response(id);
-    auto* bundle = e.mutable_prekey_bundle();
+void fill_bundle(wire::PrekeyBundle* bundle, const PrekeyBundleRecord& b) {
     bundle->set_username(b.device.username);
     bundle->set_device_id(b.device.device_id);
     bundle->set_registration_id(b.device.registration_id);
@@ -229,7 +287,46 @@ wire::Envelope bundle_envelope(std::uint64_t id, const PrekeyBundleRecord& b) {
         otk->set_public_key(b.one_time_prekey->public_key.data(),
                             b.one_time_prekey->public_key.size());
     }
-    return e;
+}
+
+Bytes bundles_frame(std::uint64_t id, const std::vector<PrekeyBundleRecord>& bundles) {
+    auto e = response(id);
+    auto* answer = e.mutable_prekey_bundles();
+    for (const auto& b : bundles)
+        fill_bundle(answer->add_bundles(), b);
+    return protocol::encode_envelope(e);
+}
+
+Bytes device_removed_frame(std::uint64_t id) {
+    return error_frame(id, wire::Error::DEVICE_REMOVED,
+                       "This device was unlinked from its account.");
+}
+
+Bytes mismatched_frame(std::uint64_t id, std::vector<wire::DeviceMismatch> mismatches) {
+    auto e = protocol::make_error_envelope(
+        id, wire::Error::MISMATCHED_DEVICES,
+        "The message does not name exactly the devices it must reach; update them and send "
+        "again.");
+    for (auto& m : mismatches)
+        *e.mutable_error()->add_mismatches() = std::move(m);
+    return protocol::encode_envelope(e);
+}
+
+// missing: in expected but not named; stale: named but not expected. Both inputs sorted.
+std::optional<wire::DeviceMismatch> compare_devices(const std::string& username,
+                                                    const std::vector<std::uint32_t>& expected,
+                                                    const std::vector<std::uint32_t>& named) {
+    wire::DeviceMismatch m;
+    m.set_username(username);
+    for (std::uint32_t id : expected)
+        if (!std::binary_search(named.begin(), named.end(), id))
+            m.add_missing(id);
+    for (std::uint32_t id : named)
+        if (!std::binary_search(expected.begin(), expected.end(), id))
+            m.add_stale(id);
+    if (m.missing().empty() && m.stale().empty())
+        return std::nullopt;
+    return m;
 }
 
 // The response to a send the store refused.
@@ -238,8 +335,7 @@ Bytes send_refused(std::uint64_t id, Errc code) {
     case Errc::already_exists:
         return error_frame(id, wire::Error::CONFLICT,
                            "This message id was used for different content.");
-    case Errc::not_found:
-        return error_frame(id, wire::Error::NOT_FOUND, "No such recipient device.");
+    case Errc::not_found: return error_frame(id, wire::Error::NOT_FOUND, "No such recipient.");
     default: return unavailable(id);
     }
 }
@@ -283,10 +379,12 @@ void RelayService::stop_writes() {
 }
 
 Bytes RelayService::registration_message(std::span<const std::uint8_t> nonce,
-                                         const std::string& username) {
+                                         const std::string& username,
+                                         std::span<const std::uint8_t> device_key) {
     Bytes out = to_bytes("veil-register-v1");
     out.insert(out.end(), nonce.begin(), nonce.end());
     out.insert(out.end(), username.begin(), username.end());
+    out.insert(out.end(), device_key.begin(), device_key.end());
     return out;
 }
 
@@ -371,14 +469,20 @@ std::optional<Bytes> RelayService::check_envelope(const wire::Envelope& request)
 bool RelayService::dispatch(Session& session, const wire::Envelope& request,
                             std::optional<Bytes> nonce, const Reply* reply, Responses& out) {
     const std::uint64_t id = request.request_id();
-    if (needs_auth(request) && !session.authenticated) {
+    const Access access = access_of(request);
+    if (access == Access::authenticated && !session.authenticated) {
         out.push_back(error_frame(id, wire::Error::NOT_AUTHENTICATED,
                                   "This request needs an authenticated connection."));
         return true;
     }
-    if (!needs_auth(request) && session.authenticated) {
+    if (access == Access::anonymous && session.authenticated) {
         out.push_back(error_frame(id, wire::Error::ALREADY_AUTHENTICATED,
                                   "This connection is authenticated already."));
+        return true;
+    }
+    // A device removed while connected, until the transport has closed its connection.
+    if (session.authenticated && device_removed(session)) {
+        out.push_back(device_removed_frame(id));
         return true;
     }
 
@@ -394,6 +498,11 @@ bool RelayService::dispatch(Session& session, const wire::Envelope& request,
     case wire::Envelope::kGroupUpdateRequest: return on_group_update(request, reply, out);
     case wire::Envelope::kGroupSendRequest: return on_group_send(session, request, reply, out);
     case wire::Envelope::kGroupFetchRequest: on_group_fetch(session, request, out); break;
+    case wire::Envelope::kDeviceAddRequest: on_device_add(session, request, out); break;
+    case wire::Envelope::kDeviceListRequest: on_device_list(session, request, out); break;
+    case wire::Envelope::kDeviceRemoveRequest: on_device_remove(session, request, out); break;
+    case wire::Envelope::kLinkOpenRequest: on_link_open(session, id, out); break;
+    case wire::Envelope::kLinkSendRequest: on_link_send(session, request, out); break;
     default: out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "Unknown request."));
     }
     return true;
@@ -419,7 +528,8 @@ std::optional<Bytes> RelayService::check_registration(const wire::Envelope& requ
         return error_frame(id, wire::Error::INVALID_USERNAME,
                            "Usernames are 2 to 32 characters of a-z, 0-9, '_', '.' and '-', "
                            "starting with a letter or digit.");
-    if (!verify(as_bytes(r.identity_key()), registration_message(*nonce, r.username()),
+    if (!verify(as_bytes(r.identity_key()),
+                registration_message(*nonce, r.username(), as_bytes(r.device_key())),
                 as_bytes(r.signature()))) {
         log::warn(kAuthLog, "registration with a bad signature refused");
         return auth_failed(id);
@@ -448,7 +558,9 @@ void RelayService::on_register(Session& session, const wire::Envelope& request,
                        to_record(r.signed_prekey()),
                        to_records(r.one_time_prekeys()),
                        r.invite_code(),
-                       m_options.invite_only};
+                       m_options.invite_only,
+                       to_bytes(r.device_key()),
+                       to_bytes(r.device_name())};
     auto created = m_store.create_account(account, m_clock.now_ms());
     if (!created) {
         switch (created.error().code) {
@@ -484,10 +596,16 @@ void RelayService::on_auth(Session& session, const wire::Envelope& request,
         }
         device = std::move(found.value());
     }
-    if (!device || !verify(device->identity_key, auth_message(*nonce, a.username(), a.device_id()),
+    if (!device || !verify(device->auth_key, auth_message(*nonce, a.username(), a.device_id()),
                            as_bytes(a.signature()))) {
         log::warn(kAuthLog, "authentication failed");
         out.push_back(auth_failed(id));
+        return;
+    }
+    // Told only to a device that proved it holds its key: nobody else learns it was removed.
+    if (device->removed) {
+        log::info(kAuthLog, "a removed device tried to authenticate");
+        out.push_back(device_removed_frame(id));
         return;
     }
     authenticate(session, a.username(), a.device_id(), id, out);
@@ -503,23 +621,37 @@ void RelayService::authenticate(Session& session, const std::string& username,
     session.authenticated = true;
     session.username = username;
     session.device_id = device_id;
+    session.device_removed = false;
+    session.removals_checked = 0;
+
+    // Attach before reading the mailbox: an envelope stored in between is then both pushed and
+    // drained, and the transport drops the pushed copy by its delivery id (drained_up_to).
+    Router* router = m_router.load();
+    if (router)
+        router->attach(session);
+    // A removal that committed after the device's key was checked, and whose disconnect() came
+    // before the attach, shows here: the removal marks the device before it disconnects.
+    if (device_removed(session)) {
+        if (router)
+            router->detach(session);
+        session.authenticated = false;
+        out.push_back(device_removed_frame(request_id));
+        return;
+    }
     log::debug(kAuthLog, "authenticated " + username + " device " + std::to_string(device_id));
 
     auto result = response(request_id);
     result.mutable_auth_result()->set_device_id(device_id);
     result.mutable_auth_result()->set_one_time_prekeys_left(*left);
     out.push_back(protocol::encode_envelope(result));
-
-    // Attach before reading the mailbox: an envelope stored in between is then both pushed and
-    // drained, and the transport drops the pushed copy by its delivery id (drained_up_to).
-    if (Router* router = m_router.load())
-        router->attach(session);
     // Sends queued before the attach were pushed to nobody here, and may still wait for their
     // commit: once they are committed the drain carries them. Later ones are pushed live.
     if (m_committer)
         m_committer->wait_for_submitted();
     session.drained_up_to = 0;
     drain(session, true, out);
+    // After the wait above, which must not wait for this write's commit too.
+    note_seen(username, device_id);
 }
 
 void RelayService::drain(Session& session, bool synced, Responses& out) {
@@ -609,12 +741,13 @@ void RelayService::on_prekey_status(Session& session, std::uint64_t id, Response
 
 void RelayService::on_prekey_fetch(const wire::Envelope& request, Responses& out) {
     const std::uint64_t id = request.request_id();
-    const std::string& username = request.prekey_fetch().username();
-    if (!protocol::valid_username(username)) {
+    const auto& f = request.prekey_fetch();
+    if (!protocol::valid_username(f.username())) {
         out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such user."));
         return;
     }
-    auto taken = m_store.take_prekey_bundle(username);
+    const std::vector<std::uint32_t> ids(f.device_ids().begin(), f.device_ids().end());
+    auto taken = m_store.take_prekey_bundles(f.username(), ids);
     if (!taken) {
         out.push_back(unavailable(id));
         return;
@@ -623,7 +756,12 @@ void RelayService::on_prekey_fetch(const wire::Envelope& request, Responses& out
         out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such user."));
         return;
     }
-    out.push_back(protocol::encode_envelope(bundle_envelope(id, **taken)));
+    if ((*taken)->empty()) {
+        out.push_back(
+            error_frame(id, wire::Error::NOT_FOUND, "The user has none of these devices."));
+        return;
+    }
+    out.push_back(bundles_frame(id, **taken));
 }
 
 bool RelayService::on_send(Session& session, const wire::Envelope& request, const Reply* reply,
@@ -631,7 +769,12 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
     const std::uint64_t id = request.request_id();
     const auto& s = request.send_request();
     if (!protocol::valid_username(s.to_username())) {
-        out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such recipient device."));
+        out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such recipient."));
+        return true;
+    }
+    if (s.to_username() == session.username && s.sync()) {
+        out.push_back(error_frame(id, wire::Error::BAD_REQUEST,
+                                  "A message to your own devices carries no sync copies."));
         return true;
     }
     Bytes digest = content_digest(s);
@@ -639,21 +782,82 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
         out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
         return true;
     }
-    NewEnvelope env{session.username,         session.device_id,
-                    s.to_username(),          s.to_device_id(),
-                    to_bytes(s.message_id()), static_cast<std::uint32_t>(s.type()),
-                    to_bytes(s.ciphertext()), std::move(digest)};
+    NewEnvelope env{session.username,
+                    session.device_id,
+                    s.to_username(),
+                    s.sync(),
+                    to_bytes(s.message_id()),
+                    std::move(digest),
+                    to_copies(s, session.username)};
+
+    // A retry of a send that committed is answered from the send log, even if the devices
+    // changed since; a new one must name exactly the devices there are now.
+    auto known = m_store.find_send(env.from_username, env.from_device_id, env.message_id);
+    if (!known || !known->has_value()) {
+        if (auto refused = check_send_devices(id, env)) {
+            out.push_back(std::move(*refused));
+            return true;
+        }
+    }
     const std::int64_t now_ms = m_clock.now_ms();
     if (reply && m_committer)
-        return !submit_send(id, std::move(env), now_ms, *reply, out);
+        return !submit_send(id, std::move(env), now_ms, known, *reply, out);
     finish_send(id, env, m_store.enqueue(env, now_ms), true, out);
     return true;
+}
+
+std::optional<Bytes> RelayService::check_send_devices(std::uint64_t id, const NewEnvelope& env) {
+    const bool to_self = env.to_username == env.from_username;
+    std::vector<std::string> names{env.to_username};
+    if (!to_self)
+        names.push_back(env.from_username);
+    auto devices = m_store.devices_of(names);
+    if (!devices)
+        return unavailable(id);
+
+    // What the copies must name, per username, and what they name.
+    std::vector<std::uint32_t> expected_to, expected_own, named_to, named_own;
+    for (const auto& d : *devices) {
+        if (d.device_id == env.from_device_id && d.username == env.from_username)
+            continue; // never a copy for the sending device
+        if (d.username == env.to_username)
+            expected_to.push_back(d.device_id);
+        else if (env.sync)
+            expected_own.push_back(d.device_id);
+    }
+    const bool account = to_self || std::any_of(devices->begin(), devices->end(), [&](auto& d) {
+                             return d.username == env.to_username;
+                         });
+    if (!account) // every account keeps at least one active device
+        return error_frame(id, wire::Error::NOT_FOUND, "No such recipient.");
+    for (const auto& c : env.copies)
+        (c.username == env.to_username ? named_to : named_own).push_back(c.device_id);
+    for (auto* list : {&expected_to, &expected_own, &named_to, &named_own})
+        std::sort(list->begin(), list->end());
+
+    std::vector<wire::DeviceMismatch> mismatches;
+    if (auto m = compare_devices(env.to_username, expected_to, named_to))
+        mismatches.push_back(std::move(*m));
+    if (!to_self)
+        if (auto m = compare_devices(env.from_username, expected_own, named_own))
+            mismatches.push_back(std::move(*m));
+    if (mismatches.empty())
+        return std::nullopt;
+    log::debug(kRoutingLog, "a send named the wrong devices");
+    return mismatched_frame(id, std::move(mismatches));
 }
 
 void RelayService::finish_send(std::uint64_t id, const NewEnvelope& env,
                                const Result<EnqueueOutcome>& stored, bool push, Responses& out) {
     if (!stored) {
-        out.push_back(send_refused(id, stored.error().code));
+        if (stored.error().code != Errc::refused) {
+            out.push_back(send_refused(id, stored.error().code));
+            return;
+        }
+        // The devices changed between the check and the commit: say how, by the devices the
+        // store has now.
+        auto refused = check_send_devices(id, env);
+        out.push_back(refused ? std::move(*refused) : unavailable(id));
         return;
     }
 
@@ -667,14 +871,22 @@ void RelayService::finish_send(std::uint64_t id, const NewEnvelope& env,
 
 void RelayService::push_new(const NewEnvelope& env, const EnqueueOutcome& stored) {
     Router* router = m_router.load();
-    if (stored.duplicate || !router)
+    if (stored.duplicate || !router || stored.delivery_ids.size() != env.copies.size())
         return;
-    log::debug(kRoutingLog, "delivery " + std::to_string(stored.delivery_id) + " stored");
-    StoredEnvelope queued{
-        stored.delivery_id, env.message_id, env.from_username,          env.from_device_id,
-        env.type,           env.ciphertext, stored.server_timestamp_ms, {},
-        std::nullopt};
-    router->push(env.to_username, env.to_device_id, deliver_envelope(queued));
+    for (std::size_t i = 0; i < env.copies.size(); ++i) {
+        const auto& copy = env.copies[i];
+        log::debug(kRoutingLog, "delivery " + std::to_string(stored.delivery_ids[i]) + " stored");
+        StoredEnvelope queued{stored.delivery_ids[i],
+                              env.message_id,
+                              env.from_username,
+                              env.from_device_id,
+                              copy.type,
+                              copy.ciphertext,
+                              stored.server_timestamp_ms,
+                              {},
+                              std::nullopt};
+        router->push(copy.username, copy.device_id, deliver_envelope(queued));
+    }
 }
 
 bool RelayService::on_ack(Session& session, const wire::Envelope& request, const Reply* reply,
@@ -705,32 +917,24 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
 // if the store cannot tell, the push waits for the commit's outcome as the synchronous path's
 // does.
 bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t now_ms,
-                               const Reply& reply, Responses& out) {
+                               const Result<std::optional<SendRecord>>& known, const Reply& reply,
+                               Responses& out) {
     std::string key = pending_key(env.from_username, env.from_device_id, env.message_id);
 
-    auto known = m_store.find_send(env.from_username, env.from_device_id, env.message_id);
     bool push_now = false;
     if (known && !known->has_value())
         push_now = claim_pending(key);
     const bool push_after_commit = !known;
 
-    std::optional<wire::Envelope> deliver;
-    if (push_now)
-        deliver = deliver_envelope(StoredEnvelope{0,
-                                                  env.message_id,
-                                                  env.from_username,
-                                                  env.from_device_id,
-                                                  env.type,
-                                                  env.ciphertext,
-                                                  now_ms,
-                                                  {},
-                                                  std::nullopt});
-    const std::string to_username = env.to_username;
-    const std::uint32_t to_device_id = env.to_device_id;
-    std::uint64_t assigned = 0;
+    // The copies as they will be pushed, each under the delivery id prepare assigns it.
+    std::optional<NewEnvelope> to_push;
     auto prepare = [&](MailboxWrite& w) {
-        if (push_now)
-            assigned = std::get<NewEnvelope>(w.what).delivery_id = m_store.allocate_delivery_id();
+        if (!push_now)
+            return;
+        auto& queued = std::get<NewEnvelope>(w.what);
+        for (auto& copy : queued.copies)
+            copy.delivery_id = m_store.allocate_delivery_id();
+        to_push = queued;
     };
     auto forget = [this, key, push_now] {
         if (push_now)
@@ -743,12 +947,61 @@ bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t n
         out.push_back(unavailable(id));
         return false;
     }
-    if (Router* router = m_router.load(); deliver && router) {
-        deliver->mutable_deliver()->set_delivery_id(assigned);
-        log::debug(kRoutingLog, "delivery " + std::to_string(assigned) + " pushed");
-        router->push(to_username, to_device_id, *deliver);
+    if (Router* router = m_router.load(); to_push && router) {
+        for (const auto& copy : to_push->copies) {
+            auto deliver = deliver_envelope(StoredEnvelope{copy.delivery_id,
+                                                           to_push->message_id,
+                                                           to_push->from_username,
+                                                           to_push->from_device_id,
+                                                           copy.type,
+                                                           copy.ciphertext,
+                                                           now_ms,
+                                                           {},
+                                                           std::nullopt});
+            log::debug(kRoutingLog, "delivery " + std::to_string(copy.delivery_id) + " pushed");
+            router->push(copy.username, copy.device_id, deliver);
+        }
     }
     return true;
+}
+
+// Kept in memory until flush_last_seen(): a reconnect storm then costs no commit per connection,
+// and the mailbox's group commits keep their batches to themselves.
+void RelayService::note_seen(const std::string& username, std::uint32_t device_id) {
+    const std::int64_t now = m_clock.now_ms();
+    std::lock_guard lock(m_seen_mutex);
+    auto& seen = m_seen[{username, device_id}];
+    seen = std::max(seen, now);
+}
+
+Status RelayService::flush_last_seen() {
+    std::map<std::pair<std::string, std::uint32_t>, std::int64_t> pending;
+    {
+        std::lock_guard lock(m_seen_mutex);
+        pending.swap(m_seen);
+    }
+    if (pending.empty())
+        return {};
+    std::vector<DeviceSeen> times;
+    times.reserve(pending.size());
+    for (const auto& [device, ms] : pending)
+        times.push_back(DeviceSeen{device.first, device.second, ms});
+    auto written = m_store.touch_last_seen(times);
+    if (written)
+        return {};
+    // Kept for the next flush, unless a later time came meanwhile.
+    std::lock_guard lock(m_seen_mutex);
+    for (const auto& [device, ms] : pending) {
+        auto& seen = m_seen[device];
+        seen = std::max(seen, ms);
+    }
+    return written.error();
+}
+
+std::int64_t RelayService::pending_seen(const std::string& username, std::uint32_t device_id) {
+    std::lock_guard lock(m_seen_mutex);
+    auto it = m_seen.find({username, device_id});
+    return it == m_seen.end() ? 0 : it->second;
 }
 
 bool RelayService::claim_pending(const std::string& key) {
@@ -799,8 +1052,12 @@ bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& rep
 }
 
 void RelayService::close(Session& session) {
-    if (Router* router = m_router.load(); session.authenticated && router)
-        router->detach(session);
+    close_links(session.connection_id);
+    if (session.authenticated) {
+        if (Router* router = m_router.load())
+            router->detach(session);
+        note_seen(session.username, session.device_id);
+    }
     session.authenticated = false;
     session.challenge.reset();
 }
@@ -930,19 +1187,20 @@ bool RelayService::on_group_update(const wire::Envelope& request, const Reply* r
 }
 
 // The signer's registered identity key must verify the change's signature; FORBIDDEN otherwise.
+// The key is the account's, whichever of its devices remain (device 1 may have been removed).
 bool RelayService::check_group_signature(const wire::GroupChange& change, std::uint64_t id,
                                          Responses& out) {
-    std::optional<DeviceRecord> signer;
+    std::optional<Bytes> signer_key;
     if (protocol::valid_username(change.signer())) {
-        auto found = m_store.find_device(change.signer(), 1);
+        auto found = m_store.find_identity_key(change.signer());
         if (!found) {
             out.push_back(unavailable(id));
             return false;
         }
-        signer = std::move(found.value());
+        signer_key = std::move(found.value());
     }
-    if (!signer || !verify(signer->identity_key, protocol::group_signed_bytes(change.state()),
-                           as_bytes(change.signature()))) {
+    if (!signer_key || !verify(*signer_key, protocol::group_signed_bytes(change.state()),
+                               as_bytes(change.signature()))) {
         log::warn(kRoutingLog, "a group change with a bad signature refused");
         out.push_back(error_frame(id, wire::Error::FORBIDDEN,
                                   "The group change's signature does not verify."));
@@ -951,8 +1209,9 @@ bool RelayService::check_group_signature(const wire::GroupChange& change, std::u
     return true;
 }
 
-// Every device of every member of the previous and the new state; NOT_FOUND if a member of
-// the new state has no account.
+// Every active device of every member of the previous and the new state, the signer's own
+// devices among them (the one that sent the change too); NOT_FOUND if a member of the new state
+// has no account.
 bool RelayService::group_change_recipients(const std::optional<wire::GroupState>& previous,
                                            const wire::GroupState& next, NewGroupChange& g,
                                            std::uint64_t id, Responses& out) {
@@ -1024,26 +1283,33 @@ bool RelayService::on_group_send(Session& session, const wire::Envelope& request
         return true;
     }
 
-    std::vector<std::string> others;
+    // Every active device of the other members, and the sender's own other devices.
+    std::vector<std::string> names;
     for (const auto& m : state->members())
-        if (m.username() != session.username)
-            others.push_back(m.username());
-    auto devices = m_store.devices_of(others);
-    if (!devices) {
+        names.push_back(m.username());
+    auto found = m_store.devices_of(names);
+    if (!found) {
         out.push_back(unavailable(id));
         return true;
     }
+    std::vector<DeviceAddress> devices;
+    for (auto& d : *found)
+        if (d.username != session.username || d.device_id != session.device_id)
+            devices.push_back(std::move(d));
+    if (!s.devices_digest().empty() && !check_group_devices(id, s.devices_digest(), devices, out))
+        return true;
+
     NewGroupMessage m{
         session.username,         session.device_id,
         to_bytes(s.group_id()),   s.revision(),
         to_bytes(s.message_id()), static_cast<std::uint32_t>(wire::CIPHERTEXT_SENDER_KEY),
         to_bytes(s.ciphertext()), std::move(digest),
-        to_recipients(*devices),  {}};
+        to_recipients(devices),   {}};
     std::set<std::string> reached;
-    for (const auto& d : *devices)
+    for (const auto& d : devices)
         reached.insert(d.username);
-    for (const auto& name : others)
-        if (!reached.count(name))
+    for (const auto& name : names)
+        if (name != session.username && !reached.count(name))
             m.unreachable.push_back(name);
     return write_group(id, MailboxWrite{std::move(m), m_clock.now_ms()}, reply, out,
                        static_cast<bool>(known));
@@ -1171,6 +1437,36 @@ void RelayService::push_group_change(const NewGroupChange& g, std::int64_t serve
     }
 }
 
+// The sender's devices_digest must be the digest of devices, the group send's recipients;
+// otherwise MISMATCHED_DEVICES with the recipients grouped per username.
+bool RelayService::check_group_devices(std::uint64_t id, const std::string& digest,
+                                       const std::vector<DeviceAddress>& devices, Responses& out) {
+    const Bytes expected = devices_digest(devices);
+    if (expected.empty()) {
+        out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
+        return false;
+    }
+    if (to_str_view(expected) == digest)
+        return true;
+    auto e = protocol::make_error_envelope(
+        id, wire::Error::MISMATCHED_DEVICES,
+        "The group's devices have changed; share your sender key with the new ones and send "
+        "again.");
+    std::map<std::string, std::vector<std::uint32_t>> grouped;
+    for (const auto& d : devices)
+        grouped[d.username].push_back(d.device_id);
+    for (auto& [username, ids] : grouped) {
+        auto* entry = e.mutable_error()->add_group_devices();
+        entry->set_username(username);
+        std::sort(ids.begin(), ids.end());
+        for (std::uint32_t device : ids)
+            entry->add_device_ids(device);
+    }
+    log::debug(kRoutingLog, "a group send's device digest did not match");
+    out.push_back(protocol::encode_envelope(e));
+    return false;
+}
+
 void RelayService::on_group_fetch(Session& session, const wire::Envelope& request, Responses& out) {
     const std::uint64_t id = request.request_id();
     const auto& f = request.group_fetch_request();
@@ -1203,6 +1499,273 @@ void RelayService::on_group_fetch(Session& session, const wire::Envelope& reques
         added->set_signature(c.signature.data(), c.signature.size());
     }
     out.push_back(protocol::encode_envelope(e));
+}
+
+} // namespace veil::relay
+
+namespace veil::relay {
+
+// ---- Devices -----------------------------------------------------------------------------
+
+void RelayService::on_device_add(Session& session, const wire::Envelope& request, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const auto& d = request.device_add_request();
+    // The new device shares the account's identity key, so its signed prekey must verify under
+    // it, as at registration.
+    auto identity = m_store.find_identity_key(session.username);
+    if (!identity || !identity->has_value()) {
+        out.push_back(unavailable(id));
+        return;
+    }
+    if (!verify(**identity, as_bytes(d.signed_prekey().public_key()),
+                as_bytes(d.signed_prekey().signature()))) {
+        out.push_back(error_frame(id, wire::Error::BAD_REQUEST,
+                                  "The signed prekey's signature does not verify."));
+        return;
+    }
+    NewDevice device{to_bytes(d.device_key()), d.registration_id(), to_record(d.signed_prekey()),
+                     to_records(d.one_time_prekeys()), to_bytes(d.name())};
+    auto added = m_store.add_device(session.username, device, m_clock.now_ms());
+    if (!added) {
+        if (added.error().code == Errc::refused)
+            out.push_back(
+                error_frame(id, wire::Error::FORBIDDEN,
+                            "This account has as many devices as it may have; remove one first."));
+        else
+            out.push_back(unavailable(id));
+        return;
+    }
+    log::info(kAuthLog, "device " + std::to_string(*added) + " added to an account");
+    auto e = response(id);
+    e.mutable_device_added()->set_device_id(*added);
+    out.push_back(protocol::encode_envelope(e));
+}
+
+// Names and times are the account's own business: other users see ids and registration ids,
+// which they need to set up sessions.
+void RelayService::on_device_list(Session& session, const wire::Envelope& request, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const std::string& asked = request.device_list_request().username();
+    const bool own = asked.empty() || asked == session.username;
+    const std::string& username = own ? session.username : asked;
+    if (!protocol::valid_username(username)) {
+        out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such user."));
+        return;
+    }
+    auto devices = m_store.list_devices(username);
+    if (!devices) {
+        out.push_back(unavailable(id));
+        return;
+    }
+    if (!devices->has_value()) {
+        out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such user."));
+        return;
+    }
+    auto e = response(id);
+    auto* list = e.mutable_device_list();
+    list->set_username(username);
+    for (const auto& d : **devices) {
+        auto* info = list->add_devices();
+        info->set_device_id(d.device_id);
+        info->set_registration_id(d.registration_id);
+        if (!own)
+            continue;
+        info->set_name(d.name.data(), d.name.size());
+        info->set_created_ms(static_cast<std::uint64_t>(d.created_ms));
+        const std::int64_t seen = std::max(d.last_seen_ms, pending_seen(username, d.device_id));
+        info->set_last_seen_ms(static_cast<std::uint64_t>(seen));
+    }
+    out.push_back(protocol::encode_envelope(e));
+}
+
+void RelayService::on_device_remove(Session& session, const wire::Envelope& request,
+                                    Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const std::uint32_t device_id = request.device_remove_request().device_id();
+    auto removed = m_store.remove_device(session.username, device_id, m_clock.now_ms());
+    if (!removed) {
+        switch (removed.error().code) {
+        case Errc::not_found:
+            out.push_back(
+                error_frame(id, wire::Error::NOT_FOUND, "This account has no such device."));
+            return;
+        case Errc::refused:
+            out.push_back(error_frame(id, wire::Error::FORBIDDEN,
+                                      "The last device of an account cannot be removed."));
+            return;
+        default: out.push_back(unavailable(id)); return;
+        }
+    }
+    {
+        std::lock_guard lock(m_removed_mutex);
+        m_removed.emplace(session.username, device_id);
+        m_removals.fetch_add(1);
+    }
+    log::info(kAuthLog, "device " + std::to_string(device_id) + " removed from an account");
+    out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
+    // After the answer is in out: the transport writes it before it closes this connection,
+    // if the device removed itself.
+    if (Router* router = m_router.load())
+        router->disconnect(session.username, device_id);
+}
+
+bool RelayService::device_removed(Session& session) {
+    if (session.device_removed)
+        return true;
+    if (m_removals.load() == session.removals_checked)
+        return false;
+    std::lock_guard lock(m_removed_mutex);
+    session.removals_checked = m_removals.load();
+    session.device_removed = m_removed.count({session.username, session.device_id}) > 0;
+    return session.device_removed;
+}
+
+// ---- Link channels -----------------------------------------------------------------------
+//
+// A channel is bound to connections, never to accounts: the new device has none yet, and the
+// relay cannot read what passes (the two ends authenticate each other with a secret the relay
+// never sees). So the relay's part is small: a code works once, within the timeout, and only
+// between the connection that opened it and the one that joined it.
+
+void RelayService::on_link_open(Session& session, std::uint64_t id, Responses& out) {
+    const std::int64_t now = m_clock.now_ms();
+    Bytes channel;
+    {
+        std::lock_guard lock(m_link_mutex);
+        // At most one channel per connection: a new code replaces the one shown before.
+        if (auto ends = m_link_ends.find(session.connection_id); ends != m_link_ends.end()) {
+            for (const auto& c : std::vector<std::string>(ends->second))
+                if (auto it = m_links.find(c);
+                    it != m_links.end() && it->second.opener == session.connection_id)
+                    erase_link(c);
+        }
+        if (m_links.size() >= m_options.max_link_channels)
+            sweep_links(now);
+        if (m_links.size() >= m_options.max_link_channels) {
+            log::warn(kAuthLog, "too many link channels open; one refused");
+            out.push_back(error_frame(id, wire::Error::RATE_LIMITED,
+                                      "Too many devices are being linked right now; try again "
+                                      "shortly.",
+                                      kRetryAfterMs));
+            return;
+        }
+        std::string key;
+        do {
+            channel = crypto::random_bytes(protocol::kLinkChannelBytes);
+            key.assign(channel.begin(), channel.end());
+        } while (m_links.count(key) > 0);
+        m_links.emplace(key, LinkChannel{session.connection_id, std::nullopt,
+                                         now + m_options.link_timeout_ms, false});
+        m_link_ends[session.connection_id].push_back(key);
+    }
+    log::debug(kAuthLog, "link channel opened");
+    auto e = response(id);
+    e.mutable_link_opened()->set_channel(channel.data(), channel.size());
+    e.mutable_link_opened()->set_expires_in_ms(static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+        m_options.link_timeout_ms, 0, std::numeric_limits<std::uint32_t>::max())));
+    out.push_back(protocol::encode_envelope(e));
+}
+
+void RelayService::on_link_send(Session& session, const wire::Envelope& request, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    const auto& l = request.link_send_request();
+    const std::uint64_t me = session.connection_id;
+    auto expired = [&] {
+        out.push_back(error_frame(id, wire::Error::LINK_EXPIRED,
+                                  "This link code has expired or was already used."));
+    };
+    if (l.first() && !session.authenticated) {
+        out.push_back(error_frame(id, wire::Error::NOT_AUTHENTICATED,
+                                  "Only a device of an account can join a link."));
+        return;
+    }
+    std::uint64_t target = 0;
+    {
+        std::lock_guard lock(m_link_mutex);
+        auto it = m_links.find(l.channel());
+        if (it == m_links.end())
+            return expired();
+        LinkChannel& c = it->second;
+        if (l.first()) {
+            // A code works once, within its time, and never for the connection showing it.
+            if (c.joiner || c.dead || c.opener == me || m_clock.now_ms() >= c.expires_ms)
+                return expired();
+            c.joiner = me;
+            m_link_ends[me].push_back(it->first);
+            target = c.opener;
+            log::debug(kAuthLog, "link channel joined");
+        } else if (c.opener == me || (c.joiner && *c.joiner == me)) {
+            if (c.dead || !c.joiner) {
+                out.push_back(error_frame(id, wire::Error::NOT_FOUND,
+                                          "The other end of the link is not connected."));
+                return;
+            }
+            target = c.opener == me ? *c.joiner : c.opener;
+        } else {
+            return expired(); // a third connection
+        }
+    }
+    if (Router* router = m_router.load()) {
+        auto push = response(0);
+        push.mutable_link_message()->set_channel(l.channel());
+        push.mutable_link_message()->set_payload(l.payload());
+        router->push_to_connection(target, push);
+    }
+    out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
+}
+
+void RelayService::close_links(std::uint64_t connection_id) {
+    std::lock_guard lock(m_link_mutex);
+    auto ends = m_link_ends.find(connection_id);
+    if (ends == m_link_ends.end())
+        return;
+    const std::vector<std::string> channels = std::move(ends->second);
+    m_link_ends.erase(ends);
+    for (const auto& channel : channels) {
+        auto it = m_links.find(channel);
+        if (it == m_links.end())
+            continue;
+        LinkChannel& c = it->second;
+        // The other end, if it is still there, keeps a dead channel until it closes too.
+        const bool other_open =
+            c.opener == connection_id ? c.joiner.has_value() && !c.dead : !c.dead;
+        if (!other_open) {
+            erase_link(channel);
+            continue;
+        }
+        c.dead = true;
+    }
+}
+
+void RelayService::erase_link(const std::string& channel) {
+    auto it = m_links.find(channel);
+    if (it == m_links.end())
+        return;
+    auto forget = [&](std::uint64_t connection) {
+        auto ends = m_link_ends.find(connection);
+        if (ends == m_link_ends.end())
+            return;
+        std::erase(ends->second, channel);
+        if (ends->second.empty())
+            m_link_ends.erase(ends);
+    };
+    forget(it->second.opener);
+    if (it->second.joiner)
+        forget(*it->second.joiner);
+    m_links.erase(it);
+}
+
+void RelayService::sweep_links(std::int64_t now_ms) {
+    // A full relay refuses many opens in a row: walk the channels at most once a second.
+    if (now_ms < m_next_link_sweep_ms)
+        return;
+    m_next_link_sweep_ms = now_ms + 1000;
+    std::vector<std::string> stale;
+    for (const auto& [channel, c] : m_links)
+        if (!c.joiner && now_ms >= c.expires_ms)
+            stale.push_back(channel);
+    for (const auto& channel : stale)
+        erase_link(channel);
 }
 
 } // namespace veil::relay

@@ -11,10 +11,22 @@
 //
 // Groups: a change (GroupUpdateRequest) is accepted when the signer's registered identity key
 // verifies its signature and protocol::check_group_transition allows it from the stored state;
-// it is stored and delivered to every device of every member of the previous and the new state.
-// A group send is stored once and referenced by one mailbox row per device of every other
-// member. Both are pushed to online recipients once they are durable, under delivery ids
-// allocated when they were queued.
+// it is stored and delivered to every active device of every member of the previous and the new
+// state. A group send is stored once and referenced by one mailbox row per device of every other
+// member and per other device of the sender. Both are pushed to online recipients once they are
+// durable, under delivery ids allocated when they were queued.
+//
+// Devices (veil.proto, "Devices and linking"): an account has up to kMaxDevicesPerAccount active
+// devices. A 1:1 send carries one copy per device of its recipient (and, with sync, of the
+// sender's other devices) and is stored only when it names exactly those devices; otherwise
+// the sender learns which ones were missing or stale (MISMATCHED_DEVICES). A removed device is
+// refused from then on (DEVICE_REMOVED), its connections are closed (Router::disconnect), and
+// nothing more is queued for it.
+//
+// Link channels, for a new device that has no account yet, live in memory only: LinkOpen from
+// an unauthenticated connection opens one, bound to that connection, which an authenticated
+// device may join once within Options::link_timeout_ms; after that the relay passes payloads
+// between the two connections (Router::push_to_connection) until either closes.
 //
 // Wire behaviour follows common/protocol/veil.proto: every request gets exactly one response
 // (or an Error naming a code and a sentence); after authentication the device's queued
@@ -27,15 +39,21 @@
 #include "util/result.h"
 #include "veil.pb.h"
 
+#include "protocol/limits.h"
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace veil::crypto {
@@ -64,6 +82,10 @@ struct Session {
     // A paged drain has more pages (no QueueDrained yet). Pushes meanwhile are dropped: the
     // drain's later pages carry those envelopes.
     bool drain_pending = false;
+    // The device was removed while this connection was authenticated as it; and the count of
+    // removals it was last checked against (RelayService::device_removed).
+    bool device_removed = false;
+    std::uint64_t removals_checked = 0;
 };
 
 // Implemented by the transport. Every method may be called from any thread, concurrently.
@@ -83,6 +105,16 @@ public:
     // sends are; group changes only after their commit.
     virtual void push(const std::string& username, std::uint32_t device_id,
                       const wire::Envelope& deliver) = 0;
+    // Sends envelope (a push with request_id 0, such as a LinkMessage) to one connection,
+    // authenticated or not, behind the frames already queued for it; nothing if it is gone.
+    // Pushes to one connection arrive in the order of the calls. Must not block on the network
+    // and must not call the service.
+    virtual void push_to_connection(std::uint64_t connection_id,
+                                    const wire::Envelope& envelope) = 0;
+    // The device was removed: closes every connection authenticated as it, each once the
+    // answers to its requests so far have been written (a device that removed itself gets its
+    // Ok first). Must not block and must not call the service.
+    virtual void disconnect(const std::string& username, std::uint32_t device_id) = 0;
 };
 
 class RelayService {
@@ -97,6 +129,10 @@ public:
         // Runs the committer on its own thread; without it, commit_pending() does the work
         // (tests that want to choose what lands in one batch).
         bool commit_thread = true;
+        // How long a link channel waits for an existing device to join it.
+        std::int64_t link_timeout_ms = protocol::kDefaultLinkTimeoutMs;
+        // Link channels open at once, across all connections; more are RATE_LIMITED.
+        std::size_t max_link_channels = 10'000;
     };
 
     // The frames answering one request, handed back later by the asynchronous handle().
@@ -138,8 +174,14 @@ public:
     // one; nothing if no drain is pending. For the transport to call as the client reads.
     std::vector<Bytes> continue_drain(Session& session);
 
-    // The connection of session closed.
+    // The connection of session closed: detaches it, records when its device was last seen
+    // and ends the link channels it was an end of.
     void close(Session& session);
+
+    // Writes the times devices were last connected, which the service keeps in memory until
+    // then (DeviceList shows them at once), in one transaction. For the relay to call now and
+    // then and once its connections are closed. On failure they are kept for the next call.
+    Status flush_last_seen();
 
     // Deletes envelopes older than the retention period, by the server's clock. Returns how
     // many were deleted.
@@ -147,7 +189,8 @@ public:
 
     // The exact bytes a device signs to register or authenticate (see veil.proto).
     static Bytes registration_message(std::span<const std::uint8_t> nonce,
-                                      const std::string& username);
+                                      const std::string& username,
+                                      std::span<const std::uint8_t> device_key = {});
     static Bytes auth_message(std::span<const std::uint8_t> nonce, const std::string& username,
                               std::uint32_t device_id);
 
@@ -175,6 +218,10 @@ private:
     void on_prekey_fetch(const wire::Envelope& request, Responses& out);
     bool on_send(Session& session, const wire::Envelope& request, const Reply* reply,
                  Responses& out);
+    // The Error frame for a send whose copies do not name exactly the devices they must, by
+    // the last committed device lists (NOT_FOUND if the recipient has no account); nullopt if
+    // they do.
+    std::optional<Bytes> check_send_devices(std::uint64_t id, const NewEnvelope& env);
     bool on_ack(Session& session, const wire::Envelope& request, const Reply* reply,
                 Responses& out);
     // The response to a send the store answered, and (with push) the live push of a new
@@ -190,6 +237,8 @@ private:
     bool on_group_send(Session& session, const wire::Envelope& request, const Reply* reply,
                        Responses& out);
     void on_group_fetch(Session& session, const wire::Envelope& request, Responses& out);
+    bool check_group_devices(std::uint64_t id, const std::string& digest,
+                             const std::vector<DeviceAddress>& devices, Responses& out);
     // Writes a group message or change (through the committer when reply is given); false when
     // reply will answer it.
     // new_send: a group message whose id the send log does not hold (it may be pushed before
@@ -208,10 +257,33 @@ private:
     // once stored.
     bool submit(std::uint64_t id, MailboxWrite write, const Reply& reply, bool push_after_commit,
                 std::function<void()> completed, const MailboxCommitter::Prepare& prepare);
-    // A send through the committer, pushed to an online recipient before its commit; false
-    // (with out holding the answer) if the committer refused it.
-    bool submit_send(std::uint64_t id, NewEnvelope env, std::int64_t now_ms, const Reply& reply,
+    // A send through the committer, pushed to its online recipients before its commit; false
+    // (with out holding the answer) if the committer refused it. known: the send log's answer
+    // for its message id, read before.
+    bool submit_send(std::uint64_t id, NewEnvelope env, std::int64_t now_ms,
+                     const Result<std::optional<SendRecord>>& known, const Reply& reply,
                      Responses& out);
+
+    // Devices (veil.proto, "Devices and linking").
+    void on_device_add(Session& session, const wire::Envelope& request, Responses& out);
+    void on_device_list(Session& session, const wire::Envelope& request, Responses& out);
+    void on_device_remove(Session& session, const wire::Envelope& request, Responses& out);
+    // Records that the device is (or was until now) connected: DeviceInfo.last_seen_ms.
+    void note_seen(const std::string& username, std::uint32_t device_id);
+    // The time note_seen() holds for the device and flush_last_seen() has not written; 0: none.
+    std::int64_t pending_seen(const std::string& username, std::uint32_t device_id);
+    // Whether the session's device was removed while it was connected. Takes the lock only
+    // when a removal happened since the session last asked.
+    bool device_removed(Session& session);
+    // Link channels.
+    void on_link_open(Session& session, std::uint64_t id, Responses& out);
+    void on_link_send(Session& session, const wire::Envelope& request, Responses& out);
+    // Ends the channels connection_id is an end of (its own channel, and the ones it joined).
+    void close_links(std::uint64_t connection_id);
+    // Forgets the channel, under m_link_mutex.
+    void erase_link(const std::string& channel);
+    // Drops channels nobody joined in time, under m_link_mutex.
+    void sweep_links(std::int64_t now_ms);
 
     // Marks the session authenticated, answers with AuthResult, attaches it to the router and
     // appends the drain of its mailbox followed by QueueDrained.
@@ -240,6 +312,31 @@ private:
     // a retry arriving meanwhile is not pushed a second time.
     std::mutex m_pending_mutex;
     std::unordered_set<std::string> m_pending_sends;
+    // Last connection times not written yet, by (username, device id).
+    std::mutex m_seen_mutex;
+    std::map<std::pair<std::string, std::uint32_t>, std::int64_t> m_seen;
+
+    // Devices removed while this relay ran, so that their connections still open (until the
+    // transport closes them) are refused at once. m_removals counts them (written under the
+    // lock), so that a session checks the set only after a new removal.
+    std::mutex m_removed_mutex;
+    std::set<std::pair<std::string, std::uint32_t>> m_removed;
+    std::atomic<std::uint64_t> m_removals{0};
+
+    // Link channels by their 5 bytes; an end is a connection id. A channel whose other end
+    // closed stays (dead) until the remaining end closes, so that its sends get NOT_FOUND.
+    struct LinkChannel {
+        std::uint64_t opener = 0;
+        std::optional<std::uint64_t> joiner;
+        std::int64_t expires_ms = 0; // the deadline to join
+        bool dead = false;
+    };
+    std::mutex m_link_mutex;
+    std::unordered_map<std::string, LinkChannel> m_links;
+    // The channels each connection is an end of.
+    std::unordered_map<std::uint64_t, std::vector<std::string>> m_link_ends;
+    std::int64_t m_next_link_sweep_ms = 0; // guarded by m_link_mutex
+
     // Declared last: destroyed (stopped) first, while everything its completions use remains.
     std::unique_ptr<MailboxCommitter> m_committer;
 };

@@ -1,6 +1,7 @@
 #include "core/sqlite_store.h"
 
 #include "core/sqlite_db.h"
+#include "protocol/limits.h"
 #include "util/log.h"
 
 #include <algorithm>
@@ -80,6 +81,22 @@ constexpr const char* kSchemaV2[] = {
     "ALTER TABLE sends ADD COLUMN unreachable TEXT",
 };
 
+// Schema version 3: several devices per account. Every device authenticates with a key of its
+// own (auth_key; older devices used the identity key, which the migration copies); a removed
+// device keeps its row with removed_ms set, so that its number is never given out again
+// (accounts.next_device_id only grows), while its prekeys and mailbox go. name is sealed by the
+// clients.
+constexpr const char* kSchemaV3[] = {
+    "ALTER TABLE devices ADD COLUMN auth_key BLOB NOT NULL DEFAULT x''",
+    "UPDATE devices SET auth_key = identity_key",
+    "ALTER TABLE devices ADD COLUMN name BLOB NOT NULL DEFAULT x''",
+    "ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE devices ADD COLUMN removed_ms INTEGER",
+    "ALTER TABLE accounts ADD COLUMN next_device_id INTEGER NOT NULL DEFAULT 2",
+    "UPDATE accounts SET next_device_id = (SELECT COALESCE(MAX(device_id), 0) + 1 FROM devices"
+    " WHERE devices.account_id = accounts.id)",
+};
+
 Error database_error(const char* what, const std::exception& e) {
     // The exception text names SQLite's error (disk full, locked, I/O); it never holds row data
     // because every value is bound, not spliced into the SQL.
@@ -87,15 +104,58 @@ Error database_error(const char* what, const std::exception& e) {
     return make_error(Errc::database, "the relay's storage is unavailable");
 }
 
-// The row id of (username, device_id) in devices, or nullopt.
+// The row id of (username, device_id) in devices, or nullopt; removed devices count as absent:
+// nothing is stored for them any more.
 std::optional<std::int64_t> device_row(SqliteDb& db, const std::string& username,
                                        std::uint32_t device_id) {
     StatementUse q(db.statement("SELECT d.id FROM devices d JOIN accounts a ON a.id = d.account_id"
-                                " WHERE a.username = ? AND d.device_id = ?"));
+                                " WHERE a.username = ? AND d.device_id = ?"
+                                " AND d.removed_ms IS NULL"));
     q->bind(1, username).bind(2, std::int64_t{device_id});
     if (!q->step())
         return std::nullopt;
     return q->column_int64(0);
+}
+
+std::optional<std::int64_t> account_row(SqliteDb& db, const std::string& username) {
+    StatementUse q(db.statement("SELECT id FROM accounts WHERE username = ?"));
+    q->bind(1, username);
+    if (!q->step())
+        return std::nullopt;
+    return q->column_int64(0);
+}
+
+// The active device ids of an account, ascending.
+std::vector<std::uint32_t> active_devices(SqliteDb& db, std::int64_t account) {
+    StatementUse q(db.statement("SELECT device_id FROM devices WHERE account_id = ?"
+                                " AND removed_ms IS NULL ORDER BY device_id"));
+    q->bind(1, account);
+    std::vector<std::uint32_t> out;
+    while (q->step())
+        out.push_back(static_cast<std::uint32_t>(q->column_int64(0)));
+    return out;
+}
+
+// last_seen_ms: now for a device registering on its connection, 0 for one never connected yet.
+void insert_device(SqliteDb& db, std::int64_t account, std::uint32_t device_id,
+                   const Bytes& identity_key, const NewDevice& d, std::int64_t now_ms,
+                   std::int64_t last_seen_ms) {
+    auto& insert = db.statement(
+        "INSERT INTO devices (account_id, device_id, registration_id, identity_key,"
+        " signed_prekey_id, signed_prekey, signed_prekey_signature, created_ms, auth_key, name,"
+        " last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.bind(1, account)
+        .bind(2, std::int64_t{device_id})
+        .bind(3, std::int64_t{d.registration_id})
+        .bind_blob(4, identity_key)
+        .bind(5, std::int64_t{d.signed_prekey.id})
+        .bind_blob(6, d.signed_prekey.public_key)
+        .bind_blob(7, d.signed_prekey.signature)
+        .bind(8, now_ms)
+        .bind_blob(9, d.auth_key)
+        .bind_blob(10, d.name)
+        .bind(11, last_seen_ms);
+    insert.run();
 }
 
 void insert_prekeys(SqliteDb& db, std::int64_t device,
@@ -155,6 +215,58 @@ std::optional<SendRecord> lookup_send(SqliteDb& db, const std::string& from_user
                       q->column_int64(2), split_names(q->column_text(3))};
 }
 
+// An active device: (username, device id) and its row in devices.
+struct DeviceSlot {
+    std::pair<std::string, std::uint32_t> address;
+    std::int64_t row = 0;
+};
+
+// The active devices of an account with their rows, by device id.
+void add_active_rows(SqliteDb& db, std::int64_t account, const std::string& username,
+                     std::uint32_t except, std::vector<DeviceSlot>& out) {
+    StatementUse q(db.statement("SELECT device_id, id FROM devices WHERE account_id = ?"
+                                " AND removed_ms IS NULL ORDER BY device_id"));
+    q->bind(1, account);
+    while (q->step()) {
+        const auto id = static_cast<std::uint32_t>(q->column_int64(0));
+        if (id != except)
+            out.push_back(DeviceSlot{{username, id}, q->column_int64(1)});
+    }
+}
+
+// The device rows of env's copies, in the copies' order, when they address exactly the devices
+// they must (NewEnvelope); nullopt otherwise. Read inside the writer's transaction, so that no
+// device added or removed since the caller's check slips through.
+std::optional<std::vector<std::int64_t>> copy_rows(SqliteDb& db, const NewEnvelope& env,
+                                                   std::int64_t to_account) {
+    const bool to_self = env.to_username == env.from_username;
+    if (to_self && env.sync)
+        return std::nullopt;
+    std::vector<DeviceSlot> expected;
+    add_active_rows(db, to_account, env.to_username, to_self ? env.from_device_id : 0, expected);
+    if (env.sync) {
+        if (auto from = account_row(db, env.from_username))
+            add_active_rows(db, *from, env.from_username, env.from_device_id, expected);
+    }
+    if (expected.size() != env.copies.size())
+        return std::nullopt;
+    auto by_address = [](const DeviceSlot& a, const DeviceSlot& b) {
+        return a.address < b.address;
+    };
+    std::sort(expected.begin(), expected.end(), by_address);
+    std::vector<std::int64_t> rows;
+    rows.reserve(env.copies.size());
+    for (const auto& copy : env.copies) {
+        const DeviceSlot key{{copy.username, copy.device_id}, 0};
+        auto it = std::lower_bound(expected.begin(), expected.end(), key, by_address);
+        if (it == expected.end() || it->address != key.address || it->row == 0)
+            return std::nullopt;
+        rows.push_back(it->row);
+        it->row = 0; // each device once
+    }
+    return rows;
+}
+
 // The body of enqueue, inside the caller's transaction. A refusal writes nothing; storage
 // failures throw.
 Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int64_t now_ms,
@@ -163,37 +275,46 @@ Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int
     if (auto sent = lookup_send(db, env.from_username, from_device, env.message_id)) {
         if (sent->content_digest != env.content_digest)
             return make_error(Errc::already_exists, "the message id was used before");
-        return EnqueueOutcome{sent->delivery_id, sent->server_timestamp_ms, true};
+        return EnqueueOutcome{{}, sent->server_timestamp_ms, true};
     }
 
-    auto device = device_row(db, env.to_username, env.to_device_id);
-    if (!device)
-        return make_error(Errc::not_found, "no such recipient device");
+    auto to_account = account_row(db, env.to_username);
+    if (!to_account)
+        return make_error(Errc::not_found, "no such recipient");
+    auto rows = env.copies.empty() ? std::nullopt : copy_rows(db, env, *to_account);
+    if (!rows)
+        return make_error(Errc::refused, "the copies do not match the devices");
+
     auto& insert = db.statement("INSERT INTO mailbox (delivery_id, device, from_username,"
                                 " from_device, message_id, type, ciphertext, server_ts)"
                                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    const std::int64_t delivery_id = env.delivery_id != 0
-                                         ? static_cast<std::int64_t>(env.delivery_id)
-                                         : next_delivery_id.fetch_add(1);
-    insert.bind(1, delivery_id)
-        .bind(2, *device)
-        .bind(3, env.from_username)
-        .bind(4, from_device)
-        .bind_blob(5, env.message_id)
-        .bind(6, std::int64_t{env.type})
-        .bind_blob(7, env.ciphertext)
-        .bind(8, now_ms);
-    insert.run();
+    EnqueueOutcome outcome{{}, now_ms, false};
+    for (std::size_t i = 0; i < env.copies.size(); ++i) {
+        const auto& copy = env.copies[i];
+        const std::int64_t delivery_id = copy.delivery_id != 0
+                                             ? static_cast<std::int64_t>(copy.delivery_id)
+                                             : next_delivery_id.fetch_add(1);
+        insert.bind(1, delivery_id)
+            .bind(2, (*rows)[i])
+            .bind(3, env.from_username)
+            .bind(4, from_device)
+            .bind_blob(5, env.message_id)
+            .bind(6, std::int64_t{copy.type})
+            .bind_blob(7, copy.ciphertext)
+            .bind(8, now_ms);
+        insert.run();
+        outcome.delivery_ids.push_back(static_cast<std::uint64_t>(delivery_id));
+    }
     auto& log_send = db.statement("INSERT INTO sends (from_username, from_device, message_id,"
                                   " digest, delivery_id, server_ts) VALUES (?, ?, ?, ?, ?, ?)");
     log_send.bind(1, env.from_username)
         .bind(2, from_device)
         .bind_blob(3, env.message_id)
         .bind_blob(4, env.content_digest)
-        .bind(5, delivery_id)
+        .bind(5, static_cast<std::int64_t>(outcome.delivery_ids.front()))
         .bind(6, now_ms);
     log_send.run();
-    return EnqueueOutcome{static_cast<std::uint64_t>(delivery_id), now_ms, false};
+    return outcome;
 }
 
 // The body of ack, inside the caller's transaction; storage failures throw.
@@ -392,6 +513,53 @@ Result<GroupWriteOutcome> group_change_in(SqliteDb& db, const NewGroupChange& g,
     return GroupWriteOutcome{now_ms, false, {}};
 }
 
+// The bundles of an account's active devices (the named ones, or all when wanted is empty),
+// without one-time prekeys, by device id; each with its row in devices.
+std::vector<std::pair<std::int64_t, PrekeyBundleRecord>>
+active_bundles(SqliteDb& db, const std::string& username, std::int64_t account,
+               std::span<const std::uint32_t> wanted) {
+    StatementUse q(db.statement(
+        "SELECT id, device_id, registration_id, identity_key, signed_prekey_id, signed_prekey,"
+        " signed_prekey_signature, auth_key FROM devices"
+        " WHERE account_id = ? AND removed_ms IS NULL ORDER BY device_id"));
+    q->bind(1, account);
+    std::vector<std::pair<std::int64_t, PrekeyBundleRecord>> out;
+    while (q->step()) {
+        const auto device_id = static_cast<std::uint32_t>(q->column_int64(1));
+        if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), device_id) == wanted.end())
+            continue;
+        PrekeyBundleRecord bundle;
+        bundle.device = DeviceRecord{
+            username,          device_id,         static_cast<std::uint32_t>(q->column_int64(2)),
+            q->column_blob(3), q->column_blob(7), false};
+        bundle.signed_prekey = SignedPrekeyRecord{static_cast<std::uint32_t>(q->column_int64(4)),
+                                                  q->column_blob(5), q->column_blob(6)};
+        out.emplace_back(q->column_int64(0), std::move(bundle));
+    }
+    return out;
+}
+
+// Takes the device's lowest one-time prekey out of the store, inside the writer's transaction,
+// so that it is handed out once; nullopt when none is left.
+std::optional<OneTimePrekeyRecord> take_one_time_prekey(SqliteDb& db, std::int64_t device) {
+    std::optional<OneTimePrekeyRecord> taken;
+    {
+        StatementUse q(db.statement("SELECT prekey_id, public_key FROM one_time_prekeys"
+                                    " WHERE device = ? ORDER BY prekey_id LIMIT 1"));
+        q->bind(1, device);
+        if (q->step())
+            taken = OneTimePrekeyRecord{static_cast<std::uint32_t>(q->column_int64(0)),
+                                        q->column_blob(1)};
+    }
+    if (taken) {
+        auto& remove =
+            db.statement("DELETE FROM one_time_prekeys WHERE device = ? AND prekey_id = ?");
+        remove.bind(1, device).bind(2, std::int64_t{taken->id});
+        remove.run();
+    }
+    return taken;
+}
+
 } // namespace
 
 SqliteStore::SqliteStore(std::unique_ptr<SqliteDb> db, std::unique_ptr<SqliteDb> reader)
@@ -431,12 +599,15 @@ Status SqliteStore::migrate(Durability durability) {
     if (version > kSchemaVersion)
         return make_error(Errc::database, "the database was written by a newer relay");
     if (version < kSchemaVersion) {
-        // Version 1 files are migrated in place: every table and row they hold stays.
+        // Older files are migrated in place: every table and row they hold stays.
         SqliteTransaction tx(db);
         if (version < 1)
             for (const char* sql : kSchemaV1)
                 db.exec(sql);
-        for (const char* sql : kSchemaV2)
+        if (version < 2)
+            for (const char* sql : kSchemaV2)
+                db.exec(sql);
+        for (const char* sql : kSchemaV3)
             db.exec(sql);
         db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
         tx.commit();
@@ -469,23 +640,18 @@ Status SqliteStore::create_account(const NewAccount& account, std::int64_t now_m
         if (account.invite_required && !consume_invite(db, account.invite_code, now_ms))
             return make_error(Errc::refused, "the invite code is unknown or used");
 
-        auto& insert_account =
-            db.statement("INSERT INTO accounts (username, created_ms) VALUES (?, ?)");
+        auto& insert_account = db.statement(
+            "INSERT INTO accounts (username, created_ms, next_device_id) VALUES (?, ?, 2)");
         insert_account.bind(1, account.username).bind(2, now_ms);
         insert_account.run();
         const std::int64_t account_row = db.last_insert_rowid();
-        auto& insert_device = db.statement(
-            "INSERT INTO devices (account_id, device_id, registration_id, identity_key,"
-            " signed_prekey_id, signed_prekey, signed_prekey_signature, created_ms)"
-            " VALUES (?, 1, ?, ?, ?, ?, ?, ?)");
-        insert_device.bind(1, account_row)
-            .bind(2, std::int64_t{account.registration_id})
-            .bind_blob(3, account.identity_key)
-            .bind(4, std::int64_t{account.signed_prekey.id})
-            .bind_blob(5, account.signed_prekey.public_key)
-            .bind_blob(6, account.signed_prekey.signature)
-            .bind(7, now_ms);
-        insert_device.run();
+        const NewDevice first{account.device_key.empty() ? account.identity_key
+                                                         : account.device_key,
+                              account.registration_id,
+                              account.signed_prekey,
+                              {},
+                              account.device_name};
+        insert_device(db, account_row, 1, account.identity_key, first, now_ms, now_ms);
         insert_prekeys(db, db.last_insert_rowid(), account.one_time_prekeys);
         tx.commit();
         return {};
@@ -498,17 +664,148 @@ Result<std::optional<DeviceRecord>> SqliteStore::find_device(const std::string& 
                                                              std::uint32_t device_id) {
     std::lock_guard lock(m_read_mutex);
     try {
-        StatementUse q(m_reader->statement("SELECT d.registration_id, d.identity_key FROM devices d"
-                                           " JOIN accounts a ON a.id = d.account_id"
-                                           " WHERE a.username = ? AND d.device_id = ?"));
+        StatementUse q(m_reader->statement(
+            "SELECT d.registration_id, d.identity_key, d.auth_key, d.removed_ms IS NOT NULL"
+            " FROM devices d JOIN accounts a ON a.id = d.account_id"
+            " WHERE a.username = ? AND d.device_id = ?"));
         q->bind(1, username).bind(2, std::int64_t{device_id});
         if (!q->step())
             return std::optional<DeviceRecord>{};
         return std::optional<DeviceRecord>(
             DeviceRecord{username, device_id, static_cast<std::uint32_t>(q->column_int64(0)),
-                         q->column_blob(1)});
+                         q->column_blob(1), q->column_blob(2), q->column_int64(3) != 0});
     } catch (const std::exception& e) {
         return database_error("looking up a device", e);
+    }
+}
+
+Result<std::optional<Bytes>> SqliteStore::find_identity_key(const std::string& username) {
+    std::lock_guard lock(m_read_mutex);
+    try {
+        // Every device row holds the account's identity key, removed ones included.
+        StatementUse q(m_reader->statement(
+            "SELECT d.identity_key FROM devices d JOIN accounts a ON a.id = d.account_id"
+            " WHERE a.username = ? ORDER BY d.device_id LIMIT 1"));
+        q->bind(1, username);
+        if (!q->step())
+            return std::optional<Bytes>{};
+        return std::optional<Bytes>(q->column_blob(0));
+    } catch (const std::exception& e) {
+        return database_error("looking up an identity key", e);
+    }
+}
+
+Result<std::uint32_t> SqliteStore::add_device(const std::string& username, const NewDevice& device,
+                                              std::int64_t now_ms) {
+    std::lock_guard lock(m_mutex);
+    auto& db = *m_db;
+    try {
+        SqliteTransaction tx(db);
+        std::int64_t account = 0;
+        std::int64_t next_id = 0;
+        {
+            StatementUse q(db.statement("SELECT id, next_device_id FROM accounts"
+                                        " WHERE username = ?"));
+            q->bind(1, username);
+            if (!q->step())
+                return make_error(Errc::not_found, "no such account");
+            account = q->column_int64(0);
+            next_id = q->column_int64(1);
+        }
+        if (active_devices(db, account).size() >= protocol::kMaxDevicesPerAccount)
+            return make_error(Errc::refused, "the account has the most devices it may have");
+        if (next_id <= 0 || next_id > std::int64_t{UINT32_MAX})
+            return make_error(Errc::refused, "the account has used every device number");
+        Bytes identity_key;
+        {
+            StatementUse q(db.statement("SELECT identity_key FROM devices WHERE account_id = ?"
+                                        " ORDER BY device_id LIMIT 1"));
+            q->bind(1, account);
+            if (!q->step())
+                return make_error(Errc::not_found, "the account has no identity key");
+            identity_key = q->column_blob(0);
+        }
+        const auto device_id = static_cast<std::uint32_t>(next_id);
+        insert_device(db, account, device_id, identity_key, device, now_ms, 0);
+        insert_prekeys(db, db.last_insert_rowid(), device.one_time_prekeys);
+        auto& bump = db.statement("UPDATE accounts SET next_device_id = ? WHERE id = ?");
+        bump.bind(1, next_id + 1).bind(2, account);
+        bump.run();
+        tx.commit();
+        return device_id;
+    } catch (const std::exception& e) {
+        return database_error("adding a device", e);
+    }
+}
+
+Result<std::optional<std::vector<DeviceInfoRecord>>>
+SqliteStore::list_devices(const std::string& username) {
+    std::lock_guard lock(m_read_mutex);
+    auto& db = *m_reader;
+    try {
+        auto account = account_row(db, username);
+        if (!account)
+            return std::optional<std::vector<DeviceInfoRecord>>{};
+        StatementUse q(db.statement(
+            "SELECT device_id, registration_id, name, created_ms, last_seen_ms FROM devices"
+            " WHERE account_id = ? AND removed_ms IS NULL ORDER BY device_id"));
+        q->bind(1, *account);
+        std::vector<DeviceInfoRecord> out;
+        while (q->step())
+            out.push_back(DeviceInfoRecord{static_cast<std::uint32_t>(q->column_int64(0)),
+                                           static_cast<std::uint32_t>(q->column_int64(1)),
+                                           q->column_blob(2), q->column_int64(3),
+                                           q->column_int64(4)});
+        return std::optional<std::vector<DeviceInfoRecord>>(std::move(out));
+    } catch (const std::exception& e) {
+        return database_error("listing devices", e);
+    }
+}
+
+Status SqliteStore::remove_device(const std::string& username, std::uint32_t device_id,
+                                  std::int64_t now_ms) {
+    std::lock_guard lock(m_mutex);
+    auto& db = *m_db;
+    try {
+        SqliteTransaction tx(db);
+        auto account = account_row(db, username);
+        auto device = device_row(db, username, device_id);
+        if (!account || !device)
+            return make_error(Errc::not_found, "no such device");
+        if (active_devices(db, *account).size() <= 1)
+            return make_error(Errc::refused, "the last device of an account stays");
+        auto& mark = db.statement("UPDATE devices SET removed_ms = ? WHERE id = ?");
+        mark.bind(1, now_ms).bind(2, *device);
+        mark.run();
+        // The trigger frees group payloads whose last reference goes with the mailbox.
+        auto& mailbox = db.statement("DELETE FROM mailbox WHERE device = ?");
+        mailbox.bind(1, *device);
+        mailbox.run();
+        auto& prekeys = db.statement("DELETE FROM one_time_prekeys WHERE device = ?");
+        prekeys.bind(1, *device);
+        prekeys.run();
+        tx.commit();
+        return {};
+    } catch (const std::exception& e) {
+        return database_error("removing a device", e);
+    }
+}
+
+Status SqliteStore::touch_last_seen(std::span<const DeviceSeen> devices) {
+    std::lock_guard lock(m_mutex);
+    auto& db = *m_db;
+    try {
+        SqliteTransaction tx(db);
+        auto& update = db.statement("UPDATE devices SET last_seen_ms = ? WHERE device_id = ? AND"
+                                    " account_id = (SELECT id FROM accounts WHERE username = ?)");
+        for (const auto& d : devices) {
+            update.bind(1, d.seen_ms).bind(2, std::int64_t{d.device_id}).bind(3, d.username);
+            update.run();
+        }
+        tx.commit();
+        return {};
+    } catch (const std::exception& e) {
+        return database_error("recording when a device was seen", e);
     }
 }
 
@@ -568,51 +865,25 @@ Result<std::uint32_t> SqliteStore::count_one_time_prekeys(const std::string& use
     }
 }
 
-Result<std::optional<PrekeyBundleRecord>>
-SqliteStore::take_prekey_bundle(const std::string& username) {
+Result<std::optional<std::vector<PrekeyBundleRecord>>>
+SqliteStore::take_prekey_bundles(const std::string& username,
+                                 std::span<const std::uint32_t> device_ids) {
     std::lock_guard lock(m_mutex);
     auto& db = *m_db;
     try {
         SqliteTransaction tx(db);
-        PrekeyBundleRecord bundle;
-        std::int64_t row = 0;
-        {
-            StatementUse q(db.statement(
-                "SELECT d.id, d.device_id, d.registration_id, d.identity_key, d.signed_prekey_id,"
-                " d.signed_prekey, d.signed_prekey_signature FROM devices d"
-                " JOIN accounts a ON a.id = d.account_id WHERE a.username = ?"
-                " ORDER BY d.device_id LIMIT 1"));
-            q->bind(1, username);
-            if (!q->step())
-                return std::optional<PrekeyBundleRecord>{};
-            row = q->column_int64(0);
-            bundle.device =
-                DeviceRecord{username, static_cast<std::uint32_t>(q->column_int64(1)),
-                             static_cast<std::uint32_t>(q->column_int64(2)), q->column_blob(3)};
-            bundle.signed_prekey =
-                SignedPrekeyRecord{static_cast<std::uint32_t>(q->column_int64(4)),
-                                   q->column_blob(5), q->column_blob(6)};
-        }
-        std::optional<OneTimePrekeyRecord> one_time;
-        {
-            StatementUse q(db.statement("SELECT prekey_id, public_key FROM one_time_prekeys"
-                                        " WHERE device = ? ORDER BY prekey_id LIMIT 1"));
-            q->bind(1, row);
-            if (q->step())
-                one_time = OneTimePrekeyRecord{static_cast<std::uint32_t>(q->column_int64(0)),
-                                               q->column_blob(1)};
-        }
-        if (one_time) {
-            auto& remove =
-                db.statement("DELETE FROM one_time_prekeys WHERE device = ? AND prekey_id = ?");
-            remove.bind(1, row).bind(2, std::int64_t{one_time->id});
-            remove.run();
-            bundle.one_time_prekey = std::move(one_time);
+        auto account = account_row(db, username);
+        if (!account)
+            return std::optional<std::vector<PrekeyBundleRecord>>{};
+        std::vector<PrekeyBundleRecord> bundles;
+        for (auto& [row, bundle] : active_bundles(db, username, *account, device_ids)) {
+            bundle.one_time_prekey = take_one_time_prekey(db, row);
+            bundles.push_back(std::move(bundle));
         }
         tx.commit();
-        return std::optional<PrekeyBundleRecord>(std::move(bundle));
+        return std::optional<std::vector<PrekeyBundleRecord>>(std::move(bundles));
     } catch (const std::exception& e) {
-        return database_error("handing out a prekey bundle", e);
+        return database_error("handing out prekey bundles", e);
     }
 }
 
@@ -853,7 +1124,7 @@ Result<std::vector<DeviceAddress>> SqliteStore::devices_of(std::span<const std::
     try {
         StatementUse q(m_reader->statement(
             "SELECT d.device_id FROM devices d JOIN accounts a ON a.id = d.account_id"
-            " WHERE a.username = ? ORDER BY d.device_id"));
+            " WHERE a.username = ? AND d.removed_ms IS NULL ORDER BY d.device_id"));
         std::vector<std::string> sorted(usernames.begin(), usernames.end());
         std::sort(sorted.begin(), sorted.end());
         std::vector<DeviceAddress> out;

@@ -24,7 +24,7 @@ enum class Durability {
 
 class SqliteStore final : public RelayStore {
 public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
 
     // Opens or creates data_dir/relay.db (creating data_dir if needed) and migrates the schema.
     static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir,
@@ -36,14 +36,23 @@ public:
     Status create_account(const NewAccount& account, std::int64_t now_ms) override;
     Result<std::optional<DeviceRecord>> find_device(const std::string& username,
                                                     std::uint32_t device_id) override;
+    Result<std::optional<Bytes>> find_identity_key(const std::string& username) override;
+    Result<std::uint32_t> add_device(const std::string& username, const NewDevice& device,
+                                     std::int64_t now_ms) override;
+    Result<std::optional<std::vector<DeviceInfoRecord>>>
+    list_devices(const std::string& username) override;
+    Status remove_device(const std::string& username, std::uint32_t device_id,
+                         std::int64_t now_ms) override;
+    Status touch_last_seen(std::span<const DeviceSeen> devices) override;
     Status replace_signed_prekey(const std::string& username, std::uint32_t device_id,
                                  const SignedPrekeyRecord& prekey) override;
     Status add_one_time_prekeys(const std::string& username, std::uint32_t device_id,
                                 std::span<const OneTimePrekeyRecord> prekeys) override;
     Result<std::uint32_t> count_one_time_prekeys(const std::string& username,
                                                  std::uint32_t device_id) override;
-    Result<std::optional<PrekeyBundleRecord>>
-    take_prekey_bundle(const std::string& username) override;
+    Result<std::optional<std::vector<PrekeyBundleRecord>>>
+    take_prekey_bundles(const std::string& username,
+                        std::span<const std::uint32_t> device_ids) override;
     Result<EnqueueOutcome> enqueue(const NewEnvelope& envelope, std::int64_t now_ms) override;
     Result<std::vector<StoredEnvelope>> queued(const std::string& username, std::uint32_t device_id,
                                                std::uint64_t after_id, std::size_t limit) override;

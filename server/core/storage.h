@@ -40,13 +40,42 @@ struct NewAccount {
     std::vector<OneTimePrekeyRecord> one_time_prekeys;
     std::string invite_code; // empty when no invite is needed
     bool invite_required = false;
+    Bytes device_key;  // device 1's auth key; empty: the identity key is
+    Bytes device_name; // sealed by the client; the relay cannot read it
+};
+
+// A device linked to an existing account (DeviceAddRequest). Its identity key is the account's.
+struct NewDevice {
+    Bytes auth_key;
+    std::uint32_t registration_id = 0;
+    SignedPrekeyRecord signed_prekey;
+    std::vector<OneTimePrekeyRecord> one_time_prekeys;
+    Bytes name; // sealed by the client
 };
 
 struct DeviceRecord {
     std::string username;
     std::uint32_t device_id = 0;
     std::uint32_t registration_id = 0;
-    Bytes identity_key;
+    Bytes identity_key; // the account's, shared by all its devices
+    Bytes auth_key;     // verifies this device's authentication signatures
+    bool removed = false;
+};
+
+// A device was connected at seen_ms (DeviceInfo.last_seen_ms).
+struct DeviceSeen {
+    std::string username;
+    std::uint32_t device_id = 0;
+    std::int64_t seen_ms = 0;
+};
+
+// An active device as DeviceList shows it to its own account.
+struct DeviceInfoRecord {
+    std::uint32_t device_id = 0;
+    std::uint32_t registration_id = 0;
+    Bytes name; // sealed by the client
+    std::int64_t created_ms = 0;
+    std::int64_t last_seen_ms = 0;
 };
 
 struct PrekeyBundleRecord {
@@ -55,18 +84,29 @@ struct PrekeyBundleRecord {
     std::optional<OneTimePrekeyRecord> one_time_prekey;
 };
 
-// One ciphertext addressed to one device, as the sender handed it over.
+// One device's copy of a 1:1 message, as the sender encrypted it for that device.
+struct EnvelopeCopy {
+    std::string username; // to_username, or (sync) the sender
+    std::uint32_t device_id = 0;
+    std::uint32_t type = 0;
+    Bytes ciphertext;
+    // The delivery id to store it under, from allocate_delivery_id(); 0: the store picks one.
+    std::uint64_t delivery_id = 0;
+};
+
+// A 1:1 message as the sender handed it over (SendRequest): one copy per device of
+// to_username and, with sync, one per other device of the sender. The copies must address
+// exactly those active devices (when to_username is the sender: its devices but the sending
+// one, and sync is false); the store checks that inside its transaction and stores every copy
+// or none.
 struct NewEnvelope {
     std::string from_username;
     std::uint32_t from_device_id = 0;
     std::string to_username;
-    std::uint32_t to_device_id = 0;
+    bool sync = false;
     Bytes message_id;
-    std::uint32_t type = 0;
-    Bytes ciphertext;
-    Bytes content_digest; // identifies the content for the idempotency check
-    // The delivery id to store it under, from allocate_delivery_id(); 0: the store picks one.
-    std::uint64_t delivery_id = 0;
+    Bytes content_digest; // identifies the content (all copies) for the idempotency check
+    std::vector<EnvelopeCopy> copies;
 };
 
 // A send the store has committed, as the send log keeps it.
@@ -109,8 +149,9 @@ struct GroupRecipient {
 
 // A group message for every device in recipients, stored once (one payload) and referenced by
 // one mailbox row per device. The store checks, in its transaction, that the group is at
-// revision and that the sender is a current member; the recipients are the devices of the other
-// members at that revision, which the caller read (a revision names one member list).
+// revision and that the sender is a current member; the recipients are the active devices of
+// the other members at that revision and the sender's own other devices, which the caller read
+// (a revision names one member list). A recipient removed meanwhile gets no row.
 struct NewGroupMessage {
     std::string from_username;
     std::uint32_t from_device_id = 0;
@@ -137,7 +178,7 @@ struct NewGroupChange {
 };
 
 struct EnqueueOutcome {
-    std::uint64_t delivery_id = 0;
+    std::vector<std::uint64_t> delivery_ids; // one per copy, in order; empty for a duplicate
     std::int64_t server_timestamp_ms = 0;
     bool duplicate = false; // the same send was stored before; nothing new was written
 };
@@ -169,7 +210,7 @@ struct GroupWriteOutcome {
 // store returned. Group refusals: already_exists (a message id used for other content, or
 // revision 1 of a group that exists), invalid_argument (the group is not at the revision the
 // write expects: stale), refused (the sender is not a current member), not_found (no such
-// group).
+// group). A send's refusals are enqueue's.
 using MailboxWriteOutcome =
     std::variant<Result<EnqueueOutcome>, Result<std::size_t>, Result<GroupWriteOutcome>>;
 
@@ -202,8 +243,33 @@ public:
     // refused: an invite is required and the code is unknown or was used before.
     virtual Status create_account(const NewAccount& account, std::int64_t now_ms) = 0;
 
+    // The device, active or removed (DeviceRecord::removed); nullopt: it never existed.
     virtual Result<std::optional<DeviceRecord>> find_device(const std::string& username,
                                                             std::uint32_t device_id) = 0;
+
+    // The account's identity key, whichever of its devices remain; nullopt: no such account.
+    virtual Result<std::optional<Bytes>> find_identity_key(const std::string& username) = 0;
+
+    // Adds a device to the account under a number it never used before (numbers of removed
+    // devices are not given out again), with its prekeys, in one transaction. Returns the
+    // device id. not_found: no such account. refused: the account has kMaxDevicesPerAccount
+    // active devices.
+    virtual Result<std::uint32_t> add_device(const std::string& username, const NewDevice& device,
+                                             std::int64_t now_ms) = 0;
+
+    // The account's active devices, by device id; nullopt: no such account.
+    virtual Result<std::optional<std::vector<DeviceInfoRecord>>>
+    list_devices(const std::string& username) = 0;
+
+    // Marks the device removed (it keeps its number, so that it is never reused) and deletes
+    // its prekeys and its mailbox, in one transaction. not_found: no such active device.
+    // refused: it is the account's last active device.
+    virtual Status remove_device(const std::string& username, std::uint32_t device_id,
+                                 std::int64_t now_ms) = 0;
+
+    // Records when each device was last connected, all in one transaction. Unknown devices are
+    // ignored.
+    virtual Status touch_last_seen(std::span<const DeviceSeen> devices) = 0;
 
     // not_found: no such device.
     virtual Status replace_signed_prekey(const std::string& username, std::uint32_t device_id,
@@ -216,14 +282,17 @@ public:
     virtual Result<std::uint32_t> count_one_time_prekeys(const std::string& username,
                                                          std::uint32_t device_id) = 0;
 
-    // The bundle of the account's first device, removing the one-time prekey it hands out in
-    // the same transaction, so that each one is handed out at most once. nullopt: no account.
-    virtual Result<std::optional<PrekeyBundleRecord>>
-    take_prekey_bundle(const std::string& username) = 0;
+    // The bundles of the named active devices of the account (all of them when device_ids is
+    // empty; ids of other devices are skipped), by device id, removing the one-time prekey each
+    // hands out in the same transaction, so that each one is handed out at most once. nullopt:
+    // no account.
+    virtual Result<std::optional<std::vector<PrekeyBundleRecord>>>
+    take_prekey_bundles(const std::string& username, std::span<const std::uint32_t> device_ids) = 0;
 
-    // Stores an envelope durably in the recipient device's mailbox, or recognises a retry of the
-    // same (sender, sender device, message id). already_exists: that id was used for different
-    // content. not_found: the recipient device does not exist.
+    // Stores every copy of a message durably in its device's mailbox, or recognises a retry of
+    // the same (sender, sender device, message id). already_exists: that id was used for
+    // different content. not_found: to_username has no account. refused: the copies do not
+    // address exactly the devices they must (NewEnvelope); nothing was stored.
     virtual Result<EnqueueOutcome> enqueue(const NewEnvelope& envelope, std::int64_t now_ms) = 0;
 
     // Up to limit queued envelopes of one device with delivery ids above after_id, oldest first.
@@ -282,8 +351,8 @@ public:
     group_changes(std::span<const std::uint8_t> group_id, std::uint64_t after_revision,
                   std::uint64_t up_to_revision, std::size_t limit) = 0;
 
-    // Every device of the given accounts, ordered by username then device id. An account that
-    // does not exist has none.
+    // Every active device of the given accounts, ordered by username then device id. An
+    // account that does not exist has none.
     virtual Result<std::vector<DeviceAddress>>
     devices_of(std::span<const std::string> usernames) = 0;
 };

@@ -285,11 +285,15 @@ void Connection::handle_request(std::span<const std::uint8_t> payload) {
     m_awaited_bytes += waiting;
 }
 
-void Connection::on_reply(std::uint64_t seq, std::vector<Bytes> frames, TimePoint) {
+void Connection::on_reply(std::uint64_t seq, std::vector<Bytes> frames, TimePoint now) {
     if (seq < m_replies_base || seq - m_replies_base >= m_replies.size())
         return;
     m_replies[seq - m_replies_base] = std::move(frames);
     release_replies();
+    if (m_disconnect_pending && m_replies.empty()) {
+        m_disconnect_pending = false;
+        start_close(ws::close_policy_violation, "device removed", now);
+    }
     flush();
 }
 
@@ -322,6 +326,34 @@ void Connection::push(std::uint64_t delivery_id, const std::shared_ptr<const Byt
         return;
     }
     queue(frame, true);
+    flush();
+}
+
+void Connection::send_frame(const std::shared_ptr<const Bytes>& frame, TimePoint now) {
+    if (m_state != State::open)
+        return;
+    // Counted with the pushes: the other end of a link must not park unbounded bytes here.
+    if (m_out_push_bytes + frame->size() > m_options.max_outgoing_bytes) {
+        log::warn(kLog, "connection " + std::to_string(id()) + " reads too slowly; closing it");
+        drop_unstarted();
+        start_close(ws::close_policy_violation, "reading too slowly", now);
+        flush();
+        return;
+    }
+    queue(frame, true);
+    flush();
+}
+
+void Connection::disconnect(TimePoint now) {
+    if (m_state != State::open)
+        return;
+    // Requests read after the removal are refused by the service (DEVICE_REMOVED); what it
+    // answered before, the Ok of a device that removed itself among them, goes out first.
+    if (!m_replies.empty()) {
+        m_disconnect_pending = true;
+        return;
+    }
+    start_close(ws::close_policy_violation, "device removed", now);
     flush();
 }
 

@@ -70,6 +70,12 @@ public:
     void on_error();
     // A Deliver frame (a complete WebSocket frame) pushed by the router.
     void push(std::uint64_t delivery_id, const std::shared_ptr<const Bytes>& frame, TimePoint now);
+    // A frame (a complete WebSocket frame) for this connection, authenticated or not, such as
+    // a link channel's message. The drain's rules do not apply to it, but the limit on unread
+    // pushes does: a connection that lets too many pile up is closed.
+    void send_frame(const std::shared_ptr<const Bytes>& frame, TimePoint now);
+    // Its device was removed: closes the connection once the answers it awaits are written.
+    void disconnect(TimePoint now);
     // The late answer to reply number seq (see PostReply).
     void on_reply(std::uint64_t seq, std::vector<Bytes> frames, TimePoint now);
     // A deadline may have passed.
@@ -143,6 +149,8 @@ private:
     std::size_t m_out_push_bytes = 0;
     bool m_reading_paused = false;
     bool m_write_shut = false;
+    // disconnect() came while answers were awaited: close once they are written.
+    bool m_disconnect_pending = false;
 
     TimePoint m_last_received;
     bool m_ping_sent = false;

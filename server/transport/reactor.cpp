@@ -98,6 +98,21 @@ void Reactor::push(std::uint64_t id, std::uint64_t delivery_id,
     post(std::move(task));
 }
 
+void Reactor::send_frame(std::uint64_t id, std::shared_ptr<const Bytes> frame) {
+    Task task;
+    task.kind = Task::Kind::frame;
+    task.id = id;
+    task.frame = std::move(frame);
+    post(std::move(task));
+}
+
+void Reactor::disconnect(std::uint64_t id) {
+    Task task;
+    task.kind = Task::Kind::disconnect;
+    task.id = id;
+    post(std::move(task));
+}
+
 void Reactor::reply(std::uint64_t id, std::uint64_t seq, std::vector<Bytes> frames) {
     Task task;
     task.kind = Task::Kind::reply;
@@ -190,6 +205,22 @@ void Reactor::take_inbox(TimePoint now) {
             if (it == m_connections.end())
                 break; // closed meanwhile; the envelope waits in the mailbox
             it->second.connection->push(task.delivery_id, task.frame, now);
+            settle(task.id, now);
+            break;
+        }
+        case Task::Kind::frame: {
+            auto it = m_connections.find(task.id);
+            if (it == m_connections.end())
+                break; // closed meanwhile; the sender's other end learns it on its next send
+            it->second.connection->send_frame(task.frame, now);
+            settle(task.id, now);
+            break;
+        }
+        case Task::Kind::disconnect: {
+            auto it = m_connections.find(task.id);
+            if (it == m_connections.end())
+                break;
+            it->second.connection->disconnect(now);
             settle(task.id, now);
             break;
         }

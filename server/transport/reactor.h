@@ -41,6 +41,11 @@ public:
     void adopt(std::uint64_t id, int fd, SSL* tls = nullptr);
     // Thread-safe. Queues a complete Deliver frame for connection id, if it still exists.
     void push(std::uint64_t id, std::uint64_t delivery_id, std::shared_ptr<const Bytes> frame);
+    // Thread-safe. Queues a complete frame (not a Deliver) for connection id, whether it has
+    // authenticated or not, if it still exists.
+    void send_frame(std::uint64_t id, std::shared_ptr<const Bytes> frame);
+    // Thread-safe. Closes connection id, once the answers it awaits have been written.
+    void disconnect(std::uint64_t id);
     // Thread-safe. The late answer to request number seq of connection id, if it still exists.
     void reply(std::uint64_t id, std::uint64_t seq, std::vector<Bytes> frames);
     // Thread-safe. Sends every connection a going-away close, gives them the shutdown grace to
@@ -56,7 +61,7 @@ private:
     using TimePoint = Connection::TimePoint;
 
     struct Task {
-        enum class Kind { adopt, push, reply, stop };
+        enum class Kind { adopt, push, frame, disconnect, reply, stop };
         Kind kind = Kind::stop;
         std::uint64_t id = 0;
         int fd = -1;

@@ -98,4 +98,28 @@ void ReactorPool::push(const std::string& username, std::uint32_t device_id,
         owner(id).push(id, delivery_id, frame);
 }
 
+void ReactorPool::push_to_connection(std::uint64_t connection_id, const wire::Envelope& envelope) {
+    // Ids are never reused, so a connection that is gone simply drops it in its reactor.
+    if (connection_id == 0)
+        return;
+    auto frame = std::make_shared<const Bytes>(
+        protocol::ws::encode_frame(protocol::ws::Role::server, protocol::ws::Opcode::binary,
+                                   protocol::encode_envelope(envelope)));
+    owner(connection_id).send_frame(connection_id, std::move(frame));
+}
+
+void ReactorPool::disconnect(const std::string& username, std::uint32_t device_id) {
+    std::vector<std::uint64_t> targets;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_online.find({username, device_id});
+        if (it == m_online.end())
+            return;
+        targets.assign(it->second.begin(), it->second.end());
+    }
+    // Each connection detaches itself as it closes (RelayService::close).
+    for (std::uint64_t id : targets)
+        owner(id).disconnect(id);
+}
+
 } // namespace veil::relay::transport

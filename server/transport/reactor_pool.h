@@ -49,6 +49,8 @@ public:
     void detach(const Session& session) override;
     void push(const std::string& username, std::uint32_t device_id,
               const wire::Envelope& deliver) override;
+    void push_to_connection(std::uint64_t connection_id, const wire::Envelope& envelope) override;
+    void disconnect(const std::string& username, std::uint32_t device_id) override;
 
 private:
     using DeviceKey = std::pair<std::string, std::uint32_t>;

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sqlite3.h>
 #include <string>
@@ -20,9 +21,8 @@ using namespace std::chrono_literals;
 
 class Relay {
 public:
-    explicit Relay(const std::filesystem::path& dir)
-        : m_process({VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", (dir / "relay").string()},
-                    {}, dir, "relay") {
+    explicit Relay(const std::filesystem::path& dir, std::vector<std::string> extra = {})
+        : m_process(relay_argv(dir, std::move(extra)), {}, dir, "relay") {
         REQUIRE(m_process.wait_for_output("listening on", 20s));
         std::smatch m;
         std::string out = m_process.out();
@@ -37,6 +37,13 @@ public:
     std::string logs() const { return m_process.out() + m_process.err(); }
 
 private:
+    static std::vector<std::string> relay_argv(const std::filesystem::path& dir,
+                                               std::vector<std::string> extra) {
+        std::vector<std::string> argv = {VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data",
+                                         (dir / "relay").string()};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return argv;
+    }
     Process m_process;
     std::string m_url;
 };
@@ -57,7 +64,26 @@ struct Client {
     veil::test::Run run(std::vector<std::string> verb, const std::string& in = {}) const {
         return veil::test::run(argv(std::move(verb)), env(), dir, "veil", in);
     }
+    // The verb as a process running beside the test (for `link`, which waits).
+    std::unique_ptr<veil::test::Process> start(std::vector<std::string> verb) const {
+        return std::make_unique<veil::test::Process>(argv(std::move(verb)), env(), dir, "veil");
+    }
 };
+
+// A client whose profile does not exist yet (for `link`).
+inline Client new_client(const std::filesystem::path& dir, const std::string& relay,
+                         const std::string& profile_name, const std::string& passphrase) {
+    return Client{dir, dir / profile_name, relay, passphrase};
+}
+
+// The code a running `veil link` printed, once it has.
+inline std::string link_code(veil::test::Process& link) {
+    REQUIRE(link.wait_for_output("veil link accept ", 30s));
+    std::smatch m;
+    std::string out = link.out();
+    REQUIRE(std::regex_search(out, m, std::regex(R"(veil link accept ([0-9A-Z-]+))")));
+    return m[1].str();
+}
 
 inline Client make_client(const std::filesystem::path& dir, const std::string& relay,
                           const std::string& name) {
@@ -76,6 +102,27 @@ inline int relay_mailbox_rows(const std::filesystem::path& relay_dir) {
     sqlite3_stmt* stmt = nullptr;
     REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM mailbox", -1, &stmt, nullptr) ==
             SQLITE_OK);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    int rows = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rows;
+}
+
+// Rows in the relay's mailbox for one device of an account.
+inline int relay_device_mailbox_rows(const std::filesystem::path& relay_dir,
+                                     const std::string& username, int device_id) {
+    sqlite3* db = nullptr;
+    std::string path = (relay_dir / "relay.db").string();
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db,
+                               "SELECT count(*) FROM mailbox m JOIN devices d ON d.id = m.device "
+                               "JOIN accounts a ON a.id = d.account_id WHERE a.username = ?1 "
+                               "AND d.device_id = ?2",
+                               -1, &stmt, nullptr) == SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, username.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(stmt, 2, device_id);
     REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
     int rows = sqlite3_column_int(stmt, 0);
     sqlite3_finalize(stmt);

@@ -39,8 +39,26 @@ public:
     Result<std::uint32_t> count_one_time_prekeys(const std::string& u, std::uint32_t d) override {
         return m_inner.count_one_time_prekeys(u, d);
     }
-    Result<std::optional<PrekeyBundleRecord>> take_prekey_bundle(const std::string& u) override {
-        return m_inner.take_prekey_bundle(u);
+    Result<std::optional<std::vector<PrekeyBundleRecord>>>
+    take_prekey_bundles(const std::string& u, std::span<const std::uint32_t> ids) override {
+        return m_inner.take_prekey_bundles(u, ids);
+    }
+    Result<std::optional<Bytes>> find_identity_key(const std::string& u) override {
+        return m_inner.find_identity_key(u);
+    }
+    Result<std::uint32_t> add_device(const std::string& u, const NewDevice& d,
+                                     std::int64_t now) override {
+        return m_inner.add_device(u, d, now);
+    }
+    Result<std::optional<std::vector<DeviceInfoRecord>>>
+    list_devices(const std::string& u) override {
+        return m_inner.list_devices(u);
+    }
+    Status remove_device(const std::string& u, std::uint32_t d, std::int64_t now) override {
+        return m_inner.remove_device(u, d, now);
+    }
+    Status touch_last_seen(std::span<const DeviceSeen> devices) override {
+        return m_inner.touch_last_seen(devices);
     }
     Result<EnqueueOutcome> enqueue(const NewEnvelope& e, std::int64_t now) override {
         ++single_writes;

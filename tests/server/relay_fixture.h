@@ -37,6 +37,14 @@ class RecordingRouter final : public Router {
 public:
     void attach(const Session& s) override { attached[s.connection_id] = s.username; }
     void detach(const Session& s) override { attached.erase(s.connection_id); }
+    void push_to_connection(std::uint64_t connection_id, const wire::Envelope& e) override {
+        std::lock_guard lock(mutex);
+        connection_pushes.emplace_back(connection_id, e);
+    }
+    void disconnect(const std::string& username, std::uint32_t device_id) override {
+        std::lock_guard lock(mutex);
+        disconnected.emplace_back(username, device_id);
+    }
     void push(const std::string& username, std::uint32_t device_id,
               const wire::Envelope& deliver) override {
         // The service pushes from whichever thread handed it the send.
@@ -48,6 +56,8 @@ public:
 
     std::map<std::uint64_t, std::string> attached;
     std::vector<Push> pushes;
+    std::vector<std::pair<std::uint64_t, wire::Envelope>> connection_pushes;
+    std::vector<std::pair<std::string, std::uint32_t>> disconnected;
     std::function<void(const Push&)> on_push; // runs inside push(), for tests that look then
     std::mutex mutex;                         // guards pushes while threads push
 };
@@ -130,8 +140,9 @@ public:
         return sig.value();
     }
 
+    // device_key: device 1's own key, covered by the signature (none: the identity key).
     wire::Envelope register_request(const TestUser& u, const Bytes& nonce,
-                                    const std::string& invite = {}) {
+                                    const std::string& invite = {}, const Bytes& device_key = {}) {
         auto e = request(next_id++);
         auto* r = e.mutable_register_request();
         r->set_username(u.username);
@@ -146,7 +157,9 @@ public:
             otk->set_public_key(to_str(k.public_key));
         }
         r->set_invite_code(invite);
-        r->set_signature(to_str(sign(u, RelayService::registration_message(nonce, u.username))));
+        r->set_device_key(to_str(device_key));
+        r->set_signature(
+            to_str(sign(u, RelayService::registration_message(nonce, u.username, device_key))));
         return e;
     }
 
@@ -184,9 +197,10 @@ public:
         auto* s = e.mutable_send_request();
         s->set_message_id(to_str(message_id));
         s->set_to_username(to);
-        s->set_to_device_id(1);
-        s->set_type(wire::CIPHERTEXT_WHISPER);
-        s->set_ciphertext(ciphertext);
+        auto* copy = s->add_to_devices();
+        copy->set_device_id(1);
+        copy->set_type(wire::CIPHERTEXT_WHISPER);
+        copy->set_ciphertext(ciphertext);
         return e;
     }
 

@@ -229,8 +229,9 @@ TEST_CASE("each one-time prekey is handed out once, and when none are left the b
         e.mutable_prekey_fetch()->set_username("bob");
         auto r = f.call(f.alice_session, e);
         REQUIRE(r.size() == 1);
-        REQUIRE(r[0].has_prekey_bundle());
-        return r[0].prekey_bundle();
+        REQUIRE(r[0].has_prekey_bundles());
+        REQUIRE(r[0].prekey_bundles().bundles_size() == 1);
+        return r[0].prekey_bundles().bundles(0);
     };
 
     std::set<std::uint32_t> ids;
@@ -288,7 +289,7 @@ TEST_CASE("a prekey upload adds new one-time prekeys, ignores known ids and chec
     REQUIRE(f.auth(bob_session, f.bob)[0].has_auth_result());
     auto fetch = request(f.next_id++);
     fetch.mutable_prekey_fetch()->set_username("alice");
-    auto bundle = f.call(bob_session, fetch)[0].prekey_bundle();
+    auto bundle = f.call(bob_session, fetch)[0].prekey_bundles().bundles(0);
     CHECK(bundle.signed_prekey().id() == 2);
     CHECK(to_bytes(bundle.signed_prekey().public_key()) == spk->public_key);
 }
@@ -320,12 +321,12 @@ TEST_CASE("the same message id with different content is refused with CONFLICT")
     CHECK(f.store->queued("bob", 1, 0, 100)->size() == 1);
 }
 
-TEST_CASE("sending to an unknown user or device is NOT_FOUND") {
+TEST_CASE("sending to an unknown user is NOT_FOUND, and to an unknown device MISMATCHED_DEVICES") {
     TwoUsers f;
     CHECK(error_code(f.send(message_id(1), "c", "nobody")[0]) == wire::Error::NOT_FOUND);
     auto e = f.send_request("bob", message_id(2), "c");
-    e.mutable_send_request()->set_to_device_id(2);
-    CHECK(error_code(f.call(f.alice_session, e)[0]) == wire::Error::NOT_FOUND);
+    e.mutable_send_request()->mutable_to_devices(0)->set_device_id(2);
+    CHECK(error_code(f.call(f.alice_session, e)[0]) == wire::Error::MISMATCHED_DEVICES);
 }
 
 TEST_CASE("a send to an online device is pushed through the router once it is stored") {
@@ -568,7 +569,7 @@ TEST_CASE("an unknown protocol version is refused with UNSUPPORTED_VERSION, echo
     RelayFixture f;
     Session s(1);
     auto e = request(31);
-    e.set_version(2);
+    e.set_version(protocol::kProtocolVersion + 1);
     e.mutable_challenge_request();
     auto r = f.call(s, e);
     REQUIRE(r.size() == 1);

@@ -21,7 +21,13 @@ NewAccount account(const std::string& name) {
 }
 
 NewEnvelope envelope(const std::string& to, std::uint8_t id) {
-    return NewEnvelope{"alice", 1, to, 1, Bytes(16, id), 1, Bytes(10, 9), Bytes(32, id)};
+    return NewEnvelope{"alice",
+                       1,
+                       to,
+                       false,
+                       Bytes(16, id),
+                       Bytes(32, id),
+                       {EnvelopeCopy{to, 1, 1, Bytes(10, 9), 0}}};
 }
 
 std::string first_bytes(const std::filesystem::path& path, std::size_t n) {
@@ -50,9 +56,21 @@ public:
     Result<std::uint32_t> count_one_time_prekeys(const std::string&, std::uint32_t) override {
         return broken();
     }
-    Result<std::optional<PrekeyBundleRecord>> take_prekey_bundle(const std::string&) override {
+    Result<std::optional<std::vector<PrekeyBundleRecord>>>
+    take_prekey_bundles(const std::string&, std::span<const std::uint32_t>) override {
         return broken();
     }
+    Result<std::optional<Bytes>> find_identity_key(const std::string&) override { return broken(); }
+    Result<std::uint32_t> add_device(const std::string&, const NewDevice&, std::int64_t) override {
+        return broken();
+    }
+    Result<std::optional<std::vector<DeviceInfoRecord>>> list_devices(const std::string&) override {
+        return broken();
+    }
+    Status remove_device(const std::string&, std::uint32_t, std::int64_t) override {
+        return broken();
+    }
+    Status touch_last_seen(std::span<const DeviceSeen>) override { return broken(); }
     Result<EnqueueOutcome> enqueue(const NewEnvelope&, std::int64_t) override { return broken(); }
     Result<std::vector<StoredEnvelope>> queued(const std::string&, std::uint32_t, std::uint64_t,
                                                std::size_t) override {
@@ -140,11 +158,11 @@ TEST_CASE("delivery ids are never reused after envelopes are deleted") {
     REQUIRE((*store)->create_account(account("bob"), 1));
     auto first = (*store)->enqueue(envelope("bob", 1), 1);
     REQUIRE(first);
-    std::uint64_t ids[] = {first->delivery_id};
+    std::uint64_t ids[] = {first->delivery_ids.at(0)};
     REQUIRE((*store)->ack("bob", 1, ids).value() == 1);
     auto second = (*store)->enqueue(envelope("bob", 2), 2);
     REQUIRE(second);
-    CHECK(second->delivery_id > first->delivery_id);
+    CHECK(second->delivery_ids.at(0) > first->delivery_ids.at(0));
 }
 
 TEST_CASE("delivery ids handed out are never handed out again, even after a rollback or a "
@@ -166,8 +184,8 @@ TEST_CASE("delivery ids handed out are never handed out again, even after a roll
                    " WHEN NEW.digest = zeroblob(32) BEGIN SELECT RAISE(ABORT, 'injected'); END");
         auto doomed = envelope("bob", 2);
         doomed.content_digest = Bytes(32, 0);
-        doomed.delivery_id = (*store)->allocate_delivery_id();
-        CHECK(doomed.delivery_id > first->delivery_id);
+        doomed.copies[0].delivery_id = (*store)->allocate_delivery_id();
+        CHECK(doomed.copies[0].delivery_id > first->delivery_ids.at(0));
         auto failed = (*store)->write_mailbox(std::vector<MailboxWrite>{MailboxWrite{doomed, 2}});
         REQUIRE_FALSE(failed);
         CHECK(failed.error().code == Errc::database);
@@ -175,18 +193,18 @@ TEST_CASE("delivery ids handed out are never handed out again, even after a roll
 
         auto next = (*store)->enqueue(envelope("bob", 3), 3);
         REQUIRE(next);
-        CHECK(next->delivery_id > doomed.delivery_id);
+        CHECK(next->delivery_ids.at(0) > doomed.copies[0].delivery_id);
         // An id allocated and never used, as when the relay stops before the commit.
         highest = (*store)->allocate_delivery_id();
-        CHECK(highest > next->delivery_id);
+        CHECK(highest > next->delivery_ids.at(0));
         other.exec("DROP TRIGGER fail_sends");
     }
     auto store = SqliteStore::open(data.string());
     REQUIRE(store);
     auto after_reopen = (*store)->enqueue(envelope("bob", 6), 5);
     REQUIRE(after_reopen);
-    CHECK(after_reopen->delivery_id > highest);
-    CHECK((*store)->allocate_delivery_id() > after_reopen->delivery_id);
+    CHECK(after_reopen->delivery_ids.at(0) > highest);
+    CHECK((*store)->allocate_delivery_id() > after_reopen->delivery_ids.at(0));
 }
 
 TEST_CASE("the send log answers beside the writer and knows committed sends only") {
@@ -204,7 +222,7 @@ TEST_CASE("the send log answers beside the writer and knows committed sends only
     auto after = (*store)->find_send("alice", 1, env.message_id);
     REQUIRE(after);
     REQUIRE(after->has_value());
-    CHECK((*after)->delivery_id == stored->delivery_id);
+    CHECK((*after)->delivery_id == stored->delivery_ids.at(0));
     CHECK((*after)->server_timestamp_ms == 42);
     CHECK((*after)->content_digest == env.content_digest);
 }
@@ -418,6 +436,68 @@ TEST_CASE("a version 1 database is migrated in place and keeps its accounts and 
     REQUIRE(created);
     REQUIRE(std::get<2>(created->front()));
     CHECK(store.queued("bob", 1, 0, 10)->size() == 2);
-    auto again = SqliteStore::open(data.string()); // and it opens again as version 2
+
+    // Devices authenticate with the key they always did, and the next one is number 2.
+    auto device = store.find_device("bob", 1);
+    REQUIRE(device);
+    REQUIRE(device->has_value());
+    CHECK((*device)->auth_key == Bytes{0x05});
+    CHECK((*device)->identity_key == Bytes{0x05});
+    CHECK_FALSE((*device)->removed);
+    auto added = store.add_device(
+        "bob", NewDevice{Bytes(33, 8), 44, {2, Bytes(33, 6), Bytes(64, 7)}, {}, Bytes{1, 2}}, 300);
+    REQUIRE(added);
+    CHECK(*added == 2);
+    auto listed = store.list_devices("bob");
+    REQUIRE(listed);
+    REQUIRE(listed->has_value());
+    REQUIRE((*listed)->size() == 2);
+    CHECK((*listed)->at(0).last_seen_ms == 0);
+    CHECK((*listed)->at(1).name == Bytes{1, 2});
+    auto again = SqliteStore::open(data.string()); // and it opens again as the newest version
     CHECK(again);
+}
+
+TEST_CASE("removed devices keep their number, lose their mailbox and prekeys, and the last one "
+          "stays") {
+    TempDir dir;
+    auto opened = SqliteStore::open(dir.path().string());
+    REQUIRE(opened);
+    auto& store = *opened.value();
+    REQUIRE(store.create_account(account("alice"), 1));
+    REQUIRE(store.create_account(account("bob"), 1));
+    const NewDevice device{
+        Bytes(33, 8), 44, {2, Bytes(33, 6), Bytes(64, 7)}, {{5, Bytes(33, 5)}}, {}};
+    REQUIRE(store.add_device("bob", device, 2).value() == 2);
+    auto env = envelope("bob", 1);
+    env.copies.push_back(EnvelopeCopy{"bob", 2, 1, Bytes(10, 2), 0});
+    REQUIRE(store.enqueue(env, 3));
+    CHECK(store.queued("bob", 2, 0, 10)->size() == 1);
+
+    CHECK(store.remove_device("bob", 3, 4).error().code == Errc::not_found);
+    REQUIRE(store.remove_device("bob", 2, 4));
+    CHECK(store.remove_device("bob", 2, 4).error().code == Errc::not_found);
+    CHECK(store.remove_device("bob", 1, 4).error().code == Errc::refused);
+    CHECK(store.queued("bob", 2, 0, 10)->empty());
+    CHECK(store.queued("bob", 1, 0, 10)->size() == 1);
+    CHECK(store.count_one_time_prekeys("bob", 2).value() == 0);
+    auto found = store.find_device("bob", 2);
+    REQUIRE(found);
+    REQUIRE(found->has_value());
+    CHECK((*found)->removed);
+    CHECK((*found)->auth_key == Bytes(33, 8));
+    const std::string bob[] = {"bob"};
+    auto active = store.devices_of(bob);
+    REQUIRE(active);
+    REQUIRE(active->size() == 1);
+    CHECK(active->front().device_id == 1);
+
+    // A send naming the removed device stores nothing; one without it stores its one copy.
+    auto stale = envelope("bob", 2);
+    stale.copies.push_back(EnvelopeCopy{"bob", 2, 1, Bytes(10, 2), 0});
+    CHECK(store.enqueue(stale, 5).error().code == Errc::refused);
+    CHECK(store.queued("bob", 1, 0, 10)->size() == 1);
+    REQUIRE(store.enqueue(envelope("bob", 2), 5));
+    CHECK(store.add_device("bob", device, 6).value() == 3);
+    CHECK(store.add_device("nobody", device, 6).error().code == Errc::not_found);
 }

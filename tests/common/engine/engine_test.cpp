@@ -143,8 +143,8 @@ TEST_CASE("a redelivered message is shown once") {
         again.deliver.set_message_id(s.message_id());
         again.deliver.set_from_username("alice");
         again.deliver.set_from_device_id(1);
-        again.deliver.set_type(s.type());
-        again.deliver.set_ciphertext(s.ciphertext());
+        again.deliver.set_type(s.to_devices(0).type());
+        again.deliver.set_ciphertext(s.to_devices(0).ciphertext());
     }
     relay.mailboxes["bob"].push_back(again);
     relay.push_mailbox("bob");

@@ -1,5 +1,6 @@
 #include "fake_relay.h"
 
+#include "crypto/provider.h"
 #include "protocol/group_rules.h"
 #include "protocol/limits.h"
 
@@ -121,7 +122,8 @@ void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
             r.mutable_error()->set_message("no such user");
             break;
         }
-        auto* b = r.mutable_prekey_bundle();
+        // Every account here has device 1 only.
+        auto* b = r.mutable_prekey_bundles()->add_bundles();
         const auto& reg = it->second.registration;
         b->set_username(reg.username());
         b->set_device_id(1);
@@ -134,15 +136,35 @@ void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
         }
         break;
     }
+    case wire::Envelope::kDeviceListRequest: {
+        const std::string& name = e.device_list_request().username().empty()
+                                      ? from->account
+                                      : e.device_list_request().username();
+        if (!accounts.count(name)) {
+            r.mutable_error()->set_code(wire::Error::NOT_FOUND);
+            r.mutable_error()->set_message("no such user");
+            break;
+        }
+        r.mutable_device_list()->set_username(name);
+        r.mutable_device_list()->add_devices()->set_device_id(1);
+        break;
+    }
     case wire::Envelope::kSendRequest: {
         const auto& s = e.send_request();
+        // One device per account: the one copy for it, and no other devices of ours.
+        if (s.to_devices_size() != 1 || s.to_devices(0).device_id() != 1 ||
+            s.own_devices_size() != 0 || s.to_username() == from->account) {
+            r.mutable_error()->set_code(wire::Error::MISMATCHED_DEVICES);
+            r.mutable_error()->set_message("devices do not match");
+            break;
+        }
         sends.push_back(s);
         wire::Deliver d;
         d.set_message_id(s.message_id());
         d.set_from_username(from->account);
         d.set_from_device_id(1);
-        d.set_type(s.type());
-        d.set_ciphertext(s.ciphertext());
+        d.set_type(s.to_devices(0).type());
+        d.set_ciphertext(s.to_devices(0).ciphertext());
         d.set_server_timestamp_ms(1);
         r.mutable_send_result()->set_server_timestamp_ms(1);
         reply(from, r);
@@ -253,6 +275,31 @@ void FakeRelay::handle_group_send(FakeTransport* from, const wire::Envelope& e, 
         ++stale_replies;
         r.mutable_error()->set_code(wire::Error::STALE_REVISION);
         r.mutable_error()->set_message("the group has moved on");
+        reply(from, r);
+        return;
+    }
+    // The devices the message reaches (device 1 of every other member with an account), as the
+    // sender must name them in devices_digest.
+    Bytes listed;
+    wire::Envelope mismatch;
+    auto* error = mismatch.mutable_error();
+    for (const auto& m : it->second.state.members()) {
+        if (m.username() == from->account || !accounts.count(m.username()))
+            continue;
+        listed.insert(listed.end(), m.username().begin(), m.username().end());
+        listed.insert(listed.end(), {0, 0, 0, 0, 1});
+        auto* devices = error->add_group_devices();
+        devices->set_username(m.username());
+        devices->add_device_ids(1);
+    }
+    auto digest = crypto::sha256(listed);
+    if (!s.devices_digest().empty() && digest &&
+        s.devices_digest() != std::string(digest->begin(), digest->end())) {
+        ++device_mismatches;
+        error->set_code(wire::Error::MISMATCHED_DEVICES);
+        error->set_message("the group's devices differ");
+        r = std::move(mismatch);
+        r.set_request_id(e.request_id());
         reply(from, r);
         return;
     }

@@ -100,6 +100,7 @@ public:
     std::map<std::string, Group> groups; // by group id bytes
     std::vector<GroupSent> group_sends;  // every GroupSendRequest accepted
     int stale_replies = 0;               // GroupSendRequests refused with STALE_REVISION
+    int device_mismatches = 0;           // GroupSendRequests refused with MISMATCHED_DEVICES
     std::map<std::string, std::vector<Stored>> mailboxes;
     std::vector<wire::SendRequest> sends;
     std::vector<std::size_t> uploads; // sizes of PrekeyUpload batches

@@ -168,5 +168,7 @@ TEST_CASE("the identity key held for a peer is readable and absent for strangers
     Bytes key(33, 0x05);
     REQUIRE(store->save_identity({"bob", 1}, key).ok());
     CHECK(store->peer_identity({"bob", 1}).value() == std::optional<Bytes>(key));
-    CHECK_FALSE(store->peer_identity({"bob", 2}).value().has_value());
+    // Every device of an account shares its identity key.
+    CHECK(store->peer_identity({"bob", 2}).value() == std::optional<Bytes>(key));
+    CHECK_FALSE(store->peer_identity({"carol", 1}).value().has_value());
 }

@@ -101,8 +101,10 @@ TEST_CASE("identities are trusted on first use and a changed key is not", "[stor
     CHECK(store->is_trusted_identity(bob, key).value());
     CHECK_FALSE(store->is_trusted_identity(bob, other).value());
     CHECK_FALSE(store->is_trusted_identity(bob, Bytes()).value());
-    // Another device of bob has its own key.
-    CHECK(store->is_trusted_identity({"bob", 2}, other).value());
+    // Every device of bob shares the account's identity key: a new device with another key
+    // is not trusted.
+    CHECK(store->is_trusted_identity({"bob", 2}, key).value());
+    CHECK_FALSE(store->is_trusted_identity({"bob", 2}, other).value());
 
     // An empty key forgets the stored one, so the next key is trusted again.
     REQUIRE(store->save_identity(bob, Bytes()).ok());

@@ -47,7 +47,23 @@ constexpr const char* kDropVersion3 =
     "DROP TABLE groups; DROP TABLE group_members; DROP TABLE group_key_holders; "
     "DROP TABLE group_outbox; DROP TABLE message_kinds;";
 
+// Version 5 added a column to pending, which SQLite 3.15 cannot drop: the table is made again
+// as version 4 had it.
+constexpr const char* kDropVersion5 =
+    "DROP TABLE device_lists; DROP TABLE devices; DROP INDEX outbox_by_device; "
+    "DROP INDEX group_key_holders_by_device; DROP TABLE pending; "
+    "CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id BLOB NOT NULL, "
+    "peer TEXT NOT NULL, content BLOB NOT NULL);";
+
+void make_version_4(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    std::string sql = std::string("BEGIN; ") + kDropVersion5 + " PRAGMA user_version = 4; COMMIT;";
+    REQUIRE(db.exec(sql.c_str()).ok());
+    CHECK_FALSE(has_table(db, "devices"));
+}
+
 void make_version_3(const TempProfile& profile) {
+    make_version_4(profile);
     auto db = open_raw(profile);
     REQUIRE(
         db.exec("BEGIN; DROP TABLE group_pending_changes; PRAGMA user_version = 3; COMMIT;").ok());
@@ -73,14 +89,15 @@ const crypto::SenderKeyName kName{to_bytes("group"), {"alice", 1}};
 
 } // namespace
 
-TEST_CASE("the schema is at version 4 with the sender key and group tables", "[store]") {
-    CHECK(current_schema_version() == 4);
+TEST_CASE("the schema is at version 5 with the sender key, group and device tables", "[store]") {
+    CHECK(current_schema_version() == 5);
     TempProfile profile;
     create_store(profile);
     CHECK(user_version(profile) == current_schema_version());
     auto db = open_raw(profile);
     for (const char* table : {"sender_keys", "groups", "group_members", "group_key_holders",
-                              "group_outbox", "message_kinds", "group_pending_changes"}) {
+                              "group_outbox", "message_kinds", "group_pending_changes",
+                              "device_lists", "devices"}) {
         INFO(table);
         CHECK(has_table(db, table));
     }
@@ -104,6 +121,29 @@ TEST_CASE("a version 2 database gains the group tables on open and keeps its mes
         CHECK(store->groups().value().empty());
     }
     CHECK(user_version(profile) == current_schema_version());
+}
+
+TEST_CASE("a version 4 database gains the device tables on open and keeps what waits to be sent",
+          "[store]") {
+    TempProfile profile;
+    create_store(profile);
+    make_version_4(profile);
+    {
+        auto db = open_raw(profile);
+        REQUIRE(db.exec("INSERT INTO pending (message_id, peer, content) VALUES "
+                        "(x'01', 'bob', x'0203')")
+                    .ok());
+    }
+    REQUIRE(user_version(profile) == 4);
+    auto store = open_store(profile);
+    CHECK(user_version(profile) == current_schema_version());
+    auto pending = store->pending();
+    REQUIRE(pending.ok());
+    REQUIRE(pending->size() == 1);
+    CHECK(pending->front().peer == "bob");
+    CHECK(pending->front().content == Bytes{2, 3});
+    CHECK_FALSE(pending->front().sync);
+    CHECK_FALSE(store->known_devices("bob").value().has_value());
 }
 
 TEST_CASE("a version 3 database gains the pending group change table on open", "[store]") {

@@ -128,8 +128,9 @@ TEST_CASE("thousands of continuation frames without FIN are closed with 1009 onc
     WsClient client(relay.port());
     Bytes flood = ws_raw_frame(0x02, Bytes(100, 'a'));
     const Bytes continuation = ws_raw_frame(0x00, Bytes(100, 'b'));
-    // 3000 frames of 100 bytes pass the 256 KiB cap after about 2600.
-    for (int i = 0; i < 3000; ++i)
+    // Frames of 100 bytes pass the message cap (protocol::kMaxFrameBytes) well before the end.
+    const std::size_t frames = protocol::kMaxFrameBytes / 100 + 400;
+    for (std::size_t i = 0; i < frames; ++i)
         flood.insert(flood.end(), continuation.begin(), continuation.end());
     client.send_raw(flood); // the relay may stop reading once it has decided
     CloseSeen seen = client.wait_close(after(10s));

@@ -1,0 +1,96 @@
+#include "cli_support.h"
+
+#include "util/log.h"
+
+#include <QSocketNotifier>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+#include <unistd.h>
+
+namespace veil::tui {
+namespace {
+
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_signal(int) {
+    char c = 1;
+    [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &c, 1);
+}
+
+} // namespace
+
+void quit_on_signals() {
+    if (g_signal_pipe[0] >= 0 || ::pipe(g_signal_pipe) != 0)
+        return;
+    auto* notifier =
+        new QSocketNotifier(g_signal_pipe[0], QSocketNotifier::Read, QCoreApplication::instance());
+    QObject::connect(notifier, &QSocketNotifier::activated, [] { QCoreApplication::quit(); });
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+}
+
+void err(const std::string& message) {
+    std::cerr << "veil: " << message << "\n";
+}
+
+int exit_for(const Error& e) {
+    switch (e.code) {
+    case Errc::wrong_passphrase:
+    case Errc::not_found:
+    case Errc::corrupt:
+    case Errc::already_exists:
+    case Errc::database:
+    case Errc::busy: return exit_profile;
+    case Errc::refused: return exit_refused;
+    case Errc::invalid_argument: return exit_usage;
+    case Errc::timeout:
+    case Errc::disconnected: return exit_unreachable;
+    default: return exit_failure;
+    }
+}
+
+int group_exit(const Error& e) {
+    return e.code == Errc::not_found ? exit_failure : exit_for(e);
+}
+
+void setup_logging(const GlobalOptions& options) {
+    auto path = options.log_file.empty() ? options.profile / "veil.log" : options.log_file;
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    log::set_sink(log::file_sink(path.string()));
+    log::set_level(log::Level::info);
+    if (const char* level = std::getenv("VEIL_LOG_LEVEL"))
+        log::set_level(log::parse_level(level, log::Level::info));
+}
+
+std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
+                                                engine::EngineObserver& observer, int& code) {
+    SecretBytes passphrase;
+    if (!read_passphrase(options, false, passphrase)) {
+        code = exit_usage;
+        return nullptr;
+    }
+    // A profile open in another veil process (the bot, the terminal app) is waited for, up to
+    // the timeout, so that scripts running verbs back to back just queue up.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
+    auto session =
+        qt::ClientSession::open(options.profile, passphrase, options.relay_url, observer);
+    while (!session && session.error().code == Errc::busy &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        session = qt::ClientSession::open(options.profile, passphrase, options.relay_url, observer);
+    }
+    if (!session) {
+        err(session.error().message);
+        code = exit_for(session.error());
+        return nullptr;
+    }
+    // Logging starts once the profile exists, so a mistyped --profile leaves nothing behind.
+    setup_logging(options);
+    code = exit_ok;
+    return std::move(session.value());
+}
+
+} // namespace veil::tui

@@ -1,0 +1,76 @@
+// What the headless verbs share (cli.cpp, cli_devices.cpp): error output and exit codes, the
+// event loop runner that waits for an engine callback, and opening a profile.
+#pragma once
+
+#include "cli.h"
+
+#include "engine/engine.h"
+#include "qt/client_session.h"
+
+#include <QCoreApplication>
+#include <QTimer>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+namespace veil::tui {
+
+// SIGINT/SIGTERM end the event loop cleanly (the engine stops, the database closes).
+void quit_on_signals();
+void err(const std::string& message);
+int exit_for(const Error& e);
+// Group verbs: an unknown group or member is a failed action, not a profile problem.
+int group_exit(const Error& e);
+void setup_logging(const GlobalOptions& options);
+// Opens the profile (waiting for another veil process that has it open, up to the timeout);
+// on failure prints why, sets code and returns nullptr.
+std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
+                                                engine::EngineObserver& observer, int& code);
+
+// Runs the engine until `done` is set by an observer callback or the timeout passes.
+class Runner : public engine::EngineObserver {
+public:
+    explicit Runner(int timeout_s)
+        : m_timeout_s(timeout_s) {}
+
+    int exec() {
+        if (m_timeout_s > 0) {
+            QTimer::singleShot(m_timeout_s * 1000, [this] {
+                if (m_result < 0) {
+                    err(m_last_error.empty() ? "timed out waiting for the relay"
+                                             : "timed out: " + m_last_error);
+                    finish(m_ever_ready ? exit_failure : exit_unreachable);
+                }
+            });
+        }
+        QCoreApplication::exec();
+        return m_result < 0 ? exit_failure : m_result;
+    }
+
+    void finish(int code) {
+        if (m_result >= 0)
+            return;
+        m_result = code;
+        QCoreApplication::quit();
+    }
+
+    void on_state(engine::State state) override {
+        if (state == engine::State::ready)
+            m_ever_ready = true;
+        if (state == engine::State::failed)
+            finish(exit_refused);
+    }
+    void on_error(const Error& e) override {
+        m_last_error = e.message;
+        err(e.message);
+    }
+
+protected:
+    int m_timeout_s;
+    int m_result = -1;
+    bool m_ever_ready = false;
+    std::string m_last_error;
+};
+
+} // namespace veil::tui
