@@ -489,6 +489,8 @@ void Engine::note_sender_device(const std::string& username, std::int32_t device
         return;
     // A device we did not know wrote to us: it exists, and the relay's list says what else
     // changed, so that our next message reaches it too.
+    log::info(kLog, "a message came from a device we did not know; asking for its account's "
+                    "devices");
     if (auto st = m_store.add_known_device(username, device_id); !st)
         report(st.error());
     fetch_device_list(username);

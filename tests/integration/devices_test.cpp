@@ -5,12 +5,19 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 using namespace veil::test::e2e;
 using veil::test::TempDir;
 
 namespace {
+
+std::string read_log(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 // Links a new profile to `existing`'s account; returns it. history: copy recent conversations.
 Client link_device(const Client& existing, const std::string& profile_name, bool history) {
@@ -51,7 +58,26 @@ TEST_CASE("a second terminal profile linked to an account gets its messages, and
     REQUIRE(copied.code == 0);
     CHECK(count(copied.out, before) == 1);
 
-    // bob's client learns alice's second device from the relay and encrypts for both.
+    // The laptop writes first: bob's client did not know that device, shows the message and
+    // asks the relay for alice's devices.
+    const std::string first = "first words from the laptop 2f90";
+    auto answered = laptop.run({"send", "bob", first});
+    INFO(answered.err);
+    REQUIRE(answered.code == 0);
+    auto at_bob = bob.run({"receive", "--json"});
+    REQUIRE(at_bob.code == 0);
+    CHECK(count(at_bob.out, first) == 1);
+    CHECK(read_log(bob.profile / "veil.log").find("a device we did not know") !=
+          std::string::npos);
+    // alice's first device shows it as sent by her.
+    auto at_alice = alice.run({"receive", "--json"});
+    INFO(at_alice.err);
+    REQUIRE(at_alice.code == 0);
+    CHECK(count(at_alice.out, first) == 1);
+    CHECK(at_alice.out.find("\"outgoing\":true") != std::string::npos);
+    CHECK(at_alice.out.find("\"conversation\":\"bob\"") != std::string::npos);
+
+    // bob's answer reaches both of alice's devices.
     const std::string hello = "hello to both of alice 7c1e";
     auto sent = bob.run({"send", "alice", hello});
     INFO(sent.err);
@@ -63,21 +89,6 @@ TEST_CASE("a second terminal profile linked to an account gets its messages, and
         CHECK(count(got.out, hello) == 1);
         CHECK(got.out.find("\"from\":\"bob\"") != std::string::npos);
     }
-
-    // Sent on the laptop: bob reads it, and alice's first device shows it as sent by her.
-    const std::string reply = "answered from the laptop 2f90";
-    auto answered = laptop.run({"send", "bob", reply});
-    INFO(answered.err);
-    REQUIRE(answered.code == 0);
-    auto at_bob = bob.run({"receive", "--json"});
-    REQUIRE(at_bob.code == 0);
-    CHECK(count(at_bob.out, reply) == 1);
-    auto at_alice = alice.run({"receive", "--json"});
-    INFO(at_alice.err);
-    REQUIRE(at_alice.code == 0);
-    CHECK(count(at_alice.out, reply) == 1);
-    CHECK(at_alice.out.find("\"outgoing\":true") != std::string::npos);
-    CHECK(at_alice.out.find("\"conversation\":\"bob\"") != std::string::npos);
 
     // Both devices are listed, with names, on either.
     auto listed = laptop.run({"devices"});
