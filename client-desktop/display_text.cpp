@@ -67,6 +67,13 @@ QString plain_error(const Error& error) {
     }
 }
 
+QString full_stop(const QString& text) {
+    QString trimmed = text.trimmed();
+    if (trimmed.isEmpty() || QStringLiteral(".!?…").contains(trimmed.back()))
+        return trimmed;
+    return trimmed + QLatin1Char('.');
+}
+
 QString format_time(std::int64_t ms_since_epoch, std::int64_t now_ms) {
     if (ms_since_epoch <= 0)
         return QString();

@@ -30,6 +30,10 @@ QString group_title(std::string_view name);
 // A sentence for the person about an error from the core or the relay.
 QString plain_error(const Error& error);
 
+// text with a full stop at its end unless it ends with one (or "!", "?", "…"), so that another
+// sentence can follow it.
+QString full_stop(const QString& text);
+
 // "14:03" for today, "2024-05-01 14:03" otherwise, in local time; now_ms decides "today".
 QString format_time(std::int64_t ms_since_epoch, std::int64_t now_ms);
 

@@ -1,6 +1,7 @@
 // veil-desktop: the Qt Widgets messenger. A start dialog opens or creates a profile; the main
 // window then shows its conversations. The scripting options fill and submit that same dialog
 // (passphrase from VEIL_PASSPHRASE), so an unattended run takes the path a person takes.
+#include "devices_dialog.h"
 #include "main_window.h"
 #include "session_bridge.h"
 #include "start_dialog.h"
@@ -71,7 +72,10 @@ struct Options {
     QString profile;
     QString relay;
     QString create_name;
+    bool link = false;
+    QString device_name;
     bool unlock = false;
+    bool devices = false;
     QString chat_peer;
     QStringList say;
 };
@@ -89,6 +93,17 @@ bool parse(const QCoreApplication& app, Options& out) {
                               QStringLiteral("Script: create the profile as NAME and register it "
                                              "(passphrase from VEIL_PASSPHRASE)."),
                               QStringLiteral("NAME"));
+    QCommandLineOption link(QStringLiteral("link"),
+                            QStringLiteral("Script: make the profile a new device of an existing "
+                                           "account on --relay (passphrase from VEIL_PASSPHRASE); "
+                                           "prints the link code to enter on another device."));
+    QCommandLineOption device_name(QStringLiteral("device-name"),
+                                   QStringLiteral("Script: this device's name for --create and "
+                                                  "--link."),
+                                   QStringLiteral("NAME"));
+    QCommandLineOption devices(QStringLiteral("devices"),
+                               QStringLiteral("Script: open the Devices dialog once the main "
+                                              "window is up."));
     QCommandLineOption unlock(QStringLiteral("unlock"),
                               QStringLiteral("Script: open the profile with VEIL_PASSPHRASE."));
     QCommandLineOption chat(QStringLiteral("chat"),
@@ -98,32 +113,48 @@ bool parse(const QCoreApplication& app, Options& out) {
     QCommandLineOption say(QStringLiteral("say"),
                            QStringLiteral("Script: send TEXT to PEER as if typed (repeatable)."),
                            QStringLiteral("TEXT"));
-    parser.addOptions({profile, relay, create, unlock, chat, say});
+    parser.addOptions({profile, relay, create, link, device_name, unlock, chat, say, devices});
     parser.process(app);
     out.profile = parser.value(profile);
     out.relay = parser.value(relay);
     out.create_name = parser.value(create);
+    out.link = parser.isSet(link);
+    out.device_name = parser.value(device_name);
     out.unlock = parser.isSet(unlock);
+    out.devices = parser.isSet(devices);
     out.chat_peer = parser.value(chat);
     out.say = parser.values(say);
-    if ((!out.create_name.isEmpty() || out.unlock) && !std::getenv("VEIL_PASSPHRASE")) {
-        std::cerr << "veil-desktop: --create and --unlock read the passphrase from "
+    if ((!out.create_name.isEmpty() || out.link || out.unlock) && !std::getenv("VEIL_PASSPHRASE")) {
+        std::cerr << "veil-desktop: --create, --link and --unlock read the passphrase from "
                      "VEIL_PASSPHRASE\n";
         return false;
     }
     return true;
 }
 
-// Fills and submits the start dialog for --create/--unlock; the dialog stays up on errors.
+bool scripted_start(const Options& options) {
+    return !options.create_name.isEmpty() || options.link || options.unlock;
+}
+
+// Fills and submits the start dialog for --create/--link/--unlock; the dialog stays up on
+// errors.
 void script_dialog(StartDialog& dialog, const Options& options) {
     QObject::connect(&dialog, &StartDialog::errorShown, [](const QString& text) {
         std::cerr << "veil-desktop: " << text.toStdString() << std::endl;
     });
     QString passphrase = QString::fromUtf8(std::getenv("VEIL_PASSPHRASE"));
-    if (!options.create_name.isEmpty())
-        dialog.fill_create(options.profile, options.relay, options.create_name, passphrase);
-    else
+    if (!options.create_name.isEmpty()) {
+        dialog.fill_create(options.profile, options.relay, options.create_name, passphrase,
+                           options.device_name);
+    } else if (options.link) {
+        // The code goes where a script can read it, as `veil link` prints it.
+        QObject::connect(&dialog, &StartDialog::linkCodeShown, [](const QString& code) {
+            std::cout << "link code: " << code.toStdString() << std::endl;
+        });
+        dialog.fill_link(options.profile, options.relay, passphrase, options.device_name);
+    } else {
         dialog.fill_open(options.profile, passphrase);
+    }
     QTimer::singleShot(0, &dialog, &StartDialog::submit);
 }
 
@@ -141,6 +172,8 @@ std::string group_peer(SessionBridge& bridge, const QString& text) {
 }
 
 void script_window(MainWindow& window, SessionBridge& bridge, const Options& options) {
+    if (options.devices)
+        QTimer::singleShot(0, &window, [&window] { window.devices(); });
     if (options.chat_peer.isEmpty())
         return;
     auto open_and_say = [&window, say = options.say](const std::string& peer) {
@@ -195,7 +228,7 @@ int main(int argc, char** argv) {
     QObject::connect(&bridge, &SessionBridge::opened, [&bridge] { log_to_profile(bridge); });
     {
         StartDialog dialog(bridge, options.profile, options.relay);
-        if (!options.create_name.isEmpty() || options.unlock)
+        if (scripted_start(options))
             script_dialog(dialog, options);
         if (dialog.exec() != QDialog::Accepted)
             return 0;

@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "devices_dialog.h"
 #include "display_text.h"
 #include "group_details_dialog.h"
 #include "group_panel.h"
@@ -94,6 +95,14 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
             &MainWindow::on_group_change_failed);
     connect(&m_bridge, &SessionBridge::groupWarning, this, &MainWindow::on_group_warning);
     connect(&m_bridge, &SessionBridge::groupUnreachable, this, &MainWindow::on_group_unreachable);
+    connect(&m_bridge, &SessionBridge::readElsewhere, this, [this] { reload_conversations(); });
+    connect(&m_bridge, &SessionBridge::linked, this,
+            [this](const QString&, quint32 device_id) { on_linked(device_id); });
+    connect(&m_bridge, &SessionBridge::devicesChanged, this, [this] {
+        if (m_devices_dialog)
+            m_devices_dialog->refresh();
+    });
+    connect(&m_bridge, &SessionBridge::unlinked, this, &MainWindow::on_unlinked);
     on_state_changed(m_bridge.state());
     if (m_bridge.last_error())
         show_error(plain_error(*m_bridge.last_error()));
@@ -102,6 +111,10 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
         open_conversation(m_conversation_model.peer_at(0));
     update_group_view();
     update_title();
+    if (QString linked = m_bridge.link_summary(); !linked.isEmpty())
+        show_banner(linked);
+    if (m_bridge.is_unlinked())
+        on_unlinked();
 }
 
 void MainWindow::build_ui() {
@@ -116,11 +129,17 @@ void MainWindow::build_ui() {
     m_members_action->setChecked(true);
     m_members_action->setToolTip(tr("Show or hide the members of the open group"));
     connect(m_members_action, &QAction::toggled, this, [this] { update_group_view(); });
+    m_devices_action = new QAction(tr("Devices…"), this);
+    m_devices_action->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    m_devices_action->setToolTip(tr("This account's devices: list, remove, link a new one"));
+    connect(m_devices_action, &QAction::triggered, this, &MainWindow::devices);
     QToolBar* toolbar = addToolBar(tr("Conversations"));
     toolbar->setMovable(false);
     toolbar->addAction(add_contact);
     toolbar->addAction(new_group_action);
     toolbar->addAction(m_members_action);
+    toolbar->addSeparator();
+    toolbar->addAction(m_devices_action);
 
     m_conversations = new QListView;
     m_conversations->setModel(&m_conversation_model);
@@ -292,11 +311,19 @@ void MainWindow::open_conversation(const std::string& peer) {
     m_peer = peer;
     m_message_model.set_conversation(peer, std::move(rows.value()));
     m_messages->scrollToBottom();
-    if (auto st = m_bridge.store().mark_read(peer); !st)
-        show_error(plain_error(st.error()));
+    mark_read(peer);
     reload_conversations();
     update_group_view();
     m_input->setFocus();
+}
+
+void MainWindow::mark_read(const std::string& peer) {
+    // Through the engine, so that our other devices clear their count too; an unlinked device
+    // has no other devices to tell.
+    auto st = m_bridge.is_unlinked() ? m_bridge.store().mark_read(peer)
+                                     : m_bridge.engine().mark_read(peer);
+    if (!st)
+        show_error(plain_error(st.error()));
 }
 
 void MainWindow::on_selected(const QModelIndex& index) {
@@ -310,10 +337,8 @@ void MainWindow::on_selected(const QModelIndex& index) {
 void MainWindow::on_message_added(const store::MessageRow& row) {
     if (row.peer == m_peer && m_message_model.add(row)) {
         m_messages->scrollToBottom();
-        if (row.direction == store::Direction::incoming) {
-            if (auto st = m_bridge.store().mark_read(m_peer); !st)
-                show_error(plain_error(st.error()));
-        }
+        if (row.direction == store::Direction::incoming)
+            mark_read(m_peer);
     }
     reload_conversations();
 }
@@ -340,6 +365,8 @@ void MainWindow::on_state_changed(engine::State state) {
         m_state_label->setText(tr("Connected to %1 as %2").arg(relay, m_bridge.username()));
         m_error_label->clear();
         reload_conversations();
+        if (m_devices_dialog)
+            m_devices_dialog->refresh();
         break;
     case engine::State::failed: m_state_label->setText(tr("Stopped")); break;
     }
@@ -347,6 +374,9 @@ void MainWindow::on_state_changed(engine::State state) {
 
 void MainWindow::on_error_reported(const QString& text) {
     show_error(text);
+    // A link started from the devices dialog that the engine gave up on.
+    if (m_devices_dialog && m_devices_dialog->link_waiting() && !m_bridge.engine().linking())
+        m_devices_dialog->link_finished(0, text);
 }
 
 void MainWindow::on_group_change_failed(const QByteArray& group_id, const QString& text) {
@@ -372,7 +402,7 @@ void MainWindow::send_text(const QString& text) {
 
 void MainWindow::on_send() {
     QString text = m_input->text();
-    if (m_peer.empty() || text.trimmed().isEmpty() || !m_read_only.isEmpty())
+    if (m_peer.empty() || text.trimmed().isEmpty() || !read_only_text().isEmpty())
         return;
     auto sent = group_open()
                     ? m_bridge.engine().send_group_message(open_group_id(), text.toStdString())
@@ -726,6 +756,78 @@ void MainWindow::update_group_view() {
     update_send_enabled();
 }
 
+// ---- devices ---------------------------------------------------------------------------------
+
+DevicesDialog* MainWindow::devices() {
+    if (m_devices_dialog) {
+        m_devices_dialog->raise();
+        m_devices_dialog->activateWindow();
+        return m_devices_dialog;
+    }
+    DevicesDialog::Actions actions;
+    // The answers come later through the engine's handlers; the dialog may be gone by then.
+    actions.refresh = [this] {
+        QPointer<DevicesDialog> dialog = m_devices_dialog;
+        if (m_bridge.state() != engine::State::ready) {
+            // on_state_changed asks again once connected.
+            dialog->show_waiting(tr("Not connected to the relay; the devices are listed once "
+                                    "connected."));
+            return;
+        }
+        m_bridge.engine().list_devices([dialog](Result<std::vector<engine::DeviceInfo>> list) {
+            if (!dialog)
+                return;
+            if (list)
+                dialog->show_devices(list.value());
+            else
+                dialog->show_list_error(plain_error(list.error()));
+        });
+    };
+    actions.remove = [this](std::uint32_t device_id) {
+        QPointer<DevicesDialog> dialog = m_devices_dialog;
+        m_bridge.engine().remove_device(device_id, [dialog, device_id](Status st) {
+            if (dialog)
+                dialog->removal_finished(device_id, st ? QString() : plain_error(st.error()));
+        });
+        return QString();
+    };
+    actions.link = [this](const QString& code, bool share_history) {
+        auto st = m_bridge.engine().accept_link(code.toStdString(), share_history);
+        return st ? QString() : plain_error(st.error());
+    };
+    auto* dialog = new DevicesDialog(std::move(actions), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    m_devices_dialog = dialog;
+    dialog->open();
+    dialog->refresh();
+    return dialog;
+}
+
+void MainWindow::on_linked(quint32 device_id) {
+    // On this (existing) device: a link started from the devices dialog added device_id.
+    // (A new device's own link finishes before its window opens: link_summary() tells that.)
+    if (m_devices_dialog && m_devices_dialog->link_waiting())
+        m_devices_dialog->link_finished(device_id, QString());
+    else
+        show_banner(tr("Device %1 was linked to your account.").arg(device_id));
+}
+
+void MainWindow::on_unlinked() {
+    QString text = tr("This device was unlinked from your account on another device. It can no "
+                      "longer send or receive.");
+    show_banner(text);
+    m_devices_action->setEnabled(false);
+    if (m_devices_dialog)
+        m_devices_dialog->close();
+    update_send_enabled();
+    // Said once, without blocking: the window stays readable.
+    auto* box =
+        new QMessageBox(QMessageBox::Warning, tr("Device unlinked"), text, QMessageBox::Ok, this);
+    box->setTextFormat(Qt::PlainText);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
 // ---- status ----------------------------------------------------------------------------------
 
 void MainWindow::show_error(const QString& text) {
@@ -749,6 +851,9 @@ bool MainWindow::header_shows_picture() const {
 }
 
 QString MainWindow::read_only_text() const {
+    if (m_bridge.is_unlinked())
+        return tr("This device was unlinked from your account on another device. It can no "
+                  "longer send or receive.");
     return m_read_only;
 }
 
@@ -767,13 +872,14 @@ void MainWindow::update_title() {
 }
 
 void MainWindow::update_send_enabled() {
-    bool writable = !m_peer.empty() && m_read_only.isEmpty();
+    QString why = read_only_text();
+    bool writable = !m_peer.empty() && why.isEmpty();
     m_input->setEnabled(writable);
     m_input->setPlaceholderText(writable || m_peer.empty() ? tr("Write a message")
                                                            : tr("Read-only"));
     m_send->setEnabled(writable && !m_input->text().trimmed().isEmpty());
-    m_read_only_label->setText(m_read_only);
-    m_read_only_label->setVisible(!m_read_only.isEmpty());
+    m_read_only_label->setText(why);
+    m_read_only_label->setVisible(!why.isEmpty());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

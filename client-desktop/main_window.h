@@ -6,6 +6,11 @@
 // and, when we are no longer a member, a sentence in place of a usable input line. It reads the
 // store through the bridge and follows the bridge's signals.
 //
+// Devices: a "Devices…" action opens DevicesDialog (list, remove, link a device). Opening a
+// conversation marks it read through the engine, so that our other devices learn it; a read on
+// another device reloads the unread counts. When another device unlinks this one, the window
+// says so and nothing more can be sent. After this device was linked, a banner says as what.
+//
 // Thread: the GUI thread. Received text is shown only through the models' plain DisplayRole
 // strings and Qt::PlainText labels.
 #pragma once
@@ -34,6 +39,7 @@ namespace veil::desktop {
 
 class GroupDetailsDialog;
 class GroupPanel;
+class DevicesDialog;
 class NewGroupDialog;
 struct GroupDetails;
 class SessionBridge;
@@ -65,6 +71,9 @@ public:
     // "Edit group…": opens the dialog for the open group (window-modal, deleted when closed)
     // and returns it; nullptr when no group is open or we may not edit it (not an admin).
     GroupDetailsDialog* edit_group();
+    // "Devices…": opens the dialog (deleted when closed), asks the engine for the list and
+    // returns it.
+    DevicesDialog* devices();
     // Asks the engine to give peer's group these details (only what differs from the stored
     // group is sent); returns an empty string, or a sentence saying why nothing more changed.
     QString set_group_details(const std::string& peer, const GroupDetails& details);
@@ -79,7 +88,8 @@ public:
     QString banner_text() const;
     // Whether the conversation header shows the open group's picture.
     bool header_shows_picture() const;
-    // Why the input line is disabled (we left the group, it is not accepted yet), or empty.
+    // Why the input line is disabled (this device was unlinked, we left the group, it is not
+    // accepted yet), or empty.
     QString read_only_text() const;
     bool input_enabled() const;
 
@@ -100,6 +110,9 @@ private:
     void on_group_change_failed(const QByteArray& group_id, const QString& text);
     void on_group_warning(const QByteArray& group_id, const QString& text);
     void on_group_unreachable(const QByteArray& message_id, const QStringList& members);
+    void on_linked(quint32 device_id);
+    void on_unlinked();
+    void mark_read(const std::string& peer);
     void on_send();
     void on_add_contact();
     void on_remove_requested();
@@ -132,6 +145,7 @@ private:
     QPointer<NewGroupDialog> m_group_dialog;
     std::string m_group_dialog_peer;
     QPointer<GroupDetailsDialog> m_details_dialog;
+    QPointer<DevicesDialog> m_devices_dialog;
     std::string m_created_peer;       // the group the last create_group() asked for
     std::string m_peer_before_create; // what was open before it, to return to on a refusal
     QString m_read_only;
@@ -144,6 +158,7 @@ private:
     QLabel* m_banner_label = nullptr;
     GroupPanel* m_group_panel = nullptr;
     QAction* m_members_action = nullptr;
+    QAction* m_devices_action = nullptr;
     QLabel* m_read_only_label = nullptr;
     QLineEdit* m_input = nullptr;
     QPushButton* m_send = nullptr;

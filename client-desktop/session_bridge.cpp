@@ -29,19 +29,62 @@ SessionBridge::~SessionBridge() {
 
 Status SessionBridge::create_profile(const std::filesystem::path& profile_dir,
                                      const SecretBytes& passphrase, const std::string& username,
-                                     const std::string& relay_url) {
+                                     const std::string& relay_url, const std::string& device_name) {
     if (m_session)
         return make_error(Errc::invalid_argument, "a profile is open already");
     std::error_code ec;
     bool folder_existed = std::filesystem::exists(profile_dir, ec);
-    auto session = qt::ClientSession::create(profile_dir, passphrase, username, relay_url, *this);
-    if (!session)
+    bool had_profile = store::AccountStore::exists(profile_dir);
+    auto session =
+        qt::ClientSession::create(profile_dir, passphrase, username, relay_url, *this, device_name);
+    if (!session) {
+        if (!had_profile)
+            remove_partial(profile_dir, !folder_existed);
         return session.error();
+    }
     adopt(std::move(session.value()), profile_dir);
     m_created_here = true;
     m_made_folder = !folder_existed;
     log::info(kLog, "created a profile");
     return {};
+}
+
+Status SessionBridge::create_link_profile(const std::filesystem::path& profile_dir,
+                                          const SecretBytes& passphrase,
+                                          const std::string& relay_url,
+                                          const std::string& device_name) {
+    if (m_session)
+        return make_error(Errc::invalid_argument, "a profile is open already");
+    std::error_code ec;
+    bool folder_existed = std::filesystem::exists(profile_dir, ec);
+    bool had_profile = store::AccountStore::exists(profile_dir);
+    auto session =
+        qt::ClientSession::create_for_link(profile_dir, passphrase, relay_url, device_name, *this);
+    if (!session) {
+        // The store may have been made before the device name was refused.
+        if (!had_profile)
+            remove_partial(profile_dir, !folder_existed);
+        return session.error();
+    }
+    adopt(std::move(session.value()), profile_dir);
+    m_created_here = true;
+    m_made_folder = !folder_existed;
+    m_linking_here = true;
+    log::info(kLog, "created a profile to link");
+    return {};
+}
+
+Status SessionBridge::start_link() {
+    if (!m_session)
+        return make_error(Errc::invalid_argument, "no profile is open");
+    return m_session->engine().start_link();
+}
+
+void SessionBridge::remove_partial(const std::filesystem::path& dir, bool made_folder) {
+    std::error_code ec;
+    store::AccountStore::remove_profile(dir);
+    if (made_folder)
+        std::filesystem::remove(dir, ec); // only when empty
 }
 
 Status SessionBridge::open_profile(const std::filesystem::path& profile_dir,
@@ -63,6 +106,10 @@ void SessionBridge::adopt(std::unique_ptr<qt::ClientSession> session,
     m_last_error.reset();
     m_created_here = false;
     m_made_folder = false;
+    m_linking_here = false;
+    m_unlinked = false;
+    m_linked_as.clear();
+    m_history_copied = 0;
     emit opened();
 }
 
@@ -108,6 +155,17 @@ QString SessionBridge::username() const {
         return QString::fromStdString(m_session->engine().username());
     auto account = m_session->store().account();
     return account ? QString::fromStdString(account->username) : QString();
+}
+
+QString SessionBridge::link_summary() const {
+    if (m_linked_as.isEmpty())
+        return QString();
+    QString text = tr("Linked as %1.").arg(m_linked_as);
+    if (m_history_copied > 0)
+        text += QLatin1Char(' ') + (m_history_copied == 1
+                                        ? tr("1 message copied.")
+                                        : tr("%1 messages copied.").arg(m_history_copied));
+    return text;
 }
 
 QString SessionBridge::relay_url() const {
@@ -164,6 +222,43 @@ void SessionBridge::on_group_unreachable(std::span<const std::uint8_t> message_i
     for (const auto& m : members)
         names << display_text(m);
     emit groupUnreachable(to_qbytes(message_id), names);
+}
+
+void SessionBridge::on_link_code(const std::string& text, const std::string& qr_payload,
+                                 std::int64_t expires_at_ms) {
+    emit linkCode(QString::fromStdString(text), QString::fromStdString(qr_payload),
+                  static_cast<qint64>(expires_at_ms));
+}
+
+void SessionBridge::on_linked(const std::string& username, std::uint32_t device_id) {
+    // Only a new device (one with no account before) is "linked as"; an existing device that
+    // added another one is still the device it was.
+    if (m_linking_here) {
+        m_linked_as = tr("device %1 of %2").arg(device_id).arg(display_text(username));
+        // The profile holds the account now: it is no longer a failed creation to discard.
+        m_linking_here = false;
+        m_created_here = false;
+    }
+    emit linked(display_text(username), device_id);
+}
+
+void SessionBridge::on_history_imported(std::size_t messages) {
+    m_history_copied = messages;
+    emit historyImported(static_cast<qulonglong>(messages));
+}
+
+void SessionBridge::on_devices_changed() {
+    emit devicesChanged();
+}
+
+void SessionBridge::on_read_elsewhere(const std::string& conversation) {
+    emit readElsewhere(QString::fromStdString(conversation));
+}
+
+void SessionBridge::on_unlinked() {
+    m_unlinked = true;
+    log::warn(kLog, "this device was unlinked from its account");
+    emit unlinked();
 }
 
 } // namespace veil::desktop

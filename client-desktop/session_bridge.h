@@ -36,9 +36,21 @@ public:
     SessionBridge& operator=(const SessionBridge&) = delete;
 
     // Creates a new profile in profile_dir with fresh keys; nothing is sent until start().
+    // device_name is how the account's device list names this device (may be empty).
     // Errors: invalid_argument (username rules, empty passphrase), already_exists, io, database.
+    // A profile that could not be made whole is removed again.
     Status create_profile(const std::filesystem::path& profile_dir, const SecretBytes& passphrase,
-                          const std::string& username, const std::string& relay_url);
+                          const std::string& username, const std::string& relay_url,
+                          const std::string& device_name = {});
+    // Creates a new profile in profile_dir that will become a device of an existing account
+    // (ClientSession::create_for_link); start_link() then announces its code (linkCode). Until
+    // linked it is removed by discard_created_profile() like a created one.
+    // Errors: as create_profile; invalid_argument for a device name over 64 bytes.
+    Status create_link_profile(const std::filesystem::path& profile_dir,
+                               const SecretBytes& passphrase, const std::string& relay_url,
+                               const std::string& device_name);
+    // Engine::start_link on the profile from create_link_profile.
+    Status start_link();
     // Opens an existing profile. relay_url, when not empty, replaces the stored address.
     // Errors: not_found, wrong_passphrase, corrupt, database.
     Status open_profile(const std::filesystem::path& profile_dir, const SecretBytes& passphrase,
@@ -60,6 +72,11 @@ public:
     QString relay_url() const;
     // The last error the engine reported since the profile was opened.
     const std::optional<Error>& last_error() const { return m_last_error; }
+    // This device was unlinked from its account by another device (unlinked()).
+    bool is_unlinked() const { return m_unlinked; }
+    // After a link finished on this new device: how it was linked, for the main window
+    // ("Linked as device 2 of alice. 14 messages copied."); empty otherwise.
+    QString link_summary() const;
 
     // The open profile's store and engine; only while is_open().
     store::AccountStore& store() { return m_session->store(); }
@@ -78,6 +95,13 @@ public:
                           const std::string& sentence) override;
     void on_group_unreachable(std::span<const std::uint8_t> message_id,
                               const std::vector<std::string>& members) override;
+    void on_link_code(const std::string& text, const std::string& qr_payload,
+                      std::int64_t expires_at_ms) override;
+    void on_linked(const std::string& username, std::uint32_t device_id) override;
+    void on_history_imported(std::size_t messages) override;
+    void on_devices_changed() override;
+    void on_read_elsewhere(const std::string& conversation) override;
+    void on_unlinked() override;
 
 signals:
     void stateChanged(veil::engine::State state);
@@ -96,12 +120,28 @@ signals:
     void groupChangeFailed(const QByteArray& groupId, const QString& text);
     // The relay could not queue the group message messageId for these members (display_text()).
     void groupUnreachable(const QByteArray& messageId, const QStringList& members);
+    // Devices. On a new device being linked: the code to show (text and QR payload; they hold
+    // the link's secret: show them, never log them) and when it expires (ms since the epoch).
+    void linkCode(const QString& text, const QString& qrPayload, qint64 expiresAtMs);
+    // A link finished: on the new device, it is now deviceId of username; on an existing one,
+    // it added deviceId to the account. username is display_text().
+    void linked(const QString& username, quint32 deviceId);
+    // The new device: this many messages were copied from the linking device.
+    void historyImported(qulonglong messages);
+    // The account's devices changed: list them again.
+    void devicesChanged();
+    // Another device of ours read conversation: its unread count is now 0.
+    void readElsewhere(const QString& conversation);
+    // Another device unlinked this one: the engine has stopped for good.
+    void unlinked();
     // A profile was created or opened (profile_dir() is set); closed() when it is closed.
     void opened();
     void closed();
 
 private:
     void adopt(std::unique_ptr<qt::ClientSession> session, const std::filesystem::path& dir);
+    // After a failed create: removes what it left in dir, which held no profile before.
+    static void remove_partial(const std::filesystem::path& dir, bool made_folder);
 
     std::unique_ptr<qt::ClientSession> m_session;
     std::filesystem::path m_profile_dir;
@@ -109,6 +149,10 @@ private:
     std::optional<Error> m_last_error;
     bool m_created_here = false; // create_profile() made this profile in this run
     bool m_made_folder = false;  // ...and the folder did not exist before
+    bool m_linking_here = false; // ...by create_link_profile(), and not linked yet
+    bool m_unlinked = false;
+    QString m_linked_as; // "device 2 of alice", once linked here
+    std::size_t m_history_copied = 0;
 };
 
 } // namespace veil::desktop

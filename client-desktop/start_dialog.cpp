@@ -1,6 +1,8 @@
 #include "start_dialog.h"
 
+#include "device_name.h"
 #include "display_text.h"
+#include "link_code_dialog.h"
 #include "session_bridge.h"
 #include "store/account_store.h"
 
@@ -58,10 +60,15 @@ StartDialog::StartDialog(SessionBridge& bridge, const QString& profile_dir,
     setWindowTitle(tr("Veil — open or create a profile"));
     m_tabs = new QTabWidget;
     m_tabs->addTab(build_open_page(), tr("Open profile"));
-    m_tabs->addTab(build_create_page(), tr("Create profile"));
+    m_tabs->addTab(build_create_page(), tr("Create account"));
+    m_tabs->addTab(build_link_page(), tr("Link to an existing account"));
     m_open_dir->setText(profile_dir);
     m_create_dir->setText(profile_dir);
+    m_link_dir->setText(profile_dir);
     m_relay->setText(relay_url);
+    m_link_relay->setText(relay_url);
+    m_device_name->setText(default_device_name());
+    m_link_device_name->setText(default_device_name());
     bool has_profile = store::AccountStore::exists(profile_dir.toStdString());
     m_tabs->setCurrentIndex(has_profile ? 0 : 1);
 
@@ -77,16 +84,23 @@ StartDialog::StartDialog(SessionBridge& bridge, const QString& profile_dir,
     layout->addWidget(m_tabs);
     layout->addWidget(m_message);
     layout->addWidget(m_buttons);
-    setMinimumWidth(480);
+    setMinimumWidth(520);
 
     m_register_timer.setSingleShot(true);
     m_register_timer.setInterval(kRegisterTimeoutMs);
     connect(&m_register_timer, &QTimer::timeout, this, [this] {
-        registration_failed(tr("The relay at %1 did not answer in time. Check the address and "
-                               "that the relay is running.")
-                                .arg(m_relay->text().trimmed()));
+        QString relay = (m_linking ? m_link_relay : m_relay)->text().trimmed();
+        QString text = tr("The relay at %1 did not answer in time. Check the address and that "
+                          "the relay is running.")
+                           .arg(relay);
+        if (m_linking)
+            link_failed(text);
+        else
+            registration_failed(text);
     });
     connect(&m_bridge, &SessionBridge::stateChanged, this, &StartDialog::on_state);
+    connect(&m_bridge, &SessionBridge::linkCode, this, &StartDialog::on_link_code);
+    connect(&m_bridge, &SessionBridge::linked, this, &StartDialog::on_linked);
 }
 
 QWidget* StartDialog::build_open_page() {
@@ -119,11 +133,48 @@ QWidget* StartDialog::build_create_page() {
     connect(browse_button, &QPushButton::clicked, this, [this] { browse(m_create_dir); });
     row->addWidget(m_create_dir);
     row->addWidget(browse_button);
+    m_device_name = new QLineEdit;
+    m_device_name->setToolTip(tr("How this device is named in your account's list of devices"));
     form->addRow(tr("Profile folder:"), row);
     form->addRow(tr("Relay address:"), m_relay);
     form->addRow(tr("Username:"), m_username);
+    form->addRow(tr("This device's name:"), m_device_name);
     form->addRow(tr("Passphrase:"), m_passphrase);
     form->addRow(tr("Passphrase again:"), m_passphrase_again);
+    return page;
+}
+
+QWidget* StartDialog::build_link_page() {
+    auto* page = new QWidget;
+    auto* layout = new QVBoxLayout(page);
+    auto* intro = new QLabel(tr("Use an account you already have on another device. This "
+                                "device gets its own keys; the other device enters the code "
+                                "shown next and can copy recent conversations to it."));
+    intro->setTextFormat(Qt::PlainText);
+    intro->setWordWrap(true);
+    auto* form = new QFormLayout;
+    m_link_dir = new QLineEdit;
+    m_link_relay = new QLineEdit;
+    m_link_relay->setPlaceholderText(tr("ws://HOST:PORT, the relay of your account"));
+    m_link_device_name = new QLineEdit;
+    m_link_device_name->setToolTip(
+        tr("How this device is named in your account's list of devices"));
+    m_link_passphrase = password_field();
+    m_link_passphrase->setToolTip(tr("Protects this device's copy of the account; it may "
+                                     "differ from the passphrase of your other devices"));
+    m_link_passphrase_again = password_field();
+    auto* row = new QHBoxLayout;
+    auto* browse_button = new QPushButton(tr("Browse…"));
+    connect(browse_button, &QPushButton::clicked, this, [this] { browse(m_link_dir); });
+    row->addWidget(m_link_dir);
+    row->addWidget(browse_button);
+    form->addRow(tr("Profile folder:"), row);
+    form->addRow(tr("Relay address:"), m_link_relay);
+    form->addRow(tr("This device's name:"), m_link_device_name);
+    form->addRow(tr("Passphrase:"), m_link_passphrase);
+    form->addRow(tr("Passphrase again:"), m_link_passphrase_again);
+    layout->addWidget(intro);
+    layout->addLayout(form);
     return page;
 }
 
@@ -140,13 +191,35 @@ void StartDialog::fill_open(const QString& profile_dir, const QString& passphras
 }
 
 void StartDialog::fill_create(const QString& profile_dir, const QString& relay_url,
-                              const QString& username, const QString& passphrase) {
+                              const QString& username, const QString& passphrase,
+                              const QString& device_name) {
+    if (!device_name.isEmpty())
+        m_device_name->setText(device_name);
     m_tabs->setCurrentIndex(1);
     m_create_dir->setText(profile_dir);
     m_relay->setText(relay_url);
     m_username->setText(username);
     m_passphrase->setText(passphrase);
     m_passphrase_again->setText(passphrase);
+}
+
+void StartDialog::fill_link(const QString& profile_dir, const QString& relay_url,
+                            const QString& passphrase, const QString& device_name) {
+    m_tabs->setCurrentIndex(2);
+    m_link_dir->setText(profile_dir);
+    m_link_relay->setText(relay_url);
+    if (!device_name.isEmpty())
+        m_link_device_name->setText(device_name);
+    m_link_passphrase->setText(passphrase);
+    m_link_passphrase_again->setText(passphrase);
+}
+
+LinkCodeDialog* StartDialog::link_code_dialog() const {
+    return m_link_dialog.data();
+}
+
+QString StartDialog::device_name_text() const {
+    return (linking_page() ? m_link_device_name : m_device_name)->text().trimmed();
 }
 
 QString StartDialog::error_text() const {
@@ -157,11 +230,17 @@ bool StartDialog::creating() const {
     return m_tabs->currentIndex() == 1;
 }
 
+bool StartDialog::linking_page() const {
+    return m_tabs->currentIndex() == 2;
+}
+
 void StartDialog::submit() {
-    if (m_registering)
+    if (busy())
         return;
     if (creating())
         submit_create();
+    else if (linking_page())
+        submit_link();
     else
         submit_open();
 }
@@ -196,23 +275,12 @@ void StartDialog::submit_create() {
         show_error(tr("Choose a folder for the new profile."));
         return;
     }
-    if (!valid_relay_url(m_relay->text())) {
-        show_error(tr("The relay address must look like ws://HOST:PORT or wss://HOST:PORT."));
-        return;
-    }
     if (m_username->text().trimmed().isEmpty()) {
         show_error(tr("Choose a username."));
         return;
     }
-    if (m_passphrase->text().isEmpty()) {
-        show_error(tr("Choose a passphrase."));
+    if (!check_new_profile(m_relay, m_device_name, m_passphrase, m_passphrase_again))
         return;
-    }
-    if (m_passphrase->text() != m_passphrase_again->text()) {
-        m_passphrase_again->clear();
-        show_error(tr("The two passphrases differ. Type the passphrase again."));
-        return;
-    }
     show_progress(tr("Creating keys and registering %1 on %2…")
                       .arg(m_username->text().trimmed(), m_relay->text().trimmed()));
     set_busy(true);
@@ -220,12 +288,34 @@ void StartDialog::submit_create() {
     QTimer::singleShot(0, this, &StartDialog::create_and_register);
 }
 
+bool StartDialog::check_new_profile(QLineEdit* relay, QLineEdit* device_name, QLineEdit* passphrase,
+                                    QLineEdit* again) {
+    if (!valid_relay_url(relay->text())) {
+        show_error(tr("The relay address must look like ws://HOST:PORT or wss://HOST:PORT."));
+        return false;
+    }
+    if (QString problem = device_name_problem(device_name->text().trimmed()); !problem.isEmpty()) {
+        show_error(problem);
+        return false;
+    }
+    if (passphrase->text().isEmpty()) {
+        show_error(tr("Choose a passphrase."));
+        return false;
+    }
+    if (passphrase->text() != again->text()) {
+        again->clear();
+        show_error(tr("The two passphrases differ. Type the passphrase again."));
+        return false;
+    }
+    return true;
+}
+
 void StartDialog::create_and_register() {
     SecretBytes passphrase = take_passphrase(m_passphrase);
     m_passphrase_again->clear();
-    auto st = m_bridge.create_profile(to_path(m_create_dir), passphrase,
-                                      m_username->text().trimmed().toStdString(),
-                                      m_relay->text().trimmed().toStdString());
+    auto st = m_bridge.create_profile(
+        to_path(m_create_dir), passphrase, m_username->text().trimmed().toStdString(),
+        m_relay->text().trimmed().toStdString(), m_device_name->text().trimmed().toStdString());
     if (!st) {
         set_busy(false);
         show_error(plain_error(st.error()));
@@ -237,7 +327,140 @@ void StartDialog::create_and_register() {
         registration_failed(plain_error(started.error()));
 }
 
+// ---- linking ---------------------------------------------------------------------------------
+
+void StartDialog::submit_link() {
+    if (to_path(m_link_dir).empty()) {
+        show_error(tr("Choose a folder for this device's profile."));
+        return;
+    }
+    if (store::AccountStore::exists(to_path(m_link_dir))) {
+        show_error(tr("There is a profile in %1 already; choose an empty folder to link.")
+                       .arg(m_link_dir->text().trimmed()));
+        return;
+    }
+    if (!check_new_profile(m_link_relay, m_link_device_name, m_link_passphrase,
+                           m_link_passphrase_again))
+        return;
+    m_link_secret = take_passphrase(m_link_passphrase);
+    m_link_passphrase_again->clear();
+    show_progress(tr("Preparing this device and asking %1 for a link code…")
+                      .arg(m_link_relay->text().trimmed()));
+    set_busy(true);
+    // Key derivation blocks for a moment; let the progress text paint first.
+    QTimer::singleShot(0, this, &StartDialog::create_and_link);
+}
+
+void StartDialog::create_and_link() {
+    if (!m_link_secret)
+        return; // cancelled meanwhile
+    // A failed attempt's profile may still be open if "Start again" came first.
+    if (m_bridge.is_open())
+        m_bridge.discard_created_profile();
+    auto st = m_bridge.create_link_profile(to_path(m_link_dir), *m_link_secret,
+                                           m_link_relay->text().trimmed().toStdString(),
+                                           m_link_device_name->text().trimmed().toStdString());
+    if (!st) {
+        end_link_attempt();
+        if (m_link_dialog)
+            m_link_dialog->reject();
+        show_error(plain_error(st.error()));
+        return;
+    }
+    m_linking = true;
+    m_register_timer.start();
+    if (!m_link_dialog) {
+        m_link_dialog = new LinkCodeDialog(this);
+        m_link_dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(m_link_dialog, &QDialog::rejected, this, &StartDialog::link_cancelled);
+        connect(m_link_dialog, &LinkCodeDialog::startAgainRequested, this, [this] {
+            if (m_linking || !m_link_secret)
+                return;
+            m_link_dialog->show_waiting(
+                tr("Asking %1 for a new link code…").arg(m_link_relay->text().trimmed()));
+            set_busy(true);
+            QTimer::singleShot(0, this, &StartDialog::create_and_link);
+        });
+        m_link_dialog->open();
+    }
+    m_link_dialog->show_waiting(
+        tr("Asking %1 for a link code…").arg(m_link_relay->text().trimmed()));
+    if (auto started = m_bridge.start_link(); !started)
+        link_failed(plain_error(started.error()));
+}
+
+void StartDialog::on_link_code(const QString& text, const QString& qr_payload,
+                               qint64 expires_at_ms) {
+    if (!m_linking)
+        return;
+    m_register_timer.stop(); // the engine's own timer ends the code now
+    if (m_link_dialog)
+        m_link_dialog->show_code(text, qr_payload, expires_at_ms);
+    show_progress(tr("Waiting for another device to enter the code…"));
+    emit linkCodeShown(text);
+}
+
+void StartDialog::on_linked() {
+    if (!m_linking)
+        return;
+    m_linking = false;
+    m_register_timer.stop();
+    m_link_secret.reset();
+    if (m_link_dialog) {
+        // Closed as done, not as cancelled.
+        disconnect(m_link_dialog, &QDialog::rejected, this, &StartDialog::link_cancelled);
+        m_link_dialog->accept();
+    }
+    set_busy(false);
+    accept();
+}
+
+void StartDialog::link_failed(const QString& text) {
+    if (!m_linking)
+        return;
+    m_linking = false;
+    m_register_timer.stop();
+    QString shown = full_stop(text) + QLatin1Char(' ') + tr("Nothing was kept.");
+    if (m_link_dialog)
+        m_link_dialog->show_failure(shown);
+    show_error(shown);
+    // This may run inside an engine callback, so the session goes away from the event loop.
+    QTimer::singleShot(0, this, [this] {
+        if (!m_linking)
+            m_bridge.discard_created_profile();
+        if (!m_link_dialog)
+            end_link_attempt();
+    });
+}
+
+void StartDialog::link_cancelled() {
+    bool was_linking = m_linking;
+    m_linking = false;
+    m_register_timer.stop();
+    // Also after a failure whose profile is not discarded yet; a linked profile is not one
+    // the bridge discards.
+    m_bridge.discard_created_profile();
+    end_link_attempt();
+    if (was_linking)
+        show_progress(tr("Linking was cancelled; nothing was kept."));
+}
+
+void StartDialog::end_link_attempt() {
+    m_link_secret.reset();
+    set_busy(false);
+}
+
 void StartDialog::on_state(engine::State state) {
+    if (m_linking) {
+        if (state == engine::State::failed)
+            link_failed(m_bridge.last_error() ? plain_error(*m_bridge.last_error())
+                                              : tr("The link was refused."));
+        // Signed in as a device of the account: linked, even if the engine's last words on
+        // the link were lost (a late failure after the account was stored here).
+        if (state == engine::State::ready)
+            on_linked();
+        return;
+    }
     if (!m_registering)
         return;
     switch (state) {
@@ -265,7 +488,8 @@ void StartDialog::registration_failed(const QString& text) {
         return;
     m_registering = false;
     m_register_timer.stop();
-    show_error(text + QLatin1Char(' ') + tr("Nothing was kept; correct the form and try again."));
+    show_error(full_stop(text) + QLatin1Char(' ') +
+               tr("Nothing was kept; correct the form and try again."));
     // This may run inside an engine callback, so the session goes away from the event loop.
     QTimer::singleShot(0, this, [this] {
         m_bridge.discard_created_profile();
@@ -279,6 +503,12 @@ void StartDialog::reject() {
         m_register_timer.stop();
         m_bridge.discard_created_profile();
     }
+    if (m_linking || m_link_secret) {
+        m_linking = false;
+        m_register_timer.stop();
+        m_bridge.discard_created_profile();
+    }
+    m_link_secret.reset();
     QDialog::reject();
 }
 

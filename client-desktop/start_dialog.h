@@ -1,15 +1,23 @@
-// StartDialog: the first window. It opens an existing profile (folder, passphrase) or creates
-// one (folder, relay address, username, passphrase twice) and registers it on the relay. It
-// closes with accept() once the profile is open and its engine started; until then every
-// error is shown in the dialog in plain words and the person can try again.
+// StartDialog: the first window. It opens an existing profile (folder, passphrase), creates
+// one (folder, relay address, username, this device's name, passphrase twice) and registers it
+// on the relay, or links a new profile to an existing account (folder, relay address, this
+// device's name, passphrase twice): the link code is then shown in a LinkCodeDialog until
+// another device of the account enters it. It closes with accept() once the profile is open and
+// its engine started (or linked); until then every error is shown in the dialog in plain words
+// and the person can try again. A creation or link that fails or is cancelled keeps nothing.
 //
 // Thread: the GUI thread. The dialog drives the bridge but does not own it.
 #pragma once
 
 #include "engine/engine.h"
 
+#include "util/secret_bytes.h"
+
 #include <QDialog>
+#include <QPointer>
 #include <QTimer>
+
+#include <optional>
 
 class QDialogButtonBox;
 class QLabel;
@@ -18,6 +26,7 @@ class QTabWidget;
 
 namespace veil::desktop {
 
+class LinkCodeDialog;
 class SessionBridge;
 
 class StartDialog final : public QDialog {
@@ -32,12 +41,20 @@ public:
     // For scripts and tests: fill a form and switch to it; submit() then acts like OK.
     void fill_open(const QString& profile_dir, const QString& passphrase);
     void fill_create(const QString& profile_dir, const QString& relay_url, const QString& username,
-                     const QString& passphrase);
+                     const QString& passphrase, const QString& device_name = QString());
+    // device_name empty: the default ("Veil desktop on HOST") stays.
+    void fill_link(const QString& profile_dir, const QString& relay_url, const QString& passphrase,
+                   const QString& device_name = QString());
     void submit();
 
     // The error shown, or empty.
     QString error_text() const;
-    bool busy() const { return m_registering; }
+    // Registering, linking, or a failed link's "Start again" still offered.
+    bool busy() const { return m_registering || m_linking || m_link_secret.has_value(); }
+    // While linking: the dialog showing the code (nullptr otherwise).
+    LinkCodeDialog* link_code_dialog() const;
+    // The device name in the create and link forms.
+    QString device_name_text() const;
     // How long registration may take before the relay counts as unreachable.
     void set_register_timeout_ms(int ms) { m_register_timer.setInterval(ms); }
 
@@ -48,16 +65,30 @@ public slots:
 signals:
     // An error is now shown (for scripts, which have no one to read the dialog).
     void errorShown(const QString& text);
+    // The link code is now shown (for scripts: text is what `veil link accept` takes).
+    void linkCodeShown(const QString& text);
 
 private:
     QWidget* build_open_page();
     QWidget* build_create_page();
+    QWidget* build_link_page();
     bool creating() const;
+    bool linking_page() const;
     void submit_open();
     void submit_create();
+    void submit_link();
+    // Checks the relay address, device name and the two passphrases of a form.
+    bool check_new_profile(QLineEdit* relay, QLineEdit* device_name, QLineEdit* passphrase,
+                           QLineEdit* again);
     void create_and_register();
+    void create_and_link();
     void on_state(engine::State state);
+    void on_link_code(const QString& text, const QString& qr_payload, qint64 expires_at_ms);
+    void on_linked();
     void registration_failed(const QString& text);
+    void link_failed(const QString& text);
+    void link_cancelled();
+    void end_link_attempt();
     void show_error(const QString& text);
     void show_progress(const QString& text);
     void set_busy(bool busy);
@@ -73,10 +104,22 @@ private:
     QLineEdit* m_username = nullptr;
     QLineEdit* m_passphrase = nullptr;
     QLineEdit* m_passphrase_again = nullptr;
+    QLineEdit* m_device_name = nullptr;
+    QLineEdit* m_link_dir = nullptr;
+    QLineEdit* m_link_relay = nullptr;
+    QLineEdit* m_link_device_name = nullptr;
+    QLineEdit* m_link_passphrase = nullptr;
+    QLineEdit* m_link_passphrase_again = nullptr;
     QLabel* m_message = nullptr;
     QDialogButtonBox* m_buttons = nullptr;
     QTimer m_register_timer;
     bool m_registering = false;
+    // Linking: a link profile is open and waits for its code or the other device.
+    bool m_linking = false;
+    QPointer<LinkCodeDialog> m_link_dialog;
+    // The passphrase typed for the link, kept (wiped on destruction) until the link ends so
+    // that "Start again" can make the profile anew without asking for it again.
+    std::optional<SecretBytes> m_link_secret;
 };
 
 } // namespace veil::desktop

@@ -4,10 +4,13 @@
 // observer (send_text reports the new row before it returns).
 #pragma once
 
+#include "engine/engine.h"
 #include "store/account_store.h"
 #include "util/result.h"
 #include "util/secret_bytes.h"
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,7 @@ public:
     virtual Result<std::vector<store::ConversationRow>> conversations() = 0;
     // The latest `limit` messages with peer, in any order (the model sorts them).
     virtual Result<std::vector<store::MessageRow>> messages(const std::string& peer, int limit) = 0;
+    // Marks peer's conversation read here and on our other devices (Engine::mark_read).
     virtual Status mark_read(const std::string& peer) = 0;
 
     // Groups (engine.h): changes are sent to the relay and stored once it accepts them.
@@ -39,6 +43,14 @@ public:
     virtual Result<Bytes> send_group_text(const Bytes& group_id, const std::string& text) = 0;
     virtual Result<std::vector<store::GroupRow>> groups() = 0;
     virtual Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& group_id) = 0;
+
+    // Devices (engine.h). The handlers are called later, from the event loop, or at once when
+    // the engine is not ready; they may outlive nothing but the backend.
+    virtual void list_devices(engine::Engine::DevicesHandler handler) = 0;
+    virtual void remove_device(std::uint32_t device_id, engine::Engine::DoneHandler handler) = 0;
+    // Starts linking the device that shows code; answered by EngineObserver::on_linked or
+    // on_error. Fails at once for a code with a typo or while not connected.
+    virtual Status accept_link(const std::string& code, bool share_history) = 0;
 };
 
 } // namespace veil::tui

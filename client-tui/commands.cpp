@@ -1,5 +1,7 @@
 #include "commands.h"
 
+#include <algorithm>
+
 namespace veil::tui {
 namespace {
 
@@ -79,6 +81,43 @@ Command group_command(std::string_view rest) {
     return {Command::Kind::group_create, first, std::move(more)};
 }
 
+// /devices | /devices remove ID
+Command devices_command(std::string_view rest) {
+    auto args = words(rest);
+    if (args.empty())
+        return {Command::Kind::devices, {}, {}};
+    if (args.front() != "remove")
+        return invalid("/devices takes nothing, or remove and a device number, e.g. "
+                       "/devices remove 2");
+    if (args.size() != 2)
+        return invalid("/devices remove takes one device number, e.g. /devices remove 2");
+    const std::string& id = args[1];
+    bool digits = id.size() <= 9 &&
+                  std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || std::stoul(id) == 0)
+        return invalid("/devices remove needs a device number as /devices lists it, e.g. "
+                       "/devices remove 2");
+    return {Command::Kind::device_remove, std::to_string(std::stoul(id)), {}};
+}
+
+// /link CODE [--history]: the code may be pasted with its dashes or with spaces in it.
+Command link_command(std::string_view rest) {
+    Command command{Command::Kind::link, {}, {}};
+    for (const auto& word : words(rest)) {
+        if (word == "--history")
+            command.history = true;
+        else if (word.size() > 2 && word[0] == '-' && word[1] == '-')
+            return invalid("/link knows only --history (copy recent conversations to the new "
+                           "device)");
+        else
+            command.argument += (command.argument.empty() ? "" : " ") + word;
+    }
+    if (command.argument.empty())
+        return invalid("/link needs the code the new device shows, e.g. /link ABCD-EFGH-... "
+                       "(add --history to copy recent conversations)");
+    return command;
+}
+
 } // namespace
 
 Command parse_command(std::string_view line) {
@@ -106,6 +145,10 @@ Command parse_command(std::string_view line) {
         return {Command::Kind::full, {}, {}};
     if (verb == "group")
         return group_command(rest);
+    if (verb == "devices")
+        return devices_command(rest);
+    if (verb == "link")
+        return link_command(rest);
     // The verb is echoed back only if it is short and printable; the view makes it inert anyway.
     return invalid("unknown command /" + std::string(verb.substr(0, 20)) +
                    " (type /help; start with // to send a message beginning with /)");
@@ -122,6 +165,10 @@ const char* help_text() {
            "  /group promote|demote MEMBER   make an admin, or a member again (admins)\n"
            "  /group rename NAME   /group describe TEXT   the open group's name, description\n"
            "  /group leave  leave the open group\n"
+           "  /devices      this account's devices\n"
+           "  /devices remove ID   unlink device ID (it can no longer read new messages)\n"
+           "  /link CODE [--history]   link the new device showing CODE (see veil link);\n"
+           "                --history copies recent conversations to it, encrypted\n"
            "  /help         this help (any key closes it)\n"
            "  /quit         quit (also Ctrl-Q)\n"
            "  //text        send a message that starts with /\n"

@@ -24,6 +24,9 @@ struct Command {
         group_demote,   // names: one admin of the open group to make a member
         group_rename,   // argument: the open group's new name (spaces allowed)
         group_describe, // argument: the open group's new description
+        devices,        // list this account's devices
+        device_remove,  // argument: the device number to unlink
+        link,           // argument: the code another device shows; history: copy conversations
         help,
         quit,
         invalid, // argument: a sentence for the status line
@@ -31,6 +34,7 @@ struct Command {
     Kind kind = Kind::none;
     std::string argument;
     std::vector<std::string> names;
+    bool history = false; // /link --history
 };
 
 Command parse_command(std::string_view line);

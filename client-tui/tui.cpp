@@ -95,7 +95,10 @@ public:
     Result<std::vector<store::MessageRow>> messages(const std::string& peer, int limit) override {
         return m_session.store().messages(peer, limit);
     }
-    Status mark_read(const std::string& peer) override { return m_session.store().mark_read(peer); }
+    // Through the engine, so that our other devices learn it too.
+    Status mark_read(const std::string& peer) override {
+        return m_session.engine().mark_read(peer);
+    }
     Result<Bytes> create_group(const std::string& name,
                                const std::vector<std::string>& members) override {
         return m_session.engine().create_group(name, members);
@@ -120,6 +123,15 @@ public:
     Result<std::vector<store::GroupRow>> groups() override { return m_session.store().groups(); }
     Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& id) override {
         return m_session.store().group_members(id);
+    }
+    void list_devices(engine::Engine::DevicesHandler handler) override {
+        m_session.engine().list_devices(std::move(handler));
+    }
+    void remove_device(std::uint32_t device_id, engine::Engine::DoneHandler handler) override {
+        m_session.engine().remove_device(device_id, std::move(handler));
+    }
+    Status accept_link(const std::string& code, bool share_history) override {
+        return m_session.engine().accept_link(code, share_history);
     }
 
 private:
@@ -159,6 +171,28 @@ public:
     void on_group_warning(std::span<const std::uint8_t>, const std::string& sentence) override {
         if (model)
             model->set_error(sentence);
+        notify();
+    }
+    void on_read_elsewhere(const std::string& conversation) override {
+        if (model)
+            model->on_read_elsewhere(conversation);
+        notify();
+    }
+    void on_linked(const std::string& username, std::uint32_t device_id) override {
+        log::info(kLog, "linked a device");
+        if (model)
+            model->on_linked(username, device_id);
+        notify();
+    }
+    void on_devices_changed() override {
+        if (model)
+            model->on_devices_changed();
+        notify();
+    }
+    void on_unlinked() override {
+        log::warn(kLog, "this device was unlinked from the account");
+        if (model)
+            model->on_unlinked();
         notify();
     }
     void on_error(const Error& error) override {
@@ -205,6 +239,7 @@ int run_screen(qt::ClientSession& session, TuiModel& model, ModelObserver& obser
             redraw();
         });
     };
+    model.set_changed_callback([&] { observer.changed(); });
 
     QSocketNotifier key_notifier(STDIN_FILENO, QSocketNotifier::Read);
     QObject::connect(&key_notifier, &QSocketNotifier::activated, [&] {
@@ -239,6 +274,7 @@ int run_screen(qt::ClientSession& session, TuiModel& model, ModelObserver& obser
     redraw();
     QCoreApplication::exec();
     observer.changed = nullptr;
+    model.set_changed_callback(nullptr);
     session.engine().stop();
     return 0;
 }

@@ -12,6 +12,13 @@ namespace {
 const char* kNoConversation = "No conversation is open.\n"
                               "/add NAME starts one, /open NAME opens one, /help lists the rest.";
 
+const char* kAskingDevices = "asking the relay for this account's devices\xE2\x80\xA6";
+
+// "Mon 2024-05-06 14:03", or "never".
+std::string when(std::int64_t ms) {
+    return ms > 0 ? format_day(ms) + " " + format_clock(ms) : std::string("never");
+}
+
 std::string spaces(int n) {
     return std::string(static_cast<std::size_t>(n > 0 ? n : 0), ' ');
 }
@@ -68,6 +75,13 @@ TuiModel::TuiModel(ChatBackend& backend, const Clock& clock)
 
 void TuiModel::set_error(const std::string& message) {
     m_error = message;
+    if (!message.empty())
+        m_notice.clear(); // the newest word wins
+}
+
+void TuiModel::set_notice(const std::string& text) {
+    m_notice = text;
+    m_error.clear();
 }
 
 void TuiModel::on_message(const store::MessageRow& row) {
@@ -105,6 +119,23 @@ void TuiModel::on_group_changed() {
     reload_conversations();
     if (m_overlay_members)
         show_members(); // keep the list shown up to date
+}
+
+void TuiModel::on_read_elsewhere(const std::string&) {
+    reload_conversations();
+}
+
+void TuiModel::on_linked(const std::string&, std::uint32_t device_id) {
+    set_notice("linked device " + std::to_string(device_id) + " to this account");
+}
+
+void TuiModel::on_devices_changed() {
+    if (m_overlay_devices)
+        list_devices(); // keep the list shown up to date
+}
+
+void TuiModel::on_unlinked() {
+    m_unlinked = true;
 }
 
 // ---- conversations ---------------------------------------------------------------------------
@@ -248,6 +279,7 @@ void TuiModel::handle_key(const Key& key) {
     if (!m_overlay.empty() && key.type != T::resize) {
         m_overlay.clear();
         m_overlay_members = false;
+        m_overlay_devices = false;
         if (key.type == T::escape)
             return;
     }
@@ -272,7 +304,10 @@ void TuiModel::handle_key(const Key& key) {
     case T::tab: switch_conversation(+1); break;
     case T::page_up: scroll_by(page); break;
     case T::page_down: scroll_by(-page); break;
-    case T::escape: m_error.clear(); break;
+    case T::escape:
+        m_error.clear();
+        m_notice.clear();
+        break;
     case T::resize: break;
     case T::alt:
         if (key.ch == 'n')
@@ -335,6 +370,9 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::group_rename:
     case Command::Kind::group_describe: describe_group(command); break;
     case Command::Kind::group_members: show_members(); break;
+    case Command::Kind::devices: list_devices(); break;
+    case Command::Kind::device_remove: remove_device(command.argument); break;
+    case Command::Kind::link: accept_link(command); break;
     case Command::Kind::help: m_help = true; break;
     case Command::Kind::quit: m_quit = true; break;
     case Command::Kind::invalid: set_error(command.argument); break;
@@ -429,7 +467,76 @@ void TuiModel::show_members() {
     m_overlay_members = true;
 }
 
+// ---- devices ---------------------------------------------------------------------------------
+
+void TuiModel::list_devices() {
+    if (!m_overlay_devices)
+        set_notice(kAskingDevices);
+    std::weak_ptr<bool> alive = m_alive;
+    m_backend.list_devices([this, alive](Result<std::vector<engine::DeviceInfo>> devices) {
+        if (alive.expired())
+            return;
+        if (!devices)
+            set_error(devices.error().message);
+        else
+            show_devices(devices.value());
+        if (m_changed)
+            m_changed();
+    });
+}
+
+void TuiModel::show_devices(const std::vector<engine::DeviceInfo>& devices) {
+    if (m_notice == kAskingDevices)
+        m_notice.clear();
+    std::string text = "Devices of " + display_text(m_username) + ":\n";
+    for (const auto& d : devices) {
+        text += "  " + std::to_string(d.device_id) + " " +
+                (d.name.empty() ? std::string("(no name)") : display_text(d.name)) +
+                " \xE2\x80\x94 added " + when(d.created_ms) + ", last seen " +
+                (d.current ? std::string("now") : when(d.last_seen_ms)) +
+                (d.current ? " (this device)" : "") + "\n";
+    }
+    text += "/devices remove ID unlinks one; /link CODE adds the device showing CODE.\n"
+            "Any key closes this list (Esc: just close it).";
+    m_overlay = text;
+    m_overlay_members = false;
+    m_overlay_devices = true;
+}
+
+void TuiModel::remove_device(const std::string& id_text) {
+    auto id = static_cast<std::uint32_t>(std::stoul(id_text));
+    set_notice("unlinking device " + id_text + "\xE2\x80\xA6");
+    std::weak_ptr<bool> alive = m_alive;
+    m_backend.remove_device(id, [this, alive, id_text](Status st) {
+        if (alive.expired())
+            return;
+        if (!st)
+            set_error(st.error().message);
+        else
+            set_notice("device " + id_text + " was unlinked; it can no longer read new messages");
+        if (m_changed)
+            m_changed();
+    });
+}
+
+void TuiModel::accept_link(const Command& command) {
+    if (auto st = m_backend.accept_link(command.argument, command.history); !st) {
+        set_error(st.error().message);
+        return;
+    }
+    set_notice(command.history
+                   ? "linking\xE2\x80\xA6 waiting for the new device, then copying recent "
+                     "conversations to it"
+                   : "linking\xE2\x80\xA6 waiting for the new device");
+}
+
+// ---- sending ---------------------------------------------------------------------------------
+
 void TuiModel::send(const std::string& text) {
+    if (m_unlinked) {
+        set_error("this device was unlinked from the account; it can no longer send");
+        return;
+    }
     if (m_open_peer.empty()) {
         set_error("no conversation is open: /add NAME or /open NAME first");
         return;
@@ -582,18 +689,26 @@ std::vector<Line> TuiModel::conversation_list(int rows, int width) const {
 
 Line TuiModel::status_line() const {
     Line line = {{" " + display_text(m_username), Style::status},
-                 {" \xE2\x94\x82 ", Style::status}, // │
-                 {connection_label(m_state), Style::status}};
+                 {" \xE2\x94\x82 ", Style::status}}; // │
+    if (m_unlinked)
+        line.push_back({"this device was unlinked from the account", Style::error});
+    else
+        line.push_back({connection_label(m_state), Style::status});
     if (!m_error.empty()) {
         line.push_back({" \xE2\x94\x82 ", Style::status});
         line.push_back({"\xE2\x9A\xA0 " + display_text(m_error) + " (Esc)", Style::error});
+    } else if (!m_notice.empty()) {
+        line.push_back({" \xE2\x94\x82 ", Style::status});
+        line.push_back({display_text(m_notice), Style::status});
     }
     line.push_back({" \xE2\x94\x82 /help \xC2\xB7 Ctrl-Q quits", Style::status});
     return line;
 }
 
 Line TuiModel::input_line(int width, int& cursor_col) const {
-    std::string prompt = m_open_peer.empty()
+    // Unlinked: commands (/quit, /help) still work, messages are refused.
+    std::string prompt = m_unlinked ? std::string("unlinked, commands only> ")
+                         : m_open_peer.empty()
                              ? std::string("> ")
                              : std::string(clip_to_width(display_name(m_open_peer), 16)) + "> ";
     int prompt_width = text_width(prompt);

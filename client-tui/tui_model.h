@@ -13,7 +13,9 @@
 #include "util/clock.h"
 #include "view.h"
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -44,6 +46,14 @@ public:
     void on_status(std::span<const std::uint8_t> message_id, store::MessageStatus status);
     // A group's members, name or our membership changed.
     void on_group_changed();
+    // Devices: another device of ours read conversation (its unread count is now 0); a link we
+    // accepted finished; the account's devices changed; this device was unlinked by another
+    // one (nothing can be sent any more).
+    void on_read_elsewhere(const std::string& conversation);
+    void on_linked(const std::string& username, std::uint32_t device_id);
+    void on_devices_changed();
+    void on_unlinked();
+    bool unlinked() const { return m_unlinked; }
 
     // The first conversation: peer (added as a contact if needed), or the most recent one.
     void open_initial(const std::string& peer);
@@ -52,6 +62,10 @@ public:
     // Adds peer as a contact if needed and opens the conversation.
     bool add_and_open(const std::string& peer);
     void reload_conversations();
+
+    // Called after the model changed outside a key or an engine event (an answer from the
+    // relay to /devices), so that the screen is drawn again.
+    void set_changed_callback(std::function<void()> changed) { m_changed = std::move(changed); }
 
     void handle_key(const Key& key);
     // Runs one line as if typed and Enter pressed.
@@ -71,6 +85,8 @@ public:
     std::size_t loaded_messages() const { return m_messages.size(); }
     const LineEditor& editor() const { return m_editor; }
     const std::string& last_error() const { return m_error; }
+    // A remark for the person in the status line that is not an error ("device 2 removed").
+    const std::string& notice() const { return m_notice; }
     int scroll() const { return m_scroll; }
     bool help_visible() const { return m_help; }
     // Text shown over the conversation (the /group members list) until a key is pressed.
@@ -94,6 +110,11 @@ private:
     void change_group(const Command& command);
     void show_members();
     void describe_group(const Command& command);
+    void list_devices();
+    void show_devices(const std::vector<engine::DeviceInfo>& devices);
+    void remove_device(const std::string& id_text);
+    void accept_link(const Command& command);
+    void set_notice(const std::string& text);
     // The open conversation's group id; false (with an error shown) if it is not a group.
     bool open_group(Bytes& group_id);
 
@@ -109,6 +130,8 @@ private:
     std::string m_username;
     engine::State m_state = engine::State::offline;
     std::string m_error;
+    std::string m_notice;
+    bool m_unlinked = false;
 
     std::vector<ConversationEntry> m_conversations;
     std::string m_open_peer;
@@ -119,12 +142,17 @@ private:
     bool m_help = false;
     std::string m_overlay;
     bool m_overlay_members = false;
+    bool m_overlay_devices = false;
     std::map<std::string, std::string> m_group_names; // group conversation -> group name
     bool m_quit = false;
     bool m_repaint = false;
 
     LineEditor m_editor;
     std::map<std::string, std::string> m_drafts; // unsent input per conversation
+    // Handlers of requests to the relay hold a weak copy: an answer after the model is gone
+    // (the engine fails what is pending when it stops) is dropped.
+    std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
+    std::function<void()> m_changed;
 };
 
 } // namespace veil::tui

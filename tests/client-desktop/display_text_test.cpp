@@ -57,5 +57,14 @@ TEST_CASE("times from today show the hour, older ones the date") {
     CHECK(format_time(0, now).isEmpty());
 }
 
+TEST_CASE("a sentence gets a full stop before another one follows it") {
+    CHECK(full_stop(QStringLiteral("the link code expired; start again")) ==
+          QStringLiteral("the link code expired; start again."));
+    CHECK(full_stop(QStringLiteral("Done.")) == QStringLiteral("Done."));
+    CHECK(full_stop(QStringLiteral("Really?")) == QStringLiteral("Really?"));
+    CHECK(full_stop(QStringLiteral("Waiting… ")) == QStringLiteral("Waiting…"));
+    CHECK(full_stop(QString()).isEmpty());
+}
+
 } // namespace
 } // namespace veil::desktop

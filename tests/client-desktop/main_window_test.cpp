@@ -1,14 +1,18 @@
 #include "main_window.h"
 
 #include "desktop_fixture.h"
+#include "devices_dialog.h"
 #include "group_details_dialog.h"
 #include "group_panel.h"
 #include "new_group_dialog.h"
 #include "session_bridge.h"
 
+#include "link_device_dialog.h"
+
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
 
 #include <fstream>
@@ -480,6 +484,114 @@ TEST_CASE_METHOD(WindowFixture, "an engine refusal of the edit stays in the dial
     auto stored = bridge.store().group(test::group_id(1));
     REQUIRE(stored.ok());
     CHECK(stored.value()->name == "hikers");
+}
+
+} // namespace
+} // namespace veil::desktop
+
+namespace veil::desktop {
+namespace {
+
+// The 1:1 items waiting for the relay that tell our other devices a conversation was read.
+std::vector<std::string> read_syncs(store::AccountStore& store) {
+    std::vector<std::string> out;
+    auto pending = store.pending();
+    REQUIRE(pending.ok());
+    for (const auto& item : pending.value()) {
+        wire::Content content;
+        REQUIRE(content.ParseFromArray(item.content.data(), static_cast<int>(item.content.size())));
+        if (item.peer == "alice" && content.has_sync() && content.sync().has_read())
+            out.push_back(content.sync().read().conversation());
+    }
+    return out;
+}
+
+TEST_CASE_METHOD(WindowFixture, "opening a conversation tells our other devices it was read") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    MainWindow window(bridge);
+    receive(test::incoming("carol", 1, "one"));
+    CHECK(read_syncs(bridge.store()).empty());
+    window.open_conversation("carol");
+    CHECK(read_syncs(bridge.store()) == std::vector<std::string>{"carol"});
+    // Nothing unread: nothing to tell.
+    window.open_conversation("bob");
+    window.open_conversation("carol");
+    CHECK(read_syncs(bridge.store()).size() == 1);
+}
+
+TEST_CASE_METHOD(WindowFixture, "a conversation read on another device loses its unread count") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    MainWindow window(bridge);
+    receive(test::incoming("carol", 1, "one"));
+    CHECK(window.windowTitle().startsWith(QStringLiteral("(1)")));
+    // What the engine does for a read sync from another device of ours.
+    REQUIRE(bridge.store().mark_read("carol").ok());
+    observer().on_read_elsewhere("carol");
+    auto& list = window.conversation_model();
+    CHECK(list.data(list.index(list.row_of("carol")), ConversationListModel::UnreadRole).toInt() ==
+          0);
+    CHECK_FALSE(window.windowTitle().startsWith(QStringLiteral("(")));
+}
+
+TEST_CASE_METHOD(WindowFixture, "an unlinked device says so and sends nothing more") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    REQUIRE(window.input_enabled());
+    observer().on_unlinked();
+    CHECK_FALSE(window.input_enabled());
+    CHECK(window.read_only_text() ==
+          QStringLiteral("This device was unlinked from your account on another device. It can "
+                         "no longer send or receive."));
+    CHECK(window.banner_text().contains(QStringLiteral("unlinked")));
+    window.send_text(QStringLiteral("still there?"));
+    auto sent = bridge.store().messages("bob", 10);
+    REQUIRE(sent.ok());
+    CHECK(sent.value().empty());
+    // Other conversations stay read-only too.
+    receive(test::incoming("carol", 1, "hi"));
+    window.open_conversation("carol");
+    CHECK_FALSE(window.input_enabled());
+    for (auto* box : window.findChildren<QMessageBox*>())
+        box->close();
+}
+
+TEST_CASE_METHOD(WindowFixture, "the devices dialog opens from the window and waits for the "
+                                "connection") {
+    MainWindow window(bridge);
+    DevicesDialog* dialog = window.devices();
+    REQUIRE(dialog);
+    CHECK(dialog->status_text().startsWith(QStringLiteral("Not connected to the relay")));
+    CHECK(window.devices() == dialog); // one at a time
+    // Once connected it asks the engine; this engine is not, so its answer is an error.
+    observer().on_state(engine::State::ready);
+    CHECK(dialog->status_text().startsWith(QStringLiteral("Cannot list the devices: ")));
+    std::vector<engine::DeviceInfo> listed(1);
+    listed[0].device_id = 1;
+    listed[0].current = true;
+    dialog->show_devices(listed);
+    CHECK(dialog->device_count() == 1);
+    CHECK(dialog->status_text().isEmpty());
+    // A change announced by the engine asks again.
+    observer().on_devices_changed();
+    CHECK(dialog->status_text().startsWith(QStringLiteral("Cannot list the devices: ")));
+    dialog->close();
+}
+
+TEST_CASE_METHOD(WindowFixture, "a link started from the devices dialog gets its answer") {
+    MainWindow window(bridge);
+    DevicesDialog* dialog = window.devices();
+    LinkDeviceDialog* form = dialog->link_device();
+    // Offline: the engine refuses at once, in words, and the form keeps the code.
+    form->fill(QStringLiteral("0000-0000-0000-0000-0000-0000-0"), false);
+    form->submit();
+    CHECK_FALSE(form->error_text().isEmpty());
+    CHECK_FALSE(form->waiting());
+    // A typo is named.
+    form->fill(QStringLiteral("ABCU"), false);
+    form->submit();
+    CHECK(form->error_text().contains(QStringLiteral("code")));
+    dialog->close();
 }
 
 } // namespace

@@ -58,3 +58,56 @@ TEST_CASE("a blank line does nothing", "[commands]") {
     CHECK(parse_command("").kind == Command::Kind::none);
     CHECK(parse_command("   ").kind == Command::Kind::none);
 }
+
+TEST_CASE("/devices lists and /devices remove ID unlinks a device by number", "[commands]") {
+    CHECK(parse_command("/devices").kind == Command::Kind::devices);
+    Command c = parse_command("/devices remove 2");
+    CHECK(c.kind == Command::Kind::device_remove);
+    CHECK(c.argument == "2");
+    CHECK(parse_command("/devices remove 007").argument == "7");
+}
+
+TEST_CASE("/devices with a bad number or stray words is refused with a hint", "[commands]") {
+    for (const char* line :
+         {"/devices remove", "/devices remove two", "/devices remove 0", "/devices remove 2 3",
+          "/devices remove -1", "/devices remove 99999999999", "/devices list"}) {
+        Command c = parse_command(line);
+        INFO(line);
+        CHECK(c.kind == Command::Kind::invalid);
+        CHECK(c.argument.find("/devices") != std::string::npos);
+    }
+}
+
+TEST_CASE("/link takes a code pasted with dashes or spaces and an optional --history",
+          "[commands]") {
+    Command c = parse_command("/link ABCD-EFGH-JKMN");
+    CHECK(c.kind == Command::Kind::link);
+    CHECK(c.argument == "ABCD-EFGH-JKMN");
+    CHECK_FALSE(c.history);
+
+    c = parse_command("/link --history ABCD EFGH  JKMN");
+    CHECK(c.kind == Command::Kind::link);
+    CHECK(c.argument == "ABCD EFGH JKMN");
+    CHECK(c.history);
+
+    c = parse_command("/link ABCD --history");
+    CHECK(c.history);
+    CHECK(c.argument == "ABCD");
+}
+
+TEST_CASE("/link without a code or with an unknown option is refused with a hint", "[commands]") {
+    Command c = parse_command("/link");
+    CHECK(c.kind == Command::Kind::invalid);
+    CHECK(c.argument.find("needs the code") != std::string::npos);
+    CHECK(parse_command("/link --history").kind == Command::Kind::invalid);
+    c = parse_command("/link ABCD --all");
+    CHECK(c.kind == Command::Kind::invalid);
+    CHECK(c.argument.find("--history") != std::string::npos);
+}
+
+TEST_CASE("/help mentions the device commands", "[commands]") {
+    std::string help = veil::tui::help_text();
+    CHECK(help.find("/devices") != std::string::npos);
+    CHECK(help.find("/devices remove ID") != std::string::npos);
+    CHECK(help.find("/link CODE [--history]") != std::string::npos);
+}

@@ -152,6 +152,32 @@ public:
     Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& id) override {
         return members[id];
     }
+    // Devices: the list is answered when the test calls answer_devices(); removals and links
+    // are recorded and answered by the test too, as the relay would later.
+    std::vector<engine::DeviceInfo> device_list;
+    std::vector<engine::Engine::DevicesHandler> list_requests;
+    std::vector<std::pair<std::uint32_t, engine::Engine::DoneHandler>> removals;
+    std::vector<std::pair<std::string, bool>> links;
+    void list_devices(engine::Engine::DevicesHandler handler) override {
+        list_requests.push_back(std::move(handler));
+    }
+    void answer_devices() {
+        auto pending = std::move(list_requests);
+        list_requests.clear();
+        for (auto& h : pending)
+            h(device_list);
+    }
+    void remove_device(std::uint32_t id, engine::Engine::DoneHandler handler) override {
+        removals.emplace_back(id, std::move(handler));
+    }
+    Status accept_link(const std::string& code, bool history) override {
+        if (code.find('U') != std::string::npos)
+            return make_error(Errc::invalid_argument,
+                              "the link code has a character that cannot be in a code: 'U'");
+        links.emplace_back(code, history);
+        return {};
+    }
+
     store::MessageRow receive_in_group(const Bytes& id, const std::string& from,
                                        const std::string& text,
                                        store::MessageKind kind = store::MessageKind::normal) {
@@ -466,4 +492,160 @@ TEST_CASE("a command typed right after the members list is a command, not a mess
     CHECK(t.model.overlay().empty());
     CHECK(t.backend.calls.back() == "add carol");
     CHECK(t.backend.rows.empty()); // nothing went to the group as text
+}
+
+// ---- devices -------------------------------------------------------------------------------
+
+namespace {
+
+std::vector<engine::DeviceInfo> two_devices() {
+    engine::DeviceInfo laptop;
+    laptop.device_id = 1;
+    laptop.name = "laptop";
+    laptop.created_ms = 1'700'000'000'000;
+    laptop.last_seen_ms = 1'700'000'600'000;
+    laptop.current = true;
+    engine::DeviceInfo phone;
+    phone.device_id = 2;
+    phone.name = "phone\x1b[31m";
+    phone.created_ms = 1'700'000'300'000;
+    phone.last_seen_ms = 0;
+    return {laptop, phone};
+}
+
+} // namespace
+
+TEST_CASE("/devices lists the account's devices in the message pane once the relay answers",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    int redraws = 0;
+    t.model.set_changed_callback([&] { ++redraws; });
+    t.enter(U"/devices");
+    CHECK(t.model.notice().find("asking the relay") != std::string::npos);
+    CHECK(t.model.overlay().empty());
+    t.backend.device_list = two_devices();
+    t.backend.answer_devices();
+    CHECK(redraws == 1);
+    CHECK(t.model.notice().empty());
+    const std::string& list = t.model.overlay();
+    CHECK(list.find("  1 laptop \xE2\x80\x94 added ") != std::string::npos);
+    CHECK(list.find(", last seen now (this device)\n") != std::string::npos);
+    CHECK(list.find("  2 phone") != std::string::npos);
+    CHECK(list.find("last seen never\n") != std::string::npos);
+    std::string screen = screen_text(t.model.render());
+    CHECK(screen.find("1 laptop") != std::string::npos);
+    CHECK(screen.find('\x1b') == std::string::npos); // a device name is inert too
+    // Any key closes it.
+    t.model.handle_key(Key::of(Key::Type::escape));
+    CHECK(t.model.overlay().empty());
+}
+
+TEST_CASE("/devices shows the relay's refusal in the status line", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/devices");
+    REQUIRE(t.backend.list_requests.size() == 1);
+    t.backend.list_requests.front()(
+        make_error(Errc::disconnected, "listing devices needs a connection to the relay"));
+    CHECK(t.model.last_error() == "listing devices needs a connection to the relay");
+    CHECK(screen_text(t.model.render()).find("needs a connection") != std::string::npos);
+    CHECK(t.model.overlay().empty());
+}
+
+TEST_CASE("/devices remove ID asks the engine and says how it went", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/devices remove 2");
+    REQUIRE(t.backend.removals.size() == 1);
+    CHECK(t.backend.removals[0].first == 2);
+    CHECK(t.model.notice().find("unlinking device 2") != std::string::npos);
+    t.backend.removals[0].second(Status{});
+    CHECK(t.model.notice() == "device 2 was unlinked; it can no longer read new messages");
+
+    t.enter(U"/devices remove 1");
+    REQUIRE(t.backend.removals.size() == 2);
+    t.backend.removals[1].second(make_error(
+        Errc::invalid_argument, "this is the device you are using: remove it from another one"));
+    CHECK(t.model.last_error().find("remove it from another one") != std::string::npos);
+    CHECK(t.model.notice().empty());
+}
+
+TEST_CASE("the devices list shown is refreshed when the account's devices change", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/devices");
+    t.backend.device_list = two_devices();
+    t.backend.answer_devices();
+    REQUIRE(!t.model.overlay().empty());
+    t.backend.device_list.pop_back();
+    t.model.on_devices_changed();
+    t.backend.answer_devices();
+    CHECK(t.model.overlay().find("phone") == std::string::npos);
+    CHECK(t.model.overlay().find("laptop") != std::string::npos);
+
+    // Not shown: nothing is asked.
+    t.model.handle_key(Key::of(Key::Type::escape));
+    t.model.on_devices_changed();
+    CHECK(t.backend.list_requests.empty());
+}
+
+TEST_CASE("/link CODE starts a link, with --history when asked, and reports the outcome",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/link ABCD-EFGH 1234 --history");
+    REQUIRE(t.backend.links.size() == 1);
+    CHECK(t.backend.links[0].first == "ABCD-EFGH 1234");
+    CHECK(t.backend.links[0].second);
+    CHECK(t.model.notice().find("waiting for the new device") != std::string::npos);
+    t.model.on_linked("alice", 3);
+    CHECK(t.model.notice() == "linked device 3 to this account");
+
+    t.enter(U"/link ABCU");
+    CHECK(t.backend.links.size() == 1);
+    CHECK(t.model.last_error().find("cannot be in a code") != std::string::npos);
+}
+
+TEST_CASE("opening a conversation marks it read through the backend, and a read elsewhere "
+          "clears its count",
+          "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "carol"};
+    t.model.open_initial("bob");
+    t.model.on_message(t.backend.receive("carol", "psst"));
+    auto unread_of = [&](const std::string& peer) {
+        for (const auto& c : t.model.conversations())
+            if (c.peer == peer)
+                return c.unread;
+        return -1;
+    };
+    CHECK(unread_of("carol") == 1);
+    // Another device of ours read it: the engine stored that and tells the model.
+    t.backend.read["carol"] = true;
+    t.model.on_read_elsewhere("carol");
+    CHECK(unread_of("carol") == 0);
+
+    t.model.on_message(t.backend.receive("carol", "again"));
+    CHECK(unread_of("carol") > 0);
+    t.enter(U"/open carol");
+    CHECK(t.backend.read["carol"]);
+    CHECK(unread_of("carol") == 0);
+}
+
+TEST_CASE("an unlinked device says so in the status line and sends nothing more", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.model.on_unlinked();
+    CHECK(t.model.unlinked());
+    std::string screen = screen_text(t.model.render());
+    CHECK(screen.find("this device was unlinked from the account") != std::string::npos);
+    t.enter(U"still there?");
+    CHECK(t.backend.rows.empty());
+    CHECK(t.model.editor().text() == "still there?");
+    CHECK(t.model.last_error().find("can no longer send") != std::string::npos);
+    // Commands still work.
+    t.model.handle_key(Key::ctrl('u'));
+    t.enter(U"/quit");
+    CHECK(t.model.quit_requested());
 }
