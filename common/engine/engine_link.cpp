@@ -299,6 +299,22 @@ void Engine::link_fail(const std::string& sentence, bool tell_peer) {
         m_started = false;
         set_state(State::failed);
         m_transport.close();
+        return;
+    }
+    if (is_new && !m_store_context) {
+        // The device was added and the account stored; only the history copy failed. The
+        // account works without it: sign in (now, or after the reconnect).
+        auto context = crypto::StoreContext::create(m_context, m_store);
+        if (!context) {
+            report(context.error());
+            m_started = false;
+            set_state(State::failed);
+            m_transport.close();
+            return;
+        }
+        m_store_context = std::move(context.value());
+        if (m_transport.connected())
+            on_connected();
     }
 }
 
