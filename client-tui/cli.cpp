@@ -231,14 +231,7 @@ int cmd_register(const GlobalOptions& options, const std::string& name,
     // The relay did not take the account: nothing of it is kept, so the same folder can be
     // used again at once.
     session.value().reset();
-    log::set_sink(nullptr);
-    std::error_code ec;
-    std::filesystem::remove(
-        options.log_file.empty() ? options.profile / "veil.log" : options.log_file, ec);
-    store::AccountStore::remove_profile(options.profile);
-    if (made_folder)
-        std::filesystem::remove(options.profile, ec);
-    err("nothing was kept in " + options.profile.string());
+    discard_new_profile(options, made_folder);
     return code;
 }
 

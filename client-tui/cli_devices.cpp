@@ -106,16 +106,8 @@ int cmd_link(const GlobalOptions& options, const std::string& device_name, bool 
     // Not linked: nothing is kept, so the same folder can be used again at once.
     const bool linked = !runner.m_linked.empty();
     session.value().reset();
-    if (linked)
-        return code; // the account is here; only the first login failed
-    log::set_sink(nullptr);
-    std::error_code ec;
-    std::filesystem::remove(
-        options.log_file.empty() ? options.profile / "veil.log" : options.log_file, ec);
-    store::AccountStore::remove_profile(options.profile);
-    if (made_folder)
-        std::filesystem::remove(options.profile, ec);
-    err("nothing was kept in " + options.profile.string());
+    if (!linked) // else the account is here; only the first login failed
+        discard_new_profile(options, made_folder);
     return code;
 }
 
@@ -150,16 +142,7 @@ int cmd_link_accept(const GlobalOptions& options, const std::string& code_text,
         }
     });
     self = &runner;
-    int code;
-    auto session = open_session(options, runner, code);
-    if (!session)
-        return code;
-    engine = &session->engine();
-    if (auto st = engine->start(); !st) {
-        err(st.error().message);
-        return exit_for(st.error());
-    }
-    return runner.exec();
+    return run_started(options, runner, engine);
 }
 
 int cmd_devices_list(const GlobalOptions& options) {
@@ -186,16 +169,7 @@ int cmd_devices_list(const GlobalOptions& options) {
         });
     });
     self = &runner;
-    int code;
-    auto session = open_session(options, runner, code);
-    if (!session)
-        return code;
-    engine = &session->engine();
-    if (auto st = engine->start(); !st) {
-        err(st.error().message);
-        return exit_for(st.error());
-    }
-    return runner.exec();
+    return run_started(options, runner, engine);
 }
 
 int cmd_devices_remove(const GlobalOptions& options, const std::string& id_text) {
@@ -230,16 +204,7 @@ int cmd_devices_remove(const GlobalOptions& options, const std::string& id_text)
         });
     });
     self = &runner;
-    int code;
-    auto session = open_session(options, runner, code);
-    if (!session)
-        return code;
-    engine = &session->engine();
-    if (auto st = engine->start(); !st) {
-        err(st.error().message);
-        return exit_for(st.error());
-    }
-    return runner.exec();
+    return run_started(options, runner, engine);
 }
 
 } // namespace veil::tui

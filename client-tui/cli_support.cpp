@@ -93,4 +93,28 @@ std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
     return std::move(session.value());
 }
 
+void discard_new_profile(const GlobalOptions& options, bool made_folder) {
+    log::set_sink(nullptr);
+    std::error_code ec;
+    std::filesystem::remove(
+        options.log_file.empty() ? options.profile / "veil.log" : options.log_file, ec);
+    store::AccountStore::remove_profile(options.profile);
+    if (made_folder)
+        std::filesystem::remove(options.profile, ec);
+    err("nothing was kept in " + options.profile.string());
+}
+
+int run_started(const GlobalOptions& options, Runner& runner, engine::Engine*& engine) {
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    engine = &session->engine();
+    if (auto st = engine->start(); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    return runner.exec();
+}
+
 } // namespace veil::tui

@@ -23,6 +23,10 @@ int exit_for(const Error& e);
 // Group verbs: an unknown group or member is a failed action, not a profile problem.
 int group_exit(const Error& e);
 void setup_logging(const GlobalOptions& options);
+// Removes a profile a verb created in this run that is of no use (its registration or link
+// failed), with its log, so that the same folder can be used again at once. The store must be
+// closed.
+void discard_new_profile(const GlobalOptions& options, bool made_folder);
 // Opens the profile (waiting for another veil process that has it open, up to the timeout);
 // on failure prints why, sets code and returns nullptr.
 std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
@@ -72,5 +76,9 @@ protected:
     bool m_ever_ready = false;
     std::string m_last_error;
 };
+
+// Opens the profile with runner as the engine's observer, sets engine (for runner's callbacks),
+// starts it and runs the event loop; returns the exit code.
+int run_started(const GlobalOptions& options, Runner& runner, engine::Engine*& engine);
 
 } // namespace veil::tui

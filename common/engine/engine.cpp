@@ -689,15 +689,8 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
         // The wire id is outside the ciphertext; the copy inside authenticates it.
         if (data.message_id() != d.message_id())
             return make_error(Errc::invalid_message, "the message id does not match");
-        store::MessageRow row;
-        row.peer = sender;
-        row.message_id = bytes_of(data.message_id());
-        row.direction = store::Direction::incoming;
-        row.sender = sender;
-        row.text = data.text();
-        row.sent_at_ms = static_cast<std::int64_t>(data.sent_at_ms());
-        row.received_at_ms = m_clock.now_ms();
-        row.status = store::MessageStatus::received;
+        store::MessageRow row =
+            detail::data_row(data, sender, sender, /*ours=*/false, m_clock.now_ms());
         if (sender == m_username)
             return make_error(Errc::invalid_message, "a message from our own account is not "
                                                      "a sync message");

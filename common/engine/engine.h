@@ -253,6 +253,11 @@ private:
     void flush_legacy_outbox(const std::vector<store::PendingItem>& pending);
     void send_copies(const Bytes& message_id, const std::string& peer, bool sync,
                      std::optional<std::int64_t> pending_seq);
+    // A pending message leaves the pipeline (accepted, refused, or needed by nobody).
+    Status finish_pending(std::span<const std::uint8_t> message_id,
+                          std::optional<std::int64_t> pending_seq);
+    // Our message reached the relay: queued becomes sent, announced.
+    void mark_sent(std::span<const std::uint8_t> message_id);
     void on_send_refused(const Bytes& message_id, const std::string& peer,
                          std::optional<std::int64_t> pending_seq, const wire::Error& error);
     void fetch_device_list(const std::string& username);

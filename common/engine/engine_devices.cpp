@@ -115,15 +115,7 @@ Engine::Readiness Engine::prepare_pending(const store::PendingItem& item) {
     }
     if (targets.empty()) {
         // Something for our other devices, and we have none: nobody needs it.
-        store::AccountStore::Transaction tx(m_store);
-        Status st = tx.begun();
-        if (st)
-            st = m_store.remove_outbox(item.message_id);
-        if (st)
-            st = m_store.remove_pending(item.seq);
-        if (st)
-            st = tx.commit();
-        if (!st)
+        if (auto st = finish_pending(item.message_id, item.seq); !st)
             report(st.error());
         return Readiness::dropped;
     }
@@ -256,36 +248,49 @@ void Engine::send_copies(const Bytes& message_id, const std::string& peer, bool 
                            : wire::CIPHERTEXT_WHISPER);
         copy->set_ciphertext(to_string(c.ciphertext));
     }
-    request(
-        std::move(e), [this, key, message_id, peer, pending_seq](const wire::Envelope& response) {
-            m_in_flight.erase(key);
-            if (response.has_error()) {
-                on_send_refused(message_id, peer, pending_seq, response.error());
+    request(std::move(e),
+            [this, key, message_id, peer, pending_seq](const wire::Envelope& response) {
+                m_in_flight.erase(key);
+                if (response.has_error()) {
+                    on_send_refused(message_id, peer, pending_seq, response.error());
+                    check_settled();
+                    return;
+                }
+                m_mismatches.erase(key);
+                if (auto st = finish_pending(message_id, pending_seq); !st)
+                    report(st.error());
+                mark_sent(message_id);
+                // A group send may be waiting for its sender key distribution to be accepted.
+                if (m_in_flight.empty())
+                    pump_group_sends();
                 check_settled();
-                return;
-            }
-            m_mismatches.erase(key);
-            store::AccountStore::Transaction tx(m_store);
-            Status st = tx.begun();
-            if (st)
-                st = m_store.remove_outbox(message_id);
-            if (st && pending_seq)
-                st = m_store.remove_pending(*pending_seq);
-            if (st)
-                st = tx.commit();
-            auto row = m_store.find_outgoing(message_id);
-            if (st && row && row.value() && row.value()->status == store::MessageStatus::queued) {
-                st = m_store.set_status(message_id, store::MessageStatus::sent);
-                if (st)
-                    m_observer.on_status(message_id, store::MessageStatus::sent);
-            }
-            if (!st)
-                report(st.error());
-            // A group send may be waiting for its sender key distribution to be accepted.
-            if (m_in_flight.empty())
-                pump_group_sends();
-            check_settled();
-        });
+            });
+}
+
+Status Engine::finish_pending(std::span<const std::uint8_t> message_id,
+                              std::optional<std::int64_t> pending_seq) {
+    store::AccountStore::Transaction tx(m_store);
+    VEIL_TRY(tx.begun());
+    VEIL_TRY(m_store.remove_outbox(message_id));
+    if (pending_seq)
+        VEIL_TRY(m_store.remove_pending(*pending_seq));
+    return tx.commit();
+}
+
+void Engine::mark_sent(std::span<const std::uint8_t> message_id) {
+    // Receipts and sync messages have no row; a delivered one stays delivered.
+    auto row = m_store.find_outgoing(message_id);
+    if (!row) {
+        report(row.error());
+        return;
+    }
+    if (!row.value() || row.value()->status != store::MessageStatus::queued)
+        return;
+    if (auto st = m_store.set_status(message_id, store::MessageStatus::sent); !st) {
+        report(st.error());
+        return;
+    }
+    m_observer.on_status(message_id, store::MessageStatus::sent);
 }
 
 void Engine::on_send_refused(const Bytes& message_id, const std::string& peer,
@@ -332,15 +337,7 @@ void Engine::on_send_refused(const Bytes& message_id, const std::string& peer,
     m_mismatches.erase(key);
     // A permanent refusal: the message cannot be delivered as it is.
     report(relay_error(error));
-    store::AccountStore::Transaction tx(m_store);
-    Status st = tx.begun();
-    if (st)
-        st = m_store.remove_outbox(message_id);
-    if (st && pending_seq)
-        st = m_store.remove_pending(*pending_seq);
-    if (st)
-        st = tx.commit();
-    if (!st)
+    if (auto st = finish_pending(message_id, pending_seq); !st)
         report(st.error());
     mark_failed(message_id);
 }
@@ -514,16 +511,8 @@ Status Engine::process_sync(const wire::Deliver& d, const wire::SyncMessage& syn
         const auto& data = inner.data();
         if (data.message_id() != d.message_id())
             return make_error(Errc::invalid_message, "the message id does not match");
-        store::MessageRow row;
-        row.peer = sent.destination();
-        row.message_id = bytes_of(data.message_id());
-        row.direction = store::Direction::outgoing;
-        row.sender = m_username;
-        row.text = data.text();
-        row.sent_at_ms = static_cast<std::int64_t>(data.sent_at_ms());
-        row.received_at_ms = m_clock.now_ms();
-        row.status = store::MessageStatus::sent;
-        row.kind = store::MessageKind::synced;
+        store::MessageRow row =
+            detail::data_row(data, sent.destination(), m_username, /*ours=*/true, m_clock.now_ms());
         auto known = m_store.has_message(m_username, row.message_id);
         if (!known)
             return known.error();

@@ -572,17 +572,8 @@ bool Engine::receive_group_message(const wire::Deliver& d) {
             const auto& data = content.data();
             if (data.message_id() != d.message_id())
                 st = make_error(Errc::invalid_message, "the message id does not match");
-            store::MessageRow row;
-            row.peer = store::group_conversation(group_id);
-            row.message_id = message_id;
-            row.direction = from_us ? store::Direction::outgoing : store::Direction::incoming;
-            row.sender = sender;
-            row.text = data.text();
-            row.sent_at_ms = static_cast<std::int64_t>(data.sent_at_ms());
-            row.received_at_ms = m_clock.now_ms();
-            row.status = from_us ? store::MessageStatus::sent : store::MessageStatus::received;
-            if (from_us)
-                row.kind = store::MessageKind::synced;
+            store::MessageRow row = detail::data_row(data, store::group_conversation(group_id),
+                                                     sender, from_us, m_clock.now_ms());
             if (st) {
                 auto id = m_store.insert_message(row);
                 if (!id)
@@ -1212,15 +1203,9 @@ void Engine::send_group_item(const store::GroupOutboxItem& item) {
         }
         m_stale_at.erase(key);
         m_mismatches.erase(key);
-        Status st = m_store.remove_group_outbox(message_id);
-        auto row = m_store.find_outgoing(message_id);
-        if (st && row && row.value() && row.value()->status == store::MessageStatus::queued) {
-            st = m_store.set_status(message_id, store::MessageStatus::sent);
-            if (st)
-                m_observer.on_status(message_id, store::MessageStatus::sent);
-        }
-        if (!st)
+        if (auto st = m_store.remove_group_outbox(message_id); !st)
             report(st.error());
+        mark_sent(message_id);
         if (response.has_group_send_result() && response.group_send_result().unreachable_size()) {
             const auto& u = response.group_send_result().unreachable();
             m_observer.on_group_unreachable(message_id,

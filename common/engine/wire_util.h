@@ -2,6 +2,7 @@
 // source files.
 #pragma once
 
+#include "store/account_store.h"
 #include "util/result.h"
 #include "util/secret_bytes.h"
 #include "veil.pb.h"
@@ -18,6 +19,24 @@ inline Bytes bytes_of(const std::string& s) {
 inline Error relay_error(const wire::Error& e) {
     return make_error(Errc::refused,
                       e.message().empty() ? "the relay refused the request" : e.message());
+}
+
+// The stored row of a DataMessage received now (received_at_ms) in conversation, from sender:
+// incoming and received, or (ours, sent from another of our devices) outgoing, sent and synced.
+inline store::MessageRow data_row(const wire::DataMessage& data, const std::string& conversation,
+                                  const std::string& sender, bool ours, std::int64_t now_ms) {
+    store::MessageRow row;
+    row.peer = conversation;
+    row.message_id = bytes_of(data.message_id());
+    row.direction = ours ? store::Direction::outgoing : store::Direction::incoming;
+    row.sender = sender;
+    row.text = data.text();
+    row.sent_at_ms = static_cast<std::int64_t>(data.sent_at_ms());
+    row.received_at_ms = now_ms;
+    row.status = ours ? store::MessageStatus::sent : store::MessageStatus::received;
+    if (ours)
+        row.kind = store::MessageKind::synced;
+    return row;
 }
 
 } // namespace veil::engine::detail
