@@ -140,6 +140,60 @@ TEST_CASE("a desktop profile linked to a terminal account gets its messages and 
     relay.wait(10s);
 }
 
+TEST_CASE("a conversation read on one desktop device is read on the other") {
+    test::app();
+    test::TempDir dir;
+    veil::test::Process relay(
+        {VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", (dir.root() / "relay").string()}, {},
+        dir.root(), "relay");
+    REQUIRE(relay.wait_for_output("listening on", 20s));
+    std::smatch m;
+    std::string listening = relay.out();
+    REQUIRE(std::regex_search(listening, m, std::regex(R"(listening on ([0-9.]+:[0-9]+))")));
+    const std::string url = "ws://" + m[1].str();
+    Cli bob{dir.root(), dir.root() / "bob", url, "bob passphrase"};
+    REQUIRE(bob.run({"register", "bob"}).code == 0);
+
+    SessionBridge home, work;
+    REQUIRE(home.create_profile(dir.root() / "home", SecretBytes::from_string("home pass"), "alice",
+                                url, "home")
+                .ok());
+    REQUIRE(home.start().ok());
+    REQUIRE(test::wait_until([&] { return home.state() == engine::State::ready; }, 20'000));
+
+    QString code;
+    bool linked = false;
+    QObject::connect(&work, &SessionBridge::linkCode,
+                     [&](const QString& text, const QString&, qint64) { code = text; });
+    QObject::connect(&home, &SessionBridge::linked,
+                     [&](const QString&, quint32) { linked = true; });
+    REQUIRE(work.create_link_profile(dir.root() / "work", SecretBytes::from_string("work pass"),
+                                     url, "work")
+                .ok());
+    REQUIRE(work.start_link().ok());
+    REQUIRE(test::wait_until([&] { return !code.isEmpty(); }, 20'000));
+    REQUIRE(home.engine().accept_link(code.toStdString(), false).ok());
+    REQUIRE(
+        test::wait_until([&] { return linked && work.state() == engine::State::ready; }, 30'000));
+
+    REQUIRE(bob.run({"send", "alice", "read me on one device"}).code == 0);
+    auto unread = [](SessionBridge& b) { return b.store().unread("bob").value(); };
+    REQUIRE(test::wait_until([&] { return unread(home) == 1 && unread(work) == 1; }, 20'000));
+
+    QString read_elsewhere;
+    QObject::connect(&work, &SessionBridge::readElsewhere,
+                     [&](const QString& conversation) { read_elsewhere = conversation; });
+    REQUIRE(home.engine().mark_read("bob").ok());
+    CHECK(unread(home) == 0);
+    CHECK(test::wait_until([&] { return unread(work) == 0; }, 20'000));
+    CHECK(read_elsewhere == QStringLiteral("bob"));
+
+    work.close();
+    home.close();
+    relay.signal(SIGTERM);
+    relay.wait(10s);
+}
+
 } // namespace
 } // namespace veil::desktop
 #endif // VEIL_RELAY_BIN
