@@ -40,6 +40,30 @@ private:
     bool m_done = false;
 };
 
+// A profile left by a `veil link` that never received its account (stopped or killed) is of no
+// use: it is removed so that linking can start again in the same folder. A profile with an
+// account is never touched.
+int clear_unfinished_link(const GlobalOptions& options, const SecretBytes& passphrase) {
+    if (!store::AccountStore::exists(options.profile))
+        return exit_ok;
+    {
+        auto store = store::AccountStore::open(options.profile, passphrase);
+        if (!store) {
+            err(store.error().message);
+            return exit_for(store.error());
+        }
+        auto account = store.value()->account();
+        if (account || account.error().code != Errc::not_found) {
+            err("a profile with an account is already in " + options.profile.string() +
+                "; link another folder (--profile)");
+            return exit_profile;
+        }
+    }
+    store::AccountStore::remove_profile(options.profile);
+    std::cerr << "veil: removed an unfinished link from " << options.profile.string() << "\n";
+    return exit_ok;
+}
+
 } // namespace
 
 int cmd_link(const GlobalOptions& options, const std::string& device_name, bool ascii_qr) {
@@ -52,6 +76,8 @@ int cmd_link(const GlobalOptions& options, const std::string& device_name, bool 
         return exit_usage;
     quit_on_signals();
     bool made_folder = !std::filesystem::exists(options.profile);
+    if (auto cleared = clear_unfinished_link(options, passphrase); cleared != exit_ok)
+        return cleared;
 
     class LinkRunner : public Runner {
     public:
@@ -103,8 +129,9 @@ int cmd_link(const GlobalOptions& options, const std::string& device_name, bool 
         std::cout << std::endl;
         return code;
     }
-    // Not linked: nothing is kept, so the same folder can be used again at once.
-    const bool linked = !runner.m_linked.empty();
+    // Not linked: nothing is kept, so the same folder can be used again at once. A profile that
+    // received its account stays, even if the first login did not finish.
+    const bool linked = !runner.m_linked.empty() || session.value()->store().account().ok();
     session.value().reset();
     if (!linked) // else the account is here; only the first login failed
         discard_new_profile(options, made_folder);
@@ -125,21 +152,27 @@ int cmd_link_accept(const GlobalOptions& options, const std::string& code_text,
         }
         void on_error(const Error& e) override {
             Runner::on_error(e);
+            // Finished once settled, so that our notice of the failure reaches the new device.
             if (!m_linked)
-                finish(e.code == Errc::invalid_argument ? exit_usage : exit_refused);
+                m_failed = e.code == Errc::invalid_argument ? exit_usage : exit_refused;
         }
         void on_settled() override {
             if (m_linked)
                 finish(exit_ok);
+            else if (m_failed)
+                finish(m_failed);
         }
         bool m_linked = false;
+        int m_failed = 0;
     };
     AcceptRunner* self = nullptr;
     AcceptRunner runner(options.timeout_s, [&] {
         if (auto st = engine->accept_link(code_text, share_history); !st) {
             err(st.error().message);
             self->finish(exit_for(st.error()));
+            return;
         }
+        self->waiting_for("the new device did not finish linking");
     });
     self = &runner;
     return run_started(options, runner, engine);

@@ -65,6 +65,11 @@ public:
         if (state == engine::State::failed)
             finish(exit_refused);
     }
+    // What a timeout means at this point, when no error was reported ("timed out: ...").
+    void waiting_for(const std::string& what) {
+        if (m_last_error.empty())
+            m_last_error = what;
+    }
     void on_error(const Error& e) override {
         m_last_error = e.message;
         err(e.message);

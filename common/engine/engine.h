@@ -294,7 +294,9 @@ private:
     void link_send_hello(bool first);
     void link_fail(const std::string& sentence, bool tell_peer);
     void link_finish_new_device();
+    // Existing device: reads the history into boxes (LinkState::history), sent one at a time.
     void link_export_history();
+    void link_send_history();
     Status link_import_account(const wire::LinkAccount& account);
     Status link_import_history(const wire::LinkHistory& history);
     void link_add_device(const wire::LinkDeviceKeys& keys);

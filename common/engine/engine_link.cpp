@@ -116,6 +116,13 @@ void Engine::link_on_connected() {
 void Engine::link_on_message(const wire::LinkMessage& message) {
     if (!m_link || bytes_of(message.channel()) != m_link->channel)
         return;
+    if (message.closed()) {
+        link_fail(m_link->role == LinkState::Role::new_device
+                      ? "the other device went away before the link finished"
+                      : "the new device went away before the link finished",
+                  false);
+        return;
+    }
     wire::LinkPayload payload;
     if (!payload.ParseFromString(message.payload())) {
         link_fail("the other device sent something that is not part of linking", true);
@@ -214,7 +221,7 @@ void Engine::link_on_message(const wire::LinkMessage& message) {
         info.device_id = m_link->device_id;
         info.registered = true;
         if (auto st = m_store.set_account(info); !st) {
-            link_fail("could not store the account: " + st.error().message, false);
+            link_fail("could not store the account: " + st.error().message, true);
             return;
         }
         m_username = info.username;
@@ -227,8 +234,14 @@ void Engine::link_on_message(const wire::LinkMessage& message) {
         return;
     }
     if (is_new && m_link->stage == Stage::history && content.has_history()) {
+        // History is a courtesy: a box that cannot be stored is reported and skipped, and the
+        // link goes on.
         if (auto st = link_import_history(content.history()); !st)
-            link_fail("could not store the copied history: " + st.error().message, true);
+            report(make_error(st.error().code,
+                              "some copied history could not be stored: " + st.error().message));
+        wire::LinkContent ack;
+        ack.mutable_history_ack();
+        link_send(ack);
         return;
     }
     if (is_new && m_link->stage == Stage::history && content.has_history_end()) {
@@ -237,6 +250,21 @@ void Engine::link_on_message(const wire::LinkMessage& message) {
     }
     if (!is_new && m_link->stage == Stage::keys && content.has_keys()) {
         link_add_device(content.keys());
+        return;
+    }
+    if (!is_new && m_link->stage == Stage::history && content.has_history_ack()) {
+        link_send_history();
+        return;
+    }
+    if (!is_new && m_link->stage == Stage::finishing && content.has_finished()) {
+        if (m_link->timer)
+            m_transport.cancel_timer(m_link->timer);
+        std::uint32_t device = m_link->device_id;
+        m_link.reset();
+        log::info(kLog, "linked a new device to this account");
+        m_observer.on_linked(m_username, device);
+        m_observer.on_devices_changed();
+        pump_outgoing();
         return;
     }
     link_fail("the link was interrupted by an unexpected message", true);
@@ -292,9 +320,25 @@ void Engine::link_fail(const std::string& sentence, bool tell_peer) {
     if (m_link->timer)
         m_transport.cancel_timer(m_link->timer);
     const bool is_new = m_link->role == LinkState::Role::new_device;
+    const bool added = !is_new && m_link->stage >= LinkState::Stage::history;
+    const std::uint32_t device = m_link->device_id;
+    const std::string username = m_link->username;
     m_link.reset();
     log::warn(kLog, "linking failed");
     report(make_error(Errc::refused, sentence));
+    if (added) {
+        // The relay has the device, but the new device never said it has the account: it is
+        // removed again, so that no half-linked device stays on the account.
+        remove_device(device, [this, device](Status st) {
+            if (!st)
+                report(make_error(st.error().code,
+                                  "device " + std::to_string(device) +
+                                      " was added but not finished; remove it with "
+                                      "'veil devices remove " +
+                                      std::to_string(device) + "': " + st.error().message));
+        });
+        return;
+    }
     if (is_new && !m_registered) {
         m_started = false;
         set_state(State::failed);
@@ -313,6 +357,7 @@ void Engine::link_fail(const std::string& sentence, bool tell_peer) {
             return;
         }
         m_store_context = std::move(context.value());
+        m_observer.on_linked(username, device);
         if (m_transport.connected())
             on_connected();
     }
@@ -443,6 +488,12 @@ void Engine::link_finish_new_device() {
     std::size_t imported = m_link->imported;
     std::string username = m_link->username;
     std::uint32_t device = m_link->device_id;
+    // The other device removes us again unless we say the account is stored here.
+    wire::LinkContent finished;
+    finished.mutable_finished();
+    link_send(finished);
+    if (!m_link)
+        return;
     m_link.reset();
     log::info(kLog, "linked to the account as a new device");
     m_observer.on_linked(username, device);
@@ -490,8 +541,15 @@ void Engine::link_add_device(const wire::LinkDeviceKeys& keys) {
         return;
     }
     std::string name = unicode::sanitize(keys.name());
-    if (name.size() > protocol::kMaxDeviceNameChars)
-        name.resize(protocol::kMaxDeviceNameChars);
+    if (name.size() > protocol::kMaxDeviceNameChars) {
+        // Cut before the character that would straddle the limit, never inside it.
+        std::size_t cut = protocol::kMaxDeviceNameChars;
+        while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+            --cut;
+        name.resize(cut);
+    }
+    // One DeviceAdd per link, however many key boxes arrive.
+    m_link->stage = LinkState::Stage::adding;
     wire::Envelope e;
     auto* add = e.mutable_device_add_request();
     add->set_device_key(keys.device_key());
@@ -502,8 +560,15 @@ void Engine::link_add_device(const wire::LinkDeviceKeys& keys) {
         if (auto sealed = crypto::seal_device_name(identity->private_key, name))
             add->set_name(to_string(sealed.value()));
     request(std::move(e), [this](const wire::Envelope& response) {
-        if (!m_link)
+        if (!m_link) {
+            // The link ended while the relay added the device: it is removed again.
+            if (response.has_device_added())
+                remove_device(response.device_added().device_id(), [this](Status st) {
+                    if (!st)
+                        report(st.error());
+                });
             return;
+        }
         if (response.has_error() || !response.has_device_added()) {
             link_fail(response.has_error() ? relay_error(response.error()).message
                                            : "the relay did not add the device",
@@ -511,6 +576,8 @@ void Engine::link_add_device(const wire::LinkDeviceKeys& keys) {
             return;
         }
         std::uint32_t device = response.device_added().device_id();
+        m_link->device_id = device;
+        m_link->stage = LinkState::Stage::history;
         if (auto st = m_store.add_known_device(m_username, static_cast<std::int32_t>(device)); !st)
             report(st.error());
         wire::LinkContent done;
@@ -518,16 +585,27 @@ void Engine::link_add_device(const wire::LinkDeviceKeys& keys) {
         link_send(done);
         if (m_link && m_link->share_history)
             link_export_history();
-        if (!m_link)
-            return;
-        if (m_link->timer)
-            m_transport.cancel_timer(m_link->timer);
-        m_link.reset();
-        log::info(kLog, "linked a new device to this account");
-        m_observer.on_linked(m_username, device);
-        m_observer.on_devices_changed();
-        pump_outgoing();
+        if (m_link)
+            link_send_history();
     });
+}
+
+void Engine::link_send_history() {
+    // One box at a time: the next goes when the new device has stored this one, so neither
+    // connection's queue at the relay grows past one box.
+    if (m_link->history.empty()) {
+        if (m_link->share_history) {
+            wire::LinkContent end;
+            end.mutable_history_end()->set_count(m_link->history_count);
+            link_send(end);
+        }
+        if (m_link)
+            m_link->stage = LinkState::Stage::finishing;
+        return;
+    }
+    wire::LinkContent box = std::move(m_link->history.front());
+    m_link->history.pop_front();
+    link_send(box);
 }
 
 void Engine::link_export_history() {
@@ -536,13 +614,12 @@ void Engine::link_export_history() {
         link_fail("could not read the history to copy", true);
         return;
     }
-    std::uint32_t count = 0;
     wire::LinkContent box;
     std::size_t box_bytes = 0;
-    auto flush = [&] {
+    auto close_box = [&] {
         if (box.history().messages_size() == 0)
             return;
-        link_send(box);
+        m_link->history.push_back(std::move(box));
         box.Clear();
         box_bytes = 0;
     };
@@ -563,20 +640,13 @@ void Engine::link_export_history() {
             out->set_received_at_ms(static_cast<std::uint64_t>(m.received_at_ms));
             out->set_status(static_cast<std::uint32_t>(m.status));
             out->set_read(c.unread == 0);
-            ++count;
+            ++m_link->history_count;
             box_bytes += m.text.size() + m.peer.size() + m.sender.size() + 64;
             if (box_bytes >= kHistoryBoxBytes)
-                flush();
-            if (!m_link)
-                return;
+                close_box();
         }
     }
-    flush();
-    if (!m_link)
-        return;
-    wire::LinkContent end;
-    end.mutable_history_end()->set_count(count);
-    link_send(end);
+    close_box();
 }
 
 } // namespace veil::engine

@@ -6,13 +6,17 @@
 
 #include "crypto/link.h"
 
+#include <deque>
 #include <optional>
 
 namespace veil::engine {
 
 struct Engine::LinkState {
     enum class Role { new_device, existing };
-    enum class Stage { opening, hello, account, keys, done, history };
+    // New device: opening -> hello -> account -> done -> history (with history).
+    // Existing device: hello -> keys -> adding (DeviceAdd sent) -> history (boxes waiting for
+    // their acks, then LinkHistoryEnd) -> finishing (waiting for LinkFinished).
+    enum class Stage { opening, hello, account, keys, adding, done, history, finishing };
     Role role = Role::new_device;
     Stage stage = Stage::opening;
     Bytes channel;
@@ -26,6 +30,8 @@ struct Engine::LinkState {
     std::string username;
     std::uint32_t device_id = 0;
     std::size_t imported = 0;
+    std::deque<wire::LinkContent> history; // existing device: boxes not sent yet
+    std::uint32_t history_count = 0;       // existing device: messages in all boxes
 };
 
 } // namespace veil::engine

@@ -1715,25 +1715,39 @@ void RelayService::on_link_send(Session& session, const wire::Envelope& request,
 }
 
 void RelayService::close_links(std::uint64_t connection_id) {
-    std::lock_guard lock(m_link_mutex);
-    auto ends = m_link_ends.find(connection_id);
-    if (ends == m_link_ends.end())
-        return;
-    const std::vector<std::string> channels = std::move(ends->second);
-    m_link_ends.erase(ends);
-    for (const auto& channel : channels) {
-        auto it = m_links.find(channel);
-        if (it == m_links.end())
-            continue;
-        LinkChannel& c = it->second;
-        // The other end, if it is still there, keeps a dead channel until it closes too.
-        const bool other_open =
-            c.opener == connection_id ? c.joiner.has_value() && !c.dead : !c.dead;
-        if (!other_open) {
-            erase_link(channel);
-            continue;
+    // The ends still connected when their partner went: each is told, so that it stops waiting.
+    std::vector<std::pair<std::uint64_t, std::string>> orphans;
+    {
+        std::lock_guard lock(m_link_mutex);
+        auto ends = m_link_ends.find(connection_id);
+        if (ends == m_link_ends.end())
+            return;
+        const std::vector<std::string> channels = std::move(ends->second);
+        m_link_ends.erase(ends);
+        for (const auto& channel : channels) {
+            auto it = m_links.find(channel);
+            if (it == m_links.end())
+                continue;
+            LinkChannel& c = it->second;
+            // The other end, if it is still there, keeps a dead channel until it closes too.
+            const bool other_open =
+                c.opener == connection_id ? c.joiner.has_value() && !c.dead : !c.dead;
+            if (!other_open) {
+                erase_link(channel);
+                continue;
+            }
+            c.dead = true;
+            orphans.emplace_back(c.opener == connection_id ? *c.joiner : c.opener, channel);
         }
-        c.dead = true;
+    }
+    Router* router = m_router.load();
+    if (!router)
+        return;
+    for (const auto& [connection, channel] : orphans) {
+        auto push = response(0);
+        push.mutable_link_message()->set_channel(channel);
+        push.mutable_link_message()->set_closed(true);
+        router->push_to_connection(connection, push);
     }
 }
 

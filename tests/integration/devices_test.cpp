@@ -99,6 +99,28 @@ TEST_CASE("a second terminal profile linked to an account gets its messages, and
     CHECK(listed.out.find("(this device)") != std::string::npos);
 }
 
+TEST_CASE("a history larger than the relay's queue for one connection is copied whole, one box "
+          "at a time") {
+    TempDir dir("veil-link-history");
+    // 400 KB at most waiting for any one connection; the history below is about 1 MB.
+    Relay relay(dir.path(), {"--max-outgoing-bytes", "400000"});
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+    constexpr int kMessages = 16;
+    for (int i = 0; i < kMessages; ++i) {
+        std::string text = "long message " + std::to_string(i) + " " + std::string(60'000, 'x');
+        REQUIRE(bob.run({"send", "alice", "-"}, text).code == 0);
+    }
+    REQUIRE(alice.run({"receive", "--json"}).code == 0);
+
+    Client desk = link_device(alice, "desk", true);
+    auto copied = desk.run({"receive", "--json"});
+    INFO(copied.err);
+    REQUIRE(copied.code == 0);
+    for (int i = 0; i < kMessages; ++i)
+        CHECK(count(copied.out, "long message " + std::to_string(i) + " ") == 1);
+}
+
 TEST_CASE("a link code works once, expires, and a mistyped one is caught before the relay") {
     TempDir dir("veil-link-codes");
     Relay relay(dir.path());

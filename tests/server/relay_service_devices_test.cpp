@@ -1013,8 +1013,16 @@ TEST_CASE("a link channel dies with either end's connection") {
     Session third(f.next_connection++);
     const auto channel = f.open(third);
     REQUIRE(f.link_send(f.device(2), channel, "hi", true).has_ok());
+    f.router.connection_pushes.clear();
     f.service->close(f.device(2));
     CHECK(error_code(f.link_send(third, channel, "keys", false)) == wire::Error::NOT_FOUND);
+    // ... and is told at once, so that it stops waiting.
+    REQUIRE(f.router.connection_pushes.size() == 1);
+    CHECK(f.router.connection_pushes[0].first == third.connection_id);
+    const auto& notice = f.router.connection_pushes[0].second.link_message();
+    CHECK(notice.closed());
+    CHECK(notice.payload().empty());
+    CHECK(notice.channel() == channel);
     f.service->close(third);
 }
 
