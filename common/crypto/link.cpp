@@ -120,6 +120,22 @@ bool is_separator(char c) {
     return c == '-' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+// The length of a separator that copying a code through chat apps and documents brings in, at
+// text[i]: a no-break or narrow space (U+00A0, U+202F), a Unicode hyphen or dash (U+2010 to
+// U+2015) or a minus sign (U+2212), as UTF-8; 0 for anything else.
+std::size_t typographic_separator(std::string_view text, std::size_t i) {
+    auto at = [&](std::size_t k) {
+        return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+    };
+    if (at(0) == 0xC2 && at(1) == 0xA0)
+        return 2;
+    if (at(0) == 0xE2 && at(1) == 0x80 && ((at(2) >= 0x90 && at(2) <= 0x95) || at(2) == 0xAF))
+        return 3;
+    if (at(0) == 0xE2 && at(1) == 0x88 && at(2) == 0x92)
+        return 3;
+    return 0;
+}
+
 // Drops leading separators and the QR payload's prefix, in any case.
 std::string_view strip_prefix(std::string_view text) {
     while (!text.empty() && is_separator(text.front()))
@@ -334,6 +350,25 @@ Result<SharedSecret> x25519(const SecretBytes& own_private,
     return result;
 }
 
+} // namespace
+
+bool is_low_order_point(std::span<const std::uint8_t> public_key) {
+    if (public_key.size() == kLinkPublicKeyBytes + 1) {
+        if (public_key[0] != 0x05)
+            return true;
+        public_key = public_key.subspan(1);
+    }
+    if (public_key.size() != kLinkPublicKeyBytes)
+        return true;
+    // Clamping makes every X25519 scalar a multiple of 8, so a point of order dividing 8 gives
+    // the zero secret for any private key; a fixed one will do.
+    SecretBytes probe(kLinkPrivateKeyBytes);
+    std::fill(probe.data(), probe.data() + probe.size(), std::uint8_t{0x5a});
+    return !x25519(probe, public_key).ok();
+}
+
+namespace {
+
 Status check_link_sizes(const SecretBytes& own_private, std::span<const std::uint8_t> their_public,
                         const SecretBytes& secret, std::span<const std::uint8_t> channel,
                         std::span<const std::uint8_t> existing_public,
@@ -411,6 +446,10 @@ Result<LinkCode> parse_link_code(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (is_separator(text[i]))
             continue;
+        if (std::size_t skip = typographic_separator(text, i)) {
+            i += skip - 1;
+            continue;
+        }
         int value = symbol_value(text[i]);
         if (value < 0)
             return bad_character(text, i);

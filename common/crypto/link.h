@@ -122,6 +122,13 @@ Result<Bytes> link_seal(const SecretBytes& key, std::uint64_t counter,
 Result<SecretBytes> link_open(const SecretBytes& key, std::uint64_t counter,
                               std::span<const std::uint8_t> box);
 
+// True when a Curve25519 public key (33 bytes in libsignal's form, 0x05 and the u-coordinate, or
+// the 32-byte u-coordinate) is a point of small order, or no valid key at all: X25519 with it
+// gives the all-zero secret whatever the private key, so a prekey or identity like that must
+// never be used or accepted (QUALITY.md). Used by the relay on uploads and by clients on
+// bundles.
+bool is_low_order_point(std::span<const std::uint8_t> public_key);
+
 // A device name the relay stores but cannot read. identity_private is the account's 32-byte
 // serialized identity private key. The key is HKDF-SHA256(ikm = identity_private, no salt,
 // info = "veil-device-name-v1"); AES-256-GCM with a random 12-byte nonce. Output:

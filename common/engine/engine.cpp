@@ -405,8 +405,10 @@ void Engine::begin_auth(const std::string& nonce) {
                 m_transport.close();
                 return;
             }
-            if (response.error().code() == wire::Error::DEVICE_REMOVED)
+            if (response.error().code() == wire::Error::DEVICE_REMOVED) {
+                fail_everything_queued();
                 m_observer.on_unlinked();
+            }
             set_state(State::failed);
             m_started = false;
             m_transport.close();

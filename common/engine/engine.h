@@ -258,6 +258,8 @@ private:
                           std::optional<std::int64_t> pending_seq);
     // Our message reached the relay: queued becomes sent, announced.
     void mark_sent(std::span<const std::uint8_t> message_id);
+    // This device was unlinked: nothing queued will ever be sent; each message is marked failed.
+    void fail_everything_queued();
     void on_send_refused(const Bytes& message_id, const std::string& peer,
                          std::optional<std::int64_t> pending_seq, const wire::Error& error);
     void fetch_device_list(const std::string& username);

@@ -342,6 +342,25 @@ void Engine::on_send_refused(const Bytes& message_id, const std::string& peer,
     mark_failed(message_id);
 }
 
+void Engine::fail_everything_queued() {
+    auto pending = m_store.pending();
+    if (pending)
+        for (const auto& item : pending.value()) {
+            (void)finish_pending(item.message_id, item.seq);
+            mark_failed(item.message_id);
+        }
+    auto outbox = m_store.outbox();
+    if (outbox)
+        for (const auto& copy : outbox.value()) {
+            (void)m_store.remove_outbox(copy.message_id);
+            mark_failed(copy.message_id);
+        }
+    auto group_outbox = m_store.group_outbox();
+    if (group_outbox)
+        for (const auto& item : group_outbox.value())
+            fail_group_send(item.message_id);
+}
+
 void Engine::drop_pending_for(const std::string& peer) {
     // The peer does not exist on this relay: its queued messages can never be sent, so they are
     // marked failed (visible to the person) instead of being retried forever.
@@ -454,8 +473,14 @@ void Engine::fetch_bundles(const std::string& username, const std::vector<std::i
             auto device = static_cast<std::int32_t>(b.device_id());
             if (!gone.erase(device) || !st)
                 continue;
-            st = crypto::process_bundle(*m_store_context, {username, device},
-                                        detail::bundle_from_wire(b));
+            auto bundle = detail::bundle_from_wire(b);
+            // A point of small order would give a session whose secret anyone can compute.
+            if (crypto::is_low_order_point(bundle.identity_key) ||
+                crypto::is_low_order_point(bundle.signed_prekey) ||
+                (!bundle.prekey.empty() && crypto::is_low_order_point(bundle.prekey)))
+                st = make_error(Errc::crypto, "the relay sent unusable keys");
+            else
+                st = crypto::process_bundle(*m_store_context, {username, device}, bundle);
             if (!st)
                 st = make_error(st.error().code,
                                 "no session with " + username + ": " + st.error().message);
@@ -529,7 +554,10 @@ Status Engine::process_sync(const wire::Deliver& d, const wire::SyncMessage& syn
         return {};
     }
     if (sync.has_read()) {
-        VEIL_TRY(m_store.mark_read(sync.read().conversation()));
+        // Up to the message the other device showed last: one that reached only this device
+        // in the meantime stays unread.
+        VEIL_TRY(m_store.mark_read_up_to(sync.read().conversation(), sync.read().sender(),
+                                         bytes_of(sync.read().message_id())));
         effects.read_elsewhere.push_back(sync.read().conversation());
         return {};
     }
@@ -564,8 +592,16 @@ Status Engine::mark_read(const std::string& conversation) {
         return others.error();
     // Unknown list: the copy waits for it; none: nothing to tell.
     if (!others.value() || !others.value()->empty()) {
+        auto newest = m_store.newest_incoming(conversation);
+        if (!newest)
+            return newest.error();
         wire::Content content;
-        content.mutable_sync()->mutable_read()->set_conversation(conversation);
+        auto* read = content.mutable_sync()->mutable_read();
+        read->set_conversation(conversation);
+        if (newest.value()) {
+            read->set_sender(newest.value()->first);
+            read->set_message_id(to_string(newest.value()->second));
+        }
         VEIL_TRY(
             queue_content(m_username, crypto::random_bytes(protocol::kMessageIdBytes), content));
     }

@@ -28,8 +28,10 @@ Status validate_copy(const wire::DeviceCiphertext& c, std::size_t& total) {
         return fail("a device id must not be 0");
     if (c.type() != wire::CIPHERTEXT_WHISPER && c.type() != wire::CIPHERTEXT_PREKEY)
         return fail("unknown ciphertext type");
-    if (c.ciphertext().empty() || c.ciphertext().size() > kMaxCiphertextBytes)
-        return make_error(Errc::too_large, "ciphertext is empty or too large");
+    if (c.ciphertext().empty())
+        return fail("a ciphertext is empty");
+    if (c.ciphertext().size() > kMaxCiphertextBytes)
+        return make_error(Errc::too_large, "a ciphertext is too large");
     total += c.ciphertext().size();
     return {};
 }
@@ -122,8 +124,10 @@ Status validate_request(const wire::Envelope& e) {
         const auto& l = e.link_send_request();
         if (l.channel().size() != kLinkChannelBytes)
             return fail("a link channel is 5 bytes");
-        if (l.payload().empty() || l.payload().size() > kMaxLinkPayloadBytes)
-            return make_error(Errc::too_large, "link payload is empty or too large");
+        if (l.payload().empty())
+            return fail("a link payload is empty");
+        if (l.payload().size() > kMaxLinkPayloadBytes)
+            return make_error(Errc::too_large, "a link payload is too large");
         return {};
     }
     case wire::Envelope::kAckRequest:
@@ -140,8 +144,10 @@ Status validate_request(const wire::Envelope& e) {
             return fail("message id must be 16 bytes");
         if (s.revision() == 0)
             return fail("group revision must be at least 1");
-        if (s.ciphertext().empty() || s.ciphertext().size() > kMaxCiphertextBytes)
-            return make_error(Errc::too_large, "ciphertext is empty or too large");
+        if (s.ciphertext().empty())
+            return fail("a ciphertext is empty");
+        if (s.ciphertext().size() > kMaxCiphertextBytes)
+            return make_error(Errc::too_large, "a ciphertext is too large");
         if (!s.devices_digest().empty() && s.devices_digest().size() != kDevicesDigestBytes)
             return fail("devices digest must be 32 bytes");
         return {};
@@ -157,8 +163,10 @@ Status validate_request(const wire::Envelope& e) {
 } // namespace
 
 Status validate_group_change(const wire::GroupChange& change) {
-    if (change.state().empty() || change.state().size() > kMaxGroupStateBytes)
-        return make_error(Errc::too_large, "group state is empty or too large");
+    if (change.state().empty())
+        return fail("a group state is empty");
+    if (change.state().size() > kMaxGroupStateBytes)
+        return make_error(Errc::too_large, "a group state is too large");
     if (change.signer().size() > kMaxUsernameBytes)
         return fail("username is too long");
     if (change.signature().size() != kSignatureBytes)

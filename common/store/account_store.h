@@ -205,6 +205,12 @@ public:
     Status mark_read(const std::string& peer);
     // Incoming messages of a conversation not marked read.
     Result<int> unread(const std::string& peer);
+    // The newest incoming message of a conversation, as (sender, message id), if any.
+    Result<std::optional<std::pair<std::string, Bytes>>> newest_incoming(const std::string& peer);
+    // Marks the conversation's incoming messages read up to and including (sender, message_id)
+    // in arrival order; all of them when that message is not here.
+    Status mark_read_up_to(const std::string& peer, const std::string& sender,
+                           std::span<const std::uint8_t> message_id);
     // Incoming messages, and ours sent from our other devices (MessageKind::synced), of all
     // conversations with a row id above after_id, oldest first.
     Result<std::vector<MessageRow>> incoming_after(std::int64_t after_id, int limit);

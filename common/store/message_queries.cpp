@@ -178,6 +178,32 @@ Result<int> AccountStore::unread(const std::string& peer) {
     return static_cast<int>(stmt->column_int64(0));
 }
 
+Result<std::optional<std::pair<std::string, Bytes>>>
+AccountStore::newest_incoming(const std::string& peer) {
+    auto stmt = m_impl->db.prepare("SELECT sender, message_id FROM messages WHERE peer = ?1 AND "
+                                   "direction = 0 ORDER BY id DESC LIMIT 1");
+    if (!stmt)
+        return stmt.error();
+    auto row = stmt->bind(1, peer).step();
+    if (!row)
+        return row.error();
+    if (!row.value())
+        return std::optional<std::pair<std::string, Bytes>>();
+    return std::optional<std::pair<std::string, Bytes>>(
+        std::pair<std::string, Bytes>(stmt->column_text(0), stmt->column_blob(1)));
+}
+
+Status AccountStore::mark_read_up_to(const std::string& peer, const std::string& sender,
+                                     std::span<const std::uint8_t> message_id) {
+    auto stmt = m_impl->db.prepare(
+        "UPDATE messages SET is_read = 1 WHERE peer = ?1 AND direction = 0 AND is_read = 0 AND "
+        "id <= coalesce((SELECT id FROM messages WHERE peer = ?1 AND sender = ?2 AND "
+        "message_id = ?3), (SELECT max(id) FROM messages))");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, peer).bind(2, sender).bind_blob(3, message_id).run();
+}
+
 // Processed envelopes
 
 Status AccountStore::mark_processed(const std::string& sender,

@@ -1,6 +1,7 @@
 #include "core/relay_service.h"
 
 #include "crypto/keys.h"
+#include "crypto/link.h"
 #include "crypto/provider.h"
 #include "crypto/signal_context.h"
 #include "protocol/envelope_codec.h"
@@ -18,6 +19,25 @@
 
 namespace veil::relay {
 namespace {
+
+// True when any of the keys a device offers is a point of small order (crypto/link.h): such a
+// prekey or identity would hand whoever starts a session with it a secret everyone knows.
+bool offers_low_order_key(std::initializer_list<const std::string*> keys,
+                          const google::protobuf::RepeatedPtrField<wire::OneTimePrekey>& prekeys) {
+    auto bad = [](const std::string& k) {
+        return crypto::is_low_order_point(
+            std::span(reinterpret_cast<const std::uint8_t*>(k.data()), k.size()));
+    };
+    for (const std::string* k : keys)
+        if (!k->empty() && bad(*k))
+            return true;
+    for (const auto& p : prekeys)
+        if (bad(p.public_key()))
+            return true;
+    return false;
+}
+
+constexpr const char* kLowOrderKey = "A public key is not a usable Curve25519 key.";
 
 constexpr std::string_view kLog = "relay";
 constexpr std::string_view kAuthLog = "relay.auth";
@@ -453,7 +473,8 @@ std::optional<Bytes> RelayService::check_envelope(const wire::Envelope& request)
     const std::uint64_t id = request.request_id();
     if (request.version() != protocol::kProtocolVersion)
         return error_frame(id, wire::Error::UNSUPPORTED_VERSION,
-                           "This relay speaks protocol version 1 only.");
+                           "This relay speaks protocol version " +
+                               std::to_string(protocol::kProtocolVersion) + " only: update Veil.");
     if (!is_request(request))
         return error_frame(id, wire::Error::BAD_REQUEST, "The envelope does not carry a request.");
     if (id == 0)
@@ -534,6 +555,9 @@ std::optional<Bytes> RelayService::check_registration(const wire::Envelope& requ
         log::warn(kAuthLog, "registration with a bad signature refused");
         return auth_failed(id);
     }
+    if (offers_low_order_key({&r.identity_key(), &r.device_key(), &r.signed_prekey().public_key()},
+                             r.one_time_prekeys()))
+        return error_frame(id, wire::Error::BAD_REQUEST, kLowOrderKey);
     if (!verify(as_bytes(r.identity_key()), as_bytes(r.signed_prekey().public_key()),
                 as_bytes(r.signed_prekey().signature())))
         return error_frame(id, wire::Error::BAD_REQUEST,
@@ -704,6 +728,10 @@ void RelayService::on_prekey_upload(Session& session, const wire::Envelope& requ
                                     Responses& out) {
     const std::uint64_t id = request.request_id();
     const auto& u = request.prekey_upload();
+    if (offers_low_order_key({&u.signed_prekey().public_key()}, u.one_time_prekeys())) {
+        out.push_back(error_frame(id, wire::Error::BAD_REQUEST, kLowOrderKey));
+        return;
+    }
     if (u.has_signed_prekey()) {
         auto device = m_store.find_device(session.username, session.device_id);
         if (!device || !device->has_value()) {
@@ -1515,6 +1543,11 @@ void RelayService::on_device_add(Session& session, const wire::Envelope& request
     auto identity = m_store.find_identity_key(session.username);
     if (!identity || !identity->has_value()) {
         out.push_back(unavailable(id));
+        return;
+    }
+    if (offers_low_order_key({&d.device_key(), &d.signed_prekey().public_key()},
+                             d.one_time_prekeys())) {
+        out.push_back(error_frame(id, wire::Error::BAD_REQUEST, kLowOrderKey));
         return;
     }
     if (!verify(**identity, as_bytes(d.signed_prekey().public_key()),

@@ -256,6 +256,25 @@ TEST_CASE("a registration whose device key was swapped on the way is refused") {
               .has_auth_result());
 }
 
+TEST_CASE("keys that are points of small order are refused in a device add and a prekey upload") {
+    Devices f;
+    f.create("alice");
+    std::string low_order(33, '\0');
+    low_order[0] = 0x05; // u = 0, a point of order 4
+    auto add = f.add_request("alice", f.new_key(), f.users.at("alice"));
+    add.mutable_device_add_request()->mutable_one_time_prekeys(0)->set_public_key(low_order);
+    auto r = f.as("alice", 1, add);
+    CHECK(error_code(r[0]) == wire::Error::BAD_REQUEST);
+    CHECK(r[0].error().message().find("Curve25519") != std::string::npos);
+    CHECK(f.list("alice", 1, "").device_list().devices_size() == 1);
+
+    auto upload = request(f.next_id++);
+    auto* otk = upload.mutable_prekey_upload()->add_one_time_prekeys();
+    otk->set_id(500);
+    otk->set_public_key(low_order);
+    CHECK(error_code(f.as("alice", 1, upload)[0]) == wire::Error::BAD_REQUEST);
+}
+
 TEST_CASE("a new device's signed prekey must be signed by the account's identity key") {
     Devices f;
     f.create("alice");

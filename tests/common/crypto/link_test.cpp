@@ -544,3 +544,43 @@ TEST_CASE("a sealed device name stays within what the relay stores") {
     REQUIRE_FALSE(bad_key.ok());
     CHECK(bad_key.error().code == Errc::invalid_argument);
 }
+
+TEST_CASE("a link code pasted with typographic dashes and no-break spaces parses") {
+    const Bytes channel{1, 2, 3, 4, 5};
+    SecretBytes secret = new_link_secret();
+    std::string code = format_link_code(channel, secret);
+    // En dashes for the dashes, and a no-break space and a narrow one around the code.
+    std::string pasted = "\xC2\xA0";
+    for (char c : code)
+        pasted += c == '-' ? std::string("\xE2\x80\x93") : std::string(1, c);
+    pasted += "\xE2\x80\xAF";
+    auto parsed = parse_link_code(pasted);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->channel == channel);
+    CHECK(std::equal(parsed->secret.view().begin(), parsed->secret.view().end(),
+                     secret.view().begin(), secret.view().end()));
+    // Other characters outside the alphabet are still refused.
+    CHECK_FALSE(parse_link_code(code + "\xE2\x80\x9C").ok());
+}
+
+TEST_CASE("points of small order are told from usable Curve25519 keys") {
+    // u = 0 and u = 1 (orders 4 and 1), and u = p - 1 (order 2), in libsignal's 33-byte form.
+    Bytes zero(33, 0), one(33, 0), p_minus_1(33, 0xff);
+    zero[0] = one[0] = p_minus_1[0] = 0x05;
+    one[1] = 1;
+    p_minus_1[1] = 0xec;
+    p_minus_1[32] = 0x7f;
+    CHECK(is_low_order_point(zero));
+    CHECK(is_low_order_point(one));
+    CHECK(is_low_order_point(p_minus_1));
+    CHECK(is_low_order_point(Bytes(10, 5))); // not a key at all
+
+    auto pair = generate_link_key_pair();
+    REQUIRE(pair.ok());
+    Bytes prefixed{0x05};
+    prefixed.insert(prefixed.end(), pair->public_key.begin(), pair->public_key.end());
+    CHECK_FALSE(is_low_order_point(pair->public_key));
+    CHECK_FALSE(is_low_order_point(prefixed));
+    prefixed[0] = 0x04; // a wrong type byte
+    CHECK(is_low_order_point(prefixed));
+}

@@ -123,3 +123,21 @@ TEST_CASE("identity keys are listed once per account", "[store]") {
     CHECK(all[0] == std::pair<std::string, Bytes>("bob", Bytes(33, 1)));
     CHECK(all[1].first == "carol");
 }
+
+TEST_CASE("a conversation is marked read up to a message, or whole when that message is not here",
+          "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    for (std::uint8_t n = 1; n <= 3; ++n)
+        REQUIRE(store->insert_message(incoming("bob", n, "m", n)).ok());
+    auto newest = store->newest_incoming("bob").value();
+    REQUIRE(newest.has_value());
+    CHECK(newest->first == "bob");
+    CHECK(newest->second == message_id(3));
+    CHECK_FALSE(store->newest_incoming("carol").value().has_value());
+
+    REQUIRE(store->mark_read_up_to("bob", "bob", message_id(2)).ok());
+    CHECK(store->unread("bob").value() == 1); // the third arrived after what was read
+    REQUIRE(store->mark_read_up_to("bob", "bob", message_id(9)).ok());
+    CHECK(store->unread("bob").value() == 0);
+}
