@@ -1672,8 +1672,17 @@ void RelayService::on_link_open(Session& session, std::uint64_t id, Responses& o
                     it != m_links.end() && it->second.opener == session.connection_id)
                     erase_link(c);
         }
-        if (m_links.size() >= m_options.max_link_channels)
+        if (m_links.size() >= m_options.max_link_channels ||
+            m_links_per_address[session.peer_address] >= m_options.max_link_channels_per_address)
             sweep_links(now);
+        if (m_links_per_address[session.peer_address] >= m_options.max_link_channels_per_address) {
+            log::warn(kAuthLog, "too many link channels from one address; one refused");
+            out.push_back(error_frame(id, wire::Error::RATE_LIMITED,
+                                      "Too many devices are being linked from this address; "
+                                      "finish or cancel one first.",
+                                      kRetryAfterMs));
+            return;
+        }
         if (m_links.size() >= m_options.max_link_channels) {
             log::warn(kAuthLog, "too many link channels open; one refused");
             out.push_back(error_frame(id, wire::Error::RATE_LIMITED,
@@ -1687,8 +1696,10 @@ void RelayService::on_link_open(Session& session, std::uint64_t id, Responses& o
             channel = crypto::random_bytes(protocol::kLinkChannelBytes);
             key.assign(channel.begin(), channel.end());
         } while (m_links.count(key) > 0);
-        m_links.emplace(key, LinkChannel{session.connection_id, std::nullopt,
-                                         now + m_options.link_timeout_ms, false});
+        m_links.emplace(key,
+                        LinkChannel{session.connection_id, std::nullopt,
+                                    now + m_options.link_timeout_ms, false, session.peer_address});
+        ++m_links_per_address[session.peer_address];
         m_link_ends[session.connection_id].push_back(key);
     }
     log::debug(kAuthLog, "link channel opened");
@@ -1799,6 +1810,9 @@ void RelayService::erase_link(const std::string& channel) {
     forget(it->second.opener);
     if (it->second.joiner)
         forget(*it->second.joiner);
+    if (auto count = m_links_per_address.find(it->second.address);
+        count != m_links_per_address.end() && --count->second == 0)
+        m_links_per_address.erase(count);
     m_links.erase(it);
 }
 

@@ -69,6 +69,7 @@ struct Session {
         : connection_id(id) {}
 
     std::uint64_t connection_id;    // chosen by the transport, unique per connection
+    std::string peer_address;       // the client's IP address, as the transport saw it
     std::optional<Bytes> challenge; // the unused nonce, if any
     bool authenticated = false;
     std::string username;        // valid once authenticated
@@ -133,6 +134,9 @@ public:
         std::int64_t link_timeout_ms = protocol::kDefaultLinkTimeoutMs;
         // Link channels open at once, across all connections; more are RATE_LIMITED.
         std::size_t max_link_channels = 10'000;
+        // Link channels one network address may hold open at once (Session::peer_address), so
+        // that one client cannot use up max_link_channels for everybody.
+        std::size_t max_link_channels_per_address = 16;
     };
 
     // The frames answering one request, handed back later by the asynchronous handle().
@@ -330,12 +334,14 @@ private:
         std::optional<std::uint64_t> joiner;
         std::int64_t expires_ms = 0; // the deadline to join
         bool dead = false;
+        std::string address; // the opener's Session::peer_address
     };
     std::mutex m_link_mutex;
     std::unordered_map<std::string, LinkChannel> m_links;
     // The channels each connection is an end of.
     std::unordered_map<std::uint64_t, std::vector<std::string>> m_link_ends;
-    std::int64_t m_next_link_sweep_ms = 0; // guarded by m_link_mutex
+    std::int64_t m_next_link_sweep_ms = 0;                            // guarded by m_link_mutex
+    std::unordered_map<std::string, std::size_t> m_links_per_address; // guarded by m_link_mutex
 
     // Declared last: destroyed (stopped) first, while everything its completions use remains.
     std::unique_ptr<MailboxCommitter> m_committer;

@@ -6,7 +6,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <arpa/inet.h>
 #include <cerrno>
+#include <netinet/in.h>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -31,6 +33,23 @@ std::string describe(std::uint64_t id, std::uint16_t code, std::string_view reas
            std::string(reason);
 }
 
+// The client's IP address, for limits per address; empty when the socket cannot tell.
+std::string peer_address(int fd) {
+    sockaddr_storage address{};
+    socklen_t size = sizeof address;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+        return {};
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* raw = nullptr;
+    if (address.ss_family == AF_INET)
+        raw = &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr;
+    else if (address.ss_family == AF_INET6)
+        raw = &reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr;
+    if (!raw || !::inet_ntop(address.ss_family, raw, text, sizeof text))
+        return {};
+    return text;
+}
+
 } // namespace
 
 Connection::Connection(std::uint64_t id, int fd, RelayService& service,
@@ -47,6 +66,7 @@ Connection::Connection(std::uint64_t id, int fd, RelayService& service,
     , m_upgrade_deadline(now + options.upgrade_timeout) {
     m_state = m_tls ? State::tls_handshake : State::http_request;
     m_session.paged_drain = true;
+    m_session.peer_address = peer_address(fd);
 }
 
 Connection::~Connection() {

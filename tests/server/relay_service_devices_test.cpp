@@ -1072,6 +1072,33 @@ TEST_CASE("the relay holds a bounded number of link channels and frees expired o
     f.open(c);
 }
 
+TEST_CASE("one address cannot hold every link channel: others can still open theirs") {
+    RelayService::Options options;
+    options.max_link_channels_per_address = 3;
+    options.link_timeout_ms = 1000;
+    Links f(options);
+    std::vector<std::unique_ptr<Session>> flood;
+    for (int i = 0; i < 3; ++i) {
+        flood.push_back(std::make_unique<Session>(f.next_connection++));
+        flood.back()->peer_address = "192.0.2.7";
+        f.open(*flood.back());
+    }
+    Session one_more(f.next_connection++);
+    one_more.peer_address = "192.0.2.7";
+    auto e = request(f.next_id++);
+    e.mutable_link_open_request();
+    auto refused = f.call(one_more, e);
+    CHECK(error_code(refused[0]) == wire::Error::RATE_LIMITED);
+    CHECK(refused[0].error().message().find("this address") != std::string::npos);
+
+    Session elsewhere(f.next_connection++);
+    elsewhere.peer_address = "198.51.100.4";
+    f.open(elsewhere);
+    // A channel that goes frees its place.
+    f.service->close(*flood.front());
+    f.open(one_more);
+}
+
 TEST_CASE("a link channel's ends are connections: a new device that authenticates keeps its "
           "channel") {
     Links f;
