@@ -364,6 +364,34 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
     return runner.exec();
 }
 
+int cmd_search(const GlobalOptions& options, const std::string& query, bool json) {
+    // The store alone answers: no relay is needed, and nothing about the search leaves here.
+    Runner runner(0);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto& store = session->store();
+    auto found = store.search(query, 200);
+    if (!found) {
+        err(found.error().message);
+        return exit_for(found.error());
+    }
+    for (const auto& row : found.value()) {
+        if (json) {
+            std::cout << message_json(store, row) << "\n";
+            continue;
+        }
+        std::string where = row.peer;
+        if (auto group = group_of(row))
+            where = "#" + group_label(store, *group);
+        std::cout << inert_for_terminal(where, true) << "\t" << inert_for_terminal(row.sender, true)
+                  << ": " << inert_for_terminal(row.text, true) << "\n";
+    }
+    std::cout << std::flush;
+    return found->empty() ? exit_failure : exit_ok;
+}
+
 int cmd_bot_echo(const GlobalOptions& options) {
     quit_on_signals();
 

@@ -38,6 +38,9 @@ int cmd_contacts_list(const GlobalOptions& options);
 int cmd_send(const GlobalOptions& options, const std::string& peer, const std::string& text);
 int cmd_receive(const GlobalOptions& options, bool json, int wait_s);
 int cmd_bot_echo(const GlobalOptions& options);
+// Messages of every conversation holding all the words of query, newest first (one JSON line
+// each with json); exit 1 when none.
+int cmd_search(const GlobalOptions& options, const std::string& query, bool json);
 
 // Devices (cli_devices.cpp). link: this new profile becomes a device of an existing account
 // (prints a code and a QR code, waits until another device accepts it); link accept: this

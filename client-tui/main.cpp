@@ -46,6 +46,8 @@ Verbs:
                            print new messages (one JSON line each with --json), ack them;
                            with --wait, keep printing new ones for SECONDS
   bot echo                 answer every message with an encrypted echo, until stopped
+  search [--json] WORDS    messages of every conversation holding all the words, newest
+                           first (searched in the encrypted profile; exit 1 when none)
   link [--name NAME] [--ascii]
                            make this new profile a device of an existing account: prints a
                            one-time code (and a QR code) to enter on a device of the account
@@ -279,6 +281,12 @@ int main(int argc, char** argv) {
         return cmd_receive(options, json, wait_s);
     if (verb == "bot" && words.size() == 2 && words[1] == "echo")
         return cmd_bot_echo(options);
+    if (verb == "search" && words.size() >= 2) {
+        std::string query;
+        for (std::size_t i = 1; i < words.size(); ++i)
+            query += (i > 1 ? " " : "") + words[i];
+        return cmd_search(options, query, json);
+    }
     if ((device_name || ascii) && !(verb == "link" && words.size() == 1))
         return usage_error("--name and --ascii go with link");
     if (history && !(verb == "link" && words.size() == 3))

@@ -211,6 +211,10 @@ public:
     // in arrival order; all of them when that message is not here.
     Status mark_read_up_to(const std::string& peer, const std::string& sender,
                            std::span<const std::uint8_t> message_id);
+    // Messages of every conversation whose text holds every word of query (case and accents
+    // folded; the last word also as a prefix), newest first, system lines left out. The query
+    // is plain words, never search syntax: quotes, stars and operators are only characters.
+    Result<std::vector<MessageRow>> search(std::string_view query, int limit);
     // Incoming messages, and ours sent from our other devices (MessageKind::synced), of all
     // conversations with a row id above after_id, oldest first.
     Result<std::vector<MessageRow>> incoming_after(std::int64_t after_id, int limit);

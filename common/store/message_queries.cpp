@@ -2,6 +2,8 @@
 #include "store/account_store.h"
 #include "store/account_store_impl.h"
 
+#include <cctype>
+
 namespace veil::store {
 
 namespace {
@@ -125,6 +127,54 @@ Result<std::vector<MessageRow>> AccountStore::messages(const std::string& peer, 
     if (!stmt)
         return stmt.error();
     stmt->bind(1, peer).bind(2, limit);
+    return collect<MessageRow>(stmt.value(), read_message);
+}
+
+namespace {
+
+// The person's words as an FTS4 query: each one a quoted phrase (quotes inside doubled), so that
+// nothing they type is read as search syntax; the last one also matches as a prefix.
+std::string match_expression(std::string_view query) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < query.size()) {
+        while (i < query.size() && std::isspace(static_cast<unsigned char>(query[i])))
+            ++i;
+        std::size_t start = i;
+        while (i < query.size() && !std::isspace(static_cast<unsigned char>(query[i])))
+            ++i;
+        if (i == start)
+            break;
+        std::string word;
+        for (char c : query.substr(start, i - start)) {
+            word += c;
+            if (c == '"')
+                word += '"';
+        }
+        if (!out.empty())
+            out += ' ';
+        out += '"' + word + (i >= query.size() ? "*\"" : "\"");
+    }
+    return out;
+}
+
+} // namespace
+
+Result<std::vector<MessageRow>> AccountStore::search(std::string_view query, int limit) {
+    if (limit < 0)
+        return make_error(Errc::invalid_argument, "a message limit cannot be negative");
+    std::string match = match_expression(query);
+    if (match.empty())
+        return std::vector<MessageRow>{};
+    auto stmt = m_impl->db.prepare(
+        "SELECT id, peer, message_id, direction, sender, text, sent_at_ms, received_at_ms, "
+        "status, coalesce((SELECT kind FROM message_kinds k WHERE k.message = messages.id), 0) "
+        "FROM messages WHERE id IN (SELECT docid FROM messages_fts WHERE messages_fts MATCH ?1) "
+        "AND id NOT IN (SELECT message FROM message_kinds WHERE kind = 1) "
+        "ORDER BY id DESC LIMIT ?2");
+    if (!stmt)
+        return stmt.error();
+    stmt->bind(1, match).bind(2, limit);
     return collect<MessageRow>(stmt.value(), read_message);
 }
 

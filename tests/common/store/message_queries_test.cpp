@@ -238,3 +238,33 @@ TEST_CASE("settings are empty until set and survive a reopen", "[store]") {
     auto store = open_store(profile);
     CHECK(store->setting("cursor").value() == "43");
 }
+
+TEST_CASE("search finds every word across conversations, folds case and accents, and treats "
+          "search syntax as plain text",
+          "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    REQUIRE(store->insert_message(incoming("bob", 1, "Grüße aus Köln, see you Sunday", 5)).ok());
+    REQUIRE(store->insert_message(incoming("carol", 2, "sunday hike? bring water", 6)).ok());
+    REQUIRE(store->insert_message(incoming("carol", 3, "nothing to see here", 7)).ok());
+
+    auto sunday = store->search("SUNDAY", 10).value();
+    REQUIRE(sunday.size() == 2);
+    CHECK(sunday[0].peer == "carol"); // newest first
+    CHECK(sunday[1].peer == "bob");
+    CHECK(store->search("köln sunday", 10).value().size() == 1);
+    CHECK(store->search("KÖL", 10).value().size() == 1); // the last word as a prefix
+    CHECK(store->search("hike water", 10).value().size() == 1);
+    CHECK(store->search("hike nowhere", 10).value().empty());
+    CHECK(store->search("   ", 10).value().empty());
+    CHECK(store->search("sunday", 1).value().size() == 1);
+
+    // Quotes, stars, operators and column filters are just characters.
+    for (const char* odd : {"\"", "*", "sunday OR nothing", "NEAR", "-hike", "text:see",
+                            "\"unbalanced", "(((", "^see", "a\"b"}) {
+        INFO(odd);
+        auto r = store->search(odd, 10);
+        REQUIRE(r.ok());
+    }
+    CHECK(store->search("sunday OR nothing", 10).value().empty());
+}

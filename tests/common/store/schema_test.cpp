@@ -55,7 +55,18 @@ constexpr const char* kDropVersion5 =
     "CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id BLOB NOT NULL, "
     "peer TEXT NOT NULL, content BLOB NOT NULL);";
 
+void make_version_5(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    REQUIRE(db.exec("BEGIN; DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete; "
+                    "DROP TRIGGER messages_fts_before_update; DROP TRIGGER "
+                    "messages_fts_after_update; DROP TABLE messages_fts; PRAGMA user_version = 5; "
+                    "COMMIT;")
+                .ok());
+    CHECK_FALSE(has_table(db, "messages_fts"));
+}
+
 void make_version_4(const TempProfile& profile) {
+    make_version_5(profile);
     auto db = open_raw(profile);
     std::string sql = std::string("BEGIN; ") + kDropVersion5 + " PRAGMA user_version = 4; COMMIT;";
     REQUIRE(db.exec(sql.c_str()).ok());
@@ -89,15 +100,16 @@ const crypto::SenderKeyName kName{to_bytes("group"), {"alice", 1}};
 
 } // namespace
 
-TEST_CASE("the schema is at version 5 with the sender key, group and device tables", "[store]") {
-    CHECK(current_schema_version() == 5);
+TEST_CASE("the schema is at version 6 with the sender key, group, device and search tables",
+          "[store]") {
+    CHECK(current_schema_version() == 6);
     TempProfile profile;
     create_store(profile);
     CHECK(user_version(profile) == current_schema_version());
     auto db = open_raw(profile);
-    for (const char* table : {"sender_keys", "groups", "group_members", "group_key_holders",
-                              "group_outbox", "message_kinds", "group_pending_changes",
-                              "device_lists", "devices"}) {
+    for (const char* table :
+         {"sender_keys", "groups", "group_members", "group_key_holders", "group_outbox",
+          "message_kinds", "group_pending_changes", "device_lists", "devices", "messages_fts"}) {
         INFO(table);
         CHECK(has_table(db, table));
     }
@@ -121,6 +133,23 @@ TEST_CASE("a version 2 database gains the group tables on open and keeps its mes
         CHECK(store->groups().value().empty());
     }
     CHECK(user_version(profile) == current_schema_version());
+}
+
+TEST_CASE("a version 5 database gains search on open, over the messages it already holds",
+          "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        REQUIRE(store->insert_message(incoming("bob", 1, "the ferry leaves at noon", 5)).ok());
+    }
+    make_version_5(profile);
+    REQUIRE(user_version(profile) == 5);
+    auto store = open_store(profile);
+    CHECK(user_version(profile) == current_schema_version());
+    auto found = store->search("ferry", 10);
+    REQUIRE(found.ok());
+    REQUIRE(found->size() == 1);
+    CHECK(found->front().text == "the ferry leaves at noon");
 }
 
 TEST_CASE("a version 4 database gains the device tables on open and keeps what waits to be sent",
