@@ -216,7 +216,11 @@ TEST_CASE("a damaged page in a profile's database is reported at open, before an
     }
     auto r = kim.run({"contacts"});
     CHECK(r.code == 3);
-    CHECK(r.err.find("integrity") != std::string::npos);
+    // Found by the integrity check, or already by the first read of the schema when the damaged
+    // page is one of its own (the search index made the schema larger).
+    INFO(r.err);
+    CHECK((r.err.find("integrity") != std::string::npos ||
+           r.err.find("damaged") != std::string::npos));
 }
 
 TEST_CASE("a second relay on the same port or the same data folder refuses to start") {
