@@ -12,15 +12,19 @@
 
 #include <QAction>
 #include <QCloseEvent>
+#include <QDateTime>
 #include <QHBoxLayout>
 #include <QInputDialog>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
 
@@ -33,6 +37,10 @@ constexpr const char* kLog = "ui";
 constexpr int kMessagesShown = 500;
 constexpr int kBannerLines = 4;
 constexpr int kHeaderPictureSize = 32;
+constexpr int kSearchResults = 100;
+// The pause in typing after which the field is searched: short enough to feel live, long
+// enough not to search the store for every letter.
+constexpr int kSearchPauseMs = 200;
 // The engine's sentence when the relay refused a change of ours (engine_groups.cpp).
 
 QLabel* plain_label() {
@@ -84,10 +92,17 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
     : QMainWindow(parent)
     , m_bridge(bridge)
     , m_conversation_model(this)
-    , m_message_model(this) {
+    , m_message_model(this)
+    , m_search_model(this) {
     build_ui();
     connect(&m_bridge, &SessionBridge::messageAdded, this, &MainWindow::on_message_added);
     connect(&m_bridge, &SessionBridge::statusChanged, this, &MainWindow::on_status_changed);
+    // Shown results take in new messages after the same pause as typing, so that a burst of
+    // them (history from another device) searches the store once.
+    connect(&m_bridge, &SessionBridge::messageAdded, this, [this] {
+        if (search_shown())
+            m_search_timer->start();
+    });
     connect(&m_bridge, &SessionBridge::stateChanged, this, &MainWindow::on_state_changed);
     connect(&m_bridge, &SessionBridge::errorReported, this, &MainWindow::on_error_reported);
     connect(&m_bridge, &SessionBridge::groupChanged, this, &MainWindow::on_group_changed);
@@ -210,7 +225,7 @@ void MainWindow::build_ui() {
     right_layout->addLayout(input_row);
 
     auto* splitter = new QSplitter;
-    splitter->addWidget(m_conversations);
+    splitter->addWidget(build_list_side());
     splitter->addWidget(right);
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({260, 840});
@@ -223,6 +238,59 @@ void MainWindow::build_ui() {
     statusBar()->addWidget(m_error_label, 1);
     resize(1100, 700);
     update_send_enabled();
+}
+
+// The search field over a stack of the conversation list and the search results.
+QWidget* MainWindow::build_list_side() {
+    m_search = new QLineEdit;
+    m_search->setPlaceholderText(tr("Search messages"));
+    m_search->setClearButtonEnabled(true);
+    m_search->installEventFilter(this);
+    m_search_timer = new QTimer(this);
+    m_search_timer->setSingleShot(true);
+    m_search_timer->setInterval(kSearchPauseMs);
+    connect(m_search_timer, &QTimer::timeout, this, [this] { search(m_search->text()); });
+    connect(m_search, &QLineEdit::textChanged, this, [this](const QString& text) {
+        if (text.trimmed().isEmpty())
+            search(text); // back to the list at once
+        else
+            m_search_timer->start();
+    });
+    connect(m_search, &QLineEdit::returnPressed, this, [this] { search(m_search->text()); });
+    auto* find = new QAction(tr("Search messages"), this);
+    find->setShortcut(QKeySequence::Find);
+    connect(find, &QAction::triggered, this, [this] {
+        m_search->setFocus(Qt::ShortcutFocusReason);
+        m_search->selectAll();
+    });
+    addAction(find);
+
+    m_search_view = new QListView;
+    m_search_view->setModel(&m_search_model);
+    m_search_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_search_view->setSpacing(2);
+    m_search_view->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_search_view->setTextElideMode(Qt::ElideRight);
+    m_search_view->setWordWrap(false);
+    m_search_view->installEventFilter(this);
+    connect(m_search_view, &QListView::activated, this, &MainWindow::on_search_activated);
+    connect(m_search_view, &QListView::clicked, this, &MainWindow::on_search_activated);
+    m_search_empty = plain_label();
+    m_search_empty->setText(tr("No messages hold these words."));
+    m_search_empty->setAlignment(Qt::AlignHCenter | Qt::AlignTop);
+    m_search_empty->setWordWrap(true);
+    m_search_empty->setStyleSheet(QStringLiteral("color: #6e6e6e; padding-top: 12px;"));
+
+    m_list_stack = new QStackedWidget;
+    m_list_stack->addWidget(m_conversations);
+    m_list_stack->addWidget(m_search_view);
+    m_list_stack->addWidget(m_search_empty);
+    auto* side = new QWidget;
+    auto* layout = new QVBoxLayout(side);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_search);
+    layout->addWidget(m_list_stack, 1);
+    return side;
 }
 
 QWidget* MainWindow::build_banner() {
@@ -243,6 +311,76 @@ QWidget* MainWindow::build_banner() {
     layout->addWidget(dismiss, 0, Qt::AlignTop);
     m_banner->hide();
     return m_banner;
+}
+
+// ---- search ----------------------------------------------------------------------------------
+
+void MainWindow::search(const QString& text) {
+    m_search_timer->stop();
+    if (m_search->text() != text) {
+        // The field shows what was searched, without searching again.
+        QSignalBlocker block(m_search);
+        m_search->setText(text);
+    }
+    if (text.trimmed().isEmpty()) {
+        m_search_model.clear();
+        m_list_stack->setCurrentWidget(m_conversations);
+        return;
+    }
+    auto rows = m_bridge.store().search(text.toStdString(), kSearchResults);
+    if (!rows) {
+        show_error(plain_error(rows.error()));
+        return;
+    }
+    m_search_model.set_rows(
+        std::move(rows.value()),
+        [this](const std::string& peer) { return m_conversation_model.title_of(peer); },
+        QDateTime::currentMSecsSinceEpoch());
+    m_list_stack->setCurrentWidget(
+        m_search_model.rowCount() > 0 ? static_cast<QWidget*>(m_search_view) : m_search_empty);
+}
+
+void MainWindow::end_search() {
+    m_search->clear(); // textChanged shows the list again
+    search({});
+}
+
+bool MainWindow::search_shown() const {
+    return m_list_stack->currentWidget() != m_conversations;
+}
+
+void MainWindow::on_search_activated(const QModelIndex& index) {
+    if (!index.isValid() || index.row() >= m_search_model.rowCount())
+        return;
+    // Copies: opening a conversation reloads the lists.
+    std::string peer = m_search_model.peer_at(index.row());
+    std::int64_t id = m_search_model.message_at(index.row());
+    if (peer != m_peer)
+        open_conversation(peer);
+    if (m_peer != peer)
+        return; // it could not be opened; the status bar says why
+    // Older than what the conversation shows: it stays at its newest messages.
+    if (int row = m_message_model.row_of_id(id); row >= 0)
+        m_messages->scrollTo(m_message_model.index(row), QAbstractItemView::PositionAtCenter);
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+    if ((watched == m_search || watched == m_search_view) && event->type() == QEvent::KeyPress) {
+        auto* key = static_cast<QKeyEvent*>(event);
+        if (key->key() == Qt::Key_Escape && (search_shown() || !m_search->text().isEmpty())) {
+            end_search();
+            m_conversations->setFocus();
+            return true;
+        }
+        // Down from the field steps into the results, as in a list of suggestions.
+        if (watched == m_search && key->key() == Qt::Key_Down &&
+            m_list_stack->currentWidget() == m_search_view) {
+            m_search_view->setFocus();
+            m_search_view->setCurrentIndex(m_search_model.index(0));
+            return true;
+        }
+    }
+    return QMainWindow::eventFilter(watched, event);
 }
 
 // ---- conversations ---------------------------------------------------------------------------

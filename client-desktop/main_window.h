@@ -11,6 +11,12 @@
 // another device reloads the unread counts. When another device unlinks this one, the window
 // says so and nothing more can be sent. After this device was linked, a banner says as what.
 //
+// Search: a field above the conversation list (Ctrl+F focuses it) searches every conversation
+// as the person types (after a short pause) or presses Enter; the results (SearchResultsModel)
+// take the list's place until the field is cleared or Esc is pressed there. Activating a result
+// opens its conversation, scrolled to the message when it is among those shown, and leaves the
+// results shown.
+//
 // Thread: the GUI thread. Received text is shown only through the models' plain DisplayRole
 // strings and Qt::PlainText labels.
 #pragma once
@@ -18,6 +24,7 @@
 #include "conversation_list_model.h"
 #include "engine/engine.h"
 #include "message_list_model.h"
+#include "search_results_model.h"
 
 #include <QMainWindow>
 #include <QPointer>
@@ -33,6 +40,8 @@ class QLabel;
 class QLineEdit;
 class QListView;
 class QPushButton;
+class QStackedWidget;
+class QTimer;
 class QWidget;
 
 namespace veil::desktop {
@@ -78,6 +87,18 @@ public:
     // group is sent); returns an empty string, or a sentence saying why nothing more changed.
     QString set_group_details(const std::string& peer, const GroupDetails& details);
 
+    // Searches every conversation for text now (what the field's pause or Enter does) and
+    // puts text in the field; an empty or blank text shows the conversation list again.
+    void search(const QString& text);
+    // Empties the search field and shows the conversation list again (Esc in the field).
+    void end_search();
+    // Whether the search results are shown in place of the conversation list.
+    bool search_shown() const;
+    QLineEdit& search_field() { return *m_search; }
+    QListView& search_view() { return *m_search_view; }
+    QListView& conversation_view() { return *m_conversations; }
+    SearchResultsModel& search_model() { return m_search_model; }
+
     ConversationListModel& conversation_model() { return m_conversation_model; }
     MessageListModel& message_model() { return m_message_model; }
     GroupPanel& group_panel() { return *m_group_panel; }
@@ -95,10 +116,13 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     void build_ui();
     QWidget* build_banner();
+    QWidget* build_list_side();
+    void on_search_activated(const QModelIndex& index);
     void reload_conversations();
     void select_current_peer();
     void on_selected(const QModelIndex& index);
@@ -135,6 +159,7 @@ private:
     SessionBridge& m_bridge;
     ConversationListModel m_conversation_model;
     MessageListModel m_message_model;
+    SearchResultsModel m_search_model;
     std::string m_peer;
     // Groups we created that the relay has not accepted yet, by conversation: their names.
     std::map<std::string, std::string> m_unaccepted_groups;
@@ -151,6 +176,11 @@ private:
     QString m_read_only;
     QStringList m_banner_lines;
     QListView* m_conversations = nullptr;
+    QLineEdit* m_search = nullptr;
+    QTimer* m_search_timer = nullptr;
+    QStackedWidget* m_list_stack = nullptr;
+    QListView* m_search_view = nullptr;
+    QLabel* m_search_empty = nullptr; // "No messages hold these words." in place of the results
     QListView* m_messages = nullptr;
     QLabel* m_peer_label = nullptr;
     QLabel* m_peer_picture = nullptr;

@@ -89,6 +89,13 @@ bool MessageListModel::set_status(std::span<const std::uint8_t> message_id,
     return false;
 }
 
+int MessageListModel::row_of_id(std::int64_t id) const {
+    for (std::size_t i = 0; i < m_rows.size(); ++i)
+        if (m_rows[i].id == id)
+            return static_cast<int>(i);
+    return -1;
+}
+
 int MessageListModel::rowCount(const QModelIndex& parent) const {
     return parent.isValid() ? 0 : static_cast<int>(m_rows.size());
 }

@@ -51,6 +51,9 @@ public:
     // Updates the tick of an outgoing message shown here; false when it is not shown.
     bool set_status(std::span<const std::uint8_t> message_id, store::MessageStatus status);
 
+    // The row showing the message with this store row id (MessageRow::id), or -1.
+    int row_of_id(std::int64_t id) const;
+
     int rowCount(const QModelIndex& parent = QModelIndex()) const override;
     QVariant data(const QModelIndex& index, int role) const override;
     QHash<int, QByteArray> roleNames() const override;

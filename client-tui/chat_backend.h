@@ -25,6 +25,9 @@ public:
     virtual Result<std::vector<store::ConversationRow>> conversations() = 0;
     // The latest `limit` messages with peer, in any order (the model sorts them).
     virtual Result<std::vector<store::MessageRow>> messages(const std::string& peer, int limit) = 0;
+    // Messages of every conversation holding every word of query, newest first, at most limit
+    // (AccountStore::search: plain words, the last also as a prefix; no system lines).
+    virtual Result<std::vector<store::MessageRow>> search(const std::string& query, int limit) = 0;
     // Marks peer's conversation read here and on our other devices (Engine::mark_read).
     virtual Status mark_read(const std::string& peer) = 0;
 

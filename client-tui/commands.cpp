@@ -149,6 +149,11 @@ Command parse_command(std::string_view line) {
         return devices_command(rest);
     if (verb == "link")
         return link_command(rest);
+    if (verb == "search") {
+        if (rest.empty())
+            return invalid("/search needs words to look for, e.g. /search lunch friday");
+        return {Command::Kind::search, std::string(rest), {}};
+    }
     // The verb is echoed back only if it is short and printable; the view makes it inert anyway.
     return invalid("unknown command /" + std::string(verb.substr(0, 20)) +
                    " (type /help; start with // to send a message beginning with /)");
@@ -169,6 +174,8 @@ const char* help_text() {
            "  /devices remove ID   unlink device ID (it can no longer read new messages)\n"
            "  /link CODE [--history]   link the new device showing CODE (see veil link);\n"
            "                --history copies recent conversations to it, encrypted\n"
+           "  /search WORDS   messages of every conversation holding all the WORDS, newest\n"
+           "                first (PageUp/PageDown scroll the list; /open NAME opens one)\n"
            "  /help         this help (any key closes it)\n"
            "  /quit         quit (also Ctrl-Q)\n"
            "  //text        send a message that starts with /\n"

@@ -27,6 +27,7 @@ struct Command {
         devices,        // list this account's devices
         device_remove,  // argument: the device number to unlink
         link,           // argument: the code another device shows; history: copy conversations
+        search,         // argument: the words to look for in every conversation, as typed
         help,
         quit,
         invalid, // argument: a sentence for the status line

@@ -95,6 +95,9 @@ public:
     Result<std::vector<store::MessageRow>> messages(const std::string& peer, int limit) override {
         return m_session.store().messages(peer, limit);
     }
+    Result<std::vector<store::MessageRow>> search(const std::string& query, int limit) override {
+        return m_session.store().search(query, limit);
+    }
     // Through the engine, so that our other devices learn it too.
     Status mark_read(const std::string& peer) override {
         return m_session.engine().mark_read(peer);

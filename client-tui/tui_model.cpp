@@ -274,12 +274,17 @@ void TuiModel::switch_conversation(int step) {
 
 void TuiModel::handle_key(const Key& key) {
     using T = Key::Type;
+    int page = std::max(1, m_size.rows - 4);
+    // PageUp and PageDown scroll a long search list instead of closing it.
+    if (m_overlay_search && (key.type == T::page_up || key.type == T::page_down)) {
+        m_overlay_scroll =
+            std::max(0, m_overlay_scroll + (key.type == T::page_down ? page : -page));
+        return;
+    }
     // A key closes the members list or the help and still counts (Escape only closes): the
     // first '/' of the next command must not be lost, or the command would go out as a message.
     if (!m_overlay.empty() && key.type != T::resize) {
-        m_overlay.clear();
-        m_overlay_members = false;
-        m_overlay_devices = false;
+        close_overlay();
         if (key.type == T::escape)
             return;
     }
@@ -288,7 +293,6 @@ void TuiModel::handle_key(const Key& key) {
         if (key.type == T::escape)
             return;
     }
-    int page = std::max(1, m_size.rows - 4);
     switch (key.type) {
     case T::character: m_editor.insert(key.ch); break;
     case T::enter: submit(std::string(m_editor.text())); break;
@@ -346,6 +350,9 @@ void TuiModel::submit(const std::string& line) {
 }
 
 void TuiModel::run(const Command& command) {
+    // A command typed at once (submit() without a key first) leaves the list shown too.
+    if (!m_overlay.empty())
+        close_overlay();
     switch (command.kind) {
     case Command::Kind::none:
     case Command::Kind::message: break;
@@ -373,6 +380,7 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::devices: list_devices(); break;
     case Command::Kind::device_remove: remove_device(command.argument); break;
     case Command::Kind::link: accept_link(command); break;
+    case Command::Kind::search: show_search(command.argument); break;
     case Command::Kind::help: m_help = true; break;
     case Command::Kind::quit: m_quit = true; break;
     case Command::Kind::invalid: set_error(command.argument); break;
@@ -465,6 +473,50 @@ void TuiModel::show_members() {
     text += "Any key closes this list (Esc: just close it).";
     m_overlay = text;
     m_overlay_members = true;
+}
+
+void TuiModel::close_overlay() {
+    m_overlay.clear();
+    m_overlay_members = false;
+    m_overlay_devices = false;
+    m_overlay_search = false;
+    m_overlay_scroll = 0;
+}
+
+// ---- search ----------------------------------------------------------------------------------
+
+void TuiModel::show_search(const std::string& query) {
+    auto rows = m_backend.search(query, kSearchLimit);
+    if (!rows) {
+        set_error(rows.error().message);
+        return;
+    }
+    m_error.clear();
+    m_overlay_search = true;
+    m_overlay_scroll = 0;
+    if (rows->empty()) {
+        m_overlay = "no messages hold these words\nAny key closes this (Esc: just close it).";
+        return;
+    }
+    std::string count = rows->size() == 1 ? std::string("1 message holds")
+                                          : std::to_string(rows->size()) + " messages hold";
+    std::string text =
+        count + " \xE2\x80\x9C" + display_text(query) + "\xE2\x80\x9D, newest first:\n";
+    for (const auto& row : rows.value())
+        text += search_line(row) + "\n";
+    text += "PageUp/PageDown scroll. /open NAME opens a conversation.\n"
+            "Any other key closes this list (Esc: just close it).";
+    m_overlay = text;
+}
+
+// "conversation · sender · Mon 2024-05-06 14:03  text", every received part inert and on one
+// line (display_text turns newlines into visible marks).
+std::string TuiModel::search_line(const store::MessageRow& row) const {
+    const char* dot = " \xC2\xB7 "; // ·
+    std::string sender =
+        row.direction == store::Direction::outgoing && row.sender.empty() ? m_username : row.sender;
+    return "  " + display_name(row.peer) + dot + display_text(sender) + dot +
+           when(shown_time(row)) + "  " + display_text(row.text);
 }
 
 // ---- devices ---------------------------------------------------------------------------------
@@ -579,7 +631,9 @@ Frame TuiModel::render() {
     Line title = {
         {" " + (m_open_peer.empty() ? std::string("Veil") : display_name(m_open_peer)) + " ",
          Style::title}};
-    if (!m_overlay.empty()) {
+    if (m_overlay_search) {
+        f.pane = clipped_pane(m_overlay, rows, width);
+    } else if (!m_overlay.empty()) {
         f.pane = text_pane(m_overlay, width);
     } else if (m_help) {
         f.pane = text_pane(help_text(), width);
@@ -614,6 +668,21 @@ std::vector<Line> TuiModel::text_pane(const std::string& text, int width) const 
         for (auto& piece : wrap_to_width(line, width))
             lines.push_back({{std::move(piece), Style::normal}});
     return lines;
+}
+
+std::vector<Line> TuiModel::clipped_pane(const std::string& text, int rows, int width) {
+    auto lines = split_lines(text);
+    auto total = static_cast<int>(lines.size());
+    m_overlay_scroll = std::clamp(m_overlay_scroll, 0, std::max(0, total - rows));
+    std::vector<Line> pane;
+    for (int i = m_overlay_scroll; i < total && i - m_overlay_scroll < rows; ++i) {
+        const std::string& line = lines[static_cast<std::size_t>(i)];
+        std::string piece(clip_to_width(line, width));
+        if (piece.size() < line.size())
+            piece = std::string(clip_to_width(line, std::max(0, width - 1))) + "\xE2\x80\xA6";
+        pane.push_back(fit_line({{std::move(piece), Style::normal}}, width));
+    }
+    return pane;
 }
 
 std::vector<Line> TuiModel::message_pane(int rows, int width, int& max_scroll, bool& reached_top) {

@@ -35,6 +35,8 @@ public:
     // Messages longer than this are shown truncated until /full.
     static constexpr std::size_t kTruncateBytes = 2000;
     static constexpr std::size_t kTruncateLines = 24;
+    // /search shows at most this many messages.
+    static constexpr int kSearchLimit = 100;
 
     TuiModel(ChatBackend& backend, const Clock& clock);
 
@@ -89,7 +91,8 @@ public:
     const std::string& notice() const { return m_notice; }
     int scroll() const { return m_scroll; }
     bool help_visible() const { return m_help; }
-    // Text shown over the conversation (the /group members list) until a key is pressed.
+    // Text shown over the conversation (the /group members list, /search results) until a key
+    // is pressed; PageUp and PageDown scroll the search results instead.
     const std::string& overlay() const { return m_overlay; }
     // What the list and the title call a conversation: the name, or "# " and a group's name.
     std::string display_name(const std::string& peer) const;
@@ -114,6 +117,9 @@ private:
     void show_devices(const std::vector<engine::DeviceInfo>& devices);
     void remove_device(const std::string& id_text);
     void accept_link(const Command& command);
+    void show_search(const std::string& query);
+    std::string search_line(const store::MessageRow& row) const;
+    void close_overlay();
     void set_notice(const std::string& text);
     // The open conversation's group id; false (with an error shown) if it is not a group.
     bool open_group(Bytes& group_id);
@@ -123,6 +129,8 @@ private:
     std::vector<Line> conversation_list(int rows, int width) const;
     std::vector<Line> message_pane(int rows, int width, int& max_scroll, bool& reached_top);
     std::vector<Line> text_pane(const std::string& text, int width) const;
+    // One row per line of text, each cut to width with "…", from line m_overlay_scroll on.
+    std::vector<Line> clipped_pane(const std::string& text, int rows, int width);
 
     ChatBackend& m_backend;
     const Clock& m_clock;
@@ -143,6 +151,8 @@ private:
     std::string m_overlay;
     bool m_overlay_members = false;
     bool m_overlay_devices = false;
+    bool m_overlay_search = false;
+    int m_overlay_scroll = 0;                         // rows of the search results scrolled past
     std::map<std::string, std::string> m_group_names; // group conversation -> group name
     bool m_quit = false;
     bool m_repaint = false;

@@ -9,9 +9,11 @@
 
 #include "link_device_dialog.h"
 
+#include <QAction>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
 
@@ -592,6 +594,111 @@ TEST_CASE_METHOD(WindowFixture, "a link started from the devices dialog gets its
     form->submit();
     CHECK(form->error_text().contains(QStringLiteral("code")));
     dialog->close();
+}
+
+// ---- search ----------------------------------------------------------------------------------
+
+void type_into(QWidget& widget, const QString& text) {
+    for (QChar c : text) {
+        QKeyEvent press(QEvent::KeyPress, 0, Qt::NoModifier, QString(c));
+        QApplication::sendEvent(&widget, &press);
+    }
+}
+
+void press_key(QWidget& widget, int key) {
+    QKeyEvent press(QEvent::KeyPress, key, Qt::NoModifier);
+    QApplication::sendEvent(&widget, &press);
+}
+
+TEST_CASE_METHOD(WindowFixture, "typing in the search field lists the matching messages") {
+    receive(test::incoming("bob", 1, "lunch on friday?"));
+    receive(test::incoming("carol", 2, "the meeting moved"));
+    save_group(test::group_row(1, "hikers"), kHikers);
+    receive(test::group_message(1, 3, "carol", "Lunch at the summit"));
+    MainWindow window(bridge);
+    CHECK(window.search_field().placeholderText() == QStringLiteral("Search messages"));
+    CHECK_FALSE(window.search_shown());
+
+    type_into(window.search_field(), QStringLiteral("lun"));
+    CHECK_FALSE(window.search_shown()); // not before the pause in typing
+    REQUIRE(test::wait_until([&] { return window.search_shown(); }, 3000));
+    auto& results = window.search_model();
+    REQUIRE(results.rowCount() == 2);
+    // Newest first, the group named as the list names it.
+    CHECK(results.data(results.index(0), Qt::DisplayRole)
+              .toString()
+              .startsWith(QStringLiteral("# hikers · carol · ")));
+    CHECK(results.data(results.index(0), SearchResultsModel::TextRole).toString() ==
+          QStringLiteral("Lunch at the summit"));
+    CHECK(results.peer_at(1) == "bob");
+}
+
+TEST_CASE_METHOD(WindowFixture, "Ctrl+F puts the focus in the search field") {
+    MainWindow window(bridge);
+    window.show();
+    QAction* find = nullptr;
+    for (QAction* action : window.actions())
+        if (action->shortcut() == QKeySequence(QKeySequence::Find))
+            find = action;
+    REQUIRE(find != nullptr);
+    CHECK(find->shortcut() == QKeySequence(Qt::CTRL | Qt::Key_F));
+    find->trigger();
+    CHECK(window.focusWidget() == &window.search_field());
+}
+
+TEST_CASE_METHOD(WindowFixture, "Enter searches at once and says when nothing matches") {
+    receive(test::incoming("bob", 1, "lunch on friday?"));
+    MainWindow window(bridge);
+    window.search_field().setText(QStringLiteral("zebra"));
+    press_key(window.search_field(), Qt::Key_Return);
+    CHECK(window.search_shown());
+    CHECK(window.search_model().rowCount() == 0);
+    bool said = false;
+    for (const QLabel* label : window.findChildren<QLabel*>())
+        said = said || label->text() == QStringLiteral("No messages hold these words.");
+    CHECK(said);
+}
+
+TEST_CASE_METHOD(WindowFixture, "activating a result opens its conversation") {
+    receive(test::incoming("bob", 1, "hello"));
+    receive(test::incoming("carol", 2, "lunch on friday?"));
+    receive(test::incoming("bob", 3, "newest"));
+    MainWindow window(bridge);
+    REQUIRE(window.open_peer() == "bob");
+    window.search(QStringLiteral("friday"));
+    REQUIRE(window.search_model().rowCount() == 1);
+    emit window.search_view().activated(window.search_model().index(0));
+    CHECK(window.open_peer() == "carol");
+    CHECK(window.message_model().peer() == "carol");
+    CHECK(window.message_model().row_of_id(window.search_model().message_at(0)) == 0);
+    CHECK(window.search_shown()); // the results stay until the field is cleared
+}
+
+TEST_CASE_METHOD(WindowFixture, "Esc or clearing the field brings the conversation list back") {
+    receive(test::incoming("bob", 1, "lunch on friday?"));
+    MainWindow window(bridge);
+    window.search_field().setText(QStringLiteral("lunch"));
+    press_key(window.search_field(), Qt::Key_Return);
+    REQUIRE(window.search_shown());
+    press_key(window.search_field(), Qt::Key_Escape);
+    CHECK_FALSE(window.search_shown());
+    CHECK(window.search_field().text().isEmpty());
+    CHECK(window.conversation_model().row_of("bob") >= 0);
+
+    window.search_field().setText(QStringLiteral("lunch"));
+    press_key(window.search_field(), Qt::Key_Return);
+    REQUIRE(window.search_shown());
+    window.search_field().clear();
+    CHECK_FALSE(window.search_shown());
+}
+
+TEST_CASE_METHOD(WindowFixture, "shown results take in a new matching message") {
+    receive(test::incoming("bob", 1, "lunch on friday?"));
+    MainWindow window(bridge);
+    window.search(QStringLiteral("lunch"));
+    REQUIRE(window.search_model().rowCount() == 1);
+    receive(test::incoming("carol", 2, "lunch is on me"));
+    CHECK(test::wait_until([&] { return window.search_model().rowCount() == 2; }, 3000));
 }
 
 } // namespace

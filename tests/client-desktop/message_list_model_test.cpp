@@ -28,6 +28,15 @@ TEST_CASE("the message model shows markup literally as DisplayRole") {
     CHECK(display(model, 0).startsWith(QStringLiteral("bob")));
 }
 
+TEST_CASE("a shown message is found by its store row id") {
+    test::app();
+    MessageListModel model;
+    model.set_conversation("bob", {incoming("bob", 7, "later"), incoming("bob", 3, "earlier")});
+    CHECK(model.row_of_id(3) == 0);
+    CHECK(model.row_of_id(7) == 1);
+    CHECK(model.row_of_id(5) == -1);
+}
+
 TEST_CASE("ticks follow status changes of an outgoing message") {
     test::app();
     MessageListModel model;

@@ -111,3 +111,17 @@ TEST_CASE("/help mentions the device commands", "[commands]") {
     CHECK(help.find("/devices remove ID") != std::string::npos);
     CHECK(help.find("/link CODE [--history]") != std::string::npos);
 }
+
+TEST_CASE("/search takes the words as typed, and without words is refused with a hint",
+          "[commands]") {
+    Command c = parse_command("/search lunch  friday");
+    CHECK(c.kind == Command::Kind::search);
+    CHECK(c.argument == "lunch  friday");
+    CHECK(parse_command("/search \"quoted\" OR*").argument == "\"quoted\" OR*");
+    for (const char* line : {"/search", "/search   "}) {
+        c = parse_command(line);
+        CHECK(c.kind == Command::Kind::invalid);
+        CHECK(c.argument.find("/search needs words") != std::string::npos);
+    }
+    CHECK(std::string(veil::tui::help_text()).find("/search WORDS") != std::string::npos);
+}

@@ -77,6 +77,13 @@ public:
                 out.push_back(*it);
         return out;
     }
+    // Search answers with canned rows, as the store would, and records what was asked.
+    std::vector<store::MessageRow> search_results;
+    std::vector<std::pair<std::string, int>> searches;
+    Result<std::vector<store::MessageRow>> search(const std::string& query, int limit) override {
+        searches.emplace_back(query, limit);
+        return search_results;
+    }
     Status mark_read(const std::string& peer) override {
         read[peer] = true;
         return {};
@@ -648,4 +655,91 @@ TEST_CASE("an unlinked device says so in the status line and sends nothing more"
     t.model.handle_key(Key::ctrl('u'));
     t.enter(U"/quit");
     CHECK(t.model.quit_requested());
+}
+
+// ---- search --------------------------------------------------------------------------------
+
+TEST_CASE("/search lists the matching messages of every conversation, newest first, inert",
+          "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "carol"};
+    t.backend.receive("bob", "old lunch plans");
+    t.backend.receive("carol", "lunch\non friday \x1b[2J");
+    t.model.open_initial("bob");
+    // The store answers newest first; the model keeps its order.
+    t.backend.search_results = {t.backend.rows[1], t.backend.rows[0]};
+    t.enter(U"/search lunch");
+    REQUIRE(t.backend.searches.size() == 1);
+    CHECK(t.backend.searches[0] == std::pair<std::string, int>{"lunch", TuiModel::kSearchLimit});
+    const std::string& list = t.model.overlay();
+    CHECK(list.find("2 messages hold") != std::string::npos);
+    std::size_t carol = list.find("  carol \xC2\xB7 carol \xC2\xB7 ");
+    std::size_t bob = list.find("  bob \xC2\xB7 bob \xC2\xB7 ");
+    REQUIRE(carol != std::string::npos);
+    REQUIRE(bob != std::string::npos);
+    CHECK(carol < bob);
+    CHECK(list.find("old lunch plans") != std::string::npos);
+    CHECK(list.find('\x1b') == std::string::npos);
+
+    t.model.set_size({24, 140}); // each result is one row, cut at the pane's edge
+    std::string screen = screen_text(t.model.render());
+    CHECK(screen.find("old lunch plans") != std::string::npos);
+    CHECK(screen.find("\\x1b[2J") != std::string::npos); // shown, never obeyed
+    for (unsigned char c : screen)
+        CHECK((c >= 0x20 || c == '\n'));
+    CHECK(t.model.open_peer() == "bob"); // the open conversation stays open underneath
+}
+
+TEST_CASE("/search says so when no message holds the words", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"/search zebra");
+    CHECK(t.model.overlay().find("no messages hold these words") != std::string::npos);
+    CHECK(screen_text(t.model.render()).find("no messages hold these words") != std::string::npos);
+    CHECK(t.model.last_error().empty());
+}
+
+TEST_CASE("search results close with Esc or the next command, and /open still opens",
+          "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "carol"};
+    t.backend.search_results = {t.backend.receive("carol", "lunch at noon")};
+    t.model.open_initial("bob");
+
+    t.enter(U"/search lunch");
+    REQUIRE_FALSE(t.model.overlay().empty());
+    t.model.handle_key(Key::of(Key::Type::escape));
+    CHECK(t.model.overlay().empty());
+    CHECK(t.model.editor().empty());
+
+    t.enter(U"/search lunch");
+    REQUIRE_FALSE(t.model.overlay().empty());
+    t.enter(U"/open carol"); // its '/' closes the list and is kept
+    CHECK(t.model.overlay().empty());
+    CHECK(t.model.open_peer() == "carol");
+    CHECK(screen_text(t.model.render()).find("lunch at noon") != std::string::npos);
+
+    t.enter(U"/search lunch");
+    t.model.submit("/help"); // a command run without a key first closes it too
+    CHECK(t.model.overlay().empty());
+    CHECK(t.model.help_visible());
+}
+
+TEST_CASE("PageDown scrolls a long search list without closing it", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    for (int i = 0; i < 60; ++i)
+        t.backend.search_results.push_back(t.backend.receive("bob", "note " + std::to_string(i)));
+    std::reverse(t.backend.search_results.begin(), t.backend.search_results.end());
+    t.enter(U"/search note");
+    std::string first = screen_text(t.model.render());
+    CHECK(first.find("note 59") != std::string::npos);
+    CHECK(first.find("note 0\n") == std::string::npos);
+    t.model.handle_key(Key::of(Key::Type::page_down));
+    t.model.handle_key(Key::of(Key::Type::page_down));
+    t.model.handle_key(Key::of(Key::Type::page_down));
+    REQUIRE_FALSE(t.model.overlay().empty());
+    std::string last = screen_text(t.model.render());
+    CHECK(last.find("note 59") == std::string::npos);
+    CHECK(last.find("Any other key closes") != std::string::npos);
 }
