@@ -154,8 +154,8 @@ Engine::Readiness Engine::prepare_pending(const store::PendingItem& item) {
     wire::Content content;
     if (!content.ParseFromArray(item.content.data(), static_cast<int>(item.content.size()))) {
         // Only this engine writes pending content; a row it cannot read is failed, not retried.
-        (void)m_store.remove_outbox(item.message_id);
-        (void)m_store.remove_pending(item.seq);
+        if (auto st = finish_pending(item.message_id, item.seq); !st)
+            report(st.error());
         mark_failed(item.message_id);
         return Readiness::dropped;
     }
@@ -370,8 +370,7 @@ void Engine::drop_pending_for(const std::string& peer) {
     for (const auto& item : pending.value()) {
         if (item.peer != peer)
             continue;
-        (void)m_store.remove_outbox(item.message_id);
-        (void)m_store.remove_pending(item.seq);
+        (void)finish_pending(item.message_id, item.seq);
         mark_failed(item.message_id);
     }
     check_settled();
