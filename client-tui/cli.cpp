@@ -11,6 +11,7 @@
 #include <QSocketNotifier>
 #include <QTimer>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -260,8 +261,30 @@ int cmd_contacts_list(const GlobalOptions& options) {
         err(contacts.error().message);
         return exit_for(contacts.error());
     }
+    auto blocked = session->store().blocked();
+    if (!blocked) {
+        err(blocked.error().message);
+        return exit_for(blocked.error());
+    }
     for (const auto& c : contacts.value())
-        std::cout << c << "\n";
+        if (std::find(blocked->begin(), blocked->end(), c) == blocked->end())
+            std::cout << c << "\n";
+    for (const auto& b : blocked.value())
+        std::cout << b << " (blocked)\n";
+    return exit_ok;
+}
+
+int cmd_block(const GlobalOptions& options, const std::string& name, bool blocked) {
+    Runner runner(0);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    if (auto st = session->engine().set_blocked(name, blocked); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    std::cout << (blocked ? "blocked " : "unblocked ") << name << std::endl;
     return exit_ok;
 }
 

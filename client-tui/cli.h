@@ -35,6 +35,8 @@ int cmd_register(const GlobalOptions& options, const std::string& name,
                  const std::string& device_name = {});
 int cmd_contacts_add(const GlobalOptions& options, const std::string& name);
 int cmd_contacts_list(const GlobalOptions& options);
+// Blocks (or unblocks) name: its messages are dropped unseen and unconfirmed.
+int cmd_block(const GlobalOptions& options, const std::string& name, bool blocked);
 int cmd_send(const GlobalOptions& options, const std::string& peer, const std::string& text);
 int cmd_receive(const GlobalOptions& options, bool json, int wait_s);
 int cmd_bot_echo(const GlobalOptions& options);

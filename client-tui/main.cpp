@@ -26,6 +26,7 @@ Verbs:
   register NAME            create a profile and register NAME on the relay (needs --relay)
   contacts                 list contacts
   contacts add NAME        add a contact
+  block NAME, unblock NAME drop (or stop dropping) NAME's messages unseen and unconfirmed
   send NAME TEXT           send TEXT to NAME ('-' reads the text from standard input)
   send --group GROUP TEXT  send TEXT to every member of GROUP
   group create GROUP [--members A,B,C]
@@ -235,6 +236,8 @@ int main(int argc, char** argv) {
         return cmd_contacts_list(options);
     if (verb == "contacts" && words.size() == 3 && words[1] == "add")
         return cmd_contacts_add(options, words[2]);
+    if ((verb == "block" || verb == "unblock") && words.size() == 2)
+        return cmd_block(options, words[1], verb == "block");
     if (members && !(verb == "group" && words.size() == 3 && words[1] == "create"))
         return usage_error("--members goes with group create");
     if (group && verb != "send")

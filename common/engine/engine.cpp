@@ -498,6 +498,16 @@ Status Engine::add_contact(const std::string& name) {
     return {};
 }
 
+Status Engine::set_blocked(const std::string& name, bool blocked) {
+    if (!protocol::valid_username(name))
+        return make_error(Errc::invalid_argument, "'" + name + "' is not a valid username");
+    if (m_username.empty())
+        VEIL_TRY(load_account());
+    if (name == m_username)
+        return make_error(Errc::invalid_argument, "you cannot block yourself");
+    return m_store.set_blocked(name, blocked, m_clock.now_ms());
+}
+
 Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text) {
     if (!protocol::valid_username(peer))
         return make_error(Errc::invalid_argument, "'" + peer + "' is not a valid username");
@@ -511,6 +521,11 @@ Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text
         return make_error(Errc::invalid_argument, "you cannot send a message to yourself");
     if (unicode::sanitize(text) != text)
         return make_error(Errc::invalid_argument, "the message is not valid UTF-8 text");
+    auto is_blocked = m_store.is_blocked(peer);
+    if (!is_blocked)
+        return is_blocked.error();
+    if (is_blocked.value())
+        return make_error(Errc::refused, peer + " is blocked; unblock them to write to them");
 
     return queue_text(
         peer, text,
@@ -696,6 +711,12 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
         if (sender == m_username)
             return make_error(Errc::invalid_message, "a message from our own account is not "
                                                      "a sync message");
+        // A blocked sender's message is dropped: not stored, not shown, no receipt.
+        auto is_blocked = m_store.is_blocked(sender);
+        if (!is_blocked)
+            return is_blocked.error();
+        if (is_blocked.value())
+            return {};
         auto is_contact = m_store.is_contact(sender);
         if (is_contact && !is_contact.value())
             VEIL_TRY(m_store.add_contact(sender, row.received_at_ms));

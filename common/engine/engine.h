@@ -136,6 +136,10 @@ public:
     const std::string& username() const { return m_username; }
 
     Status add_contact(const std::string& name);
+    // Blocks or unblocks an account: while blocked, its messages (1:1 and in groups) are
+    // acknowledged to the relay and dropped, never stored, shown or confirmed with a receipt,
+    // and we cannot write to it.
+    Status set_blocked(const std::string& name, bool blocked);
     // Stores the message and queues it; returns its message id. Sent once the engine is ready
     // and a session exists (the bundle is fetched if needed).
     Result<Bytes> send_text(const std::string& peer, const std::string& text);

@@ -568,7 +568,16 @@ bool Engine::receive_group_message(const wire::Deliver& d) {
         // into another group (by the relay or a member) names its real group there.
         if (st && (!content.has_group() || content.group().group_id() != d.group_id()))
             st = make_error(Errc::invalid_message, "it belongs to another group");
-        if (st && content.has_data()) {
+        // A blocked member's messages are dropped, as in 1:1.
+        bool blocked = false;
+        if (st && content.has_data() && !from_us) {
+            auto is_blocked = m_store.is_blocked(sender);
+            if (!is_blocked)
+                st = is_blocked.error();
+            else
+                blocked = is_blocked.value();
+        }
+        if (st && content.has_data() && !blocked) {
             const auto& data = content.data();
             if (data.message_id() != d.message_id())
                 st = make_error(Errc::invalid_message, "the message id does not match");

@@ -445,4 +445,30 @@ Result<bool> AccountStore::is_contact(const std::string& name) {
     return stmt->bind(1, name).step();
 }
 
+Status AccountStore::set_blocked(const std::string& name, bool blocked, std::int64_t now_ms) {
+    auto stmt = blocked ? m_impl->db.prepare("INSERT OR IGNORE INTO blocked (name, blocked_at_ms) "
+                                             "VALUES (?1, ?2)")
+                        : m_impl->db.prepare("DELETE FROM blocked WHERE name = ?1");
+    if (!stmt)
+        return stmt.error();
+    stmt->bind(1, name);
+    if (blocked)
+        stmt->bind(2, now_ms);
+    return stmt->run();
+}
+
+Result<bool> AccountStore::is_blocked(const std::string& name) {
+    auto stmt = m_impl->db.prepare("SELECT 1 FROM blocked WHERE name = ?1");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, name).step();
+}
+
+Result<std::vector<std::string>> AccountStore::blocked() {
+    auto stmt = m_impl->db.prepare("SELECT name FROM blocked ORDER BY name");
+    if (!stmt)
+        return stmt.error();
+    return collect<std::string>(stmt.value(), [](const Statement& s) { return s.column_text(0); });
+}
+
 } // namespace veil::store

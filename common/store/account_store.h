@@ -189,6 +189,10 @@ public:
     Status add_contact(const std::string& name, std::int64_t now_ms);
     Result<std::vector<std::string>> contacts();
     Result<bool> is_contact(const std::string& name);
+    // Blocked accounts (schema version 7); blocking twice or unblocking a stranger is no error.
+    Status set_blocked(const std::string& name, bool blocked, std::int64_t now_ms);
+    Result<bool> is_blocked(const std::string& name);
+    Result<std::vector<std::string>> blocked();
 
     // Conversations and messages. insert_message fails with duplicate_message if a message with
     // the same (sender, message_id) exists. set_status changes outgoing messages only and fails

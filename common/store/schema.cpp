@@ -218,10 +218,19 @@ END;
 INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
 )sql";
 
+// Version 7: blocked accounts. Their messages are acked to the relay and never stored, shown or
+// confirmed with a receipt.
+constexpr const char* kVersion7 = R"sql(
+CREATE TABLE blocked (
+    name TEXT PRIMARY KEY NOT NULL,
+    blocked_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // Migration i brings the schema from version i to version i + 1. Append only; never edit a
 // migration that has shipped.
-constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3,
-                                    kVersion4, kVersion5, kVersion6};
+constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4,
+                                    kVersion5, kVersion6, kVersion7};
 
 } // namespace
 

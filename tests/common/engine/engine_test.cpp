@@ -250,3 +250,36 @@ TEST_CASE("a relay that accepts connections but never lets the client in gets gr
     CHECK(waits[2] > defaults.backoff_initial_ms);
     CHECK(alice.engine->state() != engine::State::ready);
 }
+
+TEST_CASE("a blocked sender's messages are acked and dropped unseen and unconfirmed, until "
+          "unblocked") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    REQUIRE(bob.engine->send_text("alice", "before the block").ok());
+    relay.pump();
+    REQUIRE(alice.recorder.incoming().size() == 1);
+
+    REQUIRE(alice.engine->set_blocked("bob", true).ok());
+    auto id = bob.engine->send_text("alice", "while blocked");
+    REQUIRE(id.ok());
+    relay.pump();
+    CHECK(alice.recorder.incoming().size() == 1);
+    CHECK(relay.mailboxes["alice"].empty()); // acked, so the relay keeps nothing
+    auto row = bob.store->find_outgoing(id.value());
+    REQUIRE(row.ok());
+    REQUIRE(row.value().has_value());
+    CHECK(row.value()->status == store::MessageStatus::sent); // no delivery receipt
+    CHECK(alice.store->messages("bob", 10).value().size() == 1);
+    // Nor can alice write to bob while he is blocked.
+    CHECK(alice.engine->send_text("bob", "hi?").error().code == Errc::refused);
+
+    REQUIRE(alice.engine->set_blocked("bob", false).ok());
+    REQUIRE(bob.engine->send_text("alice", "after the unblock").ok());
+    relay.pump();
+    REQUIRE(alice.recorder.incoming().size() == 2);
+    CHECK(alice.recorder.incoming()[1].text == "after the unblock");
+    CHECK(alice.engine->set_blocked("alice", true).error().code == Errc::invalid_argument);
+}

@@ -141,3 +141,17 @@ TEST_CASE("a conversation is marked read up to a message, or whole when that mes
     REQUIRE(store->mark_read_up_to("bob", "bob", message_id(9)).ok());
     CHECK(store->unread("bob").value() == 0);
 }
+
+TEST_CASE("blocked accounts are kept, listed and released", "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    CHECK_FALSE(store->is_blocked("bob").value());
+    REQUIRE(store->set_blocked("bob", true, 5).ok());
+    REQUIRE(store->set_blocked("bob", true, 6).ok()); // twice is no error
+    REQUIRE(store->set_blocked("mallory", true, 7).ok());
+    CHECK(store->is_blocked("bob").value());
+    CHECK(store->blocked().value() == std::vector<std::string>{"bob", "mallory"});
+    REQUIRE(store->set_blocked("bob", false, 8).ok());
+    REQUIRE(store->set_blocked("nobody", false, 9).ok());
+    CHECK(store->blocked().value() == std::vector<std::string>{"mallory"});
+}

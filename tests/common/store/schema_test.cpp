@@ -55,7 +55,14 @@ constexpr const char* kDropVersion5 =
     "CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id BLOB NOT NULL, "
     "peer TEXT NOT NULL, content BLOB NOT NULL);";
 
+void make_version_6(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    REQUIRE(db.exec("BEGIN; DROP TABLE blocked; PRAGMA user_version = 6; COMMIT;").ok());
+    CHECK_FALSE(has_table(db, "blocked"));
+}
+
 void make_version_5(const TempProfile& profile) {
+    make_version_6(profile);
     auto db = open_raw(profile);
     REQUIRE(db.exec("BEGIN; DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete; "
                     "DROP TRIGGER messages_fts_before_update; DROP TRIGGER "
@@ -100,9 +107,10 @@ const crypto::SenderKeyName kName{to_bytes("group"), {"alice", 1}};
 
 } // namespace
 
-TEST_CASE("the schema is at version 6 with the sender key, group, device and search tables",
+TEST_CASE("the schema is at version 7 with the sender key, group, device, search and block "
+          "tables",
           "[store]") {
-    CHECK(current_schema_version() == 6);
+    CHECK(current_schema_version() == 7);
     TempProfile profile;
     create_store(profile);
     CHECK(user_version(profile) == current_schema_version());
@@ -133,6 +141,16 @@ TEST_CASE("a version 2 database gains the group tables on open and keeps its mes
         CHECK(store->groups().value().empty());
     }
     CHECK(user_version(profile) == current_schema_version());
+}
+
+TEST_CASE("a version 6 database gains the block list on open", "[store]") {
+    TempProfile profile;
+    create_store(profile);
+    make_version_6(profile);
+    REQUIRE(user_version(profile) == 6);
+    auto store = open_store(profile);
+    CHECK(user_version(profile) == current_schema_version());
+    CHECK(store->blocked().value().empty());
 }
 
 TEST_CASE("a version 5 database gains search on open, over the messages it already holds",
