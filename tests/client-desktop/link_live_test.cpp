@@ -35,6 +35,25 @@ struct Cli {
     }
 };
 
+// A veil-relay process on a free loopback port, stopped at the end of the test.
+struct LiveRelay {
+    explicit LiveRelay(const std::filesystem::path& dir)
+        : process({VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", (dir / "relay").string()},
+                  {}, dir, "relay") {
+        REQUIRE(process.wait_for_output("listening on", 20s));
+        std::smatch m;
+        std::string listening = process.out();
+        REQUIRE(std::regex_search(listening, m, std::regex(R"(listening on ([0-9.]+:[0-9]+))")));
+        url = "ws://" + m[1].str();
+    }
+    ~LiveRelay() {
+        process.signal(SIGTERM);
+        process.wait(10s);
+    }
+    veil::test::Process process;
+    std::string url;
+};
+
 int count(const std::string& haystack, const std::string& needle) {
     int n = 0;
     for (auto at = haystack.find(needle); at != std::string::npos;
@@ -47,14 +66,8 @@ TEST_CASE("a desktop profile linked to a terminal account gets its messages and 
           "terminal sent, and the terminal shows what the desktop sent") {
     test::app();
     test::TempDir dir;
-    veil::test::Process relay(
-        {VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", (dir.root() / "relay").string()}, {},
-        dir.root(), "relay");
-    REQUIRE(relay.wait_for_output("listening on", 20s));
-    std::smatch m;
-    std::string listening = relay.out();
-    REQUIRE(std::regex_search(listening, m, std::regex(R"(listening on ([0-9.]+:[0-9]+))")));
-    const std::string url = "ws://" + m[1].str();
+    LiveRelay relay(dir.root());
+    const std::string url = relay.url;
 
     Cli terminal{dir.root(), dir.root() / "terminal", url, "terminal passphrase"};
     Cli bob{dir.root(), dir.root() / "bob", url, "bob passphrase"};
@@ -136,21 +149,13 @@ TEST_CASE("a desktop profile linked to a terminal account gets its messages and 
                            20'000));
 
     desktop.close();
-    relay.signal(SIGTERM);
-    relay.wait(10s);
 }
 
 TEST_CASE("a conversation read on one desktop device is read on the other") {
     test::app();
     test::TempDir dir;
-    veil::test::Process relay(
-        {VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", (dir.root() / "relay").string()}, {},
-        dir.root(), "relay");
-    REQUIRE(relay.wait_for_output("listening on", 20s));
-    std::smatch m;
-    std::string listening = relay.out();
-    REQUIRE(std::regex_search(listening, m, std::regex(R"(listening on ([0-9.]+:[0-9]+))")));
-    const std::string url = "ws://" + m[1].str();
+    LiveRelay relay(dir.root());
+    const std::string url = relay.url;
     Cli bob{dir.root(), dir.root() / "bob", url, "bob passphrase"};
     REQUIRE(bob.run({"register", "bob"}).code == 0);
 
@@ -190,8 +195,6 @@ TEST_CASE("a conversation read on one desktop device is read on the other") {
 
     work.close();
     home.close();
-    relay.signal(SIGTERM);
-    relay.wait(10s);
 }
 
 } // namespace
