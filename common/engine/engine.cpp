@@ -645,10 +645,11 @@ void Engine::handle_direct(const wire::Deliver& d) {
         }
         wire::Content content;
         if (st) {
-            auto unpadded = protocol::unpad(plain->view());
-            if (!unpadded ||
-                !content.ParseFromArray(unpadded->data(), static_cast<int>(unpadded->size())))
-                st = make_error(Errc::invalid_message, "the decrypted content is malformed");
+            auto parsed = detail::content_of(plain->view());
+            if (parsed)
+                content = std::move(parsed.value());
+            else
+                st = parsed.error();
         }
         if (st)
             st = process_content(d, content, effects);

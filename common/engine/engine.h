@@ -298,6 +298,8 @@ private:
     void link_on_message(const wire::LinkMessage& message);
     void link_send(const wire::LinkContent& content);
     void link_send_hello(bool first);
+    // Hands one payload to the relay for the other end of the channel.
+    void link_relay(const wire::LinkPayload& payload, bool first);
     void link_fail(const std::string& sentence, bool tell_peer);
     void link_finish_new_device();
     // Existing device: reads the history into boxes (LinkState::history), sent one at a time.

@@ -559,10 +559,11 @@ bool Engine::receive_group_message(const wire::Deliver& d) {
         }
         wire::Content content;
         if (st) {
-            auto unpadded = protocol::unpad(plain->view());
-            if (!unpadded ||
-                !content.ParseFromArray(unpadded->data(), static_cast<int>(unpadded->size())))
-                st = make_error(Errc::invalid_message, "the decrypted content is malformed");
+            auto parsed = detail::content_of(plain->view());
+            if (parsed)
+                content = std::move(parsed.value());
+            else
+                st = parsed.error();
         }
         // The group id inside the encrypted content is the one that counts: a message replayed
         // into another group (by the relay or a member) names its real group there.

@@ -273,15 +273,7 @@ void Engine::link_on_message(const wire::LinkMessage& message) {
 void Engine::link_send_hello(bool first) {
     wire::LinkPayload payload;
     payload.set_hello(to_string(m_link->ephemeral.public_key));
-    wire::Envelope e;
-    auto* s = e.mutable_link_send_request();
-    s->set_channel(to_string(m_link->channel));
-    s->set_payload(payload.SerializeAsString());
-    s->set_first(first);
-    request(std::move(e), [this](const wire::Envelope& response) {
-        if (m_link && response.has_error())
-            link_fail(relay_error(response.error()).message, false);
-    });
+    link_relay(payload, first);
 }
 
 void Engine::link_send(const wire::LinkContent& content) {
@@ -297,10 +289,15 @@ void Engine::link_send(const wire::LinkContent& content) {
     }
     wire::LinkPayload payload;
     payload.set_sealed(to_string(sealed.value()));
+    link_relay(payload, false);
+}
+
+void Engine::link_relay(const wire::LinkPayload& payload, bool first) {
     wire::Envelope e;
     auto* s = e.mutable_link_send_request();
     s->set_channel(to_string(m_link->channel));
     s->set_payload(payload.SerializeAsString());
+    s->set_first(first);
     request(std::move(e), [this](const wire::Envelope& response) {
         if (m_link && response.has_error())
             link_fail(relay_error(response.error()).message, false);

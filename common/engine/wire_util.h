@@ -2,6 +2,7 @@
 // source files.
 #pragma once
 
+#include "protocol/padding.h"
 #include "store/account_store.h"
 #include "util/result.h"
 #include "util/secret_bytes.h"
@@ -19,6 +20,15 @@ inline Bytes bytes_of(const std::string& s) {
 inline Error relay_error(const wire::Error& e) {
     return make_error(Errc::refused,
                       e.message().empty() ? "the relay refused the request" : e.message());
+}
+
+// The Content inside a decrypted, padded plaintext; invalid_message when either is malformed.
+inline Result<wire::Content> content_of(std::span<const std::uint8_t> padded) {
+    auto unpadded = protocol::unpad(padded);
+    wire::Content content;
+    if (!unpadded || !content.ParseFromArray(unpadded->data(), static_cast<int>(unpadded->size())))
+        return make_error(Errc::invalid_message, "the decrypted content is malformed");
+    return content;
 }
 
 // The stored row of a DataMessage received now (received_at_ms) in conversation, from sender:

@@ -67,8 +67,7 @@ TEST_CASE("a second terminal profile linked to an account gets its messages, and
     auto at_bob = bob.run({"receive", "--json"});
     REQUIRE(at_bob.code == 0);
     CHECK(count(at_bob.out, first) == 1);
-    CHECK(read_log(bob.profile / "veil.log").find("a device we did not know") !=
-          std::string::npos);
+    CHECK(read_log(bob.profile / "veil.log").find("a device we did not know") != std::string::npos);
     // alice's first device shows it as sent by her.
     auto at_alice = alice.run({"receive", "--json"});
     INFO(at_alice.err);
