@@ -1,5 +1,5 @@
 // The crypto layer's view of a prekey bundle the relay sent, for the 1:1 pipeline and for
-// fetching a group change signer's identity (engine.cpp, engine_groups.cpp).
+// fetching a group change signer's identity, both through Engine::start_session.
 #pragma once
 
 #include "crypto/session.h"

@@ -1,6 +1,5 @@
 #include "engine/engine.h"
 
-#include "engine/bundle_from_wire.h"
 #include "engine/link_state.h"
 #include "engine/wire_util.h"
 

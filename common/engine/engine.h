@@ -268,6 +268,9 @@ private:
                          std::optional<std::int64_t> pending_seq, const wire::Error& error);
     void fetch_device_list(const std::string& username);
     void fetch_bundles(const std::string& username, const std::vector<std::int32_t>& devices);
+    // Begins a session with one device from its bundle (X3DH), refusing keys of small order;
+    // for 1:1 sends and for learning a group change signer's identity. Call in a transaction.
+    Status start_session(const std::string& username, const wire::PrekeyBundle& bundle);
     // The devices a username's list held and the relay no longer has: sessions, copies and
     // sender key holders go, and our sender key is renewed in every group they held it for.
     Status forget_device(const std::string& username, std::int32_t device_id);

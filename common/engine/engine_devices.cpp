@@ -472,17 +472,7 @@ void Engine::fetch_bundles(const std::string& username, const std::vector<std::i
             auto device = static_cast<std::int32_t>(b.device_id());
             if (!gone.erase(device) || !st)
                 continue;
-            auto bundle = detail::bundle_from_wire(b);
-            // A point of small order would give a session whose secret anyone can compute.
-            if (crypto::is_low_order_point(bundle.identity_key) ||
-                crypto::is_low_order_point(bundle.signed_prekey) ||
-                (!bundle.prekey.empty() && crypto::is_low_order_point(bundle.prekey)))
-                st = make_error(Errc::crypto, "the relay sent unusable keys");
-            else
-                st = crypto::process_bundle(*m_store_context, {username, device}, bundle);
-            if (!st)
-                st = make_error(st.error().code,
-                                "no session with " + username + ": " + st.error().message);
+            st = start_session(username, b);
         }
         // Devices the relay no longer has: forgotten, and the list asked for again.
         for (auto d : gone)
@@ -498,6 +488,22 @@ void Engine::fetch_bundles(const std::string& username, const std::vector<std::i
             fetch_device_list(username);
         pump_outgoing();
     });
+}
+
+Status Engine::start_session(const std::string& username, const wire::PrekeyBundle& b) {
+    auto bundle = detail::bundle_from_wire(b);
+    // A point of small order would give a session whose secret anyone can compute.
+    if (crypto::is_low_order_point(bundle.identity_key) ||
+        crypto::is_low_order_point(bundle.signed_prekey) ||
+        (!bundle.prekey.empty() && crypto::is_low_order_point(bundle.prekey)))
+        return make_error(Errc::crypto,
+                          "no session with " + username + ": the relay sent unusable keys");
+    auto st = crypto::process_bundle(*m_store_context,
+                                     {username, static_cast<std::int32_t>(b.device_id())}, bundle);
+    if (!st)
+        return make_error(st.error().code,
+                          "no session with " + username + ": " + st.error().message);
+    return {};
 }
 
 void Engine::note_sender_device(const std::string& username, std::int32_t device_id) {

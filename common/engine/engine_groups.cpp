@@ -3,7 +3,6 @@
 // group messages are sender-key encrypted once and their keys distributed over 1:1 sessions.
 #include "engine/engine.h"
 
-#include "engine/bundle_from_wire.h"
 #include "engine/wire_util.h"
 
 #include "crypto/keys.h"
@@ -485,8 +484,7 @@ void Engine::fetch_identity(const std::string& peer) {
                 ids.push_back(address.device_id);
                 auto has = crypto::has_session(*m_store_context, address);
                 if (st && has && !has.value())
-                    st = crypto::process_bundle(*m_store_context, address,
-                                                detail::bundle_from_wire(b));
+                    st = start_session(peer, b);
             }
             if (st)
                 st = apply_device_list(peer, ids);
