@@ -489,9 +489,9 @@ Status Engine::add_contact(const std::string& name) {
     store::AccountStore::Transaction tx(m_store);
     VEIL_TRY(tx.begun());
     VEIL_TRY(m_store.add_contact(name, m_clock.now_ms()));
-    wire::Content content;
-    content.mutable_sync()->mutable_contact()->set_username(name);
-    VEIL_TRY(queue_content(m_username, crypto::random_bytes(protocol::kMessageIdBytes), content));
+    wire::SyncMessage sync;
+    sync.mutable_contact()->set_username(name);
+    VEIL_TRY(queue_sync(sync));
     VEIL_TRY(tx.commit());
     pump_outgoing();
     return {};

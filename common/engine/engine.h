@@ -282,6 +282,9 @@ private:
     void drop_pending_for(const std::string& peer);
     Status queue_content(const std::string& peer, const Bytes& message_id,
                          const wire::Content& content, bool sync = false);
+    // Queues a sync message for our other devices (in the caller's transaction), unless we
+    // know we have none.
+    Status queue_sync(const wire::SyncMessage& sync);
     Status process_sync(const wire::Deliver& deliver, const wire::SyncMessage& sync,
                         Effects& effects);
     Bytes group_devices_digest(const std::vector<std::pair<std::string, std::int32_t>>& devices);

@@ -581,6 +581,18 @@ Status Engine::process_sync(const wire::Deliver& d, const wire::SyncMessage& syn
     return {}; // a sync message from a newer client: ignored
 }
 
+Status Engine::queue_sync(const wire::SyncMessage& sync) {
+    auto others = own_other_devices();
+    if (!others)
+        return others.error();
+    // None: nobody to tell. Unknown list: the copy waits for it.
+    if (others.value() && others.value()->empty())
+        return {};
+    wire::Content content;
+    *content.mutable_sync() = sync;
+    return queue_content(m_username, crypto::random_bytes(protocol::kMessageIdBytes), content);
+}
+
 Status Engine::mark_read(const std::string& conversation) {
     auto unread = m_store.unread(conversation);
     if (!unread)
@@ -592,24 +604,17 @@ Status Engine::mark_read(const std::string& conversation) {
     store::AccountStore::Transaction tx(m_store);
     VEIL_TRY(tx.begun());
     VEIL_TRY(m_store.mark_read(conversation));
-    auto others = own_other_devices();
-    if (!others)
-        return others.error();
-    // Unknown list: the copy waits for it; none: nothing to tell.
-    if (!others.value() || !others.value()->empty()) {
-        auto newest = m_store.newest_incoming(conversation);
-        if (!newest)
-            return newest.error();
-        wire::Content content;
-        auto* read = content.mutable_sync()->mutable_read();
-        read->set_conversation(conversation);
-        if (newest.value()) {
-            read->set_sender(newest.value()->first);
-            read->set_message_id(to_string(newest.value()->second));
-        }
-        VEIL_TRY(
-            queue_content(m_username, crypto::random_bytes(protocol::kMessageIdBytes), content));
+    auto newest = m_store.newest_incoming(conversation);
+    if (!newest)
+        return newest.error();
+    wire::SyncMessage sync;
+    auto* read = sync.mutable_read();
+    read->set_conversation(conversation);
+    if (newest.value()) {
+        read->set_sender(newest.value()->first);
+        read->set_message_id(to_string(newest.value()->second));
     }
+    VEIL_TRY(queue_sync(sync));
     VEIL_TRY(tx.commit());
     pump_outgoing();
     return {};
@@ -695,14 +700,10 @@ void Engine::remove_device(std::uint32_t device_id, DoneHandler handler) {
         Status st = tx.begun();
         if (st)
             st = forget_device(m_username, static_cast<std::int32_t>(device_id));
-        auto others = own_other_devices();
-        if (st && !others)
-            st = others.error();
-        if (st && (!others.value() || !others.value()->empty())) {
-            wire::Content content;
-            content.mutable_sync()->mutable_device_removed()->set_device_id(device_id);
-            st =
-                queue_content(m_username, crypto::random_bytes(protocol::kMessageIdBytes), content);
+        if (st) {
+            wire::SyncMessage sync;
+            sync.mutable_device_removed()->set_device_id(device_id);
+            st = queue_sync(sync);
         }
         if (st)
             st = tx.commit();
