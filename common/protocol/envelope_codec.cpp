@@ -249,6 +249,8 @@ const char* body_name(const wire::Envelope& e) {
     case wire::Envelope::kDeviceRemoveRequest: return "device_remove_request";
     case wire::Envelope::kLinkOpenRequest: return "link_open_request";
     case wire::Envelope::kLinkSendRequest: return "link_send_request";
+    case wire::Envelope::kBlobUploadRequest: return "blob_upload_request";
+    case wire::Envelope::kBlobUploadTicket: return "blob_upload_ticket";
     case wire::Envelope::kPrekeyBundles: return "prekey_bundles";
     case wire::Envelope::kDeviceAdded: return "device_added";
     case wire::Envelope::kDeviceList: return "device_list";

@@ -42,4 +42,16 @@ inline constexpr std::size_t kMaxDeviceNameBytes = 256; // sealed, as the relay 
 inline constexpr std::size_t kMaxDeviceNameChars = 64;  // in clear, as people type it
 inline constexpr std::uint32_t kDefaultLinkTimeoutMs = 10 * 60 * 1000;
 
+// Attachments (veil.proto, "Attachments"). The operator may lower or raise the limit.
+inline constexpr std::uint64_t kDefaultMaxAttachmentBytes = 100ull * 1024 * 1024;
+inline constexpr std::size_t kBlobIdHexChars = 32;
+inline constexpr std::uint32_t kBlobTicketLifetimeMs = 10 * 60 * 1000;
+inline constexpr std::size_t kMaxAttachmentsPerMessage = 10;
+inline constexpr std::size_t kMaxFileNameBytes = 255;
+// Everyday messaging (DataMessage): how long after sending a message may still be edited or
+// deleted for everyone, the longest reaction, and the disappearing timers people can pick.
+inline constexpr std::int64_t kEditWindowMs = 24LL * 60 * 60 * 1000;
+inline constexpr std::size_t kMaxReactionBytes = 32;
+inline constexpr std::uint32_t kMaxExpireTimerSeconds = 4 * 7 * 24 * 60 * 60;
+
 } // namespace veil::protocol
