@@ -89,7 +89,9 @@ QString tick_for(store::MessageStatus status) {
     case store::MessageStatus::queued: return QStringLiteral("…");
     case store::MessageStatus::sent: return QStringLiteral("✓");
     case store::MessageStatus::delivered: return QStringLiteral("✓✓");
+    case store::MessageStatus::read: return QStringLiteral("✓✓ read");
     case store::MessageStatus::failed: return QStringLiteral("✗");
+    case store::MessageStatus::expired: return QStringLiteral("✗ expired undelivered");
     case store::MessageStatus::received: return QString();
     }
     return QString();

@@ -137,7 +137,9 @@ Span status_mark(store::MessageStatus status) {
     case store::MessageStatus::queued: return {"\xE2\x80\xA6", Style::dim}; // …
     case store::MessageStatus::sent: return {"\xE2\x9C\x93", Style::dim};   // ✓
     case store::MessageStatus::delivered: return {"\xE2\x9C\x93\xE2\x9C\x93", Style::normal};
+    case store::MessageStatus::read: return {"\xE2\x9C\x93\xE2\x9C\x93 read", Style::normal};
     case store::MessageStatus::failed: return {"\xE2\x9C\x97 not sent", Style::error}; // ✗
+    case store::MessageStatus::expired: return {"\xE2\x9C\x97 expired undelivered", Style::error};
     case store::MessageStatus::received: break;
     }
     return {"", Style::normal};

@@ -83,6 +83,8 @@ Engine::~Engine() {
     m_transport.set_listener(nullptr);
     if (m_reconnect_timer)
         m_transport.cancel_timer(m_reconnect_timer);
+    if (m_expiry_timer)
+        m_transport.cancel_timer(m_expiry_timer);
 }
 
 Status Engine::load_account() {
@@ -106,6 +108,7 @@ Status Engine::start() {
     m_store_context = std::move(store_context.value());
     m_started = true;
     m_backoff_ms = 0;
+    sweep_expired(); // what disappeared while the app was closed goes first
     set_state(State::connecting);
     m_transport.connect(m_relay_url);
     return {};
@@ -427,6 +430,7 @@ void Engine::on_authenticated(std::uint32_t prekeys_left) {
     // Our other devices may have changed while we were away; the list also tells pump_outgoing
     // where sync copies go.
     fetch_device_list(m_username);
+    pump_uploads();
     pump_outgoing();
 }
 
@@ -510,64 +514,9 @@ Status Engine::set_blocked(const std::string& name, bool blocked) {
 Result<Bytes> Engine::send_text(const std::string& peer, const std::string& text) {
     if (!protocol::valid_username(peer))
         return make_error(Errc::invalid_argument, "'" + peer + "' is not a valid username");
-    if (text.empty())
-        return make_error(Errc::invalid_argument, "the message is empty");
-    if (text.size() > protocol::kMaxPlaintextBytes)
-        return make_error(Errc::too_large, "the message is longer than 64 KiB");
-    if (m_username.empty())
-        VEIL_TRY(load_account()); // sending before start(): queued until connected
-    if (peer == m_username)
-        return make_error(Errc::invalid_argument, "you cannot send a message to yourself");
-    if (unicode::sanitize(text) != text)
-        return make_error(Errc::invalid_argument, "the message is not valid UTF-8 text");
-    auto is_blocked = m_store.is_blocked(peer);
-    if (!is_blocked)
-        return is_blocked.error();
-    if (is_blocked.value())
-        return make_error(Errc::refused, peer + " is blocked; unblock them to write to them");
-
-    return queue_text(
-        peer, text,
-        [&](const Bytes& message_id, const wire::Content& content, std::int64_t now) -> Status {
-            auto is_contact = m_store.is_contact(peer);
-            if (is_contact && !is_contact.value())
-                VEIL_TRY(m_store.add_contact(peer, now));
-            return queue_content(peer, message_id, content, /*sync=*/true);
-        });
-}
-
-Result<Bytes> Engine::queue_text(const std::string& conversation, const std::string& text,
-                                 const QueueContent& queue) {
-    Bytes message_id = crypto::random_bytes(protocol::kMessageIdBytes);
-    std::int64_t now = m_clock.now_ms();
-    wire::Content content;
-    auto* data = content.mutable_data();
-    data->set_message_id(to_string(message_id));
-    data->set_text(text);
-    data->set_sent_at_ms(static_cast<std::uint64_t>(now));
-
-    store::MessageRow row;
-    row.peer = conversation;
-    row.message_id = message_id;
-    row.direction = store::Direction::outgoing;
-    row.sender = m_username;
-    row.text = text;
-    row.sent_at_ms = now;
-    row.received_at_ms = now;
-    row.status = store::MessageStatus::queued;
-    {
-        store::AccountStore::Transaction tx(m_store);
-        VEIL_TRY(tx.begun());
-        auto inserted = m_store.insert_message(row);
-        if (!inserted)
-            return inserted.error();
-        row.id = inserted.value();
-        VEIL_TRY(queue(message_id, content, now));
-        VEIL_TRY(tx.commit());
-    }
-    m_observer.on_message(row);
-    pump_outgoing();
-    return message_id;
+    Outgoing message;
+    message.text = text;
+    return send(peer, message);
 }
 
 Status Engine::queue_content(const std::string& peer, const Bytes& message_id,
@@ -600,6 +549,10 @@ void Engine::mark_failed(std::span<const std::uint8_t> message_id) {
 // ---- incoming --------------------------------------------------------------------------------
 
 void Engine::handle_deliver(const wire::Deliver& d) {
+    if (d.has_expired()) {
+        handle_expired(d);
+        return;
+    }
     m_inbox.queue.push_back(d);
     drain_inbox();
 }
@@ -653,6 +606,9 @@ void Engine::handle_direct(const wire::Deliver& d) {
         if (st)
             st = process_content(d, content, effects);
         if (st)
+            st = note_identity_changes(effects);
+        // A transient delivery (typing) is never redelivered, so it needs no processed row.
+        if (st && d.delivery_id() != 0)
             st = m_store.mark_processed(sender, message_id, m_clock.now_ms());
         if (st)
             st = tx.commit();
@@ -682,6 +638,20 @@ void Engine::announce(const Effects& effects) {
         m_observer.on_message(row);
     for (const auto& id : effects.delivered)
         m_observer.on_status(id, store::MessageStatus::delivered);
+    for (const auto& [id, status] : effects.statuses)
+        m_observer.on_status(id, status);
+    for (auto row_id : effects.changed) {
+        auto row = m_store.message_by_id(row_id);
+        if (row && row.value())
+            m_observer.on_message_changed(*row.value());
+    }
+    for (const auto& [conversation, who, typing] : effects.typing)
+        m_observer.on_typing(conversation, who, typing);
+    for (const auto& peer : effects.identities_changed)
+        m_observer.on_identity_changed(peer);
+    if (std::any_of(effects.rows.begin(), effects.rows.end(),
+                    [](const store::MessageRow& r) { return r.expires_at_ms != 0; }))
+        schedule_expiry();
     for (const auto& [group_id, sentence] : effects.warnings) {
         log::warn(kLog, "refused a group change or message");
         m_observer.on_group_warning(group_id, sentence);
@@ -706,8 +676,6 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
         // The wire id is outside the ciphertext; the copy inside authenticates it.
         if (data.message_id() != d.message_id())
             return make_error(Errc::invalid_message, "the message id does not match");
-        store::MessageRow row =
-            detail::data_row(data, sender, sender, /*ours=*/false, m_clock.now_ms());
         if (sender == m_username)
             return make_error(Errc::invalid_message, "a message from our own account is not "
                                                      "a sync message");
@@ -719,13 +687,12 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
             return {};
         auto is_contact = m_store.is_contact(sender);
         if (is_contact && !is_contact.value())
-            VEIL_TRY(m_store.add_contact(sender, row.received_at_ms));
-        auto id = m_store.insert_message(row);
-        if (!id)
-            return id.error();
-        row.id = id.value();
-        effects.rows.push_back(row);
-        if (m_options.send_delivery_receipts) {
+            VEIL_TRY(m_store.add_contact(sender, m_clock.now_ms()));
+        std::size_t rows_before = effects.rows.size();
+        VEIL_TRY(apply_data(sender, sender, /*ours=*/false, data,
+                            static_cast<std::int64_t>(d.server_timestamp_ms()), effects));
+        if (m_options.send_delivery_receipts && effects.rows.size() > rows_before &&
+            !data.timer_update()) {
             wire::Content receipt;
             receipt.mutable_receipt()->set_type(wire::Receipt::DELIVERED);
             receipt.mutable_receipt()->add_message_ids(data.message_id());
@@ -734,20 +701,15 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
         }
         return {};
     }
-    if (content.has_receipt()) {
-        for (const auto& id : content.receipt().message_ids()) {
-            Bytes mid = bytes_of(id);
-            auto row = m_store.find_outgoing(mid);
-            if (!row)
-                return row.error();
-            // Only the recipient of a message may confirm it.
-            if (!row.value() || row.value()->peer != sender)
-                continue;
-            if (row.value()->status == store::MessageStatus::delivered)
-                continue;
-            VEIL_TRY(m_store.set_status(mid, store::MessageStatus::delivered));
-            effects.delivered.push_back(mid);
-        }
+    if (content.has_receipt())
+        return apply_receipt(sender, content.receipt(), effects);
+    if (content.has_typing()) {
+        auto is_blocked = m_store.is_blocked(sender);
+        if (!is_blocked)
+            return is_blocked.error();
+        if (!is_blocked.value() && sender != m_username)
+            effects.typing.emplace_back(sender, sender,
+                                        content.typing().action() == wire::Typing::STARTED);
         return {};
     }
     return {}; // unknown content from a newer client: ignored, like unknown fields
@@ -788,6 +750,8 @@ void Engine::record_failure(const wire::Deliver& d, const Error& error) {
 }
 
 void Engine::ack(std::uint64_t delivery_id) {
+    if (delivery_id == 0)
+        return; // a transient delivery: nothing to delete
     m_acks_waiting.push_back(delivery_id);
     if (!m_ack_in_flight)
         flush_acks();

@@ -22,6 +22,7 @@
 #pragma once
 
 #include "crypto/signal_context.h"
+#include "engine/blob_transport.h"
 #include "engine/transport.h"
 #include "store/account_store.h"
 #include "util/clock.h"
@@ -29,12 +30,15 @@
 #include "veil.pb.h"
 
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace veil::engine {
 
@@ -96,7 +100,31 @@ public:
     // This device was unlinked from the account by another device: the engine has stopped
     // (state failed) and the profile can do nothing more.
     virtual void on_unlinked() {}
+
+    // ---- Everyday messaging (engine_messaging.cpp).
+    // A stored message changed: edited, deleted for everyone, a reaction, an attachment's state.
+    // The row is read again from the store, reactions and attachments included.
+    virtual void on_message_changed(const store::MessageRow&) {}
+    // Messages disappeared (their timer ran out): they are gone from the store.
+    virtual void on_messages_removed(const std::string& /*conversation*/,
+                                     const std::vector<std::int64_t>& /*row_ids*/) {}
+    // Someone started or stopped typing in a conversation. A UI stops showing it by itself
+    // after kTypingTimeoutMs without news.
+    virtual void on_typing(const std::string& /*conversation*/, const std::string& /*who*/,
+                           bool /*typing*/) {}
+    // An attachment moves: bytes done of total, for an upload (ours) or a download.
+    virtual void on_transfer(std::int64_t /*row_id*/, int /*index*/, std::uint64_t /*done*/,
+                             std::uint64_t /*total*/) {}
+    // A contact's identity key changed; a notice is in the conversation. With
+    // trust.needs_accept, nothing is sent to them until accept_new_identity.
+    virtual void on_identity_changed(const std::string& /*peer*/) {}
 };
+
+// A disappearing timer for people: "off", "30 seconds", "1 hour", "1 week".
+std::string describe_timer(std::uint32_t seconds);
+
+// How long a typing indicator lasts without a fresh one.
+inline constexpr std::int64_t kTypingTimeoutMs = 15000;
 
 // One device of our account, as the relay lists it (name opened with our identity key).
 struct DeviceInfo {
@@ -114,6 +142,29 @@ struct EngineOptions {
     std::uint32_t backoff_initial_ms = 500;
     std::uint32_t backoff_max_ms = 30000;
     bool send_delivery_receipts = true;
+    // Where attachment blobs live (encrypted) on this device; empty: attachments unavailable.
+    std::filesystem::path attachments_dir;
+};
+
+// A message, named by its sender and wire id.
+struct MessageRef {
+    std::string sender;
+    Bytes message_id;
+};
+
+// What send() sends: text, optionally a reply to another message of the conversation, and files.
+struct Outgoing {
+    std::string text;
+    std::optional<MessageRef> reply_to;
+    std::vector<std::filesystem::path> files;
+};
+
+// A contact's safety number: 60 digits in 12 groups of 5 (both sides see the same), the bytes
+// a QR code carries, and what we hold about the contact's key.
+struct SafetyNumber {
+    std::string number;
+    Bytes qr_payload;
+    store::AccountStore::Trust trust;
 };
 
 class Engine final : public TransportListener {
@@ -211,6 +262,51 @@ public:
     // Marks a conversation read here and on our other devices.
     Status mark_read(const std::string& conversation);
 
+    // ---- Everyday messaging (engine_messaging.cpp). conversation: a username (1:1) or
+    // store::group_conversation(group_id). Everything travels inside the encryption; each
+    // action works offline and is sent once connected.
+
+    // Sends text, a reply (reply_to quotes a message of the conversation) and files (each
+    // encrypted with a fresh key and uploaded before the message goes). @name in a group's text
+    // mentions that member. Carries the conversation's disappearing timer. Returns the message
+    // id. Fails with untrusted_identity while a verified contact's new key awaits acceptance.
+    Result<Bytes> send(const std::string& conversation, const Outgoing& message);
+    // Our reaction to a message (one per person: a new one replaces it; "" takes it back).
+    Status react(const std::string& conversation, const MessageRef& target,
+                 const std::string& emoji);
+    // Edits or deletes for everyone a message of ours, within protocol::kEditWindowMs.
+    Status edit(const std::string& conversation, std::span<const std::uint8_t> message_id,
+                const std::string& text);
+    Status delete_for_everyone(const std::string& conversation,
+                               std::span<const std::uint8_t> message_id);
+    // The conversation's disappearing timer (0: off, at most protocol::kMaxExpireTimerSeconds):
+    // stored, announced in the conversation and sent to every member. Every message sent
+    // afterwards disappears from every device that timer after it was sent.
+    Status set_disappearing(const std::string& conversation, std::uint32_t seconds);
+    Result<std::uint32_t> disappearing(const std::string& conversation);
+    // Tells a 1:1 conversation's other side that we are typing (or stopped); sent only to
+    // their devices online now, never stored. Repeated calls are cheap (one send per few s).
+    void set_typing(const std::string& conversation, bool typing);
+    // Whether mark_read tells senders that we read their messages (default on).
+    Status set_read_receipts(bool on);
+    bool read_receipts();
+    // Sends again, under a new id, a message of ours that expired undelivered or failed.
+    Result<Bytes> resend(std::span<const std::uint8_t> message_id);
+    // Fetches an attachment's blob from the relay into attachments_dir (progress through
+    // on_transfer; the row changes to ready). Needs the engine connected.
+    void download(std::int64_t row_id, int index, DoneHandler done);
+    // Decrypts a ready attachment into `to` (digest and MAC checked first).
+    Status save_attachment(std::int64_t row_id, int index, const std::filesystem::path& to);
+    void set_blob_transport(BlobTransport* blobs) { m_blobs = blobs; }
+
+    // Safety numbers and verification.
+    Result<SafetyNumber> safety_number(const std::string& peer);
+    Status set_verified(const std::string& peer, bool verified);
+    // Compares a QR payload scanned from the peer's screen: true (and verified) on a match.
+    Result<bool> verify_scanned(const std::string& peer, std::span<const std::uint8_t> scanned);
+    // Accepts a contact's changed identity key, so that sending resumes.
+    Status accept_new_identity(const std::string& peer);
+
     // True when nothing is pending or waiting in the outbox.
     bool idle_outgoing();
     // Ready, with every request answered and nothing queued (see EngineObserver::on_settled).
@@ -241,6 +337,10 @@ private:
     struct Effects {
         std::vector<store::MessageRow> rows;
         std::vector<Bytes> delivered;
+        std::vector<std::pair<Bytes, store::MessageStatus>> statuses;
+        std::vector<std::int64_t> changed; // row ids
+        std::vector<std::tuple<std::string, std::string, bool>> typing;
+        std::vector<std::string> identities_changed;
         std::vector<Bytes> groups_changed;
         std::vector<std::pair<Bytes, std::string>> warnings; // (group id, sentence)
         std::vector<std::string> read_elsewhere;             // conversations
@@ -378,12 +478,6 @@ private:
     Status edit_members(std::span<const std::uint8_t> group_id,
                         const std::function<Status(wire::GroupState&)>& edit,
                         bool share_info = false);
-    // Stores our text message in conversation as queued, hands its content to queue (inside the
-    // same transaction), announces the row and starts sending. Returns the message id.
-    using QueueContent = std::function<Status(const Bytes& message_id, const wire::Content& content,
-                                              std::int64_t now)>;
-    Result<Bytes> queue_text(const std::string& conversation, const std::string& text,
-                             const QueueContent& queue);
     Status queue_group_content(const Bytes& group_id, const Bytes& message_id,
                                const wire::Content& content);
     void queue_group_info(const Bytes& group_id);
@@ -398,6 +492,29 @@ private:
                            Effects& effects);
     void record_failure(const wire::Deliver& deliver, const Error& error);
     void ack(std::uint64_t delivery_id);
+
+    // Everyday messaging (engine_messaging.cpp).
+    // A DataMessage of conversation from sender (ours: sent by us, from another device or, for
+    // groups, echoed), received at server_ts: a message, or a reaction, edit, deletion or timer.
+    Status apply_data(const std::string& conversation, const std::string& sender, bool ours,
+                      const wire::DataMessage& data, std::int64_t server_ts, Effects& effects);
+    Status apply_receipt(const std::string& sender, const wire::Receipt& receipt, Effects& effects);
+    Status add_line(const std::string& conversation, const std::string& text, Effects& effects);
+    Status note_identity_changes(Effects& effects);
+    // Queues content for a conversation (1:1 with sync copies, or the group).
+    Status queue_for(const std::string& conversation, const Bytes& message_id,
+                     const wire::Content& content);
+    Status check_conversation(const std::string& conversation);
+    void handle_expired(const wire::Deliver& deliver);
+    void schedule_expiry();
+    void sweep_expired();
+    // Uploads of our attachments, and the message that waits for them.
+    void pump_uploads();
+    // Encrypts files for a message of ours into attachments_dir (engine_attachments.cpp).
+    Status prepare_files(const std::vector<std::filesystem::path>& files,
+                         std::vector<store::AttachmentRow>& out);
+    void upload_attachment(std::int64_t row_id, int index);
+    Status queue_uploaded(const store::MessageRow& row);
     void report(const Error& error);
     void check_settled();
     void flush_acks();
@@ -446,6 +563,14 @@ private:
     std::set<std::string> m_listing;         // usernames whose device list is being fetched
     std::map<std::string, int> m_mismatches; // hex message id -> device mismatches in a row
     std::unique_ptr<LinkState> m_link;       // a link in progress (either side)
+
+    // Everyday messaging.
+    BlobTransport* m_blobs = nullptr;
+    std::uint64_t m_expiry_timer = 0;
+    std::int64_t m_expiry_at = 0;
+    std::map<std::string, std::int64_t> m_typing_sent;    // conversation -> last STARTED sent
+    std::set<std::pair<std::int64_t, int>> m_uploading;   // (row id, index) in flight
+    std::set<std::pair<std::int64_t, int>> m_downloading; // (row id, index) in flight
 };
 
 } // namespace veil::engine

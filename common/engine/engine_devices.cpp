@@ -88,6 +88,14 @@ Engine::Readiness Engine::prepare_pending(const store::PendingItem& item) {
     const bool to_self = item.peer == m_username;
     std::vector<DeviceKey> targets;
     if (!to_self) {
+        // A verified contact whose key changed gets nothing until the person accepts the key.
+        auto trust = m_store.trust(item.peer);
+        if (!trust) {
+            report(trust.error());
+            return Readiness::waiting;
+        }
+        if (trust->needs_accept)
+            return Readiness::waiting;
         auto list = m_store.known_devices(item.peer);
         if (!list) {
             report(list.error());
@@ -478,12 +486,16 @@ void Engine::fetch_bundles(const std::string& username, const std::vector<std::i
         for (auto d : gone)
             if (st)
                 st = forget_device(username, d);
+        Effects effects;
+        if (st)
+            st = note_identity_changes(effects);
         if (st)
             st = tx.commit();
         if (!st) {
             report(st.error());
             return;
         }
+        announce(effects);
         if (!gone.empty())
             fetch_device_list(username);
         pump_outgoing();
@@ -541,22 +553,11 @@ Status Engine::process_sync(const wire::Deliver& d, const wire::SyncMessage& syn
         const auto& data = inner.data();
         if (data.message_id() != d.message_id())
             return make_error(Errc::invalid_message, "the message id does not match");
-        store::MessageRow row =
-            detail::data_row(data, sent.destination(), m_username, /*ours=*/true, m_clock.now_ms());
-        auto known = m_store.has_message(m_username, row.message_id);
-        if (!known)
-            return known.error();
-        if (known.value())
-            return {};
-        auto is_contact = m_store.is_contact(row.peer);
+        auto is_contact = m_store.is_contact(sent.destination());
         if (is_contact && !is_contact.value())
-            VEIL_TRY(m_store.add_contact(row.peer, row.received_at_ms));
-        auto id = m_store.insert_message(row);
-        if (!id)
-            return id.error();
-        row.id = id.value();
-        effects.rows.push_back(row);
-        return {};
+            VEIL_TRY(m_store.add_contact(sent.destination(), m_clock.now_ms()));
+        return apply_data(sent.destination(), m_username, /*ours=*/true, data,
+                          static_cast<std::int64_t>(d.server_timestamp_ms()), effects);
     }
     if (sync.has_read()) {
         // Up to the message the other device showed last: one that reached only this device
@@ -603,6 +604,31 @@ Status Engine::mark_read(const std::string& conversation) {
         VEIL_TRY(load_account());
     store::AccountStore::Transaction tx(m_store);
     VEIL_TRY(tx.begun());
+    // Read receipts (unless turned off) tell each sender which of their messages we read.
+    if (read_receipts()) {
+        auto unread_rows = m_store.unread_incoming(conversation);
+        if (!unread_rows)
+            return unread_rows.error();
+        std::map<std::string, std::vector<Bytes>> by_sender;
+        for (const auto& [sender, id] : unread_rows.value())
+            if (sender != store::kSystemSender && sender != m_username)
+                by_sender[sender].push_back(id);
+        for (const auto& [sender, ids] : by_sender) {
+            auto blocked = m_store.is_blocked(sender);
+            if (!blocked)
+                return blocked.error();
+            if (blocked.value())
+                continue;
+            for (std::size_t i = 0; i < ids.size(); i += 100) {
+                wire::Content receipt;
+                receipt.mutable_receipt()->set_type(wire::Receipt::READ);
+                for (std::size_t j = i; j < std::min(ids.size(), i + 100); ++j)
+                    receipt.mutable_receipt()->add_message_ids(to_string(ids[j]));
+                VEIL_TRY(queue_content(sender, crypto::random_bytes(protocol::kMessageIdBytes),
+                                       receipt));
+            }
+        }
+    }
     VEIL_TRY(m_store.mark_read(conversation));
     auto newest = m_store.newest_incoming(conversation);
     if (!newest)

@@ -580,17 +580,9 @@ bool Engine::receive_group_message(const wire::Deliver& d) {
             const auto& data = content.data();
             if (data.message_id() != d.message_id())
                 st = make_error(Errc::invalid_message, "the message id does not match");
-            store::MessageRow row = detail::data_row(data, store::group_conversation(group_id),
-                                                     sender, from_us, m_clock.now_ms());
-            if (st) {
-                auto id = m_store.insert_message(row);
-                if (!id)
-                    st = id.error();
-                else {
-                    row.id = id.value();
-                    effects.rows.push_back(row);
-                }
-            }
+            if (st)
+                st = apply_data(store::group_conversation(group_id), sender, from_us, data,
+                                static_cast<std::int64_t>(d.server_timestamp_ms()), effects);
         } else if (st && content.has_group_info()) {
             st = process_group_content(d, content, effects);
         }
@@ -969,27 +961,9 @@ void Engine::queue_group_info(const Bytes& group_id) {
 
 Result<Bytes> Engine::send_group_message(std::span<const std::uint8_t> group_id,
                                          const std::string& text) {
-    if (text.empty())
-        return make_error(Errc::invalid_argument, "the message is empty");
-    if (text.size() > protocol::kMaxPlaintextBytes)
-        return make_error(Errc::too_large, "the message is longer than 64 KiB");
-    if (unicode::sanitize(text) != text)
-        return make_error(Errc::invalid_argument, "the message is not valid UTF-8 text");
-    if (m_username.empty())
-        VEIL_TRY(load_account());
-    Bytes id(group_id.begin(), group_id.end());
-    auto stored = m_store.group(id);
-    if (!stored)
-        return stored.error();
-    if (!stored.value())
-        return make_error(Errc::not_found, "no such group");
-    if (stored.value()->has_left)
-        return make_error(Errc::refused, "you are no longer a member of this group");
-
-    return queue_text(store::group_conversation(id), text,
-                      [&](const Bytes& message_id, const wire::Content& content, std::int64_t) {
-                          return queue_group_content(id, message_id, content);
-                      });
+    Outgoing message;
+    message.text = text;
+    return send(store::group_conversation(group_id), message);
 }
 
 Result<bool> Engine::distribute_sender_key(const store::GroupRow& group,

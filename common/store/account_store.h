@@ -24,9 +24,19 @@ namespace veil::store {
 enum class Direction { incoming = 0, outgoing = 1 };
 
 // Outgoing: queued (not yet accepted) -> sent (relay has it) -> delivered (recipient device has
-// it). Incoming messages are `received`. `failed` marks a placeholder for an undecryptable
-// message: text then holds the reason.
-enum class MessageStatus { queued = 0, sent = 1, delivered = 2, received = 3, failed = 4 };
+// it) -> read (the recipient opened it, if they send read receipts). Incoming messages are
+// `received`. `failed` marks a placeholder for an undecryptable message (text then holds the
+// reason) or an outgoing message that can never be sent. `expired`: the relay deleted our
+// message undelivered when its retention period ran out; it can be sent again.
+enum class MessageStatus {
+    queued = 0,
+    sent = 1,
+    delivered = 2,
+    received = 3,
+    failed = 4,
+    read = 5,
+    expired = 6
+};
 
 // An ordinary message, or a system line the client writes itself into a conversation (a join,
 // a removal, a key change, a refused membership change). System lines have sender
@@ -34,6 +44,37 @@ enum class MessageStatus { queued = 0, sent = 1, delivered = 2, received = 3, fa
 // sent from another of our devices (outgoing, shown as our own), which is news on this one.
 enum class MessageKind { normal = 0, system = 1, synced = 2 };
 inline constexpr const char* kSystemSender = "#system";
+
+// The message a reply answers, as the reply quoted it (it shows even where the original is gone).
+struct Quote {
+    Bytes message_id;
+    std::string author;
+    std::string text;
+};
+
+// One person's reaction to a message.
+struct ReactionRow {
+    std::string reactor;
+    std::string emoji;
+    std::int64_t at_ms = 0;
+};
+
+// A file of a message. remote: only on the relay (download it); ready: the encrypted blob is in
+// the profile (local_path) and opens with key; uploading: ours, on its way to the relay.
+enum class AttachmentState { remote = 0, downloading = 1, ready = 2, failed = 3, uploading = 4 };
+
+struct AttachmentRow {
+    int index = 0;
+    std::string blob_id;
+    Bytes key;    // 64 bytes, AES-256 then HMAC-SHA256: only from attachment(), never in lists
+    Bytes digest; // SHA-256 of the blob
+    std::uint64_t size = 0;      // plaintext
+    std::uint64_t blob_size = 0; // encrypted, as uploaded
+    std::string file_name;
+    std::string content_type;
+    AttachmentState state = AttachmentState::remote;
+    std::string local_path;
+};
 
 struct MessageRow {
     std::int64_t id = 0; // local row id
@@ -46,6 +87,14 @@ struct MessageRow {
     std::int64_t received_at_ms = 0;
     MessageStatus status = MessageStatus::queued;
     MessageKind kind = MessageKind::normal;
+    std::optional<Quote> quote;             // a reply
+    std::vector<std::string> mentions;      // usernames mentioned (groups)
+    std::int64_t edited_at_ms = 0;          // last edit (sender's clock); 0: never edited
+    bool deleted = false;                   // deleted for everyone: text is empty
+    std::uint32_t expire_timer_s = 0;       // the disappearing timer it was sent with
+    std::int64_t expires_at_ms = 0;         // when it disappears (our clock); 0: never
+    std::vector<ReactionRow> reactions;     // filled by the reading queries
+    std::vector<AttachmentRow> attachments; // filled by the reading queries
 };
 
 // The conversation (MessageRow::peer) of a group: "#" and the group id in hex. '#' is never in a
@@ -209,6 +258,8 @@ public:
     Status mark_read(const std::string& peer);
     // Incoming messages of a conversation not marked read.
     Result<int> unread(const std::string& peer);
+    // The unread incoming messages of a conversation, as (sender, message id), oldest first.
+    Result<std::vector<std::pair<std::string, Bytes>>> unread_incoming(const std::string& peer);
     // The newest incoming message of a conversation, as (sender, message id), if any.
     Result<std::optional<std::pair<std::string, Bytes>>> newest_incoming(const std::string& peer);
     // Marks the conversation's incoming messages read up to and including (sender, message_id)
@@ -222,6 +273,57 @@ public:
     // Incoming messages, and ours sent from our other devices (MessageKind::synced), of all
     // conversations with a row id above after_id, oldest first.
     Result<std::vector<MessageRow>> incoming_after(std::int64_t after_id, int limit);
+
+    // ---- Everyday messaging (schema version 8).
+    // A message by its sender and wire id, or by row id; nullopt when not here.
+    Result<std::optional<MessageRow>> find_message(const std::string& sender,
+                                                   std::span<const std::uint8_t> message_id);
+    Result<std::optional<MessageRow>> message_by_id(std::int64_t id);
+    // The newest `limit` messages of a peer before row id `before` (0: the newest), oldest first.
+    Result<std::vector<MessageRow>> messages_before(const std::string& peer, std::int64_t before,
+                                                    int limit);
+    // An edit: the new text, and when it was made (sender's clock).
+    Status edit_message(std::int64_t id, const std::string& text, std::int64_t edited_at_ms);
+    // Deleted for everyone: text, quote and mentions are emptied, reactions and attachments go;
+    // the row stays as a tombstone. Returns the local files of its attachments, to unlink.
+    Result<std::vector<std::string>> delete_for_everyone(std::int64_t id);
+    // One reaction per person per message; an empty emoji removes it.
+    Status set_reaction(std::int64_t message, const std::string& reactor, const std::string& emoji,
+                        std::int64_t at_ms);
+    // A conversation's disappearing timer in seconds (0: off).
+    Result<std::uint32_t> expire_timer(const std::string& peer);
+    Status set_expire_timer(const std::string& peer, std::uint32_t seconds);
+    // Deletes every message whose time is up (expires_at_ms <= now): the rows, their reactions,
+    // attachments and search entries; a conversation keeps its newest remaining message or, with
+    // none left, leaves the list (its settings stay).
+    struct Expired {
+        std::vector<MessageRow> messages; // peer, id and message_id of each deleted row
+        std::vector<std::string> files;   // local attachment files, to unlink
+    };
+    Result<Expired> delete_expired(std::int64_t now_ms);
+    // The earliest expires_at_ms of any message, or nullopt.
+    Result<std::optional<std::int64_t>> next_expiry();
+    // Attachments of a message (also filled into MessageRow::attachments by reading queries).
+    Status add_attachment(std::int64_t message, const AttachmentRow& attachment);
+    // One attachment with its key, or nullopt.
+    Result<std::optional<AttachmentRow>> attachment(std::int64_t message, int index);
+    Status set_attachment_state(std::int64_t message, int index, AttachmentState state,
+                                const std::string& local_path);
+
+    // Identity trust. verified: the person compared safety numbers and said they match.
+    // A changed identity key (saved by libsignal through save_identity) clears verified, sets
+    // needs_accept if the contact was verified, and leaves a notice for the engine to write
+    // into the conversation (take_identity_notices, which also clears them).
+    struct Trust {
+        bool verified = false;
+        bool needs_accept = false;
+        std::int64_t changed_at_ms = 0;
+    };
+    Result<Trust> trust(const std::string& name);
+    Status set_verified(const std::string& name, bool verified);
+    // The person accepts a changed key: sending resumes (not verified until they verify again).
+    Status accept_identity(const std::string& name);
+    Result<std::vector<std::string>> take_identity_notices();
 
     // Groups. save_group writes the group row and replaces its member list, in one savepoint;
     // name, description, avatar and has_left are kept from the stored row when it exists (they

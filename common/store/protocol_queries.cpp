@@ -183,6 +183,32 @@ Status AccountStore::save_identity(const crypto::ProtocolAddress& a,
             return stmt.error();
         return stmt->bind(1, a.name).bind(2, a.device_id).run();
     }
+    // Every device of an account shares its identity key: a different key from the one we hold
+    // for any of them is a changed key. The old rows go (they name a key nobody has any more),
+    // the contact is no longer verified, a verified one must be accepted again before we send,
+    // and the engine is left a notice for the conversation.
+    auto known = peer_identity(a);
+    if (!known)
+        return known.error();
+    if (known->has_value() &&
+        !std::equal(known->value().begin(), known->value().end(), key.begin(), key.end())) {
+        auto own = m_impl->meta_text("username");
+        if (!own)
+            return own.error();
+        if (!own.value() || *own.value() != a.name) {
+            auto drop = m_impl->db.prepare("DELETE FROM identities WHERE name = ?1");
+            if (!drop)
+                return drop.error();
+            VEIL_TRY(drop->bind(1, a.name).run());
+            auto mark = m_impl->db.prepare(
+                "INSERT OR REPLACE INTO identity_trust (name, verified, changed_at_ms, "
+                "needs_accept, notice) VALUES (?1, 0, CAST(strftime('%s', 'now') AS INTEGER) * "
+                "1000, coalesce((SELECT verified FROM identity_trust WHERE name = ?1), 0), 1)");
+            if (!mark)
+                return mark.error();
+            VEIL_TRY(mark->bind(1, a.name).run());
+        }
+    }
     auto stmt = m_impl->db.prepare(
         "INSERT OR REPLACE INTO identities (name, device_id, key) VALUES (?1, ?2, ?3)");
     if (!stmt)
@@ -227,15 +253,23 @@ Result<std::vector<std::pair<std::string, Bytes>>> AccountStore::peer_identities
 
 Result<bool> AccountStore::is_trusted_identity(const crypto::ProtocolAddress& a,
                                                std::span<const std::uint8_t> key) {
-    // Trust on first use: an address with no stored key trusts whatever it presents first;
-    // after that only the same key is trusted.
+    // Trust on first use, and a changed key is accepted too (as Signal does): save_identity
+    // records the change, the conversation shows a notice, and for a contact the person had
+    // verified the engine sends nothing until they accept the new key. Our own account's key
+    // never changes.
     auto stored = peer_identity(a);
     if (!stored)
         return stored.error();
     if (!stored->has_value())
         return true;
-    const Bytes& known = stored->value();
-    return std::equal(known.begin(), known.end(), key.begin(), key.end());
+    auto own = m_impl->meta_text("username");
+    if (!own)
+        return own.error();
+    if (own.value() && *own.value() == a.name) {
+        const Bytes& known = stored->value();
+        return std::equal(known.begin(), known.end(), key.begin(), key.end());
+    }
+    return true;
 }
 
 // Sender keys

@@ -227,10 +227,70 @@ CREATE TABLE blocked (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 8: everyday messaging. A message may quote another (reply), mention people, be edited
+// or deleted for everyone (then its text is emptied, so search forgets it), and disappear:
+// expires_at_ms is when every trace of it is deleted (0: never). These live in message_details
+// (a row only for messages that have any), so the messages table itself is unchanged. Reactions
+// hang off a message, one per person; attachments are files whose encrypted blob lives on the relay
+// (key and digest only here). conversation_settings: each conversation's disappearing timer.
+// identity_trust: contacts marked verified, and whether a changed identity key awaits the
+// person's acceptance (a verified contact's new key stops our sending until then); notice: a
+// change the engine has not yet written into the conversation.
+constexpr const char* kVersion8 = R"sql(
+CREATE TABLE message_details (
+    message INTEGER PRIMARY KEY REFERENCES messages (id),
+    quote_id BLOB,
+    quote_author TEXT NOT NULL DEFAULT '',
+    quote_text TEXT NOT NULL DEFAULT '',
+    mentions TEXT NOT NULL DEFAULT '',
+    edited_at_ms INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    expire_timer_s INTEGER NOT NULL DEFAULT 0,
+    expires_at_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX message_details_expiring ON message_details (expires_at_ms) WHERE expires_at_ms > 0;
+
+CREATE TABLE reactions (
+    message INTEGER NOT NULL REFERENCES messages (id),
+    reactor TEXT NOT NULL,
+    emoji TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (message, reactor)
+) WITHOUT ROWID;
+
+CREATE TABLE attachments (
+    message INTEGER NOT NULL REFERENCES messages (id),
+    idx INTEGER NOT NULL,
+    blob_id TEXT NOT NULL,
+    key BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    blob_size INTEGER NOT NULL,
+    file_name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0,
+    local_path TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (message, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE conversation_settings (
+    peer TEXT PRIMARY KEY NOT NULL,
+    expire_timer_s INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE identity_trust (
+    name TEXT PRIMARY KEY NOT NULL,
+    verified INTEGER NOT NULL DEFAULT 0,
+    changed_at_ms INTEGER NOT NULL DEFAULT 0,
+    needs_accept INTEGER NOT NULL DEFAULT 0,
+    notice INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
 // Migration i brings the schema from version i to version i + 1. Append only; never edit a
 // migration that has shipped.
 constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4,
-                                    kVersion5, kVersion6, kVersion7};
+                                    kVersion5, kVersion6, kVersion7, kVersion8};
 
 } // namespace
 

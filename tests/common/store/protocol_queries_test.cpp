@@ -88,7 +88,8 @@ TEST_CASE("the identity key pair and registration id are kept", "[store]") {
     CHECK(store->local_registration_id().value() == 4242);
 }
 
-TEST_CASE("identities are trusted on first use and a changed key is not", "[store]") {
+TEST_CASE("a changed identity key is accepted with a notice and pauses a verified contact",
+          "[store]") {
     TempProfile profile;
     auto store = create_store(profile);
     crypto::ProtocolAddress bob{"bob", 1};
@@ -96,17 +97,35 @@ TEST_CASE("identities are trusted on first use and a changed key is not", "[stor
     const Bytes other = to_bytes("mallory's key!!!");
 
     CHECK(store->is_trusted_identity(bob, key).value());
-    CHECK(store->is_trusted_identity(bob, other).value());
     REQUIRE(store->save_identity(bob, key).ok());
-    CHECK(store->is_trusted_identity(bob, key).value());
-    CHECK_FALSE(store->is_trusted_identity(bob, other).value());
-    CHECK_FALSE(store->is_trusted_identity(bob, Bytes()).value());
-    // Every device of bob shares the account's identity key: a new device with another key
-    // is not trusted.
-    CHECK(store->is_trusted_identity({"bob", 2}, key).value());
-    CHECK_FALSE(store->is_trusted_identity({"bob", 2}, other).value());
+    CHECK(store->peer_identity(bob).value() == key);
+    CHECK(store->take_identity_notices().value().empty());
+    // Saving the same key again (another device of bob's) is no change.
+    REQUIRE(store->save_identity({"bob", 2}, key).ok());
+    CHECK(store->take_identity_notices().value().empty());
 
-    // An empty key forgets the stored one, so the next key is trusted again.
+    // Unverified: a new key is trusted and replaces the old one for every device, with a
+    // notice, and sending goes on.
+    CHECK(store->is_trusted_identity(bob, other).value());
+    REQUIRE(store->save_identity(bob, other).ok());
+    CHECK(store->peer_identity({"bob", 2}).value() == other);
+    CHECK(store->take_identity_notices().value() == std::vector<std::string>{"bob"});
+    CHECK(store->take_identity_notices().value().empty());
+    CHECK_FALSE(store->trust("bob").value().needs_accept);
+
+    // Verified: a new key clears verified and must be accepted.
+    REQUIRE(store->set_verified("bob", true).ok());
+    CHECK(store->trust("bob").value().verified);
+    REQUIRE(store->save_identity(bob, key).ok());
+    auto trust = store->trust("bob").value();
+    CHECK_FALSE(trust.verified);
+    CHECK(trust.needs_accept);
+    CHECK(trust.changed_at_ms > 0);
+    CHECK(store->take_identity_notices().value() == std::vector<std::string>{"bob"});
+    REQUIRE(store->accept_identity("bob").ok());
+    CHECK_FALSE(store->trust("bob").value().needs_accept);
+
+    // An empty key forgets the stored one.
     REQUIRE(store->save_identity(bob, Bytes()).ok());
     CHECK(store->is_trusted_identity(bob, other).value());
 }
@@ -146,7 +165,7 @@ TEST_CASE("every protocol store callback works inside an open transaction", "[st
     REQUIRE(store->mark_processed("bob", message_id(1), 1).ok());
     REQUIRE(tx.commit().ok());
     CHECK(store->is_trusted_identity(bob, to_bytes("k")).value());
-    CHECK_FALSE(store->is_trusted_identity(bob, to_bytes("x")).value());
+    CHECK(store->peer_identity(bob).value() == to_bytes("k"));
 }
 
 TEST_CASE("sender keys round-trip per group and sending device and are deleted", "[store]") {

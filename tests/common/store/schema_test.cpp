@@ -55,7 +55,16 @@ constexpr const char* kDropVersion5 =
     "CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id BLOB NOT NULL, "
     "peer TEXT NOT NULL, content BLOB NOT NULL);";
 
+void make_version_7(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    REQUIRE(db.exec("BEGIN; DROP TABLE message_details; DROP TABLE reactions; DROP TABLE "
+                    "attachments; DROP TABLE conversation_settings; DROP TABLE identity_trust; "
+                    "PRAGMA user_version = 7; COMMIT;")
+                .ok());
+}
+
 void make_version_6(const TempProfile& profile) {
+    make_version_7(profile);
     auto db = open_raw(profile);
     REQUIRE(db.exec("BEGIN; DROP TABLE blocked; PRAGMA user_version = 6; COMMIT;").ok());
     CHECK_FALSE(has_table(db, "blocked"));
@@ -107,17 +116,19 @@ const crypto::SenderKeyName kName{to_bytes("group"), {"alice", 1}};
 
 } // namespace
 
-TEST_CASE("the schema is at version 7 with the sender key, group, device, search and block "
-          "tables",
+TEST_CASE("the schema is at version 8 with the sender key, group, device, search, block and "
+          "messaging tables",
           "[store]") {
-    CHECK(current_schema_version() == 7);
+    CHECK(current_schema_version() == 8);
     TempProfile profile;
     create_store(profile);
     CHECK(user_version(profile) == current_schema_version());
     auto db = open_raw(profile);
     for (const char* table :
          {"sender_keys", "groups", "group_members", "group_key_holders", "group_outbox",
-          "message_kinds", "group_pending_changes", "device_lists", "devices", "messages_fts"}) {
+          "message_kinds", "group_pending_changes", "device_lists", "devices", "messages_fts",
+          "blocked", "message_details", "reactions", "attachments", "conversation_settings",
+          "identity_trust"}) {
         INFO(table);
         CHECK(has_table(db, table));
     }
@@ -141,6 +152,26 @@ TEST_CASE("a version 2 database gains the group tables on open and keeps its mes
         CHECK(store->groups().value().empty());
     }
     CHECK(user_version(profile) == current_schema_version());
+}
+
+TEST_CASE("a version 7 database gains the messaging tables on open and keeps its messages",
+          "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        REQUIRE(store->insert_message(incoming("bob", 1, "before the upgrade", 5)).ok());
+    }
+    make_version_7(profile);
+    REQUIRE(user_version(profile) == 7);
+    auto store = open_store(profile);
+    CHECK(user_version(profile) == current_schema_version());
+    auto rows = store->messages("bob", 10);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->front().text == "before the upgrade");
+    CHECK_FALSE(rows->front().quote.has_value());
+    CHECK(rows->front().expires_at_ms == 0);
+    CHECK(store->expire_timer("bob").value() == 0);
 }
 
 TEST_CASE("a version 6 database gains the block list on open", "[store]") {
