@@ -1,5 +1,5 @@
-// RAII owners for the OpenSSL 3 EVP handles the streaming ciphers use, and the HMAC-SHA256
-// set-up they share. Internal to common/crypto.
+// RAII owners for the OpenSSL 3 EVP handles of the crypto provider and the attachment cipher,
+// and the HMAC-SHA256 and SHA-256 set-up they share. Internal to common/crypto.
 #pragma once
 
 #include "util/result.h"
@@ -45,7 +45,10 @@ inline Result<EvpMacCtxPtr> hmac_sha256_start(std::span<const std::uint8_t> key)
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
         OSSL_PARAM_construct_end(),
     };
-    if (EVP_MAC_init(ctx.get(), key.data(), key.size(), params) != 1)
+    // OpenSSL reads a null key as "keep the previous key"; an empty key must be an empty key.
+    static const std::uint8_t no_key = 0;
+    const std::uint8_t* key_data = key.empty() ? &no_key : key.data();
+    if (EVP_MAC_init(ctx.get(), key_data, key.size(), params) != 1)
         return make_error(Errc::crypto, "HMAC-SHA256 initialisation failed");
     return ctx;
 }
