@@ -1,7 +1,8 @@
 // BlobClient: engine::BlobTransport on QNetworkAccessManager. Lives on the thread whose Qt event
 // loop drives it; every Progress and Done callback arrives there, from that loop, never inside
 // the upload()/download() call that started the transfer. Exactly one Done per transfer, none
-// after cancel() or after the client is destroyed (which abandons every transfer).
+// after cancel() or after the client is destroyed (which abandons every transfer). A callback
+// may start or cancel transfers, but must not destroy the client (use deleteLater()).
 //
 // Errors, as the BlobTransport contract asks: HTTP 413 -> too_large; 401, 403 and other 4xx ->
 // refused (404 and 410 on a download -> not_found); 5xx and a lost or failed connection (TLS

@@ -3,7 +3,15 @@
 #include "common/qt/mock_blob_server.h"
 #include "support/temp_dir.h"
 
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QSslServer>
+
 #include <catch2/catch.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <filesystem>
 #include <fstream>
@@ -107,6 +115,46 @@ struct Fixture {
         });
     }
 };
+
+// A throwaway self-signed certificate for 127.0.0.1 and its key, as PEM, made with OpenSSL for
+// the one test that needs a TLS server nobody trusts.
+struct SelfSigned {
+    QByteArray certificate;
+    QByteArray key;
+};
+
+QByteArray pem_of(const std::function<int(BIO*)>& write) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+    REQUIRE(write(bio.get()) == 1);
+    char* data = nullptr;
+    long size = BIO_get_mem_data(bio.get(), &data);
+    return QByteArray(data, static_cast<qsizetype>(size));
+}
+
+SelfSigned self_signed() {
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+        EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), &EVP_PKEY_free);
+    REQUIRE(key);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), &X509_free);
+    REQUIRE(cert);
+    X509_set_version(cert.get(), 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+    REQUIRE(X509_set_pubkey(cert.get(), key.get()) == 1);
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    const auto* cn = reinterpret_cast<const unsigned char*>("127.0.0.1");
+    REQUIRE(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, cn, -1, -1, 0) == 1);
+    REQUIRE(X509_set_issuer_name(cert.get(), name) == 1);
+    REQUIRE(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0);
+
+    SelfSigned out;
+    out.certificate = pem_of([&](BIO* bio) { return PEM_write_bio_X509(bio, cert.get()); });
+    out.key = pem_of([&](BIO* bio) {
+        return PEM_write_bio_PrivateKey(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    });
+    return out;
+}
 
 } // namespace
 
@@ -294,6 +342,21 @@ TEST_CASE("a download above max_bytes fails with too_large and leaves no file") 
     CHECK(entries(f.dir.path()) == 0);
 }
 
+TEST_CASE("a download without a Content-Length ends when the relay closes the connection") {
+    Fixture f;
+    QByteArray bytes = pattern(70000);
+    f.server.on_request([bytes](QTcpSocket* socket, const HttpRequest&) {
+        MockBlobServer::head(socket, 200, -1);
+        socket->write(bytes);
+        socket->disconnectFromHost();
+    });
+    Outcome outcome = f.download(70000);
+    REQUIRE(outcome.status->ok());
+    CHECK(read_file(f.path("blob.bin")) == bytes);
+    CHECK(outcome.last_done == 70000);
+    CHECK(outcome.last_total == 0); // never announced
+}
+
 TEST_CASE("a download takes no more than the Content-Length announced") {
     Fixture f;
     QByteArray bytes = pattern(100000);
@@ -342,6 +405,32 @@ TEST_CASE("a download from a relay that is not there fails with disconnected") {
     f.client.download(relay, kBlobId, f.path("blob.bin"), 1000, outcome.progress(), outcome.done());
     REQUIRE(wait_until([&] { return outcome.finished(); }));
     CHECK(outcome.code() == Errc::disconnected);
+    CHECK(entries(f.dir.path()) == 0);
+}
+
+TEST_CASE("a relay whose certificate nobody trusts is refused, not talked to") {
+    Fixture f;
+    SelfSigned pem = self_signed();
+    QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+    config.setLocalCertificate(QSslCertificate(pem.certificate, QSsl::Pem));
+    config.setPrivateKey(QSslKey(pem.key, QSsl::Ec, QSsl::Pem));
+    QSslServer tls;
+    tls.setSslConfiguration(config);
+    bool request_seen = false;
+    QObject::connect(&tls, &QSslServer::pendingConnectionAvailable, [&] {
+        while (QTcpSocket* socket = tls.nextPendingConnection())
+            QObject::connect(socket, &QTcpSocket::readyRead, [&] { request_seen = true; });
+    });
+    REQUIRE(tls.listen(QHostAddress::LocalHost, 0));
+
+    Outcome outcome;
+    f.client.download("wss://127.0.0.1:" + std::to_string(tls.serverPort()) + "/v1/ws", kBlobId,
+                      f.path("blob.bin"), 1000, outcome.progress(), outcome.done());
+    REQUIRE(wait_until([&] { return outcome.finished(); }));
+    CHECK(outcome.code() == Errc::disconnected);
+    CAPTURE(outcome.status->error().message);
+    CHECK(outcome.status->error().message.find("SSL") != std::string::npos);
+    CHECK_FALSE(request_seen);
     CHECK(entries(f.dir.path()) == 0);
 }
 
