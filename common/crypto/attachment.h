@@ -53,7 +53,8 @@ std::uint64_t attachment_padded_size(std::uint64_t plain_size);
 std::uint64_t attachment_blob_size(std::uint64_t plain_size);
 
 // Encrypts the file at plain_path into a blob at out_path (written through a temporary file in
-// the same folder and renamed, so out_path is either the whole blob or untouched). Errors:
+// the same folder, readable by the owner only, and renamed, so out_path is either the whole
+// blob or untouched). Errors:
 // invalid_argument (a key that is not 64 bytes), too_large (above kAttachmentMaxPlainBytes),
 // io (a file cannot be read or written), crypto (OpenSSL failed).
 Result<EncryptedAttachment> encrypt_attachment(const std::filesystem::path& plain_path,
