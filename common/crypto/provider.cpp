@@ -1,5 +1,6 @@
 #include "crypto/provider.h"
 
+#include "crypto/detail/openssl_handles.h"
 #include "crypto/detail/signal_handles.h"
 
 #include <openssl/core_names.h>
@@ -18,21 +19,9 @@ namespace {
 constexpr std::size_t kBlockSize = 16;
 constexpr std::size_t kHmacSha256Size = 32;
 
-struct MacFree {
-    void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
-};
-struct MacCtxFree {
-    void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
-};
-struct MdCtxFree {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct CipherCtxFree {
-    void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxFree>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+using detail::EvpCipherCtxPtr;
+using detail::EvpMacCtxPtr;
+using detail::EvpMdCtxPtr;
 
 enum class Mode { cbc_pkcs7, ctr };
 
@@ -43,29 +32,6 @@ Error crypto_error(const char* what) {
 // OpenSSL's length parameters are int; libsignal's are size_t.
 bool fits_int(std::size_t n) {
     return n <= static_cast<std::size_t>(std::numeric_limits<int>::max() - kBlockSize);
-}
-
-// HMAC is fetched once per process; fetching is thread-safe and the result is immutable.
-EVP_MAC* hmac_algorithm() {
-    static std::unique_ptr<EVP_MAC, MacFree> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-    return mac.get();
-}
-
-Result<MacCtxPtr> hmac_start(std::span<const std::uint8_t> key) {
-    EVP_MAC* mac = hmac_algorithm();
-    if (!mac)
-        return crypto_error("HMAC is not available from OpenSSL");
-    MacCtxPtr ctx(EVP_MAC_CTX_new(mac));
-    if (!ctx)
-        return crypto_error("cannot allocate an HMAC context");
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (EVP_MAC_init(ctx.get(), detail::data_or_empty(key), key.size(), params) != 1)
-        return crypto_error("HMAC-SHA256 initialisation failed");
-    return ctx;
 }
 
 bool hmac_update(EVP_MAC_CTX* ctx, std::span<const std::uint8_t> data) {
@@ -80,8 +46,8 @@ Result<Bytes> hmac_finish(EVP_MAC_CTX* ctx) {
     return out;
 }
 
-Result<MdCtxPtr> sha512_start() {
-    MdCtxPtr ctx(EVP_MD_CTX_new());
+Result<EvpMdCtxPtr> sha512_start() {
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha512(), nullptr) != 1)
         return crypto_error("SHA-512 initialisation failed");
     return ctx;
@@ -120,7 +86,7 @@ Result<SecretBytes> aes_run(Mode mode, bool encrypting, std::span<const std::uin
     if (!fits_int(input.size()))
         return make_error(Errc::too_large, "AES input is too large");
 
-    CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+    EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
     if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, key.data(), iv.data(),
                                   encrypting ? 1 : 0) != 1)
         return crypto_error("AES initialisation failed");
@@ -150,7 +116,7 @@ int provider_random(std::uint8_t* data, std::size_t len, void*) {
 }
 
 int provider_hmac_init(void** context, const std::uint8_t* key, std::size_t key_len, void*) try {
-    auto ctx = hmac_start({key, key_len});
+    auto ctx = detail::hmac_sha256_start({key, key_len});
     if (!ctx)
         return SG_ERR_UNKNOWN;
     *context = std::move(ctx).value().release();
@@ -174,7 +140,7 @@ int provider_hmac_final(void* context, signal_buffer** output, void*) try {
 }
 
 void provider_hmac_cleanup(void* context, void*) {
-    MacCtxPtr owned(static_cast<EVP_MAC_CTX*>(context)); // freed on return
+    EvpMacCtxPtr owned(static_cast<EVP_MAC_CTX*>(context)); // freed on return
 }
 
 int provider_sha512_init(void** context, void*) try {
@@ -204,7 +170,7 @@ int provider_sha512_final(void* context, signal_buffer** output, void*) try {
 }
 
 void provider_sha512_cleanup(void* context, void*) {
-    MdCtxPtr owned(static_cast<EVP_MD_CTX*>(context)); // freed on return
+    EvpMdCtxPtr owned(static_cast<EVP_MD_CTX*>(context)); // freed on return
 }
 
 int provider_cipher(bool encrypting, signal_buffer** output, int cipher, const std::uint8_t* key,
@@ -261,7 +227,7 @@ Bytes random_bytes(std::size_t count) {
 }
 
 Result<Bytes> hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data) {
-    auto ctx = hmac_start(key);
+    auto ctx = detail::hmac_sha256_start(key);
     if (!ctx)
         return ctx.error();
     if (!hmac_update(ctx->get(), data))

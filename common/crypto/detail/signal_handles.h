@@ -7,6 +7,7 @@
 
 #include "util/secret_bytes.h"
 
+#include <signal/fingerprint.h>
 #include <signal/group_cipher.h>
 #include <signal/group_session_builder.h>
 #include <signal/key_helper.h>
@@ -71,6 +72,13 @@ struct GroupCipherFree {
     void operator()(group_cipher* cipher) const { group_cipher_free(cipher); }
 };
 using GroupCipherPtr = std::unique_ptr<group_cipher, GroupCipherFree>;
+
+struct FingerprintGeneratorFree {
+    void operator()(fingerprint_generator* generator) const {
+        fingerprint_generator_free(generator);
+    }
+};
+using FingerprintGeneratorPtr = std::unique_ptr<fingerprint_generator, FingerprintGeneratorFree>;
 
 struct PrekeyListFree {
     void operator()(signal_protocol_key_helper_pre_key_list_node* head) const {
