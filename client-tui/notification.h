@@ -53,9 +53,9 @@ bool should_notify(const store::MessageRow& row, const std::string& own_username
 std::string notification_text(Preview preview, std::string_view sender,
                               std::string_view conversation_title, std::string_view text);
 
-// The terminal title: "Veil" with nothing unread, "(3) Veil" and, when the preview shows the
-// sender (all or sender) and one is known, " — new from bob". Never message text: a title is
-// readable by other programs (window lists, tmux, screen sharing).
+// The terminal title: "Veil" with nothing unread, "(3) Veil" and, when notifications are on with
+// a preview that shows the sender (all or sender) and one is known, " — new from bob". Never
+// message text: a title is readable by other programs (window lists, tmux, screen sharing).
 std::string terminal_title(int unread, std::string_view last_sender,
                            const NotifySettings& settings);
 
