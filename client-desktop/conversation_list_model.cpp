@@ -26,6 +26,8 @@ QString ConversationListModel::display_line(const Row& row) {
     QString first = title(row);
     if (row.has_left)
         first += QStringLiteral("  · ") + tr("left");
+    if (row.blocked)
+        first += QStringLiteral("  · ") + tr("blocked");
     if (row.conversation.unread > 0)
         first += QStringLiteral("  (%1)").arg(row.conversation.unread);
     QString second;
@@ -40,7 +42,8 @@ QString ConversationListModel::display_line(const Row& row) {
 
 void ConversationListModel::set_rows(std::vector<store::ConversationRow> conversations,
                                      const std::vector<std::string>& contacts,
-                                     const std::vector<store::GroupRow>& groups) {
+                                     const std::vector<store::GroupRow>& groups,
+                                     const std::vector<std::string>& blocked) {
     // Most recent first; the store's order is not part of its contract.
     std::stable_sort(conversations.begin(), conversations.end(), [](const auto& a, const auto& b) {
         return a.last_activity_ms > b.last_activity_ms;
@@ -63,6 +66,9 @@ void ConversationListModel::set_rows(std::vector<store::ConversationRow> convers
                 row.has_left = it->second->has_left;
                 row.pending = it->second->revision == 0;
             }
+        } else {
+            row.blocked =
+                std::find(blocked.begin(), blocked.end(), row.conversation.peer) != blocked.end();
         }
         rows.push_back(std::move(row));
     };
@@ -115,7 +121,7 @@ QVariant ConversationListModel::data(const QModelIndex& index, int role) const {
     case Qt::FontRole: {
         QFont font;
         font.setBold(c.unread > 0);
-        font.setItalic(row.has_left || row.pending);
+        font.setItalic(row.has_left || row.pending || row.blocked);
         return font;
     }
     case PeerRole: return QString::fromStdString(c.peer);
@@ -126,6 +132,7 @@ QVariant ConversationListModel::data(const QModelIndex& index, int role) const {
     case IsGroupRole: return row.group;
     case HasLeftRole: return row.has_left;
     case PendingRole: return row.pending;
+    case BlockedRole: return row.blocked;
     default: return {};
     }
 }
@@ -140,6 +147,7 @@ QHash<int, QByteArray> ConversationListModel::roleNames() const {
     names.insert(IsGroupRole, "isGroup");
     names.insert(HasLeftRole, "hasLeft");
     names.insert(PendingRole, "pending");
+    names.insert(BlockedRole, "blocked");
     return names;
 }
 

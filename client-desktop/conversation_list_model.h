@@ -31,6 +31,7 @@ public:
         IsGroupRole,                 // bool
         HasLeftRole,                 // bool: a group we left or were removed from (read-only)
         PendingRole,                 // bool: a group of ours the relay has not accepted yet
+        BlockedRole,                 // bool: a person we blocked
     };
 
     explicit ConversationListModel(QObject* parent = nullptr);
@@ -38,10 +39,11 @@ public:
     // Replaces every row. Contacts that have no conversation yet are listed after the others
     // with no last message. groups are every group to list (AccountStore::groups); a row with
     // revision 0 is one we created that the relay has not accepted yet (only its id and name
-    // are read).
+    // are read). blocked are the names we blocked (AccountStore::blocked): their rows are marked.
     void set_rows(std::vector<store::ConversationRow> conversations,
                   const std::vector<std::string>& contacts,
-                  const std::vector<store::GroupRow>& groups = {});
+                  const std::vector<store::GroupRow>& groups = {},
+                  const std::vector<std::string>& blocked = {});
     // The row of peer, or -1.
     int row_of(const std::string& peer) const;
     // The peer at row; row must be valid.
@@ -63,6 +65,7 @@ private:
         std::string group_name;
         bool has_left = false;
         bool pending = false;
+        bool blocked = false;
     };
     static QString title(const Row& row);
     static QString display_line(const Row& row);

@@ -6,11 +6,13 @@
 #include "group_panel.h"
 #include "group_picture.h"
 #include "new_group_dialog.h"
+#include "notifier.h"
 #include "session_bridge.h"
 #include "util/hex.h"
 #include "util/log.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QHBoxLayout>
@@ -19,6 +21,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
@@ -26,6 +29,7 @@
 #include <QStatusBar>
 #include <QTimer>
 #include <QToolBar>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -94,6 +98,17 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
     , m_conversation_model(this)
     , m_message_model(this)
     , m_search_model(this) {
+    m_notify = load_notification_settings(m_bridge.store());
+    m_focused = [this] { return isActiveWindow() && !isMinimized(); };
+    m_system_notifier = new SystemNotifier(this);
+    m_notifier = m_system_notifier;
+    connect(m_system_notifier, &SystemNotifier::openRequested, this, [this](const QString& peer) {
+        showNormal();
+        raise();
+        activateWindow();
+        if (!peer.isEmpty())
+            open_conversation(peer.toStdString());
+    });
     build_ui();
     connect(&m_bridge, &SessionBridge::messageAdded, this, &MainWindow::on_message_added);
     connect(&m_bridge, &SessionBridge::statusChanged, this, &MainWindow::on_status_changed);
@@ -155,6 +170,12 @@ void MainWindow::build_ui() {
     toolbar->addAction(m_members_action);
     toolbar->addSeparator();
     toolbar->addAction(m_devices_action);
+    build_notifications_menu();
+    auto* notify_button = new QToolButton;
+    notify_button->setText(tr("Notifications"));
+    notify_button->setMenu(m_notify_menu);
+    notify_button->setPopupMode(QToolButton::InstantPopup);
+    toolbar->addWidget(notify_button);
 
     m_conversations = new QListView;
     m_conversations->setModel(&m_conversation_model);
@@ -164,6 +185,9 @@ void MainWindow::build_ui() {
     m_conversations->setTextElideMode(Qt::ElideRight);
     connect(m_conversations->selectionModel(), &QItemSelectionModel::currentChanged, this,
             [this](const QModelIndex& current) { on_selected(current); });
+    m_conversations->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_conversations, &QListView::customContextMenuRequested, this,
+            &MainWindow::show_conversation_menu);
 
     m_peer_label = plain_label();
     QFont title = m_peer_label->font();
@@ -215,9 +239,21 @@ void MainWindow::build_ui() {
     m_peer_picture = plain_label();
     m_peer_picture->setFixedSize(kHeaderPictureSize, kHeaderPictureSize);
     m_peer_picture->hide();
+    m_block_button = new QPushButton;
+    m_block_button->setFlat(true);
+    m_block_button->hide();
+    connect(m_block_button, &QPushButton::clicked, this, [this] {
+        if (is_blocked(m_peer)) {
+            if (QString why = set_blocked(m_peer, false); !why.isEmpty())
+                show_error(why);
+        } else {
+            block_with_confirmation(m_peer);
+        }
+    });
     auto* header = new QHBoxLayout;
     header->addWidget(m_peer_picture);
     header->addWidget(m_peer_label, 1);
+    header->addWidget(m_block_button);
     right_layout->addLayout(header);
     right_layout->addWidget(build_banner());
     right_layout->addWidget(body, 1);
@@ -389,12 +425,15 @@ void MainWindow::reload_conversations() {
     auto conversations = m_bridge.store().conversations();
     auto contacts = m_bridge.store().contacts();
     auto groups = m_bridge.store().groups();
-    if (!conversations || !contacts || !groups) {
+    auto blocked = m_bridge.store().blocked();
+    if (!conversations || !contacts || !groups || !blocked) {
         show_error(plain_error(!conversations ? conversations.error()
                                : !contacts    ? contacts.error()
-                                              : groups.error()));
+                               : !groups      ? groups.error()
+                                              : blocked.error()));
         return;
     }
+    m_blocked = std::set<std::string>(blocked->begin(), blocked->end());
     auto& list = groups.value();
     for (auto it = m_unaccepted_groups.begin(); it != m_unaccepted_groups.end();) {
         Bytes id = group_id_of(it->first);
@@ -414,9 +453,12 @@ void MainWindow::reload_conversations() {
             it = m_unaccepted_groups.erase(it);
         }
     }
-    m_conversation_model.set_rows(std::move(conversations.value()), contacts.value(), list);
+    m_conversation_model.set_rows(std::move(conversations.value()), contacts.value(), list,
+                                  blocked.value());
     select_current_peer();
     update_title();
+    update_block_button();
+    update_send_enabled();
 }
 
 void MainWindow::select_current_peer() {
@@ -473,6 +515,7 @@ void MainWindow::on_selected(const QModelIndex& index) {
 }
 
 void MainWindow::on_message_added(const store::MessageRow& row) {
+    notify_if_needed(row);
     if (row.peer == m_peer && m_message_model.add(row)) {
         m_messages->scrollToBottom();
         if (row.direction == store::Direction::incoming)
@@ -852,6 +895,7 @@ void MainWindow::show_banner(const QString& text) {
 }
 
 void MainWindow::update_group_view() {
+    update_block_button();
     m_read_only.clear();
     m_peer_label->setText(m_peer.empty() ? QString() : m_conversation_model.title_of(m_peer));
     m_peer_picture->hide();
@@ -892,6 +936,140 @@ void MainWindow::update_group_view() {
     m_group_panel->show_group(members, m_bridge.username().toStdString(), has_left, pending);
     m_group_panel->setVisible(m_members_action->isChecked());
     update_send_enabled();
+}
+
+// ---- blocking --------------------------------------------------------------------------------
+
+QString MainWindow::set_blocked(const std::string& peer, bool blocked) {
+    if (peer.empty() || store::is_group_conversation(peer))
+        return tr("Only a person can be blocked, not a group.");
+    if (auto st = m_bridge.engine().set_blocked(peer, blocked); !st)
+        return plain_error(st.error());
+    log::info(kLog, blocked ? "blocked a contact" : "unblocked a contact");
+    reload_conversations();
+    return QString();
+}
+
+bool MainWindow::block_with_confirmation(const std::string& peer) {
+    if (peer.empty() || store::is_group_conversation(peer))
+        return false;
+    QString name = display_text(peer);
+    if (!confirm(this, tr("Block %1").arg(name),
+                 tr("Block %1? Their messages will be dropped without being shown or confirmed "
+                    "to them, and you cannot write to them until you unblock them.")
+                     .arg(name)))
+        return false;
+    if (QString why = set_blocked(peer, true); !why.isEmpty()) {
+        show_error(why);
+        return false;
+    }
+    return true;
+}
+
+QMenu* MainWindow::conversation_menu(const std::string& peer) {
+    if (peer.empty() || store::is_group_conversation(peer))
+        return nullptr;
+    auto* menu = new QMenu(this);
+    menu->setAttribute(Qt::WA_DeleteOnClose);
+    QString name = display_text(peer);
+    if (is_blocked(peer)) {
+        menu->addAction(tr("Unblock %1").arg(name), this, [this, peer] {
+            if (QString why = set_blocked(peer, false); !why.isEmpty())
+                show_error(why);
+        });
+    } else {
+        // Queued: the confirmation must not run inside the menu's own event handling.
+        menu->addAction(
+            tr("Block %1…").arg(name), this, [this, peer] { block_with_confirmation(peer); },
+            Qt::QueuedConnection);
+    }
+    return menu;
+}
+
+void MainWindow::show_conversation_menu(const QPoint& pos) {
+    QModelIndex index = m_conversations->indexAt(pos);
+    if (!index.isValid())
+        return;
+    if (QMenu* menu = conversation_menu(m_conversation_model.peer_at(index.row())))
+        menu->popup(m_conversations->viewport()->mapToGlobal(pos));
+}
+
+void MainWindow::update_block_button() {
+    bool person = !m_peer.empty() && !store::is_group_conversation(m_peer);
+    m_block_button->setVisible(person);
+    if (!person)
+        return;
+    QString name = one_line(m_peer, 32);
+    m_block_button->setText(is_blocked(m_peer) ? tr("Unblock %1").arg(name)
+                                               : tr("Block %1…").arg(name));
+}
+
+// ---- notifications ---------------------------------------------------------------------------
+
+void MainWindow::build_notifications_menu() {
+    m_notify_menu = new QMenu(tr("Notifications"), this);
+    auto* levels = new QActionGroup(this);
+    levels->setExclusive(true);
+    const std::pair<NotificationPreview, QString> choices[] = {
+        {NotificationPreview::all, tr("Show sender and message")},
+        {NotificationPreview::sender, tr("Show sender only")},
+        {NotificationPreview::none, tr("Show nothing (\u201cNew message\u201d)")},
+    };
+    int i = 0;
+    for (const auto& [preview, text] : choices) {
+        QAction* action = m_notify_menu->addAction(text);
+        action->setCheckable(true);
+        levels->addAction(action);
+        connect(action, &QAction::triggered, this, [this, preview] {
+            NotificationSettings changed = m_notify;
+            changed.preview = preview;
+            changed.enabled = true;
+            if (QString why = set_notification_settings(changed); !why.isEmpty())
+                show_error(why);
+        });
+        m_preview_actions[i++] = action;
+    }
+    m_notify_menu->addSeparator();
+    m_notify_on = m_notify_menu->addAction(tr("Notify about new messages"));
+    m_notify_on->setCheckable(true);
+    connect(m_notify_on, &QAction::triggered, this, [this](bool on) {
+        NotificationSettings changed = m_notify;
+        changed.enabled = on;
+        if (QString why = set_notification_settings(changed); !why.isEmpty())
+            show_error(why);
+    });
+    show_notification_settings();
+}
+
+QString MainWindow::set_notification_settings(const NotificationSettings& settings) {
+    QString why;
+    if (auto st = save_notification_settings(m_bridge.store(), settings); st)
+        m_notify = settings;
+    else
+        why = plain_error(st.error());
+    show_notification_settings();
+    return why;
+}
+
+void MainWindow::show_notification_settings() {
+    m_preview_actions[static_cast<int>(m_notify.preview)]->setChecked(true);
+    for (QAction* action : m_preview_actions)
+        action->setEnabled(m_notify.enabled);
+    m_notify_on->setChecked(m_notify.enabled);
+}
+
+void MainWindow::set_notifier(Notifier* notifier) {
+    m_notifier = notifier ? notifier : m_system_notifier;
+}
+
+void MainWindow::notify_if_needed(const store::MessageRow& row) {
+    bool open = row.peer == m_peer;
+    if (!should_notify(row, m_bridge.username().toStdString(), m_notify, is_blocked(row.sender),
+                       open, m_focused && m_focused()))
+        return;
+    QString group = store::is_group_conversation(row.peer) ? m_conversation_model.title_of(row.peer)
+                                                           : QString();
+    m_notifier->notify(notification_text(m_notify.preview, row.sender, group, row.text), row.peer);
 }
 
 // ---- devices ---------------------------------------------------------------------------------
@@ -992,6 +1170,8 @@ QString MainWindow::read_only_text() const {
     if (m_bridge.is_unlinked())
         return tr("This device was unlinked from your account on another device. It can no "
                   "longer send or receive.");
+    if (!m_peer.empty() && !store::is_group_conversation(m_peer) && is_blocked(m_peer))
+        return tr("You blocked %1. Unblock to send messages.").arg(display_text(m_peer));
     return m_read_only;
 }
 
@@ -1000,11 +1180,7 @@ bool MainWindow::input_enabled() const {
 }
 
 void MainWindow::update_title() {
-    QString title = tr("Veil — %1").arg(m_bridge.username());
-    int unread = m_conversation_model.total_unread();
-    if (unread > 0)
-        title = QStringLiteral("(%1) ").arg(unread) + title;
-    setWindowTitle(title);
+    setWindowTitle(window_title(m_conversation_model.total_unread(), m_bridge.username()));
     if (!m_peer.empty())
         m_peer_label->setText(m_conversation_model.title_of(m_peer));
 }

@@ -17,6 +17,16 @@
 // opens its conversation, scrolled to the message when it is among those shown, and leaves the
 // results shown.
 //
+// Notifications: a new message from someone else (not a system line, not a blocked sender) that
+// arrives while its conversation is not open in the focused window is announced through a
+// Notifier (a system notification, or the window asking for attention), as the profile's
+// setting says (notification.h: sender and text, sender only, nothing, or off); the
+// "Notifications" menu changes it. The window title always counts unread messages.
+//
+// Blocking: the conversation list's context menu and the conversation header offer "Block bob"
+// (after a confirmation) and "Unblock bob"; a blocked person's row is marked, and their
+// conversation's input line is disabled with a sentence saying why.
+//
 // Thread: the GUI thread. Received text is shown only through the models' plain DisplayRole
 // strings and Qt::PlainText labels.
 #pragma once
@@ -24,6 +34,7 @@
 #include "conversation_list_model.h"
 #include "engine/engine.h"
 #include "message_list_model.h"
+#include "notification.h"
 #include "search_results_model.h"
 
 #include <QMainWindow>
@@ -32,6 +43,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +51,7 @@ class QAction;
 class QLabel;
 class QLineEdit;
 class QListView;
+class QMenu;
 class QPushButton;
 class QStackedWidget;
 class QTimer;
@@ -50,6 +63,8 @@ class GroupDetailsDialog;
 class GroupPanel;
 class DevicesDialog;
 class NewGroupDialog;
+class Notifier;
+class SystemNotifier;
 struct GroupDetails;
 class SessionBridge;
 
@@ -87,6 +102,29 @@ public:
     // group is sent); returns an empty string, or a sentence saying why nothing more changed.
     QString set_group_details(const std::string& peer, const GroupDetails& details);
 
+    // Blocking. set_blocked asks the engine to block or unblock peer (a person, not a group) and
+    // returns an empty string, or a sentence saying why nothing changed. block_with_confirmation
+    // asks the person first (a modal Yes/No) and returns whether peer is now blocked.
+    QString set_blocked(const std::string& peer, bool blocked);
+    bool block_with_confirmation(const std::string& peer);
+    bool is_blocked(const std::string& peer) const { return m_blocked.count(peer) > 0; }
+    // The context menu of a conversation list row ("Block bob"/"Unblock bob" for a person);
+    // nullptr for a group. Owned by the window, deleted when it closes.
+    QMenu* conversation_menu(const std::string& peer);
+    // The header's "Block bob"/"Unblock bob" button (hidden for groups and with nothing open).
+    QPushButton& block_button() { return *m_block_button; }
+
+    // Notifications. The notifier is not owned and must outlive the window; nullptr puts the
+    // system one back. The focus probe says whether the window has the person's attention
+    // (default: it is the active window).
+    void set_notifier(Notifier* notifier);
+    void set_focus_probe(std::function<bool()> focused) { m_focused = std::move(focused); }
+    const NotificationSettings& notification_settings() const { return m_notify; }
+    // Stores settings in the profile and shows them in the menu; returns an empty string or why
+    // they could not be stored.
+    QString set_notification_settings(const NotificationSettings& settings);
+    QMenu& notifications_menu() { return *m_notify_menu; }
+
     // Searches every conversation for text now (what the field's pause or Enter does) and
     // puts text in the field; an empty or blank text shows the conversation list again.
     void search(const QString& text);
@@ -120,6 +158,11 @@ protected:
 
 private:
     void build_ui();
+    void build_notifications_menu();
+    void show_notification_settings(); // the menu's checks follow m_notify
+    void show_conversation_menu(const QPoint& pos);
+    void notify_if_needed(const store::MessageRow& row);
+    void update_block_button();
     QWidget* build_banner();
     QWidget* build_list_side();
     void on_search_activated(const QModelIndex& index);
@@ -194,6 +237,16 @@ private:
     QPushButton* m_send = nullptr;
     QLabel* m_state_label = nullptr;
     QLabel* m_error_label = nullptr;
+    QPushButton* m_block_button = nullptr;
+
+    std::set<std::string> m_blocked; // as AccountStore::blocked() last said
+    NotificationSettings m_notify;
+    SystemNotifier* m_system_notifier = nullptr;
+    Notifier* m_notifier = nullptr;
+    std::function<bool()> m_focused;
+    QMenu* m_notify_menu = nullptr;
+    QAction* m_preview_actions[3] = {}; // all, sender, none
+    QAction* m_notify_on = nullptr;
 };
 
 } // namespace veil::desktop

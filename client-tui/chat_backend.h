@@ -47,6 +47,14 @@ public:
     virtual Result<std::vector<store::GroupRow>> groups() = 0;
     virtual Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& group_id) = 0;
 
+    // Blocking (Engine::set_blocked): a blocked account's messages are dropped unseen, and we
+    // cannot write to it. blocked() lists the blocked names (AccountStore::blocked).
+    virtual Status set_blocked(const std::string& name, bool blocked) = 0;
+    virtual Result<std::vector<std::string>> blocked() = 0;
+    // The profile's small settings (AccountStore::setting/set_setting); "" when unset.
+    virtual Result<std::string> setting(const std::string& key) = 0;
+    virtual Status set_setting(const std::string& key, const std::string& value) = 0;
+
     // Devices (engine.h). The handlers are called later, from the event loop, or at once when
     // the engine is not ready; they may outlive nothing but the backend.
     virtual void list_devices(engine::Engine::DevicesHandler handler) = 0;

@@ -1,6 +1,8 @@
 #include "cli.h"
 #include "cli_support.h"
 
+#include "notification.h"
+
 #include "protocol/limits.h"
 #include "qt/client_session.h"
 #include "text_safety.h"
@@ -285,6 +287,39 @@ int cmd_block(const GlobalOptions& options, const std::string& name, bool blocke
         return exit_for(st.error());
     }
     std::cout << (blocked ? "blocked " : "unblocked ") << name << std::endl;
+    return exit_ok;
+}
+
+int cmd_notify(const GlobalOptions& options, const std::string& word) {
+    NotifySettings probe;
+    if (!word.empty() && !apply_notify_word(probe, word)) {
+        err("notify takes all, sender, none, off or on");
+        return exit_usage;
+    }
+    Runner runner(0);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto& store = session->store();
+    auto preview = store.setting(kPreviewSettingKey);
+    auto enabled = store.setting(kNotificationsSettingKey);
+    if (!preview || !enabled) {
+        err(!preview ? preview.error().message : enabled.error().message);
+        return exit_for(!preview ? preview.error() : enabled.error());
+    }
+    NotifySettings settings = notify_settings_from(preview.value(), enabled.value());
+    if (!word.empty()) {
+        apply_notify_word(settings, word);
+        Status st = store.set_setting(kPreviewSettingKey, preview_name(settings.preview));
+        if (st)
+            st = store.set_setting(kNotificationsSettingKey, settings.enabled ? "on" : "off");
+        if (!st) {
+            err(st.error().message);
+            return exit_for(st.error());
+        }
+    }
+    std::cout << describe(settings) << std::endl;
     return exit_ok;
 }
 

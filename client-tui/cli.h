@@ -37,6 +37,9 @@ int cmd_contacts_add(const GlobalOptions& options, const std::string& name);
 int cmd_contacts_list(const GlobalOptions& options);
 // Blocks (or unblocks) name: its messages are dropped unseen and unconfirmed.
 int cmd_block(const GlobalOptions& options, const std::string& name, bool blocked);
+// Prints the notification setting of the profile: all, sender, none or off (notification.h).
+// With word (all|sender|none|off|on) it changes the setting first, then prints it.
+int cmd_notify(const GlobalOptions& options, const std::string& word);
 int cmd_send(const GlobalOptions& options, const std::string& peer, const std::string& text);
 int cmd_receive(const GlobalOptions& options, bool json, int wait_s);
 int cmd_bot_echo(const GlobalOptions& options);

@@ -118,6 +118,15 @@ Command link_command(std::string_view rest) {
     return command;
 }
 
+// /notify [all|sender|none|off|on]
+Command notify_command(std::string_view rest) {
+    if (rest.empty() || rest == "all" || rest == "sender" || rest == "none" || rest == "off" ||
+        rest == "on")
+        return {Command::Kind::notify, std::string(rest), {}};
+    return invalid("/notify takes all (sender and text), sender, none, off or on, "
+                   "e.g. /notify sender");
+}
+
 } // namespace
 
 Command parse_command(std::string_view line) {
@@ -149,6 +158,15 @@ Command parse_command(std::string_view line) {
         return devices_command(rest);
     if (verb == "link")
         return link_command(rest);
+    if (verb == "block")
+        return with_name(Command::Kind::block, verb, rest);
+    if (verb == "unblock")
+        return with_name(Command::Kind::unblock, verb, rest);
+    if (verb == "blocked")
+        return rest.empty() ? Command{Command::Kind::blocked, {}, {}}
+                            : invalid("/blocked takes nothing (/block NAME blocks someone)");
+    if (verb == "notify")
+        return notify_command(rest);
     if (verb == "search") {
         if (rest.empty())
             return invalid("/search needs words to look for, e.g. /search lunch friday");
@@ -176,6 +194,11 @@ const char* help_text() {
            "                --history copies recent conversations to it, encrypted\n"
            "  /search WORDS   messages of every conversation holding all the WORDS, newest\n"
            "                first (PageUp/PageDown scroll the list; /open NAME opens one)\n"
+           "  /block NAME   drop NAME's messages unseen and unconfirmed (marked \xE2\x8A\x98)\n"
+           "  /unblock NAME   stop dropping them    /blocked   who is blocked\n"
+           "  /notify all|sender|none|off|on   new messages ring the bell and count in the\n"
+           "                terminal title; all shows sender and text in the status line,\n"
+           "                sender only who wrote, none neither (/notify alone: the setting)\n"
            "  /help         this help (any key closes it)\n"
            "  /quit         quit (also Ctrl-Q)\n"
            "  //text        send a message that starts with /\n"

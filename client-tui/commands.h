@@ -28,6 +28,10 @@ struct Command {
         device_remove,  // argument: the device number to unlink
         link,           // argument: the code another device shows; history: copy conversations
         search,         // argument: the words to look for in every conversation, as typed
+        block,          // argument: the name to block (their messages are dropped unseen)
+        unblock,        // argument: the name to unblock
+        blocked,        // list the blocked names
+        notify,         // argument: all|sender|none|off|on, or empty to show the setting
         help,
         quit,
         invalid, // argument: a sentence for the status line

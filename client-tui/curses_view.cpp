@@ -161,6 +161,11 @@ void CursesView::resize() {
         resizeterm(ws.ws_row, ws.ws_col);
 }
 
+void CursesView::bell() {
+    if (m_ok)
+        ::beep();
+}
+
 void CursesView::draw(const Frame& frame, bool full_repaint) {
     if (full_repaint)
         clearok(curscr, TRUE);

@@ -24,6 +24,8 @@ public:
 
     // Every key waiting on standard input, without blocking.
     std::vector<Key> read_keys();
+    // Rings the terminal bell (curses beep(): a flash where the terminal has no bell).
+    void bell();
     // Takes the terminal's new size (after SIGWINCH).
     void resize();
 

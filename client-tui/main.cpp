@@ -27,6 +27,10 @@ Verbs:
   contacts                 list contacts
   contacts add NAME        add a contact
   block NAME, unblock NAME drop (or stop dropping) NAME's messages unseen and unconfirmed
+  notify [all|sender|none|off|on]
+                           how the interactive apps announce new messages: sender and text
+                           (all, the default), sender only, none (just "New message"), or
+                           off; on turns them back on. Alone: prints the setting
   send NAME TEXT           send TEXT to NAME ('-' reads the text from standard input)
   send --group GROUP TEXT  send TEXT to every member of GROUP
   group create GROUP [--members A,B,C]
@@ -238,6 +242,8 @@ int main(int argc, char** argv) {
         return cmd_contacts_add(options, words[2]);
     if ((verb == "block" || verb == "unblock") && words.size() == 2)
         return cmd_block(options, words[1], verb == "block");
+    if (verb == "notify" && words.size() <= 2)
+        return cmd_notify(options, words.size() == 2 ? words[1] : std::string());
     if (members && !(verb == "group" && words.size() == 3 && words[1] == "create"))
         return usage_error("--members goes with group create");
     if (group && verb != "send")

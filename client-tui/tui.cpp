@@ -7,6 +7,7 @@
 
 #include "chat_backend.h"
 #include "curses_view.h"
+#include "notification.h"
 #include "qt/client_session.h"
 #include "tui_model.h"
 #include "util/log.h"
@@ -127,6 +128,16 @@ public:
     Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& id) override {
         return m_session.store().group_members(id);
     }
+    Status set_blocked(const std::string& name, bool blocked) override {
+        return m_session.engine().set_blocked(name, blocked);
+    }
+    Result<std::vector<std::string>> blocked() override { return m_session.store().blocked(); }
+    Result<std::string> setting(const std::string& key) override {
+        return m_session.store().setting(key);
+    }
+    Status set_setting(const std::string& key, const std::string& value) override {
+        return m_session.store().set_setting(key, value);
+    }
     void list_devices(engine::Engine::DevicesHandler handler) override {
         m_session.engine().list_devices(std::move(handler));
     }
@@ -212,6 +223,47 @@ private:
     }
 };
 
+// Writes the terminal title (notification.h) when standard output is a terminal whose TERM is
+// known to take OSC 0, and only when it changed. The title the terminal had is saved on the
+// terminal's title stack first and restored at the end (XTWINOPS 22/23; terminals without the
+// stack ignore both).
+class TitleWriter {
+public:
+    TitleWriter() {
+        const char* term = std::getenv("TERM");
+        m_enabled = ::isatty(STDOUT_FILENO) && term && terminal_takes_title(term);
+        if (m_enabled)
+            write_all("\x1b[22;0t");
+    }
+    ~TitleWriter() {
+        if (m_enabled)
+            write_all("\x1b[23;0t");
+    }
+    TitleWriter(const TitleWriter&) = delete;
+    TitleWriter& operator=(const TitleWriter&) = delete;
+
+    void show(const std::string& title) {
+        if (!m_enabled || title == m_shown)
+            return;
+        m_shown = title;
+        write_all(osc_title_sequence(title));
+    }
+
+private:
+    static void write_all(const std::string& bytes) {
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            ssize_t n = ::write(STDOUT_FILENO, bytes.data() + done, bytes.size() - done);
+            if (n <= 0)
+                return; // a title is not worth blocking or retrying for
+            done += static_cast<std::size_t>(n);
+        }
+    }
+
+    bool m_enabled = false;
+    std::string m_shown;
+};
+
 std::string account_name(qt::ClientSession& session) {
     auto account = session.store().account();
     return account ? account->username : session.engine().username();
@@ -227,10 +279,15 @@ int run_screen(qt::ClientSession& session, TuiModel& model, ModelObserver& obser
     }
     std::atexit(&CursesView::restore_terminal); // should anything call exit() while drawing
 
+    TitleWriter title;
     auto redraw = [&] {
         model.set_size(view.size());
         Frame frame = model.render();
         view.draw(frame, model.take_repaint_request());
+        // After the screen is out, so that the bytes do not land inside a curses update.
+        if (model.take_bell_request())
+            view.bell();
+        title.show(model.terminal_title());
     };
     bool redraw_pending = false;
     observer.changed = [&] {

@@ -85,6 +85,7 @@ void TuiModel::set_notice(const std::string& text) {
 }
 
 void TuiModel::on_message(const store::MessageRow& row) {
+    notify_of(row);
     if (row.peer == m_open_peer) {
         bool known = std::any_of(m_messages.begin(), m_messages.end(),
                                  [&](const Entry& e) { return e.row.id == row.id; });
@@ -100,6 +101,39 @@ void TuiModel::on_message(const store::MessageRow& row) {
         }
     }
     reload_conversations();
+}
+
+void TuiModel::notify_of(const store::MessageRow& row) {
+    bool on_screen = row.peer == m_open_peer;
+    if (!should_notify(row, m_username, m_notify, is_blocked(row.sender), on_screen))
+        return;
+    m_bell = true;
+    m_last_sender = display_text(row.sender);
+    std::string group =
+        store::is_group_conversation(row.peer) ? display_name(row.peer) : std::string();
+    // The status line is on our own screen: with "all" it may show the text.
+    set_notice(notification_text(m_notify.preview, row.sender, group, row.text));
+}
+
+void TuiModel::load_notify_settings() {
+    auto preview = m_backend.setting(kPreviewSettingKey);
+    auto enabled = m_backend.setting(kNotificationsSettingKey);
+    if (!preview || !enabled) {
+        set_error(!preview ? preview.error().message : enabled.error().message);
+        return;
+    }
+    m_notify = notify_settings_from(preview.value(), enabled.value());
+}
+
+int TuiModel::total_unread() const {
+    int total = 0;
+    for (const auto& c : m_conversations)
+        total += c.unread;
+    return total;
+}
+
+std::string TuiModel::terminal_title() const {
+    return tui::terminal_title(total_unread(), m_last_sender, m_notify);
 }
 
 void TuiModel::on_status(std::span<const std::uint8_t> message_id, store::MessageStatus status) {
@@ -159,6 +193,10 @@ void TuiModel::reload_conversations() {
                               : groups.error().message);
         return;
     }
+    if (auto blocked = m_backend.blocked())
+        m_blocked = std::set<std::string>(blocked->begin(), blocked->end());
+    else
+        set_error(blocked.error().message);
     m_group_names.clear();
     for (const auto& g : groups.value())
         m_group_names[store::group_conversation(g.group_id)] = g.name;
@@ -182,10 +220,15 @@ void TuiModel::reload_conversations() {
             list.push_back({name, display_text(name), 0, 0});
     if (!m_open_peer.empty() && !listed(m_open_peer))
         list.push_back({m_open_peer, display_name(m_open_peer), 0, 0});
+    for (auto& entry : list)
+        entry.blocked = is_blocked(entry.peer);
     m_conversations = std::move(list);
+    if (total_unread() == 0)
+        m_last_sender.clear(); // everything is read: the title names nobody
 }
 
 void TuiModel::open_initial(const std::string& peer) {
+    load_notify_settings();
     reload_conversations();
     if (!peer.empty())
         add_and_open(peer);
@@ -381,6 +424,10 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::device_remove: remove_device(command.argument); break;
     case Command::Kind::link: accept_link(command); break;
     case Command::Kind::search: show_search(command.argument); break;
+    case Command::Kind::block: set_blocked(command.argument, true); break;
+    case Command::Kind::unblock: set_blocked(command.argument, false); break;
+    case Command::Kind::blocked: show_blocked(); break;
+    case Command::Kind::notify: change_notify(command.argument); break;
     case Command::Kind::help: m_help = true; break;
     case Command::Kind::quit: m_quit = true; break;
     case Command::Kind::invalid: set_error(command.argument); break;
@@ -519,6 +566,59 @@ std::string TuiModel::search_line(const store::MessageRow& row) const {
            when(shown_time(row)) + "  " + display_text(row.text);
 }
 
+// ---- blocking and notifications --------------------------------------------------------------
+
+void TuiModel::set_blocked(const std::string& name, bool blocked) {
+    if (auto st = m_backend.set_blocked(name, blocked); !st) {
+        set_error(st.error().message);
+        return;
+    }
+    reload_conversations();
+    set_notice(blocked ? "blocked " + name + ": their messages are dropped unseen; /unblock " +
+                             name + " undoes it"
+                       : "unblocked " + name);
+}
+
+void TuiModel::show_blocked() {
+    auto blocked = m_backend.blocked();
+    if (!blocked) {
+        set_error(blocked.error().message);
+        return;
+    }
+    std::string text;
+    if (blocked->empty()) {
+        text = "Nobody is blocked. /block NAME drops NAME's messages unseen.\n";
+    } else {
+        text = "Blocked (their messages are dropped unseen; /unblock NAME undoes it):\n";
+        for (const auto& name : blocked.value())
+            text += "  " + name + "\n";
+    }
+    m_overlay = text + "Any key closes this list (Esc: just close it).";
+}
+
+void TuiModel::change_notify(const std::string& word) {
+    if (!word.empty()) {
+        NotifySettings changed = m_notify;
+        if (!apply_notify_word(changed, word)) {
+            set_error("/notify takes all, sender, none, off or on");
+            return;
+        }
+        Status st = m_backend.set_setting(kPreviewSettingKey, preview_name(changed.preview));
+        if (st)
+            st = m_backend.set_setting(kNotificationsSettingKey, changed.enabled ? "on" : "off");
+        if (!st) {
+            set_error(st.error().message);
+            return;
+        }
+        m_notify = changed;
+    }
+    const char* what = !m_notify.enabled                     ? "off"
+                       : m_notify.preview == Preview::all    ? "sender and text"
+                       : m_notify.preview == Preview::sender ? "sender only"
+                                                             : "no details";
+    set_notice(std::string("notifications: ") + what + " (/notify all|sender|none|off|on)");
+}
+
 // ---- devices ---------------------------------------------------------------------------------
 
 void TuiModel::list_devices() {
@@ -631,6 +731,9 @@ Frame TuiModel::render() {
     Line title = {
         {" " + (m_open_peer.empty() ? std::string("Veil") : display_name(m_open_peer)) + " ",
          Style::title}};
+    if (is_blocked(m_open_peer))
+        title.push_back(
+            {" blocked: /unblock " + display_text(m_open_peer) + " to write ", Style::dim});
     if (m_overlay_search) {
         f.pane = clipped_pane(m_overlay, rows, width);
     } else if (!m_overlay.empty()) {
@@ -745,9 +848,14 @@ std::vector<Line> TuiModel::conversation_list(int rows, int width) const {
     for (int i = first; i < static_cast<int>(m_conversations.size()) && i - first < visible; ++i) {
         const auto& c = m_conversations[static_cast<std::size_t>(i)];
         bool is_open = c.peer == m_open_peer;
-        Style style = is_open ? Style::selected : c.unread > 0 ? Style::unread : Style::normal;
-        std::string count = c.unread > 0 ? " " + std::to_string(c.unread) + " " : "";
-        int name_cells = width - 2 - static_cast<int>(count.size());
+        Style style = is_open        ? Style::selected
+                      : c.blocked    ? Style::dim
+                      : c.unread > 0 ? Style::unread
+                                     : Style::normal;
+        std::string count = c.blocked      ? " \xE2\x8A\x98 " // ⊘
+                            : c.unread > 0 ? " " + std::to_string(c.unread) + " "
+                                           : "";
+        int name_cells = width - 2 - text_width(count);
         std::string name(clip_to_width(c.display_name, std::max(0, name_cells)));
         name += spaces(name_cells - text_width(name));
         Line line = {{is_open ? "\xE2\x96\xB8 " : "  ", style}, {name, style}, {count, style}};

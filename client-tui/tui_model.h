@@ -10,12 +10,14 @@
 #include "commands.h"
 #include "engine/engine.h"
 #include "line_editor.h"
+#include "notification.h"
 #include "util/clock.h"
 #include "view.h"
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -28,6 +30,7 @@ struct ConversationEntry {
     std::string display_name; // display_text(peer)
     int unread = 0;
     std::int64_t last_activity_ms = 0;
+    bool blocked = false; // a person we blocked (marked in the list)
 };
 
 class TuiModel {
@@ -56,6 +59,17 @@ public:
     void on_devices_changed();
     void on_unlinked();
     bool unlinked() const { return m_unlinked; }
+
+    // Reads the notification setting from the profile (open_initial does it too).
+    void load_notify_settings();
+    const NotifySettings& notify_settings() const { return m_notify; }
+    // True once after a message that should notify arrived (the app rings the bell).
+    bool take_bell_request() { return std::exchange(m_bell, false); }
+    // The terminal title for the unread count (terminal_title()); the app writes it only to a
+    // terminal that takes one.
+    std::string terminal_title() const;
+    int total_unread() const;
+    bool is_blocked(const std::string& name) const { return m_blocked.count(name) > 0; }
 
     // The first conversation: peer (added as a contact if needed), or the most recent one.
     void open_initial(const std::string& peer);
@@ -118,6 +132,10 @@ private:
     void remove_device(const std::string& id_text);
     void accept_link(const Command& command);
     void show_search(const std::string& query);
+    void set_blocked(const std::string& name, bool blocked);
+    void show_blocked();
+    void change_notify(const std::string& word);
+    void notify_of(const store::MessageRow& row);
     std::string search_line(const store::MessageRow& row) const;
     void close_overlay();
     void set_notice(const std::string& text);
@@ -140,6 +158,10 @@ private:
     std::string m_error;
     std::string m_notice;
     bool m_unlinked = false;
+    NotifySettings m_notify;
+    bool m_bell = false;
+    std::string m_last_sender;       // display_text of who wrote last, for the terminal title
+    std::set<std::string> m_blocked; // as AccountStore::blocked() last said
 
     std::vector<ConversationEntry> m_conversations;
     std::string m_open_peer;

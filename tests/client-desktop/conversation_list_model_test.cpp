@@ -26,6 +26,26 @@ TEST_CASE("the conversation list shows unread counts and their total") {
     CHECK(model.total_unread() == 2);
 }
 
+TEST_CASE("blocked people are marked in the list, groups never") {
+    test::app();
+    ConversationListModel model;
+    // A group conversation's id can never be a username, so it cannot be among the blocked.
+    std::string group = store::group_conversation(test::group_id(1));
+    model.set_rows({conversation("mallory", "spam", 200, 0), conversation("bob", "hi", 100, 0)},
+                   {"trent"}, {test::group_row(1, "hikers")}, {"mallory", "trent", group});
+    auto at = [&](const std::string& peer, int role) {
+        return model.data(model.index(model.row_of(peer)), role);
+    };
+    CHECK(at("mallory", ConversationListModel::BlockedRole).toBool());
+    CHECK(at("mallory", Qt::DisplayRole)
+              .toString()
+              .startsWith(QStringLiteral("mallory  · blocked\n")));
+    CHECK(at("mallory", Qt::FontRole).value<QFont>().italic());
+    CHECK(at("trent", ConversationListModel::BlockedRole).toBool());
+    CHECK_FALSE(at("bob", ConversationListModel::BlockedRole).toBool());
+    CHECK_FALSE(at(group, ConversationListModel::BlockedRole).toBool());
+}
+
 TEST_CASE("the most recent conversation comes first and contacts without messages last") {
     test::app();
     ConversationListModel model;

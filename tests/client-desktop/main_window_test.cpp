@@ -5,6 +5,7 @@
 #include "group_details_dialog.h"
 #include "group_panel.h"
 #include "new_group_dialog.h"
+#include "notifier.h"
 #include "session_bridge.h"
 
 #include "link_device_dialog.h"
@@ -14,8 +15,10 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QTimer>
 
 #include <fstream>
 
@@ -699,6 +702,237 @@ TEST_CASE_METHOD(WindowFixture, "shown results take in a new matching message") 
     REQUIRE(window.search_model().rowCount() == 1);
     receive(test::incoming("carol", 2, "lunch is on me"));
     CHECK(test::wait_until([&] { return window.search_model().rowCount() == 2; }, 3000));
+}
+
+} // namespace
+} // namespace veil::desktop
+
+// ---- blocking ----------------------------------------------------------------------------------
+
+namespace veil::desktop {
+namespace {
+
+// Answers the next modal question (a QMessageBox) with answer, from the event loop it runs in.
+// Returns a flag that becomes true once it was answered.
+std::shared_ptr<bool> answer_next_question(QMessageBox::StandardButton answer) {
+    auto answered = std::make_shared<bool>(false);
+    auto attempt = std::make_shared<std::function<void(int)>>();
+    *attempt = [answer, answered, attempt](int left) {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            *answered = true;
+            box->button(answer)->click();
+            return;
+        }
+        if (left > 0)
+            QTimer::singleShot(10, [attempt, left] { (*attempt)(left - 1); });
+    };
+    QTimer::singleShot(0, [attempt] { (*attempt)(200); });
+    return answered;
+}
+
+bool store_blocks(SessionBridge& bridge, const std::string& name) {
+    auto blocked = bridge.store().is_blocked(name);
+    REQUIRE(blocked.ok());
+    return blocked.value();
+}
+
+TEST_CASE_METHOD(WindowFixture, "blocking from the header asks first, then disables the input") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    REQUIRE(window.input_enabled());
+    REQUIRE_FALSE(window.block_button().isHidden());
+    CHECK(window.block_button().text() == QStringLiteral("Block bob…"));
+
+    auto answered = answer_next_question(QMessageBox::Yes);
+    window.block_button().click();
+    CHECK(*answered);
+    CHECK(store_blocks(bridge, "bob"));
+    CHECK(window.is_blocked("bob"));
+    CHECK_FALSE(window.input_enabled());
+    CHECK(window.read_only_text() == QStringLiteral("You blocked bob. Unblock to send messages."));
+    auto& list = window.conversation_model();
+    CHECK(list.data(list.index(list.row_of("bob")), ConversationListModel::BlockedRole).toBool());
+    CHECK(list.data(list.index(list.row_of("bob")), Qt::DisplayRole)
+              .toString()
+              .contains(QStringLiteral("blocked")));
+    CHECK(window.block_button().text() == QStringLiteral("Unblock bob"));
+
+    // Unblocking needs no question.
+    window.block_button().click();
+    CHECK_FALSE(store_blocks(bridge, "bob"));
+    CHECK(window.input_enabled());
+    CHECK(window.read_only_text().isEmpty());
+    CHECK_FALSE(
+        list.data(list.index(list.row_of("bob")), ConversationListModel::BlockedRole).toBool());
+}
+
+TEST_CASE_METHOD(WindowFixture, "answering No to the block question blocks nobody") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    auto answered = answer_next_question(QMessageBox::No);
+    CHECK_FALSE(window.block_with_confirmation("bob"));
+    CHECK(*answered);
+    CHECK_FALSE(store_blocks(bridge, "bob"));
+    CHECK(window.input_enabled());
+}
+
+TEST_CASE_METHOD(WindowFixture, "the conversation list's menu blocks and unblocks people only") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    save_group(test::group_row(1, "hikers"), kHikers);
+    MainWindow window(bridge);
+    CHECK(window.conversation_menu(store::group_conversation(test::group_id(1))) == nullptr);
+
+    QMenu* menu = window.conversation_menu("bob");
+    REQUIRE(menu != nullptr);
+    REQUIRE(menu->actions().size() == 1);
+    CHECK(menu->actions().front()->text() == QStringLiteral("Block bob…"));
+    auto answered = answer_next_question(QMessageBox::Yes);
+    menu->actions().front()->trigger();
+    CHECK(test::wait_until([&] { return *answered && window.is_blocked("bob"); }, 5000));
+    delete menu;
+    CHECK(store_blocks(bridge, "bob"));
+
+    menu = window.conversation_menu("bob");
+    REQUIRE(menu != nullptr);
+    CHECK(menu->actions().front()->text() == QStringLiteral("Unblock bob"));
+    menu->actions().front()->trigger();
+    delete menu;
+    CHECK_FALSE(store_blocks(bridge, "bob"));
+    CHECK_FALSE(window.is_blocked("bob"));
+}
+
+TEST_CASE_METHOD(WindowFixture, "a blocked conversation sends nothing even through send_text") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    REQUIRE(window.set_blocked("bob", true).isEmpty());
+    window.send_text(QStringLiteral("hello?"));
+    auto sent = bridge.store().messages("bob", 10);
+    REQUIRE(sent.ok());
+    CHECK(sent.value().empty());
+    // Another conversation stays writable.
+    REQUIRE(bridge.engine().add_contact("carol").ok());
+    window.open_conversation("carol");
+    CHECK(window.input_enabled());
+}
+
+// ---- notifications -----------------------------------------------------------------------------
+
+struct RecordingNotifier final : Notifier {
+    struct Shown {
+        NotificationText text;
+        std::string peer;
+    };
+    std::vector<Shown> shown;
+    void notify(const NotificationText& text, const std::string& peer) override {
+        shown.push_back({text, peer});
+    }
+};
+
+TEST_CASE_METHOD(WindowFixture, "a message for another conversation notifies with its sender") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    MainWindow window(bridge);
+    RecordingNotifier notifier;
+    window.set_notifier(&notifier);
+    window.set_focus_probe([] { return true; });
+    window.open_conversation("bob");
+
+    receive(test::incoming("carol", 1, "lunch?"));
+    REQUIRE(notifier.shown.size() == 1);
+    CHECK(notifier.shown[0].peer == "carol");
+    CHECK(notifier.shown[0].text.title == QStringLiteral("carol"));
+    CHECK(notifier.shown[0].text.body == QStringLiteral("lunch?"));
+    CHECK(window.windowTitle() == QStringLiteral("(1) Veil — alice"));
+
+    // The open conversation in the focused window does not notify.
+    receive(test::incoming("bob", 2, "here"));
+    CHECK(notifier.shown.size() == 1);
+    window.set_notifier(nullptr);
+}
+
+TEST_CASE_METHOD(WindowFixture, "the open conversation notifies while the window is unfocused") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    MainWindow window(bridge);
+    RecordingNotifier notifier;
+    window.set_notifier(&notifier);
+    bool focused = false;
+    window.set_focus_probe([&] { return focused; });
+    window.open_conversation("bob");
+    receive(test::incoming("bob", 1, "are you there?"));
+    CHECK(notifier.shown.size() == 1);
+    focused = true;
+    receive(test::incoming("bob", 2, "ok"));
+    CHECK(notifier.shown.size() == 1);
+    window.set_notifier(nullptr);
+}
+
+TEST_CASE_METHOD(WindowFixture, "own messages, system lines and blocked senders never notify") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    save_group(test::group_row(1, "hikers"), kHikers);
+    MainWindow window(bridge);
+    RecordingNotifier notifier;
+    window.set_notifier(&notifier);
+    window.set_focus_probe([] { return false; });
+    window.open_conversation("bob");
+    window.send_text(QStringLiteral("hi bob"));
+    receive(test::system_line(1, 1, "carol joined"));
+    REQUIRE(window.set_blocked("mallory", true).isEmpty());
+    receive(test::incoming("mallory", 2, "buy now"));
+    CHECK(notifier.shown.empty());
+
+    // A group message names its group.
+    receive(test::group_message(1, 3, "carol", "walk?"));
+    REQUIRE(notifier.shown.size() == 1);
+    CHECK(notifier.shown[0].text.title == QStringLiteral("carol in # hikers"));
+    window.set_notifier(nullptr);
+}
+
+TEST_CASE_METHOD(WindowFixture, "the notifications menu stores the preview level in the profile") {
+    MainWindow window(bridge);
+    RecordingNotifier notifier;
+    window.set_notifier(&notifier);
+    window.set_focus_probe([] { return false; });
+    auto actions = window.notifications_menu().actions();
+    auto action = [&](const QString& text) -> QAction* {
+        for (QAction* a : actions)
+            if (a->text() == text)
+                return a;
+        FAIL("no menu entry " << text.toStdString());
+        return nullptr;
+    };
+    CHECK(action(QStringLiteral("Show sender and message"))->isChecked());
+    CHECK(action(QStringLiteral("Notify about new messages"))->isChecked());
+
+    action(QStringLiteral("Show sender only"))->trigger();
+    CHECK(bridge.store().setting("notification_preview").value() == "sender");
+    receive(test::incoming("carol", 1, "secret plans"));
+    REQUIRE(notifier.shown.size() == 1);
+    CHECK(notifier.shown[0].text.body == QStringLiteral("New message from carol"));
+    CHECK(notifier.shown[0].text.title == QStringLiteral("Veil"));
+
+    action(QStringLiteral("Show nothing (\u201cNew message\u201d)"))->trigger();
+    CHECK(bridge.store().setting("notification_preview").value() == "none");
+    receive(test::incoming("carol", 2, "more plans"));
+    REQUIRE(notifier.shown.size() == 2);
+    CHECK(notifier.shown[1].text.body == QStringLiteral("New message"));
+
+    action(QStringLiteral("Notify about new messages"))->trigger(); // off
+    CHECK(bridge.store().setting("notifications").value() == "off");
+    CHECK_FALSE(action(QStringLiteral("Show sender only"))->isEnabled());
+    receive(test::incoming("carol", 3, "x"));
+    CHECK(notifier.shown.size() == 2);
+    CHECK(window.windowTitle().startsWith(QStringLiteral("(3) "))); // the count stays
+    window.set_notifier(nullptr);
+}
+
+TEST_CASE_METHOD(WindowFixture, "a new window reads the stored notification setting") {
+    REQUIRE(bridge.store().set_setting("notification_preview", "sender").ok());
+    REQUIRE(bridge.store().set_setting("notifications", "off").ok());
+    MainWindow window(bridge);
+    CHECK(window.notification_settings().preview == NotificationPreview::sender);
+    CHECK_FALSE(window.notification_settings().enabled);
 }
 
 } // namespace

@@ -125,3 +125,50 @@ TEST_CASE("/search takes the words as typed, and without words is refused with a
     }
     CHECK(std::string(veil::tui::help_text()).find("/search WORDS") != std::string::npos);
 }
+
+TEST_CASE("/block and /unblock take exactly one name", "[commands]") {
+    Command c = parse_command("/block mallory");
+    CHECK(c.kind == Command::Kind::block);
+    CHECK(c.argument == "mallory");
+
+    c = parse_command("/unblock  mallory ");
+    CHECK(c.kind == Command::Kind::unblock);
+    CHECK(c.argument == "mallory");
+
+    c = parse_command("/block");
+    CHECK(c.kind == Command::Kind::invalid);
+    CHECK(c.argument.find("/block needs a name") != std::string::npos);
+
+    c = parse_command("/unblock bob carol");
+    CHECK(c.kind == Command::Kind::invalid);
+}
+
+TEST_CASE("/blocked lists and takes nothing more", "[commands]") {
+    CHECK(parse_command("/blocked").kind == Command::Kind::blocked);
+    Command c = parse_command("/blocked bob");
+    CHECK(c.kind == Command::Kind::invalid);
+    CHECK(c.argument.find("/blocked takes nothing") != std::string::npos);
+}
+
+TEST_CASE("/notify takes one preview level, off or on, or nothing to show it", "[commands]") {
+    for (const char* word : {"all", "sender", "none", "off", "on"}) {
+        Command c = parse_command(std::string("/notify ") + word);
+        CHECK(c.kind == Command::Kind::notify);
+        CHECK(c.argument == word);
+    }
+    Command c = parse_command("/notify");
+    CHECK(c.kind == Command::Kind::notify);
+    CHECK(c.argument.empty());
+
+    for (const char* line : {"/notify loud", "/notify all sender", "/notify ALL"}) {
+        c = parse_command(line);
+        CHECK(c.kind == Command::Kind::invalid);
+        CHECK(c.argument.find("/notify takes") != std::string::npos);
+    }
+}
+
+TEST_CASE("the help text lists blocking and notifications", "[commands]") {
+    std::string help = veil::tui::help_text();
+    for (const char* verb : {"/block NAME", "/unblock NAME", "/blocked", "/notify"})
+        CHECK(help.find(verb) != std::string::npos);
+}

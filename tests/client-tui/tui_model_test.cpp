@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 using namespace veil;
 using namespace veil::tui;
@@ -158,6 +159,29 @@ public:
     Result<std::vector<store::GroupRow>> groups() override { return group_list; }
     Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& id) override {
         return members[id];
+    }
+    // Blocking and settings, as the engine and the store keep them.
+    std::set<std::string> blocked_names;
+    std::map<std::string, std::string> settings;
+    Status set_blocked(const std::string& name, bool blocked) override {
+        if (name == "alice")
+            return make_error(Errc::invalid_argument, "you cannot block yourself");
+        if (blocked)
+            blocked_names.insert(name);
+        else
+            blocked_names.erase(name);
+        return {};
+    }
+    Result<std::vector<std::string>> blocked() override {
+        return std::vector<std::string>(blocked_names.begin(), blocked_names.end());
+    }
+    Result<std::string> setting(const std::string& key) override {
+        auto it = settings.find(key);
+        return it == settings.end() ? std::string() : it->second;
+    }
+    Status set_setting(const std::string& key, const std::string& value) override {
+        settings[key] = value;
+        return {};
     }
     // Devices: the list is answered when the test calls answer_devices(); removals and links
     // are recorded and answered by the test too, as the relay would later.
@@ -742,4 +766,149 @@ TEST_CASE("PageDown scrolls a long search list without closing it", "[tui_model]
     std::string last = screen_text(t.model.render());
     CHECK(last.find("note 59") == std::string::npos);
     CHECK(last.find("Any other key closes") != std::string::npos);
+}
+
+// ---- blocking --------------------------------------------------------------------------------
+
+TEST_CASE("/block marks the contact in the list and /unblock clears it", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "mallory"};
+    t.model.open_initial("bob");
+    t.enter(U"/block mallory");
+    CHECK(t.backend.blocked_names == std::set<std::string>{"mallory"});
+    CHECK(t.model.notice().find("blocked mallory") == 0);
+    auto entry = std::find_if(t.model.conversations().begin(), t.model.conversations().end(),
+                              [](const auto& e) { return e.peer == "mallory"; });
+    REQUIRE(entry != t.model.conversations().end());
+    CHECK(entry->blocked);
+    std::string screen = screen_text(t.model.render());
+    std::size_t row = screen.find("mallory");
+    REQUIRE(row != std::string::npos);
+    std::string line = screen.substr(row, screen.find('\n', row) - row);
+    CHECK(line.find("\xE2\x8A\x98") != std::string::npos); // ⊘
+
+    t.enter(U"/unblock mallory");
+    CHECK(t.backend.blocked_names.empty());
+    CHECK(t.model.notice() == "unblocked mallory");
+    CHECK_FALSE(t.model.is_blocked("mallory"));
+    CHECK(screen_text(t.model.render()).find("\xE2\x8A\x98") == std::string::npos);
+}
+
+TEST_CASE("blocking ourselves is refused with the engine's sentence", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"/block alice");
+    CHECK(t.model.last_error() == "you cannot block yourself");
+    CHECK(t.backend.blocked_names.empty());
+}
+
+TEST_CASE("/blocked lists the blocked names, or says nobody is", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"/blocked");
+    CHECK(t.model.overlay().find("Nobody is blocked") == 0);
+    t.model.handle_key(Key::of(Key::Type::escape));
+    t.backend.blocked_names = {"mallory", "trent"};
+    t.enter(U"/blocked");
+    CHECK(t.model.overlay().find("  mallory\n  trent\n") != std::string::npos);
+}
+
+TEST_CASE("a blocked open conversation says how to write again", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("bob");
+    t.enter(U"/block bob");
+    std::string screen = screen_text(t.model.render());
+    CHECK(screen.find("blocked: /unblock bob to write") != std::string::npos);
+}
+
+// ---- notifications ---------------------------------------------------------------------------
+
+TEST_CASE("a message for another conversation rings once and names the sender in the title",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.model.on_message(t.backend.receive("carol", "psst"));
+    CHECK(t.model.take_bell_request());
+    CHECK_FALSE(t.model.take_bell_request());
+    CHECK(t.model.notice() == "carol: psst");
+    CHECK(t.model.terminal_title() == "(1) Veil \xE2\x80\x94 new from carol");
+
+    // The conversation on screen does not ring, and is read at once.
+    t.model.on_message(t.backend.receive("bob", "hi"));
+    CHECK_FALSE(t.model.take_bell_request());
+    CHECK(t.model.terminal_title() == "(1) Veil \xE2\x80\x94 new from carol");
+
+    t.model.open("carol");
+    CHECK(t.model.terminal_title() == "Veil");
+}
+
+TEST_CASE("our own messages and system lines never ring", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"hello");
+    CHECK_FALSE(t.model.take_bell_request());
+    Bytes id(16, 7);
+    t.model.on_message(t.backend.receive_in_group(id, store::kSystemSender, "carol joined",
+                                                  store::MessageKind::system));
+    CHECK_FALSE(t.model.take_bell_request());
+}
+
+TEST_CASE("a blocked sender never rings", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"/block mallory");
+    t.model.on_message(t.backend.receive("mallory", "buy now"));
+    CHECK_FALSE(t.model.take_bell_request());
+    CHECK(t.model.notice().find("buy now") == std::string::npos);
+}
+
+TEST_CASE("/notify is stored in the profile and changes what is shown", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"/notify sender");
+    CHECK(t.backend.settings["notification_preview"] == "sender");
+    CHECK(t.backend.settings["notifications"] == "on");
+    CHECK(t.model.notice().find("notifications: sender only") == 0);
+    t.model.on_message(t.backend.receive("carol", "secret plans"));
+    CHECK(t.model.take_bell_request());
+    CHECK(t.model.notice() == "New message from carol");
+    CHECK(t.model.terminal_title() == "(1) Veil \xE2\x80\x94 new from carol");
+
+    t.enter(U"/notify none");
+    t.model.on_message(t.backend.receive("dave", "more plans"));
+    CHECK(t.model.take_bell_request());
+    CHECK(t.model.notice() == "New message");
+    CHECK(t.model.terminal_title() == "(2) Veil");
+
+    t.enter(U"/notify off");
+    CHECK(t.backend.settings["notifications"] == "off");
+    CHECK(t.backend.settings["notification_preview"] == "none");
+    t.model.on_message(t.backend.receive("erin", "x"));
+    CHECK_FALSE(t.model.take_bell_request());
+    CHECK(t.model.terminal_title() == "(3) Veil");
+
+    t.enter(U"/notify");
+    CHECK(t.model.notice().find("notifications: off") == 0);
+}
+
+TEST_CASE("the stored notification setting is read when the app opens", "[tui_model]") {
+    Fixture t;
+    t.backend.settings["notification_preview"] = "none";
+    t.model.open_initial("bob");
+    CHECK(t.model.notify_settings().preview == Preview::none);
+    CHECK(t.model.notify_settings().enabled);
+    t.model.on_message(t.backend.receive("carol", "secret"));
+    CHECK(t.model.notice() == "New message");
+}
+
+TEST_CASE("received control characters never reach the title or the status line", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    auto row = t.backend.receive("carol", "a\x1b]0;owned\x07b");
+    t.model.on_message(row);
+    CHECK(t.model.notice().find('\x1b') == std::string::npos);
+    CHECK(t.model.notice().find('\x07') == std::string::npos);
+    std::string seq = osc_title_sequence(t.model.terminal_title());
+    CHECK(seq.find("owned") == std::string::npos);
 }
