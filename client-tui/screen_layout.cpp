@@ -3,8 +3,10 @@
 #include "text_safety.h"
 #include "text_width.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 
 namespace veil::tui {
 namespace {
@@ -145,6 +147,102 @@ Span status_mark(store::MessageStatus status) {
     return {"", Style::normal};
 }
 
+std::string size_text(std::uint64_t bytes) {
+    char buf[48];
+    if (bytes < 1000) {
+        std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
+        return buf;
+    }
+    const char* units[] = {"kB", "MB", "GB", "TB"};
+    double value = static_cast<double>(bytes) / 1000.0;
+    std::size_t unit = 0;
+    while (value >= 999.95 && unit + 1 < std::size(units)) {
+        value /= 1000.0;
+        ++unit;
+    }
+    std::snprintf(buf, sizeof buf, value < 99.95 ? "%.1f %s" : "%.0f %s", value, units[unit]);
+    return buf;
+}
+
+std::string short_timer(std::uint32_t seconds) {
+    if (seconds == 0)
+        return "off";
+    struct Unit {
+        std::uint32_t seconds;
+        char letter;
+    };
+    for (Unit u : {Unit{7 * 86400, 'w'}, Unit{86400, 'd'}, Unit{3600, 'h'}, Unit{60, 'm'}})
+        if (seconds % u.seconds == 0)
+            return std::to_string(seconds / u.seconds) + u.letter;
+    return std::to_string(seconds) + "s";
+}
+
+std::string reaction_summary(const std::vector<store::ReactionRow>& reactions) {
+    std::vector<std::pair<std::string, int>> counts; // in order of first appearance
+    for (const auto& r : reactions) {
+        if (r.emoji.empty())
+            continue;
+        std::string shown = display_text(r.emoji);
+        auto it = std::find_if(counts.begin(), counts.end(),
+                               [&](const auto& c) { return c.first == shown; });
+        if (it == counts.end())
+            counts.emplace_back(shown, 1);
+        else
+            ++it->second;
+    }
+    std::string out;
+    for (const auto& [emoji, count] : counts)
+        out += (out.empty() ? "" : " ") + emoji + " " + std::to_string(count);
+    return out;
+}
+
+namespace {
+
+std::string ref_text(int ref) {
+    return "#" + std::to_string(ref);
+}
+
+// "[name.pdf, 2.1 MB] — /save 12 2", or what its transfer is doing.
+Line attachment_line(const MessageLayout& m, const store::AttachmentRow& a, bool many) {
+    std::string name = a.file_name.empty() ? std::string("file") : display_text(a.file_name);
+    Line line = {{"[" + name + ", " + size_text(a.size) + "]", Style::normal}};
+    std::string save = "/save " + std::to_string(m.ref) +
+                       (many ? " " + std::to_string(a.index + 1) : std::string());
+    const Transfer* moving = nullptr;
+    if (m.transfers) {
+        auto it = m.transfers->find(a.index);
+        if (it != m.transfers->end())
+            moving = &it->second;
+    }
+    auto percent = [&] {
+        if (!moving || moving->total == 0)
+            return std::string();
+        return " " + std::to_string(moving->done * 100 / moving->total) + "%";
+    };
+    const char* dash = " \xE2\x80\x94 "; // —
+    switch (a.state) {
+    case store::AttachmentState::uploading:
+        line.push_back({dash + std::string("sending") + percent(), Style::dim});
+        break;
+    case store::AttachmentState::downloading:
+        line.push_back({dash + std::string("downloading") + percent(), Style::dim});
+        break;
+    case store::AttachmentState::failed:
+        line.push_back({dash + std::string("failed"), Style::error});
+        if (m.ref > 0 && m.row->direction == store::Direction::incoming)
+            line.push_back({", " + save + " tries again", Style::dim});
+        break;
+    case store::AttachmentState::remote:
+    case store::AttachmentState::ready:
+        if (m.ref > 0)
+            line.push_back({dash + save, Style::dim});
+        break;
+    }
+    return line;
+}
+
+} // namespace
+
 std::vector<Line> layout_message(const MessageLayout& m, int width) {
     const store::MessageRow& row = *m.row;
     bool own = row.direction == store::Direction::outgoing;
@@ -170,24 +268,41 @@ std::vector<Line> layout_message(const MessageLayout& m, int width) {
                           : own  ? Style::own_name
                                  : Style::peer_name},
                    {system ? "  " : ": ", Style::dim}};
-    Style text_style = failed ? Style::error : system ? Style::dim : Style::normal;
+    Style text_style = failed          ? Style::error
+                       : system        ? Style::dim
+                       : row.deleted   ? Style::dim
+                       : m.mentions_us ? Style::mention
+                                       : Style::normal;
+    Line indent = {{spaces(prefix_width), Style::normal}};
+
+    std::vector<Line> lines;
+    // A reply: "↳ author: quoted text" on its own line above, cut to one row.
+    if (row.quote && !row.deleted) {
+        Line quote = {
+            {spaces(prefix_width), Style::normal},
+            {"\xE2\x86\xB3 " + m.quote_author + ": " + display_text(row.quote->text), Style::dim}};
+        lines.push_back(std::move(quote));
+    }
 
     std::size_t hidden = 0;
     std::vector<std::string> pieces;
-    bool first = true;
-    for (std::string_view line : visible_text(m, hidden)) {
-        // An undecryptable message is marked with a warning sign before its reason.
-        std::string marked = first && failed && !own ? "\xE2\x9A\xA0 " + std::string(line) : "";
-        auto wrapped = wrap_to_width(marked.empty() ? line : marked, text_width_cells);
-        pieces.insert(pieces.end(), wrapped.begin(), wrapped.end());
-        first = false;
+    if (row.deleted) {
+        pieces.emplace_back("This message was deleted");
+    } else {
+        bool first = true;
+        for (std::string_view line : visible_text(m, hidden)) {
+            // An undecryptable message is marked with a warning sign before its reason.
+            std::string marked = first && failed && !own ? "\xE2\x9A\xA0 " + std::string(line) : "";
+            auto wrapped = wrap_to_width(marked.empty() ? line : marked, text_width_cells);
+            pieces.insert(pieces.end(), wrapped.begin(), wrapped.end());
+            first = false;
+        }
     }
-    if (pieces.empty())
-        pieces.emplace_back();
+    if (pieces.empty() || (pieces.size() == 1 && pieces[0].empty() && !row.attachments.empty()))
+        pieces.assign(1, std::string());
 
-    std::vector<Line> lines;
     for (std::size_t i = 0; i < pieces.size(); ++i) {
-        Line line = i == 0 ? prefix : Line{{spaces(prefix_width), Style::normal}};
+        Line line = i == 0 ? prefix : indent;
         line.push_back({pieces[i], text_style});
         lines.push_back(std::move(line));
     }
@@ -195,15 +310,48 @@ std::vector<Line> layout_message(const MessageLayout& m, int width) {
         lines.push_back(
             {{spaces(prefix_width), Style::normal},
              {"\xE2\x80\xA6 " + size_words(hidden) + " more; /full shows all", Style::dim}});
-    if (own) {
+
+    // After the text: (edited), the timer, the delivery mark and the reference, on the last
+    // text line when they fit, else on a line of their own.
+    Line tail;
+    auto add = [&](std::string text, Style style) {
+        tail.push_back({" ", Style::normal});
+        tail.push_back({std::move(text), style});
+    };
+    if (row.edited_at_ms > 0 && !row.deleted)
+        add("(edited)", Style::dim);
+    if (row.expire_timer_s > 0 && !system)
+        add("\xE2\x8F\xB3" + short_timer(row.expire_timer_s), Style::dim); // ⏳
+    if (own && !system) {
         Span mark = status_mark(row.status);
-        int mark_width = text_width(mark.text);
-        if (line_width(lines.back()) + 1 + mark_width <= width) {
-            lines.back().push_back({" ", Style::normal});
-            lines.back().push_back(std::move(mark));
+        bool retry = row.status == store::MessageStatus::expired ||
+                     row.status == store::MessageStatus::failed;
+        if (retry && m.ref > 0)
+            mark.text += " \xE2\x80\x94 /resend " + std::to_string(m.ref);
+        add(std::move(mark.text), mark.style);
+    }
+    if (m.ref > 0 && !system)
+        add(ref_text(m.ref), Style::dim);
+    if (!tail.empty()) {
+        if (line_width(lines.back()) + line_width(tail) <= width) {
+            lines.back().insert(lines.back().end(), tail.begin(), tail.end());
         } else {
-            lines.push_back({{spaces(prefix_width), Style::normal}, std::move(mark)});
+            Line line = indent;
+            line.insert(line.end(), tail.begin() + 1, tail.end()); // no leading space
+            lines.push_back(std::move(line));
         }
+    }
+
+    if (!row.deleted) {
+        for (const auto& a : row.attachments) {
+            Line line = indent;
+            Line body = attachment_line(m, a, row.attachments.size() > 1);
+            line.insert(line.end(), body.begin(), body.end());
+            lines.push_back(std::move(line));
+        }
+        std::string reactions = reaction_summary(row.reactions);
+        if (!reactions.empty())
+            lines.push_back({{spaces(prefix_width), Style::normal}, {reactions, Style::normal}});
     }
     for (auto& line : lines)
         line = fit_line(std::move(line), width);
