@@ -233,6 +233,13 @@ wire::Envelope deliver_envelope(const StoredEnvelope& s) {
         c->set_signer(s.change->signer);
         c->set_signature(s.change->signature.data(), s.change->signature.size());
     }
+    if (s.expired) {
+        auto* x = d->mutable_expired();
+        x->set_message_id(s.expired->message_id.data(), s.expired->message_id.size());
+        x->set_to_username(s.expired->to_username);
+        x->set_group_id(s.expired->group_id.data(), s.expired->group_id.size());
+        x->set_sent_at_ms(static_cast<std::uint64_t>(s.expired->sent_at_ms));
+    }
     return e;
 }
 
@@ -912,6 +919,7 @@ void RelayService::push_new(const NewEnvelope& env, const EnqueueOutcome& stored
                               copy.ciphertext,
                               stored.server_timestamp_ms,
                               {},
+                              std::nullopt,
                               std::nullopt};
         router->push(copy.username, copy.device_id, deliver_envelope(queued));
     }
@@ -985,6 +993,7 @@ bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t n
                                                            copy.ciphertext,
                                                            now_ms,
                                                            {},
+                                                           std::nullopt,
                                                            std::nullopt});
             log::debug(kRoutingLog, "delivery " + std::to_string(copy.delivery_id) + " pushed");
             router->push(copy.username, copy.device_id, deliver);
@@ -1091,11 +1100,20 @@ void RelayService::close(Session& session) {
 }
 
 Result<std::size_t> RelayService::purge_expired() {
-    const std::int64_t cutoff = m_clock.now_ms() - m_options.retention_ms;
-    auto purged = m_store.purge_before(cutoff);
-    if (purged && *purged > 0)
-        log::info(kRoutingLog, "purged " + std::to_string(*purged) + " expired envelopes");
-    return purged;
+    const std::int64_t now_ms = m_clock.now_ms();
+    auto purged = m_store.purge_before(now_ms - m_options.retention_ms, now_ms);
+    if (!purged)
+        return purged.error();
+    if (purged->deleted > 0)
+        log::info(kRoutingLog, "purged " + std::to_string(purged->deleted) +
+                                   " expired envelopes; " + std::to_string(purged->notices.size()) +
+                                   " notices queued");
+    // Committed: the senders' connected devices get their notices now, the others at their
+    // next drain.
+    if (Router* router = m_router.load())
+        for (const auto& n : purged->notices)
+            router->push(n.username, n.device_id, deliver_envelope(n.envelope));
+    return purged->deleted;
 }
 
 bool RelayService::verify(std::span<const std::uint8_t> public_key,
@@ -1433,9 +1451,9 @@ void RelayService::push_group_message(const NewGroupMessage& m, std::int64_t ser
     Router* router = m_router.load();
     if (!router)
         return;
-    StoredEnvelope e{0,           m.message_id, m.from_username, m.from_device_id,
-                     m.type,      m.ciphertext, server_ms,       m.group_id,
-                     std::nullopt};
+    StoredEnvelope e{
+        0,         m.message_id, m.from_username, m.from_device_id, m.type, m.ciphertext,
+        server_ms, m.group_id,   std::nullopt,    std::nullopt};
     auto deliver = deliver_envelope(e);
     for (const auto& r : m.recipients) {
         deliver.mutable_deliver()->set_delivery_id(r.delivery_id);
@@ -1457,7 +1475,8 @@ void RelayService::push_group_change(const NewGroupChange& g, std::int64_t serve
                      {},
                      server_ms,
                      g.change.group_id,
-                     std::move(record)};
+                     std::move(record),
+                     std::nullopt};
     auto deliver = deliver_envelope(e);
     for (const auto& r : g.recipients) {
         deliver.mutable_deliver()->set_delivery_id(r.delivery_id);

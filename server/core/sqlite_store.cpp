@@ -97,6 +97,14 @@ constexpr const char* kSchemaV3[] = {
     " WHERE devices.account_id = accounts.id)",
 };
 
+// Schema version 4: expiry notices (wire ExpiredNotice). A notice is a mailbox row of type
+// CIPHERTEXT_NONE with expired_to set (the recipient whose mailbox the message expired in),
+// message_id and group_id of the expired message, and expired_sent_ts its original server time.
+constexpr const char* kSchemaV4[] = {
+    "ALTER TABLE mailbox ADD COLUMN expired_to TEXT",
+    "ALTER TABLE mailbox ADD COLUMN expired_sent_ts INTEGER",
+};
+
 Error database_error(const char* what, const std::exception& e) {
     // The exception text names SQLite's error (disk full, locked, I/O); it never holds row data
     // because every value is bound, not spliced into the SQL.
@@ -513,6 +521,66 @@ Result<GroupWriteOutcome> group_change_in(SqliteDb& db, const NewGroupChange& g,
     return GroupWriteOutcome{now_ms, false, {}};
 }
 
+// The messages of which the purge at cutoff_ms deletes envelopes: one per (sender, message,
+// recipient account), with the sender. A group message's rows share its payload, which holds
+// its id and group. Envelopes to the sender's own account, group changes and notices are left
+// out: nobody is told about those.
+std::vector<std::pair<std::string, ExpiredRecord>> expired_messages(SqliteDb& db,
+                                                                    std::int64_t cutoff_ms) {
+    StatementUse q(db.statement(
+        "SELECT m.from_username, COALESCE(p.message_id, m.message_id) AS mid, a.username,"
+        " p.group_id, MIN(COALESCE(p.server_ts, m.server_ts))"
+        " FROM mailbox m JOIN devices d ON d.id = m.device JOIN accounts a ON a.id = d.account_id"
+        " LEFT JOIN payloads p ON p.id = m.payload"
+        " WHERE m.server_ts < ? AND m.expired_to IS NULL AND m.change_revision IS NULL"
+        " AND a.username <> m.from_username"
+        " GROUP BY m.from_username, mid, a.username, p.group_id"));
+    q->bind(1, cutoff_ms);
+    std::vector<std::pair<std::string, ExpiredRecord>> out;
+    while (q->step())
+        out.emplace_back(q->column_text(0), ExpiredRecord{q->column_blob(1), q->column_text(2),
+                                                          q->column_blob(3), q->column_int64(4)});
+    return out;
+}
+
+// Queues one notice about record into the mailbox of every active device of sender.
+void queue_notices(SqliteDb& db, const std::string& sender, const ExpiredRecord& record,
+                   std::int64_t now_ms, std::atomic<std::int64_t>& next_delivery_id,
+                   std::vector<QueuedNotice>& out) {
+    auto account = account_row(db, sender);
+    if (!account)
+        return;
+    std::vector<DeviceSlot> devices;
+    add_active_rows(db, *account, sender, 0, devices);
+    auto& insert = db.statement(
+        "INSERT INTO mailbox (delivery_id, device, from_username, from_device, message_id, type,"
+        " ciphertext, server_ts, group_id, expired_to, expired_sent_ts)"
+        " VALUES (?, ?, '', 0, ?, ?, x'', ?, ?, ?, ?)");
+    for (const auto& slot : devices) {
+        const std::int64_t delivery_id = next_delivery_id.fetch_add(1);
+        insert.bind(1, delivery_id)
+            .bind(2, slot.row)
+            .bind_blob(3, record.message_id)
+            .bind(4, std::int64_t{kCiphertextNone})
+            .bind(5, now_ms);
+        if (!record.group_id.empty())
+            insert.bind_blob(6, record.group_id);
+        insert.bind(7, record.to_username).bind(8, record.sent_at_ms);
+        insert.run();
+        StoredEnvelope e{static_cast<std::uint64_t>(delivery_id),
+                         record.message_id,
+                         {},
+                         0,
+                         kCiphertextNone,
+                         {},
+                         now_ms,
+                         {},
+                         std::nullopt,
+                         record};
+        out.push_back(QueuedNotice{sender, slot.address.second, std::move(e)});
+    }
+}
+
 // The bundles of an account's active devices (the named ones, or all when wanted is empty),
 // without one-time prekeys, by device id; each with its row in devices.
 std::vector<std::pair<std::int64_t, PrekeyBundleRecord>>
@@ -607,7 +675,10 @@ Status SqliteStore::migrate(Durability durability) {
         if (version < 2)
             for (const char* sql : kSchemaV2)
                 db.exec(sql);
-        for (const char* sql : kSchemaV3)
+        if (version < 3)
+            for (const char* sql : kSchemaV3)
+                db.exec(sql);
+        for (const char* sql : kSchemaV4)
             db.exec(sql);
         db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
         tx.commit();
@@ -915,7 +986,8 @@ Result<std::vector<StoredEnvelope>> SqliteStore::queued(const std::string& usern
         StatementUse q(db.statement(
             "SELECT m.delivery_id, m.message_id, m.from_username, m.from_device, m.type,"
             " m.ciphertext, m.server_ts, m.payload, p.message_id, p.ciphertext, p.group_id,"
-            " m.group_id, m.change_revision, c.state, c.signer, c.signature, c.server_ts"
+            " m.group_id, m.change_revision, c.state, c.signer, c.signature, c.server_ts,"
+            " m.expired_to, m.expired_sent_ts"
             " FROM mailbox m LEFT JOIN payloads p ON p.id = m.payload"
             " LEFT JOIN group_changes c ON c.group_id = m.group_id"
             " AND c.revision = m.change_revision"
@@ -933,8 +1005,12 @@ Result<std::vector<StoredEnvelope>> SqliteStore::queued(const std::string& usern
                              q->column_blob(5),
                              q->column_int64(6),
                              {},
+                             std::nullopt,
                              std::nullopt};
-            if (q->column_int64(7) != 0) {
+            if (!q->column_is_null(17)) {
+                e.expired = ExpiredRecord{e.message_id, q->column_text(17), q->column_blob(11),
+                                          q->column_int64(18)};
+            } else if (q->column_int64(7) != 0) {
                 e.message_id = q->column_blob(8);
                 e.ciphertext = q->column_blob(9);
                 e.group_id = q->column_blob(10);
@@ -1013,15 +1089,18 @@ Result<std::optional<SendRecord>> SqliteStore::find_send(const std::string& from
     }
 }
 
-Result<std::size_t> SqliteStore::purge_before(std::int64_t cutoff_ms) {
+Result<PurgeOutcome> SqliteStore::purge_before(std::int64_t cutoff_ms, std::int64_t now_ms) {
     std::lock_guard lock(m_mutex);
     auto& db = *m_db;
     try {
         SqliteTransaction tx(db);
+        // Read before the delete, while the payloads that group rows reference still exist.
+        auto expired = expired_messages(db, cutoff_ms);
         auto& purge_mailbox = db.statement("DELETE FROM mailbox WHERE server_ts < ?");
         purge_mailbox.bind(1, cutoff_ms);
         purge_mailbox.run();
-        const auto deleted = static_cast<std::size_t>(db.changes());
+        PurgeOutcome outcome;
+        outcome.deleted = static_cast<std::size_t>(db.changes());
         // The trigger frees payloads with their last mailbox row; a payload no row references
         // (a write interrupted by a crash cannot leave one, but an older relay might) goes too.
         auto& purge_payloads =
@@ -1032,8 +1111,10 @@ Result<std::size_t> SqliteStore::purge_before(std::int64_t cutoff_ms) {
         auto& purge_sends = db.statement("DELETE FROM sends WHERE server_ts < ?");
         purge_sends.bind(1, cutoff_ms);
         purge_sends.run();
+        for (const auto& [sender, record] : expired)
+            queue_notices(db, sender, record, now_ms, m_next_delivery_id, outcome.notices);
         tx.commit();
-        return deleted;
+        return outcome;
     } catch (const std::exception& e) {
         return database_error("purging expired envelopes", e);
     }
