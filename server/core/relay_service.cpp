@@ -803,6 +803,10 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
                            Responses& out) {
     const std::uint64_t id = request.request_id();
     const auto& s = request.send_request();
+    if (s.transient()) {
+        on_transient_send(session, request, out);
+        return true;
+    }
     if (!protocol::valid_username(s.to_username())) {
         out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such recipient."));
         return true;
@@ -839,6 +843,39 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
         return !submit_send(id, std::move(env), now_ms, known, *reply, out);
     finish_send(id, env, m_store.enqueue(env, now_ms), true, out);
     return true;
+}
+
+// Typing indicators: nobody waits for them, so they skip the device checks, the send log and
+// the mailbox. Copies for devices that are unknown, removed or offline simply reach nobody.
+void RelayService::on_transient_send(Session& session, const wire::Envelope& request,
+                                     Responses& out) {
+    const auto& s = request.send_request();
+    out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(request.request_id())));
+    Router* router = m_router.load();
+    if (!router || !protocol::valid_username(s.to_username()))
+        return;
+    const std::int64_t now_ms = m_clock.now_ms();
+    const Bytes message_id = to_bytes(s.message_id());
+    auto push = [&](const std::string& username, const wire::DeviceCiphertext& c) {
+        if (username == session.username && c.device_id() == session.device_id)
+            return; // never back to the sending device
+        StoredEnvelope e{0,
+                         message_id,
+                         session.username,
+                         session.device_id,
+                         static_cast<std::uint32_t>(c.type()),
+                         to_bytes(c.ciphertext()),
+                         now_ms,
+                         {},
+                         std::nullopt,
+                         std::nullopt};
+        router->push_transient(username, c.device_id(), deliver_envelope(e));
+    };
+    for (const auto& c : s.to_devices())
+        push(s.to_username(), c);
+    if (s.sync() && s.to_username() != session.username)
+        for (const auto& c : s.own_devices())
+            push(session.username, c);
 }
 
 std::optional<Bytes> RelayService::check_send_devices(std::uint64_t id, const NewEnvelope& env) {

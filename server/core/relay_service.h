@@ -112,6 +112,11 @@ public:
     // and must not call the service.
     virtual void push_to_connection(std::uint64_t connection_id,
                                     const wire::Envelope& envelope) = 0;
+    // A transient Deliver (delivery id 0, never stored): sends envelope to each connection
+    // authenticated as the device now, past the mailbox's drain rules; nothing if the device is
+    // offline. Must not block on the network and must not call the service.
+    virtual void push_transient(const std::string& username, std::uint32_t device_id,
+                                const wire::Envelope& envelope) = 0;
     // The device was removed: closes every connection authenticated as it, each once the
     // answers to its requests so far have been written (a device that removed itself gets its
     // Ok first). Must not block and must not call the service.
@@ -222,6 +227,9 @@ private:
     void on_prekey_fetch(const wire::Envelope& request, Responses& out);
     bool on_send(Session& session, const wire::Envelope& request, const Reply* reply,
                  Responses& out);
+    // A transient send (SendRequest.transient): answered Ok at once, pushed to the named devices
+    // that are connected now, never stored.
+    void on_transient_send(Session& session, const wire::Envelope& request, Responses& out);
     // The Error frame for a send whose copies do not name exactly the devices they must, by
     // the last committed device lists (NOT_FOUND if the recipient has no account); nullopt if
     // they do.
