@@ -86,7 +86,8 @@ bool is_request(const wire::Envelope& e) {
     case wire::Envelope::kDeviceListRequest:
     case wire::Envelope::kDeviceRemoveRequest:
     case wire::Envelope::kLinkOpenRequest:
-    case wire::Envelope::kLinkSendRequest: return true;
+    case wire::Envelope::kLinkSendRequest:
+    case wire::Envelope::kBlobUploadRequest: return true;
     default: return false;
     }
 }
@@ -531,6 +532,7 @@ bool RelayService::dispatch(Session& session, const wire::Envelope& request,
     case wire::Envelope::kDeviceRemoveRequest: on_device_remove(session, request, out); break;
     case wire::Envelope::kLinkOpenRequest: on_link_open(session, id, out); break;
     case wire::Envelope::kLinkSendRequest: on_link_send(session, request, out); break;
+    case wire::Envelope::kBlobUploadRequest: on_blob_upload(session, request, out); break;
     default: out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "Unknown request."));
     }
     return true;
@@ -843,6 +845,40 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
         return !submit_send(id, std::move(env), now_ms, known, *reply, out);
     finish_send(id, env, m_store.enqueue(env, now_ms), true, out);
     return true;
+}
+
+void RelayService::on_blob_upload(Session& session, const wire::Envelope& request, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    if (!m_blobs) {
+        out.push_back(error_frame(id, wire::Error::UNAVAILABLE, "This relay keeps no files."));
+        return;
+    }
+    auto ticket = m_blobs->issue_ticket(session.username, request.blob_upload_request().size());
+    if (!ticket) {
+        switch (ticket.error().code) {
+        case Errc::too_large:
+            out.push_back(error_frame(id, wire::Error::TOO_LARGE,
+                                      "The file is larger than this relay accepts (" +
+                                          std::to_string(m_blobs->max_bytes()) + " bytes)."));
+            return;
+        case Errc::refused:
+            out.push_back(error_frame(id, wire::Error::RATE_LIMITED,
+                                      "Too many uploads under way: finish some first."));
+            return;
+        default:
+            out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "An upload needs a size."));
+            return;
+        }
+    }
+    log::debug(kRoutingLog, "upload ticket issued for " +
+                                std::to_string(request.blob_upload_request().size()) + " bytes");
+    auto e = response(id);
+    auto* t = e.mutable_blob_upload_ticket();
+    t->set_blob_id(ticket->blob_id);
+    t->set_token(ticket->token);
+    t->set_max_bytes(ticket->max_bytes);
+    t->set_expires_at_ms(static_cast<std::uint64_t>(ticket->expires_at_ms));
+    out.push_back(protocol::encode_envelope(e));
 }
 
 // Typing indicators: nobody waits for them, so they skip the device checks, the send log and

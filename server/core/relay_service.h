@@ -33,6 +33,7 @@
 // envelopes follow, oldest first, then QueueDrained. No input makes handle() throw or crash.
 #pragma once
 
+#include "core/blob_store.h"
 #include "core/mailbox_committer.h"
 #include "core/storage.h"
 #include "util/clock.h"
@@ -157,6 +158,12 @@ public:
     // disables live pushes (tests). May be called while requests are being handled.
     void set_router(Router* router) { m_router.store(router); }
 
+    // The relay's attachments (veil.proto, "Attachments"): BlobUploadRequest issues tickets from
+    // it, and the transport serves /v1/blobs/ from it. blobs must outlive the service; without
+    // it, ticket requests get UNAVAILABLE. Call before the first handle().
+    void set_blobs(BlobStore* blobs) { m_blobs = blobs; }
+    BlobStore* blobs() const { return m_blobs; }
+
     // Handles one frame from the connection of session; returns the frames to send back, in
     // order. Thread-safe across different sessions. Always answers on the calling thread, each
     // send and ack in its own transaction.
@@ -276,6 +283,9 @@ private:
                      const Result<std::optional<SendRecord>>& known, const Reply& reply,
                      Responses& out);
 
+    // A ticket for one attachment upload (BlobUploadRequest).
+    void on_blob_upload(Session& session, const wire::Envelope& request, Responses& out);
+
     // Devices (veil.proto, "Devices and linking").
     void on_device_add(Session& session, const wire::Envelope& request, Responses& out);
     void on_device_list(Session& session, const wire::Envelope& request, Responses& out);
@@ -312,6 +322,7 @@ private:
     const Clock& m_clock;
     Options m_options;
     std::atomic<Router*> m_router{nullptr};
+    BlobStore* m_blobs = nullptr;
     // libsignal's context is used by one thread at a time; signature checks take this lock.
     std::mutex m_crypto_mutex;
     std::unique_ptr<crypto::SignalContext> m_signal;
