@@ -66,6 +66,7 @@ private:
     std::filesystem::path m_final;
     std::filesystem::path m_folder;
     std::uint64_t m_written = 0;
+    std::uint64_t m_written_back = 0; // bytes whose write-back has been started
     bool m_disk_full = false;
 };
 
