@@ -31,6 +31,11 @@ constexpr std::size_t kMaxAwaitedBytes = 8 * 1024 * 1024;
 constexpr std::size_t kBlobChunk = 64 * 1024;
 constexpr std::size_t kBlobChunksQueued = 4;
 
+// An answer to HEAD carries no body.
+std::string_view not_found_body(const BlobRequest& request) {
+    return request.method == BlobRequest::Method::head ? "" : "not found\n";
+}
+
 std::string describe(std::uint64_t id, std::uint16_t code, std::string_view reason) {
     return "connection " + std::to_string(id) + " closing with " + std::to_string(code) + ": " +
            std::string(reason);
@@ -193,7 +198,7 @@ void Connection::answer_http(int status, std::string_view body, TimePoint now) {
 
 void Connection::answer_blob(const BlobRequest& request, std::size_t head_end, TimePoint now) {
     if (!m_service.blobs() || !BlobStore::valid_id(request.blob_id)) {
-        answer_http(404, "not found\n", now);
+        answer_http(404, not_found_body(request), now);
         return;
     }
     switch (request.method) {
@@ -319,7 +324,7 @@ void Connection::begin_download(const BlobRequest& request, TimePoint now) {
     auto file = m_service.blobs()->open_blob(request.blob_id);
     if (!file) {
         if (file.error().code == Errc::not_found)
-            answer_http(404, "not found\n", now);
+            answer_http(404, not_found_body(request), now);
         else
             answer_http(500, "the relay cannot read files now\n", now);
         return;

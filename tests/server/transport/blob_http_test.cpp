@@ -239,6 +239,9 @@ TEST_CASE("GET of an unknown or malformed blob id, traversal attempts included, 
         CHECK(answer.status == 404);
         CHECK(answer.body.size() < 100);
     }
+    auto head = get(relay.port(), "/v1/blobs/0123456789abcdef0123456789abcdef", "HEAD");
+    CHECK(head.status == 404);
+    CHECK(head.body.empty());
 }
 
 TEST_CASE("a stalled upload is cut with 408 and leaves no temp file; other clients are served") {
