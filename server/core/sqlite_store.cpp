@@ -8,6 +8,7 @@
 #include <atomic>
 #include <climits>
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 
 namespace veil::relay {
@@ -100,9 +101,13 @@ constexpr const char* kSchemaV3[] = {
 // Schema version 4: expiry notices (wire ExpiredNotice). A notice is a mailbox row of type
 // CIPHERTEXT_NONE with expired_to set (the recipient whose mailbox the message expired in),
 // message_id and group_id of the expired message, and expired_sent_ts its original server time.
+// account_copies, on the rows of a message, counts the rows it was given for the same recipient
+// account: when fewer remain at the purge, one of that account's devices acked it, and the
+// message was delivered after all (NULL on rows older than version 4: unknown).
 constexpr const char* kSchemaV4[] = {
     "ALTER TABLE mailbox ADD COLUMN expired_to TEXT",
     "ALTER TABLE mailbox ADD COLUMN expired_sent_ts INTEGER",
+    "ALTER TABLE mailbox ADD COLUMN account_copies INTEGER",
 };
 
 Error database_error(const char* what, const std::exception& e) {
@@ -294,11 +299,14 @@ Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int
         return make_error(Errc::refused, "the copies do not match the devices");
 
     auto& insert = db.statement("INSERT INTO mailbox (delivery_id, device, from_username,"
-                                " from_device, message_id, type, ciphertext, server_ts)"
-                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                                " from_device, message_id, type, ciphertext, server_ts,"
+                                " account_copies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     EnqueueOutcome outcome{{}, now_ms, false};
     for (std::size_t i = 0; i < env.copies.size(); ++i) {
         const auto& copy = env.copies[i];
+        const auto same_account =
+            std::count_if(env.copies.begin(), env.copies.end(),
+                          [&](const auto& c) { return c.username == copy.username; });
         const std::int64_t delivery_id = copy.delivery_id != 0
                                              ? static_cast<std::int64_t>(copy.delivery_id)
                                              : next_delivery_id.fetch_add(1);
@@ -309,7 +317,8 @@ Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int
             .bind_blob(5, env.message_id)
             .bind(6, std::int64_t{copy.type})
             .bind_blob(7, copy.ciphertext)
-            .bind(8, now_ms);
+            .bind(8, now_ms)
+            .bind(9, static_cast<std::int64_t>(same_account));
         insert.run();
         outcome.delivery_ids.push_back(static_cast<std::uint64_t>(delivery_id));
     }
@@ -354,11 +363,12 @@ std::optional<std::uint64_t> group_revision(SqliteDb& db, std::span<const std::u
 void insert_group_row(SqliteDb& db, std::int64_t device, std::int64_t delivery_id,
                       const std::string& from, std::int64_t from_device, const Bytes& message_id,
                       std::uint32_t type, std::optional<std::int64_t> payload,
-                      const Bytes& group_id, std::uint64_t change_revision, std::int64_t now_ms) {
+                      const Bytes& group_id, std::uint64_t change_revision, std::int64_t now_ms,
+                      std::int64_t account_copies = 0) {
     auto& insert = db.statement(
         "INSERT INTO mailbox (delivery_id, device, from_username, from_device, message_id, type,"
-        " ciphertext, server_ts, payload, group_id, change_revision)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " ciphertext, server_ts, payload, group_id, change_revision, account_copies)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     insert.bind(1, delivery_id)
         .bind(2, device)
         .bind(3, from)
@@ -369,6 +379,7 @@ void insert_group_row(SqliteDb& db, std::int64_t device, std::int64_t delivery_i
         .bind(8, now_ms);
     if (payload) {
         insert.bind(9, *payload);
+        insert.bind(12, account_copies);
     } else {
         insert.bind_blob(10, group_id);
         insert.bind(11, static_cast<std::int64_t>(change_revision));
@@ -416,13 +427,16 @@ Result<GroupWriteOutcome> group_message_in(SqliteDb& db, const NewGroupMessage& 
             .bind(7, now_ms);
         payload.run();
         const std::int64_t payload_id = db.last_insert_rowid();
+        std::map<std::string, std::int64_t> per_account;
+        for (const auto& r : m.recipients)
+            ++per_account[r.username];
         for (const auto& r : m.recipients) {
             auto device = device_row(db, r.username, r.device_id);
             if (!device)
                 continue; // accounts and devices are never deleted; the caller read them
             insert_group_row(db, *device, take_delivery_id(r.delivery_id, next_delivery_id),
                              m.from_username, from_device, Bytes{}, m.type, payload_id, {}, 0,
-                             now_ms);
+                             now_ms, per_account[r.username]);
         }
     }
     auto& log_send = db.statement("INSERT INTO sends (from_username, from_device, message_id,"
@@ -521,10 +535,10 @@ Result<GroupWriteOutcome> group_change_in(SqliteDb& db, const NewGroupChange& g,
     return GroupWriteOutcome{now_ms, false, {}};
 }
 
-// The messages of which the purge at cutoff_ms deletes envelopes: one per (sender, message,
-// recipient account), with the sender. A group message's rows share its payload, which holds
-// its id and group. Envelopes to the sender's own account, group changes and notices are left
-// out: nobody is told about those.
+// The messages of which the purge at cutoff_ms deletes envelopes and that no device of their
+// recipient account acked: one per (sender, message, recipient account), with the sender. A group
+// message's rows share its payload, which holds its id and group. Envelopes to the sender's own
+// account, group changes and notices are left out: nobody is told about those.
 std::vector<std::pair<std::string, ExpiredRecord>> expired_messages(SqliteDb& db,
                                                                     std::int64_t cutoff_ms) {
     StatementUse q(db.statement(
@@ -534,7 +548,8 @@ std::vector<std::pair<std::string, ExpiredRecord>> expired_messages(SqliteDb& db
         " LEFT JOIN payloads p ON p.id = m.payload"
         " WHERE m.server_ts < ? AND m.expired_to IS NULL AND m.change_revision IS NULL"
         " AND a.username <> m.from_username"
-        " GROUP BY m.from_username, mid, a.username, p.group_id"));
+        " GROUP BY m.from_username, mid, a.username, p.group_id"
+        " HAVING MAX(m.account_copies) IS NULL OR COUNT(*) >= MAX(m.account_copies)"));
     q->bind(1, cutoff_ms);
     std::vector<std::pair<std::string, ExpiredRecord>> out;
     while (q->step())

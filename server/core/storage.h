@@ -351,10 +351,10 @@ public:
               std::span<const std::uint8_t> message_id) = 0;
 
     // Deletes mailbox envelopes and send-log entries stored before cutoff_ms. In the same
-    // transaction, for every (message, recipient account) of which an envelope is deleted
-    // undelivered, it queues one expiry notice (stored at now_ms) into the mailbox of every
-    // active device of the message's sender; envelopes to the sender's own account, group
-    // changes and notices themselves get none.
+    // transaction, for every (message, recipient account) whose envelopes it deletes while no
+    // device of that account acked the message, it queues one expiry notice (stored at now_ms) into
+    // the mailbox of every active device of the message's sender; envelopes to the sender's own
+    // account, group changes and notices themselves get none.
     virtual Result<PurgeOutcome> purge_before(std::int64_t cutoff_ms, std::int64_t now_ms) = 0;
 
     // already_exists: the code is present already.

@@ -542,3 +542,38 @@ TEST_CASE("removed devices keep their number, lose their mailbox and prekeys, an
     CHECK(store.add_device("bob", device, 6).value() == 3);
     CHECK(store.add_device("nobody", device, 6).error().code == Errc::not_found);
 }
+
+TEST_CASE("a message to two devices of one account queues one expiry notice if neither acked it, "
+          "and none if one did") {
+    TempDir dir;
+    auto opened = SqliteStore::open(dir.path().string());
+    REQUIRE(opened);
+    auto& store = *opened.value();
+    REQUIRE(store.create_account(account("alice"), 1));
+    REQUIRE(store.create_account(account("bob"), 1));
+    const NewDevice device{Bytes(33, 8), 44, {2, Bytes(33, 6), Bytes(64, 7)}, {}, {}};
+    REQUIRE(store.add_device("bob", device, 2).value() == 2);
+    for (std::uint8_t id : {1, 2}) {
+        auto env = envelope("bob", id);
+        env.copies.push_back(EnvelopeCopy{"bob", 2, 1, Bytes(10, 2), 0});
+        REQUIRE(store.enqueue(env, 10));
+    }
+    // bob's phone (device 1) acks message 2; his laptop (device 2) never connects.
+    auto phone = store.queued("bob", 1, 0, 10);
+    REQUIRE(phone);
+    REQUIRE(phone->size() == 2);
+    std::uint64_t ack[] = {(*phone)[1].delivery_id};
+    REQUIRE(store.ack("bob", 1, ack).value() == 1);
+
+    auto purged = store.purge_before(11, 20);
+    REQUIRE(purged);
+    CHECK(purged->deleted == 3);
+    REQUIRE(purged->notices.size() == 1);
+    const auto& notice = purged->notices[0];
+    CHECK(notice.username == "alice");
+    CHECK(notice.device_id == 1);
+    REQUIRE(notice.envelope.expired);
+    CHECK(notice.envelope.expired->message_id == Bytes(16, 1));
+    CHECK(notice.envelope.expired->to_username == "bob");
+    CHECK(notice.envelope.expired->sent_at_ms == 10);
+}
