@@ -152,7 +152,9 @@ TEST_CASE("a 20 MiB upload and its download stream through without the relay hol
 
     const long grown = relay.peak_rss_kib() - before;
     WARN("relay peak RSS grew by " << grown << " KiB");
+#ifndef __SANITIZE_ADDRESS__ // AddressSanitizer's quarantine keeps every freed chunk resident
     CHECK(grown < 8 * 1024); // a whole body in memory would be 20 MiB
+#endif
 }
 
 TEST_CASE("a PUT with a missing, unknown or used token, or one for another blob, gets 401") {
