@@ -2,6 +2,8 @@
 // sender gets when the retention purge deletes its messages undelivered (veil.proto, Deliver).
 #include "relay_fixture.h"
 
+#include <set>
+
 using namespace veil;
 using namespace veil::relay;
 using namespace veil::relay::test;
@@ -138,4 +140,27 @@ TEST_CASE("a message acked by its recipient queues no expiry notice") {
     REQUIRE(f.service->purge_expired());
     CHECK(f.router.pushes.empty());
     CHECK(f.store->queued("alice", 1, 0, 10)->empty());
+}
+
+TEST_CASE("a transient send with sync also goes to the sender's other devices, never back to the "
+          "sending one") {
+    Pair f;
+    REQUIRE(f.store->add_device("alice", NewDevice{Bytes(33, 1), 9, {}, {}, {}}, 0).value() == 2);
+    auto e = f.transient("bob", {1});
+    auto* s = e.mutable_send_request();
+    s->set_sync(true);
+    for (std::uint32_t d : {2u, 1u}) {
+        auto* own = s->add_own_devices();
+        own->set_device_id(d);
+        own->set_type(wire::CIPHERTEXT_WHISPER);
+        own->set_ciphertext("typing");
+    }
+    auto r = f.call(f.alice_session, e);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].has_ok());
+    std::set<std::pair<std::string, std::uint32_t>> reached;
+    for (const auto& p : f.router.transient)
+        reached.insert({p.username, p.device_id});
+    CHECK(reached == std::set<std::pair<std::string, std::uint32_t>>{{"bob", 1}, {"alice", 2}});
+    CHECK(f.store->queued("alice", 2, 0, 10)->empty());
 }
