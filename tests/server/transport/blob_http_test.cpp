@@ -4,15 +4,19 @@
 #include "server/relay_fixture.h"
 #include "server/transport/wire_client.h"
 #include "server/transport/wire_login.h"
+#include "transport/blob_http.h"
 
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <random>
 #include <sys/resource.h>
 
 using namespace veil;
 using namespace veil::relay;
 using namespace veil::relay::test;
+using veil::relay::transport::BlobRequest;
+using veil::relay::transport::parse_blob_request;
 
 namespace {
 
@@ -356,4 +360,61 @@ TEST_CASE("max_attachment_mib in the config file sets the limit tickets announce
     auto refused = up.ask(3 * 1024 * 1024 + 1);
     REQUIRE(refused.has_error());
     CHECK(refused.error().code() == wire::Error::TOO_LARGE);
+}
+
+TEST_CASE("a blob request head yields its method, id, token, length and expectations") {
+    auto r = parse_blob_request("PUT /v1/blobs/0123456789abcdef0123456789abcdef HTTP/1.1\r\n"
+                                "Host: x\r\nauthorization:  veil  tok123 \r\n"
+                                "Content-Length: 42\r\nExpect: 100-continue\r\n\r\n");
+    REQUIRE(r);
+    CHECK(r->method == BlobRequest::Method::put);
+    CHECK(r->blob_id == "0123456789abcdef0123456789abcdef");
+    CHECK(r->token == "tok123");
+    CHECK(r->content_length == std::optional<std::uint64_t>(42));
+    CHECK_FALSE(r->bad_length);
+    CHECK_FALSE(r->chunked);
+    CHECK(r->expect_continue);
+    CHECK_FALSE(parse_blob_request("GET /v1/ws HTTP/1.1\r\nHost: x\r\n\r\n"));
+    CHECK_FALSE(parse_blob_request("GET /healthz HTTP/1.1\r\nHost: /v1/blobs/\r\n\r\n"));
+    auto basic = parse_blob_request("PUT /v1/blobs/x HTTP/1.1\r\nAuthorization: Basic abc\r\n\r\n");
+    REQUIRE(basic);
+    CHECK(basic->token.empty());
+    CHECK_FALSE(basic->content_length);
+}
+
+TEST_CASE("a Content-Length that is not one plain decimal number is malformed") {
+    for (const char* length : {"+5", "-1", "5,5", "0x10", "", "99999999999999999999999", "5 5"}) {
+        INFO(length);
+        auto r = parse_blob_request(std::string("PUT /v1/blobs/x HTTP/1.1\r\nContent-Length: ") +
+                                    length + "\r\n\r\n");
+        REQUIRE(r);
+        CHECK(r->bad_length);
+    }
+    auto twice = parse_blob_request(
+        "PUT /v1/blobs/x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n");
+    REQUIRE(twice);
+    CHECK(twice->bad_length);
+}
+
+TEST_CASE("random and mutated blob request heads never crash the parser") {
+    const std::string valid = "PUT /v1/blobs/0123456789abcdef0123456789abcdef HTTP/1.1\r\n"
+                              "Authorization: Veil abc\r\nContent-Length: 10\r\n\r\n";
+    std::mt19937 rng(4242);
+    std::size_t parsed = 0;
+    for (int round = 0; round < 20000; ++round) {
+        std::string head = valid;
+        const int edits = 1 + static_cast<int>(rng() % 8);
+        for (int i = 0; i < edits; ++i) {
+            const std::size_t at = rng() % head.size();
+            switch (rng() % 3) {
+            case 0: head[at] = static_cast<char>(rng()); break;
+            case 1: head.erase(at, 1 + rng() % 4); break;
+            default: head.insert(at, 1 + rng() % 4, static_cast<char>(rng())); break;
+            }
+            if (head.empty())
+                head = "x";
+        }
+        parsed += parse_blob_request(head) ? 1 : 0;
+    }
+    CHECK(parsed > 0); // many mutations still name a blob path
 }
