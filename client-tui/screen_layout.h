@@ -28,6 +28,7 @@ enum class Style {
     title,
     mention, // a message that mentions us
     warning, // a changed safety number
+    qr,      // a QR code's lines (qr_text.h): dark on light wherever colours allow
 };
 
 struct Span {

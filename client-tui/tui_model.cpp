@@ -448,8 +448,9 @@ void TuiModel::switch_conversation(int step) {
 void TuiModel::handle_key(const Key& key) {
     using T = Key::Type;
     int page = std::max(1, m_size.rows - 4);
-    // PageUp and PageDown scroll a long search list instead of closing it.
-    if ((m_overlay_search || m_overlay_wide) &&
+    // PageUp and PageDown scroll a long search list, the safety number or the help instead of
+    // closing them.
+    if ((m_overlay_search || m_overlay_wide || (m_help && m_overlay.empty())) &&
         (key.type == T::page_up || key.type == T::page_down)) {
         m_overlay_scroll =
             std::max(0, m_overlay_scroll + (key.type == T::page_down ? page : -page));
@@ -464,6 +465,7 @@ void TuiModel::handle_key(const Key& key) {
     }
     if (m_help && key.type != T::resize) {
         m_help = false;
+        m_overlay_scroll = 0;
         if (key.type == T::escape)
             return;
     }
@@ -678,6 +680,7 @@ void TuiModel::close_overlay() {
     m_overlay_devices = false;
     m_overlay_search = false;
     m_overlay_wide = false;
+    m_overlay_qr = {0, 0};
     m_overlay_scroll = 0;
 }
 
@@ -1068,7 +1071,9 @@ void TuiModel::show_safety_number() {
     text += "Compare it with the number on " + peer +
             "'s screen, or let them scan this code. If they match: /verify --mark\n";
     std::string payload(number->qr_payload.begin(), number->qr_payload.end());
-    for (const auto& line : qr_text_lines(payload))
+    auto qr = qr_text_lines(payload);
+    m_overlay_qr = {static_cast<int>(split_lines(text).size()) - 1, static_cast<int>(qr.size())};
+    for (const auto& line : qr)
         text += line + "\n";
     text += "PageUp/PageDown scroll. Any other key closes this (Esc: just close it).";
     m_overlay = text;
@@ -1205,7 +1210,12 @@ Frame TuiModel::render() {
     } else if (!m_overlay.empty()) {
         f.pane = text_pane(m_overlay, width);
     } else if (m_help) {
-        f.pane = text_pane(help_text(), width);
+        // The help is longer than a small terminal: it scrolls like the search results.
+        std::vector<Line> help = text_pane(help_text(), width);
+        auto total = static_cast<int>(help.size());
+        m_overlay_scroll = std::clamp(m_overlay_scroll, 0, std::max(0, total - rows));
+        f.pane.assign(help.begin() + m_overlay_scroll,
+                      help.begin() + std::min(total, m_overlay_scroll + rows));
     } else if (m_open_peer.empty()) {
         f.pane = text_pane(kNoConversation, width);
     } else {
@@ -1280,7 +1290,8 @@ std::vector<Line> TuiModel::clipped_pane(const std::string& text, int rows, int 
         std::string piece(clip_to_width(line, width));
         if (piece.size() < line.size())
             piece = std::string(clip_to_width(line, std::max(0, width - 1))) + "\xE2\x80\xA6";
-        pane.push_back(fit_line({{std::move(piece), Style::normal}}, width));
+        bool qr = i >= m_overlay_qr.first && i < m_overlay_qr.first + m_overlay_qr.second;
+        pane.push_back(fit_line({{std::move(piece), qr ? Style::qr : Style::normal}}, width));
     }
     return pane;
 }

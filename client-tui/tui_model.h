@@ -225,7 +225,8 @@ private:
     bool m_overlay_devices = false;
     bool m_overlay_search = false;
     bool m_overlay_wide = false; // the overlay's lines are clipped, not wrapped (a QR code)
-    int m_overlay_scroll = 0;    // rows of the search results scrolled past
+    std::pair<int, int> m_overlay_qr{0, 0}; // the overlay's QR code: first line, line count
+    int m_overlay_scroll = 0;               // rows of the search results scrolled past
     std::map<std::string, std::string> m_group_names; // group conversation -> group name
     bool m_quit = false;
     bool m_repaint = false;

@@ -1280,6 +1280,11 @@ TEST_CASE("/verify shows the safety number in 12 groups of 5 and a QR code", "[t
         ++groups;
     CHECK(groups == 6); // and six of "56789": twelve groups in three rows
     CHECK(screen.find("\xE2\x96\x88") != std::string::npos); // the QR code's blocks
+    int qr_rows = 0;
+    for (const auto& line : t.model.render().pane)
+        for (const auto& span : line)
+            qr_rows += span.style == Style::qr;
+    CHECK(qr_rows > 10); // drawn dark on light, so that it scans on a dark terminal too
     CHECK(screen.find("not verified") != std::string::npos);
 
     t.enter(U"/verify --mark");
@@ -1386,4 +1391,19 @@ TEST_CASE("/save downloads a file, then saves it under the sender's name, never 
 
     t.enter(U"/save 1 3");
     CHECK(t.model.last_error().find("has 1 files") != std::string::npos);
+}
+
+TEST_CASE("the help scrolls with PageDown on a small terminal and closes with another key",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/help");
+    CHECK(shows(t.model, "/add NAME"));
+    CHECK_FALSE(shows(t.model, "Backspace/Delete"));
+    for (int i = 0; i < 5; ++i)
+        t.model.handle_key(Key::of(Key::Type::page_down));
+    CHECK(t.model.help_visible());
+    CHECK(shows(t.model, "Backspace/Delete"));
+    t.model.handle_key(Key::of(Key::Type::escape));
+    CHECK_FALSE(t.model.help_visible());
 }
