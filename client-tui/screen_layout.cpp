@@ -298,12 +298,20 @@ std::vector<Line> layout_message(const MessageLayout& m, int width) {
             first = false;
         }
     }
-    if (pieces.empty() || (pieces.size() == 1 && pieces[0].empty() && !row.attachments.empty()))
-        pieces.assign(1, std::string());
+    if (pieces.empty())
+        pieces.emplace_back();
+    // A file sent without text takes the text's place.
+    const bool file_first =
+        !row.deleted && !row.attachments.empty() && pieces.size() == 1 && pieces[0].empty();
 
     for (std::size_t i = 0; i < pieces.size(); ++i) {
         Line line = i == 0 ? prefix : indent;
-        line.push_back({pieces[i], text_style});
+        if (file_first) {
+            Line body = attachment_line(m, row.attachments.front(), row.attachments.size() > 1);
+            line.insert(line.end(), body.begin(), body.end());
+        } else {
+            line.push_back({pieces[i], text_style});
+        }
         lines.push_back(std::move(line));
     }
     if (hidden > 0)
@@ -343,7 +351,8 @@ std::vector<Line> layout_message(const MessageLayout& m, int width) {
     }
 
     if (!row.deleted) {
-        for (const auto& a : row.attachments) {
+        for (std::size_t i = file_first ? 1 : 0; i < row.attachments.size(); ++i) {
+            const auto& a = row.attachments[i];
             Line line = indent;
             Line body = attachment_line(m, a, row.attachments.size() > 1);
             line.insert(line.end(), body.begin(), body.end());

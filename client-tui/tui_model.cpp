@@ -260,6 +260,8 @@ void TuiModel::on_transfer(std::int64_t row_id, int index, std::uint64_t done,
     }
     if (total == 0 || done >= total) {
         m_transfer_label.clear();
+        if (upload && m_error.empty())
+            set_notice("sent " + what);
         return;
     }
     m_transfer_label = std::string(upload ? "sending " : "downloading ") + what + " " +
@@ -503,6 +505,13 @@ void TuiModel::edit_or_act(const Key& key, int page) {
             switch_conversation(+1);
         else if (key.ch == 'p')
             switch_conversation(-1);
+        else // Esc and a key typed quickly after it: the key must not be lost (a '/' lost
+             // would send the command as a message).
+        {
+            m_error.clear();
+            m_notice.clear();
+            edit_or_act(Key::character(key.ch), page);
+        }
         break;
     case T::ctrl:
         switch (key.ch) {
@@ -1069,7 +1078,8 @@ void TuiModel::show_safety_number() {
     for (const auto& row : safety_number_rows(number->number))
         text += "  " + row + "\n";
     text += "Compare it with the number on " + peer +
-            "'s screen, or let them scan this code. If they match: /verify --mark\n";
+            "'s screen, or let them scan this code.\n"
+            "If they match: /verify --mark\n";
     std::string payload(number->qr_payload.begin(), number->qr_payload.end());
     auto qr = qr_text_lines(payload);
     m_overlay_qr = {static_cast<int>(split_lines(text).size()) - 1, static_cast<int>(qr.size())};

@@ -1407,3 +1407,33 @@ TEST_CASE("the help scrolls with PageDown on a small terminal and closes with an
     t.model.handle_key(Key::of(Key::Type::escape));
     CHECK_FALSE(t.model.help_visible());
 }
+
+TEST_CASE("a key that arrives together with Esc is typed, so a command never goes out as text",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.model.handle_key(Key::alt('/')); // Esc and '/' read in one go
+    t.type(U"timer 5m");
+    t.model.handle_key(Key::of(Key::Type::enter));
+    CHECK(t.backend.timers["bob"] == 300);
+    CHECK(t.model.timer() == 300);
+    // Only the system line of the timer is stored: nothing was sent as a message.
+    CHECK(std::none_of(t.backend.rows.begin(), t.backend.rows.end(),
+                       [](const auto& r) { return r.direction == store::Direction::outgoing; }));
+}
+
+TEST_CASE("a file sent without text shows on the message's own line, then says it was sent",
+          "[tui_model]") {
+    Fixture t;
+    Folder folder;
+    {
+        std::ofstream out(folder.path / "a.bin");
+        out << "1234";
+    }
+    t.model.set_folder(folder.path);
+    t.model.open_initial("bob");
+    t.enter(U"/file a.bin");
+    CHECK(shows(t.model, "alice: [a.bin, 4 bytes] \xE2\x80\x94 sending"));
+    t.model.on_transfer(t.backend.rows[0].id, 0, 4, 4);
+    CHECK(t.model.notice() == "sent a.bin");
+}
