@@ -2,8 +2,9 @@
 // events, without a terminal: the conversation list, the open conversation and its scroll
 // position, the input line, the status line. render() lays all of it out as a Frame.
 //
-// Thread: the event-loop thread only. Owns no I/O; reads and actions go through the ChatBackend
-// it is given, which must outlive it.
+// Thread: the event-loop thread only. Reads and actions go through the ChatBackend it is given,
+// which must outlive it. Its only I/O of its own: /file checks that the file exists and /save
+// creates the file asked for (save_file.h), both in the folder set by set_folder.
 #pragma once
 
 #include "chat_backend.h"
@@ -119,7 +120,9 @@ public:
     bool help_visible() const { return m_help; }
     // The reference the conversation pane shows for a message of the open conversation ("#12"
     // names it in /reply 12 ...), or 0. Numbers are given oldest first when a conversation
-    // opens and stay with their message until another conversation is opened.
+    // opens, then to each new message, and stay with their message until another
+    // conversation is opened (older messages loaded by scrolling back get the next free ones),
+    // so that a number being typed never starts to name another message.
     int ref_of(std::int64_t row_id) const;
     // Where /save puts files by default and what relative paths of /save and /file start
     // from (the working directory when the app started).
@@ -127,8 +130,9 @@ public:
     // The open 1:1 conversation's trust as last read; its disappearing timer in seconds.
     const store::AccountStore::Trust& trust() const { return m_trust; }
     std::uint32_t timer() const { return m_timer_s; }
-    // Text shown over the conversation (the /group members list, /search results) until a key
-    // is pressed; PageUp and PageDown scroll the search results instead.
+    // Text shown over the conversation (the /group members list, /search results, /verify's
+    // safety number) until a key is pressed; PageUp and PageDown scroll the search results and
+    // the safety number instead.
     const std::string& overlay() const { return m_overlay; }
     // What the list and the title call a conversation: the name, or "# " and a group's name.
     std::string display_name(const std::string& peer) const;
@@ -226,7 +230,7 @@ private:
     bool m_overlay_search = false;
     bool m_overlay_wide = false; // the overlay's lines are clipped, not wrapped (a QR code)
     std::pair<int, int> m_overlay_qr{0, 0}; // the overlay's QR code: first line, line count
-    int m_overlay_scroll = 0;               // rows of the search results scrolled past
+    int m_overlay_scroll = 0; // rows of the search results, safety number or help scrolled past
     std::map<std::string, std::string> m_group_names; // group conversation -> group name
     bool m_quit = false;
     bool m_repaint = false;
