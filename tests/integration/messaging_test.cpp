@@ -315,3 +315,38 @@ TEST_CASE("both sides see the same safety number, and marking it verified is kep
     REQUIRE(alice.run({"verify", "bob", "--clear"}).code == 0);
     CHECK(alice.run({"verify", "bob"}).out.find("not verified") != std::string::npos);
 }
+
+TEST_CASE("a message that expires undelivered on the relay is shown to its sender, who can send "
+          "it again") {
+    TempDir dir("veil-expired");
+    // The relay keeps mailboxes for 3 s here instead of 30 days, and purges every 100 ms.
+    Relay relay(dir.path(), {"--retention-ms", "3000", "--purge-interval-ms", "100"});
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+
+    auto sent = alice.run({"send", "bob", "the Pelican left without you"});
+    REQUIRE(sent.code == 0);
+    std::string id = first_line(sent.out);
+    auto sent_at = std::chrono::system_clock::now();
+    // bob stays offline past the retention (waiting for the deadline itself).
+    std::this_thread::sleep_until(sent_at + std::chrono::milliseconds(3500));
+
+    auto got = alice.run({"receive", "--json"});
+    INFO(got.err);
+    REQUIRE(got.code == 0);
+    CHECK(got.out.find("{\"event\":\"status\",\"id\":\"" + id + "\",\"status\":\"expired\"}") !=
+          std::string::npos);
+    auto resent = alice.run({"resend", id});
+    INFO(resent.err);
+    REQUIRE(resent.code == 0);
+    std::string again = first_line(resent.out);
+    CHECK(again.size() == 32);
+    CHECK(again != id);
+    got = bob.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    CHECK(count(got.out, "the Pelican left without you") == 1);
+    CHECK(got.out.find("\"id\":\"" + again + "\"") != std::string::npos);
+    // A message that was delivered cannot be resent.
+    CHECK(alice.run({"resend", again}).code != 0);
+    CHECK_FALSE(relay_holds(dir, "Pelican"));
+}
