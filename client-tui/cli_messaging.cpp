@@ -15,6 +15,19 @@
 namespace veil::tui {
 namespace {
 
+// Once the profile is open, what goes wrong is about the action: an unknown message or a damaged
+// file fails it (exit 1); the profile itself is fine.
+int action_exit(const Error& e) {
+    switch (e.code) {
+    case Errc::not_found:
+    case Errc::corrupt:
+    case Errc::already_exists:
+    case Errc::busy:
+    case Errc::untrusted_identity: return exit_failure;
+    default: return exit_for(e);
+    }
+}
+
 // The message a verb names by its id (32 hex digits, as `receive --json` prints them).
 Result<store::MessageRow> find_message(store::AccountStore& store, const std::string& hex) {
     auto id = from_hex(hex);
@@ -68,12 +81,12 @@ int run_action(const GlobalOptions& options, const std::function<Status(qt::Clie
         return code;
     if (auto st = act(*session); !st) {
         err(st.error().message);
-        return exit_for(st.error());
+        return action_exit(st.error());
     }
     if (needs_relay) {
         if (auto st = session->engine().start(); !st) {
             err(st.error().message);
-            return exit_for(st.error());
+            return action_exit(st.error());
         }
         code = runner.exec();
         if (code == exit_unreachable)
@@ -158,7 +171,7 @@ int cmd_send_rich(const GlobalOptions& options, const std::string& to, bool grou
     auto conversation = conversation_of(session->store(), to, group);
     if (!conversation) {
         err(conversation.error().message);
-        return group_exit(conversation.error());
+        return action_exit(conversation.error());
     }
     engine::Outgoing message;
     message.text = text;
@@ -168,19 +181,19 @@ int cmd_send_rich(const GlobalOptions& options, const std::string& to, bool grou
         auto target = find_message(session->store(), reply);
         if (!target) {
             err(target.error().message);
-            return exit_for(target.error());
+            return action_exit(target.error());
         }
         message.reply_to = engine::MessageRef{target->sender, target->message_id};
     }
     auto id = session->engine().send(*conversation, message);
     if (!id) {
         err(id.error().message);
-        return exit_for(id.error());
+        return action_exit(id.error());
     }
     runner.id = id.value();
     if (auto st = session->engine().start(); !st) {
         err(st.error().message);
-        return exit_for(st.error());
+        return action_exit(st.error());
     }
     code = runner.exec();
     if (code == exit_ok)
@@ -289,7 +302,7 @@ int cmd_read_receipts(const GlobalOptions& options, const std::string& word) {
     if (!word.empty())
         if (auto st = session->engine().set_read_receipts(word == "on"); !st) {
             err(st.error().message);
-            return exit_for(st.error());
+            return action_exit(st.error());
         }
     std::cout << "read receipts " << (session->engine().read_receipts() ? "on" : "off")
               << std::endl;
@@ -329,7 +342,7 @@ int cmd_typing(const GlobalOptions& options, const std::string& peer, bool typin
     runner.typing = typing;
     if (auto st = session->engine().start(); !st) {
         err(st.error().message);
-        return exit_for(st.error());
+        return action_exit(st.error());
     }
     return runner.exec();
 }
@@ -368,7 +381,7 @@ int cmd_save(const GlobalOptions& options, const std::string& id, const std::str
     auto row = find_message(session->store(), id);
     if (!row) {
         err(row.error().message);
-        return exit_for(row.error());
+        return action_exit(row.error());
     }
     if (row->attachments.empty()) {
         err("that message has no files");
@@ -398,7 +411,7 @@ int cmd_save(const GlobalOptions& options, const std::string& id, const std::str
         engine.download(row->id, index, [&, index](Status st) {
             if (!st) {
                 err(st.error().message);
-                result = exit_for(st.error());
+                result = action_exit(st.error());
                 next();
                 return;
             }
@@ -410,7 +423,7 @@ int cmd_save(const GlobalOptions& options, const std::string& id, const std::str
                                    std::filesystem::path(a.file_name).extension().string());
             if (auto saved = engine.save_attachment(row->id, index, target); !saved) {
                 err(saved.error().message);
-                result = exit_for(saved.error());
+                result = action_exit(saved.error());
             } else {
                 std::cout << target.string() << std::endl;
             }
@@ -420,7 +433,7 @@ int cmd_save(const GlobalOptions& options, const std::string& id, const std::str
     runner.go = next;
     if (auto st = engine.start(); !st) {
         err(st.error().message);
-        return exit_for(st.error());
+        return action_exit(st.error());
     }
     return runner.exec();
 }
@@ -442,12 +455,12 @@ int cmd_verify(const GlobalOptions& options, const std::string& peer, const std:
         st = engine.accept_new_identity(peer);
     if (!st) {
         err(st.error().message);
-        return exit_for(st.error());
+        return action_exit(st.error());
     }
     auto number = engine.safety_number(peer);
     if (!number) {
         err(number.error().message);
-        return exit_for(number.error());
+        return action_exit(number.error());
     }
     std::cout << "Safety number with " << peer << ":\n";
     const std::string& digits = number->number;

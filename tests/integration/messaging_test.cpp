@@ -350,3 +350,48 @@ TEST_CASE("a message that expires undelivered on the relay is shown to its sende
     CHECK(alice.run({"resend", again}).code != 0);
     CHECK_FALSE(relay_holds(dir, "Pelican"));
 }
+
+TEST_CASE("in a group, mentions, replies, reactions and a disappearing timer reach every member") {
+    TempDir dir("veil-group-everyday");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+    Client carol = make_client(dir.path(), relay.url(), "carol");
+    REQUIRE(alice.run({"group", "create", "birders", "--members", "bob,carol"}).code == 0);
+    REQUIRE(bob.run({"receive"}).code == 0);
+    REQUIRE(carol.run({"receive"}).code == 0);
+
+    auto sent = alice.run({"send", "--group", "birders", "@bob did you see the Ibis? (@zed too)"});
+    INFO(sent.err);
+    REQUIRE(sent.code == 0);
+    std::string id = first_line(sent.out);
+    auto got = bob.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    // Only members are mentions: zed is not in the group.
+    CHECK(line_with(got.out, "Ibis").find("\"mentions\":[\"bob\"]") != std::string::npos);
+
+    auto reply = bob.run({"send", "--group", "birders", "Yes, by the lake", "--reply", id});
+    INFO(reply.err);
+    REQUIRE(reply.code == 0);
+    CHECK(carol.run({"react", id, "👀"}).code == 1); // not received yet: no such message
+    REQUIRE(carol.run({"receive"}).code == 0);
+    REQUIRE(carol.run({"react", id, "👀"}).code == 0);
+    got = alice.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    CHECK(line_with(got.out, "by the lake").find("\"reply_to\":{\"id\":\"" + id) !=
+          std::string::npos);
+    CHECK(got.out.find("{\"from\":\"carol\",\"emoji\":\"👀\"}") != std::string::npos);
+
+    auto timer = alice.run({"timer", "--group", "birders", "1h"});
+    INFO(timer.err);
+    REQUIRE(timer.code == 0);
+    REQUIRE(alice.run({"send", "--group", "birders", "gone in an hour"}).code == 0);
+    got = carol.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    CHECK(got.out.find("alice set disappearing messages to 1 hour") != std::string::npos);
+    CHECK(line_with(got.out, "gone in an hour").find("\"expire_timer\":3600") != std::string::npos);
+    for (const char* secret : {"Ibis", "lake", "👀", "gone in an hour"}) {
+        INFO(secret);
+        CHECK_FALSE(relay_holds(dir, secret));
+    }
+}
