@@ -410,7 +410,8 @@ TuiModel::Entry TuiModel::make_entry(const store::MessageRow& row) {
     Entry entry{row, {}, 0};
     for (const auto& line : split_lines(row.text))
         entry.text_lines.push_back(display_text(line));
-    if (row.peer == m_open_peer) {
+    // Notices are not numbered: no command acts on them, and the numbers stay dense.
+    if (row.peer == m_open_peer && row.kind != store::MessageKind::system) {
         auto [it, added] = m_ref_of_row.emplace(row.id, m_next_ref);
         if (added)
             m_row_of_ref[m_next_ref++] = row.id;
@@ -918,10 +919,6 @@ TuiModel::Entry* TuiModel::entry_for(int ref) {
     if (entry == m_messages.end()) {
         set_error("there is no message #" + std::to_string(ref) +
                   " here (each message shows its number at the end of its line)");
-        return nullptr;
-    }
-    if (entry->row.kind == store::MessageKind::system) {
-        set_error("#" + std::to_string(ref) + " is a notice, not a message");
         return nullptr;
     }
     return &*entry;

@@ -1437,3 +1437,16 @@ TEST_CASE("a file sent without text shows on the message's own line, then says i
     t.model.on_transfer(t.backend.rows[0].id, 0, 4, 4);
     CHECK(t.model.notice() == "sent a.bin");
 }
+
+TEST_CASE("notices take no reference, so the numbers of messages stay dense", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("bob");
+    t.enter(U"one");
+    t.enter(U"/timer 1h");
+    t.enter(U"two");
+    CHECK(shows(t.model, "one \xE2\x80\xA6 #1"));
+    CHECK(shows(t.model, "two \xE2\x8F\xB3"
+                         "1h \xE2\x80\xA6 #2"));
+    CHECK(t.model.ref_of(t.backend.rows[1].id) == 0); // the timer's notice
+}
