@@ -220,6 +220,13 @@ Line attachment_line(const MessageLayout& m, const store::AttachmentRow& a, bool
         return " " + std::to_string(moving->done * 100 / moving->total) + "%";
     };
     const char* dash = " \xE2\x80\x94 "; // —
+    // Progress shows as soon as bytes move, whatever state the row last announced.
+    if (moving && moving->total > 0 && moving->done < moving->total) {
+        bool up = a.state == store::AttachmentState::uploading;
+        line.push_back(
+            {dash + std::string(up ? "sending" : "downloading") + percent(), Style::dim});
+        return line;
+    }
     switch (a.state) {
     case store::AttachmentState::uploading:
         line.push_back({dash + std::string("sending") + percent(), Style::dim});

@@ -139,7 +139,11 @@ void TuiModel::notify_of(const store::MessageRow& row) {
     std::string group =
         store::is_group_conversation(row.peer) ? display_name(row.peer) : std::string();
     // The status line is on our own screen: with "all" it may show the text.
-    set_notice(notification_text(m_notify.preview, row.sender, group, row.text));
+    // A file without text is named by its file (made inert like any text on the way).
+    std::string text = row.text;
+    if (text.empty() && !row.attachments.empty())
+        text = "[" + row.attachments.front().file_name + "]";
+    set_notice(notification_text(m_notify.preview, row.sender, group, text));
 }
 
 void TuiModel::load_notify_settings() {
@@ -1114,7 +1118,8 @@ void TuiModel::send_file(const std::string& typed) {
         return;
     }
     m_scroll = 0;
-    set_notice("sending " + display_text(path.filename().string()) + "\xE2\x80\xA6");
+    m_error.clear();
+    m_transfer_label = "sending " + display_text(path.filename().string()) + "\xE2\x80\xA6";
 }
 
 void TuiModel::save_attachment(const Command& command) {
@@ -1154,11 +1159,13 @@ void TuiModel::save_attachment(const Command& command) {
         set_error("that file is still being sent");
         return;
     }
-    set_notice("downloading " + display_text(file->file_name) + "\xE2\x80\xA6");
+    m_transfer_label = "downloading " + display_text(file->file_name) + "\xE2\x80\xA6";
+    m_error.clear();
     std::weak_ptr<bool> alive = m_alive;
     m_backend.download(row_id, index, [this, alive, row_id, index, target](Status st) {
         if (alive.expired())
             return;
+        m_transfer_label.clear();
         if (!st)
             set_error(st.error().message);
         else

@@ -1373,7 +1373,7 @@ TEST_CASE("/save downloads a file, then saves it under the sender's name, never 
 
     t.enter(U"/save 1");
     REQUIRE(t.backend.downloads.size() == 1);
-    CHECK(t.model.notice().find("downloading") != std::string::npos);
+    CHECK(shows(t.model, "downloading ../notes.txt\xE2\x80\xA6"));
     t.backend.download_handlers[0](Status{});
     REQUIRE(t.backend.saved_to.size() == 1);
     CHECK(t.model.notice() == "saved " + (folder.path / "notes.txt").string());
@@ -1449,4 +1449,18 @@ TEST_CASE("notices take no reference, so the numbers of messages stay dense", "[
     CHECK(shows(t.model, "two \xE2\x8F\xB3"
                          "1h \xE2\x80\xA6 #2"));
     CHECK(t.model.ref_of(t.backend.rows[1].id) == 0); // the timer's notice
+}
+
+TEST_CASE("a file without text is announced by its name", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "carol"};
+    t.model.open_initial("bob");
+    auto row = t.backend.receive("carol", "");
+    store::AttachmentRow a;
+    a.file_name = "menu\x1b[2J.pdf";
+    row.attachments = {a};
+    t.model.on_message(row);
+    CHECK(t.model.notice().find("carol") != std::string::npos);
+    CHECK(t.model.notice().find(".pdf]") != std::string::npos);
+    CHECK(t.model.notice().find('\x1b') == std::string::npos);
 }
