@@ -248,6 +248,73 @@ Line attachment_line(const MessageLayout& m, const store::AttachmentRow& a, bool
     return line;
 }
 
+// The text's display lines, wrapped to width; hidden receives the bytes truncated away.
+std::vector<std::string> text_pieces(const MessageLayout& m, int width, std::size_t& hidden) {
+    const store::MessageRow& row = *m.row;
+    std::vector<std::string> pieces;
+    if (row.deleted) {
+        pieces.emplace_back("This message was deleted");
+        return pieces;
+    }
+    bool first = true;
+    bool undecryptable =
+        row.status == store::MessageStatus::failed && row.direction == store::Direction::incoming;
+    for (std::string_view line : visible_text(m, hidden)) {
+        // An undecryptable message is marked with a warning sign before its reason.
+        std::string marked = first && undecryptable ? "\xE2\x9A\xA0 " + std::string(line) : "";
+        auto wrapped = wrap_to_width(marked.empty() ? line : marked, width);
+        pieces.insert(pieces.end(), wrapped.begin(), wrapped.end());
+        first = false;
+    }
+    if (pieces.empty())
+        pieces.emplace_back();
+    return pieces;
+}
+
+// " (edited) ⏳1h ✓✓ #12": what follows the text, each part after a space.
+Line message_tail(const MessageLayout& m) {
+    const store::MessageRow& row = *m.row;
+    const bool system = row.kind == store::MessageKind::system;
+    Line tail;
+    auto add = [&](std::string text, Style style) {
+        tail.push_back({" ", Style::normal});
+        tail.push_back({std::move(text), style});
+    };
+    if (row.edited_at_ms > 0 && !row.deleted)
+        add("(edited)", Style::dim);
+    if (row.expire_timer_s > 0 && !system)
+        add("\xE2\x8F\xB3" + short_timer(row.expire_timer_s), Style::dim); // ⏳
+    if (row.direction == store::Direction::outgoing && !system) {
+        Span mark = status_mark(row.status);
+        bool retry = row.status == store::MessageStatus::expired ||
+                     row.status == store::MessageStatus::failed;
+        if (retry && m.ref > 0)
+            mark.text += " \xE2\x80\x94 /resend " + std::to_string(m.ref);
+        add(std::move(mark.text), mark.style);
+    }
+    if (m.ref > 0 && !system)
+        add(ref_text(m.ref), Style::dim);
+    return tail;
+}
+
+// One line per file from the first-th on, then the reactions, each under the text.
+void add_files_and_reactions(const MessageLayout& m, std::size_t first, const Line& indent,
+                             std::vector<Line>& lines) {
+    const auto& files = m.row->attachments;
+    for (std::size_t i = first; i < files.size(); ++i) {
+        Line line = indent;
+        Line body = attachment_line(m, files[i], files.size() > 1);
+        line.insert(line.end(), body.begin(), body.end());
+        lines.push_back(std::move(line));
+    }
+    std::string reactions = reaction_summary(m.row->reactions);
+    if (!reactions.empty()) {
+        Line line = indent;
+        line.push_back({reactions, Style::normal});
+        lines.push_back(std::move(line));
+    }
+}
+
 } // namespace
 
 std::vector<Line> layout_message(const MessageLayout& m, int width) {
@@ -292,21 +359,7 @@ std::vector<Line> layout_message(const MessageLayout& m, int width) {
     }
 
     std::size_t hidden = 0;
-    std::vector<std::string> pieces;
-    if (row.deleted) {
-        pieces.emplace_back("This message was deleted");
-    } else {
-        bool first = true;
-        for (std::string_view line : visible_text(m, hidden)) {
-            // An undecryptable message is marked with a warning sign before its reason.
-            std::string marked = first && failed && !own ? "\xE2\x9A\xA0 " + std::string(line) : "";
-            auto wrapped = wrap_to_width(marked.empty() ? line : marked, text_width_cells);
-            pieces.insert(pieces.end(), wrapped.begin(), wrapped.end());
-            first = false;
-        }
-    }
-    if (pieces.empty())
-        pieces.emplace_back();
+    std::vector<std::string> pieces = text_pieces(m, text_width_cells, hidden);
     // A file sent without text takes the text's place.
     const bool file_first =
         !row.deleted && !row.attachments.empty() && pieces.size() == 1 && pieces[0].empty();
@@ -328,25 +381,7 @@ std::vector<Line> layout_message(const MessageLayout& m, int width) {
 
     // After the text: (edited), the timer, the delivery mark and the reference, on the last
     // text line when they fit, else on a line of their own.
-    Line tail;
-    auto add = [&](std::string text, Style style) {
-        tail.push_back({" ", Style::normal});
-        tail.push_back({std::move(text), style});
-    };
-    if (row.edited_at_ms > 0 && !row.deleted)
-        add("(edited)", Style::dim);
-    if (row.expire_timer_s > 0 && !system)
-        add("\xE2\x8F\xB3" + short_timer(row.expire_timer_s), Style::dim); // ⏳
-    if (own && !system) {
-        Span mark = status_mark(row.status);
-        bool retry = row.status == store::MessageStatus::expired ||
-                     row.status == store::MessageStatus::failed;
-        if (retry && m.ref > 0)
-            mark.text += " \xE2\x80\x94 /resend " + std::to_string(m.ref);
-        add(std::move(mark.text), mark.style);
-    }
-    if (m.ref > 0 && !system)
-        add(ref_text(m.ref), Style::dim);
+    Line tail = message_tail(m);
     if (!tail.empty()) {
         if (line_width(lines.back()) + line_width(tail) <= width) {
             lines.back().insert(lines.back().end(), tail.begin(), tail.end());
@@ -357,18 +392,8 @@ std::vector<Line> layout_message(const MessageLayout& m, int width) {
         }
     }
 
-    if (!row.deleted) {
-        for (std::size_t i = file_first ? 1 : 0; i < row.attachments.size(); ++i) {
-            const auto& a = row.attachments[i];
-            Line line = indent;
-            Line body = attachment_line(m, a, row.attachments.size() > 1);
-            line.insert(line.end(), body.begin(), body.end());
-            lines.push_back(std::move(line));
-        }
-        std::string reactions = reaction_summary(row.reactions);
-        if (!reactions.empty())
-            lines.push_back({{spaces(prefix_width), Style::normal}, {reactions, Style::normal}});
-    }
+    if (!row.deleted)
+        add_files_and_reactions(m, file_first ? 1 : 0, indent, lines);
     for (auto& line : lines)
         line = fit_line(std::move(line), width);
     return lines;
