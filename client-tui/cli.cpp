@@ -449,6 +449,15 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
                 else
                     std::cout << inert_for_terminal(row.sender, true) << ": "
                               << inert_for_terminal(row.text, true) << "\n";
+                if (row.kind != store::MessageKind::system) {
+                    if (row.quote)
+                        std::cout << "  (replying to " << inert_for_terminal(row.quote->author, true)
+                                  << ": " << inert_for_terminal(row.quote->text, true) << ")\n";
+                    for (const auto& a : row.attachments)
+                        std::cout << "  [file " << inert_for_terminal(a.file_name, true) << ", "
+                                  << a.size << " bytes: veil save " << to_hex(row.message_id)
+                                  << "]\n";
+                }
                 cursor = row.id;
             }
             std::cout << std::flush;
