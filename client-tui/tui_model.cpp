@@ -531,7 +531,10 @@ void TuiModel::edit_or_act(const Key& key, int page) {
         case 'p': switch_conversation(-1); break;
         case 'l': m_repaint = true; break;
         case 'q':
-        case 'c': m_quit = true; break;
+        case 'c':
+            stop_typing(); // the other side need not wait for the indicator to time out
+            m_quit = true;
+            break;
         default: break;
         }
         break;
@@ -595,7 +598,10 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::file: send_file(command.argument); break;
     case Command::Kind::save: save_attachment(command); break;
     case Command::Kind::help: m_help = true; break;
-    case Command::Kind::quit: m_quit = true; break;
+    case Command::Kind::quit:
+        stop_typing();
+        m_quit = true;
+        break;
     case Command::Kind::invalid: set_error(command.argument); break;
     }
 }

@@ -1464,3 +1464,14 @@ TEST_CASE("a file without text is announced by its name", "[tui_model]") {
     CHECK(t.model.notice().find(".pdf]") != std::string::npos);
     CHECK(t.model.notice().find('\x1b') == std::string::npos);
 }
+
+TEST_CASE("quitting with a message half typed tells the other side we stopped typing",
+          "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("bob");
+    t.type(U"see y");
+    t.model.handle_key(Key::ctrl('q'));
+    CHECK(t.model.quit_requested());
+    CHECK(t.backend.typing_calls.back() == "bob off");
+}
