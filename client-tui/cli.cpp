@@ -451,8 +451,9 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
                               << inert_for_terminal(row.text, true) << "\n";
                 if (row.kind != store::MessageKind::system) {
                     if (row.quote)
-                        std::cout << "  (replying to " << inert_for_terminal(row.quote->author, true)
-                                  << ": " << inert_for_terminal(row.quote->text, true) << ")\n";
+                        std::cout << "  (replying to "
+                                  << inert_for_terminal(row.quote->author, true) << ": "
+                                  << inert_for_terminal(row.quote->text, true) << ")\n";
                     for (const auto& a : row.attachments)
                         std::cout << "  [file " << inert_for_terminal(a.file_name, true) << ", "
                                   << a.size << " bytes: veil save " << to_hex(row.message_id)
