@@ -471,7 +471,7 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
         void on_queue_drained() override {
             drained = true;
             print_new();
-            flush_events();
+            print_events();
             if (m_wait_s > 0)
                 std::cerr << "veil: waiting for messages" << std::endl;
             else if (engine->settled())
@@ -487,64 +487,86 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
             if (drained && row.direction == store::Direction::incoming)
                 print_new();
         }
-        // Changes to messages (reactions, edits, deletions, read receipts) and typing, as
-        // they happen; those seen while the mailbox drains follow its new messages.
-        void on_message_changed(const store::MessageRow& row) override {
-            std::string line;
-            if (m_json) {
-                line = "{\"event\":\"changed\",\"message\":" + message_json(*store, row) + "}";
-            } else {
-                std::string what = row.deleted             ? "[deleted for everyone]"
-                                   : row.edited_at_ms != 0 ? "[edited] " + row.text
-                                                           : row.text;
-                line = "~ " + inert_for_terminal(row.sender, true) + ": " +
-                       inert_for_terminal(what, true);
-                for (const auto& r : row.reactions)
-                    line += "  [" + inert_for_terminal(r.reactor, true) + " " +
-                            inert_for_terminal(r.emoji, true) + "]";
-            }
-            event(line);
-        }
-        void on_status(std::span<const std::uint8_t> id, store::MessageStatus status) override {
-            if (!m_json)
+        // Changes to stored messages (reactions, edits, deletions, statuses, disappearances)
+        // come from the store's event log after a cursor, like messages, so that changes
+        // another verb processed are reported too; typing is live only.
+        void print_events() {
+            auto cursor_text = store->setting("cli.event_cursor");
+            std::int64_t cursor =
+                cursor_text && !cursor_text->empty() ? std::stoll(cursor_text.value()) : 0;
+            auto events = store->events_after(cursor, 10000);
+            if (!events) {
+                err(events.error().message);
                 return;
-            event("{\"event\":\"status\",\"id\":" + json_string(to_hex(id)) +
-                  ",\"status\":" + json_string(status_name(status)) + "}");
+            }
+            for (const auto& e : events.value()) {
+                cursor = e.seq;
+                std::string line;
+                using Kind = store::AccountStore::EventKind;
+                if (e.kind == Kind::changed) {
+                    auto row = store->message_by_id(e.message);
+                    if (!row || !row.value())
+                        continue; // gone since (disappeared)
+                    line = changed_line(*row.value());
+                } else if (e.kind == Kind::status) {
+                    if (!m_json)
+                        continue;
+                    line = "{\"event\":\"status\",\"id\":" + json_string(to_hex(e.message_id)) +
+                           ",\"status\":" + json_string(status_name(e.status)) + "}";
+                } else if (e.kind == Kind::disappeared) {
+                    if (!m_json)
+                        continue;
+                    line = "{\"event\":\"disappeared\",\"conversation\":" +
+                           json_string(e.conversation) + ",\"count\":" + std::to_string(e.count) +
+                           "}";
+                }
+                if (!line.empty())
+                    std::cout << line << "\n";
+            }
+            std::cout << std::flush;
+            if (!events->empty())
+                (void)store->set_setting("cli.event_cursor", std::to_string(cursor));
+        }
+        std::string changed_line(const store::MessageRow& row) {
+            if (m_json)
+                return "{\"event\":\"changed\",\"message\":" + message_json(*store, row) + "}";
+            std::string what = row.deleted             ? "[deleted for everyone]"
+                               : row.edited_at_ms != 0 ? "[edited] " + row.text
+                                                       : row.text;
+            std::string line =
+                "~ " + inert_for_terminal(row.sender, true) + ": " + inert_for_terminal(what, true);
+            for (const auto& r : row.reactions)
+                line += "  [" + inert_for_terminal(r.reactor, true) + " " +
+                        inert_for_terminal(r.emoji, true) + "]";
+            return line;
+        }
+        void on_message_changed(const store::MessageRow&) override {
+            if (drained) {
+                print_new();
+                print_events();
+            }
+        }
+        void on_status(std::span<const std::uint8_t>, store::MessageStatus) override {
+            if (drained)
+                print_events();
+        }
+        void on_messages_removed(const std::string&, const std::vector<std::int64_t>&) override {
+            if (drained)
+                print_events();
         }
         void on_typing(const std::string& conversation, const std::string& who,
                        bool typing) override {
-            if (!m_json)
-                return;
-            event("{\"event\":\"typing\",\"conversation\":" + json_string(conversation) +
-                  ",\"from\":" + json_string(who) + ",\"typing\":" + (typing ? "true" : "false") +
-                  "}");
-        }
-        void on_messages_removed(const std::string& conversation,
-                                 const std::vector<std::int64_t>& ids) override {
-            if (!m_json)
-                return;
-            event("{\"event\":\"disappeared\",\"conversation\":" + json_string(conversation) +
-                  ",\"count\":" + std::to_string(ids.size()) + "}");
-        }
-        void event(const std::string& line) {
-            if (!drained) {
-                m_events.push_back(line);
-                return;
-            }
+            if (!m_json || !drained)
+                return; // typing from before this run is stale
             print_new();
-            std::cout << line << std::endl;
-        }
-        void flush_events() {
-            for (const auto& line : m_events)
-                std::cout << line << "\n";
-            m_events.clear();
-            std::cout << std::flush;
+            std::cout << "{\"event\":\"typing\",\"conversation\":" << json_string(conversation)
+                      << ",\"from\":" << json_string(who)
+                      << ",\"typing\":" << (typing ? "true" : "false") << "}" << std::endl;
         }
 
     private:
         bool m_json;
         int m_wait_s;
-        std::vector<std::string> m_events;
     } runner(wait_s > 0 ? 0 : options.timeout_s, json, wait_s);
 
     int code;
@@ -556,6 +578,7 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
     if (wait_s > 0)
         QTimer::singleShot(wait_s * 1000, [&runner] {
             runner.print_new();
+            runner.print_events();
             runner.finish(exit_ok);
         });
     if (auto st = session->engine().start(); !st) {

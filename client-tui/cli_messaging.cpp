@@ -23,6 +23,7 @@ int action_exit(const Error& e) {
     case Errc::corrupt:
     case Errc::already_exists:
     case Errc::busy:
+    case Errc::refused: // engine refusals are local (the time limit, a deleted message)
     case Errc::untrusted_identity: return exit_failure;
     default: return exit_for(e);
     }
@@ -59,14 +60,23 @@ Result<std::string> conversation_of(store::AccountStore& store, const std::strin
 class ActionRunner : public Runner {
 public:
     using Runner::Runner;
-    std::function<Status()> action;
-    bool started = false;
-    int failed_code = exit_failure;
-    void on_state(engine::State state) override { Runner::on_state(state); }
+    // An error the engine reported meanwhile (an unknown recipient, a refused send) fails the
+    // verb even though the queue drained.
+    void on_error(const Error& e) override {
+        Runner::on_error(e);
+        m_failed = true;
+    }
+    void on_status(std::span<const std::uint8_t>, store::MessageStatus s) override {
+        if (s == store::MessageStatus::failed)
+            m_failed = true;
+    }
     void on_settled() override {
         if (m_ever_ready)
-            finish(exit_ok);
+            finish(m_failed ? exit_refused : exit_ok);
     }
+
+private:
+    bool m_failed = false;
 };
 
 // Opens the profile, runs `act` on it (before connecting: actions work offline and are queued),
@@ -156,9 +166,18 @@ int cmd_send_rich(const GlobalOptions& options, const std::string& to, bool grou
                 std::cerr << "veil: file " << index + 1 << ": " << percent << "%" << std::endl;
             }
         }
+        store::AccountStore* store = nullptr;
         void on_settled() override {
-            if (m_ever_ready)
-                finish(exit_ok);
+            if (!m_ever_ready)
+                return;
+            // Settled with the message still queued: an upload was cut off and waits for the
+            // next run.
+            auto row = store->find_outgoing(id);
+            if (row && row.value() && row.value()->status == store::MessageStatus::queued) {
+                finish(exit_unreachable);
+                return;
+            }
+            finish(exit_ok);
         }
 
     private:
@@ -168,6 +187,7 @@ int cmd_send_rich(const GlobalOptions& options, const std::string& to, bool grou
     auto session = open_session(options, runner, code);
     if (!session)
         return code;
+    runner.store = &session->store();
     auto conversation = conversation_of(session->store(), to, group);
     if (!conversation) {
         err(conversation.error().message);
@@ -188,7 +208,8 @@ int cmd_send_rich(const GlobalOptions& options, const std::string& to, bool grou
     auto id = session->engine().send(*conversation, message);
     if (!id) {
         err(id.error().message);
-        return action_exit(id.error());
+        // As plain send: a blocked contact is refused (5), a missing file fails (1).
+        return id.error().code == Errc::refused ? exit_refused : action_exit(id.error());
     }
     runner.id = id.value();
     if (auto st = session->engine().start(); !st) {
@@ -318,7 +339,7 @@ int cmd_typing(const GlobalOptions& options, const std::string& peer, bool typin
         std::string peer;
         bool typing = true;
         void on_queue_drained() override {
-            engine->set_typing(peer, typing);
+            engine->set_typing(peer, typing, /*force=*/true);
             // The indicator is one transient send: done once the relay answered it.
             QTimer::singleShot(0, [this] { check(); });
         }
@@ -425,7 +446,7 @@ int cmd_save(const GlobalOptions& options, const std::string& id, const std::str
                 err(saved.error().message);
                 result = action_exit(saved.error());
             } else {
-                std::cout << target.string() << std::endl;
+                std::cout << inert_for_terminal(target.string(), true) << std::endl;
             }
             next();
         });

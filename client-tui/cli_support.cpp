@@ -1,5 +1,7 @@
 #include "cli_support.h"
 
+#include "text_safety.h"
+
 #include "util/log.h"
 
 #include <QSocketNotifier>
@@ -32,7 +34,9 @@ void quit_on_signals() {
 }
 
 void err(const std::string& message) {
-    std::cerr << "veil: " << message << "\n";
+    // Messages quote what people typed and what peers sent: nothing in them may steer the
+    // terminal.
+    std::cerr << "veil: " << inert_for_terminal(message, true) << "\n";
 }
 
 int exit_for(const Error& e) {

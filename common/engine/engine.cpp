@@ -542,8 +542,12 @@ bool Engine::idle_outgoing() {
 }
 
 void Engine::mark_failed(std::span<const std::uint8_t> message_id) {
-    if (m_store.set_status(message_id, store::MessageStatus::failed))
-        m_observer.on_status(message_id, store::MessageStatus::failed);
+    if (!m_store.set_status(message_id, store::MessageStatus::failed))
+        return;
+    Effects effects;
+    effects.statuses.emplace_back(Bytes(message_id.begin(), message_id.end()),
+                                  store::MessageStatus::failed);
+    announce(effects);
 }
 
 // ---- incoming --------------------------------------------------------------------------------
@@ -636,11 +640,30 @@ void Engine::announce(const Effects& effects) {
     // Observers hear of what was committed only, never of a rolled-back change.
     for (const auto& row : effects.rows)
         m_observer.on_message(row);
-    for (const auto& id : effects.delivered)
+    // Changes are also logged in the store, for a client that reports them later (veil
+    // receive --json after another verb processed them).
+    auto log_status = [this](const Bytes& id, store::MessageStatus status) {
+        store::AccountStore::EventRow e;
+        e.kind = store::AccountStore::EventKind::status;
+        e.message_id = id;
+        e.status = status;
+        if (auto st = m_store.log_event(e); !st)
+            report(st.error());
+    };
+    for (const auto& id : effects.delivered) {
+        log_status(id, store::MessageStatus::delivered);
         m_observer.on_status(id, store::MessageStatus::delivered);
-    for (const auto& [id, status] : effects.statuses)
+    }
+    for (const auto& [id, status] : effects.statuses) {
+        log_status(id, status);
         m_observer.on_status(id, status);
+    }
     for (auto row_id : effects.changed) {
+        store::AccountStore::EventRow e;
+        e.kind = store::AccountStore::EventKind::changed;
+        e.message = row_id;
+        if (auto st = m_store.log_event(e); !st)
+            report(st.error());
         auto row = m_store.message_by_id(row_id);
         if (row && row.value())
             m_observer.on_message_changed(*row.value());
@@ -781,9 +804,8 @@ bool Engine::settled() {
     bool groups_idle = m_group_in_flight.empty() && m_group_updates.empty() && !m_inbox.busy &&
                        m_inbox.queue.empty();
     return m_state == State::ready && !m_link && m_pending_requests.empty() &&
-           m_uploading.empty() && m_downloading.empty() &&
-           m_acks_waiting.empty() && m_in_flight.empty() && m_fetching.empty() && groups_idle &&
-           idle_outgoing();
+           m_uploading.empty() && m_downloading.empty() && m_acks_waiting.empty() &&
+           m_in_flight.empty() && m_fetching.empty() && groups_idle && idle_outgoing();
 }
 
 void Engine::check_settled() {

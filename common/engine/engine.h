@@ -123,6 +123,13 @@ public:
 // A disappearing timer for people: "off", "30 seconds", "1 hour", "1 week".
 std::string describe_timer(std::uint32_t seconds);
 
+// A file name from anyone, safe to show and to save under: valid UTF-8, no folders, no control,
+// bidi or invisible format characters, no leading dots, at most 200 bytes (the extension kept);
+// "file" when nothing is left.
+std::string clean_file_name(const std::string& raw);
+// Whether text is one emoji-like reaction: short, visible, not plain ASCII words.
+bool valid_reaction(const std::string& emoji);
+
 // How long a typing indicator lasts without a fresh one.
 inline constexpr std::int64_t kTypingTimeoutMs = 15000;
 
@@ -286,7 +293,9 @@ public:
     Result<std::uint32_t> disappearing(const std::string& conversation);
     // Tells a 1:1 conversation's other side that we are typing (or stopped); sent only to
     // their devices online now, never stored. Repeated calls are cheap (one send per few s).
-    void set_typing(const std::string& conversation, bool typing);
+    // force: send even what this engine believes the other side knows already (a headless
+    // `typing --stop` runs in a new process).
+    void set_typing(const std::string& conversation, bool typing, bool force = false);
     // Whether mark_read tells senders that we read their messages (default on).
     Status set_read_receipts(bool on);
     bool read_receipts();

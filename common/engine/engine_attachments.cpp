@@ -68,10 +68,14 @@ Status Engine::prepare_files(const std::vector<std::filesystem::path>& files,
     int index = 0;
     for (const auto& file : files) {
         auto status = std::filesystem::status(file, ec);
-        if (ec || !std::filesystem::is_regular_file(status)) {
+        if (ec || !std::filesystem::exists(status)) {
             undo();
-            return make_error(Errc::not_found,
-                              "cannot read " + file.filename().string() + ": it is not a file");
+            return make_error(Errc::not_found, "cannot read " + file.string() + ": no such file");
+        }
+        if (!std::filesystem::is_regular_file(status)) {
+            undo();
+            return make_error(Errc::invalid_argument,
+                              "cannot send " + file.string() + ": it is not a regular file");
         }
         auto key = crypto::generate_attachment_key();
         if (!key) {
@@ -94,9 +98,7 @@ Status Engine::prepare_files(const std::vector<std::filesystem::path>& files,
         a.digest = encrypted->digest;
         a.size = encrypted->plain_size;
         a.blob_size = encrypted->blob_size;
-        a.file_name = file.filename().string();
-        if (a.file_name.size() > protocol::kMaxFileNameBytes)
-            a.file_name.resize(protocol::kMaxFileNameBytes);
+        a.file_name = clean_file_name(file.filename().string());
         a.content_type = content_type_of(file);
         a.state = store::AttachmentState::uploading;
         a.local_path = local.string();
@@ -129,8 +131,11 @@ void Engine::upload_attachment(std::int64_t row_id, int index) {
         return;
     const Bytes message_id = row.value()->message_id;
     const std::string name = a.value()->file_name;
-    auto give_up = [this, row_id, index, message_id](const Error& why) {
+    std::string blob_file = a.value()->local_path;
+    auto give_up = [this, row_id, index, message_id, blob_file](const Error& why) {
         m_uploading.erase({row_id, index});
+        std::error_code ignored;
+        std::filesystem::remove(blob_file, ignored); // encrypted for a message that never goes
         if (auto st = m_store.set_attachment_state(row_id, index, store::AttachmentState::failed,
                                                    std::string());
             !st)
@@ -280,6 +285,10 @@ void Engine::download(std::int64_t row_id, int index, DoneHandler done) {
             m_downloading.erase({row_id, index});
             Status result = st;
             if (st) {
+                std::error_code perms_error;
+                std::filesystem::permissions(
+                    local, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                    std::filesystem::perm_options::replace, perms_error);
                 result = m_store.set_attachment_state(row_id, index, store::AttachmentState::ready,
                                                       local.string());
             } else {
@@ -315,9 +324,15 @@ Status Engine::save_attachment(std::int64_t row_id, int index, const std::filesy
     SecretBytes key(a.value()->key.data(), a.value()->key.size());
     auto st = crypto::decrypt_attachment(a.value()->local_path, to, key, a.value()->digest,
                                          a.value()->size);
-    if (!st && st.error().code == Errc::corrupt)
+    if (!st && st.error().code == Errc::corrupt) {
+        // The copy here is bad: forget it, so the next download fetches the relay's again.
+        std::error_code ignored;
+        std::filesystem::remove(a.value()->local_path, ignored);
+        (void)m_store.set_attachment_state(row_id, index, store::AttachmentState::remote,
+                                           std::string());
         return make_error(Errc::corrupt, "the file is damaged or was tampered with; it was not "
                                          "saved");
+    }
     return st;
 }
 

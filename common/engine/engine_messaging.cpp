@@ -65,22 +65,6 @@ std::vector<std::string> mentions_in(const std::string& text) {
     return out;
 }
 
-// A file name from another device, safe to show and to save under: no folders, no controls.
-std::string safe_file_name(const std::string& raw) {
-    std::string name = unicode::sanitize(raw);
-    auto slash = name.find_last_of("/\\");
-    if (slash != std::string::npos)
-        name = name.substr(slash + 1);
-    std::string out;
-    for (char c : name)
-        if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7F)
-            out += c;
-    while (!out.empty() && (out.front() == '.' || out.front() == ' '))
-        out.erase(out.begin());
-    out = utf8_prefix(out, protocol::kMaxFileNameBytes - 3);
-    return out.empty() ? std::string("file") : out;
-}
-
 bool valid_blob_id(const std::string& id) {
     if (id.size() != protocol::kBlobIdHexChars)
         return false;
@@ -89,6 +73,57 @@ bool valid_blob_id(const std::string& id) {
 }
 
 } // namespace
+
+std::string clean_file_name(const std::string& raw) {
+    std::string name = unicode::sanitize(raw);
+    auto slash = name.find_last_of("/\\");
+    if (slash != std::string::npos)
+        name = name.substr(slash + 1);
+    std::string out;
+    for (std::size_t i = 0; i < name.size();) {
+        char32_t cp = 0;
+        std::size_t length = unicode::next(name, i, cp);
+        if (cp >= 0x20 && cp != 0x7F && !unicode::needs_visible_mark(cp))
+            out.append(name, i, length);
+        i += length;
+    }
+    while (!out.empty() && (out.front() == '.' || out.front() == ' '))
+        out.erase(out.begin());
+    constexpr std::size_t kMax = 200; // room for a temporary suffix under NAME_MAX (255)
+    if (out.size() > kMax) {
+        std::string ext;
+        auto dot = out.find_last_of('.');
+        if (dot != std::string::npos && out.size() - dot <= 16)
+            ext = out.substr(dot);
+        std::size_t end = kMax - ext.size();
+        while (end > 0 && (static_cast<unsigned char>(out[end]) & 0xC0) == 0x80)
+            --end;
+        out = out.substr(0, end) + ext;
+    }
+    return out.empty() ? std::string("file") : out;
+}
+
+bool valid_reaction(const std::string& emoji) {
+    if (emoji.empty() || emoji.size() > protocol::kMaxReactionBytes ||
+        unicode::sanitize(emoji) != emoji)
+        return false;
+    bool pictographic = false;
+    for (std::size_t i = 0; i < emoji.size();) {
+        char32_t cp = 0;
+        i += unicode::next(emoji, i, cp);
+        if (cp < 0x80) {
+            // Keycaps (1️⃣, #️⃣, *️⃣) start with an ASCII digit, '#' or '*'; nothing else
+            // ASCII.
+            if (!(cp >= '0' && cp <= '9') && cp != '#' && cp != '*')
+                return false;
+        } else if (unicode::needs_visible_mark(cp)) {
+            return false;
+        } else {
+            pictographic = true;
+        }
+    }
+    return pictographic;
+}
 
 std::string describe_timer(std::uint32_t seconds) {
     if (seconds == 0)
@@ -223,6 +258,8 @@ Result<Bytes> Engine::send(const std::string& conversation, const Outgoing& mess
             target.value()->kind == store::MessageKind::system)
             return make_error(Errc::not_found, "the message to reply to is not in this "
                                                "conversation");
+        if (target.value()->deleted)
+            return make_error(Errc::invalid_argument, "that message was deleted");
         row.quote = store::Quote{target.value()->message_id, target.value()->sender,
                                  utf8_prefix(target.value()->text, kMaxQuoteBytes)};
     }
@@ -275,8 +312,7 @@ Result<Bytes> Engine::send(const std::string& conversation, const Outgoing& mess
 Status Engine::react(const std::string& conversation, const MessageRef& target,
                      const std::string& emoji) {
     VEIL_TRY(check_conversation(conversation));
-    if (emoji.size() > protocol::kMaxReactionBytes || unicode::sanitize(emoji) != emoji ||
-        emoji.find_first_of(" \t\r\n") != std::string::npos)
+    if (!emoji.empty() && !valid_reaction(emoji))
         return make_error(Errc::invalid_argument, "a reaction is one emoji");
     auto row = m_store.find_message(target.sender, target.message_id);
     if (!row)
@@ -433,7 +469,7 @@ Result<std::uint32_t> Engine::disappearing(const std::string& conversation) {
     return m_store.expire_timer(conversation);
 }
 
-void Engine::set_typing(const std::string& conversation, bool typing) {
+void Engine::set_typing(const std::string& conversation, bool typing, bool force) {
     if (m_state != State::ready || store::is_group_conversation(conversation) ||
         !protocol::valid_username(conversation) || conversation == m_username)
         return;
@@ -444,9 +480,10 @@ void Engine::set_typing(const std::string& conversation, bool typing) {
             return;
         m_typing_sent[conversation] = now;
     } else {
-        if (last == m_typing_sent.end())
+        if (last == m_typing_sent.end() && !force)
             return;
-        m_typing_sent.erase(last);
+        if (last != m_typing_sent.end())
+            m_typing_sent.erase(last);
     }
     auto blocked = m_store.is_blocked(conversation);
     auto devices = m_store.known_devices(conversation);
@@ -542,8 +579,7 @@ Status Engine::apply_data(const std::string& conversation, const std::string& se
     }
     if (data.has_reaction()) {
         const auto& r = data.reaction();
-        if (r.emoji().size() > protocol::kMaxReactionBytes ||
-            unicode::sanitize(r.emoji()) != r.emoji())
+        if (!r.remove() && !valid_reaction(r.emoji()))
             return make_error(Errc::invalid_message, "a reaction is malformed");
         auto target = m_store.find_message(r.target_author(), bytes_of(r.target_id()));
         if (!target)
@@ -614,10 +650,20 @@ Status Engine::apply_data(const std::string& conversation, const std::string& se
             return {}; // its time ran out before it reached this device
     }
     if (data.has_quote() && data.quote().message_id().size() == protocol::kMessageIdBytes &&
-        protocol::valid_username(data.quote().author()))
+        protocol::valid_username(data.quote().author())) {
         row.quote =
             store::Quote{bytes_of(data.quote().message_id()), data.quote().author(),
                          utf8_prefix(unicode::sanitize(data.quote().text()), kMaxQuoteBytes)};
+        // Where we hold the original, it is what the quote shows: a sender cannot make a
+        // message appear to say something else.
+        auto original = m_store.find_message(row.quote->author, row.quote->message_id);
+        if (!original)
+            return original.error();
+        if (original.value() && original.value()->peer == conversation)
+            row.quote->text = original.value()->deleted
+                                  ? std::string()
+                                  : utf8_prefix(original.value()->text, kMaxQuoteBytes);
+    }
     if (group)
         for (const auto& m : data.mentions())
             if (protocol::valid_username(m) && row.mentions.size() < kMaxMentions)
@@ -636,7 +682,7 @@ Status Engine::apply_data(const std::string& conversation, const std::string& se
         out.digest = bytes_of(a.digest());
         out.size = a.size();
         out.blob_size = a.blob_size();
-        out.file_name = safe_file_name(a.file_name());
+        out.file_name = clean_file_name(a.file_name());
         out.content_type = utf8_prefix(unicode::sanitize(a.content_type()), 100);
         out.state = store::AttachmentState::remote;
         row.attachments.push_back(std::move(out));
@@ -726,7 +772,9 @@ void Engine::handle_expired(const wire::Deliver& d) {
             report(st.error());
             return;
         }
-        m_observer.on_status(mid, store::MessageStatus::expired);
+        Effects effects;
+        effects.statuses.emplace_back(mid, store::MessageStatus::expired);
+        announce(effects);
     }
     if (d.delivery_id() != 0)
         ack(d.delivery_id());
@@ -772,8 +820,15 @@ void Engine::sweep_expired() {
     std::map<std::string, std::vector<std::int64_t>> by_conversation;
     for (const auto& row : expired->messages)
         by_conversation[row.peer].push_back(row.id);
-    for (const auto& [conversation, ids] : by_conversation)
+    for (const auto& [conversation, ids] : by_conversation) {
+        store::AccountStore::EventRow e;
+        e.kind = store::AccountStore::EventKind::disappeared;
+        e.conversation = conversation;
+        e.count = static_cast<int>(ids.size());
+        if (auto st = m_store.log_event(e); !st)
+            report(st.error());
         m_observer.on_messages_removed(conversation, ids);
+    }
     schedule_expiry();
 }
 

@@ -51,7 +51,7 @@ inline constexpr std::size_t kMaxFileNameBytes = 255;
 // Everyday messaging (DataMessage): how long after sending a message may still be edited or
 // deleted for everyone, the longest reaction, and the disappearing timers people can pick.
 inline constexpr std::int64_t kEditWindowMs = 24LL * 60 * 60 * 1000;
-inline constexpr std::size_t kMaxReactionBytes = 32;
+inline constexpr std::size_t kMaxReactionBytes = 64; // the longest ZWJ sequences are ~45
 inline constexpr std::uint32_t kMaxExpireTimerSeconds = 4 * 7 * 24 * 60 * 60;
 
 } // namespace veil::protocol

@@ -2,6 +2,8 @@
 
 #include "protocol/envelope_codec.h"
 
+#include <map>
+
 namespace veil::qt {
 
 Result<std::unique_ptr<ClientSession>>
@@ -88,6 +90,16 @@ Result<std::unique_ptr<ClientSession>> ClientSession::open(const std::filesystem
     for (const auto& file : expired->files) {
         std::error_code ec;
         std::filesystem::remove(file, ec);
+    }
+    std::map<std::string, int> gone;
+    for (const auto& row : expired->messages)
+        ++gone[row.peer];
+    for (const auto& [conversation, count] : gone) {
+        store::AccountStore::EventRow e;
+        e.kind = store::AccountStore::EventKind::disappeared;
+        e.conversation = conversation;
+        e.count = count;
+        VEIL_TRY(store.value()->log_event(e));
     }
     return assemble(std::move(store.value()), profile, observer);
 }

@@ -316,6 +316,20 @@ public:
     Status set_attachment_state(std::int64_t message, int index, AttachmentState state,
                                 const std::string& local_path);
 
+    // Changes to stored messages, in order (schema version 8, table events).
+    enum class EventKind { changed = 1, status = 2, disappeared = 3 };
+    struct EventRow {
+        std::int64_t seq = 0;
+        EventKind kind = EventKind::changed;
+        std::int64_t message = 0; // changed: the row id
+        Bytes message_id;         // status: the message
+        MessageStatus status = MessageStatus::queued;
+        std::string conversation; // disappeared: where, and how many
+        int count = 0;
+    };
+    Status log_event(const EventRow& event);
+    Result<std::vector<EventRow>> events_after(std::int64_t seq, int limit);
+
     // Identity trust. verified: the person compared safety numbers and said they match.
     // A changed identity key (saved by libsignal through save_identity) clears verified, sets
     // needs_accept if the contact was verified, and leaves a notice for the engine to write

@@ -806,6 +806,47 @@ Status AccountStore::set_attachment_state(std::int64_t message, int index, Attac
     return {};
 }
 
+// Events
+
+Status AccountStore::log_event(const EventRow& e) {
+    auto stmt = m_impl->db.prepare(
+        "INSERT INTO events (kind, message, message_id, status, conversation, count) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!stmt)
+        return stmt.error();
+    VEIL_TRY(stmt->bind(1, static_cast<std::int64_t>(e.kind))
+                 .bind(2, e.message)
+                 .bind_blob(3, e.message_id)
+                 .bind(4, static_cast<std::int64_t>(e.status))
+                 .bind(5, e.conversation)
+                 .bind(6, e.count)
+                 .run());
+    auto prune = m_impl->db.prepare("DELETE FROM events WHERE seq <= ?1 - 10000");
+    if (!prune)
+        return prune.error();
+    return prune->bind(1, m_impl->db.last_insert_rowid()).run();
+}
+
+Result<std::vector<AccountStore::EventRow>> AccountStore::events_after(std::int64_t seq,
+                                                                       int limit) {
+    auto stmt = m_impl->db.prepare("SELECT seq, kind, message, message_id, status, conversation, "
+                                   "count FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    if (!stmt)
+        return stmt.error();
+    stmt->bind(1, seq).bind(2, limit);
+    return collect<EventRow>(stmt.value(), [](const Statement& s) {
+        EventRow e;
+        e.seq = s.column_int64(0);
+        e.kind = static_cast<EventKind>(s.column_int64(1));
+        e.message = s.column_int64(2);
+        e.message_id = s.column_blob(3);
+        e.status = static_cast<MessageStatus>(s.column_int64(4));
+        e.conversation = s.column_text(5);
+        e.count = static_cast<int>(s.column_int64(6));
+        return e;
+    });
+}
+
 // Identity trust
 
 Result<AccountStore::Trust> AccountStore::trust(const std::string& name) {

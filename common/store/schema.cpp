@@ -235,7 +235,9 @@ CREATE TABLE blocked (
 // (key and digest only here). conversation_settings: each conversation's disappearing timer.
 // identity_trust: contacts marked verified, and whether a changed identity key awaits the
 // person's acceptance (a verified contact's new key stops our sending until then); notice: a
-// change the engine has not yet written into the conversation.
+// change the engine has not yet written into the conversation. events: what changed about stored
+// messages (edits, reactions, deletions, statuses, disappearances), in order, so that a headless
+// client reports changes that another run processed; the newest 10,000 are kept.
 constexpr const char* kVersion8 = R"sql(
 CREATE TABLE message_details (
     message INTEGER PRIMARY KEY REFERENCES messages (id),
@@ -285,6 +287,16 @@ CREATE TABLE identity_trust (
     needs_accept INTEGER NOT NULL DEFAULT 0,
     notice INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind INTEGER NOT NULL,
+    message INTEGER NOT NULL DEFAULT 0,
+    message_id BLOB,
+    status INTEGER NOT NULL DEFAULT 0,
+    conversation TEXT NOT NULL DEFAULT '',
+    count INTEGER NOT NULL DEFAULT 0
+);
 )sql";
 
 // Migration i brings the schema from version i to version i + 1. Append only; never edit a

@@ -103,6 +103,8 @@ TEST_CASE("replies, reactions, edits and deletions reach the other side inside t
           std::string::npos);
 
     REQUIRE(bob.run({"edit", lunch, "Lunch at the Wombat cafe?"}).code == 0);
+    // Another verb processes the edit first: receive still reports it, from the event log.
+    REQUIRE(alice.run({"read", "bob"}).code == 0);
     got = alice.run({"receive", "--json"});
     REQUIRE(got.code == 0);
     changed = line_with(got.out, "Wombat");
@@ -222,6 +224,10 @@ TEST_CASE("typing indicators reach an online device and are never stored") {
     REQUIRE(typed.code == 0);
     REQUIRE(listening->wait_for_output(
         "{\"event\":\"typing\",\"conversation\":\"alice\",\"from\":\"alice\",\"typing\":true}",
+        20s));
+    REQUIRE(alice.run({"typing", "bob", "--stop"}).code == 0);
+    REQUIRE(listening->wait_for_output(
+        "{\"event\":\"typing\",\"conversation\":\"alice\",\"from\":\"alice\",\"typing\":false}",
         20s));
     listening->signal(SIGTERM);
     listening->wait(10s);

@@ -147,3 +147,30 @@ TEST_CASE("a disappearing message is deleted on time on both sides, with its sea
     CHECK_FALSE(bob.store->find_message("alice", id.value())->has_value());
     CHECK_FALSE(alice.store->find_message("alice", id.value())->has_value());
 }
+
+TEST_CASE("file names from others are cleaned and reactions must be emoji") {
+    CHECK(engine::clean_file_name("../../etc/passwd") == "passwd");
+    CHECK(engine::clean_file_name("rtl\xE2\x80\xAEtxt.exe") == "rtltxt.exe");
+    CHECK(engine::clean_file_name("a\xC2\x9B"
+                                  "b\nc.txt") == "abc.txt");
+    CHECK(engine::clean_file_name("...hidden") == "hidden");
+    CHECK(engine::clean_file_name("") == "file");
+    CHECK(engine::clean_file_name("bad\xFF.txt") == "bad\xEF\xBF\xBD.txt");
+    std::string long_name;
+    for (int i = 0; i < 127; ++i)
+        long_name += "\xC3\xA9"; // é
+    auto cleaned = engine::clean_file_name(long_name + ".pdf");
+    CHECK(cleaned.size() <= 200);
+    CHECK(cleaned.substr(cleaned.size() - 4) == ".pdf");
+
+    CHECK(engine::valid_reaction("\xF0\x9F\x91\x8D"));          // 👍
+    CHECK(engine::valid_reaction("1\xEF\xB8\x8F\xE2\x83\xA3")); // 1️⃣
+    CHECK(engine::valid_reaction("\xF0\x9F\x91\xA8\xF0\x9F\x8F\xBB\xE2\x80\x8D\xF0\x9F\x91"
+                                 "\xA9\xF0\x9F\x8F\xBB\xE2\x80\x8D\xF0\x9F\x91\xA7\xF0\x9F"
+                                 "\x8F\xBB\xE2\x80\x8D\xF0\x9F\x91\xA6\xF0\x9F\x8F\xBB")); // family
+    CHECK_FALSE(engine::valid_reaction("aaaa"));
+    CHECK_FALSE(engine::valid_reaction("-x"));
+    CHECK_FALSE(engine::valid_reaction("\xE2\x80\xAE")); // a lone RTL override
+    CHECK_FALSE(engine::valid_reaction("\x1b[2J"));
+    CHECK_FALSE(engine::valid_reaction(""));
+}

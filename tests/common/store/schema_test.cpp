@@ -59,6 +59,7 @@ void make_version_7(const TempProfile& profile) {
     auto db = open_raw(profile);
     REQUIRE(db.exec("BEGIN; DROP TABLE message_details; DROP TABLE reactions; DROP TABLE "
                     "attachments; DROP TABLE conversation_settings; DROP TABLE identity_trust; "
+                    "DROP TABLE events; "
                     "PRAGMA user_version = 7; COMMIT;")
                 .ok());
 }
@@ -128,7 +129,7 @@ TEST_CASE("the schema is at version 8 with the sender key, group, device, search
          {"sender_keys", "groups", "group_members", "group_key_holders", "group_outbox",
           "message_kinds", "group_pending_changes", "device_lists", "devices", "messages_fts",
           "blocked", "message_details", "reactions", "attachments", "conversation_settings",
-          "identity_trust"}) {
+          "identity_trust", "events"}) {
         INFO(table);
         CHECK(has_table(db, table));
     }
