@@ -97,4 +97,35 @@ QString tick_for(store::MessageStatus status) {
     return QString();
 }
 
+QString format_size(std::uint64_t bytes) {
+    if (bytes < 1024)
+        return bytes == 1 ? QObject::tr("1 byte")
+                          : QObject::tr("%1 bytes").arg(static_cast<qulonglong>(bytes));
+    const char* units[] = {"KB", "MB", "GB", "TB"};
+    double value = static_cast<double>(bytes);
+    int unit = -1;
+    while (value >= 1024 && unit < 3) {
+        value /= 1024;
+        ++unit;
+    }
+    // One decimal below 10 ("3.2 MB"), none above ("14 KB"), as file managers do.
+    int decimals = value < 10 ? 1 : 0;
+    return QStringLiteral("%1 %2").arg(value, 0, 'f', decimals).arg(QLatin1String(units[unit]));
+}
+
+QString format_safety_number(const QString& digits) {
+    constexpr int kGroups = 12;
+    constexpr int kGroupDigits = 5;
+    constexpr int kGroupsPerLine = 4;
+    if (digits.size() != kGroups * kGroupDigits)
+        return digits;
+    QString out;
+    for (int g = 0; g < kGroups; ++g) {
+        if (g > 0)
+            out += g % kGroupsPerLine == 0 ? QChar(u'\n') : QChar(u' ');
+        out += digits.mid(g * kGroupDigits, kGroupDigits);
+    }
+    return out;
+}
+
 } // namespace veil::desktop
