@@ -781,6 +781,7 @@ bool Engine::settled() {
     bool groups_idle = m_group_in_flight.empty() && m_group_updates.empty() && !m_inbox.busy &&
                        m_inbox.queue.empty();
     return m_state == State::ready && !m_link && m_pending_requests.empty() &&
+           m_uploading.empty() && m_downloading.empty() &&
            m_acks_waiting.empty() && m_in_flight.empty() && m_fetching.empty() && groups_idle &&
            idle_outgoing();
 }

@@ -6,7 +6,7 @@ namespace veil::qt {
 
 Result<std::unique_ptr<ClientSession>>
 ClientSession::assemble(std::unique_ptr<store::AccountStore> store,
-                        engine::EngineObserver& observer) {
+                        const std::filesystem::path& profile, engine::EngineObserver& observer) {
     auto context = crypto::SignalContext::create();
     if (!context)
         return context.error();
@@ -14,8 +14,14 @@ ClientSession::assemble(std::unique_ptr<store::AccountStore> store,
     session->m_store = std::move(store);
     session->m_context = std::move(context.value());
     session->m_transport = std::make_unique<WsTransport>();
-    session->m_engine = std::make_unique<engine::Engine>(
-        *session->m_store, *session->m_context, *session->m_transport, session->m_clock, observer);
+    session->m_blobs = std::make_unique<BlobClient>();
+    engine::EngineOptions options;
+    // Attachment blobs stay encrypted here; their keys live only inside the database.
+    options.attachments_dir = profile / "attachments";
+    session->m_engine =
+        std::make_unique<engine::Engine>(*session->m_store, *session->m_context,
+                                         *session->m_transport, session->m_clock, observer, options);
+    session->m_engine->set_blob_transport(session->m_blobs.get());
     return session;
 }
 
@@ -30,7 +36,7 @@ ClientSession::create(const std::filesystem::path& profile, const SecretBytes& p
     auto store = store::AccountStore::create(profile, passphrase);
     if (!store)
         return store.error();
-    auto session = assemble(std::move(store.value()), observer);
+    auto session = assemble(std::move(store.value()), profile, observer);
     if (!session)
         return session.error();
     auto& s = *session.value();
@@ -47,7 +53,7 @@ ClientSession::create_for_link(const std::filesystem::path& profile, const Secre
     auto store = store::AccountStore::create(profile, passphrase);
     if (!store)
         return store.error();
-    auto session = assemble(std::move(store.value()), observer);
+    auto session = assemble(std::move(store.value()), profile, observer);
     if (!session)
         return session.error();
     VEIL_TRY(
@@ -73,7 +79,7 @@ Result<std::unique_ptr<ClientSession>> ClientSession::open(const std::filesystem
             VEIL_TRY(store.value()->set_account(info.value()));
         }
     }
-    return assemble(std::move(store.value()), observer);
+    return assemble(std::move(store.value()), profile, observer);
 }
 
 ClientSession::~ClientSession() {

@@ -5,6 +5,7 @@
 
 #include "crypto/signal_context.h"
 #include "engine/engine.h"
+#include "qt/blob_client.h"
 #include "qt/ws_transport.h"
 #include "store/account_store.h"
 #include "util/clock.h"
@@ -41,11 +42,13 @@ public:
 private:
     ClientSession() = default;
     static Result<std::unique_ptr<ClientSession>> assemble(std::unique_ptr<store::AccountStore>,
+                                                           const std::filesystem::path& profile,
                                                            engine::EngineObserver& observer);
     SystemClock m_clock;
     std::unique_ptr<store::AccountStore> m_store;
     std::unique_ptr<crypto::SignalContext> m_context;
     std::unique_ptr<WsTransport> m_transport;
+    std::unique_ptr<BlobClient> m_blobs;
     std::unique_ptr<engine::Engine> m_engine;
 };
 

@@ -305,6 +305,10 @@ public:
     Result<std::optional<std::int64_t>> next_expiry();
     // Attachments of a message (also filled into MessageRow::attachments by reading queries).
     Status add_attachment(std::int64_t message, const AttachmentRow& attachment);
+    // (message row id, index) of every attachment in a state, oldest message first.
+    Result<std::vector<std::pair<std::int64_t, int>>> attachments_in(AttachmentState state);
+    // An upload finished: the relay's blob id, and the state ready.
+    Status set_attachment_uploaded(std::int64_t message, int index, const std::string& blob_id);
     // One attachment with its key, or nullopt.
     Result<std::optional<AttachmentRow>> attachment(std::int64_t message, int index);
     Status set_attachment_state(std::int64_t message, int index, AttachmentState state,

@@ -752,6 +752,34 @@ Result<std::optional<AttachmentRow>> AccountStore::attachment(std::int64_t messa
     return std::optional<AttachmentRow>(read_attachment(stmt.value()));
 }
 
+Result<std::vector<std::pair<std::int64_t, int>>>
+AccountStore::attachments_in(AttachmentState state) {
+    auto stmt = m_impl->db.prepare(
+        "SELECT message, idx FROM attachments WHERE state = ?1 ORDER BY message, idx");
+    if (!stmt)
+        return stmt.error();
+    stmt->bind(1, static_cast<std::int64_t>(state));
+    return collect<std::pair<std::int64_t, int>>(stmt.value(), [](const Statement& s) {
+        return std::pair<std::int64_t, int>(s.column_int64(0), static_cast<int>(s.column_int64(1)));
+    });
+}
+
+Status AccountStore::set_attachment_uploaded(std::int64_t message, int index,
+                                             const std::string& blob_id) {
+    auto stmt = m_impl->db.prepare(
+        "UPDATE attachments SET blob_id = ?3, state = ?4 WHERE message = ?1 AND idx = ?2");
+    if (!stmt)
+        return stmt.error();
+    VEIL_TRY(stmt->bind(1, message)
+                 .bind(2, index)
+                 .bind(3, blob_id)
+                 .bind(4, static_cast<std::int64_t>(AttachmentState::ready))
+                 .run());
+    if (m_impl->db.changes() == 0)
+        return make_error(Errc::not_found, "no such attachment");
+    return {};
+}
+
 Status AccountStore::set_attachment_state(std::int64_t message, int index, AttachmentState state,
                                           const std::string& local_path) {
     auto stmt = m_impl->db.prepare(

@@ -6,6 +6,7 @@
 // connections.
 #include "relay_config.h"
 
+#include "core/blob_store.h"
 #include "core/relay_service.h"
 #include "core/sqlite_store.h"
 #include "crypto/provider.h"
@@ -68,9 +69,11 @@ void protobuf_log(google::protobuf::LogLevel, const char*, int, const std::strin
     log::debug(kLog, "protobuf: " + message);
 }
 
-void purge(RelayService& service) {
+void purge(RelayService& service, BlobStore& blobs, std::int64_t retention_ms) {
     if (auto purged = service.purge_expired(); !purged)
         log::warn(kLog, "purging expired envelopes failed: " + purged.error().message);
+    if (auto purged = blobs.purge_before(SystemClock().now_ms() - retention_ms); !purged)
+        log::warn(kLog, "purging expired blobs failed: " + purged.error().message);
 }
 
 void flush_seen(RelayService& service) {
@@ -79,8 +82,10 @@ void flush_seen(RelayService& service) {
 }
 
 // Waits for SIGINT or SIGTERM (blocked in every thread, see main), purging expired envelopes
-// every kPurgeIntervalMs and writing last-seen times every kSeenFlushIntervalMs meanwhile.
-void wait_for_termination(RelayService& service, const sigset_t& signals) {
+// and blobs every kPurgeIntervalMs and writing last-seen times every kSeenFlushIntervalMs
+// meanwhile.
+void wait_for_termination(RelayService& service, BlobStore& blobs, std::int64_t retention_ms,
+                          const sigset_t& signals) {
     SystemClock clock;
     std::int64_t next_purge = clock.now_ms() + kPurgeIntervalMs;
     std::int64_t next_flush = clock.now_ms() + kSeenFlushIntervalMs;
@@ -92,7 +97,7 @@ void wait_for_termination(RelayService& service, const sigset_t& signals) {
             return;
         }
         if (clock.now_ms() >= next_purge) {
-            purge(service);
+            purge(service, blobs, retention_ms);
             next_purge = clock.now_ms() + kPurgeIntervalMs;
         }
         if (clock.now_ms() >= next_flush) {
@@ -169,10 +174,18 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     options.group_commit = config.group_commit != 0;
     options.link_timeout_ms =
         config.link_timeout_ms > 0 ? config.link_timeout_ms : config.link_timeout_seconds * 1000;
+    BlobStore::Options blob_options;
+    blob_options.max_bytes = static_cast<std::uint64_t>(config.max_attachment_mib) * 1024 * 1024;
+    auto blobs = BlobStore::open(config.data_dir, clock, blob_options);
+    if (!blobs) {
+        std::cerr << "veil-relay: " << blobs.error().message << "\n";
+        return 1;
+    }
     RelayService service(**store, clock, options);
+    service.set_blobs(blobs->get());
     transport::ReactorPool reactors(service, transport_options(config));
     service.set_router(&reactors);
-    purge(service);
+    purge(service, **blobs, options.retention_ms);
 
     Poco::Net::ServerSocket socket;
     // SO_REUSEADDR for restarts over TIME_WAIT, but never SO_REUSEPORT: a second relay on the
@@ -188,7 +201,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
                         std::to_string(reactors.reactor_count()) + " reactors");
     std::cout << "veil-relay listening on " << bound << std::endl;
 
-    wait_for_termination(service, signals);
+    wait_for_termination(service, **blobs, options.retention_ms, signals);
 
     log::info(kLog, "shutting down");
     acceptor.stop(); // no new connections
@@ -215,6 +228,9 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
+    // A file size limit (RLIMIT_FSIZE) makes a blob write fail with EFBIG, answered as a full
+    // disk, instead of killing the relay.
+    std::signal(SIGXFSZ, SIG_IGN);
 
     auto config = parse_config(std::vector<std::string>(argv + 1, argv + argc));
     if (!config) {

@@ -45,6 +45,18 @@ Status apply_link_timeout(RelayConfig& config, const std::string& text, const st
     return {};
 }
 
+constexpr std::int64_t kMaxAttachmentMib = 4096;
+
+Status apply_attachment_limit(RelayConfig& config, const std::string& text,
+                              const std::string& what) {
+    auto mib = parse_number(text, 1, kMaxAttachmentMib);
+    if (!mib)
+        return bad(what + " needs a whole number of MiB from 1 to " +
+                   std::to_string(kMaxAttachmentMib));
+    config.max_attachment_mib = *mib;
+    return {};
+}
+
 struct HiddenOption {
     const char* name;
     std::int64_t RelayConfig::*field;
@@ -105,6 +117,9 @@ Status apply_file(RelayConfig& config, const std::string& path) {
         if (file->hasProperty("link_timeout_seconds"))
             VEIL_TRY(apply_link_timeout(config, file->getString("link_timeout_seconds"),
                                         "link_timeout_seconds in " + path));
+        if (file->hasProperty("max_attachment_mib"))
+            VEIL_TRY(apply_attachment_limit(config, file->getString("max_attachment_mib"),
+                                            "max_attachment_mib in " + path));
         if (file->hasProperty("log_level"))
             VEIL_TRY(apply_level(config, file->getString("log_level")));
         if (file->hasProperty("durability"))
@@ -134,11 +149,13 @@ const char* usage() {
            "                  [--retention-days N] [--durability full|normal]\n"
            "                  [--log-level debug|info|warn|error]\n"
            "                  [--tls-cert FILE --tls-key FILE]\n"
-           "                  [--link-timeout-seconds N]\n"
+           "                  [--link-timeout-seconds N] [--max-attachment-mib N]\n"
            "       veil-relay invite create --data DIR [--config FILE]\n"
            "\n"
            "  --link-timeout-seconds N  seconds a new device's link code can be used\n"
-           "                            (10 to 86400, default 600)\n";
+           "                            (10 to 86400, default 600)\n"
+           "  --max-attachment-mib N    the largest attachment the relay stores, in MiB\n"
+           "                            (1 to 4096, default 100)\n";
 }
 
 Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
@@ -168,7 +185,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
             config.invite_only = true;
         } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
                    arg == "--log-level" || arg == "--retention-days" || arg == "--durability" ||
-                   arg == "--tls-cert" || arg == "--tls-key" || arg == "--link-timeout-seconds") {
+                   arg == "--tls-cert" || arg == "--tls-key" || arg == "--link-timeout-seconds" ||
+                   arg == "--max-attachment-mib") {
             auto v = value();
             if (!v)
                 return bad(arg + " needs a value");
@@ -186,6 +204,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                 VEIL_TRY(apply_durability(config, *v));
             else if (arg == "--link-timeout-seconds")
                 VEIL_TRY(apply_link_timeout(config, *v, arg));
+            else if (arg == "--max-attachment-mib")
+                VEIL_TRY(apply_attachment_limit(config, *v, arg));
             else if (arg == "--retention-days") {
                 auto days = parse_days(*v);
                 if (!days)

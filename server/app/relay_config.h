@@ -4,12 +4,16 @@
 //   veil-relay --listen HOST:PORT --data DIR [--config FILE] [--invite-only]
 //              [--retention-days N] [--durability full|normal]
 //              [--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]
-//              [--link-timeout-seconds N]
+//              [--link-timeout-seconds N] [--max-attachment-mib N]
 //   veil-relay invite create --data DIR [--config FILE]
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
 // data, invite_only, retention_days, durability, log_level, tls_cert, tls_key,
-// link_timeout_seconds.
+// link_timeout_seconds, max_attachment_mib.
+//
+// max_attachment_mib: the largest attachment (encrypted blob) the relay stores, in MiB (default
+// 100, from 1 to 4096). Blobs live in DATA_DIR/blobs and are deleted after retention_days, like
+// mailboxes.
 //
 // link_timeout_seconds: how long a link code a new device shows may be used by an existing
 // device of the account (default 600, from 10 to 86400).
@@ -53,6 +57,8 @@ struct RelayConfig {
     bool invite_only = false;
     int retention_days = 30;
     std::int64_t link_timeout_seconds = protocol::kDefaultLinkTimeoutMs / 1000;
+    std::int64_t max_attachment_mib =
+        static_cast<std::int64_t>(protocol::kDefaultMaxAttachmentBytes / (1024 * 1024));
     log::Level log_level = log::Level::info;
     Durability durability = Durability::full;
     // PEM certificate chain and private key; both empty for plain WebSocket.

@@ -86,7 +86,8 @@ bool is_request(const wire::Envelope& e) {
     case wire::Envelope::kDeviceListRequest:
     case wire::Envelope::kDeviceRemoveRequest:
     case wire::Envelope::kLinkOpenRequest:
-    case wire::Envelope::kLinkSendRequest: return true;
+    case wire::Envelope::kLinkSendRequest:
+    case wire::Envelope::kBlobUploadRequest: return true;
     default: return false;
     }
 }
@@ -232,6 +233,13 @@ wire::Envelope deliver_envelope(const StoredEnvelope& s) {
         c->set_state(s.change->state.data(), s.change->state.size());
         c->set_signer(s.change->signer);
         c->set_signature(s.change->signature.data(), s.change->signature.size());
+    }
+    if (s.expired) {
+        auto* x = d->mutable_expired();
+        x->set_message_id(s.expired->message_id.data(), s.expired->message_id.size());
+        x->set_to_username(s.expired->to_username);
+        x->set_group_id(s.expired->group_id.data(), s.expired->group_id.size());
+        x->set_sent_at_ms(static_cast<std::uint64_t>(s.expired->sent_at_ms));
     }
     return e;
 }
@@ -524,6 +532,7 @@ bool RelayService::dispatch(Session& session, const wire::Envelope& request,
     case wire::Envelope::kDeviceRemoveRequest: on_device_remove(session, request, out); break;
     case wire::Envelope::kLinkOpenRequest: on_link_open(session, id, out); break;
     case wire::Envelope::kLinkSendRequest: on_link_send(session, request, out); break;
+    case wire::Envelope::kBlobUploadRequest: on_blob_upload(session, request, out); break;
     default: out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "Unknown request."));
     }
     return true;
@@ -796,6 +805,10 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
                            Responses& out) {
     const std::uint64_t id = request.request_id();
     const auto& s = request.send_request();
+    if (s.transient()) {
+        on_transient_send(session, request, out);
+        return true;
+    }
     if (!protocol::valid_username(s.to_username())) {
         out.push_back(error_frame(id, wire::Error::NOT_FOUND, "No such recipient."));
         return true;
@@ -832,6 +845,73 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
         return !submit_send(id, std::move(env), now_ms, known, *reply, out);
     finish_send(id, env, m_store.enqueue(env, now_ms), true, out);
     return true;
+}
+
+void RelayService::on_blob_upload(Session& session, const wire::Envelope& request, Responses& out) {
+    const std::uint64_t id = request.request_id();
+    if (!m_blobs) {
+        out.push_back(error_frame(id, wire::Error::UNAVAILABLE, "This relay keeps no files."));
+        return;
+    }
+    auto ticket = m_blobs->issue_ticket(session.username, request.blob_upload_request().size());
+    if (!ticket) {
+        switch (ticket.error().code) {
+        case Errc::too_large:
+            out.push_back(error_frame(id, wire::Error::TOO_LARGE,
+                                      "The file is larger than this relay accepts (" +
+                                          std::to_string(m_blobs->max_bytes()) + " bytes)."));
+            return;
+        case Errc::refused:
+            out.push_back(error_frame(id, wire::Error::RATE_LIMITED,
+                                      "Too many uploads under way: finish some first."));
+            return;
+        default:
+            out.push_back(error_frame(id, wire::Error::BAD_REQUEST, "An upload needs a size."));
+            return;
+        }
+    }
+    log::debug(kRoutingLog, "upload ticket issued for " +
+                                std::to_string(request.blob_upload_request().size()) + " bytes");
+    auto e = response(id);
+    auto* t = e.mutable_blob_upload_ticket();
+    t->set_blob_id(ticket->blob_id);
+    t->set_token(ticket->token);
+    t->set_max_bytes(ticket->max_bytes);
+    t->set_expires_at_ms(static_cast<std::uint64_t>(ticket->expires_at_ms));
+    out.push_back(protocol::encode_envelope(e));
+}
+
+// Typing indicators: nobody waits for them, so they skip the device checks, the send log and
+// the mailbox. Copies for devices that are unknown, removed or offline simply reach nobody.
+void RelayService::on_transient_send(Session& session, const wire::Envelope& request,
+                                     Responses& out) {
+    const auto& s = request.send_request();
+    out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(request.request_id())));
+    Router* router = m_router.load();
+    if (!router || !protocol::valid_username(s.to_username()))
+        return;
+    const std::int64_t now_ms = m_clock.now_ms();
+    const Bytes message_id = to_bytes(s.message_id());
+    auto push = [&](const std::string& username, const wire::DeviceCiphertext& c) {
+        if (username == session.username && c.device_id() == session.device_id)
+            return; // never back to the sending device
+        StoredEnvelope e{0,
+                         message_id,
+                         session.username,
+                         session.device_id,
+                         static_cast<std::uint32_t>(c.type()),
+                         to_bytes(c.ciphertext()),
+                         now_ms,
+                         {},
+                         std::nullopt,
+                         std::nullopt};
+        router->push_transient(username, c.device_id(), deliver_envelope(e));
+    };
+    for (const auto& c : s.to_devices())
+        push(s.to_username(), c);
+    if (s.sync() && s.to_username() != session.username)
+        for (const auto& c : s.own_devices())
+            push(session.username, c);
 }
 
 std::optional<Bytes> RelayService::check_send_devices(std::uint64_t id, const NewEnvelope& env) {
@@ -912,6 +992,7 @@ void RelayService::push_new(const NewEnvelope& env, const EnqueueOutcome& stored
                               copy.ciphertext,
                               stored.server_timestamp_ms,
                               {},
+                              std::nullopt,
                               std::nullopt};
         router->push(copy.username, copy.device_id, deliver_envelope(queued));
     }
@@ -985,6 +1066,7 @@ bool RelayService::submit_send(std::uint64_t id, NewEnvelope env, std::int64_t n
                                                            copy.ciphertext,
                                                            now_ms,
                                                            {},
+                                                           std::nullopt,
                                                            std::nullopt});
             log::debug(kRoutingLog, "delivery " + std::to_string(copy.delivery_id) + " pushed");
             router->push(copy.username, copy.device_id, deliver);
@@ -1091,11 +1173,20 @@ void RelayService::close(Session& session) {
 }
 
 Result<std::size_t> RelayService::purge_expired() {
-    const std::int64_t cutoff = m_clock.now_ms() - m_options.retention_ms;
-    auto purged = m_store.purge_before(cutoff);
-    if (purged && *purged > 0)
-        log::info(kRoutingLog, "purged " + std::to_string(*purged) + " expired envelopes");
-    return purged;
+    const std::int64_t now_ms = m_clock.now_ms();
+    auto purged = m_store.purge_before(now_ms - m_options.retention_ms, now_ms);
+    if (!purged)
+        return purged.error();
+    if (purged->deleted > 0)
+        log::info(kRoutingLog, "purged " + std::to_string(purged->deleted) +
+                                   " expired envelopes; " + std::to_string(purged->notices.size()) +
+                                   " notices queued");
+    // Committed: the senders' connected devices get their notices now, the others at their
+    // next drain.
+    if (Router* router = m_router.load())
+        for (const auto& n : purged->notices)
+            router->push(n.username, n.device_id, deliver_envelope(n.envelope));
+    return purged->deleted;
 }
 
 bool RelayService::verify(std::span<const std::uint8_t> public_key,
@@ -1433,9 +1524,9 @@ void RelayService::push_group_message(const NewGroupMessage& m, std::int64_t ser
     Router* router = m_router.load();
     if (!router)
         return;
-    StoredEnvelope e{0,           m.message_id, m.from_username, m.from_device_id,
-                     m.type,      m.ciphertext, server_ms,       m.group_id,
-                     std::nullopt};
+    StoredEnvelope e{
+        0,         m.message_id, m.from_username, m.from_device_id, m.type, m.ciphertext,
+        server_ms, m.group_id,   std::nullopt,    std::nullopt};
     auto deliver = deliver_envelope(e);
     for (const auto& r : m.recipients) {
         deliver.mutable_deliver()->set_delivery_id(r.delivery_id);
@@ -1457,7 +1548,8 @@ void RelayService::push_group_change(const NewGroupChange& g, std::int64_t serve
                      {},
                      server_ms,
                      g.change.group_id,
-                     std::move(record)};
+                     std::move(record),
+                     std::nullopt};
     auto deliver = deliver_envelope(e);
     for (const auto& r : g.recipients) {
         deliver.mutable_deliver()->set_delivery_id(r.delivery_id);

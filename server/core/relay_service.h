@@ -33,6 +33,7 @@
 // envelopes follow, oldest first, then QueueDrained. No input makes handle() throw or crash.
 #pragma once
 
+#include "core/blob_store.h"
 #include "core/mailbox_committer.h"
 #include "core/storage.h"
 #include "util/clock.h"
@@ -112,6 +113,11 @@ public:
     // and must not call the service.
     virtual void push_to_connection(std::uint64_t connection_id,
                                     const wire::Envelope& envelope) = 0;
+    // A transient Deliver (delivery id 0, never stored): sends envelope to each connection
+    // authenticated as the device now, past the mailbox's drain rules; nothing if the device is
+    // offline. Must not block on the network and must not call the service.
+    virtual void push_transient(const std::string& username, std::uint32_t device_id,
+                                const wire::Envelope& envelope) = 0;
     // The device was removed: closes every connection authenticated as it, each once the
     // answers to its requests so far have been written (a device that removed itself gets its
     // Ok first). Must not block and must not call the service.
@@ -151,6 +157,12 @@ public:
     // router must outlive the service, or stop_writes() must come before it goes; nullptr
     // disables live pushes (tests). May be called while requests are being handled.
     void set_router(Router* router) { m_router.store(router); }
+
+    // The relay's attachments (veil.proto, "Attachments"): BlobUploadRequest issues tickets from
+    // it, and the transport serves /v1/blobs/ from it. blobs must outlive the service; without
+    // it, ticket requests get UNAVAILABLE. Call before the first handle().
+    void set_blobs(BlobStore* blobs) { m_blobs = blobs; }
+    BlobStore* blobs() const { return m_blobs; }
 
     // Handles one frame from the connection of session; returns the frames to send back, in
     // order. Thread-safe across different sessions. Always answers on the calling thread, each
@@ -222,6 +234,9 @@ private:
     void on_prekey_fetch(const wire::Envelope& request, Responses& out);
     bool on_send(Session& session, const wire::Envelope& request, const Reply* reply,
                  Responses& out);
+    // A transient send (SendRequest.transient): answered Ok at once, pushed to the named devices
+    // that are connected now, never stored.
+    void on_transient_send(Session& session, const wire::Envelope& request, Responses& out);
     // The Error frame for a send whose copies do not name exactly the devices they must, by
     // the last committed device lists (NOT_FOUND if the recipient has no account); nullopt if
     // they do.
@@ -268,6 +283,9 @@ private:
                      const Result<std::optional<SendRecord>>& known, const Reply& reply,
                      Responses& out);
 
+    // A ticket for one attachment upload (BlobUploadRequest).
+    void on_blob_upload(Session& session, const wire::Envelope& request, Responses& out);
+
     // Devices (veil.proto, "Devices and linking").
     void on_device_add(Session& session, const wire::Envelope& request, Responses& out);
     void on_device_list(Session& session, const wire::Envelope& request, Responses& out);
@@ -304,6 +322,7 @@ private:
     const Clock& m_clock;
     Options m_options;
     std::atomic<Router*> m_router{nullptr};
+    BlobStore* m_blobs = nullptr;
     // libsignal's context is used by one thread at a time; signature checks take this lock.
     std::mutex m_crypto_mutex;
     std::unique_ptr<crypto::SignalContext> m_signal;

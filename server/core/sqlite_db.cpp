@@ -69,6 +69,10 @@ std::string SqliteStatement::column_text(int index) const {
     return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
+bool SqliteStatement::column_is_null(int index) const {
+    return sqlite3_column_type(m_statement, index) == SQLITE_NULL;
+}
+
 Bytes SqliteStatement::column_blob(int index) const {
     const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(m_statement, index));
     const int size = sqlite3_column_bytes(m_statement, index);

@@ -50,6 +50,7 @@ public:
     std::int64_t column_int64(int index) const;
     std::string column_text(int index) const;
     Bytes column_blob(int index) const;
+    bool column_is_null(int index) const;
 
 private:
     friend class SqliteDb;

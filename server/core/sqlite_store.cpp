@@ -8,6 +8,7 @@
 #include <atomic>
 #include <climits>
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 
 namespace veil::relay {
@@ -95,6 +96,18 @@ constexpr const char* kSchemaV3[] = {
     "ALTER TABLE accounts ADD COLUMN next_device_id INTEGER NOT NULL DEFAULT 2",
     "UPDATE accounts SET next_device_id = (SELECT COALESCE(MAX(device_id), 0) + 1 FROM devices"
     " WHERE devices.account_id = accounts.id)",
+};
+
+// Schema version 4: expiry notices (wire ExpiredNotice). A notice is a mailbox row of type
+// CIPHERTEXT_NONE with expired_to set (the recipient whose mailbox the message expired in),
+// message_id and group_id of the expired message, and expired_sent_ts its original server time.
+// account_copies, on the rows of a message, counts the rows it was given for the same recipient
+// account: when fewer remain at the purge, one of that account's devices acked it, and the
+// message was delivered after all (NULL on rows older than version 4: unknown).
+constexpr const char* kSchemaV4[] = {
+    "ALTER TABLE mailbox ADD COLUMN expired_to TEXT",
+    "ALTER TABLE mailbox ADD COLUMN expired_sent_ts INTEGER",
+    "ALTER TABLE mailbox ADD COLUMN account_copies INTEGER",
 };
 
 Error database_error(const char* what, const std::exception& e) {
@@ -286,11 +299,14 @@ Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int
         return make_error(Errc::refused, "the copies do not match the devices");
 
     auto& insert = db.statement("INSERT INTO mailbox (delivery_id, device, from_username,"
-                                " from_device, message_id, type, ciphertext, server_ts)"
-                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                                " from_device, message_id, type, ciphertext, server_ts,"
+                                " account_copies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     EnqueueOutcome outcome{{}, now_ms, false};
     for (std::size_t i = 0; i < env.copies.size(); ++i) {
         const auto& copy = env.copies[i];
+        const auto same_account =
+            std::count_if(env.copies.begin(), env.copies.end(),
+                          [&](const auto& c) { return c.username == copy.username; });
         const std::int64_t delivery_id = copy.delivery_id != 0
                                              ? static_cast<std::int64_t>(copy.delivery_id)
                                              : next_delivery_id.fetch_add(1);
@@ -301,7 +317,8 @@ Result<EnqueueOutcome> enqueue_in(SqliteDb& db, const NewEnvelope& env, std::int
             .bind_blob(5, env.message_id)
             .bind(6, std::int64_t{copy.type})
             .bind_blob(7, copy.ciphertext)
-            .bind(8, now_ms);
+            .bind(8, now_ms)
+            .bind(9, static_cast<std::int64_t>(same_account));
         insert.run();
         outcome.delivery_ids.push_back(static_cast<std::uint64_t>(delivery_id));
     }
@@ -346,11 +363,12 @@ std::optional<std::uint64_t> group_revision(SqliteDb& db, std::span<const std::u
 void insert_group_row(SqliteDb& db, std::int64_t device, std::int64_t delivery_id,
                       const std::string& from, std::int64_t from_device, const Bytes& message_id,
                       std::uint32_t type, std::optional<std::int64_t> payload,
-                      const Bytes& group_id, std::uint64_t change_revision, std::int64_t now_ms) {
+                      const Bytes& group_id, std::uint64_t change_revision, std::int64_t now_ms,
+                      std::int64_t account_copies = 0) {
     auto& insert = db.statement(
         "INSERT INTO mailbox (delivery_id, device, from_username, from_device, message_id, type,"
-        " ciphertext, server_ts, payload, group_id, change_revision)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " ciphertext, server_ts, payload, group_id, change_revision, account_copies)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     insert.bind(1, delivery_id)
         .bind(2, device)
         .bind(3, from)
@@ -361,6 +379,7 @@ void insert_group_row(SqliteDb& db, std::int64_t device, std::int64_t delivery_i
         .bind(8, now_ms);
     if (payload) {
         insert.bind(9, *payload);
+        insert.bind(12, account_copies);
     } else {
         insert.bind_blob(10, group_id);
         insert.bind(11, static_cast<std::int64_t>(change_revision));
@@ -408,13 +427,16 @@ Result<GroupWriteOutcome> group_message_in(SqliteDb& db, const NewGroupMessage& 
             .bind(7, now_ms);
         payload.run();
         const std::int64_t payload_id = db.last_insert_rowid();
+        std::map<std::string, std::int64_t> per_account;
+        for (const auto& r : m.recipients)
+            ++per_account[r.username];
         for (const auto& r : m.recipients) {
             auto device = device_row(db, r.username, r.device_id);
             if (!device)
                 continue; // accounts and devices are never deleted; the caller read them
             insert_group_row(db, *device, take_delivery_id(r.delivery_id, next_delivery_id),
                              m.from_username, from_device, Bytes{}, m.type, payload_id, {}, 0,
-                             now_ms);
+                             now_ms, per_account[r.username]);
         }
     }
     auto& log_send = db.statement("INSERT INTO sends (from_username, from_device, message_id,"
@@ -513,6 +535,67 @@ Result<GroupWriteOutcome> group_change_in(SqliteDb& db, const NewGroupChange& g,
     return GroupWriteOutcome{now_ms, false, {}};
 }
 
+// The messages of which the purge at cutoff_ms deletes envelopes and that no device of their
+// recipient account acked: one per (sender, message, recipient account), with the sender. A group
+// message's rows share its payload, which holds its id and group. Envelopes to the sender's own
+// account, group changes and notices are left out: nobody is told about those.
+std::vector<std::pair<std::string, ExpiredRecord>> expired_messages(SqliteDb& db,
+                                                                    std::int64_t cutoff_ms) {
+    StatementUse q(db.statement(
+        "SELECT m.from_username, COALESCE(p.message_id, m.message_id) AS mid, a.username,"
+        " p.group_id, MIN(COALESCE(p.server_ts, m.server_ts))"
+        " FROM mailbox m JOIN devices d ON d.id = m.device JOIN accounts a ON a.id = d.account_id"
+        " LEFT JOIN payloads p ON p.id = m.payload"
+        " WHERE m.server_ts < ? AND m.expired_to IS NULL AND m.change_revision IS NULL"
+        " AND a.username <> m.from_username"
+        " GROUP BY m.from_username, mid, a.username, p.group_id"
+        " HAVING MAX(m.account_copies) IS NULL OR COUNT(*) >= MAX(m.account_copies)"));
+    q->bind(1, cutoff_ms);
+    std::vector<std::pair<std::string, ExpiredRecord>> out;
+    while (q->step())
+        out.emplace_back(q->column_text(0), ExpiredRecord{q->column_blob(1), q->column_text(2),
+                                                          q->column_blob(3), q->column_int64(4)});
+    return out;
+}
+
+// Queues one notice about record into the mailbox of every active device of sender.
+void queue_notices(SqliteDb& db, const std::string& sender, const ExpiredRecord& record,
+                   std::int64_t now_ms, std::atomic<std::int64_t>& next_delivery_id,
+                   std::vector<QueuedNotice>& out) {
+    auto account = account_row(db, sender);
+    if (!account)
+        return;
+    std::vector<DeviceSlot> devices;
+    add_active_rows(db, *account, sender, 0, devices);
+    auto& insert = db.statement(
+        "INSERT INTO mailbox (delivery_id, device, from_username, from_device, message_id, type,"
+        " ciphertext, server_ts, group_id, expired_to, expired_sent_ts)"
+        " VALUES (?, ?, '', 0, ?, ?, x'', ?, ?, ?, ?)");
+    for (const auto& slot : devices) {
+        const std::int64_t delivery_id = next_delivery_id.fetch_add(1);
+        insert.bind(1, delivery_id)
+            .bind(2, slot.row)
+            .bind_blob(3, record.message_id)
+            .bind(4, std::int64_t{kCiphertextNone})
+            .bind(5, now_ms);
+        if (!record.group_id.empty())
+            insert.bind_blob(6, record.group_id);
+        insert.bind(7, record.to_username).bind(8, record.sent_at_ms);
+        insert.run();
+        StoredEnvelope e{static_cast<std::uint64_t>(delivery_id),
+                         record.message_id,
+                         {},
+                         0,
+                         kCiphertextNone,
+                         {},
+                         now_ms,
+                         {},
+                         std::nullopt,
+                         record};
+        out.push_back(QueuedNotice{sender, slot.address.second, std::move(e)});
+    }
+}
+
 // The bundles of an account's active devices (the named ones, or all when wanted is empty),
 // without one-time prekeys, by device id; each with its row in devices.
 std::vector<std::pair<std::int64_t, PrekeyBundleRecord>>
@@ -607,7 +690,10 @@ Status SqliteStore::migrate(Durability durability) {
         if (version < 2)
             for (const char* sql : kSchemaV2)
                 db.exec(sql);
-        for (const char* sql : kSchemaV3)
+        if (version < 3)
+            for (const char* sql : kSchemaV3)
+                db.exec(sql);
+        for (const char* sql : kSchemaV4)
             db.exec(sql);
         db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
         tx.commit();
@@ -915,7 +1001,8 @@ Result<std::vector<StoredEnvelope>> SqliteStore::queued(const std::string& usern
         StatementUse q(db.statement(
             "SELECT m.delivery_id, m.message_id, m.from_username, m.from_device, m.type,"
             " m.ciphertext, m.server_ts, m.payload, p.message_id, p.ciphertext, p.group_id,"
-            " m.group_id, m.change_revision, c.state, c.signer, c.signature, c.server_ts"
+            " m.group_id, m.change_revision, c.state, c.signer, c.signature, c.server_ts,"
+            " m.expired_to, m.expired_sent_ts"
             " FROM mailbox m LEFT JOIN payloads p ON p.id = m.payload"
             " LEFT JOIN group_changes c ON c.group_id = m.group_id"
             " AND c.revision = m.change_revision"
@@ -933,8 +1020,12 @@ Result<std::vector<StoredEnvelope>> SqliteStore::queued(const std::string& usern
                              q->column_blob(5),
                              q->column_int64(6),
                              {},
+                             std::nullopt,
                              std::nullopt};
-            if (q->column_int64(7) != 0) {
+            if (!q->column_is_null(17)) {
+                e.expired = ExpiredRecord{e.message_id, q->column_text(17), q->column_blob(11),
+                                          q->column_int64(18)};
+            } else if (q->column_int64(7) != 0) {
                 e.message_id = q->column_blob(8);
                 e.ciphertext = q->column_blob(9);
                 e.group_id = q->column_blob(10);
@@ -1013,15 +1104,18 @@ Result<std::optional<SendRecord>> SqliteStore::find_send(const std::string& from
     }
 }
 
-Result<std::size_t> SqliteStore::purge_before(std::int64_t cutoff_ms) {
+Result<PurgeOutcome> SqliteStore::purge_before(std::int64_t cutoff_ms, std::int64_t now_ms) {
     std::lock_guard lock(m_mutex);
     auto& db = *m_db;
     try {
         SqliteTransaction tx(db);
+        // Read before the delete, while the payloads that group rows reference still exist.
+        auto expired = expired_messages(db, cutoff_ms);
         auto& purge_mailbox = db.statement("DELETE FROM mailbox WHERE server_ts < ?");
         purge_mailbox.bind(1, cutoff_ms);
         purge_mailbox.run();
-        const auto deleted = static_cast<std::size_t>(db.changes());
+        PurgeOutcome outcome;
+        outcome.deleted = static_cast<std::size_t>(db.changes());
         // The trigger frees payloads with their last mailbox row; a payload no row references
         // (a write interrupted by a crash cannot leave one, but an older relay might) goes too.
         auto& purge_payloads =
@@ -1032,8 +1126,10 @@ Result<std::size_t> SqliteStore::purge_before(std::int64_t cutoff_ms) {
         auto& purge_sends = db.statement("DELETE FROM sends WHERE server_ts < ?");
         purge_sends.bind(1, cutoff_ms);
         purge_sends.run();
+        for (const auto& [sender, record] : expired)
+            queue_notices(db, sender, record, now_ms, m_next_delivery_id, outcome.notices);
         tx.commit();
-        return deleted;
+        return outcome;
     } catch (const std::exception& e) {
         return database_error("purging expired envelopes", e);
     }

@@ -24,7 +24,7 @@ enum class Durability {
 
 class SqliteStore final : public RelayStore {
 public:
-    static constexpr int kSchemaVersion = 3;
+    static constexpr int kSchemaVersion = 4;
 
     // Opens or creates data_dir/relay.db (creating data_dir if needed) and migrates the schema.
     static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir,
@@ -64,7 +64,7 @@ public:
     Result<std::optional<SendRecord>> find_send(const std::string& from_username,
                                                 std::uint32_t from_device_id,
                                                 std::span<const std::uint8_t> message_id) override;
-    Result<std::size_t> purge_before(std::int64_t cutoff_ms) override;
+    Result<PurgeOutcome> purge_before(std::int64_t cutoff_ms, std::int64_t now_ms) override;
     Status create_invite(const std::string& code, std::int64_t now_ms) override;
     Result<std::optional<GroupRecord>> find_group(std::span<const std::uint8_t> group_id) override;
     Result<std::optional<GroupMembership>> find_group_member(std::span<const std::uint8_t> group_id,

@@ -128,6 +128,15 @@ struct GroupChangeRecord {
     std::int64_t server_timestamp_ms = 0;
 };
 
+// A message of the recipient's that the retention purge deleted undelivered (wire
+// ExpiredNotice): one per (message, recipient account), queued to every device of its sender.
+struct ExpiredRecord {
+    Bytes message_id;
+    std::string to_username;
+    Bytes group_id;              // group messages
+    std::int64_t sent_at_ms = 0; // the server time of the original send
+};
+
 struct StoredEnvelope {
     std::uint64_t delivery_id = 0;
     Bytes message_id;
@@ -138,6 +147,20 @@ struct StoredEnvelope {
     std::int64_t server_timestamp_ms = 0;
     Bytes group_id;                          // set for group messages and group changes
     std::optional<GroupChangeRecord> change; // set for a group change (type CIPHERTEXT_NONE)
+    std::optional<ExpiredRecord> expired;    // set for an expiry notice (type CIPHERTEXT_NONE)
+};
+
+// A notice the purge queued: the device whose mailbox holds it and the envelope as stored.
+struct QueuedNotice {
+    std::string username;
+    std::uint32_t device_id = 0;
+    StoredEnvelope envelope;
+};
+
+// What purge_before did: mailbox envelopes deleted and the expiry notices it queued instead.
+struct PurgeOutcome {
+    std::size_t deleted = 0;
+    std::vector<QueuedNotice> notices;
 };
 
 // One device a group message or change goes to, with its delivery id (0: the store picks one).
@@ -327,9 +350,12 @@ public:
     find_send(const std::string& from_username, std::uint32_t from_device_id,
               std::span<const std::uint8_t> message_id) = 0;
 
-    // Deletes mailbox envelopes and send-log entries stored before cutoff_ms. Returns the number
-    // of mailbox envelopes deleted.
-    virtual Result<std::size_t> purge_before(std::int64_t cutoff_ms) = 0;
+    // Deletes mailbox envelopes and send-log entries stored before cutoff_ms. In the same
+    // transaction, for every (message, recipient account) whose envelopes it deletes while no
+    // device of that account acked the message, it queues one expiry notice (stored at now_ms) into
+    // the mailbox of every active device of the message's sender; envelopes to the sender's own
+    // account, group changes and notices themselves get none.
+    virtual Result<PurgeOutcome> purge_before(std::int64_t cutoff_ms, std::int64_t now_ms) = 0;
 
     // already_exists: the code is present already.
     virtual Status create_invite(const std::string& code, std::int64_t now_ms) = 0;

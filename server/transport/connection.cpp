@@ -27,6 +27,14 @@ constexpr std::size_t kMaxAwaited = 1024;
 // Request bytes a connection may have waiting in the committer's queue before it is read no
 // further: requests are counted too, but 1,024 sends of 256 KiB would park 256 MiB.
 constexpr std::size_t kMaxAwaitedBytes = 8 * 1024 * 1024;
+// A blob is sent in chunks of this size, at most kBlobChunksQueued of them waiting at once.
+constexpr std::size_t kBlobChunk = 64 * 1024;
+constexpr std::size_t kBlobChunksQueued = 4;
+
+// An answer to HEAD carries no body.
+std::string_view not_found_body(const BlobRequest& request) {
+    return request.method == BlobRequest::Method::head ? "" : "not found\n";
+}
 
 std::string describe(std::uint64_t id, std::uint16_t code, std::string_view reason) {
     return "connection " + std::to_string(id) + " closing with " + std::to_string(code) + ": " +
@@ -70,6 +78,8 @@ Connection::Connection(std::uint64_t id, int fd, RelayService& service,
 }
 
 Connection::~Connection() {
+    if (m_blob_fd >= 0)
+        ::close(m_blob_fd);
     if (m_tls)
         SSL_free(m_tls);
     ::close(m_fd);
@@ -145,6 +155,10 @@ void Connection::read_request(std::span<std::uint8_t> scratch, TimePoint now) {
 }
 
 void Connection::answer_request(std::size_t head_end, TimePoint now) {
+    if (auto blob = parse_blob_request(std::string_view(m_request).substr(0, head_end))) {
+        answer_blob(*blob, head_end, now);
+        return;
+    }
     auto answer = upgrade_answer(std::string_view(m_request).substr(0, head_end));
     const auto* begin = reinterpret_cast<const std::uint8_t*>(answer.response.data());
     queue(std::make_shared<const Bytes>(begin, begin + answer.response.size()), false);
@@ -168,6 +182,195 @@ void Connection::answer_request(std::size_t head_end, TimePoint now) {
     }
     const auto* e = reinterpret_cast<const std::uint8_t*>(early.data());
     on_input(std::span<const std::uint8_t>(e, early.size()), now);
+}
+
+void Connection::answer_http(int status, std::string_view body, TimePoint now) {
+    const std::string answer = blob_answer(status, body);
+    const auto* begin = reinterpret_cast<const std::uint8_t*>(answer.data());
+    queue(std::make_shared<const Bytes>(begin, begin + answer.size()), false);
+    m_upload.reset(); // an unfinished upload leaves nothing behind
+    m_state = State::closing;
+    m_close_deadline = now + m_options.close_linger;
+    m_request.clear();
+    m_request.shrink_to_fit();
+    flush();
+}
+
+void Connection::answer_blob(const BlobRequest& request, std::size_t head_end, TimePoint now) {
+    if (!m_service.blobs() || !BlobStore::valid_id(request.blob_id)) {
+        answer_http(404, not_found_body(request), now);
+        return;
+    }
+    switch (request.method) {
+    case BlobRequest::Method::put: begin_upload(request, head_end, now); return;
+    case BlobRequest::Method::get:
+    case BlobRequest::Method::head: begin_download(request, now); return;
+    case BlobRequest::Method::other: answer_http(405, "method not allowed\n", now); return;
+    }
+}
+
+// The checks that need no body come first, so that a refused upload is answered before the
+// client sends it: length (411, 400, 413), then the ticket (401, 400, 409).
+void Connection::begin_upload(const BlobRequest& request, std::size_t head_end, TimePoint now) {
+    BlobStore& blobs = *m_service.blobs();
+    if (request.chunked || (!request.content_length && !request.bad_length)) {
+        answer_http(411, "an upload needs a Content-Length and no Transfer-Encoding\n", now);
+        return;
+    }
+    if (request.bad_length) {
+        answer_http(400, "malformed Content-Length\n", now);
+        return;
+    }
+    const std::uint64_t length = *request.content_length;
+    if (length > blobs.max_bytes()) {
+        answer_http(413, "larger than this relay accepts\n", now);
+        return;
+    }
+    switch (blobs.claim(request.blob_id, request.token, length)) {
+    case BlobStore::Claim::unauthorized:
+        log::debug(kLog, "connection " + std::to_string(id()) + ": upload refused (token)");
+        answer_http(401, "missing, unknown, used or expired upload token\n", now);
+        return;
+    case BlobStore::Claim::wrong_size:
+        answer_http(400, "Content-Length differs from the ticket's size\n", now);
+        return;
+    case BlobStore::Claim::exists: answer_http(409, "the blob exists already\n", now); return;
+    case BlobStore::Claim::accepted: break;
+    }
+    auto upload = blobs.begin_upload(request.blob_id);
+    if (!upload) {
+        answer_http(500, "the relay cannot store files now\n", now);
+        return;
+    }
+    m_upload.emplace(std::move(upload.value()));
+    m_body_left = length;
+    m_body_deadline = now + m_options.frame_timeout;
+    m_state = State::http_body;
+    if (request.expect_continue) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        const auto* b = reinterpret_cast<const std::uint8_t*>(kContinue.data());
+        queue(std::make_shared<const Bytes>(b, b + kContinue.size()), false);
+    }
+    // Body bytes that came with the head.
+    const std::string early = m_request.substr(head_end);
+    m_request.clear();
+    m_request.shrink_to_fit();
+    const auto* e = reinterpret_cast<const std::uint8_t*>(early.data());
+    consume_body(std::span<const std::uint8_t>(e, early.size()), now);
+    if (m_state == State::http_body)
+        flush();
+}
+
+void Connection::consume_body(std::span<const std::uint8_t> bytes, TimePoint now) {
+    if (m_state != State::http_body)
+        return;
+    // Bytes past Content-Length are not the upload's; the connection closes after the answer.
+    const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), m_body_left));
+    if (take > 0) {
+        if (auto written = m_upload->write(bytes.first(take)); !written) {
+            if (m_upload->disk_full())
+                answer_http(507, "the relay's disk is full\n", now);
+            else
+                answer_http(500, "the relay cannot store files now\n", now);
+            return;
+        }
+        m_body_left -= take;
+        m_body_deadline = now + m_options.frame_timeout;
+    }
+    if (m_body_left == 0)
+        finish_upload(now);
+}
+
+void Connection::finish_upload(TimePoint now) {
+    auto stored = m_service.blobs()->finish(*m_upload);
+    if (stored) {
+        log::debug(kLog, "connection " + std::to_string(id()) + ": blob stored, " +
+                             std::to_string(m_upload->written()) + " bytes");
+        answer_http(201, "stored\n", now);
+    } else if (stored.error().code == Errc::already_exists) {
+        answer_http(409, "the blob exists already\n", now);
+    } else if (m_upload->disk_full()) {
+        answer_http(507, "the relay's disk is full\n", now);
+    } else {
+        answer_http(500, "the relay cannot store files now\n", now);
+    }
+}
+
+void Connection::read_body(std::span<std::uint8_t> scratch, TimePoint now) {
+    do {
+        int n = 0;
+        if (m_tls) {
+            ERR_clear_error();
+            n = SSL_read(m_tls, scratch.data(), static_cast<int>(scratch.size()));
+            if (n <= 0) {
+                tls_read_failed(n);
+                return;
+            }
+        } else {
+            const ssize_t got = ::recv(m_fd, scratch.data(), scratch.size(), 0);
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                return;
+            if (got <= 0) {
+                m_state = State::done; // the client gave up; the temp file goes with m_upload
+                return;
+            }
+            n = static_cast<int>(got);
+        }
+        consume_body(scratch.first(static_cast<std::size_t>(n)), now);
+    } while (m_state == State::http_body && m_tls && SSL_pending(m_tls) > 0);
+}
+
+void Connection::begin_download(const BlobRequest& request, TimePoint now) {
+    auto file = m_service.blobs()->open_blob(request.blob_id);
+    if (!file) {
+        if (file.error().code == Errc::not_found)
+            answer_http(404, not_found_body(request), now);
+        else
+            answer_http(500, "the relay cannot read files now\n", now);
+        return;
+    }
+    const std::string head = blob_found_head(file->size);
+    const auto* b = reinterpret_cast<const std::uint8_t*>(head.data());
+    queue(std::make_shared<const Bytes>(b, b + head.size()), false);
+    m_request.clear();
+    m_request.shrink_to_fit();
+    if (request.method == BlobRequest::Method::head || file->size == 0) {
+        ::close(file->fd);
+        m_state = State::closing;
+        m_close_deadline = now + m_options.close_linger;
+        flush();
+        return;
+    }
+    m_blob_fd = file->fd;
+    m_blob_offset = 0;
+    m_blob_left = file->size;
+    m_body_deadline = now + m_options.frame_timeout;
+    m_state = State::http_stream;
+    flush();
+}
+
+bool Connection::stream_chunk() {
+    if (m_blob_left == 0) {
+        ::close(m_blob_fd);
+        m_blob_fd = -1;
+        m_state = State::closing;
+        m_close_deadline = Clock::now() + m_options.close_linger;
+        return false;
+    }
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(m_blob_left, kBlobChunk));
+    auto chunk = std::make_shared<Bytes>(want);
+    const ssize_t got = ::pread(m_blob_fd, chunk->data(), want, static_cast<off_t>(m_blob_offset));
+    if (got <= 0) {
+        // The file shrank or failed under us: the promised length cannot be kept.
+        log::warn(kLog, "connection " + std::to_string(id()) + ": reading a blob failed");
+        m_state = State::done;
+        return false;
+    }
+    chunk->resize(static_cast<std::size_t>(got));
+    m_blob_offset += static_cast<std::uint64_t>(got);
+    m_blob_left -= static_cast<std::uint64_t>(got);
+    queue(std::move(chunk), false);
+    return true;
 }
 
 void Connection::tls_read(std::span<std::uint8_t> scratch, TimePoint now) {
@@ -233,6 +436,10 @@ void Connection::on_readable(std::span<std::uint8_t> scratch, TimePoint now) {
         read_request(scratch, now);
         return;
     }
+    if (m_state == State::http_body) {
+        read_body(scratch, now);
+        return;
+    }
     if (m_tls) {
         tls_read(scratch, now);
         return;
@@ -248,13 +455,15 @@ void Connection::on_readable(std::span<std::uint8_t> scratch, TimePoint now) {
     m_state = State::done;
 }
 
-void Connection::on_writable(TimePoint) {
+void Connection::on_writable(TimePoint now) {
     if (m_state == State::tls_handshake) {
         tls_handshake();
         return;
     }
     // A read that needed to write is retried when the socket is next readable.
     m_tls_read_wants_write = false;
+    if (m_state == State::http_stream)
+        m_body_deadline = now + m_options.frame_timeout; // the client is reading
     flush();
 }
 
@@ -391,6 +600,16 @@ void Connection::on_timer(TimePoint now) {
             m_state = State::done;
         return;
     }
+    if (m_state == State::http_body && now >= m_body_deadline) {
+        log::debug(kLog, "connection " + std::to_string(id()) + ": upload stalled; cut");
+        answer_http(408, "the upload stalled\n", now);
+        return;
+    }
+    if (m_state == State::http_stream && now >= m_body_deadline) {
+        log::debug(kLog, "connection " + std::to_string(id()) + ": download stalled; cut");
+        m_state = State::done;
+        return;
+    }
     if (m_state != State::open)
         return;
     if (m_frame_started && now >= *m_frame_started + m_options.frame_timeout) {
@@ -405,8 +624,9 @@ void Connection::on_timer(TimePoint now) {
 }
 
 void Connection::go_away(TimePoint now) {
-    if (m_state == State::tls_handshake || m_state == State::http_request) {
-        m_state = State::done; // not a WebSocket yet: nothing to say goodbye with
+    if (m_state == State::tls_handshake || m_state == State::http_request ||
+        m_state == State::http_body || m_state == State::http_stream) {
+        m_state = State::done; // not a WebSocket: nothing to say goodbye with
         return;
     }
     start_close(ws::close_going_away, "server shutting down", now);
@@ -417,7 +637,7 @@ std::uint32_t Connection::wanted_events() const {
     if (m_state == State::tls_handshake)
         return m_handshake_events;
     std::uint32_t events = 0;
-    if (m_state == State::http_request)
+    if (m_state == State::http_request || m_state == State::http_body)
         events |= EPOLLIN;
     if (m_tls_write_wants_read)
         events |= EPOLLIN;
@@ -437,6 +657,8 @@ Connection::TimePoint Connection::next_deadline() const {
         return m_upgrade_deadline;
     if (m_state == State::closing)
         return m_close_deadline;
+    if (m_state == State::http_body || m_state == State::http_stream)
+        return m_body_deadline;
     if (m_state != State::open)
         return TimePoint::min();
     TimePoint next = m_ping_sent ? m_last_received + m_options.idle_timeout
@@ -500,6 +722,13 @@ void Connection::consume_written(std::size_t written) {
 
 void Connection::flush() {
     write_out();
+    // A blob goes out as the socket takes it: a few chunks queued at a time.
+    while (m_state == State::http_stream && m_out_bytes < kBlobChunk * kBlobChunksQueued) {
+        const bool more = stream_chunk();
+        write_out();
+        if (!more)
+            break;
+    }
     // The drain after authentication comes a page at a time, as the client reads: its memory is
     // bounded by the outgoing queue, not by the mailbox. A page waits for the answers before it
     // (the authentication's among them) to be queued.

@@ -4,7 +4,11 @@
 //
 // It first reads the HTTP request head (at most kMaxUpgradeRequestBytes) and answers it
 // (upgrade_answer): a valid WebSocket upgrade gets the 101 and frames follow; anything else is
-// answered and closed. A connection accepted on a TLS listener does the TLS handshake first
+// answered and closed. /v1/blobs/ requests (blob_http.h) move attachments instead: a PUT's body
+// is written to the BlobStore's temp file chunk by chunk as it arrives and answered once it is
+// durable; a GET's file is read a chunk at a time as the socket takes it, so neither holds more
+// than a chunk in memory. A body that makes no progress for TransportOptions::frame_timeout is
+// cut (408 for an upload). A connection accepted on a TLS listener does the TLS handshake first
 // (non-blocking, over the same fd) and then everything through SSL_read/SSL_write. The handshake
 // and the request together must finish within TransportOptions::upgrade_timeout.
 //
@@ -21,7 +25,10 @@
 // awaiting an answer before it).
 #pragma once
 
+#include "transport/blob_http.h"
 #include "transport/transport_options.h"
+
+#include "core/blob_store.h"
 
 #include "core/relay_service.h"
 #include "protocol/ws_codec.h"
@@ -93,6 +100,8 @@ private:
     enum class State {
         tls_handshake, // TLS only: the handshake is under way
         http_request,  // reading the HTTP upgrade request
+        http_body,     // reading a blob upload's body into its temp file
+        http_stream,   // writing a blob's bytes
         open,          // reading and handling frames
         closing, // a close frame is queued; waiting for it to be written and for the peer's EOF
         done,    // the reactor destroys the connection
@@ -121,6 +130,17 @@ private:
     void tls_handshake();
     void read_request(std::span<std::uint8_t> scratch, TimePoint now);
     void answer_request(std::size_t head_end, TimePoint now);
+    // Attachments (blob_http.h).
+    void answer_blob(const BlobRequest& request, std::size_t head_end, TimePoint now);
+    void begin_upload(const BlobRequest& request, std::size_t head_end, TimePoint now);
+    void begin_download(const BlobRequest& request, TimePoint now);
+    // Queues a complete HTTP answer and closes once it is written.
+    void answer_http(int status, std::string_view body, TimePoint now);
+    void read_body(std::span<std::uint8_t> scratch, TimePoint now);
+    void consume_body(std::span<const std::uint8_t> bytes, TimePoint now);
+    void finish_upload(TimePoint now);
+    // Queues the blob's next chunk; false when there is none (then the connection closes).
+    bool stream_chunk();
     void tls_read(std::span<std::uint8_t> scratch, TimePoint now);
     // Classifies a failed SSL_read: false if the connection is gone.
     bool tls_read_failed(int result);
@@ -164,6 +184,14 @@ private:
     bool m_tls_write_pending = false;         // an SSL_write must be retried with the front frame
     bool m_tls_write_wants_read = false;
     bool m_tls_read_wants_write = false;
+
+    // A blob upload under way (http_body), and a blob being sent (http_stream).
+    std::optional<BlobUpload> m_upload;
+    std::uint64_t m_body_left = 0;
+    TimePoint m_body_deadline;
+    int m_blob_fd = -1;
+    std::uint64_t m_blob_offset = 0;
+    std::uint64_t m_blob_left = 0;
 };
 
 } // namespace veil::relay::transport

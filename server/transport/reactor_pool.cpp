@@ -108,6 +108,24 @@ void ReactorPool::push_to_connection(std::uint64_t connection_id, const wire::En
     owner(connection_id).send_frame(connection_id, std::move(frame));
 }
 
+void ReactorPool::push_transient(const std::string& username, std::uint32_t device_id,
+                                 const wire::Envelope& envelope) {
+    std::vector<std::uint64_t> targets;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_online.find({username, device_id});
+        if (it == m_online.end())
+            return;
+        targets.assign(it->second.begin(), it->second.end());
+    }
+    auto frame = std::make_shared<const Bytes>(
+        protocol::ws::encode_frame(protocol::ws::Role::server, protocol::ws::Opcode::binary,
+                                   protocol::encode_envelope(envelope)));
+    // As a frame, not a push: delivery id 0 is below every drain mark the push path checks.
+    for (std::uint64_t id : targets)
+        owner(id).send_frame(id, frame);
+}
+
 void ReactorPool::disconnect(const std::string& username, std::uint32_t device_id) {
     std::vector<std::uint64_t> targets;
     {

@@ -50,6 +50,8 @@ public:
     void push(const std::string& username, std::uint32_t device_id,
               const wire::Envelope& deliver) override;
     void push_to_connection(std::uint64_t connection_id, const wire::Envelope& envelope) override;
+    void push_transient(const std::string& username, std::uint32_t device_id,
+                        const wire::Envelope& envelope) override;
     void disconnect(const std::string& username, std::uint32_t device_id) override;
 
 private:

@@ -2,7 +2,8 @@
 // request head a Connection read (from the socket, or from the TLS stream after the handshake),
 // and upgrade_answer says what to send back. GET /v1/ws with a valid RFC 6455 upgrade gets the
 // 101 and the connection carries WebSocket frames from then on; anything else gets a short
-// answer (400 with a sentence, 404, or /healthz's "ok") and the connection closes.
+// answer (400 with a sentence, 404, or /healthz's "ok") and the connection closes. Requests for
+// /v1/blobs/ never reach it: Connection answers them (blob_http.h).
 #pragma once
 
 #include <cstddef>

@@ -85,8 +85,8 @@ public:
                                                 std::span<const std::uint8_t> id) override {
         return m_inner.find_send(from, device, id);
     }
-    Result<std::size_t> purge_before(std::int64_t cutoff) override {
-        return m_inner.purge_before(cutoff);
+    Result<PurgeOutcome> purge_before(std::int64_t cutoff, std::int64_t now) override {
+        return m_inner.purge_before(cutoff, now);
     }
     Status create_invite(const std::string& code, std::int64_t now) override {
         return m_inner.create_invite(code, now);

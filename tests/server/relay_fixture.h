@@ -41,6 +41,11 @@ public:
         std::lock_guard lock(mutex);
         connection_pushes.emplace_back(connection_id, e);
     }
+    void push_transient(const std::string& username, std::uint32_t device_id,
+                        const wire::Envelope& deliver) override {
+        std::lock_guard lock(mutex);
+        transient.push_back({username, device_id, deliver});
+    }
     void disconnect(const std::string& username, std::uint32_t device_id) override {
         std::lock_guard lock(mutex);
         disconnected.emplace_back(username, device_id);
@@ -56,6 +61,7 @@ public:
 
     std::map<std::uint64_t, std::string> attached;
     std::vector<Push> pushes;
+    std::vector<Push> transient; // push_transient()
     std::vector<std::pair<std::uint64_t, wire::Envelope>> connection_pushes;
     std::vector<std::pair<std::string, std::uint32_t>> disconnected;
     std::function<void(const Push&)> on_push; // runs inside push(), for tests that look then

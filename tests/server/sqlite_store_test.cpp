@@ -91,7 +91,7 @@ public:
 
 private:
     std::uint64_t m_ids = 0;
-    Result<std::size_t> purge_before(std::int64_t) override { return broken(); }
+    Result<PurgeOutcome> purge_before(std::int64_t, std::int64_t) override { return broken(); }
     Status create_invite(const std::string&, std::int64_t) override { return broken(); }
     Result<std::optional<GroupRecord>> find_group(std::span<const std::uint8_t>) override {
         return broken();
@@ -348,14 +348,55 @@ TEST_CASE("a group payload is deleted with the last ack that references it") {
 
 TEST_CASE("a group payload is deleted when its mailbox rows expire") {
     GroupStore g;
-    REQUIRE(g.store->purge_before(10).value() == 4); // the changes only: the message stays
+    auto changes = g.store->purge_before(10, 100);
+    REQUIRE(changes);
+    CHECK(changes->deleted == 4);    // the changes only: the message stays
+    CHECK(changes->notices.empty()); // a group change is no message of anyone's
     CHECK(g.payloads() == 1);
-    auto purged = g.store->purge_before(11);
+    auto purged = g.store->purge_before(11, 100);
     REQUIRE(purged);
-    CHECK(*purged == 3);
+    CHECK(purged->deleted == 3);
     CHECK(g.payloads() == 0);
-    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox") == 0);
+    // What is left: alice's notices, one per member the message expired for.
+    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox") == 3);
+    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox WHERE expired_to IS NULL") == 0);
     CHECK(count_rows(g.data, "SELECT COUNT(*) FROM group_changes") == 1);
+}
+
+TEST_CASE("an expired group message queues one notice per member to the sender, with its id, "
+          "group and send time") {
+    GroupStore g;
+    auto purged = g.store->purge_before(11, 100);
+    REQUIRE(purged);
+    REQUIRE(purged->notices.size() == 3);
+    auto queued = g.store->queued("alice", 1, 0, 10);
+    REQUIRE(queued);
+    std::set<std::string> told;
+    for (const auto& e : *queued) {
+        if (!e.expired)
+            continue;
+        CHECK(e.type == 4);
+        CHECK(e.from_username.empty());
+        CHECK(e.ciphertext.empty());
+        CHECK(e.server_timestamp_ms == 100);
+        CHECK(e.expired->message_id == Bytes(16, 1));
+        CHECK(e.expired->group_id == kGroup);
+        CHECK(e.expired->sent_at_ms == 10);
+        told.insert(e.expired->to_username);
+    }
+    CHECK(told == std::set<std::string>(g.others.begin(), g.others.end()));
+    for (const auto& n : purged->notices)
+        CHECK(n.username == "alice");
+}
+
+TEST_CASE("expiry notices are purged in their turn and queue no notices of their own") {
+    GroupStore g;
+    REQUIRE(g.store->purge_before(11, 100));
+    auto again = g.store->purge_before(101, 200);
+    REQUIRE(again);
+    CHECK(again->deleted == 3);
+    CHECK(again->notices.empty());
+    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox") == 0);
 }
 
 TEST_CASE("a group write checks revision and membership inside its transaction") {
@@ -500,4 +541,39 @@ TEST_CASE("removed devices keep their number, lose their mailbox and prekeys, an
     REQUIRE(store.enqueue(envelope("bob", 2), 5));
     CHECK(store.add_device("bob", device, 6).value() == 3);
     CHECK(store.add_device("nobody", device, 6).error().code == Errc::not_found);
+}
+
+TEST_CASE("a message to two devices of one account queues one expiry notice if neither acked it, "
+          "and none if one did") {
+    TempDir dir;
+    auto opened = SqliteStore::open(dir.path().string());
+    REQUIRE(opened);
+    auto& store = *opened.value();
+    REQUIRE(store.create_account(account("alice"), 1));
+    REQUIRE(store.create_account(account("bob"), 1));
+    const NewDevice device{Bytes(33, 8), 44, {2, Bytes(33, 6), Bytes(64, 7)}, {}, {}};
+    REQUIRE(store.add_device("bob", device, 2).value() == 2);
+    for (std::uint8_t id : {1, 2}) {
+        auto env = envelope("bob", id);
+        env.copies.push_back(EnvelopeCopy{"bob", 2, 1, Bytes(10, 2), 0});
+        REQUIRE(store.enqueue(env, 10));
+    }
+    // bob's phone (device 1) acks message 2; his laptop (device 2) never connects.
+    auto phone = store.queued("bob", 1, 0, 10);
+    REQUIRE(phone);
+    REQUIRE(phone->size() == 2);
+    std::uint64_t ack[] = {(*phone)[1].delivery_id};
+    REQUIRE(store.ack("bob", 1, ack).value() == 1);
+
+    auto purged = store.purge_before(11, 20);
+    REQUIRE(purged);
+    CHECK(purged->deleted == 3);
+    REQUIRE(purged->notices.size() == 1);
+    const auto& notice = purged->notices[0];
+    CHECK(notice.username == "alice");
+    CHECK(notice.device_id == 1);
+    REQUIRE(notice.envelope.expired);
+    CHECK(notice.envelope.expired->message_id == Bytes(16, 1));
+    CHECK(notice.envelope.expired->to_username == "bob");
+    CHECK(notice.envelope.expired->sent_at_ms == 10);
 }

@@ -284,3 +284,56 @@ TEST_CASE("a TLS client dribbling its handshake is cut at the upgrade deadline")
     // Another client is served meanwhile and afterwards.
     challenge_round_trip(relay.port(), pem);
 }
+
+TEST_CASE("over TLS, a blob uploaded with a ticket downloads as the same bytes") {
+    TempDir dir("veil-tls");
+    const Pem pem = make_certificate(dir.path(), "relay");
+    RelayProcess relay(dir.path(), tls_options(pem));
+    RelayFixture keys;
+    const auto alice = keys.make_user("alice");
+    TlsClient ws(relay.port(), pem);
+    REQUIRE(ws.upgrade().rfind("HTTP/1.1 101", 0) == 0);
+    auto challenge = request(keys.next_id++);
+    challenge.mutable_challenge_request();
+    REQUIRE(ws.send_envelope(challenge));
+    auto nonce = ws.next_envelope();
+    REQUIRE(nonce);
+    REQUIRE(ws.send_envelope(keys.register_request(alice, to_bytes(nonce->challenge().nonce()))));
+    auto authed = ws.next_envelope();
+    REQUIRE(authed);
+    REQUIRE(authed->has_auth_result());
+    REQUIRE(ws.next_envelope()); // QueueDrained
+
+    Bytes body(3 * 1024 * 1024 + 17);
+    for (std::size_t i = 0; i < body.size(); ++i)
+        body[i] = static_cast<std::uint8_t>(i * 7 + (i >> 11));
+    auto ask = request(keys.next_id++);
+    ask.mutable_blob_upload_request()->set_size(body.size());
+    REQUIRE(ws.send_envelope(ask));
+    auto ticket = ws.next_envelope();
+    REQUIRE(ticket);
+    REQUIRE(ticket->has_blob_upload_ticket());
+    const std::string id = ticket->blob_upload_ticket().blob_id();
+
+    TlsClient put(relay.port(), pem);
+    REQUIRE(put.write("PUT /v1/blobs/" + id +
+                      " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Veil " +
+                      ticket->blob_upload_ticket().token() +
+                      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+    REQUIRE(put.write(body));
+    Bytes answer;
+    while (put.read(answer)) {
+    }
+    CHECK(std::string(answer.begin(), answer.end()).rfind("HTTP/1.1 201", 0) == 0);
+
+    TlsClient get(relay.port(), pem);
+    REQUIRE(get.write("GET /v1/blobs/" + id + " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    Bytes raw;
+    while (get.read(raw)) {
+    }
+    const std::string text(raw.begin(), raw.end());
+    REQUIRE(text.rfind("HTTP/1.1 200", 0) == 0);
+    const std::size_t end = text.find("\r\n\r\n");
+    REQUIRE(end != std::string::npos);
+    CHECK(Bytes(raw.begin() + static_cast<std::ptrdiff_t>(end + 4), raw.end()) == body);
+}

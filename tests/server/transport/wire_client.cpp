@@ -65,6 +65,10 @@ long RelayProcess::rss_kib() const {
     return proc_status_field(pid(), "VmRSS");
 }
 
+long RelayProcess::peak_rss_kib() const {
+    return proc_status_field(pid(), "VmHWM");
+}
+
 long RelayProcess::threads() const {
     return proc_status_field(pid(), "Threads");
 }

@@ -38,6 +38,8 @@ public:
     veil::test::Process& process() { return m_process; }
     // VmRSS of the relay in KiB, from /proc.
     long rss_kib() const;
+    // The relay's peak VmRSS so far (VmHWM) in KiB, from /proc.
+    long peak_rss_kib() const;
     // Threads of the relay, from /proc.
     long threads() const;
 
