@@ -113,12 +113,19 @@ QString format_size(std::uint64_t bytes) {
     return QStringLiteral("%1 %2").arg(value, 0, 'f', decimals).arg(QLatin1String(units[unit]));
 }
 
-QString format_safety_number(const QString& digits) {
+QString format_safety_number(const QString& number) {
     constexpr int kGroups = 12;
     constexpr int kGroupDigits = 5;
     constexpr int kGroupsPerLine = 4;
+    // The engine may group the digits already; only the digits count.
+    QString digits;
+    for (QChar c : number)
+        if (c.isDigit())
+            digits += c;
+        else if (!c.isSpace())
+            return number;
     if (digits.size() != kGroups * kGroupDigits)
-        return digits;
+        return number;
     QString out;
     for (int g = 0; g < kGroups; ++g) {
         if (g > 0)

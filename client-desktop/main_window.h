@@ -231,11 +231,17 @@ private:
     // DragEnter, DragMove and Drop on the central widget: local files are attached.
     bool handle_drop(QEvent* event);
     void show_message_menu(const QPoint& pos);
+    // Parts of message_menu(); at() finds the message's row again when an action runs.
+    void add_reaction_menu(QMenu& menu, const store::MessageRow& message,
+                           const std::function<int()>& at);
+    void add_file_actions(QMenu& menu, const store::MessageRow& message,
+                          const std::function<int()>& at);
     int current_message_row() const;
     void update_compose_note();
     void update_conversation_header();
     void update_typing();
     void update_files_panel();
+    QWidget* files_panel_line(std::int64_t id, const store::AttachmentRow& file);
     void on_message_changed(const store::MessageRow& row);
     void on_messages_removed(const QString& conversation, const QList<qint64>& ids);
     void on_typing_changed(const QString& conversation, const QString& who, bool typing);

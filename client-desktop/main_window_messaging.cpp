@@ -14,6 +14,7 @@
 #include <QDateTime>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QGuiApplication>
@@ -217,7 +218,7 @@ QMenu* MainWindow::message_menu(int row) {
         return nullptr;
     const std::int64_t id = message.id;
     // Each action finds its message again by row id: the list may change under an open menu.
-    auto at = [this, id] { return m_message_model.row_of_id(id); };
+    std::function<int()> at = [this, id] { return m_message_model.row_of_id(id); };
     auto* menu = new QMenu(this);
     menu->setAttribute(Qt::WA_DeleteOnClose);
     bool writable = read_only_text().isEmpty();
@@ -225,32 +226,7 @@ QMenu* MainWindow::message_menu(int row) {
     if (usable) {
         menu->addAction(tr("Reply") + QStringLiteral("\tCtrl+R"), this,
                         [this, at] { reply_to(at()); });
-        QMenu* reactions = menu->addMenu(tr("React"));
-        for (const char* emoji : kQuickReactions) {
-            reactions->addAction(QString::fromUtf8(emoji), this, [this, at, emoji] {
-                if (QString why = react(at(), QString::fromUtf8(emoji)); !why.isEmpty())
-                    show_error(why);
-            });
-        }
-        reactions->addSeparator();
-        reactions->addAction(
-            tr("Other…"), this,
-            [this, at] {
-                bool ok = false;
-                QString emoji = QInputDialog::getText(this, tr("React"), tr("Emoji:"),
-                                                      QLineEdit::Normal, QString(), &ok)
-                                    .trimmed();
-                if (ok && !emoji.isEmpty())
-                    if (QString why = react(at(), emoji); !why.isEmpty())
-                        show_error(why);
-            },
-            Qt::QueuedConnection);
-        auto mine =
-            std::find_if(message.reactions.begin(), message.reactions.end(), [this](const auto& r) {
-                return r.reactor == m_bridge.username().toStdString();
-            });
-        if (mine != message.reactions.end())
-            reactions->addAction(tr("Remove my reaction"), this, [this, at] { react(at(), {}); });
+        add_reaction_menu(*menu, message, at);
     }
     if (writable && can_edit(row)) {
         menu->addAction(tr("Edit") + QStringLiteral("\tCtrl+E"), this,
@@ -278,17 +254,55 @@ QMenu* MainWindow::message_menu(int row) {
             if (QString why = resend(at()); !why.isEmpty())
                 show_error(why);
         });
+    add_file_actions(*menu, message, at);
+    return menu;
+}
+
+// React: the common emoji, "Other…" for any one, and taking ours back.
+void MainWindow::add_reaction_menu(QMenu& menu, const store::MessageRow& message,
+                                   const std::function<int()>& at) {
+    QMenu* reactions = menu.addMenu(tr("React"));
+    for (const char* emoji : kQuickReactions) {
+        reactions->addAction(QString::fromUtf8(emoji), this, [this, at, emoji] {
+            if (QString why = react(at(), QString::fromUtf8(emoji)); !why.isEmpty())
+                show_error(why);
+        });
+    }
+    reactions->addSeparator();
+    reactions->addAction(
+        tr("Other…"), this,
+        [this, at] {
+            bool ok = false;
+            QString emoji = QInputDialog::getText(this, tr("React"), tr("Emoji:"),
+                                                  QLineEdit::Normal, QString(), &ok)
+                                .trimmed();
+            if (ok && !emoji.isEmpty())
+                if (QString why = react(at(), emoji); !why.isEmpty())
+                    show_error(why);
+        },
+        Qt::QueuedConnection);
+    auto mine =
+        std::find_if(message.reactions.begin(), message.reactions.end(), [this](const auto& r) {
+            return r.reactor == m_bridge.username().toStdString();
+        });
+    if (mine != message.reactions.end())
+        reactions->addAction(tr("Remove my reaction"), this, [this, at] { react(at(), {}); });
+}
+
+// Download or save each file of the message, as its state allows.
+void MainWindow::add_file_actions(QMenu& menu, const store::MessageRow& message,
+                                  const std::function<int()>& at) {
     for (const auto& file : message.attachments) {
         QString name = one_line(file.file_name, 40);
         int index = file.index;
         if (file.state == store::AttachmentState::remote ||
             file.state == store::AttachmentState::failed)
-            menu->addAction(tr("Download %1").arg(name), this, [this, at, index] {
+            menu.addAction(tr("Download %1").arg(name), this, [this, at, index] {
                 if (QString why = download(at(), index); !why.isEmpty())
                     show_error(why);
             });
         else if (file.state == store::AttachmentState::ready)
-            menu->addAction(
+            menu.addAction(
                 tr("Save %1 as…").arg(name), this,
                 [this, at, index, name] {
                     QString path = QFileDialog::getSaveFileName(this, tr("Save file"), name);
@@ -298,7 +312,6 @@ QMenu* MainWindow::message_menu(int row) {
                 },
                 Qt::QueuedConnection);
     }
-    return menu;
 }
 
 // ---- actions ---------------------------------------------------------------------------------
@@ -721,9 +734,14 @@ void MainWindow::show_files_of(int row) {
 }
 
 void MainWindow::update_files_panel() {
-    auto* layout = static_cast<QVBoxLayout*>(m_files_panel->layout());
+    auto* layout = m_files_panel->layout();
     while (QLayoutItem* item = layout->takeAt(0)) {
-        delete item->widget();
+        // Later: the button that was clicked may be what led here.
+        if (QWidget* old = item->widget()) {
+            old->hide();
+            old->setParent(nullptr);
+            old->deleteLater();
+        }
         delete item;
     }
     int row = m_files_row_id ? m_message_model.row_of_id(m_files_row_id) : -1;
@@ -732,51 +750,51 @@ void MainWindow::update_files_panel() {
         return;
     }
     const auto& message = m_message_model.message_at(row);
-    const std::int64_t id = message.id;
-    for (const auto& file : message.attachments) {
-        auto* line = new QWidget;
-        auto* h = new QHBoxLayout(line);
-        h->setContentsMargins(0, 0, 0, 0);
-        auto* name = plain_label();
-        name->setText(QStringLiteral("📎 ") + one_line(file.file_name, 64) +
-                      QStringLiteral("  ·  ") + format_size(file.size));
-        h->addWidget(name, 1);
-        const bool moving = file.state == store::AttachmentState::downloading ||
-                            file.state == store::AttachmentState::uploading;
-        if (moving) {
-            auto* bar = new QProgressBar;
-            bar->setRange(0, 100);
-            int percent = m_message_model.transfer_percent(id, file.index);
-            bar->setValue(std::max(percent, 0));
-            bar->setFormat(file.state == store::AttachmentState::uploading ? tr("Uploading %p%")
-                                                                           : tr("Downloading %p%"));
-            h->addWidget(bar, 1);
-        }
-        const int index = file.index;
-        if (file.state == store::AttachmentState::remote ||
-            file.state == store::AttachmentState::failed) {
-            auto* button =
-                new QPushButton(file.state == store::AttachmentState::failed ? tr("Download again")
-                                                                             : tr("Download"));
-            connect(button, &QPushButton::clicked, this,
-                    [this, id, index] { download(m_message_model.row_of_id(id), index); });
-            h->addWidget(button);
-        } else if (file.state == store::AttachmentState::ready) {
-            auto* button = new QPushButton(tr("Save as…"));
-            QString suggested = display_text(file.file_name);
-            connect(
-                button, &QPushButton::clicked, this,
-                [this, id, index, suggested] {
-                    QString path = QFileDialog::getSaveFileName(this, tr("Save file"), suggested);
-                    if (!path.isEmpty())
-                        save_attachment(m_message_model.row_of_id(id), index, path);
-                },
-                Qt::QueuedConnection);
-            h->addWidget(button);
-        }
-        layout->addWidget(line);
-    }
+    for (const auto& file : message.attachments)
+        layout->addWidget(files_panel_line(message.id, file));
     m_files_panel->show();
+}
+
+// One file of the panel: its name and size, a progress bar while it moves, and what can be done
+// with it now.
+QWidget* MainWindow::files_panel_line(std::int64_t id, const store::AttachmentRow& file) {
+    auto* line = new QWidget;
+    auto* h = new QHBoxLayout(line);
+    h->setContentsMargins(0, 0, 0, 0);
+    auto* name = plain_label();
+    name->setText(QStringLiteral("📎 ") + one_line(file.file_name, 64) + QStringLiteral("  ·  ") +
+                  format_size(file.size));
+    h->addWidget(name, 1);
+    const int index = file.index;
+    if (file.state == store::AttachmentState::downloading ||
+        file.state == store::AttachmentState::uploading) {
+        auto* bar = new QProgressBar;
+        bar->setRange(0, 100);
+        bar->setValue(std::max(m_message_model.transfer_percent(id, index), 0));
+        bar->setFormat(file.state == store::AttachmentState::uploading ? tr("Uploading %p%")
+                                                                       : tr("Downloading %p%"));
+        h->addWidget(bar, 1);
+    } else if (file.state == store::AttachmentState::remote ||
+               file.state == store::AttachmentState::failed) {
+        auto* button = new QPushButton(
+            file.state == store::AttachmentState::failed ? tr("Download again") : tr("Download"));
+        connect(button, &QPushButton::clicked, this,
+                [this, id, index] { download(m_message_model.row_of_id(id), index); });
+        h->addWidget(button);
+    } else if (file.state == store::AttachmentState::ready) {
+        auto* button = new QPushButton(tr("Save as…"));
+        QString suggested = display_text(file.file_name);
+        connect(
+            button, &QPushButton::clicked, this,
+            [this, id, index, suggested] {
+                QString path = QFileDialog::getSaveFileName(this, tr("Save file"), suggested);
+                if (!path.isEmpty())
+                    save_attachment(m_message_model.row_of_id(id), index, path);
+            },
+            Qt::QueuedConnection);
+        h->addWidget(button);
+    }
+    return line;
 }
 
 QString MainWindow::download(int row, int index) {
@@ -787,6 +805,8 @@ QString MainWindow::download(int row, int index) {
     m_bridge.engine().download(id, index, [self](Status st) {
         if (!self || st)
             return;
+        if (st.error().code == Errc::busy)
+            return; // already on its way: the panel shows its progress
         QString text;
         switch (st.error().code) {
         case Errc::not_found:
@@ -803,14 +823,27 @@ QString MainWindow::download(int row, int index) {
         }
         self->show_error(text);
     });
+    // The engine marks the file as downloading without announcing it: read the row again so
+    // that the panel shows a progress bar in place of the button at once.
+    if (auto stored = m_bridge.store().message_by_id(id); stored && stored.value())
+        on_message_changed(*stored.value());
     return QString();
 }
 
 QString MainWindow::save_attachment(int row, int index, const QString& path) {
     if (row < 0 || row >= m_message_model.rowCount())
         return QString();
+    // The engine never overwrites a file; the save dialog has asked about an existing one, so
+    // the file is written beside it and then takes its place.
+    const bool replace = QFileInfo::exists(path);
+    const QString target = replace ? path + QStringLiteral(".veil-saving") : path;
+    QFile::remove(target);
     auto st = m_bridge.engine().save_attachment(m_message_model.message_at(row).id, index,
-                                                path.toStdString());
+                                                target.toStdString());
+    if (st && replace && (!QFile::remove(path) || !QFile::rename(target, path))) {
+        QFile::remove(target);
+        st = make_error(Errc::io, "cannot replace " + QFileInfo(path).fileName().toStdString());
+    }
     if (!st) {
         QString text =
             tr("The file could not be saved: %1").arg(full_stop(plain_error(st.error())));

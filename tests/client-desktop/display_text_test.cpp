@@ -85,6 +85,9 @@ TEST_CASE("a safety number is grouped in fives, four groups a line") {
     CHECK(shown.split(QRegularExpression(QStringLiteral("\\s"))).size() == 12);
     CHECK(shown.startsWith(QStringLiteral("01234 56789 01234 56789\n")));
     CHECK(format_safety_number(QStringLiteral("123")) == QStringLiteral("123"));
+    CHECK(format_safety_number(shown.simplified()) == shown);
+    CHECK(format_safety_number(QStringLiteral("x") + digits.mid(1)) ==
+          QStringLiteral("x") + digits.mid(1));
 }
 
 TEST_CASE("read and expired messages say so after their tick") {
