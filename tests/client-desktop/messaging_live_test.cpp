@@ -244,7 +244,9 @@ TEST_CASE("alice's window after an everyday exchange, shown for a screenshot", "
     alice.attach_files({path});
     alice.send_text(QStringLiteral("Here it is"));
     CHECK(test::wait_until([&] { return bob.message_model().rowCount() >= 6; }, kWaitMs));
-    CHECK(bob.react(4, QStringLiteral("❤️")).isEmpty());
+    CHECK(bob.react(5, QStringLiteral("❤️")).isEmpty());
+    CHECK(alice_bridge.engine().set_verified("bob", true).ok());
+    alice.open_conversation("bob");
     QLineEdit* input = composer(bob);
     REQUIRE(input != nullptr);
     QKeyEvent key(QEvent::KeyPress, Qt::Key_O, Qt::NoModifier, QStringLiteral("o"));
