@@ -456,11 +456,8 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
         (event->type() == QEvent::DragEnter || event->type() == QEvent::DragMove ||
          event->type() == QEvent::Drop))
         return handle_drop(event);
-    if (watched == m_input && event->type() == QEvent::KeyPress &&
-        static_cast<QKeyEvent*>(event)->key() == Qt::Key_Escape && !compose_note().isEmpty()) {
-        cancel_compose();
+    if (watched == m_input && event->type() == QEvent::KeyPress && composer_key(event))
         return true;
-    }
     if ((watched == m_search || watched == m_search_view) && event->type() == QEvent::KeyPress) {
         auto* key = static_cast<QKeyEvent*>(event);
         if (key->key() == Qt::Key_Escape && (search_shown() || !m_search->text().isEmpty())) {

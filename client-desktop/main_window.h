@@ -28,8 +28,10 @@
 // conversation's input line is disabled with a sentence saying why.
 //
 // Everyday messaging (main_window_messaging.cpp): a message's context menu (and shortcuts on
-// the message list) replies, reacts, edits or deletes for everyone (our own messages within
-// 24 hours), copies, and sends again a message that expired undelivered. The composer shows
+// the message list: Ctrl+R reply, Ctrl+E edit, Shift+Del delete, Ctrl+C copy, Ctrl+1 👍) replies,
+// reacts, edits or deletes for everyone (our own messages within 24 hours), copies, and sends
+// again a message that expired undelivered. In the composer, Esc cancels a reply or an edit and
+// Up (when empty) edits our last message. The composer shows
 // what it is doing ("Replying to bob: …", "Editing your message", files to send) with a cancel
 // button. The header shows the conversation's disappearing timer, a verified badge and who is
 // typing; the "Conversation" menu sets the timer and verifies safety numbers. Files are
@@ -228,6 +230,7 @@ private:
     QWidget* build_identity_banner();
     QToolButton* build_conversation_button();
     void build_message_actions();
+    bool composer_key(QEvent* event);
     // DragEnter, DragMove and Drop on the central widget: local files are attached.
     bool handle_drop(QEvent* event);
     void show_message_menu(const QPoint& pos);

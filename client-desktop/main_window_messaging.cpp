@@ -20,6 +20,7 @@
 #include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QInputDialog>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
@@ -187,6 +188,27 @@ void MainWindow::build_message_actions() {
 int MainWindow::current_message_row() const {
     QModelIndex current = m_messages->currentIndex();
     return current.isValid() ? current.row() : -1;
+}
+
+// Esc in the composer cancels a reply or an edit; Up in an empty one edits our last message.
+bool MainWindow::composer_key(QEvent* event) {
+    auto* key = static_cast<QKeyEvent*>(event);
+    if (key->key() == Qt::Key_Escape && !compose_note().isEmpty()) {
+        cancel_compose();
+        return true;
+    }
+    if (key->key() != Qt::Key_Up || key->modifiers() != Qt::NoModifier ||
+        !m_input->text().isEmpty() || !m_editing.empty())
+        return false;
+    for (int row = m_message_model.rowCount() - 1; row >= 0; --row) {
+        if (!is_ours(m_message_model.message_at(row)))
+            continue;
+        if (!can_edit(row))
+            return false;
+        start_edit(row);
+        return true;
+    }
+    return false;
 }
 
 // ---- the message menu ------------------------------------------------------------------------
@@ -662,6 +684,10 @@ SafetyNumberDialog* MainWindow::verify_safety_number() {
         number->trust.verified,
         [this, peer = m_peer](bool verified) {
             auto st = m_bridge.engine().set_verified(peer, verified);
+            // Matching numbers after a key change accept the new key too; through the engine,
+            // so that the messages it held back go now.
+            if (st && verified)
+                st = m_bridge.engine().accept_new_identity(peer);
             return st ? QString() : plain_error(st.error());
         },
         this);

@@ -3,6 +3,7 @@
 // no relay): everything here is what it stores and announces at once.
 #include "main_window.h"
 
+#include "crypto/keys.h"
 #include "desktop_fixture.h"
 #include "safety_number_dialog.h"
 #include "session_bridge.h"
@@ -422,6 +423,70 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
     announce_changed(id);
     CHECK(button(window.files_panel(), QStringLiteral("Save as…")) != nullptr);
     CHECK(window.files_panel().findChild<QProgressBar*>() == nullptr);
+}
+
+QLineEdit* composer(MainWindow& window) {
+    for (auto* line : window.findChildren<QLineEdit*>())
+        if (line->placeholderText() == QStringLiteral("Write a message"))
+            return line;
+    return nullptr;
+}
+
+void press(QWidget* widget, Qt::Key key) {
+    QKeyEvent event(QEvent::KeyPress, key, Qt::NoModifier);
+    QApplication::sendEvent(widget, &event);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "Esc in the composer cancels a reply and Up edits our last") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    window.send_text(QStringLiteral("first"));
+    receive(test::incoming("bob", 1, "theirs"));
+    QLineEdit* input = composer(window);
+    REQUIRE(input != nullptr);
+    window.reply_to(1);
+    REQUIRE_FALSE(window.compose_note().isEmpty());
+    press(input, Qt::Key_Escape);
+    CHECK(window.compose_note().isEmpty());
+    press(input, Qt::Key_Up);
+    CHECK(window.compose_note() == QStringLiteral("Editing your message"));
+    CHECK(input->text() == QStringLiteral("first"));
+    press(input, Qt::Key_Escape);
+    CHECK(window.compose_note().isEmpty());
+    CHECK(input->text().isEmpty());
+}
+
+// A real identity public key (33 bytes), as a safety number needs.
+Bytes identity_key() {
+    auto context = crypto::SignalContext::create();
+    REQUIRE(context.ok());
+    auto identity = crypto::generate_identity(*context.value());
+    REQUIRE(identity.ok());
+    return identity->key_pair.public_key;
+}
+
+TEST_CASE_METHOD(MessagingFixture, "verifying the new number from the banner accepts the key") {
+    crypto::ProtocolAddress bob{"bob", 1};
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge.engine().set_verified("bob", true).ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    observer().on_identity_changed("bob");
+    REQUIRE_FALSE(window.input_enabled());
+
+    QPushButton* verify = button(window, QStringLiteral("Verify"));
+    REQUIRE(verify != nullptr);
+    verify->click();
+    auto* dialog = window.findChild<SafetyNumberDialog*>();
+    INFO(window.error_text().toStdString());
+    REQUIRE(dialog != nullptr);
+    CHECK(dialog->number_text().size() == 60 + 11);
+    dialog->verify_button().click();
+    CHECK(window.header_shows_verified());
+    CHECK(window.identity_banner_text().isEmpty());
+    CHECK(window.input_enabled());
+    CHECK_FALSE(bridge.store().trust("bob").value().needs_accept);
 }
 
 } // namespace
