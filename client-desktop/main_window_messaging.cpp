@@ -503,7 +503,13 @@ void MainWindow::on_messages_removed(const QString& conversation, const QList<qi
 }
 
 void MainWindow::on_transfer(qint64 row_id, int index, quint64 done, quint64 total) {
-    if (m_message_model.set_transfer(row_id, index, done, total) && row_id == m_files_row_id)
+    if (!m_message_model.set_transfer(row_id, index, done, total) || row_id != m_files_row_id)
+        return;
+    // Progress comes in many small steps: move the bar rather than build the panel again.
+    if (auto* bar =
+            m_files_panel->findChild<QProgressBar*>(QStringLiteral("transfer%1").arg(index)))
+        bar->setValue(std::max(m_message_model.transfer_percent(row_id, index), 0));
+    else
         update_files_panel();
 }
 
@@ -795,6 +801,7 @@ QWidget* MainWindow::files_panel_line(std::int64_t id, const store::AttachmentRo
     if (file.state == store::AttachmentState::downloading ||
         file.state == store::AttachmentState::uploading) {
         auto* bar = new QProgressBar;
+        bar->setObjectName(QStringLiteral("transfer%1").arg(index));
         bar->setRange(0, 100);
         bar->setValue(std::max(m_message_model.transfer_percent(id, index), 0));
         bar->setFormat(file.state == store::AttachmentState::uploading ? tr("Uploading %p%")

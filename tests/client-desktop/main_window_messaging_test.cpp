@@ -491,3 +491,28 @@ TEST_CASE_METHOD(MessagingFixture, "verifying the new number from the banner acc
 
 } // namespace
 } // namespace veil::desktop
+
+namespace veil::desktop {
+namespace {
+
+// Not run by ctest (hidden): the key-change banner and the safety number dialog, shown for
+// VEIL_SHOT_MS milliseconds for a screenshot under a real display (see messaging_live_test.cpp).
+TEST_CASE_METHOD(MessagingFixture, "a changed key's banner and dialog, shown for a screenshot",
+                 "[.screenshot]") {
+    crypto::ProtocolAddress bob{"bob", 1};
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge.engine().set_verified("bob", true).ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    receive(test::incoming("bob", 1, "Did you get my new phone number?"));
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    observer().on_identity_changed("bob");
+    window.show();
+    SafetyNumberDialog* dialog = window.verify_safety_number();
+    REQUIRE(dialog != nullptr);
+    const char* ms = std::getenv("VEIL_SHOT_MS");
+    test::wait_until([] { return false; }, ms ? std::atoi(ms) : 500);
+}
+
+} // namespace
+} // namespace veil::desktop
