@@ -106,6 +106,32 @@ std::string group_label(store::AccountStore& store, std::span<const std::uint8_t
     return name.empty() ? "group " + to_hex(group_id).substr(0, 8) : name;
 }
 
+} // namespace
+
+const char* status_name(store::MessageStatus status) {
+    switch (status) {
+    case store::MessageStatus::queued: return "queued";
+    case store::MessageStatus::sent: return "sent";
+    case store::MessageStatus::delivered: return "delivered";
+    case store::MessageStatus::received: return "received";
+    case store::MessageStatus::failed: return "failed";
+    case store::MessageStatus::read: return "read";
+    case store::MessageStatus::expired: return "expired";
+    }
+    return "unknown";
+}
+
+const char* attachment_state_name(store::AttachmentState state) {
+    switch (state) {
+    case store::AttachmentState::remote: return "remote";
+    case store::AttachmentState::downloading: return "downloading";
+    case store::AttachmentState::ready: return "ready";
+    case store::AttachmentState::failed: return "failed";
+    case store::AttachmentState::uploading: return "uploading";
+    }
+    return "unknown";
+}
+
 std::string message_json(store::AccountStore& store, const store::MessageRow& row) {
     std::string out = "{";
     out += "\"id\":" + json_string(to_hex(row.message_id));
@@ -125,12 +151,64 @@ std::string message_json(store::AccountStore& store, const store::MessageRow& ro
     out += ",\"sent_at\":" + std::to_string(row.sent_at_ms);
     out += ",\"received_at\":" + std::to_string(row.received_at_ms);
     out += ",\"decrypted\":";
-    out += row.status == store::MessageStatus::failed ? "false" : "true";
-    out += "}";
+    out += row.status == store::MessageStatus::failed && row.direction == store::Direction::incoming
+               ? "false"
+               : "true";
+    out += ",\"status\":" + json_string(status_name(row.status));
+    if (row.quote) {
+        out += ",\"reply_to\":{\"id\":" + json_string(to_hex(row.quote->message_id)) +
+               ",\"from\":" + json_string(row.quote->author) +
+               ",\"text\":" + json_string(row.quote->text) + "}";
+    } else {
+        out += ",\"reply_to\":null";
+    }
+    out += ",\"mentions\":[";
+    for (std::size_t i = 0; i < row.mentions.size(); ++i)
+        out += (i ? "," : "") + json_string(row.mentions[i]);
+    out += "],\"edited\":";
+    out += row.edited_at_ms ? "true" : "false";
+    out += ",\"deleted\":";
+    out += row.deleted ? "true" : "false";
+    out += ",\"expire_timer\":" + std::to_string(row.expire_timer_s);
+    out += ",\"expires_at\":" + std::to_string(row.expires_at_ms);
+    out += ",\"reactions\":[";
+    for (std::size_t i = 0; i < row.reactions.size(); ++i)
+        out += std::string(i ? "," : "") + "{\"from\":" + json_string(row.reactions[i].reactor) +
+               ",\"emoji\":" + json_string(row.reactions[i].emoji) + "}";
+    out += "],\"attachments\":[";
+    for (std::size_t i = 0; i < row.attachments.size(); ++i) {
+        const auto& a = row.attachments[i];
+        out += std::string(i ? "," : "") + "{\"index\":" + std::to_string(a.index) +
+               ",\"name\":" + json_string(a.file_name) + ",\"size\":" + std::to_string(a.size) +
+               ",\"content_type\":" + json_string(a.content_type) +
+               ",\"state\":" + json_string(attachment_state_name(a.state)) + "}";
+    }
+    out += "]}";
     return out;
 }
 
-} // namespace
+namespace {} // namespace
+
+// A group of this account by name, or by id in hex; a clear error when none or several match.
+Result<store::GroupRow> find_group(store::AccountStore& store, const std::string& name) {
+    auto groups = store.groups();
+    if (!groups)
+        return groups.error();
+    std::vector<store::GroupRow> named;
+    for (auto& g : groups.value()) {
+        if (to_hex(g.group_id) == name)
+            return g;
+        if (g.name == name)
+            named.push_back(g);
+    }
+    if (named.empty())
+        return make_error(Errc::not_found, "no group is called " + name + " (see veil group list)");
+    if (named.size() > 1)
+        return make_error(Errc::invalid_argument, std::to_string(named.size()) +
+                                                      " groups are called " + name +
+                                                      "; give its id (see veil group list)");
+    return named.front();
+}
 
 bool read_passphrase(const GlobalOptions& options, bool confirm, SecretBytes& out) {
     if (const char* env = std::getenv("VEIL_PASSPHRASE")) {
@@ -371,6 +449,15 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
                 else
                     std::cout << inert_for_terminal(row.sender, true) << ": "
                               << inert_for_terminal(row.text, true) << "\n";
+                if (row.kind != store::MessageKind::system) {
+                    if (row.quote)
+                        std::cout << "  (replying to " << inert_for_terminal(row.quote->author, true)
+                                  << ": " << inert_for_terminal(row.quote->text, true) << ")\n";
+                    for (const auto& a : row.attachments)
+                        std::cout << "  [file " << inert_for_terminal(a.file_name, true) << ", "
+                                  << a.size << " bytes: veil save " << to_hex(row.message_id)
+                                  << "]\n";
+                }
                 cursor = row.id;
             }
             std::cout << std::flush;
@@ -383,6 +470,7 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
         void on_queue_drained() override {
             drained = true;
             print_new();
+            flush_events();
             if (m_wait_s > 0)
                 std::cerr << "veil: waiting for messages" << std::endl;
             else if (engine->settled())
@@ -398,10 +486,64 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
             if (drained && row.direction == store::Direction::incoming)
                 print_new();
         }
+        // Changes to messages (reactions, edits, deletions, read receipts) and typing, as
+        // they happen; those seen while the mailbox drains follow its new messages.
+        void on_message_changed(const store::MessageRow& row) override {
+            std::string line;
+            if (m_json) {
+                line = "{\"event\":\"changed\",\"message\":" + message_json(*store, row) + "}";
+            } else {
+                std::string what = row.deleted             ? "[deleted for everyone]"
+                                   : row.edited_at_ms != 0 ? "[edited] " + row.text
+                                                           : row.text;
+                line = "~ " + inert_for_terminal(row.sender, true) + ": " +
+                       inert_for_terminal(what, true);
+                for (const auto& r : row.reactions)
+                    line += "  [" + inert_for_terminal(r.reactor, true) + " " +
+                            inert_for_terminal(r.emoji, true) + "]";
+            }
+            event(line);
+        }
+        void on_status(std::span<const std::uint8_t> id, store::MessageStatus status) override {
+            if (!m_json)
+                return;
+            event("{\"event\":\"status\",\"id\":" + json_string(to_hex(id)) +
+                  ",\"status\":" + json_string(status_name(status)) + "}");
+        }
+        void on_typing(const std::string& conversation, const std::string& who,
+                       bool typing) override {
+            if (!m_json)
+                return;
+            event("{\"event\":\"typing\",\"conversation\":" + json_string(conversation) +
+                  ",\"from\":" + json_string(who) + ",\"typing\":" + (typing ? "true" : "false") +
+                  "}");
+        }
+        void on_messages_removed(const std::string& conversation,
+                                 const std::vector<std::int64_t>& ids) override {
+            if (!m_json)
+                return;
+            event("{\"event\":\"disappeared\",\"conversation\":" + json_string(conversation) +
+                  ",\"count\":" + std::to_string(ids.size()) + "}");
+        }
+        void event(const std::string& line) {
+            if (!drained) {
+                m_events.push_back(line);
+                return;
+            }
+            print_new();
+            std::cout << line << std::endl;
+        }
+        void flush_events() {
+            for (const auto& line : m_events)
+                std::cout << line << "\n";
+            m_events.clear();
+            std::cout << std::flush;
+        }
 
     private:
         bool m_json;
         int m_wait_s;
+        std::vector<std::string> m_events;
     } runner(wait_s > 0 ? 0 : options.timeout_s, json, wait_s);
 
     int code;
@@ -491,27 +633,6 @@ int cmd_bot_echo(const GlobalOptions& options) {
 }
 
 namespace {
-
-// A group of this account by name, or by id in hex; a clear error when none or several match.
-Result<store::GroupRow> find_group(store::AccountStore& store, const std::string& name) {
-    auto groups = store.groups();
-    if (!groups)
-        return groups.error();
-    std::vector<store::GroupRow> named;
-    for (auto& g : groups.value()) {
-        if (to_hex(g.group_id) == name)
-            return g;
-        if (g.name == name)
-            named.push_back(g);
-    }
-    if (named.empty())
-        return make_error(Errc::not_found, "no group is called " + name + " (see veil group list)");
-    if (named.size() > 1)
-        return make_error(Errc::invalid_argument, std::to_string(named.size()) +
-                                                      " groups are called " + name +
-                                                      "; give its id (see veil group list)");
-    return named.front();
-}
 
 // Runs a membership change once the engine is ready and caught up, and ends once the relay
 // accepted it and everything it queued (the group's name for new members) is sent.

@@ -47,6 +47,26 @@ int cmd_bot_echo(const GlobalOptions& options);
 // each with json); exit 1 when none.
 int cmd_search(const GlobalOptions& options, const std::string& query, bool json);
 
+// Everyday messaging (cli_messaging.cpp). ID: a message id as receive --json prints it. to is a
+// username, or a group's name or id with group.
+int cmd_send_rich(const GlobalOptions& options, const std::string& to, bool group,
+                  const std::string& text, const std::vector<std::string>& files,
+                  const std::string& reply);
+int cmd_react(const GlobalOptions& options, const std::string& id, const std::string& emoji);
+int cmd_edit(const GlobalOptions& options, const std::string& id, const std::string& text);
+int cmd_delete(const GlobalOptions& options, const std::string& id);
+int cmd_resend(const GlobalOptions& options, const std::string& id);
+int cmd_timer(const GlobalOptions& options, const std::string& to, bool group,
+              const std::string& duration);
+int cmd_read(const GlobalOptions& options, const std::string& to, bool group);
+int cmd_read_receipts(const GlobalOptions& options, const std::string& word);
+int cmd_typing(const GlobalOptions& options, const std::string& peer, bool typing);
+// Fetches and decrypts every file of a message into dir (default: the current folder).
+int cmd_save(const GlobalOptions& options, const std::string& id, const std::string& dir);
+// Prints the safety number (and QR code) of peer; action "mark", "clear" or "accept" first.
+int cmd_verify(const GlobalOptions& options, const std::string& peer, const std::string& action,
+               bool ascii);
+
 // Devices (cli_devices.cpp). link: this new profile becomes a device of an existing account
 // (prints a code and a QR code, waits until another device accepts it); link accept: this
 // device adds the one showing code, copying recent history with share_history.

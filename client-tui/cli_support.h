@@ -32,6 +32,14 @@ void discard_new_profile(const GlobalOptions& options, bool made_folder);
 std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
                                                 engine::EngineObserver& observer, int& code);
 
+// A group of this account by name, or by id in hex; a clear error when none or several match.
+Result<store::GroupRow> find_group(store::AccountStore& store, const std::string& name);
+
+// A message as one JSON line (receive --json, search --json), and the names it uses.
+std::string message_json(store::AccountStore& store, const store::MessageRow& row);
+const char* status_name(store::MessageStatus status);
+const char* attachment_state_name(store::AttachmentState state);
+
 // Runs the engine until `done` is set by an observer callback or the timeout passes.
 class Runner : public engine::EngineObserver {
 public:

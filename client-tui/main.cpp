@@ -33,6 +33,23 @@ Verbs:
                            off; on turns them back on. Alone: prints the setting
   send NAME TEXT           send TEXT to NAME ('-' reads the text from standard input)
   send --group GROUP TEXT  send TEXT to every member of GROUP
+  send NAME [TEXT] --file FILE [--file FILE...] [--reply ID]
+                           send files (encrypted here, then uploaded; progress on stderr),
+                           or a reply quoting message ID (also with --group GROUP)
+  react ID EMOJI           react to message ID; react --remove ID takes it back
+  edit ID TEXT             change the text of your message ID (within 24 hours)
+  delete ID                delete your message ID for everyone (within 24 hours)
+  resend ID                send again your message ID that expired undelivered or failed
+  save ID [DIR]            fetch and decrypt the files of message ID into DIR (default .),
+                           never over an existing file; prints each file's path
+  verify NAME [--mark|--clear|--accept] [--ascii]
+                           NAME's safety number and QR code; --mark: you compared it and it
+                           matches; --clear undoes that; --accept: accept NAME's new key
+  timer NAME DURATION      disappearing messages with NAME: off, 30s, 5m, 1h, 1d, 1w (every
+                           device deletes them that long after sending); also --group GROUP
+  read NAME                mark the conversation read (sends read receipts); also --group
+  read-receipts [on|off]   whether reading sends read receipts (default on)
+  typing NAME [--stop]     tell NAME's online devices that you are typing (or stopped)
   group create GROUP [--members A,B,C]
                            create a group with you as admin (prints its id)
   group add GROUP NAME...  add members (admins only)
@@ -49,7 +66,9 @@ Verbs:
   (GROUP is a group's name, or its id when two groups share a name)
   receive [--json] [--wait SECONDS]
                            print new messages (one JSON line each with --json), ack them;
-                           with --wait, keep printing new ones for SECONDS
+                           with --wait, keep printing new ones for SECONDS. With --json,
+                           changes come as event lines: changed (edits, reactions, deletions),
+                           status (delivered, read, expired), typing, disappeared
   bot echo                 answer every message with an encrypted echo, until stopped
   search [--json] WORDS    messages of every conversation holding all the words, newest
                            first (searched in the encrypted profile; exit 1 when none)
@@ -138,6 +157,11 @@ int main(int argc, char** argv) {
     std::optional<std::string> device_name;
     bool history = false;
     bool ascii = false;
+    std::vector<std::string> files;
+    std::string reply;
+    std::string verify_action;
+    bool remove = false;
+    bool stop = false;
 
     std::vector<std::string> args(argv + 1, argv + argc);
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -204,6 +228,19 @@ int main(int argc, char** argv) {
             if (!value(v))
                 return usage_error("--group needs a group");
             group = v;
+        } else if (a == "--file") {
+            if (!value(v))
+                return usage_error("--file needs a file");
+            files.push_back(v);
+        } else if (a == "--reply") {
+            if (!value(reply))
+                return usage_error("--reply needs a message id");
+        } else if (a == "--mark" || a == "--clear" || a == "--accept") {
+            verify_action = a.substr(2);
+        } else if (a == "--remove") {
+            remove = true;
+        } else if (a == "--stop") {
+            stop = true;
         } else if (a == "--open") {
             if (!value(open_peer))
                 return usage_error("--open needs a name");
@@ -246,8 +283,8 @@ int main(int argc, char** argv) {
         return cmd_notify(options, words.size() == 2 ? words[1] : std::string());
     if (members && !(verb == "group" && words.size() == 3 && words[1] == "create"))
         return usage_error("--members goes with group create");
-    if (group && verb != "send")
-        return usage_error("--group goes with send");
+    if (group && verb != "send" && verb != "timer" && verb != "read")
+        return usage_error("--group goes with send, timer and read");
     if (verb == "group" && words.size() == 3 && words[1] == "create")
         return cmd_group_create(options, words[2], members.value_or(std::vector<std::string>{}));
     if (verb == "group" && words.size() >= 4 && (words[1] == "add" || words[1] == "remove"))
@@ -268,6 +305,45 @@ int main(int argc, char** argv) {
         return cmd_group_list(options);
     if (verb == "group" && words.size() == 3 && words[1] == "members")
         return cmd_group_members(options, words[2]);
+    if (!verify_action.empty() && verb != "verify")
+        return usage_error("--mark, --clear and --accept go with verify");
+    if (remove && verb != "react")
+        return usage_error("--remove goes with react");
+    if (stop && verb != "typing")
+        return usage_error("--stop goes with typing");
+    if ((!files.empty() || !reply.empty()) && verb != "send")
+        return usage_error("--file and --reply go with send");
+    if (verb == "send" && (!files.empty() || !reply.empty())) {
+        // With files the text is optional: send NAME --file F, send --group G --file F.
+        std::size_t base = group ? 1 : 2;
+        if (words.size() < base || words.size() > base + 1)
+            return usage_error("send takes NAME [TEXT] (or --group GROUP [TEXT])");
+        std::string text = words.size() == base + 1 ? words.back() : std::string();
+        if (text.empty() && files.empty())
+            return usage_error("a reply needs text");
+        return cmd_send_rich(options, group ? *group : words[1], group.has_value(), text, files,
+                             reply);
+    }
+    if (verb == "react" && ((words.size() == 3 && !remove) || (words.size() == 2 && remove)))
+        return cmd_react(options, words[1], remove ? std::string() : words[2]);
+    if (verb == "edit" && words.size() == 3)
+        return cmd_edit(options, words[1], words[2]);
+    if (verb == "delete" && words.size() == 2)
+        return cmd_delete(options, words[1]);
+    if (verb == "resend" && words.size() == 2)
+        return cmd_resend(options, words[1]);
+    if (verb == "save" && (words.size() == 2 || words.size() == 3))
+        return cmd_save(options, words[1], words.size() == 3 ? words[2] : std::string());
+    if (verb == "verify" && words.size() == 2)
+        return cmd_verify(options, words[1], verify_action, ascii);
+    if (verb == "timer" && ((group && words.size() == 2) || (!group && words.size() == 3)))
+        return cmd_timer(options, group ? *group : words[1], group.has_value(), words.back());
+    if (verb == "read" && ((group && words.size() == 1) || (!group && words.size() == 2)))
+        return cmd_read(options, group ? *group : words[1], group.has_value());
+    if (verb == "read-receipts" && words.size() <= 2)
+        return cmd_read_receipts(options, words.size() == 2 ? words[1] : std::string());
+    if (verb == "typing" && words.size() == 2)
+        return cmd_typing(options, words[1], !stop);
     const bool send_to_group = verb == "send" && group && words.size() == 2;
     if (send_to_group || (verb == "send" && !group && words.size() == 3)) {
         std::string text = words.back();
@@ -296,8 +372,10 @@ int main(int argc, char** argv) {
             query += (i > 1 ? " " : "") + words[i];
         return cmd_search(options, query, json);
     }
-    if ((device_name || ascii) && !(verb == "link" && words.size() == 1))
-        return usage_error("--name and --ascii go with link");
+    if (device_name && !(verb == "link" && words.size() == 1))
+        return usage_error("--name goes with link");
+    if (ascii && !(verb == "link" && words.size() == 1) && verb != "verify")
+        return usage_error("--ascii goes with link and verify");
     if (history && !(verb == "link" && words.size() == 3))
         return usage_error("--history goes with link accept");
     if (verb == "link" && words.size() == 1)

@@ -34,11 +34,11 @@ std::string content_type_of(const std::filesystem::path& file) {
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     static const std::pair<const char*, const char*> kTypes[] = {
-        {".png", "image/png"},        {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"},
-        {".gif", "image/gif"},        {".webp", "image/webp"},     {".pdf", "application/pdf"},
-        {".txt", "text/plain"},       {".zip", "application/zip"}, {".mp4", "video/mp4"},
-        {".mp3", "audio/mpeg"},       {".ogg", "audio/ogg"},       {".json", "application/json"},
-        {".csv", "text/csv"},         {".md", "text/markdown"},    {".html", "text/html"},
+        {".png", "image/png"},  {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},  {".webp", "image/webp"},     {".pdf", "application/pdf"},
+        {".txt", "text/plain"}, {".zip", "application/zip"}, {".mp4", "video/mp4"},
+        {".mp3", "audio/mpeg"}, {".ogg", "audio/ogg"},       {".json", "application/json"},
+        {".csv", "text/csv"},   {".md", "text/markdown"},    {".html", "text/html"},
     };
     for (const auto& [e, type] : kTypes)
         if (ext == e)
@@ -70,16 +70,16 @@ Status Engine::prepare_files(const std::vector<std::filesystem::path>& files,
         auto status = std::filesystem::status(file, ec);
         if (ec || !std::filesystem::is_regular_file(status)) {
             undo();
-            return make_error(Errc::not_found, "cannot read " + file.filename().string() +
-                                                   ": it is not a file");
+            return make_error(Errc::not_found,
+                              "cannot read " + file.filename().string() + ": it is not a file");
         }
         auto key = crypto::generate_attachment_key();
         if (!key) {
             undo();
             return key.error();
         }
-        auto local = m_options.attachments_dir /
-                     (to_hex(crypto::random_bytes(16)) + std::string(".blob"));
+        auto local =
+            m_options.attachments_dir / (to_hex(crypto::random_bytes(16)) + std::string(".blob"));
         auto encrypted = crypto::encrypt_attachment(file, local, key.value());
         if (!encrypted) {
             undo();
@@ -280,14 +280,14 @@ void Engine::download(std::int64_t row_id, int index, DoneHandler done) {
             m_downloading.erase({row_id, index});
             Status result = st;
             if (st) {
-                result = m_store.set_attachment_state(row_id, index,
-                                                      store::AttachmentState::ready, local.string());
+                result = m_store.set_attachment_state(row_id, index, store::AttachmentState::ready,
+                                                      local.string());
             } else {
-                (void)m_store.set_attachment_state(
-                    row_id, index,
-                    st.error().code == Errc::not_found ? store::AttachmentState::failed
+                (void)m_store.set_attachment_state(row_id, index,
+                                                   st.error().code == Errc::not_found
+                                                       ? store::AttachmentState::failed
                                                        : store::AttachmentState::remote,
-                    std::string());
+                                                   std::string());
                 if (st.error().code == Errc::not_found)
                     result = make_error(Errc::not_found,
                                         "the file is no longer on the relay (files expire after "
@@ -335,8 +335,8 @@ Result<SafetyNumber> Engine::safety_number(const std::string& peer) {
     if (!theirs)
         return theirs.error();
     if (!theirs.value())
-        return make_error(Errc::not_found, "there is no key for " + peer +
-                                               " yet: send or receive a message first");
+        return make_error(Errc::not_found,
+                          "there is no key for " + peer + " yet: send or receive a message first");
     auto number = crypto::SafetyNumber::compute(m_context, m_username, ours->public_key, peer,
                                                 *theirs.value());
     if (!number)

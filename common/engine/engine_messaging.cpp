@@ -601,9 +601,13 @@ Status Engine::apply_data(const std::string& conversation, const std::string& se
     row.text = unicode::sanitize(row.text);
     std::uint32_t timer = std::min(data.expire_timer_s(), protocol::kMaxExpireTimerSeconds);
     if (timer) {
-        // From when the relay accepted it, so every device deletes it at the same moment,
-        // including one that was offline until after then.
-        std::int64_t base = server_ts > 0 && server_ts < now ? server_ts : now;
+        // From when it was sent, so every device deletes it at about the same moment,
+        // including one that was offline until after then: the later of the relay's time and
+        // the sender's (a relay or sender clock far behind cannot make it vanish on arrival),
+        // never later than now.
+        std::int64_t base = std::min(
+            now, std::max(server_ts, static_cast<std::int64_t>(std::min<std::uint64_t>(
+                                         data.sent_at_ms(), static_cast<std::uint64_t>(now)))));
         row.expire_timer_s = timer;
         row.expires_at_ms = base + std::int64_t{timer} * 1000;
         if (row.expires_at_ms <= now)

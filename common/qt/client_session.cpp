@@ -18,9 +18,9 @@ ClientSession::assemble(std::unique_ptr<store::AccountStore> store,
     engine::EngineOptions options;
     // Attachment blobs stay encrypted here; their keys live only inside the database.
     options.attachments_dir = profile / "attachments";
-    session->m_engine =
-        std::make_unique<engine::Engine>(*session->m_store, *session->m_context,
-                                         *session->m_transport, session->m_clock, observer, options);
+    session->m_engine = std::make_unique<engine::Engine>(*session->m_store, *session->m_context,
+                                                         *session->m_transport, session->m_clock,
+                                                         observer, options);
     session->m_engine->set_blob_transport(session->m_blobs.get());
     return session;
 }
@@ -78,6 +78,16 @@ Result<std::unique_ptr<ClientSession>> ClientSession::open(const std::filesystem
             info->relay_url = relay_url;
             VEIL_TRY(store.value()->set_account(info.value()));
         }
+    }
+    // Messages whose disappearing timer ran out while no app was open go before anything can
+    // read them (a search, a listing), not only once the engine starts.
+    SystemClock clock;
+    auto expired = store.value()->delete_expired(clock.now_ms());
+    if (!expired)
+        return expired.error();
+    for (const auto& file : expired->files) {
+        std::error_code ec;
+        std::filesystem::remove(file, ec);
     }
     return assemble(std::move(store.value()), profile, observer);
 }

@@ -279,6 +279,8 @@ public:
     Result<std::optional<MessageRow>> find_message(const std::string& sender,
                                                    std::span<const std::uint8_t> message_id);
     Result<std::optional<MessageRow>> message_by_id(std::int64_t id);
+    // Every message with this wire id (normally one), oldest first.
+    Result<std::vector<MessageRow>> find_by_message_id(std::span<const std::uint8_t> message_id);
     // The newest `limit` messages of a peer before row id `before` (0: the newest), oldest first.
     Result<std::vector<MessageRow>> messages_before(const std::string& peer, std::int64_t before,
                                                     int limit);

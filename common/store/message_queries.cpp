@@ -516,6 +516,16 @@ Result<std::optional<MessageRow>> AccountStore::message_by_id(std::int64_t id) {
     return one_message(m_impl->db, stmt.value());
 }
 
+Result<std::vector<MessageRow>>
+AccountStore::find_by_message_id(std::span<const std::uint8_t> message_id) {
+    auto stmt = m_impl->db.prepare("SELECT " VEIL_MESSAGE_COLUMNS VEIL_MESSAGE_FROM
+                                   "WHERE m.message_id = ?1 ORDER BY m.id");
+    if (!stmt)
+        return stmt.error();
+    stmt->bind_blob(1, message_id);
+    return read_messages(m_impl->db, stmt.value());
+}
+
 Result<std::vector<MessageRow>> AccountStore::messages_before(const std::string& peer,
                                                               std::int64_t before, int limit) {
     if (limit < 0)

@@ -85,12 +85,14 @@ void flush_seen(RelayService& service) {
 // and blobs every kPurgeIntervalMs and writing last-seen times every kSeenFlushIntervalMs
 // meanwhile.
 void wait_for_termination(RelayService& service, BlobStore& blobs, std::int64_t retention_ms,
-                          const sigset_t& signals) {
+                          std::int64_t purge_interval_ms, const sigset_t& signals) {
     SystemClock clock;
-    std::int64_t next_purge = clock.now_ms() + kPurgeIntervalMs;
+    std::int64_t next_purge = clock.now_ms() + purge_interval_ms;
     std::int64_t next_flush = clock.now_ms() + kSeenFlushIntervalMs;
     for (;;) {
-        timespec timeout{1, 0};
+        // Waits at most the purge interval (tests set it below a second).
+        timespec timeout{purge_interval_ms >= 1000 ? 1 : 0,
+                         purge_interval_ms >= 1000 ? 0 : purge_interval_ms * 1'000'000};
         int sig = sigtimedwait(&signals, nullptr, &timeout);
         if (sig == SIGINT || sig == SIGTERM) {
             log::info(kLog, sig == SIGINT ? "SIGINT received" : "SIGTERM received");
@@ -98,7 +100,7 @@ void wait_for_termination(RelayService& service, BlobStore& blobs, std::int64_t 
         }
         if (clock.now_ms() >= next_purge) {
             purge(service, blobs, retention_ms);
-            next_purge = clock.now_ms() + kPurgeIntervalMs;
+            next_purge = clock.now_ms() + purge_interval_ms;
         }
         if (clock.now_ms() >= next_flush) {
             flush_seen(service);
@@ -170,7 +172,9 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     SystemClock clock;
     RelayService::Options options;
     options.invite_only = config.invite_only;
-    options.retention_ms = std::int64_t{config.retention_days} * 24 * 60 * 60 * 1000;
+    options.retention_ms = config.retention_ms > 0
+                               ? config.retention_ms
+                               : std::int64_t{config.retention_days} * 24 * 60 * 60 * 1000;
     options.group_commit = config.group_commit != 0;
     options.link_timeout_ms =
         config.link_timeout_ms > 0 ? config.link_timeout_ms : config.link_timeout_seconds * 1000;
@@ -201,7 +205,9 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
                         std::to_string(reactors.reactor_count()) + " reactors");
     std::cout << "veil-relay listening on " << bound << std::endl;
 
-    wait_for_termination(service, **blobs, options.retention_ms, signals);
+    wait_for_termination(service, **blobs, options.retention_ms,
+                         config.purge_interval_ms > 0 ? config.purge_interval_ms : kPurgeIntervalMs,
+                         signals);
 
     log::info(kLog, "shutting down");
     acceptor.stop(); // no new connections

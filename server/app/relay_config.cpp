@@ -72,6 +72,8 @@ constexpr HiddenOption kHidden[] = {
     {"--reactors", &RelayConfig::reactors, 1, 256},
     {"--group-commit", &RelayConfig::group_commit, 0, 1},
     {"--link-timeout-ms", &RelayConfig::link_timeout_ms, 1, 86'400'000},
+    {"--retention-ms", &RelayConfig::retention_ms, 1, 86'400'000},
+    {"--purge-interval-ms", &RelayConfig::purge_interval_ms, 10, 600'000},
 };
 
 const HiddenOption* find_hidden(const std::string& arg) {

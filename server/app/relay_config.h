@@ -76,6 +76,10 @@ struct RelayConfig {
     std::int64_t group_commit = 1;
     // Tests: a link timeout below the 10 s the public option allows (0: use the public one).
     std::int64_t link_timeout_ms = 0;
+    // Tests: a retention below the one day the public option allows, and how often the purge
+    // runs (0: retention_days and every 10 minutes).
+    std::int64_t retention_ms = 0;
+    std::int64_t purge_interval_ms = 0;
 };
 
 // Parses argv (without argv[0]). Errors carry a sentence for the person at the terminal.

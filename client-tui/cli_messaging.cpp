@@ -1,0 +1,485 @@
+// Headless verbs of everyday messaging: replies and files (send), reactions, edits, deletions,
+// resending, saving received files, safety numbers, disappearing timers, read state and typing.
+#include "cli.h"
+#include "cli_support.h"
+
+#include "protocol/limits.h"
+#include "qr_text.h"
+#include "text_safety.h"
+#include "util/hex.h"
+
+#include <QTimer>
+
+#include <iostream>
+
+namespace veil::tui {
+namespace {
+
+// Once the profile is open, what goes wrong is about the action: an unknown message or a damaged
+// file fails it (exit 1); the profile itself is fine.
+int action_exit(const Error& e) {
+    switch (e.code) {
+    case Errc::not_found:
+    case Errc::corrupt:
+    case Errc::already_exists:
+    case Errc::busy:
+    case Errc::untrusted_identity: return exit_failure;
+    default: return exit_for(e);
+    }
+}
+
+// The message a verb names by its id (32 hex digits, as `receive --json` prints them).
+Result<store::MessageRow> find_message(store::AccountStore& store, const std::string& hex) {
+    auto id = from_hex(hex);
+    if (!id || id->size() != protocol::kMessageIdBytes)
+        return make_error(Errc::invalid_argument,
+                          "'" + hex + "' is not a message id (32 hex digits, as receive prints)");
+    auto rows = store.find_by_message_id(id.value());
+    if (!rows)
+        return rows.error();
+    for (const auto& row : rows.value())
+        if (row.kind != store::MessageKind::system)
+            return row;
+    return make_error(Errc::not_found, "no message has the id " + hex);
+}
+
+// A conversation named by a username, or by --group.
+Result<std::string> conversation_of(store::AccountStore& store, const std::string& name,
+                                    bool group) {
+    if (!group)
+        return name;
+    auto g = find_group(store, name);
+    if (!g)
+        return g.error();
+    return store::group_conversation(g->group_id);
+}
+
+// Runs an action once the profile is open and the engine started, and ends once everything it
+// queued reached the relay (exit 0), or the action failed.
+class ActionRunner : public Runner {
+public:
+    using Runner::Runner;
+    std::function<Status()> action;
+    bool started = false;
+    int failed_code = exit_failure;
+    void on_state(engine::State state) override { Runner::on_state(state); }
+    void on_settled() override {
+        if (m_ever_ready)
+            finish(exit_ok);
+    }
+};
+
+// Opens the profile, runs `act` on it (before connecting: actions work offline and are queued),
+// then connects and waits until the queue is through. Prints `done` on success.
+int run_action(const GlobalOptions& options, const std::function<Status(qt::ClientSession&)>& act,
+               const std::string& done, bool needs_relay = true) {
+    quit_on_signals();
+    ActionRunner runner(options.timeout_s);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    if (auto st = act(*session); !st) {
+        err(st.error().message);
+        return action_exit(st.error());
+    }
+    if (needs_relay) {
+        if (auto st = session->engine().start(); !st) {
+            err(st.error().message);
+            return action_exit(st.error());
+        }
+        code = runner.exec();
+        if (code == exit_unreachable)
+            err("it is queued and will be sent by the next run");
+        if (code != exit_ok)
+            return code;
+    }
+    if (!done.empty())
+        std::cout << done << std::endl;
+    return exit_ok;
+}
+
+// "30s", "5m", "1h", "2d", "1w", "off" (or a number of seconds).
+std::optional<std::uint32_t> parse_duration(const std::string& text) {
+    if (text == "off" || text == "0")
+        return 0u;
+    if (text.empty())
+        return std::nullopt;
+    std::size_t i = 0;
+    std::uint64_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+        n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+        if (n > protocol::kMaxExpireTimerSeconds)
+            return std::nullopt;
+        ++i;
+    }
+    if (i == 0)
+        return std::nullopt;
+    std::string unit = text.substr(i);
+    std::uint64_t scale = unit.empty() || unit == "s" ? 1
+                          : unit == "m"               ? 60
+                          : unit == "h"               ? 3600
+                          : unit == "d"               ? 86400
+                          : unit == "w"               ? 7 * 86400
+                                                      : 0;
+    if (scale == 0 || n * scale > protocol::kMaxExpireTimerSeconds)
+        return std::nullopt;
+    return static_cast<std::uint32_t>(n * scale);
+}
+
+} // namespace
+
+int cmd_send_rich(const GlobalOptions& options, const std::string& to, bool group,
+                  const std::string& text, const std::vector<std::string>& files,
+                  const std::string& reply) {
+    quit_on_signals();
+    class FileSendRunner : public Runner {
+    public:
+        using Runner::Runner;
+        Bytes id;
+        std::int64_t row_id = 0;
+        void on_message(const store::MessageRow& row) override {
+            if (row.message_id == id)
+                row_id = row.id;
+        }
+        void on_status(std::span<const std::uint8_t> mid, store::MessageStatus s) override {
+            if (s == store::MessageStatus::failed && Bytes(mid.begin(), mid.end()) == id)
+                finish(exit_refused);
+        }
+        void on_transfer(std::int64_t, int index, std::uint64_t done,
+                         std::uint64_t total) override {
+            if (total == 0)
+                return;
+            int percent = static_cast<int>(done * 100 / total);
+            if (percent != m_last_percent && (percent % 10 == 0 || done == total)) {
+                m_last_percent = percent;
+                std::cerr << "veil: file " << index + 1 << ": " << percent << "%" << std::endl;
+            }
+        }
+        void on_settled() override {
+            if (m_ever_ready)
+                finish(exit_ok);
+        }
+
+    private:
+        int m_last_percent = -1;
+    } runner(options.timeout_s);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto conversation = conversation_of(session->store(), to, group);
+    if (!conversation) {
+        err(conversation.error().message);
+        return action_exit(conversation.error());
+    }
+    engine::Outgoing message;
+    message.text = text;
+    for (const auto& f : files)
+        message.files.emplace_back(f);
+    if (!reply.empty()) {
+        auto target = find_message(session->store(), reply);
+        if (!target) {
+            err(target.error().message);
+            return action_exit(target.error());
+        }
+        message.reply_to = engine::MessageRef{target->sender, target->message_id};
+    }
+    auto id = session->engine().send(*conversation, message);
+    if (!id) {
+        err(id.error().message);
+        return action_exit(id.error());
+    }
+    runner.id = id.value();
+    if (auto st = session->engine().start(); !st) {
+        err(st.error().message);
+        return action_exit(st.error());
+    }
+    code = runner.exec();
+    if (code == exit_ok)
+        std::cout << to_hex(id.value()) << std::endl;
+    else if (code == exit_unreachable)
+        err("the message is queued and will be sent by the next run");
+    return code;
+}
+
+int cmd_react(const GlobalOptions& options, const std::string& id, const std::string& emoji) {
+    return run_action(
+        options,
+        [&](qt::ClientSession& s) -> Status {
+            auto row = find_message(s.store(), id);
+            if (!row)
+                return row.error();
+            return s.engine().react(row->peer, {row->sender, row->message_id}, emoji);
+        },
+        emoji.empty() ? "reaction removed" : "reacted");
+}
+
+int cmd_edit(const GlobalOptions& options, const std::string& id, const std::string& text) {
+    return run_action(
+        options,
+        [&](qt::ClientSession& s) -> Status {
+            auto row = find_message(s.store(), id);
+            if (!row)
+                return row.error();
+            return s.engine().edit(row->peer, row->message_id, text);
+        },
+        "edited");
+}
+
+int cmd_delete(const GlobalOptions& options, const std::string& id) {
+    return run_action(
+        options,
+        [&](qt::ClientSession& s) -> Status {
+            auto row = find_message(s.store(), id);
+            if (!row)
+                return row.error();
+            return s.engine().delete_for_everyone(row->peer, row->message_id);
+        },
+        "deleted for everyone");
+}
+
+int cmd_resend(const GlobalOptions& options, const std::string& id) {
+    std::string new_id;
+    int code = run_action(
+        options,
+        [&](qt::ClientSession& s) -> Status {
+            auto row = find_message(s.store(), id);
+            if (!row)
+                return row.error();
+            auto sent = s.engine().resend(row->message_id);
+            if (!sent)
+                return sent.error();
+            new_id = to_hex(sent.value());
+            return {};
+        },
+        std::string());
+    if (code == exit_ok)
+        std::cout << new_id << std::endl;
+    return code;
+}
+
+int cmd_timer(const GlobalOptions& options, const std::string& to, bool group,
+              const std::string& duration) {
+    auto seconds = parse_duration(duration);
+    if (!seconds) {
+        err("timer takes off, or a duration like 30s, 5m, 1h, 1d or 1w (at most 4 weeks)");
+        return exit_usage;
+    }
+    return run_action(
+        options,
+        [&](qt::ClientSession& s) -> Status {
+            auto conversation = conversation_of(s.store(), to, group);
+            if (!conversation)
+                return conversation.error();
+            return s.engine().set_disappearing(*conversation, *seconds);
+        },
+        "disappearing messages: " + engine::describe_timer(*seconds));
+}
+
+int cmd_read(const GlobalOptions& options, const std::string& to, bool group) {
+    return run_action(
+        options,
+        [&](qt::ClientSession& s) -> Status {
+            auto conversation = conversation_of(s.store(), to, group);
+            if (!conversation)
+                return conversation.error();
+            return s.engine().mark_read(*conversation);
+        },
+        "marked read");
+}
+
+int cmd_read_receipts(const GlobalOptions& options, const std::string& word) {
+    if (!word.empty() && word != "on" && word != "off") {
+        err("read-receipts takes on or off");
+        return exit_usage;
+    }
+    Runner runner(0);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    if (!word.empty())
+        if (auto st = session->engine().set_read_receipts(word == "on"); !st) {
+            err(st.error().message);
+            return action_exit(st.error());
+        }
+    std::cout << "read receipts " << (session->engine().read_receipts() ? "on" : "off")
+              << std::endl;
+    return exit_ok;
+}
+
+int cmd_typing(const GlobalOptions& options, const std::string& peer, bool typing) {
+    quit_on_signals();
+    class TypingRunner : public Runner {
+    public:
+        using Runner::Runner;
+        engine::Engine* engine = nullptr;
+        std::string peer;
+        bool typing = true;
+        void on_queue_drained() override {
+            engine->set_typing(peer, typing);
+            // The indicator is one transient send: done once the relay answered it.
+            QTimer::singleShot(0, [this] { check(); });
+        }
+        void check() {
+            if (engine->settled())
+                finish(exit_ok);
+        }
+        void on_settled() override { finish(exit_ok); }
+    } runner(options.timeout_s);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto devices = session->store().known_devices(peer);
+    if (!devices || !devices.value()) {
+        err("no session with " + peer + " yet: exchange a message first");
+        return exit_failure;
+    }
+    runner.engine = &session->engine();
+    runner.peer = peer;
+    runner.typing = typing;
+    if (auto st = session->engine().start(); !st) {
+        err(st.error().message);
+        return action_exit(st.error());
+    }
+    return runner.exec();
+}
+
+int cmd_save(const GlobalOptions& options, const std::string& id, const std::string& dir) {
+    quit_on_signals();
+    class SaveRunner : public Runner {
+    public:
+        using Runner::Runner;
+        std::function<void()> go;
+        bool went = false;
+        void on_queue_drained() override {
+            if (!went) {
+                went = true;
+                go();
+            }
+        }
+        void on_transfer(std::int64_t, int index, std::uint64_t done,
+                         std::uint64_t total) override {
+            if (total == 0)
+                return;
+            int percent = static_cast<int>(done * 100 / total);
+            if (percent != m_last && (percent % 10 == 0 || done == total)) {
+                m_last = percent;
+                std::cerr << "veil: file " << index + 1 << ": " << percent << "%" << std::endl;
+            }
+        }
+
+    private:
+        int m_last = -1;
+    } runner(options.timeout_s);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto row = find_message(session->store(), id);
+    if (!row) {
+        err(row.error().message);
+        return action_exit(row.error());
+    }
+    if (row->attachments.empty()) {
+        err("that message has no files");
+        return exit_failure;
+    }
+    std::filesystem::path folder =
+        dir.empty() ? std::filesystem::current_path() : std::filesystem::path(dir);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(folder, ec)) {
+        err(folder.string() + " is not a folder");
+        return exit_usage;
+    }
+    auto& engine = session->engine();
+    std::vector<int> left;
+    for (const auto& a : row->attachments)
+        left.push_back(a.index);
+    int result = exit_ok;
+    // One file after the other: fetched (if needed), then decrypted next to the others under
+    // the sender's name, never over an existing file.
+    std::function<void()> next = [&] {
+        if (left.empty()) {
+            runner.finish(result);
+            return;
+        }
+        int index = left.front();
+        left.erase(left.begin());
+        engine.download(row->id, index, [&, index](Status st) {
+            if (!st) {
+                err(st.error().message);
+                result = action_exit(st.error());
+                next();
+                return;
+            }
+            const auto& a = row->attachments[static_cast<std::size_t>(index)];
+            std::filesystem::path target = folder / a.file_name;
+            for (int n = 1; std::filesystem::exists(target, ec); ++n)
+                target = folder / (std::filesystem::path(a.file_name).stem().string() + " (" +
+                                   std::to_string(n) + ")" +
+                                   std::filesystem::path(a.file_name).extension().string());
+            if (auto saved = engine.save_attachment(row->id, index, target); !saved) {
+                err(saved.error().message);
+                result = action_exit(saved.error());
+            } else {
+                std::cout << target.string() << std::endl;
+            }
+            next();
+        });
+    };
+    runner.go = next;
+    if (auto st = engine.start(); !st) {
+        err(st.error().message);
+        return action_exit(st.error());
+    }
+    return runner.exec();
+}
+
+int cmd_verify(const GlobalOptions& options, const std::string& peer, const std::string& action,
+               bool ascii) {
+    Runner runner(0);
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    auto& engine = session->engine();
+    Status st;
+    if (action == "mark")
+        st = engine.set_verified(peer, true);
+    else if (action == "clear")
+        st = engine.set_verified(peer, false);
+    else if (action == "accept")
+        st = engine.accept_new_identity(peer);
+    if (!st) {
+        err(st.error().message);
+        return action_exit(st.error());
+    }
+    auto number = engine.safety_number(peer);
+    if (!number) {
+        err(number.error().message);
+        return action_exit(number.error());
+    }
+    std::cout << "Safety number with " << peer << ":\n";
+    const std::string& digits = number->number;
+    for (std::size_t i = 0; i < digits.size(); i += 24)
+        std::cout << "  " << digits.substr(i, 23) << "\n";
+    if (action.empty()) {
+        // The code's bytes as upper-case hex, which QR's alphanumeric mode packs well.
+        std::string payload = to_hex(number->qr_payload);
+        for (auto& c : payload)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (const auto& line : ascii ? qr_ascii_lines(payload) : qr_text_lines(payload))
+            std::cout << line << "\n";
+    }
+    std::cout << (number->trust.verified ? "verified" : "not verified");
+    if (number->trust.needs_accept)
+        std::cout << "; their key changed: sending is paused until you run veil verify " << peer
+                  << " --accept";
+    std::cout << std::endl;
+    return exit_ok;
+}
+
+} // namespace veil::tui
