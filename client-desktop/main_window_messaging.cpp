@@ -689,11 +689,8 @@ SafetyNumberDialog* MainWindow::verify_safety_number() {
                    static_cast<qsizetype>(payload.size())),
         number->trust.verified,
         [this, peer = m_peer](bool verified) {
+            // Verifying also accepts a changed key (Engine::set_verified).
             auto st = m_bridge.engine().set_verified(peer, verified);
-            // Matching numbers after a key change accept the new key too; through the engine,
-            // so that the messages it held back go now.
-            if (st && verified)
-                st = m_bridge.engine().accept_new_identity(peer);
             return st ? QString() : plain_error(st.error());
         },
         this);

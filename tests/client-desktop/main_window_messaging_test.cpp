@@ -78,6 +78,15 @@ QPushButton* button(QWidget& parent, const QString& text) {
     return nullptr;
 }
 
+// A real identity public key (33 bytes), as a safety number needs.
+Bytes identity_key() {
+    auto context = crypto::SignalContext::create();
+    REQUIRE(context.ok());
+    auto identity = crypto::generate_identity(*context.value());
+    REQUIRE(identity.ok());
+    return identity->key_pair.public_key;
+}
+
 TEST_CASE_METHOD(MessagingFixture, "a reply quotes its message in the composer and when sent") {
     MainWindow window(bridge);
     window.open_conversation("bob");
@@ -316,14 +325,14 @@ TEST_CASE_METHOD(MessagingFixture, "a mention of us in a group is highlighted") 
 
 TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the composer") {
     crypto::ProtocolAddress bob{"bob", 1};
-    REQUIRE(bridge.store().save_identity(bob, Bytes(33, 0x05)).ok());
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
     REQUIRE(bridge.engine().set_verified("bob", true).ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     CHECK(window.header_shows_verified());
     CHECK(window.identity_banner_text().isEmpty());
 
-    REQUIRE(bridge.store().save_identity(bob, Bytes(33, 0x06)).ok());
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
     observer().on_identity_changed("bob");
     CHECK(window.identity_banner_text().startsWith(
         QStringLiteral("Your safety number with bob changed.")));
@@ -338,10 +347,10 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the c
 
 TEST_CASE_METHOD(MessagingFixture, "an unverified contact's new key is a banner without Accept") {
     crypto::ProtocolAddress bob{"bob", 1};
-    REQUIRE(bridge.store().save_identity(bob, Bytes(33, 0x05)).ok());
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
-    REQUIRE(bridge.store().save_identity(bob, Bytes(33, 0x06)).ok());
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
     observer().on_identity_changed("bob");
     CHECK_FALSE(window.identity_banner_text().isEmpty());
     CHECK_FALSE(window.identity_banner_offers_accept());
@@ -454,15 +463,6 @@ TEST_CASE_METHOD(MessagingFixture, "Esc in the composer cancels a reply and Up e
     press(input, Qt::Key_Escape);
     CHECK(window.compose_note().isEmpty());
     CHECK(input->text().isEmpty());
-}
-
-// A real identity public key (33 bytes), as a safety number needs.
-Bytes identity_key() {
-    auto context = crypto::SignalContext::create();
-    REQUIRE(context.ok());
-    auto identity = crypto::generate_identity(*context.value());
-    REQUIRE(identity.ok());
-    return identity->key_pair.public_key;
 }
 
 TEST_CASE_METHOD(MessagingFixture, "verifying the new number from the banner accepts the key") {
