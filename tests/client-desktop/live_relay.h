@@ -12,13 +12,14 @@
 #include <filesystem>
 #include <regex>
 #include <string>
+#include <vector>
 
 namespace veil::desktop::test {
 
 struct LiveRelay {
-    explicit LiveRelay(const std::filesystem::path& dir)
-        : process({VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", (dir / "relay").string()},
-                  {}, dir, "relay") {
+    // extra: more options for veil-relay (e.g. a short --retention-ms).
+    explicit LiveRelay(const std::filesystem::path& dir, std::vector<std::string> extra = {})
+        : process(arguments(dir, std::move(extra)), {}, dir, "relay") {
         REQUIRE(process.wait_for_output("listening on", std::chrono::seconds(20)));
         std::smatch m;
         std::string listening = process.out();
@@ -34,6 +35,15 @@ struct LiveRelay {
 
     veil::test::Process process;
     std::string url;
+
+private:
+    static std::vector<std::string> arguments(const std::filesystem::path& dir,
+                                              std::vector<std::string> extra) {
+        std::vector<std::string> a = {VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data",
+                                      (dir / "relay").string()};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return a;
+    }
 };
 
 } // namespace veil::desktop::test

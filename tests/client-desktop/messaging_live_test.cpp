@@ -13,6 +13,7 @@
 #include <QFile>
 #include <QKeyEvent>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPushButton>
 
 namespace veil::desktop {
@@ -207,6 +208,55 @@ TEST_CASE("both windows show the same safety number and a verification shows in 
     at_alice->verify_button().click();
     CHECK_FALSE(alice.header_shows_verified());
 
+    bob_bridge.close();
+    alice_bridge.close();
+}
+
+TEST_CASE("a message that expired undelivered says so and is sent again from its menu") {
+    test::app();
+    test::TempDir dir;
+    // The relay keeps mailboxes for 3 s here instead of 30 days, and purges every 100 ms.
+    test::LiveRelay relay(dir.root(), {"--retention-ms", "3000", "--purge-interval-ms", "100"});
+    SessionBridge alice_bridge;
+    {
+        SessionBridge bob_bridge; // registered, then offline past the retention
+        register_account(bob_bridge, dir.root(), "bob", relay.url);
+        bob_bridge.close();
+    }
+    register_account(alice_bridge, dir.root(), "alice", relay.url);
+    MainWindow alice(alice_bridge);
+    alice.open_conversation("bob");
+    alice.send_text(QStringLiteral("the ferry left without you"));
+    REQUIRE(alice.message_model().rowCount() == 1);
+    CHECK(test::wait_until(
+        [&] {
+            return shown(alice, 0, MessageListModel::TickRole) ==
+                   QStringLiteral("✗ expired undelivered");
+        },
+        kWaitMs));
+    QMenu* menu = alice.message_menu(0);
+    REQUIRE(menu != nullptr);
+    QAction* again = nullptr;
+    for (QAction* action : menu->actions())
+        if (action->text() == QStringLiteral("Send again"))
+            again = action;
+    REQUIRE(again != nullptr);
+    again->trigger();
+    delete menu;
+    INFO(alice.error_text().toStdString());
+    REQUIRE(alice.message_model().rowCount() == 2);
+
+    SessionBridge bob_bridge;
+    REQUIRE(
+        bob_bridge.open_profile(dir.root() / "bob", SecretBytes::from_string("bob pass"), relay.url)
+            .ok());
+    REQUIRE(bob_bridge.start().ok());
+    CHECK(
+        test::wait_until([&] { return bob_bridge.store().unread("alice").value() == 1; }, kWaitMs));
+    auto rows = bob_bridge.store().messages("alice", 10);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->front().text == "the ferry left without you");
     bob_bridge.close();
     alice_bridge.close();
 }
