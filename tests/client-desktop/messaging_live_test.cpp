@@ -261,6 +261,43 @@ TEST_CASE("a message that expired undelivered says so and is sent again from its
     alice_bridge.close();
 }
 
+TEST_CASE("a file gone from the relay says so in the status bar when downloaded") {
+    test::app();
+    test::TempDir dir;
+    // Blobs, like mailboxes, are kept for 2 s here.
+    test::LiveRelay relay(dir.root(), {"--retention-ms", "2000", "--purge-interval-ms", "100"});
+    SessionBridge alice_bridge, bob_bridge;
+    register_account(alice_bridge, dir.root(), "alice", relay.url);
+    register_account(bob_bridge, dir.root(), "bob", relay.url);
+    MainWindow alice(alice_bridge);
+    MainWindow bob(bob_bridge);
+    alice.open_conversation("bob");
+    alice.attach_files({test::write_file(dir, "old.txt", QByteArray("soon gone"))});
+    alice.send_text(QString());
+    REQUIRE(
+        test::wait_until([&] { return bob_bridge.store().unread("alice").value() == 1; }, kWaitMs));
+    bob.open_conversation("alice");
+    REQUIRE(bob.message_model().rowCount() == 1);
+    test::wait_until([] { return false; }, 3000); // past the retention
+    bob.show_files_of(0);
+    QPushButton* download = button(bob.files_panel(), QStringLiteral("Download"));
+    REQUIRE(download != nullptr);
+    download->click();
+    CHECK(test::wait_until(
+        [&] {
+            return bob.error_text() ==
+                   QStringLiteral(
+                       "The file is no longer on the relay (it expired or was deleted).");
+        },
+        kWaitMs));
+    INFO(bob.error_text().toStdString());
+    CHECK(test::wait_until(
+        [&] { return button(bob.files_panel(), QStringLiteral("Download again")) != nullptr; },
+        kWaitMs));
+    bob_bridge.close();
+    alice_bridge.close();
+}
+
 // Not run by ctest (hidden): shows alice's window after a short exchange for VEIL_SHOT_MS
 // milliseconds, for a screenshot under a real display, e.g. (one line)
 //   xvfb-run -s "-screen 0 1280x800x24" sh -c 'QT_QPA_PLATFORM=xcb VEIL_SHOT_MS=6000
