@@ -59,6 +59,9 @@ QString plain_error(const Error& error) {
     case Errc::corrupt:
         return QObject::tr("The profile's files are damaged: %1.")
             .arg(QString::fromStdString(error.message));
+    case Errc::too_large:
+        // Left as the core wrote it: it may begin with a file's name, whose case matters.
+        return QObject::tr("Too large: %1").arg(display_text(error.message));
     case Errc::disconnected:
     case Errc::timeout:
         return QObject::tr("Cannot reach the relay: %1.")

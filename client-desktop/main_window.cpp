@@ -598,7 +598,9 @@ void MainWindow::on_message_added(const store::MessageRow& row) {
 
 void MainWindow::on_status_changed(const QByteArray& message_id, store::MessageStatus status) {
     m_message_model.set_status(bytes_of(message_id), status);
-    if (status == store::MessageStatus::failed)
+    // The engine reports why (a file too large for the relay) just before it marks the message
+    // failed; that sentence says more than this one.
+    if (status == store::MessageStatus::failed && !m_engine_error_fresh)
         show_error(tr("A message could not be sent."));
 }
 
@@ -627,6 +629,8 @@ void MainWindow::on_state_changed(engine::State state) {
 
 void MainWindow::on_error_reported(const QString& text) {
     show_error(text);
+    m_engine_error_fresh = true;
+    QTimer::singleShot(0, this, [this] { m_engine_error_fresh = false; });
     // A link started from the devices dialog that the engine gave up on.
     if (m_devices_dialog && m_devices_dialog->link_waiting() && !m_bridge.engine().linking())
         m_devices_dialog->link_finished(0, text);

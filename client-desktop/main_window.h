@@ -372,6 +372,8 @@ private:
     QTimer* m_typing_timer = nullptr;
     int m_typing_timeout_ms = static_cast<int>(engine::kTypingTimeoutMs);
     QPointer<SafetyNumberDialog> m_safety_dialog;
+    // The engine reported an error in the current turn of the event loop.
+    bool m_engine_error_fresh = false;
 };
 
 } // namespace veil::desktop

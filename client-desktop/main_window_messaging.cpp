@@ -84,6 +84,14 @@ QStringList local_files(const QMimeData* mime) {
     return paths;
 }
 
+// Why a file could not be fetched or saved, as the core said it: plain_error() would speak of
+// the profile's own files for "corrupt" and of profiles for "already exists".
+QString file_error(const Error& error) {
+    if (error.code == Errc::disconnected || error.code == Errc::timeout)
+        return full_stop(plain_error(error));
+    return full_stop(display_text(error.message));
+}
+
 } // namespace
 
 // ---- building --------------------------------------------------------------------------------
@@ -341,9 +349,6 @@ void MainWindow::add_file_actions(QMenu& menu, const store::MessageRow& message,
 QString MainWindow::action_error(const Error& error) {
     QString text;
     switch (error.code) {
-    case Errc::too_large:
-        text = tr("Too large to send: %1").arg(full_stop(plain_error(error)));
-        break;
     case Errc::untrusted_identity:
         text = tr("%1's safety number changed: accept the new key or verify it before sending.")
                    .arg(display_text(m_peer));
@@ -844,12 +849,9 @@ QString MainWindow::download(int row, int index) {
             break;
         case Errc::corrupt:
         case Errc::crypto:
-            text = tr("The file arrived damaged and was not kept: %1")
-                       .arg(full_stop(plain_error(st.error())));
+            text = tr("The file arrived damaged and was not kept: %1").arg(file_error(st.error()));
             break;
-        default:
-            text =
-                tr("The file could not be downloaded: %1").arg(full_stop(plain_error(st.error())));
+        default: text = tr("The file could not be downloaded: %1").arg(file_error(st.error()));
         }
         self->show_error(text);
     });
@@ -875,8 +877,7 @@ QString MainWindow::save_attachment(int row, int index, const QString& path) {
         st = make_error(Errc::io, "cannot replace " + QFileInfo(path).fileName().toStdString());
     }
     if (!st) {
-        QString text =
-            tr("The file could not be saved: %1").arg(full_stop(plain_error(st.error())));
+        QString text = tr("The file could not be saved: %1").arg(file_error(st.error()));
         show_error(text);
         return text;
     }

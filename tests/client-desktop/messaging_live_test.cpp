@@ -170,6 +170,26 @@ TEST_CASE("a file attached in one window is downloaded and saved in the other th
     CHECK(bob.save_attachment(0, 0, saved).isEmpty());
     CHECK(read_all(saved) == bytes);
 
+    // A blob damaged on disk is refused, with the core's reason, and nothing is written.
+    auto stored = bob_bridge.store().attachment(bob.message_model().message_at(0).id, 0);
+    REQUIRE(stored.ok());
+    REQUIRE(stored.value());
+    {
+        QFile blob(QString::fromStdString(stored.value()->local_path));
+        REQUIRE(blob.open(QIODevice::ReadWrite));
+        blob.seek(100);
+        char byte = 0;
+        REQUIRE(blob.getChar(&byte));
+        blob.seek(100);
+        REQUIRE(blob.putChar(static_cast<char>(byte ^ 0x01)));
+    }
+    QString damaged = QString::fromStdString((dir.root() / "damaged.bin").string());
+    QString why = bob.save_attachment(0, 0, damaged);
+    CHECK(why == QStringLiteral("The file could not be saved: the file is damaged or was "
+                                "tampered with; it was not saved."));
+    CHECK(bob.error_text() == why);
+    CHECK_FALSE(QFile::exists(damaged));
+
     bob_bridge.close();
     alice_bridge.close();
 }
@@ -295,6 +315,24 @@ TEST_CASE("a file gone from the relay says so in the status bar when downloaded"
         [&] { return button(bob.files_panel(), QStringLiteral("Download again")) != nullptr; },
         kWaitMs));
     bob_bridge.close();
+    alice_bridge.close();
+}
+
+TEST_CASE("a file larger than the relay takes says so in the status bar") {
+    test::app();
+    test::TempDir dir;
+    test::LiveRelay relay(dir.root(), {"--max-attachment-mib", "1"});
+    SessionBridge alice_bridge;
+    register_account(alice_bridge, dir.root(), "alice", relay.url);
+    MainWindow alice(alice_bridge);
+    alice.open_conversation("bob");
+    alice.attach_files({test::write_file(dir, "big.bin", QByteArray(1536 * 1024, 'b'))});
+    alice.send_text(QStringLiteral("too big?"));
+    CHECK(test::wait_until([&] { return alice.error_text().contains(QStringLiteral("big.bin")); },
+                           kWaitMs));
+    INFO(alice.error_text().toStdString());
+    CHECK(alice.error_text() == QStringLiteral("Too large: big.bin was not sent: The file is "
+                                               "larger than this relay accepts (1048576 bytes)."));
     alice_bridge.close();
 }
 
