@@ -501,6 +501,16 @@ void MainWindow::on_message_changed(const store::MessageRow& row) {
 void MainWindow::on_messages_removed(const QString& conversation, const QList<qint64>& ids) {
     std::string peer = conversation.toStdString();
     std::vector<std::int64_t> rows(ids.begin(), ids.end());
+    // A reply to, or an edit of, a message that disappeared has nothing left to refer to.
+    for (std::int64_t id : rows) {
+        int at = peer == m_peer ? m_message_model.row_of_id(id) : -1;
+        if (at < 0)
+            continue;
+        const auto& gone = m_message_model.message_at(at);
+        if ((m_reply_to && m_reply_to->message_id == gone.message_id) ||
+            (!m_editing.empty() && m_editing == gone.message_id))
+            cancel_compose();
+    }
     m_message_model.remove(peer, rows);
     if (std::find(rows.begin(), rows.end(), m_files_row_id) != rows.end())
         show_files_of(-1);

@@ -240,8 +240,11 @@ TEST_CASE_METHOD(MessagingFixture, "changed and removed messages follow the engi
     REQUIRE(bridge.store().edit_message(first, "one, edited", 1700000000999).ok());
     announce_changed(first);
     CHECK(shown(window, 0, MessageListModel::TextRole) == QStringLiteral("one, edited"));
+    window.reply_to(1);
+    REQUIRE_FALSE(window.compose_note().isEmpty());
     observer().on_messages_removed("bob", {second});
     CHECK(window.message_model().rowCount() == 1);
+    CHECK(window.compose_note().isEmpty()); // the reply had nothing left to quote
     observer().on_messages_removed("carol", {first});
     CHECK(window.message_model().rowCount() == 1);
 }
