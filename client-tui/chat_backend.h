@@ -10,6 +10,7 @@
 #include "util/secret_bytes.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -62,6 +63,34 @@ public:
     // Starts linking the device that shows code; answered by EngineObserver::on_linked or
     // on_error. Fails at once for a code with a typo or while not connected.
     virtual Status accept_link(const std::string& code, bool share_history) = 0;
+
+    // Everyday messaging (engine.h). conversation: a username or a group conversation. Each
+    // change is announced through the observer (on_message, on_message_changed) as well.
+    virtual Result<Bytes> send(const std::string& conversation,
+                               const engine::Outgoing& message) = 0;
+    virtual Status react(const std::string& conversation, const engine::MessageRef& target,
+                         const std::string& emoji) = 0;
+    virtual Status edit(const std::string& conversation, const Bytes& message_id,
+                        const std::string& text) = 0;
+    virtual Status delete_for_everyone(const std::string& conversation,
+                                       const Bytes& message_id) = 0;
+    virtual Result<Bytes> resend(const Bytes& message_id) = 0;
+    virtual Status set_disappearing(const std::string& conversation, std::uint32_t seconds) = 0;
+    virtual Result<std::uint32_t> disappearing(const std::string& conversation) = 0;
+    // Cheap to call on every key: the engine sends at most one indicator every few seconds.
+    virtual void set_typing(const std::string& conversation, bool typing) = 0;
+    virtual Status set_read_receipts(bool on) = 0;
+    virtual bool read_receipts() = 0;
+    // Attachments: download fetches the blob (progress through on_transfer, then the row
+    // changes); done is called later from the event loop, or at once on an early failure.
+    virtual void download(std::int64_t row_id, int index, engine::Engine::DoneHandler done) = 0;
+    virtual Status save_attachment(std::int64_t row_id, int index,
+                                   const std::filesystem::path& to) = 0;
+    // Safety numbers and trust of a 1:1 contact.
+    virtual Result<engine::SafetyNumber> safety_number(const std::string& peer) = 0;
+    virtual Result<store::AccountStore::Trust> trust(const std::string& peer) = 0;
+    virtual Status set_verified(const std::string& peer, bool verified) = 0;
+    virtual Status accept_new_identity(const std::string& peer) = 0;
 };
 
 } // namespace veil::tui

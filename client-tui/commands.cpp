@@ -1,6 +1,8 @@
 #include "commands.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 
 namespace veil::tui {
 namespace {
@@ -127,7 +129,147 @@ Command notify_command(std::string_view rest) {
                    "e.g. /notify sender");
 }
 
+bool all_digits(std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A message reference as the pane shows it: "#12" or "12".
+bool parse_ref(std::string_view word, int& ref) {
+    if (!word.empty() && word.front() == '#')
+        word.remove_prefix(1);
+    if (!all_digits(word) || word.size() > 6)
+        return false;
+    ref = std::stoi(std::string(word));
+    return ref > 0;
+}
+
+// The first word of rest as a reference; rest is left with what follows it, trimmed.
+bool take_ref(std::string_view& rest, int& ref) {
+    std::size_t space = rest.find(' ');
+    if (!parse_ref(rest.substr(0, space), ref))
+        return false;
+    rest = space == std::string_view::npos ? "" : trim(rest.substr(space));
+    return true;
+}
+
+std::string bad_ref(std::string_view verb, std::string_view example) {
+    return "/" + std::string(verb) +
+           " needs a message number as the conversation shows it (#12), " + "e.g. /" +
+           std::string(verb) + " " + std::string(example);
+}
+
+// /reply REF TEXT, /edit REF TEXT
+Command ref_and_text(Command::Kind kind, std::string_view verb, std::string_view rest) {
+    Command command{kind, {}, {}};
+    if (!take_ref(rest, command.ref))
+        return invalid(bad_ref(verb, "12 see you then"));
+    if (rest.empty())
+        return invalid("/" + std::string(verb) + " needs the text after the number, e.g. /" +
+                       std::string(verb) + " 12 see you then");
+    command.argument = std::string(rest);
+    return command;
+}
+
+// /delete REF, /resend REF
+Command ref_only(Command::Kind kind, std::string_view verb, std::string_view rest) {
+    Command command{kind, {}, {}};
+    if (!take_ref(rest, command.ref))
+        return invalid(bad_ref(verb, "12"));
+    if (!rest.empty())
+        return invalid("/" + std::string(verb) + " takes one message number, e.g. /" +
+                       std::string(verb) + " 12");
+    return command;
+}
+
+// /react REF EMOJI | /react REF -
+Command react_command(std::string_view rest) {
+    Command command{Command::Kind::react, {}, {}};
+    if (!take_ref(rest, command.ref))
+        return invalid(bad_ref("react", "12 \xF0\x9F\x91\x8D"));
+    if (rest.empty() || rest.find(' ') != std::string_view::npos)
+        return invalid("/react takes a message number and one emoji, or - to take yours back, "
+                       "e.g. /react 12 \xF0\x9F\x91\x8D");
+    if (rest != "-")
+        command.argument = std::string(rest);
+    return command;
+}
+
+// /timer off|30s|5m|1h|1d|1w
+Command timer_command(std::string_view rest) {
+    Command command{Command::Kind::timer, {}, {}};
+    if (!parse_timer(rest, command.seconds))
+        return invalid("/timer takes off or a time such as 30s, 5m, 1h, 1d or 1w");
+    return command;
+}
+
+// /readreceipts [on|off]
+Command read_receipts_command(std::string_view rest) {
+    if (rest.empty() || rest == "on" || rest == "off")
+        return {Command::Kind::read_receipts, std::string(rest), {}};
+    return invalid("/readreceipts takes on or off");
+}
+
+// /verify [--accept|--clear|--mark]
+Command verify_command(std::string_view rest) {
+    Command command{Command::Kind::verify, {}, {}};
+    using V = Command::Verify;
+    if (rest.empty())
+        command.verify = V::show;
+    else if (rest == "--accept")
+        command.verify = V::accept;
+    else if (rest == "--clear")
+        command.verify = V::clear;
+    else if (rest == "--mark")
+        command.verify = V::mark;
+    else
+        return invalid("/verify takes nothing (show the safety number), --mark (they match), "
+                       "--clear (no longer verified) or --accept (accept a changed key)");
+    return command;
+}
+
+// /save REF [INDEX] [PATH]: INDEX is a number (1 is the first file); anything else is the path,
+// spaces included (a path that is only digits is written ./2024).
+Command save_command(std::string_view rest) {
+    Command command{Command::Kind::save, {}, {}};
+    if (!take_ref(rest, command.ref))
+        return invalid(bad_ref("save", "12"));
+    std::size_t space = rest.find(' ');
+    std::string_view first = rest.substr(0, space);
+    if (all_digits(first)) {
+        if (first.size() > 3 || std::stoi(std::string(first)) == 0)
+            return invalid("/save: files are numbered from 1, e.g. /save 12 2");
+        command.index = std::stoi(std::string(first)) - 1;
+        rest = space == std::string_view::npos ? "" : trim(rest.substr(space));
+    }
+    command.argument = std::string(rest);
+    return command;
+}
+
 } // namespace
+
+bool parse_timer(std::string_view text, std::uint32_t& seconds) {
+    if (text == "off" || text == "0") {
+        seconds = 0;
+        return true;
+    }
+    if (text.size() < 2 || text.size() > 8 || !all_digits(text.substr(0, text.size() - 1)))
+        return false;
+    std::uint64_t unit = 0;
+    switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return false;
+    }
+    std::uint64_t n = std::stoull(std::string(text.substr(0, text.size() - 1)));
+    if (n == 0 || n * unit > UINT32_MAX)
+        return false;
+    seconds = static_cast<std::uint32_t>(n * unit);
+    return true;
+}
 
 Command parse_command(std::string_view line) {
     if (trim(line).empty())
@@ -167,6 +309,29 @@ Command parse_command(std::string_view line) {
                             : invalid("/blocked takes nothing (/block NAME blocks someone)");
     if (verb == "notify")
         return notify_command(rest);
+    if (verb == "reply")
+        return ref_and_text(Command::Kind::reply, verb, rest);
+    if (verb == "edit")
+        return ref_and_text(Command::Kind::edit, verb, rest);
+    if (verb == "react")
+        return react_command(rest);
+    if (verb == "delete")
+        return ref_only(Command::Kind::delete_message, verb, rest);
+    if (verb == "resend")
+        return ref_only(Command::Kind::resend, verb, rest);
+    if (verb == "timer")
+        return timer_command(rest);
+    if (verb == "readreceipts")
+        return read_receipts_command(rest);
+    if (verb == "verify")
+        return verify_command(rest);
+    if (verb == "file") {
+        if (rest.empty())
+            return invalid("/file needs the path of the file to send, e.g. /file ~/notes.pdf");
+        return {Command::Kind::file, std::string(rest), {}};
+    }
+    if (verb == "save")
+        return save_command(rest);
     if (verb == "search") {
         if (rest.empty())
             return invalid("/search needs words to look for, e.g. /search lunch friday");
@@ -199,12 +364,25 @@ const char* help_text() {
            "  /notify all|sender|none|off|on   new messages ring the bell and count in the\n"
            "                terminal title; all shows sender and text in the status line,\n"
            "                sender only who wrote, none neither (/notify alone: the setting)\n"
+           "Messages (each line ends with its number REF, e.g. #12):\n"
+           "  /reply REF TEXT   reply, quoting message REF\n"
+           "  /react REF EMOJI   react (/react REF - takes it back)\n"
+           "  /edit REF TEXT   change one of yours (within 24 h)\n"
+           "  /delete REF   delete one of yours for everyone (24 h)\n"
+           "  /resend REF   send again one that expired or failed\n"
+           "  /file PATH    send a file (progress in the status line)\n"
+           "  /save REF [N] [PATH]   save file N (default 1) of REF;\n"
+           "                default: here, under its name; never overwrites\n"
+           "  /timer off|30s|5m|1h|1d|1w   disappearing messages here\n"
+           "  /readreceipts on|off   tell senders you read them\n"
+           "  /verify       the safety number and QR code to compare;\n"
+           "                --mark they match, --clear undo, --accept new key\n"
            "  /help         this help (any key closes it)\n"
            "  /quit         quit (also Ctrl-Q)\n"
            "  //text        send a message that starts with /\n"
            "Keys:\n"
            "  Enter send    Tab/Shift-Tab, Up/Down, Ctrl-N/P, Alt-N/P switch conversation\n"
-           "  PageUp/PageDown scroll    Left/Right Home/End Ctrl-A/E move\n"
+           "  PageUp/PageDown scroll (this help too)    Left/Right Home/End Ctrl-A/E move\n"
            "  Backspace/Delete Ctrl-U (to start) Ctrl-W (word) delete";
 }
 

@@ -2,6 +2,7 @@
 // A line that starts with "//" is a message that starts with "/". Plain C++.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,17 @@ struct Command {
         unblock,        // argument: the name to unblock
         blocked,        // list the blocked names
         notify,         // argument: all|sender|none|off|on, or empty to show the setting
+        // Messages of the open conversation, named by the reference each line shows (#12).
+        reply,          // ref; argument: the text of the reply
+        react,          // ref; argument: one emoji, or empty to take our reaction back
+        edit,           // ref; argument: the new text
+        delete_message, // ref: delete one of ours for everyone
+        resend,         // ref: send again one of ours that expired undelivered or failed
+        timer,          // seconds: the open conversation's disappearing timer (0: off)
+        read_receipts,  // argument: on|off, or empty to show the setting
+        verify,         // verify: what to do with the open conversation's safety number
+        file,           // argument: the path of a file to send, as typed
+        save,           // ref, index (0-based, -1: the only file); argument: a path or empty
         help,
         quit,
         invalid, // argument: a sentence for the status line
@@ -39,8 +51,16 @@ struct Command {
     Kind kind = Kind::none;
     std::string argument;
     std::vector<std::string> names;
-    bool history = false; // /link --history
+    bool history = false;      // /link --history
+    int ref = 0;               // a message reference as the conversation pane shows it
+    int index = -1;            // /save: which file of the message, 0-based; -1 when not given
+    std::uint32_t seconds = 0; // /timer
+    enum class Verify { show, accept, clear, mark };
+    Verify verify = Verify::show;
 };
+
+// "off", "30s", "5m", "1h", "1d", "1w" (any count of one unit) as seconds; false otherwise.
+bool parse_timer(std::string_view text, std::uint32_t& seconds);
 
 Command parse_command(std::string_view line);
 

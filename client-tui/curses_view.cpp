@@ -20,7 +20,7 @@ namespace {
 bool g_active = false;
 SCREEN* g_screen = nullptr;
 
-enum Pair : short { pair_own = 1, pair_peer, pair_error, pair_status_error };
+enum Pair : short { pair_own = 1, pair_peer, pair_error, pair_status_error, pair_mention, pair_qr };
 
 attr_t attributes(Style style) {
     bool color = has_colors();
@@ -34,6 +34,9 @@ attr_t attributes(Style style) {
     case Style::unread: return A_BOLD;
     case Style::status: return A_REVERSE;
     case Style::title: return A_REVERSE | A_BOLD;
+    case Style::mention: return color ? COLOR_PAIR(pair_mention) | A_BOLD : A_BOLD | A_UNDERLINE;
+    case Style::warning: return color ? COLOR_PAIR(pair_error) | A_BOLD : A_BOLD | A_REVERSE;
+    case Style::qr: return color ? COLOR_PAIR(pair_qr) : A_NORMAL;
     }
     return A_NORMAL;
 }
@@ -133,6 +136,8 @@ CursesView::CursesView() {
         init_pair(pair_peer, COLOR_CYAN, -1);
         init_pair(pair_error, COLOR_RED, -1);
         init_pair(pair_status_error, COLOR_RED, COLOR_WHITE);
+        init_pair(pair_mention, COLOR_YELLOW, -1);
+        init_pair(pair_qr, COLOR_BLACK, COLOR_WHITE);
     }
 }
 

@@ -3,8 +3,10 @@
 #include "text_safety.h"
 #include "text_width.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 
 namespace veil::tui {
 namespace {
@@ -145,6 +147,176 @@ Span status_mark(store::MessageStatus status) {
     return {"", Style::normal};
 }
 
+std::string size_text(std::uint64_t bytes) {
+    char buf[48];
+    if (bytes < 1000) {
+        std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
+        return buf;
+    }
+    const char* units[] = {"kB", "MB", "GB", "TB"};
+    double value = static_cast<double>(bytes) / 1000.0;
+    std::size_t unit = 0;
+    while (value >= 999.95 && unit + 1 < std::size(units)) {
+        value /= 1000.0;
+        ++unit;
+    }
+    std::snprintf(buf, sizeof buf, value < 99.95 ? "%.1f %s" : "%.0f %s", value, units[unit]);
+    return buf;
+}
+
+std::string short_timer(std::uint32_t seconds) {
+    if (seconds == 0)
+        return "off";
+    struct Unit {
+        std::uint32_t seconds;
+        char letter;
+    };
+    for (Unit u : {Unit{7 * 86400, 'w'}, Unit{86400, 'd'}, Unit{3600, 'h'}, Unit{60, 'm'}})
+        if (seconds % u.seconds == 0)
+            return std::to_string(seconds / u.seconds) + u.letter;
+    return std::to_string(seconds) + "s";
+}
+
+std::string reaction_summary(const std::vector<store::ReactionRow>& reactions) {
+    std::vector<std::pair<std::string, int>> counts; // in order of first appearance
+    for (const auto& r : reactions) {
+        if (r.emoji.empty())
+            continue;
+        std::string shown = display_text(r.emoji);
+        auto it = std::find_if(counts.begin(), counts.end(),
+                               [&](const auto& c) { return c.first == shown; });
+        if (it == counts.end())
+            counts.emplace_back(shown, 1);
+        else
+            ++it->second;
+    }
+    std::string out;
+    for (const auto& [emoji, count] : counts)
+        out += (out.empty() ? "" : " ") + emoji + " " + std::to_string(count);
+    return out;
+}
+
+namespace {
+
+std::string ref_text(int ref) {
+    return "#" + std::to_string(ref);
+}
+
+// "[name.pdf, 2.1 MB] — /save 12 2", or what its transfer is doing.
+Line attachment_line(const MessageLayout& m, const store::AttachmentRow& a, bool many) {
+    std::string name = a.file_name.empty() ? std::string("file") : display_text(a.file_name);
+    Line line = {{"[" + name + ", " + size_text(a.size) + "]", Style::normal}};
+    std::string save = "/save " + std::to_string(m.ref) +
+                       (many ? " " + std::to_string(a.index + 1) : std::string());
+    const Transfer* moving = nullptr;
+    if (m.transfers) {
+        auto it = m.transfers->find(a.index);
+        if (it != m.transfers->end())
+            moving = &it->second;
+    }
+    auto percent = [&] {
+        if (!moving || moving->total == 0)
+            return std::string();
+        return " " + std::to_string(moving->done * 100 / moving->total) + "%";
+    };
+    const char* dash = " \xE2\x80\x94 "; // —
+    // Progress shows as soon as bytes move, whatever state the row last announced.
+    if (moving && moving->total > 0 && moving->done < moving->total) {
+        bool up = a.state == store::AttachmentState::uploading;
+        line.push_back(
+            {dash + std::string(up ? "sending" : "downloading") + percent(), Style::dim});
+        return line;
+    }
+    switch (a.state) {
+    case store::AttachmentState::uploading:
+        line.push_back({dash + std::string("sending") + percent(), Style::dim});
+        break;
+    case store::AttachmentState::downloading:
+        line.push_back({dash + std::string("downloading") + percent(), Style::dim});
+        break;
+    case store::AttachmentState::failed:
+        line.push_back({dash + std::string("failed"), Style::error});
+        if (m.ref > 0 && m.row->direction == store::Direction::incoming)
+            line.push_back({", " + save + " tries again", Style::dim});
+        break;
+    case store::AttachmentState::remote:
+    case store::AttachmentState::ready:
+        if (m.ref > 0)
+            line.push_back({dash + save, Style::dim});
+        break;
+    }
+    return line;
+}
+
+// The text's display lines, wrapped to width; hidden receives the bytes truncated away.
+std::vector<std::string> text_pieces(const MessageLayout& m, int width, std::size_t& hidden) {
+    const store::MessageRow& row = *m.row;
+    std::vector<std::string> pieces;
+    if (row.deleted) {
+        pieces.emplace_back("This message was deleted");
+        return pieces;
+    }
+    bool first = true;
+    bool undecryptable =
+        row.status == store::MessageStatus::failed && row.direction == store::Direction::incoming;
+    for (std::string_view line : visible_text(m, hidden)) {
+        // An undecryptable message is marked with a warning sign before its reason.
+        std::string marked = first && undecryptable ? "\xE2\x9A\xA0 " + std::string(line) : "";
+        auto wrapped = wrap_to_width(marked.empty() ? line : marked, width);
+        pieces.insert(pieces.end(), wrapped.begin(), wrapped.end());
+        first = false;
+    }
+    if (pieces.empty())
+        pieces.emplace_back();
+    return pieces;
+}
+
+// " (edited) ⏳1h ✓✓ #12": what follows the text, each part after a space.
+Line message_tail(const MessageLayout& m) {
+    const store::MessageRow& row = *m.row;
+    const bool system = row.kind == store::MessageKind::system;
+    Line tail;
+    auto add = [&](std::string text, Style style) {
+        tail.push_back({" ", Style::normal});
+        tail.push_back({std::move(text), style});
+    };
+    if (row.edited_at_ms > 0 && !row.deleted)
+        add("(edited)", Style::dim);
+    if (row.expire_timer_s > 0 && !system)
+        add("\xE2\x8F\xB3" + short_timer(row.expire_timer_s), Style::dim); // ⏳
+    if (row.direction == store::Direction::outgoing && !system) {
+        Span mark = status_mark(row.status);
+        bool retry = row.status == store::MessageStatus::expired ||
+                     row.status == store::MessageStatus::failed;
+        if (retry && m.ref > 0)
+            mark.text += " \xE2\x80\x94 /resend " + std::to_string(m.ref);
+        add(std::move(mark.text), mark.style);
+    }
+    if (m.ref > 0 && !system)
+        add(ref_text(m.ref), Style::dim);
+    return tail;
+}
+
+// One line per file from the first-th on, then the reactions, each under the text.
+void add_files_and_reactions(const MessageLayout& m, std::size_t first, const Line& indent,
+                             std::vector<Line>& lines) {
+    const auto& files = m.row->attachments;
+    for (std::size_t i = first; i < files.size(); ++i) {
+        Line line = indent;
+        Line body = attachment_line(m, files[i], files.size() > 1);
+        line.insert(line.end(), body.begin(), body.end());
+        lines.push_back(std::move(line));
+    }
+    std::string reactions = reaction_summary(m.row->reactions);
+    if (!reactions.empty()) {
+        Line line = indent;
+        line.push_back({reactions, Style::normal});
+        lines.push_back(std::move(line));
+    }
+}
+
+} // namespace
+
 std::vector<Line> layout_message(const MessageLayout& m, int width) {
     const store::MessageRow& row = *m.row;
     bool own = row.direction == store::Direction::outgoing;
@@ -170,41 +342,58 @@ std::vector<Line> layout_message(const MessageLayout& m, int width) {
                           : own  ? Style::own_name
                                  : Style::peer_name},
                    {system ? "  " : ": ", Style::dim}};
-    Style text_style = failed ? Style::error : system ? Style::dim : Style::normal;
-
-    std::size_t hidden = 0;
-    std::vector<std::string> pieces;
-    bool first = true;
-    for (std::string_view line : visible_text(m, hidden)) {
-        // An undecryptable message is marked with a warning sign before its reason.
-        std::string marked = first && failed && !own ? "\xE2\x9A\xA0 " + std::string(line) : "";
-        auto wrapped = wrap_to_width(marked.empty() ? line : marked, text_width_cells);
-        pieces.insert(pieces.end(), wrapped.begin(), wrapped.end());
-        first = false;
-    }
-    if (pieces.empty())
-        pieces.emplace_back();
+    Style text_style = failed          ? Style::error
+                       : system        ? Style::dim
+                       : row.deleted   ? Style::dim
+                       : m.mentions_us ? Style::mention
+                                       : Style::normal;
+    Line indent = {{spaces(prefix_width), Style::normal}};
 
     std::vector<Line> lines;
+    // A reply: "↳ author: quoted text" on its own line above, cut to one row.
+    if (row.quote && !row.deleted) {
+        Line quote = {
+            {spaces(prefix_width), Style::normal},
+            {"\xE2\x86\xB3 " + m.quote_author + ": " + display_text(row.quote->text), Style::dim}};
+        lines.push_back(std::move(quote));
+    }
+
+    std::size_t hidden = 0;
+    std::vector<std::string> pieces = text_pieces(m, text_width_cells, hidden);
+    // A file sent without text takes the text's place.
+    const bool file_first =
+        !row.deleted && !row.attachments.empty() && pieces.size() == 1 && pieces[0].empty();
+
     for (std::size_t i = 0; i < pieces.size(); ++i) {
-        Line line = i == 0 ? prefix : Line{{spaces(prefix_width), Style::normal}};
-        line.push_back({pieces[i], text_style});
+        Line line = i == 0 ? prefix : indent;
+        if (file_first) {
+            Line body = attachment_line(m, row.attachments.front(), row.attachments.size() > 1);
+            line.insert(line.end(), body.begin(), body.end());
+        } else {
+            line.push_back({pieces[i], text_style});
+        }
         lines.push_back(std::move(line));
     }
     if (hidden > 0)
         lines.push_back(
             {{spaces(prefix_width), Style::normal},
              {"\xE2\x80\xA6 " + size_words(hidden) + " more; /full shows all", Style::dim}});
-    if (own) {
-        Span mark = status_mark(row.status);
-        int mark_width = text_width(mark.text);
-        if (line_width(lines.back()) + 1 + mark_width <= width) {
-            lines.back().push_back({" ", Style::normal});
-            lines.back().push_back(std::move(mark));
+
+    // After the text: (edited), the timer, the delivery mark and the reference, on the last
+    // text line when they fit, else on a line of their own.
+    Line tail = message_tail(m);
+    if (!tail.empty()) {
+        if (line_width(lines.back()) + line_width(tail) <= width) {
+            lines.back().insert(lines.back().end(), tail.begin(), tail.end());
         } else {
-            lines.push_back({{spaces(prefix_width), Style::normal}, std::move(mark)});
+            Line line = indent;
+            line.insert(line.end(), tail.begin() + 1, tail.end()); // no leading space
+            lines.push_back(std::move(line));
         }
     }
+
+    if (!row.deleted)
+        add_files_and_reactions(m, file_first ? 1 : 0, indent, lines);
     for (auto& line : lines)
         line = fit_line(std::move(line), width);
     return lines;

@@ -9,13 +9,27 @@
 #include "store/account_store.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace veil::tui {
 
-enum class Style { normal, dim, own_name, peer_name, error, selected, unread, status, title };
+enum class Style {
+    normal,
+    dim,
+    own_name,
+    peer_name,
+    error,
+    selected,
+    unread,
+    status,
+    title,
+    mention, // a message that mentions us
+    warning, // a changed safety number
+    qr,      // a QR code's lines (qr_text.h): dark on light wherever colours allow
+};
 
 struct Span {
     std::string text;
@@ -53,12 +67,28 @@ int line_width(const Line& line);
 Line fit_line(Line line, int cells, bool pad = false, Style pad_style = Style::normal);
 
 // The status mark shown after an own message: "…" queued, "✓" accepted by the relay, "✓✓"
-// delivered, "✗ not sent" failed.
+// delivered, "✓✓ read" read, "✗ not sent" failed, "✗ expired undelivered" expired.
 Span status_mark(store::MessageStatus status);
 
+// "812 bytes", "2.1 MB", "15 kB": a file's size for people (powers of 1000).
+std::string size_text(std::uint64_t bytes);
+// A disappearing timer in one short word: "30s", "5m", "1h", "1d", "1w", "off".
+std::string short_timer(std::uint32_t seconds);
+// "👍 2 ❤ 1": each emoji once with how many reacted with it, in order of first use; inert.
+std::string reaction_summary(const std::vector<store::ReactionRow>& reactions);
+
+// What an attachment's transfer has done (EngineObserver::on_transfer).
+struct Transfer {
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;
+};
+
 // One message as display lines: "HH:MM name: text", the text wrapped under itself so that it can
-// never run into the time or the name. text_lines are display_text() pieces (one per line of the
-// original). max_bytes > 0 truncates the text with a note saying how to see the rest.
+// never run into the time or the name. A reply's quote goes above it ("↳ author: text"); after
+// the text come "(edited)", the timer, our delivery mark and the reference; under it one line
+// per file and the reactions. A deleted message reads "This message was deleted", dimmed.
+// text_lines are display_text() pieces (one per line of the original). max_bytes > 0 truncates the
+// text with a note saying how to see the rest.
 struct MessageLayout {
     const store::MessageRow* row = nullptr;
     const std::vector<std::string>* text_lines = nullptr;
@@ -66,6 +96,11 @@ struct MessageLayout {
     int name_width = 8; // the name column, so that texts line up
     std::size_t max_bytes = 0;
     std::size_t max_lines = 0;
+    // The number commands name it by (shown as "#12" after the text); 0 shows none.
+    int ref = 0;
+    std::string quote_author;                           // display_text of a reply's quoted author
+    bool mentions_us = false;                           // highlighted
+    const std::map<int, Transfer>* transfers = nullptr; // by attachment index; may be null
 };
 std::vector<Line> layout_message(const MessageLayout& message, int width);
 

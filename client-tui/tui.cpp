@@ -147,6 +147,53 @@ public:
     Status accept_link(const std::string& code, bool share_history) override {
         return m_session.engine().accept_link(code, share_history);
     }
+    Result<Bytes> send(const std::string& conversation, const engine::Outgoing& message) override {
+        return m_session.engine().send(conversation, message);
+    }
+    Status react(const std::string& conversation, const engine::MessageRef& target,
+                 const std::string& emoji) override {
+        return m_session.engine().react(conversation, target, emoji);
+    }
+    Status edit(const std::string& conversation, const Bytes& message_id,
+                const std::string& text) override {
+        return m_session.engine().edit(conversation, message_id, text);
+    }
+    Status delete_for_everyone(const std::string& conversation, const Bytes& id) override {
+        return m_session.engine().delete_for_everyone(conversation, id);
+    }
+    Result<Bytes> resend(const Bytes& message_id) override {
+        return m_session.engine().resend(message_id);
+    }
+    Status set_disappearing(const std::string& conversation, std::uint32_t seconds) override {
+        return m_session.engine().set_disappearing(conversation, seconds);
+    }
+    Result<std::uint32_t> disappearing(const std::string& conversation) override {
+        return m_session.engine().disappearing(conversation);
+    }
+    void set_typing(const std::string& conversation, bool typing) override {
+        m_session.engine().set_typing(conversation, typing);
+    }
+    Status set_read_receipts(bool on) override { return m_session.engine().set_read_receipts(on); }
+    bool read_receipts() override { return m_session.engine().read_receipts(); }
+    void download(std::int64_t row_id, int index, engine::Engine::DoneHandler done) override {
+        m_session.engine().download(row_id, index, std::move(done));
+    }
+    Status save_attachment(std::int64_t row_id, int index,
+                           const std::filesystem::path& to) override {
+        return m_session.engine().save_attachment(row_id, index, to);
+    }
+    Result<engine::SafetyNumber> safety_number(const std::string& peer) override {
+        return m_session.engine().safety_number(peer);
+    }
+    Result<store::AccountStore::Trust> trust(const std::string& peer) override {
+        return m_session.store().trust(peer);
+    }
+    Status set_verified(const std::string& peer, bool verified) override {
+        return m_session.engine().set_verified(peer, verified);
+    }
+    Status accept_new_identity(const std::string& peer) override {
+        return m_session.engine().accept_new_identity(peer);
+    }
 
 private:
     qt::ClientSession& m_session;
@@ -207,6 +254,34 @@ public:
         log::warn(kLog, "this device was unlinked from the account");
         if (model)
             model->on_unlinked();
+        notify();
+    }
+    void on_message_changed(const store::MessageRow& row) override {
+        if (model)
+            model->on_message_changed(row);
+        notify();
+    }
+    void on_messages_removed(const std::string& conversation,
+                             const std::vector<std::int64_t>& row_ids) override {
+        if (model)
+            model->on_messages_removed(conversation, row_ids);
+        notify();
+    }
+    void on_typing(const std::string& conversation, const std::string& who, bool typing) override {
+        if (model)
+            model->on_typing(conversation, who, typing);
+        notify();
+    }
+    void on_transfer(std::int64_t row_id, int index, std::uint64_t done,
+                     std::uint64_t total) override {
+        if (model)
+            model->on_transfer(row_id, index, done, total);
+        notify();
+    }
+    void on_identity_changed(const std::string& peer) override {
+        log::info(kLog, "a contact's identity key changed");
+        if (model)
+            model->on_identity_changed(peer);
         notify();
     }
     void on_error(const Error& error) override {
@@ -328,6 +403,14 @@ int run_screen(qt::ClientSession& session, TuiModel& model, ModelObserver& obser
         view.resize();
         redraw();
     });
+
+    // Typing indicators end by themselves after a while without news.
+    QTimer ticker;
+    QObject::connect(&ticker, &QTimer::timeout, [&] {
+        if (model.tick())
+            redraw();
+    });
+    ticker.start(1000);
 
     if (auto st = session.engine().start(); !st)
         model.set_error(st.error().message);

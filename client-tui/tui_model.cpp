@@ -1,10 +1,13 @@
 #include "tui_model.h"
 
+#include "qr_text.h"
+#include "save_file.h"
 #include "text_width.h"
 #include "util/hex.h"
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 
 namespace veil::tui {
 namespace {
@@ -65,11 +68,30 @@ Bytes group_id_of(const std::string& peer) {
     return id ? id.value() : Bytes{};
 }
 
+// The safety number in rows of four groups of five digits, whatever spacing it came with.
+std::vector<std::string> safety_number_rows(const std::string& number) {
+    std::string digits;
+    for (char c : number)
+        if (c >= '0' && c <= '9')
+            digits += c;
+    std::vector<std::string> rows;
+    for (std::size_t i = 0; i < digits.size(); i += 20) {
+        std::string row;
+        for (std::size_t j = i; j < std::min(digits.size(), i + 20); j += 5)
+            row += (row.empty() ? "" : " ") + digits.substr(j, 5);
+        rows.push_back(row);
+    }
+    return rows;
+}
+
 } // namespace
 
 TuiModel::TuiModel(ChatBackend& backend, const Clock& clock)
     : m_backend(backend)
-    , m_clock(clock) {}
+    , m_clock(clock) {
+    std::error_code ec;
+    m_folder = std::filesystem::current_path(ec);
+}
 
 // ---- engine events ---------------------------------------------------------------------------
 
@@ -86,6 +108,11 @@ void TuiModel::set_notice(const std::string& text) {
 
 void TuiModel::on_message(const store::MessageRow& row) {
     notify_of(row);
+    // A message from someone typing ends their indicator: that was what they typed.
+    if (auto typing = m_typing.find(row.peer); typing != m_typing.end())
+        typing->second.erase(row.sender);
+    if (row.peer == m_open_peer && row.kind == store::MessageKind::system)
+        load_conversation_state(); // a timer change or a key change is announced this way
     if (row.peer == m_open_peer) {
         bool known = std::any_of(m_messages.begin(), m_messages.end(),
                                  [&](const Entry& e) { return e.row.id == row.id; });
@@ -112,7 +139,11 @@ void TuiModel::notify_of(const store::MessageRow& row) {
     std::string group =
         store::is_group_conversation(row.peer) ? display_name(row.peer) : std::string();
     // The status line is on our own screen: with "all" it may show the text.
-    set_notice(notification_text(m_notify.preview, row.sender, group, row.text));
+    // A file without text is named by its file (made inert like any text on the way).
+    std::string text = row.text;
+    if (text.empty() && !row.attachments.empty())
+        text = "[" + row.attachments.front().file_name + "]";
+    set_notice(notification_text(m_notify.preview, row.sender, group, text));
 }
 
 void TuiModel::load_notify_settings() {
@@ -170,6 +201,100 @@ void TuiModel::on_devices_changed() {
 
 void TuiModel::on_unlinked() {
     m_unlinked = true;
+}
+
+void TuiModel::on_message_changed(const store::MessageRow& row) {
+    for (auto& entry : m_messages) {
+        if (entry.row.id != row.id)
+            continue;
+        int ref = entry.ref;
+        entry = make_entry(row);
+        entry.ref = ref;
+    }
+    // A finished transfer's progress is no longer news.
+    if (auto moving = m_transfers.find(row.id); moving != m_transfers.end()) {
+        for (const auto& a : row.attachments)
+            if (a.state != store::AttachmentState::uploading &&
+                a.state != store::AttachmentState::downloading)
+                moving->second.erase(a.index);
+        if (moving->second.empty())
+            m_transfers.erase(moving);
+    }
+    reload_conversations();
+}
+
+void TuiModel::on_messages_removed(const std::string& conversation,
+                                   const std::vector<std::int64_t>& row_ids) {
+    if (conversation == m_open_peer) {
+        std::set<std::int64_t> gone(row_ids.begin(), row_ids.end());
+        std::erase_if(m_messages, [&](const Entry& e) { return gone.count(e.row.id) > 0; });
+    }
+    for (auto id : row_ids)
+        m_transfers.erase(id);
+    reload_conversations();
+}
+
+void TuiModel::on_typing(const std::string& conversation, const std::string& who, bool typing) {
+    if (typing)
+        m_typing[conversation][who] = m_clock.now_ms() + engine::kTypingTimeoutMs;
+    else if (auto it = m_typing.find(conversation); it != m_typing.end())
+        it->second.erase(who);
+}
+
+bool TuiModel::tick() {
+    std::int64_t now = m_clock.now_ms();
+    bool changed = false;
+    for (auto& [conversation, people] : m_typing)
+        changed |= std::erase_if(people, [&](const auto& p) { return p.second <= now; }) > 0;
+    return changed;
+}
+
+void TuiModel::on_transfer(std::int64_t row_id, int index, std::uint64_t done,
+                           std::uint64_t total) {
+    m_transfers[row_id][index] = {done, total};
+    std::string what = "a file";
+    bool upload = false;
+    for (const auto& entry : m_messages) {
+        if (entry.row.id != row_id)
+            continue;
+        upload = entry.row.direction == store::Direction::outgoing;
+        for (const auto& a : entry.row.attachments)
+            if (a.index == index && !a.file_name.empty())
+                what = display_text(a.file_name);
+    }
+    if (total == 0 || done >= total) {
+        m_transfer_label.clear();
+        if (upload && m_error.empty())
+            set_notice("sent " + what);
+        return;
+    }
+    m_transfer_label = std::string(upload ? "sending " : "downloading ") + what + " " +
+                       std::to_string(done * 100 / total) + "%";
+}
+
+void TuiModel::on_identity_changed(const std::string& peer) {
+    m_key_changed.insert(peer);
+    if (peer == m_open_peer)
+        load_conversation_state();
+    set_error(display_text(peer) + "'s safety number changed: /verify compares it");
+}
+
+int TuiModel::ref_of(std::int64_t row_id) const {
+    auto it = m_ref_of_row.find(row_id);
+    return it == m_ref_of_row.end() ? 0 : it->second;
+}
+
+void TuiModel::load_conversation_state() {
+    m_timer_s = 0;
+    m_trust = {};
+    if (m_open_peer.empty())
+        return;
+    if (auto timer = m_backend.disappearing(m_open_peer))
+        m_timer_s = timer.value();
+    if (store::is_group_conversation(m_open_peer))
+        return;
+    if (auto trust = m_backend.trust(m_open_peer))
+        m_trust = trust.value();
 }
 
 // ---- conversations ---------------------------------------------------------------------------
@@ -249,7 +374,12 @@ bool TuiModel::open(const std::string& peer) {
     }
     if (!m_open_peer.empty())
         m_drafts[m_open_peer] = m_editor.text();
+    stop_typing();
     m_open_peer = peer;
+    m_ref_of_row.clear();
+    m_row_of_ref.clear();
+    m_next_ref = 1;
+    load_conversation_state();
     m_editor.clear();
     if (auto draft = m_drafts.find(peer); draft != m_drafts.end())
         m_editor.insert_text(draft->second);
@@ -280,10 +410,17 @@ bool TuiModel::add_and_open(const std::string& peer) {
     return open(peer);
 }
 
-TuiModel::Entry TuiModel::make_entry(const store::MessageRow& row) const {
-    Entry entry{row, {}};
+TuiModel::Entry TuiModel::make_entry(const store::MessageRow& row) {
+    Entry entry{row, {}, 0};
     for (const auto& line : split_lines(row.text))
         entry.text_lines.push_back(display_text(line));
+    // Notices are not numbered: no command acts on them, and the numbers stay dense.
+    if (row.peer == m_open_peer && row.kind != store::MessageKind::system) {
+        auto [it, added] = m_ref_of_row.emplace(row.id, m_next_ref);
+        if (added)
+            m_row_of_ref[m_next_ref++] = row.id;
+        entry.ref = it->second;
+    }
     return entry;
 }
 
@@ -294,10 +431,10 @@ void TuiModel::load_messages() {
         set_error(rows.error().message);
         return;
     }
+    // Oldest first, so that references count up through the conversation.
+    std::sort(rows->begin(), rows->end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     for (const auto& row : rows.value())
         m_messages.push_back(make_entry(row));
-    std::sort(m_messages.begin(), m_messages.end(),
-              [](const Entry& a, const Entry& b) { return a.row.id < b.row.id; });
 }
 
 void TuiModel::switch_conversation(int step) {
@@ -318,8 +455,10 @@ void TuiModel::switch_conversation(int step) {
 void TuiModel::handle_key(const Key& key) {
     using T = Key::Type;
     int page = std::max(1, m_size.rows - 4);
-    // PageUp and PageDown scroll a long search list instead of closing it.
-    if (m_overlay_search && (key.type == T::page_up || key.type == T::page_down)) {
+    // PageUp and PageDown scroll a long search list, the safety number or the help instead of
+    // closing them.
+    if ((m_overlay_search || m_overlay_wide || (m_help && m_overlay.empty())) &&
+        (key.type == T::page_up || key.type == T::page_down)) {
         m_overlay_scroll =
             std::max(0, m_overlay_scroll + (key.type == T::page_down ? page : -page));
         return;
@@ -333,9 +472,19 @@ void TuiModel::handle_key(const Key& key) {
     }
     if (m_help && key.type != T::resize) {
         m_help = false;
+        m_overlay_scroll = 0;
         if (key.type == T::escape)
             return;
     }
+    const std::string before(m_editor.text());
+    const std::string peer_before = m_open_peer;
+    edit_or_act(key, page);
+    if (m_open_peer == peer_before && m_editor.text() != before)
+        update_typing();
+}
+
+void TuiModel::edit_or_act(const Key& key, int page) {
+    using T = Key::Type;
     switch (key.type) {
     case T::character: m_editor.insert(key.ch); break;
     case T::enter: submit(std::string(m_editor.text())); break;
@@ -361,6 +510,13 @@ void TuiModel::handle_key(const Key& key) {
             switch_conversation(+1);
         else if (key.ch == 'p')
             switch_conversation(-1);
+        else // Esc and a key typed quickly after it: the key must not be lost (a '/' lost
+             // would send the command as a message).
+        {
+            m_error.clear();
+            m_notice.clear();
+            edit_or_act(Key::character(key.ch), page);
+        }
         break;
     case T::ctrl:
         switch (key.ch) {
@@ -375,7 +531,10 @@ void TuiModel::handle_key(const Key& key) {
         case 'p': switch_conversation(-1); break;
         case 'l': m_repaint = true; break;
         case 'q':
-        case 'c': m_quit = true; break;
+        case 'c':
+            stop_typing(); // the other side need not wait for the indicator to time out
+            m_quit = true;
+            break;
         default: break;
         }
         break;
@@ -428,8 +587,21 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::unblock: set_blocked(command.argument, false); break;
     case Command::Kind::blocked: show_blocked(); break;
     case Command::Kind::notify: change_notify(command.argument); break;
+    case Command::Kind::reply: reply(command); break;
+    case Command::Kind::react: react(command); break;
+    case Command::Kind::edit: edit_message(command); break;
+    case Command::Kind::delete_message: delete_message(command); break;
+    case Command::Kind::resend: resend(command); break;
+    case Command::Kind::timer: change_timer(command.seconds); break;
+    case Command::Kind::read_receipts: change_read_receipts(command.argument); break;
+    case Command::Kind::verify: verify(command); break;
+    case Command::Kind::file: send_file(command.argument); break;
+    case Command::Kind::save: save_attachment(command); break;
     case Command::Kind::help: m_help = true; break;
-    case Command::Kind::quit: m_quit = true; break;
+    case Command::Kind::quit:
+        stop_typing();
+        m_quit = true;
+        break;
     case Command::Kind::invalid: set_error(command.argument); break;
     }
 }
@@ -527,6 +699,8 @@ void TuiModel::close_overlay() {
     m_overlay_members = false;
     m_overlay_devices = false;
     m_overlay_search = false;
+    m_overlay_wide = false;
+    m_overlay_qr = {0, 0};
     m_overlay_scroll = 0;
 }
 
@@ -684,15 +858,27 @@ void TuiModel::accept_link(const Command& command) {
 
 // ---- sending ---------------------------------------------------------------------------------
 
-void TuiModel::send(const std::string& text) {
+bool TuiModel::can_send() {
     if (m_unlinked) {
         set_error("this device was unlinked from the account; it can no longer send");
-        return;
+        return false;
     }
     if (m_open_peer.empty()) {
         set_error("no conversation is open: /add NAME or /open NAME first");
-        return;
+        return false;
     }
+    if (m_trust.needs_accept) {
+        set_error("sending to " + display_text(m_open_peer) +
+                  " is paused: their safety number changed. /verify compares it, "
+                  "/verify --accept resumes sending");
+        return false;
+    }
+    return true;
+}
+
+void TuiModel::send(const std::string& text) {
+    if (!can_send())
+        return;
     // The engine reports the new row through on_message before send_text returns.
     auto sent = store::is_group_conversation(m_open_peer)
                     ? m_backend.send_group_text(group_id_of(m_open_peer), text)
@@ -703,8 +889,307 @@ void TuiModel::send(const std::string& text) {
     }
     m_editor.clear();
     m_drafts.erase(m_open_peer);
+    stop_typing();
     m_scroll = 0;
     m_error.clear();
+}
+
+void TuiModel::update_typing() {
+    std::string_view text = m_editor.text();
+    bool typing = !text.empty() && text.front() != '/' && !m_open_peer.empty() &&
+                  !store::is_group_conversation(m_open_peer) && !m_unlinked &&
+                  !is_blocked(m_open_peer);
+    if (!typing) {
+        stop_typing();
+        return;
+    }
+    m_backend.set_typing(m_open_peer, true); // the engine sends one every few seconds at most
+    m_typing_to = m_open_peer;
+}
+
+void TuiModel::stop_typing() {
+    if (m_typing_to.empty())
+        return;
+    m_backend.set_typing(m_typing_to, false);
+    m_typing_to.clear();
+}
+
+// ---- messages by reference -------------------------------------------------------------------
+
+TuiModel::Entry* TuiModel::entry_for(int ref) {
+    if (m_open_peer.empty()) {
+        set_error("no conversation is open: /open NAME first");
+        return nullptr;
+    }
+    auto row = m_row_of_ref.find(ref);
+    auto entry = row == m_row_of_ref.end()
+                     ? m_messages.end()
+                     : std::find_if(m_messages.begin(), m_messages.end(),
+                                    [&](const Entry& e) { return e.row.id == row->second; });
+    if (entry == m_messages.end()) {
+        set_error("there is no message #" + std::to_string(ref) +
+                  " here (each message shows its number at the end of its line)");
+        return nullptr;
+    }
+    return &*entry;
+}
+
+engine::MessageRef TuiModel::message_ref(const store::MessageRow& row) const {
+    bool own = row.direction == store::Direction::outgoing;
+    return {own && row.sender.empty() ? m_username : row.sender, row.message_id};
+}
+
+void TuiModel::reply(const Command& command) {
+    Entry* entry = entry_for(command.ref);
+    if (!entry || !can_send())
+        return;
+    engine::Outgoing message{command.argument, message_ref(entry->row), {}};
+    if (auto sent = m_backend.send(m_open_peer, message); !sent) {
+        set_error(sent.error().message);
+        return;
+    }
+    stop_typing();
+    m_scroll = 0;
+    m_error.clear();
+}
+
+void TuiModel::react(const Command& command) {
+    Entry* entry = entry_for(command.ref);
+    if (!entry || !can_send())
+        return;
+    if (auto st = m_backend.react(m_open_peer, message_ref(entry->row), command.argument); !st) {
+        set_error(st.error().message);
+        return;
+    }
+    m_error.clear();
+}
+
+void TuiModel::edit_message(const Command& command) {
+    Entry* entry = entry_for(command.ref);
+    if (!entry || !can_send())
+        return;
+    if (entry->row.direction != store::Direction::outgoing) {
+        set_error("only your own messages can be edited");
+        return;
+    }
+    if (auto st = m_backend.edit(m_open_peer, entry->row.message_id, command.argument); !st) {
+        set_error(st.error().message);
+        return;
+    }
+    m_error.clear();
+}
+
+void TuiModel::delete_message(const Command& command) {
+    Entry* entry = entry_for(command.ref);
+    if (!entry || !can_send())
+        return;
+    if (entry->row.direction != store::Direction::outgoing) {
+        set_error("only your own messages can be deleted for everyone");
+        return;
+    }
+    if (auto st = m_backend.delete_for_everyone(m_open_peer, entry->row.message_id); !st) {
+        set_error(st.error().message);
+        return;
+    }
+    set_notice("deleted #" + std::to_string(command.ref) + " for everyone");
+}
+
+void TuiModel::resend(const Command& command) {
+    Entry* entry = entry_for(command.ref);
+    if (!entry || !can_send())
+        return;
+    if (auto sent = m_backend.resend(entry->row.message_id); !sent) {
+        set_error(sent.error().message);
+        return;
+    }
+    m_scroll = 0;
+    set_notice("sending #" + std::to_string(command.ref) + " again, as a new message");
+}
+
+void TuiModel::change_timer(std::uint32_t seconds) {
+    if (m_open_peer.empty()) {
+        set_error("no conversation is open: /open NAME first");
+        return;
+    }
+    if (auto st = m_backend.set_disappearing(m_open_peer, seconds); !st) {
+        set_error(st.error().message);
+        return;
+    }
+    load_conversation_state();
+    set_notice(seconds ? "new messages here disappear " + engine::describe_timer(seconds) +
+                             " after they are sent"
+                       : std::string("disappearing messages are off here"));
+}
+
+void TuiModel::change_read_receipts(const std::string& word) {
+    if (!word.empty()) {
+        if (auto st = m_backend.set_read_receipts(word == "on"); !st) {
+            set_error(st.error().message);
+            return;
+        }
+    }
+    set_notice(m_backend.read_receipts()
+                   ? "read receipts on: senders see when you read their messages"
+                   : "read receipts off: senders do not see when you read their messages");
+}
+
+// ---- safety numbers --------------------------------------------------------------------------
+
+void TuiModel::verify(const Command& command) {
+    if (m_open_peer.empty() || store::is_group_conversation(m_open_peer)) {
+        set_error("open a conversation with one person first: safety numbers are per contact");
+        return;
+    }
+    using V = Command::Verify;
+    std::string peer = display_text(m_open_peer);
+    Status st;
+    std::string done;
+    switch (command.verify) {
+    case V::show: show_safety_number(); return;
+    case V::mark:
+        st = m_backend.set_verified(m_open_peer, true);
+        done = "marked " + peer + " as verified";
+        break;
+    case V::clear:
+        st = m_backend.set_verified(m_open_peer, false);
+        done = peer + " is no longer marked as verified";
+        break;
+    case V::accept:
+        st = m_backend.accept_new_identity(m_open_peer);
+        done = "accepted " + peer + "'s new key; sending resumes (/verify to compare numbers)";
+        break;
+    }
+    if (!st) {
+        set_error(st.error().message);
+        return;
+    }
+    if (command.verify != V::clear)
+        m_key_changed.erase(m_open_peer);
+    load_conversation_state();
+    set_notice(done);
+}
+
+void TuiModel::show_safety_number() {
+    auto number = m_backend.safety_number(m_open_peer);
+    if (!number) {
+        set_error(number.error().message);
+        return;
+    }
+    std::string peer = display_text(m_open_peer);
+    const auto& trust = number->trust;
+    std::string text = "Safety number with " + peer + " (" +
+                       (trust.needs_accept ? "their key changed: /verify --accept resumes sending"
+                        : trust.verified   ? "verified"
+                                           : "not verified") +
+                       "):\n";
+    for (const auto& row : safety_number_rows(number->number))
+        text += "  " + row + "\n";
+    text += "Compare it with the number on " + peer +
+            "'s screen, or let them scan this code.\n"
+            "If they match: /verify --mark\n";
+    std::string payload(number->qr_payload.begin(), number->qr_payload.end());
+    auto qr = qr_text_lines(payload);
+    m_overlay_qr = {static_cast<int>(split_lines(text).size()) - 1, static_cast<int>(qr.size())};
+    for (const auto& line : qr)
+        text += line + "\n";
+    text += "PageUp/PageDown scroll. Any other key closes this (Esc: just close it).";
+    m_overlay = text;
+    m_overlay_wide = true;
+    m_overlay_scroll = 0;
+    m_error.clear();
+}
+
+// ---- files -----------------------------------------------------------------------------------
+
+std::filesystem::path TuiModel::typed_path(const std::string& typed) const {
+    const char* home = std::getenv("HOME");
+    if (home && (typed == "~" || typed.rfind("~/", 0) == 0))
+        return std::filesystem::path(home) / typed.substr(typed.size() > 1 ? 2 : 1);
+    std::filesystem::path path(typed);
+    return path.is_absolute() ? path : m_folder / path;
+}
+
+void TuiModel::send_file(const std::string& typed) {
+    if (!can_send())
+        return;
+    std::filesystem::path path = typed_path(typed);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        set_error("there is no file " + display_text(path.string()));
+        return;
+    }
+    engine::Outgoing message{{}, std::nullopt, {path}};
+    if (auto sent = m_backend.send(m_open_peer, message); !sent) {
+        set_error(sent.error().message);
+        return;
+    }
+    m_scroll = 0;
+    m_error.clear();
+    m_transfer_label = "sending " + display_text(path.filename().string()) + "\xE2\x80\xA6";
+}
+
+void TuiModel::save_attachment(const Command& command) {
+    Entry* entry = entry_for(command.ref);
+    if (!entry)
+        return;
+    const auto& files = entry->row.attachments;
+    std::string ref = "#" + std::to_string(command.ref);
+    if (files.empty() || entry->row.deleted) {
+        set_error(ref + " has no file");
+        return;
+    }
+    int index = command.index < 0 ? files.front().index : command.index;
+    auto file =
+        std::find_if(files.begin(), files.end(), [&](const auto& a) { return a.index == index; });
+    if (file == files.end()) {
+        set_error(ref + " has " + std::to_string(files.size()) + " files: /save " +
+                  std::to_string(command.ref) + " 1 to " + std::to_string(files.size()));
+        return;
+    }
+    const char* home = std::getenv("HOME");
+    std::filesystem::path target =
+        save_target(command.argument, m_folder, home ? home : m_folder.string(),
+                    safe_file_name(file->file_name));
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::symlink_status(target, ec))) {
+        set_error(display_text(target.string()) + " already exists; name another path: /save " +
+                  std::to_string(command.ref) + " PATH");
+        return;
+    }
+    std::int64_t row_id = entry->row.id;
+    if (file->state == store::AttachmentState::ready) {
+        finish_save(row_id, index, target);
+        return;
+    }
+    if (file->state == store::AttachmentState::uploading) {
+        set_error("that file is still being sent");
+        return;
+    }
+    m_transfer_label = "downloading " + display_text(file->file_name) + "\xE2\x80\xA6";
+    m_error.clear();
+    std::weak_ptr<bool> alive = m_alive;
+    m_backend.download(row_id, index, [this, alive, row_id, index, target](Status st) {
+        if (alive.expired())
+            return;
+        m_transfer_label.clear();
+        if (!st)
+            set_error(st.error().message);
+        else
+            finish_save(row_id, index, target);
+        if (m_changed)
+            m_changed();
+    });
+}
+
+void TuiModel::finish_save(std::int64_t row_id, int index, const std::filesystem::path& target) {
+    Status st = save_new_file(target, [&](const std::filesystem::path& temp) {
+        return m_backend.save_attachment(row_id, index, temp);
+    });
+    if (!st) {
+        set_error(st.error().message);
+        return;
+    }
+    set_notice("saved " + display_text(target.string()));
 }
 
 void TuiModel::scroll_by(int rows) {
@@ -734,15 +1219,28 @@ Frame TuiModel::render() {
     if (is_blocked(m_open_peer))
         title.push_back(
             {" blocked: /unblock " + display_text(m_open_peer) + " to write ", Style::dim});
-    if (m_overlay_search) {
+    if (!m_open_peer.empty() && m_timer_s > 0)
+        title.push_back({" \xE2\x8F\xB3 " + engine::describe_timer(m_timer_s) + " ", Style::title});
+    if (m_trust.needs_accept)
+        title.push_back({" \xE2\x9A\xA0 safety number changed ", Style::warning});
+    else if (m_trust.verified)
+        title.push_back({" \xE2\x9C\x93 verified ", Style::title});
+    if (m_overlay_search || m_overlay_wide) {
         f.pane = clipped_pane(m_overlay, rows, width);
     } else if (!m_overlay.empty()) {
         f.pane = text_pane(m_overlay, width);
     } else if (m_help) {
-        f.pane = text_pane(help_text(), width);
+        // The help is longer than a small terminal: it scrolls like the search results.
+        std::vector<Line> help = text_pane(help_text(), width);
+        auto total = static_cast<int>(help.size());
+        m_overlay_scroll = std::clamp(m_overlay_scroll, 0, std::max(0, total - rows));
+        f.pane.assign(help.begin() + m_overlay_scroll,
+                      help.begin() + std::min(total, m_overlay_scroll + rows));
     } else if (m_open_peer.empty()) {
         f.pane = text_pane(kNoConversation, width);
     } else {
+        std::vector<Line> footer = pane_footer(width);
+        rows = std::max(1, rows - static_cast<int>(footer.size()));
         int max_scroll = 0;
         bool reached_top = false;
         f.pane = message_pane(rows, width, max_scroll, reached_top);
@@ -758,11 +1256,40 @@ Frame TuiModel::render() {
         }
         if (m_scroll > 0)
             title.push_back({" \xE2\x86\x93 newer below (PageDown) ", Style::dim});
+        for (auto& line : footer)
+            if (static_cast<int>(f.pane.size()) < f.pane_rows())
+                f.pane.push_back(std::move(line));
     }
     f.title = fit_line(std::move(title), width, true, Style::title);
     f.status = fit_line(status_line(), f.cols, true, Style::status);
     f.input = input_line(f.cols, f.cursor_col);
     return f;
+}
+
+std::vector<Line> TuiModel::pane_footer(int width) const {
+    std::vector<Line> lines;
+    if (m_trust.needs_accept || m_key_changed.count(m_open_peer) > 0) {
+        std::string peer = display_text(m_open_peer);
+        std::string text = "\xE2\x9A\xA0 " + peer +
+                           "'s safety number changed. /verify compares it" +
+                           (m_trust.needs_accept ? "; sending is paused until /verify --accept"
+                                                 : "; /verify --mark if it matches");
+        for (auto& piece : wrap_to_width(text, width))
+            lines.push_back({{std::move(piece), Style::warning}});
+    }
+    std::vector<std::string> typing;
+    std::int64_t now = m_clock.now_ms();
+    if (auto it = m_typing.find(m_open_peer); it != m_typing.end())
+        for (const auto& [who, until] : it->second)
+            if (until > now && who != m_username)
+                typing.push_back(display_text(who));
+    if (!typing.empty()) {
+        std::string who = typing.size() == 1   ? typing[0] + " is"
+                          : typing.size() == 2 ? typing[0] + " and " + typing[1] + " are"
+                                               : std::to_string(typing.size()) + " people are";
+        lines.push_back(fit_line({{who + " typing\xE2\x80\xA6", Style::dim}}, width));
+    }
+    return lines;
 }
 
 std::vector<Line> TuiModel::text_pane(const std::string& text, int width) const {
@@ -783,7 +1310,8 @@ std::vector<Line> TuiModel::clipped_pane(const std::string& text, int rows, int 
         std::string piece(clip_to_width(line, width));
         if (piece.size() < line.size())
             piece = std::string(clip_to_width(line, std::max(0, width - 1))) + "\xE2\x80\xA6";
-        pane.push_back(fit_line({{std::move(piece), Style::normal}}, width));
+        bool qr = i >= m_overlay_qr.first && i < m_overlay_qr.first + m_overlay_qr.second;
+        pane.push_back(fit_line({{std::move(piece), qr ? Style::qr : Style::normal}}, width));
     }
     return pane;
 }
@@ -809,6 +1337,15 @@ std::vector<Line> TuiModel::message_pane(int rows, int width, int& max_scroll, b
                       : entry.row.sender == m_open_peer            ? peer_name
                                                                    : display_text(entry.row.sender);
         layout.name_width = name_width;
+        layout.ref = entry.ref;
+        if (entry.row.quote)
+            layout.quote_author = entry.row.quote->author == m_username
+                                      ? own_name
+                                      : display_text(entry.row.quote->author);
+        layout.mentions_us = !own && std::find(entry.row.mentions.begin(), entry.row.mentions.end(),
+                                               m_username) != entry.row.mentions.end();
+        if (auto moving = m_transfers.find(entry.row.id); moving != m_transfers.end())
+            layout.transfers = &moving->second;
         layout.max_bytes = m_full ? 0 : kTruncateBytes;
         layout.max_lines = m_full ? 0 : kTruncateLines;
         auto lines = layout_message(layout, width);
@@ -871,6 +1408,10 @@ Line TuiModel::status_line() const {
         line.push_back({"this device was unlinked from the account", Style::error});
     else
         line.push_back({connection_label(m_state), Style::status});
+    if (!m_transfer_label.empty()) {
+        line.push_back({" \xE2\x94\x82 ", Style::status});
+        line.push_back({m_transfer_label, Style::status});
+    }
     if (!m_error.empty()) {
         line.push_back({" \xE2\x94\x82 ", Style::status});
         line.push_back({"\xE2\x9A\xA0 " + display_text(m_error) + " (Esc)", Style::error});
@@ -884,10 +1425,11 @@ Line TuiModel::status_line() const {
 
 Line TuiModel::input_line(int width, int& cursor_col) const {
     // Unlinked: commands (/quit, /help) still work, messages are refused.
-    std::string prompt = m_unlinked ? std::string("unlinked, commands only> ")
-                         : m_open_peer.empty()
-                             ? std::string("> ")
-                             : std::string(clip_to_width(display_name(m_open_peer), 16)) + "> ";
+    std::string prompt =
+        m_unlinked             ? std::string("unlinked, commands only> ")
+        : m_trust.needs_accept ? std::string("sending paused until /verify --accept> ")
+        : m_open_peer.empty()  ? std::string("> ")
+                               : std::string(clip_to_width(display_name(m_open_peer), 16)) + "> ";
     int prompt_width = text_width(prompt);
     int room = std::max(1, width - prompt_width - 1);
 

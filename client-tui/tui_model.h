@@ -2,8 +2,9 @@
 // events, without a terminal: the conversation list, the open conversation and its scroll
 // position, the input line, the status line. render() lays all of it out as a Frame.
 //
-// Thread: the event-loop thread only. Owns no I/O; reads and actions go through the ChatBackend
-// it is given, which must outlive it.
+// Thread: the event-loop thread only. Reads and actions go through the ChatBackend it is given,
+// which must outlive it. Its only I/O of its own: /file checks that the file exists and /save
+// creates the file asked for (save_file.h), both in the folder set by set_folder.
 #pragma once
 
 #include "chat_backend.h"
@@ -14,6 +15,7 @@
 #include "util/clock.h"
 #include "view.h"
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -59,6 +61,17 @@ public:
     void on_devices_changed();
     void on_unlinked();
     bool unlinked() const { return m_unlinked; }
+    // Everyday messaging: a stored message changed (edited, deleted, a reaction, a file's
+    // state), messages disappeared, someone typing, a file moving, a contact's key changed.
+    void on_message_changed(const store::MessageRow& row);
+    void on_messages_removed(const std::string& conversation,
+                             const std::vector<std::int64_t>& row_ids);
+    void on_typing(const std::string& conversation, const std::string& who, bool typing);
+    void on_transfer(std::int64_t row_id, int index, std::uint64_t done, std::uint64_t total);
+    void on_identity_changed(const std::string& peer);
+    // Forgets typing indicators older than engine::kTypingTimeoutMs; true when that changed
+    // the screen. The app calls it every second or so.
+    bool tick();
 
     // Reads the notification setting from the profile (open_initial does it too).
     void load_notify_settings();
@@ -105,8 +118,21 @@ public:
     const std::string& notice() const { return m_notice; }
     int scroll() const { return m_scroll; }
     bool help_visible() const { return m_help; }
-    // Text shown over the conversation (the /group members list, /search results) until a key
-    // is pressed; PageUp and PageDown scroll the search results instead.
+    // The reference the conversation pane shows for a message of the open conversation ("#12"
+    // names it in /reply 12 ...), or 0. Numbers are given oldest first when a conversation
+    // opens, then to each new message, and stay with their message until another
+    // conversation is opened (older messages loaded by scrolling back get the next free ones),
+    // so that a number being typed never starts to name another message.
+    int ref_of(std::int64_t row_id) const;
+    // Where /save puts files by default and what relative paths of /save and /file start
+    // from (the working directory when the app started).
+    void set_folder(const std::filesystem::path& folder) { m_folder = folder; }
+    // The open 1:1 conversation's trust as last read; its disappearing timer in seconds.
+    const store::AccountStore::Trust& trust() const { return m_trust; }
+    std::uint32_t timer() const { return m_timer_s; }
+    // Text shown over the conversation (the /group members list, /search results, /verify's
+    // safety number) until a key is pressed; PageUp and PageDown scroll the search results and
+    // the safety number instead.
     const std::string& overlay() const { return m_overlay; }
     // What the list and the title call a conversation: the name, or "# " and a group's name.
     std::string display_name(const std::string& peer) const;
@@ -115,14 +141,42 @@ private:
     struct Entry {
         store::MessageRow row;
         std::vector<std::string> text_lines; // display_text of each line of the text
+        int ref = 0;                         // as the pane shows it
     };
 
-    Entry make_entry(const store::MessageRow& row) const;
+    Entry make_entry(const store::MessageRow& row);
     void load_messages();
+    // The open conversation's timer and trust, read again.
+    void load_conversation_state();
     void switch_conversation(int step);
+    // What a key does once the overlays have had their say.
+    void edit_or_act(const Key& key, int page);
     void scroll_by(int rows);
     void run(const Command& command);
     void send(const std::string& text);
+    // False (with the reason shown) when nothing may be sent to the open conversation now.
+    bool can_send();
+    // Tells the open 1:1 conversation whether we are typing, from what the input line holds.
+    void update_typing();
+    void stop_typing();
+    // The open conversation's message shown as ref; null (with an error shown) when none.
+    Entry* entry_for(int ref);
+    engine::MessageRef message_ref(const store::MessageRow& row) const;
+    void reply(const Command& command);
+    void react(const Command& command);
+    void edit_message(const Command& command);
+    void delete_message(const Command& command);
+    void resend(const Command& command);
+    void change_timer(std::uint32_t seconds);
+    void change_read_receipts(const std::string& word);
+    void verify(const Command& command);
+    void show_safety_number();
+    void send_file(const std::string& typed);
+    void save_attachment(const Command& command);
+    void finish_save(std::int64_t row_id, int index, const std::filesystem::path& target);
+    std::filesystem::path typed_path(const std::string& typed) const;
+    // Lines under the messages: who is typing, a changed safety number.
+    std::vector<Line> pane_footer(int width) const;
     void create_group(const std::string& name, const std::vector<std::string>& members);
     void change_group(const Command& command);
     void show_members();
@@ -174,13 +228,29 @@ private:
     bool m_overlay_members = false;
     bool m_overlay_devices = false;
     bool m_overlay_search = false;
-    int m_overlay_scroll = 0;                         // rows of the search results scrolled past
+    bool m_overlay_wide = false; // the overlay's lines are clipped, not wrapped (a QR code)
+    std::pair<int, int> m_overlay_qr{0, 0}; // the overlay's QR code: first line, line count
+    int m_overlay_scroll = 0; // rows of the search results, safety number or help scrolled past
     std::map<std::string, std::string> m_group_names; // group conversation -> group name
     bool m_quit = false;
     bool m_repaint = false;
 
     LineEditor m_editor;
     std::map<std::string, std::string> m_drafts; // unsent input per conversation
+
+    // Everyday messaging.
+    std::map<std::int64_t, int> m_ref_of_row; // the open conversation's references
+    std::map<int, std::int64_t> m_row_of_ref;
+    int m_next_ref = 1;
+    std::uint32_t m_timer_s = 0;
+    store::AccountStore::Trust m_trust;
+    std::set<std::string> m_key_changed; // contacts whose key changed while the app ran
+    // conversation -> who -> until when (our clock) they are shown typing
+    std::map<std::string, std::map<std::string, std::int64_t>> m_typing;
+    std::string m_typing_to; // the conversation we last told that we are typing
+    std::map<std::int64_t, std::map<int, Transfer>> m_transfers; // row id -> index -> progress
+    std::string m_transfer_label; // "sending notes.pdf 45%" for the status line
+    std::filesystem::path m_folder;
     // Handlers of requests to the relay hold a weak copy: an answer after the model is gone
     // (the engine fails what is pending when it stops) is dropped.
     std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <string>
+
 using veil::tui::Command;
 using veil::tui::parse_command;
 
@@ -171,4 +174,133 @@ TEST_CASE("the help text lists blocking and notifications", "[commands]") {
     std::string help = veil::tui::help_text();
     for (const char* verb : {"/block NAME", "/unblock NAME", "/blocked", "/notify"})
         CHECK(help.find(verb) != std::string::npos);
+}
+
+// ---- everyday messaging ------------------------------------------------------------------------
+
+TEST_CASE("/reply and /edit take a reference with or without # and the rest as text",
+          "[commands]") {
+    Command c = parse_command("/reply #12 see you  at  noon");
+    CHECK(c.kind == Command::Kind::reply);
+    CHECK(c.ref == 12);
+    CHECK(c.argument == "see you  at  noon");
+
+    c = parse_command("/edit 3 fixed typo");
+    CHECK(c.kind == Command::Kind::edit);
+    CHECK(c.ref == 3);
+    CHECK(c.argument == "fixed typo");
+}
+
+TEST_CASE("/reply and /edit without a reference or without text are refused with a hint",
+          "[commands]") {
+    for (const char* line : {"/reply", "/reply hello there", "/reply #0 hi", "/reply #x hi",
+                             "/reply 12", "/edit 1234567 x", "/edit #12"}) {
+        Command c = parse_command(line);
+        INFO(line);
+        CHECK(c.kind == Command::Kind::invalid);
+        CHECK(c.argument.find("e.g. /") != std::string::npos);
+    }
+}
+
+TEST_CASE("/react takes one emoji, and - takes our reaction back", "[commands]") {
+    Command c = parse_command("/react 4 \xF0\x9F\x91\x8D");
+    CHECK(c.kind == Command::Kind::react);
+    CHECK(c.ref == 4);
+    CHECK(c.argument == "\xF0\x9F\x91\x8D");
+
+    c = parse_command("/react #4 -");
+    CHECK(c.kind == Command::Kind::react);
+    CHECK(c.argument.empty());
+
+    CHECK(parse_command("/react 4").kind == Command::Kind::invalid);
+    CHECK(parse_command("/react 4 a b").kind == Command::Kind::invalid);
+}
+
+TEST_CASE("/delete and /resend take exactly one reference", "[commands]") {
+    Command c = parse_command("/delete #7");
+    CHECK(c.kind == Command::Kind::delete_message);
+    CHECK(c.ref == 7);
+    c = parse_command("/resend 8");
+    CHECK(c.kind == Command::Kind::resend);
+    CHECK(c.ref == 8);
+    CHECK(parse_command("/delete").kind == Command::Kind::invalid);
+    CHECK(parse_command("/delete 7 8").kind == Command::Kind::invalid);
+    CHECK(parse_command("/resend all").kind == Command::Kind::invalid);
+}
+
+TEST_CASE("/timer takes off or a count of seconds, minutes, hours, days or weeks", "[commands]") {
+    struct Case {
+        const char* line;
+        std::uint32_t seconds;
+    };
+    for (Case c : {Case{"/timer off", 0}, Case{"/timer 30s", 30}, Case{"/timer 5m", 300},
+                   Case{"/timer 1h", 3600}, Case{"/timer 1d", 86400}, Case{"/timer 1w", 604800},
+                   Case{"/timer 2w", 1209600}}) {
+        Command command = parse_command(c.line);
+        INFO(c.line);
+        CHECK(command.kind == Command::Kind::timer);
+        CHECK(command.seconds == c.seconds);
+    }
+    for (const char* line : {"/timer", "/timer 5", "/timer 0s", "/timer 5y", "/timer h",
+                             "/timer 99999999w", "/timer 1h 2m"}) {
+        INFO(line);
+        CHECK(parse_command(line).kind == Command::Kind::invalid);
+    }
+}
+
+TEST_CASE("/readreceipts takes on, off or nothing", "[commands]") {
+    CHECK(parse_command("/readreceipts on").argument == "on");
+    CHECK(parse_command("/readreceipts off").kind == Command::Kind::read_receipts);
+    CHECK(parse_command("/readreceipts").kind == Command::Kind::read_receipts);
+    CHECK(parse_command("/readreceipts maybe").kind == Command::Kind::invalid);
+}
+
+TEST_CASE("/verify shows, and --mark, --clear and --accept change trust", "[commands]") {
+    using V = Command::Verify;
+    CHECK(parse_command("/verify").verify == V::show);
+    CHECK(parse_command("/verify --mark").verify == V::mark);
+    CHECK(parse_command("/verify --clear").verify == V::clear);
+    CHECK(parse_command("/verify --accept").verify == V::accept);
+    CHECK(parse_command("/verify --accept").kind == Command::Kind::verify);
+    CHECK(parse_command("/verify --yes").kind == Command::Kind::invalid);
+}
+
+TEST_CASE("/file takes the path as typed, spaces included", "[commands]") {
+    Command c = parse_command("/file ~/My Documents/plan v2.pdf");
+    CHECK(c.kind == Command::Kind::file);
+    CHECK(c.argument == "~/My Documents/plan v2.pdf");
+    CHECK(parse_command("/file").kind == Command::Kind::invalid);
+}
+
+TEST_CASE("/save takes a reference, an optional file number from 1 and an optional path",
+          "[commands]") {
+    Command c = parse_command("/save #12");
+    CHECK(c.kind == Command::Kind::save);
+    CHECK(c.ref == 12);
+    CHECK(c.index == -1);
+    CHECK(c.argument.empty());
+
+    c = parse_command("/save 12 2");
+    CHECK(c.index == 1);
+    CHECK(c.argument.empty());
+
+    c = parse_command("/save 12 2 ~/Downloads/a b.pdf");
+    CHECK(c.index == 1);
+    CHECK(c.argument == "~/Downloads/a b.pdf");
+
+    c = parse_command("/save 12 ./2024");
+    CHECK(c.index == -1);
+    CHECK(c.argument == "./2024");
+
+    CHECK(parse_command("/save").kind == Command::Kind::invalid);
+    CHECK(parse_command("/save 12 0").kind == Command::Kind::invalid);
+}
+
+TEST_CASE("/help lists the message commands", "[commands]") {
+    std::string help = veil::tui::help_text();
+    for (const char* verb : {"/reply REF", "/react REF", "/edit REF", "/delete REF", "/resend REF",
+                             "/timer", "/readreceipts", "/verify", "/file PATH", "/save REF"}) {
+        INFO(verb);
+        CHECK(help.find(verb) != std::string::npos);
+    }
 }

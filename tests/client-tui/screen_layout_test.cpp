@@ -133,3 +133,144 @@ TEST_CASE("wide characters never push a line past its width", "[screen_layout]")
     for (const auto& line : lines)
         CHECK(line_width(line) <= 37);
 }
+
+// ---- everyday messaging ------------------------------------------------------------------------
+
+namespace {
+
+std::string all_text(const std::vector<Line>& lines) {
+    std::string out;
+    for (const auto& l : lines)
+        out += joined(l) + "\n";
+    return out;
+}
+
+std::vector<Line> lay_out_ref(const store::MessageRow& row, int ref, int width = 70,
+                              const std::map<int, Transfer>* transfers = nullptr) {
+    static std::vector<std::string> lines;
+    lines = {display_text(row.text)};
+    MessageLayout m;
+    m.row = &row;
+    m.text_lines = &lines;
+    m.name = display_text(row.sender);
+    m.name_width = 8;
+    m.ref = ref;
+    if (row.quote)
+        m.quote_author = display_text(row.quote->author);
+    m.transfers = transfers;
+    return layout_message(m, width);
+}
+
+store::MessageRow outgoing(std::string text, store::MessageStatus status) {
+    auto row = incoming(std::move(text));
+    row.sender = "alice";
+    row.direction = store::Direction::outgoing;
+    row.status = status;
+    return row;
+}
+
+} // namespace
+
+TEST_CASE("a message line ends with its reference", "[screen_layout]") {
+    auto lines = lay_out_ref(incoming("hello"), 12);
+    REQUIRE(lines.size() == 1);
+    CHECK(joined(lines[0]) == "22:13 mallory : hello #12");
+    CHECK(lines[0].back().style == Style::dim);
+}
+
+TEST_CASE("a reply shows the quoted author and text above it, on one line", "[screen_layout]") {
+    auto row = incoming("sure");
+    row.quote = store::Quote{Bytes(16, 1), "alice", "lunch?\nat noon \x1b[2J"};
+    auto lines = lay_out_ref(row, 3, 40);
+    REQUIRE(lines.size() == 2);
+    std::string quote = joined(lines[0]);
+    CHECK(quote.find("\xE2\x86\xB3 alice: lunch?") != std::string::npos);
+    CHECK_FALSE(has_control_bytes(quote));
+    CHECK(line_width(lines[0]) <= 40);
+    CHECK(joined(lines[1]).find("sure #3") != std::string::npos);
+}
+
+TEST_CASE("reactions are counted under the message, each emoji once", "[screen_layout]") {
+    auto row = incoming("party");
+    row.reactions = {{"bob", "\xF0\x9F\x91\x8D", 1},
+                     {"carol", "\xE2\x9D\xA4", 2},
+                     {"dave", "\xF0\x9F\x91\x8D", 3}};
+    CHECK(reaction_summary(row.reactions) == "\xF0\x9F\x91\x8D 2 \xE2\x9D\xA4 1");
+    auto lines = lay_out_ref(row, 1);
+    REQUIRE(lines.size() == 2);
+    CHECK(joined(lines[1]).find("\xF0\x9F\x91\x8D 2 \xE2\x9D\xA4 1") != std::string::npos);
+}
+
+TEST_CASE("an edited message says so and a deleted one reads as deleted, dimmed",
+          "[screen_layout]") {
+    auto row = incoming("new text");
+    row.edited_at_ms = 5;
+    CHECK(all_text(lay_out_ref(row, 2)).find("new text (edited) #2") != std::string::npos);
+
+    row.deleted = true;
+    row.text.clear();
+    row.reactions = {{"bob", "x", 1}};
+    auto lines = lay_out_ref(row, 2);
+    REQUIRE(lines.size() == 1);
+    CHECK(joined(lines[0]).find("This message was deleted") != std::string::npos);
+    CHECK(joined(lines[0]).find("edited") == std::string::npos);
+    CHECK(lines[0][3].style == Style::dim);
+}
+
+TEST_CASE("own messages show sent, delivered, read, and expired with how to resend",
+          "[screen_layout]") {
+    using S = store::MessageStatus;
+    CHECK(all_text(lay_out_ref(outgoing("a", S::sent), 1)).find("a \xE2\x9C\x93 #1") !=
+          std::string::npos);
+    CHECK(all_text(lay_out_ref(outgoing("a", S::delivered), 1))
+              .find("a \xE2\x9C\x93\xE2\x9C\x93 #1") != std::string::npos);
+    CHECK(all_text(lay_out_ref(outgoing("a", S::read), 1)).find("read #1") != std::string::npos);
+    std::string expired = all_text(lay_out_ref(outgoing("a", S::expired), 9));
+    CHECK(expired.find("expired undelivered \xE2\x80\x94 /resend 9") != std::string::npos);
+}
+
+TEST_CASE("a disappearing message carries an hourglass with its timer", "[screen_layout]") {
+    auto row = incoming("soon gone");
+    row.expire_timer_s = 3600;
+    CHECK(all_text(lay_out_ref(row, 1))
+              .find("soon gone \xE2\x8F\xB3"
+                    "1h #1") != std::string::npos);
+    CHECK(short_timer(30) == "30s");
+    CHECK(short_timer(300) == "5m");
+    CHECK(short_timer(86400) == "1d");
+    CHECK(short_timer(604800) == "1w");
+    CHECK(short_timer(90) == "90s");
+}
+
+TEST_CASE("a file shows its name and size, how to save it, and its progress", "[screen_layout]") {
+    auto row = incoming("");
+    store::AttachmentRow a;
+    a.index = 0;
+    a.file_name = "report\x1b[31m.pdf";
+    a.size = 2'100'000;
+    a.state = store::AttachmentState::remote;
+    row.attachments = {a};
+    auto lines = lay_out_ref(row, 5);
+    std::string text = all_text(lines);
+    CHECK(text.find(".pdf, 2.1 MB] \xE2\x80\x94 /save 5") != std::string::npos);
+    for (const auto& line : lines)
+        CHECK_FALSE(has_control_bytes(joined(line)));
+
+    row.attachments[0].state = store::AttachmentState::downloading;
+    row.attachments.push_back(a);
+    row.attachments[1].index = 1;
+    std::map<int, Transfer> moving = {{0, {525'000, 2'100'000}}};
+    text = all_text(lay_out_ref(row, 5, 70, &moving));
+    CHECK(text.find("downloading 25%") != std::string::npos);
+    CHECK(text.find("/save 5 2") != std::string::npos); // the second of two files
+}
+
+TEST_CASE("sizes read as bytes, kB, MB and GB", "[screen_layout]") {
+    CHECK(size_text(0) == "0 bytes");
+    CHECK(size_text(999) == "999 bytes");
+    CHECK(size_text(1000) == "1.0 kB");
+    CHECK(size_text(15'400) == "15.4 kB");
+    CHECK(size_text(2'100'000) == "2.1 MB");
+    CHECK(size_text(999'999'999) == "1.0 GB");
+    CHECK(size_text(250'000'000) == "250 MB");
+}

@@ -4,8 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <unistd.h>
 
 using namespace veil;
 using namespace veil::tui;
@@ -37,6 +41,7 @@ public:
         row.text = text;
         row.message_id = Bytes(16, static_cast<std::uint8_t>(row.id));
         row.sent_at_ms = row.received_at_ms = now;
+        row.expire_timer_s = timers[peer];
         rows.push_back(row);
         model->on_message(row);
         return row.message_id;
@@ -209,6 +214,137 @@ public:
         return {};
     }
 
+    // Everyday messaging, as the engine does it: each change is stored and announced.
+    std::vector<std::string> typing_calls; // "bob on", "bob off"
+    std::map<std::string, std::uint32_t> timers;
+    bool receipts = true;
+    std::map<std::string, store::AccountStore::Trust> trusts;
+    engine::SafetyNumber number;
+    std::vector<std::pair<std::int64_t, int>> downloads;
+    std::vector<engine::Engine::DoneHandler> download_handlers;
+    std::vector<std::filesystem::path> saved_to;
+    std::vector<engine::Outgoing> sent;
+
+    store::MessageRow* row_with(std::span<const std::uint8_t> id) {
+        for (auto& r : rows)
+            if (std::equal(r.message_id.begin(), r.message_id.end(), id.begin(), id.end()))
+                return &r;
+        return nullptr;
+    }
+    Result<Bytes> send(const std::string& conversation, const engine::Outgoing& m) override {
+        sent.push_back(m);
+        if (trusts[conversation].needs_accept)
+            return make_error(Errc::untrusted_identity, "paused");
+        store::MessageRow row;
+        row.id = static_cast<std::int64_t>(rows.size()) + 1;
+        row.peer = conversation;
+        row.sender = "alice";
+        row.direction = store::Direction::outgoing;
+        row.status = store::MessageStatus::queued;
+        row.text = m.text;
+        row.message_id = Bytes(16, static_cast<std::uint8_t>(row.id));
+        row.sent_at_ms = row.received_at_ms = now;
+        row.expire_timer_s = timers[conversation];
+        if (m.reply_to)
+            if (auto* target = row_with(m.reply_to->message_id))
+                row.quote = store::Quote{target->message_id, target->sender, target->text};
+        for (const auto& f : m.files) {
+            store::AttachmentRow a;
+            a.index = static_cast<int>(row.attachments.size());
+            a.file_name = f.filename().string();
+            a.size = std::filesystem::file_size(f);
+            a.state = store::AttachmentState::uploading;
+            row.attachments.push_back(a);
+        }
+        rows.push_back(row);
+        model->on_message(row);
+        return row.message_id;
+    }
+    Status react(const std::string&, const engine::MessageRef& target,
+                 const std::string& emoji) override {
+        auto* row = row_with(target.message_id);
+        if (!row)
+            return make_error(Errc::not_found, "not here");
+        std::erase_if(row->reactions, [](const auto& r) { return r.reactor == "alice"; });
+        if (!emoji.empty())
+            row->reactions.push_back({"alice", emoji, now});
+        model->on_message_changed(*row);
+        return {};
+    }
+    Status edit(const std::string&, const Bytes& id, const std::string& text) override {
+        auto* row = row_with(id);
+        row->text = text;
+        row->edited_at_ms = now;
+        model->on_message_changed(*row);
+        return {};
+    }
+    Status delete_for_everyone(const std::string&, const Bytes& id) override {
+        auto* row = row_with(id);
+        row->text.clear();
+        row->deleted = true;
+        row->reactions.clear();
+        model->on_message_changed(*row);
+        return {};
+    }
+    Result<Bytes> resend(const Bytes& id) override {
+        auto* row = row_with(id);
+        if (row->status != store::MessageStatus::expired)
+            return make_error(Errc::refused, "only a message that expired or failed");
+        std::string peer = row->peer;
+        return send(peer, engine::Outgoing{row->text, std::nullopt, {}});
+    }
+    Status set_disappearing(const std::string& conversation, std::uint32_t seconds) override {
+        timers[conversation] = seconds;
+        auto row = receive(conversation, "You set disappearing messages");
+        row.kind = store::MessageKind::system;
+        row.sender = store::kSystemSender;
+        rows.back() = row;
+        model->on_message(row);
+        return {};
+    }
+    Result<std::uint32_t> disappearing(const std::string& conversation) override {
+        return timers[conversation];
+    }
+    void set_typing(const std::string& conversation, bool typing) override {
+        typing_calls.push_back(conversation + (typing ? " on" : " off"));
+    }
+    Status set_read_receipts(bool on) override {
+        receipts = on;
+        return {};
+    }
+    bool read_receipts() override { return receipts; }
+    void download(std::int64_t row_id, int index, engine::Engine::DoneHandler done) override {
+        downloads.emplace_back(row_id, index);
+        download_handlers.push_back(std::move(done));
+    }
+    Status save_attachment(std::int64_t, int, const std::filesystem::path& to) override {
+        saved_to.push_back(to);
+        std::FILE* f = std::fopen(to.c_str(), "wx");
+        if (!f)
+            return make_error(Errc::io, "cannot write");
+        std::fputs("the file", f);
+        std::fclose(f);
+        return {};
+    }
+    Result<engine::SafetyNumber> safety_number(const std::string& peer) override {
+        if (store::is_group_conversation(peer))
+            return make_error(Errc::invalid_argument, "not a person");
+        engine::SafetyNumber n = number;
+        n.trust = trusts[peer];
+        return n;
+    }
+    Result<store::AccountStore::Trust> trust(const std::string& peer) override {
+        return trusts[peer];
+    }
+    Status set_verified(const std::string& peer, bool verified) override {
+        trusts[peer].verified = verified;
+        return {};
+    }
+    Status accept_new_identity(const std::string& peer) override {
+        trusts[peer].needs_accept = false;
+        return {};
+    }
+
     store::MessageRow receive_in_group(const Bytes& id, const std::string& from,
                                        const std::string& text,
                                        store::MessageKind kind = store::MessageKind::normal) {
@@ -367,7 +503,7 @@ TEST_CASE("PageUp scrolls into history and stops at the first message", "[tui_mo
         t.model.handle_key(Key::of(Key::Type::page_up));
         f = t.model.render();
     }
-    CHECK(screen_text(f).find("message 0\n") != std::string::npos);
+    CHECK(screen_text(f).find("message 0 #1\n") != std::string::npos);
     CHECK(screen_text(f).find("message 99") == std::string::npos);
     int top = t.model.scroll();
     t.model.handle_key(Key::of(Key::Type::page_up));
@@ -911,4 +1047,431 @@ TEST_CASE("received control characters never reach the title or the status line"
     CHECK(t.model.notice().find('\x07') == std::string::npos);
     std::string seq = osc_title_sequence(t.model.terminal_title());
     CHECK(seq.find("owned") == std::string::npos);
+}
+
+// ---- everyday messaging ------------------------------------------------------------------------
+
+namespace {
+
+std::string joined_line(const Line& line) {
+    std::string out;
+    for (const auto& s : line)
+        out += s.text;
+    return out;
+}
+
+bool shows(TuiModel& model, const std::string& text) {
+    return screen_text(model.render()).find(text) != std::string::npos;
+}
+
+// A folder of our own for /file and /save, removed at the end of the test.
+struct Folder {
+    std::filesystem::path path;
+    Folder() {
+        path = std::filesystem::temp_directory_path() /
+               ("veil-tui-test-" + std::to_string(::getpid()) + "-" + std::to_string(++n()));
+        std::filesystem::create_directories(path);
+    }
+    ~Folder() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    static int& n() {
+        static int count = 0;
+        return count;
+    }
+};
+
+} // namespace
+
+TEST_CASE("each message shows a reference, and /reply quotes the message it names", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.backend.receive("bob", "lunch?");
+    t.model.open_initial("bob");
+    t.enter(U"yes");
+    CHECK(shows(t.model, "lunch? #1"));
+    CHECK(shows(t.model, "yes \xE2\x80\xA6 #2"));
+
+    t.enter(U"/reply #1 at noon");
+    REQUIRE(t.backend.sent.size() == 1);
+    REQUIRE(t.backend.sent[0].reply_to.has_value());
+    CHECK(t.backend.sent[0].reply_to->sender == "bob");
+    CHECK(t.backend.sent[0].reply_to->message_id == t.backend.rows[0].message_id);
+    CHECK(t.backend.sent[0].text == "at noon");
+    CHECK(shows(t.model, "\xE2\x86\xB3 bob: lunch?"));
+    CHECK(shows(t.model, "at noon \xE2\x80\xA6 #3"));
+    CHECK(t.model.editor().empty());
+}
+
+TEST_CASE("a reference that is not shown is refused with a hint and nothing is sent",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"/reply 7 hello");
+    CHECK(t.backend.sent.empty());
+    CHECK(t.model.last_error().find("no message #7") != std::string::npos);
+}
+
+TEST_CASE("/react shows the reaction under the message and /react REF - takes it back",
+          "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.backend.receive("bob", "party tonight");
+    t.model.open_initial("bob");
+    t.enter(U"/react 1 \U0001F44D");
+    CHECK(shows(t.model, "\xF0\x9F\x91\x8D 1"));
+    t.enter(U"/react 1 -");
+    CHECK_FALSE(shows(t.model, "\xF0\x9F\x91\x8D 1"));
+    CHECK(t.model.last_error().empty());
+}
+
+TEST_CASE("/edit marks our message edited and /delete leaves a tombstone", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.backend.receive("bob", "hi");
+    t.model.open_initial("bob");
+    t.enter(U"helo");
+    t.enter(U"/edit 2 hello");
+    CHECK(shows(t.model, "hello (edited)"));
+    t.enter(U"/delete 2");
+    CHECK(shows(t.model, "This message was deleted"));
+    CHECK_FALSE(shows(t.model, "hello (edited)"));
+
+    t.enter(U"/edit 1 not mine");
+    CHECK(t.model.last_error().find("own messages") != std::string::npos);
+    CHECK(t.backend.rows[0].text == "hi");
+}
+
+TEST_CASE("an expired message says how to send it again and /resend does", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"are you there");
+    t.backend.rows[0].status = store::MessageStatus::expired;
+    t.model.on_status(t.backend.rows[0].message_id, store::MessageStatus::expired);
+    CHECK(shows(t.model, "expired undelivered \xE2\x80\x94 /resend 1"));
+    t.enter(U"/resend 1");
+    REQUIRE(t.backend.rows.size() == 2);
+    CHECK(t.backend.rows[1].text == "are you there");
+    CHECK(shows(t.model, "are you there \xE2\x80\xA6 #2"));
+}
+
+TEST_CASE("/timer sets the conversation's timer, shown in the header and on new messages",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.enter(U"/timer 1h");
+    CHECK(t.backend.timers["bob"] == 3600);
+    CHECK(t.model.timer() == 3600);
+    Frame f = t.model.render();
+    CHECK(screen_text(f).find("\xE2\x8F\xB3 1 hour") != std::string::npos);
+    t.enter(U"brief");
+    CHECK(shows(t.model, "brief \xE2\x8F\xB3"
+                         "1h"));
+    t.enter(U"/timer off");
+    CHECK(t.model.timer() == 0);
+    CHECK(t.model.notice().find("off") != std::string::npos);
+}
+
+TEST_CASE("/readreceipts turns read receipts off and on and says which", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/readreceipts off");
+    CHECK_FALSE(t.backend.receipts);
+    CHECK(t.model.notice().find("read receipts off") != std::string::npos);
+    t.enter(U"/readreceipts");
+    CHECK(t.model.notice().find("read receipts off") != std::string::npos);
+    t.enter(U"/readreceipts on");
+    CHECK(t.backend.receipts);
+}
+
+TEST_CASE("someone typing is shown under the messages until the typing timeout", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("bob");
+    t.model.on_typing("bob", "bob", true);
+    CHECK(shows(t.model, "bob is typing\xE2\x80\xA6"));
+    t.clock.advance(engine::kTypingTimeoutMs - 1);
+    CHECK_FALSE(t.model.tick());
+    CHECK(shows(t.model, "bob is typing"));
+    t.clock.advance(1);
+    CHECK(t.model.tick());
+    CHECK_FALSE(shows(t.model, "bob is typing"));
+
+    t.model.on_typing("bob", "bob", true);
+    t.model.on_message(t.backend.receive("bob", "done"));
+    CHECK_FALSE(shows(t.model, "bob is typing"));
+    t.model.on_typing("bob", "bob", true);
+    t.model.on_typing("bob", "bob", false);
+    CHECK_FALSE(shows(t.model, "bob is typing"));
+}
+
+TEST_CASE("typing a message tells the engine, and sending or clearing it stops", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "carol"};
+    t.model.open_initial("bob");
+    t.type(U"hi");
+    CHECK(t.backend.typing_calls == std::vector<std::string>{"bob on", "bob on"});
+    t.model.handle_key(Key::of(Key::Type::enter));
+    CHECK(t.backend.typing_calls.back() == "bob off");
+
+    t.backend.typing_calls.clear();
+    t.type(U"x");
+    t.model.handle_key(Key::of(Key::Type::backspace));
+    CHECK(t.backend.typing_calls == std::vector<std::string>{"bob on", "bob off"});
+
+    t.backend.typing_calls.clear();
+    t.type(U"/timer 5m"); // a command is not a message being typed
+    CHECK(t.backend.typing_calls.empty());
+    t.model.handle_key(Key::ctrl('u'));
+
+    t.type(U"draft");
+    t.model.handle_key(Key::of(Key::Type::tab)); // to carol: bob is told we stopped
+    CHECK(t.backend.typing_calls.back() == "bob off");
+}
+
+TEST_CASE("a changed message is replaced by its row id and removed ones disappear", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.backend.receive("bob", "first");
+    t.backend.receive("bob", "second");
+    t.model.open_initial("bob");
+    auto changed = t.backend.rows[0];
+    changed.text = "first, edited";
+    changed.edited_at_ms = 1;
+    t.model.on_message_changed(changed);
+    CHECK(shows(t.model, "first, edited (edited) #1"));
+
+    t.model.on_messages_removed("bob", {t.backend.rows[0].id});
+    CHECK_FALSE(shows(t.model, "first"));
+    CHECK(shows(t.model, "second #2")); // references stay with their message
+    t.enter(U"/reply 1 too late");
+    CHECK(t.model.last_error().find("no message #1") != std::string::npos);
+}
+
+TEST_CASE("a message that mentions us is highlighted", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    auto row = t.backend.receive("bob", "@alice look");
+    t.backend.rows.back().mentions = {"alice"};
+    t.model.open_initial("bob");
+    bool highlighted = false;
+    for (const auto& line : t.model.render().pane)
+        for (const auto& span : line)
+            if (span.text.find("@alice look") != std::string::npos)
+                highlighted = span.style == Style::mention;
+    CHECK(highlighted);
+}
+
+TEST_CASE("/verify shows the safety number in 12 groups of 5 and a QR code", "[tui_model]") {
+    Fixture t;
+    std::string digits;
+    for (int i = 0; i < 60; ++i)
+        digits += static_cast<char>('0' + i % 10);
+    t.backend.number.number = digits;
+    t.backend.number.qr_payload = Bytes{0, 1, 2, 3, 4, 5, 6, 7};
+    t.model.open_initial("bob");
+    t.model.set_size({60, 100});
+    t.enter(U"/verify");
+    std::string screen = screen_text(t.model.render());
+    CHECK(screen.find("01234 56789 01234 56789\n") != std::string::npos);
+    int groups = 0;
+    for (std::size_t at = 0; (at = screen.find("01234", at)) != std::string::npos; ++at)
+        ++groups;
+    CHECK(groups == 6); // and six of "56789": twelve groups in three rows
+    CHECK(screen.find("\xE2\x96\x88") != std::string::npos); // the QR code's blocks
+    int qr_rows = 0;
+    for (const auto& line : t.model.render().pane)
+        for (const auto& span : line)
+            qr_rows += span.style == Style::qr;
+    CHECK(qr_rows > 10); // drawn dark on light, so that it scans on a dark terminal too
+    CHECK(screen.find("not verified") != std::string::npos);
+
+    t.enter(U"/verify --mark");
+    CHECK(t.backend.trusts["bob"].verified);
+    CHECK(shows(t.model, "\xE2\x9C\x93 verified"));
+    t.enter(U"/verify --clear");
+    CHECK_FALSE(shows(t.model, "\xE2\x9C\x93 verified"));
+}
+
+TEST_CASE("/verify in a group is refused", "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/group hikers bob");
+    t.enter(U"/verify");
+    CHECK(t.model.last_error().find("one person") != std::string::npos);
+}
+
+TEST_CASE("a changed key pauses sending until /verify --accept, and the screen says so",
+          "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("bob");
+    t.backend.trusts["bob"] = {false, true, 1};
+    t.model.on_identity_changed("bob");
+    Frame f = t.model.render();
+    std::string screen = screen_text(f);
+    CHECK(screen.find("safety number changed") != std::string::npos);
+    CHECK(joined_line(f.input).find("sending paused until /verify --accept") != std::string::npos);
+    t.enter(U"still there?");
+    CHECK(t.backend.sent.empty());
+    CHECK(t.backend.rows.empty());
+    CHECK(t.model.editor().text() == "still there?");
+    CHECK(t.model.last_error().find("/verify --accept") != std::string::npos);
+
+    t.model.handle_key(Key::ctrl('u'));
+    t.enter(U"/verify --accept");
+    CHECK_FALSE(t.backend.trusts["bob"].needs_accept);
+    f = t.model.render();
+    CHECK(joined_line(f.input).find("paused") == std::string::npos);
+    t.enter(U"still there?");
+    CHECK(t.backend.rows.size() == 1);
+}
+
+TEST_CASE("/file sends the file and the status line shows its upload", "[tui_model]") {
+    Fixture t;
+    Folder folder;
+    {
+        std::ofstream out(folder.path / "plan v2.pdf");
+        out << std::string(2000, 'x');
+    }
+    t.model.set_folder(folder.path);
+    t.model.open_initial("bob");
+    t.enter(U"/file plan v2.pdf");
+    REQUIRE(t.backend.sent.size() == 1);
+    REQUIRE(t.backend.sent[0].files.size() == 1);
+    CHECK(t.backend.sent[0].files[0] == folder.path / "plan v2.pdf");
+    CHECK(shows(t.model, "[plan v2.pdf, 2.0 kB] \xE2\x80\x94 sending"));
+
+    t.model.on_transfer(t.backend.rows[0].id, 0, 500, 2000);
+    CHECK(shows(t.model, "sending plan v2.pdf 25%"));
+    auto done = t.backend.rows[0];
+    done.attachments[0].state = store::AttachmentState::ready;
+    t.model.on_transfer(done.id, 0, 2000, 2000);
+    t.model.on_message_changed(done);
+    CHECK_FALSE(shows(t.model, "25%"));
+    CHECK(shows(t.model, "[plan v2.pdf, 2.0 kB] \xE2\x80\x94 /save 1"));
+
+    t.enter(U"/file missing.pdf");
+    CHECK(t.model.last_error().find("no file") != std::string::npos);
+    CHECK(t.backend.sent.size() == 1);
+}
+
+TEST_CASE("/save downloads a file, then saves it under the sender's name, never overwriting",
+          "[tui_model]") {
+    Fixture t;
+    Folder folder;
+    t.model.set_folder(folder.path);
+    t.backend.contact_list = {"bob"};
+    t.backend.receive("bob", "");
+    store::AttachmentRow a;
+    a.file_name = "../notes.txt";
+    a.size = 8;
+    t.backend.rows[0].attachments = {a};
+    t.model.open_initial("bob");
+    CHECK(shows(t.model, "[../notes.txt, 8 bytes] \xE2\x80\x94 /save 1"));
+
+    t.enter(U"/save 1");
+    REQUIRE(t.backend.downloads.size() == 1);
+    CHECK(shows(t.model, "downloading ../notes.txt\xE2\x80\xA6"));
+    t.backend.download_handlers[0](Status{});
+    REQUIRE(t.backend.saved_to.size() == 1);
+    CHECK(t.model.notice() == "saved " + (folder.path / "notes.txt").string());
+    CHECK(std::filesystem::exists(folder.path / "notes.txt"));
+
+    // Once ready, saving again needs no download and refuses the same name.
+    t.backend.rows[0].attachments[0].state = store::AttachmentState::ready;
+    t.model.on_message_changed(t.backend.rows[0]);
+    t.enter(U"/save 1");
+    CHECK(t.model.last_error().find("already exists") != std::string::npos);
+    CHECK(t.backend.saved_to.size() == 1);
+    t.enter(U"/save 1 copy.txt");
+    CHECK(t.backend.downloads.size() == 1);
+    CHECK(std::filesystem::exists(folder.path / "copy.txt"));
+
+    t.enter(U"/save 1 3");
+    CHECK(t.model.last_error().find("has 1 files") != std::string::npos);
+}
+
+TEST_CASE("the help scrolls with PageDown on a small terminal and closes with another key",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("");
+    t.enter(U"/help");
+    CHECK(shows(t.model, "/add NAME"));
+    CHECK_FALSE(shows(t.model, "Backspace/Delete"));
+    for (int i = 0; i < 5; ++i)
+        t.model.handle_key(Key::of(Key::Type::page_down));
+    CHECK(t.model.help_visible());
+    CHECK(shows(t.model, "Backspace/Delete"));
+    t.model.handle_key(Key::of(Key::Type::escape));
+    CHECK_FALSE(t.model.help_visible());
+}
+
+TEST_CASE("a key that arrives together with Esc is typed, so a command never goes out as text",
+          "[tui_model]") {
+    Fixture t;
+    t.model.open_initial("bob");
+    t.model.handle_key(Key::alt('/')); // Esc and '/' read in one go
+    t.type(U"timer 5m");
+    t.model.handle_key(Key::of(Key::Type::enter));
+    CHECK(t.backend.timers["bob"] == 300);
+    CHECK(t.model.timer() == 300);
+    // Only the system line of the timer is stored: nothing was sent as a message.
+    CHECK(std::none_of(t.backend.rows.begin(), t.backend.rows.end(),
+                       [](const auto& r) { return r.direction == store::Direction::outgoing; }));
+}
+
+TEST_CASE("a file sent without text shows on the message's own line, then says it was sent",
+          "[tui_model]") {
+    Fixture t;
+    Folder folder;
+    {
+        std::ofstream out(folder.path / "a.bin");
+        out << "1234";
+    }
+    t.model.set_folder(folder.path);
+    t.model.open_initial("bob");
+    t.enter(U"/file a.bin");
+    CHECK(shows(t.model, "alice: [a.bin, 4 bytes] \xE2\x80\x94 sending"));
+    t.model.on_transfer(t.backend.rows[0].id, 0, 4, 4);
+    CHECK(t.model.notice() == "sent a.bin");
+}
+
+TEST_CASE("notices take no reference, so the numbers of messages stay dense", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("bob");
+    t.enter(U"one");
+    t.enter(U"/timer 1h");
+    t.enter(U"two");
+    CHECK(shows(t.model, "one \xE2\x80\xA6 #1"));
+    CHECK(shows(t.model, "two \xE2\x8F\xB3"
+                         "1h \xE2\x80\xA6 #2"));
+    CHECK(t.model.ref_of(t.backend.rows[1].id) == 0); // the timer's notice
+}
+
+TEST_CASE("a file without text is announced by its name", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "carol"};
+    t.model.open_initial("bob");
+    auto row = t.backend.receive("carol", "");
+    store::AttachmentRow a;
+    a.file_name = "menu\x1b[2J.pdf";
+    row.attachments = {a};
+    t.model.on_message(row);
+    CHECK(t.model.notice().find("carol") != std::string::npos);
+    CHECK(t.model.notice().find(".pdf]") != std::string::npos);
+    CHECK(t.model.notice().find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("quitting with a message half typed tells the other side we stopped typing",
+          "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("bob");
+    t.type(U"see y");
+    t.model.handle_key(Key::ctrl('q'));
+    CHECK(t.model.quit_requested());
+    CHECK(t.backend.typing_calls.back() == "bob off");
 }
