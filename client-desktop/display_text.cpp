@@ -59,6 +59,9 @@ QString plain_error(const Error& error) {
     case Errc::corrupt:
         return QObject::tr("The profile's files are damaged: %1.")
             .arg(QString::fromStdString(error.message));
+    case Errc::too_large:
+        // Left as the core wrote it: it may begin with a file's name, whose case matters.
+        return QObject::tr("Too large: %1").arg(display_text(error.message));
     case Errc::disconnected:
     case Errc::timeout:
         return QObject::tr("Cannot reach the relay: %1.")
@@ -95,6 +98,44 @@ QString tick_for(store::MessageStatus status) {
     case store::MessageStatus::received: return QString();
     }
     return QString();
+}
+
+QString format_size(std::uint64_t bytes) {
+    if (bytes < 1024)
+        return bytes == 1 ? QObject::tr("1 byte")
+                          : QObject::tr("%1 bytes").arg(static_cast<qulonglong>(bytes));
+    const char* units[] = {"KB", "MB", "GB", "TB"};
+    double value = static_cast<double>(bytes);
+    int unit = -1;
+    while (value >= 1024 && unit < 3) {
+        value /= 1024;
+        ++unit;
+    }
+    // One decimal below 10 ("3.2 MB"), none above ("14 KB"), as file managers do.
+    int decimals = value < 10 ? 1 : 0;
+    return QStringLiteral("%1 %2").arg(value, 0, 'f', decimals).arg(QLatin1String(units[unit]));
+}
+
+QString format_safety_number(const QString& number) {
+    constexpr int kGroups = 12;
+    constexpr int kGroupDigits = 5;
+    constexpr int kGroupsPerLine = 4;
+    // The engine may group the digits already; only the digits count.
+    QString digits;
+    for (QChar c : number)
+        if (c.isDigit())
+            digits += c;
+        else if (!c.isSpace())
+            return number;
+    if (digits.size() != kGroups * kGroupDigits)
+        return number;
+    QString out;
+    for (int g = 0; g < kGroups; ++g) {
+        if (g > 0)
+            out += g % kGroupsPerLine == 0 ? QChar(u'\n') : QChar(u' ');
+        out += digits.mid(g * kGroupDigits, kGroupDigits);
+    }
+    return out;
 }
 
 } // namespace veil::desktop

@@ -41,4 +41,11 @@ QString format_time(std::int64_t ms_since_epoch, std::int64_t now_ms);
 // failed "✗"; empty for incoming messages.
 QString tick_for(store::MessageStatus status);
 
+// A file size for people: "812 bytes", "14 KB", "3.2 MB", "1.1 GB" (powers of 1024).
+QString format_size(std::uint64_t bytes);
+
+// A safety number's 60 digits (grouped or not) as 12 groups of 5, four groups a line
+// ("12345 67890 …"); any other text is returned as it is.
+QString format_safety_number(const QString& number);
+
 } // namespace veil::desktop

@@ -15,6 +15,7 @@
 #include <QActionGroup>
 #include <QCloseEvent>
 #include <QDateTime>
+#include <QFileDialog>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QKeyEvent>
@@ -133,6 +134,11 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
             m_devices_dialog->refresh();
     });
     connect(&m_bridge, &SessionBridge::unlinked, this, &MainWindow::on_unlinked);
+    connect(&m_bridge, &SessionBridge::messageChanged, this, &MainWindow::on_message_changed);
+    connect(&m_bridge, &SessionBridge::messagesRemoved, this, &MainWindow::on_messages_removed);
+    connect(&m_bridge, &SessionBridge::typingChanged, this, &MainWindow::on_typing_changed);
+    connect(&m_bridge, &SessionBridge::transferProgress, this, &MainWindow::on_transfer);
+    connect(&m_bridge, &SessionBridge::identityChanged, this, &MainWindow::on_identity_changed);
     on_state_changed(m_bridge.state());
     if (m_bridge.last_error())
         show_error(plain_error(*m_bridge.last_error()));
@@ -199,7 +205,14 @@ void MainWindow::build_ui() {
     m_messages->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_messages->setWordWrap(true);
     m_messages->setSpacing(3);
-    m_messages->setSelectionMode(QAbstractItemView::NoSelection);
+    m_messages->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_messages->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_messages, &QListView::customContextMenuRequested, this,
+            &MainWindow::show_message_menu);
+    connect(m_messages->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            [this](const QModelIndex& current) { show_files_of(current.row()); });
+    m_message_model.set_own_name(m_bridge.username().toStdString());
+    build_message_actions();
     m_messages->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
     m_messages->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_read_only_label = plain_label();
@@ -211,7 +224,18 @@ void MainWindow::build_ui() {
     m_send = new QPushButton(tr("Send"));
     connect(m_input, &QLineEdit::returnPressed, this, &MainWindow::on_send);
     connect(m_input, &QLineEdit::textChanged, this, &MainWindow::update_send_enabled);
+    connect(m_input, &QLineEdit::textEdited, this, &MainWindow::on_input_edited);
     connect(m_send, &QPushButton::clicked, this, &MainWindow::on_send);
+    // Files dropped on the input line are attached, not typed in as their paths.
+    m_input->setAcceptDrops(false);
+    m_input->installEventFilter(this);
+    m_attach = new QPushButton(tr("Attach file…"));
+    m_attach->setToolTip(tr("Send files with the next message (or drop them on the window)"));
+    connect(m_attach, &QPushButton::clicked, this, [this] {
+        QStringList paths = QFileDialog::getOpenFileNames(this, tr("Attach files"));
+        if (!paths.isEmpty())
+            attach_files(paths);
+    });
 
     m_group_panel = new GroupPanel;
     m_group_panel->setMinimumWidth(200);
@@ -227,6 +251,7 @@ void MainWindow::build_ui() {
     connect(m_group_panel, &GroupPanel::editRequested, this, &MainWindow::edit_group);
 
     auto* input_row = new QHBoxLayout;
+    input_row->addWidget(m_attach);
     input_row->addWidget(m_input);
     input_row->addWidget(m_send);
     auto* body = new QSplitter;
@@ -250,14 +275,38 @@ void MainWindow::build_ui() {
             block_with_confirmation(m_peer);
         }
     });
+    m_timer_label = plain_label();
+    m_timer_label->setToolTip(tr("Disappearing messages"));
+    m_timer_label->hide();
+    m_verified_label = plain_label();
+    m_verified_label->setText(tr("✔ Verified"));
+    m_verified_label->setStyleSheet(QStringLiteral("color: #1a7f37; font-weight: bold;"));
+    m_verified_label->hide();
+    m_typing_label = plain_label();
+    m_typing_label->setStyleSheet(QStringLiteral("color: #6e6e6e; font-style: italic;"));
+    m_typing_label->hide();
+    m_typing_timer = new QTimer(this);
+    m_typing_timer->setSingleShot(true);
+    connect(m_typing_timer, &QTimer::timeout, this, &MainWindow::update_typing);
+    m_files_panel = new QWidget;
+    m_files_panel->setLayout(new QVBoxLayout);
+    m_files_panel->layout()->setContentsMargins(0, 0, 0, 0);
+    m_files_panel->hide();
     auto* header = new QHBoxLayout;
     header->addWidget(m_peer_picture);
     header->addWidget(m_peer_label, 1);
+    header->addWidget(m_verified_label);
+    header->addWidget(m_timer_label);
     header->addWidget(m_block_button);
+    header->addWidget(build_conversation_button());
     right_layout->addLayout(header);
+    right_layout->addWidget(m_typing_label);
+    right_layout->addWidget(build_identity_banner());
     right_layout->addWidget(build_banner());
     right_layout->addWidget(body, 1);
+    right_layout->addWidget(m_files_panel);
     right_layout->addWidget(m_read_only_label);
+    right_layout->addWidget(build_composer_note());
     right_layout->addLayout(input_row);
 
     auto* splitter = new QSplitter;
@@ -266,6 +315,8 @@ void MainWindow::build_ui() {
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({260, 840});
     setCentralWidget(splitter);
+    splitter->setAcceptDrops(true);
+    splitter->installEventFilter(this);
 
     m_state_label = plain_label();
     m_error_label = plain_label();
@@ -401,6 +452,12 @@ void MainWindow::on_search_activated(const QModelIndex& index) {
 }
 
 bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == centralWidget() &&
+        (event->type() == QEvent::DragEnter || event->type() == QEvent::DragMove ||
+         event->type() == QEvent::Drop))
+        return handle_drop(event);
+    if (watched == m_input && event->type() == QEvent::KeyPress && composer_key(event))
+        return true;
     if ((watched == m_search || watched == m_search_view) && event->type() == QEvent::KeyPress) {
         auto* key = static_cast<QKeyEvent*>(event);
         if (key->key() == Qt::Key_Escape && (search_shown() || !m_search->text().isEmpty())) {
@@ -488,8 +545,17 @@ void MainWindow::open_conversation(const std::string& peer) {
         show_error(plain_error(rows.error()));
         return;
     }
+    if (peer != m_peer) {
+        // A reply, an edit or files belong to the conversation they were started in.
+        m_reply_to.reset();
+        m_editing.clear();
+        m_files.clear();
+        m_identity_banner->hide();
+    }
     m_peer = peer;
     m_message_model.set_conversation(peer, std::move(rows.value()));
+    update_compose_note();
+    show_files_of(-1);
     m_messages->scrollToBottom();
     mark_read(peer);
     reload_conversations();
@@ -516,6 +582,12 @@ void MainWindow::on_selected(const QModelIndex& index) {
 
 void MainWindow::on_message_added(const store::MessageRow& row) {
     notify_if_needed(row);
+    // A message from someone ends their typing indicator there.
+    if (auto typists = m_typists.find(row.peer);
+        typists != m_typists.end() && typists->second.erase(row.sender) > 0)
+        update_typing();
+    if (row.peer == m_peer && row.kind == store::MessageKind::system)
+        update_conversation_header(); // a timer change or a key change
     if (row.peer == m_peer && m_message_model.add(row)) {
         m_messages->scrollToBottom();
         if (row.direction == store::Direction::incoming)
@@ -526,7 +598,9 @@ void MainWindow::on_message_added(const store::MessageRow& row) {
 
 void MainWindow::on_status_changed(const QByteArray& message_id, store::MessageStatus status) {
     m_message_model.set_status(bytes_of(message_id), status);
-    if (status == store::MessageStatus::failed)
+    // The engine reports why (a file too large for the relay) just before it marks the message
+    // failed; that sentence says more than this one.
+    if (status == store::MessageStatus::failed && !m_engine_error_fresh)
         show_error(tr("A message could not be sent."));
 }
 
@@ -555,6 +629,8 @@ void MainWindow::on_state_changed(engine::State state) {
 
 void MainWindow::on_error_reported(const QString& text) {
     show_error(text);
+    m_engine_error_fresh = true;
+    QTimer::singleShot(0, this, [this] { m_engine_error_fresh = false; });
     // A link started from the devices dialog that the engine gave up on.
     if (m_devices_dialog && m_devices_dialog->link_waiting() && !m_bridge.engine().linking())
         m_devices_dialog->link_finished(0, text);
@@ -583,18 +659,13 @@ void MainWindow::send_text(const QString& text) {
 
 void MainWindow::on_send() {
     QString text = m_input->text();
-    if (m_peer.empty() || text.trimmed().isEmpty() || !read_only_text().isEmpty())
+    if (m_peer.empty() || (text.trimmed().isEmpty() && m_files.isEmpty()) ||
+        !read_only_text().isEmpty())
         return;
-    auto sent = group_open()
-                    ? m_bridge.engine().send_group_message(open_group_id(), text.toStdString())
-                    : m_bridge.engine().send_text(m_peer, text.toStdString());
-    if (!sent) {
-        // The text stays in the input line to correct or retry.
-        show_error(plain_error(sent.error()));
+    // On a refusal the text stays in the input line to correct or retry.
+    if (!send_composed(text))
         return;
-    }
     m_input->clear();
-    log::debug(kLog, "queued a message");
 }
 
 void MainWindow::on_add_contact() {
@@ -896,6 +967,7 @@ void MainWindow::show_banner(const QString& text) {
 
 void MainWindow::update_group_view() {
     update_block_button();
+    update_conversation_header();
     m_read_only.clear();
     m_peer_label->setText(m_peer.empty() ? QString() : m_conversation_model.title_of(m_peer));
     m_peer_picture->hide();
@@ -1038,6 +1110,17 @@ void MainWindow::build_notifications_menu() {
         if (QString why = set_notification_settings(changed); !why.isEmpty())
             show_error(why);
     });
+    m_notify_menu->addSeparator();
+    m_read_receipts = m_notify_menu->addAction(tr("Send read receipts"));
+    m_read_receipts->setCheckable(true);
+    m_read_receipts->setToolTip(tr("Let people see when you have read their messages"));
+    m_read_receipts->setChecked(m_bridge.engine().read_receipts());
+    connect(m_read_receipts, &QAction::triggered, this, [this](bool on) {
+        if (auto st = m_bridge.engine().set_read_receipts(on); !st) {
+            show_error(plain_error(st.error()));
+            m_read_receipts->setChecked(m_bridge.engine().read_receipts());
+        }
+    });
     show_notification_settings();
 }
 
@@ -1172,6 +1255,10 @@ QString MainWindow::read_only_text() const {
                   "longer send or receive.");
     if (!m_peer.empty() && !store::is_group_conversation(m_peer) && is_blocked(m_peer))
         return tr("You blocked %1. Unblock to send messages.").arg(display_text(m_peer));
+    if (m_needs_accept)
+        return tr("Your safety number with %1 changed. Verify it or accept the new key to send "
+                  "messages.")
+            .arg(display_text(m_peer));
     return m_read_only;
 }
 
@@ -1191,7 +1278,8 @@ void MainWindow::update_send_enabled() {
     m_input->setEnabled(writable);
     m_input->setPlaceholderText(writable || m_peer.empty() ? tr("Write a message")
                                                            : tr("Read-only"));
-    m_send->setEnabled(writable && !m_input->text().trimmed().isEmpty());
+    m_send->setEnabled(writable && (!m_input->text().trimmed().isEmpty() || !m_files.isEmpty()));
+    m_attach->setEnabled(writable && m_editing.empty());
     m_read_only_label->setText(why);
     m_read_only_label->setVisible(!why.isEmpty());
 }

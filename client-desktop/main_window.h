@@ -27,6 +27,19 @@
 // (after a confirmation) and "Unblock bob"; a blocked person's row is marked, and their
 // conversation's input line is disabled with a sentence saying why.
 //
+// Everyday messaging (main_window_messaging.cpp): a message's context menu (and shortcuts on
+// the message list: Ctrl+R reply, Ctrl+E edit, Shift+Del delete, Ctrl+C copy, Ctrl+1 👍) replies,
+// reacts, edits or deletes for everyone (our own messages within 24 hours), copies, and sends
+// again a message that expired undelivered. In the composer, Esc cancels a reply or an edit and
+// Up (when empty) edits our last message. The composer shows
+// what it is doing ("Replying to bob: …", "Editing your message", files to send) with a cancel
+// button. The header shows the conversation's disappearing timer, a verified badge and who is
+// typing; the "Conversation" menu sets the timer and verifies safety numbers. Files are
+// attached with "Attach file…" or dropped onto the window; the files of the current message are
+// listed under the messages with their progress and "Download" / "Save as…". A contact whose
+// key changed gets a banner ("Your safety number with bob changed.") with "Verify" and, while
+// the engine holds their messages back, "Accept new key"; the composer is disabled until then.
+//
 // Thread: the GUI thread. Received text is shown only through the models' plain DisplayRole
 // strings and Qt::PlainText labels.
 #pragma once
@@ -48,7 +61,10 @@
 #include <vector>
 
 class QAction;
+class QInputDialog;
 class QLabel;
+class QProgressBar;
+class QToolButton;
 class QLineEdit;
 class QListView;
 class QMenu;
@@ -64,6 +80,7 @@ class GroupPanel;
 class DevicesDialog;
 class NewGroupDialog;
 class Notifier;
+class SafetyNumberDialog;
 class SystemNotifier;
 struct GroupDetails;
 class SessionBridge;
@@ -152,11 +169,91 @@ public:
     QString read_only_text() const;
     bool input_enabled() const;
 
+    // ---- Everyday messaging (main_window_messaging.cpp). `row` is a row of message_model().
+    // Each action returns an empty string or a sentence saying why nothing happened (also shown
+    // in the status bar).
+
+    // The context menu of a message (nullptr for a system line); deleted when closed.
+    QMenu* message_menu(int row);
+    // Whether our own message in row may still be edited or deleted for everyone.
+    bool can_edit(int row) const;
+    // The composer quotes row; the next send is a reply to it.
+    void reply_to(int row);
+    // The composer holds row's text; the next send replaces it (Engine::edit).
+    void start_edit(int row);
+    // Ends a reply or an edit and drops the attached files; the typed text stays.
+    void cancel_compose();
+    // What the composer's note says ("Replying to bob: …", "Editing your message", the files),
+    // or empty.
+    QString compose_note() const;
+    QString react(int row, const QString& emoji);
+    QString delete_for_everyone(int row);
+    void copy_message(int row);
+    QString resend(int row);
+    // Files to send with the next message (Attach file…, or dropped onto the window).
+    void attach_files(const QStringList& paths);
+    const QStringList& attached_files() const { return m_files; }
+    // The current message's files, with progress and Download / Save as… buttons.
+    QWidget& files_panel() { return *m_files_panel; }
+    void show_files_of(int row);
+    QString download(int row, int index);
+    QString save_attachment(int row, int index, const QString& path);
+
+    // The open conversation's disappearing timer: set it (0: off), or ask with a dialog of
+    // choices (window-modal, deleted when closed). timer_text() is the header's "⏳ 1 hour".
+    QString set_disappearing(std::uint32_t seconds);
+    QInputDialog* disappearing_dialog();
+    QString timer_text() const;
+    // "bob is typing…" for the open conversation, or empty; it lasts typing_timeout_ms.
+    QString typing_text() const;
+    void set_typing_timeout_ms(int ms) { m_typing_timeout_ms = ms; }
+    // The "Send read receipts" toggle (in the Notifications menu).
+    QAction& read_receipts_action() { return *m_read_receipts; }
+    QMenu& conversation_actions() { return *m_conversation_menu; }
+
+    // Safety numbers: the dialog for the open 1:1 conversation (deleted when closed), or
+    // nullptr with the reason in the status bar.
+    SafetyNumberDialog* verify_safety_number();
+    QString accept_new_identity();
+    // The key-change banner's sentence, or empty; whether it offers "Accept new key".
+    QString identity_banner_text() const;
+    bool identity_banner_offers_accept() const;
+    bool header_shows_verified() const;
+
 protected:
     void closeEvent(QCloseEvent* event) override;
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    // Everyday messaging (main_window_messaging.cpp).
+    QWidget* build_composer_note();
+    QWidget* build_identity_banner();
+    QToolButton* build_conversation_button();
+    void build_message_actions();
+    bool composer_key(QEvent* event);
+    // DragEnter, DragMove and Drop on the central widget: local files are attached.
+    bool handle_drop(QEvent* event);
+    void show_message_menu(const QPoint& pos);
+    // Parts of message_menu(); at() finds the message's row again when an action runs.
+    void add_reaction_menu(QMenu& menu, const store::MessageRow& message,
+                           const std::function<int()>& at);
+    void add_file_actions(QMenu& menu, const store::MessageRow& message,
+                          const std::function<int()>& at);
+    int current_message_row() const;
+    void update_compose_note();
+    void update_conversation_header();
+    void update_typing();
+    void update_files_panel();
+    QWidget* files_panel_line(std::int64_t id, const store::AttachmentRow& file);
+    void on_message_changed(const store::MessageRow& row);
+    void on_messages_removed(const QString& conversation, const QList<qint64>& ids);
+    void on_typing_changed(const QString& conversation, const QString& who, bool typing);
+    void on_transfer(qint64 row_id, int index, quint64 done, quint64 total);
+    void on_identity_changed(const QString& peer);
+    void on_input_edited(const QString& text);
+    QString action_error(const Error& error);
+    bool send_composed(const QString& text);
+
     void build_ui();
     void build_notifications_menu();
     void show_notification_settings(); // the menu's checks follow m_notify
@@ -247,6 +344,36 @@ private:
     QMenu* m_notify_menu = nullptr;
     QAction* m_preview_actions[3] = {}; // all, sender, none
     QAction* m_notify_on = nullptr;
+
+    // Everyday messaging.
+    std::optional<engine::MessageRef> m_reply_to;
+    QString m_reply_note; // "Replying to bob: …"
+    Bytes m_editing;      // the message id being edited; empty when none
+    QStringList m_files;
+    QWidget* m_compose_note = nullptr;
+    QLabel* m_compose_label = nullptr;
+    QPushButton* m_attach = nullptr;
+    QWidget* m_files_panel = nullptr;
+    std::int64_t m_files_row_id = 0; // the message whose files the panel lists; 0: none
+    QLabel* m_timer_label = nullptr;
+    QLabel* m_verified_label = nullptr;
+    QLabel* m_typing_label = nullptr;
+    QToolButton* m_conversation_button = nullptr;
+    QMenu* m_conversation_menu = nullptr;
+    QAction* m_verify_action = nullptr;
+    QAction* m_read_receipts = nullptr;
+    QWidget* m_identity_banner = nullptr;
+    QLabel* m_identity_label = nullptr;
+    QPushButton* m_accept_key = nullptr;
+    std::set<std::string> m_identity_changed; // peers whose key changed, until handled
+    bool m_needs_accept = false;              // the open peer's new key awaits acceptance
+    // conversation -> who -> when their typing indicator ends (ms since the epoch).
+    std::map<std::string, std::map<std::string, qint64>> m_typists;
+    QTimer* m_typing_timer = nullptr;
+    int m_typing_timeout_ms = static_cast<int>(engine::kTypingTimeoutMs);
+    QPointer<SafetyNumberDialog> m_safety_dialog;
+    // The engine reported an error in the current turn of the event loop.
+    bool m_engine_error_fresh = false;
 };
 
 } // namespace veil::desktop

@@ -30,7 +30,50 @@ std::int64_t shown_time(const store::MessageRow& row) {
     return row.sent_at_ms > 0 ? row.sent_at_ms : row.received_at_ms;
 }
 
+bool same_bytes(const Bytes& a, std::span<const std::uint8_t> b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+// What an attachment line says after its name and size.
+QString attachment_state(store::AttachmentState state, int percent) {
+    QString progress = percent >= 0 ? QStringLiteral(" %1%").arg(percent) : QString();
+    switch (state) {
+    case store::AttachmentState::remote: return QObject::tr("not downloaded");
+    case store::AttachmentState::downloading: return QObject::tr("downloading") + progress;
+    case store::AttachmentState::ready: return QString();
+    case store::AttachmentState::failed: return QObject::tr("failed");
+    case store::AttachmentState::uploading: return QObject::tr("uploading") + progress;
+    }
+    return QString();
+}
+
 } // namespace
+
+QString reaction_summary(const std::vector<store::ReactionRow>& reactions) {
+    std::vector<const store::ReactionRow*> ordered;
+    for (const auto& r : reactions)
+        if (!r.emoji.empty())
+            ordered.push_back(&r);
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const auto* a, const auto* b) { return a->at_ms < b->at_ms; });
+    std::vector<std::pair<std::string, int>> counts;
+    for (const auto* r : ordered) {
+        auto it = std::find_if(counts.begin(), counts.end(),
+                               [&](const auto& c) { return c.first == r->emoji; });
+        if (it == counts.end())
+            counts.emplace_back(r->emoji, 1);
+        else
+            ++it->second;
+    }
+    QStringList parts;
+    for (const auto& [emoji, count] : counts)
+        parts << one_line(emoji, 8) + QLatin1Char(' ') + QString::number(count);
+    return parts.join(QStringLiteral("  "));
+}
+
+QString quote_line(const store::Quote& quote, int max_chars) {
+    return one_line(quote.author, 32) + QStringLiteral(": ") + one_line(quote.text, max_chars);
+}
 
 MessageListModel::MessageListModel(QObject* parent, std::function<std::int64_t()> now_ms)
     : QAbstractListModel(parent)
@@ -71,15 +114,98 @@ bool MessageListModel::add(const store::MessageRow& row) {
     return true;
 }
 
+bool MessageListModel::replace(const store::MessageRow& row) {
+    int at = row_of_id(row.id);
+    if (at < 0 || row.peer != m_peer)
+        return false;
+    m_rows[static_cast<std::size_t>(at)] = row;
+    // A finished transfer's state now says what its percentage said.
+    for (auto it = m_transfers.begin(); it != m_transfers.end();) {
+        bool moving = false;
+        if (it->first.first == row.id)
+            for (const auto& a : row.attachments)
+                if (a.index == it->first.second)
+                    moving = a.state == store::AttachmentState::downloading ||
+                             a.state == store::AttachmentState::uploading;
+        it = it->first.first == row.id && !moving ? m_transfers.erase(it) : std::next(it);
+    }
+    QModelIndex changed = index(at);
+    emit dataChanged(changed, changed);
+    return true;
+}
+
+int MessageListModel::remove(const std::string& conversation,
+                             const std::vector<std::int64_t>& ids) {
+    if (conversation != m_peer)
+        return 0;
+    int removed = 0;
+    for (std::int64_t id : ids) {
+        int at = row_of_id(id);
+        if (at < 0)
+            continue;
+        beginRemoveRows(QModelIndex(), at, at);
+        m_rows.erase(m_rows.begin() + at);
+        endRemoveRows();
+        ++removed;
+    }
+    return removed;
+}
+
+bool MessageListModel::set_transfer(std::int64_t row_id, int index_in_row, std::uint64_t done,
+                                    std::uint64_t total) {
+    int at = row_of_id(row_id);
+    if (at < 0)
+        return false;
+    m_transfers[{row_id, index_in_row}] = {done, total};
+    QModelIndex changed = index(at);
+    emit dataChanged(changed, changed);
+    return true;
+}
+
+int MessageListModel::transfer_percent(std::int64_t row_id, int index_in_row) const {
+    auto it = m_transfers.find({row_id, index_in_row});
+    if (it == m_transfers.end() || it->second.second == 0)
+        return -1;
+    auto [done, total] = it->second;
+    return static_cast<int>(std::min<std::uint64_t>(done, total) * 100 / total);
+}
+
+bool MessageListModel::mentions_us(const store::MessageRow& row) const {
+    if (m_own_name.empty() || outgoing(row) || !store::is_group_conversation(row.peer))
+        return false;
+    return std::find(row.mentions.begin(), row.mentions.end(), m_own_name) != row.mentions.end();
+}
+
+QStringList MessageListModel::attachment_lines(const store::MessageRow& row) const {
+    QStringList lines;
+    for (const auto& a : row.attachments) {
+        QString line = QStringLiteral("📎 ") + one_line(a.file_name, 64) + QStringLiteral("  ·  ") +
+                       format_size(a.size);
+        QString state = attachment_state(a.state, transfer_percent(row.id, a.index));
+        if (!state.isEmpty())
+            line += QStringLiteral("  ·  ") + state;
+        lines << line;
+    }
+    return lines;
+}
+
 bool MessageListModel::set_status(std::span<const std::uint8_t> message_id,
                                   store::MessageStatus status) {
     for (std::size_t i = 0; i < m_rows.size(); ++i) {
         auto& row = m_rows[i];
-        if (!outgoing(row) || !std::equal(row.message_id.begin(), row.message_id.end(),
-                                          message_id.begin(), message_id.end()))
+        if (!outgoing(row) || !same_bytes(row.message_id, message_id))
             continue;
-        // A late "sent" must not take back a "delivered" that overtook it.
-        if (row.status == store::MessageStatus::delivered && status == store::MessageStatus::sent)
+        // A late "sent" must not take back a "delivered" or "read" that overtook it, nor a
+        // late "delivered" a "read".
+        auto rank = [](store::MessageStatus s) {
+            switch (s) {
+            case store::MessageStatus::sent: return 1;
+            case store::MessageStatus::delivered: return 2;
+            case store::MessageStatus::read: return 3;
+            default: return 0;
+            }
+        };
+        if (rank(status) > 0 && rank(row.status) > rank(status))
             return true;
         row.status = status;
         QModelIndex changed = index(static_cast<int>(i));
@@ -107,6 +233,10 @@ QString MessageListModel::header_line(const store::MessageRow& row) const {
         header += QStringLiteral("  ·  ") + time;
     if (outgoing(row))
         header += QStringLiteral("  ") + tick_for(row.status);
+    if (row.edited_at_ms > 0 && !row.deleted)
+        header += QStringLiteral("  ") + tr("(edited)");
+    if (row.expire_timer_s > 0)
+        header += QStringLiteral("  ⏳");
     if (undecryptable(row))
         header += QStringLiteral("  ·  ") + tr("could not decrypt");
     return header;
@@ -119,7 +249,17 @@ QString MessageListModel::display_line(const store::MessageRow& row) const {
         QString time = format_time(shown_time(row), m_now_ms());
         return time.isEmpty() ? line : line + QStringLiteral("  ·  ") + time;
     }
-    return header_line(row) + QChar(u'\n') + display_text(row.text);
+    QString line = header_line(row);
+    if (row.quote && !row.deleted)
+        line += QStringLiteral("\n┃ ") + quote_line(*row.quote);
+    line += QChar(u'\n') + (row.deleted ? tr("This message was deleted") : display_text(row.text));
+    if (row.deleted)
+        return line;
+    for (const QString& file : attachment_lines(row))
+        line += QChar(u'\n') + file;
+    if (QString reactions = reaction_summary(row.reactions); !reactions.isEmpty())
+        line += QChar(u'\n') + reactions;
+    return line;
 }
 
 QVariant MessageListModel::data(const QModelIndex& index, int role) const {
@@ -137,17 +277,19 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
     case Qt::ForegroundRole:
         if (undecryptable(row))
             return QBrush(QColor(0xa0, 0x10, 0x10));
-        if (system_line(row))
+        if (system_line(row) || row.deleted)
             return QBrush(QColor(0x6e, 0x6e, 0x6e));
         return {};
     case Qt::FontRole: {
-        if (!system_line(row))
+        if (!system_line(row) && !row.deleted)
             return {};
         QFont font;
         font.setItalic(true);
         return font;
     }
     case Qt::BackgroundRole:
+        if (mentions_us(row))
+            return QBrush(QColor(0xff, 0xf0, 0xb3));
         if (outgoing(row))
             return QBrush(QColor(0xe8, 0xf1, 0xfb));
         return {};
@@ -159,6 +301,14 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
     case OutgoingRole: return outgoing(row);
     case UndecryptableRole: return undecryptable(row);
     case SystemRole: return system_line(row);
+    case QuoteRole: return row.quote && !row.deleted ? quote_line(*row.quote) : QString();
+    case ReactionsRole: return reaction_summary(row.reactions);
+    case EditedRole: return row.edited_at_ms > 0;
+    case DeletedRole: return row.deleted;
+    case MentionsUsRole: return mentions_us(row);
+    case TimerRole: return row.expire_timer_s > 0;
+    case AttachmentsRole: return attachment_lines(row);
+    case RowIdRole: return static_cast<qint64>(row.id);
     default: return {};
     }
 }
@@ -173,6 +323,14 @@ QHash<int, QByteArray> MessageListModel::roleNames() const {
     names.insert(OutgoingRole, "outgoing");
     names.insert(UndecryptableRole, "undecryptable");
     names.insert(SystemRole, "system");
+    names.insert(QuoteRole, "quote");
+    names.insert(ReactionsRole, "reactions");
+    names.insert(EditedRole, "edited");
+    names.insert(DeletedRole, "deleted");
+    names.insert(MentionsUsRole, "mentionsUs");
+    names.insert(TimerRole, "timer");
+    names.insert(AttachmentsRole, "attachments");
+    names.insert(RowIdRole, "rowId");
     return names;
 }
 

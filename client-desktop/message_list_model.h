@@ -9,14 +9,22 @@
 // (store::MessageKind::system: joins, leaves, removals, refused changes), which the client writes
 // itself, are remarks, not messages from someone: SystemRole is true, SenderRole is empty, and
 // DisplayRole is the remark and its time on one line, shown centred, italic and muted.
+//
+// Everyday messaging: DisplayRole is the header (sender, time, tick, "(edited)", an hourglass
+// for a message with a disappearing timer), then the quoted message of a reply ("┃ bob: …"),
+// the text ("This message was deleted" in italics for one deleted for everyone), a line per
+// file (name, size, transfer progress) and the reactions grouped with counts ("👍 2  ❤️ 1").
+// A message that mentions us (set_own_name) in a group has a highlighted background.
 #pragma once
 
 #include "store/account_store.h"
 
 #include <QAbstractListModel>
+#include <QStringList>
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +43,14 @@ public:
         OutgoingRole,                  // bool
         UndecryptableRole,             // bool: a placeholder whose text is the reason
         SystemRole,                    // bool: a remark the client wrote (MessageKind::system)
+        QuoteRole,                     // QString "bob: quoted text" of a reply; empty otherwise
+        ReactionsRole,                 // QString "👍 2  ❤️ 1"; empty without reactions
+        EditedRole,                    // bool
+        DeletedRole,                   // bool: deleted for everyone
+        MentionsUsRole,                // bool: a group message that mentions us
+        TimerRole,                     // bool: sent with a disappearing timer
+        AttachmentsRole,               // QStringList, a line per file
+        RowIdRole,                     // qint64, MessageRow::id
     };
 
     // now_ms decides which times are "today"; tests pass a fixed clock.
@@ -53,6 +69,24 @@ public:
 
     // The row showing the message with this store row id (MessageRow::id), or -1.
     int row_of_id(std::int64_t id) const;
+    // The message shown in a row; row must be within rowCount().
+    const store::MessageRow& message_at(int row) const {
+        return m_rows.at(static_cast<std::size_t>(row));
+    }
+
+    // Our username, for highlighting mentions of us.
+    void set_own_name(const std::string& name) { m_own_name = name; }
+    // Replaces the shown copy of row (same row id: an edit, a deletion, a reaction, an
+    // attachment's state); false when it is not shown.
+    bool replace(const store::MessageRow& row);
+    // Removes the shown messages of conversation with these row ids (they disappeared); returns
+    // how many were shown.
+    int remove(const std::string& conversation, const std::vector<std::int64_t>& ids);
+    // An attachment transfer moved; shown as a percentage until the row changes state.
+    // False when the message is not shown.
+    bool set_transfer(std::int64_t row_id, int index, std::uint64_t done, std::uint64_t total);
+    // The progress of a transfer in percent, or -1 when none is known.
+    int transfer_percent(std::int64_t row_id, int index) const;
 
     int rowCount(const QModelIndex& parent = QModelIndex()) const override;
     QVariant data(const QModelIndex& index, int role) const override;
@@ -61,11 +95,23 @@ public:
 private:
     QString display_line(const store::MessageRow& row) const;
     QString header_line(const store::MessageRow& row) const;
+    QStringList attachment_lines(const store::MessageRow& row) const;
+    bool mentions_us(const store::MessageRow& row) const;
     bool shown(const store::MessageRow& row) const;
 
     std::function<std::int64_t()> m_now_ms;
     std::string m_peer;
+    std::string m_own_name;
     std::vector<store::MessageRow> m_rows;
+    // (row id, attachment index) -> (done, total) of transfers under way.
+    std::map<std::pair<std::int64_t, int>, std::pair<std::uint64_t, std::uint64_t>> m_transfers;
 };
+
+// Reactions grouped by emoji with their counts, in the order each emoji first appeared:
+// "👍 2  ❤️ 1". Empty for none.
+QString reaction_summary(const std::vector<store::ReactionRow>& reactions);
+
+// "bob: the quoted text" (one line, cut to max_chars) for a reply's quote.
+QString quote_line(const store::Quote& quote, int max_chars = 80);
 
 } // namespace veil::desktop

@@ -21,11 +21,11 @@ struct QrFree {
 };
 using QrPtr = std::unique_ptr<QRcode, QrFree>;
 
-QrPtr encode(const QByteArray& utf8) {
+QrPtr encode(const QByteArray& utf8, bool binary) {
     if (utf8.isEmpty() || utf8.size() > kMaxPayloadBytes)
         return nullptr;
     // A QString may hold U+0000, which QRcode_encodeString would take as the end of the text.
-    if (utf8.contains('\0'))
+    if (binary || utf8.contains('\0'))
         return QrPtr(QRcode_encodeData(static_cast<int>(utf8.size()),
                                        reinterpret_cast<const unsigned char*>(utf8.constData()), 0,
                                        QR_ECLEVEL_M));
@@ -42,12 +42,10 @@ void paint_module(QImage& image, int x, int y, int module_pixels) {
     }
 }
 
-} // namespace
-
-QImage qr_image(const QString& payload, int module_pixels) {
+QImage draw(const QByteArray& payload, bool binary, int module_pixels) {
     if (module_pixels < 1 || module_pixels > kMaxModulePixels)
         return {};
-    QrPtr code = encode(payload.toUtf8());
+    QrPtr code = encode(payload, binary);
     if (!code)
         return {};
 
@@ -61,6 +59,16 @@ QImage qr_image(const QString& payload, int module_pixels) {
         }
     }
     return image;
+}
+
+} // namespace
+
+QImage qr_image(const QString& payload, int module_pixels) {
+    return draw(payload.toUtf8(), false, module_pixels);
+}
+
+QImage qr_image_bytes(const QByteArray& payload, int module_pixels) {
+    return draw(payload, true, module_pixels);
 }
 
 } // namespace veil::desktop

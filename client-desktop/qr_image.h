@@ -18,4 +18,7 @@ namespace veil::desktop {
 // within 1 to 64.
 QImage qr_image(const QString& payload, int module_pixels = 6);
 
+// The same for a binary payload (a safety number's bytes), encoded as it is in 8-bit mode.
+QImage qr_image_bytes(const QByteArray& payload, int module_pixels = 6);
+
 } // namespace veil::desktop

@@ -261,4 +261,33 @@ void SessionBridge::on_unlinked() {
     emit unlinked();
 }
 
+void SessionBridge::on_message_changed(const store::MessageRow& row) {
+    emit messageChanged(row);
+}
+
+void SessionBridge::on_messages_removed(const std::string& conversation,
+                                        const std::vector<std::int64_t>& row_ids) {
+    QList<qint64> ids;
+    ids.reserve(static_cast<qsizetype>(row_ids.size()));
+    for (std::int64_t id : row_ids)
+        ids << static_cast<qint64>(id);
+    emit messagesRemoved(QString::fromStdString(conversation), ids);
+}
+
+void SessionBridge::on_typing(const std::string& conversation, const std::string& who,
+                              bool typing) {
+    emit typingChanged(QString::fromStdString(conversation), QString::fromStdString(who), typing);
+}
+
+void SessionBridge::on_transfer(std::int64_t row_id, int index, std::uint64_t done,
+                                std::uint64_t total) {
+    emit transferProgress(static_cast<qint64>(row_id), index, static_cast<quint64>(done),
+                          static_cast<quint64>(total));
+}
+
+void SessionBridge::on_identity_changed(const std::string& peer) {
+    log::info(kLog, "a contact's identity key changed");
+    emit identityChanged(QString::fromStdString(peer));
+}
+
 } // namespace veil::desktop

@@ -102,6 +102,13 @@ public:
     void on_devices_changed() override;
     void on_read_elsewhere(const std::string& conversation) override;
     void on_unlinked() override;
+    void on_message_changed(const store::MessageRow& row) override;
+    void on_messages_removed(const std::string& conversation,
+                             const std::vector<std::int64_t>& row_ids) override;
+    void on_typing(const std::string& conversation, const std::string& who, bool typing) override;
+    void on_transfer(std::int64_t row_id, int index, std::uint64_t done,
+                     std::uint64_t total) override;
+    void on_identity_changed(const std::string& peer) override;
 
 signals:
     void stateChanged(veil::engine::State state);
@@ -134,6 +141,17 @@ signals:
     void readElsewhere(const QString& conversation);
     // Another device unlinked this one: the engine has stopped for good.
     void unlinked();
+    // Everyday messaging. A stored message changed (edited, deleted, a reaction, an
+    // attachment's state): row is the store's fresh copy.
+    void messageChanged(const veil::store::MessageRow& row);
+    // Messages of conversation disappeared (their timer ran out) and are gone from the store.
+    void messagesRemoved(const QString& conversation, const QList<qint64>& rowIds);
+    // who started (typing) or stopped typing in conversation (a 1:1 one: who's name).
+    void typingChanged(const QString& conversation, const QString& who, bool typing);
+    // An attachment of row rowId moves: done bytes of total (upload or download).
+    void transferProgress(qint64 rowId, int index, quint64 done, quint64 total);
+    // peer's identity key changed; read AccountStore::trust(peer) for what that means.
+    void identityChanged(const QString& peer);
     // A profile was created or opened (profile_dir() is set); closed() when it is closed.
     void opened();
     void closed();

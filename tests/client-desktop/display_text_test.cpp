@@ -2,6 +2,8 @@
 
 #include "desktop_fixture.h"
 
+#include <QRegularExpression>
+
 namespace veil::desktop {
 namespace {
 
@@ -64,6 +66,33 @@ TEST_CASE("a sentence gets a full stop before another one follows it") {
     CHECK(full_stop(QStringLiteral("Really?")) == QStringLiteral("Really?"));
     CHECK(full_stop(QStringLiteral("Waiting… ")) == QStringLiteral("Waiting…"));
     CHECK(full_stop(QString()).isEmpty());
+}
+
+TEST_CASE("file sizes are given in bytes and powers of 1024") {
+    CHECK(format_size(1) == QStringLiteral("1 byte"));
+    CHECK(format_size(812) == QStringLiteral("812 bytes"));
+    CHECK(format_size(2048) == QStringLiteral("2.0 KB"));
+    CHECK(format_size(14 * 1024 + 100) == QStringLiteral("14 KB"));
+    CHECK(format_size(3355443) == QStringLiteral("3.2 MB"));
+}
+
+TEST_CASE("a safety number is grouped in fives, four groups a line") {
+    QString digits;
+    for (int i = 0; i < 60; ++i)
+        digits += QChar(u'0' + i % 10);
+    QString shown = format_safety_number(digits);
+    CHECK(shown.split(QChar(u'\n')).size() == 3);
+    CHECK(shown.split(QRegularExpression(QStringLiteral("\\s"))).size() == 12);
+    CHECK(shown.startsWith(QStringLiteral("01234 56789 01234 56789\n")));
+    CHECK(format_safety_number(QStringLiteral("123")) == QStringLiteral("123"));
+    CHECK(format_safety_number(shown.simplified()) == shown);
+    CHECK(format_safety_number(QStringLiteral("x") + digits.mid(1)) ==
+          QStringLiteral("x") + digits.mid(1));
+}
+
+TEST_CASE("read and expired messages say so after their tick") {
+    CHECK(tick_for(store::MessageStatus::read).contains(QStringLiteral("read")));
+    CHECK(tick_for(store::MessageStatus::expired).contains(QStringLiteral("expired undelivered")));
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include "session_bridge.h"
 
 #include "desktop_fixture.h"
+#include "live_relay.h"
 #include "support/process.h"
 
 #include <csignal>
@@ -35,24 +36,7 @@ struct Cli {
     }
 };
 
-// A veil-relay process on a free loopback port, stopped at the end of the test.
-struct LiveRelay {
-    explicit LiveRelay(const std::filesystem::path& dir)
-        : process({VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", (dir / "relay").string()},
-                  {}, dir, "relay") {
-        REQUIRE(process.wait_for_output("listening on", 20s));
-        std::smatch m;
-        std::string listening = process.out();
-        REQUIRE(std::regex_search(listening, m, std::regex(R"(listening on ([0-9.]+:[0-9]+))")));
-        url = "ws://" + m[1].str();
-    }
-    ~LiveRelay() {
-        process.signal(SIGTERM);
-        process.wait(10s);
-    }
-    veil::test::Process process;
-    std::string url;
-};
+using test::LiveRelay;
 
 int count(const std::string& haystack, const std::string& needle) {
     int n = 0;

@@ -139,5 +139,119 @@ TEST_CASE("a system line arriving for the open group is added like a message") {
     CHECK(model.data(model.index(0), MessageListModel::SystemRole).toBool());
 }
 
+TEST_CASE("a reply shows the quoted author and text above its own") {
+    test::app();
+    store::MessageRow reply = incoming("bob", 2, "yes, noon");
+    reply.quote = store::Quote{message_id(1), "alice", "lunch?\nat the usual place"};
+    MessageListModel model;
+    model.set_conversation("bob", {reply});
+    CHECK(model.data(model.index(0), MessageListModel::QuoteRole).toString() ==
+          QStringLiteral("alice: lunch? at the usual place"));
+    CHECK(display(model, 0).endsWith(
+        QStringLiteral("\n┃ alice: lunch? at the usual place\nyes, noon")));
+}
+
+TEST_CASE("reactions are grouped by emoji with counts in order of arrival") {
+    std::vector<store::ReactionRow> reactions = {
+        {"carol", "❤️", 30}, {"bob", "👍", 10}, {"dave", "👍", 40}, {"erin", "", 50}};
+    CHECK(reaction_summary(reactions) == QStringLiteral("👍 2  ❤️ 1"));
+    CHECK(reaction_summary({}).isEmpty());
+    test::app();
+    store::MessageRow row = incoming("bob", 1, "news");
+    row.reactions = reactions;
+    MessageListModel model;
+    model.set_conversation("bob", {row});
+    CHECK(display(model, 0).endsWith(QStringLiteral("news\n👍 2  ❤️ 1")));
+}
+
+TEST_CASE("edited messages say so and deleted ones are an italic remark") {
+    test::app();
+    store::MessageRow edited = incoming("bob", 1, "fixed");
+    edited.edited_at_ms = 1700000001000;
+    store::MessageRow deleted = incoming("bob", 2, "");
+    deleted.deleted = true;
+    deleted.reactions = {{"alice", "👍", 1}};
+    MessageListModel model;
+    model.set_conversation("bob", {edited, deleted});
+    CHECK(display(model, 0).contains(QStringLiteral("(edited)")));
+    CHECK(model.data(model.index(0), MessageListModel::EditedRole).toBool());
+    CHECK_FALSE(model.data(model.index(0), Qt::FontRole).isValid());
+    CHECK(display(model, 1).endsWith(QStringLiteral("\nThis message was deleted")));
+    CHECK(model.data(model.index(1), Qt::FontRole).value<QFont>().italic());
+    CHECK(model.data(model.index(1), MessageListModel::DeletedRole).toBool());
+}
+
+TEST_CASE("only group messages that mention us are highlighted") {
+    test::app();
+    store::MessageRow group = test::group_message(1, 1, "bob", "@alice look");
+    group.mentions = {"alice"};
+    store::MessageRow other = test::group_message(1, 2, "bob", "@carol look");
+    other.mentions = {"carol"};
+    MessageListModel model;
+    model.set_own_name("alice");
+    model.set_conversation(group.peer, {group, other});
+    CHECK(model.data(model.index(0), MessageListModel::MentionsUsRole).toBool());
+    CHECK(model.data(model.index(0), Qt::BackgroundRole).isValid());
+    CHECK_FALSE(model.data(model.index(1), MessageListModel::MentionsUsRole).toBool());
+}
+
+TEST_CASE("a changed row replaces the shown one and removed rows leave the list") {
+    test::app();
+    MessageListModel model;
+    model.set_conversation("bob", {incoming("bob", 1, "one"), incoming("bob", 2, "two")});
+    store::MessageRow changed = incoming("bob", 1, "one!");
+    changed.edited_at_ms = 5;
+    CHECK(model.replace(changed));
+    CHECK(model.data(model.index(0), MessageListModel::TextRole).toString() ==
+          QStringLiteral("one!"));
+    CHECK_FALSE(model.replace(incoming("bob", 9, "unknown")));
+    CHECK_FALSE(model.replace(incoming("carol", 2, "other conversation")));
+    CHECK(model.remove("carol", {1}) == 0);
+    CHECK(model.remove("bob", {2, 7}) == 1);
+    REQUIRE(model.rowCount() == 1);
+    CHECK(model.row_of_id(1) == 0);
+}
+
+TEST_CASE("read and expired ticks do not go back to delivered") {
+    test::app();
+    MessageListModel model;
+    model.set_conversation("bob", {});
+    REQUIRE(model.add(outgoing("bob", 7, "hello")));
+    auto tick = [&] { return model.data(model.index(0), MessageListModel::TickRole).toString(); };
+    REQUIRE(model.set_status(message_id(7), store::MessageStatus::read));
+    CHECK(tick() == QStringLiteral("✓✓ read"));
+    REQUIRE(model.set_status(message_id(7), store::MessageStatus::delivered));
+    CHECK(tick() == QStringLiteral("✓✓ read"));
+    REQUIRE(model.add(outgoing("bob", 8, "lost")));
+    REQUIRE(model.set_status(message_id(8), store::MessageStatus::expired));
+    CHECK(model.data(model.index(1), MessageListModel::TickRole).toString() ==
+          QStringLiteral("✗ expired undelivered"));
+}
+
+TEST_CASE("files are listed with size, state and transfer progress") {
+    test::app();
+    store::MessageRow row = outgoing("bob", 3, "photos");
+    store::AttachmentRow file;
+    file.index = 0;
+    file.file_name = "beach.jpg";
+    file.size = 3355443;
+    file.state = store::AttachmentState::uploading;
+    row.attachments = {file};
+    row.expire_timer_s = 3600;
+    MessageListModel model;
+    model.set_conversation("bob", {row});
+    CHECK(model.data(model.index(0), MessageListModel::TimerRole).toBool());
+    CHECK(display(model, 0).contains(QStringLiteral("⏳")));
+    CHECK(model.data(model.index(0), MessageListModel::AttachmentsRole).toStringList() ==
+          QStringList{QStringLiteral("📎 beach.jpg  ·  3.2 MB  ·  uploading")});
+    REQUIRE(model.set_transfer(3, 0, 1, 4));
+    CHECK(model.transfer_percent(3, 0) == 25);
+    CHECK(display(model, 0).contains(QStringLiteral("uploading 25%")));
+    row.attachments[0].state = store::AttachmentState::ready;
+    REQUIRE(model.replace(row));
+    CHECK(model.transfer_percent(3, 0) == -1);
+    CHECK(display(model, 0).endsWith(QStringLiteral("📎 beach.jpg  ·  3.2 MB")));
+}
+
 } // namespace
 } // namespace veil::desktop

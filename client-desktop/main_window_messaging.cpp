@@ -1,0 +1,899 @@
+// MainWindow's everyday messaging: replies, reactions, edits, deletions, disappearing timers,
+// typing, attachments and safety numbers (see main_window.h).
+#include "main_window.h"
+
+#include "display_text.h"
+#include "safety_number_dialog.h"
+#include "session_bridge.h"
+#include "util/log.h"
+
+#include "protocol/limits.h"
+
+#include <QAction>
+#include <QClipboard>
+#include <QDateTime>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGuiApplication>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListView>
+#include <QMenu>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QStatusBar>
+#include <QTimer>
+#include <QToolButton>
+#include <QUrl>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace veil::desktop {
+namespace {
+
+constexpr const char* kLog = "ui";
+constexpr int kComposeQuoteChars = 60;
+
+// The reactions the menu offers at once; "Other…" asks for any emoji.
+const char* const kQuickReactions[] = {"👍", "❤️", "😂", "😮", "😢", "🙏"};
+
+struct TimerChoice {
+    std::uint32_t seconds;
+    const char* label;
+};
+const TimerChoice kTimerChoices[] = {
+    {0, QT_TRANSLATE_NOOP("MainWindow", "Off")},
+    {30, QT_TRANSLATE_NOOP("MainWindow", "30 seconds")},
+    {5 * 60, QT_TRANSLATE_NOOP("MainWindow", "5 minutes")},
+    {60 * 60, QT_TRANSLATE_NOOP("MainWindow", "1 hour")},
+    {24 * 60 * 60, QT_TRANSLATE_NOOP("MainWindow", "1 day")},
+    {7 * 24 * 60 * 60, QT_TRANSLATE_NOOP("MainWindow", "1 week")},
+};
+
+QLabel* plain_label() {
+    auto* label = new QLabel;
+    label->setTextFormat(Qt::PlainText);
+    return label;
+}
+
+bool is_system(const store::MessageRow& row) {
+    return row.kind == store::MessageKind::system;
+}
+
+bool is_ours(const store::MessageRow& row) {
+    return row.direction == store::Direction::outgoing;
+}
+
+// Files dropped from a file manager: local files only (no folders, no remote URLs).
+QStringList local_files(const QMimeData* mime) {
+    QStringList paths;
+    if (!mime || !mime->hasUrls())
+        return paths;
+    for (const QUrl& url : mime->urls())
+        if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isFile())
+            paths << url.toLocalFile();
+    return paths;
+}
+
+// Why a file could not be fetched or saved, as the core said it: plain_error() would speak of
+// the profile's own files for "corrupt" and of profiles for "already exists".
+QString file_error(const Error& error) {
+    if (error.code == Errc::disconnected || error.code == Errc::timeout)
+        return full_stop(plain_error(error));
+    return full_stop(display_text(error.message));
+}
+
+} // namespace
+
+// ---- building --------------------------------------------------------------------------------
+
+QWidget* MainWindow::build_composer_note() {
+    m_compose_note = new QWidget;
+    m_compose_note->setObjectName(QStringLiteral("composeNote"));
+    m_compose_note->setAttribute(Qt::WA_StyledBackground);
+    m_compose_note->setStyleSheet(
+        QStringLiteral("#composeNote { background: #eef3f8; border-left: 3px solid #4a7fb5; }"));
+    m_compose_label = plain_label();
+    m_compose_label->setWordWrap(true);
+    auto* cancel = new QToolButton;
+    cancel->setText(QStringLiteral("✕"));
+    cancel->setToolTip(tr("Cancel (Esc)"));
+    cancel->setAccessibleName(tr("Cancel"));
+    connect(cancel, &QToolButton::clicked, this, &MainWindow::cancel_compose);
+    auto* layout = new QHBoxLayout(m_compose_note);
+    layout->setContentsMargins(6, 2, 2, 2);
+    layout->addWidget(m_compose_label, 1);
+    layout->addWidget(cancel, 0, Qt::AlignTop);
+    m_compose_note->hide();
+    return m_compose_note;
+}
+
+QWidget* MainWindow::build_identity_banner() {
+    m_identity_banner = new QWidget;
+    m_identity_banner->setObjectName(QStringLiteral("identityBanner"));
+    m_identity_banner->setAttribute(Qt::WA_StyledBackground);
+    m_identity_banner->setStyleSheet(QStringLiteral(
+        "#identityBanner { background: #fde2e1; border: 1px solid #d08080; border-radius: 3px; }"));
+    m_identity_label = plain_label();
+    m_identity_label->setWordWrap(true);
+    auto* verify = new QPushButton(tr("Verify"));
+    connect(verify, &QPushButton::clicked, this, &MainWindow::verify_safety_number);
+    m_accept_key = new QPushButton(tr("Accept new key"));
+    connect(m_accept_key, &QPushButton::clicked, this, [this] {
+        if (QString why = accept_new_identity(); !why.isEmpty())
+            show_error(why);
+    });
+    auto* dismiss = new QPushButton(tr("Dismiss"));
+    connect(dismiss, &QPushButton::clicked, this, [this] {
+        m_identity_changed.erase(m_peer);
+        update_conversation_header();
+    });
+    auto* layout = new QHBoxLayout(m_identity_banner);
+    layout->addWidget(m_identity_label, 1);
+    layout->addWidget(verify);
+    layout->addWidget(m_accept_key);
+    layout->addWidget(dismiss);
+    m_identity_banner->hide();
+    return m_identity_banner;
+}
+
+QToolButton* MainWindow::build_conversation_button() {
+    m_conversation_menu = new QMenu(tr("Conversation"), this);
+    m_conversation_menu->addAction(tr("Disappearing messages…"), this,
+                                   &MainWindow::disappearing_dialog);
+    m_verify_action = m_conversation_menu->addAction(tr("Verify safety number…"), this,
+                                                     &MainWindow::verify_safety_number);
+    m_conversation_button = new QToolButton;
+    m_conversation_button->setText(tr("Conversation"));
+    m_conversation_button->setMenu(m_conversation_menu);
+    m_conversation_button->setPopupMode(QToolButton::InstantPopup);
+    m_conversation_button->hide();
+    return m_conversation_button;
+}
+
+// Shortcuts on the message list act on its current message.
+void MainWindow::build_message_actions() {
+    struct Shortcut {
+        QKeySequence keys;
+        std::function<void(int)> act;
+    };
+    const Shortcut shortcuts[] = {
+        {QKeySequence(Qt::CTRL | Qt::Key_R), [this](int row) { reply_to(row); }},
+        {QKeySequence(Qt::CTRL | Qt::Key_E), [this](int row) { start_edit(row); }},
+        {QKeySequence::Copy, [this](int row) { copy_message(row); }},
+        {QKeySequence(Qt::SHIFT | Qt::Key_Delete),
+         [this](int row) {
+             if (can_edit(row) &&
+                 QMessageBox::question(this, tr("Delete for everyone"),
+                                       tr("Delete this message for everyone?")) == QMessageBox::Yes)
+                 if (QString why = delete_for_everyone(row); !why.isEmpty())
+                     show_error(why);
+         }},
+        {QKeySequence(Qt::CTRL | Qt::Key_1),
+         [this](int row) { react(row, QString::fromUtf8(kQuickReactions[0])); }},
+    };
+    for (const auto& shortcut : shortcuts) {
+        auto* action = new QAction(m_messages);
+        action->setShortcut(shortcut.keys);
+        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        connect(action, &QAction::triggered, this, [this, act = shortcut.act] {
+            if (int row = current_message_row(); row >= 0)
+                act(row);
+        });
+        m_messages->addAction(action);
+    }
+}
+
+int MainWindow::current_message_row() const {
+    QModelIndex current = m_messages->currentIndex();
+    return current.isValid() ? current.row() : -1;
+}
+
+// Esc in the composer cancels a reply or an edit; Up in an empty one edits our last message.
+bool MainWindow::composer_key(QEvent* event) {
+    auto* key = static_cast<QKeyEvent*>(event);
+    if (key->key() == Qt::Key_Escape && !compose_note().isEmpty()) {
+        cancel_compose();
+        return true;
+    }
+    if (key->key() != Qt::Key_Up || key->modifiers() != Qt::NoModifier ||
+        !m_input->text().isEmpty() || !m_editing.empty())
+        return false;
+    for (int row = m_message_model.rowCount() - 1; row >= 0; --row) {
+        if (!is_ours(m_message_model.message_at(row)))
+            continue;
+        if (!can_edit(row))
+            return false;
+        start_edit(row);
+        return true;
+    }
+    return false;
+}
+
+// ---- the message menu ------------------------------------------------------------------------
+
+void MainWindow::show_message_menu(const QPoint& pos) {
+    QModelIndex index = m_messages->indexAt(pos);
+    if (!index.isValid())
+        return;
+    m_messages->setCurrentIndex(index);
+    if (QMenu* menu = message_menu(index.row()))
+        menu->popup(m_messages->viewport()->mapToGlobal(pos));
+}
+
+bool MainWindow::can_edit(int row) const {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return false;
+    const auto& message = m_message_model.message_at(row);
+    return is_ours(message) && !is_system(message) && !message.deleted &&
+           message.status != store::MessageStatus::failed &&
+           message.status != store::MessageStatus::expired &&
+           QDateTime::currentMSecsSinceEpoch() - message.sent_at_ms <= protocol::kEditWindowMs;
+}
+
+QMenu* MainWindow::message_menu(int row) {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return nullptr;
+    const store::MessageRow& message = m_message_model.message_at(row);
+    if (is_system(message))
+        return nullptr;
+    const std::int64_t id = message.id;
+    // Each action finds its message again by row id: the list may change under an open menu.
+    std::function<int()> at = [this, id] { return m_message_model.row_of_id(id); };
+    auto* menu = new QMenu(this);
+    menu->setAttribute(Qt::WA_DeleteOnClose);
+    bool writable = read_only_text().isEmpty();
+    bool usable = writable && !message.deleted && message.status != store::MessageStatus::failed;
+    if (usable) {
+        menu->addAction(tr("Reply") + QStringLiteral("\tCtrl+R"), this,
+                        [this, at] { reply_to(at()); });
+        add_reaction_menu(*menu, message, at);
+    }
+    if (writable && can_edit(row)) {
+        menu->addAction(tr("Edit") + QStringLiteral("\tCtrl+E"), this,
+                        [this, at] { start_edit(at()); });
+        menu->addAction(
+            tr("Delete for everyone…") + QStringLiteral("\tShift+Del"), this,
+            [this, at] {
+                if (QMessageBox::question(this, tr("Delete for everyone"),
+                                          tr("Delete this message for everyone? They will see "
+                                             "\u201cThis message was deleted\u201d.")) !=
+                    QMessageBox::Yes)
+                    return;
+                if (QString why = delete_for_everyone(at()); !why.isEmpty())
+                    show_error(why);
+            },
+            Qt::QueuedConnection);
+    }
+    if (!message.deleted)
+        menu->addAction(tr("Copy") + QStringLiteral("\tCtrl+C"), this,
+                        [this, at] { copy_message(at()); });
+    if (writable && is_ours(message) &&
+        (message.status == store::MessageStatus::expired ||
+         message.status == store::MessageStatus::failed))
+        menu->addAction(tr("Send again"), this, [this, at] {
+            if (QString why = resend(at()); !why.isEmpty())
+                show_error(why);
+        });
+    add_file_actions(*menu, message, at);
+    return menu;
+}
+
+// React: the common emoji, "Other…" for any one, and taking ours back.
+void MainWindow::add_reaction_menu(QMenu& menu, const store::MessageRow& message,
+                                   const std::function<int()>& at) {
+    QMenu* reactions = menu.addMenu(tr("React"));
+    for (const char* emoji : kQuickReactions) {
+        reactions->addAction(QString::fromUtf8(emoji), this, [this, at, emoji] {
+            if (QString why = react(at(), QString::fromUtf8(emoji)); !why.isEmpty())
+                show_error(why);
+        });
+    }
+    reactions->addSeparator();
+    reactions->addAction(
+        tr("Other…"), this,
+        [this, at] {
+            bool ok = false;
+            QString emoji = QInputDialog::getText(this, tr("React"), tr("Emoji:"),
+                                                  QLineEdit::Normal, QString(), &ok)
+                                .trimmed();
+            if (ok && !emoji.isEmpty())
+                if (QString why = react(at(), emoji); !why.isEmpty())
+                    show_error(why);
+        },
+        Qt::QueuedConnection);
+    auto mine =
+        std::find_if(message.reactions.begin(), message.reactions.end(), [this](const auto& r) {
+            return r.reactor == m_bridge.username().toStdString();
+        });
+    if (mine != message.reactions.end())
+        reactions->addAction(tr("Remove my reaction"), this, [this, at] { react(at(), {}); });
+}
+
+// Download or save each file of the message, as its state allows.
+void MainWindow::add_file_actions(QMenu& menu, const store::MessageRow& message,
+                                  const std::function<int()>& at) {
+    for (const auto& file : message.attachments) {
+        QString name = one_line(file.file_name, 40);
+        int index = file.index;
+        if (file.state == store::AttachmentState::remote ||
+            file.state == store::AttachmentState::failed)
+            menu.addAction(tr("Download %1").arg(name), this, [this, at, index] {
+                if (QString why = download(at(), index); !why.isEmpty())
+                    show_error(why);
+            });
+        else if (file.state == store::AttachmentState::ready)
+            menu.addAction(
+                tr("Save %1 as…").arg(name), this,
+                [this, at, index, name] {
+                    QString path = QFileDialog::getSaveFileName(this, tr("Save file"), name);
+                    if (!path.isEmpty())
+                        if (QString why = save_attachment(at(), index, path); !why.isEmpty())
+                            show_error(why);
+                },
+                Qt::QueuedConnection);
+    }
+}
+
+// ---- actions ---------------------------------------------------------------------------------
+
+QString MainWindow::action_error(const Error& error) {
+    QString text;
+    switch (error.code) {
+    case Errc::untrusted_identity:
+        text = tr("%1's safety number changed: accept the new key or verify it before sending.")
+                   .arg(display_text(m_peer));
+        break;
+    default: text = plain_error(error);
+    }
+    show_error(text);
+    return text;
+}
+
+void MainWindow::reply_to(int row) {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return;
+    const auto& message = m_message_model.message_at(row);
+    if (is_system(message) || message.deleted)
+        return;
+    m_editing.clear();
+    m_reply_to = engine::MessageRef{message.sender, message.message_id};
+    m_reply_note =
+        tr("Replying to %1: %2")
+            .arg(one_line(message.sender, 32), one_line(message.text, kComposeQuoteChars));
+    update_compose_note();
+    m_input->setFocus();
+}
+
+void MainWindow::start_edit(int row) {
+    if (!can_edit(row))
+        return;
+    const auto& message = m_message_model.message_at(row);
+    m_reply_to.reset();
+    m_files.clear();
+    m_editing = message.message_id;
+    m_input->setText(QString::fromStdString(message.text));
+    update_compose_note();
+    m_input->setFocus();
+}
+
+void MainWindow::cancel_compose() {
+    bool was_editing = !m_editing.empty();
+    m_reply_to.reset();
+    m_editing.clear();
+    m_files.clear();
+    if (was_editing)
+        m_input->clear();
+    update_compose_note();
+}
+
+QString MainWindow::compose_note() const {
+    return m_compose_note->isHidden() ? QString() : m_compose_label->text();
+}
+
+void MainWindow::update_compose_note() {
+    QStringList lines;
+    if (!m_editing.empty())
+        lines << tr("Editing your message");
+    else if (m_reply_to)
+        lines << m_reply_note;
+    if (!m_files.isEmpty()) {
+        QStringList names;
+        for (const QString& path : m_files)
+            names << QFileInfo(path).fileName() + QStringLiteral(" (") +
+                         format_size(static_cast<std::uint64_t>(QFileInfo(path).size())) +
+                         QLatin1Char(')');
+        lines << QStringLiteral("📎 ") + names.join(QStringLiteral(", "));
+    }
+    m_compose_label->setText(lines.join(QChar(u'\n')));
+    m_compose_note->setVisible(!lines.isEmpty());
+    update_send_enabled();
+}
+
+bool MainWindow::send_composed(const QString& text) {
+    std::string utf8 = text.toStdString();
+    if (!m_editing.empty()) {
+        if (auto st = m_bridge.engine().edit(m_peer, m_editing, utf8); !st) {
+            action_error(st.error());
+            return false;
+        }
+        log::debug(kLog, "edited a message");
+    } else {
+        engine::Outgoing out;
+        out.text = utf8;
+        out.reply_to = m_reply_to;
+        for (const QString& path : m_files)
+            out.files.emplace_back(path.toStdString());
+        auto sent = m_bridge.engine().send(m_peer, out);
+        if (!sent) {
+            action_error(sent.error());
+            return false;
+        }
+        log::debug(kLog, "queued a message");
+    }
+    m_bridge.engine().set_typing(m_peer, false);
+    m_reply_to.reset();
+    m_editing.clear();
+    m_files.clear();
+    update_compose_note();
+    return true;
+}
+
+QString MainWindow::react(int row, const QString& emoji) {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return QString();
+    const auto& message = m_message_model.message_at(row);
+    auto st = m_bridge.engine().react(
+        m_peer, engine::MessageRef{message.sender, message.message_id}, emoji.toStdString());
+    return st ? QString() : action_error(st.error());
+}
+
+QString MainWindow::delete_for_everyone(int row) {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return QString();
+    Bytes id = m_message_model.message_at(row).message_id;
+    auto st = m_bridge.engine().delete_for_everyone(m_peer, id);
+    if (!st)
+        return action_error(st.error());
+    if (m_editing == id)
+        cancel_compose();
+    return QString();
+}
+
+void MainWindow::copy_message(int row) {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return;
+    const auto& message = m_message_model.message_at(row);
+    if (!message.deleted)
+        QGuiApplication::clipboard()->setText(display_text(message.text));
+}
+
+QString MainWindow::resend(int row) {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return QString();
+    auto sent = m_bridge.engine().resend(m_message_model.message_at(row).message_id);
+    return sent ? QString() : action_error(sent.error());
+}
+
+// ---- engine events ---------------------------------------------------------------------------
+
+void MainWindow::on_message_changed(const store::MessageRow& row) {
+    if (row.peer == m_peer) {
+        m_message_model.replace(row);
+        if (row.id == m_files_row_id)
+            update_files_panel();
+        // A message being edited that someone deleted (another device of ours) is gone.
+        if (row.deleted && row.message_id == m_editing)
+            cancel_compose();
+    }
+    reload_conversations();
+}
+
+void MainWindow::on_messages_removed(const QString& conversation, const QList<qint64>& ids) {
+    std::string peer = conversation.toStdString();
+    std::vector<std::int64_t> rows(ids.begin(), ids.end());
+    // A reply to, or an edit of, a message that disappeared has nothing left to refer to.
+    for (std::int64_t id : rows) {
+        int at = peer == m_peer ? m_message_model.row_of_id(id) : -1;
+        if (at < 0)
+            continue;
+        const auto& gone = m_message_model.message_at(at);
+        if ((m_reply_to && m_reply_to->message_id == gone.message_id) ||
+            (!m_editing.empty() && m_editing == gone.message_id))
+            cancel_compose();
+    }
+    m_message_model.remove(peer, rows);
+    if (std::find(rows.begin(), rows.end(), m_files_row_id) != rows.end())
+        show_files_of(-1);
+    reload_conversations();
+}
+
+void MainWindow::on_transfer(qint64 row_id, int index, quint64 done, quint64 total) {
+    if (!m_message_model.set_transfer(row_id, index, done, total) || row_id != m_files_row_id)
+        return;
+    // Progress comes in many small steps: move the bar rather than build the panel again.
+    if (auto* bar =
+            m_files_panel->findChild<QProgressBar*>(QStringLiteral("transfer%1").arg(index)))
+        bar->setValue(std::max(m_message_model.transfer_percent(row_id, index), 0));
+    else
+        update_files_panel();
+}
+
+// ---- typing ----------------------------------------------------------------------------------
+
+void MainWindow::on_input_edited(const QString& text) {
+    if (m_peer.empty() || store::is_group_conversation(m_peer) || !m_editing.empty())
+        return;
+    // The engine sends "started" at most every few seconds, so every keystroke may say so.
+    m_bridge.engine().set_typing(m_peer, !text.isEmpty());
+}
+
+void MainWindow::on_typing_changed(const QString& conversation, const QString& who, bool typing) {
+    auto& typists = m_typists[conversation.toStdString()];
+    if (typing)
+        typists[who.toStdString()] = QDateTime::currentMSecsSinceEpoch() + m_typing_timeout_ms;
+    else
+        typists.erase(who.toStdString());
+    update_typing();
+}
+
+void MainWindow::update_typing() {
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    qint64 next = 0;
+    for (auto conversation = m_typists.begin(); conversation != m_typists.end();) {
+        auto& typists = conversation->second;
+        for (auto it = typists.begin(); it != typists.end();) {
+            if (it->second <= now) {
+                it = typists.erase(it);
+                continue;
+            }
+            next = next == 0 ? it->second : std::min(next, it->second);
+            ++it;
+        }
+        conversation = typists.empty() ? m_typists.erase(conversation) : std::next(conversation);
+    }
+    if (next > 0)
+        m_typing_timer->start(static_cast<int>(next - now));
+    else
+        m_typing_timer->stop();
+    QString text = typing_text();
+    m_typing_label->setText(text);
+    m_typing_label->setVisible(!text.isEmpty());
+}
+
+QString MainWindow::typing_text() const {
+    auto typists = m_typists.find(m_peer);
+    if (m_peer.empty() || typists == m_typists.end() || typists->second.empty())
+        return QString();
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    QStringList names;
+    for (const auto& [who, until] : typists->second)
+        if (until > now)
+            names << one_line(who, 32);
+    if (names.isEmpty())
+        return QString();
+    if (names.size() == 1)
+        return tr("%1 is typing…").arg(names.front());
+    return tr("%1 are typing…").arg(names.join(QStringLiteral(", ")));
+}
+
+// ---- disappearing messages -------------------------------------------------------------------
+
+QString MainWindow::set_disappearing(std::uint32_t seconds) {
+    if (m_peer.empty())
+        return QString();
+    if (auto st = m_bridge.engine().set_disappearing(m_peer, seconds); !st)
+        return action_error(st.error());
+    log::info(kLog, "changed a disappearing timer");
+    update_conversation_header();
+    return QString();
+}
+
+QInputDialog* MainWindow::disappearing_dialog() {
+    if (m_peer.empty())
+        return nullptr;
+    QStringList labels;
+    for (const auto& choice : kTimerChoices)
+        labels << tr(choice.label);
+    auto current = m_bridge.engine().disappearing(m_peer);
+    int selected = 0;
+    for (std::size_t i = 0; i < std::size(kTimerChoices); ++i)
+        if (current && kTimerChoices[i].seconds == current.value())
+            selected = static_cast<int>(i);
+    auto* dialog = new QInputDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Disappearing messages"));
+    dialog->setLabelText(tr("New messages in this conversation disappear from every device this "
+                            "long after they are sent:"));
+    dialog->setComboBoxItems(labels);
+    dialog->setComboBoxEditable(false);
+    dialog->setTextValue(labels.at(selected));
+    connect(dialog, &QInputDialog::textValueSelected, this,
+            [this, labels, peer = m_peer](const QString& text) {
+                int i = static_cast<int>(labels.indexOf(text));
+                if (i < 0 || peer != m_peer)
+                    return;
+                if (QString why = set_disappearing(kTimerChoices[i].seconds); !why.isEmpty())
+                    show_error(why);
+            });
+    dialog->open();
+    return dialog;
+}
+
+QString MainWindow::timer_text() const {
+    return m_timer_label->isHidden() ? QString() : m_timer_label->text();
+}
+
+// ---- the header ------------------------------------------------------------------------------
+
+void MainWindow::update_conversation_header() {
+    const bool person = !m_peer.empty() && !store::is_group_conversation(m_peer);
+    m_conversation_button->setVisible(!m_peer.empty());
+    m_verify_action->setVisible(person);
+
+    std::uint32_t seconds = 0;
+    if (!m_peer.empty()) {
+        auto timer = m_bridge.engine().disappearing(m_peer);
+        if (timer)
+            seconds = timer.value();
+    }
+    m_timer_label->setText(QStringLiteral("⏳ ") +
+                           QString::fromStdString(engine::describe_timer(seconds)));
+    m_timer_label->setVisible(seconds > 0);
+
+    store::AccountStore::Trust trust;
+    if (person) {
+        auto stored = m_bridge.store().trust(m_peer);
+        if (stored)
+            trust = stored.value();
+    }
+    m_verified_label->setVisible(person && trust.verified);
+    m_needs_accept = person && trust.needs_accept;
+    bool changed = person && (m_needs_accept || m_identity_changed.count(m_peer) > 0);
+    m_identity_label->setText(
+        changed ? tr("Your safety number with %1 changed.").arg(display_text(m_peer)) +
+                      (m_needs_accept ? QLatin1Char(' ') + tr("Messages to them are held until "
+                                                              "you accept the new key.")
+                                      : QString())
+                : QString());
+    m_accept_key->setVisible(m_needs_accept);
+    m_identity_banner->setVisible(changed);
+    update_typing();
+    update_send_enabled();
+}
+
+bool MainWindow::header_shows_verified() const {
+    return !m_verified_label->isHidden();
+}
+
+// ---- safety numbers --------------------------------------------------------------------------
+
+void MainWindow::on_identity_changed(const QString& peer) {
+    m_identity_changed.insert(peer.toStdString());
+    if (peer.toStdString() == m_peer)
+        update_conversation_header();
+}
+
+SafetyNumberDialog* MainWindow::verify_safety_number() {
+    if (m_safety_dialog) {
+        m_safety_dialog->raise();
+        m_safety_dialog->activateWindow();
+        return m_safety_dialog;
+    }
+    if (m_peer.empty() || store::is_group_conversation(m_peer))
+        return nullptr;
+    auto number = m_bridge.engine().safety_number(m_peer);
+    if (!number) {
+        show_error(tr("The safety number cannot be shown: %1")
+                       .arg(full_stop(plain_error(number.error()))));
+        return nullptr;
+    }
+    const auto& payload = number->qr_payload;
+    auto* dialog = new SafetyNumberDialog(
+        display_text(m_peer), QString::fromStdString(number->number),
+        QByteArray(reinterpret_cast<const char*>(payload.data()),
+                   static_cast<qsizetype>(payload.size())),
+        number->trust.verified,
+        [this, peer = m_peer](bool verified) {
+            // Verifying also accepts a changed key (Engine::set_verified).
+            auto st = m_bridge.engine().set_verified(peer, verified);
+            return st ? QString() : plain_error(st.error());
+        },
+        this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &SafetyNumberDialog::verifiedChanged, this, [this, peer = m_peer](bool on) {
+        if (on)
+            m_identity_changed.erase(peer);
+        if (peer == m_peer)
+            update_conversation_header();
+    });
+    m_safety_dialog = dialog;
+    dialog->open();
+    return dialog;
+}
+
+QString MainWindow::accept_new_identity() {
+    if (m_peer.empty() || store::is_group_conversation(m_peer))
+        return QString();
+    if (auto st = m_bridge.engine().accept_new_identity(m_peer); !st)
+        return action_error(st.error());
+    log::info(kLog, "accepted a contact's new identity key");
+    m_identity_changed.erase(m_peer);
+    update_conversation_header();
+    return QString();
+}
+
+QString MainWindow::identity_banner_text() const {
+    return m_identity_banner->isHidden() ? QString() : m_identity_label->text();
+}
+
+bool MainWindow::identity_banner_offers_accept() const {
+    return !m_identity_banner->isHidden() && !m_accept_key->isHidden();
+}
+
+// ---- attachments -----------------------------------------------------------------------------
+
+void MainWindow::attach_files(const QStringList& paths) {
+    if (m_peer.empty() || !read_only_text().isEmpty() || !m_editing.empty())
+        return;
+    for (const QString& path : paths)
+        if (!m_files.contains(path))
+            m_files << path;
+    while (m_files.size() > static_cast<qsizetype>(protocol::kMaxAttachmentsPerMessage))
+        m_files.removeLast();
+    if (paths.size() > 0 &&
+        m_files.size() == static_cast<qsizetype>(protocol::kMaxAttachmentsPerMessage))
+        show_error(
+            tr("A message carries at most %1 files.").arg(protocol::kMaxAttachmentsPerMessage));
+    update_compose_note();
+    m_input->setFocus();
+}
+
+// Drops are taken by the central widget (QMainWindow keeps its own drag and drop for docks and
+// toolbars): anything dropped over the conversation side that is not taken by a child lands here.
+bool MainWindow::handle_drop(QEvent* event) {
+    auto* drop = static_cast<QDropEvent*>(event);
+    QStringList paths = local_files(drop->mimeData());
+    if (m_peer.empty() || paths.isEmpty())
+        return false;
+    if (event->type() == QEvent::Drop)
+        attach_files(paths);
+    drop->acceptProposedAction();
+    return true;
+}
+
+void MainWindow::show_files_of(int row) {
+    m_files_row_id =
+        row >= 0 && row < m_message_model.rowCount() ? m_message_model.message_at(row).id : 0;
+    update_files_panel();
+}
+
+void MainWindow::update_files_panel() {
+    auto* layout = m_files_panel->layout();
+    while (QLayoutItem* item = layout->takeAt(0)) {
+        // Later: the button that was clicked may be what led here.
+        if (QWidget* old = item->widget()) {
+            old->hide();
+            old->setParent(nullptr);
+            old->deleteLater();
+        }
+        delete item;
+    }
+    int row = m_files_row_id ? m_message_model.row_of_id(m_files_row_id) : -1;
+    if (row < 0 || m_message_model.message_at(row).attachments.empty()) {
+        m_files_panel->hide();
+        return;
+    }
+    const auto& message = m_message_model.message_at(row);
+    for (const auto& file : message.attachments)
+        layout->addWidget(files_panel_line(message.id, file));
+    m_files_panel->show();
+}
+
+// One file of the panel: its name and size, a progress bar while it moves, and what can be done
+// with it now.
+QWidget* MainWindow::files_panel_line(std::int64_t id, const store::AttachmentRow& file) {
+    auto* line = new QWidget;
+    auto* h = new QHBoxLayout(line);
+    h->setContentsMargins(0, 0, 0, 0);
+    auto* name = plain_label();
+    name->setText(QStringLiteral("📎 ") + one_line(file.file_name, 64) + QStringLiteral("  ·  ") +
+                  format_size(file.size));
+    h->addWidget(name, 1);
+    const int index = file.index;
+    if (file.state == store::AttachmentState::downloading ||
+        file.state == store::AttachmentState::uploading) {
+        auto* bar = new QProgressBar;
+        bar->setObjectName(QStringLiteral("transfer%1").arg(index));
+        bar->setRange(0, 100);
+        bar->setValue(std::max(m_message_model.transfer_percent(id, index), 0));
+        bar->setFormat(file.state == store::AttachmentState::uploading ? tr("Uploading %p%")
+                                                                       : tr("Downloading %p%"));
+        h->addWidget(bar, 1);
+    } else if (file.state == store::AttachmentState::remote ||
+               file.state == store::AttachmentState::failed) {
+        auto* button = new QPushButton(
+            file.state == store::AttachmentState::failed ? tr("Download again") : tr("Download"));
+        connect(button, &QPushButton::clicked, this,
+                [this, id, index] { download(m_message_model.row_of_id(id), index); });
+        h->addWidget(button);
+    } else if (file.state == store::AttachmentState::ready) {
+        auto* button = new QPushButton(tr("Save as…"));
+        QString suggested = display_text(file.file_name);
+        connect(
+            button, &QPushButton::clicked, this,
+            [this, id, index, suggested] {
+                QString path = QFileDialog::getSaveFileName(this, tr("Save file"), suggested);
+                if (!path.isEmpty())
+                    save_attachment(m_message_model.row_of_id(id), index, path);
+            },
+            Qt::QueuedConnection);
+        h->addWidget(button);
+    }
+    return line;
+}
+
+QString MainWindow::download(int row, int index) {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return QString();
+    std::int64_t id = m_message_model.message_at(row).id;
+    QPointer<MainWindow> self(this);
+    m_bridge.engine().download(id, index, [self](Status st) {
+        if (!self || st)
+            return;
+        if (st.error().code == Errc::busy)
+            return; // already on its way: the panel shows its progress
+        QString text;
+        switch (st.error().code) {
+        case Errc::not_found:
+            text = tr("The file is no longer on the relay (it expired or was deleted).");
+            break;
+        case Errc::corrupt:
+        case Errc::crypto:
+            text = tr("The file arrived damaged and was not kept: %1").arg(file_error(st.error()));
+            break;
+        default: text = tr("The file could not be downloaded: %1").arg(file_error(st.error()));
+        }
+        self->show_error(text);
+    });
+    // The engine marks the file as downloading without announcing it: read the row again so
+    // that the panel shows a progress bar in place of the button at once.
+    if (auto stored = m_bridge.store().message_by_id(id); stored && stored.value())
+        on_message_changed(*stored.value());
+    return QString();
+}
+
+QString MainWindow::save_attachment(int row, int index, const QString& path) {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return QString();
+    // The engine never overwrites a file; the save dialog has asked about an existing one, so
+    // the file is written beside it and then takes its place.
+    const bool replace = QFileInfo::exists(path);
+    const QString target = replace ? path + QStringLiteral(".veil-saving") : path;
+    QFile::remove(target);
+    auto st = m_bridge.engine().save_attachment(m_message_model.message_at(row).id, index,
+                                                target.toStdString());
+    if (st && replace && (!QFile::remove(path) || !QFile::rename(target, path))) {
+        QFile::remove(target);
+        st = make_error(Errc::io, "cannot replace " + QFileInfo(path).fileName().toStdString());
+    }
+    if (!st) {
+        QString text = tr("The file could not be saved: %1").arg(file_error(st.error()));
+        show_error(text);
+        return text;
+    }
+    show_error(QString());
+    statusBar()->showMessage(tr("Saved %1.").arg(QFileInfo(path).fileName()), 5000);
+    return QString();
+}
+
+} // namespace veil::desktop

@@ -1,0 +1,521 @@
+// MainWindow's everyday messaging: the message menu, the composer, timers, typing, read
+// receipts, attachments and key changes. The engine is never connected (port 1 on loopback has
+// no relay): everything here is what it stores and announces at once.
+#include "main_window.h"
+
+#include "crypto/keys.h"
+#include "desktop_fixture.h"
+#include "safety_number_dialog.h"
+#include "session_bridge.h"
+
+#include <QAction>
+#include <QClipboard>
+#include <QDropEvent>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QUrl>
+
+namespace veil::desktop {
+namespace {
+
+struct MessagingFixture {
+    MessagingFixture() {
+        test::app();
+        REQUIRE(bridge
+                    .create_profile(dir.profile(), SecretBytes::from_string("pw"), "alice",
+                                    "ws://127.0.0.1:1")
+                    .ok());
+        REQUIRE(bridge.start().ok()); // nothing listens on port 1: it stays offline
+    }
+
+    // Stores row as received and announces it; returns its row id.
+    std::int64_t receive(store::MessageRow row) {
+        row.sent_at_ms = QDateTime::currentMSecsSinceEpoch();
+        row.received_at_ms = row.sent_at_ms;
+        auto id = bridge.store().insert_message(row);
+        REQUIRE(id.ok());
+        row.id = id.value();
+        observer().on_message(row);
+        return row.id;
+    }
+
+    // The store's copy of a message of bob's conversation, announced as changed.
+    void announce_changed(std::int64_t id) {
+        auto rows = bridge.store().messages("bob", 50);
+        REQUIRE(rows.ok());
+        for (const auto& row : rows.value())
+            if (row.id == id)
+                observer().on_message_changed(row);
+    }
+
+    engine::EngineObserver& observer() { return bridge; }
+
+    QString shown(MainWindow& window, int row, int role = Qt::DisplayRole) {
+        auto& model = window.message_model();
+        return model.data(model.index(row), role).toString();
+    }
+
+    test::TempDir dir;
+    SessionBridge bridge;
+};
+
+QStringList action_texts(QMenu* menu) {
+    QStringList texts;
+    for (QAction* action : menu->actions())
+        texts << action->text().section(QLatin1Char('\t'), 0, 0);
+    return texts;
+}
+
+QPushButton* button(QWidget& parent, const QString& text) {
+    for (auto* b : parent.findChildren<QPushButton*>())
+        if (b->text() == text)
+            return b;
+    return nullptr;
+}
+
+// A real identity public key (33 bytes), as a safety number needs.
+Bytes identity_key() {
+    auto context = crypto::SignalContext::create();
+    REQUIRE(context.ok());
+    auto identity = crypto::generate_identity(*context.value());
+    REQUIRE(identity.ok());
+    return identity->key_pair.public_key;
+}
+
+TEST_CASE_METHOD(MessagingFixture, "a reply quotes its message in the composer and when sent") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    receive(test::incoming("bob", 1, "lunch at noon?"));
+    window.reply_to(0);
+    CHECK(window.compose_note() == QStringLiteral("Replying to bob: lunch at noon?"));
+    window.send_text(QStringLiteral("yes"));
+    INFO(window.error_text().toStdString());
+    REQUIRE(window.message_model().rowCount() == 2);
+    CHECK(shown(window, 1, MessageListModel::QuoteRole) == QStringLiteral("bob: lunch at noon?"));
+    CHECK(shown(window, 1).contains(QStringLiteral("┃ bob: lunch at noon?\nyes")));
+    CHECK(window.compose_note().isEmpty());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "cancelling a reply keeps the typed text and sends no quote") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    receive(test::incoming("bob", 1, "hi"));
+    window.reply_to(0);
+    window.cancel_compose();
+    CHECK(window.compose_note().isEmpty());
+    window.send_text(QStringLiteral("hello"));
+    REQUIRE(window.message_model().rowCount() == 2);
+    CHECK(shown(window, 1, MessageListModel::QuoteRole).isEmpty());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "only our own recent messages offer Edit and Delete") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    receive(test::incoming("bob", 1, "theirs"));
+    window.send_text(QStringLiteral("mine"));
+    REQUIRE(window.message_model().rowCount() == 2);
+
+    QMenu* theirs = window.message_menu(0);
+    REQUIRE(theirs != nullptr);
+    CHECK(action_texts(theirs).contains(QStringLiteral("Reply")));
+    CHECK(action_texts(theirs).contains(QStringLiteral("React")));
+    CHECK(action_texts(theirs).contains(QStringLiteral("Copy")));
+    CHECK_FALSE(action_texts(theirs).contains(QStringLiteral("Edit")));
+    CHECK_FALSE(window.can_edit(0));
+
+    QMenu* mine = window.message_menu(1);
+    REQUIRE(mine != nullptr);
+    CHECK(action_texts(mine).contains(QStringLiteral("Edit")));
+    CHECK(action_texts(mine).contains(QStringLiteral("Delete for everyone…")));
+    CHECK(window.can_edit(1));
+    delete theirs;
+    delete mine;
+}
+
+TEST_CASE_METHOD(MessagingFixture, "the React menu offers common emoji and other ones") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    receive(test::incoming("bob", 1, "news"));
+    QMenu* menu = window.message_menu(0);
+    REQUIRE(menu != nullptr);
+    QMenu* react = nullptr;
+    for (QAction* action : menu->actions())
+        if (action->menu() && action->text() == QStringLiteral("React"))
+            react = action->menu();
+    REQUIRE(react != nullptr);
+    QStringList emoji = action_texts(react);
+    CHECK(emoji.contains(QStringLiteral("👍")));
+    CHECK(emoji.contains(QStringLiteral("❤️")));
+    CHECK(emoji.contains(QStringLiteral("Other…")));
+    CHECK(emoji.size() >= 7);
+    delete menu;
+}
+
+TEST_CASE_METHOD(MessagingFixture, "a reaction is shown under the message with its count") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    receive(test::incoming("bob", 1, "news"));
+    CHECK(window.react(0, QStringLiteral("👍")).isEmpty());
+    CHECK(shown(window, 0, MessageListModel::ReactionsRole) == QStringLiteral("👍 1"));
+    CHECK(shown(window, 0).endsWith(QStringLiteral("\n👍 1")));
+    // Taking it back leaves no reactions line.
+    CHECK(window.react(0, QString()).isEmpty());
+    CHECK(shown(window, 0, MessageListModel::ReactionsRole).isEmpty());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "editing puts the text in the composer and marks it edited") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    window.send_text(QStringLiteral("teh plan"));
+    REQUIRE(window.message_model().rowCount() == 1);
+    window.start_edit(0);
+    CHECK(window.compose_note() == QStringLiteral("Editing your message"));
+    bool found = false;
+    for (auto* line : window.findChildren<QLineEdit*>())
+        found = found || line->text() == QStringLiteral("teh plan");
+    CHECK(found);
+    window.send_text(QStringLiteral("the plan"));
+    INFO(window.error_text().toStdString());
+    REQUIRE(window.message_model().rowCount() == 1);
+    CHECK(shown(window, 0, MessageListModel::TextRole) == QStringLiteral("the plan"));
+    CHECK(window.message_model()
+              .data(window.message_model().index(0), MessageListModel::EditedRole)
+              .toBool());
+    CHECK(shown(window, 0).contains(QStringLiteral("(edited)")));
+    CHECK(window.compose_note().isEmpty());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "a message deleted for everyone becomes an italic remark") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    window.send_text(QStringLiteral("oops"));
+    REQUIRE(window.message_model().rowCount() == 1);
+    CHECK(window.delete_for_everyone(0).isEmpty());
+    auto& model = window.message_model();
+    CHECK(model.data(model.index(0), MessageListModel::DeletedRole).toBool());
+    CHECK(shown(window, 0).endsWith(QStringLiteral("\nThis message was deleted")));
+    CHECK(model.data(model.index(0), Qt::FontRole).value<QFont>().italic());
+    CHECK_FALSE(window.can_edit(0));
+}
+
+TEST_CASE_METHOD(MessagingFixture, "Copy puts the message text on the clipboard") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    receive(test::incoming("bob", 1, "the address"));
+    window.copy_message(0);
+    CHECK(QGuiApplication::clipboard()->text() == QStringLiteral("the address"));
+}
+
+TEST_CASE_METHOD(MessagingFixture, "an expired message says so and offers Send again") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    window.send_text(QStringLiteral("lost"));
+    auto rows = bridge.store().messages("bob", 10);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    REQUIRE(
+        bridge.store().set_status(rows->front().message_id, store::MessageStatus::expired).ok());
+    observer().on_status(rows->front().message_id, store::MessageStatus::expired);
+    CHECK(shown(window, 0, MessageListModel::TickRole)
+              .contains(QStringLiteral("expired undelivered")));
+    QMenu* menu = window.message_menu(0);
+    REQUIRE(menu != nullptr);
+    CHECK(action_texts(menu).contains(QStringLiteral("Send again")));
+    delete menu;
+    CHECK(window.resend(0).isEmpty());
+    INFO(window.error_text().toStdString());
+    CHECK(window.message_model().rowCount() == 2);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "changed and removed messages follow the engine") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    std::int64_t first = receive(test::incoming("bob", 1, "one"));
+    std::int64_t second = receive(test::incoming("bob", 2, "two"));
+    REQUIRE(bridge.store().edit_message(first, "one, edited", 1700000000999).ok());
+    announce_changed(first);
+    CHECK(shown(window, 0, MessageListModel::TextRole) == QStringLiteral("one, edited"));
+    window.reply_to(1);
+    REQUIRE_FALSE(window.compose_note().isEmpty());
+    observer().on_messages_removed("bob", {second});
+    CHECK(window.message_model().rowCount() == 1);
+    CHECK(window.compose_note().isEmpty()); // the reply had nothing left to quote
+    observer().on_messages_removed("carol", {first});
+    CHECK(window.message_model().rowCount() == 1);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "the disappearing dialog sets the timer shown in the header") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    CHECK(window.timer_text().isEmpty());
+    QInputDialog* dialog = window.disappearing_dialog();
+    REQUIRE(dialog != nullptr);
+    CHECK(dialog->comboBoxItems() ==
+          QStringList({QStringLiteral("Off"), QStringLiteral("30 seconds"),
+                       QStringLiteral("5 minutes"), QStringLiteral("1 hour"),
+                       QStringLiteral("1 day"), QStringLiteral("1 week")}));
+    dialog->setTextValue(QStringLiteral("5 minutes"));
+    dialog->accept();
+    INFO(window.error_text().toStdString());
+    CHECK(bridge.engine().disappearing("bob").value() == 300);
+    CHECK(window.timer_text() == QStringLiteral("⏳ 5 minutes"));
+    // The engine's remark about the change is in the conversation; a new message carries it.
+    window.send_text(QStringLiteral("secret"));
+    auto& model = window.message_model();
+    REQUIRE(model.rowCount() == 2);
+    CHECK(model.data(model.index(1), MessageListModel::TimerRole).toBool());
+    CHECK(shown(window, 1).contains(QStringLiteral("⏳")));
+    CHECK(window.set_disappearing(0).isEmpty());
+    CHECK(window.timer_text().isEmpty());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "someone typing is shown until they stop, send, or time out") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    observer().on_typing("bob", "bob", true);
+    CHECK(window.typing_text() == QStringLiteral("bob is typing…"));
+    observer().on_typing("bob", "bob", false);
+    CHECK(window.typing_text().isEmpty());
+
+    observer().on_typing("bob", "bob", true);
+    receive(test::incoming("bob", 1, "done typing"));
+    CHECK(window.typing_text().isEmpty());
+
+    // Typing in another conversation is not shown here.
+    observer().on_typing("carol", "carol", true);
+    CHECK(window.typing_text().isEmpty());
+
+    window.set_typing_timeout_ms(50);
+    observer().on_typing("bob", "bob", true);
+    CHECK_FALSE(window.typing_text().isEmpty());
+    CHECK(test::wait_until([&] { return window.typing_text().isEmpty(); }, 2000));
+}
+
+TEST_CASE_METHOD(MessagingFixture, "the read receipts toggle follows and sets the engine") {
+    MainWindow window(bridge);
+    QAction& toggle = window.read_receipts_action();
+    CHECK(toggle.isCheckable());
+    CHECK(toggle.isChecked() == bridge.engine().read_receipts());
+    CHECK(window.notifications_menu().actions().contains(&toggle));
+    toggle.trigger();
+    CHECK_FALSE(bridge.engine().read_receipts());
+    toggle.trigger();
+    CHECK(bridge.engine().read_receipts());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "a mention of us in a group is highlighted") {
+    store::GroupRow group = test::group_row(1, "hikers");
+    REQUIRE(bridge.store().save_group(group, {{"alice", false}, {"bob", true}}).ok());
+    MainWindow window(bridge);
+    std::string peer = store::group_conversation(group.group_id);
+    window.open_conversation(peer);
+    store::MessageRow plain = test::group_message(1, 1, "bob", "hello all");
+    store::MessageRow mention = test::group_message(1, 2, "bob", "@alice look");
+    mention.mentions = {"alice"};
+    receive(plain);
+    receive(mention);
+    auto& model = window.message_model();
+    REQUIRE(model.rowCount() == 2);
+    CHECK_FALSE(model.data(model.index(0), MessageListModel::MentionsUsRole).toBool());
+    CHECK(model.data(model.index(1), MessageListModel::MentionsUsRole).toBool());
+    CHECK(model.data(model.index(1), Qt::BackgroundRole).isValid());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the composer") {
+    crypto::ProtocolAddress bob{"bob", 1};
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge.engine().set_verified("bob", true).ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    CHECK(window.header_shows_verified());
+    CHECK(window.identity_banner_text().isEmpty());
+
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    observer().on_identity_changed("bob");
+    CHECK(window.identity_banner_text().startsWith(
+        QStringLiteral("Your safety number with bob changed.")));
+    CHECK(window.identity_banner_offers_accept());
+    CHECK_FALSE(window.input_enabled());
+    CHECK_FALSE(window.header_shows_verified());
+
+    CHECK(window.accept_new_identity().isEmpty());
+    CHECK(window.identity_banner_text().isEmpty());
+    CHECK(window.input_enabled());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "an unverified contact's new key is a banner without Accept") {
+    crypto::ProtocolAddress bob{"bob", 1};
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    observer().on_identity_changed("bob");
+    CHECK_FALSE(window.identity_banner_text().isEmpty());
+    CHECK_FALSE(window.identity_banner_offers_accept());
+    CHECK(window.input_enabled());
+    REQUIRE(button(window, QStringLiteral("Dismiss")) != nullptr);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "Verify safety number is offered for people, not groups") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    QAction* verify = nullptr;
+    for (QAction* action : window.conversation_actions().actions())
+        if (action->text() == QStringLiteral("Verify safety number…"))
+            verify = action;
+    REQUIRE(verify != nullptr);
+    CHECK(verify->isVisible());
+    store::GroupRow group = test::group_row(1, "hikers");
+    REQUIRE(bridge.store().save_group(group, {{"alice", true}}).ok());
+    window.open_conversation(store::group_conversation(group.group_id));
+    CHECK_FALSE(verify->isVisible());
+}
+
+TEST_CASE_METHOD(MessagingFixture,
+                 "files to attach are listed in the composer and can be dropped") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    QString path = test::write_file(dir, "notes.txt", QByteArray("twelve bytes"));
+    window.attach_files({path});
+    CHECK(window.attached_files() == QStringList{path});
+    CHECK(window.compose_note() == QStringLiteral("📎 notes.txt (12 bytes)"));
+    window.cancel_compose();
+    CHECK(window.attached_files().isEmpty());
+
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(path)});
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.centralWidget(), &enter);
+    CHECK(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.centralWidget(), &drop);
+    CHECK(window.attached_files() == QStringList{path});
+}
+
+TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows its progress") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    std::int64_t id = receive(test::incoming("bob", 1, "the report"));
+    store::AttachmentRow file;
+    file.index = 0;
+    file.blob_id = std::string(64, 'a');
+    file.key = Bytes(64, 0x01);
+    file.digest = Bytes(32, 0x02);
+    file.size = 2048;
+    file.blob_size = 2100;
+    file.file_name = "report.pdf";
+    file.content_type = "application/pdf";
+    REQUIRE(bridge.store().add_attachment(id, file).ok());
+    announce_changed(id);
+    CHECK(shown(window, 0).contains(QStringLiteral("📎 report.pdf  ·  2.0 KB")));
+
+    window.show_files_of(0);
+    CHECK(window.files_panel().isVisibleTo(&window));
+    QPushButton* download = button(window.files_panel(), QStringLiteral("Download"));
+    REQUIRE(download != nullptr);
+    // Offline, the engine cannot fetch it: the status bar says why.
+    download->click();
+    CHECK(test::wait_until([&] { return !window.error_text().isEmpty(); }, 2000));
+
+    REQUIRE(
+        bridge.store().set_attachment_state(id, 0, store::AttachmentState::downloading, "").ok());
+    announce_changed(id);
+    observer().on_transfer(id, 0, 1024, 2048);
+    auto* bar = window.files_panel().findChild<QProgressBar*>();
+    REQUIRE(bar != nullptr);
+    CHECK(bar->value() == 50);
+    CHECK(shown(window, 0).contains(QStringLiteral("downloading 50%")));
+
+    REQUIRE(bridge.store().set_attachment_state(id, 0, store::AttachmentState::ready, "x").ok());
+    announce_changed(id);
+    CHECK(button(window.files_panel(), QStringLiteral("Save as…")) != nullptr);
+    CHECK(window.files_panel().findChild<QProgressBar*>() == nullptr);
+}
+
+QLineEdit* composer(MainWindow& window) {
+    for (auto* line : window.findChildren<QLineEdit*>())
+        if (line->placeholderText() == QStringLiteral("Write a message"))
+            return line;
+    return nullptr;
+}
+
+void press(QWidget* widget, Qt::Key key) {
+    QKeyEvent event(QEvent::KeyPress, key, Qt::NoModifier);
+    QApplication::sendEvent(widget, &event);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "Esc in the composer cancels a reply and Up edits our last") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    window.send_text(QStringLiteral("first"));
+    receive(test::incoming("bob", 1, "theirs"));
+    QLineEdit* input = composer(window);
+    REQUIRE(input != nullptr);
+    window.reply_to(1);
+    REQUIRE_FALSE(window.compose_note().isEmpty());
+    press(input, Qt::Key_Escape);
+    CHECK(window.compose_note().isEmpty());
+    press(input, Qt::Key_Up);
+    CHECK(window.compose_note() == QStringLiteral("Editing your message"));
+    CHECK(input->text() == QStringLiteral("first"));
+    press(input, Qt::Key_Escape);
+    CHECK(window.compose_note().isEmpty());
+    CHECK(input->text().isEmpty());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "verifying the new number from the banner accepts the key") {
+    crypto::ProtocolAddress bob{"bob", 1};
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge.engine().set_verified("bob", true).ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    observer().on_identity_changed("bob");
+    REQUIRE_FALSE(window.input_enabled());
+
+    QPushButton* verify = button(window, QStringLiteral("Verify"));
+    REQUIRE(verify != nullptr);
+    verify->click();
+    auto* dialog = window.findChild<SafetyNumberDialog*>();
+    INFO(window.error_text().toStdString());
+    REQUIRE(dialog != nullptr);
+    CHECK(dialog->number_text().size() == 60 + 11);
+    dialog->verify_button().click();
+    CHECK(window.header_shows_verified());
+    CHECK(window.identity_banner_text().isEmpty());
+    CHECK(window.input_enabled());
+    CHECK_FALSE(bridge.store().trust("bob").value().needs_accept);
+}
+
+} // namespace
+} // namespace veil::desktop
+
+namespace veil::desktop {
+namespace {
+
+// Not run by ctest (hidden): the key-change banner and the safety number dialog, shown for
+// VEIL_SHOT_MS milliseconds for a screenshot under a real display (see messaging_live_test.cpp).
+TEST_CASE_METHOD(MessagingFixture, "a changed key's banner and dialog, shown for a screenshot",
+                 "[.screenshot]") {
+    crypto::ProtocolAddress bob{"bob", 1};
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge.engine().set_verified("bob", true).ok());
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    receive(test::incoming("bob", 1, "Did you get my new phone number?"));
+    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    observer().on_identity_changed("bob");
+    window.show();
+    SafetyNumberDialog* dialog = window.verify_safety_number();
+    REQUIRE(dialog != nullptr);
+    const char* ms = std::getenv("VEIL_SHOT_MS");
+    test::wait_until([] { return false; }, ms ? std::atoi(ms) : 500);
+}
+
+} // namespace
+} // namespace veil::desktop
