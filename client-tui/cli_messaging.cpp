@@ -109,6 +109,17 @@ int run_action(const GlobalOptions& options, const std::function<Status(qt::Clie
     return exit_ok;
 }
 
+// Transfer progress on stderr, every 10 % (last: the percentage printed last).
+void print_progress(int index, std::uint64_t done, std::uint64_t total, int& last) {
+    if (total == 0)
+        return;
+    int percent = static_cast<int>(done * 100 / total);
+    if (percent != last && (percent % 10 == 0 || done == total)) {
+        last = percent;
+        std::cerr << "veil: file " << index + 1 << ": " << percent << "%" << std::endl;
+    }
+}
+
 // "30s", "5m", "1h", "2d", "1w", "off" (or a number of seconds).
 std::optional<std::uint32_t> parse_duration(const std::string& text) {
     if (text == "off" || text == "0")
@@ -158,13 +169,7 @@ int cmd_send_rich(const GlobalOptions& options, const std::string& to, bool grou
         }
         void on_transfer(std::int64_t, int index, std::uint64_t done,
                          std::uint64_t total) override {
-            if (total == 0)
-                return;
-            int percent = static_cast<int>(done * 100 / total);
-            if (percent != m_last_percent && (percent % 10 == 0 || done == total)) {
-                m_last_percent = percent;
-                std::cerr << "veil: file " << index + 1 << ": " << percent << "%" << std::endl;
-            }
+            print_progress(index, done, total, m_last_percent);
         }
         store::AccountStore* store = nullptr;
         void on_settled() override {
@@ -383,13 +388,7 @@ int cmd_save(const GlobalOptions& options, const std::string& id, const std::str
         }
         void on_transfer(std::int64_t, int index, std::uint64_t done,
                          std::uint64_t total) override {
-            if (total == 0)
-                return;
-            int percent = static_cast<int>(done * 100 / total);
-            if (percent != m_last && (percent % 10 == 0 || done == total)) {
-                m_last = percent;
-                std::cerr << "veil: file " << index + 1 << ": " << percent << "%" << std::endl;
-            }
+            print_progress(index, done, total, m_last);
         }
 
     private:

@@ -121,22 +121,7 @@ Engine::group_members(std::span<const std::uint8_t> group_id) {
 // ---- system lines and warnings --------------------------------------------------------------
 
 Status Engine::add_system_line(const Bytes& group_id, const std::string& text, Effects& effects) {
-    store::MessageRow row;
-    row.peer = store::group_conversation(group_id);
-    row.message_id = crypto::random_bytes(protocol::kMessageIdBytes);
-    row.direction = store::Direction::incoming;
-    row.sender = store::kSystemSender;
-    row.text = text;
-    row.sent_at_ms = m_clock.now_ms();
-    row.received_at_ms = row.sent_at_ms;
-    row.status = store::MessageStatus::received;
-    row.kind = store::MessageKind::system;
-    auto id = m_store.insert_message(row);
-    if (!id)
-        return id.error();
-    row.id = id.value();
-    effects.rows.push_back(row);
-    return {};
+    return add_line(store::group_conversation(group_id), text, effects);
 }
 
 Status Engine::warn_group(const Bytes& group_id, const std::string& sentence, Effects& effects) {
