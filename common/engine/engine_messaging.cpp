@@ -65,6 +65,15 @@ std::vector<std::string> mentions_in(const std::string& text) {
     return out;
 }
 
+// The Content of an action on the conversation (a reaction, an edit, a deletion, a timer): its
+// own message id and time; the caller adds what it does.
+wire::Content action_content(const Bytes& id, std::int64_t now) {
+    wire::Content content;
+    content.mutable_data()->set_message_id(to_string(id));
+    content.mutable_data()->set_sent_at_ms(static_cast<std::uint64_t>(now));
+    return content;
+}
+
 bool valid_blob_id(const std::string& id) {
     if (id.size() != protocol::kBlobIdHexChars)
         return false;
@@ -112,8 +121,8 @@ bool valid_reaction(const std::string& emoji) {
         char32_t cp = 0;
         i += unicode::next(emoji, i, cp);
         if (cp < 0x80) {
-            // Keycaps (1️⃣, #️⃣, *️⃣) start with an ASCII digit, '#' or '*'; nothing else
-            // ASCII.
+            // Keycaps (1️⃣, #️⃣, *️⃣) start with an ASCII digit, '#' or '*'; nothing
+            // else ASCII.
             if (!(cp >= '0' && cp <= '9') && cp != '#' && cp != '*')
                 return false;
         } else if (unicode::needs_visible_mark(cp)) {
@@ -321,10 +330,8 @@ Status Engine::react(const std::string& conversation, const MessageRef& target,
         row.value()->kind == store::MessageKind::system || row.value()->deleted)
         return make_error(Errc::not_found, "that message is not in this conversation");
     Bytes id = crypto::random_bytes(protocol::kMessageIdBytes);
-    wire::Content content;
+    wire::Content content = action_content(id, m_clock.now_ms());
     auto* data = content.mutable_data();
-    data->set_message_id(to_string(id));
-    data->set_sent_at_ms(static_cast<std::uint64_t>(m_clock.now_ms()));
     auto* r = data->mutable_reaction();
     r->set_target_id(to_string(target.message_id));
     r->set_target_author(target.sender);
@@ -376,10 +383,8 @@ Status Engine::edit(const std::string& conversation, std::span<const std::uint8_
     std::int64_t now = m_clock.now_ms();
     VEIL_TRY(own_recent(row.value(), conversation, now));
     Bytes id = crypto::random_bytes(protocol::kMessageIdBytes);
-    wire::Content content;
+    wire::Content content = action_content(id, now);
     auto* data = content.mutable_data();
-    data->set_message_id(to_string(id));
-    data->set_sent_at_ms(static_cast<std::uint64_t>(now));
     data->mutable_edit()->set_target_id(to_string(message_id));
     data->mutable_edit()->set_text(text);
     {
@@ -405,10 +410,8 @@ Status Engine::delete_for_everyone(const std::string& conversation,
     std::int64_t now = m_clock.now_ms();
     VEIL_TRY(own_recent(row.value(), conversation, now));
     Bytes id = crypto::random_bytes(protocol::kMessageIdBytes);
-    wire::Content content;
+    wire::Content content = action_content(id, now);
     auto* data = content.mutable_data();
-    data->set_message_id(to_string(id));
-    data->set_sent_at_ms(static_cast<std::uint64_t>(now));
     data->mutable_remove()->set_target_id(to_string(message_id));
     std::vector<std::string> files;
     {
@@ -442,10 +445,8 @@ Status Engine::set_disappearing(const std::string& conversation, std::uint32_t s
     if (current.value() == seconds)
         return {};
     Bytes id = crypto::random_bytes(protocol::kMessageIdBytes);
-    wire::Content content;
+    wire::Content content = action_content(id, m_clock.now_ms());
     auto* data = content.mutable_data();
-    data->set_message_id(to_string(id));
-    data->set_sent_at_ms(static_cast<std::uint64_t>(m_clock.now_ms()));
     data->set_expire_timer_s(seconds);
     data->set_timer_update(true);
     Effects effects;
