@@ -51,11 +51,28 @@ public:
     void on_group_warning(std::span<const std::uint8_t>, const std::string& sentence) override {
         err(sentence);
     }
-    void on_settled() override {
-        if (m_ever_ready)
-            finish(exit_ok);
+    void on_transfer(std::int64_t, int index, std::uint64_t done, std::uint64_t total) override {
+        print_progress(index, done, total, m_last_percent);
     }
+    store::AccountStore* store = nullptr;
+    void on_settled() override {
+        if (!m_ever_ready)
+            return;
+        // Settled with the message still queued: an upload of its files was cut off and
+        // waits for the next run.
+        auto row = store->find_outgoing(id);
+        if (row && row.value() && row.value()->status == store::MessageStatus::queued) {
+            finish(exit_unreachable);
+            return;
+        }
+        finish(exit_ok);
+    }
+
+private:
+    int m_last_percent = -1;
 };
+
+} // namespace
 
 // Queues one message with `queue`, sends it and prints its id.
 int run_send(const GlobalOptions& options,
@@ -67,6 +84,7 @@ int run_send(const GlobalOptions& options,
     auto session = open_session(options, runner, code);
     if (!session)
         return code;
+    runner.store = &session->store();
     auto id = queue(*session);
     if (!id) {
         err(id.error().message);
@@ -84,6 +102,8 @@ int run_send(const GlobalOptions& options,
         err("the message is queued and will be sent by the next run");
     return code;
 }
+
+namespace {
 
 // The group id of a group conversation ("#" and hex), or nothing for a 1:1 one.
 std::optional<Bytes> group_of(const store::MessageRow& row) {

@@ -109,17 +109,6 @@ int run_action(const GlobalOptions& options, const std::function<Status(qt::Clie
     return exit_ok;
 }
 
-// Transfer progress on stderr, every 10 % (last: the percentage printed last).
-void print_progress(int index, std::uint64_t done, std::uint64_t total, int& last) {
-    if (total == 0)
-        return;
-    int percent = static_cast<int>(done * 100 / total);
-    if (percent != last && (percent % 10 == 0 || done == total)) {
-        last = percent;
-        std::cerr << "veil: file " << index + 1 << ": " << percent << "%" << std::endl;
-    }
-}
-
 // "30s", "5m", "1h", "2d", "1w", "off" (or a number of seconds).
 std::optional<std::uint32_t> parse_duration(const std::string& text) {
     if (text == "off" || text == "0")
@@ -150,83 +139,37 @@ std::optional<std::uint32_t> parse_duration(const std::string& text) {
 
 } // namespace
 
+namespace {
+
+// A send refused for a blocked contact exits 5, like plain send; other failures are the action's.
+int send_exit(const Error& e) {
+    return e.code == Errc::refused ? exit_refused : action_exit(e);
+}
+
+} // namespace
+
 int cmd_send_rich(const GlobalOptions& options, const std::string& to, bool group,
                   const std::string& text, const std::vector<std::string>& files,
                   const std::string& reply) {
-    quit_on_signals();
-    class FileSendRunner : public Runner {
-    public:
-        using Runner::Runner;
-        Bytes id;
-        std::int64_t row_id = 0;
-        void on_message(const store::MessageRow& row) override {
-            if (row.message_id == id)
-                row_id = row.id;
-        }
-        void on_status(std::span<const std::uint8_t> mid, store::MessageStatus s) override {
-            if (s == store::MessageStatus::failed && Bytes(mid.begin(), mid.end()) == id)
-                finish(exit_refused);
-        }
-        void on_transfer(std::int64_t, int index, std::uint64_t done,
-                         std::uint64_t total) override {
-            print_progress(index, done, total, m_last_percent);
-        }
-        store::AccountStore* store = nullptr;
-        void on_settled() override {
-            if (!m_ever_ready)
-                return;
-            // Settled with the message still queued: an upload was cut off and waits for the
-            // next run.
-            auto row = store->find_outgoing(id);
-            if (row && row.value() && row.value()->status == store::MessageStatus::queued) {
-                finish(exit_unreachable);
-                return;
+    return run_send(
+        options,
+        [&](qt::ClientSession& session) -> Result<Bytes> {
+            auto conversation = conversation_of(session.store(), to, group);
+            if (!conversation)
+                return conversation.error();
+            engine::Outgoing message;
+            message.text = text;
+            for (const auto& f : files)
+                message.files.emplace_back(f);
+            if (!reply.empty()) {
+                auto target = find_message(session.store(), reply);
+                if (!target)
+                    return target.error();
+                message.reply_to = engine::MessageRef{target->sender, target->message_id};
             }
-            finish(exit_ok);
-        }
-
-    private:
-        int m_last_percent = -1;
-    } runner(options.timeout_s);
-    int code;
-    auto session = open_session(options, runner, code);
-    if (!session)
-        return code;
-    runner.store = &session->store();
-    auto conversation = conversation_of(session->store(), to, group);
-    if (!conversation) {
-        err(conversation.error().message);
-        return action_exit(conversation.error());
-    }
-    engine::Outgoing message;
-    message.text = text;
-    for (const auto& f : files)
-        message.files.emplace_back(f);
-    if (!reply.empty()) {
-        auto target = find_message(session->store(), reply);
-        if (!target) {
-            err(target.error().message);
-            return action_exit(target.error());
-        }
-        message.reply_to = engine::MessageRef{target->sender, target->message_id};
-    }
-    auto id = session->engine().send(*conversation, message);
-    if (!id) {
-        err(id.error().message);
-        // As plain send: a blocked contact is refused (5), a missing file fails (1).
-        return id.error().code == Errc::refused ? exit_refused : action_exit(id.error());
-    }
-    runner.id = id.value();
-    if (auto st = session->engine().start(); !st) {
-        err(st.error().message);
-        return action_exit(st.error());
-    }
-    code = runner.exec();
-    if (code == exit_ok)
-        std::cout << to_hex(id.value()) << std::endl;
-    else if (code == exit_unreachable)
-        err("the message is queued and will be sent by the next run");
-    return code;
+            return session.engine().send(*conversation, message);
+        },
+        send_exit);
 }
 
 int cmd_react(const GlobalOptions& options, const std::string& id, const std::string& emoji) {

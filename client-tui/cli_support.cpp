@@ -39,6 +39,17 @@ void err(const std::string& message) {
     std::cerr << "veil: " << inert_for_terminal(message, true) << "\n";
 }
 
+// Transfer progress on stderr, every 10 % (last: the percentage printed last).
+void print_progress(int index, std::uint64_t done, std::uint64_t total, int& last) {
+    if (total == 0)
+        return;
+    int percent = static_cast<int>(done * 100 / total);
+    if (percent != last && (percent % 10 == 0 || done == total)) {
+        last = percent;
+        std::cerr << "veil: file " << index + 1 << ": " << percent << "%" << std::endl;
+    }
+}
+
 int exit_for(const Error& e) {
     switch (e.code) {
     case Errc::wrong_passphrase:

@@ -10,6 +10,7 @@
 #include <QCoreApplication>
 #include <QTimer>
 
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -34,6 +35,15 @@ std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
 
 // A group of this account by name, or by id in hex; a clear error when none or several match.
 Result<store::GroupRow> find_group(store::AccountStore& store, const std::string& name);
+
+// Queues one message with `queue` (once the profile is open), runs the engine until it is
+// through and prints its id; exit_of maps queue's errors to an exit code. An upload cut off
+// exits 4 (the next run resumes it).
+int run_send(const GlobalOptions& options,
+             const std::function<Result<Bytes>(qt::ClientSession&)>& queue,
+             int (*exit_of)(const Error&));
+// Transfer progress on stderr, every 10 % (last: the percentage printed last).
+void print_progress(int index, std::uint64_t done, std::uint64_t total, int& last);
 
 // A message as one JSON line (receive --json, search --json), and the names it uses.
 std::string message_json(store::AccountStore& store, const store::MessageRow& row);

@@ -650,10 +650,6 @@ void Engine::announce(const Effects& effects) {
         if (auto st = m_store.log_event(e); !st)
             report(st.error());
     };
-    for (const auto& id : effects.delivered) {
-        log_status(id, store::MessageStatus::delivered);
-        m_observer.on_status(id, store::MessageStatus::delivered);
-    }
     for (const auto& [id, status] : effects.statuses) {
         log_status(id, status);
         m_observer.on_status(id, status);

@@ -21,6 +21,7 @@
 // identity key holds the rest of that group until the relay answers.
 #pragma once
 
+#include "crypto/safety_number.h"
 #include "crypto/signal_context.h"
 #include "engine/blob_transport.h"
 #include "engine/transport.h"
@@ -307,6 +308,10 @@ public:
     // Decrypts a ready attachment into `to` (digest and MAC checked first).
     Status save_attachment(std::int64_t row_id, int index, const std::filesystem::path& to);
     void set_blob_transport(BlobTransport* blobs) { m_blobs = blobs; }
+    // Deletes every message whose disappearing timer ran out (rows, search entries, reactions,
+    // attachment files), announces it, and schedules the next sweep. start() runs it; apps call
+    // it on opening a profile, so that nothing expired can be read before the engine starts.
+    void sweep_expired();
 
     // Safety numbers and verification.
     Result<SafetyNumber> safety_number(const std::string& peer);
@@ -345,7 +350,6 @@ private:
     // What one delivery changed, announced to the observer after its transaction commits.
     struct Effects {
         std::vector<store::MessageRow> rows;
-        std::vector<Bytes> delivered;
         std::vector<std::pair<Bytes, store::MessageStatus>> statuses;
         std::vector<std::int64_t> changed; // row ids
         std::vector<std::tuple<std::string, std::string, bool>> typing;
@@ -516,9 +520,10 @@ private:
     Status check_conversation(const std::string& conversation);
     void handle_expired(const wire::Deliver& deliver);
     void schedule_expiry();
-    void sweep_expired();
     // Uploads of our attachments, and the message that waits for them.
     void pump_uploads();
+    // The libsignal fingerprint of our identity key and the one we hold for peer.
+    Result<crypto::SafetyNumber> fingerprint(const std::string& peer);
     // Encrypts files for a message of ours into attachments_dir (engine_attachments.cpp).
     Status prepare_files(const std::vector<std::filesystem::path>& files,
                          std::vector<store::AttachmentRow>& out);

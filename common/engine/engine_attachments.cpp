@@ -338,7 +338,7 @@ Status Engine::save_attachment(std::int64_t row_id, int index, const std::filesy
 
 // ---- safety numbers --------------------------------------------------------------------------
 
-Result<SafetyNumber> Engine::safety_number(const std::string& peer) {
+Result<crypto::SafetyNumber> Engine::fingerprint(const std::string& peer) {
     if (m_username.empty())
         VEIL_TRY(load_account());
     if (!protocol::valid_username(peer) || peer == m_username)
@@ -352,8 +352,12 @@ Result<SafetyNumber> Engine::safety_number(const std::string& peer) {
     if (!theirs.value())
         return make_error(Errc::not_found,
                           "there is no key for " + peer + " yet: send or receive a message first");
-    auto number = crypto::SafetyNumber::compute(m_context, m_username, ours->public_key, peer,
-                                                *theirs.value());
+    return crypto::SafetyNumber::compute(m_context, m_username, ours->public_key, peer,
+                                         *theirs.value());
+}
+
+Result<SafetyNumber> Engine::safety_number(const std::string& peer) {
+    auto number = fingerprint(peer);
     if (!number)
         return number.error();
     auto trust = m_store.trust(peer);
@@ -367,9 +371,12 @@ Status Engine::set_verified(const std::string& peer, bool verified) {
         return make_error(Errc::invalid_argument, "'" + peer + "' is not a valid username");
     if (verified) {
         // Verifying means the person compared the current key: it also accepts it.
-        auto number = safety_number(peer);
-        if (!number)
-            return number.error();
+        auto key = m_store.peer_identity({peer, 1});
+        if (!key)
+            return key.error();
+        if (!key.value())
+            return make_error(Errc::not_found, "there is no key for " + peer +
+                                                   " yet: send or receive a message first");
         VEIL_TRY(m_store.accept_identity(peer));
     }
     VEIL_TRY(m_store.set_verified(peer, verified));
@@ -379,18 +386,7 @@ Status Engine::set_verified(const std::string& peer, bool verified) {
 
 Result<bool> Engine::verify_scanned(const std::string& peer,
                                     std::span<const std::uint8_t> scanned) {
-    if (m_username.empty())
-        VEIL_TRY(load_account());
-    auto ours = m_store.identity_key_pair();
-    if (!ours)
-        return ours.error();
-    auto theirs = m_store.peer_identity({peer, 1});
-    if (!theirs)
-        return theirs.error();
-    if (!theirs.value())
-        return make_error(Errc::not_found, "there is no key for " + peer + " yet");
-    auto number = crypto::SafetyNumber::compute(m_context, m_username, ours->public_key, peer,
-                                                *theirs.value());
+    auto number = fingerprint(peer);
     if (!number)
         return number.error();
     switch (number->compare(m_context, scanned)) {

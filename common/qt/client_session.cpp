@@ -2,8 +2,6 @@
 
 #include "protocol/envelope_codec.h"
 
-#include <map>
-
 namespace veil::qt {
 
 Result<std::unique_ptr<ClientSession>>
@@ -81,27 +79,12 @@ Result<std::unique_ptr<ClientSession>> ClientSession::open(const std::filesystem
             VEIL_TRY(store.value()->set_account(info.value()));
         }
     }
+    auto session = assemble(std::move(store.value()), profile, observer);
     // Messages whose disappearing timer ran out while no app was open go before anything can
     // read them (a search, a listing), not only once the engine starts.
-    SystemClock clock;
-    auto expired = store.value()->delete_expired(clock.now_ms());
-    if (!expired)
-        return expired.error();
-    for (const auto& file : expired->files) {
-        std::error_code ec;
-        std::filesystem::remove(file, ec);
-    }
-    std::map<std::string, int> gone;
-    for (const auto& row : expired->messages)
-        ++gone[row.peer];
-    for (const auto& [conversation, count] : gone) {
-        store::AccountStore::EventRow e;
-        e.kind = store::AccountStore::EventKind::disappeared;
-        e.conversation = conversation;
-        e.count = count;
-        VEIL_TRY(store.value()->log_event(e));
-    }
-    return assemble(std::move(store.value()), profile, observer);
+    if (session)
+        session.value()->engine().sweep_expired();
+    return session;
 }
 
 ClientSession::~ClientSession() {
