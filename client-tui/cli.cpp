@@ -107,12 +107,7 @@ namespace {
 
 // The group id of a group conversation ("#" and hex), or nothing for a 1:1 one.
 std::optional<Bytes> group_of(const store::MessageRow& row) {
-    if (!store::is_group_conversation(row.peer))
-        return std::nullopt;
-    auto id = from_hex(std::string_view(row.peer).substr(1));
-    if (!id)
-        return std::nullopt;
-    return id.value();
+    return store::group_id_of(row.peer);
 }
 
 std::string group_name(store::AccountStore& store, std::span<const std::uint8_t> group_id) {

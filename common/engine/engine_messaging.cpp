@@ -157,7 +157,7 @@ Status Engine::check_conversation(const std::string& conversation) {
     if (m_username.empty())
         VEIL_TRY(load_account());
     if (store::is_group_conversation(conversation)) {
-        auto id = from_hex(std::string_view(conversation).substr(1));
+        auto id = store::group_id_of(conversation);
         if (!id || id->size() != protocol::kGroupIdBytes)
             return make_error(Errc::invalid_argument, "that is not a conversation");
         auto stored = m_store.group(id.value());
@@ -194,10 +194,10 @@ Status Engine::check_conversation(const std::string& conversation) {
 Status Engine::queue_for(const std::string& conversation, const Bytes& message_id,
                          const wire::Content& content) {
     if (store::is_group_conversation(conversation)) {
-        auto id = from_hex(std::string_view(conversation).substr(1));
+        auto id = store::group_id_of(conversation);
         if (!id)
-            return id.error();
-        return queue_group_content(id.value(), message_id, content);
+            return make_error(Errc::invalid_argument, "that is not a conversation");
+        return queue_group_content(*id, message_id, content);
     }
     auto is_contact = m_store.is_contact(conversation);
     if (!is_contact)
@@ -273,7 +273,7 @@ Result<Bytes> Engine::send(const std::string& conversation, const Outgoing& mess
                                  utf8_prefix(target.value()->text, kMaxQuoteBytes)};
     }
     if (group) {
-        auto members = m_store.group_members(from_hex(conversation.substr(1)).value());
+        auto members = m_store.group_members(*store::group_id_of(conversation));
         if (!members)
             return members.error();
         for (const auto& name : mentions_in(text))
@@ -714,7 +714,7 @@ Status Engine::apply_receipt(const std::string& sender, const wire::Receipt& rec
         // Only a recipient of a message may confirm it: the peer, or a member of its group.
         const auto& r = *row.value();
         if (store::is_group_conversation(r.peer)) {
-            auto members = m_store.group_members(from_hex(r.peer.substr(1)).value());
+            auto members = m_store.group_members(*store::group_id_of(r.peer));
             if (!members)
                 return members.error();
             if (std::none_of(members->begin(), members->end(),

@@ -101,6 +101,8 @@ struct MessageRow {
 // username, so a group conversation cannot collide with a 1:1 one.
 std::string group_conversation(std::span<const std::uint8_t> group_id);
 bool is_group_conversation(const std::string& peer);
+// The group id of a group conversation, or nullopt for a 1:1 one (or a malformed name).
+std::optional<Bytes> group_id_of(const std::string& conversation);
 
 struct GroupMemberRow {
     std::string username;

@@ -42,6 +42,15 @@ bool is_group_conversation(const std::string& peer) {
     return !peer.empty() && peer[0] == '#';
 }
 
+std::optional<Bytes> group_id_of(const std::string& conversation) {
+    if (!is_group_conversation(conversation))
+        return std::nullopt;
+    auto id = from_hex(std::string_view(conversation).substr(1));
+    if (!id || id->empty())
+        return std::nullopt;
+    return id.value();
+}
+
 Status AccountStore::save_group(const GroupRow& group, const std::vector<GroupMemberRow>& members) {
     if (group.group_id.empty() || group.revision == 0 || group.change.empty())
         return make_error(Errc::invalid_argument, "a group needs an id, a revision and a change");
