@@ -60,7 +60,7 @@ int cmd_timer(const GlobalOptions& options, const std::string& to, bool group,
               const std::string& duration);
 int cmd_read(const GlobalOptions& options, const std::string& to, bool group);
 int cmd_read_receipts(const GlobalOptions& options, const std::string& word);
-int cmd_typing(const GlobalOptions& options, const std::string& peer, bool typing);
+int cmd_typing(const GlobalOptions& options, const std::string& to, bool group, bool typing);
 // Fetches and decrypts every file of a message into dir (default: the current folder).
 int cmd_save(const GlobalOptions& options, const std::string& id, const std::string& dir);
 // Prints the safety number (and QR code) of peer; action "mark", "clear" or "accept" first.

@@ -278,7 +278,7 @@ int cmd_read_receipts(const GlobalOptions& options, const std::string& word) {
     return exit_ok;
 }
 
-int cmd_typing(const GlobalOptions& options, const std::string& peer, bool typing) {
+int cmd_typing(const GlobalOptions& options, const std::string& to, bool group, bool typing) {
     quit_on_signals();
     class TypingRunner : public Runner {
     public:
@@ -301,13 +301,20 @@ int cmd_typing(const GlobalOptions& options, const std::string& peer, bool typin
     auto session = open_session(options, runner, code);
     if (!session)
         return code;
-    auto devices = session->store().known_devices(peer);
-    if (!devices || !devices.value()) {
-        err("no session with " + peer + " yet: exchange a message first");
-        return exit_failure;
+    auto peer = conversation_of(session->store(), to, group);
+    if (!peer) {
+        err(peer.error().message);
+        return action_exit(peer.error());
+    }
+    if (!group) {
+        auto devices = session->store().known_devices(to);
+        if (!devices || !devices.value()) {
+            err("no session with " + to + " yet: exchange a message first");
+            return exit_failure;
+        }
     }
     runner.engine = &session->engine();
-    runner.peer = peer;
+    runner.peer = peer.value();
     runner.typing = typing;
     if (auto st = session->engine().start(); !st) {
         err(st.error().message);

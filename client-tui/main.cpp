@@ -49,7 +49,9 @@ Verbs:
                            device deletes them that long after sending); also --group GROUP
   read NAME                mark the conversation read (sends read receipts); also --group
   read-receipts [on|off]   whether reading sends read receipts (default on)
-  typing NAME [--stop]     tell NAME's online devices that you are typing (or stopped)
+  typing NAME|--group G [--stop]
+                           tell NAME's (or the group's members') online devices that you
+                           are typing (or stopped)
   group create GROUP [--members A,B,C]
                            create a group with you as admin (prints its id)
   group add GROUP NAME...  add members (admins only)
@@ -283,8 +285,8 @@ int main(int argc, char** argv) {
         return cmd_notify(options, words.size() == 2 ? words[1] : std::string());
     if (members && !(verb == "group" && words.size() == 3 && words[1] == "create"))
         return usage_error("--members goes with group create");
-    if (group && verb != "send" && verb != "timer" && verb != "read")
-        return usage_error("--group goes with send, timer and read");
+    if (group && verb != "send" && verb != "timer" && verb != "read" && verb != "typing")
+        return usage_error("--group goes with send, timer, read and typing");
     if (verb == "group" && words.size() == 3 && words[1] == "create")
         return cmd_group_create(options, words[2], members.value_or(std::vector<std::string>{}));
     if (verb == "group" && words.size() >= 4 && (words[1] == "add" || words[1] == "remove"))
@@ -342,8 +344,8 @@ int main(int argc, char** argv) {
         return cmd_read(options, group ? *group : words[1], group.has_value());
     if (verb == "read-receipts" && words.size() <= 2)
         return cmd_read_receipts(options, words.size() == 2 ? words[1] : std::string());
-    if (verb == "typing" && words.size() == 2)
-        return cmd_typing(options, words[1], !stop);
+    if (verb == "typing" && ((group && words.size() == 1) || (!group && words.size() == 2)))
+        return cmd_typing(options, group ? *group : words[1], group.has_value(), !stop);
     const bool send_to_group = verb == "send" && group && words.size() == 2;
     if (send_to_group || (verb == "send" && !group && words.size() == 3)) {
         std::string text = words.back();

@@ -5,7 +5,10 @@
 
 #include <signal/curve.h>
 #include <signal/protocol.h>
+#include <signal/ratchet.h>
 #include <signal/session_pre_key.h>
+#include <signal/session_record.h>
+#include <signal/session_state.h>
 
 #include <string>
 
@@ -149,6 +152,22 @@ Result<bool> has_session(StoreContext& store, const ProtocolAddress& address) {
     if (rc < 0)
         return map_error(store, rc, "cannot look up a session");
     return rc == 1;
+}
+
+Result<std::uint32_t> sending_chain_index(StoreContext& store, const ProtocolAddress& address) {
+    store.take_store_error();
+    auto c_addr = c_address(address);
+    session_record* raw = nullptr;
+    int rc = signal_protocol_session_load_session(store.get(), &raw, &c_addr);
+    detail::SignalPtr<session_record> record(raw);
+    if (auto store_error = store.take_store_error())
+        return *store_error;
+    if (rc < 0)
+        return map_error(store, rc, "cannot load a session");
+    session_state* state = record ? session_record_get_state(record.get()) : nullptr;
+    if (!state || !session_state_has_sender_chain(state))
+        return make_error(Errc::no_session, "no session with this address");
+    return ratchet_chain_key_get_index(session_state_get_sender_chain_key(state));
 }
 
 Result<Ciphertext> encrypt(StoreContext& store, const ProtocolAddress& address,

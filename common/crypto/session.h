@@ -41,6 +41,12 @@ Status process_bundle(StoreContext& store, const ProtocolAddress& address,
 
 Result<bool> has_session(StoreContext& store, const ProtocolAddress& address);
 
+// How many messages have been encrypted on the current sending chain to address, that is since
+// the last message from them that started a new chain. A receiver refuses a message more than
+// 2,000 steps past the last one it saw, so a sender of messages that may be dropped (typing
+// indicators to offline devices) checks this first. Errc::no_session when there is no session.
+Result<std::uint32_t> sending_chain_index(StoreContext& store, const ProtocolAddress& address);
+
 Result<Ciphertext> encrypt(StoreContext& store, const ProtocolAddress& address,
                            std::span<const std::uint8_t> padded_plaintext);
 

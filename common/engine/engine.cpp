@@ -710,14 +710,8 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
         std::size_t rows_before = effects.rows.size();
         VEIL_TRY(apply_data(sender, sender, /*ours=*/false, data,
                             static_cast<std::int64_t>(d.server_timestamp_ms()), effects));
-        if (m_options.send_delivery_receipts && effects.rows.size() > rows_before &&
-            !data.timer_update()) {
-            wire::Content receipt;
-            receipt.mutable_receipt()->set_type(wire::Receipt::DELIVERED);
-            receipt.mutable_receipt()->add_message_ids(data.message_id());
-            VEIL_TRY(
-                queue_content(sender, crypto::random_bytes(protocol::kMessageIdBytes), receipt));
-        }
+        if (effects.rows.size() > rows_before && !data.timer_update())
+            VEIL_TRY(confirm_delivery(sender, data.message_id()));
         return {};
     }
     if (content.has_receipt())
@@ -726,9 +720,27 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
         auto is_blocked = m_store.is_blocked(sender);
         if (!is_blocked)
             return is_blocked.error();
-        if (!is_blocked.value() && sender != m_username)
-            effects.typing.emplace_back(sender, sender,
-                                        content.typing().action() == wire::Typing::STARTED);
+        if (is_blocked.value() || sender == m_username)
+            return {};
+        std::string conversation = sender;
+        if (!content.typing().group_id().empty()) {
+            // Typing in a group: only from a member of a group we are in.
+            Bytes group_id = bytes_of(content.typing().group_id());
+            auto group = m_store.group(group_id);
+            if (!group)
+                return group.error();
+            if (!group.value() || group.value()->has_left)
+                return {};
+            auto members = m_store.group_members(group_id);
+            if (!members)
+                return members.error();
+            if (std::none_of(members->begin(), members->end(),
+                             [&](const store::GroupMemberRow& m) { return m.username == sender; }))
+                return {};
+            conversation = store::group_conversation(group_id);
+        }
+        effects.typing.emplace_back(conversation, sender,
+                                    content.typing().action() == wire::Typing::STARTED);
         return {};
     }
     return {}; // unknown content from a newer client: ignored, like unknown fields

@@ -292,10 +292,11 @@ public:
     // afterwards disappears from every device that timer after it was sent.
     Status set_disappearing(const std::string& conversation, std::uint32_t seconds);
     Result<std::uint32_t> disappearing(const std::string& conversation);
-    // Tells a 1:1 conversation's other side that we are typing (or stopped); sent only to
-    // their devices online now, never stored. Repeated calls are cheap (one send per few s).
-    // force: send even what this engine believes the other side knows already (a headless
-    // `typing --stop` runs in a new process).
+    // Tells a conversation's other side (a group's members, in groups of up to 256) that we
+    // are typing (or stopped); sent only to their devices online now that we hold a session
+    // with, never stored. Repeated calls are cheap (one send per few s). force: send even what
+    // this engine believes the other side knows already (a headless `typing --stop` runs in a
+    // new process).
     void set_typing(const std::string& conversation, bool typing, bool force = false);
     // Whether mark_read tells senders that we read their messages (default on).
     Status set_read_receipts(bool on);
@@ -512,6 +513,11 @@ private:
     Status apply_data(const std::string& conversation, const std::string& sender, bool ours,
                       const wire::DataMessage& data, std::int64_t server_ts, Effects& effects);
     Status apply_receipt(const std::string& sender, const wire::Receipt& receipt, Effects& effects);
+    // Encrypts plain (a serialized Content) for each device of username we hold a session with
+    // and sends it transient: online devices only, never stored, never retried.
+    void send_transient(const std::string& username, const Bytes& plain);
+    // Queues a delivery receipt for a message we stored (unless receipts are turned off).
+    Status confirm_delivery(const std::string& sender, const std::string& message_id);
     Status add_line(const std::string& conversation, const std::string& text, Effects& effects);
     Status note_identity_changes(Effects& effects);
     // Queues content for a conversation (1:1 with sync copies, or the group).

@@ -565,9 +565,13 @@ bool Engine::receive_group_message(const wire::Deliver& d) {
             const auto& data = content.data();
             if (data.message_id() != d.message_id())
                 st = make_error(Errc::invalid_message, "the message id does not match");
+            std::size_t rows_before = effects.rows.size();
             if (st)
                 st = apply_data(store::group_conversation(group_id), sender, from_us, data,
                                 static_cast<std::int64_t>(d.server_timestamp_ms()), effects);
+            // A member's message we stored is confirmed to its sender, 1:1 like read receipts.
+            if (st && !from_us && effects.rows.size() > rows_before && !data.timer_update())
+                st = confirm_delivery(sender, data.message_id());
         } else if (st && content.has_group_info()) {
             st = process_group_content(d, content, effects);
         }

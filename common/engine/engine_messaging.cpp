@@ -30,6 +30,10 @@ constexpr std::size_t kMaxQuoteBytes = 200;
 constexpr std::size_t kMaxMentions = 64;
 constexpr std::size_t kMaxReceiptIds = 100;
 constexpr std::int64_t kTypingResendMs = 5000;
+// Typing indicators go 1:1 to each member, so only in groups up to this size.
+constexpr std::size_t kMaxTypingGroupMembers = 256;
+// A device's sending chain this long gets no more transient messages (see send_transient).
+constexpr std::uint32_t kMaxTransientChainIndex = 1000;
 constexpr std::uint32_t kMaxSweepDelayMs = 60 * 60 * 1000;
 constexpr const char* kReadReceiptsSetting = "read_receipts";
 
@@ -272,13 +276,16 @@ Result<Bytes> Engine::send(const std::string& conversation, const Outgoing& mess
         row.quote = store::Quote{target.value()->message_id, target.value()->sender,
                                  utf8_prefix(target.value()->text, kMaxQuoteBytes)};
     }
+    std::vector<std::string> recipients; // a group's members but us, who owe receipts
     if (group) {
         auto members = m_store.group_members(*store::group_id_of(conversation));
         if (!members)
             return members.error();
+        for (const auto& m : members.value())
+            if (m.username != m_username)
+                recipients.push_back(m.username);
         for (const auto& name : mentions_in(text))
-            if (std::any_of(members->begin(), members->end(),
-                            [&](const store::GroupMemberRow& m) { return m.username == name; }))
+            if (std::find(recipients.begin(), recipients.end(), name) != recipients.end())
                 row.mentions.push_back(name);
     }
     if (!message.files.empty())
@@ -304,6 +311,7 @@ Result<Bytes> Engine::send(const std::string& conversation, const Outgoing& mess
         if (!inserted)
             return inserted.error();
         row.id = inserted.value();
+        VEIL_TRY(m_store.expect_receipts(row.id, recipients));
         // With files the message waits for their uploads (pump_uploads queues it).
         if (row.attachments.empty())
             VEIL_TRY(queue_for(conversation, message_id, content));
@@ -471,8 +479,10 @@ Result<std::uint32_t> Engine::disappearing(const std::string& conversation) {
 }
 
 void Engine::set_typing(const std::string& conversation, bool typing, bool force) {
-    if (m_state != State::ready || store::is_group_conversation(conversation) ||
-        !protocol::valid_username(conversation) || conversation == m_username)
+    if (m_state != State::ready || conversation == m_username)
+        return;
+    const bool group = store::is_group_conversation(conversation);
+    if (!group && !protocol::valid_username(conversation))
         return;
     std::int64_t now = m_clock.now_ms();
     auto last = m_typing_sent.find(conversation);
@@ -486,28 +496,58 @@ void Engine::set_typing(const std::string& conversation, bool typing, bool force
         if (last != m_typing_sent.end())
             m_typing_sent.erase(last);
     }
-    auto blocked = m_store.is_blocked(conversation);
-    auto devices = m_store.known_devices(conversation);
-    if (!blocked || blocked.value() || !devices || !devices.value())
-        return;
     wire::Content content;
     content.mutable_typing()->set_action(typing ? wire::Typing::STARTED : wire::Typing::STOPPED);
     content.mutable_typing()->set_at_ms(static_cast<std::uint64_t>(now));
+    std::vector<std::string> people;
+    if (group) {
+        // A group's typing goes 1:1 to each member, so it never advances the sender key chain
+        // of the group (a member offline for long would fall too far behind it).
+        auto id = store::group_id_of(conversation);
+        if (!id || id->size() != protocol::kGroupIdBytes)
+            return;
+        auto stored = m_store.group(id.value());
+        auto members = m_store.group_members(id.value());
+        if (!stored || !stored.value() || stored.value()->has_left || !members ||
+            members->size() > kMaxTypingGroupMembers)
+            return;
+        content.mutable_typing()->set_group_id(to_string(id.value()));
+        for (const auto& m : members.value())
+            if (m.username != m_username)
+                people.push_back(m.username);
+    } else {
+        auto blocked = m_store.is_blocked(conversation);
+        if (!blocked || blocked.value())
+            return;
+        people.push_back(conversation);
+    }
     Bytes plain = bytes_of(content.SerializeAsString());
+    for (const auto& person : people)
+        send_transient(person, plain);
+}
+
+void Engine::send_transient(const std::string& username, const Bytes& plain) {
+    auto devices = m_store.known_devices(username);
+    if (!devices || !devices.value())
+        return;
     wire::Envelope e;
     auto* s = e.mutable_send_request();
     s->set_message_id(to_string(crypto::random_bytes(protocol::kMessageIdBytes)));
-    s->set_to_username(conversation);
+    s->set_to_username(username);
     s->set_transient(true);
-    // Only devices we already have a session with: a typing indicator never fetches keys.
     store::AccountStore::Transaction tx(m_store);
     if (!tx.begun())
         return;
     for (auto device : *devices.value()) {
-        auto has = crypto::has_session(*m_store_context, {conversation, device});
-        if (!has || !has.value())
+        // Only devices we already have a session with: a transient message never fetches keys.
+        // The relay drops it for a device that is offline, and every drop is a step that
+        // device's next message must skip; a receiver refuses more than 2,000 (libsignal), so
+        // a chain that long gets no more transient messages until the device answers.
+        crypto::ProtocolAddress address{username, device};
+        auto index = crypto::sending_chain_index(*m_store_context, address);
+        if (!index || index.value() >= kMaxTransientChainIndex)
             continue;
-        auto ct = crypto::encrypt(*m_store_context, {conversation, device}, protocol::pad(plain));
+        auto ct = crypto::encrypt(*m_store_context, address, protocol::pad(plain));
         if (!ct)
             return;
         auto* copy = s->add_to_devices();
@@ -694,10 +734,30 @@ Status Engine::apply_data(const std::string& conversation, const std::string& se
     if (!id)
         return id.error();
     row.id = id.value();
+    if (group && ours) {
+        // Sent from another of our devices: its members' receipts reach this device too.
+        auto members = m_store.group_members(*store::group_id_of(conversation));
+        if (!members)
+            return members.error();
+        std::vector<std::string> recipients;
+        for (const auto& m : members.value())
+            if (m.username != m_username)
+                recipients.push_back(m.username);
+        VEIL_TRY(m_store.expect_receipts(row.id, recipients));
+    }
     for (auto& a : row.attachments)
         a.key.clear(); // rows handed to observers never carry keys
     effects.rows.push_back(row);
     return {};
+}
+
+Status Engine::confirm_delivery(const std::string& sender, const std::string& message_id) {
+    if (!m_options.send_delivery_receipts)
+        return {};
+    wire::Content receipt;
+    receipt.mutable_receipt()->set_type(wire::Receipt::DELIVERED);
+    receipt.mutable_receipt()->add_message_ids(message_id);
+    return queue_content(sender, crypto::random_bytes(protocol::kMessageIdBytes), receipt);
 }
 
 Status Engine::apply_receipt(const std::string& sender, const wire::Receipt& receipt,
@@ -711,19 +771,22 @@ Status Engine::apply_receipt(const std::string& sender, const wire::Receipt& rec
             return row.error();
         if (!row.value())
             continue;
-        // Only a recipient of a message may confirm it: the peer, or a member of its group.
+        // Only a recipient of a message may confirm it: the peer, or a member the group
+        // message went to. A group message advances when every member has confirmed.
         const auto& r = *row.value();
+        auto status = next;
         if (store::is_group_conversation(r.peer)) {
-            auto members = m_store.group_members(*store::group_id_of(r.peer));
-            if (!members)
-                return members.error();
-            if (std::none_of(members->begin(), members->end(),
-                             [&](const store::GroupMemberRow& m) { return m.username == sender; }))
+            auto lowest = m_store.record_receipt(r.id, sender, next, m_clock.now_ms());
+            if (!lowest)
+                return lowest.error();
+            if (!lowest.value() || (lowest.value() != store::MessageStatus::delivered &&
+                                    lowest.value() != store::MessageStatus::read))
                 continue;
+            status = *lowest.value();
         } else if (r.peer != sender) {
             continue;
         }
-        bool advances = next == store::MessageStatus::read
+        bool advances = status == store::MessageStatus::read
                             ? r.status == store::MessageStatus::queued ||
                                   r.status == store::MessageStatus::sent ||
                                   r.status == store::MessageStatus::delivered ||
@@ -733,8 +796,8 @@ Status Engine::apply_receipt(const std::string& sender, const wire::Receipt& rec
                                   r.status == store::MessageStatus::expired;
         if (!advances)
             continue;
-        VEIL_TRY(m_store.set_status(mid, next));
-        effects.statuses.emplace_back(mid, next);
+        VEIL_TRY(m_store.set_status(mid, status));
+        effects.statuses.emplace_back(mid, status);
     }
     return {};
 }

@@ -318,6 +318,23 @@ public:
     Status set_attachment_state(std::int64_t message, int index, AttachmentState state,
                                 const std::string& local_path);
 
+    // ---- Receipts per member of our group messages (schema version 9).
+    struct ReceiptRow {
+        std::string member;
+        MessageStatus status = MessageStatus::sent; // sent (no receipt yet), delivered or read
+        std::int64_t at_ms = 0;                     // when the receipt arrived (our clock)
+    };
+    // The members a group message of ours went to, each waiting for their receipts.
+    Status expect_receipts(std::int64_t message, const std::vector<std::string>& members);
+    // A member's receipt (delivered or read; a read is never lowered). Returns the lowest status
+    // over all the message's members when this changed anything, nullopt when it did not (a
+    // repeat, or from someone the message was not sent to).
+    Result<std::optional<MessageStatus>> record_receipt(std::int64_t message,
+                                                        const std::string& member,
+                                                        MessageStatus status, std::int64_t at_ms);
+    // Every member's receipt state for a message, by member name.
+    Result<std::vector<ReceiptRow>> receipts(std::int64_t message);
+
     // Changes to stored messages, in order (schema version 8, table events).
     enum class EventKind { changed = 1, status = 2, disappeared = 3 };
     struct EventRow {

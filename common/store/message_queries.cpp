@@ -585,8 +585,9 @@ Result<std::vector<std::string>> drop_extras(Database& db, std::int64_t id) {
         collect<std::string>(files.value(), [](const Statement& s) { return s.column_text(0); });
     if (!paths)
         return paths.error();
-    for (const char* sql : {"DELETE FROM reactions WHERE message = ?1",
-                            "DELETE FROM attachments WHERE message = ?1"}) {
+    for (const char* sql :
+         {"DELETE FROM reactions WHERE message = ?1", "DELETE FROM attachments WHERE message = ?1",
+          "DELETE FROM message_receipts WHERE message = ?1"}) {
         auto stmt = db.prepare(sql);
         if (!stmt)
             return stmt.error();
@@ -633,6 +634,59 @@ Status AccountStore::set_reaction(std::int64_t message, const std::string& react
     if (!stmt)
         return stmt.error();
     return stmt->bind(1, message).bind(2, reactor).bind(3, emoji).bind(4, at_ms).run();
+}
+
+Status AccountStore::expect_receipts(std::int64_t message,
+                                     const std::vector<std::string>& members) {
+    for (const auto& member : members) {
+        auto stmt = m_impl->db.prepare("INSERT OR IGNORE INTO message_receipts (message, member, "
+                                       "status) VALUES (?1, ?2, ?3)");
+        if (!stmt)
+            return stmt.error();
+        VEIL_TRY(stmt->bind(1, message)
+                     .bind(2, member)
+                     .bind(3, static_cast<std::int64_t>(MessageStatus::sent))
+                     .run());
+    }
+    return {};
+}
+
+Result<std::optional<MessageStatus>> AccountStore::record_receipt(std::int64_t message,
+                                                                  const std::string& member,
+                                                                  MessageStatus status,
+                                                                  std::int64_t at_ms) {
+    if (status != MessageStatus::delivered && status != MessageStatus::read)
+        return make_error(Errc::invalid_argument, "a receipt says delivered or read");
+    auto update = m_impl->db.prepare("UPDATE message_receipts SET status = ?3, at_ms = ?4 WHERE "
+                                     "message = ?1 AND member = ?2 AND status < ?3");
+    if (!update)
+        return update.error();
+    VEIL_TRY(update->bind(1, message)
+                 .bind(2, member)
+                 .bind(3, static_cast<std::int64_t>(status))
+                 .bind(4, at_ms)
+                 .run());
+    if (m_impl->db.changes() == 0)
+        return std::optional<MessageStatus>();
+    auto lowest = m_impl->db.prepare("SELECT min(status) FROM message_receipts WHERE message = ?1");
+    if (!lowest)
+        return lowest.error();
+    auto row = lowest->bind(1, message).step();
+    if (!row)
+        return row.error();
+    return std::optional<MessageStatus>(static_cast<MessageStatus>(lowest->column_int64(0)));
+}
+
+Result<std::vector<AccountStore::ReceiptRow>> AccountStore::receipts(std::int64_t message) {
+    auto stmt = m_impl->db.prepare("SELECT member, status, at_ms FROM message_receipts WHERE "
+                                   "message = ?1 ORDER BY member");
+    if (!stmt)
+        return stmt.error();
+    stmt->bind(1, message);
+    return collect<ReceiptRow>(stmt.value(), [](const Statement& s) {
+        return ReceiptRow{s.column_text(0), static_cast<MessageStatus>(s.column_int64(1)),
+                          s.column_int64(2)};
+    });
 }
 
 Result<std::uint32_t> AccountStore::expire_timer(const std::string& peer) {

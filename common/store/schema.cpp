@@ -299,10 +299,23 @@ CREATE TABLE events (
 );
 )sql";
 
+// Version 9: receipts per member of our group messages. A row per member who was sent the
+// message (status sent), raised to delivered or read by that member's receipts; the message's
+// own status is the lowest of them, so two ticks mean every member has it.
+constexpr const char* kVersion9 = R"sql(
+CREATE TABLE message_receipts (
+    message INTEGER NOT NULL REFERENCES messages (id),
+    member TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (message, member)
+) WITHOUT ROWID;
+)sql";
+
 // Migration i brings the schema from version i to version i + 1. Append only; never edit a
 // migration that has shipped.
-constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4,
-                                    kVersion5, kVersion6, kVersion7, kVersion8};
+constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
+                                    kVersion6, kVersion7, kVersion8, kVersion9};
 
 } // namespace
 

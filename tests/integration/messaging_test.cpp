@@ -401,3 +401,65 @@ TEST_CASE("in a group, mentions, replies, reactions and a disappearing timer rea
         CHECK_FALSE(relay_holds(dir, secret));
     }
 }
+
+TEST_CASE("in a group, two ticks wait for every member, and typing reaches members online") {
+    TempDir dir("veil-group-receipts");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+    Client carol = make_client(dir.path(), relay.url(), "carol");
+    Client dave = make_client(dir.path(), relay.url(), "dave");
+    REQUIRE(alice.run({"group", "create", "birders", "--members", "bob,carol"}).code == 0);
+    REQUIRE(bob.run({"receive"}).code == 0);
+    REQUIRE(carol.run({"receive"}).code == 0);
+
+    auto sent = alice.run({"send", "--group", "birders", "a heron at the weir"});
+    INFO(sent.err);
+    REQUIRE(sent.code == 0);
+    std::string id = first_line(sent.out);
+    const std::string delivered =
+        "{\"event\":\"status\",\"id\":\"" + id + "\",\"status\":\"delivered\"}";
+    const std::string read = "{\"event\":\"status\",\"id\":\"" + id + "\",\"status\":\"read\"}";
+
+    // Bob has it, Carol not yet: still one tick.
+    REQUIRE(bob.run({"receive"}).code == 0);
+    auto got = alice.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    CHECK(got.out.find("\"id\":\"" + id + "\",\"status\"") == std::string::npos);
+    // Carol too: two ticks.
+    REQUIRE(carol.run({"receive"}).code == 0);
+    got = alice.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    CHECK(got.out.find(delivered) != std::string::npos);
+    // Read once both have read it.
+    REQUIRE(bob.run({"read", "--group", "birders"}).code == 0);
+    got = alice.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    CHECK(got.out.find(read) == std::string::npos);
+    REQUIRE(carol.run({"read", "--group", "birders"}).code == 0);
+    got = alice.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    CHECK(got.out.find(read) != std::string::npos);
+
+    // Typing in the group reaches a member who is online and with whom a session exists (Bob
+    // sent his sender key to Carol with his first message); nothing is stored on the relay.
+    REQUIRE(bob.run({"send", "--group", "birders", "which weir?"}).code == 0);
+    REQUIRE(carol.run({"receive"}).code == 0);
+    REQUIRE(alice.run({"receive"}).code == 0);
+    REQUIRE(bob.run({"receive"}).code == 0);
+    auto listening = carol.start({"receive", "--json", "--wait", "20"});
+    REQUIRE(listening->wait_for_output("waiting for messages", 20s, /*stderr=*/true));
+    auto typed = bob.run({"typing", "--group", "birders"});
+    INFO(typed.err);
+    REQUIRE(typed.code == 0);
+    REQUIRE(listening->wait_for_output("\"from\":\"bob\",\"typing\":true}", 20s));
+    listening->signal(SIGTERM);
+    listening->wait(10s);
+    auto lines = listening->out();
+    std::string line = line_with(lines, "\"from\":\"bob\",\"typing\":true}");
+    CHECK(line.find("\"conversation\":\"#") != std::string::npos);
+    CHECK(relay_mailbox_rows(dir.path() / "relay") == 0);
+
+    // Someone outside the group cannot type into it: dave has no such group.
+    CHECK(dave.run({"typing", "--group", "birders"}).code != 0);
+}

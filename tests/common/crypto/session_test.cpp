@@ -418,6 +418,31 @@ TEST_CASE("a message more than 2000 ahead in its chain is rejected and one 1999 
     CHECK(receive(bob, alice, sent[0]).ok());
 }
 
+TEST_CASE("the sending chain index counts messages since the peer last started a new chain") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    Party carol = make_party("carol");
+    auto none = sending_chain_index(*alice.context, bob.address);
+    REQUIRE_FALSE(none.ok());
+    CHECK(none.error().code == Errc::no_session);
+
+    connect(alice, bob);
+    CHECK(*sending_chain_index(*alice.context, bob.address) == 0);
+    CHECK(*receive(bob, alice, send(alice, bob, "one")) == "one");
+    send(alice, bob, "two");
+    send(alice, bob, "three");
+    CHECK(*sending_chain_index(*alice.context, bob.address) == 3);
+
+    // Bob's reply carries a new ratchet key: Alice's next chain starts again at 0.
+    CHECK(*receive(alice, bob, send(bob, alice, "reply")) == "reply");
+    CHECK(*sending_chain_index(*alice.context, bob.address) == 0);
+    send(alice, bob, "four");
+    CHECK(*sending_chain_index(*alice.context, bob.address) == 1);
+    // Bob sent one message on his current chain.
+    CHECK(*sending_chain_index(*bob.context, alice.address) == 1);
+    CHECK_FALSE(sending_chain_index(*alice.context, carol.address).ok());
+}
+
 TEST_CASE("a prekey message from a changed identity is refused as untrusted") {
     Party alice = make_party("alice");
     Party alice_reinstalled = make_party("alice");

@@ -54,6 +54,15 @@ public:
         changes_failed.emplace_back(group_id.begin(), group_id.end());
     }
     std::vector<Bytes> changes_failed;
+    struct Typing {
+        std::string conversation;
+        std::string who;
+        bool typing = false;
+    };
+    std::vector<Typing> typing;
+    void on_typing(const std::string& conversation, const std::string& who, bool t) override {
+        typing.push_back({conversation, who, t});
+    }
 
     std::vector<store::MessageRow> incoming() const {
         std::vector<store::MessageRow> out;

@@ -103,6 +103,7 @@ public:
     int device_mismatches = 0;           // GroupSendRequests refused with MISMATCHED_DEVICES
     std::map<std::string, std::vector<Stored>> mailboxes;
     std::vector<wire::SendRequest> sends;
+    int transients = 0;               // transient sends (typing), which are never stored
     std::vector<std::size_t> uploads; // sizes of PrekeyUpload batches
 
     // Internal, used by FakeTransport.

@@ -2,6 +2,9 @@
 // needs a relay that misbehaves (a changed identity key) or exact clocks (disappearing).
 #include "engine_fixture.h"
 
+#include "crypto/session.h"
+#include "protocol/padding.h"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -173,4 +176,96 @@ TEST_CASE("file names from others are cleaned and reactions must be emoji") {
     CHECK_FALSE(engine::valid_reaction("\xE2\x80\xAE")); // a lone RTL override
     CHECK_FALSE(engine::valid_reaction("\x1b[2J"));
     CHECK_FALSE(engine::valid_reaction(""));
+}
+
+TEST_CASE("typing indicators stop before an offline device would fall 2000 messages behind") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    REQUIRE(alice.engine->send_text("bob", "hello").ok());
+    relay.pump();
+    REQUIRE(bob.engine->send_text("alice", "hi").ok());
+    relay.pump();
+    REQUIRE(alice.recorder.incoming().size() == 1);
+
+    alice.engine->set_typing("bob", true);
+    relay.pump();
+    REQUIRE(bob.recorder.typing.size() == 1);
+    CHECK(bob.recorder.typing[0].conversation == "alice");
+    CHECK(bob.recorder.typing[0].typing);
+
+    // Bob goes offline for a long time while alice types on and off: every indicator is
+    // dropped by the relay, and each one is a step bob's next message must skip.
+    bob.engine->stop();
+    relay.pump();
+    for (int i = 0; i < 1200; ++i) {
+        alice.engine->set_typing("bob", true);
+        alice.engine->set_typing("bob", false);
+        relay.pump();
+    }
+    CHECK(relay.transients < 1000);
+    CHECK(relay.transients > 900);
+    REQUIRE(alice.engine->send_text("bob", "still there?").ok());
+    relay.pump();
+    start(relay, bob);
+    auto incoming = bob.recorder.incoming();
+    REQUIRE(incoming.size() == 2);
+    CHECK(incoming[1].text == "still there?");
+
+    // Once bob answers, a new chain starts and alice's indicators flow again.
+    REQUIRE(bob.engine->send_text("alice", "yes").ok());
+    relay.pump();
+    int before = relay.transients;
+    std::size_t seen = bob.recorder.typing.size();
+    alice.engine->set_typing("bob", true);
+    relay.pump();
+    CHECK(relay.transients == before + 1);
+    CHECK(bob.recorder.typing.size() == seen + 1);
+}
+
+TEST_CASE("typing that names a group is shown only from its members") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    Client carol(relay, "carol");
+    start(relay, alice);
+    start(relay, bob);
+    start(relay, carol);
+    auto group = alice.engine->create_group("club", {"bob"});
+    REQUIRE(group.ok());
+    relay.pump();
+    REQUIRE(bob.engine->send_group_message(group.value(), "hi club").ok());
+    relay.pump();
+    REQUIRE(carol.engine->send_text("alice", "hi alice").ok());
+    relay.pump();
+
+    bob.engine->set_typing(store::group_conversation(group.value()), true);
+    relay.pump();
+    REQUIRE(alice.recorder.typing.size() == 1);
+    CHECK(alice.recorder.typing[0].conversation == store::group_conversation(group.value()));
+    CHECK(alice.recorder.typing[0].who == "bob");
+
+    // Carol is not a member: her indicator naming the group (over her 1:1 session) is ignored.
+    auto context = crypto::StoreContext::create(*carol.context, *carol.store);
+    REQUIRE(context.ok());
+    wire::Content content;
+    content.mutable_typing()->set_action(wire::Typing::STARTED);
+    content.mutable_typing()->set_group_id(std::string(group.value().begin(), group.value().end()));
+    std::string plain = content.SerializeAsString();
+    auto ct = crypto::encrypt(*context.value(), {"alice", 1},
+                              protocol::pad(Bytes(plain.begin(), plain.end())));
+    REQUIRE(ct.ok());
+    wire::Deliver d;
+    d.set_message_id(std::string(16, '\x07'));
+    d.set_from_username("carol");
+    d.set_from_device_id(1);
+    d.set_type(wire::CIPHERTEXT_WHISPER);
+    d.set_ciphertext(std::string(ct->bytes.begin(), ct->bytes.end()));
+    d.set_server_timestamp_ms(1);
+    relay.deliver("alice", d);
+    relay.pump();
+    CHECK(alice.recorder.typing.size() == 1);
+    CHECK(alice.recorder.errors.empty());
 }

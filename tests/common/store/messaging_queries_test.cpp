@@ -134,3 +134,51 @@ TEST_CASE("attachments keep their key out of message lists", "[store]") {
     CHECK(store->attachment(id.value(), 0).value()->state == AttachmentState::ready);
     CHECK(store->attachments_in(AttachmentState::ready).value().size() == 1);
 }
+
+TEST_CASE("a group message's status is the lowest of its members' receipts", "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    auto id = store->insert_message(outgoing("#00", 1, "to the group", 10));
+    REQUIRE(id.ok());
+    REQUIRE(store->expect_receipts(id.value(), {"bob", "carol"}).ok());
+    auto waiting = store->receipts(id.value());
+    REQUIRE(waiting.ok());
+    REQUIRE(waiting->size() == 2);
+    CHECK(waiting->at(0).member == "bob");
+    CHECK(waiting->at(0).status == MessageStatus::sent);
+
+    // One member has it: the lowest is still "sent".
+    auto one = store->record_receipt(id.value(), "bob", MessageStatus::delivered, 100);
+    REQUIRE(one.ok());
+    CHECK(one.value() == std::optional<MessageStatus>(MessageStatus::sent));
+    // A repeat, and someone the message never went to, change nothing.
+    CHECK_FALSE(store->record_receipt(id.value(), "bob", MessageStatus::delivered, 101)
+                    .value()
+                    .has_value());
+    CHECK_FALSE(
+        store->record_receipt(id.value(), "mallory", MessageStatus::read, 102).value().has_value());
+    // Carol reads it at once (her delivery receipt may come later, or never).
+    CHECK(store->record_receipt(id.value(), "carol", MessageStatus::read, 103).value() ==
+          std::optional<MessageStatus>(MessageStatus::delivered));
+    CHECK_FALSE(store->record_receipt(id.value(), "carol", MessageStatus::delivered, 104)
+                    .value()
+                    .has_value());
+    CHECK(store->record_receipt(id.value(), "bob", MessageStatus::read, 105).value() ==
+          std::optional<MessageStatus>(MessageStatus::read));
+    auto all = store->receipts(id.value());
+    REQUIRE(all.ok());
+    CHECK(all->at(0).status == MessageStatus::read);
+    CHECK(all->at(0).at_ms == 105);
+    CHECK(all->at(1).at_ms == 103);
+    CHECK_FALSE(store->record_receipt(id.value(), "bob", MessageStatus::failed, 106).ok());
+
+    // Receipts go with the message when it disappears.
+    auto timed = outgoing("#00", 2, "brief", 20);
+    timed.expires_at_ms = 500;
+    auto timed_id = store->insert_message(timed);
+    REQUIRE(timed_id.ok());
+    REQUIRE(store->expect_receipts(timed_id.value(), {"bob"}).ok());
+    REQUIRE(store->delete_expired(500).ok());
+    CHECK(store->receipts(timed_id.value()).value().empty());
+    CHECK(store->receipts(id.value()).value().size() == 2);
+}

@@ -55,7 +55,14 @@ constexpr const char* kDropVersion5 =
     "CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id BLOB NOT NULL, "
     "peer TEXT NOT NULL, content BLOB NOT NULL);";
 
+void make_version_8(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    REQUIRE(db.exec("BEGIN; DROP TABLE message_receipts; PRAGMA user_version = 8; COMMIT;").ok());
+    CHECK_FALSE(has_table(db, "message_receipts"));
+}
+
 void make_version_7(const TempProfile& profile) {
+    make_version_8(profile);
     auto db = open_raw(profile);
     REQUIRE(db.exec("BEGIN; DROP TABLE message_details; DROP TABLE reactions; DROP TABLE "
                     "attachments; DROP TABLE conversation_settings; DROP TABLE identity_trust; "
@@ -117,10 +124,10 @@ const crypto::SenderKeyName kName{to_bytes("group"), {"alice", 1}};
 
 } // namespace
 
-TEST_CASE("the schema is at version 8 with the sender key, group, device, search, block and "
-          "messaging tables",
+TEST_CASE("the schema is at version 9 with the sender key, group, device, search, block, "
+          "messaging and receipt tables",
           "[store]") {
-    CHECK(current_schema_version() == 8);
+    CHECK(current_schema_version() == 9);
     TempProfile profile;
     create_store(profile);
     CHECK(user_version(profile) == current_schema_version());
@@ -129,7 +136,7 @@ TEST_CASE("the schema is at version 8 with the sender key, group, device, search
          {"sender_keys", "groups", "group_members", "group_key_holders", "group_outbox",
           "message_kinds", "group_pending_changes", "device_lists", "devices", "messages_fts",
           "blocked", "message_details", "reactions", "attachments", "conversation_settings",
-          "identity_trust", "events"}) {
+          "identity_trust", "events", "message_receipts"}) {
         INFO(table);
         CHECK(has_table(db, table));
     }
@@ -153,6 +160,24 @@ TEST_CASE("a version 2 database gains the group tables on open and keeps its mes
         CHECK(store->groups().value().empty());
     }
     CHECK(user_version(profile) == current_schema_version());
+}
+
+TEST_CASE("a version 8 database gains the receipt table on open and keeps its messages",
+          "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        REQUIRE(store->insert_message(incoming("bob", 1, "before the upgrade", 5)).ok());
+    }
+    make_version_8(profile);
+    REQUIRE(user_version(profile) == 8);
+    auto store = open_store(profile);
+    CHECK(user_version(profile) == current_schema_version());
+    auto rows = store->messages("bob", 10);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->front().text == "before the upgrade");
+    CHECK(store->receipts(rows->front().id).value().empty());
 }
 
 TEST_CASE("a version 7 database gains the messaging tables on open and keeps its messages",
