@@ -534,11 +534,21 @@ Status Engine::queue_content(const std::string& peer, const Bytes& message_id,
 }
 
 bool Engine::idle_outgoing() {
-    auto pending = m_store.pending();
     auto outbox = m_store.outbox();
     auto group_outbox = m_store.group_outbox();
-    return pending && outbox && group_outbox && pending->empty() && outbox->empty() &&
-           group_outbox->empty();
+    if (!outbox || !group_outbox || !outbox->empty() || !group_outbox->empty())
+        return false;
+    auto pending = m_store.pending();
+    if (!pending)
+        return false;
+    for (const auto& item : pending.value()) {
+        if (item.peer == m_username)
+            return false;
+        auto trust = m_store.trust(item.peer);
+        if (!trust || !trust->needs_accept)
+            return false;
+    }
+    return true;
 }
 
 void Engine::mark_failed(std::span<const std::uint8_t> message_id) {

@@ -322,7 +322,8 @@ public:
     // Accepts a contact's changed identity key, so that sending resumes.
     Status accept_new_identity(const std::string& peer);
 
-    // True when nothing is pending or waiting in the outbox.
+    // True when nothing is pending or waiting in the outbox, but what is held for a contact whose
+    // changed key the person has not accepted yet (that waits for the person, not the relay).
     bool idle_outgoing();
     // Ready, with every request answered and nothing queued (see EngineObserver::on_settled).
     bool settled();

@@ -150,6 +150,33 @@ bool lock_data_dir(const std::string& data_dir) {
     return true; // the descriptor stays open, holding the lock, until the process ends
 }
 
+// The relay must be stopped: a running one holds the account's connections and caches.
+int delete_account(const RelayConfig& config) {
+    if (!std::filesystem::exists(std::filesystem::path(config.data_dir) / "relay.db")) {
+        std::cerr << "veil-relay: " << config.data_dir << " holds no relay data\n";
+        return 1;
+    }
+    if (!lock_data_dir(config.data_dir)) {
+        std::cerr << "veil-relay: stop the relay first, then delete the account\n";
+        return 1;
+    }
+    auto store = SqliteStore::open(config.data_dir, config.durability);
+    if (!store) {
+        std::cerr << "veil-relay: " << store.error().message << "\n";
+        return 1;
+    }
+    auto deleted = (*store)->delete_account(config.account);
+    if (!deleted) {
+        std::cerr << "veil-relay: " << deleted.error().message << "\n";
+        return 1;
+    }
+    std::cout << "deleted account " << config.account << " (" << deleted->devices
+              << (deleted->devices == 1 ? " device, " : " devices, ") << deleted->queued
+              << (deleted->queued == 1 ? " waiting message" : " waiting messages")
+              << " dropped); the name can be registered again" << std::endl;
+    return 0;
+}
+
 int serve(const RelayConfig& config, const sigset_t& signals) {
     // Before anything else, so that a bad certificate or key stops the relay at once.
     std::shared_ptr<transport::TlsContext> tls;
@@ -252,6 +279,8 @@ int main(int argc, char** argv) {
     try {
         if (config->command == RelayConfig::Command::invite_create)
             return create_invite(*config);
+        if (config->command == RelayConfig::Command::account_delete)
+            return delete_account(*config);
         return serve(*config, signals);
     } catch (const Poco::Exception& e) {
         std::cerr << "veil-relay: " << e.displayText() << "\n";

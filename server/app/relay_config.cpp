@@ -1,5 +1,7 @@
 #include "relay_config.h"
 
+#include "protocol/envelope_codec.h"
+
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
@@ -153,11 +155,17 @@ const char* usage() {
            "                  [--tls-cert FILE --tls-key FILE]\n"
            "                  [--link-timeout-seconds N] [--max-attachment-mib N]\n"
            "       veil-relay invite create --data DIR [--config FILE]\n"
+           "       veil-relay account delete NAME --data DIR [--config FILE]\n"
            "\n"
            "  --link-timeout-seconds N  seconds a new device's link code can be used\n"
            "                            (10 to 86400, default 600)\n"
            "  --max-attachment-mib N    the largest attachment the relay stores, in MiB\n"
-           "                            (1 to 4096, default 100)\n";
+           "                            (1 to 4096, default 100)\n"
+           "\n"
+           "  account delete NAME       with the relay stopped: delete NAME's account, devices,\n"
+           "                            keys and waiting messages, so that the name can be\n"
+           "                            registered again (a person who lost every device);\n"
+           "                            their contacts see that their safety number changed\n";
 }
 
 Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
@@ -166,6 +174,12 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
     if (args.size() >= 2 && args[0] == "invite" && args[1] == "create") {
         config.command = RelayConfig::Command::invite_create;
         i = 2;
+    } else if (args.size() >= 2 && args[0] == "account" && args[1] == "delete") {
+        if (args.size() < 3 || !protocol::valid_username(args[2]))
+            return bad("account delete needs the username of an account");
+        config.command = RelayConfig::Command::account_delete;
+        config.account = args[2];
+        i = 3;
     }
 
     auto file = find_config_file(args);

@@ -49,9 +49,10 @@
 namespace veil::relay {
 
 struct RelayConfig {
-    enum class Command { serve, invite_create, help };
+    enum class Command { serve, invite_create, account_delete, help };
 
     Command command = Command::serve;
+    std::string account; // account_delete: the username
     std::string listen = "127.0.0.1:8443";
     std::string data_dir;
     bool invite_only = false;

@@ -1153,6 +1153,47 @@ Status SqliteStore::create_invite(const std::string& code, std::int64_t now_ms) 
     }
 }
 
+Result<SqliteStore::DeletedAccount> SqliteStore::delete_account(const std::string& username) {
+    std::lock_guard lock(m_mutex);
+    auto& db = *m_db;
+    try {
+        SqliteTransaction tx(db);
+        auto account = account_row(db, username);
+        if (!account)
+            return make_error(Errc::not_found, "no account is named '" + username + "'");
+        DeletedAccount out;
+        {
+            StatementUse q(db.statement("SELECT count(*) FROM devices WHERE account_id = ?"));
+            q->bind(1, *account);
+            if (q->step())
+                out.devices = static_cast<std::size_t>(q->column_int64(0));
+        }
+        // The trigger frees group payloads whose last reference goes with the mailbox.
+        auto& mailbox = db.statement(
+            "DELETE FROM mailbox WHERE device IN (SELECT id FROM devices WHERE account_id = ?)");
+        mailbox.bind(1, *account);
+        mailbox.run();
+        out.queued = static_cast<std::size_t>(db.changes());
+        auto& prekeys = db.statement("DELETE FROM one_time_prekeys WHERE device IN (SELECT id "
+                                     "FROM devices WHERE account_id = ?)");
+        prekeys.bind(1, *account);
+        prekeys.run();
+        auto& devices = db.statement("DELETE FROM devices WHERE account_id = ?");
+        devices.bind(1, *account);
+        devices.run();
+        auto& sends = db.statement("DELETE FROM sends WHERE from_username = ?");
+        sends.bind(1, username);
+        sends.run();
+        auto& accounts = db.statement("DELETE FROM accounts WHERE id = ?");
+        accounts.bind(1, *account);
+        accounts.run();
+        tx.commit();
+        return out;
+    } catch (const std::exception& e) {
+        return database_error("deleting an account", e);
+    }
+}
+
 } // namespace veil::relay
 
 namespace veil::relay {

@@ -66,6 +66,18 @@ public:
                                                 std::span<const std::uint8_t> message_id) override;
     Result<PurgeOutcome> purge_before(std::int64_t cutoff_ms, std::int64_t now_ms) override;
     Status create_invite(const std::string& code, std::int64_t now_ms) override;
+
+    // An operator's reset (veil-relay account delete), with the relay stopped: the account and
+    // everything kept for it go (its devices, their keys and prekeys, their mailboxes, its send
+    // records); messages it sent that wait in others' mailboxes stay. The name can then be
+    // registered again, with a new identity key that its contacts are told of. Its group
+    // memberships stay: the groups' signed states name it, and only their admins change them.
+    // Errors: not_found, database.
+    struct DeletedAccount {
+        std::size_t devices = 0; // including devices removed earlier
+        std::size_t queued = 0;  // messages that waited for it
+    };
+    Result<DeletedAccount> delete_account(const std::string& username);
     Result<std::optional<GroupRecord>> find_group(std::span<const std::uint8_t> group_id) override;
     Result<std::optional<GroupMembership>> find_group_member(std::span<const std::uint8_t> group_id,
                                                              const std::string& username) override;

@@ -463,3 +463,65 @@ TEST_CASE("in a group, two ticks wait for every member, and typing reaches membe
     // Someone outside the group cannot type into it: dave has no such group.
     CHECK(dave.run({"typing", "--group", "birders"}).code != 0);
 }
+
+TEST_CASE("after the operator resets an account, its new key is announced and a verified contact "
+          "must accept it before writing") {
+    TempDir dir("veil-key-change");
+    auto relay = std::make_unique<Relay>(dir.path());
+    Client alice = make_client(dir.path(), relay->url(), "alice");
+    Client bob = make_client(dir.path(), relay->url(), "bob");
+    REQUIRE(bob.run({"send", "alice", "hi"}).code == 0);
+    REQUIRE(alice.run({"receive"}).code == 0);
+    REQUIRE(alice.run({"verify", "bob", "--mark"}).code == 0);
+    auto before = alice.run({"verify", "bob", "--ascii"});
+    REQUIRE(before.code == 0);
+
+    const std::string data = (dir.path() / "relay").string();
+    auto admin = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), VEIL_RELAY_BIN);
+        args.insert(args.end(), {"--data", data});
+        return veil::test::run(args, {}, dir.path(), "relay-admin");
+    };
+    // Not while the relay runs.
+    auto busy = admin({"account", "delete", "bob"});
+    CHECK(busy.code == 1);
+    CHECK(busy.err.find("stop the relay first") != std::string::npos);
+    relay.reset();
+    auto unknown = admin({"account", "delete", "nobody"});
+    CHECK(unknown.code == 1);
+    CHECK(unknown.err.find("no account is named 'nobody'") != std::string::npos);
+    auto deleted = admin({"account", "delete", "bob"});
+    INFO(deleted.err);
+    REQUIRE(deleted.code == 0);
+    CHECK(deleted.out.find("deleted account bob (1 device") != std::string::npos);
+
+    // Bob starts again on a new device under the same name: a new identity key.
+    relay = std::make_unique<Relay>(dir.path());
+    alice.relay = relay->url();
+    Client bob_again{dir.path(), dir.path() / "bob-again", relay->url(), "a new passphrase"};
+    auto registered = bob_again.run({"register", "bob"});
+    INFO(registered.err);
+    REQUIRE(registered.code == 0);
+    REQUIRE(bob_again.run({"send", "alice", "new phone, same bob"}).code == 0);
+    auto got = alice.run({"receive", "--json"});
+    INFO(got.err);
+    REQUIRE(got.code == 0);
+    CHECK(got.out.find("new phone, same bob") != std::string::npos);
+    CHECK(got.out.find("Your safety number with bob changed") != std::string::npos);
+    CHECK(got.out.find("Sending to them is paused") != std::string::npos);
+    auto after = alice.run({"verify", "bob", "--ascii"});
+    REQUIRE(after.code == 0);
+    CHECK(after.out != before.out);
+
+    // Alice verified the old key: nothing goes out until she accepts the new one.
+    auto paused = alice.run({"send", "bob", "is that you?"});
+    CHECK(paused.code != 0);
+    CHECK(paused.err.find("accept the new key") != std::string::npos);
+    REQUIRE(alice.run({"verify", "bob", "--accept"}).code == 0);
+    REQUIRE(alice.run({"send", "bob", "welcome back"}).code == 0);
+    got = bob_again.run({"receive"});
+    INFO(got.err);
+    REQUIRE(got.code == 0);
+    CHECK(got.out.find("welcome back") != std::string::npos);
+    CHECK_FALSE(relay_holds(dir, "welcome back"));
+}
