@@ -127,6 +127,7 @@ transport::TransportOptions transport_options(const RelayConfig& config) {
     transport::TransportOptions options;
     options.reactors = static_cast<std::size_t>(config.reactors);
     options.frame_timeout = std::chrono::milliseconds(config.frame_timeout_ms);
+    options.min_transfer_bytes_per_second = static_cast<std::size_t>(config.min_transfer_rate);
     options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
     options.max_outgoing_bytes = static_cast<std::size_t>(config.max_outgoing_bytes);
     options.upgrade_timeout = std::chrono::milliseconds(config.upgrade_timeout_ms);

@@ -69,6 +69,7 @@ struct HiddenOption {
 constexpr HiddenOption kHidden[] = {
     {"--upgrade-timeout-ms", &RelayConfig::upgrade_timeout_ms, 1, 3'600'000},
     {"--frame-timeout-ms", &RelayConfig::frame_timeout_ms, 1, 3'600'000},
+    {"--min-transfer-rate", &RelayConfig::min_transfer_rate, 1, 1LL << 30},
     {"--idle-timeout-ms", &RelayConfig::idle_timeout_ms, 3, 86'400'000},
     {"--max-outgoing-bytes", &RelayConfig::max_outgoing_bytes, 1024, 1LL << 32},
     {"--reactors", &RelayConfig::reactors, 1, 256},

@@ -71,6 +71,7 @@ struct RelayConfig {
     // Transport limits (hidden options).
     std::int64_t upgrade_timeout_ms = 10'000;
     std::int64_t frame_timeout_ms = 10'000;
+    std::int64_t min_transfer_rate = 16 * 1024; // bytes a second, for blob transfers
     std::int64_t idle_timeout_ms = 90'000;
     std::int64_t max_outgoing_bytes = 4 * 1024 * 1024;
     std::int64_t reactors = 0;

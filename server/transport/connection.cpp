@@ -245,6 +245,7 @@ void Connection::begin_upload(const BlobRequest& request, std::size_t head_end, 
     m_upload.emplace(std::move(upload.value()));
     m_body_left = length;
     m_body_deadline = now + m_options.frame_timeout;
+    m_transfer_deadline = transfer_deadline(length, now);
     m_state = State::http_body;
     if (request.expect_continue) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -320,6 +321,11 @@ void Connection::read_body(std::span<std::uint8_t> scratch, TimePoint now) {
     } while (m_state == State::http_body && m_tls && SSL_pending(m_tls) > 0);
 }
 
+Connection::TimePoint Connection::transfer_deadline(std::uint64_t bytes, TimePoint now) const {
+    const auto rate = std::max<std::uint64_t>(1, m_options.min_transfer_bytes_per_second);
+    return now + m_options.frame_timeout + std::chrono::milliseconds(bytes * 1000 / rate);
+}
+
 void Connection::begin_download(const BlobRequest& request, TimePoint now) {
     auto file = m_service.blobs()->open_blob(request.blob_id);
     if (!file) {
@@ -345,6 +351,7 @@ void Connection::begin_download(const BlobRequest& request, TimePoint now) {
     m_blob_offset = 0;
     m_blob_left = file->size;
     m_body_deadline = now + m_options.frame_timeout;
+    m_transfer_deadline = transfer_deadline(file->size, now);
     m_state = State::http_stream;
     flush();
 }
@@ -600,12 +607,13 @@ void Connection::on_timer(TimePoint now) {
             m_state = State::done;
         return;
     }
-    if (m_state == State::http_body && now >= m_body_deadline) {
+    if (m_state == State::http_body && now >= std::min(m_body_deadline, m_transfer_deadline)) {
         log::debug(kLog, "connection " + std::to_string(id()) + ": upload stalled; cut");
-        answer_http(408, "the upload stalled\n", now);
+        answer_http(
+            408, now >= m_body_deadline ? "the upload stalled\n" : "the upload is too slow\n", now);
         return;
     }
-    if (m_state == State::http_stream && now >= m_body_deadline) {
+    if (m_state == State::http_stream && now >= std::min(m_body_deadline, m_transfer_deadline)) {
         log::debug(kLog, "connection " + std::to_string(id()) + ": download stalled; cut");
         m_state = State::done;
         return;
@@ -658,7 +666,7 @@ Connection::TimePoint Connection::next_deadline() const {
     if (m_state == State::closing)
         return m_close_deadline;
     if (m_state == State::http_body || m_state == State::http_stream)
-        return m_body_deadline;
+        return std::min(m_body_deadline, m_transfer_deadline);
     if (m_state != State::open)
         return TimePoint::min();
     TimePoint next = m_ping_sent ? m_last_received + m_options.idle_timeout

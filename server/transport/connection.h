@@ -134,6 +134,8 @@ private:
     void answer_blob(const BlobRequest& request, std::size_t head_end, TimePoint now);
     void begin_upload(const BlobRequest& request, std::size_t head_end, TimePoint now);
     void begin_download(const BlobRequest& request, TimePoint now);
+    // When a transfer of bytes begun now must be done (min_transfer_bytes_per_second).
+    TimePoint transfer_deadline(std::uint64_t bytes, TimePoint now) const;
     // Queues a complete HTTP answer and closes once it is written.
     void answer_http(int status, std::string_view body, TimePoint now);
     void read_body(std::span<std::uint8_t> scratch, TimePoint now);
@@ -188,7 +190,8 @@ private:
     // A blob upload under way (http_body), and a blob being sent (http_stream).
     std::optional<BlobUpload> m_upload;
     std::uint64_t m_body_left = 0;
-    TimePoint m_body_deadline;
+    TimePoint m_body_deadline;     // the next byte, or the connection is stalled
+    TimePoint m_transfer_deadline; // the whole blob, at the slowest rate allowed
     int m_blob_fd = -1;
     std::uint64_t m_blob_offset = 0;
     std::uint64_t m_blob_left = 0;

@@ -28,6 +28,9 @@ struct TransportOptions {
     // The TLS handshake (on a TLS listener) and the HTTP upgrade request together must be done
     // this long after the connection was accepted.
     std::chrono::milliseconds upgrade_timeout{10'000};
+    // A blob upload or download must average at least this many bytes a second (on top of one
+    // frame_timeout), so that a client trickling bytes cannot hold a connection for ever.
+    std::size_t min_transfer_bytes_per_second = 16 * 1024;
     // At shutdown, how long clients get to receive their going-away close frames.
     std::chrono::milliseconds shutdown_grace{2'000};
 };

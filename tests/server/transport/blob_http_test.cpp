@@ -266,6 +266,37 @@ TEST_CASE("a stalled upload is cut with 408 and leaves no temp file; other clien
     CHECK(get(relay.port(), "/v1/blobs/" + ticket.blob_id()).status == 404);
 }
 
+TEST_CASE("an upload trickled below the slowest rate allowed is cut with 408 though it never "
+          "stalls") {
+    TempDir dir("veil-blob");
+    // Each piece comes well within the stall deadline (2 s), but 4,000 bytes at 1,000 B/s
+    // must be done within 2 s + 4 s; at 100 bytes every 250 ms they would take 10 s.
+    RelayProcess relay(dir.path(), {"--frame-timeout-ms", "2000", "--min-transfer-rate", "1000"});
+    Uploader up(relay.port());
+    auto ticket = up.ticket(4000);
+    RawSocket slow(relay.port());
+    REQUIRE(slow.send_all(put_head(ticket.blob_id(), ticket.token(), 4000)));
+    const auto started = std::chrono::steady_clock::now();
+    Bytes raw;
+    for (int piece = 0; piece < 40; ++piece) {
+        // The pace of a slow client; each pause also waits for the relay's answer.
+        if (slow.read_some(raw, after(250ms)) != RawSocket::Read::timeout)
+            break;
+        if (!slow.send_all(std::string(100, 'x')))
+            break;
+    }
+    REQUIRE(slow.read_to_eof(raw, after(10s)));
+    const auto took = std::chrono::steady_clock::now() - started;
+    auto answer = parse_answer(raw);
+    CHECK(answer.status == 408);
+    const std::string body(answer.body.begin(), answer.body.end());
+    CHECK(body == "the upload is too slow\n");
+    CHECK(took < 9s);
+    CHECK(files_in(dir.path() / "relay" / "blobs" / "tmp") == 0);
+    CHECK(get(relay.port(), "/v1/blobs/" + ticket.blob_id()).status == 404);
+    CHECK(healthz_ok(relay.port()));
+}
+
 TEST_CASE("a full disk during an upload gets 507 and leaves no partial file") {
     TempDir dir("veil-blob");
     RelayProcess relay(dir.path());
