@@ -531,9 +531,10 @@ void MainWindow::on_transfer(qint64 row_id, int index, quint64 done, quint64 tot
 // ---- typing ----------------------------------------------------------------------------------
 
 void MainWindow::on_input_edited(const QString& text) {
-    if (m_peer.empty() || store::is_group_conversation(m_peer) || !m_editing.empty())
+    if (m_peer.empty() || !m_editing.empty())
         return;
-    // The engine sends "started" at most every few seconds, so every keystroke may say so.
+    // The engine sends "started" at most every few seconds, so every keystroke may say so (in
+    // a group, to each member).
     m_bridge.engine().set_typing(m_peer, !text.isEmpty());
 }
 

@@ -896,8 +896,7 @@ void TuiModel::send(const std::string& text) {
 
 void TuiModel::update_typing() {
     std::string_view text = m_editor.text();
-    bool typing = !text.empty() && text.front() != '/' && !m_open_peer.empty() &&
-                  !store::is_group_conversation(m_open_peer) && !m_unlinked &&
+    bool typing = !text.empty() && text.front() != '/' && !m_open_peer.empty() && !m_unlinked &&
                   !is_blocked(m_open_peer);
     if (!typing) {
         stop_typing();

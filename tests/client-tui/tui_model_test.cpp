@@ -1230,6 +1230,28 @@ TEST_CASE("typing a message tells the engine, and sending or clearing it stops",
     CHECK(t.backend.typing_calls.back() == "bob off");
 }
 
+TEST_CASE("typing in a group tells its members, and their typing shows with their names",
+          "[tui_model]") {
+    Fixture t;
+    auto created = t.backend.create_group("hikers", {"bob", "carol"});
+    REQUIRE(created);
+    const std::string conversation = store::group_conversation(created.value());
+    t.model.open_initial("");
+    REQUIRE(t.model.open("hikers"));
+    t.type(U"on my way");
+    REQUIRE_FALSE(t.backend.typing_calls.empty());
+    CHECK(t.backend.typing_calls.front() == conversation + " on");
+    t.model.handle_key(Key::of(Key::Type::enter));
+    CHECK(t.backend.typing_calls.back() == conversation + " off");
+
+    t.model.on_typing(conversation, "carol", true);
+    CHECK(shows(t.model, "carol is typing"));
+    t.model.on_typing("carol", "carol", false); // her 1:1 conversation is another one
+    CHECK(shows(t.model, "carol is typing"));
+    t.model.on_typing(conversation, "carol", false);
+    CHECK_FALSE(shows(t.model, "carol is typing"));
+}
+
 TEST_CASE("a changed message is replaced by its row id and removed ones disappear", "[tui_model]") {
     Fixture t;
     t.backend.contact_list = {"bob"};
