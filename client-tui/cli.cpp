@@ -202,8 +202,6 @@ std::string message_json(store::AccountStore& store, const store::MessageRow& ro
     return out;
 }
 
-namespace {} // namespace
-
 // A group of this account by name, or by id in hex; a clear error when none or several match.
 Result<store::GroupRow> find_group(store::AccountStore& store, const std::string& name) {
     auto groups = store.groups();

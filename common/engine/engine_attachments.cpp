@@ -235,14 +235,7 @@ Status Engine::queue_uploaded(const store::MessageRow& row) {
             return a.error();
         if (!a.value())
             return make_error(Errc::not_found, "an attachment went missing");
-        auto* out = data->add_attachments();
-        out->set_blob_id(a.value()->blob_id);
-        out->set_key(to_string(a.value()->key));
-        out->set_digest(to_string(a.value()->digest));
-        out->set_size(a.value()->size);
-        out->set_blob_size(a.value()->blob_size);
-        out->set_file_name(a.value()->file_name);
-        out->set_content_type(a.value()->content_type);
+        detail::attachment_to_wire(*a.value(), data->add_attachments());
     }
     store::AccountStore::Transaction tx(m_store);
     VEIL_TRY(tx.begun());

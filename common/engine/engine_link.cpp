@@ -438,12 +438,18 @@ Status Engine::link_import_history(const wire::LinkHistory& history) {
     store::AccountStore::Transaction tx(m_store);
     VEIL_TRY(tx.begun());
     std::set<std::string> conversations;
+    const std::int64_t now = m_clock.now_ms();
+    bool expiring = false;
     for (const auto& m : history.messages()) {
         const std::string& peer = m.conversation();
         bool group = store::is_group_conversation(peer);
         if ((!group && !protocol::valid_username(peer)) ||
             m.message_id().size() != protocol::kMessageIdBytes ||
-            m.text().size() > protocol::kMaxPlaintextBytes)
+            m.text().size() > protocol::kMaxPlaintextBytes ||
+            static_cast<std::size_t>(m.attachments_size()) > protocol::kMaxAttachmentsPerMessage)
+            continue;
+        // Already gone on the other device (or about to be): never stored here.
+        if (m.expires_at_ms() != 0 && static_cast<std::int64_t>(m.expires_at_ms()) <= now)
             continue;
         store::MessageRow row;
         row.peer = peer;
@@ -455,14 +461,41 @@ Status Engine::link_import_history(const wire::LinkHistory& history) {
         row.received_at_ms = static_cast<std::int64_t>(m.received_at_ms());
         row.status = m.outgoing() ? store::MessageStatus::sent : store::MessageStatus::received;
         if (static_cast<store::MessageStatus>(m.status()) == store::MessageStatus::delivered ||
-            static_cast<store::MessageStatus>(m.status()) == store::MessageStatus::failed)
+            static_cast<store::MessageStatus>(m.status()) == store::MessageStatus::failed ||
+            static_cast<store::MessageStatus>(m.status()) == store::MessageStatus::read)
             row.status = static_cast<store::MessageStatus>(m.status());
+        if (m.has_quote() && m.quote().message_id().size() == protocol::kMessageIdBytes &&
+            protocol::valid_username(m.quote().author()))
+            row.quote = store::Quote{bytes_of(m.quote().message_id()), m.quote().author(),
+                                     unicode::sanitize(m.quote().text())};
+        for (const auto& name : m.mentions())
+            if (protocol::valid_username(name))
+                row.mentions.push_back(name);
+        row.edited_at_ms = static_cast<std::int64_t>(m.edited_at_ms());
+        row.deleted = m.deleted();
+        row.expire_timer_s = std::min(m.expire_timer_s(), protocol::kMaxExpireTimerSeconds);
+        row.expires_at_ms = static_cast<std::int64_t>(m.expires_at_ms());
+        if (row.deleted)
+            row.text.clear();
+        else
+            for (const auto& a : m.attachments()) {
+                auto file =
+                    detail::attachment_from_wire(a, static_cast<int>(row.attachments.size()));
+                if (file)
+                    row.attachments.push_back(std::move(file.value()));
+            }
         auto id = m_store.insert_message(row);
         if (!id) {
             if (id.error().code == Errc::duplicate_message)
                 continue;
             return id.error();
         }
+        if (!row.deleted)
+            for (const auto& r : m.reactions())
+                if (protocol::valid_username(r.reactor()) && valid_reaction(r.emoji()))
+                    VEIL_TRY(m_store.set_reaction(id.value(), r.reactor(), r.emoji(),
+                                                  static_cast<std::int64_t>(r.at_ms())));
+        expiring |= row.expires_at_ms != 0;
         ++m_link->imported;
         if (m.read() || m.outgoing())
             conversations.insert(peer);
@@ -470,7 +503,10 @@ Status Engine::link_import_history(const wire::LinkHistory& history) {
     // Copied history was seen on the other device.
     for (const auto& peer : conversations)
         VEIL_TRY(m_store.mark_read(peer));
-    return tx.commit();
+    VEIL_TRY(tx.commit());
+    if (expiring)
+        schedule_expiry();
+    return {};
 }
 
 void Engine::link_finish_new_device() {
@@ -611,6 +647,7 @@ void Engine::link_export_history() {
         link_fail("could not read the history to copy", true);
         return;
     }
+    const std::int64_t now = m_clock.now_ms();
     wire::LinkContent box;
     std::size_t box_bytes = 0;
     auto close_box = [&] {
@@ -625,7 +662,8 @@ void Engine::link_export_history() {
         if (!messages)
             continue;
         for (const auto& m : messages.value()) {
-            if (m.kind == store::MessageKind::system || m.status == store::MessageStatus::queued)
+            if (m.kind == store::MessageKind::system || m.status == store::MessageStatus::queued ||
+                (m.expires_at_ms != 0 && m.expires_at_ms <= now))
                 continue;
             auto* out = box.mutable_history()->add_messages();
             out->set_conversation(m.peer);
@@ -637,8 +675,32 @@ void Engine::link_export_history() {
             out->set_received_at_ms(static_cast<std::uint64_t>(m.received_at_ms));
             out->set_status(static_cast<std::uint32_t>(m.status));
             out->set_read(c.unread == 0);
+            if (m.quote) {
+                out->mutable_quote()->set_message_id(to_string(m.quote->message_id));
+                out->mutable_quote()->set_author(m.quote->author);
+                out->mutable_quote()->set_text(m.quote->text);
+            }
+            for (const auto& name : m.mentions)
+                out->add_mentions(name);
+            out->set_edited_at_ms(static_cast<std::uint64_t>(m.edited_at_ms));
+            out->set_deleted(m.deleted);
+            out->set_expire_timer_s(m.expire_timer_s);
+            out->set_expires_at_ms(static_cast<std::uint64_t>(m.expires_at_ms));
+            for (const auto& r : m.reactions) {
+                auto* reaction = out->add_reactions();
+                reaction->set_reactor(r.reactor);
+                reaction->set_emoji(r.emoji);
+                reaction->set_at_ms(static_cast<std::uint64_t>(r.at_ms));
+            }
+            for (const auto& listed : m.attachments) {
+                // Only files on the relay: a file still uploading is sent by its message later.
+                auto file = m_store.attachment(m.id, listed.index);
+                if (file && file.value() && !file.value()->blob_id.empty() &&
+                    file.value()->state != store::AttachmentState::uploading)
+                    detail::attachment_to_wire(*file.value(), out->add_attachments());
+            }
             ++m_link->history_count;
-            box_bytes += m.text.size() + m.peer.size() + m.sender.size() + 64;
+            box_bytes += static_cast<std::size_t>(out->ByteSizeLong());
             if (box_bytes >= kHistoryBoxBytes)
                 close_box();
         }

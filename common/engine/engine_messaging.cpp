@@ -87,6 +87,23 @@ bool valid_blob_id(const std::string& id) {
 
 } // namespace
 
+Result<store::AttachmentRow> detail::attachment_from_wire(const wire::Attachment& a, int index) {
+    if (!valid_blob_id(a.blob_id()) || a.key().size() != 64 || a.digest().size() != 32 ||
+        a.blob_size() == 0 || a.size() >= a.blob_size())
+        return make_error(Errc::invalid_message, "a file in the message is malformed");
+    store::AttachmentRow out;
+    out.index = index;
+    out.blob_id = a.blob_id();
+    out.key = bytes_of(a.key());
+    out.digest = bytes_of(a.digest());
+    out.size = a.size();
+    out.blob_size = a.blob_size();
+    out.file_name = clean_file_name(a.file_name());
+    out.content_type = utf8_prefix(unicode::sanitize(a.content_type()), 100);
+    out.state = store::AttachmentState::remote;
+    return out;
+}
+
 std::string clean_file_name(const std::string& raw) {
     std::string name = unicode::sanitize(raw);
     auto slash = name.find_last_of("/\\");
@@ -713,20 +730,10 @@ Status Engine::apply_data(const std::string& conversation, const std::string& se
         return make_error(Errc::invalid_message, "a message carries too many files");
     int index = 0;
     for (const auto& a : data.attachments()) {
-        if (!valid_blob_id(a.blob_id()) || a.key().size() != 64 || a.digest().size() != 32 ||
-            a.blob_size() == 0 || a.size() >= a.blob_size())
-            return make_error(Errc::invalid_message, "a file in the message is malformed");
-        store::AttachmentRow out;
-        out.index = index++;
-        out.blob_id = a.blob_id();
-        out.key = bytes_of(a.key());
-        out.digest = bytes_of(a.digest());
-        out.size = a.size();
-        out.blob_size = a.blob_size();
-        out.file_name = clean_file_name(a.file_name());
-        out.content_type = utf8_prefix(unicode::sanitize(a.content_type()), 100);
-        out.state = store::AttachmentState::remote;
-        row.attachments.push_back(std::move(out));
+        auto file = detail::attachment_from_wire(a, index++);
+        if (!file)
+            return file.error();
+        row.attachments.push_back(std::move(file.value()));
     }
     if (row.text.empty() && row.attachments.empty())
         return make_error(Errc::invalid_message, "the message is empty");

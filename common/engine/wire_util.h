@@ -49,4 +49,19 @@ inline store::MessageRow data_row(const wire::DataMessage& data, const std::stri
     return row;
 }
 
+// A file of a message as the wire carries it (the key included: a message, or our own link).
+inline void attachment_to_wire(const store::AttachmentRow& a, wire::Attachment* out) {
+    out->set_blob_id(a.blob_id);
+    out->set_key(std::string(a.key.begin(), a.key.end()));
+    out->set_digest(std::string(a.digest.begin(), a.digest.end()));
+    out->set_size(a.size);
+    out->set_blob_size(a.blob_size);
+    out->set_file_name(a.file_name);
+    out->set_content_type(a.content_type);
+}
+
+// A file of a message from anyone, checked and cleaned, as a row in state remote (not yet
+// fetched); invalid_message when malformed. Defined in engine_messaging.cpp.
+Result<store::AttachmentRow> attachment_from_wire(const wire::Attachment& a, int index);
+
 } // namespace veil::engine::detail

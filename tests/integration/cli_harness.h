@@ -130,6 +130,21 @@ inline int relay_device_mailbox_rows(const std::filesystem::path& relay_dir,
     return rows;
 }
 
+// The first line of a verb's output (the id `send` or `group create` printed).
+inline std::string first_line(const std::string& text) {
+    return text.substr(0, text.find('\n'));
+}
+
+// The line of output that holds needle (empty when none).
+inline std::string line_with(const std::string& out, const std::string& needle) {
+    std::size_t at = out.find(needle);
+    if (at == std::string::npos)
+        return {};
+    std::size_t start = out.rfind('\n', at);
+    start = start == std::string::npos ? 0 : start + 1;
+    return out.substr(start, out.find('\n', at) - start);
+}
+
 inline int count(const std::string& haystack, const std::string& needle) {
     int n = 0;
     for (auto pos = haystack.find(needle); pos != std::string::npos;

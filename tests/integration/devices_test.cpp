@@ -254,3 +254,61 @@ TEST_CASE("a device offline while another is linked, unlinked and a group change
     CHECK(relay_device_mailbox_rows(dir.path() / "relay", "alice", 2) == 0);
     CHECK(tablet.run({"receive", "--json"}).code == 5);
 }
+
+TEST_CASE("copied history keeps replies, edits, reactions, deletions, files and disappearing "
+          "timers") {
+    TempDir dir("veil-link-rich");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+
+    auto original = bob.run({"send", "alice", "a heron by the weir"});
+    REQUIRE(original.code == 0);
+    const std::string id = first_line(original.out);
+    auto doomed = bob.run({"send", "alice", "sent by mistake 93bd"});
+    REQUIRE(doomed.code == 0);
+    REQUIRE(alice.run({"receive"}).code == 0);
+    REQUIRE(bob.run({"edit", id, "a grey heron by the weir"}).code == 0);
+    REQUIRE(bob.run({"delete", first_line(doomed.out)}).code == 0);
+    REQUIRE(bob.run({"send", "alice", "which weir?", "--reply", id}).code == 0);
+    const auto file = dir.path() / "map-of-the-weir.txt";
+    std::ofstream(file) << "the weir is north of the bridge\n";
+    auto with_file = bob.run({"send", "alice", "a map", "--file", file.string()});
+    INFO(with_file.err);
+    REQUIRE(with_file.code == 0);
+    REQUIRE(alice.run({"receive"}).code == 0);
+    REQUIRE(alice.run({"react", id, "🪶"}).code == 0);
+    REQUIRE(alice.run({"timer", "bob", "1h"}).code == 0);
+    REQUIRE(bob.run({"receive"}).code == 0);
+    REQUIRE(bob.run({"send", "alice", "gone within the hour"}).code == 0);
+    REQUIRE(alice.run({"receive"}).code == 0);
+
+    Client laptop = link_device(alice, "laptop", true);
+    auto copied = laptop.run({"receive", "--json"});
+    INFO(copied.err);
+    REQUIRE(copied.code == 0);
+    std::string edited = line_with(copied.out, "a grey heron by the weir\"");
+    CHECK(edited.find("\"edited\":true") != std::string::npos);
+    CHECK(edited.find("{\"from\":\"alice\",\"emoji\":\"🪶\"}") != std::string::npos);
+    CHECK(line_with(copied.out, "which weir?").find("\"reply_to\":{\"id\":\"" + id) !=
+          std::string::npos);
+    CHECK(copied.out.find("sent by mistake 93bd") == std::string::npos);
+    CHECK(copied.out.find("\"deleted\":true") != std::string::npos);
+    std::string vanishing = line_with(copied.out, "gone within the hour");
+    REQUIRE_FALSE(vanishing.empty());
+    CHECK(vanishing.find("\"expire_timer\":3600") != std::string::npos);
+    CHECK(vanishing.find("\"expires_at\":0") == std::string::npos);
+
+    // The file's key came along: the laptop fetches and decrypts it.
+    std::string map_line = line_with(copied.out, "map-of-the-weir.txt");
+    REQUIRE_FALSE(map_line.empty());
+    const std::string map_id = map_line.substr(map_line.find("\"id\":\"") + 6, 32);
+    const auto out_dir = dir.path() / "saved";
+    std::filesystem::create_directories(out_dir);
+    auto saved = laptop.run({"save", map_id, out_dir.string()});
+    INFO(saved.err);
+    REQUIRE(saved.code == 0);
+    std::ifstream in(out_dir / "map-of-the-weir.txt");
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) ==
+          "the weir is north of the bridge\n");
+}

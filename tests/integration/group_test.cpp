@@ -9,15 +9,6 @@
 using namespace veil::test::e2e;
 using veil::test::TempDir;
 
-namespace {
-
-// The group id `group create` printed (one line of hex).
-std::string first_line(const std::string& out) {
-    return out.substr(0, out.find('\n'));
-}
-
-} // namespace
-
 TEST_CASE("three people hold a group chat from the command line, and a removed member reads "
           "nothing sent after the removal") {
     TempDir dir("veil-group");

@@ -35,20 +35,6 @@ bool relay_holds(const TempDir& dir, const std::string& needle) {
     return relay_bytes(dir.path() / "relay").find(needle) != std::string::npos;
 }
 
-std::string first_line(const std::string& text) {
-    return text.substr(0, text.find('\n'));
-}
-
-// The JSON line of receive output that mentions needle (empty when none).
-std::string line_with(const std::string& out, const std::string& needle) {
-    std::size_t at = out.find(needle);
-    if (at == std::string::npos)
-        return {};
-    std::size_t start = out.rfind('\n', at);
-    start = start == std::string::npos ? 0 : start + 1;
-    return out.substr(start, out.find('\n', at) - start);
-}
-
 std::string write_file(const std::filesystem::path& path, std::size_t size,
                        const std::string& pattern) {
     std::string bytes;
