@@ -169,6 +169,7 @@ void MainWindow::build_ui() {
     m_devices_action->setToolTip(tr("This account's devices: list, remove, link a new one"));
     connect(m_devices_action, &QAction::triggered, this, &MainWindow::devices);
     QToolBar* toolbar = addToolBar(tr("Conversations"));
+    toolbar->setObjectName(QStringLiteral("conversationsToolbar")); // for saveState()
     toolbar->setMovable(false);
     toolbar->addAction(add_contact);
     toolbar->addAction(new_group_action);

@@ -59,7 +59,7 @@ QWidget* SettingsDialog::build_profile() {
     auto* form = new QFormLayout(box);
     QLabel* account = plain(m_values.username);
     account->setAccessibleName(tr("Account name"));
-    form->addRow(tr("Account:"), account);
+    form->addRow(plain(tr("Account:")), account);
     QLabel* device = plain(m_values.device_name.isEmpty() ? tr("(no name)") : m_values.device_name);
     device->setAccessibleName(tr("This device's name"));
     m_devices = new QPushButton(tr("Devices…"));
@@ -71,7 +71,7 @@ QWidget* SettingsDialog::build_profile() {
     auto* row = new QHBoxLayout;
     row->addWidget(device, 1);
     row->addWidget(m_devices);
-    form->addRow(tr("This device:"), row);
+    form->addRow(plain(tr("This device:")), row);
     form->addRow(note(tr("Your account name is how others find you; it and this device's name "
                          "were fixed when they were made.")));
     return box;
@@ -93,7 +93,7 @@ QWidget* SettingsDialog::build_notifications() {
     connect(m_preview, &QComboBox::currentIndexChanged, this,
             [this] { notifications_edited(); });
     form->addRow(m_notify);
-    form->addRow(tr("Show:"), m_preview);
+    form->addRow(plain(tr("Show:")), m_preview);
     return box;
 }
 
@@ -122,7 +122,7 @@ QWidget* SettingsDialog::build_privacy() {
     auto* row = new QHBoxLayout;
     row->addWidget(m_contact, 1);
     row->addWidget(m_safety);
-    form->addRow(tr("Verify:"), row);
+    form->addRow(plain(tr("Verify:")), row);
     return box;
 }
 
@@ -163,7 +163,7 @@ QWidget* SettingsDialog::build_appearance() {
         QSignalBlocker block(m_theme);
         m_theme->setCurrentIndex(static_cast<int>(m_values.theme));
     });
-    form->addRow(tr("Theme:"), m_theme);
+    form->addRow(plain(tr("Theme:")), m_theme);
     return box;
 }
 
