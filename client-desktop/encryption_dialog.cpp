@@ -35,8 +35,8 @@ QString person_status(const engine::MemberSecurity& m) {
 }
 
 QString device_status(const engine::DeviceSecurity& d, bool group) {
-    QString text = d.session ? EncryptionDialog::tr("Session")
-                             : EncryptionDialog::tr("No session yet");
+    QString text =
+        d.session ? EncryptionDialog::tr("Session") : EncryptionDialog::tr("No session yet");
     if (group)
         text += QStringLiteral(", ") +
                 (d.holds_sender_key ? EncryptionDialog::tr("has your group key")
@@ -125,8 +125,8 @@ void EncryptionDialog::show_details(const engine::ConversationSecurity& details)
         auto* person = new QTreeWidgetItem(m_tree, {display_text(m.username), person_status(m)});
         person->setData(0, kUsernameRole, QString::fromStdString(m.username));
         for (const auto& d : m.devices)
-            new QTreeWidgetItem(person, {tr("Device %1").arg(d.device_id),
-                                         device_status(d, details.group)});
+            new QTreeWidgetItem(
+                person, {tr("Device %1").arg(d.device_id), device_status(d, details.group)});
         if (m.devices.empty())
             new QTreeWidgetItem(person, {tr("No devices known yet"), QString()});
         person->setExpanded(true);

@@ -14,15 +14,11 @@ const QString kService = QStringLiteral("veil-desktop");
 
 Keyring::Answer answer_of(const QKeychain::Job& job) {
     switch (job.error()) {
-    case QKeychain::NoError:
-        return {Keyring::Outcome::ok, {}};
-    case QKeychain::EntryNotFound:
-        return {Keyring::Outcome::not_found, {}};
+    case QKeychain::NoError: return {Keyring::Outcome::ok, {}};
+    case QKeychain::EntryNotFound: return {Keyring::Outcome::not_found, {}};
     case QKeychain::NoBackendAvailable:
-    case QKeychain::NotImplemented:
-        return {Keyring::Outcome::unavailable, job.errorString()};
-    default:
-        return {Keyring::Outcome::failed, job.errorString()};
+    case QKeychain::NotImplemented: return {Keyring::Outcome::unavailable, job.errorString()};
+    default: return {Keyring::Outcome::failed, job.errorString()};
     }
 }
 
@@ -56,15 +52,13 @@ QString keyring_entry(const std::filesystem::path& profile_dir) {
 QString keyring_problem(const Keyring::Answer& answer) {
     switch (answer.outcome) {
     case Keyring::Outcome::ok:
-    case Keyring::Outcome::not_found:
-        return {};
+    case Keyring::Outcome::not_found: return {};
     case Keyring::Outcome::unavailable:
         return QCoreApplication::translate(
             "veil::desktop::Keyring",
             "No system keyring is available on this computer, so the passphrase cannot be "
             "remembered here.");
-    case Keyring::Outcome::failed:
-        break;
+    case Keyring::Outcome::failed: break;
     }
     return QCoreApplication::translate("veil::desktop::Keyring",
                                        "The system keyring could not be used (%1).")

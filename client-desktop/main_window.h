@@ -252,8 +252,7 @@ public:
     void set_keyring(Keyring* keyring) { m_keyring = keyring; }
     // Changes the open profile's passphrase, and the key the keyring remembers for it; returns
     // an empty string or why it did not change (or what went wrong with the keyring).
-    QString change_passphrase(const SecretBytes& old_passphrase,
-                              const SecretBytes& new_passphrase);
+    QString change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase);
     // Remembers (or forgets) the profile's key in the keyring; an empty string or why not.
     QString set_remember(bool on);
     // A sentence in the banner (e.g. what the start dialog could not do with the keyring).

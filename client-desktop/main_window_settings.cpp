@@ -63,13 +63,13 @@ void MainWindow::build_app_menus() {
     menuBar()->addMenu(m_conversation_menu);
 
     QMenu* go = menuBar()->addMenu(tr("&Go"));
-    QAction* next = add_action(go, tr("Next conversation"),
-                               {QKeySequence(Qt::CTRL | Qt::Key_Down),
-                                QKeySequence(Qt::ALT | Qt::Key_Down)});
+    QAction* next =
+        add_action(go, tr("Next conversation"),
+                   {QKeySequence(Qt::CTRL | Qt::Key_Down), QKeySequence(Qt::ALT | Qt::Key_Down)});
     connect(next, &QAction::triggered, this, [this] { step_conversation(1); });
-    QAction* previous = add_action(go, tr("Previous conversation"),
-                                   {QKeySequence(Qt::CTRL | Qt::Key_Up),
-                                    QKeySequence(Qt::ALT | Qt::Key_Up)});
+    QAction* previous =
+        add_action(go, tr("Previous conversation"),
+                   {QKeySequence(Qt::CTRL | Qt::Key_Up), QKeySequence(Qt::ALT | Qt::Key_Up)});
     connect(previous, &QAction::triggered, this, [this] { step_conversation(-1); });
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -231,8 +231,7 @@ QList<QPair<QKeySequence, QString>> MainWindow::shortcut_list() const {
             out.append({keys, action_words(action)});
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-        return a.second == b.second ? a.first.toString() < b.first.toString()
-                                    : a.second < b.second;
+        return a.second == b.second ? a.first.toString() < b.first.toString() : a.second < b.second;
     });
     // Keys handled by widgets rather than window actions (main_window_messaging.cpp).
     const QPair<QKeySequence, QString> widget_keys[] = {

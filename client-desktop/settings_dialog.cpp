@@ -90,8 +90,7 @@ QWidget* SettingsDialog::build_notifications() {
     m_preview->setCurrentIndex(static_cast<int>(m_values.notifications.preview));
     m_preview->setEnabled(m_values.notifications.enabled);
     connect(m_notify, &QCheckBox::toggled, this, [this] { notifications_edited(); });
-    connect(m_preview, &QComboBox::currentIndexChanged, this,
-            [this] { notifications_edited(); });
+    connect(m_preview, &QComboBox::currentIndexChanged, this, [this] { notifications_edited(); });
     form->addRow(m_notify);
     form->addRow(plain(tr("Show:")), m_preview);
     return box;

@@ -47,8 +47,7 @@ public:
         std::function<QString(bool)> set_read_receipts;
         std::function<QString(bool)> set_remembered;
         std::function<QString(ThemeChoice)> set_theme;
-        std::function<QString(const SecretBytes& old_passphrase,
-                               const SecretBytes& new_passphrase)>
+        std::function<QString(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase)>
             change_passphrase;
         std::function<void()> devices;
         std::function<void(const QString& contact)> safety_number;

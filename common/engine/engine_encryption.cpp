@@ -45,9 +45,8 @@ Result<ConversationSecurity> Engine::conversation_security(const std::string& co
         if (!trust)
             return trust.error();
         member.trust = trust.value();
-        member.identity_known =
-            std::any_of(identities->begin(), identities->end(),
-                        [&](const auto& entry) { return entry.first == name; });
+        member.identity_known = std::any_of(identities->begin(), identities->end(),
+                                            [&](const auto& entry) { return entry.first == name; });
         auto sessions = m_store.session_devices(name);
         if (!sessions)
             return sessions.error();
@@ -62,8 +61,7 @@ Result<ConversationSecurity> Engine::conversation_security(const std::string& co
         for (auto id : ids) {
             DeviceSecurity device;
             device.device_id = id;
-            device.session =
-                std::find(sessions->begin(), sessions->end(), id) != sessions->end();
+            device.session = std::find(sessions->begin(), sessions->end(), id) != sessions->end();
             if (out.group) {
                 auto holds = m_store.holds_sender_key(group_id, name, id);
                 if (!holds)

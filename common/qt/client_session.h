@@ -37,10 +37,9 @@ public:
     // Opens an existing profile with its raw database key (AccountStore::database_key(), as a
     // system keyring keeps it) instead of the passphrase. Errors as open(); wrong_passphrase
     // when the key no longer opens the profile.
-    static Result<std::unique_ptr<ClientSession>> open_with_key(const std::filesystem::path& profile,
-                                                                const SecretBytes& key,
-                                                                const std::string& relay_url,
-                                                                engine::EngineObserver& observer);
+    static Result<std::unique_ptr<ClientSession>>
+    open_with_key(const std::filesystem::path& profile, const SecretBytes& key,
+                  const std::string& relay_url, engine::EngineObserver& observer);
     ~ClientSession();
 
     engine::Engine& engine() { return *m_engine; }

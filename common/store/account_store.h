@@ -489,9 +489,8 @@ private:
     class Impl;
     explicit AccountStore(std::unique_ptr<Impl> impl);
     // The part of open() and open_with_key() after the key proved right.
-    static Result<std::unique_ptr<AccountStore>> finish_open(Database db, ProfileLock lock,
-                                                             const std::filesystem::path& dir,
-                                                             SecretBytes key);
+    static Result<std::unique_ptr<AccountStore>>
+    finish_open(Database db, ProfileLock lock, const std::filesystem::path& dir, SecretBytes key);
     std::unique_ptr<Impl> m_impl;
 };
 

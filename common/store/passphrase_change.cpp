@@ -36,9 +36,8 @@ Status set_journal_mode(Database& db, const char* sql, const char* expected) {
     if (!row)
         return row.error();
     if (!row.value() || mode->column_text(0) != expected)
-        return make_error(Errc::database,
-                          std::string("the account database did not switch to ") + expected +
-                              " journal mode");
+        return make_error(Errc::database, std::string("the account database did not switch to ") +
+                                              expected + " journal mode");
     return {};
 }
 

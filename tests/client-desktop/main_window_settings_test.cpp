@@ -114,10 +114,11 @@ TEST_CASE_METHOD(ShortcutFixture, "F1 lists every common shortcut, and Ctrl+Q qu
     CHECK(table->rowCount() == list.size());
     bool settings_row = false;
     for (int row = 0; row < table->rowCount(); ++row)
-        settings_row = settings_row || (table->item(row, 1)->text() == QStringLiteral("Settings") &&
-                                        table->item(row, 0)->text() ==
-                                            QKeySequence(Qt::CTRL | Qt::Key_Comma)
-                                                .toString(QKeySequence::NativeText));
+        settings_row =
+            settings_row ||
+            (table->item(row, 1)->text() == QStringLiteral("Settings") &&
+             table->item(row, 0)->text() ==
+                 QKeySequence(Qt::CTRL | Qt::Key_Comma).toString(QKeySequence::NativeText));
     CHECK(settings_row);
     dialog->close();
 

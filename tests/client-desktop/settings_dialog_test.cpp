@@ -131,7 +131,7 @@ TEST_CASE_METHOD(SettingsFixture, "the profile section shows the account and rea
         shows_name = shows_name || label->text() == QStringLiteral("alice");
     }
     CHECK(shows_name);
-    CHECK_FALSE(dialog->remember_box().isEnabled()); // no keyring set
+    CHECK_FALSE(dialog->remember_box().isEnabled());  // no keyring set
     CHECK_FALSE(dialog->safety_button().isEnabled()); // no contacts yet
     dialog->devices_button().click();
     auto dialogs = window.findChildren<DevicesDialog*>();
@@ -190,9 +190,9 @@ TEST_CASE_METHOD(SettingsFixture, "a passphrase change with a failing keyring cl
     window.set_keyring(&keyring);
     REQUIRE(window.set_remember(true).isEmpty());
     keyring.mode = test::FakeKeyring::Mode::failing;
-    CHECK(window.change_passphrase(SecretBytes::from_string(kPass),
-                                   SecretBytes::from_string("next"))
-              .isEmpty());
+    CHECK(
+        window.change_passphrase(SecretBytes::from_string(kPass), SecretBytes::from_string("next"))
+            .isEmpty());
     CHECK_FALSE(remembered(entry()));
     CHECK(window.banner_text().contains(QStringLiteral("could not remember the new one")));
 }

@@ -119,8 +119,7 @@ TEST_CASE("the passphrase can change twice, and back", "[store]") {
     CHECK(contact_count(*open_with(profile, old_pass())) == 3);
 }
 
-TEST_CASE("the database key opens the profile without the passphrase until it changes",
-          "[store]") {
+TEST_CASE("the database key opens the profile without the passphrase until it changes", "[store]") {
     TempProfile profile;
     SecretBytes key;
     {
