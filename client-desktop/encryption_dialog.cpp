@@ -103,7 +103,8 @@ EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions act
     layout->addLayout(actions_row);
     layout->addWidget(m_message);
     layout->addWidget(buttons);
-    resize(560, 420);
+    setMinimumSize(520, 340);
+    resize(620, 420);
     refresh();
 }
 
