@@ -482,7 +482,8 @@ void StartDialog::on_linked() {
         m_link_dialog->accept();
     }
     set_busy(false);
-    finish();
+    // From the event loop: this runs inside an engine callback, and the keyring may wait.
+    QTimer::singleShot(0, this, &StartDialog::finish);
 }
 
 void StartDialog::link_failed(const QString& text) {
@@ -538,7 +539,8 @@ void StartDialog::on_state(engine::State state) {
         m_registering = false;
         m_register_timer.stop();
         set_busy(false);
-        finish();
+        // From the event loop: this runs inside an engine callback, and the keyring may wait.
+        QTimer::singleShot(0, this, &StartDialog::finish);
         return;
     case engine::State::failed:
         registration_failed(m_bridge.last_error() ? plain_error(*m_bridge.last_error())

@@ -145,3 +145,24 @@ TEST_CASE("one keyring entry per profile folder") {
 
 } // namespace
 } // namespace veil::desktop
+
+namespace veil::desktop {
+namespace {
+
+// The real keyring, read for an entry nobody wrote: where there is no Secret Service (CI, this
+// machine) it answers unavailable or failed at once; on a desktop with one, not_found. Either
+// way it answers, and never with a key.
+TEST_CASE("the system keyring answers for a missing entry without a key and without hanging") {
+    test::app();
+    SystemKeyring keyring;
+    SecretBytes key;
+    auto answer = keyring.read(QStringLiteral("database-key:/nonexistent/veil-test-entry"), key);
+    INFO(answer.message.toStdString());
+    CHECK(answer.outcome != Keyring::Outcome::ok);
+    CHECK(key.empty());
+    if (answer.outcome != Keyring::Outcome::not_found)
+        CHECK_FALSE(keyring_problem(answer).isEmpty());
+}
+
+} // namespace
+} // namespace veil::desktop

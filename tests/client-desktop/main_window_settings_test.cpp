@@ -3,6 +3,7 @@
 #include "main_window.h"
 
 #include "desktop_fixture.h"
+#include "notifier.h"
 #include "session_bridge.h"
 #include "settings_dialog.h"
 #include "tray_icon.h"
@@ -169,6 +170,20 @@ TEST_CASE_METHOD(ShortcutFixture, "the tray badge and tooltip count unread messa
     window.showMinimized();
     window.tray_icon().activate();
     CHECK(window.isVisible());
+    CHECK_FALSE(window.isMinimized());
+}
+
+TEST_CASE_METHOD(ShortcutFixture, "clicking a notification brings the window back with its "
+                                  "conversation open") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(bridge.engine().add_contact("carol").ok());
+    MainWindow window(bridge);
+    window.open_conversation("carol");
+    window.showMinimized();
+    auto* notifier = window.findChild<SystemNotifier*>();
+    REQUIRE(notifier);
+    emit notifier->openRequested(QStringLiteral("bob"));
+    CHECK(window.open_peer() == "bob");
     CHECK_FALSE(window.isMinimized());
 }
 
