@@ -59,6 +59,7 @@
 #include "message_list_model.h"
 #include "notification.h"
 #include "search_results_model.h"
+#include "settings_dialog.h"
 
 #include <QKeySequence>
 #include <QList>
@@ -95,7 +96,6 @@ class DevicesDialog;
 class EncryptionDialog;
 class Keyring;
 class NewGroupDialog;
-class SettingsDialog;
 class TrayIcon;
 class Notifier;
 class SafetyNumberDialog;
@@ -276,6 +276,8 @@ private:
     // Settings and the rest (main_window_settings.cpp).
     void build_app_menus();
     void update_tray();
+    SettingsDialog::Values settings_values();
+    SettingsDialog::Actions settings_actions();
 
     // Everyday messaging (main_window_messaging.cpp).
     QWidget* build_composer_note();

@@ -108,6 +108,14 @@ SettingsDialog* MainWindow::settings() {
         m_settings_dialog->activateWindow();
         return m_settings_dialog;
     }
+    auto* dialog = new SettingsDialog(settings_values(), settings_actions(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    m_settings_dialog = dialog;
+    dialog->open();
+    return dialog;
+}
+
+SettingsDialog::Values MainWindow::settings_values() {
     SettingsDialog::Values values;
     values.username = display_text(m_bridge.username().toStdString());
     if (auto name = m_bridge.store().setting("device_name"); name)
@@ -118,9 +126,11 @@ SettingsDialog* MainWindow::settings() {
     values.remembered = m_keyring && remembered(keyring_entry(m_bridge.profile_dir()));
     values.theme = stored_theme();
     if (auto contacts = m_bridge.store().contacts(); contacts)
-        for (const auto& c : contacts.value())
-            values.contacts << display_text(c);
+        values.contacts = contacts.value();
+    return values;
+}
 
+SettingsDialog::Actions MainWindow::settings_actions() {
     SettingsDialog::Actions actions;
     actions.set_notifications = [this](const NotificationSettings& s) {
         return set_notification_settings(s);
@@ -139,15 +149,10 @@ SettingsDialog* MainWindow::settings() {
         return change_passphrase(old_pass, new_pass);
     };
     actions.devices = [this] { devices(); };
-    // The list shows display_text(); a username is plain ASCII, so it reads back the same.
-    actions.safety_number = [this](const QString& contact) {
-        verify_safety_number_of(contact.toStdString());
+    actions.safety_number = [this](const std::string& contact) {
+        verify_safety_number_of(contact);
     };
-    auto* dialog = new SettingsDialog(values, std::move(actions), this);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
-    m_settings_dialog = dialog;
-    dialog->open();
-    return dialog;
+    return actions;
 }
 
 QString MainWindow::set_remember(bool on) {

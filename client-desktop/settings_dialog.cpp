@@ -1,5 +1,6 @@
 #include "settings_dialog.h"
 
+#include "display_text.h"
 #include "passphrase_dialog.h"
 
 #include <QCheckBox>
@@ -111,12 +112,13 @@ QWidget* SettingsDialog::build_privacy() {
     form->addRow(m_receipts);
     m_contact = new QComboBox;
     m_contact->setAccessibleName(tr("Contact whose safety number to verify"));
-    m_contact->addItems(m_values.contacts);
+    for (const auto& name : m_values.contacts)
+        m_contact->addItem(display_text(name), QString::fromStdString(name));
     m_safety = new QPushButton(tr("Safety number…"));
-    m_safety->setEnabled(!m_values.contacts.isEmpty());
+    m_safety->setEnabled(!m_values.contacts.empty());
     connect(m_safety, &QPushButton::clicked, this, [this] {
         if (m_actions.safety_number && m_contact->currentIndex() >= 0)
-            m_actions.safety_number(m_contact->currentText());
+            m_actions.safety_number(m_contact->currentData().toString().toStdString());
     });
     auto* row = new QHBoxLayout;
     row->addWidget(m_contact, 1);

@@ -18,6 +18,8 @@
 #include <QStringList>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 class QCheckBox;
 class QComboBox;
@@ -39,7 +41,7 @@ public:
         bool remembered = false;
         bool keyring = false; // a keyring is there to remember with
         ThemeChoice theme = ThemeChoice::system;
-        QStringList contacts; // for "Safety number…": usernames, display_text
+        std::vector<std::string> contacts; // for "Safety number…": usernames
     };
     // Each returns an empty string, or why nothing changed.
     struct Actions {
@@ -50,7 +52,7 @@ public:
         std::function<QString(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase)>
             change_passphrase;
         std::function<void()> devices;
-        std::function<void(const QString& contact)> safety_number;
+        std::function<void(const std::string& contact)> safety_number;
     };
 
     SettingsDialog(const Values& values, Actions actions, QWidget* parent = nullptr);

@@ -199,3 +199,22 @@ TEST_CASE_METHOD(SettingsFixture, "a passphrase change with a failing keyring cl
 
 } // namespace
 } // namespace veil::desktop
+
+namespace veil::desktop {
+namespace {
+
+TEST_CASE_METHOD(SettingsFixture, "safety number from settings opens for the chosen contact, or "
+                                  "says why not") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    MainWindow window(bridge);
+    SettingsDialog* dialog = window.settings();
+    REQUIRE(dialog->contact_box().count() == 1);
+    CHECK(dialog->contact_box().currentText() == QStringLiteral("bob"));
+    CHECK(dialog->safety_button().isEnabled());
+    // No message exchanged yet: there is no key to compare, and the window says so.
+    dialog->safety_button().click();
+    CHECK(window.error_text().startsWith(QStringLiteral("The safety number cannot be shown")));
+}
+
+} // namespace
+} // namespace veil::desktop
