@@ -3,6 +3,7 @@
 #include "display_text.h"
 
 #include <QDialogButtonBox>
+#include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -89,6 +90,14 @@ EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions act
                      false);
         refresh();
     });
+    m_number = plain(QString());
+    m_number->setWordWrap(false);
+    m_number->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    m_number->setAccessibleName(tr("Safety number"));
+    QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+    mono.setStyleHint(QFont::Monospace);
+    mono.setFixedPitch(true);
+    m_number->setFont(mono);
     m_message = plain(QString());
     m_message->setAccessibleName(tr("Encryption status"));
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
@@ -100,6 +109,7 @@ EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions act
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(intro);
     layout->addWidget(m_tree, 1);
+    layout->addWidget(m_number);
     layout->addLayout(actions_row);
     layout->addWidget(m_message);
     layout->addWidget(buttons);
@@ -156,7 +166,15 @@ std::string EncryptionDialog::selected_person() const {
 }
 
 void EncryptionDialog::update_buttons() {
-    m_verify->setEnabled(!selected_person().empty());
+    std::string who = selected_person();
+    m_verify->setEnabled(!who.empty());
+    QString number =
+        who.empty() || !m_actions.safety_number ? QString() : m_actions.safety_number(who);
+    m_number->setText(who.empty() ? QString()
+                      : number.isEmpty()
+                          ? tr("No safety number with %1 yet.").arg(display_text(who))
+                          : tr("Safety number with %1:\n%2")
+                                .arg(display_text(who), format_safety_number(number)));
     m_repair->setEnabled(m_tree->topLevelItemCount() > 0);
 }
 
@@ -173,6 +191,10 @@ QStringList EncryptionDialog::lines() const {
         }
     }
     return out;
+}
+
+QString EncryptionDialog::number_text() const {
+    return m_number->text();
 }
 
 QString EncryptionDialog::message_text() const {

@@ -2,7 +2,8 @@
 // or each member of a group, it lists what the encryption rests on (Engine::conversation_
 // security): whether their safety number is verified (or their key changed), and each of their
 // devices with whether we hold a session with it and, in a group, whether it has our current
-// sender key. "Verify safety number…" opens the safety number dialog for the selected person;
+// sender key. The selected person's safety number is shown under the list, and "Verify safety
+// number…" opens the safety number dialog for the selected person;
 // the repair button starts new sessions with a contact's devices ("Start new session") or
 // renews our sender key in a group ("Renew group key"). It only shows; the owner's callbacks
 // ask the engine.
@@ -30,6 +31,8 @@ public:
         // Reads the conversation's details again (the dialog calls it on opening and after a
         // repair); an empty optional with a sentence when they cannot be read.
         std::function<Result<engine::ConversationSecurity>()> load;
+        // A person's safety number (60 digits), or empty when there is none yet.
+        std::function<QString(const std::string& username)> safety_number;
         // Opens the safety number dialog for a person (a username).
         std::function<void(const std::string& username)> verify;
         // Starts new sessions (1:1) or renews the group key; an empty string or why not.
@@ -46,6 +49,8 @@ public:
     // "  Device 1 — Session, has your group key".
     QStringList lines() const;
     QString message_text() const;
+    // The selected person's safety number as shown (12 groups of 5), or why there is none.
+    QString number_text() const;
     QTreeWidget& tree() { return *m_tree; }
     QPushButton& verify_button() { return *m_verify; }
     QPushButton& repair_button() { return *m_repair; }
@@ -62,6 +67,7 @@ private:
     Actions m_actions;
     QTreeWidget* m_tree = nullptr;
     QLabel* m_message = nullptr;
+    QLabel* m_number = nullptr;
     QPushButton* m_verify = nullptr;
     QPushButton* m_repair = nullptr;
 };

@@ -206,6 +206,10 @@ EncryptionDialog* MainWindow::encryption() {
     const bool group = store::is_group_conversation(peer);
     EncryptionDialog::Actions actions;
     actions.load = [this, peer] { return m_bridge.engine().conversation_security(peer); };
+    actions.safety_number = [this](const std::string& who) {
+        auto number = m_bridge.engine().safety_number(who);
+        return number ? QString::fromStdString(number->number) : QString();
+    };
     actions.verify = [this](const std::string& who) { verify_safety_number_of(who); };
     actions.repair = [this, peer, group] {
         Status st = group ? m_bridge.engine().renew_group_key(*store::group_id_of(peer))

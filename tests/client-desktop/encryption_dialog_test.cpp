@@ -3,6 +3,7 @@
 #include "encryption_dialog.h"
 
 #include "desktop_fixture.h"
+#include "display_text.h"
 #include "main_window.h"
 #include "session_bridge.h"
 
@@ -36,6 +37,10 @@ TEST_CASE("a contact's encryption lists the safety number state and each device'
         return details;
     };
     actions.verify = [&](const std::string& who) { verified = who; };
+    const QString digits = QString(QStringLiteral("12345")).repeated(12);
+    actions.safety_number = [&](const std::string& who) {
+        return who == "bob" ? digits : QString();
+    };
     actions.repair = [&] {
         ++repairs;
         return QString();
@@ -46,6 +51,8 @@ TEST_CASE("a contact's encryption lists the safety number state and each device'
                                         QStringLiteral("  Device 2 — No session yet")});
     CHECK(dialog.repair_button().text() == QStringLiteral("Start new session"));
     CHECK(loads == 1);
+    CHECK(dialog.number_text() ==
+          QStringLiteral("Safety number with bob:\n") + format_safety_number(digits));
 
     // The person's row is selected at first; selecting a device still verifies its person.
     dialog.tree().setCurrentItem(dialog.tree().topLevelItem(0)->child(1));
@@ -91,6 +98,8 @@ TEST_CASE("a group's encryption lists every member's devices and who has our gro
               QStringLiteral("  No devices known yet"),
           });
     CHECK(dialog.repair_button().text() == QStringLiteral("Renew group key"));
+    // No number source: the selected person has none to show.
+    CHECK(dialog.number_text() == QStringLiteral("No safety number with bob yet."));
     dialog.repair_button().click();
     CHECK(dialog.message_text() == refusal);
 }
@@ -115,6 +124,7 @@ TEST_CASE("the window's encryption view reads the engine for the open conversati
     REQUIRE(dialog);
     CHECK(dialog->lines() == QStringList{QStringLiteral("bob — No key yet (no message exchanged)"),
                                          QStringLiteral("  No devices known yet")});
+    CHECK(dialog->number_text() == QStringLiteral("No safety number with bob yet."));
     // Not connected: a new session cannot be fetched, and the dialog says so.
     dialog->repair_button().click();
     CHECK(dialog->message_text().contains(QStringLiteral("connection")));

@@ -93,8 +93,13 @@ TEST_CASE("screenshots of the settings and encryption dialogs", "[.screenshot]")
 
         EncryptionDialog::Actions actions;
         actions.load = [] { return Result<engine::ConversationSecurity>(sample_group()); };
+        actions.safety_number = [](const std::string& who) {
+            return who == "bob" ? QStringLiteral("052141829930714066822437915046071238956430518819"
+                                                 "706245831270")
+                                : QString();
+        };
         EncryptionDialog encryption(QStringLiteral("# hikers"), true, actions);
-        encryption.resize(620, 380);
+        encryption.resize(620, 440);
         save(encryption, "encryption" + suffix);
     }
     QApplication::setPalette(light);
