@@ -7,6 +7,7 @@
 #include "link_code_dialog.h"
 #include "session_bridge.h"
 #include "store/account_store.h"
+#include "util/log.h"
 
 #include <QCheckBox>
 #include <QDialogButtonBox>
@@ -299,6 +300,7 @@ bool StartDialog::open_remembered() {
         return false;
     }
     if (answer.outcome != Keyring::Outcome::ok) {
+        log::warn("ui", "the keyring could not give the remembered key; asking for the passphrase");
         show_error(keyring_problem(answer) + QLatin1Char(' ') + tr("Type your passphrase."));
         return false;
     }
@@ -306,6 +308,7 @@ bool StartDialog::open_remembered() {
     auto st = m_bridge.open_profile_with_key(dir, key, m_relay_override.toStdString());
     if (!st && st.error().code == Errc::wrong_passphrase) {
         // The passphrase changed since (perhaps in another run): the key is of no more use.
+        log::warn("ui", "the remembered key no longer opens the profile; it was removed");
         m_keyring->remove(entry);
         set_remembered(entry, false);
         show_error(tr("The key remembered on this computer no longer opens the profile (its "
@@ -333,6 +336,9 @@ void StartDialog::finish() {
         QString entry = keyring_entry(m_bridge.profile_dir());
         Keyring::Answer answer = m_keyring->write(entry, key);
         set_remembered(entry, answer.outcome == Keyring::Outcome::ok);
+        log::info("ui", answer.outcome == Keyring::Outcome::ok
+                            ? "the profile's key is remembered in the keyring"
+                            : "the keyring could not remember the profile's key");
         if (answer.outcome != Keyring::Outcome::ok)
             m_keyring_note = keyring_problem(answer) + QLatin1Char(' ') +
                              tr("Veil will ask for the passphrase next time.");
