@@ -1,7 +1,9 @@
 // veil-desktop: the Qt Widgets messenger. A start dialog opens or creates a profile; the main
 // window then shows its conversations. The scripting options fill and submit that same dialog
 // (passphrase from VEIL_PASSPHRASE), so an unattended run takes the path a person takes.
+#include "app_settings.h"
 #include "devices_dialog.h"
+#include "keyring.h"
 #include "main_window.h"
 #include "session_bridge.h"
 #include "start_dialog.h"
@@ -224,17 +226,29 @@ int main(int argc, char** argv) {
     if (!parse(app, options))
         return 2;
 
+    // The theme module registers its hook (set_theme_hook) before this line at merge.
+    apply_theme_choice(stored_theme());
+
+    SystemKeyring keyring;
     SessionBridge bridge;
     QObject::connect(&bridge, &SessionBridge::opened, [&bridge] { log_to_profile(bridge); });
+    QString keyring_note;
     {
         StartDialog dialog(bridge, options.profile, options.relay);
+        dialog.set_keyring(&keyring);
+        bool opened = false;
         if (scripted_start(options))
             script_dialog(dialog, options);
-        if (dialog.exec() != QDialog::Accepted)
+        else
+            opened = dialog.open_remembered(); // "Remember on this computer" skips the prompt
+        if (!opened && dialog.exec() != QDialog::Accepted)
             return 0;
+        keyring_note = dialog.keyring_note();
     }
     veil::log::info("ui", "main window open");
     MainWindow window(bridge);
+    window.set_keyring(&keyring);
+    window.show_notice(keyring_note);
     window.show();
     script_window(window, bridge, options);
     int code = QApplication::exec();

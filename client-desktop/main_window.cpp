@@ -104,13 +104,12 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
     m_system_notifier = new SystemNotifier(this);
     m_notifier = m_system_notifier;
     connect(m_system_notifier, &SystemNotifier::openRequested, this, [this](const QString& peer) {
-        showNormal();
-        raise();
-        activateWindow();
+        bring_to_front();
         if (!peer.isEmpty())
             open_conversation(peer.toStdString());
     });
     build_ui();
+    build_app_menus();
     connect(&m_bridge, &SessionBridge::messageAdded, this, &MainWindow::on_message_added);
     connect(&m_bridge, &SessionBridge::statusChanged, this, &MainWindow::on_status_changed);
     // Shown results take in new messages after the same pause as typing, so that a burst of
@@ -170,6 +169,7 @@ void MainWindow::build_ui() {
     m_devices_action->setToolTip(tr("This account's devices: list, remove, link a new one"));
     connect(m_devices_action, &QAction::triggered, this, &MainWindow::devices);
     QToolBar* toolbar = addToolBar(tr("Conversations"));
+    toolbar->setObjectName(QStringLiteral("conversationsToolbar")); // for saveState()
     toolbar->setMovable(false);
     toolbar->addAction(add_contact);
     toolbar->addAction(new_group_action);
@@ -255,6 +255,7 @@ void MainWindow::build_ui() {
     input_row->addWidget(m_input);
     input_row->addWidget(m_send);
     auto* body = new QSplitter;
+    m_body_splitter = body;
     body->addWidget(m_messages);
     body->addWidget(m_group_panel);
     body->setStretchFactor(0, 1);
@@ -310,6 +311,7 @@ void MainWindow::build_ui() {
     right_layout->addLayout(input_row);
 
     auto* splitter = new QSplitter;
+    m_main_splitter = splitter;
     splitter->addWidget(build_list_side());
     splitter->addWidget(right);
     splitter->setStretchFactor(1, 1);
@@ -345,7 +347,7 @@ QWidget* MainWindow::build_list_side() {
     });
     connect(m_search, &QLineEdit::returnPressed, this, [this] { search(m_search->text()); });
     auto* find = new QAction(tr("Search messages"), this);
-    find->setShortcut(QKeySequence::Find);
+    find->setShortcuts({QKeySequence(QKeySequence::Find), QKeySequence(Qt::CTRL | Qt::Key_K)});
     connect(find, &QAction::triggered, this, [this] {
         m_search->setFocus(Qt::ShortcutFocusReason);
         m_search->selectAll();
@@ -1268,6 +1270,7 @@ bool MainWindow::input_enabled() const {
 
 void MainWindow::update_title() {
     setWindowTitle(window_title(m_conversation_model.total_unread(), m_bridge.username()));
+    update_tray();
     if (!m_peer.empty())
         m_peer_label->setText(m_conversation_model.title_of(m_peer));
 }
@@ -1285,6 +1288,7 @@ void MainWindow::update_send_enabled() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    save_window_state();
     m_bridge.close();
     event->accept();
 }

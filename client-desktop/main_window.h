@@ -40,6 +40,16 @@
 // key changed gets a banner ("Your safety number with bob changed.") with "Verify" and, while
 // the engine holds their messages back, "Accept new key"; the composer is disabled until then.
 //
+// Settings and the rest (main_window_settings.cpp): a menu bar (Veil: Settings… Ctrl+,,
+// Devices…, Quit Ctrl+Q; Conversation: the conversation's menu, Encryption…; Go: next and
+// previous conversation with Ctrl+Down/Ctrl+Up or Alt+Down/Alt+Up, search with Ctrl+K or
+// Ctrl+F; Help: Keyboard shortcuts F1) opens SettingsDialog, EncryptionDialog and a list of
+// every shortcut. A tray icon (TrayIcon, where the desktop has a tray) shows the unread count
+// and brings the window back; notifications go through it. The window's geometry, state and
+// splitter sizes are kept in the app settings (app_settings.h) when it closes and restored
+// when it opens. With a keyring (set_keyring), settings can remember the profile's key, and a
+// passphrase change updates the remembered key.
+//
 // Thread: the GUI thread. Received text is shown only through the models' plain DisplayRole
 // strings and Qt::PlainText labels.
 #pragma once
@@ -49,8 +59,12 @@
 #include "message_list_model.h"
 #include "notification.h"
 #include "search_results_model.h"
+#include "settings_dialog.h"
 
+#include <QKeySequence>
+#include <QList>
 #include <QMainWindow>
+#include <QPair>
 #include <QPointer>
 
 #include <functional>
@@ -69,6 +83,7 @@ class QLineEdit;
 class QListView;
 class QMenu;
 class QPushButton;
+class QSplitter;
 class QStackedWidget;
 class QTimer;
 class QWidget;
@@ -78,7 +93,10 @@ namespace veil::desktop {
 class GroupDetailsDialog;
 class GroupPanel;
 class DevicesDialog;
+class EncryptionDialog;
+class Keyring;
 class NewGroupDialog;
+class TrayIcon;
 class Notifier;
 class SafetyNumberDialog;
 class SystemNotifier;
@@ -220,11 +238,47 @@ public:
     bool identity_banner_offers_accept() const;
     bool header_shows_verified() const;
 
+    // ---- Settings and the rest (main_window_settings.cpp).
+    // The dialogs (deleted when closed); an open one is raised and returned again.
+    SettingsDialog* settings();
+    // For the open conversation; nullptr (and why in the status bar) when none is open.
+    EncryptionDialog* encryption();
+    QDialog* keyboard_shortcuts();
+    // The safety number dialog for any contact (settings, encryption view).
+    SafetyNumberDialog* verify_safety_number_of(const std::string& peer);
+    // Opens the conversation step rows below (positive) or above the open one in the list.
+    void step_conversation(int step);
+    // The keyring behind "Remember on this computer" (not owned; nullptr: none).
+    void set_keyring(Keyring* keyring) { m_keyring = keyring; }
+    // Changes the open profile's passphrase, and the key the keyring remembers for it; returns
+    // an empty string or why it did not change (or what went wrong with the keyring).
+    QString change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase);
+    // Remembers (or forgets) the profile's key in the keyring; an empty string or why not.
+    QString set_remember(bool on);
+    // A sentence in the banner (e.g. what the start dialog could not do with the keyring).
+    void show_notice(const QString& text);
+    // Every shortcut of the window and what it does, as the Help dialog lists them.
+    QList<QPair<QKeySequence, QString>> shortcut_list() const;
+    TrayIcon& tray_icon() { return *m_tray; }
+    // Shows, un-minimizes and raises the window (tray click, notification click).
+    void bring_to_front();
+    // The main and conversation splitters (their sizes are remembered).
+    QSplitter& main_splitter() { return *m_main_splitter; }
+    QSplitter& body_splitter() { return *m_body_splitter; }
+    void save_window_state();
+    void restore_window_state();
+
 protected:
     void closeEvent(QCloseEvent* event) override;
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    // Settings and the rest (main_window_settings.cpp).
+    void build_app_menus();
+    void update_tray();
+    SettingsDialog::Values settings_values();
+    SettingsDialog::Actions settings_actions();
+
     // Everyday messaging (main_window_messaging.cpp).
     QWidget* build_composer_note();
     QWidget* build_identity_banner();
@@ -372,6 +426,16 @@ private:
     QTimer* m_typing_timer = nullptr;
     int m_typing_timeout_ms = static_cast<int>(engine::kTypingTimeoutMs);
     QPointer<SafetyNumberDialog> m_safety_dialog;
+
+    // Settings and the rest.
+    QAction* m_encryption_action = nullptr;
+    QPointer<SettingsDialog> m_settings_dialog;
+    QPointer<EncryptionDialog> m_encryption_dialog;
+    QPointer<QDialog> m_shortcuts_dialog;
+    Keyring* m_keyring = nullptr;
+    TrayIcon* m_tray = nullptr;
+    QSplitter* m_main_splitter = nullptr;
+    QSplitter* m_body_splitter = nullptr;
     // The engine reported an error in the current turn of the event loop.
     bool m_engine_error_fresh = false;
 };

@@ -152,6 +152,8 @@ QToolButton* MainWindow::build_conversation_button() {
                                    &MainWindow::disappearing_dialog);
     m_verify_action = m_conversation_menu->addAction(tr("Verify safety number…"), this,
                                                      &MainWindow::verify_safety_number);
+    m_encryption_action =
+        m_conversation_menu->addAction(tr("Encryption…"), this, &MainWindow::encryption);
     m_conversation_button = new QToolButton;
     m_conversation_button->setText(tr("Conversation"));
     m_conversation_button->setMenu(m_conversation_menu);
@@ -685,14 +687,18 @@ void MainWindow::on_identity_changed(const QString& peer) {
 }
 
 SafetyNumberDialog* MainWindow::verify_safety_number() {
+    return verify_safety_number_of(m_peer);
+}
+
+SafetyNumberDialog* MainWindow::verify_safety_number_of(const std::string& peer) {
     if (m_safety_dialog) {
         m_safety_dialog->raise();
         m_safety_dialog->activateWindow();
         return m_safety_dialog;
     }
-    if (m_peer.empty() || store::is_group_conversation(m_peer))
+    if (peer.empty() || store::is_group_conversation(peer))
         return nullptr;
-    auto number = m_bridge.engine().safety_number(m_peer);
+    auto number = m_bridge.engine().safety_number(peer);
     if (!number) {
         show_error(tr("The safety number cannot be shown: %1")
                        .arg(full_stop(plain_error(number.error()))));
@@ -700,18 +706,18 @@ SafetyNumberDialog* MainWindow::verify_safety_number() {
     }
     const auto& payload = number->qr_payload;
     auto* dialog = new SafetyNumberDialog(
-        display_text(m_peer), QString::fromStdString(number->number),
+        display_text(peer), QString::fromStdString(number->number),
         QByteArray(reinterpret_cast<const char*>(payload.data()),
                    static_cast<qsizetype>(payload.size())),
         number->trust.verified,
-        [this, peer = m_peer](bool verified) {
+        [this, peer](bool verified) {
             // Verifying also accepts a changed key (Engine::set_verified).
             auto st = m_bridge.engine().set_verified(peer, verified);
             return st ? QString() : plain_error(st.error());
         },
         this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &SafetyNumberDialog::verifiedChanged, this, [this, peer = m_peer](bool on) {
+    connect(dialog, &SafetyNumberDialog::verifiedChanged, this, [this, peer](bool on) {
         if (on)
             m_identity_changed.erase(peer);
         if (peer == m_peer)

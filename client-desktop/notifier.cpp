@@ -22,6 +22,14 @@ bool SystemNotifier::tray_available() {
     return QSystemTrayIcon::isSystemTrayAvailable() && QSystemTrayIcon::supportsMessages();
 }
 
+void SystemNotifier::use_tray(QSystemTrayIcon* tray) {
+    if (!tray || tray == m_tray)
+        return;
+    m_tray = tray;
+    connect(m_tray, &QSystemTrayIcon::messageClicked, this,
+            [this] { emit openRequested(m_last_peer); });
+}
+
 void SystemNotifier::notify(const NotificationText& text, const std::string& peer) {
     m_last_peer = QString::fromStdString(peer);
     if (!tray_available()) {

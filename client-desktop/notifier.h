@@ -36,6 +36,9 @@ public:
     void notify(const NotificationText& text, const std::string& peer) override;
     // Whether notify() shows a system notification (else it alerts the window).
     static bool tray_available();
+    // Shows notifications through this tray icon (TrayIcon's) instead of one of its own; it
+    // must outlive the notifier or be its child.
+    void use_tray(QSystemTrayIcon* tray);
 
 signals:
     // The person clicked the last notification: open peer's conversation.

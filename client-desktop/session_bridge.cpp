@@ -99,6 +99,26 @@ Status SessionBridge::open_profile(const std::filesystem::path& profile_dir,
     return {};
 }
 
+Status SessionBridge::open_profile_with_key(const std::filesystem::path& profile_dir,
+                                            const SecretBytes& key, const std::string& relay_url) {
+    if (m_session)
+        return make_error(Errc::invalid_argument, "a profile is open already");
+    auto session = qt::ClientSession::open_with_key(profile_dir, key, relay_url, *this);
+    if (!session)
+        return session.error();
+    adopt(std::move(session.value()), profile_dir);
+    log::info(kLog, "opened a profile with its remembered key");
+    return {};
+}
+
+Status SessionBridge::change_passphrase(const SecretBytes& old_passphrase,
+                                        const SecretBytes& new_passphrase,
+                                        const store::KdfParams& kdf) {
+    if (!m_session)
+        return make_error(Errc::invalid_argument, "no profile is open");
+    return m_session->store().change_passphrase(old_passphrase, new_passphrase, kdf);
+}
+
 void SessionBridge::adopt(std::unique_ptr<qt::ClientSession> session,
                           const std::filesystem::path& dir) {
     m_session = std::move(session);

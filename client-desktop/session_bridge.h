@@ -55,6 +55,14 @@ public:
     // Errors: not_found, wrong_passphrase, corrupt, database.
     Status open_profile(const std::filesystem::path& profile_dir, const SecretBytes& passphrase,
                         const std::string& relay_url);
+    // Opens an existing profile with its raw database key (as a keyring keeps it).
+    // Errors: as open_profile; wrong_passphrase when the key no longer opens it.
+    Status open_profile_with_key(const std::filesystem::path& profile_dir, const SecretBytes& key,
+                                 const std::string& relay_url);
+    // AccountStore::change_passphrase on the open profile (kdf: the Argon2id cost; keep the
+    // default outside tests). Errors: wrong_passphrase (old one not right), invalid_argument.
+    Status change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase,
+                             const store::KdfParams& kdf = store::KdfParams{});
     // Connects, then registers (a created profile) or authenticates, reconnecting until close().
     Status start();
     // Stops the engine and closes the store. Safe to call when nothing is open.

@@ -1,11 +1,15 @@
 #include "start_dialog.h"
 
+#include "app_settings.h"
 #include "device_name.h"
 #include "display_text.h"
+#include "keyring.h"
 #include "link_code_dialog.h"
 #include "session_bridge.h"
 #include "store/account_store.h"
+#include "util/log.h"
 
+#include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QFileDialog>
 #include <QFormLayout>
@@ -75,6 +79,11 @@ StartDialog::StartDialog(SessionBridge& bridge, const QString& profile_dir,
     m_message = new QLabel;
     m_message->setTextFormat(Qt::PlainText);
     m_message->setWordWrap(true);
+    m_remember = new QCheckBox(tr("Remember on this computer"));
+    m_remember->setToolTip(tr("Keep the profile's key in the system keyring, so that Veil opens "
+                              "without asking for the passphrase on this computer"));
+    m_remember->setAccessibleName(tr("Remember the passphrase on this computer"));
+    m_remember->hide();
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
     connect(m_buttons, &QDialogButtonBox::accepted, this, &StartDialog::submit);
     connect(m_buttons, &QDialogButtonBox::rejected, this, &StartDialog::reject);
@@ -82,6 +91,7 @@ StartDialog::StartDialog(SessionBridge& bridge, const QString& profile_dir,
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_tabs);
+    layout->addWidget(m_remember);
     layout->addWidget(m_message);
     layout->addWidget(m_buttons);
     setMinimumWidth(520);
@@ -267,6 +277,72 @@ void StartDialog::submit_open() {
         m_bridge.close();
         return;
     }
+    finish();
+}
+
+void StartDialog::set_keyring(Keyring* keyring) {
+    m_keyring = keyring;
+    m_remember->setVisible(keyring != nullptr);
+}
+
+bool StartDialog::open_remembered() {
+    auto dir = to_path(m_open_dir);
+    if (!m_keyring || busy() || dir.empty() || !store::AccountStore::exists(dir))
+        return false;
+    QString entry = keyring_entry(dir);
+    // Only a profile the person asked to remember is looked up: no keyring prompt otherwise.
+    if (!remembered(entry))
+        return false;
+    SecretBytes key;
+    Keyring::Answer answer = m_keyring->read(entry, key);
+    if (answer.outcome == Keyring::Outcome::not_found) {
+        set_remembered(entry, false);
+        return false;
+    }
+    if (answer.outcome != Keyring::Outcome::ok) {
+        log::warn("ui", "the keyring could not give the remembered key; asking for the passphrase");
+        show_error(keyring_problem(answer) + QLatin1Char(' ') + tr("Type your passphrase."));
+        return false;
+    }
+    m_tabs->setCurrentIndex(0);
+    auto st = m_bridge.open_profile_with_key(dir, key, m_relay_override.toStdString());
+    if (!st && st.error().code == Errc::wrong_passphrase) {
+        // The passphrase changed since (perhaps in another run): the key is of no more use.
+        log::warn("ui", "the remembered key no longer opens the profile; it was removed");
+        m_keyring->remove(entry);
+        set_remembered(entry, false);
+        show_error(tr("The key remembered on this computer no longer opens the profile (its "
+                      "passphrase changed). Type your passphrase."));
+        return false;
+    }
+    if (!st) {
+        show_error(plain_error(st.error()));
+        return false;
+    }
+    if (auto started = m_bridge.start(); !started) {
+        show_error(plain_error(started.error()));
+        m_bridge.close();
+        return false;
+    }
+    m_remember->setChecked(true);
+    accept();
+    return true;
+}
+
+void StartDialog::finish() {
+    m_keyring_note.clear();
+    if (m_keyring && m_remember->isChecked() && m_bridge.is_open()) {
+        SecretBytes key = m_bridge.store().database_key();
+        QString entry = keyring_entry(m_bridge.profile_dir());
+        Keyring::Answer answer = m_keyring->write(entry, key);
+        set_remembered(entry, answer.outcome == Keyring::Outcome::ok);
+        log::info("ui", answer.outcome == Keyring::Outcome::ok
+                            ? "the profile's key is remembered in the keyring"
+                            : "the keyring could not remember the profile's key");
+        if (answer.outcome != Keyring::Outcome::ok)
+            m_keyring_note = keyring_problem(answer) + QLatin1Char(' ') +
+                             tr("Veil will ask for the passphrase next time.");
+    }
     accept();
 }
 
@@ -412,7 +488,8 @@ void StartDialog::on_linked() {
         m_link_dialog->accept();
     }
     set_busy(false);
-    accept();
+    // From the event loop: this runs inside an engine callback, and the keyring may wait.
+    QTimer::singleShot(0, this, &StartDialog::finish);
 }
 
 void StartDialog::link_failed(const QString& text) {
@@ -468,7 +545,8 @@ void StartDialog::on_state(engine::State state) {
         m_registering = false;
         m_register_timer.stop();
         set_busy(false);
-        accept();
+        // From the event loop: this runs inside an engine callback, and the keyring may wait.
+        QTimer::singleShot(0, this, &StartDialog::finish);
         return;
     case engine::State::failed:
         registration_failed(m_bridge.last_error() ? plain_error(*m_bridge.last_error())

@@ -6,6 +6,12 @@
 // its engine started (or linked); until then every error is shown in the dialog in plain words
 // and the person can try again. A creation or link that fails or is cancelled keeps nothing.
 //
+// Keyring (set_keyring): a "Remember on this computer" box under the forms keeps the opened or
+// created profile's database key in the system keyring (keyring.h); open_remembered() then
+// opens the profile without the passphrase. A keyring that is absent, fails or holds a key that
+// no longer opens the profile leaves the passphrase form as it was, with a sentence saying why;
+// a stale key is removed.
+//
 // Thread: the GUI thread. The dialog drives the bridge but does not own it.
 #pragma once
 
@@ -19,6 +25,7 @@
 
 #include <optional>
 
+class QCheckBox;
 class QDialogButtonBox;
 class QLabel;
 class QLineEdit;
@@ -26,6 +33,7 @@ class QTabWidget;
 
 namespace veil::desktop {
 
+class Keyring;
 class LinkCodeDialog;
 class SessionBridge;
 
@@ -46,6 +54,17 @@ public:
     void fill_link(const QString& profile_dir, const QString& relay_url, const QString& passphrase,
                    const QString& device_name = QString());
     void submit();
+
+    // The keyring for "Remember on this computer" (not owned; nullptr: no box, nothing kept).
+    void set_keyring(Keyring* keyring);
+    QCheckBox& remember_box() { return *m_remember; }
+    // Opens the profile in the open form with the key the keyring holds for it and starts its
+    // engine; true when the dialog is then accepted. Otherwise the dialog stays as it was, with
+    // a sentence when the keyring could not help (unavailable, failing, stale key).
+    bool open_remembered();
+    // What happened to "Remember on this computer" when the dialog was accepted (a keyring
+    // problem), for the main window; empty when nothing needs saying.
+    QString keyring_note() const { return m_keyring_note; }
 
     // The error shown, or empty.
     QString error_text() const;
@@ -92,6 +111,8 @@ private:
     void show_error(const QString& text);
     void show_progress(const QString& text);
     void set_busy(bool busy);
+    // Accepts the dialog once the profile is open, keeping its key when asked to.
+    void finish();
     void browse(QLineEdit* target);
 
     SessionBridge& m_bridge;
@@ -111,6 +132,9 @@ private:
     QLineEdit* m_link_passphrase = nullptr;
     QLineEdit* m_link_passphrase_again = nullptr;
     QLabel* m_message = nullptr;
+    QCheckBox* m_remember = nullptr;
+    Keyring* m_keyring = nullptr;
+    QString m_keyring_note;
     QDialogButtonBox* m_buttons = nullptr;
     QTimer m_register_timer;
     bool m_registering = false;

@@ -8,7 +8,7 @@ packages=(
   qt6-base-dev qt6-websockets-dev libpoco-dev libpq-dev libssl-dev
   libsignal-protocol-c-dev libsqlcipher-dev libncurses-dev catch2
   protobuf-compiler libprotobuf-dev libargon2-dev libqrencode-dev libutf8proc-dev
-  xvfb xauth tmux python3
+  xvfb xauth tmux python3 qtkeychain-qt6-dev
 )
 
 missing=()

@@ -175,6 +175,25 @@ struct SafetyNumber {
     store::AccountStore::Trust trust;
 };
 
+// What a conversation's encryption rests on, for an "encryption" view (engine_encryption.cpp):
+// each other person (a 1:1 contact, or every group member but us) with what we hold about
+// their identity key and each of their devices we know or hold a session with.
+struct DeviceSecurity {
+    std::int32_t device_id = 0;
+    bool session = false;          // a 1:1 session with this device is stored
+    bool holds_sender_key = false; // groups: it has been sent our current sender key
+};
+struct MemberSecurity {
+    std::string username;
+    bool identity_known = false; // we hold their identity key (a session began once)
+    store::AccountStore::Trust trust;
+    std::vector<DeviceSecurity> devices; // by device id
+};
+struct ConversationSecurity {
+    bool group = false;
+    std::vector<MemberSecurity> members; // by username
+};
+
 class Engine final : public TransportListener {
 public:
     // Generates the identity into a new store; prekeys are made when registering.
@@ -321,6 +340,17 @@ public:
     Result<bool> verify_scanned(const std::string& peer, std::span<const std::uint8_t> scanned);
     // Accepts a contact's changed identity key, so that sending resumes.
     Status accept_new_identity(const std::string& peer);
+
+    // ---- Encryption details and repairs (engine_encryption.cpp). Read from the store only.
+    Result<ConversationSecurity> conversation_security(const std::string& conversation);
+    // 1:1: fetches fresh prekey bundles for every device of peer and starts a new session with
+    // each. libsignal keeps the old session state as a previous state, so messages already on
+    // their way (either direction) still decrypt; the next message we send starts the new
+    // session on their side. Needs the engine ready (disconnected otherwise).
+    Status restart_sessions(const std::string& peer);
+    // Group: drops our sender key for the group, so that the next message we send there carries
+    // a brand new one to every member device (as after a removal). Works offline.
+    Status renew_group_key(std::span<const std::uint8_t> group_id);
 
     // True when nothing is pending or waiting in the outbox, but what is held for a contact whose
     // changed key the person has not accepted yet (that waits for the person, not the relay).

@@ -65,7 +65,21 @@ Result<std::unique_ptr<ClientSession>> ClientSession::open(const std::filesystem
                                                            const SecretBytes& passphrase,
                                                            const std::string& relay_url,
                                                            engine::EngineObserver& observer) {
-    auto store = store::AccountStore::open(profile, passphrase);
+    return finish_open(store::AccountStore::open(profile, passphrase), profile, relay_url,
+                       observer);
+}
+
+Result<std::unique_ptr<ClientSession>>
+ClientSession::open_with_key(const std::filesystem::path& profile, const SecretBytes& key,
+                             const std::string& relay_url, engine::EngineObserver& observer) {
+    return finish_open(store::AccountStore::open_with_key(profile, key), profile, relay_url,
+                       observer);
+}
+
+Result<std::unique_ptr<ClientSession>>
+ClientSession::finish_open(Result<std::unique_ptr<store::AccountStore>> store,
+                           const std::filesystem::path& profile, const std::string& relay_url,
+                           engine::EngineObserver& observer) {
     if (!store)
         return store.error();
     // Damage in a page that nothing reads yet would otherwise go unnoticed until a write.

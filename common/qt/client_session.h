@@ -34,6 +34,12 @@ public:
                                                        const SecretBytes& passphrase,
                                                        const std::string& relay_url,
                                                        engine::EngineObserver& observer);
+    // Opens an existing profile with its raw database key (AccountStore::database_key(), as a
+    // system keyring keeps it) instead of the passphrase. Errors as open(); wrong_passphrase
+    // when the key no longer opens the profile.
+    static Result<std::unique_ptr<ClientSession>>
+    open_with_key(const std::filesystem::path& profile, const SecretBytes& key,
+                  const std::string& relay_url, engine::EngineObserver& observer);
     ~ClientSession();
 
     engine::Engine& engine() { return *m_engine; }
@@ -44,6 +50,11 @@ private:
     static Result<std::unique_ptr<ClientSession>> assemble(std::unique_ptr<store::AccountStore>,
                                                            const std::filesystem::path& profile,
                                                            engine::EngineObserver& observer);
+    // The part of open() and open_with_key() after the store opened.
+    static Result<std::unique_ptr<ClientSession>>
+    finish_open(Result<std::unique_ptr<store::AccountStore>> store,
+                const std::filesystem::path& profile, const std::string& relay_url,
+                engine::EngineObserver& observer);
     SystemClock m_clock;
     std::unique_ptr<store::AccountStore> m_store;
     std::unique_ptr<crypto::SignalContext> m_context;

@@ -22,6 +22,8 @@ namespace {
 constexpr const char* kLog = "store";
 constexpr const char* kDbName = "account.db";
 constexpr const char* kKdfName = "kdf";
+// A passphrase change in progress (change_passphrase): the new parameters and salt.
+constexpr const char* kKdfNextName = "kdf.next";
 // SQLCipher's page size, set on every open; a database file is always a whole number of pages.
 constexpr std::uintmax_t kPageSize = 4096;
 
@@ -93,7 +95,7 @@ void sync_dir(const fs::path& dir) {
 void remove_profile_files(const fs::path& dir) {
     std::error_code ec;
     for (const char* name : {"account.db", "account.db-journal", "account.db-wal", "account.db-shm",
-                             "kdf", "kdf.tmp", "lock"})
+                             "kdf", "kdf.tmp", kKdfNextName, "kdf.next.tmp", "lock"})
         fs::remove(dir / name, ec);
 }
 
@@ -119,6 +121,49 @@ Result<Database> init_database(const fs::path& dir, const SecretBytes& key) {
     VEIL_TRY(migrate(db.value()));
     VEIL_TRY(configure(db.value()));
     return std::move(db.value());
+}
+
+// A connection to the profile's database that key opens (wrong_passphrase when it does not).
+Result<Database> keyed_database(const fs::path& dir, const SecretBytes& key) {
+    auto db = Database::open(dir / kDbName, false);
+    if (!db)
+        return db.error();
+    VEIL_TRY(unlock(db.value(), key));
+    return std::move(db.value());
+}
+
+void discard_kdf_next(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::remove(dir / kKdfNextName, ec)) {
+        sync_dir(dir);
+        log::info(kLog, "dropped the leftover of a passphrase change that did not happen");
+    }
+}
+
+// The passphrase did not open the database under the kdf file: a change may have re-encrypted
+// it and stopped before kdf.next replaced kdf. If kdf.next's key opens it, the change is
+// finished here. Returns nothing when that is not so (the caller reports wrong_passphrase).
+std::optional<std::pair<Database, SecretBytes>> open_with_kdf_next(const fs::path& dir,
+                                                                   const SecretBytes& passphrase) {
+    std::error_code ec;
+    if (!fs::exists(dir / kKdfNextName, ec))
+        return std::nullopt;
+    auto next = read_kdf_file(dir / kKdfNextName);
+    if (!next)
+        return std::nullopt;
+    auto key = derive_key(passphrase, next->salt, next->params);
+    if (!key)
+        return std::nullopt;
+    auto db = keyed_database(dir, key.value());
+    if (!db)
+        return std::nullopt;
+    if (!replace_kdf_file(dir / kKdfNextName, dir / kKdfName)) {
+        // The database opens all the same; the next open tries kdf.next again.
+        log::warn(kLog, "could not finish an interrupted passphrase change");
+    } else {
+        log::info(kLog, "finished an interrupted passphrase change");
+    }
+    return std::make_pair(std::move(db.value()), std::move(key.value()));
 }
 
 } // namespace
@@ -171,8 +216,10 @@ Result<std::unique_ptr<AccountStore>> AccountStore::create(const fs::path& profi
     }
     sync_dir(profile_dir);
     log::info(kLog, "created an account database");
-    return std::unique_ptr<AccountStore>(
-        new AccountStore(std::make_unique<Impl>(std::move(db.value()), std::move(lock.value()))));
+    auto impl = std::make_unique<Impl>(std::move(db.value()), std::move(lock.value()));
+    impl->profile_dir = profile_dir;
+    impl->db_key = std::move(key.value());
+    return std::unique_ptr<AccountStore>(new AccountStore(std::move(impl)));
 }
 
 Result<std::unique_ptr<AccountStore>> AccountStore::open(const fs::path& profile_dir,
@@ -189,21 +236,59 @@ Result<std::unique_ptr<AccountStore>> AccountStore::open(const fs::path& profile
     auto key = derive_key(passphrase, kdf->salt, kdf->params);
     if (!key)
         return key.error();
-
-    auto db = Database::open(profile_dir / kDbName, false);
+    auto db = keyed_database(profile_dir, key.value());
+    if (db) {
+        // The database is under the kdf file's key, so a change that left kdf.next behind never
+        // committed: its side file is dropped.
+        discard_kdf_next(profile_dir);
+    } else if (db.error().code == Errc::wrong_passphrase) {
+        auto next = open_with_kdf_next(profile_dir, passphrase);
+        if (!next)
+            return db.error();
+        db = std::move(next->first);
+        key = std::move(next->second);
+    }
     if (!db)
         return db.error();
-    VEIL_TRY(unlock(db.value(), key.value()));
-    auto version = db->query_int("PRAGMA user_version");
+    return finish_open(std::move(db.value()), std::move(lock.value()), profile_dir,
+                       std::move(key.value()));
+}
+
+Result<std::unique_ptr<AccountStore>> AccountStore::open_with_key(const fs::path& profile_dir,
+                                                                  const SecretBytes& key) {
+    if (!exists(profile_dir))
+        return make_error(Errc::not_found, "there is no account profile in this folder");
+    auto lock = ProfileLock::acquire(profile_dir);
+    if (!lock)
+        return lock.error();
+    VEIL_TRY(check_file_size(profile_dir / kDbName));
+    // A kdf.next left by an interrupted change stays: without the passphrase there is no
+    // telling which file this key belongs to. The next open with a passphrase settles it.
+    auto db = keyed_database(profile_dir, key);
+    if (!db)
+        return db.error();
+    return finish_open(std::move(db.value()), std::move(lock.value()), profile_dir, key.clone());
+}
+
+Result<std::unique_ptr<AccountStore>> AccountStore::finish_open(Database db, ProfileLock lock,
+                                                                const fs::path& profile_dir,
+                                                                SecretBytes key) {
+    auto version = db.query_int("PRAGMA user_version");
     if (!version)
         return version.error();
     if (version.value() == 0)
         return make_error(Errc::corrupt, "the account database has no schema");
-    VEIL_TRY(configure(db.value()));
-    VEIL_TRY(migrate(db.value()));
+    VEIL_TRY(configure(db));
+    VEIL_TRY(migrate(db));
     log::info(kLog, "opened the account database");
-    return std::unique_ptr<AccountStore>(
-        new AccountStore(std::make_unique<Impl>(std::move(db.value()), std::move(lock.value()))));
+    auto impl = std::make_unique<Impl>(std::move(db), std::move(lock));
+    impl->profile_dir = profile_dir;
+    impl->db_key = std::move(key);
+    return std::unique_ptr<AccountStore>(new AccountStore(std::move(impl)));
+}
+
+SecretBytes AccountStore::database_key() const {
+    return m_impl->db_key.clone();
 }
 
 Status AccountStore::check_integrity() {

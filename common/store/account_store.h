@@ -21,6 +21,9 @@
 
 namespace veil::store {
 
+class Database;
+class ProfileLock;
+
 enum class Direction { incoming = 0, outgoing = 1 };
 
 // Outgoing: queued (not yet accepted) -> sent (relay has it) -> delivered (recipient device has
@@ -198,8 +201,17 @@ public:
     // Opens an existing database. Fails with wrong_passphrase if the key does not open it, with
     // not_found if there is no profile, with corrupt if the file is damaged, and with busy if
     // another process has the profile open.
+    //
+    // A passphrase change interrupted by a crash (change_passphrase) is settled here: the
+    // database opens with whichever passphrase it is encrypted under, and the leftover kdf.next
+    // is either put in place (the change had happened) or dropped (it had not).
     static Result<std::unique_ptr<AccountStore>> open(const std::filesystem::path& profile_dir,
                                                       const SecretBytes& passphrase);
+    // Opens with the raw 32-byte database key (database_key() of an earlier open, kept in a
+    // system keyring) instead of the passphrase, skipping Argon2id. Fails like open(), with
+    // wrong_passphrase when the key no longer opens the database (the passphrase changed).
+    static Result<std::unique_ptr<AccountStore>>
+    open_with_key(const std::filesystem::path& profile_dir, const SecretBytes& key);
     static bool exists(const std::filesystem::path& profile_dir);
     // Deletes the files a profile consists of (not the folder, nor files others put there).
     // For undoing a create whose registration failed; the store must be closed.
@@ -210,6 +222,20 @@ public:
     // damaged. It costs a full read of the file, so it is for an explicit "verify" action, not
     // for every open; open() itself only proves the key on the first page.
     Status check_integrity();
+
+    // The raw key the database is encrypted with now (a copy; wipe it when done). It opens the
+    // profile through open_with_key() until the passphrase changes.
+    SecretBytes database_key() const;
+
+    // Changes the passphrase (store/passphrase_change.cpp): old_passphrase must be the current
+    // one (else wrong_passphrase, nothing changed). A fresh salt and kdf (the Argon2id cost)
+    // give a new key; every page is re-encrypted under it. Crash-safe: the new kdf parameters go
+    // to profile_dir/kdf.next first (written and flushed), then the database is re-encrypted in
+    // one transaction, then kdf.next replaces kdf; at every point one of the two passphrases
+    // opens the profile (open() settles what is left). Fails with invalid_argument for an
+    // empty new passphrase and busy inside a Transaction. database_key() is the new key after.
+    Status change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase,
+                             const KdfParams& kdf = KdfParams{});
 
     // RAII transaction: rolls back unless commit() succeeded. Not nestable.
     class Transaction {
@@ -479,6 +505,9 @@ public:
 private:
     class Impl;
     explicit AccountStore(std::unique_ptr<Impl> impl);
+    // The part of open() and open_with_key() after the key proved right.
+    static Result<std::unique_ptr<AccountStore>>
+    finish_open(Database db, ProfileLock lock, const std::filesystem::path& dir, SecretBytes key);
     std::unique_ptr<Impl> m_impl;
 };
 

@@ -6,6 +6,7 @@
 #include "store/database.h"
 #include "store/profile_lock.h"
 
+#include <filesystem>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,8 @@ public:
 
     Database db;
     ProfileLock lock; // held while the store is open
+    std::filesystem::path profile_dir;
+    SecretBytes db_key; // the raw database key, for database_key() and change_passphrase()
 
 private:
     // Runs the meta SELECT for key; the returned statement is on its row when the bool is true.

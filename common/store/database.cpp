@@ -144,12 +144,15 @@ Result<Database> Database::open(const std::filesystem::path& file, bool create) 
 
 Database::~Database() = default;
 
-Status Database::key(const SecretBytes& raw_key) {
+namespace {
+
+// SQLCipher treats a key of the exact form x'<64 hex digits>' as a raw key and skips its own
+// (SHA-1 based) PBKDF2; the Argon2id output is already a uniformly random key. The text is a
+// SecretBytes, wiped when it goes.
+Result<SecretBytes> raw_key_text(const SecretBytes& raw_key) {
     static const char digits[] = "0123456789abcdef";
     if (raw_key.size() != 32)
         return make_error(Errc::internal, "the database key must be 32 bytes");
-    // SQLCipher treats a key of the exact form x'<64 hex digits>' as a raw key and skips its own
-    // (SHA-1 based) PBKDF2; the Argon2id output is already a uniformly random key.
     SecretBytes text(3 + 2 * raw_key.size());
     auto* out = text.data();
     *out++ = 'x';
@@ -159,9 +162,28 @@ Status Database::key(const SecretBytes& raw_key) {
         *out++ = static_cast<std::uint8_t>(digits[b & 0xf]);
     }
     *out = '\'';
-    int rc = sqlite3_key(m_db.get(), text.data(), static_cast<int>(text.size()));
+    return text;
+}
+
+} // namespace
+
+Status Database::key(const SecretBytes& raw_key) {
+    auto text = raw_key_text(raw_key);
+    if (!text)
+        return text.error();
+    int rc = sqlite3_key(m_db.get(), text->data(), static_cast<int>(text->size()));
     if (rc != SQLITE_OK)
         return sqlite_error(m_db.get(), rc, "could not set the database key");
+    return {};
+}
+
+Status Database::rekey(const SecretBytes& raw_key) {
+    auto text = raw_key_text(raw_key);
+    if (!text)
+        return text.error();
+    int rc = sqlite3_rekey(m_db.get(), text->data(), static_cast<int>(text->size()));
+    if (rc != SQLITE_OK)
+        return sqlite_error(m_db.get(), rc, "could not re-encrypt the account database");
     return {};
 }
 

@@ -84,6 +84,10 @@ public:
     // Hands the 32-byte raw key to sqlite3_key in SQLCipher's "x'<hex>'" raw-key form; the hex
     // is built in a SecretBytes and wiped.
     Status key(const SecretBytes& raw_key);
+    // Re-encrypts every page under a new 32-byte raw key (sqlite3_rekey), in one transaction:
+    // after a crash the file is wholly under the old key or wholly under the new one. Call it
+    // outside any transaction and in rollback-journal mode (see AccountStore::change_passphrase).
+    Status rekey(const SecretBytes& raw_key);
 
     // Reads the schema once: fails with Errc::wrong_passphrase when SQLCipher cannot decrypt
     // page 1 (SQLITE_NOTADB), which is how a wrong key shows.

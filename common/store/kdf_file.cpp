@@ -74,6 +74,19 @@ Status write_all(int fd, const std::string& text) {
     return {};
 }
 
+// A rename is durable only once the folder holding it is flushed.
+Status sync_parent(const std::filesystem::path& file) {
+    auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error("could not open the profile folder");
+    int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0)
+        return io_error("could not flush the profile folder");
+    return {};
+}
+
 } // namespace
 
 Status check_kdf_params(const KdfParams& params) {
@@ -100,9 +113,17 @@ Status write_kdf_file(const std::filesystem::path& file, const KdfFile& kdf) {
     ::close(fd);
     if (st && ::rename(tmp.c_str(), file.c_str()) != 0)
         st = io_error("could not put the kdf file in place");
-    if (!st)
+    if (!st) {
         ::unlink(tmp.c_str());
-    return st;
+        return st;
+    }
+    return sync_parent(file);
+}
+
+Status replace_kdf_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+        return io_error("could not put the kdf file in place");
+    return sync_parent(to);
 }
 
 Result<KdfFile> read_kdf_file(const std::filesystem::path& file) {

@@ -23,9 +23,12 @@ struct KdfFile {
 // Checks parameters against the bounds read_kdf_file enforces (Errc::invalid_argument).
 Status check_kdf_params(const KdfParams& params);
 
-// Writes the file with mode 0600 and fsyncs it (through a temporary file and a rename, so that
-// a crash never leaves half a file).
+// Writes the file with mode 0600 and fsyncs it and its folder (through a temporary file and a
+// rename, so that a crash never leaves half a file).
 Status write_kdf_file(const std::filesystem::path& file, const KdfFile& kdf);
+// Renames from over to and fsyncs the folder: once it returns, to holds from's content even
+// after a crash; before that, to holds either its old or its new content, never a mix.
+Status replace_kdf_file(const std::filesystem::path& from, const std::filesystem::path& to);
 // Reads and checks the file: an unknown version, a malformed line or parameters outside sane
 // bounds (which could make Argon2id allocate without limit) fail with Errc::corrupt.
 Result<KdfFile> read_kdf_file(const std::filesystem::path& file);

@@ -4,6 +4,7 @@
 
 #include "support/temp_dir.h"
 
+#include "app_settings.h"
 #include "store/account_store.h"
 
 #include <QApplication>
@@ -33,6 +34,14 @@ inline QApplication& app() {
     // Never destroyed: a static QApplication would be torn down after Qt's own globals (the
     // input devices a key event creates), which crashes at exit.
     static QApplication* instance = new QApplication(argc, argv);
+    // The app's QSettings (window state, theme, remembered profiles) go to a file of this run,
+    // never to the person's own settings.
+    static veil::test::TempDir settings_dir{"veil-desktop-settings"};
+    static bool settings_set = [] {
+        use_settings_file(QString::fromStdString((settings_dir.path() / "veil.ini").string()));
+        return true;
+    }();
+    (void)settings_set;
     return *instance;
 }
 

@@ -1,0 +1,209 @@
+#include "encryption_dialog.h"
+
+#include "display_text.h"
+
+#include <QDialogButtonBox>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+namespace veil::desktop {
+namespace {
+
+constexpr int kUsernameRole = Qt::UserRole + 1;
+
+QLabel* plain(const QString& text) {
+    auto* label = new QLabel(text);
+    label->setTextFormat(Qt::PlainText);
+    label->setWordWrap(true);
+    return label;
+}
+
+QString person_status(const engine::MemberSecurity& m) {
+    if (m.trust.needs_accept)
+        return EncryptionDialog::tr("Safety number changed: verify it or accept the new key");
+    if (!m.identity_known)
+        return EncryptionDialog::tr("No key yet (no message exchanged)");
+    if (m.trust.verified)
+        return EncryptionDialog::tr("\u2714 Verified");
+    if (m.trust.changed_at_ms != 0)
+        return EncryptionDialog::tr("Safety number changed; not verified");
+    return EncryptionDialog::tr("Not verified");
+}
+
+QString device_status(const engine::DeviceSecurity& d, bool group) {
+    QString text =
+        d.session ? EncryptionDialog::tr("Session") : EncryptionDialog::tr("No session yet");
+    if (group)
+        text += QStringLiteral(", ") +
+                (d.holds_sender_key ? EncryptionDialog::tr("has your group key")
+                                    : EncryptionDialog::tr("gets your group key with your next "
+                                                           "message"));
+    return text;
+}
+
+} // namespace
+
+EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions actions,
+                                   QWidget* parent)
+    : QDialog(parent)
+    , m_group(group)
+    , m_actions(std::move(actions)) {
+    setWindowTitle(tr("Encryption — %1").arg(title));
+    setAccessibleName(tr("Encryption details"));
+    QLabel* intro = plain(group ? tr("Messages in %1 are end-to-end encrypted with your sender "
+                                     "key, which each member's devices receive through their "
+                                     "own encrypted session.")
+                                      .arg(title)
+                                : tr("Messages with %1 are end-to-end encrypted, with one "
+                                     "session per device.")
+                                      .arg(title));
+    m_tree = new QTreeWidget;
+    m_tree->setColumnCount(2);
+    m_tree->setHeaderLabels({tr("Person / device"), tr("Encryption")});
+    m_tree->header()->setStretchLastSection(true);
+    m_tree->setRootIsDecorated(true);
+    m_tree->setAccessibleName(tr("People and devices"));
+    connect(m_tree, &QTreeWidget::currentItemChanged, this, [this] { update_buttons(); });
+    m_verify = new QPushButton(tr("Verify safety number…"));
+    connect(m_verify, &QPushButton::clicked, this, [this] {
+        if (std::string who = selected_person(); !who.empty() && m_actions.verify)
+            m_actions.verify(who);
+    });
+    m_repair = new QPushButton(group ? tr("Renew group key") : tr("Start new session"));
+    m_repair->setToolTip(group ? tr("Your next message here carries a new key to every member")
+                               : tr("Fetch fresh keys for each of their devices and start new "
+                                    "sessions; messages on their way still arrive"));
+    connect(m_repair, &QPushButton::clicked, this, [this] {
+        QString why = m_actions.repair ? m_actions.repair() : QString();
+        if (!why.isEmpty()) {
+            show_message(why, true);
+            return;
+        }
+        show_message(m_group ? tr("Your group key was renewed; your next message here carries "
+                                  "the new one.")
+                             : tr("New sessions are being set up."),
+                     false);
+        refresh();
+    });
+    m_number = plain(QString());
+    m_number->setWordWrap(false);
+    m_number->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    m_number->setAccessibleName(tr("Safety number"));
+    QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+    mono.setStyleHint(QFont::Monospace);
+    mono.setFixedPitch(true);
+    m_number->setFont(mono);
+    m_message = plain(QString());
+    m_message->setAccessibleName(tr("Encryption status"));
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
+    connect(buttons, &QDialogButtonBox::rejected, this, &EncryptionDialog::reject);
+    auto* actions_row = new QHBoxLayout;
+    actions_row->addWidget(m_verify);
+    actions_row->addWidget(m_repair);
+    actions_row->addStretch(1);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(intro);
+    layout->addWidget(m_tree, 1);
+    layout->addWidget(m_number);
+    layout->addLayout(actions_row);
+    layout->addWidget(m_message);
+    layout->addWidget(buttons);
+    setMinimumSize(520, 340);
+    resize(620, 420);
+    refresh();
+}
+
+void EncryptionDialog::refresh() {
+    if (!m_actions.load)
+        return;
+    auto details = m_actions.load();
+    if (!details) {
+        show_message(plain_error(details.error()), true);
+        return;
+    }
+    show_details(details.value());
+}
+
+void EncryptionDialog::show_details(const engine::ConversationSecurity& details) {
+    std::string selected = selected_person();
+    m_tree->clear();
+    for (const auto& m : details.members) {
+        auto* person = new QTreeWidgetItem(m_tree, {display_text(m.username), person_status(m)});
+        person->setData(0, kUsernameRole, QString::fromStdString(m.username));
+        for (const auto& d : m.devices)
+            new QTreeWidgetItem(
+                person, {tr("Device %1").arg(d.device_id), device_status(d, details.group)});
+        if (m.devices.empty())
+            new QTreeWidgetItem(person, {tr("No devices known yet"), QString()});
+        person->setExpanded(true);
+    }
+    m_tree->resizeColumnToContents(0);
+    if (!selected.empty())
+        select_person(selected);
+    else if (m_tree->topLevelItemCount() > 0)
+        m_tree->setCurrentItem(m_tree->topLevelItem(0));
+    update_buttons();
+}
+
+void EncryptionDialog::select_person(const std::string& username) {
+    for (int i = 0; i < m_tree->topLevelItemCount(); ++i) {
+        QTreeWidgetItem* item = m_tree->topLevelItem(i);
+        if (item->data(0, kUsernameRole).toString().toStdString() == username)
+            m_tree->setCurrentItem(item);
+    }
+}
+
+std::string EncryptionDialog::selected_person() const {
+    QTreeWidgetItem* item = m_tree->currentItem();
+    if (item && item->parent())
+        item = item->parent();
+    return item ? item->data(0, kUsernameRole).toString().toStdString() : std::string();
+}
+
+void EncryptionDialog::update_buttons() {
+    std::string who = selected_person();
+    m_verify->setEnabled(!who.empty());
+    QString number =
+        who.empty() || !m_actions.safety_number ? QString() : m_actions.safety_number(who);
+    m_number->setText(who.empty() ? QString()
+                      : number.isEmpty()
+                          ? tr("No safety number with %1 yet.").arg(display_text(who))
+                          : tr("Safety number with %1:\n%2")
+                                .arg(display_text(who), format_safety_number(number)));
+    m_repair->setEnabled(m_tree->topLevelItemCount() > 0);
+}
+
+QStringList EncryptionDialog::lines() const {
+    QStringList out;
+    for (int i = 0; i < m_tree->topLevelItemCount(); ++i) {
+        QTreeWidgetItem* person = m_tree->topLevelItem(i);
+        out << person->text(0) + QStringLiteral(" — ") + person->text(1);
+        for (int j = 0; j < person->childCount(); ++j) {
+            QTreeWidgetItem* device = person->child(j);
+            out << QStringLiteral("  ") + device->text(0) +
+                       (device->text(1).isEmpty() ? QString()
+                                                  : QStringLiteral(" — ") + device->text(1));
+        }
+    }
+    return out;
+}
+
+QString EncryptionDialog::number_text() const {
+    return m_number->text();
+}
+
+QString EncryptionDialog::message_text() const {
+    return m_message->text();
+}
+
+void EncryptionDialog::show_message(const QString& text, bool error) {
+    m_message->setStyleSheet(error ? QStringLiteral("color: #a01010;") : QString());
+    m_message->setText(text);
+}
+
+} // namespace veil::desktop

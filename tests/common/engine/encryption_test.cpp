@@ -1,0 +1,136 @@
+// Engine::conversation_security, restart_sessions and renew_group_key (engine_encryption.cpp):
+// real stores and libsignal over the fake relay.
+#include "engine_fixture.h"
+
+#include <catch2/catch.hpp>
+
+using namespace veil;
+using namespace veil::test;
+
+namespace {
+
+std::size_t incoming_with(Client& c, const std::string& text) {
+    std::size_t n = 0;
+    for (const auto& m : c.recorder.incoming())
+        n += m.text == text;
+    return n;
+}
+
+Bytes session_record(Client& c, const std::string& peer, std::int32_t device) {
+    auto record = c.store->load_session({peer, device});
+    REQUIRE(record.ok());
+    REQUIRE(record.value().has_value());
+    return record.value()->record;
+}
+
+} // namespace
+
+TEST_CASE("a contact's encryption details list their devices with sessions and their trust") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+
+    auto before = alice.engine->conversation_security("bob");
+    REQUIRE(before.ok());
+    REQUIRE(before->members.size() == 1);
+    CHECK_FALSE(before->group);
+    CHECK_FALSE(before->members[0].identity_known);
+    CHECK(before->members[0].devices.empty());
+
+    REQUIRE(alice.engine->send_text("bob", "hello").ok());
+    relay.pump();
+    REQUIRE(alice.engine->set_verified("bob", true).ok());
+    auto after = alice.engine->conversation_security("bob");
+    REQUIRE(after.ok());
+    const auto& bob_row = after->members.at(0);
+    CHECK(bob_row.username == "bob");
+    CHECK(bob_row.identity_known);
+    CHECK(bob_row.trust.verified);
+    REQUIRE(bob_row.devices.size() == 1);
+    CHECK(bob_row.devices[0].device_id == 1);
+    CHECK(bob_row.devices[0].session);
+    CHECK_FALSE(bob_row.devices[0].holds_sender_key);
+
+    CHECK(alice.engine->conversation_security("not a name!").error().code ==
+          Errc::invalid_argument);
+}
+
+TEST_CASE("a new session replaces the old one and messages flow both ways after it") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    REQUIRE(alice.engine->send_text("bob", "one").ok());
+    relay.pump();
+    REQUIRE(bob.engine->send_text("alice", "two").ok());
+    relay.pump();
+    Bytes old_record = session_record(alice, "bob", 1);
+
+    REQUIRE(alice.engine->restart_sessions("bob").ok());
+    relay.pump();
+    CHECK(session_record(alice, "bob", 1) != old_record);
+    CHECK(alice.recorder.errors.empty());
+
+    REQUIRE(alice.engine->send_text("bob", "three").ok());
+    relay.pump();
+    REQUIRE(bob.engine->send_text("alice", "four").ok());
+    relay.pump();
+    CHECK(incoming_with(bob, "three") == 1);
+    CHECK(incoming_with(alice, "four") == 1);
+    CHECK(bob.recorder.errors.empty());
+}
+
+TEST_CASE("a new session is refused offline and for ourselves") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    CHECK(alice.engine->restart_sessions("bob").error().code == Errc::disconnected);
+    start(relay, alice);
+    CHECK(alice.engine->restart_sessions("alice").error().code == Errc::invalid_argument);
+}
+
+TEST_CASE("a group's encryption details list each member's devices and who holds our key, and "
+          "a renewed key reaches every member") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    Client carol(relay, "carol");
+    start(relay, alice);
+    start(relay, bob);
+    start(relay, carol);
+    auto group = alice.engine->create_group("club", {"bob", "carol"});
+    REQUIRE(group.ok());
+    relay.pump();
+    REQUIRE(alice.engine->send_group_message(group.value(), "first").ok());
+    relay.pump();
+
+    auto conversation = store::group_conversation(group.value());
+    auto details = alice.engine->conversation_security(conversation);
+    REQUIRE(details.ok());
+    CHECK(details->group);
+    REQUIRE(details->members.size() == 2);
+    CHECK(details->members[0].username == "bob");
+    CHECK(details->members[1].username == "carol");
+    for (const auto& m : details->members) {
+        REQUIRE(m.devices.size() == 1);
+        CHECK(m.devices[0].session);
+        CHECK(m.devices[0].holds_sender_key);
+    }
+
+    REQUIRE(alice.engine->renew_group_key(group.value()).ok());
+    auto renewed = alice.engine->conversation_security(conversation);
+    REQUIRE(renewed.ok());
+    for (const auto& m : renewed->members)
+        CHECK_FALSE(m.devices[0].holds_sender_key);
+
+    REQUIRE(alice.engine->send_group_message(group.value(), "second").ok());
+    relay.pump();
+    CHECK(incoming_with(bob, "second") == 1);
+    CHECK(incoming_with(carol, "second") == 1);
+    auto again = alice.engine->conversation_security(conversation);
+    for (const auto& m : again->members)
+        CHECK(m.devices[0].holds_sender_key);
+    CHECK(alice.engine->renew_group_key(Bytes(16, 0x01)).error().code == Errc::not_found);
+}
