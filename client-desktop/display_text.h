@@ -37,6 +37,17 @@ QString full_stop(const QString& text);
 // "14:03" for today, "2024-05-01 14:03" otherwise, in local time; now_ms decides "today".
 QString format_time(std::int64_t ms_since_epoch, std::int64_t now_ms);
 
+// A conversation list's time: "14:03" today, the weekday ("Mon") within the last six days,
+// else the date in the locale's short form; local time, now_ms decides "today". Empty for 0.
+QString format_list_time(std::int64_t ms_since_epoch, std::int64_t now_ms);
+
+// A day separator in a conversation: "Today", "Yesterday", the weekday and date within the last
+// week ("Monday, 1 June"), else the date with its year ("1 June 2024"). Empty for 0.
+QString day_label(std::int64_t ms_since_epoch, std::int64_t now_ms);
+
+// Whether two times fall on the same local day.
+bool same_day(std::int64_t a_ms, std::int64_t b_ms);
+
 // The delivery mark of an outgoing message: queued "…", sent "✓", delivered "✓✓",
 // failed "✗"; empty for incoming messages.
 QString tick_for(store::MessageStatus status);

@@ -5,6 +5,7 @@
 #include "main_window.h"
 #include "session_bridge.h"
 #include "start_dialog.h"
+#include "theme.h"
 #include "util/log.h"
 
 #include <QApplication>
@@ -219,6 +220,10 @@ int main(int argc, char** argv) {
     }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("veil-desktop"));
+    // Fusion draws the same on every desktop and follows the palette fully, so the light and
+    // dark themes look as designed everywhere.
+    QApplication::setStyle(QStringLiteral("Fusion"));
+    veil::desktop::apply_theme(veil::desktop::Theme::system);
     quit_on_signals();
     Options options;
     if (!parse(app, options))

@@ -61,6 +61,7 @@
 #include <vector>
 
 class QAction;
+class QFrame;
 class QInputDialog;
 class QLabel;
 class QProgressBar;
@@ -82,6 +83,8 @@ class NewGroupDialog;
 class Notifier;
 class SafetyNumberDialog;
 class SystemNotifier;
+class ComposerEdit;
+class MessageDelegate;
 struct GroupDetails;
 class SessionBridge;
 
@@ -152,6 +155,18 @@ public:
     QLineEdit& search_field() { return *m_search; }
     QListView& search_view() { return *m_search_view; }
     QListView& conversation_view() { return *m_conversations; }
+    // Shows only the conversations whose title holds text (all for an empty one), as typing in
+    // the search field does at once; returns how many are shown.
+    int filter_conversations(const QString& text);
+    // The composer (multi-line: Enter sends, Shift+Enter a new line).
+    ComposerEdit& composer() { return *m_input; }
+    QListView& message_view() { return *m_messages; }
+    MessageDelegate& message_delegate() { return *m_message_delegate; }
+    // A read-only dialog with the whole text of row's message (deleted when closed), for a
+    // bubble cut short ("Show more"); nullptr when row shows no message.
+    QWidget* show_full_text(int row);
+    // The emoji picker under the composer's emoji button (it inserts into the composer).
+    QWidget* emoji_picker();
     SearchResultsModel& search_model() { return m_search_model; }
 
     ConversationListModel& conversation_model() { return m_conversation_model; }
@@ -262,6 +277,12 @@ private:
     void update_block_button();
     QWidget* build_banner();
     QWidget* build_list_side();
+    QWidget* build_header();
+    QWidget* build_composer();
+    void on_file_activated(int row, int index);
+    void update_header_avatar();
+    void preview_sent_files(const Bytes& message_id, const QStringList& paths);
+    void apply_sent_previews(const store::MessageRow& message);
     void on_search_activated(const QModelIndex& index);
     void reload_conversations();
     void select_current_peer();
@@ -330,8 +351,8 @@ private:
     QAction* m_members_action = nullptr;
     QAction* m_devices_action = nullptr;
     QLabel* m_read_only_label = nullptr;
-    QLineEdit* m_input = nullptr;
-    QPushButton* m_send = nullptr;
+    ComposerEdit* m_input = nullptr;
+    QToolButton* m_send = nullptr;
     QLabel* m_state_label = nullptr;
     QLabel* m_error_label = nullptr;
     QPushButton* m_block_button = nullptr;
@@ -352,7 +373,14 @@ private:
     QStringList m_files;
     QWidget* m_compose_note = nullptr;
     QLabel* m_compose_label = nullptr;
-    QPushButton* m_attach = nullptr;
+    QToolButton* m_attach = nullptr;
+    QToolButton* m_emoji = nullptr;
+    MessageDelegate* m_message_delegate = nullptr;
+    QLabel* m_peer_avatar = nullptr;   // initials, when the header shows no group picture
+    QLabel* m_peer_subtitle = nullptr; // "Group · 3 members", "Verified", …
+    QWidget* m_results_box = nullptr;  // "Messages" and the results, while searching
+    int m_unread_marker = 0;
+    std::map<Bytes, QStringList> m_sent_paths; // files we sent, by message id, for previews           // the open conversation's unread line, as it was opened
     QWidget* m_files_panel = nullptr;
     std::int64_t m_files_row_id = 0; // the message whose files the panel lists; 0: none
     QLabel* m_timer_label = nullptr;

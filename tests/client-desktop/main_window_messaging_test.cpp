@@ -3,6 +3,8 @@
 // no relay): everything here is what it stores and announces at once.
 #include "main_window.h"
 
+#include "composer_edit.h"
+
 #include "crypto/keys.h"
 #include "desktop_fixture.h"
 #include "safety_number_dialog.h"
@@ -176,8 +178,7 @@ TEST_CASE_METHOD(MessagingFixture, "editing puts the text in the composer and ma
     window.start_edit(0);
     CHECK(window.compose_note() == QStringLiteral("Editing your message"));
     bool found = false;
-    for (auto* line : window.findChildren<QLineEdit*>())
-        found = found || line->text() == QStringLiteral("teh plan");
+    found = window.composer().text() == QStringLiteral("teh plan");
     CHECK(found);
     window.send_text(QStringLiteral("the plan"));
     INFO(window.error_text().toStdString());
@@ -437,11 +438,8 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
     CHECK(window.files_panel().findChild<QProgressBar*>() == nullptr);
 }
 
-QLineEdit* composer(MainWindow& window) {
-    for (auto* line : window.findChildren<QLineEdit*>())
-        if (line->placeholderText() == QStringLiteral("Write a message"))
-            return line;
-    return nullptr;
+ComposerEdit* composer(MainWindow& window) {
+    return &window.composer();
 }
 
 void press(QWidget* widget, Qt::Key key) {
@@ -454,7 +452,7 @@ TEST_CASE_METHOD(MessagingFixture, "Esc in the composer cancels a reply and Up e
     window.open_conversation("bob");
     window.send_text(QStringLiteral("first"));
     receive(test::incoming("bob", 1, "theirs"));
-    QLineEdit* input = composer(window);
+    ComposerEdit* input = composer(window);
     REQUIRE(input != nullptr);
     window.reply_to(1);
     REQUIRE_FALSE(window.compose_note().isEmpty());

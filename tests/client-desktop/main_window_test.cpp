@@ -1,5 +1,7 @@
 #include "main_window.h"
 
+#include "composer_edit.h"
+
 #include "desktop_fixture.h"
 #include "devices_dialog.h"
 #include "group_details_dialog.h"
@@ -163,7 +165,7 @@ TEST_CASE_METHOD(WindowFixture, "pressing Enter in the input line sends the mess
     REQUIRE(bridge.start().ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
-    auto* input = window.findChild<QLineEdit*>();
+    ComposerEdit* input = &window.composer();
     REQUIRE(input != nullptr);
     input->setText(QStringLiteral("typed <i>text</i>"));
     QKeyEvent press(QEvent::KeyPress, Qt::Key_Return, Qt::NoModifier);
@@ -241,7 +243,7 @@ TEST_CASE_METHOD(WindowFixture, "a left group is read-only and says why") {
     save_group(test::group_row(1, "hikers"), kHikers);
     MainWindow window(bridge);
     window.open_conversation(store::group_conversation(test::group_id(1)));
-    auto* input = window.findChild<QLineEdit*>();
+    ComposerEdit* input = &window.composer();
     REQUIRE(input != nullptr);
     input->setText(QStringLiteral("a draft"));
     CHECK(window.input_enabled());
@@ -619,7 +621,7 @@ TEST_CASE_METHOD(WindowFixture, "typing in the search field lists the matching m
     save_group(test::group_row(1, "hikers"), kHikers);
     receive(test::group_message(1, 3, "carol", "Lunch at the summit"));
     MainWindow window(bridge);
-    CHECK(window.search_field().placeholderText() == QStringLiteral("Search messages"));
+    CHECK(window.search_field().placeholderText() == QStringLiteral("Search"));
     CHECK_FALSE(window.search_shown());
 
     type_into(window.search_field(), QStringLiteral("lun"));
