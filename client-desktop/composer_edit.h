@@ -38,10 +38,13 @@ signals:
     void textEdited(const QString& text);
     void filesPasted(const QStringList& paths);
 
-protected:
-    void keyPressEvent(QKeyEvent* event) override;
+public:
+    // Paste and drop: local files become filesPasted(), anything else plain text.
     bool canInsertFromMimeData(const QMimeData* source) const override;
     void insertFromMimeData(const QMimeData* source) override;
+
+protected:
+    void keyPressEvent(QKeyEvent* event) override;
 
 private:
     int height_for_lines(int lines) const;

@@ -53,6 +53,27 @@ QString one_line(std::string_view utf8, int max_chars) {
     return s;
 }
 
+QString break_long_lines(const QString& text, int max_chars) {
+    if (max_chars <= 1 || text.size() <= max_chars)
+        return text;
+    QString out;
+    out.reserve(text.size() + text.size() / max_chars + 1);
+    int run = 0;
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const QChar c = text.at(i);
+        if (c == QChar(u'\n')) {
+            run = 0;
+        } else if (run >= max_chars && !c.isLowSurrogate()) {
+            out += QChar(u'\n');
+            run = 0;
+        }
+        out += c;
+        if (c != QChar(u'\n'))
+            ++run;
+    }
+    return out;
+}
+
 QString group_title(std::string_view name) {
     if (name.empty())
         return QStringLiteral("# ") + QObject::tr("unnamed group");

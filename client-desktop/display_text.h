@@ -22,6 +22,11 @@ QString display_text(std::string_view utf8);
 // max_chars characters with a trailing ellipsis.
 QString one_line(std::string_view utf8, int max_chars);
 
+// text with a line break after every max_chars characters of a longer line (never inside a
+// surrogate pair), for a plain-text view of a huge one-line message: text layout of a single
+// line of a million characters takes many seconds, lines of a few thousand stay instant.
+QString break_long_lines(const QString& text, int max_chars);
+
 // How a group is named in lists and titles: "# " and its name through one_line() (at most 64
 // characters), or
 // "# unnamed group" while we do not know its name (a member who added us has not sent it yet).

@@ -167,7 +167,8 @@ void MainWindow::build_ui() {
     connect(new_group_action, &QAction::triggered, this, &MainWindow::new_group);
     m_members_action = new QAction(tr("Members"), this);
     m_members_action->setCheckable(true);
-    m_members_action->setChecked(true);
+    // The members panel opens on demand, as in other messengers: the conversation gets the room.
+    m_members_action->setChecked(false);
     m_members_action->setToolTip(tr("Show or hide the members of the open group"));
     connect(m_members_action, &QAction::toggled, this, [this] { update_group_view(); });
     m_devices_action = new QAction(tr("Devices…"), this);
@@ -252,6 +253,7 @@ void MainWindow::build_ui() {
     connect(m_group_panel, &GroupPanel::editRequested, this, &MainWindow::edit_group);
 
     auto* body = new QSplitter;
+    body->setHandleWidth(1);
     body->addWidget(m_messages);
     body->addWidget(m_group_panel);
     body->setStretchFactor(0, 1);
@@ -291,6 +293,7 @@ void MainWindow::build_ui() {
     right_layout->addLayout(bottom);
 
     auto* splitter = new QSplitter;
+    splitter->setHandleWidth(1);
     splitter->addWidget(build_list_side());
     splitter->addWidget(right);
     splitter->setStretchFactor(1, 1);
@@ -1184,8 +1187,8 @@ void MainWindow::update_group_view() {
     m_peer_avatar->setVisible(picture.isNull());
     m_peer_subtitle->setText(pending    ? tr("Group · waiting for the relay")
                              : has_left ? tr("Group · you are no longer a member")
-                                        : tr("Group · %n member(s)", nullptr,
-                                             static_cast<int>(members.size())));
+                             : members.size() == 1 ? tr("Group · 1 member")
+                                                   : tr("Group · %1 members").arg(members.size()));
     m_peer_subtitle->show();
     m_group_panel->show_details(group ? std::span<const std::uint8_t>(group->avatar)
                                       : std::span<const std::uint8_t>(),

@@ -48,6 +48,8 @@ namespace {
 
 constexpr const char* kLog = "ui";
 constexpr int kComposeQuoteChars = 60;
+// The longest line the whole-message dialog lays out as one.
+constexpr int kFullTextLineChars = 2000;
 
 // The reactions the menu offers at once; "Other…" asks for any emoji.
 const char* const kQuickReactions[] = {"👍", "❤️", "😂", "😮", "😢", "🙏"};
@@ -961,12 +963,15 @@ QWidget* MainWindow::show_full_text(int row) {
     auto* text = new QPlainTextEdit;
     text->setAccessibleName(tr("Whole message"));
     text->setReadOnly(true);
-    // Plain text only: markup in the message is shown as it was written.
-    text->setPlainText(m_message_model.full_text(row));
+    // Plain text only: markup in the message is shown as it was written. Very long lines are
+    // shown broken into shorter ones, which keeps the dialog instant; "Copy all" copies the
+    // message as it was sent.
+    const QString full = m_message_model.full_text(row);
+    text->setPlainText(break_long_lines(full, kFullTextLineChars));
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
     auto* copy = buttons->addButton(tr("Copy all"), QDialogButtonBox::ActionRole);
     connect(copy, &QPushButton::clicked, dialog,
-            [text] { QGuiApplication::clipboard()->setText(text->toPlainText()); });
+            [full] { QGuiApplication::clipboard()->setText(full); });
     connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
     auto* layout = new QVBoxLayout(dialog);
     layout->addWidget(text, 1);

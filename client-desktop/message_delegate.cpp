@@ -130,7 +130,8 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QP
         y = l.day.bottom() + pad;
     }
     if (int unread = index.data(Model::UnreadMarkerRole).toInt(); unread > 0) {
-        l.unread_text = Model::tr("%n unread message(s)", nullptr, unread);
+        l.unread_text = unread == 1 ? Model::tr("1 unread message")
+                                    : Model::tr("%1 unread messages").arg(unread);
         l.unread = QRectF(0, y + pad * 0.5, width, sm.height() + em * 0.4);
         y = l.unread.bottom() + pad * 0.5;
     }

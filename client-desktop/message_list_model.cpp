@@ -50,6 +50,7 @@ QString attachment_state(store::AttachmentState state, int percent) {
 
 // A preview no larger than this (logical pixels at 2x for sharp high-DPI screens).
 constexpr int kPreviewSide = 480;
+constexpr std::size_t kMaxPreviews = 200;
 
 QImage load_preview(const QString& path) {
     QImageReader reader(path);
@@ -129,7 +130,9 @@ void MessageListModel::set_conversation(const std::string& peer,
     std::stable_sort(rows.begin(), rows.end(),
                      [](const auto& a, const auto& b) { return a.id < b.id; });
     beginResetModel();
-    if (peer != m_peer)
+    // Previews are kept by row id across conversations (a row id is never reused), up to a
+    // bound, so that going back to a conversation shows them again.
+    if (m_previews.size() > kMaxPreviews)
         m_previews.clear();
     m_peer = peer;
     m_rows = std::move(rows);

@@ -59,7 +59,11 @@ QString style_sheet() {
         "  background: palette(window); }"
         "QListView#messageList { border: none; background: palette(base); }"
         "QSplitter::handle { background: palette(mid); }"
-        "QSplitter::handle:horizontal { width: 1px; }"
+        "QToolBar { border: none; border-bottom: 1px solid palette(mid); spacing: 0.2em;"
+        "  padding: 0.15em 0.4em; }"
+        "QToolBar QToolButton { padding: 0.25em 0.6em; border-radius: 0.4em; }"
+        "QToolBar QToolButton:hover, QToolBar QToolButton:checked { background: palette(button); }"
+        "QStatusBar { border-top: 1px solid palette(mid); }"
         "QScrollBar:vertical { background: transparent; width: 0.7em; margin: 0; }"
         "QScrollBar::handle:vertical { background: palette(mid); border-radius: 0.3em;"
         "  min-height: 2em; margin: 0.1em; }"
@@ -86,9 +90,12 @@ bool system_is_dark() {
 void set_palette(bool dark) {
     g_dark = dark;
     QApplication::setPalette(make_palette(dark));
-    auto* app = qobject_cast<QApplication*>(QCoreApplication::instance());
-    if (app && app->styleSheet() != style_sheet())
+    // Setting the sheet again polishes every widget again: rules that name palette colours
+    // take them when a widget is polished, not when the palette changes.
+    if (auto* app = qobject_cast<QApplication*>(QCoreApplication::instance())) {
+        app->setStyleSheet(QString());
         app->setStyleSheet(style_sheet());
+    }
 }
 
 // Follows the system's scheme while the person chose Theme::system.

@@ -7,12 +7,18 @@
 
 #include "crypto/keys.h"
 #include "desktop_fixture.h"
+#include "message_delegate.h"
 #include "safety_number_dialog.h"
 #include "session_bridge.h"
 
 #include <QAction>
 #include <QClipboard>
+#include <QDialog>
 #include <QDropEvent>
+#include <QElapsedTimer>
+#include <QKeyEvent>
+#include <QPlainTextEdit>
+#include <QToolButton>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
@@ -513,6 +519,79 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key's banner and dialog, shown for
     REQUIRE(dialog != nullptr);
     const char* ms = std::getenv("VEIL_SHOT_MS");
     test::wait_until([] { return false; }, ms ? std::atoi(ms) : 500);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "Shift+Enter in the composer makes a line and Enter sends both") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    ComposerEdit* input = composer(window);
+    input->setText(QStringLiteral("first <b>line</b>"));
+    QKeyEvent shift(QEvent::KeyPress, Qt::Key_Return, Qt::ShiftModifier);
+    QApplication::sendEvent(input, &shift);
+    QKeyEvent s(QEvent::KeyPress, Qt::Key_S, Qt::NoModifier, QStringLiteral("s"));
+    QApplication::sendEvent(input, &s);
+    CHECK(window.message_model().rowCount() == 0);
+    press(input, Qt::Key_Return);
+    REQUIRE(window.message_model().rowCount() == 1);
+    CHECK(shown(window, 0, MessageListModel::TextRole) == QStringLiteral("first <b>line</b>\ns"));
+    CHECK(input->text().isEmpty());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "the emoji picker types its emoji into the composer") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    composer(window)->setText(QStringLiteral("great "));
+    QWidget* picker = window.emoji_picker();
+    REQUIRE(picker != nullptr);
+    QToolButton* first = picker->findChild<QToolButton*>();
+    REQUIRE(first != nullptr);
+    const QString emoji = first->text();
+    first->click();
+    CHECK(composer(window)->text() == QStringLiteral("great ") + emoji);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "Show more opens the whole of a long message as plain text") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    std::string huge = "<img src=\"http://127.0.0.1/x.png\">" + std::string(1 << 20, 'z');
+    receive(test::incoming("bob", 1, huge));
+    REQUIRE(window.message_model().rowCount() == 1);
+    CHECK(window.message_model().data(window.message_model().index(0),
+                                      MessageListModel::TruncatedRole).toBool());
+    QElapsedTimer timer;
+    timer.start();
+    emit window.message_delegate().showMoreRequested(0);
+    auto* dialog = window.findChild<QDialog*>();
+    REQUIRE(dialog != nullptr);
+    auto* text = dialog->findChild<QPlainTextEdit*>();
+    REQUIRE(text != nullptr);
+    CHECK(text->isReadOnly());
+    // Every character is there, in lines short enough to lay out at once.
+    CHECK(text->toPlainText().remove(QChar(u'\n')).size() == static_cast<qsizetype>(huge.size()));
+    CHECK(text->document()->blockCount() > 100);
+    CHECK(text->toPlainText().startsWith(QStringLiteral("<img src=")));
+    CHECK(timer.elapsed() < 5000);
+    // The dialog's title names the sender as plain text too.
+    CHECK(dialog->windowTitle() == QStringLiteral("Message from bob"));
+}
+
+TEST_CASE_METHOD(MessagingFixture, "opening a conversation marks where its unread messages begin") {
+    MainWindow window(bridge);
+    window.open_conversation("carol");
+    receive(test::incoming("bob", 1, "read before"));
+    window.open_conversation("bob");
+    window.open_conversation("carol");
+    receive(test::incoming("bob", 2, "new one"));
+    receive(test::incoming("bob", 3, "new two"));
+    window.open_conversation("bob");
+    REQUIRE(window.message_model().rowCount() == 3);
+    CHECK(window.message_model().unread_marker_row() == 1);
+    CHECK(window.message_model()
+              .data(window.message_model().index(1), MessageListModel::UnreadMarkerRole)
+              .toInt() == 2);
+    // It stays while the conversation is open, through new messages.
+    receive(test::incoming("bob", 4, "newer"));
+    CHECK(window.message_model().unread_marker_row() == 1);
 }
 
 } // namespace

@@ -937,5 +937,43 @@ TEST_CASE_METHOD(WindowFixture, "a new window reads the stored notification sett
     CHECK_FALSE(window.notification_settings().enabled);
 }
 
+TEST_CASE_METHOD(WindowFixture, "typing in the search field filters the conversation list at once") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(bridge.engine().add_contact("carol").ok());
+    REQUIRE(bridge.engine().add_contact("bobby").ok());
+    MainWindow window(bridge);
+    QListView& list = window.conversation_view();
+    auto shown = [&] {
+        QStringList names;
+        for (int row = 0; row < window.conversation_model().rowCount(); ++row)
+            if (!list.isRowHidden(row))
+                names << QString::fromStdString(window.conversation_model().peer_at(row));
+        names.sort();
+        return names;
+    };
+    REQUIRE(shown().size() == 3);
+    window.search_field().setText(QStringLiteral("BOB"));
+    CHECK(shown() == QStringList{QStringLiteral("bob"), QStringLiteral("bobby")});
+    CHECK_FALSE(window.search_shown()); // the messages found come after the pause
+    window.search_field().clear();
+    CHECK(shown().size() == 3);
+    CHECK(window.filter_conversations(QStringLiteral("zzz")) == 0);
+}
+
+TEST_CASE_METHOD(WindowFixture, "the main widgets have accessible names") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    CHECK(window.conversation_view().accessibleName() == QStringLiteral("Conversations"));
+    CHECK(window.message_view().accessibleName() == QStringLiteral("Messages"));
+    CHECK(window.composer().accessibleName() == QStringLiteral("Message"));
+    CHECK(window.search_field().accessibleName() == QStringLiteral("Search"));
+    for (const char* name : {"Send", "Emoji", "Attach files"}) {
+        bool found = false;
+        for (auto* w : window.findChildren<QWidget*>())
+            found = found || w->accessibleName() == QString::fromUtf8(name);
+        CHECK(found);
+    }
+}
+
 } // namespace
 } // namespace veil::desktop
