@@ -46,7 +46,6 @@ namespace {
 constexpr const char* kLog = "ui";
 constexpr int kMessagesShown = 500;
 constexpr int kBannerLines = 4;
-constexpr int kHeaderPictureSize = 32;
 constexpr int kSearchResults = 100;
 // The pause in typing after which the field is searched: short enough to feel live, long
 // enough not to search the store for every letter.
@@ -220,12 +219,6 @@ void MainWindow::build_ui() {
             &MainWindow::show_message_menu);
     connect(m_messages->selectionModel(), &QItemSelectionModel::currentChanged, this,
             [this](const QModelIndex& current) { show_files_of(current.row()); });
-    // A row that changed (an edit, a reaction, a file's progress) may need another height.
-    connect(&m_message_model, &QAbstractItemModel::dataChanged, this,
-            [this](const QModelIndex& from, const QModelIndex& to) {
-                for (int row = from.row(); row <= to.row(); ++row)
-                    emit m_message_delegate->sizeHintChanged(m_message_model.index(row));
-            });
     connect(m_message_delegate, &MessageDelegate::showMoreRequested, this,
             &MainWindow::show_full_text);
     connect(m_message_delegate, &MessageDelegate::fileActivated, this,
@@ -329,7 +322,7 @@ QWidget* MainWindow::build_header() {
     m_peer_subtitle->setObjectName(QStringLiteral("typingLine"));
     m_peer_subtitle->hide();
     m_peer_picture = plain_label();
-    m_peer_picture->setFixedSize(kHeaderPictureSize, kHeaderPictureSize);
+    m_peer_picture->setFixedSize(em * 2, em * 2);
     m_peer_picture->hide();
     m_peer_avatar = plain_label();
     m_peer_avatar->setFixedSize(em * 2, em * 2);
@@ -1181,7 +1174,14 @@ void MainWindow::update_group_view() {
         m_read_only = tr("You are no longer a member of this group (you left or an admin "
                          "removed you). You can read what was said, but not send to it.");
     // A picture that does not decode is left out, as if there were none.
-    QPixmap picture = group ? picture_thumbnail(group->avatar, kHeaderPictureSize) : QPixmap();
+    // Drawn at the screen's density, so that it stays sharp at 2x.
+    const qreal ratio = devicePixelRatioF();
+    QPixmap picture =
+        group ? picture_thumbnail(group->avatar,
+                                  static_cast<int>(m_peer_picture->height() * ratio))
+              : QPixmap();
+    if (!picture.isNull())
+        picture.setDevicePixelRatio(ratio);
     m_peer_picture->setPixmap(picture);
     m_peer_picture->setVisible(!picture.isNull());
     m_peer_avatar->setVisible(picture.isNull());

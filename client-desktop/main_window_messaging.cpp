@@ -161,7 +161,8 @@ QToolButton* MainWindow::build_conversation_button() {
     m_verify_action = m_conversation_menu->addAction(tr("Verify safety number…"), this,
                                                      &MainWindow::verify_safety_number);
     m_conversation_button = new QToolButton;
-    m_conversation_button->setText(tr("Conversation"));
+    m_conversation_button->setText(tr("Conversation ▾"));
+    m_conversation_button->setAccessibleName(tr("Conversation"));
     m_conversation_button->setMenu(m_conversation_menu);
     m_conversation_button->setPopupMode(QToolButton::InstantPopup);
     m_conversation_button->hide();

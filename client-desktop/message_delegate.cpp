@@ -293,9 +293,55 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QP
 }
 
 QSize MessageDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const {
-    int width = row_width(option);
-    Layout l = make_layout(m_view ? m_view->font() : option.font, option.palette, index, width);
+    watch(index.model());
+    const int width = row_width(option);
+    const QFont font = m_view ? m_view->font() : option.font;
+    const qint64 id = index.data(Model::RowIdRole).toLongLong();
+    auto cached = m_heights.constFind(id);
+    if (cached != m_heights.constEnd() && cached->width == width &&
+        cached->font_size == font.pointSizeF())
+        return QSize(width - 1, cached->height);
+    Layout l = make_layout(font, option.palette, index, width);
+    m_heights.insert(id, Measured{width, font.pointSizeF(), l.height});
     return QSize(width - 1, l.height);
+}
+
+// The cache follows the model: a changed row is measured again; anything that can move the
+// day separators or runs (a reset, a removal) forgets every height.
+void MessageDelegate::watch(const QAbstractItemModel* model) const {
+    if (!model || model == m_watched)
+        return;
+    if (m_watched)
+        disconnect(m_watched, nullptr, this, nullptr);
+    m_watched = model;
+    m_heights.clear();
+    auto* self = const_cast<MessageDelegate*>(this);
+    auto forget = [self] { self->m_heights.clear(); };
+    connect(model, &QAbstractItemModel::dataChanged, self, &MessageDelegate::rows_changed);
+    connect(model, &QAbstractItemModel::modelReset, self, forget);
+    connect(model, &QAbstractItemModel::rowsRemoved, self, forget);
+    connect(model, &QAbstractItemModel::layoutChanged, self, forget);
+    connect(model, &QObject::destroyed, self, [self] {
+        self->m_watched = nullptr;
+        self->m_heights.clear();
+    });
+}
+
+void MessageDelegate::rows_changed(const QModelIndex& from, const QModelIndex& to) {
+    for (int row = from.row(); row <= to.row(); ++row) {
+        QModelIndex index = from.sibling(row, 0);
+        const qint64 id = index.data(Model::RowIdRole).toLongLong();
+        auto cached = m_heights.find(id);
+        if (cached == m_heights.end())
+            continue;
+        const Measured old = *cached;
+        m_heights.erase(cached);
+        QFont font = m_view ? m_view->font() : QFont();
+        Layout l = make_layout(font, QPalette(), index, old.width);
+        m_heights.insert(id, Measured{old.width, font.pointSizeF(), l.height});
+        if (l.height != old.height)
+            emit sizeHintChanged(index);
+    }
 }
 
 namespace {
@@ -464,8 +510,11 @@ void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
         fill = c.danger.lighter(is_dark(option.palette) ? 60 : 185);
         fg = is_dark(option.palette) ? QColor(Qt::white) : c.danger.darker(130);
     }
-    if (deleted)
-        fg = muted;
+    if (deleted) {
+        // A deleted message keeps its place as an outline, so that it reads as gone.
+        fg = c.muted;
+        muted = c.muted;
+    }
     if (!l.avatar.isNull()) {
         QString sender = index.data(Model::SenderRole).toString();
         paint_avatar(p, l.avatar, sender, index.data(Model::SenderKeyRole).toString());
@@ -473,6 +522,10 @@ void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
     p.setPen(index.data(Model::MentionsUsRole).toBool() ? QPen(c.mention, std::max(1.5, em * 0.1))
                                                          : QPen(Qt::NoPen));
     p.setBrush(fill);
+    if (deleted) {
+        p.setPen(QPen(c.separator, std::max(1.0, em * 0.07), Qt::DashLine));
+        p.setBrush(Qt::NoBrush);
+    }
     p.drawRoundedRect(l.bubble, em * 0.75, em * 0.75);
 
     if (!l.sender.isEmpty()) {
@@ -527,7 +580,8 @@ void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
     if (l.outgoing) {
         QRectF tick(l.footer.right() - tick_w + em * 0.2, l.footer.top(), sm.height(),
                     sm.height());
-        draw_tick(p, tick, l.status, muted, QColor(0x9c, 0xf0, 0xff), c.danger);
+        draw_tick(p, tick, l.status, muted, deleted ? c.accent : QColor(0x9c, 0xf0, 0xff),
+                  c.danger);
     }
 
     for (const auto& pill : l.reactions) {

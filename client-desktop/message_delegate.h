@@ -12,9 +12,12 @@
 // "Show more", which emits showMoreRequested(row).
 //
 // Every size comes from the view's font metrics, so the bubbles scale with the font and the
-// screen's density. Thread: the GUI thread.
+// screen's density. Heights are cached by message and width: a row that changes (a transfer's
+// progress, a reaction) is measured again and the view laid out again only when its height
+// changed. Thread: the GUI thread.
 #pragma once
 
+#include <QHash>
 #include <QStyledItemDelegate>
 
 class QListView;
@@ -52,8 +55,17 @@ private:
     Layout make_layout(const QFont& font, const QPalette& palette, const QModelIndex& index,
                        int width) const;
     int row_width(const QStyleOptionViewItem& option) const;
+    void watch(const QAbstractItemModel* model) const;
+    void rows_changed(const QModelIndex& from, const QModelIndex& to);
 
+    struct Measured {
+        int width = 0;
+        qreal font_size = 0;
+        int height = 0;
+    };
     QListView* m_view;
+    mutable const QAbstractItemModel* m_watched = nullptr;
+    mutable QHash<qint64, Measured> m_heights; // by MessageRow::id
 };
 
 } // namespace veil::desktop

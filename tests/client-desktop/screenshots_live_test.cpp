@@ -165,6 +165,8 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
     wait_for(b, QStringLiteral("I'll bring"));
     a.start_edit(row_with(a, QStringLiteral("I'll bring")));
     a.send_text(QStringLiteral("I'll bring the printed report"));
+    a.send_text(QStringLiteral("Sorry, wrong chat"));
+    CHECK(a.delete_for_everyone(wait_for(a, QStringLiteral("Sorry, wrong"))).isEmpty());
     QString notes = test::write_file(dir, "budget-2027.pdf", QByteArray(412 * 1024, 'p'));
     a.attach_files({notes});
     a.send_text(QStringLiteral("And the budget, for Monday"));
