@@ -2,7 +2,9 @@
 
 #include "avatar.h"
 #include "conversation_list_model.h"
+#include "search_results_model.h"
 #include "display_text.h"
+#include "emoji_text.h"
 #include "theme.h"
 
 #include <QDateTime>
@@ -25,6 +27,30 @@ QFont with_size(const QFont& base, qreal factor, bool bold) {
 }
 
 } // namespace
+
+ConversationDelegate::Shown ConversationDelegate::shown(const QModelIndex& index,
+                                                       std::int64_t now_ms) {
+    Shown row;
+    if (qobject_cast<const SearchResultsModel*>(index.model())) {
+        using R = SearchResultsModel;
+        row.title = index.data(R::TitleRole).toString();
+        row.key = index.data(R::PeerRole).toString();
+        row.group = store::is_group_conversation(row.key.toStdString());
+        row.time = format_list_time(index.data(R::TimeRole).toLongLong(), now_ms);
+        row.preview = index.data(R::SenderRole).toString() + QStringLiteral(": ") +
+                      index.data(R::TextRole).toString();
+        return row;
+    }
+    row.title = index.data(Model::TitleRole).toString();
+    row.key = index.data(Model::PeerRole).toString();
+    row.group = index.data(Model::IsGroupRole).toBool();
+    row.unread = index.data(Model::UnreadRole).toInt();
+    row.time = format_list_time(index.data(Model::LastActivityRole).toLongLong(), now_ms);
+    row.preview = preview_text(index);
+    row.quiet = index.data(Model::HasLeftRole).toBool() ||
+                index.data(Model::PendingRole).toBool() || index.data(Model::BlockedRole).toBool();
+    return row;
+}
 
 ConversationDelegate::ConversationDelegate(QObject* parent, std::function<std::int64_t()> now_ms)
     : QStyledItemDelegate(parent)
@@ -78,13 +104,12 @@ void ConversationDelegate::paint(QPainter* painter, const QStyleOptionViewItem& 
         p.setBrush(Qt::NoBrush);
     p.drawRoundedRect(r, em * 0.5, em * 0.5);
 
-    const QString title = index.data(Model::TitleRole).toString();
-    const QString key = index.data(Model::PeerRole).toString();
+    const Shown row = shown(index, m_now_ms());
     const qreal side = em * 2.4;
     QRectF avatar(r.left() + em * 0.5, r.center().y() - side / 2, side, side);
-    paint_avatar(p, avatar, index.data(Model::IsGroupRole).toBool() ? title.mid(2) : title, key);
+    paint_avatar(p, avatar, row.group ? row.title.mid(2) : row.title, row.key);
 
-    const int unread = index.data(Model::UnreadRole).toInt();
+    const int unread = row.unread;
     const QFont name_font = with_size(option.font, 1.0, true);
     const QFont small = with_size(option.font, 0.86, unread > 0);
     const QFontMetricsF nm(name_font), sm(small);
@@ -92,8 +117,7 @@ void ConversationDelegate::paint(QPainter* painter, const QStyleOptionViewItem& 
     const qreal right = r.right() - em * 0.6;
     const qreal top = r.center().y() - (nm.height() + sm.height() + em * 0.15) / 2;
 
-    const QString time =
-        format_list_time(index.data(Model::LastActivityRole).toLongLong(), m_now_ms());
+    const QString time = row.time;
     const qreal time_w = sm.horizontalAdvance(time);
     p.setFont(small);
     p.setPen(unread > 0 ? c.accent : c.muted);
@@ -102,7 +126,7 @@ void ConversationDelegate::paint(QPainter* painter, const QStyleOptionViewItem& 
     p.setFont(name_font);
     p.setPen(option.palette.color(QPalette::Text));
     const qreal name_w = std::max(em, right - x - time_w - em * 0.5);
-    p.drawText(QPointF(x, top + nm.ascent()), nm.elidedText(title, Qt::ElideRight, name_w));
+    p.drawText(QPointF(x, top + nm.ascent()), nm.elidedText(row.title, Qt::ElideRight, name_w));
 
     const QString badge = badge_text(unread);
     qreal badge_w = 0;
@@ -120,17 +144,15 @@ void ConversationDelegate::paint(QPainter* painter, const QStyleOptionViewItem& 
         p.setPen(c.on_accent);
         p.drawText(pill, Qt::AlignCenter, badge);
     }
-    const bool quiet = index.data(Model::HasLeftRole).toBool() ||
-                       index.data(Model::PendingRole).toBool() ||
-                       index.data(Model::BlockedRole).toBool();
+    const bool quiet = row.quiet;
     QFont preview_font = small;
     preview_font.setItalic(quiet);
     const QFontMetricsF pm(preview_font);
     p.setFont(preview_font);
     p.setPen(unread > 0 ? option.palette.color(QPalette::Text) : c.muted);
     const qreal preview_w = std::max(em, right - x - (badge_w > 0 ? badge_w + em * 0.5 : 0));
-    p.drawText(QPointF(x, line2 + pm.ascent()),
-               pm.elidedText(preview_text(index), Qt::ElideRight, preview_w));
+    draw_text_line(p, QPointF(x, line2), pm.elidedText(row.preview, Qt::ElideRight, preview_w),
+                   preview_font);
     p.restore();
 }
 

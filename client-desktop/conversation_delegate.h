@@ -2,7 +2,7 @@
 // initials avatar (its colour stable for the person or group), the title, the time of the last
 // activity (format_list_time), the last message's preview on one elided line and an unread
 // badge. A group we left, one waiting for the relay and a blocked person say so in the preview
-// line. Everything is plain text drawn with QPainter; sizes follow the font.
+// line. It paints the search results (SearchResultsModel) the same way. Everything is plain text drawn with QPainter; sizes follow the font.
 //
 // Thread: the GUI thread.
 #pragma once
@@ -29,6 +29,16 @@ public:
     static QString badge_text(int unread);
     // The preview line of a row: the state of the conversation or its last message.
     static QString preview_text(const QModelIndex& index);
+
+    // What a row shows, from a ConversationListModel or a SearchResultsModel (a message found:
+    // its conversation, time, and "sender: text" as the preview).
+    struct Shown {
+        QString title, key, time, preview;
+        int unread = 0;
+        bool group = false;
+        bool quiet = false; // a group we left, one not accepted yet, a blocked person
+    };
+    static Shown shown(const QModelIndex& index, std::int64_t now_ms);
 
 private:
     std::function<std::int64_t()> m_now_ms;

@@ -1,5 +1,7 @@
 #include "emoji_picker.h"
 
+#include "emoji_text.h"
+
 #include <QGridLayout>
 #include <QGuiApplication>
 #include <QScreen>
@@ -28,14 +30,19 @@ EmojiPicker::EmojiPicker(QWidget* parent)
     const int gap = fontMetrics().height() / 6;
     grid->setSpacing(gap);
     grid->setContentsMargins(gap * 2, gap * 2, gap * 2, gap * 2);
+    // Square buttons sized from the font, so that the grid scales with it.
+    const int side = fontMetrics().height() * 2;
     QFont big = font();
-    big.setPointSizeF(big.pointSizeF() * 1.35);
+    big.setPixelSize(side * 11 / 20);
+    if (!emoji_family().isEmpty())
+        big.setFamilies({emoji_family()}); // only emoji here: the colour font first
     const QStringList all = emoji();
     for (int i = 0; i < all.size(); ++i) {
         auto* button = new QToolButton;
         button->setText(all.at(i));
         button->setFont(big);
         button->setAutoRaise(true);
+        button->setFixedSize(side, side);
         button->setAccessibleName(all.at(i));
         connect(button, &QToolButton::clicked, this, [this, e = all.at(i)] {
             emit picked(e);

@@ -10,6 +10,7 @@
 #include "avatar.h"
 #include "composer_edit.h"
 #include "conversation_delegate.h"
+#include "emoji_text.h"
 #include "message_delegate.h"
 #include "session_bridge.h"
 #include "util/hex.h"
@@ -274,7 +275,18 @@ void MainWindow::build_ui() {
     banners->addWidget(build_identity_banner());
     banners->addWidget(build_banner());
     right_layout->addLayout(banners);
-    right_layout->addWidget(body, 1);
+    // With nothing open, a sentence takes the messages' place.
+    m_no_conversation = plain_label();
+    m_no_conversation->setObjectName(QStringLiteral("typingLine"));
+    m_no_conversation->setAlignment(Qt::AlignCenter);
+    m_no_conversation->setWordWrap(true);
+    m_no_conversation->setText(tr("Choose a conversation on the left, or start one with "
+                                  "“Add contact…” or “New group…”."));
+    m_body_stack = new QStackedWidget;
+    m_body_stack->addWidget(body);
+    m_body_stack->addWidget(m_no_conversation);
+    m_body_stack->setCurrentWidget(m_no_conversation);
+    right_layout->addWidget(m_body_stack, 1);
     auto* bottom = new QVBoxLayout;
     bottom->setContentsMargins(gap * 2, gap, gap * 2, gap * 2);
     bottom->setSpacing(gap);
@@ -370,6 +382,7 @@ QWidget* MainWindow::build_composer() {
     m_input = new ComposerEdit;
     m_input->setPlaceholderText(tr("Write a message"));
     m_input->setAccessibleName(tr("Message"));
+    new EmojiHighlighter(m_input->document());
     connect(m_input, &ComposerEdit::submitted, this, &MainWindow::on_send);
     connect(m_input, &ComposerEdit::textChanged, this, &MainWindow::update_send_enabled);
     connect(m_input, &ComposerEdit::textEdited, this, &MainWindow::on_input_edited);
@@ -401,8 +414,13 @@ QWidget* MainWindow::build_composer() {
     connect(m_send, &QToolButton::clicked, this, &MainWindow::on_send);
     QFont big = m_emoji->font();
     big.setPointSizeF(big.pointSizeF() * 1.2);
-    m_emoji->setFont(big);
     m_attach->setFont(big);
+    if (!emoji_family().isEmpty())
+        big.setFamilies({emoji_family()});
+    m_emoji->setFont(big);
+    const int button = fontMetrics().height() * 2;
+    m_emoji->setFixedSize(button, button);
+    m_attach->setFixedSize(button, button);
     auto* layout = new QHBoxLayout(frame);
     const int gap = fontMetrics().height() / 4;
     layout->setContentsMargins(gap, gap, gap, gap);
@@ -447,11 +465,10 @@ QWidget* MainWindow::build_list_side() {
     m_search_view->setObjectName(QStringLiteral("searchResults"));
     m_search_view->setAccessibleName(tr("Messages found"));
     m_search_view->setModel(&m_search_model);
+    m_search_view->setItemDelegate(new ConversationDelegate(m_search_view));
     m_search_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_search_view->setSpacing(2);
+    m_search_view->setMouseTracking(true);
     m_search_view->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    m_search_view->setTextElideMode(Qt::ElideRight);
-    m_search_view->setWordWrap(false);
     m_search_view->installEventFilter(this);
     connect(m_search_view, &QListView::activated, this, &MainWindow::on_search_activated);
     connect(m_search_view, &QListView::clicked, this, &MainWindow::on_search_activated);
@@ -545,6 +562,7 @@ void MainWindow::search(const QString& text) {
         // The field shows what was searched, without searching again.
         QSignalBlocker block(m_search);
         m_search->setText(text);
+        filter_conversations(text);
     }
     if (text.trimmed().isEmpty()) {
         m_search_model.clear();
@@ -1146,6 +1164,7 @@ void MainWindow::update_group_view() {
     m_peer_label->setText(m_peer.empty() ? QString() : m_conversation_model.title_of(m_peer));
     m_peer_picture->hide();
     update_header_avatar();
+    m_body_stack->setCurrentIndex(m_peer.empty() ? 1 : 0);
     if (!group_open()) {
         m_group_panel->hide();
         m_members_action->setEnabled(false);

@@ -378,7 +378,9 @@ private:
     MessageDelegate* m_message_delegate = nullptr;
     QLabel* m_peer_avatar = nullptr;   // initials, when the header shows no group picture
     QLabel* m_peer_subtitle = nullptr; // "Group · 3 members", "Verified", …
-    QWidget* m_results_box = nullptr;  // "Messages" and the results, while searching
+    QWidget* m_results_box = nullptr;
+    QStackedWidget* m_body_stack = nullptr; // the messages, or m_no_conversation
+    QLabel* m_no_conversation = nullptr;  // "Messages" and the results, while searching
     int m_unread_marker = 0;
     std::map<Bytes, QStringList> m_sent_paths; // files we sent, by message id, for previews           // the open conversation's unread line, as it was opened
     QWidget* m_files_panel = nullptr;

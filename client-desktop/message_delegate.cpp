@@ -1,6 +1,7 @@
 #include "message_delegate.h"
 
 #include "avatar.h"
+#include "emoji_text.h"
 #include "message_list_model.h"
 #include "theme.h"
 
@@ -42,6 +43,7 @@ qreal lay_out_text(QTextLayout& layout, const QString& text, const QFont& font, 
     shown.replace(QChar(u'\n'), QChar(QChar::LineSeparator));
     layout.setText(shown);
     layout.setFont(font);
+    layout.setFormats(emoji_formats(shown));
     QTextOption option;
     option.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
     layout.setTextOption(option);
@@ -551,10 +553,9 @@ void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
         p.setPen(l.outgoing ? fg : c.accent);
         p.drawText(QPointF(x, l.quote.top() + em * 0.15 + bm.ascent()),
                    bm.elidedText(l.quote_author, Qt::ElideRight, w));
-        p.setFont(l.small);
         p.setPen(fg);
-        p.drawText(QPointF(x, l.quote.top() + em * 0.2 + bm.height() + sm.ascent()),
-                   sm.elidedText(l.quote_text, Qt::ElideRight, w));
+        draw_text_line(p, QPointF(x, l.quote.top() + em * 0.2 + bm.height()),
+                       sm.elidedText(l.quote_text, Qt::ElideRight, w), l.small);
     }
     if (l.text) {
         p.setPen(fg);
@@ -589,8 +590,11 @@ void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
         p.setBrush(c.bubble_in.darker(is_dark(option.palette) ? 80 : 103));
         p.drawRoundedRect(pill.rect, pill.rect.height() / 2, pill.rect.height() / 2);
         p.setPen(c.on_bubble_in);
-        p.setFont(l.small);
-        p.drawText(pill.rect, Qt::AlignCenter, pill.text);
+        const QFontMetricsF pm(l.small);
+        draw_text_line(p,
+                       QPointF(pill.rect.left() + em * 0.45,
+                               pill.rect.top() + (pill.rect.height() - pm.height()) / 2),
+                       pill.text, l.small);
     }
     p.restore();
 }

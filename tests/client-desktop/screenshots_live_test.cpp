@@ -209,6 +209,20 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
                       QStringLiteral("main-%1.png").arg(QLatin1String(suffix)));
         }
     }
+    // More views, for looking at while working on them (not in the documentation).
+    if (const char* extra = std::getenv("VEIL_SHOT_EXTRA")) {
+        apply_theme(Theme::light);
+        a.search(QStringLiteral("lunch"));
+        save_shot(a, QString::fromUtf8(extra), QStringLiteral("search.png"));
+        a.end_search();
+        MainWindow& d = *dave.window;
+        d.resize(1000, 640);
+        d.show();
+        save_shot(d, QString::fromUtf8(extra), QStringLiteral("dave.png"));
+        QWidget* picker = a.emoji_picker();
+        save_shot(*picker, QString::fromUtf8(extra), QStringLiteral("emoji.png"));
+        picker->close();
+    }
     const char* ms = std::getenv("VEIL_SHOT_MS");
     test::wait_until([] { return false; }, ms ? std::atoi(ms) : 0);
     apply_theme(Theme::system);
