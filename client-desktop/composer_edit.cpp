@@ -65,7 +65,8 @@ void ComposerEdit::fit_height() {
     // Visual lines (wrapped), counted from the layout: the block count alone misses wrapping.
     int lines = 0;
     for (QTextBlock block = document()->begin(); block.isValid(); block = block.next()) {
-        lines += block.layout() && block.layout()->lineCount() > 0 ? block.layout()->lineCount() : 1;
+        lines +=
+            block.layout() && block.layout()->lineCount() > 0 ? block.layout()->lineCount() : 1;
         if (lines >= kMaxLines)
             break;
     }

@@ -2,9 +2,9 @@
 
 #include "avatar.h"
 #include "conversation_list_model.h"
-#include "search_results_model.h"
 #include "display_text.h"
 #include "emoji_text.h"
+#include "search_results_model.h"
 #include "theme.h"
 
 #include <QDateTime>
@@ -29,7 +29,7 @@ QFont with_size(const QFont& base, qreal factor, bool bold) {
 } // namespace
 
 ConversationDelegate::Shown ConversationDelegate::shown(const QModelIndex& index,
-                                                       std::int64_t now_ms) {
+                                                        std::int64_t now_ms) {
     Shown row;
     if (qobject_cast<const SearchResultsModel*>(index.model())) {
         using R = SearchResultsModel;
@@ -78,8 +78,7 @@ QString ConversationDelegate::preview_text(const QModelIndex& index) {
     return text;
 }
 
-QSize ConversationDelegate::sizeHint(const QStyleOptionViewItem& option,
-                                     const QModelIndex&) const {
+QSize ConversationDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex&) const {
     const QFontMetricsF fm(option.font);
     const qreal em = fm.height();
     return QSize(static_cast<int>(em * 10), static_cast<int>(std::ceil(em * 3.6)));

@@ -2,7 +2,8 @@
 // initials avatar (its colour stable for the person or group), the title, the time of the last
 // activity (format_list_time), the last message's preview on one elided line and an unread
 // badge. A group we left, one waiting for the relay and a blocked person say so in the preview
-// line. It paints the search results (SearchResultsModel) the same way. Everything is plain text drawn with QPainter; sizes follow the font.
+// line. It paints the search results (SearchResultsModel) the same way. Everything is plain text
+// drawn with QPainter; sizes follow the font.
 //
 // Thread: the GUI thread.
 #pragma once

@@ -15,9 +15,10 @@ constexpr int kColumns = 8;
 } // namespace
 
 QStringList EmojiPicker::emoji() {
-    return QString::fromUtf8("😀 😂 🙂 😉 😊 😍 😘 😎 🤔 😅 😢 😭 😮 😡 🥳 😴 "
-                             "👍 👎 👏 🙏 💪 👋 🤝 ✌️ ❤️ 💔 🔥 ⭐ 🎉 ✅ ❌ ☕ "
-                             "🍕 🍺 🎂 🌞 🌧️ 🚀 💡 📎")
+    return QString::fromUtf8(
+               "😀 😂 🙂 😉 😊 😍 😘 😎 🤔 😅 😢 😭 😮 😡 🥳 😴 "
+               "👍 👎 👏 🙏 💪 👋 🤝 ✌️ ❤️ 💔 🔥 ⭐ 🎉 ✅ ❌ ☕ "
+               "🍕 🍺 🎂 🌞 🌧️ 🚀 💡 📎")
         .split(QChar(u' '), Qt::SkipEmptyParts);
 }
 

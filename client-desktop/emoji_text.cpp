@@ -37,8 +37,8 @@ bool is_emoji(char32_t c) {
         return true;
     if (c >= 0x2600 && c <= 0x26FF)
         return true;
-    if ((c >= 0x23E9 && c <= 0x23F3) || c == 0x2B50 || c == 0x2B55 || c == 0x2B1B ||
-        c == 0x2B1C || c == 0x27BF || c == 0x3030 || c == 0x303D)
+    if ((c >= 0x23E9 && c <= 0x23F3) || c == 0x2B50 || c == 0x2B55 || c == 0x2B1B || c == 0x2B1C ||
+        c == 0x27BF || c == 0x3030 || c == 0x303D)
         return true;
     return std::find(kEmojiSymbols.begin(), kEmojiSymbols.end(), c) != kEmojiSymbols.end();
 }
@@ -59,7 +59,8 @@ QList<QTextLayout::FormatRange> emoji_formats(const QString& text) {
     while (i < text.size()) {
         char32_t c = text.at(i).unicode();
         int width = 1;
-        if (text.at(i).isHighSurrogate() && i + 1 < text.size() && text.at(i + 1).isLowSurrogate()) {
+        if (text.at(i).isHighSurrogate() && i + 1 < text.size() &&
+            text.at(i + 1).isLowSurrogate()) {
             c = QChar::surrogateToUcs4(text.at(i), text.at(i + 1));
             width = 2;
         }

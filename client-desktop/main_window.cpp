@@ -1,17 +1,17 @@
 #include "main_window.h"
 
-#include "devices_dialog.h"
-#include "display_text.h"
-#include "group_details_dialog.h"
-#include "group_panel.h"
-#include "group_picture.h"
-#include "new_group_dialog.h"
-#include "notifier.h"
 #include "avatar.h"
 #include "composer_edit.h"
 #include "conversation_delegate.h"
+#include "devices_dialog.h"
+#include "display_text.h"
 #include "emoji_text.h"
+#include "group_details_dialog.h"
+#include "group_panel.h"
+#include "group_picture.h"
 #include "message_delegate.h"
+#include "new_group_dialog.h"
+#include "notifier.h"
 #include "session_bridge.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -20,8 +20,8 @@
 #include <QActionGroup>
 #include <QCloseEvent>
 #include <QDateTime>
-#include <QFrame>
 #include <QFileDialog>
+#include <QFrame>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QKeyEvent>
@@ -514,8 +514,8 @@ int MainWindow::filter_conversations(const QString& text) {
     const QString words = text.trimmed();
     int shown = 0;
     for (int row = 0; row < m_conversation_model.rowCount(); ++row) {
-        QString title = m_conversation_model.data(m_conversation_model.index(row),
-                                                  ConversationListModel::TitleRole)
+        QString title = m_conversation_model
+                            .data(m_conversation_model.index(row), ConversationListModel::TitleRole)
                             .toString();
         bool match = words.isEmpty() || title.contains(words, Qt::CaseInsensitive);
         m_conversations->setRowHidden(row, !match);
@@ -623,8 +623,8 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
             return true;
         }
         // Down from the field steps into the results, as in a list of suggestions.
-        if (watched == m_search && key->key() == Qt::Key_Down &&
-            search_shown() && m_list_stack->currentWidget() == m_search_view) {
+        if (watched == m_search && key->key() == Qt::Key_Down && search_shown() &&
+            m_list_stack->currentWidget() == m_search_view) {
             m_search_view->setFocus();
             m_search_view->setCurrentIndex(m_search_model.index(0));
             return true;
@@ -1150,8 +1150,8 @@ void MainWindow::update_header_avatar() {
     QString title = m_conversation_model.title_of(m_peer);
     QString name = group_open() ? title.mid(2) : title;
     const int side = m_peer_avatar->height();
-    m_peer_avatar->setPixmap(avatar_pixmap(name, QString::fromStdString(m_peer), side,
-                                           devicePixelRatioF()));
+    m_peer_avatar->setPixmap(
+        avatar_pixmap(name, QString::fromStdString(m_peer), side, devicePixelRatioF()));
     m_peer_avatar->show();
     m_peer_subtitle->setText(is_blocked(m_peer) ? tr("Blocked") : QString());
     m_peer_subtitle->setVisible(!m_peer_subtitle->text().isEmpty());
@@ -1196,16 +1196,15 @@ void MainWindow::update_group_view() {
     // Drawn at the screen's density, so that it stays sharp at 2x.
     const qreal ratio = devicePixelRatioF();
     QPixmap picture =
-        group ? picture_thumbnail(group->avatar,
-                                  static_cast<int>(m_peer_picture->height() * ratio))
+        group ? picture_thumbnail(group->avatar, static_cast<int>(m_peer_picture->height() * ratio))
               : QPixmap();
     if (!picture.isNull())
         picture.setDevicePixelRatio(ratio);
     m_peer_picture->setPixmap(picture);
     m_peer_picture->setVisible(!picture.isNull());
     m_peer_avatar->setVisible(picture.isNull());
-    m_peer_subtitle->setText(pending    ? tr("Group · waiting for the relay")
-                             : has_left ? tr("Group · you are no longer a member")
+    m_peer_subtitle->setText(pending               ? tr("Group · waiting for the relay")
+                             : has_left            ? tr("Group · you are no longer a member")
                              : members.size() == 1 ? tr("Group · 1 member")
                                                    : tr("Group · %1 members").arg(members.size()));
     m_peer_subtitle->show();

@@ -1,6 +1,14 @@
-// MainWindow: the conversation list (people and groups), the open conversation's messages, an
-// input line with a Send button, "Add contact" and "New group" actions, and a status bar with
-// the connection state and the last error. For an open group it also shows the group's picture
+// MainWindow: the conversation list (people and groups), the open conversation's messages, a
+// composer with a Send button, "Add contact" and "New group" actions, and a status bar with
+// the connection state and the last error.
+//
+// The look (issue 7): the list is painted by ConversationDelegate (initials avatars, time,
+// preview, unread badge), the messages by MessageDelegate (bubbles, day separators, the
+// "N unread messages" line placed when a conversation is opened, quotes, files, reactions,
+// ticks; "Show more" opens show_full_text() for a cut one); the composer is a ComposerEdit
+// (Enter sends, Shift+Enter a new line, pasted files attach) with an emoji picker; who is typing
+// shows on a line above it. Colours come from the palette that theme.h's apply_theme() sets;
+// every size follows the font. For an open group it also shows the group's picture
 // beside its name, the members panel (GroupPanel) with its description and, for admins, "Edit
 // group…" (GroupDetailsDialog), a banner for the engine's group warnings and unreachable members,
 // and, when we are no longer a member, a sentence in place of a usable input line. It reads the
@@ -11,9 +19,10 @@
 // another device reloads the unread counts. When another device unlinks this one, the window
 // says so and nothing more can be sent. After this device was linked, a banner says as what.
 //
-// Search: a field above the conversation list (Ctrl+F focuses it) searches every conversation
-// as the person types (after a short pause) or presses Enter; the results (SearchResultsModel)
-// take the list's place until the field is cleared or Esc is pressed there. Activating a result
+// Search: a field above the conversation list (Ctrl+F focuses it) filters the list by name at
+// once and searches every conversation's messages as the person types (after a short pause) or
+// presses Enter; the results (SearchResultsModel) show under the matching conversations until
+// the field is cleared or Esc is pressed there. Activating a result
 // opens its conversation, scrolled to the message when it is among those shown, and leaves the
 // results shown.
 //
@@ -34,7 +43,7 @@
 // Up (when empty) edits our last message. The composer shows
 // what it is doing ("Replying to bob: …", "Editing your message", files to send) with a cancel
 // button. The header shows the conversation's disappearing timer, a verified badge and who is
-// typing; the "Conversation" menu sets the timer and verifies safety numbers. Files are
+// typing (above the composer); the "Conversation" menu sets the timer and verifies safety numbers. Files are
 // attached with "Attach file…" or dropped onto the window; the files of the current message are
 // listed under the messages with their progress and "Download" / "Save as…". A contact whose
 // key changed gets a banner ("Your safety number with bob changed.") with "Verify" and, while
@@ -380,9 +389,10 @@ private:
     QLabel* m_peer_subtitle = nullptr; // "Group · 3 members", "Verified", …
     QWidget* m_results_box = nullptr;
     QStackedWidget* m_body_stack = nullptr; // the messages, or m_no_conversation
-    QLabel* m_no_conversation = nullptr;  // "Messages" and the results, while searching
+    QLabel* m_no_conversation = nullptr;    // "Messages" and the results, while searching
     int m_unread_marker = 0;
-    std::map<Bytes, QStringList> m_sent_paths; // files we sent, by message id, for previews           // the open conversation's unread line, as it was opened
+    std::map<Bytes, QStringList> m_sent_paths; // files we sent, by message id, for previews // the
+                                               // open conversation's unread line, as it was opened
     QWidget* m_files_panel = nullptr;
     std::int64_t m_files_row_id = 0; // the message whose files the panel lists; 0: none
     QLabel* m_timer_label = nullptr;

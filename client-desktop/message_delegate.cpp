@@ -79,7 +79,7 @@ struct ReactionPill {
 // Every rectangle of one row, in the row's own coordinates.
 struct MessageDelegate::Layout {
     int height = 0;
-    QRectF day;    // the day separator's pill
+    QRectF day; // the day separator's pill
     QString day_text;
     QRectF unread; // the "N unread messages" line
     QString unread_text;
@@ -145,8 +145,8 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QP
         qreal max_w = width * 0.8;
         qreal h = lay_out_text(*l.text, remark, scaled_font(font, 0.85, false, true), max_w,
                                &widest, &last);
-        l.bubble = QRectF((width - widest) / 2 - em * 0.6, y + pad * 0.4, widest + em * 1.2,
-                          h + em * 0.4);
+        l.bubble =
+            QRectF((width - widest) / 2 - em * 0.6, y + pad * 0.4, widest + em * 1.2, h + em * 0.4);
         l.text_at = QPointF(l.bubble.left() + em * 0.6, l.bubble.top() + em * 0.2);
         l.height = static_cast<int>(std::ceil(l.bubble.bottom() + pad * 0.6));
         return l;
@@ -167,8 +167,8 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QP
     qreal cy = vp; // y inside the bubble
 
     if (group && !l.outgoing && first) {
-        l.sender = bm.elidedText(index.data(Model::SenderRole).toString(), Qt::ElideRight,
-                                 content_max);
+        l.sender =
+            bm.elidedText(index.data(Model::SenderRole).toString(), Qt::ElideRight, content_max);
         l.sender_at = QPointF(0, cy);
         content_w = std::max(content_w, bm.horizontalAdvance(l.sender));
         cy += bm.height() + em * 0.1;
@@ -177,7 +177,8 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QP
         qsizetype colon = quote.indexOf(QStringLiteral(": "));
         l.quote_author = colon > 0 ? quote.left(colon) : QString();
         l.quote_text = colon > 0 ? quote.mid(colon + 2) : quote;
-        qreal w = std::max(bm.horizontalAdvance(l.quote_author), sm.horizontalAdvance(l.quote_text));
+        qreal w =
+            std::max(bm.horizontalAdvance(l.quote_author), sm.horizontalAdvance(l.quote_text));
         w = std::min(w + em * 1.0, content_max);
         l.quote = QRectF(0, cy + em * 0.1, w, bm.height() + sm.height() + em * 0.4);
         content_w = std::max(content_w, w);
@@ -214,9 +215,9 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QP
                 box.image = QRectF(0, cy, image.width(), image.height());
                 cy = box.image.bottom() + em * 0.2;
             }
-            qreal name_w = std::max(bm.horizontalAdvance(box.info.name),
-                                    sm.horizontalAdvance(box.info.size + QStringLiteral(" · ") +
-                                                         box.info.state));
+            qreal name_w = std::max(
+                bm.horizontalAdvance(box.info.name),
+                sm.horizontalAdvance(box.info.size + QStringLiteral(" · ") + box.info.state));
             qreal line_w = std::min(content_max, em * 2.2 + em * 0.5 + name_w);
             line_w = std::max(line_w, box.image.width());
             qreal line_h = std::max(em * 2.2, bm.height() + sm.height() + em * 0.2);
@@ -257,7 +258,8 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QP
     cy += vp;
 
     const qreal bubble_w = std::max(content_w + 2 * ip, em * 3);
-    const qreal left = l.outgoing ? width - side - bubble_w : side + (avatar > 0 ? avatar + pad * 0.6 : 0);
+    const qreal left =
+        l.outgoing ? width - side - bubble_w : side + (avatar > 0 ? avatar + pad * 0.6 : 0);
     l.bubble = QRectF(left, y, bubble_w, cy);
     if (avatar > 0 && first)
         l.avatar = QRectF(side, y, avatar, avatar);
@@ -294,7 +296,8 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QP
     return l;
 }
 
-QSize MessageDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const {
+QSize MessageDelegate::sizeHint(const QStyleOptionViewItem& option,
+                                const QModelIndex& index) const {
     watch(index.model());
     const int width = row_width(option);
     const QFont font = m_view ? m_view->font() : option.font;
@@ -522,7 +525,7 @@ void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
         paint_avatar(p, l.avatar, sender, index.data(Model::SenderKeyRole).toString());
     }
     p.setPen(index.data(Model::MentionsUsRole).toBool() ? QPen(c.mention, std::max(1.5, em * 0.1))
-                                                         : QPen(Qt::NoPen));
+                                                        : QPen(Qt::NoPen));
     p.setBrush(fill);
     if (deleted) {
         p.setPen(QPen(c.separator, std::max(1.0, em * 0.07), Qt::DashLine));
@@ -566,9 +569,9 @@ void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
         p.setPen(l.outgoing ? fg : c.accent);
         p.drawText(l.show_more, Qt::AlignLeft | Qt::AlignVCenter, Model::tr("Show more"));
     }
-    QColor tile = l.outgoing ? QColor(255, 255, 255, 50) : (is_dark(option.palette)
-                                                                ? QColor(255, 255, 255, 28)
-                                                                : QColor(0, 0, 0, 22));
+    QColor tile = l.outgoing
+                      ? QColor(255, 255, 255, 50)
+                      : (is_dark(option.palette) ? QColor(255, 255, 255, 28) : QColor(0, 0, 0, 22));
     for (const auto& box : l.files)
         draw_file(p, box, l.bold_small, l.small, fg, muted, tile, l.outgoing ? fg : c.accent);
 
@@ -579,8 +582,7 @@ void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
     QRectF time_rect = l.footer.adjusted(0, 0, -tick_w, 0);
     p.drawText(time_rect, Qt::AlignRight | Qt::AlignVCenter, l.footer_text);
     if (l.outgoing) {
-        QRectF tick(l.footer.right() - tick_w + em * 0.2, l.footer.top(), sm.height(),
-                    sm.height());
+        QRectF tick(l.footer.right() - tick_w + em * 0.2, l.footer.top(), sm.height(), sm.height());
         draw_tick(p, tick, l.status, muted, deleted ? c.accent : QColor(0x9c, 0xf0, 0xff),
                   c.danger);
     }

@@ -375,7 +375,8 @@ QString MessageListModel::display_line(const store::MessageRow& row) const {
     QString line = header_line(row);
     if (row.quote && !row.deleted)
         line += QStringLiteral("\n┃ ") + quote_line(*row.quote);
-    line += QChar(u'\n') + (row.deleted ? tr("This message was deleted") : bubble_text(row.text, nullptr));
+    line += QChar(u'\n') +
+            (row.deleted ? tr("This message was deleted") : bubble_text(row.text, nullptr));
     if (row.deleted)
         return line;
     for (const QString& file : attachment_lines(row))

@@ -55,26 +55,26 @@ public:
         AttachmentsRole,               // QStringList, a line per file
         RowIdRole,                     // qint64, MessageRow::id
         // For the painted bubbles (MessageDelegate).
-        DaySeparatorRole,  // QString "Today", "Yesterday", a date: this row begins a new day
-        UnreadMarkerRole,  // int N > 0: the "N unread messages" line goes above this row
-        BubbleTextRole,    // QString: the text as a bubble shows it, cut when very long
-        TruncatedRole,     // bool: BubbleTextRole is cut; full_text() has the rest
-        ClockRole,         // QString "14:03" (the day is in the separators)
-        GroupRole,         // bool: the conversation is a group (bubbles name their sender)
-        SenderKeyRole,     // QString: the sender's username, for the avatar colour
-        FileInfoRole,      // QVariantList of FileInfo, one per attachment
-        FirstOfRunRole,    // bool: the previous row is not by the same sender on the same day
+        DaySeparatorRole, // QString "Today", "Yesterday", a date: this row begins a new day
+        UnreadMarkerRole, // int N > 0: the "N unread messages" line goes above this row
+        BubbleTextRole,   // QString: the text as a bubble shows it, cut when very long
+        TruncatedRole,    // bool: BubbleTextRole is cut; full_text() has the rest
+        ClockRole,        // QString "14:03" (the day is in the separators)
+        GroupRole,        // bool: the conversation is a group (bubbles name their sender)
+        SenderKeyRole,    // QString: the sender's username, for the avatar colour
+        FileInfoRole,     // QVariantList of FileInfo, one per attachment
+        FirstOfRunRole,   // bool: the previous row is not by the same sender on the same day
     };
 
     // One attachment as a bubble shows it.
     struct FileInfo {
         int index = 0;
-        QString name;     // one line, plain
-        QString size;     // "14 KB"
-        QString state;    // "not downloaded", "downloading 40%", … or empty when ready
+        QString name;       // one line, plain
+        QString size;       // "14 KB"
+        QString state;      // "not downloaded", "downloading 40%", … or empty when ready
         int state_code = 0; // store::AttachmentState
-        int percent = -1; // transfer progress, -1 when none is known
-        QImage thumbnail; // a preview of an image file we have on disk; null otherwise
+        int percent = -1;   // transfer progress, -1 when none is known
+        QImage thumbnail;   // a preview of an image file we have on disk; null otherwise
     };
 
     // now_ms decides which times are "today"; tests pass a fixed clock.

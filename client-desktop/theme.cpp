@@ -111,8 +111,7 @@ public:
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override {
-        if (watched == QCoreApplication::instance() && !g_applying &&
-            g_chosen == Theme::system &&
+        if (watched == QCoreApplication::instance() && !g_applying && g_chosen == Theme::system &&
             (event->type() == QEvent::ThemeChange ||
              event->type() == QEvent::ApplicationPaletteChange))
             apply_theme(Theme::system);

@@ -33,19 +33,19 @@ Theme theme_from_name(const QString& name);
 
 // The colours of the painted views, derived from a palette (light or dark variant).
 struct ThemeColors {
-    QColor accent;        // own bubbles, badges, the send button
-    QColor on_accent;     // text on accent
-    QColor bubble_in;     // others' bubbles
-    QColor on_bubble_in;  // text in others' bubbles
-    QColor muted;         // times, previews, system lines
-    QColor separator;     // lines between areas, the unread marker
-    QColor pill;          // day separators and system lines
-    QColor selection;     // the selected conversation or message
-    QColor hover;         // a conversation under the pointer
-    QColor danger;        // failed, undecryptable
-    QColor mention;       // outline of a message that mentions us
-    QColor sidebar;       // the conversation list's background
-    QColor chat;          // the message list's background
+    QColor accent;       // own bubbles, badges, the send button
+    QColor on_accent;    // text on accent
+    QColor bubble_in;    // others' bubbles
+    QColor on_bubble_in; // text in others' bubbles
+    QColor muted;        // times, previews, system lines
+    QColor separator;    // lines between areas, the unread marker
+    QColor pill;         // day separators and system lines
+    QColor selection;    // the selected conversation or message
+    QColor hover;        // a conversation under the pointer
+    QColor danger;       // failed, undecryptable
+    QColor mention;      // outline of a message that mentions us
+    QColor sidebar;      // the conversation list's background
+    QColor chat;         // the message list's background
 };
 ThemeColors theme_colors(const QPalette& palette);
 

@@ -23,16 +23,16 @@ TEST_CASE("the preview line says the state of a conversation, else its last mess
     ConversationListModel model;
     store::GroupRow pending = test::group_row(2, "new club");
     pending.revision = 0;
-    model.set_rows({{"bob", "<b>see you</b>", 100, 1}, {"mallory", "spam", 90, 0}},
-                   {"carol"}, {test::group_row(1, "old club", true), pending}, {"mallory"});
+    model.set_rows({{"bob", "<b>see you</b>", 100, 1}, {"mallory", "spam", 90, 0}}, {"carol"},
+                   {test::group_row(1, "old club", true), pending}, {"mallory"});
     auto preview = [&](const std::string& peer) {
         return ConversationDelegate::preview_text(model.index(model.row_of(peer)));
     };
     CHECK(preview("bob") == QStringLiteral("<b>see you</b>"));
     CHECK(preview("carol") == QStringLiteral("No messages yet"));
     CHECK(preview("mallory") == QStringLiteral("Blocked · spam"));
-    CHECK(preview(store::group_conversation(test::group_id(1))).startsWith(
-        QStringLiteral("You left")));
+    CHECK(preview(store::group_conversation(test::group_id(1)))
+              .startsWith(QStringLiteral("You left")));
     CHECK(preview(store::group_conversation(test::group_id(2))) ==
           QStringLiteral("Waiting for the relay to accept it"));
 }

@@ -16,16 +16,16 @@
 #include <QDialog>
 #include <QDropEvent>
 #include <QElapsedTimer>
-#include <QKeyEvent>
-#include <QPlainTextEdit>
-#include <QToolButton>
 #include <QInputDialog>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
 #include <QMimeData>
+#include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QToolButton>
 #include <QUrl>
 
 namespace veil::desktop {
@@ -521,7 +521,8 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key's banner and dialog, shown for
     test::wait_until([] { return false; }, ms ? std::atoi(ms) : 500);
 }
 
-TEST_CASE_METHOD(MessagingFixture, "Shift+Enter in the composer makes a line and Enter sends both") {
+TEST_CASE_METHOD(MessagingFixture,
+                 "Shift+Enter in the composer makes a line and Enter sends both") {
     MainWindow window(bridge);
     window.open_conversation("bob");
     ComposerEdit* input = composer(window);
@@ -556,8 +557,9 @@ TEST_CASE_METHOD(MessagingFixture, "Show more opens the whole of a long message 
     std::string huge = "<img src=\"http://127.0.0.1/x.png\">" + std::string(1 << 20, 'z');
     receive(test::incoming("bob", 1, huge));
     REQUIRE(window.message_model().rowCount() == 1);
-    CHECK(window.message_model().data(window.message_model().index(0),
-                                      MessageListModel::TruncatedRole).toBool());
+    CHECK(window.message_model()
+              .data(window.message_model().index(0), MessageListModel::TruncatedRole)
+              .toBool());
     QElapsedTimer timer;
     timer.start();
     emit window.message_delegate().showMoreRequested(0);

@@ -937,7 +937,8 @@ TEST_CASE_METHOD(WindowFixture, "a new window reads the stored notification sett
     CHECK_FALSE(window.notification_settings().enabled);
 }
 
-TEST_CASE_METHOD(WindowFixture, "typing in the search field filters the conversation list at once") {
+TEST_CASE_METHOD(WindowFixture,
+                 "typing in the search field filters the conversation list at once") {
     REQUIRE(bridge.engine().add_contact("bob").ok());
     REQUIRE(bridge.engine().add_contact("carol").ok());
     REQUIRE(bridge.engine().add_contact("bobby").ok());

@@ -105,8 +105,8 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
     test::TempDir dir;
     test::LiveRelay relay(dir.root());
     Person alice, bob, carol, dave;
-    for (auto [person, name] : {std::pair{&alice, "alice"}, {&bob, "bob"}, {&carol, "carol"},
-                                {&dave, "dave"}}) {
+    for (auto [person, name] :
+         {std::pair{&alice, "alice"}, {&bob, "bob"}, {&carol, "carol"}, {&dave, "dave"}}) {
         register_account(person->bridge, dir.root(), name, relay.url);
         person->window = std::make_unique<MainWindow>(person->bridge);
     }
@@ -160,7 +160,8 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
     QString photo = test::write_file(dir, "trail-map.png", landscape_png());
     a.attach_files({photo});
     a.send_text(QStringLiteral("Here's the view from the top, for Saturday"));
-    CHECK(b.react(wait_for(b, QStringLiteral("Here's the view")), QStringLiteral("❤️")).isEmpty());
+    CHECK(b.react(wait_for(b, QStringLiteral("Here's the view")), QStringLiteral("❤️"))
+              .isEmpty());
     a.send_text(QStringLiteral("I'll bring the report"));
     wait_for(b, QStringLiteral("I'll bring"));
     a.start_edit(row_with(a, QStringLiteral("I'll bring")));
