@@ -42,9 +42,10 @@
 // again a message that expired undelivered. In the composer, Esc cancels a reply or an edit and
 // Up (when empty) edits our last message. The composer shows
 // what it is doing ("Replying to bob: …", "Editing your message", files to send) with a cancel
-// button. The header shows the conversation's disappearing timer, a verified badge and who is
-// typing (above the composer); the "Conversation" menu sets the timer and verifies safety numbers. Files are
-// attached with "Attach file…" or dropped onto the window; the files of the current message are
+// button. The header shows the conversation's disappearing timer and a verified badge, the line
+// above the composer who is typing; the "Conversation" menu sets the timer and verifies safety
+// numbers. Files are attached with "Attach file…" (📎), pasted into the composer or dropped onto
+// the window; the files of the current message are
 // listed under the messages with their progress and "Download" / "Save as…". A contact whose
 // key changed gets a banner ("Your safety number with bob changed.") with "Verify" and, while
 // the engine holds their messages back, "Accept new key"; the composer is disabled until then.

@@ -17,7 +17,6 @@ using test::outgoing;
 
 struct DelegateFixture {
     DelegateFixture() {
-        test::app();
         view.setModel(&model);
         view.setItemDelegate(&delegate);
         view.resize(800, 600);
@@ -40,6 +39,7 @@ struct DelegateFixture {
         return image;
     }
 
+    QApplication& app = test::app(); // first: the widgets below need it
     MessageListModel model;
     QListView view;
     MessageDelegate delegate{&view};
