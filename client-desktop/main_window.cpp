@@ -224,6 +224,7 @@ void MainWindow::build_ui() {
             &MainWindow::show_full_text);
     connect(m_message_delegate, &MessageDelegate::fileActivated, this,
             &MainWindow::on_file_activated);
+    connect(m_message_delegate, &MessageDelegate::quoteActivated, this, &MainWindow::show_quoted);
     m_message_model.set_own_name(m_bridge.username().toStdString());
     build_message_actions();
     m_messages->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);

@@ -175,6 +175,9 @@ public:
     // A read-only dialog with the whole text of row's message (deleted when closed), for a
     // bubble cut short ("Show more"); nullptr when row shows no message.
     QWidget* show_full_text(int row);
+    // Scrolls to and selects the message row's reply quotes, when it is shown; returns its
+    // row or -1 (a click on the quote in the bubble).
+    int show_quoted(int row);
     // The emoji picker under the composer's emoji button (it inserts into the composer).
     QWidget* emoji_picker();
     SearchResultsModel& search_model() { return m_search_model; }

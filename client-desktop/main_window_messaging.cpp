@@ -983,6 +983,22 @@ QWidget* MainWindow::show_full_text(int row) {
     return dialog;
 }
 
+int MainWindow::show_quoted(int row) {
+    if (row < 0 || row >= m_message_model.rowCount() || !m_message_model.message_at(row).quote)
+        return -1;
+    const Bytes quoted = m_message_model.message_at(row).quote->message_id;
+    for (int at = 0; at < m_message_model.rowCount(); ++at) {
+        if (m_message_model.message_at(at).message_id != quoted)
+            continue;
+        QModelIndex index = m_message_model.index(at);
+        m_messages->scrollTo(index, QAbstractItemView::PositionAtCenter);
+        m_messages->setCurrentIndex(index);
+        return at;
+    }
+    statusBar()->showMessage(tr("The quoted message is not among those shown."), 4000);
+    return -1;
+}
+
 QWidget* MainWindow::emoji_picker() {
     auto* picker = new EmojiPicker(this);
     connect(picker, &EmojiPicker::picked, this, [this](const QString& emoji) {

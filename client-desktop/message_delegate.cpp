@@ -610,6 +610,8 @@ MessageDelegate::HitResult MessageDelegate::hit_test(const QModelIndex& index, c
     result.what = Hit::bubble;
     if (l.show_more.adjusted(-4, -4, 4, 4).contains(pos))
         result.what = Hit::show_more;
+    if (l.quote.contains(pos))
+        result.what = Hit::quote;
     for (const auto& box : l.files)
         if (box.rect.contains(pos)) {
             result.what = Hit::file;
@@ -629,6 +631,10 @@ bool MessageDelegate::editorEvent(QEvent* event, QAbstractItemModel* model,
     HitResult hit = hit_test(index, pos, option.rect.width());
     if (hit.what == Hit::show_more) {
         emit showMoreRequested(index.row());
+        return true;
+    }
+    if (hit.what == Hit::quote) {
+        emit quoteActivated(index.row());
         return true;
     }
     if (hit.what == Hit::file) {

@@ -35,7 +35,7 @@ public:
     QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override;
 
     // What is under pos (in the item's coordinates, its top-left corner at 0,0) for width.
-    enum class Hit { none, bubble, show_more, file };
+    enum class Hit { none, bubble, show_more, file, quote };
     struct HitResult {
         Hit what = Hit::none;
         int file_index = -1; // the attachment's index for Hit::file
@@ -45,6 +45,8 @@ public:
 signals:
     void showMoreRequested(int row);
     void fileActivated(int row, int index);
+    // The quoted message of a reply was clicked.
+    void quoteActivated(int row);
 
 protected:
     bool editorEvent(QEvent* event, QAbstractItemModel* model, const QStyleOptionViewItem& option,

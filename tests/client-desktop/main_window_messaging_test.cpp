@@ -20,6 +20,7 @@
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListView>
 #include <QMenu>
 #include <QMimeData>
 #include <QPlainTextEdit>
@@ -594,6 +595,20 @@ TEST_CASE_METHOD(MessagingFixture, "opening a conversation marks where its unrea
     // It stays while the conversation is open, through new messages.
     receive(test::incoming("bob", 4, "newer"));
     CHECK(window.message_model().unread_marker_row() == 1);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "a click on a reply's quote goes to the quoted message") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    window.send_text(QStringLiteral("the plan"));
+    receive(test::incoming("bob", 1, "something else"));
+    REQUIRE(window.message_model().rowCount() == 2);
+    window.reply_to(0);
+    window.send_text(QStringLiteral("about the plan"));
+    REQUIRE(window.message_model().rowCount() == 3);
+    CHECK(window.show_quoted(2) == 0);
+    CHECK(window.message_view().currentIndex().row() == 0);
+    CHECK(window.show_quoted(1) == -1); // not a reply
 }
 
 } // namespace
