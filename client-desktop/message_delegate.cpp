@@ -111,9 +111,8 @@ int MessageDelegate::row_width(const QStyleOptionViewItem& option) const {
     return std::max(width, 120);
 }
 
-MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QPalette& palette,
-                                                     const QModelIndex& index, int width) const {
-    Q_UNUSED(palette);
+MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QModelIndex& index,
+                                                     int width) const {
     Layout l;
     l.font = font;
     l.small = scaled_font(font, 0.82);
@@ -306,7 +305,7 @@ QSize MessageDelegate::sizeHint(const QStyleOptionViewItem& option,
     if (cached != m_heights.constEnd() && cached->width == width &&
         cached->font_size == font.pointSizeF())
         return QSize(width - 1, cached->height);
-    Layout l = make_layout(font, option.palette, index, width);
+    Layout l = make_layout(font, index, width);
     m_heights.insert(id, Measured{width, font.pointSizeF(), l.height});
     return QSize(width - 1, l.height);
 }
@@ -342,7 +341,7 @@ void MessageDelegate::rows_changed(const QModelIndex& from, const QModelIndex& t
         const Measured old = *cached;
         m_heights.erase(cached);
         QFont font = m_view ? m_view->font() : QFont();
-        Layout l = make_layout(font, QPalette(), index, old.width);
+        Layout l = make_layout(font, index, old.width);
         m_heights.insert(id, Measured{old.width, font.pointSizeF(), l.height});
         if (l.height != old.height)
             emit sizeHintChanged(index);
@@ -465,7 +464,7 @@ void draw_file(QPainter& p, const FileBox& box, const QFont& bold, const QFont& 
 void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option,
                             const QModelIndex& index) const {
     const int width = option.rect.width();
-    Layout l = make_layout(m_view ? m_view->font() : option.font, option.palette, index, width);
+    Layout l = make_layout(m_view ? m_view->font() : option.font, index, width);
     const ThemeColors c = theme_colors(option.palette);
     QPainter& p = *painter;
     p.save();
@@ -603,7 +602,7 @@ void MessageDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
 
 MessageDelegate::HitResult MessageDelegate::hit_test(const QModelIndex& index, const QPoint& pos,
                                                      int width) const {
-    Layout l = make_layout(m_view ? m_view->font() : QFont(), QPalette(), index, width);
+    Layout l = make_layout(m_view ? m_view->font() : QFont(), index, width);
     HitResult result;
     if (l.system || !l.bubble.contains(pos))
         return result;

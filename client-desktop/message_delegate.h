@@ -54,8 +54,7 @@ protected:
 
 private:
     struct Layout;
-    Layout make_layout(const QFont& font, const QPalette& palette, const QModelIndex& index,
-                       int width) const;
+    Layout make_layout(const QFont& font, const QModelIndex& index, int width) const;
     int row_width(const QStyleOptionViewItem& option) const;
     void watch(const QAbstractItemModel* model) const;
     void rows_changed(const QModelIndex& from, const QModelIndex& to);
