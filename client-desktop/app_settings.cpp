@@ -62,7 +62,6 @@ void set_theme_hook(std::function<void(ThemeChoice)> hook) {
 
 void apply_theme_choice(ThemeChoice theme) {
     store_theme(theme);
-    // FIXME(#7): the theme module (theme.h, apply_theme) registers itself here at start-up.
     if (theme_hook())
         theme_hook()(theme);
 }

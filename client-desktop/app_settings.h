@@ -30,8 +30,8 @@ void use_settings_file(const QString& path);
 ThemeChoice stored_theme();
 void store_theme(ThemeChoice theme);
 
-// What applies a theme to the running app. Until one is set (the theme module registers it at
-// start-up), apply_theme_choice() only stores the choice.
+// What applies a theme to the running app (main.cpp sets theme.h's apply_theme; tests set their
+// own). Without one, apply_theme_choice() only stores the choice.
 void set_theme_hook(std::function<void(ThemeChoice)> hook);
 // Stores the choice and hands it to the hook.
 void apply_theme_choice(ThemeChoice theme);

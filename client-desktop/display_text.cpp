@@ -3,6 +3,7 @@
 #include "util/unicode.h"
 
 #include <QDateTime>
+#include <QLocale>
 
 namespace veil::desktop {
 namespace {
@@ -35,12 +36,42 @@ QString display_text(std::string_view utf8) {
 }
 
 QString one_line(std::string_view utf8, int max_chars) {
+    // Only the start of a long text can be shown: cut the bytes first (at the start of a UTF-8
+    // sequence), so that a 1 MiB message costs no more than a short one.
+    const std::size_t keep = max_chars > 0 ? static_cast<std::size_t>(max_chars) * 8 + 8 : 0;
+    if (keep > 0 && utf8.size() > keep) {
+        std::size_t end = keep;
+        while (end > 0 && (static_cast<unsigned char>(utf8[end]) & 0xc0) == 0x80)
+            --end;
+        utf8 = utf8.substr(0, end);
+    }
     QString s = display_text(utf8);
     s.replace(QChar(u'\n'), QChar(u' '));
     s.replace(QChar(u'\t'), QChar(u' '));
     if (max_chars > 0 && s.size() > max_chars)
         s = s.left(max_chars - 1) + QChar(u'…');
     return s;
+}
+
+QString break_long_lines(const QString& text, int max_chars) {
+    if (max_chars <= 1 || text.size() <= max_chars)
+        return text;
+    QString out;
+    out.reserve(text.size() + text.size() / max_chars + 1);
+    int run = 0;
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const QChar c = text.at(i);
+        if (c == QChar(u'\n')) {
+            run = 0;
+        } else if (run >= max_chars && !c.isLowSurrogate()) {
+            out += QChar(u'\n');
+            run = 0;
+        }
+        out += c;
+        if (c != QChar(u'\n'))
+            ++run;
+    }
+    return out;
 }
 
 QString group_title(std::string_view name) {
@@ -85,6 +116,41 @@ QString format_time(std::int64_t ms_since_epoch, std::int64_t now_ms) {
     if (when.date() == now.date())
         return when.toString(QStringLiteral("HH:mm"));
     return when.toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+}
+
+QString format_list_time(std::int64_t ms_since_epoch, std::int64_t now_ms) {
+    if (ms_since_epoch <= 0)
+        return QString();
+    QDateTime when = QDateTime::fromMSecsSinceEpoch(ms_since_epoch).toLocalTime();
+    QDate today = QDateTime::fromMSecsSinceEpoch(now_ms).toLocalTime().date();
+    qint64 days = when.date().daysTo(today);
+    if (days == 0)
+        return when.toString(QStringLiteral("HH:mm"));
+    QLocale locale;
+    if (days > 0 && days < 7)
+        return locale.dayName(when.date().dayOfWeek(), QLocale::ShortFormat);
+    return locale.toString(when.date(), QLocale::ShortFormat);
+}
+
+QString day_label(std::int64_t ms_since_epoch, std::int64_t now_ms) {
+    if (ms_since_epoch <= 0)
+        return QString();
+    QDate day = QDateTime::fromMSecsSinceEpoch(ms_since_epoch).toLocalTime().date();
+    QDate today = QDateTime::fromMSecsSinceEpoch(now_ms).toLocalTime().date();
+    qint64 days = day.daysTo(today);
+    if (days == 0)
+        return QObject::tr("Today");
+    if (days == 1)
+        return QObject::tr("Yesterday");
+    QLocale locale;
+    if (days > 1 && days < 7)
+        return locale.toString(day, QStringLiteral("dddd, d MMMM"));
+    return locale.toString(day, QStringLiteral("d MMMM yyyy"));
+}
+
+bool same_day(std::int64_t a_ms, std::int64_t b_ms) {
+    return QDateTime::fromMSecsSinceEpoch(a_ms).toLocalTime().date() ==
+           QDateTime::fromMSecsSinceEpoch(b_ms).toLocalTime().date();
 }
 
 QString tick_for(store::MessageStatus status) {

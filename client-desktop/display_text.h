@@ -22,6 +22,11 @@ QString display_text(std::string_view utf8);
 // max_chars characters with a trailing ellipsis.
 QString one_line(std::string_view utf8, int max_chars);
 
+// text with a line break after every max_chars characters of a longer line (never inside a
+// surrogate pair), for a plain-text view of a huge one-line message: text layout of a single
+// line of a million characters takes many seconds, lines of a few thousand stay instant.
+QString break_long_lines(const QString& text, int max_chars);
+
 // How a group is named in lists and titles: "# " and its name through one_line() (at most 64
 // characters), or
 // "# unnamed group" while we do not know its name (a member who added us has not sent it yet).
@@ -36,6 +41,17 @@ QString full_stop(const QString& text);
 
 // "14:03" for today, "2024-05-01 14:03" otherwise, in local time; now_ms decides "today".
 QString format_time(std::int64_t ms_since_epoch, std::int64_t now_ms);
+
+// A conversation list's time: "14:03" today, the weekday ("Mon") within the last six days,
+// else the date in the locale's short form; local time, now_ms decides "today". Empty for 0.
+QString format_list_time(std::int64_t ms_since_epoch, std::int64_t now_ms);
+
+// A day separator in a conversation: "Today", "Yesterday", the weekday and date within the last
+// week ("Monday, 1 June"), else the date with its year ("1 June 2024"). Empty for 0.
+QString day_label(std::int64_t ms_since_epoch, std::int64_t now_ms);
+
+// Whether two times fall on the same local day.
+bool same_day(std::int64_t a_ms, std::int64_t b_ms);
 
 // The delivery mark of an outgoing message: queued "…", sent "✓", delivered "✓✓",
 // failed "✗"; empty for incoming messages.

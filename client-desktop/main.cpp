@@ -7,6 +7,7 @@
 #include "main_window.h"
 #include "session_bridge.h"
 #include "start_dialog.h"
+#include "theme.h"
 #include "util/log.h"
 
 #include <QApplication>
@@ -221,12 +222,20 @@ int main(int argc, char** argv) {
     }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("veil-desktop"));
+    // Fusion draws the same on every desktop and follows the palette fully, so the light and
+    // dark themes look as designed everywhere.
+    QApplication::setStyle(QStringLiteral("Fusion"));
+    set_theme_hook([](ThemeChoice choice) {
+        using veil::desktop::Theme;
+        veil::desktop::apply_theme(choice == ThemeChoice::light  ? Theme::light
+                                   : choice == ThemeChoice::dark ? Theme::dark
+                                                                 : Theme::system);
+    });
     quit_on_signals();
     Options options;
     if (!parse(app, options))
         return 2;
 
-    // The theme module registers its hook (set_theme_hook) before this line at merge.
     apply_theme_choice(stored_theme());
 
     SystemKeyring keyring;

@@ -1,10 +1,15 @@
 #include "main_window.h"
 
+#include "avatar.h"
+#include "composer_edit.h"
+#include "conversation_delegate.h"
 #include "devices_dialog.h"
 #include "display_text.h"
+#include "emoji_text.h"
 #include "group_details_dialog.h"
 #include "group_panel.h"
 #include "group_picture.h"
+#include "message_delegate.h"
 #include "new_group_dialog.h"
 #include "notifier.h"
 #include "session_bridge.h"
@@ -16,6 +21,7 @@
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QFileDialog>
+#include <QFrame>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QKeyEvent>
@@ -41,7 +47,6 @@ namespace {
 constexpr const char* kLog = "ui";
 constexpr int kMessagesShown = 500;
 constexpr int kBannerLines = 4;
-constexpr int kHeaderPictureSize = 32;
 constexpr int kSearchResults = 100;
 // The pause in typing after which the field is searched: short enough to feel live, long
 // enough not to search the store for every letter.
@@ -161,7 +166,8 @@ void MainWindow::build_ui() {
     connect(new_group_action, &QAction::triggered, this, &MainWindow::new_group);
     m_members_action = new QAction(tr("Members"), this);
     m_members_action->setCheckable(true);
-    m_members_action->setChecked(true);
+    // The members panel opens on demand, as in other messengers: the conversation gets the room.
+    m_members_action->setChecked(false);
     m_members_action->setToolTip(tr("Show or hide the members of the open group"));
     connect(m_members_action, &QAction::toggled, this, [this] { update_group_view(); });
     m_devices_action = new QAction(tr("Devices…"), this);
@@ -184,61 +190,52 @@ void MainWindow::build_ui() {
     toolbar->addWidget(notify_button);
 
     m_conversations = new QListView;
+    m_conversations->setObjectName(QStringLiteral("conversationList"));
+    m_conversations->setAccessibleName(tr("Conversations"));
     m_conversations->setModel(&m_conversation_model);
+    m_conversations->setItemDelegate(new ConversationDelegate(m_conversations));
     m_conversations->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_conversations->setSpacing(2);
+    m_conversations->setMouseTracking(true);
+    m_conversations->setUniformItemSizes(true);
     m_conversations->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    m_conversations->setTextElideMode(Qt::ElideRight);
+    m_conversations->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
     connect(m_conversations->selectionModel(), &QItemSelectionModel::currentChanged, this,
             [this](const QModelIndex& current) { on_selected(current); });
     m_conversations->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_conversations, &QListView::customContextMenuRequested, this,
             &MainWindow::show_conversation_menu);
 
-    m_peer_label = plain_label();
-    QFont title = m_peer_label->font();
-    title.setBold(true);
-    title.setPointSizeF(title.pointSizeF() * 1.2);
-    m_peer_label->setFont(title);
     m_messages = new QListView;
+    m_messages->setObjectName(QStringLiteral("messageList"));
+    m_messages->setAccessibleName(tr("Messages"));
     m_messages->setModel(&m_message_model);
+    m_message_delegate = new MessageDelegate(m_messages);
+    m_messages->setItemDelegate(m_message_delegate);
     m_messages->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_messages->setWordWrap(true);
-    m_messages->setSpacing(3);
+    m_messages->setResizeMode(QListView::Adjust);
+    m_messages->setUniformItemSizes(false);
     m_messages->setSelectionMode(QAbstractItemView::SingleSelection);
     m_messages->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_messages, &QListView::customContextMenuRequested, this,
             &MainWindow::show_message_menu);
     connect(m_messages->selectionModel(), &QItemSelectionModel::currentChanged, this,
             [this](const QModelIndex& current) { show_files_of(current.row()); });
+    connect(m_message_delegate, &MessageDelegate::showMoreRequested, this,
+            &MainWindow::show_full_text);
+    connect(m_message_delegate, &MessageDelegate::fileActivated, this,
+            &MainWindow::on_file_activated);
+    connect(m_message_delegate, &MessageDelegate::quoteActivated, this, &MainWindow::show_quoted);
     m_message_model.set_own_name(m_bridge.username().toStdString());
     build_message_actions();
     m_messages->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
     m_messages->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_read_only_label = plain_label();
     m_read_only_label->setWordWrap(true);
-    m_read_only_label->setStyleSheet(QStringLiteral("color: #6e6e6e; font-style: italic;"));
+    m_read_only_label->setObjectName(QStringLiteral("typingLine")); // the same muted look
     m_read_only_label->hide();
-    m_input = new QLineEdit;
-    m_input->setPlaceholderText(tr("Write a message"));
-    m_send = new QPushButton(tr("Send"));
-    connect(m_input, &QLineEdit::returnPressed, this, &MainWindow::on_send);
-    connect(m_input, &QLineEdit::textChanged, this, &MainWindow::update_send_enabled);
-    connect(m_input, &QLineEdit::textEdited, this, &MainWindow::on_input_edited);
-    connect(m_send, &QPushButton::clicked, this, &MainWindow::on_send);
-    // Files dropped on the input line are attached, not typed in as their paths.
-    m_input->setAcceptDrops(false);
-    m_input->installEventFilter(this);
-    m_attach = new QPushButton(tr("Attach file…"));
-    m_attach->setToolTip(tr("Send files with the next message (or drop them on the window)"));
-    connect(m_attach, &QPushButton::clicked, this, [this] {
-        QStringList paths = QFileDialog::getOpenFileNames(this, tr("Attach files"));
-        if (!paths.isEmpty())
-            attach_files(paths);
-    });
 
     m_group_panel = new GroupPanel;
-    m_group_panel->setMinimumWidth(200);
+    m_group_panel->setMinimumWidth(fontMetrics().averageCharWidth() * 26);
     m_group_panel->hide();
     connect(m_group_panel, &GroupPanel::addRequested, this, &MainWindow::add_members);
     connect(m_group_panel, &GroupPanel::removeRequested, this, &MainWindow::on_remove_requested);
@@ -250,21 +247,101 @@ void MainWindow::build_ui() {
     connect(m_group_panel, &GroupPanel::leaveRequested, this, &MainWindow::on_leave_requested);
     connect(m_group_panel, &GroupPanel::editRequested, this, &MainWindow::edit_group);
 
-    auto* input_row = new QHBoxLayout;
-    input_row->addWidget(m_attach);
-    input_row->addWidget(m_input);
-    input_row->addWidget(m_send);
     auto* body = new QSplitter;
     m_body_splitter = body;
+    body->setHandleWidth(1);
     body->addWidget(m_messages);
     body->addWidget(m_group_panel);
     body->setStretchFactor(0, 1);
     body->setChildrenCollapsible(false);
+    m_files_panel = new QWidget;
+    m_files_panel->setLayout(new QVBoxLayout);
+    m_files_panel->hide();
+    m_typing_label = plain_label();
+    m_typing_label->setObjectName(QStringLiteral("typingLine"));
+    m_typing_label->setAccessibleName(tr("Typing"));
+    m_typing_label->hide();
+    m_typing_timer = new QTimer(this);
+    m_typing_timer->setSingleShot(true);
+    connect(m_typing_timer, &QTimer::timeout, this, &MainWindow::update_typing);
+
     auto* right = new QWidget;
+    right->setObjectName(QStringLiteral("conversationSide"));
     auto* right_layout = new QVBoxLayout(right);
+    right_layout->setContentsMargins(0, 0, 0, 0);
+    right_layout->setSpacing(0);
+    right_layout->addWidget(build_header());
+    auto* banners = new QVBoxLayout;
+    const int gap = fontMetrics().height() / 3;
+    banners->setContentsMargins(gap, 0, gap, 0);
+    banners->addWidget(build_identity_banner());
+    banners->addWidget(build_banner());
+    right_layout->addLayout(banners);
+    // With nothing open, a sentence takes the messages' place.
+    m_no_conversation = plain_label();
+    m_no_conversation->setObjectName(QStringLiteral("typingLine"));
+    m_no_conversation->setAlignment(Qt::AlignCenter);
+    m_no_conversation->setWordWrap(true);
+    m_no_conversation->setText(tr("Choose a conversation on the left, or start one with "
+                                  "“Add contact…” or “New group…”."));
+    m_body_stack = new QStackedWidget;
+    m_body_stack->addWidget(body);
+    m_body_stack->addWidget(m_no_conversation);
+    m_body_stack->setCurrentWidget(m_no_conversation);
+    right_layout->addWidget(m_body_stack, 1);
+    auto* bottom = new QVBoxLayout;
+    bottom->setContentsMargins(gap * 2, gap, gap * 2, gap * 2);
+    bottom->setSpacing(gap);
+    bottom->addWidget(m_files_panel);
+    bottom->addWidget(m_read_only_label);
+    bottom->addWidget(m_typing_label);
+    bottom->addWidget(build_composer_note());
+    bottom->addWidget(build_composer());
+    right_layout->addLayout(bottom);
+
+    auto* splitter = new QSplitter;
+    m_main_splitter = splitter;
+    splitter->setHandleWidth(1);
+    splitter->addWidget(build_list_side());
+    splitter->addWidget(right);
+    splitter->setStretchFactor(1, 1);
+    const int em = fontMetrics().height();
+    splitter->setSizes({em * 17, em * 50});
+    setCentralWidget(splitter);
+    splitter->setAcceptDrops(true);
+    splitter->installEventFilter(this);
+
+    m_state_label = plain_label();
+    m_error_label = plain_label();
+    m_error_label->setStyleSheet(QStringLiteral("color: #c42b2b;"));
+    statusBar()->addWidget(m_state_label);
+    statusBar()->addWidget(m_error_label, 1);
+    resize(em * 68, em * 44);
+    update_send_enabled();
+}
+
+// The conversation's header: its avatar (a group's picture or initials), name, a subtitle, the
+// verified badge, the timer, "Block" and the "Conversation" menu.
+QWidget* MainWindow::build_header() {
+    const int em = fontMetrics().height();
+    auto* header = new QWidget;
+    header->setObjectName(QStringLiteral("conversationHeader"));
+    header->setAttribute(Qt::WA_StyledBackground);
+    m_peer_label = plain_label();
+    m_peer_label->setAccessibleName(tr("Conversation name"));
+    QFont title = m_peer_label->font();
+    title.setBold(true);
+    title.setPointSizeF(title.pointSizeF() * 1.15);
+    m_peer_label->setFont(title);
+    m_peer_subtitle = plain_label();
+    m_peer_subtitle->setObjectName(QStringLiteral("typingLine"));
+    m_peer_subtitle->hide();
     m_peer_picture = plain_label();
-    m_peer_picture->setFixedSize(kHeaderPictureSize, kHeaderPictureSize);
+    m_peer_picture->setFixedSize(em * 2, em * 2);
     m_peer_picture->hide();
+    m_peer_avatar = plain_label();
+    m_peer_avatar->setFixedSize(em * 2, em * 2);
+    m_peer_avatar->hide();
     m_block_button = new QPushButton;
     m_block_button->setFlat(true);
     m_block_button->hide();
@@ -281,58 +358,90 @@ void MainWindow::build_ui() {
     m_timer_label->hide();
     m_verified_label = plain_label();
     m_verified_label->setText(tr("✔ Verified"));
-    m_verified_label->setStyleSheet(QStringLiteral("color: #1a7f37; font-weight: bold;"));
+    m_verified_label->setStyleSheet(QStringLiteral("color: #2e9e4f; font-weight: bold;"));
     m_verified_label->hide();
-    m_typing_label = plain_label();
-    m_typing_label->setStyleSheet(QStringLiteral("color: #6e6e6e; font-style: italic;"));
-    m_typing_label->hide();
-    m_typing_timer = new QTimer(this);
-    m_typing_timer->setSingleShot(true);
-    connect(m_typing_timer, &QTimer::timeout, this, &MainWindow::update_typing);
-    m_files_panel = new QWidget;
-    m_files_panel->setLayout(new QVBoxLayout);
-    m_files_panel->layout()->setContentsMargins(0, 0, 0, 0);
-    m_files_panel->hide();
-    auto* header = new QHBoxLayout;
-    header->addWidget(m_peer_picture);
-    header->addWidget(m_peer_label, 1);
-    header->addWidget(m_verified_label);
-    header->addWidget(m_timer_label);
-    header->addWidget(m_block_button);
-    header->addWidget(build_conversation_button());
-    right_layout->addLayout(header);
-    right_layout->addWidget(m_typing_label);
-    right_layout->addWidget(build_identity_banner());
-    right_layout->addWidget(build_banner());
-    right_layout->addWidget(body, 1);
-    right_layout->addWidget(m_files_panel);
-    right_layout->addWidget(m_read_only_label);
-    right_layout->addWidget(build_composer_note());
-    right_layout->addLayout(input_row);
+    auto* names = new QVBoxLayout;
+    names->setSpacing(0);
+    names->addWidget(m_peer_label);
+    names->addWidget(m_peer_subtitle);
+    auto* layout = new QHBoxLayout(header);
+    layout->setContentsMargins(em * 2 / 3, em / 3, em * 2 / 3, em / 3);
+    layout->setSpacing(em / 2);
+    layout->addWidget(m_peer_picture);
+    layout->addWidget(m_peer_avatar);
+    layout->addLayout(names, 1);
+    layout->addWidget(m_verified_label);
+    layout->addWidget(m_timer_label);
+    layout->addWidget(m_block_button);
+    layout->addWidget(build_conversation_button());
+    header->setMinimumHeight(em * 3);
+    return header;
+}
 
-    auto* splitter = new QSplitter;
-    m_main_splitter = splitter;
-    splitter->addWidget(build_list_side());
-    splitter->addWidget(right);
-    splitter->setStretchFactor(1, 1);
-    splitter->setSizes({260, 840});
-    setCentralWidget(splitter);
-    splitter->setAcceptDrops(true);
-    splitter->installEventFilter(this);
-
-    m_state_label = plain_label();
-    m_error_label = plain_label();
-    m_error_label->setStyleSheet(QStringLiteral("color: #a01010;"));
-    statusBar()->addWidget(m_state_label);
-    statusBar()->addWidget(m_error_label, 1);
-    resize(1100, 700);
-    update_send_enabled();
+// The composer: an emoji button, "Attach", the multi-line input and "Send" in one rounded frame.
+QWidget* MainWindow::build_composer() {
+    auto* frame = new QFrame;
+    frame->setObjectName(QStringLiteral("composerFrame"));
+    m_input = new ComposerEdit;
+    m_input->setPlaceholderText(tr("Write a message"));
+    m_input->setAccessibleName(tr("Message"));
+    new EmojiHighlighter(m_input->document());
+    connect(m_input, &ComposerEdit::submitted, this, &MainWindow::on_send);
+    connect(m_input, &ComposerEdit::textChanged, this, &MainWindow::update_send_enabled);
+    connect(m_input, &ComposerEdit::textEdited, this, &MainWindow::on_input_edited);
+    connect(m_input, &ComposerEdit::filesPasted, this, &MainWindow::attach_files);
+    // Files dropped on the input are attached (by the window), not typed in as their paths.
+    m_input->setAcceptDrops(false);
+    m_input->installEventFilter(this);
+    m_emoji = new QToolButton;
+    m_emoji->setObjectName(QStringLiteral("composerButton"));
+    m_emoji->setText(QStringLiteral("🙂"));
+    m_emoji->setToolTip(tr("Insert an emoji"));
+    m_emoji->setAccessibleName(tr("Emoji"));
+    connect(m_emoji, &QToolButton::clicked, this, &MainWindow::emoji_picker);
+    m_attach = new QToolButton;
+    m_attach->setObjectName(QStringLiteral("composerButton"));
+    m_attach->setText(QStringLiteral("📎"));
+    m_attach->setAccessibleName(tr("Attach files"));
+    m_attach->setToolTip(tr("Send files with the next message (or drop or paste them here)"));
+    connect(m_attach, &QToolButton::clicked, this, [this] {
+        QStringList paths = QFileDialog::getOpenFileNames(this, tr("Attach files"));
+        if (!paths.isEmpty())
+            attach_files(paths);
+    });
+    m_send = new QToolButton;
+    m_send->setObjectName(QStringLiteral("sendButton"));
+    m_send->setText(tr("Send"));
+    m_send->setAccessibleName(tr("Send"));
+    m_send->setToolTip(tr("Send (Enter); Shift+Enter starts a new line"));
+    connect(m_send, &QToolButton::clicked, this, &MainWindow::on_send);
+    QFont big = m_emoji->font();
+    big.setPointSizeF(big.pointSizeF() * 1.2);
+    m_attach->setFont(big);
+    if (!emoji_family().isEmpty())
+        big.setFamilies({emoji_family()});
+    m_emoji->setFont(big);
+    const int button = fontMetrics().height() * 2;
+    m_emoji->setFixedSize(button, button);
+    m_attach->setFixedSize(button, button);
+    auto* layout = new QHBoxLayout(frame);
+    const int gap = fontMetrics().height() / 4;
+    layout->setContentsMargins(gap, gap, gap, gap);
+    layout->setSpacing(gap);
+    layout->addWidget(m_emoji, 0, Qt::AlignBottom);
+    layout->addWidget(m_attach, 0, Qt::AlignBottom);
+    layout->addWidget(m_input, 1);
+    layout->addWidget(m_send, 0, Qt::AlignBottom);
+    return frame;
 }
 
 // The search field over a stack of the conversation list and the search results.
 QWidget* MainWindow::build_list_side() {
     m_search = new QLineEdit;
-    m_search->setPlaceholderText(tr("Search messages"));
+    m_search->setObjectName(QStringLiteral("searchField"));
+    m_search->setAccessibleName(tr("Search"));
+    m_search->setPlaceholderText(tr("Search"));
+    m_search->setToolTip(tr("Find conversations by name, and messages by their words (Ctrl+F)"));
     m_search->setClearButtonEnabled(true);
     m_search->installEventFilter(this);
     m_search_timer = new QTimer(this);
@@ -340,13 +449,14 @@ QWidget* MainWindow::build_list_side() {
     m_search_timer->setInterval(kSearchPauseMs);
     connect(m_search_timer, &QTimer::timeout, this, [this] { search(m_search->text()); });
     connect(m_search, &QLineEdit::textChanged, this, [this](const QString& text) {
+        filter_conversations(text);
         if (text.trimmed().isEmpty())
             search(text); // back to the list at once
         else
             m_search_timer->start();
     });
     connect(m_search, &QLineEdit::returnPressed, this, [this] { search(m_search->text()); });
-    auto* find = new QAction(tr("Search messages"), this);
+    auto* find = new QAction(tr("Search"), this);
     find->setShortcuts({QKeySequence(QKeySequence::Find), QKeySequence(Qt::CTRL | Qt::Key_K)});
     connect(find, &QAction::triggered, this, [this] {
         m_search->setFocus(Qt::ShortcutFocusReason);
@@ -355,12 +465,13 @@ QWidget* MainWindow::build_list_side() {
     addAction(find);
 
     m_search_view = new QListView;
+    m_search_view->setObjectName(QStringLiteral("searchResults"));
+    m_search_view->setAccessibleName(tr("Messages found"));
     m_search_view->setModel(&m_search_model);
+    m_search_view->setItemDelegate(new ConversationDelegate(m_search_view));
     m_search_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_search_view->setSpacing(2);
+    m_search_view->setMouseTracking(true);
     m_search_view->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    m_search_view->setTextElideMode(Qt::ElideRight);
-    m_search_view->setWordWrap(false);
     m_search_view->installEventFilter(this);
     connect(m_search_view, &QListView::activated, this, &MainWindow::on_search_activated);
     connect(m_search_view, &QListView::clicked, this, &MainWindow::on_search_activated);
@@ -368,18 +479,62 @@ QWidget* MainWindow::build_list_side() {
     m_search_empty->setText(tr("No messages hold these words."));
     m_search_empty->setAlignment(Qt::AlignHCenter | Qt::AlignTop);
     m_search_empty->setWordWrap(true);
-    m_search_empty->setStyleSheet(QStringLiteral("color: #6e6e6e; padding-top: 12px;"));
+    m_search_empty->setObjectName(QStringLiteral("typingLine"));
 
     m_list_stack = new QStackedWidget;
-    m_list_stack->addWidget(m_conversations);
     m_list_stack->addWidget(m_search_view);
     m_list_stack->addWidget(m_search_empty);
+    auto* caption = plain_label();
+    caption->setText(tr("Messages"));
+    QFont bold = caption->font();
+    bold.setBold(true);
+    caption->setFont(bold);
+    const int em = fontMetrics().height();
+    caption->setContentsMargins(em / 2, em / 3, 0, 0);
+    m_results_box = new QWidget;
+    auto* results = new QVBoxLayout(m_results_box);
+    results->setContentsMargins(0, 0, 0, 0);
+    results->addWidget(caption);
+    results->addWidget(m_list_stack, 1);
+    m_results_box->hide();
+
     auto* side = new QWidget;
+    side->setObjectName(QStringLiteral("listSide"));
     auto* layout = new QVBoxLayout(side);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(m_search);
-    layout->addWidget(m_list_stack, 1);
+    layout->setContentsMargins(0, em / 2, 0, 0);
+    layout->setSpacing(em / 3);
+    auto* field = new QHBoxLayout;
+    field->setContentsMargins(em / 2, 0, em / 2, 0);
+    field->addWidget(m_search);
+    layout->addLayout(field);
+    layout->addWidget(m_conversations, 1);
+    layout->addWidget(m_results_box, 1);
+    side->setMinimumWidth(em * 12);
     return side;
+}
+
+int MainWindow::filter_conversations(const QString& text) {
+    const QString words = text.trimmed();
+    int shown = 0;
+    for (int row = 0; row < m_conversation_model.rowCount(); ++row) {
+        QString title = m_conversation_model
+                            .data(m_conversation_model.index(row), ConversationListModel::TitleRole)
+                            .toString();
+        bool match = words.isEmpty() || title.contains(words, Qt::CaseInsensitive);
+        m_conversations->setRowHidden(row, !match);
+        shown += match ? 1 : 0;
+    }
+    // While searching, the matching conversations take only the room they need above the
+    // messages found; with none, the messages take it all.
+    if (words.isEmpty()) {
+        m_conversations->setMaximumHeight(QWIDGETSIZE_MAX);
+        m_conversations->show();
+    } else {
+        int row_height = m_conversations->sizeHintForRow(0);
+        m_conversations->setMaximumHeight(std::max(1, std::min(shown, 4)) * row_height + 4);
+        m_conversations->setVisible(shown > 0);
+    }
+    return shown;
 }
 
 QWidget* MainWindow::build_banner() {
@@ -410,10 +565,12 @@ void MainWindow::search(const QString& text) {
         // The field shows what was searched, without searching again.
         QSignalBlocker block(m_search);
         m_search->setText(text);
+        filter_conversations(text);
     }
     if (text.trimmed().isEmpty()) {
         m_search_model.clear();
-        m_list_stack->setCurrentWidget(m_conversations);
+        m_results_box->hide();
+        filter_conversations({});
         return;
     }
     auto rows = m_bridge.store().search(text.toStdString(), kSearchResults);
@@ -427,6 +584,7 @@ void MainWindow::search(const QString& text) {
         QDateTime::currentMSecsSinceEpoch());
     m_list_stack->setCurrentWidget(
         m_search_model.rowCount() > 0 ? static_cast<QWidget*>(m_search_view) : m_search_empty);
+    m_results_box->show();
 }
 
 void MainWindow::end_search() {
@@ -435,7 +593,7 @@ void MainWindow::end_search() {
 }
 
 bool MainWindow::search_shown() const {
-    return m_list_stack->currentWidget() != m_conversations;
+    return !m_results_box->isHidden();
 }
 
 void MainWindow::on_search_activated(const QModelIndex& index) {
@@ -468,7 +626,7 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
             return true;
         }
         // Down from the field steps into the results, as in a list of suggestions.
-        if (watched == m_search && key->key() == Qt::Key_Down &&
+        if (watched == m_search && key->key() == Qt::Key_Down && search_shown() &&
             m_list_stack->currentWidget() == m_search_view) {
             m_search_view->setFocus();
             m_search_view->setCurrentIndex(m_search_model.index(0));
@@ -514,6 +672,8 @@ void MainWindow::reload_conversations() {
     }
     m_conversation_model.set_rows(std::move(conversations.value()), contacts.value(), list,
                                   blocked.value());
+    if (!m_search->text().trimmed().isEmpty())
+        filter_conversations(m_search->text());
     select_current_peer();
     update_title();
     update_block_button();
@@ -553,12 +713,26 @@ void MainWindow::open_conversation(const std::string& peer) {
         m_editing.clear();
         m_files.clear();
         m_identity_banner->hide();
+        // Where the unread messages begin, as it was when the person opened it; it stays
+        // while the conversation stays open.
+        int listed = m_conversation_model.row_of(peer);
+        m_unread_marker = listed < 0 ? 0
+                                     : m_conversation_model
+                                           .data(m_conversation_model.index(listed),
+                                                 ConversationListModel::UnreadRole)
+                                           .toInt();
     }
     m_peer = peer;
     m_message_model.set_conversation(peer, std::move(rows.value()));
+    m_message_model.set_unread_marker(m_unread_marker);
     update_compose_note();
     show_files_of(-1);
-    m_messages->scrollToBottom();
+    if (int marker = m_message_model.unread_marker_row(); marker > 0) {
+        m_messages->doItemsLayout();
+        m_messages->scrollTo(m_message_model.index(marker), QAbstractItemView::PositionAtTop);
+    } else {
+        m_messages->scrollToBottom();
+    }
     mark_read(peer);
     reload_conversations();
     update_group_view();
@@ -591,6 +765,7 @@ void MainWindow::on_message_added(const store::MessageRow& row) {
     if (row.peer == m_peer && row.kind == store::MessageKind::system)
         update_conversation_header(); // a timer change or a key change
     if (row.peer == m_peer && m_message_model.add(row)) {
+        apply_sent_previews(row);
         m_messages->scrollToBottom();
         if (row.direction == store::Direction::incoming)
             mark_read(m_peer);
@@ -967,12 +1142,32 @@ void MainWindow::show_banner(const QString& text) {
     m_banner->show();
 }
 
+// The header's initials avatar and subtitle for the open conversation (a group's picture, when
+// it has one, takes the avatar's place in update_group_view).
+void MainWindow::update_header_avatar() {
+    if (m_peer.empty()) {
+        m_peer_avatar->hide();
+        m_peer_subtitle->hide();
+        return;
+    }
+    QString title = m_conversation_model.title_of(m_peer);
+    QString name = group_open() ? title.mid(2) : title;
+    const int side = m_peer_avatar->height();
+    m_peer_avatar->setPixmap(
+        avatar_pixmap(name, QString::fromStdString(m_peer), side, devicePixelRatioF()));
+    m_peer_avatar->show();
+    m_peer_subtitle->setText(is_blocked(m_peer) ? tr("Blocked") : QString());
+    m_peer_subtitle->setVisible(!m_peer_subtitle->text().isEmpty());
+}
+
 void MainWindow::update_group_view() {
     update_block_button();
     update_conversation_header();
     m_read_only.clear();
     m_peer_label->setText(m_peer.empty() ? QString() : m_conversation_model.title_of(m_peer));
     m_peer_picture->hide();
+    update_header_avatar();
+    m_body_stack->setCurrentIndex(m_peer.empty() ? 1 : 0);
     if (!group_open()) {
         m_group_panel->hide();
         m_members_action->setEnabled(false);
@@ -1001,9 +1196,21 @@ void MainWindow::update_group_view() {
         m_read_only = tr("You are no longer a member of this group (you left or an admin "
                          "removed you). You can read what was said, but not send to it.");
     // A picture that does not decode is left out, as if there were none.
-    QPixmap picture = group ? picture_thumbnail(group->avatar, kHeaderPictureSize) : QPixmap();
+    // Drawn at the screen's density, so that it stays sharp at 2x.
+    const qreal ratio = devicePixelRatioF();
+    QPixmap picture =
+        group ? picture_thumbnail(group->avatar, static_cast<int>(m_peer_picture->height() * ratio))
+              : QPixmap();
+    if (!picture.isNull())
+        picture.setDevicePixelRatio(ratio);
     m_peer_picture->setPixmap(picture);
     m_peer_picture->setVisible(!picture.isNull());
+    m_peer_avatar->setVisible(picture.isNull());
+    m_peer_subtitle->setText(pending               ? tr("Group · waiting for the relay")
+                             : has_left            ? tr("Group · you are no longer a member")
+                             : members.size() == 1 ? tr("Group · 1 member")
+                                                   : tr("Group · %1 members").arg(members.size()));
+    m_peer_subtitle->show();
     m_group_panel->show_details(group ? std::span<const std::uint8_t>(group->avatar)
                                       : std::span<const std::uint8_t>(),
                                 group ? group->description : std::string());

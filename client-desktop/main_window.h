@@ -1,6 +1,14 @@
-// MainWindow: the conversation list (people and groups), the open conversation's messages, an
-// input line with a Send button, "Add contact" and "New group" actions, and a status bar with
-// the connection state and the last error. For an open group it also shows the group's picture
+// MainWindow: the conversation list (people and groups), the open conversation's messages, a
+// composer with a Send button, "Add contact" and "New group" actions, and a status bar with
+// the connection state and the last error.
+//
+// The look (issue 7): the list is painted by ConversationDelegate (initials avatars, time,
+// preview, unread badge), the messages by MessageDelegate (bubbles, day separators, the
+// "N unread messages" line placed when a conversation is opened, quotes, files, reactions,
+// ticks; "Show more" opens show_full_text() for a cut one); the composer is a ComposerEdit
+// (Enter sends, Shift+Enter a new line, pasted files attach) with an emoji picker; who is typing
+// shows on a line above it. Colours come from the palette that theme.h's apply_theme() sets;
+// every size follows the font. For an open group it also shows the group's picture
 // beside its name, the members panel (GroupPanel) with its description and, for admins, "Edit
 // group…" (GroupDetailsDialog), a banner for the engine's group warnings and unreachable members,
 // and, when we are no longer a member, a sentence in place of a usable input line. It reads the
@@ -11,9 +19,10 @@
 // another device reloads the unread counts. When another device unlinks this one, the window
 // says so and nothing more can be sent. After this device was linked, a banner says as what.
 //
-// Search: a field above the conversation list (Ctrl+F focuses it) searches every conversation
-// as the person types (after a short pause) or presses Enter; the results (SearchResultsModel)
-// take the list's place until the field is cleared or Esc is pressed there. Activating a result
+// Search: a field above the conversation list (Ctrl+F focuses it) filters the list by name at
+// once and searches every conversation's messages as the person types (after a short pause) or
+// presses Enter; the results (SearchResultsModel) show under the matching conversations until
+// the field is cleared or Esc is pressed there. Activating a result
 // opens its conversation, scrolled to the message when it is among those shown, and leaves the
 // results shown.
 //
@@ -33,9 +42,10 @@
 // again a message that expired undelivered. In the composer, Esc cancels a reply or an edit and
 // Up (when empty) edits our last message. The composer shows
 // what it is doing ("Replying to bob: …", "Editing your message", files to send) with a cancel
-// button. The header shows the conversation's disappearing timer, a verified badge and who is
-// typing; the "Conversation" menu sets the timer and verifies safety numbers. Files are
-// attached with "Attach file…" or dropped onto the window; the files of the current message are
+// button. The header shows the conversation's disappearing timer and a verified badge, the line
+// above the composer who is typing; the "Conversation" menu sets the timer and verifies safety
+// numbers. Files are attached with "Attach file…" (📎), pasted into the composer or dropped onto
+// the window; the files of the current message are
 // listed under the messages with their progress and "Download" / "Save as…". A contact whose
 // key changed gets a banner ("Your safety number with bob changed.") with "Verify" and, while
 // the engine holds their messages back, "Accept new key"; the composer is disabled until then.
@@ -75,6 +85,7 @@
 #include <vector>
 
 class QAction;
+class QFrame;
 class QInputDialog;
 class QLabel;
 class QProgressBar;
@@ -100,6 +111,8 @@ class TrayIcon;
 class Notifier;
 class SafetyNumberDialog;
 class SystemNotifier;
+class ComposerEdit;
+class MessageDelegate;
 struct GroupDetails;
 class SessionBridge;
 
@@ -170,6 +183,21 @@ public:
     QLineEdit& search_field() { return *m_search; }
     QListView& search_view() { return *m_search_view; }
     QListView& conversation_view() { return *m_conversations; }
+    // Shows only the conversations whose title holds text (all for an empty one), as typing in
+    // the search field does at once; returns how many are shown.
+    int filter_conversations(const QString& text);
+    // The composer (multi-line: Enter sends, Shift+Enter a new line).
+    ComposerEdit& composer() { return *m_input; }
+    QListView& message_view() { return *m_messages; }
+    MessageDelegate& message_delegate() { return *m_message_delegate; }
+    // A read-only dialog with the whole text of row's message (deleted when closed), for a
+    // bubble cut short ("Show more"); nullptr when row shows no message.
+    QWidget* show_full_text(int row);
+    // Scrolls to and selects the message row's reply quotes, when it is shown; returns its
+    // row or -1 (a click on the quote in the bubble).
+    int show_quoted(int row);
+    // The emoji picker under the composer's emoji button (it inserts into the composer).
+    QWidget* emoji_picker();
     SearchResultsModel& search_model() { return m_search_model; }
 
     ConversationListModel& conversation_model() { return m_conversation_model; }
@@ -316,6 +344,12 @@ private:
     void update_block_button();
     QWidget* build_banner();
     QWidget* build_list_side();
+    QWidget* build_header();
+    QWidget* build_composer();
+    void on_file_activated(int row, int index);
+    void update_header_avatar();
+    void preview_sent_files(const Bytes& message_id, const QStringList& paths);
+    void apply_sent_previews(const store::MessageRow& message);
     void on_search_activated(const QModelIndex& index);
     void reload_conversations();
     void select_current_peer();
@@ -384,8 +418,8 @@ private:
     QAction* m_members_action = nullptr;
     QAction* m_devices_action = nullptr;
     QLabel* m_read_only_label = nullptr;
-    QLineEdit* m_input = nullptr;
-    QPushButton* m_send = nullptr;
+    ComposerEdit* m_input = nullptr;
+    QToolButton* m_send = nullptr;
     QLabel* m_state_label = nullptr;
     QLabel* m_error_label = nullptr;
     QPushButton* m_block_button = nullptr;
@@ -406,7 +440,17 @@ private:
     QStringList m_files;
     QWidget* m_compose_note = nullptr;
     QLabel* m_compose_label = nullptr;
-    QPushButton* m_attach = nullptr;
+    QToolButton* m_attach = nullptr;
+    QToolButton* m_emoji = nullptr;
+    MessageDelegate* m_message_delegate = nullptr;
+    QLabel* m_peer_avatar = nullptr;   // initials, when the header shows no group picture
+    QLabel* m_peer_subtitle = nullptr; // "Group · 3 members", "Verified", …
+    QWidget* m_results_box = nullptr;
+    QStackedWidget* m_body_stack = nullptr; // the messages, or m_no_conversation
+    QLabel* m_no_conversation = nullptr;    // "Messages" and the results, while searching
+    int m_unread_marker = 0;
+    std::map<Bytes, QStringList> m_sent_paths; // files we sent, by message id, for previews // the
+                                               // open conversation's unread line, as it was opened
     QWidget* m_files_panel = nullptr;
     std::int64_t m_files_row_id = 0; // the message whose files the panel lists; 0: none
     QLabel* m_timer_label = nullptr;

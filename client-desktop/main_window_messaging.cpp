@@ -2,7 +2,10 @@
 // typing, attachments and safety numbers (see main_window.h).
 #include "main_window.h"
 
+#include "composer_edit.h"
 #include "display_text.h"
+#include "emoji_picker.h"
+#include "message_delegate.h"
 #include "safety_number_dialog.h"
 #include "session_bridge.h"
 #include "util/log.h"
@@ -12,6 +15,8 @@
 #include <QAction>
 #include <QClipboard>
 #include <QDateTime>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFile>
@@ -27,6 +32,7 @@
 #include <QMenu>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QStatusBar>
@@ -42,6 +48,8 @@ namespace {
 
 constexpr const char* kLog = "ui";
 constexpr int kComposeQuoteChars = 60;
+// The longest line the whole-message dialog lays out as one.
+constexpr int kFullTextLineChars = 2000;
 
 // The reactions the menu offers at once; "Other…" asks for any emoji.
 const char* const kQuickReactions[] = {"👍", "❤️", "😂", "😮", "😢", "🙏"};
@@ -155,7 +163,8 @@ QToolButton* MainWindow::build_conversation_button() {
     m_encryption_action =
         m_conversation_menu->addAction(tr("Encryption…"), this, &MainWindow::encryption);
     m_conversation_button = new QToolButton;
-    m_conversation_button->setText(tr("Conversation"));
+    m_conversation_button->setText(tr("Conversation ▾"));
+    m_conversation_button->setAccessibleName(tr("Conversation"));
     m_conversation_button->setMenu(m_conversation_menu);
     m_conversation_button->setPopupMode(QToolButton::InstantPopup);
     m_conversation_button->hide();
@@ -441,6 +450,8 @@ bool MainWindow::send_composed(const QString& text) {
             return false;
         }
         log::debug(kLog, "queued a message");
+        if (!m_files.isEmpty())
+            preview_sent_files(sent.value(), m_files);
     }
     m_bridge.engine().set_typing(m_peer, false);
     m_reply_to.reset();
@@ -491,6 +502,7 @@ QString MainWindow::resend(int row) {
 void MainWindow::on_message_changed(const store::MessageRow& row) {
     if (row.peer == m_peer) {
         m_message_model.replace(row);
+        apply_sent_previews(row);
         if (row.id == m_files_row_id)
             update_files_panel();
         // A message being edited that someone deleted (another device of ours) is gone.
@@ -900,7 +912,108 @@ QString MainWindow::save_attachment(int row, int index, const QString& path) {
     }
     show_error(QString());
     statusBar()->showMessage(tr("Saved %1.").arg(QFileInfo(path).fileName()), 5000);
+    // The saved copy is plain: an image can now be previewed in its bubble.
+    m_message_model.set_preview(m_message_model.message_at(row).id, index, path);
     return QString();
+}
+
+// Our own images are previewed from the files we sent them from, once the row lists them.
+void MainWindow::preview_sent_files(const Bytes& message_id, const QStringList& paths) {
+    m_sent_paths[message_id] = paths;
+    auto row = m_bridge.store().find_outgoing(message_id);
+    if (row && row.value())
+        apply_sent_previews(*row.value());
+}
+
+void MainWindow::apply_sent_previews(const store::MessageRow& message) {
+    auto sent = m_sent_paths.find(message.message_id);
+    if (sent == m_sent_paths.end() || message.attachments.empty())
+        return;
+    for (const auto& file : message.attachments)
+        for (const QString& path : sent->second)
+            if (QFileInfo(path).fileName().toStdString() == file.file_name)
+                m_message_model.set_preview(message.id, file.index, path);
+}
+
+// A click on a file in a bubble: fetch it, or save it once it is here.
+void MainWindow::on_file_activated(int row, int index) {
+    if (row < 0 || row >= m_message_model.rowCount())
+        return;
+    m_messages->setCurrentIndex(m_message_model.index(row));
+    const auto& message = m_message_model.message_at(row);
+    for (const auto& file : message.attachments) {
+        if (file.index != index)
+            continue;
+        if (file.state == store::AttachmentState::remote ||
+            file.state == store::AttachmentState::failed) {
+            if (QString why = download(row, index); !why.isEmpty())
+                show_error(why);
+        } else if (file.state == store::AttachmentState::ready) {
+            const std::int64_t id = message.id;
+            QString suggested = display_text(file.file_name);
+            QTimer::singleShot(0, this, [this, id, index, suggested] {
+                QString path = QFileDialog::getSaveFileName(this, tr("Save file"), suggested);
+                if (!path.isEmpty())
+                    save_attachment(m_message_model.row_of_id(id), index, path);
+            });
+        }
+    }
+}
+
+QWidget* MainWindow::show_full_text(int row) {
+    if (row < 0 || row >= m_message_model.rowCount() ||
+        m_message_model.message_at(row).kind == store::MessageKind::system)
+        return nullptr;
+    const auto& message = m_message_model.message_at(row);
+    auto* dialog = new QDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Message from %1").arg(one_line(message.sender, 32)));
+    auto* text = new QPlainTextEdit;
+    text->setAccessibleName(tr("Whole message"));
+    text->setReadOnly(true);
+    // Plain text only: markup in the message is shown as it was written. Very long lines are
+    // shown broken into shorter ones, which keeps the dialog instant; "Copy all" copies the
+    // message as it was sent.
+    const QString full = m_message_model.full_text(row);
+    text->setPlainText(break_long_lines(full, kFullTextLineChars));
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
+    auto* copy = buttons->addButton(tr("Copy all"), QDialogButtonBox::ActionRole);
+    connect(copy, &QPushButton::clicked, dialog,
+            [full] { QGuiApplication::clipboard()->setText(full); });
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
+    auto* layout = new QVBoxLayout(dialog);
+    layout->addWidget(text, 1);
+    layout->addWidget(buttons);
+    const int em = fontMetrics().height();
+    dialog->resize(em * 40, em * 30);
+    dialog->open();
+    return dialog;
+}
+
+int MainWindow::show_quoted(int row) {
+    if (row < 0 || row >= m_message_model.rowCount() || !m_message_model.message_at(row).quote)
+        return -1;
+    const Bytes quoted = m_message_model.message_at(row).quote->message_id;
+    for (int at = 0; at < m_message_model.rowCount(); ++at) {
+        if (m_message_model.message_at(at).message_id != quoted)
+            continue;
+        QModelIndex index = m_message_model.index(at);
+        m_messages->scrollTo(index, QAbstractItemView::PositionAtCenter);
+        m_messages->setCurrentIndex(index);
+        return at;
+    }
+    statusBar()->showMessage(tr("The quoted message is not among those shown."), 4000);
+    return -1;
+}
+
+QWidget* MainWindow::emoji_picker() {
+    auto* picker = new EmojiPicker(this);
+    connect(picker, &EmojiPicker::picked, this, [this](const QString& emoji) {
+        if (m_input->isEnabled())
+            m_input->insert(emoji);
+    });
+    picker->popup_at(m_emoji);
+    return picker;
 }
 
 } // namespace veil::desktop

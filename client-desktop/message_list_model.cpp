@@ -6,6 +6,7 @@
 #include <QColor>
 #include <QDateTime>
 #include <QFont>
+#include <QImageReader>
 
 #include <algorithm>
 
@@ -47,7 +48,49 @@ QString attachment_state(store::AttachmentState state, int percent) {
     return QString();
 }
 
+// A preview no larger than this (logical pixels at 2x for sharp high-DPI screens).
+constexpr int kPreviewSide = 480;
+constexpr std::size_t kMaxPreviews = 200;
+
+QImage load_preview(const QString& path) {
+    QImageReader reader(path);
+    reader.setAutoTransform(true);
+    QSize size = reader.size();
+    if (!size.isValid() || size.isEmpty())
+        return {};
+    if (size.width() > kPreviewSide || size.height() > kPreviewSide)
+        reader.setScaledSize(size.scaled(kPreviewSide, kPreviewSide, Qt::KeepAspectRatio));
+    return reader.read();
+}
+
 } // namespace
+
+QString bubble_text(std::string_view utf8, bool* cut) {
+    bool shortened = false;
+    if (utf8.size() > kBubbleBytes) {
+        std::size_t end = kBubbleBytes;
+        // Back to the start of a UTF-8 sequence, so that no character is split.
+        while (end > 0 && (static_cast<unsigned char>(utf8[end]) & 0xc0) == 0x80)
+            --end;
+        utf8 = utf8.substr(0, end);
+        shortened = true;
+    }
+    QString text = display_text(utf8);
+    qsizetype from = 0;
+    for (int line = 0; line < kBubbleLines; ++line) {
+        from = text.indexOf(QChar(u'\n'), from);
+        if (from < 0)
+            break;
+        ++from;
+    }
+    if (from > 0) {
+        text.truncate(from - 1);
+        shortened = true;
+    }
+    if (cut)
+        *cut = shortened;
+    return shortened ? text + QChar(u'…') : text;
+}
 
 QString reaction_summary(const std::vector<store::ReactionRow>& reactions) {
     std::vector<const store::ReactionRow*> ordered;
@@ -87,13 +130,93 @@ void MessageListModel::set_conversation(const std::string& peer,
     std::stable_sort(rows.begin(), rows.end(),
                      [](const auto& a, const auto& b) { return a.id < b.id; });
     beginResetModel();
+    // Previews are kept by row id across conversations (a row id is never reused), up to a
+    // bound, so that going back to a conversation shows them again.
+    if (m_previews.size() > kMaxPreviews)
+        m_previews.clear();
     m_peer = peer;
     m_rows = std::move(rows);
+    m_unread_marker_id = 0;
+    m_unread_count = 0;
     endResetModel();
 }
 
 void MessageListModel::clear() {
     set_conversation({}, {});
+}
+
+void MessageListModel::set_unread_marker(int count) {
+    int old = unread_marker_row();
+    m_unread_marker_id = 0;
+    m_unread_count = 0;
+    int seen = 0;
+    for (auto it = m_rows.rbegin(); it != m_rows.rend() && count > 0; ++it) {
+        if (outgoing(*it) || system_line(*it))
+            continue;
+        m_unread_marker_id = it->id;
+        m_unread_count = ++seen;
+        if (seen == count)
+            break;
+    }
+    for (int row : {old, unread_marker_row()})
+        if (row >= 0)
+            emit dataChanged(index(row), index(row));
+}
+
+int MessageListModel::unread_marker_row() const {
+    return m_unread_marker_id ? row_of_id(m_unread_marker_id) : -1;
+}
+
+void MessageListModel::set_preview(std::int64_t row_id, int index_in_row, const QString& path) {
+    auto key = std::make_pair(row_id, index_in_row);
+    if (m_previews.count(key))
+        return;
+    QImage image = load_preview(path);
+    if (image.isNull())
+        return;
+    m_previews[key] = std::move(image);
+    if (int at = row_of_id(row_id); at >= 0)
+        emit dataChanged(index(at), index(at));
+}
+
+QString MessageListModel::full_text(int row) const {
+    if (row < 0 || row >= rowCount())
+        return {};
+    return display_text(m_rows[static_cast<std::size_t>(row)].text);
+}
+
+QVariantList MessageListModel::file_infos(const store::MessageRow& row) const {
+    QVariantList infos;
+    for (const auto& a : row.attachments) {
+        FileInfo info;
+        info.index = a.index;
+        info.name = one_line(a.file_name, 64);
+        info.size = format_size(a.size);
+        info.percent = transfer_percent(row.id, a.index);
+        info.state = attachment_state(a.state, info.percent);
+        info.state_code = static_cast<int>(a.state);
+        if (auto it = m_previews.find({row.id, a.index}); it != m_previews.end())
+            info.thumbnail = it->second;
+        infos << QVariant::fromValue(info);
+    }
+    return infos;
+}
+
+QString MessageListModel::day_separator(std::size_t at) const {
+    const auto& row = m_rows[at];
+    if (at > 0 && same_day(shown_time(m_rows[at - 1]), shown_time(row)))
+        return {};
+    return day_label(shown_time(row), m_now_ms());
+}
+
+bool MessageListModel::first_of_run(std::size_t at) const {
+    if (at == 0)
+        return true;
+    const auto& row = m_rows[at];
+    const auto& before = m_rows[at - 1];
+    return before.sender != row.sender || system_line(before) ||
+           !same_day(shown_time(before), shown_time(row)) ||
+           (m_unread_marker_id != 0 && row.id == m_unread_marker_id);
 }
 
 bool MessageListModel::shown(const store::MessageRow& row) const {
@@ -252,7 +375,8 @@ QString MessageListModel::display_line(const store::MessageRow& row) const {
     QString line = header_line(row);
     if (row.quote && !row.deleted)
         line += QStringLiteral("\n┃ ") + quote_line(*row.quote);
-    line += QChar(u'\n') + (row.deleted ? tr("This message was deleted") : display_text(row.text));
+    line += QChar(u'\n') +
+            (row.deleted ? tr("This message was deleted") : bubble_text(row.text, nullptr));
     if (row.deleted)
         return line;
     for (const QString& file : attachment_lines(row))
@@ -309,6 +433,25 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
     case TimerRole: return row.expire_timer_s > 0;
     case AttachmentsRole: return attachment_lines(row);
     case RowIdRole: return static_cast<qint64>(row.id);
+    case DaySeparatorRole: return day_separator(static_cast<std::size_t>(index.row()));
+    case UnreadMarkerRole: return row.id == m_unread_marker_id ? m_unread_count : 0;
+    case BubbleTextRole: return bubble_text(row.text, nullptr);
+    case TruncatedRole: {
+        bool cut = false;
+        if (row.text.size() > kBubbleBytes || row.text.find('\n') != std::string::npos)
+            bubble_text(row.text, &cut);
+        return cut;
+    }
+    case ClockRole: {
+        std::int64_t ms = shown_time(row);
+        return ms > 0 ? QDateTime::fromMSecsSinceEpoch(ms).toLocalTime().toString(
+                            QStringLiteral("HH:mm"))
+                      : QString();
+    }
+    case GroupRole: return store::is_group_conversation(row.peer);
+    case SenderKeyRole: return QString::fromStdString(row.sender);
+    case FileInfoRole: return file_infos(row);
+    case FirstOfRunRole: return first_of_run(static_cast<std::size_t>(index.row()));
     default: return {};
     }
 }

@@ -20,13 +20,16 @@
 #include "store/account_store.h"
 
 #include <QAbstractListModel>
+#include <QImage>
 #include <QStringList>
+#include <QVariant>
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace veil::desktop {
@@ -51,6 +54,27 @@ public:
         TimerRole,                     // bool: sent with a disappearing timer
         AttachmentsRole,               // QStringList, a line per file
         RowIdRole,                     // qint64, MessageRow::id
+        // For the painted bubbles (MessageDelegate).
+        DaySeparatorRole, // QString "Today", "Yesterday", a date: this row begins a new day
+        UnreadMarkerRole, // int N > 0: the "N unread messages" line goes above this row
+        BubbleTextRole,   // QString: the text as a bubble shows it, cut when very long
+        TruncatedRole,    // bool: BubbleTextRole is cut; full_text() has the rest
+        ClockRole,        // QString "14:03" (the day is in the separators)
+        GroupRole,        // bool: the conversation is a group (bubbles name their sender)
+        SenderKeyRole,    // QString: the sender's username, for the avatar colour
+        FileInfoRole,     // QVariantList of FileInfo, one per attachment
+        FirstOfRunRole,   // bool: the previous row is not by the same sender on the same day
+    };
+
+    // One attachment as a bubble shows it.
+    struct FileInfo {
+        int index = 0;
+        QString name;       // one line, plain
+        QString size;       // "14 KB"
+        QString state;      // "not downloaded", "downloading 40%", … or empty when ready
+        int state_code = 0; // store::AttachmentState
+        int percent = -1;   // transfer progress, -1 when none is known
+        QImage thumbnail;   // a preview of an image file we have on disk; null otherwise
     };
 
     // now_ms decides which times are "today"; tests pass a fixed clock.
@@ -74,6 +98,17 @@ public:
         return m_rows.at(static_cast<std::size_t>(row));
     }
 
+    // The "N unread messages" line: above the first of the last count incoming messages (none
+    // for 0). set_conversation() removes it; the window sets it when it opens a conversation.
+    void set_unread_marker(int count);
+    // The row the unread line is above, or -1.
+    int unread_marker_row() const;
+    // A preview for an image attachment we hold as a plain file at path (one we sent or saved):
+    // decoded at most once, scaled down; a file that is not a readable image gives none.
+    void set_preview(std::int64_t row_id, int index, const QString& path);
+    // The whole text of row's message (a bubble may show it cut), plain.
+    QString full_text(int row) const;
+
     // Our username, for highlighting mentions of us.
     void set_own_name(const std::string& name) { m_own_name = name; }
     // Replaces the shown copy of row (same row id: an edit, a deletion, a reaction, an
@@ -94,6 +129,9 @@ public:
 
 private:
     QString display_line(const store::MessageRow& row) const;
+    QVariantList file_infos(const store::MessageRow& row) const;
+    QString day_separator(std::size_t at) const;
+    bool first_of_run(std::size_t at) const;
     QString header_line(const store::MessageRow& row) const;
     QStringList attachment_lines(const store::MessageRow& row) const;
     bool mentions_us(const store::MessageRow& row) const;
@@ -105,7 +143,18 @@ private:
     std::vector<store::MessageRow> m_rows;
     // (row id, attachment index) -> (done, total) of transfers under way.
     std::map<std::pair<std::int64_t, int>, std::pair<std::uint64_t, std::uint64_t>> m_transfers;
+    // (row id, attachment index) -> preview image.
+    std::map<std::pair<std::int64_t, int>, QImage> m_previews;
+    std::int64_t m_unread_marker_id = 0; // the row id the unread line is above; 0: none
+    int m_unread_count = 0;
 };
+
+// How much of a very long text a bubble shows: at most this many bytes of UTF-8 and this many
+// lines (the rest through "Show more"). Laying out a 1 MiB line would freeze the window.
+constexpr std::size_t kBubbleBytes = 4096;
+constexpr int kBubbleLines = 40;
+// text cut as a bubble shows it; *cut says whether anything was left out.
+QString bubble_text(std::string_view utf8, bool* cut);
 
 // Reactions grouped by emoji with their counts, in the order each emoji first appeared:
 // "👍 2  ❤️ 1". Empty for none.
@@ -115,3 +164,5 @@ QString reaction_summary(const std::vector<store::ReactionRow>& reactions);
 QString quote_line(const store::Quote& quote, int max_chars = 80);
 
 } // namespace veil::desktop
+
+Q_DECLARE_METATYPE(veil::desktop::MessageListModel::FileInfo)

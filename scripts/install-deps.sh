@@ -9,6 +9,7 @@ packages=(
   libsignal-protocol-c-dev libsqlcipher-dev libncurses-dev catch2
   protobuf-compiler libprotobuf-dev libargon2-dev libqrencode-dev libutf8proc-dev
   xvfb xauth tmux python3 qtkeychain-qt6-dev
+  fonts-noto-color-emoji
 )
 
 missing=()

@@ -2,7 +2,11 @@
 
 #include "desktop_fixture.h"
 
+#include <QDate>
+#include <QDateTime>
+#include <QLocale>
 #include <QRegularExpression>
+#include <QTime>
 
 namespace veil::desktop {
 namespace {
@@ -93,6 +97,72 @@ TEST_CASE("a safety number is grouped in fives, four groups a line") {
 TEST_CASE("read and expired messages say so after their tick") {
     CHECK(tick_for(store::MessageStatus::read).contains(QStringLiteral("read")));
     CHECK(tick_for(store::MessageStatus::expired).contains(QStringLiteral("expired undelivered")));
+}
+
+} // namespace
+} // namespace veil::desktop
+
+namespace veil::desktop {
+namespace {
+
+std::int64_t local_ms(int y, int m, int d, int hh, int mm) {
+    return QDateTime(QDate(y, m, d), QTime(hh, mm)).toMSecsSinceEpoch();
+}
+
+TEST_CASE("the conversation list's time is the clock today, the weekday this week, else the date") {
+    const std::int64_t now = local_ms(2026, 6, 12, 18, 0); // a Friday
+    CHECK(format_list_time(local_ms(2026, 6, 12, 9, 5), now) == QStringLiteral("09:05"));
+    CHECK(format_list_time(local_ms(2026, 6, 11, 23, 59), now) ==
+          QLocale().dayName(4, QLocale::ShortFormat)); // Thursday
+    CHECK(format_list_time(local_ms(2026, 6, 6, 12, 0), now) ==
+          QLocale().dayName(6, QLocale::ShortFormat)); // last Saturday, six days ago
+    CHECK(format_list_time(local_ms(2026, 6, 5, 12, 0), now) ==
+          QLocale().toString(QDate(2026, 6, 5), QLocale::ShortFormat));
+    CHECK(format_list_time(local_ms(2025, 1, 2, 12, 0), now) ==
+          QLocale().toString(QDate(2025, 1, 2), QLocale::ShortFormat));
+    CHECK(format_list_time(0, now).isEmpty());
+}
+
+TEST_CASE("day separators say Today, Yesterday, the weekday this week, else the date") {
+    const std::int64_t now = local_ms(2026, 6, 12, 0, 30);
+    CHECK(day_label(local_ms(2026, 6, 12, 0, 1), now) == QStringLiteral("Today"));
+    CHECK(day_label(local_ms(2026, 6, 11, 23, 59), now) == QStringLiteral("Yesterday"));
+    CHECK(day_label(local_ms(2026, 6, 9, 12, 0), now) ==
+          QLocale().toString(QDate(2026, 6, 9), QStringLiteral("dddd, d MMMM")));
+    CHECK(day_label(local_ms(2024, 5, 1, 12, 0), now) ==
+          QLocale().toString(QDate(2024, 5, 1), QStringLiteral("d MMMM yyyy")));
+    CHECK(same_day(local_ms(2026, 6, 12, 0, 0), local_ms(2026, 6, 12, 23, 59)));
+    CHECK_FALSE(same_day(local_ms(2026, 6, 12, 0, 0), local_ms(2026, 6, 11, 23, 59)));
+}
+
+TEST_CASE("a one-line preview of a 1 MiB message is cut before it is decoded") {
+    std::string huge(1 << 20, 'x');
+    QString line = one_line(huge, 48);
+    CHECK(line.size() == 48);
+    CHECK(line.endsWith(QChar(u'…')));
+    // Cut inside a multi-byte character: the character is dropped whole, never split.
+    std::string emoji;
+    for (int i = 0; i < 100'000; ++i)
+        emoji += "\xF0\x9F\x98\x80";
+    QString cut = one_line("a" + emoji, 10);
+    CHECK_FALSE(cut.contains(QChar(0xfffd)));
+    CHECK(cut.endsWith(QChar(u'…')));
+}
+
+} // namespace
+} // namespace veil::desktop
+
+namespace veil::desktop {
+namespace {
+
+TEST_CASE("long lines are broken for a plain-text view, short ones left alone") {
+    CHECK(break_long_lines(QStringLiteral("short\nlines"), 5) == QStringLiteral("short\nlines"));
+    CHECK(break_long_lines(QStringLiteral("abcdefg\nhi"), 3) == QStringLiteral("abc\ndef\ng\nhi"));
+    // A surrogate pair stays whole.
+    QString pairs = QString::fromUtf8("\xF0\x9F\x98\x80\xF0\x9F\x98\x80");
+    QString broken = break_long_lines(pairs, 3);
+    CHECK(broken.remove(QChar(u'\n')) == pairs);
+    CHECK_FALSE(break_long_lines(pairs, 3).at(3) == QChar(u'\n'));
 }
 
 } // namespace

@@ -3,21 +3,30 @@
 // no relay): everything here is what it stores and announces at once.
 #include "main_window.h"
 
+#include "composer_edit.h"
+
 #include "crypto/keys.h"
 #include "desktop_fixture.h"
+#include "message_delegate.h"
 #include "safety_number_dialog.h"
 #include "session_bridge.h"
 
 #include <QAction>
 #include <QClipboard>
+#include <QDialog>
 #include <QDropEvent>
+#include <QElapsedTimer>
 #include <QInputDialog>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListView>
 #include <QMenu>
 #include <QMimeData>
+#include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QToolButton>
 #include <QUrl>
 
 namespace veil::desktop {
@@ -176,8 +185,7 @@ TEST_CASE_METHOD(MessagingFixture, "editing puts the text in the composer and ma
     window.start_edit(0);
     CHECK(window.compose_note() == QStringLiteral("Editing your message"));
     bool found = false;
-    for (auto* line : window.findChildren<QLineEdit*>())
-        found = found || line->text() == QStringLiteral("teh plan");
+    found = window.composer().text() == QStringLiteral("teh plan");
     CHECK(found);
     window.send_text(QStringLiteral("the plan"));
     INFO(window.error_text().toStdString());
@@ -437,11 +445,8 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
     CHECK(window.files_panel().findChild<QProgressBar*>() == nullptr);
 }
 
-QLineEdit* composer(MainWindow& window) {
-    for (auto* line : window.findChildren<QLineEdit*>())
-        if (line->placeholderText() == QStringLiteral("Write a message"))
-            return line;
-    return nullptr;
+ComposerEdit* composer(MainWindow& window) {
+    return &window.composer();
 }
 
 void press(QWidget* widget, Qt::Key key) {
@@ -454,7 +459,7 @@ TEST_CASE_METHOD(MessagingFixture, "Esc in the composer cancels a reply and Up e
     window.open_conversation("bob");
     window.send_text(QStringLiteral("first"));
     receive(test::incoming("bob", 1, "theirs"));
-    QLineEdit* input = composer(window);
+    ComposerEdit* input = composer(window);
     REQUIRE(input != nullptr);
     window.reply_to(1);
     REQUIRE_FALSE(window.compose_note().isEmpty());
@@ -515,6 +520,95 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key's banner and dialog, shown for
     REQUIRE(dialog != nullptr);
     const char* ms = std::getenv("VEIL_SHOT_MS");
     test::wait_until([] { return false; }, ms ? std::atoi(ms) : 500);
+}
+
+TEST_CASE_METHOD(MessagingFixture,
+                 "Shift+Enter in the composer makes a line and Enter sends both") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    ComposerEdit* input = composer(window);
+    input->setText(QStringLiteral("first <b>line</b>"));
+    QKeyEvent shift(QEvent::KeyPress, Qt::Key_Return, Qt::ShiftModifier);
+    QApplication::sendEvent(input, &shift);
+    QKeyEvent s(QEvent::KeyPress, Qt::Key_S, Qt::NoModifier, QStringLiteral("s"));
+    QApplication::sendEvent(input, &s);
+    CHECK(window.message_model().rowCount() == 0);
+    press(input, Qt::Key_Return);
+    REQUIRE(window.message_model().rowCount() == 1);
+    CHECK(shown(window, 0, MessageListModel::TextRole) == QStringLiteral("first <b>line</b>\ns"));
+    CHECK(input->text().isEmpty());
+}
+
+TEST_CASE_METHOD(MessagingFixture, "the emoji picker types its emoji into the composer") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    composer(window)->setText(QStringLiteral("great "));
+    QWidget* picker = window.emoji_picker();
+    REQUIRE(picker != nullptr);
+    QToolButton* first = picker->findChild<QToolButton*>();
+    REQUIRE(first != nullptr);
+    const QString emoji = first->text();
+    first->click();
+    CHECK(composer(window)->text() == QStringLiteral("great ") + emoji);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "Show more opens the whole of a long message as plain text") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    std::string huge = "<img src=\"http://127.0.0.1/x.png\">" + std::string(1 << 20, 'z');
+    receive(test::incoming("bob", 1, huge));
+    REQUIRE(window.message_model().rowCount() == 1);
+    CHECK(window.message_model()
+              .data(window.message_model().index(0), MessageListModel::TruncatedRole)
+              .toBool());
+    QElapsedTimer timer;
+    timer.start();
+    emit window.message_delegate().showMoreRequested(0);
+    auto* dialog = window.findChild<QDialog*>();
+    REQUIRE(dialog != nullptr);
+    auto* text = dialog->findChild<QPlainTextEdit*>();
+    REQUIRE(text != nullptr);
+    CHECK(text->isReadOnly());
+    // Every character is there, in lines short enough to lay out at once.
+    CHECK(text->toPlainText().remove(QChar(u'\n')).size() == static_cast<qsizetype>(huge.size()));
+    CHECK(text->document()->blockCount() > 100);
+    CHECK(text->toPlainText().startsWith(QStringLiteral("<img src=")));
+    CHECK(timer.elapsed() < 5000);
+    // The dialog's title names the sender as plain text too.
+    CHECK(dialog->windowTitle() == QStringLiteral("Message from bob"));
+}
+
+TEST_CASE_METHOD(MessagingFixture, "opening a conversation marks where its unread messages begin") {
+    MainWindow window(bridge);
+    window.open_conversation("carol");
+    receive(test::incoming("bob", 1, "read before"));
+    window.open_conversation("bob");
+    window.open_conversation("carol");
+    receive(test::incoming("bob", 2, "new one"));
+    receive(test::incoming("bob", 3, "new two"));
+    window.open_conversation("bob");
+    REQUIRE(window.message_model().rowCount() == 3);
+    CHECK(window.message_model().unread_marker_row() == 1);
+    CHECK(window.message_model()
+              .data(window.message_model().index(1), MessageListModel::UnreadMarkerRole)
+              .toInt() == 2);
+    // It stays while the conversation is open, through new messages.
+    receive(test::incoming("bob", 4, "newer"));
+    CHECK(window.message_model().unread_marker_row() == 1);
+}
+
+TEST_CASE_METHOD(MessagingFixture, "a click on a reply's quote goes to the quoted message") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    window.send_text(QStringLiteral("the plan"));
+    receive(test::incoming("bob", 1, "something else"));
+    REQUIRE(window.message_model().rowCount() == 2);
+    window.reply_to(0);
+    window.send_text(QStringLiteral("about the plan"));
+    REQUIRE(window.message_model().rowCount() == 3);
+    CHECK(window.show_quoted(2) == 0);
+    CHECK(window.message_view().currentIndex().row() == 0);
+    CHECK(window.show_quoted(1) == -1); // not a reply
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "main_window.h"
 
+#include "composer_edit.h"
+
 #include "desktop_fixture.h"
 #include "devices_dialog.h"
 #include "group_details_dialog.h"
@@ -163,7 +165,7 @@ TEST_CASE_METHOD(WindowFixture, "pressing Enter in the input line sends the mess
     REQUIRE(bridge.start().ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
-    auto* input = window.findChild<QLineEdit*>();
+    ComposerEdit* input = &window.composer();
     REQUIRE(input != nullptr);
     input->setText(QStringLiteral("typed <i>text</i>"));
     QKeyEvent press(QEvent::KeyPress, Qt::Key_Return, Qt::NoModifier);
@@ -241,7 +243,7 @@ TEST_CASE_METHOD(WindowFixture, "a left group is read-only and says why") {
     save_group(test::group_row(1, "hikers"), kHikers);
     MainWindow window(bridge);
     window.open_conversation(store::group_conversation(test::group_id(1)));
-    auto* input = window.findChild<QLineEdit*>();
+    ComposerEdit* input = &window.composer();
     REQUIRE(input != nullptr);
     input->setText(QStringLiteral("a draft"));
     CHECK(window.input_enabled());
@@ -619,7 +621,7 @@ TEST_CASE_METHOD(WindowFixture, "typing in the search field lists the matching m
     save_group(test::group_row(1, "hikers"), kHikers);
     receive(test::group_message(1, 3, "carol", "Lunch at the summit"));
     MainWindow window(bridge);
-    CHECK(window.search_field().placeholderText() == QStringLiteral("Search messages"));
+    CHECK(window.search_field().placeholderText() == QStringLiteral("Search"));
     CHECK_FALSE(window.search_shown());
 
     type_into(window.search_field(), QStringLiteral("lun"));
@@ -933,6 +935,45 @@ TEST_CASE_METHOD(WindowFixture, "a new window reads the stored notification sett
     MainWindow window(bridge);
     CHECK(window.notification_settings().preview == NotificationPreview::sender);
     CHECK_FALSE(window.notification_settings().enabled);
+}
+
+TEST_CASE_METHOD(WindowFixture,
+                 "typing in the search field filters the conversation list at once") {
+    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(bridge.engine().add_contact("carol").ok());
+    REQUIRE(bridge.engine().add_contact("bobby").ok());
+    MainWindow window(bridge);
+    QListView& list = window.conversation_view();
+    auto shown = [&] {
+        QStringList names;
+        for (int row = 0; row < window.conversation_model().rowCount(); ++row)
+            if (!list.isRowHidden(row))
+                names << QString::fromStdString(window.conversation_model().peer_at(row));
+        names.sort();
+        return names;
+    };
+    REQUIRE(shown().size() == 3);
+    window.search_field().setText(QStringLiteral("BOB"));
+    CHECK(shown() == QStringList{QStringLiteral("bob"), QStringLiteral("bobby")});
+    CHECK_FALSE(window.search_shown()); // the messages found come after the pause
+    window.search_field().clear();
+    CHECK(shown().size() == 3);
+    CHECK(window.filter_conversations(QStringLiteral("zzz")) == 0);
+}
+
+TEST_CASE_METHOD(WindowFixture, "the main widgets have accessible names") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    CHECK(window.conversation_view().accessibleName() == QStringLiteral("Conversations"));
+    CHECK(window.message_view().accessibleName() == QStringLiteral("Messages"));
+    CHECK(window.composer().accessibleName() == QStringLiteral("Message"));
+    CHECK(window.search_field().accessibleName() == QStringLiteral("Search"));
+    for (const char* name : {"Send", "Emoji", "Attach files"}) {
+        bool found = false;
+        for (auto* w : window.findChildren<QWidget*>())
+            found = found || w->accessibleName() == QString::fromUtf8(name);
+        CHECK(found);
+    }
 }
 
 } // namespace

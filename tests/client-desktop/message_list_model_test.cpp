@@ -2,7 +2,11 @@
 
 #include "desktop_fixture.h"
 
+#include <QDate>
+#include <QDateTime>
 #include <QFont>
+#include <QLocale>
+#include <QTime>
 
 namespace veil::desktop {
 namespace {
@@ -251,6 +255,134 @@ TEST_CASE("files are listed with size, state and transfer progress") {
     REQUIRE(model.replace(row));
     CHECK(model.transfer_percent(3, 0) == -1);
     CHECK(display(model, 0).endsWith(QStringLiteral("📎 beach.jpg  ·  3.2 MB")));
+}
+
+} // namespace
+} // namespace veil::desktop
+
+namespace veil::desktop {
+namespace {
+
+std::int64_t at_local(int d, int hh) {
+    return QDateTime(QDate(2026, 6, d), QTime(hh, 0)).toMSecsSinceEpoch();
+}
+
+store::MessageRow dated(store::MessageRow row, std::int64_t ms) {
+    row.sent_at_ms = ms;
+    row.received_at_ms = ms;
+    return row;
+}
+
+QString role(const MessageListModel& model, int row, int r) {
+    return model.data(model.index(row), r).toString();
+}
+
+TEST_CASE("a day separator begins each day of a conversation") {
+    test::app();
+    MessageListModel model(nullptr, [] { return at_local(12, 20); });
+    model.set_conversation("bob", {dated(incoming("bob", 1, "a"), at_local(10, 9)),
+                                   dated(outgoing("bob", 2, "b"), at_local(10, 22)),
+                                   dated(incoming("bob", 3, "c"), at_local(11, 8)),
+                                   dated(incoming("bob", 4, "d"), at_local(12, 7)),
+                                   dated(outgoing("bob", 5, "e"), at_local(12, 19))});
+    using M = MessageListModel;
+    CHECK(role(model, 0, M::DaySeparatorRole) ==
+          QLocale().toString(QDate(2026, 6, 10), QStringLiteral("dddd, d MMMM")));
+    CHECK(role(model, 1, M::DaySeparatorRole).isEmpty());
+    CHECK(role(model, 2, M::DaySeparatorRole) == QStringLiteral("Yesterday"));
+    CHECK(role(model, 3, M::DaySeparatorRole) == QStringLiteral("Today"));
+    CHECK(role(model, 4, M::DaySeparatorRole).isEmpty());
+    CHECK(role(model, 4, M::ClockRole) == QStringLiteral("19:00"));
+    // A new run of bubbles begins with another sender or another day.
+    CHECK(model.data(model.index(0), M::FirstOfRunRole).toBool());
+    CHECK(model.data(model.index(1), M::FirstOfRunRole).toBool());
+    CHECK(model.data(model.index(2), M::FirstOfRunRole).toBool());
+    CHECK(model.data(model.index(3), M::FirstOfRunRole).toBool());
+}
+
+TEST_CASE("the unread line goes above the first of the unread incoming messages") {
+    test::app();
+    MessageListModel model;
+    model.set_conversation("bob", {incoming("bob", 1, "old"), outgoing("bob", 2, "mine"),
+                                   incoming("bob", 3, "new 1"), outgoing("bob", 4, "mine too"),
+                                   incoming("bob", 5, "new 2")});
+    CHECK(model.unread_marker_row() == -1);
+    model.set_unread_marker(2);
+    CHECK(model.unread_marker_row() == 2);
+    CHECK(model.data(model.index(2), MessageListModel::UnreadMarkerRole).toInt() == 2);
+    CHECK(model.data(model.index(4), MessageListModel::UnreadMarkerRole).toInt() == 0);
+    model.set_unread_marker(1);
+    CHECK(model.unread_marker_row() == 4);
+    // More unread than shown: the line goes above the oldest incoming one shown.
+    model.set_unread_marker(50);
+    CHECK(model.unread_marker_row() == 0);
+    CHECK(model.data(model.index(0), MessageListModel::UnreadMarkerRole).toInt() == 3);
+    model.set_unread_marker(0);
+    CHECK(model.unread_marker_row() == -1);
+    // A new conversation starts without one.
+    model.set_unread_marker(1);
+    model.set_conversation("carol", {incoming("carol", 9, "hi")});
+    CHECK(model.unread_marker_row() == -1);
+}
+
+TEST_CASE("a bubble shows markup literally and cuts a 1 MiB line, keeping the whole for later") {
+    test::app();
+    MessageListModel model;
+    std::string huge = "<b>not bold</b>" + std::string(1 << 20, 'x');
+    std::string emoji;
+    for (int i = 0; i < 100'000; ++i)
+        emoji += "\xF0\x9F\x98\x80";
+    std::string lines;
+    for (int i = 0; i < 1000; ++i)
+        lines += "line\n";
+    model.set_conversation("bob", {incoming("bob", 1, huge), incoming("bob", 2, emoji),
+                                   incoming("bob", 3, lines), incoming("bob", 4, "<i>short</i>")});
+    using M = MessageListModel;
+    QString bubble = role(model, 0, M::BubbleTextRole);
+    CHECK(bubble.startsWith(QStringLiteral("<b>not bold</b>xxx")));
+    CHECK(bubble.size() <= static_cast<qsizetype>(kBubbleBytes) + 1);
+    CHECK(model.data(model.index(0), M::TruncatedRole).toBool());
+    CHECK(model.full_text(0).size() == static_cast<qsizetype>(huge.size()));
+    // 100,000 emoji: cut at a character, never inside one.
+    QString faces = role(model, 1, M::BubbleTextRole);
+    CHECK(faces.size() < 3000);
+    CHECK_FALSE(faces.contains(QChar(0xfffd)));
+    CHECK(model.data(model.index(1), M::TruncatedRole).toBool());
+    // 1000 short lines: cut by lines.
+    CHECK(role(model, 2, M::BubbleTextRole).count(QChar(u'\n')) == kBubbleLines - 1);
+    CHECK(model.data(model.index(2), M::TruncatedRole).toBool());
+    CHECK(role(model, 3, M::BubbleTextRole) == QStringLiteral("<i>short</i>"));
+    CHECK_FALSE(model.data(model.index(3), M::TruncatedRole).toBool());
+    // The accessible text is cut too, so that a screen reader's query stays cheap.
+    CHECK(model.data(model.index(0), Qt::AccessibleTextRole).toString().size() < 5000);
+}
+
+TEST_CASE("an image we hold gets a scaled preview; anything else gets none") {
+    test::app();
+    test::TempDir dir;
+    QString png = test::write_file(dir, "big.png", test::picture_bytes("PNG", 2000, 1000));
+    QString junk = test::write_file(dir, "fake.png", QByteArray("not a picture"));
+    MessageListModel model;
+    store::MessageRow row = outgoing("bob", 1, "look");
+    store::AttachmentRow file;
+    file.index = 0;
+    file.file_name = "big.png";
+    file.size = 1234;
+    file.state = store::AttachmentState::ready;
+    row.attachments = {file, file};
+    row.attachments[1].index = 1;
+    row.attachments[1].file_name = "fake.png";
+    model.set_conversation("bob", {row});
+    model.set_preview(1, 0, png);
+    model.set_preview(1, 1, junk);
+    auto files = model.data(model.index(0), MessageListModel::FileInfoRole).toList();
+    REQUIRE(files.size() == 2);
+    auto first = files[0].value<MessageListModel::FileInfo>();
+    CHECK(first.name == QStringLiteral("big.png"));
+    CHECK(first.size == QStringLiteral("1.2 KB"));
+    CHECK(first.thumbnail.width() == 480);
+    CHECK(first.thumbnail.height() == 240);
+    CHECK(files[1].value<MessageListModel::FileInfo>().thumbnail.isNull());
 }
 
 } // namespace

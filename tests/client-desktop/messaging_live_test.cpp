@@ -4,6 +4,8 @@
 #ifdef VEIL_RELAY_BIN
 #include "main_window.h"
 
+#include "composer_edit.h"
+
 #include "desktop_fixture.h"
 #include "live_relay.h"
 #include "session_bridge.h"
@@ -34,11 +36,8 @@ QString shown(MainWindow& window, int row, int role) {
     return row < model.rowCount() ? model.data(model.index(row), role).toString() : QString();
 }
 
-QLineEdit* composer(MainWindow& window) {
-    for (auto* line : window.findChildren<QLineEdit*>())
-        if (line->placeholderText() == QStringLiteral("Write a message"))
-            return line;
-    return nullptr;
+ComposerEdit* composer(MainWindow& window) {
+    return &window.composer();
 }
 
 TEST_CASE("what one window does to a conversation shows in the other through a live relay") {
@@ -65,7 +64,7 @@ TEST_CASE("what one window does to a conversation shows in the other through a l
         kWaitMs));
 
     // bob types: alice sees it under the header.
-    QLineEdit* input = composer(bob);
+    ComposerEdit* input = composer(bob);
     REQUIRE(input != nullptr);
     QKeyEvent key(QEvent::KeyPress, Qt::Key_Y, Qt::NoModifier, QStringLiteral("y"));
     QApplication::sendEvent(input, &key);
@@ -372,7 +371,7 @@ TEST_CASE("alice's window after an everyday exchange, shown for a screenshot", "
     CHECK(bob.react(5, QStringLiteral("❤️")).isEmpty());
     CHECK(alice_bridge.engine().set_verified("bob", true).ok());
     alice.open_conversation("bob");
-    QLineEdit* input = composer(bob);
+    ComposerEdit* input = composer(bob);
     REQUIRE(input != nullptr);
     QKeyEvent key(QEvent::KeyPress, Qt::Key_O, Qt::NoModifier, QStringLiteral("o"));
     QApplication::sendEvent(input, &key);

@@ -1,0 +1,56 @@
+// ComposerEdit: the message composer's multi-line input. Enter sends (submitted()), Shift+Enter
+// starts a new line; it grows with its text from one line up to a few, then scrolls. Pasting or
+// dropping local files attaches them (filesPasted()) instead of typing their paths; any other
+// paste is taken as plain text, never as rich text.
+//
+// It offers QLineEdit's small API that the window uses (text(), setText(), textEdited), so that
+// what the person types and what the window sets are told apart for the typing indicator.
+//
+// Thread: the GUI thread.
+#pragma once
+
+#include <QPlainTextEdit>
+#include <QStringList>
+
+namespace veil::desktop {
+
+class ComposerEdit final : public QPlainTextEdit {
+    Q_OBJECT
+public:
+    explicit ComposerEdit(QWidget* parent = nullptr);
+
+    QString text() const { return toPlainText(); }
+    // Replaces the text (not an edit by the person: textEdited is not emitted) and puts the
+    // cursor at its end.
+    void setText(const QString& text);
+    // Empties it (not an edit by the person either).
+    void clear() { setText(QString()); }
+    // Types text at the cursor as the person would (the emoji picker).
+    void insert(const QString& text);
+    // The most lines it grows to before it scrolls.
+    static constexpr int kMaxLines = 6;
+
+    QSize sizeHint() const override;
+    QSize minimumSizeHint() const override;
+
+signals:
+    void submitted();
+    void textEdited(const QString& text);
+    void filesPasted(const QStringList& paths);
+
+public:
+    // Paste and drop: local files become filesPasted(), anything else plain text.
+    bool canInsertFromMimeData(const QMimeData* source) const override;
+    void insertFromMimeData(const QMimeData* source) override;
+
+protected:
+    void keyPressEvent(QKeyEvent* event) override;
+
+private:
+    int height_for_lines(int lines) const;
+    void fit_height();
+
+    bool m_setting = false;
+};
+
+} // namespace veil::desktop
