@@ -767,10 +767,25 @@ void MainWindow::on_message_added(const store::MessageRow& row) {
     if (row.peer == m_peer && m_message_model.add(row)) {
         apply_sent_previews(row);
         m_messages->scrollToBottom();
-        if (row.direction == store::Direction::incoming)
+        // Read only when the person can see it: in a window in the background it stays unread
+        // (no read receipt goes out) until the window is brought forward.
+        if (row.direction == store::Direction::incoming && m_focused && m_focused())
             mark_read(m_peer);
     }
     reload_conversations();
+}
+
+void MainWindow::changeEvent(QEvent* event) {
+    QMainWindow::changeEvent(event);
+    if (event->type() != QEvent::ActivationChange && event->type() != QEvent::WindowStateChange)
+        return;
+    if (!m_bridge.is_open() || m_peer.empty() || !m_focused || !m_focused())
+        return;
+    auto unread = m_bridge.store().unread(m_peer);
+    if (unread && unread.value() > 0) {
+        mark_read(m_peer);
+        reload_conversations();
+    }
 }
 
 void MainWindow::on_status_changed(const QByteArray& message_id, store::MessageStatus status) {

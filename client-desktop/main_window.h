@@ -298,6 +298,8 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    // Coming to the front marks the open conversation read.
+    void changeEvent(QEvent* event) override;
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:

@@ -13,6 +13,8 @@
 #include "link_device_dialog.h"
 
 #include <QAction>
+#include <QApplication>
+#include <QEvent>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
@@ -134,11 +136,30 @@ TEST_CASE_METHOD(WindowFixture, "unread counts grow for other conversations and 
     CHECK(list.data(list.index(carol), ConversationListModel::UnreadRole).toInt() == 0);
     CHECK(window.message_model().rowCount() == 2);
 
-    // A message into the open conversation is read at once.
+    // A message into the open conversation of a window in front is read at once.
+    bool focused = true;
+    window.set_focus_probe([&] { return focused; });
     receive(test::incoming("carol", 3, "three"));
     carol = list.row_of("carol");
     CHECK(list.data(list.index(carol), ConversationListModel::UnreadRole).toInt() == 0);
     CHECK(window.message_model().rowCount() == 3);
+
+    // In a window in the background it stays unread (no read receipt) until the window comes
+    // to the front.
+    focused = false;
+    receive(test::incoming("carol", 4, "four"));
+    carol = list.row_of("carol");
+    CHECK(list.data(list.index(carol), ConversationListModel::UnreadRole).toInt() == 1);
+    CHECK(window.message_model().rowCount() == 4);
+    QEvent deactivated(QEvent::ActivationChange);
+    QApplication::sendEvent(&window, &deactivated);
+    CHECK(bridge.store().unread("carol").value() == 1);
+    focused = true;
+    QEvent activated(QEvent::ActivationChange);
+    QApplication::sendEvent(&window, &activated);
+    CHECK(bridge.store().unread("carol").value() == 0);
+    carol = list.row_of("carol");
+    CHECK(list.data(list.index(carol), ConversationListModel::UnreadRole).toInt() == 0);
 }
 
 TEST_CASE_METHOD(WindowFixture, "a sent message appears queued and its tick follows the engine") {
