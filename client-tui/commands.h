@@ -44,6 +44,9 @@ struct Command {
         verify,         // verify: what to do with the open conversation's safety number
         file,           // argument: the path of a file to send, as typed
         save,           // ref, index (0-based, -1: the only file); argument: a path or empty
+        find,           // argument: words to find in the open conversation's scrollback
+        set,            // names: a setting and its value, or the setting alone, or nothing
+        keys,           // show the key bindings
         help,
         quit,
         invalid, // argument: a sentence for the status line
