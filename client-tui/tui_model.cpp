@@ -549,6 +549,7 @@ void TuiModel::act(Action action, int page) {
     case A::cancel:
         m_error.clear();
         m_notice.clear();
+        m_key_warning.clear();
         end_find();
         m_scroll = 0;
         break;
@@ -960,7 +961,9 @@ void TuiModel::load_key_config(std::string_view text, const std::string& label) 
     std::string more = problems.size() > 1
                            ? " (and " + std::to_string(problems.size() - 1) + " more; /keys)"
                            : std::string(" (/keys shows the bindings)");
-    set_error(label + " " + problems.front() + more);
+    // Kept apart from m_error, which the connection clears when it comes up: the person must
+    // get to read it.
+    m_key_warning = label + " " + problems.front() + more;
     m_key_problems = label + ":\n";
     for (const auto& p : problems)
         m_key_problems += "  " + p + "\n";
@@ -1780,6 +1783,9 @@ Line TuiModel::status_line() const {
     if (!m_error.empty()) {
         line.push_back({" \xE2\x94\x82 ", Style::status});
         line.push_back({"\xE2\x9A\xA0 " + display_text(m_error) + " (Esc)", Style::error});
+    } else if (!m_key_warning.empty()) {
+        line.push_back({" \xE2\x94\x82 ", Style::status});
+        line.push_back({"\xE2\x9A\xA0 " + display_text(m_key_warning) + " (Esc)", Style::error});
     } else if (!m_notice.empty()) {
         line.push_back({" \xE2\x94\x82 ", Style::status});
         line.push_back({display_text(m_notice), Style::status});

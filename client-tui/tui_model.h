@@ -94,9 +94,11 @@ public:
     // Reads the editing mode, mouse and theme settings from the profile (open_initial too).
     void load_ui_settings();
     // Applies a keys.conf (key_bindings.h) over the default bindings; lines it skips are shown
-    // as an error naming `label` and the line ("keys.conf line 3: unknown action 'x'").
+    // in the status line, naming `label` and the line ("keys.conf line 3: unknown action 'x'"),
+    // until Esc (key_warning()), and listed by /keys.
     void load_key_config(std::string_view text, const std::string& label);
     const KeyBindings& key_bindings() const { return m_keys; }
+    const std::string& key_warning() const { return m_key_warning; }
     bool vi_editing() const { return m_vi_editing; }
     ViInput::Mode vi_mode() const { return m_vi.mode(); }
     // Whether the app should report the mouse (/set mouse on).
@@ -315,6 +317,7 @@ private:
     bool m_find_jump = false; // the next render scrolls to the match
     FindSpot m_find_spot;
     std::string m_key_problems; // keys.conf lines that were skipped, for /keys
+    std::string m_key_warning;  // the first of them, in the status line until Esc
 
     // Everyday messaging.
     std::map<std::int64_t, int> m_ref_of_row; // the open conversation's references

@@ -90,8 +90,10 @@ TEST_CASE("keys.conf rebinds keys, and its bad lines are reported with their lin
     t.model.open_initial("bob");
     t.model.load_key_config("bind C-t next-conversation\nbind C-n frobnicate\nbind x quit\n",
                             "keys.conf");
-    CHECK(t.model.last_error() ==
+    CHECK(t.model.key_warning() ==
           "keys.conf line 2: unknown action 'frobnicate' (and 1 more; /keys)");
+    t.model.set_error(""); // the connection coming up clears errors, not this
+    CHECK(status_text(t.model).find("keys.conf line 2") != std::string::npos);
     t.model.handle_key(Key::ctrl('t'));
     CHECK(t.model.open_peer() == "carol");
     t.model.handle_key(Key::ctrl('n')); // the bad line left the default alone
@@ -101,6 +103,9 @@ TEST_CASE("keys.conf rebinds keys, and its bad lines are reported with their lin
     CHECK(screen.find("C-t next-conversation") != std::string::npos);
     CHECK(t.model.overlay().find("line 3: 'x' is typed as a character") != std::string::npos);
     CHECK_FALSE(t.model.quit_requested());
+    press(t.model, Key::Type::escape);
+    press(t.model, Key::Type::escape);
+    CHECK(t.model.key_warning().empty());
 }
 
 TEST_CASE("Tab completes commands and names, cycling through the matches", "[tui_model][tab]") {
