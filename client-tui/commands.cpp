@@ -43,14 +43,21 @@ std::vector<std::string> words(std::string_view rest) {
 
 // /group NAME [MEMBER...] | /group add|remove MEMBER... | /group leave | /group members
 // | /group promote|demote MEMBER | /group rename NAME... | /group describe TEXT...
+// | /group picture FILE|-
 Command group_command(std::string_view rest) {
-    for (std::string_view verb : {"rename", "describe"}) {
+    for (std::string_view verb : {"rename", "describe", "picture"}) {
         if (rest.substr(0, verb.size()) != verb ||
             (rest.size() > verb.size() && rest[verb.size()] != ' '))
             continue;
         std::string_view text = trim(rest.substr(verb.size()));
         if (text.empty() && verb == "rename")
             return invalid("/group rename needs the new name, e.g. /group rename Sunday walkers");
+        if (verb == "picture") {
+            if (text.empty())
+                return invalid("/group picture needs a PNG or JPEG file of at most 64 KiB, or - "
+                               "to remove the picture");
+            return {Command::Kind::group_picture, std::string(text == "-" ? "" : text), {}};
+        }
         return {verb == "rename" ? Command::Kind::group_rename : Command::Kind::group_describe,
                 std::string(text),
                 {}};
@@ -365,6 +372,7 @@ const char* help_text() {
            "  /group members   who is in the open group\n"
            "  /group promote|demote MEMBER   make an admin, or a member again (admins)\n"
            "  /group rename NAME   /group describe TEXT   the open group's name, description\n"
+           "  /group picture FILE   the open group's picture (PNG or JPEG, 64 KiB; - removes)\n"
            "  /group leave  leave the open group\n"
            "  /devices      this account's devices\n"
            "  /devices remove ID   unlink device ID (it can no longer read new messages)\n"

@@ -25,6 +25,7 @@ struct Command {
         group_demote,   // names: one admin of the open group to make a member
         group_rename,   // argument: the open group's new name (spaces allowed)
         group_describe, // argument: the open group's new description
+        group_picture,  // argument: the path of the open group's new picture; empty: remove it
         devices,        // list this account's devices
         device_remove,  // argument: the device number to unlink
         link,           // argument: the code another device shows; history: copy conversations

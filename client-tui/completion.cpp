@@ -38,7 +38,8 @@ std::vector<std::string> candidates(const std::vector<std::string_view>& before,
     std::string_view verb = before.front();
     std::size_t position = before.size(); // 1: the first argument
     if (verb == "/group" && position == 1)
-        return {"add", "demote", "describe", "leave", "members", "promote", "remove", "rename"};
+        return {"add",     "demote",  "describe", "leave", "members",
+                "picture", "promote", "remove",   "rename"};
     if (verb == "/set" && position == 1)
         return {"editing", "mouse", "notify", "readreceipts", "theme"};
     if (verb == "/set" && position == 2) {

@@ -125,6 +125,9 @@ public:
                           const std::string& description) override {
         return m_session.engine().set_group_info(id, name, description);
     }
+    Status set_group_avatar(const Bytes& id, const Bytes& image) override {
+        return m_session.engine().set_group_avatar(id, image);
+    }
     Result<Bytes> send_group_text(const Bytes& id, const std::string& text) override {
         return m_session.engine().send_group_message(id, text);
     }

@@ -1,5 +1,6 @@
 #include "tui_model.h"
 
+#include "protocol/limits.h"
 #include "qr_text.h"
 #include "save_file.h"
 #include "text_width.h"
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <fstream>
 
 namespace veil::tui {
 namespace {
@@ -686,6 +688,7 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::group_rename:
     case Command::Kind::group_describe: describe_group(command); break;
     case Command::Kind::group_members: show_members(); break;
+    case Command::Kind::group_picture: change_group_picture(command.argument); break;
     case Command::Kind::devices: list_devices(); break;
     case Command::Kind::device_remove: remove_device(command.argument); break;
     case Command::Kind::link: accept_link(command); break;
@@ -787,6 +790,40 @@ void TuiModel::describe_group(const Command& command) {
     reload_conversations();
 }
 
+void TuiModel::change_group_picture(const std::string& typed) {
+    Bytes id;
+    if (!open_group(id))
+        return;
+    Bytes image;
+    if (!typed.empty()) {
+        std::filesystem::path path = typed_path(typed);
+        std::error_code ec;
+        auto size = std::filesystem::file_size(path, ec);
+        if (ec || !std::filesystem::is_regular_file(path, ec)) {
+            set_error("there is no file " + display_text(path.string()));
+            return;
+        }
+        if (size > protocol::kMaxGroupAvatarBytes) {
+            set_error("a group picture is at most 64 KiB; " +
+                      display_text(path.filename().string()) + " has " + size_text(size));
+            return;
+        }
+        std::ifstream in(path, std::ios::binary);
+        image.resize(static_cast<std::size_t>(size));
+        if (!in.read(reinterpret_cast<char*>(image.data()), static_cast<std::streamsize>(size))) {
+            set_error("cannot read " + display_text(path.string()));
+            return;
+        }
+    }
+    if (auto st = m_backend.set_group_avatar(id, image); !st) {
+        set_error(st.error().message);
+        return;
+    }
+    set_notice(image.empty() ? "the group's picture was removed"
+                             : "the group's picture was changed (members see it in the desktop "
+                               "app)");
+}
+
 void TuiModel::show_members() {
     Bytes id;
     if (!open_group(id))
@@ -796,7 +833,21 @@ void TuiModel::show_members() {
         set_error(members.error().message);
         return;
     }
-    std::string text = "Members of " + display_name(m_open_peer) + ":\n";
+    std::string text;
+    if (auto groups = m_backend.groups()) {
+        for (const auto& g : groups.value()) {
+            if (g.group_id != id)
+                continue;
+            if (!g.description.empty())
+                text += "About: " + display_text(g.description) + "\n";
+            text += g.avatar.empty() ? "No picture (/group picture FILE sets one).\n"
+                                     : "Picture: " + size_text(g.avatar.size()) +
+                                           " (shown in the desktop app).\n";
+            if (g.has_left)
+                text += "You left this group: it is read-only.\n";
+        }
+    }
+    text += "Members of " + display_name(m_open_peer) + ":\n";
     for (const auto& m : members.value())
         text += "  " + m.username + (m.admin ? "  (admin)" : "") + "\n";
     text += "Any key closes this list (Esc: just close it).";

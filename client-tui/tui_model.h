@@ -233,6 +233,7 @@ private:
     void create_group(const std::string& name, const std::vector<std::string>& members);
     void change_group(const Command& command);
     void show_members();
+    void change_group_picture(const std::string& typed);
     void describe_group(const Command& command);
     void list_devices();
     void show_devices(const std::vector<engine::DeviceInfo>& devices);

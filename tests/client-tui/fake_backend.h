@@ -158,6 +158,13 @@ public:
                 m.admin = admin;
         return refuse_changes;
     }
+    Status set_group_avatar(const Bytes& id, const Bytes& image) override {
+        calls.push_back("picture " + std::to_string(image.size()));
+        for (auto& g : group_list)
+            if (g.group_id == id)
+                g.avatar = image;
+        return refuse_changes;
+    }
     Result<Bytes> send_group_text(const Bytes& id, const std::string& text) override {
         calls.push_back("group text " + text);
         return send_text(store::group_conversation(id), text);

@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
 using namespace veil;
 using namespace veil::tui;
 using namespace veil::tui::test;
@@ -348,4 +352,31 @@ TEST_CASE("/set shows every setting and changes them, refusing unknown ones",
     CHECK(t.backend.settings[kPreviewSettingKey] == "sender");
     t.enter(U"/set colour red");
     CHECK(t.model.last_error().find("/set knows") == 0);
+}
+
+TEST_CASE("/group picture sets the open group's picture from a file, and - removes it",
+          "[tui_model][groups]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("bob");
+    auto folder =
+        std::filesystem::temp_directory_path() / ("veil-tui-picture-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(folder);
+    t.model.set_folder(folder);
+    std::ofstream(folder / "small.png", std::ios::binary) << "\x89PNG pretend";
+    std::ofstream(folder / "big.png", std::ios::binary) << std::string(70 * 1024, 'x');
+
+    t.enter(U"/group picture small.png");
+    CHECK(t.model.last_error() == "open a group first (/open NAME)");
+    t.enter(U"/group Hikers bob");
+    t.enter(U"/group picture big.png");
+    CHECK(t.model.last_error().find("at most 64 KiB") != std::string::npos);
+    t.enter(U"/group picture small.png");
+    CHECK(t.backend.calls.back() == "picture 12");
+    t.enter(U"/group members");
+    CHECK(t.model.overlay().find("Picture: 12 bytes") != std::string::npos);
+    t.model.handle_key(Key::of(Key::Type::escape));
+    t.enter(U"/group picture -");
+    CHECK(t.backend.calls.back() == "picture 0");
+    std::filesystem::remove_all(folder);
 }
