@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
+#include <string>
+
 using namespace veil::tui;
 
 TEST_CASE("the default bindings are emacs-style", "[key_bindings]") {
@@ -75,4 +79,29 @@ TEST_CASE("keys.conf lives in XDG_CONFIG_HOME, else in ~/.config", "[key_binding
     CHECK(key_config_path(nullptr, "/home/a") == "/home/a/.config/veil/keys.conf");
     CHECK(key_config_path("relative", "/home/a") == "/home/a/.config/veil/keys.conf");
     CHECK(key_config_path(nullptr, nullptr).empty());
+}
+
+TEST_CASE("the example keys.conf in docs has no line the app would skip", "[key_bindings]") {
+    std::ifstream in(std::string(VEIL_SOURCE_DIR) + "/docs/keys.conf.example");
+    REQUIRE(in);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    KeyBindings keys;
+    CHECK(keys.load(text).empty());
+    CHECK(keys.action_for(Key::ctrl('t')) == Action::scroll_bottom);
+    // Every action the file lists exists.
+    auto listed = text.substr(text.find("# Actions:"));
+    listed = listed.substr(0, listed.find("\n\n"));
+    std::size_t checked = 0;
+    for (std::size_t i = 0; i < listed.size();) {
+        std::size_t end = listed.find_first_of(" \n", i);
+        std::string word = listed.substr(i, end == std::string::npos ? end : end - i);
+        i = end == std::string::npos ? listed.size() : end + 1;
+        if (word.empty() || word == "#" || word == "Actions:")
+            continue;
+        Action action;
+        INFO(word);
+        CHECK(parse_action(word, action));
+        ++checked;
+    }
+    CHECK(checked == 30);
 }
