@@ -19,6 +19,11 @@ const char* kNoConversation = "No conversation is open.\n"
 
 const char* kAskingDevices = "asking the relay for this account's devices\xE2\x80\xA6";
 
+// The conversation list's width on a terminal this wide; 0 when there is no room for it.
+int list_width_for(int cols) {
+    return cols >= 60 ? std::clamp(cols / 5, 16, 28) : 0;
+}
+
 // "Mon 2024-05-06 14:03", or "never".
 std::string when(std::int64_t ms) {
     return ms > 0 ? format_day(ms) + " " + format_clock(ms) : std::string("never");
@@ -509,8 +514,7 @@ bool TuiModel::mouse(const Key& key) {
             scroll_by(rows);
         return true;
     }
-    int list_width = m_size.cols >= 60 ? std::clamp(m_size.cols / 5, 16, 28) : 0;
-    if (key.col >= list_width || key.row < 1 || key.row >= m_size.rows - 2)
+    if (key.col >= list_width_for(m_size.cols) || key.row < 1 || key.row >= m_size.rows - 2)
         return true;
     int index = first_listed(m_size.rows - 3) + key.row - 1;
     if (index < static_cast<int>(m_conversations.size())) {
@@ -1584,7 +1588,7 @@ Frame TuiModel::render() {
         f.status = fit_line({{"terminal too small", Style::status}}, f.cols, true, Style::status);
         return f;
     }
-    f.list_width = f.cols >= 60 ? std::clamp(f.cols / 5, 16, 28) : 0;
+    f.list_width = list_width_for(f.cols);
     int width = f.pane_width();
     int rows = f.pane_rows();
 
