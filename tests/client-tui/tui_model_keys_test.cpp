@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -379,4 +380,28 @@ TEST_CASE("/group picture sets the open group's picture from a file, and - remov
     t.enter(U"/group picture -");
     CHECK(t.backend.calls.back() == "picture 0");
     std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("a 1 MiB message of combining marks and emoji stays quick to lay out, even with /full",
+          "[tui_model][unicode]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    std::string heavy = "e";
+    while (heavy.size() < (1u << 19))
+        heavy += "\xCC\x81"; // one letter under half a million accents: one cluster
+    std::string emoji;
+    while (emoji.size() < (1u << 19))
+        emoji += "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7";
+    t.backend.receive("bob", heavy + emoji);
+    t.model.open_initial("bob");
+    auto started = std::chrono::steady_clock::now();
+    Frame f = t.model.render();
+    t.enter(U"/full");
+    f = t.model.render();
+    t.model.handle_key(Key::of(Key::Type::page_up));
+    f = t.model.render();
+    auto took = std::chrono::steady_clock::now() - started;
+    CHECK(took < std::chrono::seconds(2));
+    for (const auto& line : f.pane)
+        CHECK(line_width(line) <= f.pane_width());
 }
