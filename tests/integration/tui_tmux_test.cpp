@@ -55,14 +55,18 @@ bool tmux_available() {
 // One tmux server of our own with one session running the terminal app.
 class TmuxApp {
 public:
+    // terminal: the TERM tmux gives the app (screen-256color: 256 colours, screen: 8).
     TmuxApp(const std::filesystem::path& dir, const Client& client, int cols, int rows,
-            std::map<std::string, std::string> extra_env = {}, const std::string& open = "bob")
+            std::map<std::string, std::string> extra_env = {},
+            const std::string& terminal = "screen-256color")
         : m_dir(dir) {
         static std::atomic<int> counter{0};
         m_socket = "veil-tui-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
         // A config of our own: no status bar (the pane is the whole window), 256 colours.
         std::ofstream(dir / "tmux.conf") << "set -g status off\n"
-                                            "set -g default-terminal screen-256color\n"
+                                            "set -g default-terminal "
+                                         << terminal
+                                         << "\n"
                                             "set -g history-limit 0\n";
         std::vector<std::string> argv = {
             "new-session",       "-d", "-s", "veil", "-x", std::to_string(cols), "-y",
@@ -83,7 +87,7 @@ public:
         }
         for (std::string a :
              {std::string(VEIL_CLI_BIN), std::string("--profile"), client.profile.string(),
-              std::string("--relay"), client.relay, std::string("--open"), open})
+              std::string("--relay"), client.relay, std::string("--open"), std::string("bob")})
             argv.push_back(a);
         auto r = tmux(argv);
         INFO(r.err);
@@ -277,8 +281,12 @@ TEST_CASE("in a real terminal vi mode edits the line and /find searches the scro
     std::ofstream(dir.path() / "config" / "veil" / "keys.conf")
         << "# test bindings\nbind C-t scroll-bottom\nbind C-x frobnicate\n";
 
-    TmuxApp app(dir.path(), alice, 80, 12);
+    TmuxApp app(dir.path(), alice, 80, 12, {}, "screen");
     REQUIRE(app.wait_for("note number 14"));
+    // An 8-colour terminal gets the basic colours: the peer's name in cyan, nothing from the
+    // 256-colour palette.
+    CHECK(app.screen(true).find("\x1b[36m") != std::string::npos);
+    CHECK(app.screen(true).find("38;5;") == std::string::npos);
     // The bad line of keys.conf is named with its number; the app runs on.
     REQUIRE(app.wait_for("keys.conf line 3: unknown action 'frobnicate'"));
     CHECK(app.screen().find("quokka") == std::string::npos); // scrolled out of the 9 rows
