@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <clocale>
@@ -381,13 +382,55 @@ TEST_CASE("in a real terminal received escapes, bidi overrides, CJK and joined e
     // joiner reaches bob inside the encryption.
     app.type("\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7"
              "\xE4\xB8\x96!");
-    REQUIRE(app.wait_for("bob> "));
-    auto [x, y] = app.cursor();
-    CHECK(y == 23);
-    CHECK(x == 5 + 4 + 2 + 2 + 1);
+    REQUIRE(app.wait_for("bob> \xF0\x9F\x91\xA9"));
+    REQUIRE(app.wait_for("\xE4\xB8\x96!"));
+    // "bob> " 5, the joined emoji 4 (two pictures of two, as curses places them), the flag 2,
+    // the CJK character 2, "!" 1: the cursor settles there and nowhere else.
+    auto expected = std::make_pair(5 + 4 + 2 + 2 + 1, 23);
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (app.cursor() != expected && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
+    CHECK(app.cursor() == expected);
     app.key("Enter");
     REQUIRE(app.wait_for("\xE4\xB8\x96! "));
     auto got = bob.run({"receive"});
     CHECK(got.out.find("\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB\xF0\x9F\x87\xAB\xF0\x9F\x87"
                        "\xB7\xE4\xB8\x96!") != std::string::npos);
+}
+
+TEST_CASE("in a real terminal the mouse wheel scrolls and a click opens a conversation, once "
+          "/set mouse on") {
+    REQUIRE(tmux_available());
+    TempDir dir("veil-tui-tmux");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+    Client carol = make_client(dir.path(), relay.url(), "carol");
+    for (int i = 1; i <= 12; ++i)
+        REQUIRE(bob.run({"send", "alice", "note " + std::to_string(i)}).code == 0);
+    REQUIRE(carol.run({"send", "alice", "hi from carol"}).code == 0);
+
+    TmuxApp app(dir.path(), alice, 80, 12, {}, "screen");
+    REQUIRE(app.wait_for("note 12 #12"));
+    // What the terminal sends for the mouse (xterm's X10 form, as TERM=screen announces it):
+    // Esc [ M, the button + 32, the column + 33, the row + 33.
+    auto mouse = [](int button, int col, int row) {
+        return std::string("\x1b[M") + static_cast<char>(button + 32) +
+               static_cast<char>(col + 33) + static_cast<char>(row + 33);
+    };
+    // Until /set mouse on the app asks the terminal for no mouse reports, so none are sent.
+    const std::string wheel_up = mouse(64, 40, 5);
+    app.enter("/set mouse on");
+    REQUIRE(app.wait_for("mouse on: the wheel scrolls")); // the notice, not the line typed
+    app.type(wheel_up);
+    REQUIRE(app.wait_for("newer below"));
+    app.keep("mouse-wheel-80x12");
+
+    std::string carol_row = row_with(app.screen(), "carol");
+    REQUIRE_FALSE(carol_row.empty());
+    auto rows = lines_of(app.screen());
+    int row = static_cast<int>(std::find(rows.begin(), rows.end(), carol_row) - rows.begin());
+    app.type(mouse(0, 3, row) + mouse(3, 3, row)); // press and release on carol's row
+    REQUIRE(app.wait_for("carol: hi from carol"));
+    REQUIRE(app.wait_for("\xE2\x96\xB8 carol")); // ▸ marks the open conversation
 }
