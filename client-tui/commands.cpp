@@ -417,8 +417,9 @@ const char* help_text() {
            "  Left/Right Home/End Ctrl-A/E/B/F Alt-B/F move\n"
            "  Backspace/Delete Ctrl-D Ctrl-K (to end) Ctrl-U (to start) Ctrl-W Alt-D (word)\n"
            "                delete; Ctrl-Y puts back what they deleted\n"
-           "  vi mode: Esc to normal mode (h l w b e 0 $ x dw cw dd D C p, j k history),\n"
-           "                i a I A to insert again; the status line shows the mode";
+           "  vi mode: Esc to normal mode (h l w b e 0 $ x dw cw dd D C p, j k history,\n"
+           "                / find, n N older and newer match), i a I A to insert again;\n"
+           "                the status line shows the mode";
 }
 
 } // namespace veil::tui

@@ -529,6 +529,17 @@ void TuiModel::edit_or_act(const Key& key, int page) {
     using T = Key::Type;
     if (key.type == T::resize)
         return;
+    if (m_vi_editing && m_vi.mode() == ViInput::Mode::normal && key.type == T::character) {
+        // vi's search keys: / starts a /find, n and N go to the next older and newer match.
+        if (key.ch == '/' || (key.ch == 'n' && !m_find_words.empty())) {
+            act(Action::find, page);
+            return;
+        }
+        if (key.ch == 'N' && !m_find_words.empty()) {
+            act(Action::find_newer, page);
+            return;
+        }
+    }
     if (m_vi_editing && m_vi.handle(key, m_editor))
         return;
     if (key.type == T::character) {

@@ -5,7 +5,8 @@
 // Unknown letters do nothing, so a stray key never types into the line.
 //
 // Keys that are not vi's (Enter, PageUp, Ctrl keys, Esc in normal mode) are left to the app's
-// key bindings. Plain C++; no terminal involved.
+// key bindings; the app also takes / (a /find) and, while a find is on, n and N. Plain C++; no
+// terminal involved.
 #pragma once
 
 #include "line_editor.h"

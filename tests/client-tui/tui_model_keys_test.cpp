@@ -405,3 +405,27 @@ TEST_CASE("a 1 MiB message of combining marks and emoji stays quick to lay out, 
     for (const auto& line : f.pane)
         CHECK(line_width(line) <= f.pane_width());
 }
+
+TEST_CASE("in vi's normal mode / starts a find, and n and N step through its matches",
+          "[tui_model][vi][find]") {
+    Fixture t;
+    chat_with_lunches(t);
+    t.enter(U"/set editing vi");
+    press(t.model, Key::Type::escape);
+    t.type(U"n"); // no find yet: nothing happens, nothing is typed
+    CHECK(t.model.editor().empty());
+    t.type(U"/");
+    CHECK(t.model.editor().text() == "/find ");
+    CHECK(t.model.vi_mode() == ViInput::Mode::insert);
+    t.enter(U"lunch");
+    CHECK(t.model.find_matches() == 2);
+    press(t.model, Key::Type::escape); // to normal mode; the find stays
+    CHECK(t.model.find_matches() == 2);
+    t.type(U"n");
+    CHECK(t.model.find_index() == 1);
+    t.type(U"N");
+    CHECK(t.model.find_index() == 0);
+    CHECK(t.model.editor().empty());
+    press(t.model, Key::Type::escape); // Esc in normal mode ends the find
+    CHECK(t.model.find_words().empty());
+}
