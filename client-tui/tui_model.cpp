@@ -1,5 +1,6 @@
 #include "tui_model.h"
 
+#include "look_alike.h"
 #include "protocol/limits.h"
 #include "qr_text.h"
 #include "save_file.h"
@@ -352,8 +353,16 @@ void TuiModel::reload_conversations() {
             list.push_back({name, display_text(name), 0, 0});
     if (!m_open_peer.empty() && !listed(m_open_peer))
         list.push_back({m_open_peer, display_name(m_open_peer), 0, 0});
-    for (auto& entry : list)
+    std::vector<std::string> people;
+    for (const auto& entry : list)
+        if (!store::is_group_conversation(entry.peer))
+            people.push_back(entry.peer);
+    for (auto& entry : list) {
         entry.blocked = is_blocked(entry.peer);
+        if (!store::is_group_conversation(entry.peer))
+            if (auto alike = look_alikes(entry.peer, people); !alike.empty())
+                entry.looks_like = alike.front();
+    }
     m_conversations = std::move(list);
     if (total_unread() == 0)
         m_last_sender.clear(); // everything is read: the title names nobody
@@ -1614,6 +1623,11 @@ Frame TuiModel::render() {
             {" blocked: /unblock " + display_text(m_open_peer) + " to write ", Style::dim});
     if (!m_open_peer.empty() && m_timer_s > 0)
         title.push_back({" \xE2\x8F\xB3 " + engine::describe_timer(m_timer_s) + " ", Style::title});
+    for (const auto& c : m_conversations)
+        if (c.peer == m_open_peer && !c.looks_like.empty())
+            title.push_back(
+                {" \xE2\x9A\xA0 looks like " + display_text(c.looks_like) + ": check who this is ",
+                 Style::warning});
     if (m_trust.needs_accept)
         title.push_back({" \xE2\x9A\xA0 safety number changed ", Style::warning});
     else if (m_trust.verified)
@@ -1808,9 +1822,18 @@ std::vector<Line> TuiModel::conversation_list(int rows, int width) const {
                       : c.blocked    ? Style::dim
                       : c.unread > 0 ? Style::unread
                                      : Style::normal;
-        std::string count = c.blocked      ? " \xE2\x8A\x98 " // ⊘
-                            : c.unread > 0 ? " " + std::to_string(c.unread) + " "
-                                           : "";
+        // ⊘ blocked; else the unread count and ⚠ for a name that looks like another's.
+        std::string count;
+        if (c.blocked) {
+            count = " \xE2\x8A\x98 ";
+        } else {
+            if (c.unread > 0)
+                count += " " + std::to_string(c.unread);
+            if (!c.looks_like.empty())
+                count += " \xE2\x9A\xA0";
+            if (!count.empty())
+                count += " ";
+        }
         int name_cells = width - 2 - text_width(count);
         std::string name(clip_to_width(c.display_name, std::max(0, name_cells)));
         name += spaces(name_cells - text_width(name));

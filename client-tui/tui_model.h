@@ -37,7 +37,8 @@ struct ConversationEntry {
     std::string display_name; // display_text(peer)
     int unread = 0;
     std::int64_t last_activity_ms = 0;
-    bool blocked = false; // a person we blocked (marked in the list)
+    bool blocked = false;        // a person we blocked (marked in the list)
+    std::string looks_like = {}; // another person of the list whose name looks the same, or ""
 };
 
 class TuiModel {

@@ -429,3 +429,24 @@ TEST_CASE("in vi's normal mode / starts a find, and n and N step through its mat
     press(t.model, Key::Type::escape); // Esc in normal mode ends the find
     CHECK(t.model.find_words().empty());
 }
+
+TEST_CASE("a name that looks like another contact's is flagged in the list and the title",
+          "[tui_model][unicode]") {
+    Fixture t;
+    t.backend.contact_list = {"bob", "carol"};
+    t.backend.receive("b0b", "it is me, bob, new phone");
+    t.model.open_initial("b0b");
+    Frame f = t.model.render();
+    std::string title;
+    for (const auto& span : f.title)
+        title += span.text;
+    CHECK(title.find("\xE2\x9A\xA0 looks like bob: check who this is") != std::string::npos);
+    std::string list = screen_text(f);
+    CHECK(list.find("b0b") != std::string::npos);
+    t.model.open("carol");
+    f = t.model.render();
+    title.clear();
+    for (const auto& span : f.title)
+        title += span.text;
+    CHECK(title.find("looks like") == std::string::npos);
+}
