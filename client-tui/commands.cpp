@@ -383,6 +383,7 @@ const char* help_text() {
            "  /find WORDS   find WORDS in this conversation: jumps to the newest match and\n"
            "                highlights them; Ctrl-R older, Ctrl-S newer, Esc back to the end\n"
            "  /block NAME   drop NAME's messages unseen and unconfirmed (marked \xE2\x8A\x98)\n"
+           "                (\xE2\x9A\xA0 in the list: a name that looks like another one's)\n"
            "  /unblock NAME   stop dropping them    /blocked   who is blocked\n"
            "  /notify all|sender|none|off|on   new messages ring the bell and count in the\n"
            "                terminal title; all shows sender and text in the status line,\n"

@@ -873,7 +873,7 @@ void TuiModel::show_members() {
     }
     text += "Members of " + display_name(m_open_peer) + ":\n";
     for (const auto& m : members.value())
-        text += "  " + m.username + (m.admin ? "  (admin)" : "") + "\n";
+        text += "  " + display_text(m.username) + (m.admin ? "  (admin)" : "") + "\n";
     text += "Any key closes this list (Esc: just close it).";
     m_overlay = text;
     m_overlay_members = true;
@@ -1168,7 +1168,7 @@ void TuiModel::show_blocked() {
     } else {
         text = "Blocked (their messages are dropped unseen; /unblock NAME undoes it):\n";
         for (const auto& name : blocked.value())
-            text += "  " + name + "\n";
+            text += "  " + display_text(name) + "\n";
     }
     m_overlay = text + "Any key closes this list (Esc: just close it).";
 }

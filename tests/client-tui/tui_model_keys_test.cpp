@@ -450,3 +450,20 @@ TEST_CASE("a name that looks like another contact's is flagged in the list and t
         title += span.text;
     CHECK(title.find("looks like") == std::string::npos);
 }
+
+TEST_CASE("member and blocked lists show names inert", "[tui_model][unicode]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    t.model.open_initial("bob");
+    t.enter(U"/group Hikers bob");
+    t.backend.members.begin()->second.push_back({"ev\x1b[2Jil", false});
+    t.backend.blocked_names.insert("tr\x1b]0;x\x07"
+                                   "ap");
+    t.enter(U"/group members");
+    CHECK(t.model.overlay().find("ev\\x1b[2Jil") != std::string::npos);
+    t.model.handle_key(Key::of(Key::Type::escape));
+    t.enter(U"/blocked");
+    CHECK(t.model.overlay().find("tr\\x1b]0;x\\x07ap") != std::string::npos);
+    for (unsigned char c : screen_text(t.model.render()))
+        CHECK((c >= 0x20 || c == '\n'));
+}
