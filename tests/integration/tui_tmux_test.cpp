@@ -93,8 +93,16 @@ public:
         auto r = tmux(argv);
         INFO(r.err);
         REQUIRE(r.code == 0);
+        std::string path = tmux({"display-message", "-p", "#{socket_path}"}).out;
+        m_socket_path = path.substr(0, path.find('\n'));
     }
-    ~TmuxApp() { tmux({"kill-server"}); }
+    ~TmuxApp() {
+        tmux({"kill-server"});
+        // tmux leaves its socket file behind; it is ours, so it goes too.
+        std::error_code ec;
+        if (!m_socket_path.empty())
+            std::filesystem::remove(m_socket_path, ec);
+    }
     TmuxApp(const TmuxApp&) = delete;
     TmuxApp& operator=(const TmuxApp&) = delete;
 
@@ -169,6 +177,7 @@ public:
 private:
     std::filesystem::path m_dir;
     std::string m_socket;
+    std::filesystem::path m_socket_path;
 };
 
 // Display width of UTF-8 text in cells, as wcwidth(3) counts it.
