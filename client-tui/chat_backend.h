@@ -44,6 +44,8 @@ public:
                                    bool admin) = 0;
     virtual Status set_group_info(const Bytes& group_id, const std::string& name,
                                   const std::string& description) = 0;
+    // Admins only: a PNG or JPEG of at most protocol::kMaxGroupAvatarBytes; empty removes it.
+    virtual Status set_group_avatar(const Bytes& group_id, const Bytes& image) = 0;
     virtual Result<Bytes> send_group_text(const Bytes& group_id, const std::string& text) = 0;
     virtual Result<std::vector<store::GroupRow>> groups() = 0;
     virtual Result<std::vector<store::GroupMemberRow>> group_members(const Bytes& group_id) = 0;

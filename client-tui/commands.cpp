@@ -43,14 +43,21 @@ std::vector<std::string> words(std::string_view rest) {
 
 // /group NAME [MEMBER...] | /group add|remove MEMBER... | /group leave | /group members
 // | /group promote|demote MEMBER | /group rename NAME... | /group describe TEXT...
+// | /group picture FILE|-
 Command group_command(std::string_view rest) {
-    for (std::string_view verb : {"rename", "describe"}) {
+    for (std::string_view verb : {"rename", "describe", "picture"}) {
         if (rest.substr(0, verb.size()) != verb ||
             (rest.size() > verb.size() && rest[verb.size()] != ' '))
             continue;
         std::string_view text = trim(rest.substr(verb.size()));
         if (text.empty() && verb == "rename")
             return invalid("/group rename needs the new name, e.g. /group rename Sunday walkers");
+        if (verb == "picture") {
+            if (text.empty())
+                return invalid("/group picture needs a PNG or JPEG file of at most 64 KiB, or - "
+                               "to remove the picture");
+            return {Command::Kind::group_picture, std::string(text == "-" ? "" : text), {}};
+        }
         return {verb == "rename" ? Command::Kind::group_rename : Command::Kind::group_describe,
                 std::string(text),
                 {}};
@@ -332,6 +339,19 @@ Command parse_command(std::string_view line) {
     }
     if (verb == "save")
         return save_command(rest);
+    if (verb == "find") {
+        if (rest.empty())
+            return invalid("/find needs words to look for in this conversation, e.g. /find lunch");
+        return {Command::Kind::find, std::string(rest), {}};
+    }
+    if (verb == "set") {
+        auto args = words(rest);
+        if (args.size() > 2)
+            return invalid("/set takes a setting and a value, e.g. /set editing vi");
+        return {Command::Kind::set, {}, std::move(args)};
+    }
+    if (verb == "keys")
+        return rest.empty() ? Command{Command::Kind::keys, {}, {}} : invalid("/keys takes nothing");
     if (verb == "search") {
         if (rest.empty())
             return invalid("/search needs words to look for, e.g. /search lunch friday");
@@ -352,6 +372,7 @@ const char* help_text() {
            "  /group members   who is in the open group\n"
            "  /group promote|demote MEMBER   make an admin, or a member again (admins)\n"
            "  /group rename NAME   /group describe TEXT   the open group's name, description\n"
+           "  /group picture FILE|-   the open group's picture (PNG or JPEG, 64 KiB)\n"
            "  /group leave  leave the open group\n"
            "  /devices      this account's devices\n"
            "  /devices remove ID   unlink device ID (it can no longer read new messages)\n"
@@ -359,7 +380,10 @@ const char* help_text() {
            "                --history copies recent conversations to it, encrypted\n"
            "  /search WORDS   messages of every conversation holding all the WORDS, newest\n"
            "                first (PageUp/PageDown scroll the list; /open NAME opens one)\n"
+           "  /find WORDS   find WORDS in this conversation: jumps to the newest match and\n"
+           "                highlights them; Ctrl-R older, Ctrl-S newer, Esc ends\n"
            "  /block NAME   drop NAME's messages unseen and unconfirmed (marked \xE2\x8A\x98)\n"
+           "                (\xE2\x9A\xA0 in the list: a name that looks like another one's)\n"
            "  /unblock NAME   stop dropping them    /blocked   who is blocked\n"
            "  /notify all|sender|none|off|on   new messages ring the bell and count in the\n"
            "                terminal title; all shows sender and text in the status line,\n"
@@ -377,13 +401,26 @@ const char* help_text() {
            "  /readreceipts on|off   tell senders you read them\n"
            "  /verify       the safety number and QR code to compare;\n"
            "                --mark they match, --clear undo, --accept new key\n"
+           "  /set          the settings; /set editing vi|emacs, /set mouse on|off,\n"
+           "                /set theme auto|256|16|mono, /set readreceipts on|off,\n"
+           "                /set notify all|sender|none|off|on\n"
+           "  /keys         the key bindings (change them in ~/.config/veil/keys.conf:\n"
+           "                bind C-n next-conversation, one a line)\n"
            "  /help         this help (any key closes it)\n"
            "  /quit         quit (also Ctrl-Q)\n"
            "  //text        send a message that starts with /\n"
-           "Keys:\n"
-           "  Enter send    Tab/Shift-Tab, Up/Down, Ctrl-N/P, Alt-N/P switch conversation\n"
-           "  PageUp/PageDown scroll (this help too)    Left/Right Home/End Ctrl-A/E move\n"
-           "  Backspace/Delete Ctrl-U (to start) Ctrl-W (word) delete";
+           "Keys (emacs-style; /set editing vi for vi's modes):\n"
+           "  Enter send    Ctrl-N/P, Alt-N/P switch conversation\n"
+           "  Tab           completes a command, name or setting (again: the next one);\n"
+           "                on a message line it switches conversation (Shift-Tab back)\n"
+           "  Up/Down       earlier lines you typed    Ctrl-R find in this conversation\n"
+           "  PageUp/PageDown scroll (this help too)    Alt-> or Esc back to the newest\n"
+           "  Left/Right Home/End Ctrl-A/E/B/F Alt-B/F move\n"
+           "  Backspace/Delete Ctrl-D Ctrl-K (to end) Ctrl-U (to start) Ctrl-W Alt-D (word)\n"
+           "                delete; Ctrl-Y puts back what they deleted\n"
+           "  vi mode: Esc to normal mode (h l w b e 0 $ x dw cw dd D C p, j k history,\n"
+           "                / find, n N older and newer match), i a I A to insert again;\n"
+           "                the status line shows the mode";
 }
 
 } // namespace veil::tui

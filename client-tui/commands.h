@@ -25,6 +25,7 @@ struct Command {
         group_demote,   // names: one admin of the open group to make a member
         group_rename,   // argument: the open group's new name (spaces allowed)
         group_describe, // argument: the open group's new description
+        group_picture,  // argument: the path of the open group's new picture; empty: remove it
         devices,        // list this account's devices
         device_remove,  // argument: the device number to unlink
         link,           // argument: the code another device shows; history: copy conversations
@@ -44,6 +45,9 @@ struct Command {
         verify,         // verify: what to do with the open conversation's safety number
         file,           // argument: the path of a file to send, as typed
         save,           // ref, index (0-based, -1: the only file); argument: a path or empty
+        find,           // argument: words to find in the open conversation's scrollback
+        set,            // names: a setting and its value, or the setting alone, or nothing
+        keys,           // show the key bindings
         help,
         quit,
         invalid, // argument: a sentence for the status line

@@ -20,10 +20,22 @@ namespace {
 bool g_active = false;
 SCREEN* g_screen = nullptr;
 
-enum Pair : short { pair_own = 1, pair_peer, pair_error, pair_status_error, pair_mention, pair_qr };
+enum Pair : short {
+    pair_own = 1,
+    pair_peer,
+    pair_error,
+    pair_status_error,
+    pair_mention,
+    pair_qr,
+    pair_found,
+    pair_found_current,
+    pair_mode,
+};
+
+ColorMode g_mode = ColorMode::mono;
 
 attr_t attributes(Style style) {
-    bool color = has_colors();
+    bool color = g_mode != ColorMode::mono;
     switch (style) {
     case Style::normal: return A_NORMAL;
     case Style::dim: return A_DIM;
@@ -37,8 +49,27 @@ attr_t attributes(Style style) {
     case Style::mention: return color ? COLOR_PAIR(pair_mention) | A_BOLD : A_BOLD | A_UNDERLINE;
     case Style::warning: return color ? COLOR_PAIR(pair_error) | A_BOLD : A_BOLD | A_REVERSE;
     case Style::qr: return color ? COLOR_PAIR(pair_qr) : A_NORMAL;
+    case Style::found: return color ? COLOR_PAIR(pair_found) : A_REVERSE;
+    case Style::found_current:
+        return color ? COLOR_PAIR(pair_found_current) | A_BOLD : A_REVERSE | A_BOLD | A_UNDERLINE;
+    case Style::mode: return color ? COLOR_PAIR(pair_mode) | A_BOLD : A_BOLD;
     }
     return A_NORMAL;
+}
+
+// The colour pairs of a mode: the 16 basic colours, or softer ones of the 256-colour palette
+// (xterm's cube: 16 + 36r + 6g + b).
+void init_pairs(ColorMode mode) {
+    bool wide = mode == ColorMode::color256;
+    init_pair(pair_own, wide ? 71 : COLOR_GREEN, -1);
+    init_pair(pair_peer, wide ? 38 : COLOR_CYAN, -1);
+    init_pair(pair_error, wide ? 167 : COLOR_RED, -1);
+    init_pair(pair_status_error, COLOR_RED, COLOR_WHITE);
+    init_pair(pair_mention, wide ? 179 : COLOR_YELLOW, -1);
+    init_pair(pair_qr, COLOR_BLACK, COLOR_WHITE);
+    init_pair(pair_found, COLOR_BLACK, wide ? 186 : COLOR_YELLOW);
+    init_pair(pair_found_current, COLOR_BLACK, wide ? 214 : COLOR_GREEN);
+    init_pair(pair_mode, COLOR_BLACK, wide ? 110 : COLOR_CYAN);
 }
 
 std::wstring to_wide(std::string_view text) {
@@ -74,6 +105,23 @@ void draw_line(int y, int x, const Line& line, int max_cells) {
     attrset(A_NORMAL);
 }
 
+// The mouse event curses has waiting, as a key. One the app does not use becomes a click
+// outside the screen, which does nothing (Esc would end a search).
+Key mouse_key() {
+    using T = Key::Type;
+    Key nothing = Key::mouse(T::mouse_click, -1, -1);
+    MEVENT event{};
+    if (getmouse(&event) != OK)
+        return nothing;
+    if (event.bstate & BUTTON4_PRESSED)
+        return Key::mouse(T::wheel_up, event.y, event.x);
+    if (event.bstate & BUTTON5_PRESSED)
+        return Key::mouse(T::wheel_down, event.y, event.x);
+    if (event.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED))
+        return Key::mouse(T::mouse_click, event.y, event.x);
+    return nothing;
+}
+
 Key translate_code(wint_t code) {
     using T = Key::Type;
     switch (code) {
@@ -90,6 +138,7 @@ Key translate_code(wint_t code) {
     case KEY_NPAGE: return Key::of(T::page_down);
     case KEY_BTAB: return Key::of(T::back_tab);
     case KEY_RESIZE: return Key::of(T::resize);
+    case KEY_MOUSE: return mouse_key();
     default: return Key::of(T::escape); // an unknown function key: harmless
     }
 }
@@ -132,13 +181,29 @@ CursesView::CursesView() {
     if (has_colors()) {
         start_color();
         use_default_colors();
-        init_pair(pair_own, COLOR_GREEN, -1);
-        init_pair(pair_peer, COLOR_CYAN, -1);
-        init_pair(pair_error, COLOR_RED, -1);
-        init_pair(pair_status_error, COLOR_RED, COLOR_WHITE);
-        init_pair(pair_mention, COLOR_YELLOW, -1);
-        init_pair(pair_qr, COLOR_BLACK, COLOR_WHITE);
     }
+    g_mode = ColorMode::mono;
+}
+
+int CursesView::colors() const {
+    return m_ok && has_colors() ? COLORS : 0;
+}
+
+void CursesView::set_color_mode(ColorMode mode) {
+    if (!m_ok || mode == g_mode)
+        return;
+    g_mode = mode;
+    if (mode != ColorMode::mono)
+        init_pairs(mode);
+}
+
+void CursesView::set_mouse(bool on) {
+    if (!m_ok || on == m_mouse)
+        return;
+    m_mouse = on;
+    // Presses, not clicks: a click waits for the release and a possible double click.
+    mousemask(on ? BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED : 0, nullptr);
+    mouseinterval(0);
 }
 
 CursesView::~CursesView() {

@@ -3,6 +3,7 @@
 // destructor restores the terminal with endwin(). Main thread only; one at a time.
 #pragma once
 
+#include "theme.h"
 #include "view.h"
 
 #include <vector>
@@ -28,6 +29,13 @@ public:
     void bell();
     // Takes the terminal's new size (after SIGWINCH).
     void resize();
+    // How many colours the terminal has (curses' COLORS; 0 without colour support).
+    int colors() const;
+    // Draws with no colours, the 16 basic ones or the 256-colour palette (theme.h). Mono until
+    // called.
+    void set_color_mode(ColorMode mode);
+    // Reports the wheel and left presses as keys (Key::Type::mouse_click ...), or stops.
+    void set_mouse(bool on);
 
     // Restores the terminal if a CursesView is still active; safe to call at any time, more
     // than once, and from an atexit handler.
@@ -35,6 +43,7 @@ public:
 
 private:
     bool m_ok = false;
+    bool m_mouse = false;
 };
 
 } // namespace veil::tui

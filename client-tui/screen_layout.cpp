@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iterator>
+#include <utility>
 
 namespace veil::tui {
 namespace {
@@ -131,6 +132,57 @@ Line fit_line(Line line, int cells, bool pad, Style pad_style) {
     }
     if (pad && left > 0)
         out.push_back({spaces(left), pad_style});
+    return out;
+}
+
+namespace {
+
+char ascii_lower(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Where the first of words occurs in text from `from` on: its offset and length, or npos.
+std::pair<std::size_t, std::size_t> first_match(std::string_view text, std::size_t from,
+                                                const std::vector<std::string>& words) {
+    std::pair<std::size_t, std::size_t> best{std::string_view::npos, 0};
+    for (const auto& word : words) {
+        if (word.empty() || word.size() > text.size())
+            continue;
+        for (std::size_t i = from; i + word.size() <= text.size() && i < best.first; ++i) {
+            bool same = true;
+            for (std::size_t k = 0; k < word.size() && same; ++k)
+                same = ascii_lower(text[i + k]) == ascii_lower(word[k]);
+            if (same) {
+                best = {i, word.size()};
+                break;
+            }
+        }
+    }
+    return best;
+}
+
+} // namespace
+
+Line highlight_words(const Line& line, const std::vector<std::string>& words, Style style) {
+    Line out;
+    for (const auto& span : line) {
+        if (span.style != Style::normal && span.style != Style::mention) {
+            out.push_back(span);
+            continue;
+        }
+        std::size_t at = 0;
+        while (true) {
+            auto [found, length] = first_match(span.text, at, words);
+            if (found == std::string_view::npos)
+                break;
+            if (found > at)
+                out.push_back({span.text.substr(at, found - at), span.style});
+            out.push_back({span.text.substr(found, length), style});
+            at = found + length;
+        }
+        if (at < span.text.size() || span.text.empty())
+            out.push_back({span.text.substr(at), span.style});
+    }
     return out;
 }
 

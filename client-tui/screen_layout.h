@@ -26,9 +26,12 @@ enum class Style {
     unread,
     status,
     title,
-    mention, // a message that mentions us
-    warning, // a changed safety number
-    qr,      // a QR code's lines (qr_text.h): dark on light wherever colours allow
+    mention,       // a message that mentions us
+    warning,       // a changed safety number
+    qr,            // a QR code's lines (qr_text.h): dark on light wherever colours allow
+    found,         // words a /find matched
+    found_current, // the match /find is on
+    mode,          // vi's mode in the status line
 };
 
 struct Span {
@@ -65,6 +68,11 @@ bool same_local_day(std::int64_t a_ms, std::int64_t b_ms);
 int line_width(const Line& line);
 // Cuts a line to at most `cells`; with pad, fills the rest with spaces in pad_style.
 Line fit_line(Line line, int cells, bool pad = false, Style pad_style = Style::normal);
+
+// The line with every occurrence of any of words (ASCII letters matched without regard to
+// case) in its normal and mention spans split out in `style`. Words are matched in the text as
+// shown; UTF-8 lets no match start or end inside a code point.
+Line highlight_words(const Line& line, const std::vector<std::string>& words, Style style);
 
 // The status mark shown after an own message: "…" queued, "✓" accepted by the relay, "✓✓"
 // delivered, "✓✓ read" read, "✗ not sent" failed, "✗ expired undelivered" expired.

@@ -11,8 +11,9 @@ namespace veil::tui {
 std::string sanitize_utf8(std::string_view text);
 
 // Makes text inert for a terminal: C0 controls (except none), DEL, C1 controls (U+0080..U+009F,
-// including 8-bit CSI) and bidi overrides/isolates become visible escapes such as "\x1b" or
-// "<U+202E>"; newlines become the visible "⏎ " when single_line is set. Invalid UTF-8 -> U+FFFD.
+// including 8-bit CSI), bidi overrides/isolates and a zero-width joiner that joins no two emoji
+// become visible escapes such as "\x1b" or "<U+202E>"; newlines become the visible "⏎ " when
+// single_line is set. Invalid UTF-8 -> U+FFFD.
 std::string inert_for_terminal(std::string_view text, bool single_line);
 
 // A JSON string literal (with quotes) of valid UTF-8 text.

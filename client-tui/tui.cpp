@@ -7,8 +7,10 @@
 
 #include "chat_backend.h"
 #include "curses_view.h"
+#include "key_bindings.h"
 #include "notification.h"
 #include "qt/client_session.h"
+#include "theme.h"
 #include "tui_model.h"
 #include "util/log.h"
 
@@ -21,8 +23,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <langinfo.h>
 #include <memory>
 #include <unistd.h>
@@ -120,6 +124,9 @@ public:
     Status set_group_info(const Bytes& id, const std::string& name,
                           const std::string& description) override {
         return m_session.engine().set_group_info(id, name, description);
+    }
+    Status set_group_avatar(const Bytes& id, const Bytes& image) override {
+        return m_session.engine().set_group_avatar(id, image);
     }
     Result<Bytes> send_group_text(const Bytes& id, const std::string& text) override {
         return m_session.engine().send_group_message(id, text);
@@ -339,6 +346,23 @@ private:
     std::string m_shown;
 };
 
+// Applies ~/.config/veil/keys.conf (or $XDG_CONFIG_HOME's) when there is one; the model shows
+// the lines it could not use.
+void load_key_config(TuiModel& model) {
+    auto path = key_config_path(std::getenv("XDG_CONFIG_HOME"), std::getenv("HOME"));
+    std::error_code ec;
+    if (path.empty() || !std::filesystem::is_regular_file(path, ec))
+        return;
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) {
+        model.set_error("cannot read " + path.string());
+        return;
+    }
+    log::info(kLog, "key bindings read from keys.conf");
+    model.load_key_config(text, path.filename().string());
+}
+
 std::string account_name(qt::ClientSession& session) {
     auto account = session.store().account();
     return account ? account->username : session.engine().username();
@@ -356,6 +380,11 @@ int run_screen(qt::ClientSession& session, TuiModel& model, ModelObserver& obser
 
     TitleWriter title;
     auto redraw = [&] {
+        // /set theme and /set mouse take effect at once.
+        ColorMode colors = choose_color_mode(view.colors(), std::getenv("NO_COLOR"), model.theme());
+        view.set_color_mode(colors);
+        model.set_color_mode(colors);
+        view.set_mouse(model.mouse_enabled());
         model.set_size(view.size());
         Frame frame = model.render();
         view.draw(frame, model.take_repaint_request());
@@ -459,6 +488,7 @@ int run_tui(const TuiOptions& options, const SecretBytes& passphrase) {
         model.set_connection(session->engine().state());
         observer.model = &model;
         model.open_initial(options.open_peer);
+        load_key_config(model);
         code = run_screen(*session, model, observer);
         observer.model = nullptr;
     } catch (const std::exception& e) {

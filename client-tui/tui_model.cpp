@@ -1,5 +1,7 @@
 #include "tui_model.h"
 
+#include "look_alike.h"
+#include "protocol/limits.h"
 #include "qr_text.h"
 #include "save_file.h"
 #include "text_width.h"
@@ -8,6 +10,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <fstream>
 
 namespace veil::tui {
 namespace {
@@ -16,6 +19,11 @@ const char* kNoConversation = "No conversation is open.\n"
                               "/add NAME starts one, /open NAME opens one, /help lists the rest.";
 
 const char* kAskingDevices = "asking the relay for this account's devices\xE2\x80\xA6";
+
+// The conversation list's width on a terminal this wide; 0 when there is no room for it.
+int list_width_for(int cols) {
+    return cols >= 60 ? std::clamp(cols / 5, 16, 28) : 0;
+}
 
 // "Mon 2024-05-06 14:03", or "never".
 std::string when(std::int64_t ms) {
@@ -345,8 +353,16 @@ void TuiModel::reload_conversations() {
             list.push_back({name, display_text(name), 0, 0});
     if (!m_open_peer.empty() && !listed(m_open_peer))
         list.push_back({m_open_peer, display_name(m_open_peer), 0, 0});
-    for (auto& entry : list)
+    std::vector<std::string> people;
+    for (const auto& entry : list)
+        if (!store::is_group_conversation(entry.peer))
+            people.push_back(entry.peer);
+    for (auto& entry : list) {
         entry.blocked = is_blocked(entry.peer);
+        if (!store::is_group_conversation(entry.peer))
+            if (auto alike = look_alikes(entry.peer, people); !alike.empty())
+                entry.looks_like = alike.front();
+    }
     m_conversations = std::move(list);
     if (total_unread() == 0)
         m_last_sender.clear(); // everything is read: the title names nobody
@@ -354,6 +370,7 @@ void TuiModel::reload_conversations() {
 
 void TuiModel::open_initial(const std::string& peer) {
     load_notify_settings();
+    load_ui_settings();
     reload_conversations();
     if (!peer.empty())
         add_and_open(peer);
@@ -375,6 +392,7 @@ bool TuiModel::open(const std::string& peer) {
     if (!m_open_peer.empty())
         m_drafts[m_open_peer] = m_editor.text();
     stop_typing();
+    end_find();
     m_open_peer = peer;
     m_ref_of_row.clear();
     m_row_of_ref.clear();
@@ -455,12 +473,16 @@ void TuiModel::switch_conversation(int step) {
 void TuiModel::handle_key(const Key& key) {
     using T = Key::Type;
     int page = std::max(1, m_size.rows - 4);
+    if (mouse(key))
+        return;
+    Action action = key.type == T::character ? Action::none : m_keys.action_for(key);
+    bool vi_typing = m_vi_editing && m_vi.mode() == ViInput::Mode::normal;
     // PageUp and PageDown scroll a long search list, the safety number or the help instead of
     // closing them.
-    if ((m_overlay_search || m_overlay_wide || (m_help && m_overlay.empty())) &&
-        (key.type == T::page_up || key.type == T::page_down)) {
+    if ((m_overlay_search || m_overlay_wide || (m_help && m_overlay.empty())) && !vi_typing &&
+        (action == Action::scroll_up || action == Action::scroll_down)) {
         m_overlay_scroll =
-            std::max(0, m_overlay_scroll + (key.type == T::page_down ? page : -page));
+            std::max(0, m_overlay_scroll + (action == Action::scroll_down ? page : -page));
         return;
     }
     // A key closes the members list or the help and still counts (Escape only closes): the
@@ -476,6 +498,10 @@ void TuiModel::handle_key(const Key& key) {
         if (key.type == T::escape)
             return;
     }
+    bool was_completing = m_completing;
+    m_completing = false;
+    if (!was_completing)
+        m_completed.clear();
     const std::string before(m_editor.text());
     const std::string peer_before = m_open_peer;
     edit_or_act(key, page);
@@ -483,65 +509,172 @@ void TuiModel::handle_key(const Key& key) {
         update_typing();
 }
 
+bool TuiModel::mouse(const Key& key) {
+    using T = Key::Type;
+    if (key.type != T::mouse_click && key.type != T::wheel_up && key.type != T::wheel_down)
+        return false;
+    if (!m_mouse)
+        return true;
+    if (key.type != T::mouse_click) {
+        int rows = key.type == T::wheel_up ? kWheelRows : -kWheelRows;
+        if (m_overlay_search || m_overlay_wide || (m_help && m_overlay.empty()))
+            m_overlay_scroll = std::max(0, m_overlay_scroll - rows);
+        else
+            scroll_by(rows);
+        return true;
+    }
+    if (key.col >= list_width_for(m_size.cols) || key.row < 1 || key.row >= m_size.rows - 2)
+        return true;
+    int index = first_listed(m_size.rows - 3) + key.row - 1;
+    if (index < static_cast<int>(m_conversations.size())) {
+        close_overlay();
+        m_help = false;
+        open(m_conversations[static_cast<std::size_t>(index)].peer);
+    }
+    return true;
+}
+
 void TuiModel::edit_or_act(const Key& key, int page) {
     using T = Key::Type;
-    switch (key.type) {
-    case T::character: m_editor.insert(key.ch); break;
-    case T::enter: submit(std::string(m_editor.text())); break;
-    case T::backspace: m_editor.delete_before(); break;
-    case T::del: m_editor.delete_at(); break;
-    case T::left: m_editor.move_left(); break;
-    case T::right: m_editor.move_right(); break;
-    case T::home: m_editor.move_home(); break;
-    case T::end: m_editor.move_end(); break;
-    case T::up:
-    case T::back_tab: switch_conversation(-1); break;
-    case T::down:
-    case T::tab: switch_conversation(+1); break;
-    case T::page_up: scroll_by(page); break;
-    case T::page_down: scroll_by(-page); break;
-    case T::escape:
+    if (key.type == T::resize)
+        return;
+    if (m_vi_editing && m_vi.mode() == ViInput::Mode::normal && key.type == T::character) {
+        // vi's search keys: / starts a /find, n and N go to the next older and newer match.
+        if (key.ch == '/' || (key.ch == 'n' && !m_find_words.empty())) {
+            act(Action::find, page);
+            return;
+        }
+        if (key.ch == 'N' && !m_find_words.empty()) {
+            act(Action::find_newer, page);
+            return;
+        }
+    }
+    if (m_vi_editing && m_vi.handle(key, m_editor))
+        return;
+    if (key.type == T::character) {
+        m_editor.insert(key.ch);
+        return;
+    }
+    Action action = m_keys.action_for(key);
+    if (action == Action::none && key.type == T::alt) {
+        // Esc and a key typed quickly after it: the key must not be lost (a '/' lost would send
+        // the command as a message).
         m_error.clear();
         m_notice.clear();
+        edit_or_act(Key::character(key.ch), page);
+        return;
+    }
+    act(action, page);
+}
+
+void TuiModel::act(Action action, int page) {
+    using A = Action;
+    switch (action) {
+    case A::none: break;
+    case A::accept_line: submit(std::string(m_editor.text())); break;
+    case A::cancel:
+        m_error.clear();
+        m_notice.clear();
+        m_key_warning.clear();
+        end_find();
+        m_scroll = 0;
         break;
-    case T::resize: break;
-    case T::alt:
-        if (key.ch == 'n')
-            switch_conversation(+1);
-        else if (key.ch == 'p')
-            switch_conversation(-1);
-        else // Esc and a key typed quickly after it: the key must not be lost (a '/' lost
-             // would send the command as a message).
-        {
-            m_error.clear();
-            m_notice.clear();
-            edit_or_act(Key::character(key.ch), page);
+    case A::complete: complete(+1); break;
+    case A::complete_backward: complete(-1); break;
+    case A::next_conversation: switch_conversation(+1); break;
+    case A::previous_conversation: switch_conversation(-1); break;
+    case A::scroll_up: scroll_by(page); break;
+    case A::scroll_down: scroll_by(-page); break;
+    case A::scroll_bottom: m_scroll = 0; break;
+    case A::find:
+        if (!m_find_words.empty()) {
+            find_step(+1);
+        } else {
+            m_editor.set_text("/find ");
+            m_vi.reset();
         }
         break;
-    case T::ctrl:
-        switch (key.ch) {
-        case 'a': m_editor.move_home(); break;
-        case 'e': m_editor.move_end(); break;
-        case 'b': m_editor.move_left(); break;
-        case 'f': m_editor.move_right(); break;
-        case 'd': m_editor.delete_at(); break;
-        case 'u': m_editor.kill_to_start(); break;
-        case 'w': m_editor.delete_word_before(); break;
-        case 'n': switch_conversation(+1); break;
-        case 'p': switch_conversation(-1); break;
-        case 'l': m_repaint = true; break;
-        case 'q':
-        case 'c':
-            stop_typing(); // the other side need not wait for the indicator to time out
-            m_quit = true;
-            break;
-        default: break;
-        }
+    case A::find_newer: find_step(-1); break;
+    case A::history_previous: m_editor.history_previous(); break;
+    case A::history_next: m_editor.history_next(); break;
+    case A::beginning_of_line: m_editor.move_home(); break;
+    case A::end_of_line: m_editor.move_end(); break;
+    case A::backward_char: m_editor.move_left(); break;
+    case A::forward_char: m_editor.move_right(); break;
+    case A::backward_word: m_editor.move_word_backward(); break;
+    case A::forward_word: m_editor.move_word_forward(); break;
+    case A::backward_delete_char: m_editor.delete_before(); break;
+    case A::delete_char: m_editor.delete_at(); break;
+    case A::kill_line: m_editor.kill_to_end(); break;
+    case A::kill_to_start: m_editor.kill_to_start(); break;
+    case A::kill_word_backward: m_editor.delete_word_before(); break;
+    case A::kill_word_forward: m_editor.delete_word_after(); break;
+    case A::yank: m_editor.yank(); break;
+    case A::redraw: m_repaint = true; break;
+    case A::help: m_help = true; break;
+    case A::quit:
+        stop_typing(); // the other side need not wait for the indicator to time out
+        m_quit = true;
         break;
     }
 }
 
+// ---- completion ------------------------------------------------------------------------------
+
+void TuiModel::complete(int step) {
+    m_completing = true;
+    const std::string& line = m_editor.text();
+    bool cycling = !m_completed.empty() && line == m_completed && !m_completion.matches.empty();
+    if (!cycling) {
+        std::vector<std::string> names;
+        for (const auto& c : m_conversations)
+            if (!store::is_group_conversation(c.peer))
+                names.push_back(c.peer);
+        for (const auto& [peer, name] : m_group_names)
+            names.push_back(name);
+        m_completion = complete_at(line, m_editor.cursor(), names);
+        if (line.empty() || line.front() != '/' || line.rfind("//", 0) == 0) {
+            switch_conversation(step); // Tab on a message line moves between conversations
+            return;
+        }
+        if (m_completion.matches.empty()) {
+            set_notice("nothing to complete here");
+            m_completed.clear();
+            return;
+        }
+        m_completion_index = step > 0 ? 0 : m_completion.matches.size() - 1;
+    } else {
+        auto count = m_completion.matches.size();
+        m_completion_index = (m_completion_index + count + (step > 0 ? 1 : count - 1)) % count;
+    }
+    const auto& matches = m_completion.matches;
+    std::string replacement = matches[m_completion_index];
+    if (matches.size() == 1)
+        replacement += " ";
+    // The word is replaced from where it started; what follows the cursor is kept.
+    std::string text = line.substr(0, m_completion.start) + replacement;
+    std::string rest = line.substr(std::min(m_completion.end, line.size()));
+    m_editor.set_text(text + rest);
+    m_editor.move_to(text.size());
+    m_completion.end = text.size();
+    // One match is final: the next Tab completes the next word.
+    m_completed = matches.size() > 1 ? m_editor.text() : std::string();
+    if (matches.size() > 1) {
+        std::string list;
+        for (std::size_t i = 0; i < matches.size() && i < 8; ++i)
+            list += (i ? " " : "") + matches[i];
+        if (matches.size() > 8)
+            list += " \xE2\x80\xA6";
+        set_notice(std::to_string(m_completion_index + 1) + "/" + std::to_string(matches.size()) +
+                   ": " + list + " (Tab: next)");
+    } else {
+        m_notice.clear();
+    }
+}
+
 void TuiModel::submit(const std::string& line) {
+    m_editor.remember(line);
+    m_vi.reset();
     Command command = parse_command(line);
     if (command.kind == Command::Kind::message) {
         send(command.argument);
@@ -579,6 +712,7 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::group_rename:
     case Command::Kind::group_describe: describe_group(command); break;
     case Command::Kind::group_members: show_members(); break;
+    case Command::Kind::group_picture: change_group_picture(command.argument); break;
     case Command::Kind::devices: list_devices(); break;
     case Command::Kind::device_remove: remove_device(command.argument); break;
     case Command::Kind::link: accept_link(command); break;
@@ -597,6 +731,9 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::verify: verify(command); break;
     case Command::Kind::file: send_file(command.argument); break;
     case Command::Kind::save: save_attachment(command); break;
+    case Command::Kind::find: start_find(command.argument); break;
+    case Command::Kind::set: change_setting(command.names); break;
+    case Command::Kind::keys: show_keys(); break;
     case Command::Kind::help: m_help = true; break;
     case Command::Kind::quit:
         stop_typing();
@@ -677,6 +814,40 @@ void TuiModel::describe_group(const Command& command) {
     reload_conversations();
 }
 
+void TuiModel::change_group_picture(const std::string& typed) {
+    Bytes id;
+    if (!open_group(id))
+        return;
+    Bytes image;
+    if (!typed.empty()) {
+        std::filesystem::path path = typed_path(typed);
+        std::error_code ec;
+        auto size = std::filesystem::file_size(path, ec);
+        if (ec || !std::filesystem::is_regular_file(path, ec)) {
+            set_error("there is no file " + display_text(path.string()));
+            return;
+        }
+        if (size > protocol::kMaxGroupAvatarBytes) {
+            set_error("a group picture is at most 64 KiB; " +
+                      display_text(path.filename().string()) + " has " + size_text(size));
+            return;
+        }
+        std::ifstream in(path, std::ios::binary);
+        image.resize(static_cast<std::size_t>(size));
+        if (!in.read(reinterpret_cast<char*>(image.data()), static_cast<std::streamsize>(size))) {
+            set_error("cannot read " + display_text(path.string()));
+            return;
+        }
+    }
+    if (auto st = m_backend.set_group_avatar(id, image); !st) {
+        set_error(st.error().message);
+        return;
+    }
+    set_notice(image.empty() ? "the group's picture was removed"
+                             : "the group's picture was changed (members see it in the desktop "
+                               "app)");
+}
+
 void TuiModel::show_members() {
     Bytes id;
     if (!open_group(id))
@@ -686,9 +857,23 @@ void TuiModel::show_members() {
         set_error(members.error().message);
         return;
     }
-    std::string text = "Members of " + display_name(m_open_peer) + ":\n";
+    std::string text;
+    if (auto groups = m_backend.groups()) {
+        for (const auto& g : groups.value()) {
+            if (g.group_id != id)
+                continue;
+            if (!g.description.empty())
+                text += "About: " + display_text(g.description) + "\n";
+            text += g.avatar.empty() ? "No picture (/group picture FILE sets one).\n"
+                                     : "Picture: " + size_text(g.avatar.size()) +
+                                           " (shown in the desktop app).\n";
+            if (g.has_left)
+                text += "You left this group: it is read-only.\n";
+        }
+    }
+    text += "Members of " + display_name(m_open_peer) + ":\n";
     for (const auto& m : members.value())
-        text += "  " + m.username + (m.admin ? "  (admin)" : "") + "\n";
+        text += "  " + display_text(m.username) + (m.admin ? "  (admin)" : "") + "\n";
     text += "Any key closes this list (Esc: just close it).";
     m_overlay = text;
     m_overlay_members = true;
@@ -740,6 +925,224 @@ std::string TuiModel::search_line(const store::MessageRow& row) const {
            when(shown_time(row)) + "  " + display_text(row.text);
 }
 
+// ---- find in the open conversation -----------------------------------------------------------
+
+namespace {
+
+std::string lowered(std::string_view text) {
+    std::string out(text);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+} // namespace
+
+void TuiModel::start_find(const std::string& query) {
+    end_find();
+    if (m_open_peer.empty()) {
+        set_error("no conversation is open: /open NAME first");
+        return;
+    }
+    std::vector<std::string> words;
+    // The words as the pane shows them (display_text), so that what is found is what is seen.
+    for (const auto& word : split_lines(display_text(query))) {
+        std::size_t i = 0;
+        while (i < word.size()) {
+            std::size_t space = word.find(' ', i);
+            std::string piece = word.substr(i, space == std::string::npos ? space : space - i);
+            if (!piece.empty())
+                words.push_back(piece);
+            i = space == std::string::npos ? word.size() : space + 1;
+        }
+    }
+    if (words.empty())
+        return;
+    // Older messages than those loaded are searched too, up to a bound.
+    if (m_messages.size() >= static_cast<std::size_t>(m_history_limit) &&
+        m_history_limit < kFindHistory) {
+        m_history_limit = kFindHistory;
+        load_messages();
+    }
+    for (std::size_t i = m_messages.size(); i-- > 0;) {
+        const Entry& entry = m_messages[i];
+        if (entry.row.deleted)
+            continue;
+        std::string text;
+        for (const auto& line : entry.text_lines)
+            text += lowered(line) + "\n";
+        if (std::all_of(words.begin(), words.end(),
+                        [&](const auto& w) { return text.find(lowered(w)) != std::string::npos; }))
+            m_find_rows.push_back(entry.row.id);
+    }
+    if (m_find_rows.empty()) {
+        set_error("no message here holds \xE2\x80\x9C" + display_text(query) +
+                  "\xE2\x80\x9D (/search looks in every conversation)");
+        return;
+    }
+    m_find_words = std::move(words);
+    m_find_index = 0;
+    m_find_jump = true;
+    m_error.clear();
+    m_notice.clear();
+}
+
+void TuiModel::find_step(int step) {
+    if (m_find_rows.empty())
+        return;
+    int last = static_cast<int>(m_find_rows.size()) - 1;
+    int next = m_find_index + step;
+    if (next < 0 || next > last) {
+        set_notice(next < 0 ? "that is the newest match (Esc ends the search)"
+                            : "that is the oldest match (Esc ends the search)");
+        next = std::clamp(next, 0, last);
+    } else {
+        m_notice.clear();
+    }
+    m_find_index = next;
+    m_find_jump = true;
+}
+
+void TuiModel::end_find() {
+    m_find_words.clear();
+    m_find_rows.clear();
+    m_find_index = 0;
+    m_find_jump = false;
+}
+
+// ---- settings and keys -----------------------------------------------------------------------
+
+void TuiModel::load_ui_settings() {
+    auto editing = m_backend.setting(kEditingSettingKey);
+    auto mouse = m_backend.setting(kMouseSettingKey);
+    auto theme = m_backend.setting(kThemeSettingKey);
+    if (!editing || !mouse || !theme) {
+        set_error(!editing ? editing.error().message
+                  : !mouse ? mouse.error().message
+                           : theme.error().message);
+        return;
+    }
+    m_vi_editing = editing.value() == "vi";
+    m_vi.reset();
+    m_mouse = mouse.value() == "on";
+    m_theme = valid_theme(theme.value()) ? theme.value() : std::string("auto");
+}
+
+void TuiModel::load_key_config(std::string_view text, const std::string& label) {
+    auto problems = m_keys.load(text);
+    if (problems.empty())
+        return;
+    std::string more = problems.size() > 1
+                           ? " (and " + std::to_string(problems.size() - 1) + " more; /keys)"
+                           : std::string(" (/keys shows the bindings)");
+    // Kept apart from m_error, which the connection clears when it comes up: the person must
+    // get to read it.
+    m_key_warning = label + " " + problems.front() + more;
+    m_key_problems = label + ":\n";
+    for (const auto& p : problems)
+        m_key_problems += "  " + p + "\n";
+}
+
+void TuiModel::show_keys() {
+    std::string text = "Key bindings (bind KEY ACTION lines in ~/.config/veil/keys.conf):\n";
+    for (const auto& line : m_keys.describe())
+        text += "  " + line + "\n";
+    if (!m_key_problems.empty())
+        text +=
+            "Lines of " + m_key_problems.substr(0, m_key_problems.size() - 1) + "\nwere skipped.\n";
+    m_overlay = text + "PageUp/PageDown scroll. Any other key closes this (Esc: just close it).";
+    m_overlay_search = true; // scrolls like the search results
+    m_overlay_scroll = 0;
+}
+
+void TuiModel::set_editing(bool vi) {
+    m_vi_editing = vi;
+    m_vi.reset();
+}
+
+void TuiModel::show_settings() {
+    std::string text = "Settings (/set NAME VALUE):\n";
+    text +=
+        std::string("  editing       ") + (m_vi_editing ? "vi" : "emacs") + "      emacs or vi\n";
+    text += std::string("  mouse         ") + (m_mouse ? "on" : "off") +
+            "      on: the wheel scrolls, a click opens a conversation\n";
+    text += "  theme         " + m_theme + "    auto, 256, 16 or mono (now " +
+            std::string(color_mode_name(m_color_mode)) + "; NO_COLOR set: mono in auto)\n";
+    text += std::string("  readreceipts  ") + (m_backend.read_receipts() ? "on" : "off") +
+            "      on: senders see when you read their messages\n";
+    text += std::string("  notify        ") +
+            (!m_notify.enabled                     ? "off"
+             : m_notify.preview == Preview::all    ? "all"
+             : m_notify.preview == Preview::sender ? "sender"
+                                                   : "none") +
+            "     all, sender, none, off or on\n";
+    m_overlay = text + "Any key closes this (Esc: just close it).";
+}
+
+void TuiModel::change_setting(const std::vector<std::string>& words) {
+    if (words.empty()) {
+        show_settings();
+        return;
+    }
+    const std::string& name = words[0];
+    std::string value = words.size() > 1 ? words[1] : std::string();
+    auto store = [&](const char* key, const std::string& v) {
+        if (auto st = m_backend.set_setting(key, v); !st) {
+            set_error(st.error().message);
+            return false;
+        }
+        return true;
+    };
+    if (name == "readreceipts" || name == "read-receipts") {
+        if (!value.empty() && value != "on" && value != "off")
+            return set_error("/set readreceipts takes on or off");
+        change_read_receipts(value);
+    } else if (name == "notify" || name == "notifications") {
+        change_notify(value);
+    } else if (name == "editing") {
+        if (value.empty())
+            return set_notice(std::string("editing: ") + (m_vi_editing ? "vi" : "emacs"));
+        if (value != "vi" && value != "emacs")
+            return set_error("/set editing takes vi or emacs");
+        if (store(kEditingSettingKey, value)) {
+            set_editing(value == "vi");
+            set_notice(value == "vi" ? "vi editing: Esc for normal mode, i to insert"
+                                     : "emacs editing");
+        }
+    } else if (name == "mouse") {
+        if (value.empty())
+            return set_notice(std::string("mouse: ") + (m_mouse ? "on" : "off"));
+        if (value != "on" && value != "off")
+            return set_error("/set mouse takes on or off");
+        if (store(kMouseSettingKey, value)) {
+            m_mouse = value == "on";
+            set_notice(m_mouse ? "mouse on: the wheel scrolls, a click opens a conversation "
+                                 "(Shift selects text)"
+                               : "mouse off");
+        }
+    } else if (name == "theme") {
+        if (value.empty())
+            return set_notice("theme: " + m_theme);
+        if (!valid_theme(value))
+            return set_error("/set theme takes auto, 256, 16 or mono");
+        if (store(kThemeSettingKey, value)) {
+            m_theme = value;
+            set_notice("theme: " + value);
+        }
+    } else {
+        set_error("/set knows editing, mouse, theme, readreceipts and notify");
+    }
+}
+
+int TuiModel::first_listed(int visible) const {
+    int open_index = 0;
+    for (std::size_t i = 0; i < m_conversations.size(); ++i)
+        if (m_conversations[i].peer == m_open_peer)
+            open_index = static_cast<int>(i);
+    return std::max(0, open_index - visible + 1);
+}
+
 // ---- blocking and notifications --------------------------------------------------------------
 
 void TuiModel::set_blocked(const std::string& name, bool blocked) {
@@ -765,7 +1168,7 @@ void TuiModel::show_blocked() {
     } else {
         text = "Blocked (their messages are dropped unseen; /unblock NAME undoes it):\n";
         for (const auto& name : blocked.value())
-            text += "  " + name + "\n";
+            text += "  " + display_text(name) + "\n";
     }
     m_overlay = text + "Any key closes this list (Esc: just close it).";
 }
@@ -1205,7 +1608,7 @@ Frame TuiModel::render() {
         f.status = fit_line({{"terminal too small", Style::status}}, f.cols, true, Style::status);
         return f;
     }
-    f.list_width = f.cols >= 60 ? std::clamp(f.cols / 5, 16, 28) : 0;
+    f.list_width = list_width_for(f.cols);
     int width = f.pane_width();
     int rows = f.pane_rows();
 
@@ -1220,6 +1623,11 @@ Frame TuiModel::render() {
             {" blocked: /unblock " + display_text(m_open_peer) + " to write ", Style::dim});
     if (!m_open_peer.empty() && m_timer_s > 0)
         title.push_back({" \xE2\x8F\xB3 " + engine::describe_timer(m_timer_s) + " ", Style::title});
+    for (const auto& c : m_conversations)
+        if (c.peer == m_open_peer && !c.looks_like.empty())
+            title.push_back(
+                {" \xE2\x9A\xA0 looks like " + display_text(c.looks_like) + ": check who this is ",
+                 Style::warning});
     if (m_trust.needs_accept)
         title.push_back({" \xE2\x9A\xA0 safety number changed ", Style::warning});
     else if (m_trust.verified)
@@ -1248,6 +1656,16 @@ Frame TuiModel::render() {
             m_history_limit *= 2; // scrolled past what is loaded: fetch older messages
             load_messages();
             f.pane = message_pane(rows, width, max_scroll, reached_top);
+        }
+        if (m_find_jump) {
+            // Show the match whole, in the middle of the pane when it fits.
+            m_find_jump = false;
+            if (m_find_spot.found) {
+                int height = m_find_spot.top - m_find_spot.bottom + 1;
+                m_scroll = height >= rows ? m_find_spot.top - rows + 1
+                                          : std::max(0, m_find_spot.bottom - (rows - height) / 2);
+                f.pane = message_pane(rows, width, max_scroll, reached_top);
+            }
         }
         if (m_scroll > max_scroll) {
             m_scroll = max_scroll;
@@ -1322,7 +1740,15 @@ std::vector<Line> TuiModel::message_pane(int rows, int width, int& max_scroll, b
     std::string own_name = display_text(m_username);
     std::string peer_name = display_name(m_open_peer);
 
-    // Lay out from the newest message back until the window (plus the scroll) is full.
+    // However wide the terminal, messages wrap at a width that reads well.
+    width = std::min(width, kMessageWidth);
+    std::set<std::int64_t> found(m_find_rows.begin(), m_find_rows.end());
+    std::int64_t current =
+        m_find_rows.empty() ? 0 : m_find_rows[static_cast<std::size_t>(m_find_index)];
+    m_find_spot = {};
+
+    // Lay out from the newest message back until the window (plus the scroll) is full, or,
+    // when jumping to a /find match, until the match and a window above it are laid out.
     std::vector<Line> reversed;
     reached_top = true;
     for (std::size_t i = m_messages.size(); i-- > 0;) {
@@ -1348,12 +1774,24 @@ std::vector<Line> TuiModel::message_pane(int rows, int width, int& max_scroll, b
         layout.max_bytes = m_full ? 0 : kTruncateBytes;
         layout.max_lines = m_full ? 0 : kTruncateLines;
         auto lines = layout_message(layout, width);
+        if (found.count(entry.row.id) > 0)
+            for (auto& line : lines)
+                line =
+                    highlight_words(line, m_find_words,
+                                    entry.row.id == current ? Style::found_current : Style::found);
+        if (entry.row.id == current && current != 0) {
+            m_find_spot.found = true;
+            m_find_spot.bottom = static_cast<int>(reversed.size());
+            m_find_spot.top = m_find_spot.bottom + static_cast<int>(lines.size()) - 1;
+        }
         for (auto it = lines.rbegin(); it != lines.rend(); ++it)
             reversed.push_back(std::move(*it));
         std::int64_t at = shown_time(entry.row);
         if (i == 0 || !same_local_day(shown_time(m_messages[i - 1].row), at))
             reversed.push_back(day_separator(at, width));
-        if (static_cast<int>(reversed.size()) >= rows + m_scroll + 1 && i > 0) {
+        bool jumping = m_find_jump && (!m_find_spot.found || static_cast<int>(reversed.size()) <
+                                                                 m_find_spot.top + rows + 1);
+        if (!jumping && static_cast<int>(reversed.size()) >= rows + m_scroll + 1 && i > 0) {
             reached_top = false;
             break;
         }
@@ -1376,11 +1814,7 @@ std::vector<Line> TuiModel::conversation_list(int rows, int width) const {
     std::vector<Line> lines;
     lines.push_back(fit_line({{" Conversations", Style::title}}, width, true, Style::title));
     int visible = rows - 1;
-    int open_index = 0;
-    for (std::size_t i = 0; i < m_conversations.size(); ++i)
-        if (m_conversations[i].peer == m_open_peer)
-            open_index = static_cast<int>(i);
-    int first = std::max(0, open_index - visible + 1);
+    int first = first_listed(visible);
     for (int i = first; i < static_cast<int>(m_conversations.size()) && i - first < visible; ++i) {
         const auto& c = m_conversations[static_cast<std::size_t>(i)];
         bool is_open = c.peer == m_open_peer;
@@ -1388,9 +1822,18 @@ std::vector<Line> TuiModel::conversation_list(int rows, int width) const {
                       : c.blocked    ? Style::dim
                       : c.unread > 0 ? Style::unread
                                      : Style::normal;
-        std::string count = c.blocked      ? " \xE2\x8A\x98 " // ⊘
-                            : c.unread > 0 ? " " + std::to_string(c.unread) + " "
-                                           : "";
+        // ⊘ blocked; else the unread count and ⚠ for a name that looks like another's.
+        std::string count;
+        if (c.blocked) {
+            count = " \xE2\x8A\x98 ";
+        } else {
+            if (c.unread > 0)
+                count += " " + std::to_string(c.unread);
+            if (!c.looks_like.empty())
+                count += " \xE2\x9A\xA0";
+            if (!count.empty())
+                count += " ";
+        }
         int name_cells = width - 2 - text_width(count);
         std::string name(clip_to_width(c.display_name, std::max(0, name_cells)));
         name += spaces(name_cells - text_width(name));
@@ -1401,8 +1844,12 @@ std::vector<Line> TuiModel::conversation_list(int rows, int width) const {
 }
 
 Line TuiModel::status_line() const {
-    Line line = {{" " + display_text(m_username), Style::status},
-                 {" \xE2\x94\x82 ", Style::status}}; // │
+    Line line;
+    if (m_vi_editing)
+        line.push_back(
+            {m_vi.mode() == ViInput::Mode::normal ? "-- NORMAL --" : "-- INSERT --", Style::mode});
+    line.push_back({" " + display_text(m_username), Style::status});
+    line.push_back({" \xE2\x94\x82 ", Style::status}); // │
     if (m_unlinked)
         line.push_back({"this device was unlinked from the account", Style::error});
     else
@@ -1411,9 +1858,23 @@ Line TuiModel::status_line() const {
         line.push_back({" \xE2\x94\x82 ", Style::status});
         line.push_back({m_transfer_label, Style::status});
     }
+    if (!m_find_words.empty()) {
+        std::string words;
+        for (const auto& w : m_find_words)
+            words += (words.empty() ? "" : " ") + w;
+        line.push_back({" \xE2\x94\x82 ", Style::status});
+        line.push_back({"find \xE2\x80\x9C" + words + "\xE2\x80\x9D " +
+                            std::to_string(m_find_index + 1) + "/" +
+                            std::to_string(m_find_rows.size()) +
+                            " \xC2\xB7 Ctrl-R older \xC2\xB7 Ctrl-S newer \xC2\xB7 Esc ends",
+                        Style::status});
+    }
     if (!m_error.empty()) {
         line.push_back({" \xE2\x94\x82 ", Style::status});
         line.push_back({"\xE2\x9A\xA0 " + display_text(m_error) + " (Esc)", Style::error});
+    } else if (!m_key_warning.empty()) {
+        line.push_back({" \xE2\x94\x82 ", Style::status});
+        line.push_back({"\xE2\x9A\xA0 " + display_text(m_key_warning) + " (Esc)", Style::error});
     } else if (!m_notice.empty()) {
         line.push_back({" \xE2\x94\x82 ", Style::status});
         line.push_back({display_text(m_notice), Style::status});

@@ -9,10 +9,14 @@
 
 #include "chat_backend.h"
 #include "commands.h"
+#include "completion.h"
 #include "engine/engine.h"
+#include "key_bindings.h"
 #include "line_editor.h"
 #include "notification.h"
+#include "theme.h"
 #include "util/clock.h"
+#include "vi_input.h"
 #include "view.h"
 
 #include <filesystem>
@@ -22,6 +26,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -32,7 +37,8 @@ struct ConversationEntry {
     std::string display_name; // display_text(peer)
     int unread = 0;
     std::int64_t last_activity_ms = 0;
-    bool blocked = false; // a person we blocked (marked in the list)
+    bool blocked = false;        // a person we blocked (marked in the list)
+    std::string looks_like = {}; // another person of the list whose name looks the same, or ""
 };
 
 class TuiModel {
@@ -42,6 +48,17 @@ public:
     static constexpr std::size_t kTruncateLines = 24;
     // /search shows at most this many messages.
     static constexpr int kSearchLimit = 100;
+    // Messages wrap at this many columns however wide the terminal is: long lines are hard
+    // to read.
+    static constexpr int kMessageWidth = 100;
+    // /find looks through at least this many of the latest messages of the conversation.
+    static constexpr int kFindHistory = 2000;
+    // Rows one turn of the mouse wheel scrolls.
+    static constexpr int kWheelRows = 3;
+    // The profile settings of the terminal app (AccountStore::setting).
+    static constexpr const char* kEditingSettingKey = "tui.editing";
+    static constexpr const char* kMouseSettingKey = "tui.mouse";
+    static constexpr const char* kThemeSettingKey = "tui.theme";
 
     TuiModel(ChatBackend& backend, const Clock& clock);
 
@@ -75,6 +92,27 @@ public:
 
     // Reads the notification setting from the profile (open_initial does it too).
     void load_notify_settings();
+    // Reads the editing mode, mouse and theme settings from the profile (open_initial too).
+    void load_ui_settings();
+    // Applies a keys.conf (key_bindings.h) over the default bindings; lines it skips are shown
+    // in the status line, naming `label` and the line ("keys.conf line 3: unknown action 'x'"),
+    // until Esc (key_warning()), and listed by /keys.
+    void load_key_config(std::string_view text, const std::string& label);
+    const KeyBindings& key_bindings() const { return m_keys; }
+    const std::string& key_warning() const { return m_key_warning; }
+    bool vi_editing() const { return m_vi_editing; }
+    ViInput::Mode vi_mode() const { return m_vi.mode(); }
+    // Whether the app should report the mouse (/set mouse on).
+    bool mouse_enabled() const { return m_mouse; }
+    // What /set theme asked for ("auto", "256", "16", "mono"); the app tells the model which
+    // colours it then chose, for /set to show.
+    const std::string& theme() const { return m_theme; }
+    void set_color_mode(ColorMode mode) { m_color_mode = mode; }
+    // The /find in the open conversation: its words, how many messages match and which one
+    // is shown (0 the newest); no words when no find is on.
+    const std::vector<std::string>& find_words() const { return m_find_words; }
+    int find_matches() const { return static_cast<int>(m_find_rows.size()); }
+    int find_index() const { return m_find_index; }
     const NotifySettings& notify_settings() const { return m_notify; }
     // True once after a message that should notify arrived (the app rings the bell).
     bool take_bell_request() { return std::exchange(m_bell, false); }
@@ -151,6 +189,22 @@ private:
     void switch_conversation(int step);
     // What a key does once the overlays have had their say.
     void edit_or_act(const Key& key, int page);
+    void act(Action action, int page);
+    // Mouse events; true when the key was one.
+    bool mouse(const Key& key);
+    // Tab and Shift-Tab: the next (step 1) or previous (-1) completion of the word at the
+    // cursor; on a line that is not a command, the next or previous conversation.
+    void complete(int step);
+    // /find: looks for the words in the open conversation and jumps to the newest match;
+    // find_step moves to an older (1) or newer (-1) match.
+    void start_find(const std::string& query);
+    void find_step(int step);
+    void end_find();
+    void change_setting(const std::vector<std::string>& words);
+    void show_settings();
+    void show_keys();
+    void set_editing(bool vi);
+    int first_listed(int visible) const;
     void scroll_by(int rows);
     void run(const Command& command);
     void send(const std::string& text);
@@ -180,6 +234,7 @@ private:
     void create_group(const std::string& name, const std::vector<std::string>& members);
     void change_group(const Command& command);
     void show_members();
+    void change_group_picture(const std::string& typed);
     void describe_group(const Command& command);
     void list_devices();
     void show_devices(const std::vector<engine::DeviceInfo>& devices);
@@ -200,6 +255,13 @@ private:
     Line input_line(int width, int& cursor_col) const;
     std::vector<Line> conversation_list(int rows, int width) const;
     std::vector<Line> message_pane(int rows, int width, int& max_scroll, bool& reached_top);
+    // Where the /find match being jumped to is in the pane's rows counted from the bottom
+    // (as m_scroll counts), once message_pane has laid it out.
+    struct FindSpot {
+        bool found = false;
+        int bottom = 0;
+        int top = 0;
+    };
     std::vector<Line> text_pane(const std::string& text, int width) const;
     // One row per line of text, each cut to width with "…", from line m_overlay_scroll on.
     std::vector<Line> clipped_pane(const std::string& text, int rows, int width);
@@ -237,6 +299,27 @@ private:
 
     LineEditor m_editor;
     std::map<std::string, std::string> m_drafts; // unsent input per conversation
+
+    // Keys, editing, mouse and colours.
+    KeyBindings m_keys;
+    ViInput m_vi;
+    bool m_vi_editing = false;
+    bool m_mouse = false;
+    std::string m_theme = "auto";
+    ColorMode m_color_mode = ColorMode::mono;
+    std::string m_completed; // the line as the last Tab left it (to cycle on the next)
+    Completion m_completion; // the matches the last Tab found
+    std::size_t m_completion_index = 0;
+    bool m_completing = false; // the key before this one was Tab or Shift-Tab
+
+    // /find in the open conversation.
+    std::vector<std::string> m_find_words;
+    std::vector<std::int64_t> m_find_rows; // row ids of the matching messages, newest first
+    int m_find_index = 0;
+    bool m_find_jump = false; // the next render scrolls to the match
+    FindSpot m_find_spot;
+    std::string m_key_problems; // keys.conf lines that were skipped, for /keys
+    std::string m_key_warning;  // the first of them, in the status line until Esc
 
     // Everyday messaging.
     std::map<std::int64_t, int> m_ref_of_row; // the open conversation's references

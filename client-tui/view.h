@@ -27,14 +27,21 @@ struct Key {
         ctrl, // ch: the lowercase letter ('q' for Ctrl-Q)
         alt,  // ch: the key pressed with Alt or after Esc
         resize,
+        // The mouse, when /set mouse on: row and col say where (0-based, the whole screen).
+        mouse_click,
+        wheel_up,
+        wheel_down,
     };
     Type type = Type::character;
     char32_t ch = 0;
+    int row = 0;
+    int col = 0;
 
     static Key character(char32_t c) { return {Type::character, c}; }
     static Key ctrl(char letter) { return {Type::ctrl, static_cast<char32_t>(letter)}; }
     static Key alt(char32_t c) { return {Type::alt, c}; }
     static Key of(Type type) { return {type, 0}; }
+    static Key mouse(Type type, int row, int col) { return {type, 0, row, col}; }
 };
 
 struct Size {

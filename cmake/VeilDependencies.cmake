@@ -15,6 +15,8 @@ pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
 
 # QR codes for link codes, drawn by the terminal and desktop apps.
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
+# Grapheme clusters: where the terminal app's cursor may stop and its lines may break.
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 
 find_package(SQLite3 REQUIRED)
 find_package(Protobuf REQUIRED)

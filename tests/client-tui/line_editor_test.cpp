@@ -95,3 +95,75 @@ TEST_CASE("take returns the line and empties it", "[line_editor]") {
     CHECK(e.empty());
     CHECK(e.cursor() == 0);
 }
+
+TEST_CASE("a zero-width joiner typed between two emoji joins them into one character",
+          "[line_editor]") {
+    LineEditor e;
+    CHECK(e.insert(0x1F469)); // woman
+    CHECK(e.insert(0x200D));  // typed by hand: kept, waiting for the next emoji
+    CHECK(e.text() == "\xF0\x9F\x91\xA9\xE2\x80\x8D");
+    CHECK(e.insert(0x1F4BB)); // laptop
+    CHECK(e.text() == "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB");
+    e.move_left();
+    CHECK(e.cursor() == 0);
+    e.move_right();
+    CHECK(e.cursor() == e.text().size());
+    e.delete_before();
+    CHECK(e.empty());
+}
+
+TEST_CASE("a flag of two regional indicators moves and deletes as one", "[line_editor]") {
+    LineEditor e = typed(U"a\U0001F1EB\U0001F1F7\U0001F1E9\U0001F1EAb"); // a, FR, DE, b
+    e.move_left();
+    e.move_left();
+    CHECK(e.text().substr(e.cursor()) == "\xF0\x9F\x87\xA9\xF0\x9F\x87\xAA"
+                                         "b");
+    e.delete_before();
+    CHECK(e.text() == "a\xF0\x9F\x87\xA9\xF0\x9F\x87\xAA"
+                      "b");
+}
+
+TEST_CASE("Ctrl-K kills to the end and Ctrl-Y puts it back", "[line_editor]") {
+    LineEditor e = typed(U"hello world");
+    e.move_home();
+    e.move_word_forward();
+    CHECK(e.cursor() == 5);
+    e.kill_to_end();
+    CHECK(e.text() == "hello");
+    e.move_home();
+    e.yank();
+    CHECK(e.text() == " worldhello");
+}
+
+TEST_CASE("Alt-B, Alt-F and Alt-D move and delete by words", "[line_editor]") {
+    LineEditor e = typed(U"see you, \u4e16\u754c soon");
+    e.move_word_backward();
+    CHECK(e.text().substr(e.cursor()) == "soon");
+    e.move_word_backward();
+    CHECK(e.text().substr(e.cursor()) == "\xE4\xB8\x96\xE7\x95\x8C soon");
+    e.move_home();
+    e.move_word_forward();
+    e.move_word_forward();
+    CHECK(e.text().substr(0, e.cursor()) == "see you");
+    e.delete_word_after();
+    CHECK(e.text() == "see you soon");
+}
+
+TEST_CASE("Up and Down step through the lines sent and come back to the one being typed",
+          "[line_editor]") {
+    LineEditor e;
+    e.remember("first");
+    e.remember("second");
+    e.remember("second"); // a repeat is kept once
+    e.insert_text("draft");
+    e.history_previous();
+    CHECK(e.text() == "second");
+    e.history_previous();
+    CHECK(e.text() == "first");
+    e.history_previous();
+    CHECK(e.text() == "first");
+    e.history_next();
+    e.history_next();
+    CHECK(e.text() == "draft");
+    CHECK(e.history().size() == 2);
+}

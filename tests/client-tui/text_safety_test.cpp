@@ -50,4 +50,13 @@ TEST_CASE("zero-width and other invisible characters are shown as visible marks"
     // The zero-width joiner inside an emoji sequence is kept.
     std::string family = "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB";
     CHECK(inert_for_terminal(family, true) == family);
+    // ...also after a skin tone and the emoji selector (woman, medium skin, ZWJ, laptop).
+    std::string toned = "\xF0\x9F\x91\xA9\xF0\x9F\x8F\xBD\xE2\x80\x8D\xF0\x9F\x92\xBB";
+    CHECK(inert_for_terminal(toned, true) == toned);
+    std::string heart = "\xE2\x9D\xA4\xEF\xB8\x8F\xE2\x80\x8D\xF0\x9F\x94\xA5"; // heart on fire
+    CHECK(inert_for_terminal(heart, true) == heart);
+    // Anywhere else it hides inside a word, so it is shown.
+    CHECK(inert_for_terminal("ad\xE2\x80\x8Dmin", true) == "ad<U+200D>min");
+    CHECK(inert_for_terminal("\xF0\x9F\x91\xA9\xE2\x80\x8D", true) == "\xF0\x9F\x91\xA9<U+200D>");
+    CHECK(inert_for_terminal("\xE2\x80\x8D\xF0\x9F\x92\xBB", true) == "<U+200D>\xF0\x9F\x92\xBB");
 }

@@ -39,3 +39,22 @@ TEST_CASE("an invalid byte is one cell and is stepped over alone", "[text_width]
     CHECK(utf8_prev("a\xE4\xB8\x96", 4) == 1);
     CHECK(utf8_prev("a\x80", 2) == 1);
 }
+
+TEST_CASE("clusters are never split: flags, joined emoji and accents stay whole", "[text_width]") {
+    std::string flags = "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7\xF0\x9F\x87\xA9\xF0\x9F\x87\xAA"; // FR DE
+    CHECK(next_grapheme(flags, 0) == 8);
+    CHECK(previous_grapheme(flags, flags.size()) == 8);
+    CHECK(clip_to_width(flags, 3) == flags.substr(0, 8));
+    std::string family = "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB"; // woman ZWJ laptop
+    CHECK(next_grapheme(family, 0) == family.size());
+    CHECK(clip_to_width(family, 3).empty()); // 4 cells as curses places them, or nothing
+    auto flag_pieces = wrap_to_width("a" + flags, 2);
+    CHECK(flag_pieces == std::vector<std::string>{"a", flags.substr(0, 8), flags.substr(8)});
+    auto pieces = wrap_to_width("e\xCC\x81"
+                                "e\xCC\x81"
+                                "e\xCC\x81",
+                                2);
+    REQUIRE(pieces.size() == 2);
+    CHECK(pieces[0] == "e\xCC\x81"
+                       "e\xCC\x81");
+}
