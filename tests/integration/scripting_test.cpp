@@ -214,6 +214,30 @@ TEST_CASE("listen --json streams a message, its receipts, typing, a group change
     CHECK(after.out.find("hello from bob") == std::string::npos);
 }
 
+TEST_CASE("a listener killed with SIGKILL loses no message: what it printed last may come "
+          "again, what came meanwhile comes next") {
+    TempDir dir("veil-listen-kill");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+
+    auto listen = alice.start({"listen", "--json"});
+    REQUIRE(listen->wait_for_output("veil: listening", 30s, true));
+    REQUIRE(bob.run({"send", "alice", "first, seen before the kill"}).code == 0);
+    REQUIRE(!wait_for_line(*listen, {"first, seen before the kill"}).empty());
+    listen->signal(SIGKILL);
+    REQUIRE(listen->wait(10s));
+
+    REQUIRE(bob.run({"send", "alice", "second, sent while nobody listened"}).code == 0);
+    auto again = alice.start({"listen", "--json"});
+    REQUIRE(!wait_for_line(*again, {"second, sent while nobody listened"}).empty());
+    // Printed once by the second listener, whether or not the first line comes again.
+    CHECK(count(again->out(), "second, sent while nobody listened") == 1);
+    CHECK(count(again->out(), "first, seen before the kill") <= 1);
+    again->signal(SIGINT);
+    CHECK(again->wait(20s) == std::optional<int>(0));
+}
+
 TEST_CASE("a bot drives the daemon over its socket: it subscribes, gets a message, reacts and "
           "answers, and the daemon leaves with its socket on SIGTERM") {
     TempDir dir("veil-daemon");
@@ -274,6 +298,35 @@ TEST_CASE("a bot drives the daemon over its socket: it subscribes, gets a messag
     CHECK(pong.find(R"("reply_to":{"id":")" + ping_id) != std::string::npos);
     CHECK(!line_with(bob_out, {R"("event":"changed")", R"("emoji":"👍")"}).empty());
     CHECK(!bot.wait_for({R"("event":"status")", pong_id, R"("status":"delivered")"}).empty());
+
+    // Safety numbers, typing and read state over the socket.
+    answer = bot.call(6, "verify", R"({"name":"bob"})");
+    CHECK(std::regex_search(answer, std::regex(R"re("safety_number":"[0-9 ]{60,}")re")));
+    CHECK(answer.find(R"("verified":false)") != std::string::npos);
+    answer = bot.call(7, "verify", R"({"name":"bob","action":"mark"})");
+    CHECK(answer.find(R"("verified":true)") != std::string::npos);
+    CHECK(bot.call(8, "typing", R"({"to":"bob"})").find(R"("result":{})") != std::string::npos);
+    CHECK(bot.call(9, "read", R"({"to":"bob"})").find(R"("result":{})") != std::string::npos);
+
+    // Bob makes a group with the bot in it: the bot hears of it and writes to the group.
+    auto created = bob.run({"group", "create", "crew", "--members", "alice"});
+    INFO(created.err);
+    REQUIRE(created.code == 0);
+    const std::string group_id = first_line(created.out);
+    event = bot.wait_for({R"("event":"group")", group_id, R"("name":"crew")"});
+    REQUIRE(!event.empty());
+    CHECK(event.find(R"({"name":"bob","admin":true})") != std::string::npos);
+    answer = bot.call(10, "groups");
+    CHECK(answer.find(R"("id":")" + group_id + R"(","name":"crew")") != std::string::npos);
+    answer = bot.call(11, "send", R"({"group":"crew","text":"the bot greets the crew"})");
+    const std::string crew_id = message_id_in(answer);
+    REQUIRE(crew_id.size() == 32);
+    CHECK(!bot.wait_for({R"("event":"status")", crew_id, R"("status":"sent")"}).empty());
+    auto crew = bob.run({"receive", "--json"});
+    REQUIRE(crew.code == 0);
+    std::string greeting = line_with(crew.out, {"the bot greets the crew"});
+    REQUIRE(!greeting.empty());
+    CHECK(greeting.find(R"("group_id":")" + group_id) != std::string::npos);
 
     daemon->signal(SIGTERM);
     auto code = daemon->wait(20s);
