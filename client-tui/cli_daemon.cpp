@@ -18,10 +18,12 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string_view>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <utility>
 
 namespace veil::tui {
 namespace {
@@ -31,6 +33,7 @@ constexpr std::size_t kMaxLineBytes = 1 << 20;
 // A client that lets this much output pile up (it stopped reading) is disconnected.
 constexpr std::size_t kMaxPendingOutBytes = 16 << 20;
 constexpr std::size_t kMaxClients = 64;
+const char* const kTooLong = "a request line is longer than 1 MiB";
 
 // JSON-RPC's own codes for malformed requests; a failed action uses the CLI's exit codes (1-5).
 constexpr int kParseError = -32700;
@@ -183,6 +186,9 @@ public:
 private:
     void accept_clients();
     void read_from(Connection& c);
+    // Splits what a client sent into lines and handles each complete one.
+    void take(Connection& c, std::string_view chunk);
+    void send_error(Connection& c, int code, const std::string& message);
     void handle_line(Connection& c, const std::string& line);
     Reply call(Connection& c, const std::string& method, Params& params);
     void send(Connection& c, const std::string& line);
@@ -277,105 +283,91 @@ void Daemon::accept_clients() {
 }
 
 void Daemon::read_from(Connection& c) {
+    // A bounded number of reads per wake-up: a client that floods cannot starve the others
+    // (the notifier wakes us again while bytes are left).
     char buffer[65536];
-    while (!c.dead) {
+    for (int round = 0; round < 16 && !c.dead; ++round) {
         const ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
             drop(c);
             return;
         }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+        take(c, std::string_view(buffer, static_cast<std::size_t>(n)));
+    }
+}
+
+void Daemon::take(Connection& c, std::string_view chunk) {
+    while (!chunk.empty() && !c.dead) {
+        const auto newline = chunk.find('\n');
+        if (c.discarding) {
+            // The rest of an oversize line, already answered.
+            if (newline == std::string_view::npos)
+                return;
+            c.discarding = false;
+            chunk.remove_prefix(newline + 1);
+            continue;
+        }
+        if (newline == std::string_view::npos) {
+            c.in.append(chunk);
+            if (c.in.size() > kMaxLineBytes) {
+                c.in = std::string();
+                c.discarding = true;
+                send_error(c, kInvalidRequest, kTooLong);
+            }
             return;
         }
-        std::string_view chunk(buffer, static_cast<std::size_t>(n));
-        while (!chunk.empty() && !c.dead) {
-            const auto newline = chunk.find('\n');
-            if (c.discarding) {
-                if (newline == std::string_view::npos)
-                    break;
-                c.discarding = false;
-                chunk.remove_prefix(newline + 1);
-                continue;
-            }
-            if (newline == std::string_view::npos) {
-                c.in.append(chunk);
-                chunk = {};
-            } else {
-                c.in.append(chunk.substr(0, newline));
-                chunk.remove_prefix(newline + 1);
-                std::string line = std::move(c.in);
-                c.in.clear();
-                handle_line(c, line);
-                continue;
-            }
-            if (c.in.size() > kMaxLineBytes) {
-                c.in.clear();
-                c.in.shrink_to_fit();
-                c.discarding = true;
-                send(c, reply_line("null",
-                                   Reply{{},
-                                         RpcError{kInvalidRequest, "a request line is longer than "
-                                                                   "1 MiB"}}));
-            }
-        }
+        c.in.append(chunk.substr(0, newline));
+        chunk.remove_prefix(newline + 1);
+        std::string line = std::exchange(c.in, std::string());
+        if (line.size() > kMaxLineBytes)
+            send_error(c, kInvalidRequest, kTooLong);
+        else
+            handle_line(c, line);
     }
+}
+
+void Daemon::send_error(Connection& c, int code, const std::string& message) {
+    send(c, reply_line("null", Reply{{}, RpcError{code, message}}));
 }
 
 void Daemon::handle_line(Connection& c, const std::string& line) {
     if (line.empty() || line == "\r")
         return;
-    if (line.size() > kMaxLineBytes) {
-        send(c, reply_line(
-                    "null",
-                    Reply{{}, RpcError{kInvalidRequest, "a request line is longer than 1 MiB"}}));
-        return;
-    }
     QJsonParseError parse{};
     auto doc = QJsonDocument::fromJson(
         QByteArray::fromRawData(line.data(), static_cast<qsizetype>(line.size())), &parse);
-    if (parse.error != QJsonParseError::NoError) {
-        send(c,
-             reply_line("null", Reply{{},
-                                      RpcError{kParseError,
-                                               "not JSON: " + parse.errorString().toStdString()}}));
-        return;
-    }
-    if (!doc.isObject()) {
-        send(c, reply_line("null",
-                           Reply{{}, RpcError{kInvalidRequest, "a request is a JSON object"}}));
-        return;
-    }
+    if (parse.error != QJsonParseError::NoError)
+        return send_error(c, kParseError, "not JSON: " + parse.errorString().toStdString());
+    if (!doc.isObject())
+        return send_error(c, kInvalidRequest, "a request is a JSON object");
     const QJsonObject request = doc.object();
     const QJsonValue id = request.value(QLatin1String("id"));
     const bool notification = id.isUndefined();
-    if (!notification && !id.isString() && !id.isDouble() && !id.isNull()) {
-        send(c, reply_line(
-                    "null",
-                    Reply{{}, RpcError{kInvalidRequest, "\"id\" must be a string or a number"}}));
-        return;
-    }
-    const std::string id_text = notification ? "null" : id_json(id);
+    if (!notification && !id.isString() && !id.isDouble() && !id.isNull())
+        return send_error(c, kInvalidRequest, "\"id\" must be a string or a number");
+
     const QJsonValue method = request.value(QLatin1String("method"));
     const QJsonValue params = request.value(QLatin1String("params"));
     Reply reply;
     if (request.value(QLatin1String("jsonrpc")) != QJsonValue(QLatin1String("2.0")) ||
-        !method.isString())
+        !method.isString()) {
         reply.error = RpcError{kInvalidRequest,
                                "a request needs \"jsonrpc\":\"2.0\" and a \"method\" string"};
-    else if (!params.isUndefined() && !params.isObject())
+    } else if (!params.isUndefined() && !params.isObject()) {
         reply.error = RpcError{kInvalidParams, "\"params\" must be an object"};
-    else {
+    } else {
         Params p(params.toObject());
         reply = call(c, method.toString().toStdString(), p);
     }
-    if (!notification && !c.dead)
-        send(c, reply_line(id_text, reply));
+    if (!notification)
+        send(c, reply_line(id_json(id), reply));
     // Subscribing: the backlog follows the answer.
-    if (reply.error || method.toString() != QLatin1String("subscribe") || !m_runner.drained)
-        return;
-    m_feed->catch_up();
+    if (!reply.error && method.toString() == QLatin1String("subscribe") && m_runner.drained)
+        m_feed->catch_up();
 }
 
 Reply Daemon::call(Connection& c, const std::string& method, Params& p) {

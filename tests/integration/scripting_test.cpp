@@ -360,6 +360,15 @@ TEST_CASE("bad requests to the daemon get JSON-RPC errors while a stalled client
     c.write(std::string(2 << 20, 'x') + "\n");
     CHECK(!c.wait_for({R"("code":-32600)", "1 MiB"}).empty());
 
+    // Bytes that are no text at all, and JSON nested far deeper than any request.
+    c.write(std::string("\xff\xfe\x00\x01{\"jsonrpc\"", 14) + "\n");
+    CHECK(!c.wait_for({R"("code":-32700)"}).empty());
+    c.write(std::string(100000, '[') + std::string(100000, ']') + "\n");
+    CHECK(!c.wait_for({R"("id":null)", R"("error")"}).empty());
+    c.write(R"({"jsonrpc":"2.0","id":{"a":1},"method":"contacts"})"
+            "\n");
+    CHECK(!c.wait_for({R"("code":-32600)"}).empty());
+
     CHECK(c.call(10, "launch_rockets").find(R"("code":-32601)") != std::string::npos);
     CHECK(c.call(11, "react", R"({"id":42,"emoji":"x"})").find(R"("code":-32602)") !=
           std::string::npos);
@@ -450,4 +459,25 @@ TEST_CASE("every verb has its own help, as veil VERB --help and veil help VERB")
     CHECK(unknown.code == 2);
     // Help opens nothing: no profile was made.
     CHECK(!std::filesystem::exists(nobody.profile));
+}
+
+TEST_CASE("the daemon listens where --socket says, and refuses a path too long for a socket") {
+    TempDir dir("veil-daemon-path");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+
+    auto too_long =
+        alice.run({"daemon", "--socket", (dir.path() / std::string(200, 's')).string()});
+    CHECK(too_long.code == 1);
+    CHECK(too_long.err.find("too long") != std::string::npos);
+    CHECK(alice.run({"contacts", "--socket", "x"}).code == 2);
+
+    const auto socket = dir.path() / "bot.sock";
+    auto daemon = alice.start({"daemon", "--socket", socket.string()});
+    REQUIRE(daemon->wait_for_output("veil: daemon ready", 30s, true));
+    RpcClient c(socket);
+    CHECK(c.call(1, "contacts").find(R"("result":[])") != std::string::npos);
+    daemon->signal(SIGTERM);
+    CHECK(daemon->wait(20s) == std::optional<int>(0));
+    CHECK(!std::filesystem::exists(socket));
 }
