@@ -507,12 +507,17 @@ int cmd_listen(const GlobalOptions& options, bool json) {
     if (!session)
         return code;
     // A reader that went away ends the listener instead of it printing into nothing.
-    EventFeed feed(session->store(), json, [&runner](const std::vector<std::string>& lines) {
-        if (print_lines(lines))
-            return true;
-        runner.finish(exit_failure);
-        return false;
-    });
+    bool stdout_closed = false;
+    EventFeed feed(
+        session->store(), json, [&runner, &stdout_closed](const std::vector<std::string>& lines) {
+            if (print_lines(lines))
+                return true;
+            if (!stdout_closed)
+                err("standard output is closed: stopping (what it could not take stays unacked)");
+            stdout_closed = true;
+            runner.finish(exit_failure);
+            return false;
+        });
     runner.feed = &feed;
     if (auto st = session->engine().start(); !st) {
         err(st.error().message);

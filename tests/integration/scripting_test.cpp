@@ -481,3 +481,23 @@ TEST_CASE("the daemon listens where --socket says, and refuses a path too long f
     CHECK(daemon->wait(20s) == std::optional<int>(0));
     CHECK(!std::filesystem::exists(socket));
 }
+
+TEST_CASE("a listener whose reader went away exits 1 and acks nothing it could not print") {
+    TempDir dir("veil-listen-pipe");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+    REQUIRE(bob.run({"send", "alice", "for a reader that left"}).code == 0);
+
+    // `true` reads nothing and exits: every write of the listener fails.
+    std::vector<std::string> argv = {"/bin/bash", "-c", "set -o pipefail; \"$@\" | true", "bash"};
+    for (auto& a : alice.argv({"listen", "--json"}))
+        argv.push_back(a);
+    auto r = veil::test::run(argv, alice.env(), dir.path(), "veil-pipe");
+    CHECK(r.code == 1);
+    CHECK(r.err.find("standard output is closed") != std::string::npos);
+
+    auto got = alice.run({"receive", "--json"});
+    REQUIRE(got.code == 0);
+    CHECK(count(got.out, "for a reader that left") == 1);
+}
