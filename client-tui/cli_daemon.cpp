@@ -15,8 +15,10 @@
 #include <QTimer>
 
 #include <cerrno>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <sys/socket.h>
@@ -33,6 +35,7 @@ constexpr std::size_t kMaxLineBytes = 1 << 20;
 // A client that lets this much output pile up (it stopped reading) is disconnected.
 constexpr std::size_t kMaxPendingOutBytes = 16 << 20;
 constexpr std::size_t kMaxClients = 64;
+constexpr std::chrono::seconds kLineDeadline{10};
 const char* const kTooLong = "a request line is longer than 1 MiB";
 
 // JSON-RPC's own codes for malformed requests; a failed action uses the CLI's exit codes (1-5).
@@ -152,6 +155,9 @@ struct Connection {
     std::string in;
     std::string out;
     bool discarding = false; // skipping the rest of an oversize line
+    // When the line being read began: a client that starts a request and never ends it is
+    // closed after kLineDeadline, so that it cannot hold a place for ever.
+    std::optional<std::chrono::steady_clock::time_point> line_started;
     bool subscribed = false;
     bool dead = false;
 };
@@ -189,6 +195,8 @@ private:
     // Splits what a client sent into lines and handles each complete one.
     void take(Connection& c, std::string_view chunk);
     void send_error(Connection& c, int code, const std::string& message);
+    // Closes the connections whose current line is older than kLineDeadline.
+    void drop_stalled();
     void handle_line(Connection& c, const std::string& line);
     Reply call(Connection& c, const std::string& method, Params& params);
     void send(Connection& c, const std::string& line);
@@ -212,6 +220,7 @@ private:
     ino_t m_inode = 0;
     dev_t m_dev = 0;
     std::unique_ptr<QSocketNotifier> m_acceptor;
+    QTimer m_sweeper; // drop_stalled, every second
     std::uint64_t m_next_serial = 1;
     std::map<std::uint64_t, std::unique_ptr<Connection>> m_clients;
 };
@@ -252,6 +261,9 @@ Status Daemon::listen() {
     }
     m_acceptor = std::make_unique<QSocketNotifier>(m_fd, QSocketNotifier::Read);
     QObject::connect(m_acceptor.get(), &QSocketNotifier::activated, [this] { accept_clients(); });
+    m_sweeper.setInterval(1000);
+    QObject::connect(&m_sweeper, &QTimer::timeout, [this] { drop_stalled(); });
+    m_sweeper.start();
     return {};
 }
 
@@ -301,6 +313,8 @@ void Daemon::read_from(Connection& c) {
 }
 
 void Daemon::take(Connection& c, std::string_view chunk) {
+    if (!c.line_started)
+        c.line_started = std::chrono::steady_clock::now();
     while (!chunk.empty() && !c.dead) {
         const auto newline = chunk.find('\n');
         if (c.discarding) {
@@ -309,6 +323,8 @@ void Daemon::take(Connection& c, std::string_view chunk) {
                 return;
             c.discarding = false;
             chunk.remove_prefix(newline + 1);
+            c.line_started =
+                chunk.empty() ? std::nullopt : std::optional(std::chrono::steady_clock::now());
             continue;
         }
         if (newline == std::string_view::npos) {
@@ -322,11 +338,24 @@ void Daemon::take(Connection& c, std::string_view chunk) {
         }
         c.in.append(chunk.substr(0, newline));
         chunk.remove_prefix(newline + 1);
+        // The next line starts with what is left of this chunk, if anything.
+        c.line_started =
+            chunk.empty() ? std::nullopt : std::optional(std::chrono::steady_clock::now());
         std::string line = std::exchange(c.in, std::string());
         if (line.size() > kMaxLineBytes)
             send_error(c, kInvalidRequest, kTooLong);
         else
             handle_line(c, line);
+    }
+}
+
+void Daemon::drop_stalled() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [serial, c] : m_clients) {
+        if (c->dead || !c->line_started || now - *c->line_started < kLineDeadline)
+            continue;
+        send_error(*c, kInvalidRequest, "a request line took longer than 10 seconds");
+        drop(*c);
     }
 }
 

@@ -25,8 +25,8 @@ public:
     // come again after a restart, never the opposite.
     using Sink = std::function<bool(const std::vector<std::string>& lines)>;
 
-    // json: one JSON object per line; otherwise the text lines of `receive`, where live events
-    // other than none are left out. The store must outlive the feed.
+    // json: one JSON object per line; otherwise the text lines of `receive` (messages and
+    // changes; the live events are left out). The store must outlive the feed.
     EventFeed(store::AccountStore& store, bool json, Sink sink);
 
     // Every message stored after the message cursor, then every change after the event cursor
