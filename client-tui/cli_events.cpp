@@ -9,6 +9,7 @@ namespace {
 
 const char* kMessageCursor = "cli.receive_cursor";
 const char* kEventCursor = "cli.event_cursor";
+constexpr int kBatch = 1000;
 
 std::int64_t read_cursor(store::AccountStore& store, const char* key) {
     auto text = store.setting(key);
@@ -42,37 +43,42 @@ EventFeed::EventFeed(store::AccountStore& store, bool json, Sink sink)
 }
 
 void EventFeed::catch_up() {
-    print_messages();
-    print_changes();
+    // A batch at a time, so that a month of backlog does not sit in memory at once.
+    while (print_messages()) {
+    }
+    while (print_changes()) {
+    }
 }
 
-void EventFeed::print_messages() {
+bool EventFeed::print_messages() {
     std::int64_t cursor = read_cursor(m_store, kMessageCursor);
-    auto rows = m_store.incoming_after(cursor, 10000);
+    auto rows = m_store.incoming_after(cursor, kBatch);
     if (!rows) {
         err(rows.error().message);
-        return;
+        return false;
     }
     if (rows->empty())
-        return;
+        return false;
     std::vector<std::string> lines;
     for (const auto& row : rows.value()) {
         lines.push_back(m_json ? message_json(m_store, row) : text_line(row));
         cursor = row.id;
     }
-    if (m_sink(lines))
-        (void)m_store.set_setting(kMessageCursor, std::to_string(cursor));
+    if (!m_sink(lines))
+        return false;
+    return m_store.set_setting(kMessageCursor, std::to_string(cursor)) &&
+           rows->size() == static_cast<std::size_t>(kBatch);
 }
 
-void EventFeed::print_changes() {
+bool EventFeed::print_changes() {
     std::int64_t cursor = read_cursor(m_store, kEventCursor);
-    auto events = m_store.events_after(cursor, 10000);
+    auto events = m_store.events_after(cursor, kBatch);
     if (!events) {
         err(events.error().message);
-        return;
+        return false;
     }
     if (events->empty())
-        return;
+        return false;
     std::vector<std::string> lines;
     for (const auto& e : events.value()) {
         cursor = e.seq;
@@ -90,8 +96,10 @@ void EventFeed::print_changes() {
                 ",\"count\":" + std::to_string(e.count) + "}");
         }
     }
-    if (lines.empty() || m_sink(lines))
-        (void)m_store.set_setting(kEventCursor, std::to_string(cursor));
+    if (!lines.empty() && !m_sink(lines))
+        return false;
+    return m_store.set_setting(kEventCursor, std::to_string(cursor)) &&
+           events->size() == static_cast<std::size_t>(kBatch);
 }
 
 std::string EventFeed::text_line(const store::MessageRow& row) {

@@ -52,8 +52,9 @@ private:
         std::map<std::string, bool> members; // username -> admin
         bool left = false;
     };
-    void print_messages();
-    void print_changes();
+    // One batch each; true when it was printed and acked and more may follow.
+    bool print_messages();
+    bool print_changes();
     void live(const std::string& line);
     std::string text_line(const store::MessageRow& row);
     std::string changed_line(const store::MessageRow& row);
