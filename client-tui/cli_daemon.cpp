@@ -35,6 +35,7 @@ constexpr std::size_t kMaxLineBytes = 1 << 20;
 // A client that lets this much output pile up (it stopped reading) is disconnected.
 constexpr std::size_t kMaxPendingOutBytes = 16 << 20;
 constexpr std::size_t kMaxClients = 64;
+// From the first byte of a request line to its newline, at most this long (loopback is fast).
 constexpr std::chrono::seconds kLineDeadline{10};
 const char* const kTooLong = "a request line is longer than 1 MiB";
 
