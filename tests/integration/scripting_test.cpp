@@ -453,7 +453,7 @@ TEST_CASE("a daemon killed without cleaning up leaves a socket the next daemon r
 TEST_CASE("every verb has its own help, as veil VERB --help and veil help VERB") {
     TempDir dir("veil-help");
     Client nobody{dir.path(), dir.path() / "none", "ws://127.0.0.1:1", "unused"};
-    auto all = veil::test::run({VEIL_CLI_BIN, "--help"}, {}, dir.path(), "veil");
+    auto all = veil::test::run({cli_bin(), "--help"}, {}, dir.path(), "veil");
     REQUIRE(all.code == 0);
     const std::vector<std::string> verbs = {
         "register",      "contacts", "block",   "unblock", "notify", "send",   "react",
@@ -463,15 +463,15 @@ TEST_CASE("every verb has its own help, as veil VERB --help and veil help VERB")
     for (const auto& verb : verbs) {
         INFO(verb);
         CHECK(all.out.find("  " + verb) != std::string::npos);
-        for (auto argv : {std::vector<std::string>{VEIL_CLI_BIN, verb, "--help"},
-                          std::vector<std::string>{VEIL_CLI_BIN, "help", verb}}) {
+        for (auto argv : {std::vector<std::string>{cli_bin(), verb, "--help"},
+                          std::vector<std::string>{cli_bin(), "help", verb}}) {
             auto r = veil::test::run(argv, {}, dir.path(), "veil");
             CHECK(r.code == 0);
             CHECK(r.out.find("veil [OPTIONS] " + verb) != std::string::npos);
             CHECK(r.out.find("\n  " + verb) != std::string::npos);
         }
     }
-    auto unknown = veil::test::run({VEIL_CLI_BIN, "help", "fly"}, {}, dir.path(), "veil");
+    auto unknown = veil::test::run({cli_bin(), "help", "fly"}, {}, dir.path(), "veil");
     CHECK(unknown.code == 2);
     // Help opens nothing: no profile was made.
     CHECK(!std::filesystem::exists(nobody.profile));
