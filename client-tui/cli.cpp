@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "cli_events.h"
 #include "cli_support.h"
 
 #include "notification.h"
@@ -115,13 +116,12 @@ std::string group_name(store::AccountStore& store, std::span<const std::uint8_t>
     return group && group->has_value() ? (*group)->name : std::string();
 }
 
-// What the text output calls a group: its name, or the start of its id until the name is known.
+} // namespace
+
 std::string group_label(store::AccountStore& store, std::span<const std::uint8_t> group_id) {
     std::string name = group_name(store, group_id);
     return name.empty() ? "group " + to_hex(group_id).substr(0, 8) : name;
 }
-
-} // namespace
 
 const char* status_name(store::MessageStatus status) {
     switch (status) {
@@ -420,71 +420,32 @@ int cmd_send(const GlobalOptions& options, const std::string& peer, const std::s
         exit_for);
 }
 
+namespace {
+
+// Writes a batch to stdout and flushes it; false when stdout is gone (the reader quit).
+bool print_lines(const std::vector<std::string>& lines) {
+    for (const auto& line : lines)
+        std::cout << line << "\n";
+    std::cout << std::flush;
+    return static_cast<bool>(std::cout);
+}
+
+} // namespace
+
 int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
     quit_on_signals();
 
     // Messages are printed from the store, after a cursor kept in the profile, so a message
     // stored by any earlier run (a send, a crash before printing) is printed exactly once.
-    class ReceiveRunner : public Runner {
+    class ReceiveRunner : public FeedRunner {
     public:
-        ReceiveRunner(int timeout_s, bool json, int wait_s)
-            : Runner(timeout_s)
-            , m_json(json)
+        ReceiveRunner(int timeout_s, int wait_s)
+            : FeedRunner(timeout_s)
             , m_wait_s(wait_s) {}
-        store::AccountStore* store = nullptr;
-        bool drained = false;
-
-        void print_new() {
-            auto cursor_text = store->setting("cli.receive_cursor");
-            std::int64_t cursor =
-                cursor_text && !cursor_text->empty() ? std::stoll(cursor_text.value()) : 0;
-            auto rows = store->incoming_after(cursor, 10000);
-            if (!rows) {
-                err(rows.error().message);
-                return;
-            }
-            for (const auto& row : rows.value()) {
-                if (m_json) {
-                    std::cout << message_json(*store, row) << "\n";
-                    cursor = row.id;
-                    continue;
-                }
-                if (auto group = group_of(row))
-                    std::cout << "[" << inert_for_terminal(group_label(*store, *group), true)
-                              << "] ";
-                if (row.kind == store::MessageKind::system)
-                    std::cout << "* " << inert_for_terminal(row.text, true) << "\n";
-                else if (row.direction == store::Direction::outgoing && !group_of(row))
-                    // Sent from another of our devices.
-                    std::cout << inert_for_terminal(row.sender, true) << " -> "
-                              << inert_for_terminal(row.peer, true) << ": "
-                              << inert_for_terminal(row.text, true) << "\n";
-                else
-                    std::cout << inert_for_terminal(row.sender, true) << ": "
-                              << inert_for_terminal(row.text, true) << "\n";
-                if (row.kind != store::MessageKind::system) {
-                    if (row.quote)
-                        std::cout << "  (replying to "
-                                  << inert_for_terminal(row.quote->author, true) << ": "
-                                  << inert_for_terminal(row.quote->text, true) << ")\n";
-                    for (const auto& a : row.attachments)
-                        std::cout << "  [file " << inert_for_terminal(a.file_name, true) << ", "
-                                  << a.size << " bytes: veil save " << to_hex(row.message_id)
-                                  << "]\n";
-                }
-                cursor = row.id;
-            }
-            std::cout << std::flush;
-            if (!rows->empty())
-                (void)store->set_setting("cli.receive_cursor", std::to_string(cursor));
-        }
-
         engine::Engine* engine = nullptr;
 
         void on_queue_drained() override {
-            drained = true;
-            print_new();
-            print_events();
+            FeedRunner::on_queue_drained();
             if (m_wait_s > 0)
                 std::cerr << "veil: waiting for messages" << std::endl;
             else if (engine->settled())
@@ -496,102 +457,21 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
             if (drained && m_wait_s <= 0)
                 finish(exit_ok);
         }
-        void on_message(const store::MessageRow& row) override {
-            if (drained && row.direction == store::Direction::incoming)
-                print_new();
-        }
-        // Changes to stored messages (reactions, edits, deletions, statuses, disappearances)
-        // come from the store's event log after a cursor, like messages, so that changes
-        // another verb processed are reported too; typing is live only.
-        void print_events() {
-            auto cursor_text = store->setting("cli.event_cursor");
-            std::int64_t cursor =
-                cursor_text && !cursor_text->empty() ? std::stoll(cursor_text.value()) : 0;
-            auto events = store->events_after(cursor, 10000);
-            if (!events) {
-                err(events.error().message);
-                return;
-            }
-            for (const auto& e : events.value()) {
-                cursor = e.seq;
-                std::string line;
-                using Kind = store::AccountStore::EventKind;
-                if (e.kind == Kind::changed) {
-                    auto row = store->message_by_id(e.message);
-                    if (!row || !row.value())
-                        continue; // gone since (disappeared)
-                    line = changed_line(*row.value());
-                } else if (e.kind == Kind::status) {
-                    if (!m_json)
-                        continue;
-                    line = "{\"event\":\"status\",\"id\":" + json_string(to_hex(e.message_id)) +
-                           ",\"status\":" + json_string(status_name(e.status)) + "}";
-                } else if (e.kind == Kind::disappeared) {
-                    if (!m_json)
-                        continue;
-                    line = "{\"event\":\"disappeared\",\"conversation\":" +
-                           json_string(e.conversation) + ",\"count\":" + std::to_string(e.count) +
-                           "}";
-                }
-                if (!line.empty())
-                    std::cout << line << "\n";
-            }
-            std::cout << std::flush;
-            if (!events->empty())
-                (void)store->set_setting("cli.event_cursor", std::to_string(cursor));
-        }
-        std::string changed_line(const store::MessageRow& row) {
-            if (m_json)
-                return "{\"event\":\"changed\",\"message\":" + message_json(*store, row) + "}";
-            std::string what = row.deleted             ? "[deleted for everyone]"
-                               : row.edited_at_ms != 0 ? "[edited] " + row.text
-                                                       : row.text;
-            std::string line =
-                "~ " + inert_for_terminal(row.sender, true) + ": " + inert_for_terminal(what, true);
-            for (const auto& r : row.reactions)
-                line += "  [" + inert_for_terminal(r.reactor, true) + " " +
-                        inert_for_terminal(r.emoji, true) + "]";
-            return line;
-        }
-        void on_message_changed(const store::MessageRow&) override {
-            if (drained) {
-                print_new();
-                print_events();
-            }
-        }
-        void on_status(std::span<const std::uint8_t>, store::MessageStatus) override {
-            if (drained)
-                print_events();
-        }
-        void on_messages_removed(const std::string&, const std::vector<std::int64_t>&) override {
-            if (drained)
-                print_events();
-        }
-        void on_typing(const std::string& conversation, const std::string& who,
-                       bool typing) override {
-            if (!m_json || !drained)
-                return; // typing from before this run is stale
-            print_new();
-            std::cout << "{\"event\":\"typing\",\"conversation\":" << json_string(conversation)
-                      << ",\"from\":" << json_string(who)
-                      << ",\"typing\":" << (typing ? "true" : "false") << "}" << std::endl;
-        }
 
     private:
-        bool m_json;
         int m_wait_s;
-    } runner(wait_s > 0 ? 0 : options.timeout_s, json, wait_s);
+    } runner(wait_s > 0 ? 0 : options.timeout_s, wait_s);
 
     int code;
     auto session = open_session(options, runner, code);
     if (!session)
         return code;
-    runner.store = &session->store();
+    EventFeed feed(session->store(), json, print_lines);
+    runner.feed = &feed;
     runner.engine = &session->engine();
     if (wait_s > 0)
-        QTimer::singleShot(wait_s * 1000, [&runner] {
-            runner.print_new();
-            runner.print_events();
+        QTimer::singleShot(wait_s * 1000, [&runner, &feed] {
+            feed.catch_up();
             runner.finish(exit_ok);
         });
     if (auto st = session->engine().start(); !st) {
@@ -599,6 +479,51 @@ int cmd_receive(const GlobalOptions& options, bool json, int wait_s) {
         return exit_for(st.error());
     }
     return runner.exec();
+}
+
+int cmd_listen(const GlobalOptions& options, bool json) {
+    quit_on_signals();
+    // A closed pipe shows as a failed write (exit 1, nothing acked), not as a kill by SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
+
+    // Runs until stopped; the relay may come and go meanwhile (the engine reconnects).
+    class ListenRunner : public FeedRunner {
+    public:
+        using FeedRunner::FeedRunner;
+        void on_queue_drained() override {
+            const bool first = !drained;
+            FeedRunner::on_queue_drained();
+            if (first)
+                std::cerr << "veil: listening" << std::endl;
+        }
+        // A lost connection is retried, not fatal; a refusal (unlinked, auth refused) is.
+        void on_error(const Error& e) override { err(e.message); }
+    } runner(0);
+
+    int code;
+    auto session = open_session(options, runner, code);
+    if (!session)
+        return code;
+    // A reader that went away ends the listener instead of it printing into nothing.
+    bool stdout_closed = false;
+    EventFeed feed(
+        session->store(), json, [&runner, &stdout_closed](const std::vector<std::string>& lines) {
+            if (print_lines(lines))
+                return true;
+            if (!stdout_closed)
+                err("standard output is closed: stopping (what it could not take stays unacked)");
+            stdout_closed = true;
+            runner.finish(exit_failure);
+            return false;
+        });
+    runner.feed = &feed;
+    if (auto st = session->engine().start(); !st) {
+        err(st.error().message);
+        return exit_for(st.error());
+    }
+    code = runner.exec();
+    session->engine().stop();
+    return stopped_by_signal() ? exit_ok : code;
 }
 
 int cmd_search(const GlobalOptions& options, const std::string& query, bool json) {

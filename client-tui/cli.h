@@ -42,6 +42,12 @@ int cmd_block(const GlobalOptions& options, const std::string& name, bool blocke
 int cmd_notify(const GlobalOptions& options, const std::string& word);
 int cmd_send(const GlobalOptions& options, const std::string& peer, const std::string& text);
 int cmd_receive(const GlobalOptions& options, bool json, int wait_s);
+// Prints events (JSON lines with json) until SIGINT or SIGTERM, then exits 0; see
+// docs/scripting.md for the shapes.
+int cmd_listen(const GlobalOptions& options, bool json);
+// Serves the headless verbs as JSON-RPC 2.0 over a Unix socket (default PROFILE/veil.sock)
+// until SIGINT or SIGTERM (cli_daemon.cpp).
+int cmd_daemon(const GlobalOptions& options, const std::filesystem::path& socket);
 int cmd_bot_echo(const GlobalOptions& options);
 // Messages of every conversation holding all the words of query, newest first (one JSON line
 // each with json); exit 1 when none.

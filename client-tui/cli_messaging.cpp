@@ -15,46 +15,6 @@
 namespace veil::tui {
 namespace {
 
-// Once the profile is open, what goes wrong is about the action: an unknown message or a damaged
-// file fails it (exit 1); the profile itself is fine.
-int action_exit(const Error& e) {
-    switch (e.code) {
-    case Errc::not_found:
-    case Errc::corrupt:
-    case Errc::already_exists:
-    case Errc::busy:
-    case Errc::refused: // engine refusals are local (the time limit, a deleted message)
-    case Errc::untrusted_identity: return exit_failure;
-    default: return exit_for(e);
-    }
-}
-
-// The message a verb names by its id (32 hex digits, as `receive --json` prints them).
-Result<store::MessageRow> find_message(store::AccountStore& store, const std::string& hex) {
-    auto id = from_hex(hex);
-    if (!id || id->size() != protocol::kMessageIdBytes)
-        return make_error(Errc::invalid_argument,
-                          "'" + hex + "' is not a message id (32 hex digits, as receive prints)");
-    auto rows = store.find_by_message_id(id.value());
-    if (!rows)
-        return rows.error();
-    for (const auto& row : rows.value())
-        if (row.kind != store::MessageKind::system)
-            return row;
-    return make_error(Errc::not_found, "no message has the id " + hex);
-}
-
-// A conversation named by a username, or by --group.
-Result<std::string> conversation_of(store::AccountStore& store, const std::string& name,
-                                    bool group) {
-    if (!group)
-        return name;
-    auto g = find_group(store, name);
-    if (!g)
-        return g.error();
-    return store::group_conversation(g->group_id);
-}
-
 // Runs an action once the profile is open and the engine started, and ends once everything it
 // queued reached the relay (exit 0), or the action failed.
 class ActionRunner : public Runner {
@@ -138,6 +98,42 @@ std::optional<std::uint32_t> parse_duration(const std::string& text) {
 }
 
 } // namespace
+
+int action_exit(const Error& e) {
+    switch (e.code) {
+    case Errc::not_found:
+    case Errc::corrupt:
+    case Errc::already_exists:
+    case Errc::busy:
+    case Errc::refused: // engine refusals are local (the time limit, a deleted message)
+    case Errc::untrusted_identity: return exit_failure;
+    default: return exit_for(e);
+    }
+}
+
+Result<store::MessageRow> find_message(store::AccountStore& store, const std::string& hex) {
+    auto id = from_hex(hex);
+    if (!id || id->size() != protocol::kMessageIdBytes)
+        return make_error(Errc::invalid_argument,
+                          "'" + hex + "' is not a message id (32 hex digits, as receive prints)");
+    auto rows = store.find_by_message_id(id.value());
+    if (!rows)
+        return rows.error();
+    for (const auto& row : rows.value())
+        if (row.kind != store::MessageKind::system)
+            return row;
+    return make_error(Errc::not_found, "no message has the id " + hex);
+}
+
+Result<std::string> conversation_of(store::AccountStore& store, const std::string& name,
+                                    bool group) {
+    if (!group)
+        return name;
+    auto g = find_group(store, name);
+    if (!g)
+        return g.error();
+    return store::group_conversation(g->group_id);
+}
 
 namespace {
 

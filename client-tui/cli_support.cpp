@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@ namespace veil::tui {
 namespace {
 
 int g_signal_pipe[2] = {-1, -1};
+bool g_stopped = false;
 
 extern "C" void on_signal(int) {
     char c = 1;
@@ -28,9 +31,35 @@ void quit_on_signals() {
         return;
     auto* notifier =
         new QSocketNotifier(g_signal_pipe[0], QSocketNotifier::Read, QCoreApplication::instance());
-    QObject::connect(notifier, &QSocketNotifier::activated, [] { QCoreApplication::quit(); });
+    QObject::connect(notifier, &QSocketNotifier::activated, [] {
+        g_stopped = true;
+        QCoreApplication::quit();
+    });
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+}
+
+bool stopped_by_signal() {
+    return g_stopped;
+}
+
+std::filesystem::path default_socket(const GlobalOptions& options) {
+    return options.profile / "veil.sock";
+}
+
+bool daemon_answers(const std::filesystem::path& socket) {
+    sockaddr_un addr{};
+    const std::string path = socket.string();
+    if (path.size() >= sizeof addr.sun_path)
+        return false;
+    addr.sun_family = AF_UNIX;
+    std::copy(path.begin(), path.end(), addr.sun_path);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    const bool answered = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return answered;
 }
 
 void err(const std::string& message) {
@@ -85,6 +114,13 @@ std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
     SecretBytes passphrase;
     if (!read_passphrase(options, false, passphrase)) {
         code = exit_usage;
+        return nullptr;
+    }
+    // A daemon holds the profile for as long as it runs: waiting for it would only time out.
+    if (daemon_answers(default_socket(options))) {
+        err("a veil daemon is serving this profile: send it requests over " +
+            default_socket(options).string() + ", or stop it first");
+        code = exit_profile;
         return nullptr;
     }
     // A profile open in another veil process (the bot, the terminal app) is waited for, up to

@@ -19,6 +19,8 @@ namespace veil::tui {
 
 // SIGINT/SIGTERM end the event loop cleanly (the engine stops, the database closes).
 void quit_on_signals();
+// Whether SIGINT or SIGTERM ended the event loop (verbs that run until stopped exit 0 then).
+bool stopped_by_signal();
 void err(const std::string& message);
 int exit_for(const Error& e);
 // Group verbs: an unknown group or member is a failed action, not a profile problem.
@@ -32,6 +34,22 @@ void discard_new_profile(const GlobalOptions& options, bool made_folder);
 // on failure prints why, sets code and returns nullptr.
 std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
                                                 engine::EngineObserver& observer, int& code);
+
+// Where `veil daemon` listens unless --socket says otherwise: PROFILE/veil.sock.
+std::filesystem::path default_socket(const GlobalOptions& options);
+// Whether a daemon answers on the socket (a connection is accepted).
+bool daemon_answers(const std::filesystem::path& socket);
+
+// Once the profile is open, what goes wrong is about the action: an unknown message or a damaged
+// file fails it (exit 1); the profile itself is fine.
+int action_exit(const Error& e);
+// The message a verb names by its id (32 hex digits, as `receive --json` prints them).
+Result<store::MessageRow> find_message(store::AccountStore& store, const std::string& hex);
+// A conversation named by a username, or by a group's name or id with group.
+Result<std::string> conversation_of(store::AccountStore& store, const std::string& name,
+                                    bool group);
+// What the text output calls a group: its name, or the start of its id until the name is known.
+std::string group_label(store::AccountStore& store, std::span<const std::uint8_t> group_id);
 
 // A group of this account by name, or by id in hex; a clear error when none or several match.
 Result<store::GroupRow> find_group(store::AccountStore& store, const std::string& name);

@@ -1,6 +1,7 @@
 // veil: the terminal messenger. With no verb it opens the interactive app; the verbs below are
 // the stable scripting interface.
 #include "cli.h"
+#include "cli_help.h"
 #include "protocol/limits.h"
 #include "tui.h"
 #include "util/log.h"
@@ -17,85 +18,6 @@
 #include <vector>
 
 namespace {
-
-const char* kUsage = R"(usage: veil [OPTIONS] [VERB ...]
-
-With no verb, opens the interactive terminal app on the profile.
-
-Verbs:
-  register NAME            create a profile and register NAME on the relay (needs --relay)
-  contacts                 list contacts
-  contacts add NAME        add a contact
-  block NAME, unblock NAME drop (or stop dropping) NAME's messages unseen and unconfirmed
-  notify [all|sender|none|off|on]
-                           how the interactive apps announce new messages: sender and text
-                           (all, the default), sender only, none (just "New message"), or
-                           off; on turns them back on. Alone: prints the setting
-  send NAME TEXT           send TEXT to NAME ('-' reads the text from standard input)
-  send --group GROUP TEXT  send TEXT to every member of GROUP
-  send NAME [TEXT] --file FILE [--file FILE...] [--reply ID]
-                           send files (encrypted here, then uploaded; progress on stderr),
-                           or a reply quoting message ID (also with --group GROUP)
-  react ID EMOJI           react to message ID; react --remove ID takes it back
-  edit ID TEXT             change the text of your message ID (within 24 hours)
-  delete ID                delete your message ID for everyone (within 24 hours)
-  resend ID                send again your message ID that expired undelivered or failed
-  save ID [DIR]            fetch and decrypt the files of message ID into DIR (default .),
-                           never over an existing file; prints each file's path
-  verify NAME [--mark|--clear|--accept] [--ascii]
-                           NAME's safety number and QR code; --mark: you compared it and it
-                           matches; --clear undoes that; --accept: accept NAME's new key
-  timer NAME DURATION      disappearing messages with NAME: off, 30s, 5m, 1h, 1d, 1w (every
-                           device deletes them that long after sending); also --group GROUP
-  read NAME                mark the conversation read (sends read receipts); also --group
-  read-receipts [on|off]   whether reading sends read receipts (default on)
-  typing NAME|--group G [--stop]
-                           tell NAME's (or the group's members') online devices that you
-                           are typing (or stopped)
-  group create GROUP [--members A,B,C]
-                           create a group with you as admin (prints its id)
-  group add GROUP NAME...  add members (admins only)
-  group remove GROUP NAME...
-                           remove members (admins only); they cannot read later messages
-  group promote GROUP NAME make NAME an admin (admins only); demote undoes it
-  group rename GROUP NEW   rename a group (admins only; only members see the name)
-  group describe GROUP TEXT
-                           set a group's description (admins only)
-  group picture GROUP FILE set a group's picture, PNG or JPEG up to 64 KiB ('' removes it)
-  group leave GROUP        leave a group
-  group list               your groups: id, name, member count
-  group members GROUP      a group's members and admins
-  (GROUP is a group's name, or its id when two groups share a name)
-  receive [--json] [--wait SECONDS]
-                           print new messages (one JSON line each with --json), ack them;
-                           with --wait, keep printing new ones for SECONDS. With --json,
-                           changes come as event lines: changed (edits, reactions, deletions),
-                           status (delivered, read, expired), typing, disappeared
-  bot echo                 answer every message with an encrypted echo, until stopped
-  search [--json] WORDS    messages of every conversation holding all the words, newest
-                           first (searched in the encrypted profile; exit 1 when none)
-  link [--name NAME] [--ascii]
-                           make this new profile a device of an existing account: prints a
-                           one-time code (and a QR code) to enter on a device of the account
-                           (needs --relay); --ascii draws the QR code with plain characters
-  link accept CODE [--history]
-                           add the device showing CODE to your account; --history copies
-                           your recent conversations to it, encrypted end to end
-  devices                  your account's devices: number, name, added, last seen
-  devices remove ID        unlink a device: it can no longer send or receive
-
-Options:
-  --profile DIR            profile folder (default: $VEIL_PROFILE or ~/.local/share/veil/default)
-  --relay URL              relay address, ws://HOST:PORT (stored in the profile)
-  --passphrase-file FILE   read the passphrase from FILE (else $VEIL_PASSPHRASE, else a prompt)
-  --log-file FILE          where to log (default: PROFILE/veil.log)
-  --timeout SECONDS        how long verbs wait for the relay (default 30)
-  --open NAME              interactive: open the conversation with NAME first
-  -h, --help               this help
-
-Exit codes: 0 ok, 1 failed, 2 usage, 3 profile (missing, wrong passphrase, damaged),
-4 relay unreachable, 5 refused by the relay.
-)";
 
 std::string default_profile() {
     if (const char* p = std::getenv("VEIL_PROFILE"))
@@ -164,6 +86,8 @@ int main(int argc, char** argv) {
     std::string verify_action;
     bool remove = false;
     bool stop = false;
+    bool help = false;
+    std::optional<std::string> socket;
 
     std::vector<std::string> args(argv + 1, argv + argc);
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -176,8 +100,11 @@ int main(int argc, char** argv) {
         };
         std::string v;
         if (a == "-h" || a == "--help") {
-            std::cout << kUsage;
-            return 0;
+            help = true;
+        } else if (a == "--socket") {
+            if (!value(v))
+                return usage_error("--socket needs a path");
+            socket = v;
         } else if (a == "--profile") {
             if (!value(v))
                 return usage_error("--profile needs a folder");
@@ -256,6 +183,23 @@ int main(int argc, char** argv) {
             return usage_error("unknown option " + a);
         }
     }
+
+    // veil --help, veil VERB --help, veil help [VERB]: nothing is opened.
+    if (help || (!words.empty() && words[0] == "help")) {
+        const bool named = help ? !words.empty() : words.size() >= 2;
+        if (!named) {
+            std::cout << veil::tui::usage_text();
+            return 0;
+        }
+        const std::string& verb = help ? words[0] : words[1];
+        auto text = veil::tui::verb_help(verb);
+        if (!text)
+            return usage_error("no verb is called " + verb);
+        std::cout << *text;
+        return 0;
+    }
+    if (socket && !(words.size() == 1 && words[0] == "daemon"))
+        return usage_error("--socket goes with daemon");
 
     QCoreApplication app(argc, argv);
     using namespace veil::tui;
@@ -366,6 +310,10 @@ int main(int argc, char** argv) {
     }
     if (verb == "receive" && words.size() == 1)
         return cmd_receive(options, json, wait_s);
+    if (verb == "listen" && words.size() == 1)
+        return cmd_listen(options, json);
+    if (verb == "daemon" && words.size() == 1)
+        return cmd_daemon(options, socket.value_or(std::string()));
     if (verb == "bot" && words.size() == 2 && words[1] == "echo")
         return cmd_bot_echo(options);
     if (verb == "search" && words.size() >= 2) {

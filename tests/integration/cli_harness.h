@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -48,6 +49,13 @@ private:
     std::string m_url;
 };
 
+// The veil binary under test: the one built beside these tests, or $VEIL_TEST_CLI_BIN (for
+// running the same tests against a sanitizer build of veil).
+inline std::string cli_bin() {
+    const char* other = std::getenv("VEIL_TEST_CLI_BIN");
+    return other && *other ? other : VEIL_CLI_BIN;
+}
+
 struct Client {
     std::filesystem::path dir;
     std::filesystem::path profile;
@@ -56,8 +64,8 @@ struct Client {
 
     std::map<std::string, std::string> env() const { return {{"VEIL_PASSPHRASE", passphrase}}; }
     std::vector<std::string> argv(std::vector<std::string> verb) const {
-        std::vector<std::string> a = {VEIL_CLI_BIN, "--profile", profile.string(), "--relay", relay,
-                                      "--timeout",  "20"};
+        std::vector<std::string> a = {cli_bin(),   "--profile", profile.string(), "--relay", relay,
+                                      "--timeout", "20"};
         a.insert(a.end(), verb.begin(), verb.end());
         return a;
     }
