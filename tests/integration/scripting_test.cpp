@@ -23,12 +23,8 @@ using veil::test::TempDir;
 
 namespace {
 
-std::string first_line(const std::string& text) {
-    return text.substr(0, text.find('\n'));
-}
-
 // The line of out that holds every needle (empty when none).
-std::string line_with(const std::string& out, const std::vector<std::string>& needles) {
+std::string line_with_all(const std::string& out, const std::vector<std::string>& needles) {
     std::size_t start = 0;
     while (start < out.size()) {
         std::size_t end = out.find('\n', start);
@@ -51,7 +47,7 @@ std::string wait_for_line(veil::test::Process& p, const std::vector<std::string>
                           std::chrono::milliseconds timeout = 30s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        std::string line = line_with(p.out(), needles);
+        std::string line = line_with_all(p.out(), needles);
         if (!line.empty())
             return line;
         if (std::chrono::steady_clock::now() >= deadline || !p.running())
@@ -307,10 +303,10 @@ TEST_CASE("a bot drives the daemon over its socket: it subscribes, gets a messag
         REQUIRE(r.code == 0);
         bob_out += r.out;
     }
-    std::string pong = line_with(bob_out, {"pong from the bot"});
+    std::string pong = line_with_all(bob_out, {"pong from the bot"});
     REQUIRE(!pong.empty());
     CHECK(pong.find(R"("reply_to":{"id":")" + ping_id) != std::string::npos);
-    CHECK(!line_with(bob_out, {R"("event":"changed")", R"("emoji":"👍")"}).empty());
+    CHECK(!line_with_all(bob_out, {R"("event":"changed")", R"("emoji":"👍")"}).empty());
     CHECK(!bot.wait_for({R"("event":"status")", pong_id, R"("status":"delivered")"}).empty());
 
     // Safety numbers, typing and read state over the socket.
@@ -338,7 +334,7 @@ TEST_CASE("a bot drives the daemon over its socket: it subscribes, gets a messag
     CHECK(!bot.wait_for({R"("event":"status")", crew_id, R"("status":"sent")"}).empty());
     auto crew = bob.run({"receive", "--json"});
     REQUIRE(crew.code == 0);
-    std::string greeting = line_with(crew.out, {"the bot greets the crew"});
+    std::string greeting = line_with_all(crew.out, {"the bot greets the crew"});
     REQUIRE(!greeting.empty());
     CHECK(greeting.find(R"("group_id":")" + group_id) != std::string::npos);
 
