@@ -6,6 +6,7 @@
 #include "tui.h"
 
 #include "chat_backend.h"
+#include "cli_support.h"
 #include "curses_view.h"
 #include "key_bindings.h"
 #include "notification.h"
@@ -461,6 +462,12 @@ int run_tui(const TuiOptions& options, const SecretBytes& passphrase) {
     }
     ensure_utf8_ctype();
 
+    // A daemon holds the profile for as long as it runs (its socket is PROFILE/veil.sock).
+    if (const auto socket = options.profile / "veil.sock"; daemon_answers(socket)) {
+        std::cerr << "veil: a veil daemon is serving this profile (" << socket.string()
+                  << "); stop it to use the interactive app\n";
+        return kExitProfile;
+    }
     ModelObserver observer;
     auto opened = qt::ClientSession::open(options.profile, passphrase, options.relay_url, observer);
     if (!opened) {
