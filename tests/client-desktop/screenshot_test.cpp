@@ -1,14 +1,12 @@
-// Screenshots of the settings and encryption dialogs for docs/screenshots, in a light and a dark
-// palette. Hidden ([.screenshot]); run under a real X server (one command line):
-//   VEIL_SCREENSHOT_DIR=docs/screenshots xvfb-run -a -s "-screen 0 1280x800x24"
-//       env QT_QPA_PLATFORM=xcb build/tests/desktop_tests "[.screenshot]"
-// The dark palette here stands in for the theme module's until the two are merged.
+// Screenshots of the settings and encryption dialogs for docs/screenshots, in the light and the
+// dark theme. Hidden ([.docs-screenshots]); scripts/desktop-screenshots.sh runs it under Xvfb.
 #include "desktop_fixture.h"
 #include "encryption_dialog.h"
 #include "fake_keyring.h"
 #include "main_window.h"
 #include "session_bridge.h"
 #include "settings_dialog.h"
+#include "theme.h"
 
 #include <QCheckBox>
 #include <QPalette>
@@ -18,29 +16,8 @@
 namespace veil::desktop {
 namespace {
 
-QPalette dark_palette() {
-    QPalette p;
-    const QColor window(0x2b, 0x2d, 0x31), base(0x1e, 0x1f, 0x22), text(0xe6, 0xe6, 0xe6);
-    p.setColor(QPalette::Window, window);
-    p.setColor(QPalette::WindowText, text);
-    p.setColor(QPalette::Base, base);
-    p.setColor(QPalette::AlternateBase, window);
-    p.setColor(QPalette::Text, text);
-    p.setColor(QPalette::Button, window);
-    p.setColor(QPalette::ButtonText, text);
-    p.setColor(QPalette::ToolTipBase, base);
-    p.setColor(QPalette::ToolTipText, text);
-    p.setColor(QPalette::PlaceholderText, QColor(0x9a, 0x9a, 0x9a));
-    p.setColor(QPalette::Highlight, QColor(0x3d, 0x7e, 0xd8));
-    p.setColor(QPalette::HighlightedText, Qt::white);
-    p.setColor(QPalette::Disabled, QPalette::Text, QColor(0x80, 0x80, 0x80));
-    p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(0x80, 0x80, 0x80));
-    p.setColor(QPalette::Disabled, QPalette::WindowText, QColor(0x80, 0x80, 0x80));
-    return p;
-}
-
 void save(QWidget& widget, const std::string& name) {
-    const char* dir = std::getenv("VEIL_SCREENSHOT_DIR");
+    const char* dir = std::getenv("VEIL_SHOT_DIR");
     REQUIRE(dir);
     widget.show();
     test::wait_until([] { return false; }, 300); // let it lay out and paint
@@ -66,10 +43,9 @@ engine::ConversationSecurity sample_group() {
     return details;
 }
 
-TEST_CASE("screenshots of the settings and encryption dialogs", "[.screenshot]") {
+TEST_CASE("screenshots of the settings and encryption dialogs", "[.docs-screenshots]") {
     test::app();
     QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
-    const QPalette light = QApplication::style()->standardPalette();
     test::TempDir dir;
     SessionBridge bridge;
     REQUIRE(bridge
@@ -83,7 +59,7 @@ TEST_CASE("screenshots of the settings and encryption dialogs", "[.screenshot]")
     window.set_keyring(&keyring);
 
     for (bool dark : {false, true}) {
-        QApplication::setPalette(dark ? dark_palette() : light);
+        apply_theme(dark ? Theme::dark : Theme::light);
         std::string suffix = dark ? "-dark.png" : "-light.png";
         SettingsDialog* settings = window.settings();
         settings->remember_box().setChecked(true);
@@ -102,7 +78,7 @@ TEST_CASE("screenshots of the settings and encryption dialogs", "[.screenshot]")
         encryption.resize(620, 440);
         save(encryption, "encryption" + suffix);
     }
-    QApplication::setPalette(light);
+    apply_theme(Theme::system);
     bridge.close();
 }
 

@@ -112,6 +112,9 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
     }
     MainWindow& a = *alice.window;
     MainWindow& b = *bob.window;
+    // The people are looking at their windows: what lands in the open conversation is read.
+    a.set_focus_probe([] { return true; });
+    b.set_focus_probe([] { return true; });
     MainWindow& c = *carol.window;
 
     // carol and alice, earlier today.
