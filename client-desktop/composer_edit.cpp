@@ -12,7 +12,6 @@
 #include <cmath>
 
 namespace veil::desktop {
-namespace {
 
 QStringList local_files(const QMimeData* mime) {
     QStringList paths;
@@ -23,8 +22,6 @@ QStringList local_files(const QMimeData* mime) {
             paths << url.toLocalFile();
     return paths;
 }
-
-} // namespace
 
 ComposerEdit::ComposerEdit(QWidget* parent)
     : QPlainTextEdit(parent) {

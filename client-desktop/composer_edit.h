@@ -12,7 +12,12 @@
 #include <QPlainTextEdit>
 #include <QStringList>
 
+class QMimeData;
+
 namespace veil::desktop {
+
+// The files a drag or a paste carries: local files only (no folders, no remote URLs).
+QStringList local_files(const QMimeData* mime);
 
 class ComposerEdit final : public QPlainTextEdit {
     Q_OBJECT

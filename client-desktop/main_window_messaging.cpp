@@ -81,17 +81,6 @@ bool is_ours(const store::MessageRow& row) {
     return row.direction == store::Direction::outgoing;
 }
 
-// Files dropped from a file manager: local files only (no folders, no remote URLs).
-QStringList local_files(const QMimeData* mime) {
-    QStringList paths;
-    if (!mime || !mime->hasUrls())
-        return paths;
-    for (const QUrl& url : mime->urls())
-        if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isFile())
-            paths << url.toLocalFile();
-    return paths;
-}
-
 // Why a file could not be fetched or saved, as the core said it: plain_error() would speak of
 // the profile's own files for "corrupt" and of profiles for "already exists".
 QString file_error(const Error& error) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #ifdef VEIL_RELAY_BIN
+#include "desktop_fixture.h"
+#include "session_bridge.h"
 #include "support/process.h"
 
 #include <catch2/catch.hpp>
@@ -45,6 +47,16 @@ private:
         return a;
     }
 };
+
+// A new account on the relay at url, in dir/name, started and ready.
+inline void register_account(SessionBridge& bridge, const std::filesystem::path& dir,
+                             const std::string& name, const std::string& url,
+                             int wait_ms = 20'000) {
+    REQUIRE(bridge.create_profile(dir / name, SecretBytes::from_string(name + " pass"), name, url)
+                .ok());
+    REQUIRE(bridge.start().ok());
+    REQUIRE(wait_until([&] { return bridge.state() == engine::State::ready; }, wait_ms));
+}
 
 } // namespace veil::desktop::test
 #endif // VEIL_RELAY_BIN

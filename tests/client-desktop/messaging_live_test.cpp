@@ -23,13 +23,7 @@ namespace {
 
 constexpr int kWaitMs = 20'000;
 
-void register_account(SessionBridge& bridge, const std::filesystem::path& dir,
-                      const std::string& name, const std::string& url) {
-    REQUIRE(bridge.create_profile(dir / name, SecretBytes::from_string(name + " pass"), name, url)
-                .ok());
-    REQUIRE(bridge.start().ok());
-    REQUIRE(test::wait_until([&] { return bridge.state() == engine::State::ready; }, kWaitMs));
-}
+using test::register_account;
 
 QString shown(MainWindow& window, int row, int role) {
     auto& model = window.message_model();

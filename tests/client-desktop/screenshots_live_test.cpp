@@ -27,13 +27,7 @@ namespace {
 
 constexpr int kWaitMs = 20'000;
 
-void register_account(SessionBridge& bridge, const std::filesystem::path& dir,
-                      const std::string& name, const std::string& url) {
-    REQUIRE(bridge.create_profile(dir / name, SecretBytes::from_string(name + " pass"), name, url)
-                .ok());
-    REQUIRE(bridge.start().ok());
-    REQUIRE(test::wait_until([&] { return bridge.state() == engine::State::ready; }, kWaitMs));
-}
+using test::register_account;
 
 // A small landscape "photo" (sky, hills, a sun) as PNG bytes, to send as an image.
 QByteArray landscape_png() {
