@@ -67,6 +67,12 @@ int cmd_timer(const GlobalOptions& options, const std::string& to, bool group,
 int cmd_read(const GlobalOptions& options, const std::string& to, bool group);
 int cmd_read_receipts(const GlobalOptions& options, const std::string& word);
 int cmd_typing(const GlobalOptions& options, const std::string& to, bool group, bool typing);
+// Each person's devices and sessions in a conversation, or (action) restart: new sessions with
+// every device of NAME; renew: a new group key with the next message.
+int cmd_encryption(const GlobalOptions& options, const std::string& to, bool group,
+                   const std::string& action);
+// Re-encrypts the profile under a new passphrase (VEIL_NEW_PASSPHRASE, or asked twice).
+int cmd_passphrase(const GlobalOptions& options);
 // Fetches and decrypts every file of a message into dir (default: the current folder).
 int cmd_save(const GlobalOptions& options, const std::string& id, const std::string& dir);
 // Prints the safety number (and QR code) of peer; action "mark", "clear" or "accept" first.

@@ -57,6 +57,18 @@ const std::vector<VerbHelp>& verbs() {
          "and it\n"
          "                           matches; --clear undoes that; --accept: accept NAME's new "
          "key\n"},
+        {{"encryption"},
+         "  encryption NAME [restart]  NAME's devices and whether a session with each is "
+         "held;\n"
+         "                           restart: start new sessions with every one of them\n"
+         "  encryption --group GROUP [renew]\n"
+         "                           the members' devices and who has your group key; renew: "
+         "your\n"
+         "                           next message carries a new group key\n"},
+        {{"passphrase"},
+         "  passphrase               re-encrypt the profile under a new passphrase "
+         "(VEIL_NEW_PASSPHRASE,\n"
+         "                           or asked twice); the current one as for every verb\n"},
         {{"timer"},
          "  timer NAME DURATION      disappearing messages with NAME: off, 30s, 5m, 1h, "
          "1d, 1w (every\n"

@@ -10,7 +10,9 @@
 
 #include <QTimer>
 
+#include <cstdlib>
 #include <iostream>
+#include <unistd.h>
 
 namespace veil::tui {
 namespace {
@@ -445,6 +447,149 @@ int cmd_verify(const GlobalOptions& options, const std::string& peer, const std:
         std::cout << "; their key changed: sending is paused until you run veil verify " << peer
                   << " --accept";
     std::cout << std::endl;
+    return exit_ok;
+}
+
+int cmd_encryption(const GlobalOptions& options, const std::string& to, bool group,
+                   const std::string& action) {
+    auto print = [&](qt::ClientSession& s) -> Status {
+        auto conversation = conversation_of(s.store(), to, group);
+        if (!conversation)
+            return conversation.error();
+        auto details = s.engine().conversation_security(*conversation);
+        if (!details)
+            return details.error();
+        for (const auto& m : details->members) {
+            std::cout << inert_for_terminal(m.username, true) << ": ";
+            if (!m.identity_known)
+                std::cout << "no key yet (no message exchanged)";
+            else if (m.trust.needs_accept)
+                std::cout << "key changed, not accepted (veil verify " << m.username
+                          << " --accept)";
+            else
+                std::cout << (m.trust.verified ? "verified" : "not verified");
+            std::cout << "\n";
+            for (const auto& d : m.devices) {
+                std::cout << "  device " << d.device_id << ": "
+                          << (d.session ? "session" : "no session yet");
+                if (details->group)
+                    std::cout << (d.holds_sender_key ? ", has your group key"
+                                                     : ", gets your group key with your next "
+                                                       "message");
+                std::cout << "\n";
+            }
+        }
+        std::cout << std::flush;
+        return {};
+    };
+    if (action.empty()) {
+        Runner runner(0);
+        int code;
+        auto session = open_session(options, runner, code);
+        if (!session)
+            return code;
+        if (auto st = print(*session); !st) {
+            err(st.error().message);
+            return action_exit(st.error());
+        }
+        return exit_ok;
+    }
+    if (group && action == "renew")
+        return run_action(
+            options,
+            [&](qt::ClientSession& s) -> Status {
+                auto g = find_group(s.store(), to);
+                if (!g)
+                    return g.error();
+                return s.engine().renew_group_key(g->group_id);
+            },
+            "your next message to the group carries a new group key", /*needs_relay=*/false);
+    if (!group && action == "restart") {
+        // The engine must be ready to fetch the devices' bundles: the restart runs once it is.
+        quit_on_signals();
+        class RestartRunner : public ActionRunner {
+        public:
+            using ActionRunner::ActionRunner;
+            qt::ClientSession* session = nullptr;
+            std::string peer;
+            bool asked = false;
+            void on_state(engine::State state) override {
+                ActionRunner::on_state(state);
+                if (state != engine::State::ready || asked)
+                    return;
+                asked = true;
+                if (auto st = session->engine().restart_sessions(peer); !st) {
+                    err(st.error().message);
+                    finish(action_exit(st.error()));
+                }
+            }
+        } runner(options.timeout_s);
+        int code;
+        auto session = open_session(options, runner, code);
+        if (!session)
+            return code;
+        runner.session = session.get();
+        runner.peer = to;
+        if (auto st = session->engine().start(); !st) {
+            err(st.error().message);
+            return action_exit(st.error());
+        }
+        code = runner.exec();
+        if (code != exit_ok)
+            return code;
+        std::cout << "started new sessions with " << to << "'s devices" << std::endl;
+        return exit_ok;
+    }
+    err(group ? "encryption --group GROUP takes renew or nothing"
+              : "encryption NAME takes restart or nothing");
+    return exit_usage;
+}
+
+int cmd_passphrase(const GlobalOptions& options) {
+    SecretBytes current;
+    if (!read_passphrase(options, false, current))
+        return exit_usage;
+    SecretBytes next;
+    if (const char* env = std::getenv("VEIL_NEW_PASSPHRASE")) {
+        next = SecretBytes::from_string(env);
+    } else if (::isatty(STDIN_FILENO)) {
+        GlobalOptions prompt_only = options;
+        prompt_only.passphrase_file.clear();
+        std::cerr << "The new passphrase:\n";
+        // read_passphrase prompts (twice, to confirm) when neither the environment nor a
+        // file gives one; VEIL_PASSPHRASE is the current passphrase, so it is set aside here.
+        const char* from_env = std::getenv("VEIL_PASSPHRASE");
+        std::string saved = from_env ? from_env : "";
+        if (from_env)
+            ::unsetenv("VEIL_PASSPHRASE");
+        bool ok = read_passphrase(prompt_only, /*confirm=*/true, next);
+        if (from_env)
+            ::setenv("VEIL_PASSPHRASE", saved.c_str(), 1);
+        std::fill(saved.begin(), saved.end(), '\0');
+        if (!ok)
+            return exit_usage;
+    } else {
+        err("no new passphrase: set VEIL_NEW_PASSPHRASE");
+        return exit_usage;
+    }
+    if (next.empty()) {
+        err("the new passphrase must not be empty");
+        return exit_usage;
+    }
+    // Only the encrypted database changes: no relay, no engine.
+    auto store = store::AccountStore::open(options.profile, current);
+    if (!store) {
+        err(store.error().code == Errc::busy
+                ? "the profile is in use by another veil process (the app, a daemon or a bot); "
+                  "stop it first"
+                : store.error().message);
+        return exit_profile;
+    }
+    if (auto st = store.value()->change_passphrase(current, next); !st) {
+        err(st.error().message);
+        return st.error().code == Errc::wrong_passphrase ? exit_profile : action_exit(st.error());
+    }
+    std::cout << "passphrase changed" << std::endl;
     return exit_ok;
 }
 

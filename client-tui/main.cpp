@@ -229,8 +229,15 @@ int main(int argc, char** argv) {
         return cmd_notify(options, words.size() == 2 ? words[1] : std::string());
     if (members && !(verb == "group" && words.size() == 3 && words[1] == "create"))
         return usage_error("--members goes with group create");
-    if (group && verb != "send" && verb != "timer" && verb != "read" && verb != "typing")
-        return usage_error("--group goes with send, timer, read and typing");
+    if (group && verb != "send" && verb != "timer" && verb != "read" && verb != "typing" &&
+        verb != "encryption")
+        return usage_error("--group goes with send, timer, read, typing and encryption");
+    if (verb == "passphrase" && words.size() == 1)
+        return cmd_passphrase(options);
+    if (verb == "encryption" &&
+        ((group && words.size() <= 2) || (!group && words.size() >= 2 && words.size() <= 3)))
+        return cmd_encryption(options, group ? *group : words[1], group.has_value(),
+                              words.size() == (group ? 2u : 3u) ? words.back() : std::string());
     if (verb == "group" && words.size() == 3 && words[1] == "create")
         return cmd_group_create(options, words[2], members.value_or(std::vector<std::string>{}));
     if (verb == "group" && words.size() >= 4 && (words[1] == "add" || words[1] == "remove"))

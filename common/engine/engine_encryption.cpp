@@ -102,6 +102,14 @@ Status Engine::restart_sessions(const std::string& peer) {
 }
 
 Status Engine::renew_group_key(std::span<const std::uint8_t> group_id) {
+    if (m_username.empty())
+        VEIL_TRY(load_account()); // offline, before start(): our name and device number
+    if (!m_store_context) {
+        auto context = crypto::StoreContext::create(m_context, m_store);
+        if (!context)
+            return context.error();
+        m_store_context = std::move(context.value());
+    }
     auto group = m_store.group(group_id);
     if (!group)
         return group.error();

@@ -511,3 +511,84 @@ TEST_CASE("after the operator resets an account, its new key is announced and a 
     CHECK(got.out.find("welcome back") != std::string::npos);
     CHECK_FALSE(relay_holds(dir, "welcome back"));
 }
+
+TEST_CASE("the terminal shows who holds keys, starts new sessions and renews a group key") {
+    TempDir dir("veil-encryption");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+    Client carol = make_client(dir.path(), relay.url(), "carol");
+    auto before = alice.run({"encryption", "bob"});
+    REQUIRE(before.code == 0);
+    CHECK(before.out == "bob: no key yet (no message exchanged)\n");
+    REQUIRE(alice.run({"send", "bob", "hello"}).code == 0);
+    REQUIRE(alice.run({"verify", "bob", "--mark"}).code == 0);
+    auto shown = alice.run({"encryption", "bob"});
+    REQUIRE(shown.code == 0);
+    CHECK(shown.out == "bob: verified\n  device 1: session\n");
+
+    auto restarted = alice.run({"encryption", "bob", "restart"});
+    INFO(restarted.err);
+    REQUIRE(restarted.code == 0);
+    CHECK(restarted.out == "started new sessions with bob's devices\n");
+    // Both the old session's message and the new one's decrypt on bob's side.
+    REQUIRE(alice.run({"send", "bob", "after the restart"}).code == 0);
+    auto got = bob.run({"receive"});
+    REQUIRE(got.code == 0);
+    CHECK(got.out.find("hello") != std::string::npos);
+    CHECK(got.out.find("after the restart") != std::string::npos);
+    CHECK(got.out.find("could not decrypt") == std::string::npos);
+
+    REQUIRE(alice.run({"group", "create", "owls", "--members", "bob,carol"}).code == 0);
+    REQUIRE(alice.run({"send", "--group", "owls", "first hoot"}).code == 0);
+    auto members = alice.run({"encryption", "--group", "owls"});
+    REQUIRE(members.code == 0);
+    CHECK(members.out.find("bob: verified\n  device 1: session, has your group key\n") !=
+          std::string::npos);
+    CHECK(members.out.find("carol: not verified\n  device 1: session, has your group key\n") !=
+          std::string::npos);
+    auto renewed = alice.run({"encryption", "--group", "owls", "renew"});
+    REQUIRE(renewed.code == 0);
+    members = alice.run({"encryption", "--group", "owls"});
+    CHECK(members.out.find("gets your group key with your next message") != std::string::npos);
+    REQUIRE(alice.run({"send", "--group", "owls", "second hoot"}).code == 0);
+    for (Client* member : {&bob, &carol}) {
+        auto hoots = member->run({"receive"});
+        REQUIRE(hoots.code == 0);
+        CHECK(hoots.out.find("second hoot") != std::string::npos);
+        CHECK(hoots.out.find("could not decrypt") == std::string::npos);
+    }
+    CHECK(alice.run({"encryption", "bob", "renew"}).code == 2);
+}
+
+TEST_CASE("the passphrase changes from the terminal, and only the new one opens the profile") {
+    TempDir dir("veil-passphrase");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+    REQUIRE(bob.run({"send", "alice", "kept across the change"}).code == 0);
+    REQUIRE(alice.run({"receive"}).code == 0);
+
+    auto change = [&](const std::string& current, const std::string& next) {
+        return veil::test::run(alice.argv({"passphrase"}),
+                               {{"VEIL_PASSPHRASE", current}, {"VEIL_NEW_PASSPHRASE", next}},
+                               dir.path(), "veil");
+    };
+    auto wrong = change("not the passphrase", "whatever new");
+    CHECK(wrong.code == 3);
+    auto empty = change(alice.passphrase, "");
+    CHECK(empty.code == 2);
+    auto changed = change(alice.passphrase, "a brand new passphrase");
+    INFO(changed.err);
+    REQUIRE(changed.code == 0);
+    CHECK(changed.out == "passphrase changed\n");
+
+    auto old_one = alice.run({"search", "kept"});
+    CHECK(old_one.code == 3);
+    alice.passphrase = "a brand new passphrase";
+    auto found = alice.run({"search", "kept"});
+    INFO(found.err);
+    REQUIRE(found.code == 0);
+    CHECK(found.out.find("kept across the change") != std::string::npos);
+    REQUIRE(alice.run({"send", "bob", "still me"}).code == 0);
+}

@@ -134,3 +134,26 @@ TEST_CASE("a group's encryption details list each member's devices and who holds
         CHECK(m.devices[0].holds_sender_key);
     CHECK(alice.engine->renew_group_key(Bytes(16, 0x01)).error().code == Errc::not_found);
 }
+
+TEST_CASE("a group key is renewed offline, before the engine starts (a headless verb)") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    auto group = alice.engine->create_group("club", {"bob"});
+    REQUIRE(group.ok());
+    relay.pump();
+    REQUIRE(alice.engine->send_group_message(group.value(), "first").ok());
+    relay.pump();
+
+    alice.reopen(); // a new engine, not started: no account loaded, no session store yet
+    REQUIRE(alice.engine->renew_group_key(group.value()).ok());
+    auto details = alice.engine->conversation_security(store::group_conversation(group.value()));
+    REQUIRE(details.ok());
+    CHECK_FALSE(details->members[0].devices[0].holds_sender_key);
+    start(relay, alice);
+    REQUIRE(alice.engine->send_group_message(group.value(), "second").ok());
+    relay.pump();
+    CHECK(incoming_with(bob, "second") == 1);
+}
