@@ -93,6 +93,11 @@ public:
     virtual Result<store::AccountStore::Trust> trust(const std::string& peer) = 0;
     virtual Status set_verified(const std::string& peer, bool verified) = 0;
     virtual Status accept_new_identity(const std::string& peer) = 0;
+    // Who holds keys in a conversation, and the repairs (engine.h, "Encryption details").
+    virtual Result<engine::ConversationSecurity>
+    conversation_security(const std::string& conversation) = 0;
+    virtual Status restart_sessions(const std::string& peer) = 0;
+    virtual Status renew_group_key(std::span<const std::uint8_t> group_id) = 0;
 };
 
 } // namespace veil::tui

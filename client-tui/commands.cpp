@@ -332,6 +332,12 @@ Command parse_command(std::string_view line) {
         return read_receipts_command(rest);
     if (verb == "verify")
         return verify_command(rest);
+    if (verb == "encryption") {
+        if (!rest.empty() && rest != "restart" && rest != "renew")
+            return invalid("/encryption takes nothing (who holds keys), restart (new sessions "
+                           "with a contact's devices) or renew (a new group key)");
+        return {Command::Kind::encryption, std::string(rest), {}};
+    }
     if (verb == "file") {
         if (rest.empty())
             return invalid("/file needs the path of the file to send, e.g. /file ~/notes.pdf");
@@ -401,6 +407,8 @@ const char* help_text() {
            "  /readreceipts on|off   tell senders you read them\n"
            "  /verify       the safety number and QR code to compare;\n"
            "                --mark they match, --clear undo, --accept new key\n"
+           "  /encryption   who holds keys here; restart: new sessions (1:1),\n"
+           "                renew: a new group key with your next message\n"
            "  /set          the settings; /set editing vi|emacs, /set mouse on|off,\n"
            "                /set theme auto|256|16|mono, /set readreceipts on|off,\n"
            "                /set notify all|sender|none|off|on\n"

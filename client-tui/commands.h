@@ -43,6 +43,7 @@ struct Command {
         timer,          // seconds: the open conversation's disappearing timer (0: off)
         read_receipts,  // argument: on|off, or empty to show the setting
         verify,         // verify: what to do with the open conversation's safety number
+        encryption,     // argument: empty (show who holds keys), restart (1:1) or renew (group)
         file,           // argument: the path of a file to send, as typed
         save,           // ref, index (0-based, -1: the only file); argument: a path or empty
         find,           // argument: words to find in the open conversation's scrollback

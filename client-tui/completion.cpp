@@ -62,6 +62,8 @@ std::vector<std::string> candidates(const std::vector<std::string_view>& before,
         return {"1d", "1h", "1w", "30s", "5m", "off"};
     if (verb == "/verify" && position == 1)
         return {"--accept", "--clear", "--mark"};
+    if (verb == "/encryption" && position == 1)
+        return {"renew", "restart"};
     if (verb == "/link" && position >= 2)
         return {"--history"};
     if (verb == "/devices" && position == 1)
@@ -80,10 +82,10 @@ std::vector<std::string> candidates(const std::vector<std::string_view>& before,
 
 const std::vector<std::string>& command_names() {
     static const std::vector<std::string> names = {
-        "/add",    "/block", "/blocked", "/delete",       "/devices", "/edit",   "/file",
-        "/find",   "/full",  "/group",   "/help",         "/keys",    "/link",   "/notify",
-        "/open",   "/quit",  "/react",   "/readreceipts", "/reply",   "/resend", "/save",
-        "/search", "/set",   "/timer",   "/unblock",      "/verify",
+        "/add",    "/block",  "/blocked", "/delete", "/devices",      "/edit",   "/encryption",
+        "/file",   "/find",   "/full",    "/group",  "/help",         "/keys",   "/link",
+        "/notify", "/open",   "/quit",    "/react",  "/readreceipts", "/reply",  "/resend",
+        "/save",   "/search", "/set",     "/timer",  "/unblock",      "/verify",
     };
     return names;
 }

@@ -202,6 +202,16 @@ public:
     Status accept_new_identity(const std::string& peer) override {
         return m_session.engine().accept_new_identity(peer);
     }
+    Result<engine::ConversationSecurity>
+    conversation_security(const std::string& conversation) override {
+        return m_session.engine().conversation_security(conversation);
+    }
+    Status restart_sessions(const std::string& peer) override {
+        return m_session.engine().restart_sessions(peer);
+    }
+    Status renew_group_key(std::span<const std::uint8_t> group_id) override {
+        return m_session.engine().renew_group_key(group_id);
+    }
 
 private:
     qt::ClientSession& m_session;

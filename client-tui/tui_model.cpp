@@ -729,6 +729,7 @@ void TuiModel::run(const Command& command) {
     case Command::Kind::timer: change_timer(command.seconds); break;
     case Command::Kind::read_receipts: change_read_receipts(command.argument); break;
     case Command::Kind::verify: verify(command); break;
+    case Command::Kind::encryption: encryption(command); break;
     case Command::Kind::file: send_file(command.argument); break;
     case Command::Kind::save: save_attachment(command); break;
     case Command::Kind::find: start_find(command.argument); break;
@@ -1469,6 +1470,61 @@ void TuiModel::verify(const Command& command) {
         m_key_changed.erase(m_open_peer);
     load_conversation_state();
     set_notice(done);
+}
+
+void TuiModel::encryption(const Command& command) {
+    if (m_open_peer.empty()) {
+        set_error("open a conversation first");
+        return;
+    }
+    const bool group = store::is_group_conversation(m_open_peer);
+    if (command.argument == "restart" || command.argument == "renew") {
+        if (group != (command.argument == "renew")) {
+            set_error(group ? "in a group, /encryption renew makes a new group key"
+                            : "with one person, /encryption restart starts new sessions");
+            return;
+        }
+        Status st = group ? m_backend.renew_group_key(*store::group_id_of(m_open_peer))
+                          : m_backend.restart_sessions(m_open_peer);
+        if (!st) {
+            set_error(st.error().message);
+            return;
+        }
+        set_notice(group
+                       ? "your next message here carries a new group key"
+                       : "starting new sessions with " + display_text(m_open_peer) + "'s devices");
+        return;
+    }
+    auto details = m_backend.conversation_security(m_open_peer);
+    if (!details) {
+        set_error(details.error().message);
+        return;
+    }
+    std::string text = group ? "Messages here are encrypted with your group key, which each "
+                               "member's devices receive through their own session:\n"
+                             : "Messages here are encrypted for each of these devices:\n";
+    for (const auto& m : details->members) {
+        text += display_text(m.username) + ": " +
+                (!m.identity_known      ? std::string("no key yet (no message exchanged)")
+                 : m.trust.needs_accept ? std::string("key changed, /verify --accept")
+                 : m.trust.verified     ? std::string("verified")
+                                        : std::string("not verified")) +
+                "\n";
+        for (const auto& d : m.devices)
+            text += "  device " + std::to_string(d.device_id) + ": " +
+                    (d.session ? "session" : "no session yet") +
+                    (group ? (d.holds_sender_key ? ", has your group key"
+                                                 : ", gets your group key with your next message")
+                           : "") +
+                    "\n";
+    }
+    text += group ? "/encryption renew: a new group key.\n"
+                  : "/encryption restart: new sessions. /verify: the safety number.\n";
+    text += "Any key closes this.";
+    m_overlay = text;
+    m_overlay_wide = false;
+    m_overlay_scroll = 0;
+    m_error.clear();
 }
 
 void TuiModel::show_safety_number() {

@@ -225,6 +225,7 @@ private:
     void change_read_receipts(const std::string& word);
     void verify(const Command& command);
     void show_safety_number();
+    void encryption(const Command& command);
     void send_file(const std::string& typed);
     void save_attachment(const Command& command);
     void finish_save(std::int64_t row_id, int index, const std::filesystem::path& target);

@@ -352,6 +352,18 @@ public:
         trusts[peer].needs_accept = false;
         return {};
     }
+    engine::ConversationSecurity security;
+    Result<engine::ConversationSecurity> conversation_security(const std::string&) override {
+        return security;
+    }
+    Status restart_sessions(const std::string& peer) override {
+        calls.push_back("restart " + peer);
+        return {};
+    }
+    Status renew_group_key(std::span<const std::uint8_t> group_id) override {
+        calls.push_back("renew " + store::group_conversation(group_id));
+        return {};
+    }
 
     store::MessageRow receive_in_group(const Bytes& id, const std::string& from,
                                        const std::string& text,

@@ -1116,3 +1116,32 @@ TEST_CASE("quitting with a message half typed tells the other side we stopped ty
     CHECK(t.model.quit_requested());
     CHECK(t.backend.typing_calls.back() == "bob off");
 }
+
+TEST_CASE("/encryption lists who holds keys, and restart or renew repair them", "[tui_model]") {
+    Fixture t;
+    t.backend.contact_list = {"bob"};
+    auto created = t.backend.create_group("owls", {"bob"});
+    REQUIRE(created);
+    t.model.open_initial("bob");
+    engine::MemberSecurity bob;
+    bob.username = "bob";
+    bob.identity_known = true;
+    bob.trust.verified = true;
+    bob.devices = {{1, true, false}, {2, false, false}};
+    t.backend.security.members = {bob};
+    t.enter(U"/encryption");
+    CHECK(shows(t.model, "bob: verified"));
+    CHECK(shows(t.model, "device 1: session"));
+    CHECK(shows(t.model, "device 2: no session yet"));
+    t.model.handle_key(Key::of(Key::Type::escape));
+    t.enter(U"/encryption restart");
+    CHECK(t.backend.calls.back() == "restart bob");
+    t.enter(U"/encryption renew");
+    CHECK(shows(t.model, "with one person, /encryption restart"));
+    t.enter(U"/encryption sideways");
+    CHECK(shows(t.model, "/encryption takes nothing"));
+
+    REQUIRE(t.model.open("owls"));
+    t.enter(U"/encryption renew");
+    CHECK(t.backend.calls.back() == "renew " + store::group_conversation(created.value()));
+}
