@@ -547,6 +547,8 @@ private:
     // Encrypts plain (a serialized Content) for each device of username we hold a session with
     // and sends it transient: online devices only, never stored, never retried.
     void send_transient(const std::string& username, const Bytes& plain);
+    // A group conversation's members but us (its recipients), by name.
+    Result<std::vector<std::string>> other_members(const std::string& conversation);
     // Queues a delivery receipt for a message we stored (unless receipts are turned off).
     Status confirm_delivery(const std::string& sender, const std::string& message_id);
     Status add_line(const std::string& conversation, const std::string& text, Effects& effects);

@@ -295,12 +295,10 @@ Result<Bytes> Engine::send(const std::string& conversation, const Outgoing& mess
     }
     std::vector<std::string> recipients; // a group's members but us, who owe receipts
     if (group) {
-        auto members = m_store.group_members(*store::group_id_of(conversation));
-        if (!members)
-            return members.error();
-        for (const auto& m : members.value())
-            if (m.username != m_username)
-                recipients.push_back(m.username);
+        auto others = other_members(conversation);
+        if (!others)
+            return others.error();
+        recipients = std::move(others.value());
         for (const auto& name : mentions_in(text))
             if (std::find(recipients.begin(), recipients.end(), name) != recipients.end())
                 row.mentions.push_back(name);
@@ -524,14 +522,12 @@ void Engine::set_typing(const std::string& conversation, bool typing, bool force
         if (!id || id->size() != protocol::kGroupIdBytes)
             return;
         auto stored = m_store.group(id.value());
-        auto members = m_store.group_members(id.value());
-        if (!stored || !stored.value() || stored.value()->has_left || !members ||
-            members->size() > kMaxTypingGroupMembers)
+        auto others = other_members(conversation);
+        if (!stored || !stored.value() || stored.value()->has_left || !others ||
+            others->size() >= kMaxTypingGroupMembers)
             return;
         content.mutable_typing()->set_group_id(to_string(id.value()));
-        for (const auto& m : members.value())
-            if (m.username != m_username)
-                people.push_back(m.username);
+        people = std::move(others.value());
     } else {
         auto blocked = m_store.is_blocked(conversation);
         if (!blocked || blocked.value())
@@ -743,19 +739,29 @@ Status Engine::apply_data(const std::string& conversation, const std::string& se
     row.id = id.value();
     if (group && ours) {
         // Sent from another of our devices: its members' receipts reach this device too.
-        auto members = m_store.group_members(*store::group_id_of(conversation));
-        if (!members)
-            return members.error();
-        std::vector<std::string> recipients;
-        for (const auto& m : members.value())
-            if (m.username != m_username)
-                recipients.push_back(m.username);
-        VEIL_TRY(m_store.expect_receipts(row.id, recipients));
+        auto recipients = other_members(conversation);
+        if (!recipients)
+            return recipients.error();
+        VEIL_TRY(m_store.expect_receipts(row.id, recipients.value()));
     }
     for (auto& a : row.attachments)
         a.key.clear(); // rows handed to observers never carry keys
     effects.rows.push_back(row);
     return {};
+}
+
+Result<std::vector<std::string>> Engine::other_members(const std::string& conversation) {
+    auto id = store::group_id_of(conversation);
+    if (!id)
+        return make_error(Errc::invalid_argument, "that is not a group conversation");
+    auto members = m_store.group_members(id.value());
+    if (!members)
+        return members.error();
+    std::vector<std::string> out;
+    for (const auto& m : members.value())
+        if (m.username != m_username)
+            out.push_back(m.username);
+    return out;
 }
 
 Status Engine::confirm_delivery(const std::string& sender, const std::string& message_id) {
