@@ -13,6 +13,7 @@
 #include "util/unicode.h"
 
 #include <algorithm>
+#include <set>
 #include <random>
 
 namespace veil::engine {
@@ -541,12 +542,16 @@ bool Engine::idle_outgoing() {
     auto pending = m_store.pending();
     if (!pending)
         return false;
+    std::set<std::string> held; // peers already found waiting for the person's acceptance
     for (const auto& item : pending.value()) {
         if (item.peer == m_username)
             return false;
+        if (held.count(item.peer))
+            continue;
         auto trust = m_store.trust(item.peer);
         if (!trust || !trust->needs_accept)
             return false;
+        held.insert(item.peer);
     }
     return true;
 }
