@@ -482,18 +482,8 @@ int cmd_encryption(const GlobalOptions& options, const std::string& to, bool gro
         std::cout << std::flush;
         return {};
     };
-    if (action.empty()) {
-        Runner runner(0);
-        int code;
-        auto session = open_session(options, runner, code);
-        if (!session)
-            return code;
-        if (auto st = print(*session); !st) {
-            err(st.error().message);
-            return action_exit(st.error());
-        }
-        return exit_ok;
-    }
+    if (action.empty())
+        return run_action(options, print, std::string(), /*needs_relay=*/false);
     if (group && action == "renew")
         return run_action(
             options,
