@@ -188,6 +188,21 @@ Status Engine::check_conversation(const std::string& conversation) {
             return make_error(Errc::not_found, "no such group");
         if (stored.value()->has_left)
             return make_error(Errc::refused, "you are no longer a member of this group");
+        // As in 1:1: a verified member whose key changed stops the group's sending until the
+        // person accepts the new key (the message would otherwise wait unseen for it).
+        auto others = other_members(conversation);
+        if (!others)
+            return others.error();
+        for (const auto& name : others.value()) {
+            auto trust = m_store.trust(name);
+            if (!trust)
+                return trust.error();
+            if (trust->needs_accept)
+                return make_error(Errc::untrusted_identity,
+                                  name + "'s safety number changed; compare it and accept the "
+                                         "new key before writing to this group (veil verify " +
+                                      name + " --accept)");
+        }
         return {};
     }
     if (!protocol::valid_username(conversation))

@@ -273,3 +273,26 @@ TEST_CASE("typing that names a group is shown only from its members") {
     CHECK(alice.recorder.typing.size() == 1);
     CHECK(alice.recorder.errors.empty());
 }
+
+TEST_CASE("a verified member's new identity key stops sending to the group until accepted") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    auto bob = std::make_unique<Client>(relay, "bob");
+    start(relay, alice);
+    start(relay, *bob);
+    auto group = alice.engine->create_group("club", {"bob"});
+    REQUIRE(group.ok());
+    relay.pump();
+    REQUIRE(alice.engine->send_text("bob", "hello").ok());
+    relay.pump();
+    REQUIRE(alice.engine->set_verified("bob", true).ok());
+
+    bob = reinstall_bob(relay, std::move(bob));
+    REQUIRE(alice.store->trust("bob")->needs_accept);
+    auto refused = alice.engine->send_group_message(group.value(), "to the club");
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == Errc::untrusted_identity);
+    CHECK(refused.error().message.find("bob's safety number changed") != std::string::npos);
+    REQUIRE(alice.engine->accept_new_identity("bob").ok());
+    CHECK(alice.engine->send_group_message(group.value(), "to the club").ok());
+}
