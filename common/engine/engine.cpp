@@ -13,8 +13,8 @@
 #include "util/unicode.h"
 
 #include <algorithm>
-#include <set>
 #include <random>
+#include <set>
 
 namespace veil::engine {
 using detail::bytes_of;

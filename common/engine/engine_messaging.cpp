@@ -199,8 +199,9 @@ Status Engine::check_conversation(const std::string& conversation) {
                 return trust.error();
             if (trust->needs_accept)
                 return make_error(Errc::untrusted_identity,
-                                  name + "'s safety number changed; compare it and accept the "
-                                         "new key before writing to this group (veil verify " +
+                                  name +
+                                      "'s safety number changed; compare it and accept the "
+                                      "new key before writing to this group (veil verify " +
                                       name + " --accept)");
         }
         return {};

@@ -158,26 +158,6 @@ void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
             r.mutable_error()->set_message("devices do not match");
             break;
         }
-        if (s.transient()) {
-            // As the relay: answered at once, pushed to an online device, never stored.
-            ++transients;
-            r.mutable_ok();
-            reply(from, r);
-            auto online = m_online.find(s.to_username());
-            if (online == m_online.end())
-                return;
-            wire::Envelope push;
-            auto* d = push.mutable_deliver();
-            d->set_message_id(s.message_id());
-            d->set_from_username(from->account);
-            d->set_from_device_id(1);
-            d->set_type(s.to_devices(0).type());
-            d->set_ciphertext(s.to_devices(0).ciphertext());
-            d->set_server_timestamp_ms(1);
-            reply(online->second, push);
-            return;
-        }
-        sends.push_back(s);
         wire::Deliver d;
         d.set_message_id(s.message_id());
         d.set_from_username(from->account);
@@ -185,6 +165,19 @@ void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
         d.set_type(s.to_devices(0).type());
         d.set_ciphertext(s.to_devices(0).ciphertext());
         d.set_server_timestamp_ms(1);
+        if (s.transient()) {
+            // As the relay: answered at once, pushed to an online device, never stored.
+            ++transients;
+            r.mutable_ok();
+            reply(from, r);
+            if (auto online = m_online.find(s.to_username()); online != m_online.end()) {
+                wire::Envelope push;
+                *push.mutable_deliver() = std::move(d);
+                reply(online->second, push);
+            }
+            return;
+        }
+        sends.push_back(s);
         r.mutable_send_result()->set_server_timestamp_ms(1);
         reply(from, r);
         deliver(s.to_username(), std::move(d));
