@@ -12,6 +12,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
+#include <QSet>
 
 #include <catch2/catch.hpp>
 
@@ -166,6 +167,25 @@ inline QString write_file(const TempDir& dir, const std::string& name, const QBy
 
 inline Bytes to_bytes(const QByteArray& bytes) {
     return Bytes(bytes.begin(), bytes.end());
+}
+
+// A screenshot saved at path really shows a window: it reads back at the widget's size, holds
+// many colours (a blank or half-painted window has a handful) and returns its mean lightness
+// (0-255), so that a dark-theme shot can be checked to be darker than its light twin.
+inline double check_screenshot(const QString& path, QSize size) {
+    QImage image(path);
+    REQUIRE_FALSE(image.isNull());
+    CHECK(image.size() == size);
+    QSet<QRgb> colours;
+    double lightness = 0;
+    for (int y = 0; y < image.height(); y += 2)
+        for (int x = 0; x < image.width(); x += 2) {
+            QRgb pixel = image.pixel(x, y);
+            colours.insert(pixel);
+            lightness += qGray(pixel);
+        }
+    CHECK(colours.size() >= 64);
+    return lightness / ((image.height() + 1) / 2 * ((image.width() + 1) / 2));
 }
 
 } // namespace veil::desktop::test

@@ -2,6 +2,7 @@
 // icon and remembered window state.
 #include "main_window.h"
 
+#include "app_settings.h"
 #include "desktop_fixture.h"
 #include "notifier.h"
 #include "session_bridge.h"
@@ -9,6 +10,7 @@
 #include "tray_icon.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QLineEdit>
 #include <QSplitter>
 #include <QTableWidget>
@@ -127,6 +129,57 @@ TEST_CASE_METHOD(ShortcutFixture, "F1 lists every common shortcut, and Ctrl+Q qu
     QTest::keyClick(&window, Qt::Key_Q, Qt::ControlModifier);
     CHECK_FALSE(window.isVisible());
     CHECK_FALSE(bridge.is_open()); // closed as on a normal quit
+}
+
+TEST_CASE_METHOD(ShortcutFixture, "closing the window keeps Veil running in the tray until Quit, "
+                                  "unless the person turned that off") {
+    MainWindow window(bridge);
+    window.set_tray_probe([] { return true; });
+    int closed = 0;
+    QObject::connect(&window, &MainWindow::closed, [&] { ++closed; });
+    store_close_to_tray(true);
+    activate(window);
+    CHECK(window.settings()->close_to_tray_box().isEnabled());
+    CHECK(window.settings()->close_to_tray_box().isChecked());
+    window.settings()->close();
+
+    window.close();
+    CHECK_FALSE(window.isVisible());
+    CHECK(bridge.is_open()); // still receiving, in the tray
+    CHECK(closed == 0);
+    window.bring_to_front();
+    CHECK(window.isVisible());
+
+    // Turned off in the settings: closing the window quits.
+    window.settings()->close_to_tray_box().setChecked(false);
+    CHECK_FALSE(stored_close_to_tray());
+    window.settings()->close();
+    window.close();
+    CHECK_FALSE(bridge.is_open());
+    CHECK(closed == 1);
+}
+
+TEST_CASE_METHOD(ShortcutFixture, "Quit from the tray's menu quits even when closing keeps Veil "
+                                  "in the tray") {
+    MainWindow window(bridge);
+    window.set_tray_probe([] { return true; });
+    store_close_to_tray(true);
+    activate(window);
+    emit window.tray_icon().quitRequested();
+    CHECK_FALSE(window.isVisible());
+    CHECK_FALSE(bridge.is_open());
+}
+
+TEST_CASE_METHOD(ShortcutFixture, "without a tray the option is off and closing the window quits") {
+    MainWindow window(bridge);
+    window.set_tray_probe([] { return false; });
+    store_close_to_tray(true);
+    activate(window);
+    CHECK_FALSE(window.settings()->close_to_tray_box().isEnabled());
+    CHECK_FALSE(window.settings()->close_to_tray_box().isChecked());
+    window.settings()->close();
+    window.close();
+    CHECK_FALSE(bridge.is_open());
 }
 
 TEST_CASE_METHOD(ShortcutFixture, "window size and splitter sizes come back in the next window") {

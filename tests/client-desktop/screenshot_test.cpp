@@ -16,13 +16,16 @@
 namespace veil::desktop {
 namespace {
 
-void save(QWidget& widget, const std::string& name) {
+// Saves widget as VEIL_SHOT_DIR/name; returns its mean lightness (test::check_screenshot).
+double save(QWidget& widget, const std::string& name) {
     const char* dir = std::getenv("VEIL_SHOT_DIR");
     REQUIRE(dir);
     widget.show();
     test::wait_until([] { return false; }, 300); // let it lay out and paint
     QString path = QString::fromLocal8Bit(dir) + QLatin1Char('/') + QString::fromStdString(name);
-    REQUIRE(widget.grab().save(path));
+    QPixmap shot = widget.grab();
+    REQUIRE(shot.save(path));
+    return test::check_screenshot(path, shot.size());
 }
 
 engine::ConversationSecurity sample_group() {
@@ -58,13 +61,14 @@ TEST_CASE("screenshots of the settings and encryption dialogs", "[.docs-screensh
     MainWindow window(bridge);
     window.set_keyring(&keyring);
 
+    double lightness[2][2] = {}; // [dark][settings, encryption]
     for (bool dark : {false, true}) {
         apply_theme(dark ? Theme::dark : Theme::light);
         std::string suffix = dark ? "-dark.png" : "-light.png";
         SettingsDialog* settings = window.settings();
         settings->remember_box().setChecked(true);
         settings->adjustSize();
-        save(*settings, "settings" + suffix);
+        lightness[dark][0] = save(*settings, "settings" + suffix);
         settings->close();
 
         EncryptionDialog::Actions actions;
@@ -76,8 +80,10 @@ TEST_CASE("screenshots of the settings and encryption dialogs", "[.docs-screensh
         };
         EncryptionDialog encryption(QStringLiteral("# hikers"), true, actions);
         encryption.resize(620, 440);
-        save(encryption, "encryption" + suffix);
+        lightness[dark][1] = save(encryption, "encryption" + suffix);
     }
+    CHECK(lightness[1][0] + 40 < lightness[0][0]);
+    CHECK(lightness[1][1] + 40 < lightness[0][1]);
     apply_theme(Theme::system);
     bridge.close();
 }

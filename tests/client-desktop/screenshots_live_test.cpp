@@ -81,10 +81,22 @@ int wait_for(MainWindow& w, const QString& text) {
     return row;
 }
 
-void save_shot(QWidget& widget, const QString& dir, const QString& name) {
+// Saves widget as dir/name and returns the picture's mean lightness (check_screenshot).
+double save_shot(QWidget& widget, const QString& dir, const QString& name) {
     test::wait_until([] { return false; }, 400); // let the palette change repaint everything
     QPixmap shot = widget.grab();
-    REQUIRE(shot.save(QDir(dir).filePath(name), "PNG"));
+    QString path = QDir(dir).filePath(name);
+    REQUIRE(shot.save(path, "PNG"));
+    return test::check_screenshot(path, shot.size());
+}
+
+// Both themes of widget as dir/NAME-light.png and dir/NAME-dark.png; the dark one is darker.
+void save_both_themes(QWidget& widget, const QString& dir, const QString& name) {
+    apply_theme(Theme::light);
+    double light = save_shot(widget, dir, name + QStringLiteral("-light.png"));
+    apply_theme(Theme::dark);
+    double dark = save_shot(widget, dir, name + QStringLiteral("-dark.png"));
+    CHECK(dark + 40 < light);
 }
 
 struct Person {
@@ -188,11 +200,7 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
     a.raise();
     if (out) {
         QDir().mkpath(QString::fromUtf8(out));
-        for (auto [theme, suffix] : {std::pair{Theme::light, "light"}, {Theme::dark, "dark"}}) {
-            apply_theme(theme);
-            save_shot(a, QString::fromUtf8(out),
-                      QStringLiteral("conversation-%1.png").arg(QLatin1String(suffix)));
-        }
+        save_both_themes(a, QString::fromUtf8(out), QStringLiteral("conversation"));
     }
 
     // bob types while alice opens their conversation: the unread line and the typing line.
@@ -201,11 +209,7 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
     QApplication::sendEvent(&b.composer(), &key);
     CHECK(test::wait_until([&] { return !a.typing_text().isEmpty(); }, kWaitMs));
     if (out) {
-        for (auto [theme, suffix] : {std::pair{Theme::light, "light"}, {Theme::dark, "dark"}}) {
-            apply_theme(theme);
-            save_shot(a, QString::fromUtf8(out),
-                      QStringLiteral("main-%1.png").arg(QLatin1String(suffix)));
-        }
+        save_both_themes(a, QString::fromUtf8(out), QStringLiteral("main"));
     }
     // More views, for looking at while working on them (not in the documentation).
     if (const char* extra = std::getenv("VEIL_SHOT_EXTRA")) {
