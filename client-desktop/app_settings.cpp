@@ -7,6 +7,7 @@ namespace {
 
 const QString kThemeKey = QStringLiteral("appearance/theme");
 const QString kRememberedKey = QStringLiteral("keyring/remembered");
+const QString kCloseToTrayKey = QStringLiteral("window/close_to_tray");
 
 QString& settings_file() {
     static QString path;
@@ -64,6 +65,14 @@ void apply_theme_choice(ThemeChoice theme) {
     store_theme(theme);
     if (theme_hook())
         theme_hook()(theme);
+}
+
+bool stored_close_to_tray() {
+    return app_settings()->value(kCloseToTrayKey, true).toBool();
+}
+
+void store_close_to_tray(bool on) {
+    app_settings()->setValue(kCloseToTrayKey, on);
 }
 
 bool remembered(const QString& entry) {

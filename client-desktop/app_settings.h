@@ -36,6 +36,11 @@ void set_theme_hook(std::function<void(ThemeChoice)> hook);
 // Stores the choice and hands it to the hook.
 void apply_theme_choice(ThemeChoice theme);
 
+// Whether closing the main window leaves Veil running in the tray (default: yes), where the
+// desktop has a tray; "Quit" always quits.
+bool stored_close_to_tray();
+void store_close_to_tray(bool on);
+
 // Whether the profile behind a keyring entry (keyring_entry()) keeps its key in the keyring.
 bool remembered(const QString& entry);
 void set_remembered(const QString& entry, bool on);

@@ -259,6 +259,10 @@ int main(int argc, char** argv) {
     window.set_keyring(&keyring);
     window.show_notice(keyring_note);
     window.show();
+    // Closing the window may leave Veil in the tray; the app ends when the window really
+    // closes (MainWindow::closed), not when its last dialog does.
+    QApplication::setQuitOnLastWindowClosed(false);
+    QObject::connect(&window, &MainWindow::closed, &app, &QApplication::quit);
     script_window(window, bridge, options);
     int code = QApplication::exec();
     bridge.close();

@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "app_settings.h"
 #include "avatar.h"
 #include "composer_edit.h"
 #include "conversation_delegate.h"
@@ -13,6 +14,7 @@
 #include "new_group_dialog.h"
 #include "notifier.h"
 #include "session_bridge.h"
+#include "tray_icon.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -34,6 +36,7 @@
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QSystemTrayIcon>
 #include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
@@ -1511,8 +1514,20 @@ void MainWindow::update_send_enabled() {
 
 void MainWindow::closeEvent(QCloseEvent* event) {
     save_window_state();
+    if (!m_quitting && tray_available() && stored_close_to_tray()) {
+        hide();
+        event->ignore();
+        if (!m_told_about_tray && m_tray && m_tray->tray()) {
+            m_told_about_tray = true;
+            m_tray->tray()->showMessage(tr("Veil is still running"),
+                                        tr("New messages arrive here. Quit from the tray's "
+                                           "menu or with Ctrl+Q."));
+        }
+        return;
+    }
     m_bridge.close();
     event->accept();
+    emit closed();
 }
 
 } // namespace veil::desktop

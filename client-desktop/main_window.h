@@ -167,6 +167,13 @@ public:
     // (default: it is the active window).
     void set_notifier(Notifier* notifier);
     void set_focus_probe(std::function<bool()> focused) { m_focused = std::move(focused); }
+    // Closing the window hides it in the tray when the desktop has one and the person kept
+    // "Keep running in the tray" on (AppSettings); quit() (Ctrl+Q, the tray's Quit) always
+    // closes the profile and emits closed(). The tray probe stands in for the desktop's tray
+    // (tests; default: a tray icon is shown).
+    void set_tray_probe(std::function<bool()> available) { m_tray_probe = std::move(available); }
+    bool tray_available() const;
+    void quit();
     const NotificationSettings& notification_settings() const { return m_notify; }
     // Stores settings in the profile and shows them in the menu; returns an empty string or why
     // they could not be stored.
@@ -295,6 +302,10 @@ public:
     QSplitter& body_splitter() { return *m_body_splitter; }
     void save_window_state();
     void restore_window_state();
+
+signals:
+    // The window really closed (not hidden in the tray): the profile is closed; the app ends.
+    void closed();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -431,6 +442,9 @@ private:
     SystemNotifier* m_system_notifier = nullptr;
     Notifier* m_notifier = nullptr;
     std::function<bool()> m_focused;
+    std::function<bool()> m_tray_probe;
+    bool m_quitting = false;
+    bool m_told_about_tray = false; // "Veil is still running" shown once
     QMenu* m_notify_menu = nullptr;
     QAction* m_preview_actions[3] = {}; // all, sender, none
     QAction* m_notify_on = nullptr;

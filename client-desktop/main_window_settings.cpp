@@ -58,7 +58,7 @@ void MainWindow::build_app_menus() {
     app->addAction(m_devices_action);
     app->addSeparator();
     QAction* quit = add_action(app, tr("&Quit"), {QKeySequence(Qt::CTRL | Qt::Key_Q)});
-    connect(quit, &QAction::triggered, this, &MainWindow::close);
+    connect(quit, &QAction::triggered, this, &MainWindow::quit);
 
     menuBar()->addMenu(m_conversation_menu);
 
@@ -78,10 +78,19 @@ void MainWindow::build_app_menus() {
 
     m_tray = new TrayIcon(this);
     connect(m_tray, &TrayIcon::showRequested, this, &MainWindow::bring_to_front);
-    connect(m_tray, &TrayIcon::quitRequested, this, &MainWindow::close);
+    connect(m_tray, &TrayIcon::quitRequested, this, &MainWindow::quit);
     m_system_notifier->use_tray(m_tray->tray());
     update_tray();
     restore_window_state();
+}
+
+bool MainWindow::tray_available() const {
+    return m_tray_probe ? m_tray_probe() : m_tray && m_tray->tray() != nullptr;
+}
+
+void MainWindow::quit() {
+    m_quitting = true;
+    close();
 }
 
 void MainWindow::update_tray() {
@@ -125,6 +134,8 @@ SettingsDialog::Values MainWindow::settings_values() {
     values.keyring = m_keyring != nullptr;
     values.remembered = m_keyring && remembered(keyring_entry(m_bridge.profile_dir()));
     values.theme = stored_theme();
+    values.tray = tray_available();
+    values.close_to_tray = stored_close_to_tray();
     if (auto contacts = m_bridge.store().contacts(); contacts)
         values.contacts = contacts.value();
     return values;
@@ -143,6 +154,10 @@ SettingsDialog::Actions MainWindow::settings_actions() {
     actions.set_remembered = [this](bool on) { return set_remember(on); };
     actions.set_theme = [](ThemeChoice theme) {
         apply_theme_choice(theme);
+        return QString();
+    };
+    actions.set_close_to_tray = [](bool on) {
+        store_close_to_tray(on);
         return QString();
     };
     actions.change_passphrase = [this](const SecretBytes& old_pass, const SecretBytes& new_pass) {

@@ -165,6 +165,20 @@ QWidget* SettingsDialog::build_appearance() {
         m_theme->setCurrentIndex(static_cast<int>(m_values.theme));
     });
     form->addRow(plain(tr("Theme:")), m_theme);
+    m_close_to_tray = new QCheckBox(tr("Keep running in the tray when the window is closed"));
+    m_close_to_tray->setToolTip(m_values.tray
+                                    ? tr("Messages keep arriving and notifying; Quit (Ctrl+Q) "
+                                         "ends Veil")
+                                    : tr("This desktop has no system tray"));
+    m_close_to_tray->setChecked(m_values.tray && m_values.close_to_tray);
+    m_close_to_tray->setEnabled(m_values.tray);
+    connect(m_close_to_tray, &QCheckBox::toggled, this, [this](bool on) {
+        if (m_actions.set_close_to_tray && taken(m_actions.set_close_to_tray(on)))
+            m_values.close_to_tray = on;
+        QSignalBlocker block(m_close_to_tray);
+        m_close_to_tray->setChecked(m_values.close_to_tray);
+    });
+    form->addRow(m_close_to_tray);
     return box;
 }
 

@@ -1,7 +1,8 @@
 // SettingsDialog (Ctrl+, or Veil > Settings…): the profile (account and device name, shown
 // only: the relay protocol has no request to rename either), notifications (on/off, and how
 // much a notification shows), read receipts, the Devices and safety number dialogs,
-// "Remember on this computer" (the system keyring), "Change passphrase…" and the theme. Each
+// "Remember on this computer" (the system keyring), "Change passphrase…", the theme and
+// whether closing the window keeps Veil in the tray. Each
 // change takes effect at once through the owner's callbacks, which store it; a change the
 // owner refuses is shown with its reason and the control goes back to the stored value.
 //
@@ -41,6 +42,8 @@ public:
         bool remembered = false;
         bool keyring = false; // a keyring is there to remember with
         ThemeChoice theme = ThemeChoice::system;
+        bool tray = false;                 // the desktop has a tray to keep running in
+        bool close_to_tray = true;         // closing the window leaves Veil in the tray
         std::vector<std::string> contacts; // for "Safety number…": usernames
     };
     // Each returns an empty string, or why nothing changed.
@@ -49,6 +52,7 @@ public:
         std::function<QString(bool)> set_read_receipts;
         std::function<QString(bool)> set_remembered;
         std::function<QString(ThemeChoice)> set_theme;
+        std::function<QString(bool)> set_close_to_tray;
         std::function<QString(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase)>
             change_passphrase;
         std::function<void()> devices;
@@ -62,6 +66,7 @@ public:
     QComboBox& preview_box() { return *m_preview; }
     QCheckBox& read_receipts_box() { return *m_receipts; }
     QCheckBox& remember_box() { return *m_remember; }
+    QCheckBox& close_to_tray_box() { return *m_close_to_tray; }
     QComboBox& theme_box() { return *m_theme; }
     QComboBox& contact_box() { return *m_contact; }
     QPushButton& devices_button() { return *m_devices; }
@@ -87,6 +92,7 @@ private:
     QComboBox* m_preview = nullptr;
     QCheckBox* m_receipts = nullptr;
     QCheckBox* m_remember = nullptr;
+    QCheckBox* m_close_to_tray = nullptr;
     QComboBox* m_theme = nullptr;
     QComboBox* m_contact = nullptr;
     QPushButton* m_devices = nullptr;
