@@ -8,6 +8,7 @@
 #include "message_delegate.h"
 #include "safety_number_dialog.h"
 #include "session_bridge.h"
+#include "thumbnail.h"
 #include "util/log.h"
 
 #include "protocol/limits.h"
@@ -431,8 +432,10 @@ bool MainWindow::send_composed(const QString& text) {
         engine::Outgoing out;
         out.text = utf8;
         out.reply_to = m_reply_to;
-        for (const QString& path : m_files)
+        for (const QString& path : m_files) {
             out.files.emplace_back(path.toStdString());
+            out.thumbnails.push_back(make_thumbnail(path)); // empty for other files
+        }
         auto sent = m_bridge.engine().send(m_peer, out);
         if (!sent) {
             action_error(sent.error());

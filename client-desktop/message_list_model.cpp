@@ -1,5 +1,7 @@
 #include "message_list_model.h"
 
+#include "thumbnail.h"
+
 #include "display_text.h"
 
 #include <QBrush>
@@ -179,6 +181,22 @@ void MessageListModel::set_preview(std::int64_t row_id, int index_in_row, const 
         emit dataChanged(index(at), index(at));
 }
 
+QImage MessageListModel::sent_preview(std::int64_t row_id, const store::AttachmentRow& a) const {
+    auto key = std::make_pair(row_id, a.index);
+    if (auto it = m_sent_previews.find(key); it != m_sent_previews.end())
+        return it->second;
+    if (m_sent_previews.size() > kMaxPreviews)
+        m_sent_previews.clear();
+    QImage image = decode_thumbnail(a.thumbnail);
+    // Drawn at the size of a preview from a file (kept at 2x): a small picture, scaled up
+    // smoothly, until the file itself is saved and previewed.
+    if (!image.isNull())
+        image =
+            image.scaled(kPreviewSide, kPreviewSide, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    m_sent_previews[key] = image;
+    return image;
+}
+
 QString MessageListModel::full_text(int row) const {
     if (row < 0 || row >= rowCount())
         return {};
@@ -197,6 +215,8 @@ QVariantList MessageListModel::file_infos(const store::MessageRow& row) const {
         info.state_code = static_cast<int>(a.state);
         if (auto it = m_previews.find({row.id, a.index}); it != m_previews.end())
             info.thumbnail = it->second;
+        else if (!a.thumbnail.empty())
+            info.thumbnail = sent_preview(row.id, a);
         infos << QVariant::fromValue(info);
     }
     return infos;

@@ -74,7 +74,8 @@ public:
         QString state;      // "not downloaded", "downloading 40%", … or empty when ready
         int state_code = 0; // store::AttachmentState
         int percent = -1;   // transfer progress, -1 when none is known
-        QImage thumbnail;   // a preview of an image file we have on disk; null otherwise
+        QImage thumbnail;   // a preview of an image file we have on disk, else the sender's
+                            // preview from the message; null otherwise
     };
 
     // now_ms decides which times are "today"; tests pass a fixed clock.
@@ -130,6 +131,9 @@ public:
 private:
     QString display_line(const store::MessageRow& row) const;
     QVariantList file_infos(const store::MessageRow& row) const;
+    // The picture of the preview the sender put in the message (decode_thumbnail), scaled to a
+    // preview's size; decoded once. Null when there is none or it does not decode.
+    QImage sent_preview(std::int64_t row_id, const store::AttachmentRow& a) const;
     QString day_separator(std::size_t at) const;
     bool first_of_run(std::size_t at) const;
     QString header_line(const store::MessageRow& row) const;
@@ -145,6 +149,8 @@ private:
     std::map<std::pair<std::int64_t, int>, std::pair<std::uint64_t, std::uint64_t>> m_transfers;
     // (row id, attachment index) -> preview image.
     std::map<std::pair<std::int64_t, int>, QImage> m_previews;
+    // (row id, attachment index) -> the sender's preview, decoded (a cache of sent_preview()).
+    mutable std::map<std::pair<std::int64_t, int>, QImage> m_sent_previews;
     std::int64_t m_unread_marker_id = 0; // the row id the unread line is above; 0: none
     int m_unread_count = 0;
 };

@@ -1346,7 +1346,7 @@ void TuiModel::reply(const Command& command) {
     Entry* entry = entry_for(command.ref);
     if (!entry || !can_send())
         return;
-    engine::Outgoing message{command.argument, message_ref(entry->row), {}};
+    engine::Outgoing message{command.argument, message_ref(entry->row), {}, {}};
     if (auto sent = m_backend.send(m_open_peer, message); !sent) {
         set_error(sent.error().message);
         return;
@@ -1576,7 +1576,7 @@ void TuiModel::send_file(const std::string& typed) {
         set_error("there is no file " + display_text(path.string()));
         return;
     }
-    engine::Outgoing message{{}, std::nullopt, {path}};
+    engine::Outgoing message{{}, std::nullopt, {path}, {}};
     if (auto sent = m_backend.send(m_open_peer, message); !sent) {
         set_error(sent.error().message);
         return;

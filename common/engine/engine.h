@@ -165,6 +165,9 @@ struct Outgoing {
     std::string text;
     std::optional<MessageRef> reply_to;
     std::vector<std::filesystem::path> files;
+    // Optional previews of the files, by position (missing or empty: none): small JPEGs the app
+    // made (an image's picture, at most protocol::kMaxThumbnailBytes), sent inside the message.
+    std::vector<Bytes> thumbnails;
 };
 
 // A contact's safety number: 60 digits in 12 groups of 5 (both sides see the same), the bytes

@@ -101,6 +101,9 @@ Result<store::AttachmentRow> detail::attachment_from_wire(const wire::Attachment
     out.file_name = clean_file_name(a.file_name());
     out.content_type = utf8_prefix(unicode::sanitize(a.content_type()), 100);
     out.state = store::AttachmentState::remote;
+    // An oversized preview is dropped; the file itself still comes.
+    if (a.thumbnail().size() <= protocol::kMaxThumbnailBytes)
+        out.thumbnail = bytes_of(a.thumbnail());
     return out;
 }
 
@@ -277,6 +280,11 @@ Result<Bytes> Engine::send(const std::string& conversation, const Outgoing& mess
         return make_error(Errc::invalid_argument, "the message is not valid UTF-8 text");
     if (message.files.size() > protocol::kMaxAttachmentsPerMessage)
         return make_error(Errc::invalid_argument, "a message carries at most 10 files");
+    if (message.thumbnails.size() > message.files.size())
+        return make_error(Errc::invalid_argument, "there are more previews than files");
+    for (const auto& thumbnail : message.thumbnails)
+        if (thumbnail.size() > protocol::kMaxThumbnailBytes)
+            return make_error(Errc::too_large, "a file's preview is larger than 5 KiB");
     const bool group = store::is_group_conversation(conversation);
 
     Bytes message_id = crypto::random_bytes(protocol::kMessageIdBytes);
@@ -321,6 +329,8 @@ Result<Bytes> Engine::send(const std::string& conversation, const Outgoing& mess
     }
     if (!message.files.empty())
         VEIL_TRY(prepare_files(message.files, row.attachments));
+    for (std::size_t i = 0; i < message.thumbnails.size(); ++i)
+        row.attachments[i].thumbnail = message.thumbnails[i];
 
     wire::Content content;
     auto* data = content.mutable_data();

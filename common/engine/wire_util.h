@@ -58,6 +58,8 @@ inline void attachment_to_wire(const store::AttachmentRow& a, wire::Attachment* 
     out->set_blob_size(a.blob_size);
     out->set_file_name(a.file_name);
     out->set_content_type(a.content_type);
+    if (!a.thumbnail.empty())
+        out->set_thumbnail(std::string(a.thumbnail.begin(), a.thumbnail.end()));
 }
 
 // A file of a message from anyone, checked and cleaned, as a row in state remote (not yet

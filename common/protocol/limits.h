@@ -48,6 +48,9 @@ inline constexpr std::size_t kBlobIdHexChars = 32;
 inline constexpr std::uint32_t kBlobTicketLifetimeMs = 10 * 60 * 1000;
 inline constexpr std::size_t kMaxAttachmentsPerMessage = 10;
 inline constexpr std::size_t kMaxFileNameBytes = 255;
+// A file's preview inside the message (Attachment.thumbnail, a small JPEG the sender made): ten
+// of them and 64 KiB of text still fit one device's ciphertext.
+inline constexpr std::size_t kMaxThumbnailBytes = 5 * 1024;
 // Everyday messaging (DataMessage): how long after sending a message may still be edited or
 // deleted for everyone, the longest reaction, and the disappearing timers people can pick.
 inline constexpr std::int64_t kEditWindowMs = 24LL * 60 * 60 * 1000;

@@ -77,6 +77,7 @@ struct AttachmentRow {
     std::string content_type;
     AttachmentState state = AttachmentState::remote;
     std::string local_path;
+    Bytes thumbnail; // a small JPEG preview from the sender (protocol::kMaxThumbnailBytes)
 };
 
 struct MessageRow {

@@ -77,6 +77,7 @@ AttachmentRow read_attachment(const Statement& s) {
     out.content_type = s.column_text(7);
     out.state = static_cast<AttachmentState>(s.column_int64(8));
     out.local_path = s.column_text(9);
+    out.thumbnail = s.column_blob(10);
     return out;
 }
 
@@ -96,7 +97,7 @@ Status fill_extras(Database& db, std::vector<MessageRow>& rows) {
         row.reactions = std::move(r.value());
         auto attachments = db.prepare(
             "SELECT idx, blob_id, x'', digest, size, blob_size, file_name, content_type, state, "
-            "local_path FROM attachments WHERE message = ?1 ORDER BY idx");
+            "local_path, thumbnail FROM attachments WHERE message = ?1 ORDER BY idx");
         if (!attachments)
             return attachments.error();
         attachments->bind(1, row.id);
@@ -784,8 +785,8 @@ Result<std::optional<std::int64_t>> AccountStore::next_expiry() {
 Status AccountStore::add_attachment(std::int64_t message, const AttachmentRow& a) {
     auto stmt = m_impl->db.prepare(
         "INSERT OR REPLACE INTO attachments (message, idx, blob_id, key, digest, size, "
-        "blob_size, file_name, content_type, state, local_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-        "?7, ?8, ?9, ?10, ?11)");
+        "blob_size, file_name, content_type, state, local_path, thumbnail) VALUES (?1, ?2, ?3, "
+        "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     if (!stmt)
         return stmt.error();
     return stmt->bind(1, message)
@@ -799,13 +800,14 @@ Status AccountStore::add_attachment(std::int64_t message, const AttachmentRow& a
         .bind(9, a.content_type)
         .bind(10, static_cast<std::int64_t>(a.state))
         .bind(11, a.local_path)
+        .bind_blob(12, a.thumbnail)
         .run();
 }
 
 Result<std::optional<AttachmentRow>> AccountStore::attachment(std::int64_t message, int index) {
     auto stmt = m_impl->db.prepare(
         "SELECT idx, blob_id, key, digest, size, blob_size, file_name, content_type, state, "
-        "local_path FROM attachments WHERE message = ?1 AND idx = ?2");
+        "local_path, thumbnail FROM attachments WHERE message = ?1 AND idx = ?2");
     if (!stmt)
         return stmt.error();
     auto row = stmt->bind(1, message).bind(2, index).step();

@@ -312,10 +312,15 @@ CREATE TABLE message_receipts (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 10: a file's preview, sent inside the message (Attachment.thumbnail).
+constexpr const char* kVersion10 = R"sql(
+ALTER TABLE attachments ADD COLUMN thumbnail BLOB NOT NULL DEFAULT x'';
+)sql";
+
 // Migration i brings the schema from version i to version i + 1. Append only; never edit a
 // migration that has shipped.
 constexpr std::array kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
-                                    kVersion6, kVersion7, kVersion8, kVersion9};
+                                    kVersion6, kVersion7, kVersion8, kVersion9, kVersion10};
 
 } // namespace
 

@@ -1,4 +1,5 @@
 #include "message_list_model.h"
+#include "thumbnail.h"
 
 #include "desktop_fixture.h"
 
@@ -383,6 +384,33 @@ TEST_CASE("an image we hold gets a scaled preview; anything else gets none") {
     CHECK(first.thumbnail.width() == 480);
     CHECK(first.thumbnail.height() == 240);
     CHECK(files[1].value<MessageListModel::FileInfo>().thumbnail.isNull());
+}
+
+TEST_CASE("a received image shows the sender's preview before it is fetched; a bad preview shows "
+          "none") {
+    test::app();
+    test::TempDir dir;
+    Bytes preview = make_thumbnail(
+        test::write_file(dir, "photo.png", test::picture_bytes("PNG", 1200, 600, true)));
+    REQUIRE_FALSE(preview.empty());
+    MessageListModel model;
+    store::MessageRow row = incoming("bob", 1, "from the hike");
+    store::AttachmentRow file;
+    file.index = 0;
+    file.file_name = "photo.png";
+    file.state = store::AttachmentState::remote;
+    file.thumbnail = preview;
+    row.attachments = {file, file};
+    row.attachments[1].index = 1;
+    row.attachments[1].thumbnail = test::to_bytes(test::picture_bytes("PNG", 10, 10));
+    model.set_conversation("bob", {row});
+    auto files = model.data(model.index(0), MessageListModel::FileInfoRole).toList();
+    REQUIRE(files.size() == 2);
+    auto first = files[0].value<MessageListModel::FileInfo>();
+    CHECK(first.thumbnail.width() == 480); // a preview's size, scaled up from 256
+    CHECK(first.thumbnail.height() == 240);
+    CHECK(first.state == QStringLiteral("not downloaded"));
+    CHECK(files[1].value<MessageListModel::FileInfo>().thumbnail.isNull()); // PNG: not decoded
 }
 
 } // namespace

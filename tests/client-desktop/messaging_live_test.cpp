@@ -187,6 +187,37 @@ TEST_CASE("a file attached in one window is downloaded and saved in the other th
     alice_bridge.close();
 }
 
+TEST_CASE("a photo sent from one window shows as a picture in the other before it is fetched") {
+    test::app();
+    test::TempDir dir;
+    test::LiveRelay relay(dir.root());
+    SessionBridge alice_bridge, bob_bridge;
+    register_account(alice_bridge, dir.root(), "alice", relay.url);
+    register_account(bob_bridge, dir.root(), "bob", relay.url);
+    MainWindow alice(alice_bridge);
+    MainWindow bob(bob_bridge);
+    alice.open_conversation("bob");
+    alice.attach_files(
+        {test::write_file(dir, "summit.png", test::picture_bytes("PNG", 1600, 900, true))});
+    alice.attach_files({test::write_file(dir, "notes.txt", QByteArray("bring water"))});
+    alice.send_text(QStringLiteral("the view"));
+    REQUIRE(
+        test::wait_until([&] { return bob_bridge.store().unread("alice").value() == 1; }, kWaitMs));
+    bob.open_conversation("alice");
+    REQUIRE(bob.message_model().rowCount() == 1);
+    auto files = bob.message_model()
+                     .data(bob.message_model().index(0), MessageListModel::FileInfoRole)
+                     .toList();
+    REQUIRE(files.size() == 2);
+    auto photo = files[0].value<MessageListModel::FileInfo>();
+    CHECK_FALSE(photo.thumbnail.isNull());
+    CHECK(photo.thumbnail.width() > photo.thumbnail.height());
+    CHECK(photo.state_code == static_cast<int>(store::AttachmentState::remote)); // not fetched
+    CHECK(files[1].value<MessageListModel::FileInfo>().thumbnail.isNull());
+    bob_bridge.close();
+    alice_bridge.close();
+}
+
 TEST_CASE("both windows show the same safety number and a verification shows in the header") {
     test::app();
     test::TempDir dir;

@@ -299,7 +299,7 @@ public:
         if (row->status != store::MessageStatus::expired)
             return make_error(Errc::refused, "only a message that expired or failed");
         std::string peer = row->peer;
-        return send(peer, engine::Outgoing{row->text, std::nullopt, {}});
+        return send(peer, engine::Outgoing{row->text, std::nullopt, {}, {}});
     }
     Status set_disappearing(const std::string& conversation, std::uint32_t seconds) override {
         timers[conversation] = seconds;

@@ -55,7 +55,23 @@ constexpr const char* kDropVersion5 =
     "CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id BLOB NOT NULL, "
     "peer TEXT NOT NULL, content BLOB NOT NULL);";
 
+// Version 10 added a column to attachments: the table is made again as version 9 had it.
+constexpr const char* kAttachmentsVersion9 =
+    "CREATE TABLE attachments (message INTEGER NOT NULL REFERENCES messages (id), idx INTEGER "
+    "NOT NULL, blob_id TEXT NOT NULL, key BLOB NOT NULL, digest BLOB NOT NULL, size INTEGER NOT "
+    "NULL, blob_size INTEGER NOT NULL, file_name TEXT NOT NULL, content_type TEXT NOT NULL, "
+    "state INTEGER NOT NULL DEFAULT 0, local_path TEXT NOT NULL DEFAULT '', PRIMARY KEY "
+    "(message, idx)) WITHOUT ROWID;";
+
+void make_version_9(const TempProfile& profile) {
+    auto db = open_raw(profile);
+    std::string sql = std::string("BEGIN; DROP TABLE attachments; ") + kAttachmentsVersion9 +
+                      " PRAGMA user_version = 9; COMMIT;";
+    REQUIRE(db.exec(sql.c_str()).ok());
+}
+
 void make_version_8(const TempProfile& profile) {
+    make_version_9(profile);
     auto db = open_raw(profile);
     REQUIRE(db.exec("BEGIN; DROP TABLE message_receipts; PRAGMA user_version = 8; COMMIT;").ok());
     CHECK_FALSE(has_table(db, "message_receipts"));
@@ -124,10 +140,10 @@ const crypto::SenderKeyName kName{to_bytes("group"), {"alice", 1}};
 
 } // namespace
 
-TEST_CASE("the schema is at version 9 with the sender key, group, device, search, block, "
+TEST_CASE("the schema is at version 10 with the sender key, group, device, search, block, "
           "messaging and receipt tables",
           "[store]") {
-    CHECK(current_schema_version() == 9);
+    CHECK(current_schema_version() == 10);
     TempProfile profile;
     create_store(profile);
     CHECK(user_version(profile) == current_schema_version());
@@ -160,6 +176,43 @@ TEST_CASE("a version 2 database gains the group tables on open and keeps its mes
         CHECK(store->groups().value().empty());
     }
     CHECK(user_version(profile) == current_schema_version());
+}
+
+TEST_CASE("a version 9 database gains file previews on open and keeps its files", "[store]") {
+    TempProfile profile;
+    std::int64_t row = 0;
+    {
+        auto store = create_store(profile);
+        auto id = store->insert_message(incoming("bob", 1, "a photo", 5));
+        REQUIRE(id.ok());
+        row = id.value();
+    }
+    make_version_9(profile);
+    {
+        auto db = open_raw(profile);
+        auto stmt = db.prepare("INSERT INTO attachments (message, idx, blob_id, key, digest, "
+                               "size, blob_size, file_name, content_type) VALUES (?1, 0, "
+                               "'0123456789abcdef0123456789abcdef', x'00', x'11', 10, 48, "
+                               "'trail.jpg', 'image/jpeg')");
+        REQUIRE(stmt.ok());
+        REQUIRE(stmt->bind(1, row).run().ok());
+    }
+    REQUIRE(user_version(profile) == 9);
+    auto store = open_store(profile);
+    CHECK(user_version(profile) == current_schema_version());
+    auto file = store->attachment(row, 0);
+    REQUIRE(file.ok());
+    REQUIRE(file->has_value());
+    CHECK((*file)->file_name == "trail.jpg");
+    CHECK((*file)->size == 10);
+    CHECK((*file)->thumbnail.empty());
+    AttachmentRow with_preview = **file;
+    with_preview.thumbnail = Bytes{0xFF, 0xD8, 0xFF};
+    REQUIRE(store->add_attachment(row, with_preview).ok());
+    auto rows = store->messages("bob", 10);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->front().attachments.size() == 1);
+    CHECK(rows->front().attachments[0].thumbnail == with_preview.thumbnail);
 }
 
 TEST_CASE("a version 8 database gains the receipt table on open and keeps its messages",
