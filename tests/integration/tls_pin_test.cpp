@@ -142,3 +142,18 @@ TEST_CASE("a malformed pin or a pin on ws:// is a usage error before anything is
         CHECK_FALSE(std::filesystem::exists(dir.path() / "dave"));
     }
 }
+
+TEST_CASE("an unknown tls mode, and a fingerprint asked before any certificate, are clear errors") {
+    TempDir dir("veil-tls-errors");
+    const auto data = dir.path() / "relay";
+    auto mode = veil::test::run(
+        {VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", data.string(), "--tls", "on"}, {},
+        dir.path(), "relay-mode", {}, 20s);
+    CHECK(mode.code == 2);
+    CHECK(mode.err.find("unknown tls mode 'on' (use off or auto)") != std::string::npos);
+    auto early = veil::test::run({VEIL_RELAY_BIN, "tls", "fingerprint", "--data", data.string()},
+                                 {}, dir.path(), "fingerprint", {}, 20s);
+    CHECK(early.code == 1);
+    CHECK(early.err.find("makes it on its first start with tls = auto") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(data / "tls"));
+}
