@@ -5,6 +5,7 @@
 #include "display_text.h"
 #include "keyring.h"
 #include "link_code_dialog.h"
+#include "qt/relay_pin.h"
 #include "session_bridge.h"
 #include "store/account_store.h"
 #include "util/log.h"
@@ -41,6 +42,7 @@ std::filesystem::path to_path(const QLineEdit* field) {
     return std::filesystem::path(field->text().trimmed().toStdString());
 }
 
+// A certificate pin (#sha256:HEX) is checked apart, by qt::relay_pin, for its own sentence.
 bool valid_relay_url(const QString& text) {
     QUrl url(text.trimmed(), QUrl::StrictMode);
     return url.isValid() &&
@@ -134,6 +136,9 @@ QWidget* StartDialog::build_create_page() {
     m_create_dir = new QLineEdit;
     m_relay = new QLineEdit;
     m_relay->setPlaceholderText(QStringLiteral("ws://HOST:PORT"));
+    m_relay->setToolTip(tr("The relay's address. For a relay with a self-signed certificate, add "
+                           "the fingerprint its operator gave you: "
+                           "wss://HOST:PORT#sha256:HEX"));
     m_username = new QLineEdit;
     m_username->setPlaceholderText(tr("2 to 32 of a-z 0-9 _ . -"));
     m_passphrase = password_field();
@@ -166,6 +171,7 @@ QWidget* StartDialog::build_link_page() {
     m_link_dir = new QLineEdit;
     m_link_relay = new QLineEdit;
     m_link_relay->setPlaceholderText(tr("ws://HOST:PORT, the relay of your account"));
+    m_link_relay->setToolTip(m_relay->toolTip());
     m_link_device_name = new QLineEdit;
     m_link_device_name->setToolTip(
         tr("How this device is named in your account's list of devices"));
@@ -370,6 +376,10 @@ bool StartDialog::check_new_profile(QLineEdit* relay, QLineEdit* device_name, QL
         show_error(tr("The relay address must look like ws://HOST:PORT or wss://HOST:PORT."));
         return false;
     }
+    if (auto pin = qt::relay_pin(relay->text().trimmed().toStdString()); !pin) {
+        show_error(QString::fromStdString(pin.error().message));
+        return false;
+    }
     if (QString problem = device_name_problem(device_name->text().trimmed()); !problem.isEmpty()) {
         show_error(problem);
         return false;
@@ -553,6 +563,13 @@ void StartDialog::on_state(engine::State state) {
                                                   : tr("The relay refused the registration."));
         return;
     case engine::State::offline:
+        // A refused TLS certificate says so (a pin that does not match, or none for a
+        // self-signed relay); anything else is the usual advice.
+        if (m_bridge.last_error() && m_bridge.last_error()->code == Errc::disconnected &&
+            m_bridge.last_error()->message.find("TLS") != std::string::npos) {
+            registration_failed(plain_error(*m_bridge.last_error()));
+            return;
+        }
         registration_failed(tr("Cannot reach the relay at %1. Check the address and that the "
                                "relay is running.")
                                 .arg(m_relay->text().trimmed()));

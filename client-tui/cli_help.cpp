@@ -167,7 +167,8 @@ const std::vector<VerbHelp>& verbs() {
 
 const char* kOptions = R"(Options:
   --profile DIR            profile folder (default: $VEIL_PROFILE or ~/.local/share/veil/default)
-  --relay URL              relay address, ws://HOST:PORT (stored in the profile)
+  --relay URL              relay address, ws://HOST:PORT or wss://HOST:PORT, with
+                           #sha256:HEX to pin a self-signed certificate (stored in the profile)
   --passphrase-file FILE   read the passphrase from FILE (else $VEIL_PASSPHRASE, else a prompt)
   --log-file FILE          where to log (default: PROFILE/veil.log)
   --timeout SECONDS        how long verbs wait for the relay (default 30)

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "cli_help.h"
 #include "protocol/limits.h"
+#include "qt/relay_pin.h"
 #include "tui.h"
 #include "util/log.h"
 
@@ -35,7 +36,8 @@ void disable_core_dumps() {
 constexpr long kMaxSeconds = 2'000'000;
 constexpr std::size_t kMaxPlaintextBytes = veil::protocol::kMaxPlaintextBytes;
 
-// ws://HOST:PORT or wss://HOST:PORT, checked before anything is stored in a profile.
+// ws://HOST:PORT or wss://HOST:PORT (then optionally with a certificate pin, #sha256:HEX, checked
+// by qt::relay_pin), checked before anything is stored in a profile.
 bool valid_relay_url(const std::string& url) {
     auto rest = url.rfind("ws://", 0) == 0    ? url.substr(5)
                 : url.rfind("wss://", 0) == 0 ? url.substr(6)
@@ -115,6 +117,8 @@ int main(int argc, char** argv) {
             if (!valid_relay_url(options.relay_url))
                 return usage_error("--relay takes ws://HOST:PORT or wss://HOST:PORT, not '" +
                                    options.relay_url + "'");
+            if (auto pin = veil::qt::relay_pin(options.relay_url); !pin)
+                return usage_error(pin.error().message);
         } else if (a == "--passphrase-file") {
             if (!value(v))
                 return usage_error("--passphrase-file needs a file");

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Veil needs, only those that are missing.
+# Installs the Debian 12 packages Veil needs, only those that are missing. dpkg-dev (cpack's
+# dpkg-shlibdeps), file, systemd (systemd-analyze) and util-linux (setpriv) serve make package
+# and its tests (tests/packaging).
 # As root it runs apt-get; otherwise it prints the one sudo line to run and fails.
 set -euo pipefail
 
@@ -10,6 +12,7 @@ packages=(
   protobuf-compiler libprotobuf-dev libargon2-dev libqrencode-dev libutf8proc-dev
   xvfb xauth tmux python3 qtkeychain-qt6-dev
   fonts-noto-color-emoji
+  dpkg-dev file systemd util-linux
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #include "qt/blob_client.h"
 
 #include "protocol/limits.h"
+#include "qt/relay_pin.h"
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -90,6 +91,8 @@ struct BlobClient::Transfer {
     std::uint64_t reported = 0;        // the last progress reported, to keep it monotonic
     std::uint64_t known_total = 0;     // upload: the file's size
     QElapsedTimer since_report;        // download
+    QByteArray pin;                    // the relay URL's certificate pin (relay_pin.h)
+    std::string tls_error;             // why the relay's certificate was refused
     Progress progress;
     Done done;
 
@@ -187,6 +190,8 @@ std::uint64_t BlobClient::upload(const std::string& relay_url, const std::string
     request.setAttribute(QNetworkRequest::RedirectPolicyAttribute,
                          QNetworkRequest::ManualRedirectPolicy);
     request.setTransferTimeout(m_idle_timeout_ms);
+    if (auto pin = relay_pin(relay_url))
+        t.pin = *pin;
     t.reply = m_network->put(request, body.get());
     body.release()->setParent(t.reply); // the body must live as long as the reply reads it
     watch(id, t.reply, false);
@@ -226,6 +231,8 @@ std::uint64_t BlobClient::download(const std::string& relay_url, const std::stri
     request.setAttribute(QNetworkRequest::RedirectPolicyAttribute,
                          QNetworkRequest::ManualRedirectPolicy);
     request.setTransferTimeout(m_idle_timeout_ms);
+    if (auto pin = relay_pin(relay_url))
+        t.pin = *pin;
     t.reply = m_network->get(request);
     t.reply->setReadBufferSize(kReadBufferBytes);
     watch(id, t.reply, true);
@@ -249,6 +256,15 @@ void BlobClient::watch(std::uint64_t id, QNetworkReply* reply, bool downloading)
     connect(reply, &QNetworkReply::metaDataChanged, this, [this, id] { on_meta_data(id); });
     connect(reply, &QNetworkReply::readyRead, this, [this, id] { on_ready_read(id); });
     connect(reply, &QNetworkReply::finished, this, [this, id] { on_finished(id); });
+    // As WsTransport: Qt's objections are ignored only for the pinned certificate.
+    connect(reply, &QNetworkReply::sslErrors, this, [this, id](const QList<QSslError>& errors) {
+        auto it = m_transfers.find(id);
+        if (it == m_transfers.end())
+            return;
+        it->second->tls_error = pinned_tls_refusal(errors, it->second->pin);
+        if (it->second->tls_error.empty())
+            it->second->reply->ignoreSslErrors();
+    });
     if (reply->isFinished()) // Qt should never finish inside put()/get(), but if it did
         QMetaObject::invokeMethod(
             this, [this, id] { on_finished(id); }, Qt::QueuedConnection);
@@ -339,6 +355,8 @@ Status BlobClient::outcome(Transfer& t) {
     auto status = http_status(reply);
     if (status && (*status < 200 || *status >= 300))
         return status_error(*status, t.downloading);
+    if (!t.tls_error.empty())
+        return make_error(Errc::disconnected, t.tls_error);
     if (reply->error() == QNetworkReply::OperationCanceledError)
         // Only the transfer timeout aborts a reply that is still watched.
         return make_error(Errc::timeout, "no data moved for too long");

@@ -1,5 +1,7 @@
 #include "qt/ws_transport.h"
 
+#include "qt/relay_pin.h"
+
 #include <QTimer>
 #include <QUrl>
 
@@ -27,6 +29,9 @@ void WsTransport::connect(const std::string& url) {
     }
     m_connected = false;
     m_reported_down = false;
+    m_tls_error.clear();
+    auto pin = relay_pin(url);
+    m_pin = pin ? *pin : QByteArray();
     m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
     m_socket->setMaxAllowedIncomingMessageSize(256 * 1024);
     QObject::connect(m_socket, &QWebSocket::connected, this, &WsTransport::on_ws_connected);
@@ -36,7 +41,8 @@ void WsTransport::connect(const std::string& url) {
     // Qt 6.4 has no errorOccurred; the overloaded error signal is the one to use (TOOLCHAIN.md).
     QObject::connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
                      &WsTransport::on_ws_error);
-    QUrl qurl(QString::fromStdString(url));
+    QObject::connect(m_socket, &QWebSocket::sslErrors, this, &WsTransport::on_ssl_errors);
+    QUrl qurl = relay_connect_url(url);
     if (qurl.path().isEmpty() || qurl.path() == QLatin1String("/"))
         qurl.setPath(QStringLiteral("/v1/ws"));
     m_socket->open(qurl);
@@ -101,6 +107,8 @@ void WsTransport::on_ws_disconnected() {
         return;
     m_reported_down = true;
     QString reason = m_socket ? m_socket->closeReason() : QString();
+    if (!m_tls_error.empty())
+        reason = QString::fromStdString(m_tls_error);
     if (reason.isEmpty() && m_socket)
         reason = m_socket->errorString();
     if (m_listener)
@@ -113,6 +121,14 @@ void WsTransport::on_ws_binary(const QByteArray& message) {
         m_listener->on_frame(std::span<const std::uint8_t>(
             reinterpret_cast<const std::uint8_t*>(message.constData()),
             static_cast<std::size_t>(message.size())));
+}
+
+void WsTransport::on_ssl_errors(const QList<QSslError>& errors) {
+    m_tls_error = pinned_tls_refusal(errors, m_pin);
+    // Ignored only when every certificate Qt objected to is the pinned one; otherwise Qt
+    // aborts the handshake and the refusal above is the reason reported.
+    if (m_tls_error.empty() && m_socket)
+        m_socket->ignoreSslErrors();
 }
 
 void WsTransport::on_ws_error(QAbstractSocket::SocketError) {

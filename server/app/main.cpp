@@ -12,6 +12,7 @@
 #include "crypto/provider.h"
 #include "transport/acceptor.h"
 #include "transport/reactor_pool.h"
+#include "transport/self_signed.h"
 #include "transport/tls_context.h"
 #include "util/clock.h"
 #include "util/hex.h"
@@ -178,12 +179,53 @@ int delete_account(const RelayConfig& config) {
     return 0;
 }
 
+// The certificate in use: tls_cert, or the data folder's self-signed one (tls = auto).
+std::string certificate_path(const RelayConfig& config) {
+    return config.tls_cert.empty() ? transport::self_signed_files(config.data_dir).cert
+                                   : config.tls_cert;
+}
+
+int print_fingerprint(const RelayConfig& config) {
+    auto fingerprint = transport::certificate_fingerprint(certificate_path(config));
+    if (!fingerprint) {
+        std::cerr << "veil-relay: " << fingerprint.error().message
+                  << (config.tls_cert.empty() ? " (the relay makes it on its first start with "
+                                                "tls = auto)\n"
+                                              : "\n");
+        return 1;
+    }
+    std::cout << *fingerprint << std::endl;
+    return 0;
+}
+
+// The configured certificate and key, or (tls = auto without them) the data folder's
+// self-signed pair, made on the first start. Throws with a sentence when they cannot be used.
+std::shared_ptr<transport::TlsContext> load_tls(const RelayConfig& config) {
+    std::string cert = config.tls_cert;
+    std::string key = config.tls_key;
+    if (cert.empty()) {
+        auto files = transport::ensure_self_signed(config.data_dir);
+        if (!files)
+            throw std::runtime_error(files.error().message);
+        if (files->created)
+            log::info(kLog, "made a self-signed TLS certificate " + files->cert);
+        cert = files->cert;
+        key = files->key;
+    }
+    auto context = transport::TlsContext::load(cert, key);
+    auto fingerprint = transport::certificate_fingerprint(cert);
+    if (!fingerprint)
+        throw std::runtime_error(fingerprint.error().message);
+    std::cout << "veil-relay TLS certificate " << *fingerprint << std::endl;
+    return context;
+}
+
 int serve(const RelayConfig& config, const sigset_t& signals) {
     // Before anything else, so that a bad certificate or key stops the relay at once.
     std::shared_ptr<transport::TlsContext> tls;
     if (config.tls()) {
         try {
-            tls = transport::TlsContext::load(config.tls_cert, config.tls_key);
+            tls = load_tls(config);
         } catch (const std::exception& e) {
             std::cerr << "veil-relay: " << e.what() << "\n";
             return 1;
@@ -282,6 +324,8 @@ int main(int argc, char** argv) {
             return create_invite(*config);
         if (config->command == RelayConfig::Command::account_delete)
             return delete_account(*config);
+        if (config->command == RelayConfig::Command::tls_fingerprint)
+            return print_fingerprint(*config);
         return serve(*config, signals);
     } catch (const Poco::Exception& e) {
         std::cerr << "veil-relay: " << e.displayText() << "\n";

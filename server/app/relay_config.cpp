@@ -104,6 +104,13 @@ Status apply_durability(RelayConfig& config, const std::string& name) {
     return {};
 }
 
+Status apply_tls(RelayConfig& config, const std::string& mode) {
+    if (mode != "off" && mode != "auto")
+        return bad("unknown tls mode '" + mode + "' (use off or auto)");
+    config.tls_auto = mode == "auto";
+    return {};
+}
+
 Status apply_file(RelayConfig& config, const std::string& path) {
     try {
         Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> file(
@@ -125,6 +132,8 @@ Status apply_file(RelayConfig& config, const std::string& path) {
         if (file->hasProperty("max_attachment_mib"))
             VEIL_TRY(apply_attachment_limit(config, file->getString("max_attachment_mib"),
                                             "max_attachment_mib in " + path));
+        if (file->hasProperty("tls"))
+            VEIL_TRY(apply_tls(config, file->getString("tls")));
         if (file->hasProperty("log_level"))
             VEIL_TRY(apply_level(config, file->getString("log_level")));
         if (file->hasProperty("durability"))
@@ -153,11 +162,16 @@ const char* usage() {
     return "usage: veil-relay --listen HOST:PORT --data DIR [--config FILE] [--invite-only]\n"
            "                  [--retention-days N] [--durability full|normal]\n"
            "                  [--log-level debug|info|warn|error]\n"
-           "                  [--tls-cert FILE --tls-key FILE]\n"
+           "                  [--tls-cert FILE --tls-key FILE] [--tls off|auto]\n"
            "                  [--link-timeout-seconds N] [--max-attachment-mib N]\n"
            "       veil-relay invite create --data DIR [--config FILE]\n"
            "       veil-relay account delete NAME --data DIR [--config FILE]\n"
+           "       veil-relay tls fingerprint --data DIR [--config FILE]\n"
            "\n"
+           "  --tls auto                serve wss:// with tls-cert/tls-key, or without them with\n"
+           "                            a self-signed certificate made once in DATA/tls/\n"
+           "  tls fingerprint           print the SHA-256 of the certificate in use, the pin\n"
+           "                            clients add to the relay URL: wss://HOST:PORT#sha256:HEX\n"
            "  --link-timeout-seconds N  seconds a new device's link code can be used\n"
            "                            (10 to 86400, default 600)\n"
            "  --max-attachment-mib N    the largest attachment the relay stores, in MiB\n"
@@ -181,6 +195,9 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
         config.command = RelayConfig::Command::account_delete;
         config.account = args[2];
         i = 3;
+    } else if (args.size() >= 2 && args[0] == "tls" && args[1] == "fingerprint") {
+        config.command = RelayConfig::Command::tls_fingerprint;
+        i = 2;
     }
 
     auto file = find_config_file(args);
@@ -203,7 +220,7 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
         } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
                    arg == "--log-level" || arg == "--retention-days" || arg == "--durability" ||
                    arg == "--tls-cert" || arg == "--tls-key" || arg == "--link-timeout-seconds" ||
-                   arg == "--max-attachment-mib") {
+                   arg == "--max-attachment-mib" || arg == "--tls") {
             auto v = value();
             if (!v)
                 return bad(arg + " needs a value");
@@ -217,6 +234,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                 config.tls_key = *v;
             else if (arg == "--log-level")
                 VEIL_TRY(apply_level(config, *v));
+            else if (arg == "--tls")
+                VEIL_TRY(apply_tls(config, *v));
             else if (arg == "--durability")
                 VEIL_TRY(apply_durability(config, *v));
             else if (arg == "--link-timeout-seconds")

@@ -5,11 +5,18 @@
 //              [--retention-days N] [--durability full|normal]
 //              [--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]
 //              [--link-timeout-seconds N] [--max-attachment-mib N]
+//              [--tls off|auto]
 //   veil-relay invite create --data DIR [--config FILE]
+//   veil-relay tls fingerprint --data DIR [--config FILE]
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
-// data, invite_only, retention_days, durability, log_level, tls_cert, tls_key,
+// data, invite_only, retention_days, durability, log_level, tls, tls_cert, tls_key,
 // link_timeout_seconds, max_attachment_mib.
+//
+// tls: off (the default) serves wss:// only with tls_cert and tls_key, plain ws:// without;
+// auto serves wss:// always, with tls_cert and tls_key when given, else with a self-signed
+// certificate made on the first start in DATA_DIR/tls/ and reused afterwards
+// (transport/self_signed.h). Its fingerprint is logged at start and printed by `tls fingerprint`.
 //
 // max_attachment_mib: the largest attachment (encrypted blob) the relay stores, in MiB (default
 // 100, from 1 to 4096). Blobs live in DATA_DIR/blobs and are deleted after retention_days, like
@@ -49,7 +56,7 @@
 namespace veil::relay {
 
 struct RelayConfig {
-    enum class Command { serve, invite_create, account_delete, help };
+    enum class Command { serve, invite_create, account_delete, tls_fingerprint, help };
 
     Command command = Command::serve;
     std::string account; // account_delete: the username
@@ -66,7 +73,9 @@ struct RelayConfig {
     std::string tls_cert;
     std::string tls_key;
 
-    bool tls() const { return !tls_cert.empty(); }
+    bool tls_auto = false; // tls = auto: a self-signed certificate when no tls_cert is given
+
+    bool tls() const { return !tls_cert.empty() || tls_auto; }
 
     // Transport limits (hidden options).
     std::int64_t upgrade_timeout_ms = 10'000;

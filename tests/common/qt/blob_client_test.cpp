@@ -1,4 +1,5 @@
 #include "qt/blob_client.h"
+#include "qt/relay_pin.h"
 
 #include "common/qt/mock_blob_server.h"
 #include "support/temp_dir.h"
@@ -408,30 +409,76 @@ TEST_CASE("a download from a relay that is not there fails with disconnected") {
     CHECK(entries(f.dir.path()) == 0);
 }
 
+// A TLS server on loopback with a new self-signed certificate; it notes whether any request
+// bytes arrived, and never answers.
+struct SelfSignedServer {
+    SelfSignedServer() {
+        QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+        config.setLocalCertificate(QSslCertificate(pem.certificate, QSsl::Pem));
+        config.setPrivateKey(QSslKey(pem.key, QSsl::Ec, QSsl::Pem));
+        tls.setSslConfiguration(config);
+        QObject::connect(&tls, &QSslServer::pendingConnectionAvailable, [this] {
+            while (QTcpSocket* socket = tls.nextPendingConnection())
+                QObject::connect(socket, &QTcpSocket::readyRead, [this] { request_seen = true; });
+        });
+        REQUIRE(tls.listen(QHostAddress::LocalHost, 0));
+    }
+    std::string url() const { return "wss://127.0.0.1:" + std::to_string(tls.serverPort()); }
+    QByteArray sha256() const {
+        return QSslCertificate(pem.certificate, QSsl::Pem).digest(QCryptographicHash::Sha256);
+    }
+
+    SelfSigned pem = self_signed();
+    QSslServer tls;
+    bool request_seen = false;
+};
+
 TEST_CASE("a relay whose certificate nobody trusts is refused, not talked to") {
     Fixture f;
-    SelfSigned pem = self_signed();
-    QSslConfiguration config = QSslConfiguration::defaultConfiguration();
-    config.setLocalCertificate(QSslCertificate(pem.certificate, QSsl::Pem));
-    config.setPrivateKey(QSslKey(pem.key, QSsl::Ec, QSsl::Pem));
-    QSslServer tls;
-    tls.setSslConfiguration(config);
-    bool request_seen = false;
-    QObject::connect(&tls, &QSslServer::pendingConnectionAvailable, [&] {
-        while (QTcpSocket* socket = tls.nextPendingConnection())
-            QObject::connect(socket, &QTcpSocket::readyRead, [&] { request_seen = true; });
-    });
-    REQUIRE(tls.listen(QHostAddress::LocalHost, 0));
-
+    SelfSignedServer server;
     Outcome outcome;
-    f.client.download("wss://127.0.0.1:" + std::to_string(tls.serverPort()) + "/v1/ws", kBlobId,
-                      f.path("blob.bin"), 1000, outcome.progress(), outcome.done());
+    f.client.download(server.url() + "/v1/ws", kBlobId, f.path("blob.bin"), 1000,
+                      outcome.progress(), outcome.done());
     REQUIRE(wait_until([&] { return outcome.finished(); }));
     CHECK(outcome.code() == Errc::disconnected);
     CAPTURE(outcome.status->error().message);
-    CHECK(outcome.status->error().message.find("SSL") != std::string::npos);
-    CHECK_FALSE(request_seen);
+    CHECK(outcome.status->error().message.find("TLS certificate is not trusted") !=
+          std::string::npos);
+    CHECK(outcome.status->error().message.find("#sha256:") != std::string::npos);
+    CHECK_FALSE(server.request_seen);
     CHECK(entries(f.dir.path()) == 0);
+}
+
+TEST_CASE("a pin in the relay address that is not the relay's certificate is refused, naming "
+          "both") {
+    Fixture f;
+    SelfSignedServer server;
+    QByteArray wrong = server.sha256();
+    wrong[0] = static_cast<char>(wrong[0] ^ 0x01);
+    Outcome outcome;
+    f.client.download(server.url() + "#" + pin_text(wrong), kBlobId, f.path("blob.bin"), 1000,
+                      outcome.progress(), outcome.done());
+    REQUIRE(wait_until([&] { return outcome.finished(); }));
+    CHECK(outcome.code() == Errc::disconnected);
+    CAPTURE(outcome.status->error().message);
+    CHECK(outcome.status->error().message.find("is " + pin_text(server.sha256()) +
+                                               ", not the pinned " + pin_text(wrong)) !=
+          std::string::npos);
+    CHECK_FALSE(server.request_seen);
+    CHECK(entries(f.dir.path()) == 0);
+}
+
+TEST_CASE("a relay whose self-signed certificate is the one pinned in its address is talked to") {
+    Fixture f;
+    SelfSignedServer server;
+    Outcome outcome;
+    std::uint64_t id =
+        f.client.download(server.url() + "#" + pin_text(server.sha256()), kBlobId,
+                          f.path("blob.bin"), 1000, outcome.progress(), outcome.done());
+    // The request reaches the server through TLS; it never answers, so the transfer is dropped.
+    REQUIRE(wait_until([&] { return server.request_seen; }));
+    CHECK_FALSE(outcome.finished());
+    f.client.cancel(id);
 }
 
 TEST_CASE("a stalled download fails with timeout") {
