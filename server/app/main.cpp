@@ -4,6 +4,8 @@
 // handshake first (wss://). No thread is held per connection at any stage. See relay_config.h
 // for the command line. Prints "veil-relay listening on HOST:PORT" to stdout once it accepts
 // connections.
+#include "admin_commands.h"
+#include "admin_listener.h"
 #include "relay_config.h"
 
 #include "core/blob_store.h"
@@ -69,11 +71,21 @@ void protobuf_log(google::protobuf::LogLevel, const char*, int, const std::strin
     log::debug(kLog, "protobuf: " + message);
 }
 
+// The retention purge: what it deleted, as a sentence, or the first failure.
+Result<std::string> purge_now(RelayService& service, BlobStore& blobs, std::int64_t retention_ms) {
+    auto envelopes = service.purge_expired();
+    if (!envelopes)
+        return envelopes.error();
+    auto files = blobs.purge_before(SystemClock().now_ms() - retention_ms);
+    if (!files)
+        return files.error();
+    return "purged " + std::to_string(*envelopes) + " expired messages and " +
+           std::to_string(*files) + " expired attachments";
+}
+
 void purge(RelayService& service, BlobStore& blobs, std::int64_t retention_ms) {
-    if (auto purged = service.purge_expired(); !purged)
-        log::warn(kLog, "purging expired envelopes failed: " + purged.error().message);
-    if (auto purged = blobs.purge_before(SystemClock().now_ms() - retention_ms); !purged)
-        log::warn(kLog, "purging expired blobs failed: " + purged.error().message);
+    if (auto purged = purge_now(service, blobs, retention_ms); !purged)
+        log::warn(kLog, "purging expired envelopes and blobs failed: " + purged.error().message);
 }
 
 void flush_seen(RelayService& service) {
@@ -219,6 +231,15 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     service.set_router(&reactors);
     purge(service, **blobs, options.retention_ms);
 
+    // Before the first client: disabled accounts are loaded here.
+    auto admin = open_admin(
+        config, service, [&] { return purge_now(service, **blobs, options.retention_ms); },
+        [&] { return std::uint64_t{reactors.size()}; });
+    if (!admin) {
+        std::cerr << "veil-relay: " << admin.error().message << "\n";
+        return 1;
+    }
+
     Poco::Net::ServerSocket socket;
     // SO_REUSEADDR for restarts over TIME_WAIT, but never SO_REUSEPORT: a second relay on the
     // same port must fail, not split the clients between two stores.
@@ -238,6 +259,8 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
                          signals);
 
     log::info(kLog, "shutting down");
+    if (*admin)
+        (*admin)->stop();
     acceptor.stop(); // no new connections
     // Writes still queued are committed first, while the reactors still run, so their answers
     // and pushes reach the clients; writes arriving meanwhile are refused as retryable.
@@ -282,6 +305,8 @@ int main(int argc, char** argv) {
             return create_invite(*config);
         if (config->command == RelayConfig::Command::account_delete)
             return delete_account(*config);
+        if (config->command == RelayConfig::Command::admin)
+            return run_admin(*config);
         return serve(*config, signals);
     } catch (const Poco::Exception& e) {
         std::cerr << "veil-relay: " << e.displayText() << "\n";

@@ -113,6 +113,7 @@ Status apply_file(RelayConfig& config, const std::string& path) {
         config.invite_only = file->getBool("invite_only", config.invite_only);
         config.tls_cert = file->getString("tls_cert", config.tls_cert);
         config.tls_key = file->getString("tls_key", config.tls_key);
+        config.admin_listen = file->getString("admin_listen", config.admin_listen);
         if (file->hasProperty("retention_days")) {
             auto days = parse_days(file->getString("retention_days"));
             if (!days)
@@ -155,13 +156,17 @@ const char* usage() {
            "                  [--log-level debug|info|warn|error]\n"
            "                  [--tls-cert FILE --tls-key FILE]\n"
            "                  [--link-timeout-seconds N] [--max-attachment-mib N]\n"
+           "                  [--admin-listen HOST:PORT|none]\n"
            "       veil-relay invite create --data DIR [--config FILE]\n"
+           "       veil-relay admin help | COMMAND ... --data DIR [--config FILE]\n"
            "       veil-relay account delete NAME --data DIR [--config FILE]\n"
            "\n"
            "  --link-timeout-seconds N  seconds a new device's link code can be used\n"
            "                            (10 to 86400, default 600)\n"
            "  --max-attachment-mib N    the largest attachment the relay stores, in MiB\n"
            "                            (1 to 4096, default 100)\n"
+           "  --admin-listen HOST:PORT  serve /healthz, /metrics and the admin commands of a\n"
+           "                            running relay there (default none: off); loopback only\n"
            "\n"
            "  account delete NAME       with the relay stopped: delete NAME's account, devices,\n"
            "                            keys and waiting messages, so that the name can be\n"
@@ -181,6 +186,11 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
         config.command = RelayConfig::Command::account_delete;
         config.account = args[2];
         i = 3;
+    } else if (!args.empty() && args[0] == "admin") {
+        // The command's own words come first, up to the first option.
+        config.command = RelayConfig::Command::admin;
+        for (i = 1; i < args.size() && args[i].rfind("--", 0) != 0; ++i)
+            config.admin_args.push_back(args[i]);
     }
 
     auto file = find_config_file(args);
@@ -203,7 +213,7 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
         } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
                    arg == "--log-level" || arg == "--retention-days" || arg == "--durability" ||
                    arg == "--tls-cert" || arg == "--tls-key" || arg == "--link-timeout-seconds" ||
-                   arg == "--max-attachment-mib") {
+                   arg == "--max-attachment-mib" || arg == "--admin-listen") {
             auto v = value();
             if (!v)
                 return bad(arg + " needs a value");
@@ -211,6 +221,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                 config.listen = *v;
             else if (arg == "--data")
                 config.data_dir = *v;
+            else if (arg == "--admin-listen")
+                config.admin_listen = *v;
             else if (arg == "--tls-cert")
                 config.tls_cert = *v;
             else if (arg == "--tls-key")
@@ -240,7 +252,9 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
             return bad("unknown argument '" + arg + "'");
         }
     }
-    if (config.command != RelayConfig::Command::help && config.data_dir.empty())
+    // admin checks its own arguments (admin help needs no data folder).
+    if (config.command != RelayConfig::Command::help &&
+        config.command != RelayConfig::Command::admin && config.data_dir.empty())
         return bad("--data DIR is required");
     if (config.tls_cert.empty() != config.tls_key.empty())
         return bad("tls_cert and tls_key go together: give both for wss://, or neither");

@@ -5,11 +5,18 @@
 //              [--retention-days N] [--durability full|normal]
 //              [--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]
 //              [--link-timeout-seconds N] [--max-attachment-mib N]
+//              [--admin-listen HOST:PORT|none]
 //   veil-relay invite create --data DIR [--config FILE]
+//   veil-relay admin COMMAND [ARGS] --data DIR [--config FILE]   (admin_commands.h)
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
 // data, invite_only, retention_days, durability, log_level, tls_cert, tls_key,
-// link_timeout_seconds, max_attachment_mib.
+// link_timeout_seconds, max_attachment_mib, admin_listen.
+//
+// admin_listen: the operator's HTTP listener (/healthz, /metrics, and the account changes
+// `veil-relay admin` makes on a running relay; admin_listener.h). Off by default (empty or
+// "none"): a fixed default port would collide when several relays share a host. Give a
+// loopback address such as 127.0.0.1:9464; it serves no TLS and must never face the internet.
 //
 // max_attachment_mib: the largest attachment (encrypted blob) the relay stores, in MiB (default
 // 100, from 1 to 4096). Blobs live in DATA_DIR/blobs and are deleted after retention_days, like
@@ -49,10 +56,13 @@
 namespace veil::relay {
 
 struct RelayConfig {
-    enum class Command { serve, invite_create, account_delete, help };
+    enum class Command { serve, invite_create, account_delete, admin, help };
 
     Command command = Command::serve;
-    std::string account; // account_delete: the username
+    std::string account;                 // account_delete: the username
+    std::vector<std::string> admin_args; // admin: the command and its arguments
+    std::string admin_listen;            // empty: no admin listener
+    bool admin_enabled() const { return !admin_listen.empty() && admin_listen != "none"; }
     std::string listen = "127.0.0.1:8443";
     std::string data_dir;
     bool invite_only = false;

@@ -1,5 +1,6 @@
 #include "core/relay_service.h"
 
+#include "core/relay_metrics.h"
 #include "crypto/keys.h"
 #include "crypto/link.h"
 #include "crypto/provider.h"
@@ -10,6 +11,7 @@
 #include "util/log.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <limits>
 #include <map>
@@ -47,8 +49,14 @@ constexpr std::uint32_t kRetryAfterMs = 1000;
 using Code = wire::Error::Code;
 
 Bytes error_frame(std::uint64_t id, Code code, std::string message, std::uint32_t retry = 0) {
+    relay_metrics().count_error(code);
     return protocol::encode_envelope(
         protocol::make_error_envelope(id, code, std::move(message), retry));
+}
+
+Bytes account_disabled_frame(std::uint64_t id) {
+    return error_frame(id, wire::Error::FORBIDDEN,
+                       "This account is disabled on this relay; ask its operator.");
 }
 
 Bytes unavailable(std::uint64_t id) {
@@ -59,6 +67,7 @@ Bytes unavailable(std::uint64_t id) {
 // One message for every authentication failure, so that a client cannot tell an unknown user
 // from a wrong key or a stale challenge.
 Bytes auth_failed(std::uint64_t id) {
+    relay_metrics().auth_failures.fetch_add(1, std::memory_order_relaxed);
     return error_frame(id, wire::Error::AUTH_FAILED, "Authentication failed.");
 }
 
@@ -514,6 +523,10 @@ bool RelayService::dispatch(Session& session, const wire::Envelope& request,
         out.push_back(device_removed_frame(id));
         return true;
     }
+    if (session.authenticated && account_disabled(session.username)) {
+        out.push_back(account_disabled_frame(id));
+        return true;
+    }
 
     switch (request.body_case()) {
     case wire::Envelope::kChallengeRequest: on_challenge(session, id, out); break;
@@ -641,6 +654,11 @@ void RelayService::on_auth(Session& session, const wire::Envelope& request,
         out.push_back(device_removed_frame(id));
         return;
     }
+    if (account_disabled(a.username())) {
+        log::info(kAuthLog, "a device of a disabled account tried to authenticate");
+        out.push_back(account_disabled_frame(id));
+        return;
+    }
     authenticate(session, a.username(), a.device_id(), id, out);
 }
 
@@ -672,6 +690,7 @@ void RelayService::authenticate(Session& session, const std::string& username,
         return;
     }
     log::debug(kAuthLog, "authenticated " + username + " device " + std::to_string(device_id));
+    relay_metrics().devices_authenticated.fetch_add(1, std::memory_order_relaxed);
 
     auto result = response(request_id);
     result.mutable_auth_result()->set_device_id(device_id);
@@ -818,6 +837,11 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
                                   "A message to your own devices carries no sync copies."));
         return true;
     }
+    if (account_disabled(s.to_username())) {
+        out.push_back(error_frame(id, wire::Error::FORBIDDEN,
+                                  "The recipient's account is disabled on this relay."));
+        return true;
+    }
     Bytes digest = content_digest(s);
     if (digest.empty()) {
         out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
@@ -843,7 +867,10 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
     const std::int64_t now_ms = m_clock.now_ms();
     if (reply && m_committer)
         return !submit_send(id, std::move(env), now_ms, known, *reply, out);
-    finish_send(id, env, m_store.enqueue(env, now_ms), true, out);
+    const auto started = std::chrono::steady_clock::now();
+    auto stored = m_store.enqueue(env, now_ms);
+    relay_metrics().store_commit.observe(std::chrono::steady_clock::now() - started);
+    finish_send(id, env, stored, true, out);
     return true;
 }
 
@@ -969,6 +996,8 @@ void RelayService::finish_send(std::uint64_t id, const NewEnvelope& env,
         return;
     }
 
+    if (!stored->duplicate)
+        relay_metrics().messages_in_direct.fetch_add(1, std::memory_order_relaxed);
     auto result = response(id);
     result.mutable_send_result()->set_server_timestamp_ms(
         static_cast<std::uint64_t>(stored->server_timestamp_ms));
@@ -1015,6 +1044,7 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
         out.push_back(unavailable(id));
         return true;
     }
+    relay_metrics().deliveries_acked.fetch_add(*deleted, std::memory_order_relaxed);
     out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
     return true;
 }
@@ -1146,6 +1176,8 @@ bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& rep
             } else if (!r || !std::get<1>(*r)) {
                 out.push_back(unavailable(id));
             } else {
+                relay_metrics().deliveries_acked.fetch_add(*std::get<1>(*r),
+                                                           std::memory_order_relaxed);
                 out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
             }
         } catch (const std::exception& e) {
@@ -1161,12 +1193,51 @@ bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& rep
     return m_committer->submit(std::move(write), std::move(done), prepare);
 }
 
+void RelayService::set_disabled_accounts(const std::vector<std::string>& usernames) {
+    std::lock_guard lock(m_disabled_mutex);
+    m_disabled = std::set<std::string>(usernames.begin(), usernames.end());
+    m_disabled_count.store(m_disabled.size());
+}
+
+Status RelayService::disable_account(const std::string& username) {
+    {
+        std::lock_guard lock(m_disabled_mutex);
+        m_disabled.insert(username);
+        m_disabled_count.store(m_disabled.size());
+    }
+    // Marked first, so that a device authenticating meanwhile is refused; then its connections
+    // go, each after the answers already queued for it.
+    auto devices = m_store.list_devices(username);
+    if (!devices)
+        return devices.error();
+    Router* router = m_router.load();
+    if (router && *devices)
+        for (const auto& device : **devices)
+            router->disconnect(username, device.device_id);
+    log::info(kAuthLog, "an account was disabled by the operator");
+    return {};
+}
+
+void RelayService::enable_account(const std::string& username) {
+    std::lock_guard lock(m_disabled_mutex);
+    m_disabled.erase(username);
+    m_disabled_count.store(m_disabled.size());
+}
+
+bool RelayService::account_disabled(const std::string& username) {
+    if (m_disabled_count.load() == 0)
+        return false;
+    std::lock_guard lock(m_disabled_mutex);
+    return m_disabled.count(username) > 0;
+}
+
 void RelayService::close(Session& session) {
     close_links(session.connection_id);
     if (session.authenticated) {
         if (Router* router = m_router.load())
             router->detach(session);
         note_seen(session.username, session.device_id);
+        relay_metrics().devices_authenticated.fetch_sub(1, std::memory_order_relaxed);
     }
     session.authenticated = false;
     session.challenge.reset();
@@ -1479,7 +1550,9 @@ bool RelayService::write_group(std::uint64_t id, MailboxWrite write, const Reply
         return false;
     }
     allocate_ids(m_store, write);
+    const auto started = std::chrono::steady_clock::now();
     auto outcomes = m_store.write_mailbox(std::span<const MailboxWrite>(&write, 1));
+    relay_metrics().store_commit.observe(std::chrono::steady_clock::now() - started);
     if (!outcomes) {
         finish_group(id, write, outcomes.error(), true, out);
         return true;
@@ -1509,6 +1582,8 @@ void RelayService::finish_group(std::uint64_t id, const MailboxWrite& write,
         }
     }
     if (message) {
+        if (!stored->duplicate)
+            relay_metrics().messages_in_group.fetch_add(1, std::memory_order_relaxed);
         out.push_back(group_send_result(id, stored->server_timestamp_ms, stored->unreachable));
         if (push && !stored->duplicate)
             push_group_message(*message, stored->server_timestamp_ms);

@@ -199,6 +199,17 @@ public:
     // then and once its connections are closed. On failure they are kept for the next call.
     Status flush_last_seen();
 
+    // Accounts the operator disabled (veil-relay admin account disable): their devices cannot
+    // authenticate, requests on connections already authenticated as them are refused, and
+    // 1:1 sends to them are refused, each with FORBIDDEN and a sentence. The set lives in memory;
+    // the operator's tools keep it in the store (RelayAdmin). set_disabled_accounts replaces it
+    // (at start); disable_account adds one and closes its devices' connections through the
+    // router (the store's error if it could not list them; the account is disabled anyway).
+    void set_disabled_accounts(const std::vector<std::string>& usernames);
+    Status disable_account(const std::string& username);
+    void enable_account(const std::string& username);
+    bool account_disabled(const std::string& username);
+
     // Deletes envelopes older than the retention period, by the server's clock. Returns how
     // many were deleted.
     Result<std::size_t> purge_expired();
@@ -345,6 +356,11 @@ private:
     std::mutex m_removed_mutex;
     std::set<std::pair<std::string, std::uint32_t>> m_removed;
     std::atomic<std::uint64_t> m_removals{0};
+
+    // Disabled accounts; m_disabled_count lets requests skip the lock while there are none.
+    std::mutex m_disabled_mutex;
+    std::set<std::string> m_disabled;
+    std::atomic<std::size_t> m_disabled_count{0};
 
     // Link channels by their 5 bytes; an end is a connection id. A channel whose other end
     // closed stays (dead) until the remaining end closes, so that its sends get NOT_FOUND.
