@@ -539,6 +539,11 @@ int cmd_audit(const RelayConfig& config, const std::vector<std::string>& args) {
         const bool payload = r.kind == AuditRecord::Kind::group_payload;
         const std::string what =
             (payload ? "group payload " : "mailbox row ") + std::to_string(r.id);
+        if (r.references_payload && r.ciphertext.empty()) {
+            mailboxes[r.mailbox].push_back(what + ": a group payload's copy, " +
+                                           opaque(0, r.stored_ms));
+            return true;
+        }
         mailboxes[r.mailbox].push_back(what + ": " + type_name(r.type) + ", " +
                                        opaque(r.ciphertext.size(), r.stored_ms));
         if (auto problem = ciphertext_problem(r.type, r.ciphertext))

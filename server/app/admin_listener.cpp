@@ -28,7 +28,6 @@ namespace {
 constexpr std::string_view kLog = "relay.admin";
 constexpr auto kRequestTimeout = std::chrono::seconds(2);
 constexpr std::size_t kMaxRequestBytes = 8 * 1024;
-constexpr auto kGaugeLifetime = std::chrono::seconds(2);
 
 const char* reason(int status) {
     switch (status) {
@@ -219,7 +218,8 @@ AdminListener::Response AdminListener::answer(const std::string& method, const s
 
 AdminListener::Response AdminListener::metrics() {
     const auto now = std::chrono::steady_clock::now();
-    if (now - m_gauges_read >= kGaugeLifetime) {
+    if (m_gauges_read == std::chrono::steady_clock::time_point{} ||
+        now - m_gauges_read >= m_sources.gauge_lifetime) {
         auto queued = m_sources.admin->queued_count();
         m_gauges.queued_messages = queued ? *queued : -1;
         walk_blobs(m_sources.blobs_dir, m_gauges);
@@ -295,6 +295,7 @@ Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, Rel
     sources.blobs_dir = dir / "blobs";
     sources.service = &service;
     sources.purge = std::move(purge);
+    sources.gauge_lifetime = std::chrono::milliseconds(config.metrics_cache_ms);
     sources.token = to_hex(crypto::random_bytes(32));
     const std::string token = sources.token;
     auto listener = std::make_unique<AdminListener>(config.admin_listen, std::move(sources));

@@ -47,6 +47,7 @@ public:
         // Runs the retention purge now; a sentence saying what it deleted.
         std::function<Result<std::string>()> purge;
         std::string token;
+        std::chrono::milliseconds gauge_lifetime{2000};
     };
 
     // Binds address (HOST:PORT). Throws Poco::Exception when it cannot.

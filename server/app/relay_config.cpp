@@ -77,6 +77,7 @@ constexpr HiddenOption kHidden[] = {
     {"--link-timeout-ms", &RelayConfig::link_timeout_ms, 1, 86'400'000},
     {"--retention-ms", &RelayConfig::retention_ms, 1, 86'400'000},
     {"--purge-interval-ms", &RelayConfig::purge_interval_ms, 10, 600'000},
+    {"--metrics-cache-ms", &RelayConfig::metrics_cache_ms, 0, 600'000},
 };
 
 const HiddenOption* find_hidden(const std::string& arg) {

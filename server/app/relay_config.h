@@ -40,6 +40,7 @@
 //   --idle-timeout-ms N      silence before the close (a ping at a third), default 90000
 //   --max-outgoing-bytes N   a connection's unwritten frames, default 4 MiB
 //   --reactors N             reactor threads, default one per core
+//   --metrics-cache-ms N     how long /metrics reuses the queue depth and blob totals, 2000
 //   --group-commit 0|1       1 (default): sends and acks in group commits off the reactor
 //                            threads; 0: each in its own transaction on the reactor thread
 #pragma once
@@ -92,6 +93,8 @@ struct RelayConfig {
     // runs (0: retention_days and every 10 minutes).
     std::int64_t retention_ms = 0;
     std::int64_t purge_interval_ms = 0;
+    // How long /metrics reuses the queue depth and blob totals it read (tests: 0, read each time).
+    std::int64_t metrics_cache_ms = 2000;
 };
 
 // Parses argv (without argv[0]). Errors carry a sentence for the person at the terminal.

@@ -67,6 +67,7 @@ struct AuditRecord {
     std::string mailbox;    // "user/device" for a mailbox row, the group id in hex for a payload
     std::uint32_t type = 0; // wire CiphertextType
     Bytes ciphertext;       // empty for rows that reference a payload, change or notice
+    bool references_payload = false; // a group message's row: its ciphertext is the payload's
     std::int64_t stored_ms = 0;
 };
 

@@ -217,7 +217,8 @@ Status SqliteAdmin::for_each_record(const std::function<bool(const AuditRecord&)
         {
             StatementUse q(m_db->statement(
                 "SELECT m.delivery_id, a.username, d.device_id, m.type, m.ciphertext,"
-                " m.server_ts FROM mailbox m JOIN devices d ON d.id = m.device"
+                " m.server_ts, m.payload IS NOT NULL FROM mailbox m JOIN devices d ON d.id = "
+                "m.device"
                 " JOIN accounts a ON a.id = d.account_id ORDER BY m.delivery_id"));
             while (q->step()) {
                 AuditRecord r;
@@ -227,6 +228,7 @@ Status SqliteAdmin::for_each_record(const std::function<bool(const AuditRecord&)
                 r.type = static_cast<std::uint32_t>(q->column_int64(3));
                 r.ciphertext = q->column_blob(4);
                 r.stored_ms = q->column_int64(5);
+                r.references_payload = q->column_int64(6) != 0;
                 if (!visit(r))
                     return {};
             }
