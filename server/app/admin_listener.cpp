@@ -270,6 +270,16 @@ Status write_private_file(const std::filesystem::path& path, const std::string& 
 
 } // namespace
 
+void apply_limits(const RelayConfig& config, RelayService::Options& options) {
+    options.account_requests_per_second = static_cast<double>(config.rate_account_per_second);
+    options.account_burst = static_cast<double>(config.rate_account_burst);
+    options.auth_attempts_per_second = static_cast<double>(config.rate_auth_per_second);
+    options.auth_burst = static_cast<double>(config.rate_auth_burst);
+    options.limit_loopback = config.rate_limit_loopback;
+    options.max_queued_per_device = static_cast<std::size_t>(config.quota_queued_per_device);
+    options.max_queued_per_sender = static_cast<std::size_t>(config.quota_queued_per_sender);
+}
+
 Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, RelayService& service,
                                                   std::function<Result<std::string>()> purge,
                                                   std::function<std::uint64_t()> connections) {
@@ -281,6 +291,11 @@ Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, Rel
     if (!disabled)
         return disabled.error();
     service.set_disabled_accounts(*disabled);
+    // The quotas count with a connection of their own.
+    auto counter = SqliteAdmin::open(config.data_dir);
+    if (!counter)
+        return counter.error();
+    service.set_queue_counter(std::move(*counter));
 
     const std::filesystem::path dir(config.data_dir);
     std::error_code ec;

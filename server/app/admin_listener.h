@@ -92,9 +92,13 @@ struct RelayConfig;
 inline constexpr const char* kAdminTokenFile = "admin.token";
 inline constexpr const char* kAdminAddressFile = "admin.address";
 
-// For veil-relay serve: loads the disabled accounts into service, then, when config enables
+// For veil-relay serve: loads the disabled accounts into service and gives it a store connection
+// for its quotas, then, when config enables
 // the admin listener, binds it, writes admin.token and admin.address and starts it (nullptr
 // when disabled). Stale token and address files of an earlier run are removed either way.
+// Copies the rate limits and quotas of config into options.
+void apply_limits(const RelayConfig& config, RelayService::Options& options);
+
 Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, RelayService& service,
                                                   std::function<Result<std::string>()> purge,
                                                   std::function<std::uint64_t()> connections);

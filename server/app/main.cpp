@@ -7,6 +7,7 @@
 #include "admin_commands.h"
 #include "admin_listener.h"
 #include "relay_config.h"
+#include "relay_log.h"
 
 #include "core/blob_store.h"
 #include "core/relay_service.h"
@@ -218,6 +219,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     options.group_commit = config.group_commit != 0;
     options.link_timeout_ms =
         config.link_timeout_ms > 0 ? config.link_timeout_ms : config.link_timeout_seconds * 1000;
+    apply_limits(config, options);
     BlobStore::Options blob_options;
     blob_options.max_bytes = static_cast<std::uint64_t>(config.max_attachment_mib) * 1024 * 1024;
     auto blobs = BlobStore::open(config.data_dir, clock, blob_options);
@@ -299,6 +301,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     log::set_level(config->log_level);
+    if (config->command == RelayConfig::Command::serve)
+        log::set_sink(relay_log_sink());
     google::protobuf::SetLogHandler(protobuf_log);
     try {
         if (config->command == RelayConfig::Command::invite_create)

@@ -6,6 +6,7 @@
 #include <Poco/Exception.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -80,6 +81,50 @@ constexpr HiddenOption kHidden[] = {
     {"--metrics-cache-ms", &RelayConfig::metrics_cache_ms, 0, 600'000},
 };
 
+// Rate limits and quotas: the same name in the file (limit) and on the command line (--limit
+// with '-' for '_').
+struct LimitOption {
+    const char* key;
+    std::int64_t RelayConfig::*field;
+};
+
+constexpr LimitOption kLimits[] = {
+    {"rate_account_per_second", &RelayConfig::rate_account_per_second},
+    {"rate_account_burst", &RelayConfig::rate_account_burst},
+    {"rate_auth_per_second", &RelayConfig::rate_auth_per_second},
+    {"rate_auth_burst", &RelayConfig::rate_auth_burst},
+    {"quota_queued_per_device", &RelayConfig::quota_queued_per_device},
+    {"quota_queued_per_sender", &RelayConfig::quota_queued_per_sender},
+};
+constexpr std::int64_t kMaxLimit = 1'000'000'000;
+
+std::string flag_of(const char* key) {
+    std::string flag = std::string("--") + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag;
+}
+
+const LimitOption* find_limit(const std::string& arg) {
+    for (const auto& option : kLimits)
+        if (arg == flag_of(option.key))
+            return &option;
+    return nullptr;
+}
+
+Status apply_limit(RelayConfig& config, const LimitOption& option, const std::string& text,
+                   const std::string& what) {
+    auto n = parse_number(text, 0, kMaxLimit);
+    if (!n)
+        return bad(what + " needs a whole number from 0 (off) to " + std::to_string(kMaxLimit));
+    config.*(option.field) = *n;
+    return {};
+}
+
+void no_limits(RelayConfig& config) {
+    for (const auto& option : kLimits)
+        config.*(option.field) = 0;
+}
+
 const HiddenOption* find_hidden(const std::string& arg) {
     for (const auto& option : kHidden)
         if (arg == option.name)
@@ -115,6 +160,12 @@ Status apply_file(RelayConfig& config, const std::string& path) {
         config.tls_cert = file->getString("tls_cert", config.tls_cert);
         config.tls_key = file->getString("tls_key", config.tls_key);
         config.admin_listen = file->getString("admin_listen", config.admin_listen);
+        config.rate_limit_loopback =
+            file->getBool("rate_limit_loopback", config.rate_limit_loopback);
+        for (const auto& option : kLimits)
+            if (file->hasProperty(option.key))
+                VEIL_TRY(apply_limit(config, option, file->getString(option.key),
+                                     std::string(option.key) + " in " + path));
         if (file->hasProperty("retention_days")) {
             auto days = parse_days(file->getString("retention_days"));
             if (!days)
@@ -166,6 +217,8 @@ const char* usage() {
            "                            (10 to 86400, default 600)\n"
            "  --max-attachment-mib N    the largest attachment the relay stores, in MiB\n"
            "                            (1 to 4096, default 100)\n"
+           "  --no-limits               no rate limits or queue quotas (see relay_config.h\n"
+           "                            and relay.conf.example for each one's option)\n"
            "  --admin-listen HOST:PORT  serve /healthz, /metrics and the admin commands of a\n"
            "                            running relay there (default none: off); loopback only\n"
            "\n"
@@ -211,6 +264,15 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
             config.command = RelayConfig::Command::help;
         } else if (arg == "--invite-only") {
             config.invite_only = true;
+        } else if (arg == "--rate-limit-loopback") {
+            config.rate_limit_loopback = true;
+        } else if (arg == "--no-limits") {
+            no_limits(config);
+        } else if (const LimitOption* limit = find_limit(arg)) {
+            auto v = value();
+            if (!v)
+                return bad(arg + " needs a value");
+            VEIL_TRY(apply_limit(config, *limit, *v, arg));
         } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
                    arg == "--log-level" || arg == "--retention-days" || arg == "--durability" ||
                    arg == "--tls-cert" || arg == "--tls-key" || arg == "--link-timeout-seconds" ||

@@ -13,6 +13,25 @@
 // data, invite_only, retention_days, durability, log_level, tls_cert, tls_key,
 // link_timeout_seconds, max_attachment_mib, admin_listen.
 //
+// Rate limits and quotas (each 0 turns it off; --no-limits turns all off, for benchmarks). Over
+// one, the request is answered RATE_LIMITED with a retry-after, and clients retry then, losing
+// nothing:
+//   rate_account_per_second (default 100) and rate_account_burst (1000): requests one account
+//     may make, across its devices and connections; acks are never limited.
+//   rate_auth_per_second (10) and rate_auth_burst (50): registrations and authentications one
+//     IP address may attempt; a failed one counts 5. Loopback addresses are exempt (behind a
+//     TLS reverse proxy on the same host every client comes from loopback) unless
+//     rate_limit_loopback = true.
+//   quota_queued_per_device (100000): envelopes waiting for one device; quota_queued_per_sender
+//     (10000): envelopes from one sender waiting for one device. A full queue answers with a
+//     retry-after of 30 s.
+// On the command line: --rate-account-per-second N, --rate-account-burst N,
+// --rate-auth-per-second N, --rate-auth-burst N, --rate-limit-loopback,
+// --quota-queued-per-device N, --quota-queued-per-sender N, --no-limits.
+//
+// log_level: debug, info (default), warn or error. The log goes to stdout, one line per event in
+// the format relay_log.h documents: "TIMESTAMP LEVEL COMPONENT event=NAME key=value ...".
+//
 // admin_listen: the operator's HTTP listener (/healthz, /metrics, and the account changes
 // `veil-relay admin` makes on a running relay; admin_listener.h). Off by default (empty or
 // "none"): a fixed default port would collide when several relays share a host. Give a
@@ -64,6 +83,14 @@ struct RelayConfig {
     std::vector<std::string> admin_args; // admin: the command and its arguments
     std::string admin_listen;            // empty: no admin listener
     bool admin_enabled() const { return !admin_listen.empty() && admin_listen != "none"; }
+    // Rate limits and quotas (0: off).
+    std::int64_t rate_account_per_second = 100;
+    std::int64_t rate_account_burst = 1000;
+    std::int64_t rate_auth_per_second = 10;
+    std::int64_t rate_auth_burst = 50;
+    bool rate_limit_loopback = false;
+    std::int64_t quota_queued_per_device = 100'000;
+    std::int64_t quota_queued_per_sender = 10'000;
     std::string listen = "127.0.0.1:8443";
     std::string data_dir;
     bool invite_only = false;

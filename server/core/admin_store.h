@@ -59,6 +59,13 @@ struct AdminStats {
     std::uint64_t database_bytes = 0; // page_count * page_size
 };
 
+// Envelopes waiting in one device's mailbox from one sender (a quota's input).
+struct QueueCount {
+    std::uint32_t device_id = 0;
+    std::string from_username;
+    std::size_t queued = 0;
+};
+
 // One stored ciphertext as the audit sees it.
 struct AuditRecord {
     enum class Kind { mailbox, group_payload };
@@ -79,6 +86,8 @@ public:
     virtual Status ping() = 0;
     // Mailbox rows waiting for any device.
     virtual Result<std::int64_t> queued_count() = 0;
+    // The rows waiting for the account's devices, by device and sender (none: no rows).
+    virtual Result<std::vector<QueueCount>> queue_of(const std::string& username) = 0;
 
     virtual Result<std::vector<AdminInvite>> invites() = 0;
     // Deletes an unused invite. not_found: no such unused code.

@@ -41,6 +41,7 @@ struct RelayMetrics {
     std::atomic<std::uint64_t> messages_in_group{0};
     std::atomic<std::uint64_t> deliveries_acked{0};
     std::atomic<std::uint64_t> auth_failures{0};
+    std::atomic<std::uint64_t> quota_refusals{0};
     std::array<std::atomic<std::uint64_t>, kErrorCodes> errors{};
     LatencyHistogram store_commit;
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

@@ -45,6 +45,18 @@ constexpr std::string_view kLog = "relay";
 constexpr std::string_view kAuthLog = "relay.auth";
 constexpr std::string_view kRoutingLog = "relay.routing";
 constexpr std::uint32_t kRetryAfterMs = 1000;
+// A failed registration or authentication costs this many attempts of its address's budget.
+constexpr double kFailedAuthCost = 5;
+// A full queue drains only when its device comes online: senders retry after this long.
+constexpr std::uint32_t kQuotaRetryAfterMs = 30'000;
+// How long a recipient's queue tally is trusted before it is read again, and how many are kept.
+constexpr std::int64_t kQueueTallyLifetimeMs = 10'000;
+constexpr std::size_t kMaxQueueTallies = 100'000;
+
+bool is_loopback(const std::string& address) {
+    return address.rfind("127.", 0) == 0 || address == "::1" ||
+           address.rfind("::ffff:127.", 0) == 0;
+}
 
 using Code = wire::Error::Code;
 
@@ -388,7 +400,9 @@ Bytes prekey_status_frame(std::uint64_t id, std::uint32_t left) {
 RelayService::RelayService(RelayStore& store, const Clock& clock, Options options)
     : m_store(store)
     , m_clock(clock)
-    , m_options(options) {
+    , m_options(options)
+    , m_account_limiter(options.account_requests_per_second, options.account_burst)
+    , m_auth_limiter(options.auth_attempts_per_second, options.auth_burst) {
     auto context = crypto::SignalContext::create();
     if (context)
         m_signal = std::move(context.value());
@@ -527,6 +541,10 @@ bool RelayService::dispatch(Session& session, const wire::Envelope& request,
         out.push_back(account_disabled_frame(id));
         return true;
     }
+    if (auto limited = check_rate(session, request)) {
+        out.push_back(std::move(*limited));
+        return true;
+    }
 
     switch (request.body_case()) {
     case wire::Envelope::kChallengeRequest: on_challenge(session, id, out); break;
@@ -594,6 +612,7 @@ void RelayService::on_register(Session& session, const wire::Envelope& request,
                                const std::optional<Bytes>& nonce, Responses& out) {
     const std::uint64_t id = request.request_id();
     if (auto refused = check_registration(request, nonce)) {
+        charge_failed_auth(session);
         out.push_back(std::move(*refused));
         return;
     }
@@ -630,6 +649,7 @@ void RelayService::on_auth(Session& session, const wire::Envelope& request,
     const auto& a = request.auth_request();
     if (!nonce) {
         log::warn(kAuthLog, "authentication without a fresh challenge refused");
+        charge_failed_auth(session);
         out.push_back(auth_failed(id));
         return;
     }
@@ -645,6 +665,7 @@ void RelayService::on_auth(Session& session, const wire::Envelope& request,
     if (!device || !verify(device->auth_key, auth_message(*nonce, a.username(), a.device_id()),
                            as_bytes(a.signature()))) {
         log::warn(kAuthLog, "authentication failed");
+        charge_failed_auth(session);
         out.push_back(auth_failed(id));
         return;
     }
@@ -862,6 +883,13 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
         if (auto refused = check_send_devices(id, env)) {
             out.push_back(std::move(*refused));
             return true;
+        }
+        // Quotas apply to new sends only: a retry of a stored one is answered as before.
+        if (env.to_username != env.from_username) {
+            if (auto refused = check_quota(id, env.from_username, env.to_username)) {
+                out.push_back(std::move(*refused));
+                return true;
+            }
         }
     }
     const std::int64_t now_ms = m_clock.now_ms();
@@ -1191,6 +1219,99 @@ bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& rep
         reply(std::move(out));
     };
     return m_committer->submit(std::move(write), std::move(done), prepare);
+}
+
+std::optional<Bytes> RelayService::check_rate(Session& session, const wire::Envelope& request) {
+    const std::uint64_t id = request.request_id();
+    const std::int64_t now_ms = m_clock.now_ms();
+    std::optional<std::uint32_t> wait;
+    if (session.authenticated) {
+        // Acks only ever shrink the relay's work: never held back.
+        if (request.has_ack_request())
+            return std::nullopt;
+        wait = m_account_limiter.take(session.username, now_ms);
+    } else if (request.has_register_request() || request.has_auth_request()) {
+        if (exempt(session.peer_address))
+            return std::nullopt;
+        wait = m_auth_limiter.take(session.peer_address, now_ms);
+    }
+    if (!wait)
+        return std::nullopt;
+    log::debug(kLog, "event=rate_limited authenticated=" +
+                         std::string(session.authenticated ? "yes" : "no") +
+                         " retry_after_ms=" + std::to_string(*wait));
+    return error_frame(id, wire::Error::RATE_LIMITED,
+                       "Too many requests; try again in a moment.", *wait);
+}
+
+bool RelayService::exempt(const std::string& address) const {
+    // No address: a caller without a network (tests of the service alone).
+    return address.empty() || (!m_options.limit_loopback && is_loopback(address));
+}
+
+void RelayService::charge_failed_auth(const Session& session) {
+    if (exempt(session.peer_address))
+        return;
+    m_auth_limiter.charge(session.peer_address, m_clock.now_ms(), kFailedAuthCost);
+}
+
+void RelayService::set_queue_counter(std::unique_ptr<RelayAdmin> counter) {
+    std::lock_guard lock(m_quota_mutex);
+    m_queue_counter = std::move(counter);
+}
+
+std::optional<Bytes> RelayService::check_quota(std::uint64_t id, const std::string& from,
+                                               const std::string& to) {
+    const std::size_t per_device = m_options.max_queued_per_device;
+    const std::size_t per_sender = m_options.max_queued_per_sender;
+    if (per_device == 0 && per_sender == 0)
+        return std::nullopt;
+    const std::int64_t now_ms = m_clock.now_ms();
+    std::lock_guard lock(m_quota_mutex);
+    if (!m_queue_counter)
+        return std::nullopt;
+    if (m_queues.size() > kMaxQueueTallies)
+        m_queues.clear();
+    QueueTally& tally = m_queues[to];
+    auto over = [&] {
+        return (per_device > 0 && tally.device_max >= per_device) ||
+               (per_sender > 0 && tally.from[from] >= per_sender);
+    };
+    // The tally counts sends since it was read, never acks: re-read when it says the quota is
+    // reached (acks may have made room) and now and then.
+    if (tally.read_ms == 0 || now_ms - tally.read_ms >= kQueueTallyLifetimeMs || over()) {
+        auto rows = m_queue_counter->queue_of(to);
+        if (!rows) {
+            // The quota is a guard, not the truth: the send goes on, the store decides.
+            log::warn(kLog, "event=quota_unknown error=\"" + rows.error().message + "\"");
+            m_queues.erase(to);
+            return std::nullopt;
+        }
+        tally = QueueTally{};
+        tally.read_ms = now_ms;
+        std::map<std::uint32_t, std::size_t> per_device_rows;
+        for (const auto& r : *rows) {
+            per_device_rows[r.device_id] += r.queued;
+            tally.from[r.from_username] = std::max(tally.from[r.from_username], r.queued);
+        }
+        for (const auto& [device, n] : per_device_rows)
+            tally.device_max = std::max(tally.device_max, n);
+    }
+    if (over()) {
+        const bool sender = per_sender > 0 && tally.from[from] >= per_sender;
+        relay_metrics().quota_refusals.fetch_add(1, std::memory_order_relaxed);
+        log::info(kRoutingLog, std::string("event=quota_reached quota=") +
+                                   (sender ? "per_sender" : "per_device"));
+        return error_frame(id, wire::Error::RATE_LIMITED,
+                           sender ? "You have sent this person too many messages they have not "
+                                    "collected yet; the rest wait until they do."
+                                  : "This person's queue of messages is full until they collect "
+                                    "them.",
+                           kQuotaRetryAfterMs);
+    }
+    ++tally.device_max;
+    ++tally.from[from];
+    return std::nullopt;
 }
 
 void RelayService::set_disabled_accounts(const std::vector<std::string>& usernames) {

@@ -61,6 +61,24 @@ Result<std::int64_t> SqliteAdmin::queued_count() {
     }
 }
 
+Result<std::vector<QueueCount>> SqliteAdmin::queue_of(const std::string& username) {
+    try {
+        std::vector<QueueCount> out;
+        StatementUse q(m_db->statement(
+            "SELECT d.device_id, m.from_username, count(*) FROM accounts a"
+            " JOIN devices d ON d.account_id = a.id JOIN mailbox m ON m.device = d.id"
+            " WHERE a.username = ?1 GROUP BY d.device_id, m.from_username"));
+        q->bind(1, username);
+        while (q->step())
+            out.push_back(QueueCount{static_cast<std::uint32_t>(q->column_int64(0)),
+                                     q->column_text(1),
+                                     static_cast<std::size_t>(q->column_int64(2))});
+        return out;
+    } catch (const std::exception& e) {
+        return failed("counting a mailbox", e);
+    }
+}
+
 Result<std::vector<AdminInvite>> SqliteAdmin::invites() {
     try {
         std::vector<AdminInvite> out;

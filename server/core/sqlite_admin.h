@@ -23,6 +23,7 @@ public:
 
     Status ping() override;
     Result<std::int64_t> queued_count() override;
+    Result<std::vector<QueueCount>> queue_of(const std::string& username) override;
     Result<std::vector<AdminInvite>> invites() override;
     Status revoke_invite(const std::string& code) override;
     Result<std::vector<AdminAccount>> accounts() override;

@@ -14,7 +14,10 @@
 #include <sqlite3.h>
 #include <sstream>
 #include <string>
+#include <poll.h>
+#include <set>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 
@@ -412,4 +415,115 @@ TEST_CASE("a backup taken while clients send restores into a fresh folder that d
     auto saved = alice.run({"save", m[1].str(), saved_dir.string()});
     INFO(saved.err);
     CHECK(saved.code == 0);
+}
+
+namespace {
+
+// Writes JSON-RPC requests to a `veil daemon`'s socket and reads its answers, one per line.
+class DaemonSocket {
+public:
+    explicit DaemonSocket(const std::filesystem::path& socket) {
+        m_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(m_fd >= 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        const std::string path = socket.string();
+        REQUIRE(path.size() < sizeof addr.sun_path);
+        std::copy(path.begin(), path.end(), addr.sun_path);
+        REQUIRE(::connect(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    }
+    ~DaemonSocket() { ::close(m_fd); }
+    DaemonSocket(const DaemonSocket&) = delete;
+    DaemonSocket& operator=(const DaemonSocket&) = delete;
+
+    // Sends the request and returns the line answering it.
+    std::string call(int id, const std::string& method, const std::string& params) {
+        const std::string line = R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+                                 R"(,"method":")" + method + R"(","params":)" + params + "}\n";
+        REQUIRE(::send(m_fd, line.data(), line.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(line.size()));
+        const std::string needle = "\"id\":" + std::to_string(id) + ",";
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        for (;;) {
+            std::size_t newline;
+            while ((newline = m_buffer.find('\n')) != std::string::npos) {
+                std::string answer = m_buffer.substr(0, newline);
+                m_buffer.erase(0, newline + 1);
+                if (answer.find(needle) != std::string::npos)
+                    return answer;
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0)
+                return {};
+            pollfd p{m_fd, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+                continue;
+            char chunk[4096];
+            const ssize_t n = ::recv(m_fd, chunk, sizeof chunk, 0);
+            if (n <= 0)
+                return {};
+            m_buffer.append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+
+private:
+    int m_fd = -1;
+    std::string m_buffer;
+};
+
+} // namespace
+
+TEST_CASE("a client sending ten times its rate is throttled, backs off and loses nothing, while "
+          "another user's messages go straight through") {
+    TempDir dir("veil-ops-throttle");
+    std::vector<std::string> options = kAdminOptions;
+    for (const char* o : {"--rate-account-per-second", "3", "--rate-account-burst", "3"})
+        options.push_back(o);
+    Relay relay(dir.path(), options);
+    const auto relay_dir = dir.path() / "relay";
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    Client bob = make_client(dir.path(), relay.url(), "bob");
+    Client carol = make_client(dir.path(), relay.url(), "carol");
+    REQUIRE(bob.run({"send", "alice", "hello before the flood"}).code == 0);
+    REQUIRE(alice.run({"receive"}).code == 0);
+    const double limited_before = scrape(relay_dir)["veil_relay_errors_total{code=\"rate_limited\"}"];
+
+    // Thirty messages handed to bob's daemon at once: ten times what his account may send in a
+    // second, in one burst of SendRequests.
+    auto daemon = bob.start({"daemon"});
+    REQUIRE(daemon->wait_for_output("veil: daemon ready", 30s, true));
+    DaemonSocket bot(bob.profile / "veil.sock");
+    constexpr int kFlood = 30;
+    for (int i = 0; i < kFlood; ++i) {
+        auto answer = bot.call(i + 1, "send",
+                               R"({"to":"alice","text":"flood message )" + std::to_string(i) +
+                                   R"( of 30"})");
+        REQUIRE(answer.find("\"result\"") != std::string::npos);
+    }
+
+    // Meanwhile carol, another account, is not held up.
+    auto carol_sent = carol.run({"send", "alice", "carol gets through"});
+    CHECK(carol_sent.code == 0);
+
+    // Every flood message arrives exactly once, as the daemon retries after each retry-after.
+    std::string received;
+    std::set<int> seen;
+    const auto deadline = std::chrono::steady_clock::now() + 90s;
+    while (static_cast<int>(seen.size()) < kFlood && std::chrono::steady_clock::now() < deadline) {
+        auto got = alice.run({"receive"});
+        REQUIRE(got.code == 0);
+        received += got.out;
+        for (int i = 0; i < kFlood; ++i)
+            if (got.out.find("flood message " + std::to_string(i) + " of 30") != std::string::npos)
+                seen.insert(i);
+    }
+    CHECK(static_cast<int>(seen.size()) == kFlood);
+    for (int i = 0; i < kFlood; ++i)
+        CHECK(count(received, "flood message " + std::to_string(i) + " of 30") == 1);
+    CHECK(count(received, "carol gets through") == 1);
+    // The relay did throttle bob on the way.
+    CHECK(scrape(relay_dir)["veil_relay_errors_total{code=\"rate_limited\"}"] > limited_before);
+    daemon->signal(SIGTERM);
+    daemon->wait(10s);
 }
