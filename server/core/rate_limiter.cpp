@@ -18,8 +18,8 @@ RateLimiter::Bucket& RateLimiter::refill(const std::string& key, std::int64_t no
     auto [it, fresh] = m_buckets.try_emplace(key, Bucket{m_burst, now_ms});
     Bucket& b = it->second;
     if (!fresh && now_ms > b.updated_ms) {
-        b.tokens = std::min(m_burst, b.tokens + m_rate * static_cast<double>(now_ms - b.updated_ms) /
-                                                    1000.0);
+        b.tokens = std::min(
+            m_burst, b.tokens + m_rate * static_cast<double>(now_ms - b.updated_ms) / 1000.0);
         b.updated_ms = now_ms;
     }
     return b;
@@ -54,9 +54,8 @@ void RateLimiter::sweep(std::int64_t now_ms) {
         return;
     m_next_sweep_ms = now_ms + kSweepIntervalMs;
     for (auto it = m_buckets.begin(); it != m_buckets.end();) {
-        const double full_at =
-            static_cast<double>(it->second.updated_ms) +
-            (m_burst - it->second.tokens) / m_rate * 1000.0;
+        const double full_at = static_cast<double>(it->second.updated_ms) +
+                               (m_burst - it->second.tokens) / m_rate * 1000.0;
         if (full_at <= static_cast<double>(now_ms))
             it = m_buckets.erase(it);
         else

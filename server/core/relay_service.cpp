@@ -1240,8 +1240,8 @@ std::optional<Bytes> RelayService::check_rate(Session& session, const wire::Enve
     log::debug(kLog, "event=rate_limited authenticated=" +
                          std::string(session.authenticated ? "yes" : "no") +
                          " retry_after_ms=" + std::to_string(*wait));
-    return error_frame(id, wire::Error::RATE_LIMITED,
-                       "Too many requests; try again in a moment.", *wait);
+    return error_frame(id, wire::Error::RATE_LIMITED, "Too many requests; try again in a moment.",
+                       *wait);
 }
 
 bool RelayService::exempt(const std::string& address) const {

@@ -10,12 +10,12 @@
 #include <fstream>
 #include <map>
 #include <netinet/in.h>
+#include <poll.h>
 #include <regex>
+#include <set>
 #include <sqlite3.h>
 #include <sstream>
 #include <string>
-#include <poll.h>
-#include <set>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
@@ -487,7 +487,8 @@ TEST_CASE("a client sending ten times its rate is throttled, backs off and loses
     Client carol = make_client(dir.path(), relay.url(), "carol");
     REQUIRE(bob.run({"send", "alice", "hello before the flood"}).code == 0);
     REQUIRE(alice.run({"receive"}).code == 0);
-    const double limited_before = scrape(relay_dir)["veil_relay_errors_total{code=\"rate_limited\"}"];
+    const double limited_before =
+        scrape(relay_dir)["veil_relay_errors_total{code=\"rate_limited\"}"];
 
     // Thirty messages handed to bob's daemon at once: ten times what his account may send in a
     // second, in one burst of SendRequests.
@@ -496,9 +497,9 @@ TEST_CASE("a client sending ten times its rate is throttled, backs off and loses
     DaemonSocket bot(bob.profile / "veil.sock");
     constexpr int kFlood = 30;
     for (int i = 0; i < kFlood; ++i) {
-        auto answer = bot.call(i + 1, "send",
-                               R"({"to":"alice","text":"flood message )" + std::to_string(i) +
-                                   R"( of 30"})");
+        auto answer =
+            bot.call(i + 1, "send",
+                     R"({"to":"alice","text":"flood message )" + std::to_string(i) + R"( of 30"})");
         REQUIRE(answer.find("\"result\"") != std::string::npos);
     }
 

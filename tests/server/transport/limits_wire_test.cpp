@@ -59,8 +59,8 @@ TEST_CASE("failed authentication from one address is throttled with a retry-afte
         REQUIRE(client.send_envelope(challenge));
         auto nonce = next(client);
         REQUIRE(nonce.has_challenge());
-        REQUIRE(client.send_envelope(
-            keys.auth_request(mallory, to_bytes(nonce.challenge().nonce()))));
+        REQUIRE(
+            client.send_envelope(keys.auth_request(mallory, to_bytes(nonce.challenge().nonce()))));
         auto answer = next(client);
         REQUIRE(answer.has_error());
         if (rate_limited(answer)) {
@@ -153,7 +153,8 @@ TEST_CASE("one sender flooding an offline queue meets its quota while other send
     challenge.mutable_challenge_request();
     REQUIRE(carol_client.send_envelope(challenge));
     auto nonce = next(carol_client);
-    REQUIRE(carol_client.send_envelope(keys.auth_request(carol, to_bytes(nonce.challenge().nonce()))));
+    REQUIRE(
+        carol_client.send_envelope(keys.auth_request(carol, to_bytes(nonce.challenge().nonce()))));
     REQUIRE(next(carol_client).has_auth_result());
     auto ack = request(keys.next_id++);
     int delivered = 0;
