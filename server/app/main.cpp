@@ -248,6 +248,9 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     socket.bind(Poco::Net::SocketAddress(config.listen), true, false);
     socket.listen(kListenBacklog);
     transport::Acceptor acceptor(socket.impl()->sockfd(), tls, reactors);
+    acceptor.limit_connections(static_cast<double>(config.rate_connect_per_second),
+                               static_cast<double>(config.rate_connect_burst),
+                               config.rate_limit_loopback);
     acceptor.start();
 
     const std::string bound = socket.address().toString();

@@ -93,6 +93,8 @@ constexpr LimitOption kLimits[] = {
     {"rate_account_burst", &RelayConfig::rate_account_burst},
     {"rate_auth_per_second", &RelayConfig::rate_auth_per_second},
     {"rate_auth_burst", &RelayConfig::rate_auth_burst},
+    {"rate_connect_per_second", &RelayConfig::rate_connect_per_second},
+    {"rate_connect_burst", &RelayConfig::rate_connect_burst},
     {"quota_queued_per_device", &RelayConfig::quota_queued_per_device},
     {"quota_queued_per_sender", &RelayConfig::quota_queued_per_sender},
 };

@@ -19,14 +19,16 @@
 //   rate_account_per_second (default 100) and rate_account_burst (1000): requests one account
 //     may make, across its devices and connections; acks are never limited.
 //   rate_auth_per_second (10) and rate_auth_burst (50): registrations and authentications one
-//     IP address may attempt; a failed one counts 5. Loopback addresses are exempt (behind a
-//     TLS reverse proxy on the same host every client comes from loopback) unless
-//     rate_limit_loopback = true.
+//     IP address may attempt; a failed one counts 5. rate_connect_per_second (20) and
+//     rate_connect_burst (100): connections one IP address may open; more are closed at once.
+//     Loopback addresses are exempt (behind a TLS reverse proxy on the same host every client comes
+//     from loopback) unless rate_limit_loopback = true.
 //   quota_queued_per_device (100000): envelopes waiting for one device; quota_queued_per_sender
 //     (10000): envelopes from one sender waiting for one device. A full queue answers with a
 //     retry-after of 30 s.
 // On the command line: --rate-account-per-second N, --rate-account-burst N,
-// --rate-auth-per-second N, --rate-auth-burst N, --rate-limit-loopback,
+// --rate-auth-per-second N, --rate-auth-burst N, --rate-connect-per-second N,
+// --rate-connect-burst N, --rate-limit-loopback,
 // --quota-queued-per-device N, --quota-queued-per-sender N, --no-limits.
 //
 // log_level: debug, info (default), warn or error. The log goes to stdout, one line per event in
@@ -88,6 +90,8 @@ struct RelayConfig {
     std::int64_t rate_account_burst = 1000;
     std::int64_t rate_auth_per_second = 10;
     std::int64_t rate_auth_burst = 50;
+    std::int64_t rate_connect_per_second = 20;
+    std::int64_t rate_connect_burst = 100;
     bool rate_limit_loopback = false;
     std::int64_t quota_queued_per_device = 100'000;
     std::int64_t quota_queued_per_sender = 10'000;

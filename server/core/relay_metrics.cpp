@@ -100,6 +100,9 @@ std::string render_prometheus(const RelayMetrics& m, const MetricsGauges& g) {
     add_metric(out, "veil_relay_auth_failures_total", "counter",
                "Registration and authentication attempts refused.");
     add_sample(out, "veil_relay_auth_failures_total", "", load(m.auth_failures));
+    add_metric(out, "veil_relay_connections_refused_total", "counter",
+               "Connections closed at once because their address opened too many.");
+    add_sample(out, "veil_relay_connections_refused_total", "", load(m.connections_refused));
     add_metric(out, "veil_relay_quota_refusals_total", "counter",
                "Sends refused because a recipient's queue or a sender's share of it was full.");
     add_sample(out, "veil_relay_quota_refusals_total", "", load(m.quota_refusals));

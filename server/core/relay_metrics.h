@@ -42,6 +42,7 @@ struct RelayMetrics {
     std::atomic<std::uint64_t> deliveries_acked{0};
     std::atomic<std::uint64_t> auth_failures{0};
     std::atomic<std::uint64_t> quota_refusals{0};
+    std::atomic<std::uint64_t> connections_refused{0};
     std::array<std::atomic<std::uint64_t>, kErrorCodes> errors{};
     LatencyHistogram store_commit;
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

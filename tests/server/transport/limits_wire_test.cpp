@@ -169,3 +169,16 @@ TEST_CASE("one sender flooding an offline queue meets its quota while other send
     auto retried = send(bob_client, keys, "carol", 6);
     CHECK(retried.has_send_result());
 }
+
+TEST_CASE("an address opening connections past its rate has the extra ones closed at once, "
+          "while its first ones are served") {
+    TempDir dir("veil-connect-limit");
+    RelayProcess relay(dir.path(), {"--rate-limit-loopback", "--rate-connect-per-second", "1",
+                                    "--rate-connect-burst", "3"});
+    int served = 0;
+    for (int i = 0; i < 8; ++i)
+        served += healthz_ok(relay.port()) ? 1 : 0;
+    // Three at once, and one more for each second the loop took (it takes milliseconds).
+    CHECK(served >= 3);
+    CHECK(served <= 4);
+}
