@@ -108,7 +108,8 @@ void wait_for_termination(RelayService& service, BlobStore& blobs, std::int64_t 
                          purge_interval_ms >= 1000 ? 0 : purge_interval_ms * 1'000'000};
         int sig = sigtimedwait(&signals, nullptr, &timeout);
         if (sig == SIGINT || sig == SIGTERM) {
-            log::info(kLog, sig == SIGINT ? "SIGINT received" : "SIGTERM received");
+            log::info(kLog,
+                      sig == SIGINT ? "event=signal name=SIGINT" : "event=signal name=SIGTERM");
             return;
         }
         if (clock.now_ms() >= next_purge) {
@@ -133,7 +134,7 @@ void raise_fd_limit() {
         if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
             limit = raised;
     }
-    log::info(kLog, "file descriptor limit " + std::to_string(limit.rlim_cur));
+    log::info(kLog, "event=fd_limit limit=" + std::to_string(limit.rlim_cur));
 }
 
 transport::TransportOptions transport_options(const RelayConfig& config) {
@@ -254,16 +255,16 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     acceptor.start();
 
     const std::string bound = socket.address().toString();
-    log::info(kLog, "listening on " + bound + (tls ? " (TLS)" : "") +
-                        (config.invite_only ? " (invite only)" : "") + " with " +
-                        std::to_string(reactors.reactor_count()) + " reactors");
+    log::info(kLog, "event=listening address=" + bound + " tls=" + (tls ? "yes" : "no") +
+                        " invite_only=" + (config.invite_only ? "yes" : "no") +
+                        " reactors=" + std::to_string(reactors.reactor_count()));
     std::cout << "veil-relay listening on " << bound << std::endl;
 
     wait_for_termination(service, **blobs, options.retention_ms,
                          config.purge_interval_ms > 0 ? config.purge_interval_ms : kPurgeIntervalMs,
                          signals);
 
-    log::info(kLog, "shutting down");
+    log::info(kLog, "event=shutting_down");
     if (*admin)
         (*admin)->stop();
     acceptor.stop(); // no new connections
@@ -273,7 +274,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     reactors.stop(); // close 1001 to every client, behind the answers already queued
     service.set_router(nullptr);
     flush_seen(service); // the closed connections' times among them
-    log::info(kLog, "stopped");
+    log::info(kLog, "event=stopped");
     return 0;
 }
 

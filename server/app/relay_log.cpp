@@ -45,6 +45,7 @@ std::string format_log_line(std::int64_t unix_ms, log::Level level, std::string_
     std::string line = std::string(stamp) + " " + level_name(level) + " " + std::string(component);
     if (message.rfind("event=", 0) == 0) {
         // Structured already; a stray newline must not start a forged line.
+        line += ' ';
         for (char c : message)
             line += (c == '\n' || c == '\r') ? ' ' : c;
     } else {

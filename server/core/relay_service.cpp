@@ -582,7 +582,7 @@ std::optional<Bytes> RelayService::check_registration(const wire::Envelope& requ
     const std::uint64_t id = request.request_id();
     const auto& r = request.register_request();
     if (!nonce) {
-        log::warn(kAuthLog, "registration without a fresh challenge refused");
+        log::warn(kAuthLog, "event=register_refused reason=no_challenge");
         return auth_failed(id);
     }
     if (!protocol::valid_username(r.username()))
@@ -592,7 +592,7 @@ std::optional<Bytes> RelayService::check_registration(const wire::Envelope& requ
     if (!verify(as_bytes(r.identity_key()),
                 registration_message(*nonce, r.username(), as_bytes(r.device_key())),
                 as_bytes(r.signature()))) {
-        log::warn(kAuthLog, "registration with a bad signature refused");
+        log::warn(kAuthLog, "event=register_refused reason=bad_signature");
         return auth_failed(id);
     }
     if (offers_low_order_key({&r.identity_key(), &r.device_key(), &r.signed_prekey().public_key()},
@@ -639,7 +639,7 @@ void RelayService::on_register(Session& session, const wire::Envelope& request,
         default: out.push_back(unavailable(id)); return;
         }
     }
-    log::info(kAuthLog, "account registered");
+    log::info(kAuthLog, "event=account_registered");
     authenticate(session, r.username(), 1, id, out);
 }
 
@@ -648,7 +648,7 @@ void RelayService::on_auth(Session& session, const wire::Envelope& request,
     const std::uint64_t id = request.request_id();
     const auto& a = request.auth_request();
     if (!nonce) {
-        log::warn(kAuthLog, "authentication without a fresh challenge refused");
+        log::warn(kAuthLog, "event=auth_refused reason=no_challenge");
         charge_failed_auth(session);
         out.push_back(auth_failed(id));
         return;
@@ -664,19 +664,19 @@ void RelayService::on_auth(Session& session, const wire::Envelope& request,
     }
     if (!device || !verify(device->auth_key, auth_message(*nonce, a.username(), a.device_id()),
                            as_bytes(a.signature()))) {
-        log::warn(kAuthLog, "authentication failed");
+        log::warn(kAuthLog, "event=auth_refused reason=unknown_device_or_bad_signature");
         charge_failed_auth(session);
         out.push_back(auth_failed(id));
         return;
     }
     // Told only to a device that proved it holds its key: nobody else learns it was removed.
     if (device->removed) {
-        log::info(kAuthLog, "a removed device tried to authenticate");
+        log::info(kAuthLog, "event=auth_refused reason=device_removed");
         out.push_back(device_removed_frame(id));
         return;
     }
     if (account_disabled(a.username())) {
-        log::info(kAuthLog, "a device of a disabled account tried to authenticate");
+        log::info(kAuthLog, "event=auth_refused reason=account_disabled");
         out.push_back(account_disabled_frame(id));
         return;
     }
@@ -1335,7 +1335,7 @@ Status RelayService::disable_account(const std::string& username) {
     if (router && *devices)
         for (const auto& device : **devices)
             router->disconnect(username, device.device_id);
-    log::info(kAuthLog, "an account was disabled by the operator");
+    log::info(kAuthLog, "event=account_disabled disconnected=yes");
     return {};
 }
 

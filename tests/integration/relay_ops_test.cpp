@@ -181,6 +181,23 @@ TEST_CASE("metrics count exactly the messages real clients sent, in valid exposi
           grouped["veil_relay_errors_total{code=\"not_found\"}"]);
     CHECK(refused["veil_relay_uptime_seconds"] > 0);
     CHECK(refused["veil_relay_open_connections"] >= 0);
+
+    // Every line the relay logged has the documented format (relay_log.h), and none holds a
+    // message's text.
+    const std::regex format(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN|ERROR) )"
+                            R"([a-z.]+ event=[a-z_]+( [a-z_]+=("([^"\\]|\\.)*"|\S*))*$)");
+    std::istringstream lines(relay.logs());
+    int logged = 0;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("veil-relay listening on ", 0) == 0)
+            continue;
+        INFO(line);
+        CHECK(std::regex_match(line, format));
+        ++logged;
+    }
+    CHECK(logged >= 3);
+    for (const char* text : {"to the hills", "hello?", "nobody-here"})
+        CHECK(relay.logs().find(text) == std::string::npos);
 }
 
 namespace {
