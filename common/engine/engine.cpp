@@ -86,6 +86,8 @@ Engine::~Engine() {
         m_transport.cancel_timer(m_reconnect_timer);
     if (m_expiry_timer)
         m_transport.cancel_timer(m_expiry_timer);
+    if (m_retry_timer)
+        m_transport.cancel_timer(m_retry_timer);
 }
 
 Status Engine::load_account() {
@@ -202,6 +204,20 @@ void Engine::on_disconnected(const std::string& reason) {
     }
     set_state(State::offline);
     schedule_reconnect();
+}
+
+void Engine::schedule_retry(const wire::Error& error) {
+    if (error.retry_after_ms() == 0 || m_retry_timer)
+        return;
+    // Up to a quarter more than asked, so that clients throttled together do not all come back
+    // in the same millisecond.
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    const std::uint32_t wait = error.retry_after_ms();
+    std::uniform_int_distribution<std::uint32_t> dist(wait, wait + wait / 4);
+    m_retry_timer = m_transport.start_timer(dist(rng), [this] {
+        m_retry_timer = 0;
+        pump_outgoing();
+    });
 }
 
 void Engine::schedule_reconnect() {

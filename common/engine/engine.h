@@ -395,6 +395,10 @@ private:
         bool devices_changed = false;
     };
     void pump_outgoing();
+    // The relay refused a send for now (RATE_LIMITED or UNAVAILABLE) and said when to retry:
+    // pump_outgoing runs again then (with jitter), on this connection; nothing is dropped.
+    // Without a retry-after the send waits for the next reconnect, as before.
+    void schedule_retry(const wire::Error& error);
     // The 1:1 part of pump_outgoing (group sends call it for their key distributions).
     void pump_direct();
     // What one pending 1:1 message needs before it can go (engine_devices.cpp).
@@ -602,6 +606,7 @@ private:
     std::vector<std::uint64_t> m_acks_waiting; // delivery ids processed, not yet acked
     bool m_ack_in_flight = false;
     std::uint64_t m_reconnect_timer = 0;
+    std::uint64_t m_retry_timer = 0; // schedule_retry's
     std::uint32_t m_device_id = 1;
     bool m_drained = false; // the mailbox queued before authentication has been processed
     Inbox m_inbox;

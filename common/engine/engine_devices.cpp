@@ -305,8 +305,10 @@ void Engine::on_send_refused(const Bytes& message_id, const std::string& peer,
                              std::optional<std::int64_t> pending_seq, const wire::Error& error) {
     std::string key = to_hex(message_id);
     auto code = error.code();
-    if (code == wire::Error::UNAVAILABLE || code == wire::Error::RATE_LIMITED)
-        return; // retried after the next reconnect
+    if (code == wire::Error::UNAVAILABLE || code == wire::Error::RATE_LIMITED) {
+        schedule_retry(error); // or after the next reconnect
+        return;
+    }
     if (code == wire::Error::MISMATCHED_DEVICES && pending_seq &&
         ++m_mismatches[key] <= kMaxMismatches) {
         store::AccountStore::Transaction tx(m_store);

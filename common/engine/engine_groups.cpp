@@ -1149,8 +1149,10 @@ void Engine::send_group_item(const store::GroupOutboxItem& item) {
         m_group_in_flight.erase(key);
         if (response.has_error()) {
             auto code = response.error().code();
-            if (code == wire::Error::UNAVAILABLE || code == wire::Error::RATE_LIMITED)
-                return; // retried after the next reconnect
+            if (code == wire::Error::UNAVAILABLE || code == wire::Error::RATE_LIMITED) {
+                schedule_retry(response.error()); // or after the next reconnect
+                return;
+            }
             if (code == wire::Error::MISMATCHED_DEVICES) {
                 on_group_devices_mismatch(message_id, group_id, response.error());
                 check_settled();

@@ -4,7 +4,10 @@
 // handshake first (wss://). No thread is held per connection at any stage. See relay_config.h
 // for the command line. Prints "veil-relay listening on HOST:PORT" to stdout once it accepts
 // connections.
+#include "admin_commands.h"
+#include "admin_listener.h"
 #include "relay_config.h"
+#include "relay_log.h"
 
 #include "core/blob_store.h"
 #include "core/relay_service.h"
@@ -70,11 +73,21 @@ void protobuf_log(google::protobuf::LogLevel, const char*, int, const std::strin
     log::debug(kLog, "protobuf: " + message);
 }
 
+// The retention purge: what it deleted, as a sentence, or the first failure.
+Result<std::string> purge_now(RelayService& service, BlobStore& blobs, std::int64_t retention_ms) {
+    auto envelopes = service.purge_expired();
+    if (!envelopes)
+        return envelopes.error();
+    auto files = blobs.purge_before(SystemClock().now_ms() - retention_ms);
+    if (!files)
+        return files.error();
+    return "purged " + std::to_string(*envelopes) + " expired messages and " +
+           std::to_string(*files) + " expired attachments";
+}
+
 void purge(RelayService& service, BlobStore& blobs, std::int64_t retention_ms) {
-    if (auto purged = service.purge_expired(); !purged)
-        log::warn(kLog, "purging expired envelopes failed: " + purged.error().message);
-    if (auto purged = blobs.purge_before(SystemClock().now_ms() - retention_ms); !purged)
-        log::warn(kLog, "purging expired blobs failed: " + purged.error().message);
+    if (auto purged = purge_now(service, blobs, retention_ms); !purged)
+        log::warn(kLog, "purging expired envelopes and blobs failed: " + purged.error().message);
 }
 
 void flush_seen(RelayService& service) {
@@ -96,7 +109,8 @@ void wait_for_termination(RelayService& service, BlobStore& blobs, std::int64_t 
                          purge_interval_ms >= 1000 ? 0 : purge_interval_ms * 1'000'000};
         int sig = sigtimedwait(&signals, nullptr, &timeout);
         if (sig == SIGINT || sig == SIGTERM) {
-            log::info(kLog, sig == SIGINT ? "SIGINT received" : "SIGTERM received");
+            log::info(kLog,
+                      sig == SIGINT ? "event=signal name=SIGINT" : "event=signal name=SIGTERM");
             return;
         }
         if (clock.now_ms() >= next_purge) {
@@ -121,7 +135,7 @@ void raise_fd_limit() {
         if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
             limit = raised;
     }
-    log::info(kLog, "file descriptor limit " + std::to_string(limit.rlim_cur));
+    log::info(kLog, "event=fd_limit limit=" + std::to_string(limit.rlim_cur));
 }
 
 transport::TransportOptions transport_options(const RelayConfig& config) {
@@ -248,6 +262,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     options.group_commit = config.group_commit != 0;
     options.link_timeout_ms =
         config.link_timeout_ms > 0 ? config.link_timeout_ms : config.link_timeout_seconds * 1000;
+    apply_limits(config, options);
     BlobStore::Options blob_options;
     blob_options.max_bytes = static_cast<std::uint64_t>(config.max_attachment_mib) * 1024 * 1024;
     auto blobs = BlobStore::open(config.data_dir, clock, blob_options);
@@ -261,25 +276,39 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     service.set_router(&reactors);
     purge(service, **blobs, options.retention_ms);
 
+    // Before the first client: disabled accounts are loaded here.
+    auto admin = open_admin(
+        config, service, [&] { return purge_now(service, **blobs, options.retention_ms); },
+        [&] { return std::uint64_t{reactors.size()}; });
+    if (!admin) {
+        std::cerr << "veil-relay: " << admin.error().message << "\n";
+        return 1;
+    }
+
     Poco::Net::ServerSocket socket;
     // SO_REUSEADDR for restarts over TIME_WAIT, but never SO_REUSEPORT: a second relay on the
     // same port must fail, not split the clients between two stores.
     socket.bind(Poco::Net::SocketAddress(config.listen), true, false);
     socket.listen(kListenBacklog);
     transport::Acceptor acceptor(socket.impl()->sockfd(), tls, reactors);
+    acceptor.limit_connections(static_cast<double>(config.rate_connect_per_second),
+                               static_cast<double>(config.rate_connect_burst),
+                               config.rate_limit_loopback);
     acceptor.start();
 
     const std::string bound = socket.address().toString();
-    log::info(kLog, "listening on " + bound + (tls ? " (TLS)" : "") +
-                        (config.invite_only ? " (invite only)" : "") + " with " +
-                        std::to_string(reactors.reactor_count()) + " reactors");
+    log::info(kLog, "event=listening address=" + bound + " tls=" + (tls ? "yes" : "no") +
+                        " invite_only=" + (config.invite_only ? "yes" : "no") +
+                        " reactors=" + std::to_string(reactors.reactor_count()));
     std::cout << "veil-relay listening on " << bound << std::endl;
 
     wait_for_termination(service, **blobs, options.retention_ms,
                          config.purge_interval_ms > 0 ? config.purge_interval_ms : kPurgeIntervalMs,
                          signals);
 
-    log::info(kLog, "shutting down");
+    log::info(kLog, "event=shutting_down");
+    if (*admin)
+        (*admin)->stop();
     acceptor.stop(); // no new connections
     // Writes still queued are committed first, while the reactors still run, so their answers
     // and pushes reach the clients; writes arriving meanwhile are refused as retryable.
@@ -287,7 +316,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     reactors.stop(); // close 1001 to every client, behind the answers already queued
     service.set_router(nullptr);
     flush_seen(service); // the closed connections' times among them
-    log::info(kLog, "stopped");
+    log::info(kLog, "event=stopped");
     return 0;
 }
 
@@ -318,6 +347,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     log::set_level(config->log_level);
+    if (config->command == RelayConfig::Command::serve)
+        log::set_sink(relay_log_sink());
     google::protobuf::SetLogHandler(protobuf_log);
     try {
         if (config->command == RelayConfig::Command::invite_create)
@@ -326,6 +357,8 @@ int main(int argc, char** argv) {
             return delete_account(*config);
         if (config->command == RelayConfig::Command::tls_fingerprint)
             return print_fingerprint(*config);
+        if (config->command == RelayConfig::Command::admin)
+            return run_admin(*config);
         return serve(*config, signals);
     } catch (const Poco::Exception& e) {
         std::cerr << "veil-relay: " << e.displayText() << "\n";

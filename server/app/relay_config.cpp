@@ -6,6 +6,7 @@
 #include <Poco/Exception.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -77,7 +78,54 @@ constexpr HiddenOption kHidden[] = {
     {"--link-timeout-ms", &RelayConfig::link_timeout_ms, 1, 86'400'000},
     {"--retention-ms", &RelayConfig::retention_ms, 1, 86'400'000},
     {"--purge-interval-ms", &RelayConfig::purge_interval_ms, 10, 600'000},
+    {"--metrics-cache-ms", &RelayConfig::metrics_cache_ms, 0, 600'000},
 };
+
+// Rate limits and quotas: the same name in the file (limit) and on the command line (--limit
+// with '-' for '_').
+struct LimitOption {
+    const char* key;
+    std::int64_t RelayConfig::*field;
+};
+
+constexpr LimitOption kLimits[] = {
+    {"rate_account_per_second", &RelayConfig::rate_account_per_second},
+    {"rate_account_burst", &RelayConfig::rate_account_burst},
+    {"rate_auth_per_second", &RelayConfig::rate_auth_per_second},
+    {"rate_auth_burst", &RelayConfig::rate_auth_burst},
+    {"rate_connect_per_second", &RelayConfig::rate_connect_per_second},
+    {"rate_connect_burst", &RelayConfig::rate_connect_burst},
+    {"quota_queued_per_device", &RelayConfig::quota_queued_per_device},
+    {"quota_queued_per_sender", &RelayConfig::quota_queued_per_sender},
+};
+constexpr std::int64_t kMaxLimit = 1'000'000'000;
+
+std::string flag_of(const char* key) {
+    std::string flag = std::string("--") + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag;
+}
+
+const LimitOption* find_limit(const std::string& arg) {
+    for (const auto& option : kLimits)
+        if (arg == flag_of(option.key))
+            return &option;
+    return nullptr;
+}
+
+Status apply_limit(RelayConfig& config, const LimitOption& option, const std::string& text,
+                   const std::string& what) {
+    auto n = parse_number(text, 0, kMaxLimit);
+    if (!n)
+        return bad(what + " needs a whole number from 0 (off) to " + std::to_string(kMaxLimit));
+    config.*(option.field) = *n;
+    return {};
+}
+
+void no_limits(RelayConfig& config) {
+    for (const auto& option : kLimits)
+        config.*(option.field) = 0;
+}
 
 const HiddenOption* find_hidden(const std::string& arg) {
     for (const auto& option : kHidden)
@@ -120,6 +168,13 @@ Status apply_file(RelayConfig& config, const std::string& path) {
         config.invite_only = file->getBool("invite_only", config.invite_only);
         config.tls_cert = file->getString("tls_cert", config.tls_cert);
         config.tls_key = file->getString("tls_key", config.tls_key);
+        config.admin_listen = file->getString("admin_listen", config.admin_listen);
+        config.rate_limit_loopback =
+            file->getBool("rate_limit_loopback", config.rate_limit_loopback);
+        for (const auto& option : kLimits)
+            if (file->hasProperty(option.key))
+                VEIL_TRY(apply_limit(config, option, file->getString(option.key),
+                                     std::string(option.key) + " in " + path));
         if (file->hasProperty("retention_days")) {
             auto days = parse_days(file->getString("retention_days"));
             if (!days)
@@ -164,7 +219,9 @@ const char* usage() {
            "                  [--log-level debug|info|warn|error]\n"
            "                  [--tls-cert FILE --tls-key FILE] [--tls off|auto]\n"
            "                  [--link-timeout-seconds N] [--max-attachment-mib N]\n"
+           "                  [--admin-listen HOST:PORT|none]\n"
            "       veil-relay invite create --data DIR [--config FILE]\n"
+           "       veil-relay admin help | COMMAND ... --data DIR [--config FILE]\n"
            "       veil-relay account delete NAME --data DIR [--config FILE]\n"
            "       veil-relay tls fingerprint --data DIR [--config FILE]\n"
            "\n"
@@ -176,6 +233,10 @@ const char* usage() {
            "                            (10 to 86400, default 600)\n"
            "  --max-attachment-mib N    the largest attachment the relay stores, in MiB\n"
            "                            (1 to 4096, default 100)\n"
+           "  --no-limits               no rate limits or queue quotas (see relay_config.h\n"
+           "                            and relay.conf.example for each one's option)\n"
+           "  --admin-listen HOST:PORT  serve /healthz, /metrics and the admin commands of a\n"
+           "                            running relay there (default none: off); loopback only\n"
            "\n"
            "  account delete NAME       with the relay stopped: delete NAME's account, devices,\n"
            "                            keys and waiting messages, so that the name can be\n"
@@ -198,6 +259,11 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
     } else if (args.size() >= 2 && args[0] == "tls" && args[1] == "fingerprint") {
         config.command = RelayConfig::Command::tls_fingerprint;
         i = 2;
+    } else if (!args.empty() && args[0] == "admin") {
+        // The command's own words come first, up to the first option.
+        config.command = RelayConfig::Command::admin;
+        for (i = 1; i < args.size() && args[i].rfind("--", 0) != 0; ++i)
+            config.admin_args.push_back(args[i]);
     }
 
     auto file = find_config_file(args);
@@ -217,10 +283,20 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
             config.command = RelayConfig::Command::help;
         } else if (arg == "--invite-only") {
             config.invite_only = true;
+        } else if (arg == "--rate-limit-loopback") {
+            config.rate_limit_loopback = true;
+        } else if (arg == "--no-limits") {
+            no_limits(config);
+        } else if (const LimitOption* limit = find_limit(arg)) {
+            auto v = value();
+            if (!v)
+                return bad(arg + " needs a value");
+            VEIL_TRY(apply_limit(config, *limit, *v, arg));
         } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
                    arg == "--log-level" || arg == "--retention-days" || arg == "--durability" ||
                    arg == "--tls-cert" || arg == "--tls-key" || arg == "--link-timeout-seconds" ||
-                   arg == "--max-attachment-mib" || arg == "--tls") {
+                   arg == "--max-attachment-mib" || arg == "--tls" ||
+                   arg == "--admin-listen") {
             auto v = value();
             if (!v)
                 return bad(arg + " needs a value");
@@ -228,6 +304,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                 config.listen = *v;
             else if (arg == "--data")
                 config.data_dir = *v;
+            else if (arg == "--admin-listen")
+                config.admin_listen = *v;
             else if (arg == "--tls-cert")
                 config.tls_cert = *v;
             else if (arg == "--tls-key")
@@ -259,7 +337,9 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
             return bad("unknown argument '" + arg + "'");
         }
     }
-    if (config.command != RelayConfig::Command::help && config.data_dir.empty())
+    // admin checks its own arguments (admin help needs no data folder).
+    if (config.command != RelayConfig::Command::help &&
+        config.command != RelayConfig::Command::admin && config.data_dir.empty())
         return bad("--data DIR is required");
     if (config.tls_cert.empty() != config.tls_key.empty())
         return bad("tls_cert and tls_key go together: give both for wss://, or neither");

@@ -5,13 +5,40 @@
 //              [--retention-days N] [--durability full|normal]
 //              [--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]
 //              [--link-timeout-seconds N] [--max-attachment-mib N]
-//              [--tls off|auto]
+//              [--tls off|auto] [--admin-listen HOST:PORT|none]
 //   veil-relay invite create --data DIR [--config FILE]
 //   veil-relay tls fingerprint --data DIR [--config FILE]
+//   veil-relay admin COMMAND [ARGS] --data DIR [--config FILE]   (admin_commands.h)
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
 // data, invite_only, retention_days, durability, log_level, tls, tls_cert, tls_key,
-// link_timeout_seconds, max_attachment_mib.
+// link_timeout_seconds, max_attachment_mib, admin_listen.
+//
+// Rate limits and quotas (each 0 turns it off; --no-limits turns all off, for benchmarks). Over
+// one, the request is answered RATE_LIMITED with a retry-after, and clients retry then, losing
+// nothing:
+//   rate_account_per_second (default 100) and rate_account_burst (1000): requests one account
+//     may make, across its devices and connections; acks are never limited.
+//   rate_auth_per_second (10) and rate_auth_burst (50): registrations and authentications one
+//     IP address may attempt; a failed one counts 5. rate_connect_per_second (20) and
+//     rate_connect_burst (100): connections one IP address may open; more are closed at once.
+//     Loopback addresses are exempt (behind a TLS reverse proxy on the same host every client comes
+//     from loopback) unless rate_limit_loopback = true.
+//   quota_queued_per_device (100000): envelopes waiting for one device; quota_queued_per_sender
+//     (10000): envelopes from one sender waiting for one device. A full queue answers with a
+//     retry-after of 30 s.
+// On the command line: --rate-account-per-second N, --rate-account-burst N,
+// --rate-auth-per-second N, --rate-auth-burst N, --rate-connect-per-second N,
+// --rate-connect-burst N, --rate-limit-loopback,
+// --quota-queued-per-device N, --quota-queued-per-sender N, --no-limits.
+//
+// log_level: debug, info (default), warn or error. The log goes to stdout, one line per event in
+// the format relay_log.h documents: "TIMESTAMP LEVEL COMPONENT event=NAME key=value ...".
+//
+// admin_listen: the operator's HTTP listener (/healthz, /metrics, and the account changes
+// `veil-relay admin` makes on a running relay; admin_listener.h). Off by default (empty or
+// "none"): a fixed default port would collide when several relays share a host. Give a
+// loopback address such as 127.0.0.1:9464; it serves no TLS and must never face the internet.
 //
 // tls: off (the default) serves wss:// only with tls_cert and tls_key, plain ws:// without;
 // auto serves wss:// always, with tls_cert and tls_key when given, else with a self-signed
@@ -40,6 +67,7 @@
 //   --idle-timeout-ms N      silence before the close (a ping at a third), default 90000
 //   --max-outgoing-bytes N   a connection's unwritten frames, default 4 MiB
 //   --reactors N             reactor threads, default one per core
+//   --metrics-cache-ms N     how long /metrics reuses the queue depth and blob totals, 2000
 //   --group-commit 0|1       1 (default): sends and acks in group commits off the reactor
 //                            threads; 0: each in its own transaction on the reactor thread
 #pragma once
@@ -56,10 +84,23 @@
 namespace veil::relay {
 
 struct RelayConfig {
-    enum class Command { serve, invite_create, account_delete, tls_fingerprint, help };
+    enum class Command { serve, invite_create, account_delete, tls_fingerprint, admin, help };
 
     Command command = Command::serve;
-    std::string account; // account_delete: the username
+    std::string account;                 // account_delete: the username
+    std::vector<std::string> admin_args; // admin: the command and its arguments
+    std::string admin_listen;            // empty: no admin listener
+    bool admin_enabled() const { return !admin_listen.empty() && admin_listen != "none"; }
+    // Rate limits and quotas (0: off).
+    std::int64_t rate_account_per_second = 100;
+    std::int64_t rate_account_burst = 1000;
+    std::int64_t rate_auth_per_second = 10;
+    std::int64_t rate_auth_burst = 50;
+    std::int64_t rate_connect_per_second = 20;
+    std::int64_t rate_connect_burst = 100;
+    bool rate_limit_loopback = false;
+    std::int64_t quota_queued_per_device = 100'000;
+    std::int64_t quota_queued_per_sender = 10'000;
     std::string listen = "127.0.0.1:8443";
     std::string data_dir;
     bool invite_only = false;
@@ -91,6 +132,8 @@ struct RelayConfig {
     // runs (0: retention_days and every 10 minutes).
     std::int64_t retention_ms = 0;
     std::int64_t purge_interval_ms = 0;
+    // How long /metrics reuses the queue depth and blob totals it read (tests: 0, read each time).
+    std::int64_t metrics_cache_ms = 2000;
 };
 
 // Parses argv (without argv[0]). Errors carry a sentence for the person at the terminal.

@@ -1,7 +1,9 @@
 #include "core/mailbox_committer.h"
 
+#include "core/relay_metrics.h"
 #include "util/log.h"
 
+#include <chrono>
 #include <exception>
 #include <string>
 #include <utility>
@@ -114,7 +116,9 @@ std::size_t MailboxCommitter::commit(std::deque<Item>& batch) {
     for (auto& item : batch)
         writes.push_back(std::move(item.write));
 
+    const auto started = std::chrono::steady_clock::now();
     auto outcomes = m_store.write_mailbox(writes);
+    relay_metrics().store_commit.observe(std::chrono::steady_clock::now() - started);
     if (outcomes && outcomes->size() != writes.size())
         outcomes = make_error(Errc::database, "the store answered a batch with a wrong count");
     if (!outcomes)

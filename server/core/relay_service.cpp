@@ -1,5 +1,6 @@
 #include "core/relay_service.h"
 
+#include "core/relay_metrics.h"
 #include "crypto/keys.h"
 #include "crypto/link.h"
 #include "crypto/provider.h"
@@ -10,6 +11,7 @@
 #include "util/log.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <limits>
 #include <map>
@@ -43,12 +45,30 @@ constexpr std::string_view kLog = "relay";
 constexpr std::string_view kAuthLog = "relay.auth";
 constexpr std::string_view kRoutingLog = "relay.routing";
 constexpr std::uint32_t kRetryAfterMs = 1000;
+// A failed registration or authentication costs this many attempts of its address's budget.
+constexpr double kFailedAuthCost = 5;
+// A full queue drains only when its device comes online: senders retry after this long.
+constexpr std::uint32_t kQuotaRetryAfterMs = 30'000;
+// How long a recipient's queue tally is trusted before it is read again, and how many are kept.
+constexpr std::int64_t kQueueTallyLifetimeMs = 10'000;
+constexpr std::size_t kMaxQueueTallies = 100'000;
+
+bool is_loopback(const std::string& address) {
+    return address.rfind("127.", 0) == 0 || address == "::1" ||
+           address.rfind("::ffff:127.", 0) == 0;
+}
 
 using Code = wire::Error::Code;
 
 Bytes error_frame(std::uint64_t id, Code code, std::string message, std::uint32_t retry = 0) {
+    relay_metrics().count_error(code);
     return protocol::encode_envelope(
         protocol::make_error_envelope(id, code, std::move(message), retry));
+}
+
+Bytes account_disabled_frame(std::uint64_t id) {
+    return error_frame(id, wire::Error::FORBIDDEN,
+                       "This account is disabled on this relay; ask its operator.");
 }
 
 Bytes unavailable(std::uint64_t id) {
@@ -59,6 +79,7 @@ Bytes unavailable(std::uint64_t id) {
 // One message for every authentication failure, so that a client cannot tell an unknown user
 // from a wrong key or a stale challenge.
 Bytes auth_failed(std::uint64_t id) {
+    relay_metrics().auth_failures.fetch_add(1, std::memory_order_relaxed);
     return error_frame(id, wire::Error::AUTH_FAILED, "Authentication failed.");
 }
 
@@ -379,7 +400,9 @@ Bytes prekey_status_frame(std::uint64_t id, std::uint32_t left) {
 RelayService::RelayService(RelayStore& store, const Clock& clock, Options options)
     : m_store(store)
     , m_clock(clock)
-    , m_options(options) {
+    , m_options(options)
+    , m_account_limiter(options.account_requests_per_second, options.account_burst)
+    , m_auth_limiter(options.auth_attempts_per_second, options.auth_burst) {
     auto context = crypto::SignalContext::create();
     if (context)
         m_signal = std::move(context.value());
@@ -514,6 +537,14 @@ bool RelayService::dispatch(Session& session, const wire::Envelope& request,
         out.push_back(device_removed_frame(id));
         return true;
     }
+    if (session.authenticated && account_disabled(session.username)) {
+        out.push_back(account_disabled_frame(id));
+        return true;
+    }
+    if (auto limited = check_rate(session, request)) {
+        out.push_back(std::move(*limited));
+        return true;
+    }
 
     switch (request.body_case()) {
     case wire::Envelope::kChallengeRequest: on_challenge(session, id, out); break;
@@ -551,7 +582,7 @@ std::optional<Bytes> RelayService::check_registration(const wire::Envelope& requ
     const std::uint64_t id = request.request_id();
     const auto& r = request.register_request();
     if (!nonce) {
-        log::warn(kAuthLog, "registration without a fresh challenge refused");
+        log::warn(kAuthLog, "event=register_refused reason=no_challenge");
         return auth_failed(id);
     }
     if (!protocol::valid_username(r.username()))
@@ -561,7 +592,7 @@ std::optional<Bytes> RelayService::check_registration(const wire::Envelope& requ
     if (!verify(as_bytes(r.identity_key()),
                 registration_message(*nonce, r.username(), as_bytes(r.device_key())),
                 as_bytes(r.signature()))) {
-        log::warn(kAuthLog, "registration with a bad signature refused");
+        log::warn(kAuthLog, "event=register_refused reason=bad_signature");
         return auth_failed(id);
     }
     if (offers_low_order_key({&r.identity_key(), &r.device_key(), &r.signed_prekey().public_key()},
@@ -581,6 +612,7 @@ void RelayService::on_register(Session& session, const wire::Envelope& request,
                                const std::optional<Bytes>& nonce, Responses& out) {
     const std::uint64_t id = request.request_id();
     if (auto refused = check_registration(request, nonce)) {
+        charge_failed_auth(session);
         out.push_back(std::move(*refused));
         return;
     }
@@ -607,7 +639,7 @@ void RelayService::on_register(Session& session, const wire::Envelope& request,
         default: out.push_back(unavailable(id)); return;
         }
     }
-    log::info(kAuthLog, "account registered");
+    log::info(kAuthLog, "event=account_registered");
     authenticate(session, r.username(), 1, id, out);
 }
 
@@ -616,7 +648,8 @@ void RelayService::on_auth(Session& session, const wire::Envelope& request,
     const std::uint64_t id = request.request_id();
     const auto& a = request.auth_request();
     if (!nonce) {
-        log::warn(kAuthLog, "authentication without a fresh challenge refused");
+        log::warn(kAuthLog, "event=auth_refused reason=no_challenge");
+        charge_failed_auth(session);
         out.push_back(auth_failed(id));
         return;
     }
@@ -631,14 +664,20 @@ void RelayService::on_auth(Session& session, const wire::Envelope& request,
     }
     if (!device || !verify(device->auth_key, auth_message(*nonce, a.username(), a.device_id()),
                            as_bytes(a.signature()))) {
-        log::warn(kAuthLog, "authentication failed");
+        log::warn(kAuthLog, "event=auth_refused reason=unknown_device_or_bad_signature");
+        charge_failed_auth(session);
         out.push_back(auth_failed(id));
         return;
     }
     // Told only to a device that proved it holds its key: nobody else learns it was removed.
     if (device->removed) {
-        log::info(kAuthLog, "a removed device tried to authenticate");
+        log::info(kAuthLog, "event=auth_refused reason=device_removed");
         out.push_back(device_removed_frame(id));
+        return;
+    }
+    if (account_disabled(a.username())) {
+        log::info(kAuthLog, "event=auth_refused reason=account_disabled");
+        out.push_back(account_disabled_frame(id));
         return;
     }
     authenticate(session, a.username(), a.device_id(), id, out);
@@ -672,6 +711,7 @@ void RelayService::authenticate(Session& session, const std::string& username,
         return;
     }
     log::debug(kAuthLog, "authenticated " + username + " device " + std::to_string(device_id));
+    relay_metrics().devices_authenticated.fetch_add(1, std::memory_order_relaxed);
 
     auto result = response(request_id);
     result.mutable_auth_result()->set_device_id(device_id);
@@ -818,6 +858,11 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
                                   "A message to your own devices carries no sync copies."));
         return true;
     }
+    if (account_disabled(s.to_username())) {
+        out.push_back(error_frame(id, wire::Error::FORBIDDEN,
+                                  "The recipient's account is disabled on this relay."));
+        return true;
+    }
     Bytes digest = content_digest(s);
     if (digest.empty()) {
         out.push_back(error_frame(id, wire::Error::INTERNAL, "The relay failed unexpectedly."));
@@ -839,11 +884,21 @@ bool RelayService::on_send(Session& session, const wire::Envelope& request, cons
             out.push_back(std::move(*refused));
             return true;
         }
+        // Quotas apply to new sends only: a retry of a stored one is answered as before.
+        if (env.to_username != env.from_username) {
+            if (auto refused = check_quota(id, env.from_username, env.to_username)) {
+                out.push_back(std::move(*refused));
+                return true;
+            }
+        }
     }
     const std::int64_t now_ms = m_clock.now_ms();
     if (reply && m_committer)
         return !submit_send(id, std::move(env), now_ms, known, *reply, out);
-    finish_send(id, env, m_store.enqueue(env, now_ms), true, out);
+    const auto started = std::chrono::steady_clock::now();
+    auto stored = m_store.enqueue(env, now_ms);
+    relay_metrics().store_commit.observe(std::chrono::steady_clock::now() - started);
+    finish_send(id, env, stored, true, out);
     return true;
 }
 
@@ -969,6 +1024,8 @@ void RelayService::finish_send(std::uint64_t id, const NewEnvelope& env,
         return;
     }
 
+    if (!stored->duplicate)
+        relay_metrics().messages_in_direct.fetch_add(1, std::memory_order_relaxed);
     auto result = response(id);
     result.mutable_send_result()->set_server_timestamp_ms(
         static_cast<std::uint64_t>(stored->server_timestamp_ms));
@@ -1015,6 +1072,7 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
         out.push_back(unavailable(id));
         return true;
     }
+    relay_metrics().deliveries_acked.fetch_add(*deleted, std::memory_order_relaxed);
     out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
     return true;
 }
@@ -1146,6 +1204,8 @@ bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& rep
             } else if (!r || !std::get<1>(*r)) {
                 out.push_back(unavailable(id));
             } else {
+                relay_metrics().deliveries_acked.fetch_add(*std::get<1>(*r),
+                                                           std::memory_order_relaxed);
                 out.push_back(protocol::encode_envelope(protocol::make_ok_envelope(id)));
             }
         } catch (const std::exception& e) {
@@ -1161,12 +1221,144 @@ bool RelayService::submit(std::uint64_t id, MailboxWrite write, const Reply& rep
     return m_committer->submit(std::move(write), std::move(done), prepare);
 }
 
+std::optional<Bytes> RelayService::check_rate(Session& session, const wire::Envelope& request) {
+    const std::uint64_t id = request.request_id();
+    const std::int64_t now_ms = m_clock.now_ms();
+    std::optional<std::uint32_t> wait;
+    if (session.authenticated) {
+        // Acks only ever shrink the relay's work: never held back.
+        if (request.has_ack_request())
+            return std::nullopt;
+        wait = m_account_limiter.take(session.username, now_ms);
+    } else if (request.has_register_request() || request.has_auth_request()) {
+        if (exempt(session.peer_address))
+            return std::nullopt;
+        wait = m_auth_limiter.take(session.peer_address, now_ms);
+    }
+    if (!wait)
+        return std::nullopt;
+    log::debug(kLog, "event=rate_limited authenticated=" +
+                         std::string(session.authenticated ? "yes" : "no") +
+                         " retry_after_ms=" + std::to_string(*wait));
+    return error_frame(id, wire::Error::RATE_LIMITED, "Too many requests; try again in a moment.",
+                       *wait);
+}
+
+bool RelayService::exempt(const std::string& address) const {
+    // No address: a caller without a network (tests of the service alone).
+    return address.empty() || (!m_options.limit_loopback && is_loopback(address));
+}
+
+void RelayService::charge_failed_auth(const Session& session) {
+    if (exempt(session.peer_address))
+        return;
+    m_auth_limiter.charge(session.peer_address, m_clock.now_ms(), kFailedAuthCost);
+}
+
+void RelayService::set_queue_counter(std::unique_ptr<RelayAdmin> counter) {
+    std::lock_guard lock(m_quota_mutex);
+    m_queue_counter = std::move(counter);
+}
+
+std::optional<Bytes> RelayService::check_quota(std::uint64_t id, const std::string& from,
+                                               const std::string& to) {
+    const std::size_t per_device = m_options.max_queued_per_device;
+    const std::size_t per_sender = m_options.max_queued_per_sender;
+    if (per_device == 0 && per_sender == 0)
+        return std::nullopt;
+    const std::int64_t now_ms = m_clock.now_ms();
+    std::lock_guard lock(m_quota_mutex);
+    if (!m_queue_counter)
+        return std::nullopt;
+    if (m_queues.size() > kMaxQueueTallies)
+        m_queues.clear();
+    QueueTally& tally = m_queues[to];
+    auto over = [&] {
+        return (per_device > 0 && tally.device_max >= per_device) ||
+               (per_sender > 0 && tally.from[from] >= per_sender);
+    };
+    // The tally counts sends since it was read, never acks: re-read when it says the quota is
+    // reached (acks may have made room) and now and then.
+    if (tally.read_ms == 0 || now_ms - tally.read_ms >= kQueueTallyLifetimeMs || over()) {
+        auto rows = m_queue_counter->queue_of(to);
+        if (!rows) {
+            // The quota is a guard, not the truth: the send goes on, the store decides.
+            log::warn(kLog, "event=quota_unknown error=\"" + rows.error().message + "\"");
+            m_queues.erase(to);
+            return std::nullopt;
+        }
+        tally = QueueTally{};
+        tally.read_ms = now_ms;
+        std::map<std::uint32_t, std::size_t> per_device_rows;
+        for (const auto& r : *rows) {
+            per_device_rows[r.device_id] += r.queued;
+            tally.from[r.from_username] = std::max(tally.from[r.from_username], r.queued);
+        }
+        for (const auto& [device, n] : per_device_rows)
+            tally.device_max = std::max(tally.device_max, n);
+    }
+    if (over()) {
+        const bool sender = per_sender > 0 && tally.from[from] >= per_sender;
+        relay_metrics().quota_refusals.fetch_add(1, std::memory_order_relaxed);
+        log::info(kRoutingLog, std::string("event=quota_reached quota=") +
+                                   (sender ? "per_sender" : "per_device"));
+        return error_frame(id, wire::Error::RATE_LIMITED,
+                           sender ? "You have sent this person too many messages they have not "
+                                    "collected yet; the rest wait until they do."
+                                  : "This person's queue of messages is full until they collect "
+                                    "them.",
+                           kQuotaRetryAfterMs);
+    }
+    ++tally.device_max;
+    ++tally.from[from];
+    return std::nullopt;
+}
+
+void RelayService::set_disabled_accounts(const std::vector<std::string>& usernames) {
+    std::lock_guard lock(m_disabled_mutex);
+    m_disabled = std::set<std::string>(usernames.begin(), usernames.end());
+    m_disabled_count.store(m_disabled.size());
+}
+
+Status RelayService::disable_account(const std::string& username) {
+    {
+        std::lock_guard lock(m_disabled_mutex);
+        m_disabled.insert(username);
+        m_disabled_count.store(m_disabled.size());
+    }
+    // Marked first, so that a device authenticating meanwhile is refused; then its connections
+    // go, each after the answers already queued for it.
+    auto devices = m_store.list_devices(username);
+    if (!devices)
+        return devices.error();
+    Router* router = m_router.load();
+    if (router && *devices)
+        for (const auto& device : **devices)
+            router->disconnect(username, device.device_id);
+    log::info(kAuthLog, "event=account_disabled disconnected=yes");
+    return {};
+}
+
+void RelayService::enable_account(const std::string& username) {
+    std::lock_guard lock(m_disabled_mutex);
+    m_disabled.erase(username);
+    m_disabled_count.store(m_disabled.size());
+}
+
+bool RelayService::account_disabled(const std::string& username) {
+    if (m_disabled_count.load() == 0)
+        return false;
+    std::lock_guard lock(m_disabled_mutex);
+    return m_disabled.count(username) > 0;
+}
+
 void RelayService::close(Session& session) {
     close_links(session.connection_id);
     if (session.authenticated) {
         if (Router* router = m_router.load())
             router->detach(session);
         note_seen(session.username, session.device_id);
+        relay_metrics().devices_authenticated.fetch_sub(1, std::memory_order_relaxed);
     }
     session.authenticated = false;
     session.challenge.reset();
@@ -1479,7 +1671,9 @@ bool RelayService::write_group(std::uint64_t id, MailboxWrite write, const Reply
         return false;
     }
     allocate_ids(m_store, write);
+    const auto started = std::chrono::steady_clock::now();
     auto outcomes = m_store.write_mailbox(std::span<const MailboxWrite>(&write, 1));
+    relay_metrics().store_commit.observe(std::chrono::steady_clock::now() - started);
     if (!outcomes) {
         finish_group(id, write, outcomes.error(), true, out);
         return true;
@@ -1509,6 +1703,8 @@ void RelayService::finish_group(std::uint64_t id, const MailboxWrite& write,
         }
     }
     if (message) {
+        if (!stored->duplicate)
+            relay_metrics().messages_in_group.fetch_add(1, std::memory_order_relaxed);
         out.push_back(group_send_result(id, stored->server_timestamp_ms, stored->unreachable));
         if (push && !stored->duplicate)
             push_group_message(*message, stored->server_timestamp_ms);

@@ -33,8 +33,10 @@
 // envelopes follow, oldest first, then QueueDrained. No input makes handle() throw or crash.
 #pragma once
 
+#include "core/admin_store.h"
 #include "core/blob_store.h"
 #include "core/mailbox_committer.h"
+#include "core/rate_limiter.h"
 #include "core/storage.h"
 #include "util/clock.h"
 #include "util/result.h"
@@ -143,6 +145,24 @@ public:
         // Link channels one network address may hold open at once (Session::peer_address), so
         // that one client cannot use up max_link_channels for everybody.
         std::size_t max_link_channels_per_address = 16;
+
+        // Rate limits and quotas (0: none); over one, a request gets RATE_LIMITED with
+        // Error.retry_after_ms, and clients retry then. Requests one authenticated account
+        // may make a second across its connections, beyond a burst (acks are never limited:
+        // they only shrink the relay's work).
+        double account_requests_per_second = 100;
+        double account_burst = 1000;
+        // Registration and authentication attempts one network address may make a second,
+        // beyond a burst; a failed one costs 5 attempts. Loopback addresses (a reverse proxy in
+        // front of the relay, tests) are exempt unless limit_loopback is set.
+        double auth_attempts_per_second = 10;
+        double auth_burst = 50;
+        bool limit_loopback = false;
+        // Envelopes queued for one device at most, and from one sender for one recipient
+        // device (so that one sender cannot fill somebody's queue and others still get in).
+        // New 1:1 sends only (group messages are stored once and fanned out by reference).
+        std::size_t max_queued_per_device = 100'000;
+        std::size_t max_queued_per_sender = 10'000;
     };
 
     // The frames answering one request, handed back later by the asynchronous handle().
@@ -198,6 +218,21 @@ public:
     // then (DeviceList shows them at once), in one transaction. For the relay to call now and
     // then and once its connections are closed. On failure they are kept for the next call.
     Status flush_last_seen();
+
+    // Accounts the operator disabled (veil-relay admin account disable): their devices cannot
+    // authenticate, requests on connections already authenticated as them are refused, and
+    // 1:1 sends to them are refused, each with FORBIDDEN and a sentence. The set lives in memory;
+    // the operator's tools keep it in the store (RelayAdmin). set_disabled_accounts replaces it
+    // (at start); disable_account adds one and closes its devices' connections through the
+    // router (the store's error if it could not list them; the account is disabled anyway).
+    void set_disabled_accounts(const std::vector<std::string>& usernames);
+    Status disable_account(const std::string& username);
+    void enable_account(const std::string& username);
+    bool account_disabled(const std::string& username);
+
+    // What the mailbox quotas (Options::max_queued_*) count queued envelopes with; without
+    // one, no quota applies. The service serialises its calls. Call before the first handle().
+    void set_queue_counter(std::unique_ptr<RelayAdmin> counter);
 
     // Deletes envelopes older than the retention period, by the server's clock. Returns how
     // many were deleted.
@@ -317,6 +352,16 @@ private:
     void drain(Session& session, bool synced, Responses& out);
     bool verify(std::span<const std::uint8_t> public_key, std::span<const std::uint8_t> data,
                 std::span<const std::uint8_t> signature);
+    // A RATE_LIMITED answer if the request is over its account's or address's rate.
+    std::optional<Bytes> check_rate(Session& session, const wire::Envelope& request);
+    // Addresses the per-address limits skip (Options::limit_loopback).
+    bool exempt(const std::string& address) const;
+    // A failed registration or authentication costs its address more of its budget.
+    void charge_failed_auth(const Session& session);
+    // A RATE_LIMITED answer if a new send from `from` to `to` would pass a mailbox quota;
+    // otherwise counts it.
+    std::optional<Bytes> check_quota(std::uint64_t id, const std::string& from,
+                                     const std::string& to);
 
     RelayStore& m_store;
     const Clock& m_clock;
@@ -345,6 +390,25 @@ private:
     std::mutex m_removed_mutex;
     std::set<std::pair<std::string, std::uint32_t>> m_removed;
     std::atomic<std::uint64_t> m_removals{0};
+
+    RateLimiter m_account_limiter;
+    RateLimiter m_auth_limiter;
+    // Queue tallies by recipient for the quotas: the largest device queue and, per sender, its
+    // largest share of one; counted up by sends and read again from m_queue_counter now and
+    // then. Guarded by m_quota_mutex.
+    struct QueueTally {
+        std::int64_t read_ms = 0;
+        std::size_t device_max = 0;
+        std::unordered_map<std::string, std::size_t> from;
+    };
+    std::mutex m_quota_mutex;
+    std::unique_ptr<RelayAdmin> m_queue_counter;
+    std::unordered_map<std::string, QueueTally> m_queues;
+
+    // Disabled accounts; m_disabled_count lets requests skip the lock while there are none.
+    std::mutex m_disabled_mutex;
+    std::set<std::string> m_disabled;
+    std::atomic<std::size_t> m_disabled_count{0};
 
     // Link channels by their 5 bytes; an end is a connection id. A channel whose other end
     // closed stays (dead) until the remaining end closes, so that its sends get NOT_FOUND.

@@ -1,9 +1,14 @@
 #include "transport/acceptor.h"
 
+#include "core/relay_metrics.h"
+
 #include "util/log.h"
 
+#include <arpa/inet.h>
 #include <cerrno>
+#include <chrono>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <string>
 #include <sys/eventfd.h>
@@ -51,6 +56,35 @@ void Acceptor::stop() {
         m_thread.join();
 }
 
+void Acceptor::limit_connections(double rate_per_second, double burst, bool include_loopback) {
+    if (rate_per_second > 0)
+        m_limiter = std::make_unique<RateLimiter>(rate_per_second, burst);
+    m_limit_loopback = include_loopback;
+}
+
+bool Acceptor::admit(const sockaddr_storage& peer) {
+    if (!m_limiter)
+        return true;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (peer.ss_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
+        ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+        if (!m_limit_loopback && (ntohl(in->sin_addr.s_addr) >> 24) == 127)
+            return true;
+    } else if (peer.ss_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+        ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+        if (!m_limit_loopback && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return true;
+    } else {
+        return true;
+    }
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    return !m_limiter->take(text, now_ms);
+}
+
 void Acceptor::run() {
     for (;;) {
         pollfd fds[2] = {{m_wake, POLLIN, 0}, {m_listen_fd, POLLIN, 0}};
@@ -73,7 +107,10 @@ void Acceptor::run() {
         // A burst of connects (a reconnect storm) is taken in one go, up to a bound, so that
         // the wake-up eventfd is still looked at between bursts.
         for (int i = 0; i < kAcceptBurst; ++i) {
-            const int fd = ::accept4(m_listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            sockaddr_storage peer{};
+            socklen_t peer_size = sizeof peer;
+            const int fd = ::accept4(m_listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_size,
+                                     SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
                     errno == ECONNABORTED)
@@ -84,6 +121,12 @@ void Acceptor::run() {
                 if (::poll(&wake, 1, kBackoffMs) > 0)
                     return;
                 break;
+            }
+            if (!admit(peer)) {
+                relay_metrics().connections_refused.fetch_add(1, std::memory_order_relaxed);
+                log::debug(kLog, "event=connection_refused reason=rate_limited");
+                ::close(fd);
+                continue;
             }
             SSL* tls = nullptr;
             if (m_context) {

@@ -10,7 +10,10 @@
 #include "transport/reactor_pool.h"
 #include "transport/tls_context.h"
 
+#include "core/rate_limiter.h"
+
 #include <memory>
+#include <sys/socket.h>
 #include <thread>
 
 namespace veil::relay::transport {
@@ -25,16 +28,25 @@ public:
     Acceptor(const Acceptor&) = delete;
     Acceptor& operator=(const Acceptor&) = delete;
 
+    // New connections one IP address may open a second, beyond a burst; more are closed as soon
+    // as they are accepted, before any TLS or HTTP work. Loopback addresses are exempt unless
+    // include_loopback. rate <= 0: no limit (the default). Call before start().
+    void limit_connections(double rate_per_second, double burst, bool include_loopback);
+
     void start();
     // No new connections after it returns.
     void stop();
 
 private:
     void run();
+    // Whether the connection from peer is within its address's rate.
+    bool admit(const sockaddr_storage& peer);
 
     int m_listen_fd;
     int m_wake = -1;
     std::shared_ptr<TlsContext> m_context;
+    std::unique_ptr<RateLimiter> m_limiter;
+    bool m_limit_loopback = false;
     ReactorPool& m_pool;
     std::thread m_thread;
 };
