@@ -233,6 +233,9 @@ public:
     Result<bool> snapshot_if_older(std::int64_t now_ms, std::int64_t max_age_ms, int keep = 3);
     // The profile's snapshots, newest first.
     static std::vector<std::filesystem::path> snapshots(const std::filesystem::path& profile_dir);
+    // Deletes every snapshot. change_passphrase calls it: snapshots under the old key would
+    // still open with the old passphrase, which the change is meant to retire.
+    static void remove_snapshots(const std::filesystem::path& profile_dir);
     // Puts the newest snapshot that the passphrase opens and that passes quick_check in place
     // of account.db; the damaged file (and its -wal and -shm) is kept aside as
     // account.db.damaged-<ms>, never deleted. Returns the snapshot used. Errors: not_found (no

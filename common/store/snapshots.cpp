@@ -145,6 +145,11 @@ std::vector<fs::path> AccountStore::snapshots(const fs::path& profile_dir) {
     return found;
 }
 
+void AccountStore::remove_snapshots(const fs::path& profile_dir) {
+    for (const auto& snapshot : snapshots(profile_dir))
+        remove_quietly(snapshot);
+}
+
 Result<bool> AccountStore::snapshot_if_older(std::int64_t now_ms, std::int64_t max_age_ms,
                                              int keep) {
     const fs::path dir = m_impl->profile_dir / kSnapshotDir;

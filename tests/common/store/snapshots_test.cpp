@@ -136,6 +136,21 @@ TEST_CASE("a damaged snapshot is passed over for an older good one", "[store]") 
     CHECK(store->messages("peer", 1000)->size() == 100);
 }
 
+TEST_CASE("a passphrase change removes the snapshots the old passphrase opens", "[store]") {
+    TempProfile profile;
+    auto store = create_store(profile);
+    add_messages(*store, 0, 20, "old");
+    REQUIRE(store->snapshot_if_older(kNow, kDay).value());
+    REQUIRE(AccountStore::snapshots(profile.dir()).size() == 1);
+    REQUIRE(store->change_passphrase(passphrase(), passphrase("a new one"), fast_kdf()).ok());
+    CHECK(AccountStore::snapshots(profile.dir()).empty());
+    // The next one is under the new key, and a restore with the new passphrase takes it.
+    REQUIRE(store->snapshot_if_older(kNow + 1, kDay).value());
+    store.reset();
+    damage(profile.db(), Damage::zeroed_page);
+    CHECK(AccountStore::restore_snapshot(profile.dir(), passphrase("a new one"), kNow + 2).ok());
+}
+
 TEST_CASE("a restore with the wrong passphrase, without snapshots or while the profile is open "
           "changes nothing",
           "[store]") {
