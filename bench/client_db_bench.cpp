@@ -18,6 +18,11 @@
 //                       AccountStore keys its own; "fts_ms" is null until FTS4 lands.
 //   like_scan_ms_1m     like_scan_ms scaled linearly to 1 M messages (a full scan is linear in
 //                       the rows), an estimate for comparing with the 1 M search target.
+//   quick_check_ms      PRAGMA quick_check over the large database (what every app open runs,
+//                       AccountStore::check_integrity), and integrity_check_ms, the full check
+//                       that also matches every index against its table.
+//   snapshot_ms         AccountStore::snapshot_if_older writing one snapshot of the large
+//                       database (backup API copy, then open and quick_check of the copy).
 //
 // This binary links the client store (SQLCipher) and never plain SQLite (TOOLCHAIN.md).
 #include "store/account_store.h"
@@ -194,6 +199,40 @@ double like_scan_ms(const fs::path& profile, long messages, int times) {
     return median(sample);
 }
 
+// The median milliseconds of `times` runs of a check pragma, which must answer "ok".
+double check_ms(const fs::path& profile, const char* pragma, int times) {
+    auto db = open_direct(profile);
+    std::vector<double> sample;
+    for (int i = 0; i < times; ++i) {
+        sqlite3_stmt* raw = nullptr;
+        Stopwatch clock;
+        if (sqlite3_prepare_v2(db.get(), pragma, -1, &raw, nullptr) != SQLITE_OK)
+            fail(std::string("preparing the check: ") + sqlite3_errmsg(db.get()));
+        std::unique_ptr<sqlite3_stmt, FinalizeStmt> stmt(raw);
+        if (sqlite3_step(stmt.get()) != SQLITE_ROW)
+            fail(std::string("running the check: ") + sqlite3_errmsg(db.get()));
+        const auto* text = sqlite3_column_text(stmt.get(), 0);
+        sample.push_back(clock.milliseconds());
+        if (!text || std::string(reinterpret_cast<const char*>(text)) != "ok")
+            fail("the intact database failed its check");
+    }
+    return median(sample);
+}
+
+// The median milliseconds of `times` snapshots of the profile (each into an empty folder).
+double snapshot_ms(const fs::path& profile, int times) {
+    std::vector<double> sample;
+    auto store = need(store::AccountStore::open(profile, passphrase()), "opening");
+    for (int i = 0; i < times; ++i) {
+        fs::remove_all(profile / "snapshots");
+        Stopwatch clock;
+        if (!need(store->snapshot_if_older(1, 1), "writing a snapshot"))
+            fail("no snapshot was written");
+        sample.push_back(clock.milliseconds());
+    }
+    return median(sample);
+}
+
 double file_mib(const fs::path& file) {
     std::error_code ec;
     auto size = fs::file_size(file, ec);
@@ -226,6 +265,11 @@ int main() {
     const double open_large = open_ms(big, 3);
     const double scan = like_scan_ms(big, inserted.messages, 3);
     note("B8 search: LIKE scan " + std::to_string(scan) + " ms; FTS4 not implemented yet (#6)");
+    const double quick = check_ms(big, "PRAGMA quick_check", 3);
+    const double full = check_ms(big, "PRAGMA integrity_check", 3);
+    const double snapshot = snapshot_ms(big, 3);
+    note("B8 checks: quick_check " + std::to_string(quick) + " ms, integrity_check " +
+         std::to_string(full) + " ms, snapshot " + std::to_string(snapshot) + " ms");
 
     JsonLine line("B8");
     line.number("kdf_ms", kdf)
@@ -237,7 +281,10 @@ int main() {
         .number("db_mib", file_mib(big / "account.db"))
         .number("like_scan_ms", scan)
         .number("like_scan_ms_1m", scan * 1e6 / static_cast<double>(inserted.messages))
-        .null("fts_ms");
+        .null("fts_ms")
+        .number("quick_check_ms", quick)
+        .number("integrity_check_ms", full)
+        .number("snapshot_ms", snapshot);
     std::cout << line.str() << std::endl;
     return 0;
 }

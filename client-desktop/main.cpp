@@ -8,6 +8,7 @@
 #include "session_bridge.h"
 #include "start_dialog.h"
 #include "theme.h"
+#include "util/core_dumps.h"
 #include "util/log.h"
 
 #include <QApplication>
@@ -22,18 +23,11 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
-#include <sys/resource.h>
 #include <unistd.h>
 
 namespace {
 
 using namespace veil::desktop;
-
-void disable_core_dumps() {
-    // Keys and plaintext live in this process; a core file would write them to disk.
-    rlimit none{0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-}
 
 int g_signal_pipe[2] = {-1, -1};
 
@@ -209,7 +203,8 @@ void script_window(MainWindow& window, SessionBridge& bridge, const Options& opt
 } // namespace
 
 int main(int argc, char** argv) {
-    disable_core_dumps();
+    // Keys and plaintext live in this process; a core file would write them to disk.
+    veil::disable_core_dumps();
     // Help needs no display: answer it before QApplication, which aborts without one.
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <openssl/crypto.h>
 #include <optional>
 #include <termios.h>
 #include <thread>
@@ -266,17 +267,21 @@ bool read_passphrase(const GlobalOptions& options, bool confirm, SecretBytes& ou
         std::cerr << "\n";
         return line;
     };
+    // What was typed is wiped on every way out, a refusal too.
+    auto wipe = [](std::string& s) { OPENSSL_cleanse(s.data(), s.size()); };
     std::string first = prompt("Passphrase: ");
     if (confirm) {
         std::string second = prompt("Passphrase again: ");
-        if (first != second) {
+        bool same = first == second;
+        wipe(second);
+        if (!same) {
+            wipe(first);
             err("the passphrases differ");
             return false;
         }
-        std::fill(second.begin(), second.end(), '\0');
     }
     out = SecretBytes::from_string(first);
-    std::fill(first.begin(), first.end(), '\0');
+    wipe(first);
     return true;
 }
 

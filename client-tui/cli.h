@@ -73,6 +73,8 @@ int cmd_encryption(const GlobalOptions& options, const std::string& to, bool gro
                    const std::string& action);
 // Re-encrypts the profile under a new passphrase (VEIL_NEW_PASSPHRASE, or asked twice).
 int cmd_passphrase(const GlobalOptions& options);
+// Puts the newest good snapshot in place of a damaged account.db (store/snapshots.cpp).
+int cmd_restore_snapshot(const GlobalOptions& options);
 // Fetches and decrypts every file of a message into dir (default: the current folder).
 int cmd_save(const GlobalOptions& options, const std::string& id, const std::string& dir);
 // Prints the safety number (and QR code) of peer; action "mark", "clear" or "accept" first.

@@ -69,6 +69,12 @@ const std::vector<VerbHelp>& verbs() {
          "  passphrase               re-encrypt the profile under a new passphrase "
          "(VEIL_NEW_PASSPHRASE,\n"
          "                           or asked twice); the current one as for every verb\n"},
+        {{"restore-snapshot"},
+         "  restore-snapshot         replace a damaged profile database by its newest snapshot "
+         "that\n"
+         "                           opens and checks whole (one is taken each day); the "
+         "damaged\n"
+         "                           file is kept aside as account.db.damaged-TIME\n"},
         {{"timer"},
          "  timer NAME DURATION      disappearing messages with NAME: off, 30s, 5m, 1h, "
          "1d, 1w (every\n"

@@ -10,6 +10,7 @@
 
 #include <QTimer>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <unistd.h>
@@ -580,6 +581,34 @@ int cmd_passphrase(const GlobalOptions& options) {
         return st.error().code == Errc::wrong_passphrase ? exit_profile : action_exit(st.error());
     }
     std::cout << "passphrase changed" << std::endl;
+    return exit_ok;
+}
+
+int cmd_restore_snapshot(const GlobalOptions& options) {
+    if (!store::AccountStore::exists(options.profile)) {
+        err("there is no account profile in " + options.profile.string());
+        return exit_profile;
+    }
+    SecretBytes passphrase;
+    if (!read_passphrase(options, false, passphrase))
+        return exit_usage;
+    // Only files in the profile change: no relay, no engine, and the database is not opened
+    // (it may be what is damaged).
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    auto restored = store::AccountStore::restore_snapshot(options.profile, passphrase, now_ms);
+    if (!restored) {
+        err(restored.error().code == Errc::busy
+                ? "the profile is in use by another veil process; stop it first"
+                : restored.error().message);
+        return exit_profile;
+    }
+    std::cout << "restored the profile from the snapshot " << restored->filename().string()
+              << "; the damaged database is kept as account.db.damaged-" << now_ms << "\n"
+              << "messages that came after the snapshot are not in it; a contact whose "
+                 "messages no longer decrypt needs veil encryption NAME restart"
+              << std::endl;
     return exit_ok;
 }
 

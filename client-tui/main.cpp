@@ -5,6 +5,7 @@
 #include "protocol/limits.h"
 #include "qt/relay_pin.h"
 #include "tui.h"
+#include "util/core_dumps.h"
 #include "util/log.h"
 
 #include <QCoreApplication>
@@ -14,7 +15,6 @@
 #include <iostream>
 #include <optional>
 #include <string>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -25,12 +25,6 @@ std::string default_profile() {
         return p;
     const char* home = std::getenv("HOME");
     return std::string(home ? home : ".") + "/.local/share/veil/default";
-}
-
-void disable_core_dumps() {
-    // Key material lives in this process; a core file would write it to disk.
-    rlimit none{0, 0};
-    setrlimit(RLIMIT_CORE, &none);
 }
 
 constexpr long kMaxSeconds = 2'000'000;
@@ -69,7 +63,8 @@ int usage_error(const std::string& message) {
 } // namespace
 
 int main(int argc, char** argv) {
-    disable_core_dumps();
+    // Key material lives in this process; a core file would write it to disk.
+    veil::disable_core_dumps();
     // Until the profile's log file is open, only warnings reach stderr.
     veil::log::set_level(veil::log::Level::warn);
     veil::tui::GlobalOptions options;
@@ -238,6 +233,8 @@ int main(int argc, char** argv) {
         return usage_error("--group goes with send, timer, read, typing and encryption");
     if (verb == "passphrase" && words.size() == 1)
         return cmd_passphrase(options);
+    if (verb == "restore-snapshot" && words.size() == 1)
+        return cmd_restore_snapshot(options);
     if (verb == "encryption" &&
         ((group && words.size() <= 2) || (!group && words.size() >= 2 && words.size() <= 3)))
         return cmd_encryption(options, group ? *group : words[1], group.has_value(),

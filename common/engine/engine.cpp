@@ -8,6 +8,7 @@
 #include "crypto/session.h"
 #include "protocol/envelope_codec.h"
 #include "protocol/padding.h"
+#include "util/crash_point.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/unicode.h"
@@ -629,6 +630,8 @@ void Engine::handle_direct(const wire::Deliver& d) {
             plain = crypto::decrypt(*m_store_context, address, ct);
             if (!plain)
                 st = plain.error();
+            else
+                crash::point("client.decrypted");
         }
         wire::Content content;
         if (st) {
@@ -648,6 +651,8 @@ void Engine::handle_direct(const wire::Deliver& d) {
         if (st)
             st = tx.commit();
     }
+    if (st)
+        crash::point("client.committed");
     if (!st) {
         if (st.error().code == Errc::duplicate_message) {
             ack(d.delivery_id());

@@ -1,8 +1,19 @@
 #include "qt/client_session.h"
 
 #include "protocol/envelope_codec.h"
+#include "util/log.h"
+
+#include <chrono>
 
 namespace veil::qt {
+namespace {
+
+constexpr const char* kLog = "store";
+// A snapshot a day, the three newest kept (store/snapshots.cpp).
+constexpr std::int64_t kSnapshotEveryMs = 24 * 3600 * 1000;
+constexpr int kSnapshotsKept = 3;
+
+} // namespace
 
 Result<std::unique_ptr<ClientSession>>
 ClientSession::assemble(std::unique_ptr<store::AccountStore> store,
@@ -84,6 +95,14 @@ ClientSession::finish_open(Result<std::unique_ptr<store::AccountStore>> store,
         return store.error();
     // Damage in a page that nothing reads yet would otherwise go unnoticed until a write.
     VEIL_TRY(store.value()->check_integrity());
+    // A whole, checked database: once a day it is copied, so that damage found later can be
+    // undone (veil restore-snapshot). A failed copy costs the snapshot, not the session.
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    if (auto written = store.value()->snapshot_if_older(now_ms, kSnapshotEveryMs, kSnapshotsKept);
+        !written)
+        log::warn(kLog, "could not write a snapshot of the account database");
     if (!relay_url.empty()) {
         auto info = store.value()->account();
         if (!info)

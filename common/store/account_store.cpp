@@ -168,6 +168,10 @@ std::optional<std::pair<Database, SecretBytes>> open_with_kdf_next(const fs::pat
 
 } // namespace
 
+Status unlock_database(Database& db, const SecretBytes& key) {
+    return unlock(db, key);
+}
+
 AccountStore::AccountStore(std::unique_ptr<Impl> impl)
     : m_impl(std::move(impl)) {}
 

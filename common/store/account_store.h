@@ -224,6 +224,28 @@ public:
     // for every open; open() itself only proves the key on the first page.
     Status check_integrity();
 
+    // Snapshots (store/snapshots.cpp): encrypted copies of the database under the same key, in
+    // profile_dir/snapshots, for restoring a profile whose database file was damaged.
+    //
+    // Writes a snapshot now if the newest is older than max_age_ms (or there is none), through
+    // SQLite's backup API (a consistent copy even while the WAL holds changes), checks that it
+    // opens and passes quick_check, and keeps the `keep` newest. Returns whether it wrote one.
+    // Errors: io (disk full, permissions; the partial copy is removed), database.
+    Result<bool> snapshot_if_older(std::int64_t now_ms, std::int64_t max_age_ms, int keep = 3);
+    // The profile's snapshots, newest first.
+    static std::vector<std::filesystem::path> snapshots(const std::filesystem::path& profile_dir);
+    // Deletes every snapshot. change_passphrase calls it: snapshots under the old key would
+    // still open with the old passphrase, which the change is meant to retire.
+    static void remove_snapshots(const std::filesystem::path& profile_dir);
+    // Puts the newest snapshot that the passphrase opens and that passes quick_check in place
+    // of account.db; the damaged file (and its -wal and -shm) is kept aside as
+    // account.db.damaged-<ms>, never deleted. Returns the snapshot used. Errors: not_found (no
+    // snapshot the passphrase opens whole), busy (the profile is open elsewhere), corrupt (the
+    // kdf file is damaged), io.
+    static Result<std::filesystem::path> restore_snapshot(const std::filesystem::path& profile_dir,
+                                                          const SecretBytes& passphrase,
+                                                          std::int64_t now_ms);
+
     // The raw key the database is encrypted with now (a copy; wipe it when done). It opens the
     // profile through open_with_key() until the passphrase changes.
     SecretBytes database_key() const;

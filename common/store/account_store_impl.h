@@ -38,6 +38,11 @@ private:
     Result<std::pair<Statement, bool>> select_meta(std::string_view key);
 };
 
+// Hands the raw key to a freshly opened connection, sets the pragmas SQLCipher needs on every
+// open and proves the key opens the file (wrong_passphrase if not). Defined in
+// account_store.cpp; snapshots.cpp keys its copies the same way.
+Status unlock_database(Database& db, const SecretBytes& key);
+
 // Steps stmt to the end, turning each row into a value with read.
 template <typename T, typename Read>
 Result<std::vector<T>> collect(Statement& stmt, Read read) {

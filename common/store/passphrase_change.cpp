@@ -107,6 +107,8 @@ Status AccountStore::change_passphrase(const SecretBytes& old_passphrase,
         return st;
     }
     impl.db_key = std::move(new_key.value());
+    // The next open takes a snapshot under the new key.
+    remove_snapshots(impl.profile_dir);
     // From here the new passphrase is the one; if the rename fails, open() finishes it.
     if (Status st = replace_kdf_file(next_file, impl.profile_dir / "kdf"); !st) {
         log::warn(kLog, "the passphrase changed but the kdf file could not be put in place");

@@ -3,6 +3,7 @@
 // a whole decrypt in one) or on its own.
 #include "store/account_store.h"
 #include "store/account_store_impl.h"
+#include "util/crash_point.h"
 
 #include <algorithm>
 
@@ -87,11 +88,13 @@ Status AccountStore::store_session(const crypto::ProtocolAddress& a,
                                    "user_record) VALUES (?1, ?2, ?3, ?4)");
     if (!stmt)
         return stmt.error();
-    return stmt->bind(1, a.name)
-        .bind(2, a.device_id)
-        .bind_blob(3, record)
-        .bind_blob(4, user_record)
-        .run();
+    VEIL_TRY(stmt->bind(1, a.name)
+                 .bind(2, a.device_id)
+                 .bind_blob(3, record)
+                 .bind_blob(4, user_record)
+                 .run());
+    crash::point("store.session_stored");
+    return {};
 }
 
 Result<bool> AccountStore::contains_session(const crypto::ProtocolAddress& a) {

@@ -18,6 +18,7 @@
 #include "transport/self_signed.h"
 #include "transport/tls_context.h"
 #include "util/clock.h"
+#include "util/core_dumps.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -323,6 +324,8 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // The relay holds no message keys, but it holds its TLS private key and who talks to whom.
+    veil::disable_core_dumps();
     // The store holds who talks to whom: the data folder and its files are the relay's alone.
     ::umask(077);
     // Block the termination signals before any thread starts, so that every thread inherits the

@@ -8,6 +8,7 @@
 #include "protocol/envelope_codec.h"
 #include "protocol/group_rules.h"
 #include "protocol/limits.h"
+#include "util/crash_point.h"
 #include "util/log.h"
 
 #include <algorithm>
@@ -1023,6 +1024,7 @@ void RelayService::finish_send(std::uint64_t id, const NewEnvelope& env,
         out.push_back(refused ? std::move(*refused) : unavailable(id));
         return;
     }
+    crash::point("relay.after_commit");
 
     if (!stored->duplicate)
         relay_metrics().messages_in_direct.fetch_add(1, std::memory_order_relaxed);
@@ -1059,6 +1061,7 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
                           Responses& out) {
     const std::uint64_t id = request.request_id();
     const auto& ids = request.ack_request().delivery_ids();
+    crash::point("relay.ack_received");
     if (reply && m_committer) {
         MailboxAck ack{session.username, session.device_id, {ids.begin(), ids.end()}};
         if (submit(id, MailboxWrite{std::move(ack), m_clock.now_ms()}, *reply, false, {}, {}))

@@ -22,8 +22,10 @@ using namespace std::chrono_literals;
 
 class Relay {
 public:
-    explicit Relay(const std::filesystem::path& dir, std::vector<std::string> extra = {})
-        : m_process(relay_argv(dir, std::move(extra)), {}, dir, "relay") {
+    // env adds variables to the relay's environment (VEIL_CRASH_AT, see util/crash_point.h).
+    explicit Relay(const std::filesystem::path& dir, std::vector<std::string> extra = {},
+                   std::map<std::string, std::string> env = {})
+        : m_process(relay_argv(dir, std::move(extra)), std::move(env), dir, "relay") {
         REQUIRE(m_process.wait_for_output("listening on", 20s));
         std::smatch m;
         std::string out = m_process.out();
@@ -36,6 +38,7 @@ public:
     }
     const std::string& url() const { return m_url; }
     std::string logs() const { return m_process.out() + m_process.err(); }
+    Process& process() { return m_process; }
 
 private:
     static std::vector<std::string> relay_argv(const std::filesystem::path& dir,
@@ -71,6 +74,13 @@ struct Client {
     }
     veil::test::Run run(std::vector<std::string> verb, const std::string& in = {}) const {
         return veil::test::run(argv(std::move(verb)), env(), dir, "veil", in);
+    }
+    // The verb with more environment variables (VEIL_CRASH_AT, VEIL_LOG_LEVEL).
+    veil::test::Run run_with(std::map<std::string, std::string> more,
+                             std::vector<std::string> verb) const {
+        auto e = env();
+        e.insert(more.begin(), more.end());
+        return veil::test::run(argv(std::move(verb)), e, dir, "veil");
     }
     // The verb as a process running beside the test (for `link`, which waits).
     std::unique_ptr<veil::test::Process> start(std::vector<std::string> verb) const {

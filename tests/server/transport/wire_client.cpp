@@ -38,7 +38,8 @@ int remaining_ms(Deadline deadline) {
 
 } // namespace
 
-RelayProcess::RelayProcess(const std::filesystem::path& dir, std::vector<std::string> extra)
+RelayProcess::RelayProcess(const std::filesystem::path& dir, std::vector<std::string> extra,
+                           std::map<std::string, std::string> env)
     : m_process(
           [&] {
               std::vector<std::string> argv = {VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data",
@@ -46,7 +47,7 @@ RelayProcess::RelayProcess(const std::filesystem::path& dir, std::vector<std::st
               argv.insert(argv.end(), extra.begin(), extra.end());
               return argv;
           }(),
-          {}, dir, "relay") {
+          std::move(env), dir, "relay") {
     const std::string marker = "listening on 127.0.0.1:";
     REQUIRE(m_process.wait_for_output(marker, 20s));
     const std::string out = m_process.out();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,10 +26,12 @@ inline Deadline after(std::chrono::milliseconds d) {
     return std::chrono::steady_clock::now() + d;
 }
 
-// veil-relay on 127.0.0.1:0 with extra options; stopped with SIGTERM at the end.
+// veil-relay on 127.0.0.1:0 with extra options (and extra environment variables, such as
+// VEIL_CRASH_AT); stopped with SIGTERM at the end.
 class RelayProcess {
 public:
-    RelayProcess(const std::filesystem::path& dir, std::vector<std::string> extra = {});
+    RelayProcess(const std::filesystem::path& dir, std::vector<std::string> extra = {},
+                 std::map<std::string, std::string> env = {});
     ~RelayProcess();
     RelayProcess(const RelayProcess&) = delete;
     RelayProcess& operator=(const RelayProcess&) = delete;

@@ -1,0 +1,113 @@
+// Secrets hygiene with real processes (QUALITY.md: "Passphrase and derived keys never appear in
+// logs, core dumps or shell history"): known passphrases and message texts are planted in a
+// full session at debug log level, then every file the relay and the clients wrote, every log
+// and every stdout and stderr is searched for them.
+#include "cli_harness.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+using namespace veil::test::e2e;
+using veil::test::TempDir;
+
+namespace {
+
+const std::map<std::string, std::string> kDebug = {{"VEIL_LOG_LEVEL", "debug"}};
+
+// Every file under dir that holds needle, except those for which skip is true.
+template <typename Skip>
+std::vector<std::string> files_holding(const std::filesystem::path& dir, const std::string& needle,
+                                       Skip skip) {
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+        if (!entry.is_regular_file() || skip(entry.path()))
+            continue;
+        if (veil::test::read_file(entry.path()).find(needle) != std::string::npos)
+            found.push_back(entry.path().string());
+    }
+    return found;
+}
+
+// The soft and hard "Max core file size" of a running process, from /proc/PID/limits.
+std::string core_limit(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("Max core file size", 0) != 0)
+            continue;
+        std::istringstream words(line.substr(18));
+        std::string soft, hard;
+        words >> soft >> hard;
+        return soft + " " + hard;
+    }
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("passphrases and message texts appear in no log, output, profile file or relay file, "
+          "at debug level through a whole session") {
+    TempDir dir("veil-secrets");
+    Relay relay(dir.path(), {"--log-level", "debug"});
+    const std::string alice_pass = "planted passphrase Quokka 7731";
+    const std::string alice_new_pass = "planted new passphrase Wombat 4410";
+    const std::string bob_pass = "planted passphrase Numbat 2290";
+    const std::string to_bob = "planted text for bob Xylophone 5521";
+    const std::string to_alice = "planted answer for alice Zeppelin 6634";
+    Client alice{dir.path(), dir.path() / "alice", relay.url(), alice_pass};
+    Client bob{dir.path(), dir.path() / "bob", relay.url(), bob_pass};
+
+    REQUIRE(alice.run_with(kDebug, {"register", "alice"}).code == 0);
+    REQUIRE(bob.run_with(kDebug, {"register", "bob"}).code == 0);
+    REQUIRE(alice.run_with(kDebug, {"send", "bob", to_bob}).code == 0);
+    auto got = bob.run_with(kDebug, {"receive", "--json"});
+    REQUIRE(count(got.out, to_bob) == 1);
+    REQUIRE(bob.run_with(kDebug, {"send", "alice", to_alice}).code == 0);
+
+    auto changed = alice.run_with(
+        {{"VEIL_LOG_LEVEL", "debug"}, {"VEIL_NEW_PASSPHRASE", alice_new_pass}}, {"passphrase"});
+    INFO(changed.err);
+    REQUIRE(changed.code == 0);
+    alice.passphrase = alice_new_pass;
+    auto answer = alice.run_with(kDebug, {"receive", "--json"});
+    REQUIRE(count(answer.out, to_alice) == 1);
+    REQUIRE(alice.run_with(kDebug, {"search", "Xylophone"}).code == 0);
+
+    // The relay logged at debug level, so the search below reads real debug output. The
+    // clients ran at debug level too, but their code has almost no debug lines (three in all):
+    // what they wrote at info and above is what is searched.
+    REQUIRE(relay.logs().find(" debug ") != std::string::npos);
+    REQUIRE(veil::test::read_file(alice.profile / "veil.log").find(" info ") != std::string::npos);
+
+    auto none = [](const std::filesystem::path&) { return false; };
+    for (const auto& secret : {alice_pass, alice_new_pass, bob_pass, std::string("Quokka"),
+                               std::string("Wombat"), std::string("Numbat")}) {
+        INFO(secret);
+        CHECK(files_holding(dir.path(), secret, none).empty());
+    }
+    // A receive prints what came, on stdout (the *.out files); nowhere else may a text show.
+    auto stdout_file = [](const std::filesystem::path& p) { return p.extension() == ".out"; };
+    // The search does find a planted text where it belongs: in the output of a receive.
+    REQUIRE_FALSE(files_holding(dir.path(), to_bob, none).empty());
+    for (const auto& text : {to_bob, to_alice, std::string("Xylophone"), std::string("Zeppelin")}) {
+        INFO(text);
+        CHECK(files_holding(dir.path(), text, stdout_file).empty());
+    }
+    // The relay is still running; its database and WAL are part of what was searched.
+    CHECK(std::filesystem::exists(dir.path() / "relay" / "relay.db"));
+}
+
+TEST_CASE("the relay and the terminal app run with core dumps off") {
+    TempDir dir("veil-no-core");
+    Relay relay(dir.path());
+    CHECK(core_limit(relay.process().pid()) == "0 0");
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    auto daemon = alice.start({"daemon"});
+    REQUIRE(daemon->wait_for_output("veil: daemon ready", 30s, true));
+    CHECK(core_limit(daemon->pid()) == "0 0");
+    daemon->signal(SIGTERM);
+    CHECK(daemon->wait(20s) == std::optional<int>(0));
+}
