@@ -7,8 +7,10 @@
 #include "relay_config.h"
 
 #include "core/blob_store.h"
+#include "core/postgres_store.h"
 #include "core/relay_service.h"
 #include "core/sqlite_store.h"
+#include "core/store_migration.h"
 #include "crypto/provider.h"
 #include "transport/acceptor.h"
 #include "transport/reactor_pool.h"
@@ -48,8 +50,26 @@ constexpr std::int64_t kSeenFlushIntervalMs = 60 * 1000;
 // storm of thousands of clients lands here while the acceptor hands them to the reactors.
 constexpr int kListenBacklog = 4096;
 
+// The store the configuration names (RelayConfig::store).
+Result<std::unique_ptr<RelayStore>> open_store(const RelayConfig& config) {
+    auto location = parse_store(config.store, config.data_dir);
+    if (!location)
+        return location.error();
+    if (location->kind == StoreLocation::Kind::postgresql) {
+        auto store = PostgresStore::open(location->where, config.durability);
+        if (!store)
+            return store.error();
+        log::info(kLog, "storing in PostgreSQL");
+        return std::unique_ptr<RelayStore>(std::move(store.value()));
+    }
+    auto store = SqliteStore::open(location->where, config.durability);
+    if (!store)
+        return store.error();
+    return std::unique_ptr<RelayStore>(std::move(store.value()));
+}
+
 int create_invite(const RelayConfig& config) {
-    auto store = SqliteStore::open(config.data_dir);
+    auto store = open_store(config);
     if (!store) {
         std::cerr << "veil-relay: " << store.error().message << "\n";
         return 1;
@@ -153,6 +173,12 @@ bool lock_data_dir(const std::string& data_dir) {
 
 // The relay must be stopped: a running one holds the account's connections and caches.
 int delete_account(const RelayConfig& config) {
+    if (auto location = parse_store(config.store, config.data_dir);
+        location && location->kind != StoreLocation::Kind::sqlite) {
+        // FIXME(#9): account delete on the PostgreSQL store.
+        std::cerr << "veil-relay: account delete works on the SQLite store only for now\n";
+        return 1;
+    }
     if (!std::filesystem::exists(std::filesystem::path(config.data_dir) / "relay.db")) {
         std::cerr << "veil-relay: " << config.data_dir << " holds no relay data\n";
         return 1;
@@ -178,6 +204,40 @@ int delete_account(const RelayConfig& config) {
     return 0;
 }
 
+// The relay must be stopped (the source folder's lock says so): a running one would go on
+// writing to the source after the copy.
+int migrate(const RelayConfig& config) {
+    const auto from = parse_store(config.migrate_from, {});
+    const auto to = parse_store(config.migrate_to, {});
+    if (!from || !to)
+        return 2; // parse_config checked both
+    if (!std::filesystem::exists(std::filesystem::path(from->where) / "relay.db")) {
+        std::cerr << "veil-relay: " << from->where << " holds no relay data\n";
+        return 1;
+    }
+    if (!lock_data_dir(from->where)) {
+        std::cerr << "veil-relay: stop the relay first, then migrate\n";
+        return 1;
+    }
+    MigrationOptions options;
+    options.replace_target = config.replace_target;
+    auto report = migrate_sqlite_to_postgres(from->where, to->where, options);
+    if (!report) {
+        std::cerr << "veil-relay: " << report.error().message << "\n";
+        if (report.error().code == Errc::already_exists)
+            std::cerr << "veil-relay: migrate into an empty database, or pass --replace-target "
+                         "to empty this one first\n";
+        return 1;
+    }
+    for (const auto& [table, rows] : report->rows)
+        std::cout << table << ": " << rows << (rows == 1 ? " row\n" : " rows\n");
+    std::cout << "migrated " << from->where
+              << " to PostgreSQL; start the relay with the same --data and --store set to the "
+                 "target"
+              << std::endl;
+    return 0;
+}
+
 int serve(const RelayConfig& config, const sigset_t& signals) {
     // Before anything else, so that a bad certificate or key stops the relay at once.
     std::shared_ptr<transport::TlsContext> tls;
@@ -191,7 +251,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     }
     if (!lock_data_dir(config.data_dir))
         return 1;
-    auto store = SqliteStore::open(config.data_dir, config.durability);
+    auto store = open_store(config);
     if (!store) {
         std::cerr << "veil-relay: " << store.error().message << "\n";
         return 1;
@@ -282,6 +342,8 @@ int main(int argc, char** argv) {
             return create_invite(*config);
         if (config->command == RelayConfig::Command::account_delete)
             return delete_account(*config);
+        if (config->command == RelayConfig::Command::migrate)
+            return migrate(*config);
         return serve(*config, signals);
     } catch (const Poco::Exception& e) {
         std::cerr << "veil-relay: " << e.displayText() << "\n";
