@@ -334,9 +334,8 @@ Result<EnqueueOutcome> enqueue_in(PgDb& db, const NewEnvelope& env, std::int64_t
     return outcome;
 }
 
-std::size_t ack_in(PgDb& db, const std::string& username, std::uint32_t device_id,
-                   std::span<const std::uint64_t> delivery_ids) {
-    auto device = device_row(db, username, device_id);
+std::size_t delete_deliveries(PgDb& db, std::optional<std::int64_t> device,
+                              std::span<const std::uint64_t> delivery_ids) {
     if (!device || delivery_ids.empty())
         return 0;
     // One statement for the whole list: an array literal of the ids.
@@ -351,6 +350,11 @@ std::size_t ack_in(PgDb& db, const std::string& username, std::uint32_t device_i
         db.run("DELETE FROM mailbox WHERE device = $1 AND delivery_id = ANY($2::bigint[])",
                PgParams().add(*device).add(list))
             .affected());
+}
+
+std::size_t ack_in(PgDb& db, const std::string& username, std::uint32_t device_id,
+                   std::span<const std::uint64_t> delivery_ids) {
+    return delete_deliveries(db, device_row(db, username, device_id), delivery_ids);
 }
 
 std::optional<std::uint64_t> group_revision(PgDb& db, std::span<const std::uint8_t> group_id) {
@@ -604,6 +608,261 @@ std::optional<OneTimePrekeyRecord> take_one_time_prekey(PgDb& db, std::int64_t d
     if (r.rows() == 0)
         return std::nullopt;
     return OneTimePrekeyRecord{static_cast<std::uint32_t>(r.int64(0, 0)), r.bytes(0, 1)};
+}
+
+// A PostgreSQL array literal of texts, every element quoted (usernames and hex never hold a
+// quote or a backslash, but they are escaped all the same).
+std::string text_array(const std::vector<std::string>& values) {
+    std::string out = "{";
+    for (const auto& v : values) {
+        if (out.size() > 1)
+            out.push_back(',');
+        out.push_back('"');
+        for (char c : v) {
+            if (c == '"' || c == '\\')
+                out.push_back('\\');
+            out.push_back(c);
+        }
+        out.push_back('"');
+    }
+    out.push_back('}');
+    return out;
+}
+
+std::string int_array(const std::vector<std::int64_t>& values) {
+    std::string out = "{";
+    for (auto v : values) {
+        if (out.size() > 1)
+            out.push_back(',');
+        out += std::to_string(v);
+    }
+    out.push_back('}');
+    return out;
+}
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (auto b : bytes) {
+        out.push_back(kDigits[b >> 4]);
+        out.push_back(kDigits[b & 15]);
+    }
+    return out;
+}
+
+// The 1:1 sends of one write_mailbox call, written together. Every 1:1 send costs a few round
+// trips on its own (the send log, the recipient's devices, two inserts); here the send log
+// entries of the whole batch are read in one query, accounts and their active devices once per
+// account, and the new mailbox rows and send log entries go in one statement each (arrays
+// unnested on the server). Inside the writer's transaction nothing else changes accounts or
+// devices, so what was read stays true until the commit. Rows wait in memory until flush(),
+// which runs before anything that reads or deletes mailbox rows (acks, group writes) and at the
+// end, so that every item still sees the earlier ones.
+class SendBatch {
+public:
+    SendBatch(PgDb& db, PostgresStore::IdBlocks& ids)
+        : m_db(db)
+        , m_ids(ids) {}
+
+    // Reads the send log entries the batch's 1:1 sends and group messages may repeat.
+    void prefetch(std::span<const MailboxWrite> writes) {
+        std::vector<std::string> names;
+        std::vector<std::int64_t> devices;
+        std::vector<std::string> ids;
+        for (const auto& w : writes) {
+            if (const auto* env = std::get_if<NewEnvelope>(&w.what)) {
+                names.push_back(env->from_username);
+                devices.push_back(env->from_device_id);
+                ids.push_back(hex(env->message_id));
+            }
+        }
+        if (names.empty())
+            return;
+        auto r = m_db.run(
+            "SELECT s.from_username, s.from_device, s.message_id, s.digest,"
+            " s.delivery_id, s.server_ts, s.unreachable FROM sends s"
+            " JOIN unnest($1::text[], $2::bigint[], $3::text[]) AS k(u, d, m)"
+            " ON s.from_username = k.u AND s.from_device = k.d"
+            " AND s.message_id = decode(k.m, 'hex')",
+            PgParams().add(text_array(names)).add(int_array(devices)).add(text_array(ids)));
+        for (int i = 0; i < r.rows(); ++i)
+            m_sends[key(r.text(i, 0), r.int64(i, 1), r.bytes(i, 2))] =
+                SendRecord{r.bytes(i, 3), static_cast<std::uint64_t>(r.int64(i, 4)), r.int64(i, 5),
+                           split_names(r.text(i, 6))};
+    }
+
+    Result<EnqueueOutcome> enqueue(const NewEnvelope& env, std::int64_t now_ms) {
+        const std::int64_t from_device = env.from_device_id;
+        const auto k = key(env.from_username, from_device, env.message_id);
+        if (auto found = m_sends.find(k); found != m_sends.end()) {
+            if (found->second.content_digest != env.content_digest)
+                return make_error(Errc::already_exists, "the message id was used before");
+            return EnqueueOutcome{{}, found->second.server_timestamp_ms, true};
+        }
+        auto rows = copy_rows(env);
+        if (!rows)
+            return rows.error();
+        EnqueueOutcome outcome{{}, now_ms, false};
+        for (std::size_t i = 0; i < env.copies.size(); ++i) {
+            const auto& copy = env.copies[i];
+            const auto same_account =
+                std::count_if(env.copies.begin(), env.copies.end(),
+                              [&](const auto& c) { return c.username == copy.username; });
+            const std::int64_t delivery_id = take_delivery_id(copy.delivery_id, m_ids);
+            m_mailbox.delivery_id.push_back(delivery_id);
+            m_mailbox.device.push_back((*rows)[i]);
+            m_mailbox.from_username.push_back(env.from_username);
+            m_mailbox.from_device.push_back(from_device);
+            m_mailbox.message_id.push_back(hex(env.message_id));
+            m_mailbox.type.push_back(copy.type);
+            m_mailbox.ciphertext.push_back(hex(copy.ciphertext));
+            m_mailbox.server_ts.push_back(now_ms);
+            m_mailbox.account_copies.push_back(same_account);
+            outcome.delivery_ids.push_back(static_cast<std::uint64_t>(delivery_id));
+        }
+        m_sends_new.from_username.push_back(env.from_username);
+        m_sends_new.from_device.push_back(from_device);
+        m_sends_new.message_id.push_back(hex(env.message_id));
+        m_sends_new.digest.push_back(hex(env.content_digest));
+        m_sends_new.delivery_id.push_back(i64(outcome.delivery_ids.front()));
+        m_sends_new.server_ts.push_back(now_ms);
+        m_sends[k] = SendRecord{env.content_digest, outcome.delivery_ids.front(), now_ms, {}};
+        return outcome;
+    }
+
+    // A group message stored by group_message_in: later sends in the batch must see its id.
+    void remember_send(const NewGroupMessage& m, std::int64_t now_ms) {
+        m_sends[key(m.from_username, m.from_device_id, m.message_id)] =
+            SendRecord{m.content_digest, 0, now_ms, m.unreachable};
+    }
+
+    void flush() {
+        if (!m_mailbox.delivery_id.empty()) {
+            m_db.run("INSERT INTO mailbox (delivery_id, device, from_username, from_device,"
+                     " message_id, type, ciphertext, server_ts, account_copies)"
+                     " SELECT d, v, u, f, decode(m, 'hex'), t, decode(c, 'hex'), s, a FROM"
+                     " unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[],"
+                     " $6::bigint[], $7::text[], $8::bigint[], $9::bigint[])"
+                     " AS r(d, v, u, f, m, t, c, s, a)",
+                     PgParams()
+                         .add(int_array(m_mailbox.delivery_id))
+                         .add(int_array(m_mailbox.device))
+                         .add(text_array(m_mailbox.from_username))
+                         .add(int_array(m_mailbox.from_device))
+                         .add(text_array(m_mailbox.message_id))
+                         .add(int_array(m_mailbox.type))
+                         .add(text_array(m_mailbox.ciphertext))
+                         .add(int_array(m_mailbox.server_ts))
+                         .add(int_array(m_mailbox.account_copies)));
+            m_mailbox = {};
+        }
+        if (!m_sends_new.from_username.empty()) {
+            m_db.run("INSERT INTO sends (from_username, from_device, message_id, digest,"
+                     " delivery_id, server_ts)"
+                     " SELECT u, f, decode(m, 'hex'), decode(g, 'hex'), d, s FROM"
+                     " unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[],"
+                     " $6::bigint[]) AS r(u, f, m, g, d, s)",
+                     PgParams()
+                         .add(text_array(m_sends_new.from_username))
+                         .add(int_array(m_sends_new.from_device))
+                         .add(text_array(m_sends_new.message_id))
+                         .add(text_array(m_sends_new.digest))
+                         .add(int_array(m_sends_new.delivery_id))
+                         .add(int_array(m_sends_new.server_ts)));
+            m_sends_new = {};
+        }
+    }
+
+    // The row of an active device, from the cache; nullopt when it is not active.
+    std::optional<std::int64_t> device(const std::string& username, std::uint32_t device_id) {
+        const auto* slots = active(username);
+        if (!slots)
+            return std::nullopt;
+        for (const auto& [id, row] : *slots)
+            if (id == device_id)
+                return row;
+        return std::nullopt;
+    }
+
+private:
+    using Slots = std::vector<std::pair<std::uint32_t, std::int64_t>>; // (device id, row)
+
+    static std::string key(const std::string& from, std::int64_t device,
+                           std::span<const std::uint8_t> message_id) {
+        return from + '\n' + std::to_string(device) + '\n' + hex(message_id);
+    }
+
+    // The account's active devices by device id; nullptr: no such account.
+    const Slots* active(const std::string& username) {
+        auto found = m_active.find(username);
+        if (found != m_active.end())
+            return found->second ? &*found->second : nullptr;
+        std::optional<Slots> slots;
+        if (auto account = account_row(m_db, username)) {
+            std::vector<DeviceSlot> out;
+            add_active_rows(m_db, *account, username, 0, out);
+            slots.emplace();
+            for (const auto& s : out)
+                slots->emplace_back(s.address.second, s.row);
+        }
+        auto& stored = m_active[username] = std::move(slots);
+        return stored ? &*stored : nullptr;
+    }
+
+    // As copy_rows() above, from the cache.
+    Result<std::vector<std::int64_t>> copy_rows(const NewEnvelope& env) {
+        const auto* to = active(env.to_username);
+        if (!to)
+            return make_error(Errc::not_found, "no such recipient");
+        const bool to_self = env.to_username == env.from_username;
+        std::vector<DeviceSlot> expected;
+        if (!(to_self && env.sync))
+            for (const auto& [id, row] : *to)
+                if (!(to_self && id == env.from_device_id))
+                    expected.push_back(DeviceSlot{{env.to_username, id}, row});
+        if (env.sync && !to_self)
+            if (const auto* from = active(env.from_username))
+                for (const auto& [id, row] : *from)
+                    if (id != env.from_device_id)
+                        expected.push_back(DeviceSlot{{env.from_username, id}, row});
+        auto refused = make_error(Errc::refused, "the copies do not match the devices");
+        if (env.copies.empty() || (to_self && env.sync) || expected.size() != env.copies.size())
+            return refused;
+        auto by_address = [](const DeviceSlot& a, const DeviceSlot& b) {
+            return a.address < b.address;
+        };
+        std::sort(expected.begin(), expected.end(), by_address);
+        std::vector<std::int64_t> rows;
+        rows.reserve(env.copies.size());
+        for (const auto& copy : env.copies) {
+            const DeviceSlot k{{copy.username, copy.device_id}, 0};
+            auto it = std::lower_bound(expected.begin(), expected.end(), k, by_address);
+            if (it == expected.end() || it->address != k.address || it->row == 0)
+                return refused;
+            rows.push_back(it->row);
+            it->row = 0; // each device once
+        }
+        return rows;
+    }
+
+    PgDb& m_db;
+    PostgresStore::IdBlocks& m_ids;
+    std::map<std::string, SendRecord> m_sends; // the send log as this batch sees it
+    std::map<std::string, std::optional<Slots>> m_active;
+    struct {
+        std::vector<std::int64_t> delivery_id, device, from_device, type, server_ts, account_copies;
+        std::vector<std::string> from_username, message_id, ciphertext;
+    } m_mailbox;
+    struct {
+        std::vector<std::int64_t> from_device, delivery_id, server_ts;
+        std::vector<std::string> from_username, message_id, digest;
+    } m_sends_new;
+};
+
+// An ack inside write_mailbox: the device from the batch's cache.
+std::size_t ack_in(PgDb& db, SendBatch& batch, const MailboxAck& a) {
+    return delete_deliveries(db, batch.device(a.username, a.device_id), a.delivery_ids);
 }
 
 } // namespace
@@ -989,26 +1248,32 @@ PostgresStore::write_mailbox(std::span<const MailboxWrite> writes) {
     auto& db = *m_db;
     try {
         PgTransaction tx(db);
+        SendBatch batch(db, *m_ids);
+        batch.prefetch(writes);
         std::vector<MailboxWriteOutcome> outcomes;
         outcomes.reserve(writes.size());
         for (const auto& write : writes) {
             // A refused item has written nothing before it refused (every check comes before
             // the first insert), so the items after it see no trace of it.
             if (const auto* env = std::get_if<NewEnvelope>(&write.what)) {
-                outcomes.emplace_back(std::in_place_index<0>,
-                                      enqueue_in(db, *env, write.now_ms, *m_ids));
-            } else if (const auto* a = std::get_if<MailboxAck>(&write.what)) {
-                outcomes.emplace_back(std::in_place_index<1>,
-                                      ack_in(db, a->username, a->device_id, a->delivery_ids));
+                outcomes.emplace_back(std::in_place_index<0>, batch.enqueue(*env, write.now_ms));
+                continue;
+            }
+            batch.flush(); // what follows reads or deletes mailbox rows and sends
+            if (const auto* a = std::get_if<MailboxAck>(&write.what)) {
+                outcomes.emplace_back(std::in_place_index<1>, ack_in(db, batch, *a));
             } else if (const auto* m = std::get_if<NewGroupMessage>(&write.what)) {
-                outcomes.emplace_back(std::in_place_index<2>,
-                                      group_message_in(db, *m, write.now_ms, *m_ids));
+                auto stored = group_message_in(db, *m, write.now_ms, *m_ids);
+                if (stored && !stored->duplicate)
+                    batch.remember_send(*m, write.now_ms);
+                outcomes.emplace_back(std::in_place_index<2>, std::move(stored));
             } else {
                 outcomes.emplace_back(std::in_place_index<2>,
                                       group_change_in(db, std::get<NewGroupChange>(write.what),
                                                       write.now_ms, *m_ids));
             }
         }
+        batch.flush();
         tx.commit();
         return outcomes;
     } catch (const std::exception& e) {

@@ -610,3 +610,51 @@ TEMPLATE_TEST_CASE("a message to two devices of one account queues one expiry no
     CHECK(notice.envelope.expired->to_username == "bob");
     CHECK(notice.envelope.expired->sent_at_ms == 10);
 }
+
+TEMPLATE_TEST_CASE("the items of one write_mailbox call see the earlier ones, and a refused item "
+                   "writes nothing",
+                   "[store]", SqliteBackend, PostgresBackend) {
+    TestType backend;
+    auto store = backend.open();
+    REQUIRE(store->create_account(account("alice"), 1));
+    REQUIRE(store->create_account(account("bob"), 1));
+    auto first = envelope("bob", 1);
+    first.copies[0].delivery_id = store->allocate_delivery_id();
+    auto reused = envelope("bob", 1);
+    reused.content_digest = Bytes(32, 0xEE); // same id, other content
+    auto to_nobody = envelope("nobody", 2);
+    auto wrong_devices = envelope("bob", 3);
+    wrong_devices.copies.push_back(EnvelopeCopy{"bob", 7, 1, Bytes(10, 3), 0});
+    const std::vector<MailboxWrite> writes{
+        MailboxWrite{first, 10},
+        MailboxWrite{envelope("bob", 1), 11}, // a retry of the first
+        MailboxWrite{reused, 12},
+        MailboxWrite{to_nobody, 13},
+        MailboxWrite{wrong_devices, 14},
+        MailboxWrite{MailboxAck{"bob", 1, {first.copies[0].delivery_id}}, 15},
+        MailboxWrite{envelope("bob", 4), 16},
+    };
+    auto out = store->write_mailbox(writes);
+    REQUIRE(out);
+    REQUIRE(out->size() == writes.size());
+    auto sent = [&](std::size_t i) -> const Result<EnqueueOutcome>& {
+        return std::get<0>((*out)[i]);
+    };
+    REQUIRE(sent(0));
+    CHECK(sent(0)->delivery_ids == std::vector<std::uint64_t>{first.copies[0].delivery_id});
+    REQUIRE(sent(1));
+    CHECK(sent(1)->duplicate);
+    CHECK(sent(1)->server_timestamp_ms == 10);
+    CHECK(sent(2).error().code == Errc::already_exists);
+    CHECK(sent(3).error().code == Errc::not_found);
+    CHECK(sent(4).error().code == Errc::refused);
+    CHECK(std::get<1>((*out)[5]).value() == 1); // the first, stored earlier in the batch
+    REQUIRE(sent(6));
+    auto queued = store->queued("bob", 1, 0, 10);
+    REQUIRE(queued);
+    REQUIRE(queued->size() == 1);
+    CHECK((*queued)[0].message_id == Bytes(16, 4));
+    CHECK((*queued)[0].delivery_id == sent(6)->delivery_ids.at(0));
+    CHECK(backend.count("SELECT COUNT(*) FROM sends") == 2);
+    CHECK(store->find_send("alice", 1, Bytes(16, 3)).value() == std::nullopt);
+}
