@@ -173,13 +173,14 @@ bool lock_data_dir(const std::string& data_dir) {
 
 // The relay must be stopped: a running one holds the account's connections and caches.
 int delete_account(const RelayConfig& config) {
-    if (auto location = parse_store(config.store, config.data_dir);
-        location && location->kind != StoreLocation::Kind::sqlite) {
-        // FIXME(#9): account delete on the PostgreSQL store.
-        std::cerr << "veil-relay: account delete works on the SQLite store only for now\n";
-        return 1;
+    auto location = parse_store(config.store, config.data_dir);
+    if (!location) {
+        std::cerr << "veil-relay: " << location.error().message << "\n";
+        return 2;
     }
-    if (!std::filesystem::exists(std::filesystem::path(config.data_dir) / "relay.db")) {
+    const bool postgres = location->kind == StoreLocation::Kind::postgresql;
+    if (!postgres &&
+        !std::filesystem::exists(std::filesystem::path(location->where) / "relay.db")) {
         std::cerr << "veil-relay: " << config.data_dir << " holds no relay data\n";
         return 1;
     }
@@ -187,12 +188,22 @@ int delete_account(const RelayConfig& config) {
         std::cerr << "veil-relay: stop the relay first, then delete the account\n";
         return 1;
     }
-    auto store = SqliteStore::open(config.data_dir, config.durability);
-    if (!store) {
-        std::cerr << "veil-relay: " << store.error().message << "\n";
-        return 1;
+    Result<SqliteStore::DeletedAccount> deleted = make_error(Errc::internal, "");
+    if (postgres) {
+        auto store = PostgresStore::open(location->where, config.durability);
+        if (!store) {
+            std::cerr << "veil-relay: " << store.error().message << "\n";
+            return 1;
+        }
+        deleted = (*store)->delete_account(config.account);
+    } else {
+        auto store = SqliteStore::open(location->where, config.durability);
+        if (!store) {
+            std::cerr << "veil-relay: " << store.error().message << "\n";
+            return 1;
+        }
+        deleted = (*store)->delete_account(config.account);
     }
-    auto deleted = (*store)->delete_account(config.account);
     if (!deleted) {
         std::cerr << "veil-relay: " << deleted.error().message << "\n";
         return 1;

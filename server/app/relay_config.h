@@ -19,8 +19,9 @@
 //                                   works too); a libpq key=value string ("host=127.0.0.1
 //                                   port=5432 user=veil dbname=veil") is taken as well
 // Blobs (attachments) stay files in DATA_DIR/blobs with either store, and DATA_DIR holds the lock
-// that keeps a second relay off the same folder. Several relays may share one PostgreSQL
-// database (their writes take turns; delivery ids never collide); each needs its own DATA_DIR.
+// that keeps a second relay off the same folder. The PostgreSQL store is safe for several relays
+// on one database (their writes take turns, delivery ids never collide), but relays do not yet
+// wake each other's clients (issue 9): run one relay per database for now.
 //
 // migrate copies a stopped relay's SQLite store (DIR is its data folder) into an empty
 // PostgreSQL database, everything it holds, ids included, and checks the counts; it refuses while

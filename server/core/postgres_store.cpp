@@ -1337,6 +1337,36 @@ Status PostgresStore::create_invite(const std::string& code, std::int64_t now_ms
     }
 }
 
+Result<SqliteStore::DeletedAccount> PostgresStore::delete_account(const std::string& username) {
+    std::lock_guard lock(m_mutex);
+    auto& db = *m_db;
+    try {
+        PgTransaction tx(db);
+        auto account = account_row(db, username);
+        if (!account)
+            return make_error(Errc::not_found, "no account is named '" + username + "'");
+        SqliteStore::DeletedAccount out;
+        out.devices = static_cast<std::size_t>(db.query_int64(
+            "SELECT COUNT(*) FROM devices WHERE account_id = $1", PgParams().add(*account)));
+        // The trigger frees group payloads whose last reference goes with the mailbox.
+        out.queued =
+            static_cast<std::size_t>(db.run("DELETE FROM mailbox WHERE device IN"
+                                            " (SELECT id FROM devices WHERE account_id = $1)",
+                                            PgParams().add(*account))
+                                         .affected());
+        db.run("DELETE FROM one_time_prekeys WHERE device IN"
+               " (SELECT id FROM devices WHERE account_id = $1)",
+               PgParams().add(*account));
+        db.run("DELETE FROM devices WHERE account_id = $1", PgParams().add(*account));
+        db.run("DELETE FROM sends WHERE from_username = $1", PgParams().add(username));
+        db.run("DELETE FROM accounts WHERE id = $1", PgParams().add(*account));
+        tx.commit();
+        return out;
+    } catch (const std::exception& e) {
+        return database_error("deleting an account", e);
+    }
+}
+
 Result<std::optional<GroupRecord>>
 PostgresStore::find_group(std::span<const std::uint8_t> group_id) {
     std::lock_guard lock(m_read_mutex);

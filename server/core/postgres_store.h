@@ -84,6 +84,10 @@ public:
                                                 std::span<const std::uint8_t> message_id) override;
     Result<PurgeOutcome> purge_before(std::int64_t cutoff_ms, std::int64_t now_ms) override;
     Status create_invite(const std::string& code, std::int64_t now_ms) override;
+
+    // As SqliteStore::delete_account (veil-relay account delete, with the relay stopped).
+    Result<SqliteStore::DeletedAccount> delete_account(const std::string& username);
+
     Result<std::optional<GroupRecord>> find_group(std::span<const std::uint8_t> group_id) override;
     Result<std::optional<GroupMembership>> find_group_member(std::span<const std::uint8_t> group_id,
                                                              const std::string& username) override;
