@@ -1174,23 +1174,26 @@ Result<std::vector<StoredEnvelope>> PostgresStore::queued(const std::string& use
     std::lock_guard lock(m_read_mutex);
     auto& db = *m_reader;
     try {
+        auto device = device_row(db, username, device_id);
+        if (!device)
+            return std::vector<StoredEnvelope>{};
         // Group messages take their content from the payload they reference, group changes
-        // from the change log; 1:1 envelopes carry theirs in the row.
+        // from the change log; 1:1 envelopes carry theirs in the row. The device is looked up
+        // first and the order names it, so that a plan (a prepared statement soon gets a
+        // generic one) can walk mailbox_by_device from after_id: a join on the username instead
+        // read and sorted the whole mailbox for every page (144 ms a page at 50,000 rows).
         auto q =
             db.run("SELECT m.delivery_id, m.message_id, m.from_username, m.from_device, m.type,"
                    " m.ciphertext, m.server_ts, m.payload, p.message_id, p.ciphertext, p.group_id,"
                    " m.group_id, m.change_revision, c.state, c.signer, c.signature, c.server_ts,"
                    " m.expired_to, m.expired_sent_ts"
-                   " FROM mailbox m JOIN devices d ON d.id = m.device"
-                   " JOIN accounts a ON a.id = d.account_id"
-                   " LEFT JOIN payloads p ON p.id = m.payload"
+                   " FROM mailbox m LEFT JOIN payloads p ON p.id = m.payload"
                    " LEFT JOIN group_changes c ON c.group_id = m.group_id"
                    " AND c.revision = m.change_revision"
-                   " WHERE a.username = $1 AND d.device_id = $2 AND d.removed_ms IS NULL"
-                   " AND m.delivery_id > $3 ORDER BY m.delivery_id LIMIT $4",
+                   " WHERE m.device = $1 AND m.delivery_id > $2"
+                   " ORDER BY m.device, m.delivery_id LIMIT $3",
                    PgParams()
-                       .add(username)
-                       .add(std::int64_t{device_id})
+                       .add(*device)
                        .add(i64(std::min<std::uint64_t>(after_id, INT64_MAX)))
                        .add(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
         std::vector<StoredEnvelope> out;
