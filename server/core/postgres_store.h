@@ -3,6 +3,16 @@
 // mirrors SqliteStore's (version 4) table for table, so that `veil-relay migrate` copies rows as
 // they are, ids included.
 //
+// libpq directly rather than Poco::Data::PostgreSQL, for the same reasons SqliteStore uses the
+// SQLite C API: statements prepared once per connection and kept, bytea sent and received as raw
+// binary (no escaping of ciphertext), BEGIN and the writer lock in one round trip, array
+// parameters for the batched writes, and errors that never carry row data.
+//
+// write_mailbox writes the 1:1 sends of a call together: one query for the batch's send log
+// entries, accounts and devices read once per account, one INSERT each for the new mailbox rows
+// and send log entries, flushed before any ack or group write so that each item sees the earlier
+// ones.
+//
 // Connections: one writer, one reader and one for delivery id blocks, each behind its own mutex.
 // The writer runs every write transaction, serialised in this process by its mutex and across
 // processes sharing the database by a transaction-level advisory lock taken with BEGIN (the one
@@ -20,8 +30,9 @@
 // one transaction, under the writer lock, so relays starting together migrate once.
 //
 // Durability::full keeps synchronous_commit on (a commit is flushed to the server's WAL before
-// it returns); Durability::normal turns it off for the store's sessions: a server crash may lose
-// the last commits, but never leaves a half-written one.
+// it returns); Durability::normal turns it off for the writer's session: a crash of the server
+// may lose the last commits, but never leaves a half-written one. The id blocks are always
+// committed synchronously.
 #pragma once
 
 #include "core/sqlite_store.h"
