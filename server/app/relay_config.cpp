@@ -171,7 +171,7 @@ const char* usage() {
            "                  [--link-timeout-seconds N] [--max-attachment-mib N]\n"
            "                  [--store sqlite|postgresql://USER@HOST:PORT/DB]\n"
            "       veil-relay invite create --data DIR [--config FILE] [--store STORE]\n"
-           "       veil-relay account delete NAME --data DIR [--config FILE]\n"
+           "       veil-relay account delete NAME --data DIR [--config FILE] [--store STORE]\n"
            "       veil-relay migrate --from sqlite:DIR --to postgresql://USER@HOST:PORT/DB\n"
            "                  [--replace-target]\n"
            "\n"

@@ -6,7 +6,7 @@
 //              [--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]
 //              [--link-timeout-seconds N] [--max-attachment-mib N]
 //   veil-relay invite create --data DIR [--config FILE] [--store STORE]
-//   veil-relay account delete NAME --data DIR [--config FILE]
+//   veil-relay account delete NAME --data DIR [--config FILE] [--store STORE]
 //   veil-relay migrate --from sqlite:DIR --to postgresql://... [--replace-target]
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
