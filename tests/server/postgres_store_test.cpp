@@ -184,10 +184,12 @@ TEST_CASE("migrate copies every row of a SQLite relay into PostgreSQL, ids and a
     SqliteBackend source;
     PostgresBackend target;
     std::uint64_t pushed = 0;
+    source.open(); // a reopened SQLite store hands out ids far above the first block's
     {
         auto store = source.open();
         pushed = populate(*store);
     }
+    REQUIRE(pushed > 100 * PostgresStore::kDeliveryIdBlock);
     auto report = migrate_sqlite_to_postgres(source.data.string(), target.db.conninfo());
     INFO((report ? "" : report.error().message));
     REQUIRE(report);
