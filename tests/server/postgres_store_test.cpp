@@ -122,7 +122,8 @@ std::uint64_t populate(RelayStore& store) {
 
 } // namespace
 
-TEST_CASE("the PostgreSQL schema version is kept in a table and a newer one is refused") {
+TEST_CASE("the PostgreSQL schema version is kept in a table and a newer one is refused",
+          "[store]") {
     PostgresBackend backend;
     backend.open();
     CHECK(backend.count("SELECT version FROM veil_schema") == PostgresStore::kSchemaVersion);
@@ -135,14 +136,14 @@ TEST_CASE("the PostgreSQL schema version is kept in a table and a newer one is r
     CHECK(newer.error().code == Errc::database);
 }
 
-TEST_CASE("an unreachable PostgreSQL server is a database error, not a crash") {
+TEST_CASE("an unreachable PostgreSQL server is a database error, not a crash", "[store]") {
     auto store = PostgresStore::open("host=127.0.0.1 port=1 user=nobody dbname=none "
                                      "connect_timeout=2");
     REQUIRE_FALSE(store);
     CHECK(store.error().code == Errc::database);
 }
 
-TEST_CASE("two relays on one PostgreSQL database never hand out the same delivery id") {
+TEST_CASE("two relays on one PostgreSQL database never hand out the same delivery id", "[store]") {
     PostgresBackend backend;
     auto first = backend.open();
     auto second = backend.open();
@@ -180,7 +181,7 @@ TEST_CASE("two relays on one PostgreSQL database never hand out the same deliver
     CHECK(backend.open()->allocate_delivery_id() > highest);
 }
 
-TEST_CASE("migrate copies every row of a SQLite relay into PostgreSQL, ids and all") {
+TEST_CASE("migrate copies every row of a SQLite relay into PostgreSQL, ids and all", "[store]") {
     SqliteBackend source;
     PostgresBackend target;
     std::uint64_t pushed = 0;
@@ -261,7 +262,7 @@ TEST_CASE("migrate copies every row of a SQLite relay into PostgreSQL, ids and a
     CHECK(target.count("SELECT COUNT(*) FROM payloads") == 0);
 }
 
-TEST_CASE("migrate refuses a target that holds relay data unless told to replace it") {
+TEST_CASE("migrate refuses a target that holds relay data unless told to replace it", "[store]") {
     SqliteBackend source;
     PostgresBackend target;
     {

@@ -116,7 +116,8 @@ private:
 
 } // namespace
 
-TEST_CASE("the relay database is plain SQLite and keeps its data across reopening") {
+TEST_CASE("the relay database is plain SQLite and keeps its data across reopening",
+          "[sqlite-only]") {
     TempDir dir;
     const auto data = dir.path() / "data";
     {
@@ -252,7 +253,7 @@ TEMPLATE_TEST_CASE("the send log answers beside the writer and knows committed s
     CHECK((*after)->content_digest == env.content_digest);
 }
 
-TEST_CASE("a storage failure is answered with a retryable UNAVAILABLE error") {
+TEST_CASE("a storage failure is answered with a retryable UNAVAILABLE error", "[sqlite-only]") {
     BrokenStore store;
     ManualClock clock;
     RelayService service(store, clock, {});
@@ -449,7 +450,8 @@ TEMPLATE_TEST_CASE("a group write checks revision and membership inside its tran
     CHECK(g.payloads() == 1);
 }
 
-TEST_CASE("a version 1 database is migrated in place and keeps its accounts and mailboxes") {
+TEST_CASE("a version 1 database is migrated in place and keeps its accounts and mailboxes",
+          "[sqlite-only]") {
     TempDir dir;
     const auto data = dir.path() / "data";
     std::filesystem::create_directories(data);
