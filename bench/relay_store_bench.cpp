@@ -10,7 +10,14 @@
 //                 page acked by one write_mailbox call. Measured at Durability::full and at
 //                 Durability::normal (WAL synchronous=NORMAL, fsync at checkpoints only).
 //
+// With VEIL_BENCH_B6_POSTGRES set to a libpq connection string of a PostgreSQL server (its
+// superuser; scripts/bench.sh starts a throwaway one with scripts/test-postgres.sh), the same
+// three phases run again against PostgresStore, each in a fresh database, reported with the
+// prefix pg_. Durability::full is synchronous_commit on, normal is off.
+//
 // This binary links the relay core (plain SQLite) and never SQLCipher (TOOLCHAIN.md).
+#include "core/pg_db.h"
+#include "core/postgres_store.h"
 #include "core/sqlite_store.h"
 #include "support/json_line.h"
 #include "support/scratch_dir.h"
@@ -18,6 +25,7 @@
 #include "support/workload.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <random>
@@ -53,7 +61,7 @@ Bytes counter_id(std::uint64_t n) {
     return id;
 }
 
-void add_account(relay::SqliteStore& store, const std::string& name, std::mt19937_64& rng) {
+void add_account(relay::RelayStore& store, const std::string& name, std::mt19937_64& rng) {
     relay::NewAccount account;
     account.username = name;
     account.identity_key = random_bytes(rng, 33);
@@ -62,11 +70,38 @@ void add_account(relay::SqliteStore& store, const std::string& name, std::mt1993
     need(store.create_account(account, now_ms()), "creating account " + name);
 }
 
+// Where a phase keeps its store: a SQLite folder, or (postgres non-empty) a fresh database of
+// that name on the server.
+struct Place {
+    std::filesystem::path dir;
+    std::string postgres; // the server's connection string, empty for SQLite
+    std::string database;
+};
+
+// The server's connection string with another database name.
+std::string with_database(const std::string& conninfo, const std::string& name) {
+    return conninfo + " dbname=" + name; // a later keyword wins in libpq
+}
+
 // A fresh relay database with a sender (alice) and a recipient (bob), each with device 1.
-std::unique_ptr<relay::SqliteStore>
-fresh_store(const std::filesystem::path& dir, relay::Durability durability, std::mt19937_64& rng) {
-    auto store =
-        need(relay::SqliteStore::open(dir.string(), durability), "opening the relay store");
+std::unique_ptr<relay::RelayStore> fresh_store(const Place& place, relay::Durability durability,
+                                               std::mt19937_64& rng) {
+    std::unique_ptr<relay::RelayStore> store;
+    if (place.postgres.empty()) {
+        store = need(relay::SqliteStore::open(place.dir.string(), durability),
+                     "opening the relay store");
+    } else {
+        try {
+            relay::PgDb admin(place.postgres);
+            admin.exec("DROP DATABASE IF EXISTS " + place.database);
+            admin.exec("CREATE DATABASE " + place.database);
+        } catch (const std::exception& e) {
+            fail(std::string("creating a PostgreSQL database: ") + e.what());
+        }
+        store = need(
+            relay::PostgresStore::open(with_database(place.postgres, place.database), durability),
+            "opening the PostgreSQL store");
+    }
     add_account(*store, "alice", rng);
     add_account(*store, "bob", rng);
     return store;
@@ -102,7 +137,7 @@ enum class AckMode {
 
 // Reads bob's mailbox page by page and deletes what it read. Returns how many envelopes it
 // deleted.
-long drain(relay::SqliteStore& store, AckMode mode) {
+long drain(relay::RelayStore& store, AckMode mode) {
     long deleted = 0;
     std::uint64_t after = 0;
     for (;;) {
@@ -134,8 +169,8 @@ long drain(relay::SqliteStore& store, AckMode mode) {
     }
 }
 
-Phase synchronous(const std::filesystem::path& dir, const Workload& w, std::mt19937_64& rng) {
-    auto store = fresh_store(dir, relay::Durability::full, rng);
+Phase synchronous(const Place& place, const Workload& w, std::mt19937_64& rng) {
+    auto store = fresh_store(place, relay::Durability::full, rng);
     Phase p;
     Stopwatch clock;
     while (p.messages < w.messages && clock.seconds() < w.time_limit_s) {
@@ -157,9 +192,9 @@ Phase synchronous(const std::filesystem::path& dir, const Workload& w, std::mt19
 
 // Group commit as the relay's MailboxCommitter does it: `batch` sends per RelayStore::write_mailbox
 // call (one transaction, one commit), then each drained page acked by one write_mailbox call.
-Phase group_commit(const std::filesystem::path& dir, const Workload& w, long batch,
-                   relay::Durability durability, std::mt19937_64& rng) {
-    auto store = fresh_store(dir, durability, rng);
+Phase group_commit(const Place& place, const Workload& w, long batch, relay::Durability durability,
+                   std::mt19937_64& rng) {
+    auto store = fresh_store(place, durability, rng);
     Phase p;
     std::vector<relay::MailboxWrite> writes;
     writes.reserve(static_cast<std::size_t>(batch));
@@ -222,21 +257,32 @@ int main() {
     const long batch = env_count("VEIL_BENCH_B6_BATCH", 1000);
 
     ScratchDir scratch("veil-bench-b6");
-    const Phase sync = synchronous(scratch.path() / "sync", w, rng);
-    note_phase("synchronous (durability full)", sync);
-    const Phase full =
-        group_commit(scratch.path() / "group-full", w, batch, relay::Durability::full, rng);
-    note_phase("group commit (" + std::to_string(batch) + " per write_mailbox, durability full)",
-               full);
-    const Phase normal =
-        group_commit(scratch.path() / "group-normal", w, batch, relay::Durability::normal, rng);
-    note_phase("group commit (" + std::to_string(batch) + " per write_mailbox, durability normal)",
-               normal);
-
     JsonLine line("B6");
-    add_phase(line, "sync", "", sync);
-    add_phase(line, "group", "_full", full);
-    add_phase(line, "group", "_normal", normal);
+    const char* postgres = std::getenv("VEIL_BENCH_B6_POSTGRES");
+    for (const std::string backend : {"", "pg_"}) {
+        if (!backend.empty() && (!postgres || !*postgres))
+            break;
+        const std::string server = backend.empty() ? "" : postgres;
+        const std::string label = backend.empty() ? "SQLite" : "PostgreSQL";
+        const Phase sync =
+            synchronous(Place{scratch.path() / "sync", server, "veil_bench_b6_sync"}, w, rng);
+        note_phase(label + " synchronous (durability full)", sync);
+        const Phase full =
+            group_commit(Place{scratch.path() / "group-full", server, "veil_bench_b6_full"}, w,
+                         batch, relay::Durability::full, rng);
+        note_phase(label + " group commit (" + std::to_string(batch) +
+                       " per write_mailbox, durability full)",
+                   full);
+        const Phase normal =
+            group_commit(Place{scratch.path() / "group-normal", server, "veil_bench_b6_normal"}, w,
+                         batch, relay::Durability::normal, rng);
+        note_phase(label + " group commit (" + std::to_string(batch) +
+                       " per write_mailbox, durability normal)",
+                   normal);
+        add_phase(line, backend + "sync", "", sync);
+        add_phase(line, backend + "group", "_full", full);
+        add_phase(line, backend + "group", "_normal", normal);
+    }
     line.integer("batch", batch);
     std::cout << line.str() << std::endl;
     return 0;

@@ -19,6 +19,8 @@ pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 
 find_package(SQLite3 REQUIRED)
+# The relay's PostgreSQL store talks to the server through libpq directly (server/core/pg_db.h).
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 find_package(Protobuf REQUIRED)
 
 # Debian's Poco config refers to a PostgreSQL::client target nobody defines.

@@ -52,7 +52,14 @@ check_sqlite "$bin/veil-bench-relay" libsqlcipher
 stamp=$(date +%Y-%m-%d-%H%M%S)
 mkdir -p "$results"
 raw=$(mktemp "${TMPDIR:-/tmp}/veil-bench-raw.XXXXXX")
-trap 'rm -f "$raw"' EXIT
+# B6 measures the PostgreSQL store too, on a throwaway server (fsync on, data under $TMPDIR)
+# started here and stopped on exit; without PostgreSQL 15 installed, SQLite alone.
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/veil-bench-pg.XXXXXX")
+trap '"$top/scripts/test-postgres.sh" stop "$pg_dir" >/dev/null 2>&1 || true; rm -rf "$raw" "$pg_dir"' EXIT
+if [ -x /usr/lib/postgresql/15/bin/pg_ctl ] && "$top/scripts/test-postgres.sh" start "$pg_dir" >&2; then
+    VEIL_BENCH_B6_POSTGRES=$(cat "$pg_dir/conninfo")
+    export VEIL_BENCH_B6_POSTGRES
+fi
 
 started=$SECONDS
 for entry in "${workloads[@]}"; do

@@ -218,7 +218,14 @@ Result<std::string> call_relay(const std::string& data_dir, const std::string& p
 }
 
 Result<std::unique_ptr<SqliteAdmin>> open_admin_store(const RelayConfig& config) {
-    return SqliteAdmin::open(config.data_dir);
+    auto location = parse_store(config.store, config.data_dir);
+    if (!location)
+        return location.error();
+    if (location->kind == StoreLocation::Kind::postgresql)
+        return make_error(Errc::invalid_argument,
+                          "the admin commands work on the SQLite store only so far; this relay "
+                          "stores in PostgreSQL");
+    return SqliteAdmin::open(location->where);
 }
 
 int cmd_invite(const RelayConfig& config, const std::vector<std::string>& args) {

@@ -284,7 +284,20 @@ Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, Rel
                                                   std::function<Result<std::string>()> purge,
                                                   std::function<std::uint64_t()> connections) {
     relay_metrics(); // its uptime counts from here
-    auto admin = SqliteAdmin::open(config.data_dir);
+    auto location = parse_store(config.store, config.data_dir);
+    if (!location)
+        return location.error();
+    if (location->kind == StoreLocation::Kind::postgresql) {
+        // RelayAdmin has a SQLite implementation only so far.
+        if (config.admin_enabled())
+            return make_error(Errc::invalid_argument,
+                              "admin_listen works with the SQLite store only so far; set "
+                              "admin_listen = none to run on PostgreSQL");
+        log::warn(kLog, "event=admin_unavailable store=postgresql text=\"disabled accounts and "
+                        "queue quotas apply on the SQLite store only so far\"");
+        return std::unique_ptr<AdminListener>();
+    }
+    auto admin = SqliteAdmin::open(location->where);
     if (!admin)
         return admin.error();
     auto disabled = (*admin)->disabled_accounts();
@@ -292,7 +305,7 @@ Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, Rel
         return disabled.error();
     service.set_disabled_accounts(*disabled);
     // The quotas count with a connection of their own.
-    auto counter = SqliteAdmin::open(config.data_dir);
+    auto counter = SqliteAdmin::open(location->where);
     if (!counter)
         return counter.error();
     service.set_queue_counter(std::move(*counter));

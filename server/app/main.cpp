@@ -10,8 +10,10 @@
 #include "relay_log.h"
 
 #include "core/blob_store.h"
+#include "core/postgres_store.h"
 #include "core/relay_service.h"
 #include "core/sqlite_store.h"
+#include "core/store_migration.h"
 #include "crypto/provider.h"
 #include "transport/acceptor.h"
 #include "transport/reactor_pool.h"
@@ -53,8 +55,26 @@ constexpr std::int64_t kSeenFlushIntervalMs = 60 * 1000;
 // storm of thousands of clients lands here while the acceptor hands them to the reactors.
 constexpr int kListenBacklog = 4096;
 
+// The store the configuration names (RelayConfig::store).
+Result<std::unique_ptr<RelayStore>> open_store(const RelayConfig& config) {
+    auto location = parse_store(config.store, config.data_dir);
+    if (!location)
+        return location.error();
+    if (location->kind == StoreLocation::Kind::postgresql) {
+        auto store = PostgresStore::open(location->where, config.durability);
+        if (!store)
+            return store.error();
+        log::info(kLog, "storing in PostgreSQL");
+        return std::unique_ptr<RelayStore>(std::move(store.value()));
+    }
+    auto store = SqliteStore::open(location->where, config.durability);
+    if (!store)
+        return store.error();
+    return std::unique_ptr<RelayStore>(std::move(store.value()));
+}
+
 int create_invite(const RelayConfig& config) {
-    auto store = SqliteStore::open(config.data_dir);
+    auto store = open_store(config);
     if (!store) {
         std::cerr << "veil-relay: " << store.error().message << "\n";
         return 1;
@@ -169,7 +189,14 @@ bool lock_data_dir(const std::string& data_dir) {
 
 // The relay must be stopped: a running one holds the account's connections and caches.
 int delete_account(const RelayConfig& config) {
-    if (!std::filesystem::exists(std::filesystem::path(config.data_dir) / "relay.db")) {
+    auto location = parse_store(config.store, config.data_dir);
+    if (!location) {
+        std::cerr << "veil-relay: " << location.error().message << "\n";
+        return 2;
+    }
+    const bool postgres = location->kind == StoreLocation::Kind::postgresql;
+    if (!postgres &&
+        !std::filesystem::exists(std::filesystem::path(location->where) / "relay.db")) {
         std::cerr << "veil-relay: " << config.data_dir << " holds no relay data\n";
         return 1;
     }
@@ -177,12 +204,22 @@ int delete_account(const RelayConfig& config) {
         std::cerr << "veil-relay: stop the relay first, then delete the account\n";
         return 1;
     }
-    auto store = SqliteStore::open(config.data_dir, config.durability);
-    if (!store) {
-        std::cerr << "veil-relay: " << store.error().message << "\n";
-        return 1;
+    Result<SqliteStore::DeletedAccount> deleted = make_error(Errc::internal, "");
+    if (postgres) {
+        auto store = PostgresStore::open(location->where, config.durability);
+        if (!store) {
+            std::cerr << "veil-relay: " << store.error().message << "\n";
+            return 1;
+        }
+        deleted = (*store)->delete_account(config.account);
+    } else {
+        auto store = SqliteStore::open(location->where, config.durability);
+        if (!store) {
+            std::cerr << "veil-relay: " << store.error().message << "\n";
+            return 1;
+        }
+        deleted = (*store)->delete_account(config.account);
     }
-    auto deleted = (*store)->delete_account(config.account);
     if (!deleted) {
         std::cerr << "veil-relay: " << deleted.error().message << "\n";
         return 1;
@@ -235,6 +272,40 @@ std::shared_ptr<transport::TlsContext> load_tls(const RelayConfig& config) {
     return context;
 }
 
+// The relay must be stopped (the source folder's lock says so): a running one would go on
+// writing to the source after the copy.
+int migrate(const RelayConfig& config) {
+    const auto from = parse_store(config.migrate_from, {});
+    const auto to = parse_store(config.migrate_to, {});
+    if (!from || !to)
+        return 2; // parse_config checked both
+    if (!std::filesystem::exists(std::filesystem::path(from->where) / "relay.db")) {
+        std::cerr << "veil-relay: " << from->where << " holds no relay data\n";
+        return 1;
+    }
+    if (!lock_data_dir(from->where)) {
+        std::cerr << "veil-relay: stop the relay first, then migrate\n";
+        return 1;
+    }
+    MigrationOptions options;
+    options.replace_target = config.replace_target;
+    auto report = migrate_sqlite_to_postgres(from->where, to->where, options);
+    if (!report) {
+        std::cerr << "veil-relay: " << report.error().message << "\n";
+        if (report.error().code == Errc::already_exists)
+            std::cerr << "veil-relay: migrate into an empty database, or pass --replace-target "
+                         "to empty this one first\n";
+        return 1;
+    }
+    for (const auto& [table, rows] : report->rows)
+        std::cout << table << ": " << rows << (rows == 1 ? " row\n" : " rows\n");
+    std::cout << "migrated " << from->where
+              << " to PostgreSQL; start the relay with the same --data and --store set to the "
+                 "target"
+              << std::endl;
+    return 0;
+}
+
 int serve(const RelayConfig& config, const sigset_t& signals) {
     // Before anything else, so that a bad certificate or key stops the relay at once.
     std::shared_ptr<transport::TlsContext> tls;
@@ -248,7 +319,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     }
     if (!lock_data_dir(config.data_dir))
         return 1;
-    auto store = SqliteStore::open(config.data_dir, config.durability);
+    auto store = open_store(config);
     if (!store) {
         std::cerr << "veil-relay: " << store.error().message << "\n";
         return 1;
@@ -362,6 +433,8 @@ int main(int argc, char** argv) {
             return print_fingerprint(*config);
         if (config->command == RelayConfig::Command::admin)
             return run_admin(*config);
+        if (config->command == RelayConfig::Command::migrate)
+            return migrate(*config);
         return serve(*config, signals);
     } catch (const Poco::Exception& e) {
         std::cerr << "veil-relay: " << e.displayText() << "\n";

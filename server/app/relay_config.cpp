@@ -165,6 +165,7 @@ Status apply_file(RelayConfig& config, const std::string& path) {
             new Poco::Util::PropertyFileConfiguration(path));
         config.listen = file->getString("listen", config.listen);
         config.data_dir = file->getString("data", config.data_dir);
+        config.store = file->getString("store", config.store);
         config.invite_only = file->getBool("invite_only", config.invite_only);
         config.tls_cert = file->getString("tls_cert", config.tls_cert);
         config.tls_key = file->getString("tls_key", config.tls_key);
@@ -213,6 +214,19 @@ Result<std::optional<std::string>> find_config_file(const std::vector<std::strin
 
 } // namespace
 
+Result<StoreLocation> parse_store(const std::string& text, const std::string& data_dir) {
+    if (text == "sqlite")
+        return StoreLocation{StoreLocation::Kind::sqlite, data_dir};
+    if (text.rfind("sqlite:", 0) == 0)
+        return StoreLocation{StoreLocation::Kind::sqlite, text.substr(7)};
+    if (text.rfind("postgresql://", 0) == 0 || text.rfind("postgres://", 0) == 0 ||
+        text.find('=') != std::string::npos)
+        return StoreLocation{StoreLocation::Kind::postgresql, text};
+    // The setting is not repeated: a mistyped connection string may hold a password.
+    return bad("unknown store setting (use sqlite, or a PostgreSQL database as "
+               "postgresql://USER@HOST:PORT/DB)");
+}
+
 const char* usage() {
     return "usage: veil-relay --listen HOST:PORT --data DIR [--config FILE] [--invite-only]\n"
            "                  [--retention-days N] [--durability full|normal]\n"
@@ -220,15 +234,21 @@ const char* usage() {
            "                  [--tls-cert FILE --tls-key FILE] [--tls off|auto]\n"
            "                  [--link-timeout-seconds N] [--max-attachment-mib N]\n"
            "                  [--admin-listen HOST:PORT|none]\n"
-           "       veil-relay invite create --data DIR [--config FILE]\n"
+           "                  [--store sqlite|postgresql://USER@HOST:PORT/DB]\n"
+           "       veil-relay invite create --data DIR [--config FILE] [--store STORE]\n"
            "       veil-relay admin help | COMMAND ... --data DIR [--config FILE]\n"
-           "       veil-relay account delete NAME --data DIR [--config FILE]\n"
+           "       veil-relay account delete NAME --data DIR [--config FILE] [--store STORE]\n"
            "       veil-relay tls fingerprint --data DIR [--config FILE]\n"
+           "       veil-relay migrate --from sqlite:DIR --to postgresql://USER@HOST:PORT/DB\n"
+           "                  [--replace-target]\n"
            "\n"
            "  --tls auto                serve wss:// with tls-cert/tls-key, or without them with\n"
            "                            a self-signed certificate made once in DATA/tls/\n"
            "  tls fingerprint           print the SHA-256 of the certificate in use, the pin\n"
            "                            clients add to the relay URL: wss://HOST:PORT#sha256:HEX\n"
+           "  --store STORE             where accounts, keys and mailboxes live: sqlite (the\n"
+           "                            default, DATA_DIR/relay.db) or a PostgreSQL database as a\n"
+           "                            libpq URI or key=value string; blobs stay in DATA_DIR\n"
            "  --link-timeout-seconds N  seconds a new device's link code can be used\n"
            "                            (10 to 86400, default 600)\n"
            "  --max-attachment-mib N    the largest attachment the relay stores, in MiB\n"
@@ -241,7 +261,11 @@ const char* usage() {
            "  account delete NAME       with the relay stopped: delete NAME's account, devices,\n"
            "                            keys and waiting messages, so that the name can be\n"
            "                            registered again (a person who lost every device);\n"
-           "                            their contacts see that their safety number changed\n";
+           "                            their contacts see that their safety number changed\n"
+           "  migrate                   with the relay stopped: copy its SQLite store (DIR is\n"
+           "                            its data folder) into an empty PostgreSQL database,\n"
+           "                            then start the relay with --store set to that database;\n"
+           "                            --replace-target empties a target that holds data\n";
 }
 
 Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
@@ -250,6 +274,9 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
     if (args.size() >= 2 && args[0] == "invite" && args[1] == "create") {
         config.command = RelayConfig::Command::invite_create;
         i = 2;
+    } else if (!args.empty() && args[0] == "migrate") {
+        config.command = RelayConfig::Command::migrate;
+        i = 1;
     } else if (args.size() >= 2 && args[0] == "account" && args[1] == "delete") {
         if (args.size() < 3 || !protocol::valid_username(args[2]))
             return bad("account delete needs the username of an account");
@@ -292,11 +319,19 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
             if (!v)
                 return bad(arg + " needs a value");
             VEIL_TRY(apply_limit(config, *limit, *v, arg));
+        } else if (arg == "--replace-target" && config.command == RelayConfig::Command::migrate) {
+            config.replace_target = true;
+        } else if ((arg == "--from" || arg == "--to") &&
+                   config.command == RelayConfig::Command::migrate) {
+            auto v = value();
+            if (!v)
+                return bad(arg + " needs a value");
+            (arg == "--from" ? config.migrate_from : config.migrate_to) = *v;
         } else if (arg == "--listen" || arg == "--data" || arg == "--config" ||
                    arg == "--log-level" || arg == "--retention-days" || arg == "--durability" ||
                    arg == "--tls-cert" || arg == "--tls-key" || arg == "--link-timeout-seconds" ||
-                   arg == "--max-attachment-mib" || arg == "--tls" ||
-                   arg == "--admin-listen") {
+                   arg == "--max-attachment-mib" || arg == "--tls" || arg == "--admin-listen" ||
+                   arg == "--store") {
             auto v = value();
             if (!v)
                 return bad(arg + " needs a value");
@@ -306,6 +341,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                 config.data_dir = *v;
             else if (arg == "--admin-listen")
                 config.admin_listen = *v;
+            else if (arg == "--store")
+                config.store = *v;
             else if (arg == "--tls-cert")
                 config.tls_cert = *v;
             else if (arg == "--tls-key")
@@ -337,10 +374,23 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
             return bad("unknown argument '" + arg + "'");
         }
     }
+    if (config.command == RelayConfig::Command::migrate) {
+        auto from = parse_store(config.migrate_from, {});
+        auto to = parse_store(config.migrate_to, {});
+        if (config.migrate_from.empty() || !from || from->kind != StoreLocation::Kind::sqlite ||
+            from->where.empty())
+            return bad("migrate needs --from sqlite:DIR, the data folder of the relay to move");
+        if (!to || to->kind != StoreLocation::Kind::postgresql)
+            return bad("migrate needs --to and a PostgreSQL database "
+                       "(postgresql://USER@HOST:PORT/DB)");
+        return config;
+    }
     // admin checks its own arguments (admin help needs no data folder).
     if (config.command != RelayConfig::Command::help &&
         config.command != RelayConfig::Command::admin && config.data_dir.empty())
         return bad("--data DIR is required");
+    if (auto store = parse_store(config.store, config.data_dir); !store)
+        return store.error();
     if (config.tls_cert.empty() != config.tls_key.empty())
         return bad("tls_cert and tls_key go together: give both for wss://, or neither");
     return config;

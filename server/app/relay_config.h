@@ -1,18 +1,20 @@
 // The relay's settings, from defaults, then an optional properties file (--config), then the
 // command line, each overriding the one before.
 //
-//   veil-relay --listen HOST:PORT --data DIR [--config FILE] [--invite-only]
+//   veil-relay --listen HOST:PORT --data DIR [--config FILE] [--store STORE] [--invite-only]
 //              [--retention-days N] [--durability full|normal]
 //              [--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]
 //              [--link-timeout-seconds N] [--max-attachment-mib N]
 //              [--tls off|auto] [--admin-listen HOST:PORT|none]
-//   veil-relay invite create --data DIR [--config FILE]
+//   veil-relay invite create --data DIR [--config FILE] [--store STORE]
+//   veil-relay account delete NAME --data DIR [--config FILE] [--store STORE]
 //   veil-relay tls fingerprint --data DIR [--config FILE]
+//   veil-relay migrate --from sqlite:DIR --to postgresql://... [--replace-target]
 //   veil-relay admin COMMAND [ARGS] --data DIR [--config FILE]   (admin_commands.h)
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
-// data, invite_only, retention_days, durability, log_level, tls, tls_cert, tls_key,
-// link_timeout_seconds, max_attachment_mib, admin_listen.
+// data, store, invite_only, retention_days, durability, log_level, tls, tls_cert, tls_key,
+// link_timeout_seconds, max_attachment_mib, admin_listen and the limits below.
 //
 // Rate limits and quotas (each 0 turns it off; --no-limits turns all off, for benchmarks). Over
 // one, the request is answered RATE_LIMITED with a retry-after, and clients retry then, losing
@@ -44,6 +46,23 @@
 // auto serves wss:// always, with tls_cert and tls_key when given, else with a self-signed
 // certificate made on the first start in DATA_DIR/tls/ and reused afterwards
 // (transport/self_signed.h). Its fingerprint is logged at start and printed by `tls fingerprint`.
+//
+// store: where accounts, keys, groups and mailboxes live.
+//   sqlite                          (the default) DATA_DIR/relay.db
+//   postgresql://USER@HOST:PORT/DB  a PostgreSQL database, as a libpq connection URI (postgres://
+//                                   works too); a libpq key=value string ("host=127.0.0.1
+//                                   port=5432 user=veil dbname=veil") is taken as well
+// Blobs (attachments) stay files in DATA_DIR/blobs with either store, and DATA_DIR holds the lock
+// that keeps a second relay off the same folder. The PostgreSQL store is safe for several relays
+// on one database (their writes take turns, delivery ids never collide), but relays do not yet
+// wake each other's clients (issue 9): run one relay per database for now.
+//
+// migrate copies a stopped relay's SQLite store (DIR is its data folder) into an empty
+// PostgreSQL database, everything it holds, ids included, and checks the counts; it refuses while
+// a relay runs on DIR, and refuses a target that holds data unless --replace-target empties it
+// first. Moving a running installation: stop the relay, migrate, start it with --store set to
+// the target (same --data, for the blobs). Clients offline meanwhile get their queued messages
+// from the new store, once each.
 //
 // max_attachment_mib: the largest attachment (encrypted blob) the relay stores, in MiB (default
 // 100, from 1 to 4096). Blobs live in DATA_DIR/blobs and are deleted after retention_days, like
@@ -84,7 +103,15 @@
 namespace veil::relay {
 
 struct RelayConfig {
-    enum class Command { serve, invite_create, account_delete, tls_fingerprint, admin, help };
+    enum class Command {
+        serve,
+        invite_create,
+        account_delete,
+        tls_fingerprint,
+        admin,
+        migrate,
+        help
+    };
 
     Command command = Command::serve;
     std::string account;                 // account_delete: the username
@@ -101,6 +128,11 @@ struct RelayConfig {
     bool rate_limit_loopback = false;
     std::int64_t quota_queued_per_device = 100'000;
     std::int64_t quota_queued_per_sender = 10'000;
+    std::string store = "sqlite"; // see the header comment
+    // migrate: the source (sqlite:DIR) and the target (a PostgreSQL connection string).
+    std::string migrate_from;
+    std::string migrate_to;
+    bool replace_target = false;
     std::string listen = "127.0.0.1:8443";
     std::string data_dir;
     bool invite_only = false;
@@ -135,6 +167,17 @@ struct RelayConfig {
     // How long /metrics reuses the queue depth and blob totals it read (tests: 0, read each time).
     std::int64_t metrics_cache_ms = 2000;
 };
+
+// Where a store lives: a SQLite data folder, or a libpq connection string.
+struct StoreLocation {
+    enum class Kind { sqlite, postgresql };
+    Kind kind = Kind::sqlite;
+    std::string where; // sqlite: the data folder; postgresql: the connection string
+};
+
+// Reads a store setting ("sqlite", "sqlite:DIR", a postgresql:// or postgres:// URI, or a libpq
+// key=value string); plain "sqlite" means data_dir.
+Result<StoreLocation> parse_store(const std::string& text, const std::string& data_dir);
 
 // Parses argv (without argv[0]). Errors carry a sentence for the person at the terminal.
 Result<RelayConfig> parse_config(const std::vector<std::string>& args);

@@ -1,7 +1,13 @@
 // The integration tests' harness: a real veil-relay process on a free loopback port and real
 // headless `veil` clients, each with its own profile and passphrase.
+//
+// With VEIL_TEST_RELAY_STORE=postgresql in the environment, every relay stores in a PostgreSQL
+// database of its own on the test server (one per data folder, so that a restarted relay finds
+// its data again) instead of DATA_DIR/relay.db; ctest runs the end-to-end and group tests
+// ([relay-store]) that way a second time.
 #pragma once
 
+#include "support/postgres_test_db.h"
 #include "support/process.h"
 
 #include <catch2/catch.hpp>
@@ -19,6 +25,21 @@
 namespace veil::test::e2e {
 
 using namespace std::chrono_literals;
+
+inline bool relay_on_postgres() {
+    const char* store = std::getenv("VEIL_TEST_RELAY_STORE");
+    return store && std::string(store) == "postgresql";
+}
+
+// The PostgreSQL database of the relay whose data folder is relay_dir (created on first use,
+// dropped when the test binary ends).
+inline const PostgresTestDb& relay_database(const std::filesystem::path& relay_dir) {
+    static std::map<std::string, std::unique_ptr<PostgresTestDb>> databases;
+    auto& db = databases[relay_dir.string()];
+    if (!db)
+        db = std::make_unique<PostgresTestDb>();
+    return *db;
+}
 
 class Relay {
 public:
@@ -45,6 +66,10 @@ private:
                                                std::vector<std::string> extra) {
         std::vector<std::string> argv = {VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data",
                                          (dir / "relay").string()};
+        if (relay_on_postgres()) {
+            argv.push_back("--store");
+            argv.push_back(relay_database(dir / "relay").conninfo());
+        }
         argv.insert(argv.end(), extra.begin(), extra.end());
         return argv;
     }
@@ -114,6 +139,9 @@ inline Client make_client(const std::filesystem::path& dir, const std::string& r
 
 // Rows in the relay's mailbox table, read from its database file (plain SQLite, WAL).
 inline int relay_mailbox_rows(const std::filesystem::path& relay_dir) {
+    if (relay_on_postgres())
+        return static_cast<int>(
+            relay_database(relay_dir).query_int64("SELECT count(*) FROM mailbox"));
     sqlite3* db = nullptr;
     std::string path = (relay_dir / "relay.db").string();
     REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
@@ -130,6 +158,15 @@ inline int relay_mailbox_rows(const std::filesystem::path& relay_dir) {
 // Rows in the relay's mailbox for one device of an account.
 inline int relay_device_mailbox_rows(const std::filesystem::path& relay_dir,
                                      const std::string& username, int device_id) {
+    if (relay_on_postgres()) {
+        // Usernames in these tests are plain letters: safe to splice.
+        REQUIRE(username.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") ==
+                std::string::npos);
+        return static_cast<int>(relay_database(relay_dir).query_int64(
+            "SELECT count(*) FROM mailbox m JOIN devices d ON d.id = m.device JOIN accounts a ON "
+            "a.id = d.account_id WHERE a.username = '" +
+            username + "' AND d.device_id = " + std::to_string(device_id)));
+    }
     sqlite3* db = nullptr;
     std::string path = (relay_dir / "relay.db").string();
     REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);

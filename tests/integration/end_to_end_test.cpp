@@ -16,7 +16,8 @@ using veil::test::Process;
 using veil::test::TempDir;
 
 TEST_CASE("two headless clients exchange messages both ways, offline and online, and nothing "
-          "is stored in plaintext") {
+          "is stored in plaintext",
+          "[relay-store]") {
     TempDir dir("veil-e2e");
     Relay relay(dir.path());
     Client alice = make_client(dir.path(), relay.url(), "alice");
@@ -70,7 +71,7 @@ TEST_CASE("two headless clients exchange messages both ways, offline and online,
     }
 }
 
-TEST_CASE("sending to a user the relay does not know fails with a clear error") {
+TEST_CASE("sending to a user the relay does not know fails with a clear error", "[relay-store]") {
     TempDir dir("veil-e2e-unknown");
     Relay relay(dir.path());
     Client alice = make_client(dir.path(), relay.url(), "alice");
@@ -79,7 +80,8 @@ TEST_CASE("sending to a user the relay does not know fails with a clear error") 
     CHECK(r.err.find("nobody") != std::string::npos);
 }
 
-TEST_CASE("registering a name that is taken is refused and the relay keeps working") {
+TEST_CASE("registering a name that is taken is refused and the relay keeps working",
+          "[relay-store]") {
     TempDir dir("veil-e2e-taken");
     Relay relay(dir.path());
     make_client(dir.path(), relay.url(), "carol");
@@ -91,7 +93,8 @@ TEST_CASE("registering a name that is taken is refused and the relay keeps worki
     CHECK(dave.run({"send", "carol", "still works"}).code == 0);
 }
 
-TEST_CASE("a wrong passphrase is refused with a clear error and the profile is untouched") {
+TEST_CASE("a wrong passphrase is refused with a clear error and the profile is untouched",
+          "[relay-store]") {
     TempDir dir("veil-e2e-pass");
     Relay relay(dir.path());
     Client erin = make_client(dir.path(), relay.url(), "erin");
@@ -104,7 +107,8 @@ TEST_CASE("a wrong passphrase is refused with a clear error and the profile is u
     CHECK(veil::test::read_file(erin.profile / "account.db") == before);
 }
 
-TEST_CASE("clients link SQLCipher and never plain SQLite, and the relay never links SQLCipher") {
+TEST_CASE("clients link SQLCipher and never plain SQLite, and the relay never links SQLCipher",
+          "[relay-store]") {
     TempDir dir("veil-ldd");
     auto client = veil::test::run({"/usr/bin/ldd", VEIL_CLI_BIN}, {}, dir.path(), "ldd");
     REQUIRE(client.code == 0);
@@ -115,7 +119,8 @@ TEST_CASE("clients link SQLCipher and never plain SQLite, and the relay never li
     CHECK(relay.out.find("libsqlcipher") == std::string::npos);
 }
 
-TEST_CASE("receive without --wait acks what it printed, and the sender's receipts arrive") {
+TEST_CASE("receive without --wait acks what it printed, and the sender's receipts arrive",
+          "[relay-store]") {
     TempDir dir("veil-e2e-ack");
     Relay relay(dir.path());
     Client carol = make_client(dir.path(), relay.url(), "carol");
@@ -132,7 +137,7 @@ TEST_CASE("receive without --wait acks what it printed, and the sender's receipt
     CHECK(relay_mailbox_rows(dir.path() / "relay") == 0);
 }
 
-TEST_CASE("a failed registration keeps nothing, so the folder can be used again") {
+TEST_CASE("a failed registration keeps nothing, so the folder can be used again", "[relay-store]") {
     TempDir dir("veil-e2e-reg");
     Relay relay(dir.path());
     make_client(dir.path(), relay.url(), "erin");
@@ -145,7 +150,8 @@ TEST_CASE("a failed registration keeps nothing, so the folder can be used again"
     CHECK(other.code == 0);
 }
 
-TEST_CASE("bad input from the command line is refused before anything is stored or sent") {
+TEST_CASE("bad input from the command line is refused before anything is stored or sent",
+          "[relay-store]") {
     TempDir dir("veil-e2e-input");
     Relay relay(dir.path());
     Client gina = make_client(dir.path(), relay.url(), "gina");
@@ -172,7 +178,8 @@ TEST_CASE("bad input from the command line is refused before anything is stored 
     CHECK(self.err.find("yourself") != std::string::npos);
 }
 
-TEST_CASE("verbs run at once on one profile take turns, and each message arrives once") {
+TEST_CASE("verbs run at once on one profile take turns, and each message arrives once",
+          "[relay-store]") {
     TempDir dir("veil-e2e-turns");
     Relay relay(dir.path());
     Client ivy = make_client(dir.path(), relay.url(), "ivy");
@@ -194,7 +201,8 @@ TEST_CASE("verbs run at once on one profile take turns, and each message arrives
         CHECK(count(got.out, "turn " + std::to_string(i)) == 1);
 }
 
-TEST_CASE("a damaged page in a profile's database is reported at open, before any use") {
+TEST_CASE("a damaged page in a profile's database is reported at open, before any use",
+          "[relay-store]") {
     TempDir dir("veil-e2e-damage");
     Relay relay(dir.path());
     Client kim = make_client(dir.path(), relay.url(), "kim");
@@ -223,7 +231,8 @@ TEST_CASE("a damaged page in a profile's database is reported at open, before an
            r.err.find("damaged") != std::string::npos));
 }
 
-TEST_CASE("a second relay on the same port or the same data folder refuses to start") {
+TEST_CASE("a second relay on the same port or the same data folder refuses to start",
+          "[relay-store]") {
     TempDir dir("veil-e2e-second");
     Relay relay(dir.path());
     std::string port = relay.url().substr(relay.url().rfind(':') + 1);

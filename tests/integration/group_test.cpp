@@ -10,7 +10,8 @@ using namespace veil::test::e2e;
 using veil::test::TempDir;
 
 TEST_CASE("three people hold a group chat from the command line, and a removed member reads "
-          "nothing sent after the removal") {
+          "nothing sent after the removal",
+          "[relay-store]") {
     TempDir dir("veil-group");
     Relay relay(dir.path());
     Client alice = make_client(dir.path(), relay.url(), "alice");

@@ -451,7 +451,8 @@ TEST_CASE("in a group, two ticks wait for every member, and typing reaches membe
 }
 
 TEST_CASE("after the operator resets an account, its new key is announced and a verified contact "
-          "must accept it before writing") {
+          "must accept it before writing",
+          "[relay-store]") {
     TempDir dir("veil-key-change");
     auto relay = std::make_unique<Relay>(dir.path());
     Client alice = make_client(dir.path(), relay->url(), "alice");
@@ -466,6 +467,8 @@ TEST_CASE("after the operator resets an account, its new key is announced and a 
     auto admin = [&](std::vector<std::string> args) {
         args.insert(args.begin(), VEIL_RELAY_BIN);
         args.insert(args.end(), {"--data", data});
+        if (relay_on_postgres()) // the second pass of [relay-store]: the relay's database
+            args.insert(args.end(), {"--store", relay_database(data).conninfo()});
         return veil::test::run(args, {}, dir.path(), "relay-admin");
     };
     // Not while the relay runs.

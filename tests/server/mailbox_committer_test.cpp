@@ -207,7 +207,8 @@ TEST_CASE("a batch of sends from many connections commits once and every sender 
     CHECK(f.service->commit_pending() == 0);
 }
 
-TEST_CASE("online recipients get their envelopes before the commit and senders only after it") {
+TEST_CASE("online recipients get their envelopes before the commit and senders only after it",
+          "[sqlite-only]") {
     GroupCommit f;
     const auto db = (f.dir.path() / "data" / "relay.db").string();
     veil::relay::SqliteDb reader(db); // sees only what was committed (WAL)
@@ -288,7 +289,8 @@ TEST_CASE("an online recipient's ack of a push lands in the send's batch and the
 }
 
 TEST_CASE("a storage failure mid-batch answers every item with UNAVAILABLE and stores nothing, "
-          "and the retry gets a fresh delivery id") {
+          "and the retry gets a fresh delivery id",
+          "[sqlite-only]") {
     GroupCommit f;
     f.router.pushes.clear();
     const auto db = (f.dir.path() / "data" / "relay.db").string();

@@ -1,10 +1,16 @@
-// A RelayService over a real SqliteStore in a temporary folder, a ManualClock and a router that
-// records pushes; plus clients that register and authenticate with real identity keys.
+// A RelayService over a real SqliteStore in a temporary folder (or, with
+// VEIL_TEST_RELAY_STORE=postgresql, a PostgresStore on a fresh database of the test server: ctest
+// runs the service suites that way a second time), a ManualClock and a router that records
+// pushes; plus clients that register and authenticate with real identity keys.
 #pragma once
 
+#include "support/postgres_test_db.h"
 #include "support/temp_dir.h"
 
+#include "core/pg_db.h"
+#include "core/postgres_store.h"
 #include "core/relay_service.h"
+#include "core/sqlite_db.h"
 #include "core/sqlite_store.h"
 #include "crypto/keys.h"
 #include "crypto/signal_context.h"
@@ -97,17 +103,48 @@ struct TestUser {
     std::vector<crypto::GeneratedPrekey> prekeys;
 };
 
+inline bool service_on_postgres() {
+    const char* store = std::getenv("VEIL_TEST_RELAY_STORE");
+    return store && std::string(store) == "postgresql";
+}
+
 class RelayFixture {
 public:
     explicit RelayFixture(RelayService::Options options = {}) {
-        auto opened = SqliteStore::open((dir.path() / "data").string());
-        REQUIRE(opened);
-        store = std::move(opened.value());
+        if (service_on_postgres())
+            pg = std::make_unique<veil::test::PostgresTestDb>();
+        store = open_store();
         service = std::make_unique<RelayService>(*store, clock, options);
         service->set_router(&router);
         auto ctx = crypto::SignalContext::create();
         REQUIRE(ctx);
         signal = std::move(ctx.value());
+    }
+
+    // A store on the fixture's storage (the same rows as store's).
+    std::unique_ptr<RelayStore> open_store() {
+        if (pg) {
+            auto opened = PostgresStore::open(pg->conninfo());
+            REQUIRE(opened);
+            return std::move(opened.value());
+        }
+        auto opened = SqliteStore::open((dir.path() / "data").string());
+        REQUIRE(opened);
+        return std::move(opened.value());
+    }
+
+    // SQL both backends read, on the fixture's storage.
+    std::int64_t count(const std::string& sql) {
+        if (pg)
+            return pg->query_int64(sql);
+        SqliteDb db((dir.path() / "data" / "relay.db").string());
+        return db.query_int64(sql.c_str());
+    }
+    void exec(const std::string& sql) {
+        if (pg)
+            return pg->exec(sql);
+        SqliteDb db((dir.path() / "data" / "relay.db").string());
+        db.exec(sql.c_str());
     }
 
     std::vector<wire::Envelope> call(Session& session, const wire::Envelope& e) {
@@ -212,7 +249,8 @@ public:
 
     TempDir dir;
     ManualClock clock;
-    std::unique_ptr<SqliteStore> store;
+    std::unique_ptr<veil::test::PostgresTestDb> pg; // set on the PostgreSQL pass
+    std::unique_ptr<RelayStore> store;
     RecordingRouter router;
     std::unique_ptr<RelayService> service;
     std::unique_ptr<crypto::SignalContext> signal;

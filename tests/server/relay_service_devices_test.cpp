@@ -186,11 +186,6 @@ struct Devices : RelayFixture {
         return *queued;
     }
 
-    std::int64_t count(const std::string& sql) {
-        SqliteDb db((dir.path() / "data" / "relay.db").string());
-        return db.query_int64(sql.c_str());
-    }
-
     std::vector<Push> pushes_to(const std::string& name, std::uint32_t id) {
         std::vector<Push> out;
         for (const auto& p : router.pushes)
@@ -362,9 +357,8 @@ TEST_CASE("device numbers are never given out again, not even after a removal") 
     // Also across reopening the store.
     f.service.reset();
     f.store.reset();
-    auto reopened = SqliteStore::open((f.dir.path() / "data").string());
-    REQUIRE(reopened);
-    auto added = (*reopened)->add_device("alice", NewDevice{Bytes(33, 1), 9, {}, {}, {}}, 0);
+    auto reopened = f.open_store();
+    auto added = reopened->add_device("alice", NewDevice{Bytes(33, 1), 9, {}, {}, {}}, 0);
     REQUIRE(added);
     CHECK(*added == 6);
 }

@@ -150,11 +150,6 @@ struct Groups : RelayFixture {
         REQUIRE(queued);
         return *queued;
     }
-
-    std::int64_t count(const char* sql) {
-        SqliteDb db((dir.path() / "data" / "relay.db").string());
-        return db.query_int64(sql);
-    }
 };
 
 } // namespace
@@ -367,11 +362,10 @@ TEST_CASE("a group send names the members who have no device as unreachable") {
     f.apply("alice", {{"alice", true}, {"bob", false}, {"erin", false}});
     {
         // erin's only device goes (as an unlinked device would).
-        SqliteDb db((f.dir.path() / "data" / "relay.db").string());
-        db.exec("DELETE FROM mailbox WHERE device IN (SELECT d.id FROM devices d JOIN accounts a"
-                " ON a.id = d.account_id WHERE a.username = 'erin')");
-        db.exec("DELETE FROM devices WHERE account_id ="
-                " (SELECT id FROM accounts WHERE username = 'erin')");
+        f.exec("DELETE FROM mailbox WHERE device IN (SELECT d.id FROM devices d JOIN accounts a"
+               " ON a.id = d.account_id WHERE a.username = 'erin')");
+        f.exec("DELETE FROM devices WHERE account_id ="
+               " (SELECT id FROM accounts WHERE username = 'erin')");
     }
     auto r = f.as("alice", f.group_send(1, "hello"));
     REQUIRE(r[0].has_group_send_result());

@@ -1,4 +1,8 @@
+// The store suite: every case that states RelayStore's contract runs against each backend
+// (SqliteStore and PostgresStore, see store_backends.h); SQLite's file format and its migrations
+// from older files are checked on SQLite alone.
 #include "relay_fixture.h"
+#include "store_backends.h"
 
 #include "core/sqlite_db.h"
 
@@ -112,7 +116,8 @@ private:
 
 } // namespace
 
-TEST_CASE("the relay database is plain SQLite and keeps its data across reopening") {
+TEST_CASE("the relay database is plain SQLite and keeps its data across reopening",
+          "[sqlite-only]") {
     TempDir dir;
     const auto data = dir.path() / "data";
     {
@@ -134,92 +139,113 @@ TEST_CASE("the relay database is plain SQLite and keeps its data across reopenin
     CHECK((*store)->count_one_time_prekeys("alice", 1).value() == 2);
 }
 
-TEST_CASE("a failed account creation leaves no partial rows behind") {
-    TempDir dir;
-    auto store = SqliteStore::open(dir.path().string());
-    REQUIRE(store);
-    REQUIRE((*store)->create_invite("only", 1));
+TEMPLATE_TEST_CASE("the store keeps accounts, keys and mailboxes across reopening", "[store]",
+                   SqliteBackend, PostgresBackend) {
+    TestType backend;
+    {
+        auto store = backend.open();
+        REQUIRE(store->create_account(account("alice"), 1));
+        REQUIRE(store->create_account(account("bob"), 1));
+        REQUIRE(store->enqueue(envelope("bob", 1), 100));
+    }
+    auto store = backend.open();
+    auto device = store->find_device("alice", 1);
+    REQUIRE(device);
+    REQUIRE(device->has_value());
+    CHECK((*device)->registration_id == 42);
+    CHECK((*device)->identity_key == Bytes(33, 5));
+    auto queued = store->queued("bob", 1, 0, 10);
+    REQUIRE(queued);
+    REQUIRE(queued->size() == 1);
+    CHECK((*queued)[0].ciphertext == Bytes(10, 9));
+    CHECK((*queued)[0].message_id == Bytes(16, 1));
+    CHECK((*queued)[0].server_timestamp_ms == 100);
+    CHECK(store->count_one_time_prekeys("alice", 1).value() == 2);
+    CHECK(store->create_account(account("alice"), 2).error().code == Errc::already_exists);
+}
+
+TEMPLATE_TEST_CASE("a failed account creation leaves no partial rows behind", "[store]",
+                   SqliteBackend, PostgresBackend) {
+    TestType backend;
+    auto store = backend.open();
+    REQUIRE(store->create_invite("only", 1));
     auto a = account("alice");
     a.invite_required = true;
     a.invite_code = "wrong";
-    auto refused = (*store)->create_account(a, 1);
+    auto refused = store->create_account(a, 1);
     REQUIRE_FALSE(refused);
     CHECK(refused.error().code == Errc::refused);
-    CHECK_FALSE((*store)->find_device("alice", 1).value().has_value());
+    CHECK_FALSE(store->find_device("alice", 1).value().has_value());
 
     a.invite_code = "only";
-    CHECK((*store)->create_account(a, 1));
+    CHECK(store->create_account(a, 1));
 }
 
-TEST_CASE("delivery ids are never reused after envelopes are deleted") {
-    TempDir dir;
-    auto store = SqliteStore::open(dir.path().string());
-    REQUIRE(store);
-    REQUIRE((*store)->create_account(account("bob"), 1));
-    auto first = (*store)->enqueue(envelope("bob", 1), 1);
+TEMPLATE_TEST_CASE("delivery ids are never reused after envelopes are deleted", "[store]",
+                   SqliteBackend, PostgresBackend) {
+    TestType backend;
+    auto store = backend.open();
+    REQUIRE(store->create_account(account("bob"), 1));
+    auto first = store->enqueue(envelope("bob", 1), 1);
     REQUIRE(first);
     std::uint64_t ids[] = {first->delivery_ids.at(0)};
-    REQUIRE((*store)->ack("bob", 1, ids).value() == 1);
-    auto second = (*store)->enqueue(envelope("bob", 2), 2);
+    REQUIRE(store->ack("bob", 1, ids).value() == 1);
+    auto second = store->enqueue(envelope("bob", 2), 2);
     REQUIRE(second);
     CHECK(second->delivery_ids.at(0) > first->delivery_ids.at(0));
 }
 
-TEST_CASE("delivery ids handed out are never handed out again, even after a rollback or a "
-          "restart") {
-    TempDir dir;
-    const auto data = dir.path() / "data";
+TEMPLATE_TEST_CASE("delivery ids handed out are never handed out again, even after a rollback "
+                   "or a restart",
+                   "[store]", SqliteBackend, PostgresBackend) {
+    TestType backend;
     std::uint64_t highest = 0;
     {
-        auto store = SqliteStore::open(data.string());
-        REQUIRE(store);
-        REQUIRE((*store)->create_account(account("alice"), 1));
-        REQUIRE((*store)->create_account(account("bob"), 1));
-        auto first = (*store)->enqueue(envelope("bob", 1), 1);
+        auto store = backend.open();
+        REQUIRE(store->create_account(account("alice"), 1));
+        REQUIRE(store->create_account(account("bob"), 1));
+        auto first = store->enqueue(envelope("bob", 1), 1);
         REQUIRE(first);
 
         // A batch whose envelope was given an id (and pushed) fails before its commit.
-        SqliteDb other((data / "relay.db").string());
-        other.exec("CREATE TRIGGER fail_sends BEFORE INSERT ON sends"
-                   " WHEN NEW.digest = zeroblob(32) BEGIN SELECT RAISE(ABORT, 'injected'); END");
+        backend.break_sends();
         auto doomed = envelope("bob", 2);
         doomed.content_digest = Bytes(32, 0);
-        doomed.copies[0].delivery_id = (*store)->allocate_delivery_id();
+        doomed.copies[0].delivery_id = store->allocate_delivery_id();
         CHECK(doomed.copies[0].delivery_id > first->delivery_ids.at(0));
-        auto failed = (*store)->write_mailbox(std::vector<MailboxWrite>{MailboxWrite{doomed, 2}});
+        auto failed = store->write_mailbox(std::vector<MailboxWrite>{MailboxWrite{doomed, 2}});
         REQUIRE_FALSE(failed);
         CHECK(failed.error().code == Errc::database);
-        CHECK((*store)->queued("bob", 1, 0, 10)->size() == 1);
+        CHECK(store->queued("bob", 1, 0, 10)->size() == 1);
 
-        auto next = (*store)->enqueue(envelope("bob", 3), 3);
+        auto next = store->enqueue(envelope("bob", 3), 3);
         REQUIRE(next);
         CHECK(next->delivery_ids.at(0) > doomed.copies[0].delivery_id);
         // An id allocated and never used, as when the relay stops before the commit.
-        highest = (*store)->allocate_delivery_id();
+        highest = store->allocate_delivery_id();
         CHECK(highest > next->delivery_ids.at(0));
-        other.exec("DROP TRIGGER fail_sends");
+        backend.heal();
     }
-    auto store = SqliteStore::open(data.string());
-    REQUIRE(store);
-    auto after_reopen = (*store)->enqueue(envelope("bob", 6), 5);
+    auto store = backend.open();
+    auto after_reopen = store->enqueue(envelope("bob", 6), 5);
     REQUIRE(after_reopen);
     CHECK(after_reopen->delivery_ids.at(0) > highest);
-    CHECK((*store)->allocate_delivery_id() > after_reopen->delivery_ids.at(0));
+    CHECK(store->allocate_delivery_id() > after_reopen->delivery_ids.at(0));
 }
 
-TEST_CASE("the send log answers beside the writer and knows committed sends only") {
-    TempDir dir;
-    auto store = SqliteStore::open(dir.path().string());
-    REQUIRE(store);
-    REQUIRE((*store)->create_account(account("alice"), 1));
-    REQUIRE((*store)->create_account(account("bob"), 1));
+TEMPLATE_TEST_CASE("the send log answers beside the writer and knows committed sends only",
+                   "[store]", SqliteBackend, PostgresBackend) {
+    TestType backend;
+    auto store = backend.open();
+    REQUIRE(store->create_account(account("alice"), 1));
+    REQUIRE(store->create_account(account("bob"), 1));
     const auto env = envelope("bob", 9);
-    auto before = (*store)->find_send("alice", 1, env.message_id);
+    auto before = store->find_send("alice", 1, env.message_id);
     REQUIRE(before);
     CHECK_FALSE(before->has_value());
-    auto stored = (*store)->enqueue(env, 42);
+    auto stored = store->enqueue(env, 42);
     REQUIRE(stored);
-    auto after = (*store)->find_send("alice", 1, env.message_id);
+    auto after = store->find_send("alice", 1, env.message_id);
     REQUIRE(after);
     REQUIRE(after->has_value());
     CHECK((*after)->delivery_id == stored->delivery_ids.at(0));
@@ -227,7 +253,7 @@ TEST_CASE("the send log answers beside the writer and knows committed sends only
     CHECK((*after)->content_digest == env.content_digest);
 }
 
-TEST_CASE("a storage failure is answered with a retryable UNAVAILABLE error") {
+TEST_CASE("a storage failure is answered with a retryable UNAVAILABLE error", "[sqlite-only]") {
     BrokenStore store;
     ManualClock clock;
     RelayService service(store, clock, {});
@@ -288,16 +314,16 @@ std::int64_t count_rows(const std::filesystem::path& data, const char* sql) {
     return db.query_int64(sql);
 }
 
+// Four accounts, a group of all four created at server time 5 and one message from alice to
+// the three others at 10, on backend B.
+template <typename B>
 struct GroupStore {
-    TempDir dir;
-    std::filesystem::path data = dir.path() / "data";
-    std::unique_ptr<SqliteStore> store;
+    B backend;
+    std::unique_ptr<RelayStore> store;
     std::vector<std::string> others{"bob", "carol", "dave"};
 
     GroupStore() {
-        auto opened = SqliteStore::open(data.string());
-        REQUIRE(opened);
-        store = std::move(opened.value());
+        store = backend.open();
         for (const char* name : {"alice", "bob", "carol", "dave"})
             REQUIRE(store->create_account(account(name), 1));
         auto created = store->write_mailbox(std::vector<MailboxWrite>{
@@ -310,16 +336,19 @@ struct GroupStore {
         REQUIRE(std::get<2>(sent->front()));
     }
 
-    std::int64_t payloads() { return count_rows(data, "SELECT COUNT(*) FROM payloads"); }
+    std::int64_t payloads() { return count("SELECT COUNT(*) FROM payloads"); }
+    std::int64_t count(const char* sql) { return backend.count(sql); }
 };
 
 } // namespace
 
-TEST_CASE("a group message to many devices is one payload row that the mailbox rows reference") {
-    GroupStore g;
+TEMPLATE_TEST_CASE(
+    "a group message to many devices is one payload row that the mailbox rows reference", "[store]",
+    SqliteBackend, PostgresBackend) {
+    GroupStore<TestType> g;
     CHECK(g.payloads() == 1);
-    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox WHERE payload IS NOT NULL") == 3);
-    CHECK(count_rows(g.data, "SELECT SUM(length(ciphertext)) FROM mailbox") == 0);
+    CHECK(g.count("SELECT COUNT(*) FROM mailbox WHERE payload IS NOT NULL") == 3);
+    CHECK(g.count("SELECT SUM(length(ciphertext)) FROM mailbox") == 0);
     for (const auto& name : g.others) {
         auto queued = g.store->queued(name, 1, 0, 10);
         REQUIRE(queued);
@@ -332,8 +361,9 @@ TEST_CASE("a group message to many devices is one payload row that the mailbox r
     }
 }
 
-TEST_CASE("a group payload is deleted with the last ack that references it") {
-    GroupStore g;
+TEMPLATE_TEST_CASE("a group payload is deleted with the last ack that references it", "[store]",
+                   SqliteBackend, PostgresBackend) {
+    GroupStore<TestType> g;
     for (std::size_t i = 0; i < g.others.size(); ++i) {
         CHECK(g.payloads() == 1);
         auto queued = g.store->queued(g.others[i], 1, 0, 10);
@@ -343,11 +373,12 @@ TEST_CASE("a group payload is deleted with the last ack that references it") {
     }
     CHECK(g.payloads() == 0);
     // The changes stay: they are the group's history, not a mailbox's.
-    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM group_changes") == 1);
+    CHECK(g.count("SELECT COUNT(*) FROM group_changes") == 1);
 }
 
-TEST_CASE("a group payload is deleted when its mailbox rows expire") {
-    GroupStore g;
+TEMPLATE_TEST_CASE("a group payload is deleted when its mailbox rows expire", "[store]",
+                   SqliteBackend, PostgresBackend) {
+    GroupStore<TestType> g;
     auto changes = g.store->purge_before(10, 100);
     REQUIRE(changes);
     CHECK(changes->deleted == 4);    // the changes only: the message stays
@@ -358,14 +389,15 @@ TEST_CASE("a group payload is deleted when its mailbox rows expire") {
     CHECK(purged->deleted == 3);
     CHECK(g.payloads() == 0);
     // What is left: alice's notices, one per member the message expired for.
-    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox") == 3);
-    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox WHERE expired_to IS NULL") == 0);
-    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM group_changes") == 1);
+    CHECK(g.count("SELECT COUNT(*) FROM mailbox") == 3);
+    CHECK(g.count("SELECT COUNT(*) FROM mailbox WHERE expired_to IS NULL") == 0);
+    CHECK(g.count("SELECT COUNT(*) FROM group_changes") == 1);
 }
 
-TEST_CASE("an expired group message queues one notice per member to the sender, with its id, "
-          "group and send time") {
-    GroupStore g;
+TEMPLATE_TEST_CASE("an expired group message queues one notice per member to the sender, with "
+                   "its id, group and send time",
+                   "[store]", SqliteBackend, PostgresBackend) {
+    GroupStore<TestType> g;
     auto purged = g.store->purge_before(11, 100);
     REQUIRE(purged);
     REQUIRE(purged->notices.size() == 3);
@@ -389,18 +421,20 @@ TEST_CASE("an expired group message queues one notice per member to the sender, 
         CHECK(n.username == "alice");
 }
 
-TEST_CASE("expiry notices are purged in their turn and queue no notices of their own") {
-    GroupStore g;
+TEMPLATE_TEST_CASE("expiry notices are purged in their turn and queue no notices of their own",
+                   "[store]", SqliteBackend, PostgresBackend) {
+    GroupStore<TestType> g;
     REQUIRE(g.store->purge_before(11, 100));
     auto again = g.store->purge_before(101, 200);
     REQUIRE(again);
     CHECK(again->deleted == 3);
     CHECK(again->notices.empty());
-    CHECK(count_rows(g.data, "SELECT COUNT(*) FROM mailbox") == 0);
+    CHECK(g.count("SELECT COUNT(*) FROM mailbox") == 0);
 }
 
-TEST_CASE("a group write checks revision and membership inside its transaction") {
-    GroupStore g;
+TEMPLATE_TEST_CASE("a group write checks revision and membership inside its transaction", "[store]",
+                   SqliteBackend, PostgresBackend) {
+    GroupStore<TestType> g;
     auto stale = group_message(g.others, 2);
     stale.revision = 2;
     auto outsider = group_message({"alice"}, 3);
@@ -416,7 +450,8 @@ TEST_CASE("a group write checks revision and membership inside its transaction")
     CHECK(g.payloads() == 1);
 }
 
-TEST_CASE("a version 1 database is migrated in place and keeps its accounts and mailboxes") {
+TEST_CASE("a version 1 database is migrated in place and keeps its accounts and mailboxes",
+          "[sqlite-only]") {
     TempDir dir;
     const auto data = dir.path() / "data";
     std::filesystem::create_directories(data);
@@ -499,12 +534,12 @@ TEST_CASE("a version 1 database is migrated in place and keeps its accounts and 
     CHECK(again);
 }
 
-TEST_CASE("removed devices keep their number, lose their mailbox and prekeys, and the last one "
-          "stays") {
-    TempDir dir;
-    auto opened = SqliteStore::open(dir.path().string());
-    REQUIRE(opened);
-    auto& store = *opened.value();
+TEMPLATE_TEST_CASE("removed devices keep their number, lose their mailbox and prekeys, and the "
+                   "last one stays",
+                   "[store]", SqliteBackend, PostgresBackend) {
+    TestType backend;
+    auto opened = backend.open();
+    auto& store = *opened;
     REQUIRE(store.create_account(account("alice"), 1));
     REQUIRE(store.create_account(account("bob"), 1));
     const NewDevice device{
@@ -543,12 +578,12 @@ TEST_CASE("removed devices keep their number, lose their mailbox and prekeys, an
     CHECK(store.add_device("nobody", device, 6).error().code == Errc::not_found);
 }
 
-TEST_CASE("a message to two devices of one account queues one expiry notice if neither acked it, "
-          "and none if one did") {
-    TempDir dir;
-    auto opened = SqliteStore::open(dir.path().string());
-    REQUIRE(opened);
-    auto& store = *opened.value();
+TEMPLATE_TEST_CASE("a message to two devices of one account queues one expiry notice if neither "
+                   "acked it, and none if one did",
+                   "[store]", SqliteBackend, PostgresBackend) {
+    TestType backend;
+    auto opened = backend.open();
+    auto& store = *opened;
     REQUIRE(store.create_account(account("alice"), 1));
     REQUIRE(store.create_account(account("bob"), 1));
     const NewDevice device{Bytes(33, 8), 44, {2, Bytes(33, 6), Bytes(64, 7)}, {}, {}};
@@ -576,4 +611,52 @@ TEST_CASE("a message to two devices of one account queues one expiry notice if n
     CHECK(notice.envelope.expired->message_id == Bytes(16, 1));
     CHECK(notice.envelope.expired->to_username == "bob");
     CHECK(notice.envelope.expired->sent_at_ms == 10);
+}
+
+TEMPLATE_TEST_CASE("the items of one write_mailbox call see the earlier ones, and a refused item "
+                   "writes nothing",
+                   "[store]", SqliteBackend, PostgresBackend) {
+    TestType backend;
+    auto store = backend.open();
+    REQUIRE(store->create_account(account("alice"), 1));
+    REQUIRE(store->create_account(account("bob"), 1));
+    auto first = envelope("bob", 1);
+    first.copies[0].delivery_id = store->allocate_delivery_id();
+    auto reused = envelope("bob", 1);
+    reused.content_digest = Bytes(32, 0xEE); // same id, other content
+    auto to_nobody = envelope("nobody", 2);
+    auto wrong_devices = envelope("bob", 3);
+    wrong_devices.copies.push_back(EnvelopeCopy{"bob", 7, 1, Bytes(10, 3), 0});
+    const std::vector<MailboxWrite> writes{
+        MailboxWrite{first, 10},
+        MailboxWrite{envelope("bob", 1), 11}, // a retry of the first
+        MailboxWrite{reused, 12},
+        MailboxWrite{to_nobody, 13},
+        MailboxWrite{wrong_devices, 14},
+        MailboxWrite{MailboxAck{"bob", 1, {first.copies[0].delivery_id}}, 15},
+        MailboxWrite{envelope("bob", 4), 16},
+    };
+    auto out = store->write_mailbox(writes);
+    REQUIRE(out);
+    REQUIRE(out->size() == writes.size());
+    auto sent = [&](std::size_t i) -> const Result<EnqueueOutcome>& {
+        return std::get<0>((*out)[i]);
+    };
+    REQUIRE(sent(0));
+    CHECK(sent(0)->delivery_ids == std::vector<std::uint64_t>{first.copies[0].delivery_id});
+    REQUIRE(sent(1));
+    CHECK(sent(1)->duplicate);
+    CHECK(sent(1)->server_timestamp_ms == 10);
+    CHECK(sent(2).error().code == Errc::already_exists);
+    CHECK(sent(3).error().code == Errc::not_found);
+    CHECK(sent(4).error().code == Errc::refused);
+    CHECK(std::get<1>((*out)[5]).value() == 1); // the first, stored earlier in the batch
+    REQUIRE(sent(6));
+    auto queued = store->queued("bob", 1, 0, 10);
+    REQUIRE(queued);
+    REQUIRE(queued->size() == 1);
+    CHECK((*queued)[0].message_id == Bytes(16, 4));
+    CHECK((*queued)[0].delivery_id == sent(6)->delivery_ids.at(0));
+    CHECK(backend.count("SELECT COUNT(*) FROM sends") == 2);
+    CHECK(store->find_send("alice", 1, Bytes(16, 3)).value() == std::nullopt);
 }
