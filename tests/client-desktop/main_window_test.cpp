@@ -576,10 +576,12 @@ TEST_CASE_METHOD(WindowFixture, "opening a conversation tells our other devices 
     receive(test::incoming("carol", 1, "one"));
     CHECK(read_syncs(bridge.store()).empty());
     window.open_conversation("carol");
+    bridge.wait_idle(); // the engine marks it read on its thread
     CHECK(read_syncs(bridge.store()) == std::vector<std::string>{"carol"});
     // Nothing unread: nothing to tell.
     window.open_conversation("bob");
     window.open_conversation("carol");
+    bridge.wait_idle();
     CHECK(read_syncs(bridge.store()).size() == 1);
 }
 
