@@ -567,19 +567,31 @@ void MainWindow::search(const QString& text) {
         m_search->setText(text);
         filter_conversations(text);
     }
+    // A newer search (or none) makes the answer to an older one stale.
+    const std::uint64_t asked = ++m_search_asked;
     if (text.trimmed().isEmpty()) {
         m_search_model.clear();
         m_results_box->hide();
         filter_conversations({});
         return;
     }
-    auto rows = m_bridge.store().search(text.toStdString(), kSearchResults);
+    // Full-text search over a big profile takes a while: it runs on the session's thread.
+    m_bridge.call([query = text.toStdString()](
+                      qt::ClientSession& s) { return s.store().search(query, kSearchResults); },
+                  this,
+                  [this, asked](const Result<std::vector<store::MessageRow>>& rows) {
+                      if (asked == m_search_asked)
+                          show_search_results(rows);
+                  });
+}
+
+void MainWindow::show_search_results(const Result<std::vector<store::MessageRow>>& rows) {
     if (!rows) {
         show_error(plain_error(rows.error()));
         return;
     }
     m_search_model.set_rows(
-        std::move(rows.value()),
+        rows.value(),
         [this](const std::string& peer) { return m_conversation_model.title_of(peer); },
         QDateTime::currentMSecsSinceEpoch());
     m_list_stack->setCurrentWidget(

@@ -723,6 +723,7 @@ TEST_CASE_METHOD(WindowFixture, "Enter searches at once and says when nothing ma
     MainWindow window(bridge);
     window.search_field().setText(QStringLiteral("zebra"));
     press_key(window.search_field(), Qt::Key_Return);
+    bridge.wait_idle(); // the search runs on the session's thread
     CHECK(window.search_shown());
     CHECK(window.search_model().rowCount() == 0);
     bool said = false;
@@ -738,6 +739,7 @@ TEST_CASE_METHOD(WindowFixture, "activating a result opens its conversation") {
     MainWindow window(bridge);
     REQUIRE(window.open_peer() == "bob");
     window.search(QStringLiteral("friday"));
+    bridge.wait_idle(); // the search runs on the session's thread
     REQUIRE(window.search_model().rowCount() == 1);
     emit window.search_view().activated(window.search_model().index(0));
     CHECK(window.open_peer() == "carol");
@@ -751,6 +753,7 @@ TEST_CASE_METHOD(WindowFixture, "Esc or clearing the field brings the conversati
     MainWindow window(bridge);
     window.search_field().setText(QStringLiteral("lunch"));
     press_key(window.search_field(), Qt::Key_Return);
+    bridge.wait_idle();
     REQUIRE(window.search_shown());
     press_key(window.search_field(), Qt::Key_Escape);
     CHECK_FALSE(window.search_shown());
@@ -759,6 +762,7 @@ TEST_CASE_METHOD(WindowFixture, "Esc or clearing the field brings the conversati
 
     window.search_field().setText(QStringLiteral("lunch"));
     press_key(window.search_field(), Qt::Key_Return);
+    bridge.wait_idle();
     REQUIRE(window.search_shown());
     window.search_field().clear();
     CHECK_FALSE(window.search_shown());
@@ -768,6 +772,7 @@ TEST_CASE_METHOD(WindowFixture, "shown results take in a new matching message") 
     receive(test::incoming("bob", 1, "lunch on friday?"));
     MainWindow window(bridge);
     window.search(QStringLiteral("lunch"));
+    bridge.wait_idle();
     REQUIRE(window.search_model().rowCount() == 1);
     receive(test::incoming("carol", 2, "lunch is on me"));
     CHECK(test::wait_until([&] { return window.search_model().rowCount() == 2; }, 3000));
