@@ -570,19 +570,31 @@ void MainWindow::search(const QString& text) {
         m_search->setText(text);
         filter_conversations(text);
     }
+    // A newer search (or none) makes the answer to an older one stale.
+    const std::uint64_t asked = ++m_search_asked;
     if (text.trimmed().isEmpty()) {
         m_search_model.clear();
         m_results_box->hide();
         filter_conversations({});
         return;
     }
-    auto rows = m_bridge.store().search(text.toStdString(), kSearchResults);
+    // Full-text search over a big profile takes a while: it runs on the session's thread.
+    m_bridge.call([query = text.toStdString()](
+                      qt::ClientSession& s) { return s.store().search(query, kSearchResults); },
+                  this,
+                  [this, asked](const Result<std::vector<store::MessageRow>>& rows) {
+                      if (asked == m_search_asked)
+                          show_search_results(rows);
+                  });
+}
+
+void MainWindow::show_search_results(const Result<std::vector<store::MessageRow>>& rows) {
     if (!rows) {
         show_error(plain_error(rows.error()));
         return;
     }
     m_search_model.set_rows(
-        std::move(rows.value()),
+        rows.value(),
         [this](const std::string& peer) { return m_conversation_model.title_of(peer); },
         QDateTime::currentMSecsSinceEpoch());
     m_list_stack->setCurrentWidget(
@@ -696,7 +708,9 @@ void MainWindow::open_conversation(const std::string& peer) {
     if (!store::is_group_conversation(peer)) {
         auto is_contact = m_bridge.store().is_contact(peer);
         if (is_contact && !is_contact.value()) {
-            if (auto st = m_bridge.engine().add_contact(peer); !st) {
+            if (auto st = m_bridge.run_blocking(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact(peer); });
+                !st) {
                 show_error(plain_error(st.error()));
                 return;
             }
@@ -744,11 +758,20 @@ void MainWindow::open_conversation(const std::string& peer) {
 
 void MainWindow::mark_read(const std::string& peer) {
     // Through the engine, so that our other devices clear their count too; an unlinked device
-    // has no other devices to tell.
-    auto st = m_bridge.is_unlinked() ? m_bridge.store().mark_read(peer)
-                                     : m_bridge.engine().mark_read(peer);
-    if (!st)
-        show_error(plain_error(st.error()));
+    // has no other devices to tell. It runs on the session's thread; the list is read again
+    // once the count is written.
+    const bool unlinked = m_bridge.is_unlinked();
+    m_bridge.call(
+        [peer, unlinked](qt::ClientSession& s) {
+            return unlinked ? s.store().mark_read(peer) : s.engine().mark_read(peer);
+        },
+        this,
+        [this](const Status& st) {
+            if (!st)
+                show_error(plain_error(st.error()));
+            else
+                reload_conversations();
+        });
 }
 
 void MainWindow::on_selected(const QModelIndex& index) {
@@ -827,7 +850,8 @@ void MainWindow::on_error_reported(const QString& text) {
     m_engine_error_fresh = true;
     QTimer::singleShot(0, this, [this] { m_engine_error_fresh = false; });
     // A link started from the devices dialog that the engine gave up on.
-    if (m_devices_dialog && m_devices_dialog->link_waiting() && !m_bridge.engine().linking())
+    if (m_devices_dialog && m_devices_dialog->link_waiting() &&
+        !m_bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().linking(); }))
         m_devices_dialog->link_finished(0, text);
 }
 
@@ -870,7 +894,9 @@ void MainWindow::on_add_contact() {
                        .trimmed();
     if (!ok || name.isEmpty())
         return;
-    if (auto st = m_bridge.engine().add_contact(name.toStdString()); !st) {
+    if (auto st = m_bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.engine().add_contact(name.toStdString()); });
+        !st) {
         show_error(plain_error(st.error()));
         return;
     }
@@ -900,7 +926,9 @@ std::optional<store::GroupRow> MainWindow::stored_group(const std::string& peer)
 }
 
 QString MainWindow::create_group(const QString& name, const std::vector<std::string>& members) {
-    auto id = m_bridge.engine().create_group(name.toStdString(), members);
+    auto id = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+        return s_.engine().create_group(name.toStdString(), members);
+    });
     if (!id)
         return plain_error(id.error());
     std::string peer = store::group_conversation(id.value());
@@ -947,7 +975,10 @@ void MainWindow::add_members(const QString& text) {
         m_group_panel->show_error(tr("Type the usernames to add, e.g. bob, carol."));
         return;
     }
-    if (auto st = m_bridge.engine().add_group_members(open_group_id(), parsed.names); !st) {
+    if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+            return s_.engine().add_group_members(open_group_id(), parsed.names);
+        });
+        !st) {
         m_group_panel->show_error(plain_error(st.error()));
         return;
     }
@@ -959,7 +990,10 @@ void MainWindow::add_members(const QString& text) {
 void MainWindow::remove_members(const std::vector<std::string>& members) {
     if (!group_open() || members.empty())
         return;
-    if (auto st = m_bridge.engine().remove_group_members(open_group_id(), members); !st) {
+    if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+            return s_.engine().remove_group_members(open_group_id(), members);
+        });
+        !st) {
         m_group_panel->show_error(plain_error(st.error()));
         return;
     }
@@ -970,7 +1004,10 @@ void MainWindow::remove_members(const std::vector<std::string>& members) {
 void MainWindow::set_admin(const std::string& member, bool admin) {
     if (!group_open())
         return;
-    if (auto st = m_bridge.engine().set_group_admin(open_group_id(), member, admin); !st) {
+    if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+            return s_.engine().set_group_admin(open_group_id(), member, admin);
+        });
+        !st) {
         m_group_panel->show_error(plain_error(st.error()));
         return;
     }
@@ -981,7 +1018,9 @@ void MainWindow::set_admin(const std::string& member, bool admin) {
 void MainWindow::leave_open_group() {
     if (!group_open())
         return;
-    if (auto st = m_bridge.engine().leave_group(open_group_id()); !st) {
+    if (auto st = m_bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.engine().leave_group(open_group_id()); });
+        !st) {
         m_group_panel->show_error(plain_error(st.error()));
         return;
     }
@@ -1034,11 +1073,17 @@ QString MainWindow::set_group_details(const std::string& peer, const GroupDetail
     // The picture first: it is the change most likely to be refused, and a refusal then leaves
     // the name and description as they were too.
     if (picture != group->avatar) {
-        if (auto st = m_bridge.engine().set_group_avatar(group->group_id, picture); !st)
+        if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+                return s_.engine().set_group_avatar(group->group_id, picture);
+            });
+            !st)
             return plain_error(st.error());
     }
     if (name != group->name || description != group->description) {
-        if (auto st = m_bridge.engine().set_group_info(group->group_id, name, description); !st)
+        if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+                return s_.engine().set_group_info(group->group_id, name, description);
+            });
+            !st)
             return plain_error(st.error());
     }
     log::info(kLog, "changed a group's details");
@@ -1242,7 +1287,9 @@ void MainWindow::update_group_view() {
 QString MainWindow::set_blocked(const std::string& peer, bool blocked) {
     if (peer.empty() || store::is_group_conversation(peer))
         return tr("Only a person can be blocked, not a group.");
-    if (auto st = m_bridge.engine().set_blocked(peer, blocked); !st)
+    if (auto st = m_bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.engine().set_blocked(peer, blocked); });
+        !st)
         return plain_error(st.error());
     log::info(kLog, blocked ? "blocked a contact" : "unblocked a contact");
     reload_conversations();
@@ -1341,11 +1388,13 @@ void MainWindow::build_notifications_menu() {
     m_read_receipts = m_notify_menu->addAction(tr("Send read receipts"));
     m_read_receipts->setCheckable(true);
     m_read_receipts->setToolTip(tr("Let people see when you have read their messages"));
-    m_read_receipts->setChecked(m_bridge.engine().read_receipts());
+    m_read_receipts->setChecked(m_bridge.read_receipts());
     connect(m_read_receipts, &QAction::triggered, this, [this](bool on) {
-        if (auto st = m_bridge.engine().set_read_receipts(on); !st) {
+        if (auto st = m_bridge.run_blocking(
+                [&](qt::ClientSession& s_) { return s_.engine().set_read_receipts(on); });
+            !st) {
             show_error(plain_error(st.error()));
-            m_read_receipts->setChecked(m_bridge.engine().read_receipts());
+            m_read_receipts->setChecked(m_bridge.read_receipts());
         }
     });
     show_notification_settings();
@@ -1353,7 +1402,10 @@ void MainWindow::build_notifications_menu() {
 
 QString MainWindow::set_notification_settings(const NotificationSettings& settings) {
     QString why;
-    if (auto st = save_notification_settings(m_bridge.store(), settings); st)
+    if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+            return save_notification_settings(s_.store(), settings);
+        });
+        st)
         m_notify = settings;
     else
         why = plain_error(st.error());
@@ -1400,25 +1452,32 @@ DevicesDialog* MainWindow::devices() {
                                     "connected."));
             return;
         }
-        m_bridge.engine().list_devices([dialog](Result<std::vector<engine::DeviceInfo>> list) {
-            if (!dialog)
-                return;
-            if (list)
-                dialog->show_devices(list.value());
-            else
-                dialog->show_list_error(plain_error(list.error()));
-        });
+        auto shown = m_bridge.on_gui(std::function<void(Result<std::vector<engine::DeviceInfo>>)>(
+            [dialog](Result<std::vector<engine::DeviceInfo>> list) {
+                if (!dialog)
+                    return;
+                if (list)
+                    dialog->show_devices(list.value());
+                else
+                    dialog->show_list_error(plain_error(list.error()));
+            }));
+        m_bridge.post([shown](qt::ClientSession& s) { s.engine().list_devices(shown); });
     };
     actions.remove = [this](std::uint32_t device_id) {
         QPointer<DevicesDialog> dialog = m_devices_dialog;
-        m_bridge.engine().remove_device(device_id, [dialog, device_id](Status st) {
+        auto finished = m_bridge.on_gui(std::function<void(Status)>([dialog, device_id](Status st) {
             if (dialog)
                 dialog->removal_finished(device_id, st ? QString() : plain_error(st.error()));
+        }));
+        m_bridge.post([device_id, finished](qt::ClientSession& s) {
+            s.engine().remove_device(device_id, finished);
         });
         return QString();
     };
     actions.link = [this](const QString& code, bool share_history) {
-        auto st = m_bridge.engine().accept_link(code.toStdString(), share_history);
+        auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+            return s_.engine().accept_link(code.toStdString(), share_history);
+        });
         return st ? QString() : plain_error(st.error());
     };
     auto* dialog = new DevicesDialog(std::move(actions), this);

@@ -181,7 +181,9 @@ public:
     QMenu& notifications_menu() { return *m_notify_menu; }
 
     // Searches every conversation for text now (what the field's pause or Enter does) and
-    // puts text in the field; an empty or blank text shows the conversation list again.
+    // puts text in the field; an empty or blank text shows the conversation list again. The
+    // search runs on the session's thread; its results show when they arrive (unless another
+    // search started meanwhile).
     void search(const QString& text);
     // Empties the search field and shows the conversation list again (Esc in the field).
     void end_search();
@@ -314,6 +316,7 @@ protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    void show_search_results(const Result<std::vector<store::MessageRow>>& rows);
     // Settings and the rest (main_window_settings.cpp).
     void build_app_menus();
     void update_tray();
@@ -419,6 +422,7 @@ private:
     QListView* m_conversations = nullptr;
     QLineEdit* m_search = nullptr;
     QTimer* m_search_timer = nullptr;
+    std::uint64_t m_search_asked = 0; // searches started; only the last one's answer shows
     QStackedWidget* m_list_stack = nullptr;
     QListView* m_search_view = nullptr;
     QLabel* m_search_empty = nullptr; // "No messages hold these words." in place of the results

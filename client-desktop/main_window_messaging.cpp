@@ -423,7 +423,9 @@ void MainWindow::update_compose_note() {
 bool MainWindow::send_composed(const QString& text) {
     std::string utf8 = text.toStdString();
     if (!m_editing.empty()) {
-        if (auto st = m_bridge.engine().edit(m_peer, m_editing, utf8); !st) {
+        if (auto st = m_bridge.run_blocking(
+                [&](qt::ClientSession& s_) { return s_.engine().edit(m_peer, m_editing, utf8); });
+            !st) {
             action_error(st.error());
             return false;
         }
@@ -432,11 +434,16 @@ bool MainWindow::send_composed(const QString& text) {
         engine::Outgoing out;
         out.text = utf8;
         out.reply_to = m_reply_to;
-        for (const QString& path : m_files) {
+        for (const QString& path : m_files)
             out.files.emplace_back(path.toStdString());
-            out.thumbnails.push_back(make_thumbnail(path)); // empty for other files
-        }
-        auto sent = m_bridge.engine().send(m_peer, out);
+        const QStringList files = m_files;
+        const std::string peer = m_peer;
+        auto sent = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+            // Previews of pictures are made on the worker: decoding a big photo takes time.
+            for (const QString& path : files)
+                out.thumbnails.push_back(make_thumbnail(path)); // empty for other files
+            return s_.engine().send(peer, out);
+        });
         if (!sent) {
             action_error(sent.error());
             return false;
@@ -445,7 +452,7 @@ bool MainWindow::send_composed(const QString& text) {
         if (!m_files.isEmpty())
             preview_sent_files(sent.value(), m_files);
     }
-    m_bridge.engine().set_typing(m_peer, false);
+    m_bridge.post([peer = m_peer](qt::ClientSession& s) { s.engine().set_typing(peer, false); });
     m_reply_to.reset();
     m_editing.clear();
     m_files.clear();
@@ -457,8 +464,10 @@ QString MainWindow::react(int row, const QString& emoji) {
     if (row < 0 || row >= m_message_model.rowCount())
         return QString();
     const auto& message = m_message_model.message_at(row);
-    auto st = m_bridge.engine().react(
-        m_peer, engine::MessageRef{message.sender, message.message_id}, emoji.toStdString());
+    auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+        return s_.engine().react(m_peer, engine::MessageRef{message.sender, message.message_id},
+                                 emoji.toStdString());
+    });
     return st ? QString() : action_error(st.error());
 }
 
@@ -466,7 +475,8 @@ QString MainWindow::delete_for_everyone(int row) {
     if (row < 0 || row >= m_message_model.rowCount())
         return QString();
     Bytes id = m_message_model.message_at(row).message_id;
-    auto st = m_bridge.engine().delete_for_everyone(m_peer, id);
+    auto st = m_bridge.run_blocking(
+        [&](qt::ClientSession& s_) { return s_.engine().delete_for_everyone(m_peer, id); });
     if (!st)
         return action_error(st.error());
     if (m_editing == id)
@@ -485,7 +495,9 @@ void MainWindow::copy_message(int row) {
 QString MainWindow::resend(int row) {
     if (row < 0 || row >= m_message_model.rowCount())
         return QString();
-    auto sent = m_bridge.engine().resend(m_message_model.message_at(row).message_id);
+    auto sent = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+        return s_.engine().resend(m_message_model.message_at(row).message_id);
+    });
     return sent ? QString() : action_error(sent.error());
 }
 
@@ -541,7 +553,9 @@ void MainWindow::on_input_edited(const QString& text) {
         return;
     // The engine sends "started" at most every few seconds, so every keystroke may say so (in
     // a group, to each member).
-    m_bridge.engine().set_typing(m_peer, !text.isEmpty());
+    m_bridge.post([peer = m_peer, typing = !text.isEmpty()](qt::ClientSession& s) {
+        s.engine().set_typing(peer, typing);
+    });
 }
 
 void MainWindow::on_typing_changed(const QString& conversation, const QString& who, bool typing) {
@@ -598,7 +612,9 @@ QString MainWindow::typing_text() const {
 QString MainWindow::set_disappearing(std::uint32_t seconds) {
     if (m_peer.empty())
         return QString();
-    if (auto st = m_bridge.engine().set_disappearing(m_peer, seconds); !st)
+    if (auto st = m_bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.engine().set_disappearing(m_peer, seconds); });
+        !st)
         return action_error(st.error());
     log::info(kLog, "changed a disappearing timer");
     update_conversation_header();
@@ -611,7 +627,7 @@ QInputDialog* MainWindow::disappearing_dialog() {
     QStringList labels;
     for (const auto& choice : kTimerChoices)
         labels << tr(choice.label);
-    auto current = m_bridge.engine().disappearing(m_peer);
+    auto current = m_bridge.store().expire_timer(m_peer);
     int selected = 0;
     for (std::size_t i = 0; i < std::size(kTimerChoices); ++i)
         if (current && kTimerChoices[i].seconds == current.value())
@@ -649,7 +665,7 @@ void MainWindow::update_conversation_header() {
 
     std::uint32_t seconds = 0;
     if (!m_peer.empty()) {
-        auto timer = m_bridge.engine().disappearing(m_peer);
+        auto timer = m_bridge.store().expire_timer(m_peer);
         if (timer)
             seconds = timer.value();
     }
@@ -702,7 +718,8 @@ SafetyNumberDialog* MainWindow::verify_safety_number_of(const std::string& peer)
     }
     if (peer.empty() || store::is_group_conversation(peer))
         return nullptr;
-    auto number = m_bridge.engine().safety_number(peer);
+    auto number = m_bridge.run_blocking(
+        [&](qt::ClientSession& s_) { return s_.engine().safety_number(peer); });
     if (!number) {
         show_error(tr("The safety number cannot be shown: %1")
                        .arg(full_stop(plain_error(number.error()))));
@@ -716,7 +733,8 @@ SafetyNumberDialog* MainWindow::verify_safety_number_of(const std::string& peer)
         number->trust.verified,
         [this, peer](bool verified) {
             // Verifying also accepts a changed key (Engine::set_verified).
-            auto st = m_bridge.engine().set_verified(peer, verified);
+            auto st = m_bridge.run_blocking(
+                [&](qt::ClientSession& s_) { return s_.engine().set_verified(peer, verified); });
             return st ? QString() : plain_error(st.error());
         },
         this);
@@ -735,7 +753,9 @@ SafetyNumberDialog* MainWindow::verify_safety_number_of(const std::string& peer)
 QString MainWindow::accept_new_identity() {
     if (m_peer.empty() || store::is_group_conversation(m_peer))
         return QString();
-    if (auto st = m_bridge.engine().accept_new_identity(m_peer); !st)
+    if (auto st = m_bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.engine().accept_new_identity(m_peer); });
+        !st)
         return action_error(st.error());
     log::info(kLog, "accepted a contact's new identity key");
     m_identity_changed.erase(m_peer);
@@ -858,7 +878,7 @@ QString MainWindow::download(int row, int index) {
         return QString();
     std::int64_t id = m_message_model.message_at(row).id;
     QPointer<MainWindow> self(this);
-    m_bridge.engine().download(id, index, [self](Status st) {
+    auto done = m_bridge.on_gui(std::function<void(Status)>([self](Status st) {
         if (!self || st)
             return;
         if (st.error().code == Errc::busy)
@@ -875,11 +895,19 @@ QString MainWindow::download(int row, int index) {
         default: text = tr("The file could not be downloaded: %1").arg(file_error(st.error()));
         }
         self->show_error(text);
-    });
-    // The engine marks the file as downloading without announcing it: read the row again so
-    // that the panel shows a progress bar in place of the button at once.
-    if (auto stored = m_bridge.store().message_by_id(id); stored && stored.value())
-        on_message_changed(*stored.value());
+    }));
+    // The engine marks the file as downloading without announcing it: read the row again once
+    // it has, so that the panel shows a progress bar in place of the button.
+    m_bridge.call(
+        [id, index, done](qt::ClientSession& s) {
+            s.engine().download(id, index, done);
+            return true;
+        },
+        this,
+        [this, id](bool) {
+            if (auto stored = m_bridge.store().message_by_id(id); stored && stored.value())
+                on_message_changed(*stored.value());
+        });
     return QString();
 }
 
@@ -891,8 +919,10 @@ QString MainWindow::save_attachment(int row, int index, const QString& path) {
     const bool replace = QFileInfo::exists(path);
     const QString target = replace ? path + QStringLiteral(".veil-saving") : path;
     QFile::remove(target);
-    auto st = m_bridge.engine().save_attachment(m_message_model.message_at(row).id, index,
-                                                target.toStdString());
+    auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
+        return s_.engine().save_attachment(m_message_model.message_at(row).id, index,
+                                           target.toStdString());
+    });
     if (st && replace && (!QFile::remove(path) || !QFile::rename(target, path))) {
         QFile::remove(target);
         st = make_error(Errc::io, "cannot replace " + QFileInfo(path).fileName().toStdString());

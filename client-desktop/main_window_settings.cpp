@@ -130,7 +130,7 @@ SettingsDialog::Values MainWindow::settings_values() {
     if (auto name = m_bridge.store().setting("device_name"); name)
         values.device_name = display_text(name.value());
     values.notifications = m_notify;
-    values.read_receipts = m_bridge.engine().read_receipts();
+    values.read_receipts = m_bridge.read_receipts();
     values.keyring = m_keyring != nullptr;
     values.remembered = m_keyring && remembered(keyring_entry(m_bridge.profile_dir()));
     values.theme = stored_theme();
@@ -147,8 +147,9 @@ SettingsDialog::Actions MainWindow::settings_actions() {
         return set_notification_settings(s);
     };
     actions.set_read_receipts = [this](bool on) {
-        auto st = m_bridge.engine().set_read_receipts(on);
-        m_read_receipts->setChecked(m_bridge.engine().read_receipts());
+        auto st = m_bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.engine().set_read_receipts(on); });
+        m_read_receipts->setChecked(m_bridge.read_receipts());
         return st ? QString() : plain_error(st.error());
     };
     actions.set_remembered = [this](bool on) { return set_remember(on); };
@@ -220,15 +221,23 @@ EncryptionDialog* MainWindow::encryption() {
     const std::string peer = m_peer;
     const bool group = store::is_group_conversation(peer);
     EncryptionDialog::Actions actions;
-    actions.load = [this, peer] { return m_bridge.engine().conversation_security(peer); };
+    actions.load = [this, peer] {
+        return m_bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.engine().conversation_security(peer); });
+    };
     actions.safety_number = [this](const std::string& who) {
-        auto number = m_bridge.engine().safety_number(who);
+        auto number = m_bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.engine().safety_number(who); });
         return number ? QString::fromStdString(number->number) : QString();
     };
     actions.verify = [this](const std::string& who) { verify_safety_number_of(who); };
     actions.repair = [this, peer, group] {
-        Status st = group ? m_bridge.engine().renew_group_key(*store::group_id_of(peer))
-                          : m_bridge.engine().restart_sessions(peer);
+        Status st = group ? m_bridge.run_blocking([&](qt::ClientSession& s_) {
+            return s_.engine().renew_group_key(*store::group_id_of(peer));
+        })
+                          : m_bridge.run_blocking([&](qt::ClientSession& s_) {
+                                return s_.engine().restart_sessions(peer);
+                            });
         return st ? QString() : plain_error(st.error());
     };
     auto* dialog =

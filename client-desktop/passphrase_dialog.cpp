@@ -85,12 +85,14 @@ void PassphraseDialog::submit() {
         return;
     }
     show_message(tr("Changing the passphrase…"), false);
-    // Paint the sentence before the derivations block the event loop for a moment.
-    QApplication::processEvents(QEventLoop::ExcludeUserInputEvents);
     SecretBytes current = take(m_current);
     SecretBytes next = take(m_next);
     m_again->clear();
+    // The derivations run on the session's thread while the callback's local event loop keeps
+    // painting; the form is busy (not frozen) and takes no second OK meanwhile.
+    setEnabled(false);
     QString why = m_change(current, next);
+    setEnabled(true);
     if (!why.isEmpty()) {
         show_message(why, true);
         m_current->setFocus();

@@ -1,8 +1,9 @@
 // PassphraseDialog: "Change passphrase…". The current passphrase, the new one twice; OK checks
 // that the new one is not empty and typed the same twice, then hands both to the owner's
 // callback (AccountStore::change_passphrase, which takes a moment: two Argon2id derivations and
-// a re-encryption of the database). On success the dialog closes; otherwise it says why and
-// stays, with the fields emptied.
+// a re-encryption of the database; SessionBridge runs it on its worker thread and the callback
+// waits in a local event loop, so the dialog is disabled meanwhile). On success the dialog closes;
+// otherwise it says why and stays, with the fields emptied.
 //
 // Thread: the GUI thread. The passphrases go to the callback as SecretBytes and the fields are
 // cleared; QString's own copies cannot be wiped.

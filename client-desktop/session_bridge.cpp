@@ -17,67 +17,318 @@ QByteArray to_qbytes(std::span<const std::uint8_t> bytes) {
 
 } // namespace
 
+// The engine's observer on the worker thread: every event is copied into values and handed to
+// the bridge's own EngineObserver methods on the GUI thread, for the generation it was made for.
+class SessionBridge::Relay final : public engine::EngineObserver {
+public:
+    Relay(SessionBridge& bridge, quint64 generation)
+        : m_bridge(bridge)
+        , m_generation(generation) {}
+
+    void on_state(engine::State state) override {
+        gui([state](SessionBridge& b) { b.on_state(state); });
+    }
+    void on_message(const store::MessageRow& row) override {
+        gui([row](SessionBridge& b) { b.on_message(row); });
+    }
+    void on_status(std::span<const std::uint8_t> message_id, store::MessageStatus status) override {
+        gui([id = Bytes(message_id.begin(), message_id.end()), status](SessionBridge& b) {
+            b.on_status(id, status);
+        });
+    }
+    void on_queue_drained() override {
+        gui([](SessionBridge& b) { b.on_queue_drained(); });
+    }
+    void on_settled() override {
+        gui([](SessionBridge& b) { b.on_settled(); });
+    }
+    void on_error(const Error& error) override {
+        gui([error](SessionBridge& b) { b.on_error(error); });
+    }
+    void on_group_changed(std::span<const std::uint8_t> group_id) override {
+        gui([id = Bytes(group_id.begin(), group_id.end())](SessionBridge& b) {
+            b.on_group_changed(id);
+        });
+    }
+    void on_group_change_failed(std::span<const std::uint8_t> group_id, const Error& why) override {
+        gui([id = Bytes(group_id.begin(), group_id.end()), why](SessionBridge& b) {
+            b.on_group_change_failed(id, why);
+        });
+    }
+    void on_group_warning(std::span<const std::uint8_t> group_id,
+                          const std::string& sentence) override {
+        gui([id = Bytes(group_id.begin(), group_id.end()), sentence](SessionBridge& b) {
+            b.on_group_warning(id, sentence);
+        });
+    }
+    void on_group_unreachable(std::span<const std::uint8_t> message_id,
+                              const std::vector<std::string>& members) override {
+        gui([id = Bytes(message_id.begin(), message_id.end()), members](SessionBridge& b) {
+            b.on_group_unreachable(id, members);
+        });
+    }
+    void on_link_code(const std::string& text, const std::string& qr_payload,
+                      std::int64_t expires_at_ms) override {
+        gui([text, qr_payload, expires_at_ms](SessionBridge& b) {
+            b.on_link_code(text, qr_payload, expires_at_ms);
+        });
+    }
+    void on_linked(const std::string& username, std::uint32_t device_id) override {
+        gui([username, device_id](SessionBridge& b) { b.on_linked(username, device_id); });
+    }
+    void on_history_imported(std::size_t messages) override {
+        gui([messages](SessionBridge& b) { b.on_history_imported(messages); });
+    }
+    void on_devices_changed() override {
+        gui([](SessionBridge& b) { b.on_devices_changed(); });
+    }
+    void on_read_elsewhere(const std::string& conversation) override {
+        gui([conversation](SessionBridge& b) { b.on_read_elsewhere(conversation); });
+    }
+    void on_unlinked() override {
+        gui([](SessionBridge& b) { b.on_unlinked(); });
+    }
+    void on_message_changed(const store::MessageRow& row) override {
+        gui([row](SessionBridge& b) { b.on_message_changed(row); });
+    }
+    void on_messages_removed(const std::string& conversation,
+                             const std::vector<std::int64_t>& row_ids) override {
+        gui([conversation, row_ids](SessionBridge& b) {
+            b.on_messages_removed(conversation, row_ids);
+        });
+    }
+    void on_typing(const std::string& conversation, const std::string& who, bool typing) override {
+        gui([conversation, who, typing](SessionBridge& b) {
+            b.on_typing(conversation, who, typing);
+        });
+    }
+    void on_transfer(std::int64_t row_id, int index, std::uint64_t done,
+                     std::uint64_t total) override {
+        gui([row_id, index, done, total](SessionBridge& b) {
+            b.on_transfer(row_id, index, done, total);
+        });
+    }
+    void on_identity_changed(const std::string& peer) override {
+        gui([peer](SessionBridge& b) { b.on_identity_changed(peer); });
+    }
+
+private:
+    void gui(std::function<void(SessionBridge&)> fn) {
+        SessionBridge* bridge = &m_bridge;
+        m_bridge.to_gui(m_generation, [bridge, fn = std::move(fn)] { fn(*bridge); });
+    }
+
+    SessionBridge& m_bridge;
+    quint64 m_generation;
+};
+
 SessionBridge::SessionBridge(QObject* parent)
-    : QObject(parent) {}
+    : QObject(parent) {
+    m_thread.setObjectName(QStringLiteral("veil-session"));
+}
 
 SessionBridge::~SessionBridge() {
-    // Receivers may already be gone while the window tears down; the engine's last "offline"
-    // is of no use to anyone now.
+    // Receivers may already be gone while the window tears down.
     blockSignals(true);
     close();
+}
+
+void SessionBridge::start_worker() {
+    ++m_generation;
+    m_relay = std::make_unique<Relay>(*this, m_generation);
+    if (m_thread.isRunning())
+        return;
+    m_context = std::make_unique<QObject>();
+    m_context->moveToThread(&m_thread);
+    m_thread.start();
+}
+
+void SessionBridge::on_worker(std::function<void(qt::ClientSession*)> fn) {
+    if (!m_context)
+        return;
+    QMetaObject::invokeMethod(
+        m_context.get(), [this, fn = std::move(fn)] { fn(m_session.get()); }, Qt::QueuedConnection);
+}
+
+void SessionBridge::to_gui(quint64 gen, std::function<void()> fn, bool hold) {
+    // invokeMethod with the bridge as context: Qt drops the call if the bridge is gone.
+    QMetaObject::invokeMethod(
+        this,
+        [this, gen, hold, fn = std::move(fn)] {
+            if (gen != m_generation)
+                return;
+            if (hold && !m_reader) {
+                m_held.push_back(fn);
+                return;
+            }
+            fn();
+        },
+        Qt::QueuedConnection);
+}
+
+void SessionBridge::post(Job job) {
+    ++m_posted;
+    on_worker([job = std::move(job)](qt::ClientSession* session) {
+        if (session)
+            job(*session);
+    });
+}
+
+void SessionBridge::wait_idle() {
+    // Each round trip runs after every job queued before it and delivers after every event
+    // those jobs sent; slots may post more, so repeat until a round posted nothing new.
+    for (;;) {
+        if (!m_context)
+            return;
+        quint64 before = m_posted;
+        auto finished = std::make_shared<bool>(false);
+        on_worker([this, finished](qt::ClientSession*) {
+            QMetaObject::invokeMethod(
+                this, [finished] { *finished = true; }, Qt::QueuedConnection);
+        });
+        while (!*finished)
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+        if (m_posted == before)
+            return;
+    }
+}
+
+Status SessionBridge::wait_for(const std::function<void(Done)>& start_op) {
+    auto outcome = std::make_shared<std::optional<Status>>();
+    start_op([outcome](Status st) { *outcome = std::move(st); });
+    while (!*outcome && (m_opening || m_changing_passphrase || m_context))
+        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+    if (!*outcome)
+        return make_error(Errc::invalid_argument, "the profile was closed");
+    return std::move(**outcome);
+}
+
+void SessionBridge::finish_open(quint64 gen, Result<std::unique_ptr<qt::ClientSession>> session,
+                                const std::filesystem::path& dir, std::function<void()> cleanup,
+                                std::function<void(Status)> done) {
+    // Worker thread. The read connection is opened here too, with the key just derived, so
+    // the GUI thread neither runs Argon2id nor waits for the first page's check.
+    Result<std::unique_ptr<store::AccountStore>> reader =
+        session ? store::AccountStore::open_reader(dir, session.value()->store().database_key())
+                : Result<std::unique_ptr<store::AccountStore>>(session.error());
+    if (!reader) {
+        session = Result<std::unique_ptr<qt::ClientSession>>(reader.error());
+        if (cleanup)
+            cleanup();
+        to_gui(
+            gen,
+            [this, done, error = reader.error()] {
+                m_opening = false;
+                done(error);
+            },
+            false);
+        return;
+    }
+    m_session = std::move(session.value());
+    auto handed = std::make_shared<std::unique_ptr<store::AccountStore>>(std::move(reader.value()));
+    to_gui(
+        gen,
+        [this, done, handed, dir] {
+            m_opening = false;
+            adopt(std::move(*handed), dir);
+            done(Status{});
+        },
+        false);
+}
+
+void SessionBridge::create_profile(const std::filesystem::path& profile_dir,
+                                   const SecretBytes& passphrase, const std::string& username,
+                                   const std::string& relay_url, const std::string& device_name,
+                                   Done done) {
+    if (m_open || m_opening)
+        return done(make_error(Errc::invalid_argument, "a profile is open already"));
+    std::error_code ec;
+    bool folder_existed = std::filesystem::exists(profile_dir, ec);
+    bool had_profile = store::AccountStore::exists(profile_dir);
+    start_worker();
+    m_opening = true;
+    quint64 gen = m_generation;
+    auto secret = std::make_shared<SecretBytes>(passphrase.clone());
+    on_worker([=, this](qt::ClientSession*) {
+        auto session = qt::ClientSession::create(profile_dir, *secret, username, relay_url,
+                                                 *m_relay, device_name);
+        auto cleanup = [=] {
+            if (!had_profile)
+                remove_partial(profile_dir, !folder_existed);
+        };
+        finish_open(gen, std::move(session), profile_dir, cleanup, [=, this](Status st) {
+            if (st) {
+                m_created_here = true;
+                m_made_folder = !folder_existed;
+                log::info(kLog, "created a profile");
+            }
+            done(st);
+        });
+    });
 }
 
 Status SessionBridge::create_profile(const std::filesystem::path& profile_dir,
                                      const SecretBytes& passphrase, const std::string& username,
                                      const std::string& relay_url, const std::string& device_name) {
-    if (m_session)
-        return make_error(Errc::invalid_argument, "a profile is open already");
+    return wait_for([&](Done done) {
+        create_profile(profile_dir, passphrase, username, relay_url, device_name, done);
+    });
+}
+
+void SessionBridge::create_link_profile(const std::filesystem::path& profile_dir,
+                                        const SecretBytes& passphrase, const std::string& relay_url,
+                                        const std::string& device_name, Done done) {
+    if (m_open || m_opening)
+        return done(make_error(Errc::invalid_argument, "a profile is open already"));
     std::error_code ec;
     bool folder_existed = std::filesystem::exists(profile_dir, ec);
     bool had_profile = store::AccountStore::exists(profile_dir);
-    auto session =
-        qt::ClientSession::create(profile_dir, passphrase, username, relay_url, *this, device_name);
-    if (!session) {
-        if (!had_profile)
-            remove_partial(profile_dir, !folder_existed);
-        return session.error();
-    }
-    adopt(std::move(session.value()), profile_dir);
-    m_created_here = true;
-    m_made_folder = !folder_existed;
-    log::info(kLog, "created a profile");
-    return {};
+    start_worker();
+    m_opening = true;
+    quint64 gen = m_generation;
+    auto secret = std::make_shared<SecretBytes>(passphrase.clone());
+    on_worker([=, this](qt::ClientSession*) {
+        auto session = qt::ClientSession::create_for_link(profile_dir, *secret, relay_url,
+                                                          device_name, *m_relay);
+        // The store may have been made before the device name was refused.
+        auto cleanup = [=] {
+            if (!had_profile)
+                remove_partial(profile_dir, !folder_existed);
+        };
+        finish_open(gen, std::move(session), profile_dir, cleanup, [=, this](Status st) {
+            if (st) {
+                m_created_here = true;
+                m_made_folder = !folder_existed;
+                m_linking_here = true;
+                log::info(kLog, "created a profile to link");
+            }
+            done(st);
+        });
+    });
 }
 
 Status SessionBridge::create_link_profile(const std::filesystem::path& profile_dir,
                                           const SecretBytes& passphrase,
                                           const std::string& relay_url,
                                           const std::string& device_name) {
-    if (m_session)
-        return make_error(Errc::invalid_argument, "a profile is open already");
-    std::error_code ec;
-    bool folder_existed = std::filesystem::exists(profile_dir, ec);
-    bool had_profile = store::AccountStore::exists(profile_dir);
-    auto session =
-        qt::ClientSession::create_for_link(profile_dir, passphrase, relay_url, device_name, *this);
-    if (!session) {
-        // The store may have been made before the device name was refused.
-        if (!had_profile)
-            remove_partial(profile_dir, !folder_existed);
-        return session.error();
-    }
-    adopt(std::move(session.value()), profile_dir);
-    m_created_here = true;
-    m_made_folder = !folder_existed;
-    m_linking_here = true;
-    log::info(kLog, "created a profile to link");
-    return {};
+    return wait_for([&](Done done) {
+        create_link_profile(profile_dir, passphrase, relay_url, device_name, done);
+    });
+}
+
+void SessionBridge::start_link(Done done) {
+    if (!m_open)
+        return done(make_error(Errc::invalid_argument, "no profile is open"));
+    m_link_started = true;
+    call([](qt::ClientSession& s) { return s.engine().start_link(); }, nullptr,
+         [done](const Status& st) {
+             if (done)
+                 done(st);
+         });
 }
 
 Status SessionBridge::start_link() {
-    if (!m_session)
-        return make_error(Errc::invalid_argument, "no profile is open");
-    return m_session->engine().start_link();
+    return wait_for([this](Done done) { start_link(done); });
 }
 
 void SessionBridge::remove_partial(const std::filesystem::path& dir, bool made_folder) {
@@ -87,66 +338,170 @@ void SessionBridge::remove_partial(const std::filesystem::path& dir, bool made_f
         std::filesystem::remove(dir, ec); // only when empty
 }
 
+void SessionBridge::open_profile(const std::filesystem::path& profile_dir,
+                                 const SecretBytes& passphrase, const std::string& relay_url,
+                                 Done done) {
+    if (m_open || m_opening)
+        return done(make_error(Errc::invalid_argument, "a profile is open already"));
+    start_worker();
+    m_opening = true;
+    quint64 gen = m_generation;
+    auto secret = std::make_shared<SecretBytes>(passphrase.clone());
+    on_worker([=, this](qt::ClientSession*) {
+        auto session = qt::ClientSession::open(profile_dir, *secret, relay_url, *m_relay);
+        finish_open(gen, std::move(session), profile_dir, {}, [done](Status st) {
+            if (st)
+                log::info(kLog, "opened a profile");
+            done(st);
+        });
+    });
+}
+
 Status SessionBridge::open_profile(const std::filesystem::path& profile_dir,
                                    const SecretBytes& passphrase, const std::string& relay_url) {
-    if (m_session)
-        return make_error(Errc::invalid_argument, "a profile is open already");
-    auto session = qt::ClientSession::open(profile_dir, passphrase, relay_url, *this);
-    if (!session)
-        return session.error();
-    adopt(std::move(session.value()), profile_dir);
-    log::info(kLog, "opened a profile");
-    return {};
+    return wait_for([&](Done done) { open_profile(profile_dir, passphrase, relay_url, done); });
+}
+
+void SessionBridge::open_profile_with_key(const std::filesystem::path& profile_dir,
+                                          const SecretBytes& key, const std::string& relay_url,
+                                          Done done) {
+    if (m_open || m_opening)
+        return done(make_error(Errc::invalid_argument, "a profile is open already"));
+    start_worker();
+    m_opening = true;
+    quint64 gen = m_generation;
+    auto secret = std::make_shared<SecretBytes>(key.clone());
+    on_worker([=, this](qt::ClientSession*) {
+        auto session = qt::ClientSession::open_with_key(profile_dir, *secret, relay_url, *m_relay);
+        finish_open(gen, std::move(session), profile_dir, {}, [done](Status st) {
+            if (st)
+                log::info(kLog, "opened a profile with its remembered key");
+            done(st);
+        });
+    });
 }
 
 Status SessionBridge::open_profile_with_key(const std::filesystem::path& profile_dir,
                                             const SecretBytes& key, const std::string& relay_url) {
-    if (m_session)
-        return make_error(Errc::invalid_argument, "a profile is open already");
-    auto session = qt::ClientSession::open_with_key(profile_dir, key, relay_url, *this);
-    if (!session)
-        return session.error();
-    adopt(std::move(session.value()), profile_dir);
-    log::info(kLog, "opened a profile with its remembered key");
-    return {};
+    return wait_for([&](Done done) { open_profile_with_key(profile_dir, key, relay_url, done); });
+}
+
+void SessionBridge::change_passphrase(const SecretBytes& old_passphrase,
+                                      const SecretBytes& new_passphrase,
+                                      const store::KdfParams& kdf, Done done) {
+    if (!m_open)
+        return done(make_error(Errc::invalid_argument, "no profile is open"));
+    if (m_changing_passphrase)
+        return done(make_error(Errc::busy, "the passphrase is being changed already"));
+    // The change turns write-ahead logging off for a moment, which needs the file to itself:
+    // the read connection goes now and comes back under the new key.
+    m_changing_passphrase = true;
+    m_reader.reset();
+    quint64 gen = m_generation;
+    auto old_secret = std::make_shared<SecretBytes>(old_passphrase.clone());
+    auto new_secret = std::make_shared<SecretBytes>(new_passphrase.clone());
+    auto dir = m_profile_dir;
+    on_worker([=, this](qt::ClientSession* session) {
+        if (!session)
+            return;
+        Status st = session->store().change_passphrase(*old_secret, *new_secret, kdf);
+        auto reader = store::AccountStore::open_reader(dir, session->store().database_key());
+        auto handed =
+            std::make_shared<Result<std::unique_ptr<store::AccountStore>>>(std::move(reader));
+        to_gui(
+            gen,
+            [this, st, handed, done] {
+                m_changing_passphrase = false;
+                if (!*handed) {
+                    // Without a read connection the views cannot go on; close cleanly.
+                    log::warn(kLog, "the profile could not be read after a passphrase change");
+                    close_later();
+                    done(handed->error());
+                    return;
+                }
+                m_reader = std::move(handed->value());
+                auto held = std::move(m_held);
+                m_held.clear();
+                for (auto& fn : held)
+                    fn();
+                done(st);
+            },
+            false);
+    });
 }
 
 Status SessionBridge::change_passphrase(const SecretBytes& old_passphrase,
                                         const SecretBytes& new_passphrase,
                                         const store::KdfParams& kdf) {
-    if (!m_session)
-        return make_error(Errc::invalid_argument, "no profile is open");
-    return m_session->store().change_passphrase(old_passphrase, new_passphrase, kdf);
+    return wait_for(
+        [&](Done done) { change_passphrase(old_passphrase, new_passphrase, kdf, done); });
 }
 
-void SessionBridge::adopt(std::unique_ptr<qt::ClientSession> session,
+void SessionBridge::adopt(std::unique_ptr<store::AccountStore> reader,
                           const std::filesystem::path& dir) {
-    m_session = std::move(session);
+    m_reader = std::move(reader);
+    m_open = true;
     m_profile_dir = dir;
     m_last_error.reset();
     m_created_here = false;
     m_made_folder = false;
     m_linking_here = false;
+    m_link_started = false;
     m_unlinked = false;
     m_linked_as.clear();
     m_history_copied = 0;
     emit opened();
+    // Events the engine sent while the profile was opening (expired messages swept).
+    auto held = std::move(m_held);
+    m_held.clear();
+    for (auto& fn : held)
+        fn();
+}
+
+void SessionBridge::start(Done done) {
+    if (!m_open)
+        return done(make_error(Errc::invalid_argument, "no profile is open"));
+    call([](qt::ClientSession& s) { return s.engine().start(); }, nullptr,
+         [done](const Status& st) {
+             if (done)
+                 done(st);
+         });
 }
 
 Status SessionBridge::start() {
-    if (!m_session)
-        return make_error(Errc::invalid_argument, "no profile is open");
-    return m_session->engine().start();
+    return wait_for([this](Done done) { start(done); });
 }
 
 void SessionBridge::close() {
-    if (!m_session)
+    if (!m_context)
         return;
-    m_session->engine().stop();
-    m_session.reset();
+    bool was_open = m_open;
+    ++m_generation;
+    m_open = false;
+    m_opening = false;
+    m_changing_passphrase = false;
+    m_held.clear();
+    // The engine stops and the session (QWebSocket included) is destroyed on the thread it
+    // lives on; then that thread ends. This is the one place the GUI waits for the worker.
+    QMetaObject::invokeMethod(
+        m_context.get(),
+        [this] {
+            if (m_session)
+                m_session->engine().stop();
+            m_session.reset();
+            m_context->moveToThread(nullptr);
+            QThread::currentThread()->quit();
+        },
+        Qt::QueuedConnection);
+    m_thread.wait();
+    m_context.reset();
+    m_relay.reset();
+    m_reader.reset();
     m_state = engine::State::offline;
-    log::info(kLog, "closed the profile");
-    emit closed();
+    if (was_open) {
+        log::info(kLog, "closed the profile");
+        emit closed();
+    }
 }
 
 void SessionBridge::close_later() {
@@ -154,7 +509,7 @@ void SessionBridge::close_later() {
 }
 
 void SessionBridge::discard_created_profile() {
-    if (!m_session || !m_created_here)
+    if (!m_open || !m_created_here)
         return;
     auto dir = m_profile_dir;
     bool made_folder = m_made_folder;
@@ -169,12 +524,18 @@ void SessionBridge::discard_created_profile() {
 }
 
 QString SessionBridge::username() const {
-    if (!m_session)
+    if (!m_reader)
         return QString();
-    if (!m_session->engine().username().empty())
-        return QString::fromStdString(m_session->engine().username());
-    auto account = m_session->store().account();
+    auto account = m_reader->account();
     return account ? QString::fromStdString(account->username) : QString();
+}
+
+bool SessionBridge::read_receipts() const {
+    if (!m_reader)
+        return true;
+    // The engine's setting (Engine::read_receipts): on unless it says "off".
+    auto value = m_reader->setting("read_receipts");
+    return !value || value.value() != "off";
 }
 
 QString SessionBridge::link_summary() const {
@@ -189,9 +550,9 @@ QString SessionBridge::link_summary() const {
 }
 
 QString SessionBridge::relay_url() const {
-    if (!m_session)
+    if (!m_reader)
         return QString();
-    auto account = m_session->store().account();
+    auto account = m_reader->account();
     return account ? QString::fromStdString(account->relay_url) : QString();
 }
 

@@ -2,9 +2,21 @@
 // Signal context, transport, engine) of the open profile, is the engine's observer, and
 // re-emits the engine's events as Qt signals for models and views.
 //
-// Thread: the GUI thread, which also runs the transport (issue 7 moves crypto off it).
-// Re-entrancy: signals are emitted from inside engine calls. A slot may call the engine and the
-// store, but must not close the session; use close_later() for that.
+// Threads (issue 7: the UI never blocks): the ClientSession lives on a worker QThread the bridge
+// owns. The engine, the QWebSocket, every decrypt and encrypt and every write to the account
+// database run there; so do the Argon2id derivations of open, create and change_passphrase.
+// The GUI thread talks to it in two ways only:
+//  - post() and call() queue a job on the worker and return at once; call() hands the job's
+//    result to a callback on the GUI thread.
+//  - store() is a second, read-only connection to the same database (AccountStore::open_reader,
+//    opened with the key the worker derived), for quick reads: a page of messages, the
+//    conversation list, a contact's trust. It sees every write the worker has committed.
+// Engine events reach the GUI as queued calls carrying copies; the signals below are emitted on
+// the GUI thread. An event or a result that arrives after close() (or for a profile since
+// replaced) is dropped.
+//
+// Everything here is called from the GUI thread, except the EngineObserver methods, which tests
+// may call directly to stand in for the engine (they run where they are called).
 #pragma once
 
 #include "engine/engine.h"
@@ -14,15 +26,21 @@
 #include "util/secret_bytes.h"
 
 #include <QByteArray>
+#include <QCoreApplication>
+#include <QEventLoop>
 #include <QObject>
+#include <QPointer>
 #include <QString>
 #include <QStringList>
+#include <QThread>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace veil::desktop {
@@ -30,15 +48,29 @@ namespace veil::desktop {
 class SessionBridge final : public QObject, public engine::EngineObserver {
     Q_OBJECT
 public:
+    // A job for the worker thread, on the open profile's session.
+    using Job = std::function<void(qt::ClientSession&)>;
+    // The outcome of an asynchronous operation, on the GUI thread.
+    using Done = std::function<void(Status)>;
+
     explicit SessionBridge(QObject* parent = nullptr);
+    // Closes the profile (waiting for the worker to stop).
     ~SessionBridge() override;
     SessionBridge(const SessionBridge&) = delete;
     SessionBridge& operator=(const SessionBridge&) = delete;
+
+    // ---- Opening and closing. Each operation below runs on the worker and reports through
+    // done on the GUI thread; opened() is emitted just before a successful done. done is not
+    // called when the bridge is closed or destroyed first. The overloads without done wait for
+    // the outcome in a local event loop (the GUI keeps painting): for tests and scripted runs.
 
     // Creates a new profile in profile_dir with fresh keys; nothing is sent until start().
     // device_name is how the account's device list names this device (may be empty).
     // Errors: invalid_argument (username rules, empty passphrase), already_exists, io, database.
     // A profile that could not be made whole is removed again.
+    void create_profile(const std::filesystem::path& profile_dir, const SecretBytes& passphrase,
+                        const std::string& username, const std::string& relay_url,
+                        const std::string& device_name, Done done);
     Status create_profile(const std::filesystem::path& profile_dir, const SecretBytes& passphrase,
                           const std::string& username, const std::string& relay_url,
                           const std::string& device_name = {});
@@ -46,34 +78,79 @@ public:
     // (ClientSession::create_for_link); start_link() then announces its code (linkCode). Until
     // linked it is removed by discard_created_profile() like a created one.
     // Errors: as create_profile; invalid_argument for a device name over 64 bytes.
+    void create_link_profile(const std::filesystem::path& profile_dir,
+                             const SecretBytes& passphrase, const std::string& relay_url,
+                             const std::string& device_name, Done done);
     Status create_link_profile(const std::filesystem::path& profile_dir,
                                const SecretBytes& passphrase, const std::string& relay_url,
                                const std::string& device_name);
-    // Engine::start_link on the profile from create_link_profile.
-    Status start_link();
     // Opens an existing profile. relay_url, when not empty, replaces the stored address.
-    // Errors: not_found, wrong_passphrase, corrupt, database.
+    // Errors: not_found, wrong_passphrase, corrupt, database, busy (open in another process).
+    void open_profile(const std::filesystem::path& profile_dir, const SecretBytes& passphrase,
+                      const std::string& relay_url, Done done);
     Status open_profile(const std::filesystem::path& profile_dir, const SecretBytes& passphrase,
                         const std::string& relay_url);
     // Opens an existing profile with its raw database key (as a keyring keeps it).
     // Errors: as open_profile; wrong_passphrase when the key no longer opens it.
+    void open_profile_with_key(const std::filesystem::path& profile_dir, const SecretBytes& key,
+                               const std::string& relay_url, Done done);
     Status open_profile_with_key(const std::filesystem::path& profile_dir, const SecretBytes& key,
                                  const std::string& relay_url);
     // AccountStore::change_passphrase on the open profile (kdf: the Argon2id cost; keep the
     // default outside tests). Errors: wrong_passphrase (old one not right), invalid_argument.
+    // store() is unavailable (nullptr from reader()) until done runs: the change needs the
+    // database to itself. Engine events that arrive meanwhile are held and delivered after.
+    void change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase,
+                           const store::KdfParams& kdf, Done done);
     Status change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase,
                              const store::KdfParams& kdf = store::KdfParams{});
     // Connects, then registers (a created profile) or authenticates, reconnecting until close().
+    // done (may be empty) gets Engine::start's outcome; the rest arrives as signals.
+    void start(Done done);
     Status start();
-    // Stops the engine and closes the store. Safe to call when nothing is open.
+    // Engine::start_link on the profile from create_link_profile.
+    void start_link(Done done);
+    Status start_link();
+    // Stops the engine on the worker, waits for the worker thread to end, then closes the read
+    // connection. Safe to call when nothing is open. Must not be called from a slot that runs
+    // inside a local event loop of this bridge's waiting overloads; use close_later() there.
     void close();
-    // close() from the event loop, for slots that run inside an engine callback.
+    // close() from the event loop, for slots that must not close the session themselves.
     void close_later();
     // Closes a profile made by create_profile() in this run and removes its files, for a
     // registration that failed. The folder goes too if this run created it and it is then empty.
     void discard_created_profile();
 
-    bool is_open() const { return m_session != nullptr; }
+    // ---- Work on the worker thread.
+
+    // Queues job on the worker; it runs after every job posted before it, and not at all when
+    // the profile is closed first. Never waits. The job must not touch GUI objects; it reaches
+    // the GUI through call()'s callback or the engine's events.
+    void post(Job job);
+    // Queues job on the worker and hands its result to done on the GUI thread, unless receiver
+    // (may be null: the bridge alone decides) is destroyed or the profile closed first.
+    template <typename F, typename D>
+    void call(F job, QObject* receiver, D done);
+    // Wraps fn so that calling the result on the worker runs fn with copies of the same values
+    // on the GUI thread (dropped after close()): for the engine's completion handlers.
+    template <typename... Args>
+    std::function<void(Args...)> on_gui(std::function<void(Args...)> fn);
+    // Runs job on the worker and blocks the GUI thread until it returns its result; no other
+    // event is processed meanwhile. The engine events the job caused are delivered before it
+    // returns, as they were when the engine ran on this thread. The profile must be open. This
+    // is the old, synchronous way, kept for the actions not yet made asynchronous (FIXME(#7):
+    // each caller should post() or call() instead) and for tests; it waits behind whatever the
+    // worker is doing.
+    template <typename F>
+    auto run_blocking(F job) -> std::invoke_result_t<F, qt::ClientSession&>;
+    // Waits in a local event loop until every job posted so far has run on the worker and every
+    // event and result it sent has been delivered here, including jobs those deliveries posted.
+    // For tests and scripted runs; never used by the app itself.
+    void wait_idle();
+
+    bool is_open() const { return m_open; }
+    // An open, a create or a passphrase change is running on the worker.
+    bool is_busy() const { return m_opening || m_changing_passphrase; }
     const std::filesystem::path& profile_dir() const { return m_profile_dir; }
     engine::State state() const { return m_state; }
     QString username() const;
@@ -85,10 +162,15 @@ public:
     // After a link finished on this new device: how it was linked, for the main window
     // ("Linked as device 2 of alice. 14 messages copied."); empty otherwise.
     QString link_summary() const;
+    // The engine is showing a link code on this device (start_link() until linked or failed).
+    bool linking() const { return m_linking_here && m_link_started; }
+    // Whether this account sends read receipts (the engine's setting, read here).
+    bool read_receipts() const;
 
-    // The open profile's store and engine; only while is_open().
-    store::AccountStore& store() { return m_session->store(); }
-    engine::Engine& engine() { return m_session->engine(); }
+    // The GUI thread's read-only connection to the open profile (see above): only while
+    // is_open(), and not during change_passphrase(). Writes through it fail.
+    store::AccountStore& store() { return *m_reader; }
+    store::AccountStore* reader() { return m_reader.get(); }
 
     // EngineObserver
     void on_state(engine::State state) override;
@@ -165,20 +247,95 @@ signals:
     void closed();
 
 private:
-    void adopt(std::unique_ptr<qt::ClientSession> session, const std::filesystem::path& dir);
+    class Relay;
+    // What a finished open, create or change hands back from the worker.
+    struct Opened;
+
+    // Starts the worker thread if it is not running, with a fresh generation.
+    void start_worker();
+    // Runs fn on the worker thread, with the session (nullptr when none is open there).
+    void on_worker(std::function<void(qt::ClientSession*)> fn);
+    // From the worker: runs fn on the GUI thread if the profile of generation gen is still the
+    // one here. Engine events (hold = true) wait while the read connection is away.
+    void to_gui(quint64 gen, std::function<void()> fn, bool hold = true);
+    // Worker side of every open and create: keeps the session, opens the read connection and
+    // reports back; on failure cleanup runs on the worker first.
+    void finish_open(quint64 gen, Result<std::unique_ptr<qt::ClientSession>> session,
+                     const std::filesystem::path& dir, std::function<void()> cleanup,
+                     std::function<void(Status)> done);
+    void adopt(std::unique_ptr<store::AccountStore> reader, const std::filesystem::path& dir);
+    // Runs an operation's asynchronous form and waits for it in a local event loop.
+    Status wait_for(const std::function<void(Done)>& start_op);
     // After a failed create: removes what it left in dir, which held no profile before.
     static void remove_partial(const std::filesystem::path& dir, bool made_folder);
 
+    // Worker side: touched on the worker thread only (set up before it starts, torn down after
+    // it ends).
+    QThread m_thread;
+    std::unique_ptr<QObject> m_context; // lives on m_thread; jobs are queued to it
+    std::unique_ptr<Relay> m_relay;     // the engine's observer there
     std::unique_ptr<qt::ClientSession> m_session;
+
+    // GUI side.
+    std::unique_ptr<store::AccountStore> m_reader;
+    quint64 m_generation = 0; // changes with every open and close; stale deliveries are dropped
+    quint64 m_posted = 0;     // jobs posted, for wait_idle()
+    bool m_open = false;
+    bool m_opening = false;
+    bool m_changing_passphrase = false;
+    std::vector<std::function<void()>> m_held; // events that came while the reader was away
     std::filesystem::path m_profile_dir;
     engine::State m_state = engine::State::offline;
     std::optional<Error> m_last_error;
     bool m_created_here = false; // create_profile() made this profile in this run
     bool m_made_folder = false;  // ...and the folder did not exist before
     bool m_linking_here = false; // ...by create_link_profile(), and not linked yet
+    bool m_link_started = false;
     bool m_unlinked = false;
     QString m_linked_as; // "device 2 of alice", once linked here
     std::size_t m_history_copied = 0;
 };
+
+template <typename F, typename D>
+void SessionBridge::call(F job, QObject* receiver, D done) {
+    using T = std::invoke_result_t<F, qt::ClientSession&>;
+    QPointer<QObject> guard(receiver);
+    const bool guarded = receiver != nullptr;
+    quint64 gen = m_generation;
+    ++m_posted;
+    on_worker([this, gen, guard, guarded, job, done](qt::ClientSession* session) {
+        if (!session)
+            return;
+        auto result = std::make_shared<T>(job(*session));
+        to_gui(gen, [guard, guarded, done, result] {
+            if (!guarded || guard)
+                done(*result);
+        });
+    });
+}
+
+template <typename... Args>
+std::function<void(Args...)> SessionBridge::on_gui(std::function<void(Args...)> fn) {
+    quint64 gen = m_generation;
+    return [this, gen, fn](Args... args) { to_gui(gen, [fn, args...] { fn(args...); }); };
+}
+
+template <typename F>
+auto SessionBridge::run_blocking(F job) -> std::invoke_result_t<F, qt::ClientSession&> {
+    using T = std::invoke_result_t<F, qt::ClientSession&>;
+    ++m_posted;
+    if constexpr (std::is_void_v<T>) {
+        QMetaObject::invokeMethod(
+            m_context.get(), [&] { job(*m_session); }, Qt::BlockingQueuedConnection);
+        QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
+    } else {
+        std::optional<T> result;
+        QMetaObject::invokeMethod(
+            m_context.get(), [&] { result.emplace(job(*m_session)); },
+            Qt::BlockingQueuedConnection);
+        QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
+        return std::move(*result);
+    }
+}
 
 } // namespace veil::desktop

@@ -17,8 +17,10 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QTabWidget>
+#include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
 
@@ -272,18 +274,34 @@ void StartDialog::submit_open() {
         return;
     }
     show_progress(tr("Unlocking the profile…"));
+    set_busy(true);
+    m_unlocking = true;
     SecretBytes passphrase = take_passphrase(m_open_passphrase);
+    // The key derivation runs on the session's thread; the dialog stays busy, not frozen.
     // A relay given on the command line replaces the stored address, as in the terminal app.
-    if (auto st = m_bridge.open_profile(dir, passphrase, m_relay_override.toStdString()); !st) {
-        show_error(plain_error(st.error()));
-        return;
-    }
-    if (auto st = m_bridge.start(); !st) {
-        show_error(plain_error(st.error()));
-        m_bridge.close();
-        return;
-    }
-    finish();
+    QPointer<StartDialog> self(this);
+    m_bridge.open_profile(dir, passphrase, m_relay_override.toStdString(), [self](Status st) {
+        if (!self)
+            return;
+        if (!st) {
+            self->m_unlocking = false;
+            self->set_busy(false);
+            self->show_error(plain_error(st.error()));
+            return;
+        }
+        self->m_bridge.start([self](Status started) {
+            if (!self)
+                return;
+            self->m_unlocking = false;
+            self->set_busy(false);
+            if (!started) {
+                self->show_error(plain_error(started.error()));
+                self->m_bridge.close();
+                return;
+            }
+            self->finish();
+        });
+    });
 }
 
 void StartDialog::set_keyring(Keyring* keyring) {
@@ -399,18 +417,25 @@ bool StartDialog::check_new_profile(QLineEdit* relay, QLineEdit* device_name, QL
 void StartDialog::create_and_register() {
     SecretBytes passphrase = take_passphrase(m_passphrase);
     m_passphrase_again->clear();
-    auto st = m_bridge.create_profile(
-        to_path(m_create_dir), passphrase, m_username->text().trimmed().toStdString(),
-        m_relay->text().trimmed().toStdString(), m_device_name->text().trimmed().toStdString());
-    if (!st) {
-        set_busy(false);
-        show_error(plain_error(st.error()));
-        return;
-    }
-    m_registering = true;
-    m_register_timer.start();
-    if (auto started = m_bridge.start(); !started)
-        registration_failed(plain_error(started.error()));
+    QPointer<StartDialog> self(this);
+    m_bridge.create_profile(to_path(m_create_dir), passphrase,
+                            m_username->text().trimmed().toStdString(),
+                            m_relay->text().trimmed().toStdString(),
+                            m_device_name->text().trimmed().toStdString(), [self](Status st) {
+                                if (!self)
+                                    return;
+                                if (!st) {
+                                    self->set_busy(false);
+                                    self->show_error(plain_error(st.error()));
+                                    return;
+                                }
+                                self->m_registering = true;
+                                self->m_register_timer.start();
+                                self->m_bridge.start([self](Status started) {
+                                    if (self && !started)
+                                        self->registration_failed(plain_error(started.error()));
+                                });
+                            });
 }
 
 // ---- linking ---------------------------------------------------------------------------------
@@ -443,9 +468,16 @@ void StartDialog::create_and_link() {
     // A failed attempt's profile may still be open if "Start again" came first.
     if (m_bridge.is_open())
         m_bridge.discard_created_profile();
-    auto st = m_bridge.create_link_profile(to_path(m_link_dir), *m_link_secret,
-                                           m_link_relay->text().trimmed().toStdString(),
-                                           m_link_device_name->text().trimmed().toStdString());
+    QPointer<StartDialog> self(this);
+    m_bridge.create_link_profile(
+        to_path(m_link_dir), *m_link_secret, m_link_relay->text().trimmed().toStdString(),
+        m_link_device_name->text().trimmed().toStdString(), [self](Status st) {
+            if (self)
+                self->link_profile_created(st);
+        });
+}
+
+void StartDialog::link_profile_created(const Status& st) {
     if (!st) {
         end_link_attempt();
         if (m_link_dialog)
@@ -471,8 +503,11 @@ void StartDialog::create_and_link() {
     }
     m_link_dialog->show_waiting(
         tr("Asking %1 for a link code…").arg(m_link_relay->text().trimmed()));
-    if (auto started = m_bridge.start_link(); !started)
-        link_failed(plain_error(started.error()));
+    QPointer<StartDialog> self(this);
+    m_bridge.start_link([self](Status started) {
+        if (self && !started)
+            self->link_failed(plain_error(started.error()));
+    });
 }
 
 void StartDialog::on_link_code(const QString& text, const QString& qr_payload,

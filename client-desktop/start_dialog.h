@@ -68,8 +68,10 @@ public:
 
     // The error shown, or empty.
     QString error_text() const;
-    // Registering, linking, or a failed link's "Start again" still offered.
-    bool busy() const { return m_registering || m_linking || m_link_secret.has_value(); }
+    // Unlocking, registering, linking, or a failed link's "Start again" still offered.
+    bool busy() const {
+        return m_unlocking || m_registering || m_linking || m_link_secret.has_value();
+    }
     // While linking: the dialog showing the code (nullptr otherwise).
     LinkCodeDialog* link_code_dialog() const;
     // The device name in the create and link forms.
@@ -101,6 +103,8 @@ private:
                            QLineEdit* again);
     void create_and_register();
     void create_and_link();
+    // The worker finished making the link profile: show the code dialog and start the link.
+    void link_profile_created(const Status& st);
     void on_state(engine::State state);
     void on_link_code(const QString& text, const QString& qr_payload, qint64 expires_at_ms);
     void on_linked();
@@ -137,6 +141,7 @@ private:
     QString m_keyring_note;
     QDialogButtonBox* m_buttons = nullptr;
     QTimer m_register_timer;
+    bool m_unlocking = false; // the profile is being opened on the session thread
     bool m_registering = false;
     // Linking: a link profile is open and waits for its code or the other device.
     bool m_linking = false;

@@ -274,6 +274,28 @@ Result<std::unique_ptr<AccountStore>> AccountStore::open_with_key(const fs::path
     return finish_open(std::move(db.value()), std::move(lock.value()), profile_dir, key.clone());
 }
 
+Result<std::unique_ptr<AccountStore>> AccountStore::open_reader(const fs::path& profile_dir,
+                                                                const SecretBytes& key) {
+    if (!exists(profile_dir))
+        return make_error(Errc::not_found, "there is no account profile in this folder");
+    auto db = keyed_database(profile_dir, key);
+    if (!db)
+        return db.error();
+    // query_only first: from here on nothing this connection runs can change the file.
+    VEIL_TRY(db->exec("PRAGMA query_only = ON; PRAGMA foreign_keys = ON; "
+                      "PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;"));
+    auto version = db->query_int("PRAGMA user_version");
+    if (!version)
+        return version.error();
+    if (version.value() != current_schema_version())
+        return make_error(Errc::database,
+                          "the account database is not at this build's schema version");
+    auto impl = std::make_unique<Impl>(std::move(db.value()), std::nullopt);
+    impl->profile_dir = profile_dir;
+    impl->db_key = key.clone();
+    return std::unique_ptr<AccountStore>(new AccountStore(std::move(impl)));
+}
+
 Result<std::unique_ptr<AccountStore>> AccountStore::finish_open(Database db, ProfileLock lock,
                                                                 const fs::path& profile_dir,
                                                                 SecretBytes key) {

@@ -213,6 +213,17 @@ public:
     // wrong_passphrase when the key no longer opens the database (the passphrase changed).
     static Result<std::unique_ptr<AccountStore>>
     open_with_key(const std::filesystem::path& profile_dir, const SecretBytes& key);
+    // A second, read-only connection to a profile this process has open already (through
+    // open(), open_with_key() or create()), for a thread that only reads while another one
+    // writes: WAL lets it read beside the writer and it sees each write once committed. It takes
+    // the raw key of the writer's store (no Argon2id), holds no profile lock (the writer does),
+    // never migrates and writes nothing: the connection is query_only, so every write method
+    // fails (Errc::io: SQLite says read-only). Fails with wrong_passphrase for a wrong key, with
+    // not_found without a profile and with database when the file's schema is not this build's.
+    // Close it before the writer's change_passphrase(), which needs the file to itself, and open it
+    // again with the new key after.
+    static Result<std::unique_ptr<AccountStore>>
+    open_reader(const std::filesystem::path& profile_dir, const SecretBytes& key);
     static bool exists(const std::filesystem::path& profile_dir);
     // Deletes the files a profile consists of (not the folder, nor files others put there).
     // For undoing a create whose registration failed; the store must be closed.

@@ -15,7 +15,7 @@ namespace veil::store {
 
 class AccountStore::Impl {
 public:
-    Impl(Database database, ProfileLock profile_lock)
+    Impl(Database database, std::optional<ProfileLock> profile_lock)
         : db(std::move(database))
         , lock(std::move(profile_lock)) {}
 
@@ -29,7 +29,8 @@ public:
     Status put_meta_blob(std::string_view key, std::span<const std::uint8_t> value);
 
     Database db;
-    ProfileLock lock; // held while the store is open
+    // Held while the store is open; a reader (open_reader) has none: the writer holds it.
+    std::optional<ProfileLock> lock;
     std::filesystem::path profile_dir;
     SecretBytes db_key; // the raw database key, for database_key() and change_passphrase()
 

@@ -117,7 +117,9 @@ TEST_CASE("the window's encryption view reads the engine for the open conversati
         CHECK(window.encryption() == nullptr);
         CHECK(window.error_text() == QStringLiteral("Open a conversation to see its encryption."));
     }
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     EncryptionDialog* dialog = window.encryption();

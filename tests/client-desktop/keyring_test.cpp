@@ -31,6 +31,8 @@ struct KeyringFixture {
         dialog.fill_open(profile(), QStringLiteral("right"));
         dialog.remember_box().setChecked(remember);
         dialog.submit();
+        // The profile opens on the session's thread; the dialog is busy until then.
+        REQUIRE(test::wait_until([&] { return !dialog.busy(); }, 20'000));
         REQUIRE(dialog.result() == QDialog::Accepted);
         REQUIRE(bridge.is_open());
     }
@@ -116,7 +118,7 @@ TEST_CASE_METHOD(KeyringFixture, "an absent or failing keyring falls back to the
     CHECK_FALSE(bridge.is_open());
     dialog.fill_open(profile(), QStringLiteral("right"));
     dialog.submit();
-    CHECK(bridge.is_open());
+    CHECK(test::wait_until([&] { return bridge.is_open(); }, 20'000));
     bridge.close();
     set_remembered(entry, false);
 }

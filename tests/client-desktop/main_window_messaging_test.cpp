@@ -46,7 +46,8 @@ struct MessagingFixture {
     std::int64_t receive(store::MessageRow row) {
         row.sent_at_ms = QDateTime::currentMSecsSinceEpoch();
         row.received_at_ms = row.sent_at_ms;
-        auto id = bridge.store().insert_message(row);
+        auto id = bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.store().insert_message(row); });
         REQUIRE(id.ok());
         row.id = id.value();
         observer().on_message(row);
@@ -226,8 +227,12 @@ TEST_CASE_METHOD(MessagingFixture, "an expired message says so and offers Send a
     auto rows = bridge.store().messages("bob", 10);
     REQUIRE(rows.ok());
     REQUIRE(rows->size() == 1);
-    REQUIRE(
-        bridge.store().set_status(rows->front().message_id, store::MessageStatus::expired).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().set_status(rows->front().message_id,
+                                                 store::MessageStatus::expired);
+                })
+                .ok());
     observer().on_status(rows->front().message_id, store::MessageStatus::expired);
     CHECK(shown(window, 0, MessageListModel::TickRole)
               .contains(QStringLiteral("expired undelivered")));
@@ -245,7 +250,11 @@ TEST_CASE_METHOD(MessagingFixture, "changed and removed messages follow the engi
     window.open_conversation("bob");
     std::int64_t first = receive(test::incoming("bob", 1, "one"));
     std::int64_t second = receive(test::incoming("bob", 2, "two"));
-    REQUIRE(bridge.store().edit_message(first, "one, edited", 1700000000999).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().edit_message(first, "one, edited", 1700000000999);
+                })
+                .ok());
     announce_changed(first);
     CHECK(shown(window, 0, MessageListModel::TextRole) == QStringLiteral("one, edited"));
     window.reply_to(1);
@@ -270,7 +279,9 @@ TEST_CASE_METHOD(MessagingFixture, "the disappearing dialog sets the timer shown
     dialog->setTextValue(QStringLiteral("5 minutes"));
     dialog->accept();
     INFO(window.error_text().toStdString());
-    CHECK(bridge.engine().disappearing("bob").value() == 300);
+    CHECK(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().disappearing("bob"); })
+            .value() == 300);
     CHECK(window.timer_text() == QStringLiteral("⏳ 5 minutes"));
     // The engine's remark about the change is in the conversation; a new message carries it.
     window.send_text(QStringLiteral("secret"));
@@ -308,17 +319,23 @@ TEST_CASE_METHOD(MessagingFixture, "the read receipts toggle follows and sets th
     MainWindow window(bridge);
     QAction& toggle = window.read_receipts_action();
     CHECK(toggle.isCheckable());
-    CHECK(toggle.isChecked() == bridge.engine().read_receipts());
+    CHECK(toggle.isChecked() ==
+          bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
     CHECK(window.notifications_menu().actions().contains(&toggle));
     toggle.trigger();
-    CHECK_FALSE(bridge.engine().read_receipts());
+    CHECK_FALSE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
     toggle.trigger();
-    CHECK(bridge.engine().read_receipts());
+    CHECK(bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
 }
 
 TEST_CASE_METHOD(MessagingFixture, "a mention of us in a group is highlighted") {
     store::GroupRow group = test::group_row(1, "hikers");
-    REQUIRE(bridge.store().save_group(group, {{"alice", false}, {"bob", true}}).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_group(group, {{"alice", false}, {"bob", true}});
+                })
+                .ok());
     MainWindow window(bridge);
     std::string peer = store::group_conversation(group.group_id);
     window.open_conversation(peer);
@@ -336,14 +353,25 @@ TEST_CASE_METHOD(MessagingFixture, "a mention of us in a group is highlighted") 
 
 TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the composer") {
     crypto::ProtocolAddress bob{"bob", 1};
-    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
-    REQUIRE(bridge.engine().set_verified("bob", true).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_identity(bob, identity_key());
+                })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking(
+                    [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     CHECK(window.header_shows_verified());
     CHECK(window.identity_banner_text().isEmpty());
 
-    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_identity(bob, identity_key());
+                })
+                .ok());
     observer().on_identity_changed("bob");
     CHECK(window.identity_banner_text().startsWith(
         QStringLiteral("Your safety number with bob changed.")));
@@ -358,10 +386,18 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the c
 
 TEST_CASE_METHOD(MessagingFixture, "an unverified contact's new key is a banner without Accept") {
     crypto::ProtocolAddress bob{"bob", 1};
-    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_identity(bob, identity_key());
+                })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
-    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_identity(bob, identity_key());
+                })
+                .ok());
     observer().on_identity_changed("bob");
     CHECK_FALSE(window.identity_banner_text().isEmpty());
     CHECK_FALSE(window.identity_banner_offers_accept());
@@ -379,7 +415,11 @@ TEST_CASE_METHOD(MessagingFixture, "Verify safety number is offered for people, 
     REQUIRE(verify != nullptr);
     CHECK(verify->isVisible());
     store::GroupRow group = test::group_row(1, "hikers");
-    REQUIRE(bridge.store().save_group(group, {{"alice", true}}).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_group(group, {{"alice", true}});
+                })
+                .ok());
     window.open_conversation(store::group_conversation(group.group_id));
     CHECK_FALSE(verify->isVisible());
 }
@@ -418,7 +458,10 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
     file.blob_size = 2100;
     file.file_name = "report.pdf";
     file.content_type = "application/pdf";
-    REQUIRE(bridge.store().add_attachment(id, file).ok());
+    REQUIRE(bridge
+                .run_blocking(
+                    [&](qt::ClientSession& s_) { return s_.store().add_attachment(id, file); })
+                .ok());
     announce_changed(id);
     CHECK(shown(window, 0).contains(QStringLiteral("📎 report.pdf  ·  2.0 KB")));
 
@@ -430,8 +473,12 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
     download->click();
     CHECK(test::wait_until([&] { return !window.error_text().isEmpty(); }, 2000));
 
-    REQUIRE(
-        bridge.store().set_attachment_state(id, 0, store::AttachmentState::downloading, "").ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().set_attachment_state(id, 0,
+                                                           store::AttachmentState::downloading, "");
+                })
+                .ok());
     announce_changed(id);
     observer().on_transfer(id, 0, 1024, 2048);
     auto* bar = window.files_panel().findChild<QProgressBar*>();
@@ -439,7 +486,12 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
     CHECK(bar->value() == 50);
     CHECK(shown(window, 0).contains(QStringLiteral("downloading 50%")));
 
-    REQUIRE(bridge.store().set_attachment_state(id, 0, store::AttachmentState::ready, "x").ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().set_attachment_state(id, 0, store::AttachmentState::ready,
+                                                           "x");
+                })
+                .ok());
     announce_changed(id);
     CHECK(button(window.files_panel(), QStringLiteral("Save as…")) != nullptr);
     CHECK(window.files_panel().findChild<QProgressBar*>() == nullptr);
@@ -475,11 +527,22 @@ TEST_CASE_METHOD(MessagingFixture, "Esc in the composer cancels a reply and Up e
 
 TEST_CASE_METHOD(MessagingFixture, "verifying the new number from the banner accepts the key") {
     crypto::ProtocolAddress bob{"bob", 1};
-    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
-    REQUIRE(bridge.engine().set_verified("bob", true).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_identity(bob, identity_key());
+                })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking(
+                    [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
-    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_identity(bob, identity_key());
+                })
+                .ok());
     observer().on_identity_changed("bob");
     REQUIRE_FALSE(window.input_enabled());
 
@@ -508,12 +571,23 @@ namespace {
 TEST_CASE_METHOD(MessagingFixture, "a changed key's banner and dialog, shown for a screenshot",
                  "[.screenshot]") {
     crypto::ProtocolAddress bob{"bob", 1};
-    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
-    REQUIRE(bridge.engine().set_verified("bob", true).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_identity(bob, identity_key());
+                })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking(
+                    [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     receive(test::incoming("bob", 1, "Did you get my new phone number?"));
-    REQUIRE(bridge.store().save_identity(bob, identity_key()).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().save_identity(bob, identity_key());
+                })
+                .ok());
     observer().on_identity_changed("bob");
     window.show();
     SafetyNumberDialog* dialog = window.verify_safety_number();

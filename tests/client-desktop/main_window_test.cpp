@@ -41,7 +41,8 @@ struct WindowFixture {
     }
 
     void receive(const store::MessageRow& row) {
-        auto id = bridge.store().insert_message(row);
+        auto id = bridge.run_blocking(
+            [&](qt::ClientSession& s_) { return s_.store().insert_message(row); });
         REQUIRE(id.ok());
         store::MessageRow stored = row;
         stored.id = id.value();
@@ -51,10 +52,22 @@ struct WindowFixture {
     // Stores a group as the engine would after accepting its change, and says so.
     void save_group(const store::GroupRow& group,
                     const std::vector<store::GroupMemberRow>& members) {
-        REQUIRE(bridge.store().save_group(group, members).ok());
-        REQUIRE(bridge.store().set_group_info(group.group_id, group.name, "", {}).ok());
+        REQUIRE(bridge
+                    .run_blocking([&](qt::ClientSession& s_) {
+                        return s_.store().save_group(group, members);
+                    })
+                    .ok());
+        REQUIRE(bridge
+                    .run_blocking([&](qt::ClientSession& s_) {
+                        return s_.store().set_group_info(group.group_id, group.name, "", {});
+                    })
+                    .ok());
         if (group.has_left)
-            REQUIRE(bridge.store().set_group_left(group.group_id, true).ok());
+            REQUIRE(bridge
+                        .run_blocking([&](qt::ClientSession& s_) {
+                            return s_.store().set_group_left(group.group_id, true);
+                        })
+                        .ok());
         observer().on_group_changed(group.group_id);
     }
 
@@ -62,9 +75,17 @@ struct WindowFixture {
     void save_group_details(const store::GroupRow& group,
                             const std::vector<store::GroupMemberRow>& members,
                             const std::string& description, const Bytes& picture) {
-        REQUIRE(bridge.store().save_group(group, members).ok());
-        REQUIRE(
-            bridge.store().set_group_info(group.group_id, group.name, description, picture).ok());
+        REQUIRE(bridge
+                    .run_blocking([&](qt::ClientSession& s_) {
+                        return s_.store().save_group(group, members);
+                    })
+                    .ok());
+        REQUIRE(bridge
+                    .run_blocking([&](qt::ClientSession& s_) {
+                        return s_.store().set_group_info(group.group_id, group.name, description,
+                                                         picture);
+                    })
+                    .ok());
         observer().on_group_changed(group.group_id);
     }
 
@@ -107,7 +128,9 @@ QPushButton* button(QWidget& parent, const QString& text) {
 }
 
 TEST_CASE_METHOD(WindowFixture, "received markup reaches the window literally") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     CHECK(window.message_model().peer() == "bob");
     receive(test::incoming("bob", 1, "<b>x</b> <img src=\"http://127.0.0.1/a.png\">"));
@@ -121,7 +144,9 @@ TEST_CASE_METHOD(WindowFixture, "received markup reaches the window literally") 
 }
 
 TEST_CASE_METHOD(WindowFixture, "unread counts grow for other conversations and clear on open") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     receive(test::incoming("carol", 1, "one"));
     receive(test::incoming("carol", 2, "two"));
@@ -132,6 +157,7 @@ TEST_CASE_METHOD(WindowFixture, "unread counts grow for other conversations and 
     CHECK(window.windowTitle().startsWith(QStringLiteral("(2)")));
 
     window.open_conversation("carol");
+    bridge.wait_idle(); // marking read runs on the session's thread
     carol = list.row_of("carol");
     CHECK(list.data(list.index(carol), ConversationListModel::UnreadRole).toInt() == 0);
     CHECK(window.message_model().rowCount() == 2);
@@ -140,6 +166,7 @@ TEST_CASE_METHOD(WindowFixture, "unread counts grow for other conversations and 
     bool focused = true;
     window.set_focus_probe([&] { return focused; });
     receive(test::incoming("carol", 3, "three"));
+    bridge.wait_idle();
     carol = list.row_of("carol");
     CHECK(list.data(list.index(carol), ConversationListModel::UnreadRole).toInt() == 0);
     CHECK(window.message_model().rowCount() == 3);
@@ -157,6 +184,7 @@ TEST_CASE_METHOD(WindowFixture, "unread counts grow for other conversations and 
     focused = true;
     QEvent activated(QEvent::ActivationChange);
     QApplication::sendEvent(&window, &activated);
+    bridge.wait_idle();
     CHECK(bridge.store().unread("carol").value() == 0);
     carol = list.row_of("carol");
     CHECK(list.data(list.index(carol), ConversationListModel::UnreadRole).toInt() == 0);
@@ -270,7 +298,11 @@ TEST_CASE_METHOD(WindowFixture, "a left group is read-only and says why") {
     CHECK(window.input_enabled());
 
     // The relay accepted our leave: the engine marks the group left and says it changed.
-    REQUIRE(bridge.store().set_group_left(test::group_id(1), true).ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().set_group_left(test::group_id(1), true);
+                })
+                .ok());
     observer().on_group_changed(test::group_id(1));
     CHECK_FALSE(window.input_enabled());
     CHECK(window.read_only_text().contains(QStringLiteral("no longer a member")));
@@ -362,7 +394,9 @@ TEST_CASE_METHOD(WindowFixture, "group warnings and unreachable members are show
           QStringLiteral("# hikers: a change signed by mallory was refused: not an admin"));
 
     store::MessageRow sent = test::outgoing(store::group_conversation(test::group_id(1)), 9, "x");
-    REQUIRE(bridge.store().insert_message(sent).ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.store().insert_message(sent); })
+            .ok());
     observer().on_group_unreachable(sent.message_id, {"carol", "dave"});
     CHECK(window.banner_text().contains(
         QStringLiteral("The relay could not reach carol, dave in # hikers")));
@@ -535,25 +569,33 @@ std::vector<std::string> read_syncs(store::AccountStore& store) {
 }
 
 TEST_CASE_METHOD(WindowFixture, "opening a conversation tells our other devices it was read") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     receive(test::incoming("carol", 1, "one"));
     CHECK(read_syncs(bridge.store()).empty());
     window.open_conversation("carol");
+    bridge.wait_idle(); // the engine marks it read on its thread
     CHECK(read_syncs(bridge.store()) == std::vector<std::string>{"carol"});
     // Nothing unread: nothing to tell.
     window.open_conversation("bob");
     window.open_conversation("carol");
+    bridge.wait_idle();
     CHECK(read_syncs(bridge.store()).size() == 1);
 }
 
 TEST_CASE_METHOD(WindowFixture, "a conversation read on another device loses its unread count") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     receive(test::incoming("carol", 1, "one"));
     CHECK(window.windowTitle().startsWith(QStringLiteral("(1)")));
     // What the engine does for a read sync from another device of ours.
-    REQUIRE(bridge.store().mark_read("carol").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.store().mark_read("carol"); })
+            .ok());
     observer().on_read_elsewhere("carol");
     auto& list = window.conversation_model();
     CHECK(list.data(list.index(list.row_of("carol")), ConversationListModel::UnreadRole).toInt() ==
@@ -562,7 +604,9 @@ TEST_CASE_METHOD(WindowFixture, "a conversation read on another device loses its
 }
 
 TEST_CASE_METHOD(WindowFixture, "an unlinked device says so and sends nothing more") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     REQUIRE(window.input_enabled());
@@ -593,6 +637,7 @@ TEST_CASE_METHOD(WindowFixture, "the devices dialog opens from the window and wa
     CHECK(window.devices() == dialog); // one at a time
     // Once connected it asks the engine; this engine is not, so its answer is an error.
     observer().on_state(engine::State::ready);
+    bridge.wait_idle(); // the engine answers on its thread
     CHECK(dialog->status_text().startsWith(QStringLiteral("Cannot list the devices: ")));
     std::vector<engine::DeviceInfo> listed(1);
     listed[0].device_id = 1;
@@ -602,6 +647,7 @@ TEST_CASE_METHOD(WindowFixture, "the devices dialog opens from the window and wa
     CHECK(dialog->status_text().isEmpty());
     // A change announced by the engine asks again.
     observer().on_devices_changed();
+    bridge.wait_idle();
     CHECK(dialog->status_text().startsWith(QStringLiteral("Cannot list the devices: ")));
     dialog->close();
 }
@@ -677,6 +723,7 @@ TEST_CASE_METHOD(WindowFixture, "Enter searches at once and says when nothing ma
     MainWindow window(bridge);
     window.search_field().setText(QStringLiteral("zebra"));
     press_key(window.search_field(), Qt::Key_Return);
+    bridge.wait_idle(); // the search runs on the session's thread
     CHECK(window.search_shown());
     CHECK(window.search_model().rowCount() == 0);
     bool said = false;
@@ -692,6 +739,7 @@ TEST_CASE_METHOD(WindowFixture, "activating a result opens its conversation") {
     MainWindow window(bridge);
     REQUIRE(window.open_peer() == "bob");
     window.search(QStringLiteral("friday"));
+    bridge.wait_idle(); // the search runs on the session's thread
     REQUIRE(window.search_model().rowCount() == 1);
     emit window.search_view().activated(window.search_model().index(0));
     CHECK(window.open_peer() == "carol");
@@ -705,6 +753,7 @@ TEST_CASE_METHOD(WindowFixture, "Esc or clearing the field brings the conversati
     MainWindow window(bridge);
     window.search_field().setText(QStringLiteral("lunch"));
     press_key(window.search_field(), Qt::Key_Return);
+    bridge.wait_idle();
     REQUIRE(window.search_shown());
     press_key(window.search_field(), Qt::Key_Escape);
     CHECK_FALSE(window.search_shown());
@@ -713,6 +762,7 @@ TEST_CASE_METHOD(WindowFixture, "Esc or clearing the field brings the conversati
 
     window.search_field().setText(QStringLiteral("lunch"));
     press_key(window.search_field(), Qt::Key_Return);
+    bridge.wait_idle();
     REQUIRE(window.search_shown());
     window.search_field().clear();
     CHECK_FALSE(window.search_shown());
@@ -722,6 +772,7 @@ TEST_CASE_METHOD(WindowFixture, "shown results take in a new matching message") 
     receive(test::incoming("bob", 1, "lunch on friday?"));
     MainWindow window(bridge);
     window.search(QStringLiteral("lunch"));
+    bridge.wait_idle();
     REQUIRE(window.search_model().rowCount() == 1);
     receive(test::incoming("carol", 2, "lunch is on me"));
     CHECK(test::wait_until([&] { return window.search_model().rowCount() == 2; }, 3000));
@@ -760,7 +811,9 @@ bool store_blocks(SessionBridge& bridge, const std::string& name) {
 }
 
 TEST_CASE_METHOD(WindowFixture, "blocking from the header asks first, then disables the input") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     REQUIRE(window.input_enabled());
@@ -791,7 +844,9 @@ TEST_CASE_METHOD(WindowFixture, "blocking from the header asks first, then disab
 }
 
 TEST_CASE_METHOD(WindowFixture, "answering No to the block question blocks nobody") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     auto answered = answer_next_question(QMessageBox::No);
@@ -802,7 +857,9 @@ TEST_CASE_METHOD(WindowFixture, "answering No to the block question blocks nobod
 }
 
 TEST_CASE_METHOD(WindowFixture, "the conversation list's menu blocks and unblocks people only") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     save_group(test::group_row(1, "hikers"), kHikers);
     MainWindow window(bridge);
     CHECK(window.conversation_menu(store::group_conversation(test::group_id(1))) == nullptr);
@@ -827,7 +884,9 @@ TEST_CASE_METHOD(WindowFixture, "the conversation list's menu blocks and unblock
 }
 
 TEST_CASE_METHOD(WindowFixture, "a blocked conversation sends nothing even through send_text") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     REQUIRE(window.set_blocked("bob", true).isEmpty());
@@ -836,7 +895,9 @@ TEST_CASE_METHOD(WindowFixture, "a blocked conversation sends nothing even throu
     REQUIRE(sent.ok());
     CHECK(sent.value().empty());
     // Another conversation stays writable.
-    REQUIRE(bridge.engine().add_contact("carol").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
+            .ok());
     window.open_conversation("carol");
     CHECK(window.input_enabled());
 }
@@ -855,7 +916,9 @@ struct RecordingNotifier final : Notifier {
 };
 
 TEST_CASE_METHOD(WindowFixture, "a message for another conversation notifies with its sender") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     RecordingNotifier notifier;
     window.set_notifier(&notifier);
@@ -876,7 +939,9 @@ TEST_CASE_METHOD(WindowFixture, "a message for another conversation notifies wit
 }
 
 TEST_CASE_METHOD(WindowFixture, "the open conversation notifies while the window is unfocused") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     RecordingNotifier notifier;
     window.set_notifier(&notifier);
@@ -892,7 +957,9 @@ TEST_CASE_METHOD(WindowFixture, "the open conversation notifies while the window
 }
 
 TEST_CASE_METHOD(WindowFixture, "own messages, system lines and blocked senders never notify") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     save_group(test::group_row(1, "hikers"), kHikers);
     MainWindow window(bridge);
     RecordingNotifier notifier;
@@ -951,8 +1018,16 @@ TEST_CASE_METHOD(WindowFixture, "the notifications menu stores the preview level
 }
 
 TEST_CASE_METHOD(WindowFixture, "a new window reads the stored notification setting") {
-    REQUIRE(bridge.store().set_setting("notification_preview", "sender").ok());
-    REQUIRE(bridge.store().set_setting("notifications", "off").ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().set_setting("notification_preview", "sender");
+                })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking([&](qt::ClientSession& s_) {
+                    return s_.store().set_setting("notifications", "off");
+                })
+                .ok());
     MainWindow window(bridge);
     CHECK(window.notification_settings().preview == NotificationPreview::sender);
     CHECK_FALSE(window.notification_settings().enabled);
@@ -960,9 +1035,15 @@ TEST_CASE_METHOD(WindowFixture, "a new window reads the stored notification sett
 
 TEST_CASE_METHOD(WindowFixture,
                  "typing in the search field filters the conversation list at once") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
-    REQUIRE(bridge.engine().add_contact("carol").ok());
-    REQUIRE(bridge.engine().add_contact("bobby").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
+            .ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bobby"); })
+            .ok());
     MainWindow window(bridge);
     QListView& list = window.conversation_view();
     auto shown = [&] {

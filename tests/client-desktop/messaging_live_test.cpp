@@ -394,7 +394,10 @@ TEST_CASE("alice's window after an everyday exchange, shown for a screenshot", "
     alice.send_text(QStringLiteral("Here it is"));
     CHECK(test::wait_until([&] { return bob.message_model().rowCount() >= 6; }, kWaitMs));
     CHECK(bob.react(5, QStringLiteral("❤️")).isEmpty());
-    CHECK(alice_bridge.engine().set_verified("bob", true).ok());
+    CHECK(alice_bridge
+              .run_blocking(
+                  [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
+              .ok());
     alice.open_conversation("bob");
     ComposerEdit* input = composer(bob);
     REQUIRE(input != nullptr);

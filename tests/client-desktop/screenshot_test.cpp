@@ -56,7 +56,10 @@ TEST_CASE("screenshots of the settings and encryption dialogs", "[.docs-screensh
                                 "ws://127.0.0.1:1", "Laptop")
                 .ok());
     for (const char* name : {"bob", "carol"})
-        REQUIRE(bridge.engine().add_contact(name).ok());
+        REQUIRE(
+            bridge
+                .run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact(name); })
+                .ok());
     test::FakeKeyring keyring;
     MainWindow window(bridge);
     window.set_keyring(&keyring);

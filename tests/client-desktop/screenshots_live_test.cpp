@@ -215,6 +215,7 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
     if (const char* extra = std::getenv("VEIL_SHOT_EXTRA")) {
         apply_theme(Theme::light);
         a.search(QStringLiteral("lunch"));
+        alice.bridge.wait_idle();
         save_shot(a, QString::fromUtf8(extra), QStringLiteral("search.png"));
         a.end_search();
         MainWindow& d = *dave.window;

@@ -2,6 +2,13 @@
 
 #include "desktop_fixture.h"
 
+#include <QThread>
+#include <QTimer>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
 namespace veil::desktop {
 namespace {
 
@@ -188,6 +195,157 @@ TEST_CASE("discarding never touches a profile that was opened rather than create
     CHECK(bridge.is_open());
     bridge.close();
     CHECK(store::AccountStore::exists(dir.profile()));
+}
+
+// ---- the worker thread (issue 7: the UI never blocks) ------------------------------------------
+
+// A profile for the thread tests: created on a relay address nobody listens on.
+void create_alice(SessionBridge& bridge, const test::TempDir& dir) {
+    REQUIRE(bridge
+                .create_profile(dir.profile(), SecretBytes::from_string("pw"), "alice",
+                                "ws://127.0.0.1:1")
+                .ok());
+}
+
+TEST_CASE("the session lives on a worker thread and its events arrive on the GUI thread") {
+    QApplication& app = test::app();
+    test::TempDir dir;
+    SessionBridge bridge;
+    create_alice(bridge, dir);
+
+    // Inside a job: the thread the engine, the store and the transport belong to.
+    auto worker = bridge.run_blocking([](qt::ClientSession&) {
+        return std::make_pair(QThread::currentThread(), std::this_thread::get_id());
+    });
+    CHECK(worker.first != app.thread());
+    CHECK(worker.second != std::this_thread::get_id());
+
+    // The engine's state changes (connecting to a relay that is not there) are emitted here.
+    std::vector<QThread*> emitted_on;
+    QObject::connect(&bridge, &SessionBridge::stateChanged,
+                     [&](engine::State) { emitted_on.push_back(QThread::currentThread()); });
+    REQUIRE(bridge.start().ok());
+    REQUIRE(test::wait_until([&] { return !emitted_on.empty(); }, 5000));
+    for (QThread* thread : emitted_on)
+        CHECK(thread == app.thread());
+}
+
+TEST_CASE("the GUI keeps turning and reading while the worker is busy") {
+    test::app();
+    test::TempDir dir;
+    SessionBridge bridge;
+    create_alice(bridge, dir);
+    REQUIRE(bridge
+                .run_blocking([](qt::ClientSession& s) {
+                    return s.store().insert_message(test::incoming("bob", 1, "before the wait"));
+                })
+                .ok());
+
+    // The worker waits on a latch only this test opens.
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> job_started{false};
+    bridge.post([released, &job_started](qt::ClientSession&) {
+        job_started = true;
+        released.wait();
+    });
+    REQUIRE(test::wait_until([&] { return job_started.load(); }, 5000));
+
+    // A 5 ms timer on the GUI thread still fires, and the read connection still answers.
+    int ticks = 0;
+    QTimer timer;
+    timer.setInterval(5);
+    QObject::connect(&timer, &QTimer::timeout, [&] { ++ticks; });
+    timer.start();
+    CHECK(test::wait_until([&] { return ticks >= 5; }, 5000));
+    auto rows = bridge.store().messages("bob", 10);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->front().text == "before the wait");
+
+    // A result asked for meanwhile arrives once the worker is free again.
+    bool answered = false;
+    bridge.call([](qt::ClientSession& s) { return s.store().unread("bob"); }, nullptr,
+                [&](const Result<int>& unread) { answered = unread.ok() && unread.value() == 1; });
+    QCoreApplication::processEvents();
+    CHECK_FALSE(answered);
+    release.set_value();
+    bridge.wait_idle();
+    CHECK(answered);
+}
+
+TEST_CASE("events and results queued before close are dropped, not delivered") {
+    test::app();
+    test::TempDir dir;
+    SessionBridge bridge;
+    create_alice(bridge, dir);
+    int added = 0;
+    bool answered = false;
+    QObject::connect(&bridge, &SessionBridge::messageAdded,
+                     [&](const store::MessageRow&) { ++added; });
+
+    // The job stores and announces a message (queued for the GUI thread) and a result; the GUI
+    // thread sees neither before the close.
+    std::promise<void> done;
+    std::future<void> job_done = done.get_future();
+    bridge.call(
+        [](qt::ClientSession& s) {
+            auto sent = s.engine().send_text("bob", "queued before close");
+            return sent.ok();
+        },
+        nullptr, [&](bool) { answered = true; });
+    bridge.post([&done](qt::ClientSession&) { done.set_value(); });
+    REQUIRE(job_done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    bridge.close();
+    CHECK_FALSE(bridge.is_open());
+    QCoreApplication::processEvents();
+    QCoreApplication::sendPostedEvents();
+    CHECK(added == 0);
+    CHECK_FALSE(answered);
+}
+
+TEST_CASE("a bridge destroyed with events still queued for it does not crash") {
+    test::app();
+    test::TempDir dir;
+    auto bridge = std::make_unique<SessionBridge>();
+    create_alice(*bridge, dir);
+    int added = 0;
+    QObject::connect(bridge.get(), &SessionBridge::messageAdded,
+                     [&](const store::MessageRow&) { ++added; });
+    std::promise<void> done;
+    std::future<void> job_done = done.get_future();
+    bridge->post([&done](qt::ClientSession& s) {
+        (void)s.engine().send_text("bob", "queued before the bridge went");
+        done.set_value();
+    });
+    REQUIRE(job_done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    bridge.reset();
+    QCoreApplication::processEvents();
+    QCoreApplication::sendPostedEvents();
+    CHECK(added == 0);
+}
+
+TEST_CASE("the read connection follows a passphrase change") {
+    test::app();
+    test::TempDir dir;
+    SessionBridge bridge;
+    create_alice(bridge, dir);
+    store::KdfParams cheap{1, 64, 1};
+    REQUIRE(bridge
+                .change_passphrase(SecretBytes::from_string("pw"), SecretBytes::from_string("new"),
+                                   cheap)
+                .ok());
+    REQUIRE(bridge.reader() != nullptr);
+    CHECK(bridge.username() == QStringLiteral("alice"));
+    REQUIRE(bridge
+                .run_blocking([](qt::ClientSession& s) {
+                    return s.store().insert_message(test::incoming("bob", 2, "after the change"));
+                })
+                .ok());
+    auto rows = bridge.store().messages("bob", 10);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->front().text == "after the change");
 }
 
 } // namespace

@@ -65,7 +65,8 @@ TEST_CASE_METHOD(SettingsFixture, "read receipts follow the box, in the engine a
     SettingsDialog* dialog = window.settings();
     CHECK(dialog->read_receipts_box().isChecked());
     dialog->read_receipts_box().setChecked(false);
-    CHECK_FALSE(bridge.engine().read_receipts());
+    CHECK_FALSE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
     CHECK_FALSE(window.read_receipts_action().isChecked());
     CHECK(dialog->error_text().isEmpty());
     dialog->close();
@@ -205,7 +206,9 @@ namespace {
 
 TEST_CASE_METHOD(SettingsFixture, "safety number from settings opens for the chosen contact, or "
                                   "says why not") {
-    REQUIRE(bridge.engine().add_contact("bob").ok());
+    REQUIRE(
+        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+            .ok());
     MainWindow window(bridge);
     SettingsDialog* dialog = window.settings();
     REQUIRE(dialog->contact_box().count() == 1);

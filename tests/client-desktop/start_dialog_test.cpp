@@ -57,6 +57,9 @@ TEST_CASE("opening with a wrong passphrase shows it in the dialog") {
     StartDialog dialog(bridge, profile_text(dir), QString());
     dialog.fill_open(profile_text(dir), QStringLiteral("wrong"));
     dialog.submit();
+    // The key derivation runs on the session's thread; the dialog is busy until it answers.
+    CHECK(dialog.busy());
+    REQUIRE(test::wait_until([&] { return !dialog.busy(); }, 10'000));
     CHECK(dialog.error_text() == QStringLiteral("The passphrase does not open this profile."));
     CHECK_FALSE(bridge.is_open());
 }

@@ -318,3 +318,46 @@ TEST_CASE("a profile open in one place is refused elsewhere as busy, and free ag
     auto third = AccountStore::open(profile.dir(), passphrase());
     CHECK(third.ok());
 }
+
+TEST_CASE("a reader connection sees the writer's commits and cannot write", "[store]") {
+    TempProfile profile;
+    auto writer = create_store(profile);
+    REQUIRE(writer->set_account(AccountInfo{"alice", "ws://127.0.0.1:1", 1, false}).ok());
+    auto reader = AccountStore::open_reader(profile.dir(), writer->database_key());
+    REQUIRE(reader.ok());
+    auto& r = *reader.value();
+    CHECK(r.messages("bob", 10).value().empty());
+
+    // A write committed after the reader opened is visible to its next read.
+    REQUIRE(writer->insert_message(incoming("bob", 1, "hello", 1000)).ok());
+    auto rows = r.messages("bob", 10);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->front().text == "hello");
+    CHECK(r.unread("bob").value() == 1);
+
+    // Every write through the reader is refused and changes nothing.
+    auto refused = r.mark_read("bob");
+    REQUIRE_FALSE(refused.ok());
+    // SQLite answers SQLITE_READONLY, which the store reports as an io error.
+    CHECK(refused.error().code == Errc::io);
+    CHECK_FALSE(r.add_contact("carol", 5).ok());
+    CHECK(writer->unread("bob").value() == 1);
+    CHECK(writer->contacts().value().empty());
+
+    // The writer keeps writing while the reader is open (WAL).
+    REQUIRE(writer->mark_read("bob").ok());
+    CHECK(r.unread("bob").value() == 0);
+}
+
+TEST_CASE("a reader connection refuses a wrong key and a missing profile", "[store]") {
+    TempProfile profile;
+    auto writer = create_store(profile);
+    SecretBytes wrong(32);
+    auto bad = AccountStore::open_reader(profile.dir(), wrong);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().code == Errc::wrong_passphrase);
+    auto missing = AccountStore::open_reader(profile.dir() / "nothing", writer->database_key());
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().code == Errc::not_found);
+}
