@@ -10,6 +10,10 @@ packages=(
   protobuf-compiler libprotobuf-dev libargon2-dev libqrencode-dev libutf8proc-dev
   xvfb xauth tmux python3 qtkeychain-qt6-dev
   fonts-noto-color-emoji
+  # The sanitizer tree and the fuzz targets (make test): clang (14 on Debian 12), its sanitizer
+  # and libFuzzer runtimes (only a Recommends of clang, so --no-install-recommends leaves them
+  # out) and llvm-symbolizer for readable reports.
+  clang libclang-rt-14-dev llvm-14
 )
 
 missing=()
