@@ -4,7 +4,7 @@
 # that Veil cannot fix are listed, each with its reason, in scripts/lsan.supp.
 veil_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=0:strict_string_checks=0:check_initialization_order=1:detect_odr_violation=2:exitcode=23"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1:exitcode=24"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1:exitcode=23"
 export LSAN_OPTIONS="suppressions=${veil_root}/scripts/lsan.supp:print_suppressions=0:exitcode=23"
 unset veil_root
 if [ -x /usr/lib/llvm-14/bin/llvm-symbolizer ]; then
