@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make fuzz: runs every libFuzzer target of the sanitizer tree for a while, one after the other.
 #   scripts/fuzz.sh BUILD_DIR SECONDS CORPUS_OUT [TARGET...]
-# Each target starts from its seeds in tests/fuzz/corpus/<target> and from CORPUS_OUT/<target>,
-# and writes what it finds to CORPUS_OUT/<target> (outside the tree unless CORPUS_OUT points into
-# it). Crashing inputs land in CORPUS_OUT/<target>-artifacts/. To fold new inputs into the seeds,
-# minimised: <build>/tests/fuzz/fuzz_<t> -merge=1 tests/fuzz/corpus/<t> CORPUS_OUT/<t>
+# Each target starts from its seeds in tests/fuzz/corpus/<target> and from what earlier runs
+# found in CORPUS_OUT/<target>/corpus, where it keeps what it finds (outside the tree unless
+# CORPUS_OUT points into it). Crashing inputs land in CORPUS_OUT/<target>/artifacts/. To fold
+# new inputs into the seeds, minimised:
+#   <build>/tests/fuzz/fuzz_<t> -merge=1 tests/fuzz/corpus/<t> CORPUS_OUT/<t>/corpus
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build=$1 seconds=$2 out=$3
@@ -17,7 +18,7 @@ fi
 failed=()
 for t in "${targets[@]}"; do
     [ -n "$t" ] || continue
-    echo "== fuzz_$t for ${seconds}s (new inputs: $out/$t)"
+    echo "== fuzz_$t for ${seconds}s (new inputs: $out/$t/corpus)"
     if ! "$root/tests/fuzz/run_fuzz_target.sh" "$build/tests/fuzz/fuzz_$t" \
             "$root/tests/fuzz/corpus/$t" "$out/$t" "$seconds" 2>&1 | tail -n 25; then
         failed+=("$t")
