@@ -40,6 +40,7 @@ public:
     void link_failed(const QString& text);
     bool waiting() const { return m_waiting; }
     bool done() const { return m_done; }
+    using QDialog::done; // done(int) still closes the dialog, as for any QDialog
 
     QString code_text() const;
     bool share_history() const;

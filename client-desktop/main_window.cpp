@@ -1362,10 +1362,12 @@ void MainWindow::build_notifications_menu() {
         {NotificationPreview::none, tr("Show nothing (\u201cNew message\u201d)")},
     };
     int i = 0;
-    for (const auto& [preview, text] : choices) {
+    for (const auto& [level, text] : choices) {
         QAction* action = m_notify_menu->addAction(text);
         action->setCheckable(true);
         levels->addAction(action);
+        // A copy: clang 14 cannot capture a structured binding.
+        const NotificationPreview preview = level;
         connect(action, &QAction::triggered, this, [this, preview] {
             NotificationSettings changed = m_notify;
             changed.preview = preview;

@@ -14,6 +14,10 @@ packages=(
   postgresql  # the tests' throwaway server for the relay's PostgreSQL store (scripts/test-postgres.sh)
   fonts-noto-color-emoji
   dpkg-dev file systemd util-linux
+  # The sanitizer tree and the fuzz targets (make test): clang (14 on Debian 12), its sanitizer
+  # and libFuzzer runtimes (only a Recommends of clang, so --no-install-recommends leaves them
+  # out) and llvm-symbolizer for readable reports.
+  clang libclang-rt-14-dev llvm-14
 )
 
 missing=()

@@ -167,17 +167,20 @@ Result<std::uint32_t> sending_chain_index(StoreContext& store, const ProtocolAdd
     session_state* state = record ? session_record_get_state(record.get()) : nullptr;
     if (!state || !session_state_has_sender_chain(state))
         return make_error(Errc::no_session, "no session with this address");
-    return ratchet_chain_key_get_index(session_state_get_sender_chain_key(state));
+    // A damaged stored record can name a sending chain without its key; libsignal then hands
+    // back null, and both this call and session_cipher_encrypt would dereference it.
+    const ratchet_chain_key* chain_key = session_state_get_sender_chain_key(state);
+    if (chain_key == nullptr)
+        return make_error(Errc::corrupt, "the stored session has no sending chain key");
+    return ratchet_chain_key_get_index(chain_key);
 }
 
 Result<Ciphertext> encrypt(StoreContext& store, const ProtocolAddress& address,
                            std::span<const std::uint8_t> padded_plaintext) {
-    // libsignal does not report a missing session cleanly from encrypt, so ask first.
-    auto exists = has_session(store, address);
-    if (!exists)
-        return exists.error();
-    if (!*exists)
-        return make_error(Errc::no_session, "no session with this address");
+    // libsignal does not report a missing session cleanly from encrypt, and crashes on a stored
+    // session whose sending chain has no key: ask first (no_session, corrupt).
+    if (auto chain = sending_chain_index(store, address); !chain)
+        return chain.error();
 
     auto c_addr = c_address(address);
     auto cipher = make_cipher(store, c_addr);

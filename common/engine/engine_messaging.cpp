@@ -28,7 +28,6 @@ namespace {
 constexpr const char* kLog = "engine";
 constexpr std::size_t kMaxQuoteBytes = 200;
 constexpr std::size_t kMaxMentions = 64;
-constexpr std::size_t kMaxReceiptIds = 100;
 constexpr std::int64_t kTypingResendMs = 5000;
 // Typing indicators go 1:1 to each member, so only in groups up to this size.
 constexpr std::size_t kMaxTypingGroupMembers = 256;

@@ -94,8 +94,8 @@ constexpr const char* kSchemaV3[] = {
     "ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE devices ADD COLUMN removed_ms INTEGER",
     "ALTER TABLE accounts ADD COLUMN next_device_id INTEGER NOT NULL DEFAULT 2",
-    "UPDATE accounts SET next_device_id = (SELECT COALESCE(MAX(device_id), 0) + 1 FROM devices"
-    " WHERE devices.account_id = accounts.id)",
+    ("UPDATE accounts SET next_device_id = (SELECT COALESCE(MAX(device_id), 0) + 1 FROM devices"
+     " WHERE devices.account_id = accounts.id)"),
 };
 
 // Schema version 4: expiry notices (wire ExpiredNotice). A notice is a mailbox row of type

@@ -791,14 +791,17 @@ namespace {
 std::shared_ptr<bool> answer_next_question(QMessageBox::StandardButton answer) {
     auto answered = std::make_shared<bool>(false);
     auto attempt = std::make_shared<std::function<void(int)>>();
-    *attempt = [answer, answered, attempt](int left) {
+    // The function holds itself weakly (a strong self-reference would never be freed); the
+    // pending timer holds it strongly until it runs.
+    std::weak_ptr<std::function<void(int)>> self = attempt;
+    *attempt = [answer, answered, self](int left) {
         if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
             *answered = true;
             box->button(answer)->click();
             return;
         }
-        if (left > 0)
-            QTimer::singleShot(10, [attempt, left] { (*attempt)(left - 1); });
+        if (auto again = self.lock(); again && left > 0)
+            QTimer::singleShot(10, [again, left] { (*again)(left - 1); });
     };
     QTimer::singleShot(0, [attempt] { (*attempt)(200); });
     return answered;

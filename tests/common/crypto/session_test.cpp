@@ -511,3 +511,30 @@ TEST_CASE("a store that fails to write makes decrypt fail with the store's error
     bob.store->fail_writes = false;
     CHECK(*receive(bob, alice, message) == "hello");
 }
+
+TEST_CASE("a stored session whose sending chain has no key is reported as corrupt, not followed") {
+    // Found by tests/fuzz/fuzz_signal (corpus/signal/4_damaged_sender_chain): a session record
+    // naming a sending chain without its chain key made libsignal return a null key that
+    // sending_chain_index and encrypt then dereferenced.
+    Party alice = make_party("alice");
+    const ProtocolAddress mallory{"mallory", 1};
+    auto record = from_hex(
+        "0acf02080312210526d18f9d3a3af8b245b54a20238a3bfb3c1366d60a162dd5d0f8c88d417694751a2105bc"
+        "36266e4da98f68b76509d401607bd7f0cb62f7430402b43118f9d66b90a33a22208df0ceff014be709e04dce"
+        "f292f3d020b45925427ad27ad1e6536eafd8f7d2602800326b0a21fbf290804700dc159b7f08e7cc3037fde4"
+        "2d0729938471ca9e913e287361d0832e122060d3a420135dc1356314b20cbf9660ec733b2eb8b834a558ba68"
+        "204660167d721a2408011220f81cf264d95913f4de4c8140bc041bed61385267f68c8e12ad373ac761a3d08f"
+        "3a490a210511fd4f4b10bf39fc7068333114c798fcad0c8cabb369bc69be3423bcfecd0e0b1a240801122058"
+        "08abfb13b6ea8319ad44a338e577d8d115cf51e601c09cfe51383ed246647c50d72058cb3c60006a21059279"
+        "cb604e6481c359e90312ee19a861d686c757ee91833baa52a9c2b86f8f7a");
+    REQUIRE(record.ok());
+    REQUIRE(alice.store->store_session(mallory, *record, {}).ok());
+
+    auto index = sending_chain_index(*alice.context, mallory);
+    REQUIRE_FALSE(index.ok());
+    CHECK(index.error().code == Errc::corrupt);
+
+    auto sent = encrypt(*alice.context, mallory, protocol::pad(to_bytes("hello")));
+    REQUIRE_FALSE(sent.ok());
+    CHECK(sent.error().code == Errc::corrupt);
+}

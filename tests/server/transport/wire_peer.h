@@ -193,8 +193,11 @@ public:
         epoll_event events[512];
         int n = ::epoll_wait(m_epoll, events, 512, 100);
         std::vector<std::size_t> ready;
-        for (int i = 0; i < n; ++i)
-            ready.push_back(events[i].data.u64);
+        for (int i = 0; i < n; ++i) {
+            // epoll_event is packed: copy the id out rather than bind a reference to it.
+            const std::uint64_t index = events[i].data.u64;
+            ready.push_back(index);
+        }
         return ready;
     }
 
