@@ -180,8 +180,7 @@ TEST_CASE("a conversation read on one desktop device is read on the other") {
         home.run_blocking([](qt::ClientSession& s) { return s.engine().mark_read("bob"); }).ok());
     CHECK(unread(home) == 0);
     // The store shows the read at once; the event follows from the session's thread.
-    CHECK(test::wait_until([&] { return unread(work) == 0 && !read_elsewhere.isEmpty(); },
-                           20'000));
+    CHECK(test::wait_until([&] { return unread(work) == 0 && !read_elsewhere.isEmpty(); }, 20'000));
     CHECK(read_elsewhere == QStringLiteral("bob"));
 
     work.close();
