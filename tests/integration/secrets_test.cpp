@@ -79,7 +79,7 @@ TEST_CASE("passphrases and message texts appear in no log, output, profile file 
     // The relay logged at debug level, so the search below reads real debug output. The
     // clients ran at debug level too, but their code has almost no debug lines (three in all):
     // what they wrote at info and above is what is searched.
-    REQUIRE(relay.logs().find(" debug ") != std::string::npos);
+    REQUIRE(relay.logs().find(" DEBUG ") != std::string::npos); // relay_log.h: upper case
     REQUIRE(veil::test::read_file(alice.profile / "veil.log").find(" info ") != std::string::npos);
 
     auto none = [](const std::filesystem::path&) { return false; };
