@@ -600,6 +600,10 @@ private:
     std::map<std::uint64_t, PendingRequest> m_pending_requests;
     std::set<std::string> m_fetching;  // peers whose bundle is being fetched
     std::set<std::string> m_in_flight; // hex message ids sent and not yet acked
+    // The relay refused a send as RATE_LIMITED: until the queue is empty, one 1:1 send at a time
+    // is in flight, so that a backlog does not come back as a burst of refusals each retry.
+    bool m_throttled = false;
+    std::uint32_t m_throttle_ms = 0; // the relay's last retry-after: the pace while throttled
     std::uint32_t m_backoff_ms = 0;
     bool m_outage_reported = false;
     bool m_was_settled = false;

@@ -54,10 +54,14 @@ void Engine::pump_direct() {
         report(pending.error());
         return;
     }
+    if (pending->empty())
+        m_throttled = false;
     // Messages to one peer go in order: one that waits for a device list or a session holds the
     // ones behind it.
     std::set<std::string> held;
     for (const auto& item : pending.value()) {
+        if (m_throttled && !m_in_flight.empty())
+            break; // one at a time until the backlog is gone
         if (held.count(item.peer))
             continue;
         if (m_in_flight.count(to_hex(item.message_id)))
@@ -268,6 +272,12 @@ void Engine::send_copies(const Bytes& message_id, const std::string& peer, bool 
                 if (auto st = finish_pending(message_id, pending_seq); !st)
                     report(st.error());
                 mark_sent(message_id);
+                // The next of a throttled backlog, at the pace the relay asked for.
+                if (m_throttled && m_in_flight.empty() && !m_retry_timer)
+                    m_retry_timer = m_transport.start_timer(m_throttle_ms, [this] {
+                        m_retry_timer = 0;
+                        pump_outgoing();
+                    });
                 // A group send may be waiting for its sender key distribution to be accepted.
                 if (m_in_flight.empty())
                     pump_group_sends();
@@ -306,6 +316,10 @@ void Engine::on_send_refused(const Bytes& message_id, const std::string& peer,
     std::string key = to_hex(message_id);
     auto code = error.code();
     if (code == wire::Error::UNAVAILABLE || code == wire::Error::RATE_LIMITED) {
+        if (code == wire::Error::RATE_LIMITED) {
+            m_throttled = true;
+            m_throttle_ms = std::max<std::uint32_t>(error.retry_after_ms(), 1);
+        }
         schedule_retry(error); // or after the next reconnect
         return;
     }

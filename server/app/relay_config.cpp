@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <optional>
+#include <set>
 
 namespace veil::relay {
 namespace {
@@ -159,10 +160,42 @@ Status apply_tls(RelayConfig& config, const std::string& mode) {
     return {};
 }
 
+// The keys a config file may hold; anything else is a typo that would silently leave a setting
+// at its default (an "invite_onyl = true" relay open to everyone).
+bool known_key(const std::string& key) {
+    static const std::set<std::string> kKeys = {"listen",
+                                                "data",
+                                                "store",
+                                                "invite_only",
+                                                "tls",
+                                                "tls_cert",
+                                                "tls_key",
+                                                "admin_listen",
+                                                "rate_limit_loopback",
+                                                "retention_days",
+                                                "link_timeout_seconds",
+                                                "max_attachment_mib",
+                                                "log_level",
+                                                "durability"};
+    if (kKeys.count(key))
+        return true;
+    for (const auto& option : kLimits)
+        if (key == option.key)
+            return true;
+    return false;
+}
+
 Status apply_file(RelayConfig& config, const std::string& path) {
     try {
         Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> file(
             new Poco::Util::PropertyFileConfiguration(path));
+        Poco::Util::AbstractConfiguration::Keys keys;
+        file->keys(keys);
+        for (const auto& key : keys)
+            if (!known_key(key))
+                return bad("unknown setting \"" + key + "\" in " + path +
+                           " (a typo? the settings are listed in the packaged relay.conf and in "
+                           "docs/self-hosting.md)");
         config.listen = file->getString("listen", config.listen);
         config.data_dir = file->getString("data", config.data_dir);
         config.store = file->getString("store", config.store);

@@ -121,6 +121,26 @@ const std::vector<std::string> kAdminOptions = {"--admin-listen", "127.0.0.1:0",
 
 } // namespace
 
+TEST_CASE("a misspelled key in the config file stops the relay, naming the key") {
+    TempDir dir("veil-ops-config");
+    const auto config = dir.path() / "relay.conf";
+    std::ofstream(config) << "# an operator's config\nlisten = 127.0.0.1:0\ninvite_onyl = true\n";
+    auto started = veil::test::run(
+        {VEIL_RELAY_BIN, "--config", config.string(), "--data", (dir.path() / "relay").string()},
+        {}, dir.path(), "relay");
+    CHECK(started.code == 2);
+    CHECK(started.err.find("unknown setting \"invite_onyl\"") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "relay" / "relay.db")); // nothing made
+
+    // The packaged config, every key of it, is accepted.
+    auto help = veil::test::run({VEIL_RELAY_BIN, "tls", "fingerprint", "--config",
+                                 std::string(VEIL_SOURCE_DIR) + "/packaging/relay.conf", "--data",
+                                 (dir.path() / "relay").string()},
+                                {}, dir.path(), "relay");
+    CHECK(help.err.find("unknown setting") == std::string::npos);
+    CHECK(help.code == 1); // no certificate yet, but no usage error
+}
+
 TEST_CASE("metrics count exactly the messages real clients sent, in valid exposition text") {
     TempDir dir("veil-ops-metrics");
     Relay relay(dir.path(), kAdminOptions);
