@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <system_error>
 #include <unistd.h>
+#include <vector>
 
 namespace veil::relay {
 namespace {
@@ -51,20 +52,16 @@ void write_all(int fd, const std::string& bytes) {
     }
 }
 
-// The request head (up to the blank line), or empty if it did not come in time or in size.
-std::string read_head(int fd) {
+// Connections whose request head is still coming in; more are refused at once.
+constexpr std::size_t kMaxPending = 32;
+
+// A connection whose request head (up to the blank line) is still coming in, until its deadline.
+struct Pending {
+    int fd = -1;
     std::string head;
-    char buf[1024];
-    while (head.find("\r\n\r\n") == std::string::npos) {
-        if (head.size() > kMaxRequestBytes)
-            return {};
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n <= 0)
-            return {};
-        head.append(buf, static_cast<std::size_t>(n));
-    }
-    return head;
-}
+    std::chrono::steady_clock::time_point deadline;
+    bool complete() const { return head.find("\r\n\r\n") != std::string::npos; }
+};
 
 std::string header_value(const std::string& head, const std::string& name) {
     std::string lower = head;
@@ -137,35 +134,80 @@ void AdminListener::stop() {
     m_thread.join();
 }
 
+// Heads are read from every open connection at once, each with a deadline for the whole
+// request, so that a client dribbling bytes holds up no one; complete requests are answered in
+// turn (each answer is quick: counters, a cached count, one store query).
 void AdminListener::run() {
     const int listen_fd = m_socket->impl()->sockfd();
+    std::vector<Pending> pending;
+    auto drop = [&](std::size_t i) {
+        ::close(pending[i].fd);
+        pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+    };
     for (;;) {
-        pollfd fds[2] = {{listen_fd, POLLIN, 0}, {m_wake[0], POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
+        std::vector<pollfd> fds = {{listen_fd, POLLIN, 0}, {m_wake[0], POLLIN, 0}};
+        int wait_ms = -1;
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& p : pending) {
+            fds.push_back({p.fd, POLLIN, 0});
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - now).count();
+            const int ms = static_cast<int>(std::max<long long>(left, 0)) + 1;
+            wait_ms = wait_ms < 0 ? ms : std::min(wait_ms, ms);
+        }
+        if (::poll(fds.data(), fds.size(), wait_ms) < 0) {
             if (errno == EINTR)
                 continue;
             log::error(kLog, "event=poll_failed");
-            return;
+            break;
         }
         if (fds[1].revents != 0)
-            return;
-        const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue;
-        timeval timeout{static_cast<time_t>(kRequestTimeout.count()), 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-        try {
-            serve(fd);
-        } catch (const std::exception& e) {
-            log::error(kLog, std::string("event=request_failed error=\"") + e.what() + "\"");
+            break;
+        // Read what came, newest last; answer complete requests; drop the late and the gone.
+        for (std::size_t i = pending.size(); i-- > 0;) {
+            if (fds[i + 2].revents != 0) {
+                char buf[1024];
+                const ssize_t n = ::recv(pending[i].fd, buf, sizeof buf, 0);
+                if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+                    drop(i);
+                    continue;
+                }
+                if (n > 0)
+                    pending[i].head.append(buf, static_cast<std::size_t>(n));
+            }
+            const bool too_big = pending[i].head.size() > kMaxRequestBytes;
+            if (pending[i].complete() || too_big) {
+                const int fd = pending[i].fd;
+                // The answer is written blocking, with a send deadline.
+                ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+                timeval timeout{static_cast<time_t>(kRequestTimeout.count()), 0};
+                ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+                try {
+                    serve(fd, too_big ? std::string() : pending[i].head);
+                } catch (const std::exception& e) {
+                    log::error(kLog,
+                               std::string("event=request_failed error=\"") + e.what() + "\"");
+                }
+                drop(i);
+            } else if (std::chrono::steady_clock::now() >= pending[i].deadline) {
+                drop(i);
+            }
         }
-        ::close(fd);
+        if (fds[0].revents != 0) {
+            const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd >= 0) {
+                if (pending.size() >= kMaxPending)
+                    ::close(fd);
+                else
+                    pending.push_back({fd, {}, std::chrono::steady_clock::now() + kRequestTimeout});
+            }
+        }
     }
+    for (const auto& p : pending)
+        ::close(p.fd);
 }
 
-void AdminListener::serve(int fd) {
-    const std::string head = read_head(fd);
+void AdminListener::serve(int fd, const std::string& head) {
     Response response;
     const std::size_t line_end = head.find("\r\n");
     const std::size_t sp1 = head.find(' ');

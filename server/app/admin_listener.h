@@ -1,6 +1,7 @@
 // AdminListener: the relay's operator endpoint, apart from the client listener and bound to
 // loopback unless admin_listen says otherwise (relay_config.h). One small thread answers one
-// HTTP/1.1 request per connection, in turn, each cut after kRequestTimeout; it reads only
+// HTTP/1.1 request per connection; it reads the heads of up to 32 connections at once, each cut
+// after kRequestTimeout for the whole request, so a slow client holds up no one; it reads only
 // atomics the service and reactors update and its own store connection, so it never holds up a
 // client reactor however it is used.
 //
@@ -68,7 +69,8 @@ private:
     };
 
     void run();
-    void serve(int fd);
+    // Answers one request whose head is given (empty: malformed or too large).
+    void serve(int fd, const std::string& head);
     Response answer(const std::string& method, const std::string& path,
                     const std::string& authorization);
     Response metrics();

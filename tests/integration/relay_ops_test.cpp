@@ -141,6 +141,33 @@ TEST_CASE("a misspelled key in the config file stops the relay, naming the key")
     CHECK(help.code == 1); // no certificate yet, but no usage error
 }
 
+TEST_CASE("clients that connect to the admin listener and send nothing, or dribble, hold up no "
+          "health check") {
+    TempDir dir("veil-ops-slow");
+    Relay relay(dir.path(), kAdminOptions);
+    const std::string address = admin_address(dir.path() / "relay");
+    const std::size_t colon = address.rfind(':');
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+    REQUIRE(::inet_pton(AF_INET, address.substr(0, colon).c_str(), &to.sin_addr) == 1);
+    // Twelve silent connections and one with half a request line: served in turn with a 2 s
+    // deadline each, they would keep the health check below waiting 26 s, past its 10 s.
+    std::vector<int> idle;
+    for (int i = 0; i < 13; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd >= 0);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+        idle.push_back(fd);
+    }
+    REQUIRE(::send(idle.back(), "GET /hea", 8, MSG_NOSIGNAL) == 8);
+    auto health = http(address, "GET", "/healthz");
+    CHECK(health.status == 200);
+    CHECK(health.body == "ok\n");
+    for (int fd : idle)
+        ::close(fd);
+}
+
 TEST_CASE("metrics count exactly the messages real clients sent, in valid exposition text") {
     TempDir dir("veil-ops-metrics");
     Relay relay(dir.path(), kAdminOptions);
