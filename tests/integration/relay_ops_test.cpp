@@ -2,6 +2,7 @@
 // listener, real headless clients, /metrics scraped over a real socket and parsed, and the
 // `veil-relay admin` commands run against the populated data folder.
 #include "cli_harness.h"
+#include "rpc_client.h"
 
 #include <catch2/catch.hpp>
 
@@ -497,63 +498,6 @@ TEST_CASE("a backup taken while clients send restores into a fresh folder that d
     CHECK(saved.code == 0);
 }
 
-namespace {
-
-// Writes JSON-RPC requests to a `veil daemon`'s socket and reads its answers, one per line.
-class DaemonSocket {
-public:
-    explicit DaemonSocket(const std::filesystem::path& socket) {
-        m_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(m_fd >= 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        const std::string path = socket.string();
-        REQUIRE(path.size() < sizeof addr.sun_path);
-        std::copy(path.begin(), path.end(), addr.sun_path);
-        REQUIRE(::connect(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    }
-    ~DaemonSocket() { ::close(m_fd); }
-    DaemonSocket(const DaemonSocket&) = delete;
-    DaemonSocket& operator=(const DaemonSocket&) = delete;
-
-    // Sends the request and returns the line answering it.
-    std::string call(int id, const std::string& method, const std::string& params) {
-        const std::string line = R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
-                                 R"(,"method":")" + method + R"(","params":)" + params + "}\n";
-        REQUIRE(::send(m_fd, line.data(), line.size(), MSG_NOSIGNAL) ==
-                static_cast<ssize_t>(line.size()));
-        const std::string needle = "\"id\":" + std::to_string(id) + ",";
-        const auto deadline = std::chrono::steady_clock::now() + 30s;
-        for (;;) {
-            std::size_t newline;
-            while ((newline = m_buffer.find('\n')) != std::string::npos) {
-                std::string answer = m_buffer.substr(0, newline);
-                m_buffer.erase(0, newline + 1);
-                if (answer.find(needle) != std::string::npos)
-                    return answer;
-            }
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0)
-                return {};
-            pollfd p{m_fd, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-                continue;
-            char chunk[4096];
-            const ssize_t n = ::recv(m_fd, chunk, sizeof chunk, 0);
-            if (n <= 0)
-                return {};
-            m_buffer.append(chunk, static_cast<std::size_t>(n));
-        }
-    }
-
-private:
-    int m_fd = -1;
-    std::string m_buffer;
-};
-
-} // namespace
-
 TEST_CASE("a client sending ten times its rate is throttled, backs off and loses nothing, while "
           "another user's messages go straight through") {
     TempDir dir("veil-ops-throttle");
@@ -574,7 +518,7 @@ TEST_CASE("a client sending ten times its rate is throttled, backs off and loses
     // second, in one burst of SendRequests.
     auto daemon = bob.start({"daemon"});
     REQUIRE(daemon->wait_for_output("veil: daemon ready", 30s, true));
-    DaemonSocket bot(bob.profile / "veil.sock");
+    veil::test::e2e::RpcClient bot(bob.profile / "veil.sock");
     constexpr int kFlood = 30;
     for (int i = 0; i < kFlood; ++i) {
         auto answer =
