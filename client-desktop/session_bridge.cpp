@@ -338,23 +338,32 @@ void SessionBridge::remove_partial(const std::filesystem::path& dir, bool made_f
         std::filesystem::remove(dir, ec); // only when empty
 }
 
-void SessionBridge::open_profile(const std::filesystem::path& profile_dir,
-                                 const SecretBytes& passphrase, const std::string& relay_url,
-                                 Done done) {
+void SessionBridge::open_on_worker(const std::filesystem::path& profile_dir, OpenWith open,
+                                   std::string opened, Done done) {
     if (m_open || m_opening)
         return done(make_error(Errc::invalid_argument, "a profile is open already"));
     start_worker();
     m_opening = true;
     quint64 gen = m_generation;
-    auto secret = std::make_shared<SecretBytes>(passphrase.clone());
     on_worker([=, this](qt::ClientSession*) {
-        auto session = qt::ClientSession::open(profile_dir, *secret, relay_url, *m_relay);
-        finish_open(gen, std::move(session), profile_dir, {}, [done](Status st) {
+        finish_open(gen, open(*m_relay), profile_dir, {}, [done, opened](Status st) {
             if (st)
-                log::info(kLog, "opened a profile");
+                log::info(kLog, opened);
             done(st);
         });
     });
+}
+
+void SessionBridge::open_profile(const std::filesystem::path& profile_dir,
+                                 const SecretBytes& passphrase, const std::string& relay_url,
+                                 Done done) {
+    auto secret = std::make_shared<SecretBytes>(passphrase.clone());
+    open_on_worker(
+        profile_dir,
+        [=](engine::EngineObserver& relay) {
+            return qt::ClientSession::open(profile_dir, *secret, relay_url, relay);
+        },
+        "opened a profile", std::move(done));
 }
 
 Status SessionBridge::open_profile(const std::filesystem::path& profile_dir,
@@ -365,20 +374,13 @@ Status SessionBridge::open_profile(const std::filesystem::path& profile_dir,
 void SessionBridge::open_profile_with_key(const std::filesystem::path& profile_dir,
                                           const SecretBytes& key, const std::string& relay_url,
                                           Done done) {
-    if (m_open || m_opening)
-        return done(make_error(Errc::invalid_argument, "a profile is open already"));
-    start_worker();
-    m_opening = true;
-    quint64 gen = m_generation;
     auto secret = std::make_shared<SecretBytes>(key.clone());
-    on_worker([=, this](qt::ClientSession*) {
-        auto session = qt::ClientSession::open_with_key(profile_dir, *secret, relay_url, *m_relay);
-        finish_open(gen, std::move(session), profile_dir, {}, [done](Status st) {
-            if (st)
-                log::info(kLog, "opened a profile with its remembered key");
-            done(st);
-        });
-    });
+    open_on_worker(
+        profile_dir,
+        [=](engine::EngineObserver& relay) {
+            return qt::ClientSession::open_with_key(profile_dir, *secret, relay_url, relay);
+        },
+        "opened a profile with its remembered key", std::move(done));
 }
 
 Status SessionBridge::open_profile_with_key(const std::filesystem::path& profile_dir,

@@ -258,6 +258,12 @@ private:
     // From the worker: runs fn on the GUI thread if the profile of generation gen is still the
     // one here. Engine events (hold = true) wait while the read connection is away.
     void to_gui(quint64 gen, std::function<void()> fn, bool hold = true);
+    // Opens a profile on the worker with open (given the engine's observer there), logging
+    // opened on success: open_profile and open_profile_with_key differ only in those two.
+    using OpenWith =
+        std::function<Result<std::unique_ptr<qt::ClientSession>>(engine::EngineObserver&)>;
+    void open_on_worker(const std::filesystem::path& profile_dir, OpenWith open, std::string opened,
+                        Done done);
     // Worker side of every open and create: keeps the session, opens the read connection and
     // reports back; on failure cleanup runs on the worker first.
     void finish_open(quint64 gen, Result<std::unique_ptr<qt::ClientSession>> session,

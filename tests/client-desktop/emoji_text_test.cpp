@@ -20,8 +20,8 @@ TEST_CASE("emoji runs get the colour font and keep their joiners; the rest keeps
     test::app();
     INFO("scripts/install-deps.sh installs the colour emoji font (fonts-noto-color-emoji)");
     REQUIRE_FALSE(emoji_family().isEmpty());
-    // "hi 👍🏽 12 ❤️ ok 👨‍👩‍👧": a skin tone, a variation selector and joiners stay
-    // in the runs.
+    // "hi 👍🏽 12 ❤️ ok 👨‍👩‍👧": a skin tone, a variation selector and joiners
+    // stay in the runs.
     QString text = QString::fromUtf8(
         "hi \xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD 12 \xE2\x9D\xA4\xEF\xB8\x8F ok "
         "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7");
