@@ -3,6 +3,7 @@
 // on stdout; notes go to stderr. Every workload starts and stops its own relay and is bounded
 // in count and in time (bench/README.md).
 #include "loadgen/event_loop.h"
+#include "loadgen/relay_under_test.h"
 #include "loadgen/workloads.h"
 #include "support/workload.h"
 
@@ -29,6 +30,6 @@ int main(int argc, char** argv) {
         workload = run_b5_reconnect_storm;
     else
         fail("usage: veil-bench-relay b1|b2|b3|b4|b5");
-    std::cout << workload().str() << std::endl;
+    std::cout << workload().text("store", relay_store_kind()).str() << std::endl;
     return 0;
 }
