@@ -882,9 +882,9 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& co
         auto reader = std::make_unique<PgDb>(conninfo);
         auto id_db = std::make_unique<PgDb>(conninfo);
         if (durability == Durability::normal)
-            db->exec("SET synchronous_commit = off");
+            db->set_session("SET synchronous_commit = off");
         // The allocator's commits are always synchronous: see IdBlocks::refill.
-        id_db->exec("SET synchronous_commit = on");
+        id_db->set_session("SET synchronous_commit = on");
         std::unique_ptr<PostgresStore> store(new PostgresStore(
             std::move(db), std::move(reader), std::make_unique<IdBlocks>(std::move(id_db))));
         VEIL_TRY(store->migrate());
