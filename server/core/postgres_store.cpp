@@ -755,40 +755,27 @@ private:
         return stored ? &*stored : nullptr;
     }
 
-    // As copy_rows() above, from the cache.
+    // As copy_rows() above (the same rule, copy_rows_of), from the cache.
     Result<std::vector<std::int64_t>> copy_rows(const NewEnvelope& env) {
-        const auto* to = active(env.to_username);
-        if (!to)
+        if (!active(env.to_username))
             return make_error(Errc::not_found, "no such recipient");
-        const bool to_self = env.to_username == env.from_username;
-        std::vector<DeviceSlot> expected;
-        if (!(to_self && env.sync))
-            for (const auto& [id, row] : *to)
-                if (!(to_self && id == env.from_device_id))
-                    expected.push_back(DeviceSlot{{env.to_username, id}, row});
-        if (env.sync && !to_self)
-            if (const auto* from = active(env.from_username))
-                for (const auto& [id, row] : *from)
-                    if (id != env.from_device_id)
-                        expected.push_back(DeviceSlot{{env.from_username, id}, row});
-        auto refused = make_error(Errc::refused, "the copies do not match the devices");
-        if (env.copies.empty() || (to_self && env.sync) || expected.size() != env.copies.size())
-            return refused;
-        auto by_address = [](const DeviceSlot& a, const DeviceSlot& b) {
-            return a.address < b.address;
+        // The cache is read by name, so the account numbers copy_rows_of passes are not needed:
+        // 0 stands for "the sender has an account", which active() then finds out.
+        const ActiveRows cached = [&](std::int64_t, const std::string& username,
+                                      std::uint32_t except, std::vector<DeviceSlot>& out) {
+            if (const auto* slots = active(username))
+                for (const auto& [id, row] : *slots)
+                    if (id != except)
+                        out.push_back(DeviceSlot{{username, id}, row});
         };
-        std::sort(expected.begin(), expected.end(), by_address);
-        std::vector<std::int64_t> rows;
-        rows.reserve(env.copies.size());
-        for (const auto& copy : env.copies) {
-            const DeviceSlot k{{copy.username, copy.device_id}, 0};
-            auto it = std::lower_bound(expected.begin(), expected.end(), k, by_address);
-            if (it == expected.end() || it->address != k.address || it->row == 0)
-                return refused;
-            rows.push_back(it->row);
-            it->row = 0; // each device once
-        }
-        return rows;
+        auto rows =
+            env.copies.empty()
+                ? std::nullopt
+                : copy_rows_of(env, 0, env.sync ? std::optional<std::int64_t>(0) : std::nullopt,
+                               cached);
+        if (!rows)
+            return make_error(Errc::refused, "the copies do not match the devices");
+        return std::move(*rows);
     }
 
     PgDb& m_db;
