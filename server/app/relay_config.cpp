@@ -269,7 +269,7 @@ const char* usage() {
            "                  [--admin-listen HOST:PORT|none]\n"
            "                  [--store sqlite|postgresql://USER@HOST:PORT/DB]\n"
            "       veil-relay invite create --data DIR [--config FILE] [--store STORE]\n"
-           "       veil-relay admin help | COMMAND ... --data DIR [--config FILE]\n"
+           "       veil-relay admin help | COMMAND ... --data DIR [--config FILE] [--store STORE]\n"
            "       veil-relay account delete NAME --data DIR [--config FILE] [--store STORE]\n"
            "       veil-relay tls fingerprint --data DIR [--config FILE]\n"
            "       veil-relay migrate --from sqlite:DIR --to postgresql://USER@HOST:PORT/DB\n"
