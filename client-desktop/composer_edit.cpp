@@ -23,6 +23,10 @@ QStringList local_files(const QMimeData* mime) {
     return paths;
 }
 
+bool pasted_image(const QMimeData* mime) {
+    return mime && mime->hasImage() && !(mime->hasText() && !mime->text().isEmpty());
+}
+
 ComposerEdit::ComposerEdit(QWidget* parent)
     : QPlainTextEdit(parent) {
     setTabChangesFocus(true);
@@ -95,13 +99,18 @@ void ComposerEdit::keyPressEvent(QKeyEvent* event) {
 }
 
 bool ComposerEdit::canInsertFromMimeData(const QMimeData* source) const {
-    return !local_files(source).isEmpty() || QPlainTextEdit::canInsertFromMimeData(source);
+    return !local_files(source).isEmpty() || pasted_image(source) ||
+           QPlainTextEdit::canInsertFromMimeData(source);
 }
 
 void ComposerEdit::insertFromMimeData(const QMimeData* source) {
     QStringList files = local_files(source);
     if (!files.isEmpty()) {
         emit filesPasted(files);
+        return;
+    }
+    if (pasted_image(source)) {
+        emit imagePasted(qvariant_cast<QImage>(source->imageData()));
         return;
     }
     if (source && source->hasText())

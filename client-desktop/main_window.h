@@ -107,6 +107,7 @@ class DevicesDialog;
 class EncryptionDialog;
 class Keyring;
 class NewGroupDialog;
+class PastedImages;
 class TrayIcon;
 class Notifier;
 class SafetyNumberDialog;
@@ -248,6 +249,8 @@ public:
     // Files to send with the next message (Attach file…, or dropped onto the window).
     void attach_files(const QStringList& paths);
     const QStringList& attached_files() const { return m_files; }
+    // Pictures pasted into the composer, being encoded before they are attached.
+    PastedImages& pasted_images() { return *m_pasted; }
     // The current message's files, with progress and Download / Save as… buttons.
     QWidget& files_panel() { return *m_files_panel; }
     void show_files_of(int row);
@@ -458,6 +461,7 @@ private:
     QString m_reply_note; // "Replying to bob: …"
     Bytes m_editing;      // the message id being edited; empty when none
     QStringList m_files;
+    PastedImages* m_pasted = nullptr; // child; pasted pictures until they are sent
     QWidget* m_compose_note = nullptr;
     QLabel* m_compose_label = nullptr;
     QToolButton* m_attach = nullptr;
