@@ -108,6 +108,7 @@ class EncryptionDialog;
 class Keyring;
 class NewGroupDialog;
 class PastedImages;
+class RestoreDialog;
 class TrayIcon;
 class Notifier;
 class SafetyNumberDialog;
@@ -297,6 +298,14 @@ public:
     QString set_remember(bool on);
     // A sentence in the banner (e.g. what the start dialog could not do with the keyring).
     void show_notice(const QString& text);
+    // Settings › Storage › "Restore from a snapshot…" (main_window_restore.cpp): the dialog says
+    // what a restore loses and lists the snapshots; its Restore closes the profile, restores
+    // the chosen snapshot and the window opens the profile again (with the key it had: a
+    // snapshot has the same key) and reloads it; so does Cancel after a failed attempt. Returns
+    // the dialog (window-modal, deleted when closed), or nullptr while the profile is busy.
+    RestoreDialog* restore_from_snapshot();
+    // The profile was closed and opened again (after a restore from a snapshot).
+    bool reopened() const { return m_reopened; }
     // Every shortcut of the window and what it does, as the Help dialog lists them.
     QList<QPair<QKeySequence, QString>> shortcut_list() const;
     TrayIcon& tray_icon() { return *m_tray; }
@@ -498,6 +507,7 @@ private:
     // Settings and the rest.
     QAction* m_encryption_action = nullptr;
     QPointer<SettingsDialog> m_settings_dialog;
+    bool m_reopened = false;
     QPointer<EncryptionDialog> m_encryption_dialog;
     QPointer<QDialog> m_shortcuts_dialog;
     Keyring* m_keyring = nullptr;

@@ -5,11 +5,13 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDateTime>
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLocale>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QVBoxLayout>
@@ -49,6 +51,7 @@ SettingsDialog::SettingsDialog(const Values& values, Actions actions, QWidget* p
     layout->addWidget(build_notifications());
     layout->addWidget(build_privacy());
     layout->addWidget(build_security());
+    layout->addWidget(build_storage());
     layout->addWidget(build_appearance());
     layout->addWidget(m_error);
     layout->addWidget(buttons);
@@ -146,6 +149,36 @@ QWidget* SettingsDialog::build_security() {
     form->addRow(m_remember);
     form->addRow(m_passphrase);
     return box;
+}
+
+QWidget* SettingsDialog::build_storage() {
+    auto* box = new QGroupBox(tr("Storage"));
+    auto* form = new QFormLayout(box);
+    const QString newest =
+        QLocale().toString(QDateTime::fromMSecsSinceEpoch(m_values.newest_snapshot_ms),
+                           QStringLiteral("d MMM yyyy, HH:mm"));
+    m_storage = note(m_values.snapshots > 0
+                         ? tr("Veil keeps an encrypted copy of this profile from each of the last "
+                              "days it opened it (%1 now, the newest from %2), to restore if the "
+                              "profile is damaged.")
+                               .arg(m_values.snapshots)
+                               .arg(newest)
+                         : tr("Veil keeps an encrypted copy of this profile from each day it opens "
+                              "it; there is none yet."));
+    m_restore = new QPushButton(tr("Restore from a snapshot…"));
+    m_restore->setEnabled(m_values.snapshots > 0 && static_cast<bool>(m_actions.restore_snapshot));
+    connect(m_restore, &QPushButton::clicked, this, [this] {
+        auto restore = m_actions.restore_snapshot;
+        close(); // the profile is closed for the restore: nothing here would stay true
+        restore();
+    });
+    form->addRow(m_storage);
+    form->addRow(m_restore);
+    return box;
+}
+
+QString SettingsDialog::storage_text() const {
+    return m_storage->text();
 }
 
 QWidget* SettingsDialog::build_appearance() {
