@@ -250,7 +250,7 @@ TEST_CASE("Settings restores the open profile from a snapshot and the window sho
     REQUIRE(window.message_model().rowCount() == 2);
     SettingsDialog* settings = window.settings();
     REQUIRE(settings != nullptr);
-    CHECK(settings->storage_text().contains(QStringLiteral("(1 now, the newest from ")));
+    CHECK(settings->storage_text().startsWith(QStringLiteral("1 snapshot, from ")));
     REQUIRE(settings->restore_button().isEnabled());
     settings->restore_button().click();
     RestoreDialog* restore = window.findChild<RestoreDialog*>();
