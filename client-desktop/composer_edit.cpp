@@ -4,6 +4,7 @@
 #include <QFileInfo>
 #include <QKeyEvent>
 #include <QMimeData>
+#include <QResizeEvent>
 #include <QScrollBar>
 #include <QTextBlock>
 #include <QUrl>
@@ -71,7 +72,22 @@ void ComposerEdit::fit_height() {
         if (lines >= kMaxLines)
             break;
     }
+    // Below the most lines it grows instead of scrolling: a scroll bar there would only be a
+    // stub beside the text.
+    setVerticalScrollBarPolicy(lines >= kMaxLines ? Qt::ScrollBarAsNeeded : Qt::ScrollBarAlwaysOff);
     setFixedHeight(height_for_lines(std::clamp(lines, 1, kMaxLines)));
+}
+
+void ComposerEdit::changeEvent(QEvent* event) {
+    QPlainTextEdit::changeEvent(event);
+    if (event->type() == QEvent::FontChange || event->type() == QEvent::StyleChange)
+        fit_height();
+}
+
+void ComposerEdit::resizeEvent(QResizeEvent* event) {
+    QPlainTextEdit::resizeEvent(event);
+    if (event->size().width() != event->oldSize().width())
+        fit_height();
 }
 
 QSize ComposerEdit::sizeHint() const {

@@ -57,6 +57,9 @@ public:
 
 protected:
     void keyPressEvent(QKeyEvent* event) override;
+    // The height follows the font and the width (wrapping) as well as the text.
+    void changeEvent(QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     int height_for_lines(int lines) const;

@@ -188,6 +188,7 @@ void MainWindow::build_ui() {
     toolbar->addAction(m_devices_action);
     build_notifications_menu();
     auto* notify_button = new QToolButton;
+    notify_button->setObjectName(QStringLiteral("menuButton"));
     notify_button->setText(tr("Notifications"));
     notify_button->setMenu(m_notify_menu);
     notify_button->setPopupMode(QToolButton::InstantPopup);
