@@ -319,7 +319,8 @@ void StartDialog::offer_restore(const std::filesystem::path& dir, const QString&
     log::warn("ui", "the profile's database is damaged; offering a snapshot");
     auto* dialog = new RestoreDialog(dir, RestoreDialog::Reason::damaged, why, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    dialog->set_passphrase(std::move(passphrase));
+    if (!passphrase.empty())
+        dialog->set_passphrase(std::move(passphrase));
     m_restore_dialog = dialog;
     connect(dialog, &QDialog::finished, this, [this, dialog, dir](int result) {
         m_restore_dialog = nullptr;
@@ -372,6 +373,9 @@ bool StartDialog::open_remembered() {
     }
     if (!st) {
         show_error(plain_error(st.error()));
+        // The keyring gave a key, not the passphrase: the restore dialog asks for it.
+        if (st.error().code == Errc::corrupt && !store::AccountStore::snapshots(dir).empty())
+            offer_restore(dir, plain_error(st.error()), SecretBytes());
         return false;
     }
     if (auto started = m_bridge.start(); !started) {

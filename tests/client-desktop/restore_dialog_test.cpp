@@ -3,8 +3,12 @@
 // disk, opened through the start dialog, which offers the restore and then opens the profile.
 #include "restore_dialog.h"
 
+#include "app_settings.h"
 #include "desktop_fixture.h"
+#include "fake_keyring.h"
+#include "keyring.h"
 #include "main_window.h"
+#include "session_bridge.h"
 #include "settings_dialog.h"
 #include "start_dialog.h"
 
@@ -146,6 +150,59 @@ TEST_CASE("a profile without snapshots offers no restore and says why") {
     REQUIRE(restore_button(dialog) != nullptr);
     CHECK_FALSE(restore_button(dialog)->isEnabled());
     CHECK(dialog.error_text().contains(QStringLiteral("no snapshot yet")));
+}
+
+TEST_CASE("a damaged profile opened from the keyring asks for the passphrase in the restore "
+          "dialog and opens once restored") {
+    test::app();
+    test::TempDir dir;
+    Bytes key;
+    {
+        SessionBridge maker;
+        REQUIRE(maker
+                    .create_profile(dir.profile(), SecretBytes::from_string("right"), "alice",
+                                    "ws://127.0.0.1:1")
+                    .ok());
+        // Enough pages that one in the middle of the file holds messages.
+        for (std::uint8_t i = 1; i <= 8; ++i)
+            REQUIRE(maker
+                        .run_blocking([i](qt::ClientSession& s) {
+                            return s.store().insert_message(test::incoming(
+                                "bob", i, std::string(3000, static_cast<char>('a' + i))));
+                        })
+                        .ok());
+        SecretBytes db_key = maker.store().database_key();
+        key.assign(db_key.view().begin(), db_key.view().end());
+        maker.close();
+        // This open writes the first snapshot, with the messages in it.
+        REQUIRE(maker.open_profile(dir.profile(), SecretBytes::from_string("right"), "").ok());
+        maker.close();
+    }
+    zero_a_page(dir.profile() / "account.db");
+
+    test::FakeKeyring keyring;
+    const QString entry = keyring_entry(dir.profile());
+    keyring.entries[entry] = key;
+    set_remembered(entry, true);
+    SessionBridge bridge;
+    const QString profile = QString::fromStdString(dir.profile().string());
+    StartDialog start(bridge, profile, QString());
+    start.set_keyring(&keyring);
+    CHECK_FALSE(start.open_remembered());
+    REQUIRE(start.restore_dialog() != nullptr);
+    RestoreDialog& restore = *start.restore_dialog();
+    // The keyring holds a key, not the passphrase, which the snapshot needs: it is asked for.
+    CHECK(restore.passphrase_field().isVisibleTo(&restore));
+    restore.passphrase_field().setText(QStringLiteral("right"));
+    restore.restore();
+    REQUIRE(test::wait_until([&] { return start.result() == QDialog::Accepted; }, 30'000));
+    REQUIRE(bridge.is_open());
+    auto rows = bridge.store().messages("bob", 50);
+    REQUIRE(rows.ok());
+    CHECK(rows.value().size() == 8);
+    CHECK(files_starting(dir.profile(), "account.db.damaged-").size() == 1);
+    bridge.close();
+    set_remembered(entry, false);
 }
 
 #ifdef VEIL_RELAY_BIN
