@@ -12,6 +12,7 @@ packages=(
   protobuf-compiler libprotobuf-dev libargon2-dev libqrencode-dev libutf8proc-dev
   xvfb xauth tmux python3 qtkeychain-qt6-dev
   postgresql  # the tests' throwaway server for the relay's PostgreSQL store (scripts/test-postgres.sh)
+  redis-server  # the tests' throwaway Redis for several relay nodes (scripts/test-redis.sh)
   fonts-noto-color-emoji
   dpkg-dev file systemd util-linux
   # The sanitizer tree and the fuzz targets (make test): clang (14 on Debian 12), its sanitizer
