@@ -699,6 +699,7 @@ void RelayService::authenticate(Session& session, const std::string& username,
     session.track_deliveries = m_options.track_deliveries;
     session.delivered.clear();
     session.acked.clear();
+    session.acked_before.clear();
 
     // Attach before reading the mailbox: an envelope stored in between is then both pushed and
     // drained, and the transport drops the pushed copy by its delivery id (drained_up_to).
@@ -1122,10 +1123,8 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
     const auto& ids = request.ack_request().delivery_ids();
     crash::point("relay.ack_received");
     if (session.track_deliveries)
-        for (std::uint64_t acked : ids) {
-            session.delivered.erase(acked);
-            session.acked.insert(acked);
-        }
+        for (std::uint64_t acked : ids)
+            session.note_acked(acked);
     if (reply && m_committer) {
         MailboxAck ack{session.username, session.device_id, {ids.begin(), ids.end()}};
         if (submit(id, MailboxWrite{std::move(ack), m_clock.now_ms()}, *reply, false, {}, {}))

@@ -78,7 +78,9 @@ struct Session {
     std::string username;        // valid once authenticated
     std::uint32_t device_id = 0; // valid once authenticated
     // Highest delivery id returned by the drain after authentication. A live push with an id at
-    // or below it duplicates a frame handle() already returned, and the transport drops it.
+    // or below it duplicates a frame handle() already returned, and the transport drops it
+    // (with track_deliveries below, it goes by the ids handed over instead: relays on one
+    // database take ids from blocks of their own, so a lower id may be new).
     std::uint64_t drained_up_to = 0;
     // Set by a transport that pages the drain: authentication then returns the first page
     // only, and continue_drain() the next ones. Otherwise the drain comes back whole.
@@ -98,6 +100,22 @@ struct Session {
     bool track_deliveries = false;
     std::unordered_set<std::uint64_t> delivered;
     std::unordered_set<std::uint64_t> acked;
+    // Acks older than the last kAckedKept: long committed, forgotten at the next turn, so that
+    // a connection that is never woken does not keep every ack of its life.
+    std::unordered_set<std::uint64_t> acked_before;
+    static constexpr std::size_t kAckedKept = 4096;
+
+    void note_acked(std::uint64_t delivery_id) {
+        delivered.erase(delivery_id);
+        if (acked.size() >= kAckedKept) {
+            acked_before = std::move(acked);
+            acked.clear();
+        }
+        acked.insert(delivery_id);
+    }
+    bool was_acked(std::uint64_t delivery_id) const {
+        return acked.count(delivery_id) > 0 || acked_before.count(delivery_id) > 0;
+    }
 };
 
 // One envelope now durable in a device's mailbox (DeliveryListener).

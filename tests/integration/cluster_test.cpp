@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <string>
 
 using namespace veil::test::e2e;
@@ -58,9 +59,17 @@ TEST_CASE("clients on two relay nodes reach each other live through Redis, 1:1 a
     Client bob = make_client(dir.path(), b.url(), "bob");
     Client dave = make_client(dir.path(), b.url(), "dave");
     send_ok(carol, {"group", "create", "ridge", "--members", "alice,bob,dave"});
+    // Each node takes delivery ids from blocks of its own: alice's drain on a ends with an id
+    // from b's block, and a's own ids after it are lower; they must still be pushed live.
+    const std::string queued = "dave on b to alice before she listens 40aa";
+    send_ok(dave, {"send", "alice", queued});
 
     auto at_alice = start_listener(alice); // on node a
     auto at_bob = start_listener(bob);     // on node b
+    REQUIRE(arrives(*at_alice, queued));
+    const std::string local = "carol on a to alice on a 93be";
+    send_ok(carol, {"send", "alice", local});
+    REQUIRE(arrives(*at_alice, local));
 
     const std::string b_to_a = "dave on b to alice on a 51c0";
     const std::string a_to_b = "carol on a to bob on b 8e2f";
@@ -84,7 +93,7 @@ TEST_CASE("clients on two relay nodes reach each other live through Redis, 1:1 a
     send_ok(carol, {"send", "bob", last});
     REQUIRE(arrives(*at_alice, last));
     REQUIRE(arrives(*at_bob, last));
-    for (const auto& text : {b_to_a, from_a, from_b, last})
+    for (const auto& text : {queued, local, b_to_a, from_a, from_b, last})
         CHECK(printed(*at_alice, text) == 1);
     for (const auto& text : {a_to_b, from_a, from_b, last})
         CHECK(printed(*at_bob, text) == 1);
@@ -211,4 +220,35 @@ TEST_CASE("a node killed with kill -9 mid-conversation: its clients reconnect to
     for (const auto& text : to_bob)
         CHECK(printed(*at_bob, text) == 1);
     CHECK(eventually([&] { return mailbox_rows(db, "alice") + mailbox_rows(db, "bob") == 0; }));
+}
+
+TEST_CASE("a relay given Redis with a SQLite store, or a malformed Redis URL, refuses to start and "
+          "says why") {
+    TempDir dir("veil-cluster-config");
+    const std::string data = (dir.path() / "relay").string();
+    auto sqlite = veil::test::run({VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", data,
+                                   "--redis", "redis://127.0.0.1:6379"},
+                                  {}, dir.path(), "relay");
+    CHECK(sqlite.code == 2);
+    CHECK(sqlite.err.find("redis needs a PostgreSQL store") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "relay" / "relay.db")); // nothing made
+
+    // The same from the config file.
+    const auto config = dir.path() / "relay.conf";
+    std::ofstream(config) << "listen = 127.0.0.1:0\nredis = redis://127.0.0.1:6379\n";
+    auto from_file = veil::test::run({VEIL_RELAY_BIN, "--config", config.string(), "--data", data},
+                                     {}, dir.path(), "relay");
+    CHECK(from_file.code == 2);
+    CHECK(from_file.err.find("redis needs a PostgreSQL store") != std::string::npos);
+
+    for (const std::string url : {"127.0.0.1:6379", "redis://127.0.0.1", "redis://h:99999",
+                                  "redis://user:secret@127.0.0.1:6379"}) {
+        auto bad = veil::test::run({VEIL_RELAY_BIN, "--listen", "127.0.0.1:0", "--data", data,
+                                    "--store", "host=127.0.0.1 port=1 dbname=none", "--redis", url},
+                                   {}, dir.path(), "relay");
+        INFO(url);
+        CHECK(bad.code == 2);
+        CHECK(bad.err.find("redis needs redis://HOST:PORT") != std::string::npos);
+        CHECK(bad.err.find("secret") == std::string::npos); // never repeated
+    }
 }
