@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
         workload = run_b1_idle_connections;
     else if (which == "b2")
         workload = run_b2_one_to_one;
+    else if (which == "b2x")
+        workload = run_b2_two_nodes;
     else if (which == "b3")
         workload = run_b3_fan_out;
     else if (which == "b4")
@@ -28,7 +30,7 @@ int main(int argc, char** argv) {
     else if (which == "b5")
         workload = run_b5_reconnect_storm;
     else
-        fail("usage: veil-bench-relay b1|b2|b3|b4|b5");
+        fail("usage: veil-bench-relay b1|b2|b2x|b3|b4|b5");
     std::cout << workload().str() << std::endl;
     return 0;
 }

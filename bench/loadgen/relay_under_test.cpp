@@ -16,7 +16,8 @@ std::string binary(const char* env, const char* built) {
 
 } // namespace
 
-RelayUnderTest::RelayUnderTest(const std::string& name, bool floor)
+RelayUnderTest::RelayUnderTest(const std::string& name, bool floor,
+                               const std::vector<std::string>& extra)
     : m_dir("veil-bench-" + name) {
     std::vector<std::string> argv;
     if (floor)
@@ -27,6 +28,7 @@ RelayUnderTest::RelayUnderTest(const std::string& name, bool floor)
                 // The workloads measure throughput: one account sends far above a person's rate
                 // limit and B4 queues 100,000 messages from one sender.
                 "--no-limits"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
     m_process = std::make_unique<ChildProcess>(argv, m_dir.path() / "relay.log");
 }
 

@@ -14,8 +14,10 @@ namespace veil::bench {
 
 class RelayUnderTest {
 public:
-    // floor: start the raw floor (bench/raw_floor) instead of veil-relay.
-    explicit RelayUnderTest(const std::string& name, bool floor = false);
+    // floor: start the raw floor (bench/raw_floor) instead of veil-relay. extra: more options
+    // for veil-relay (a shared store and Redis for several nodes).
+    explicit RelayUnderTest(const std::string& name, bool floor = false,
+                            const std::vector<std::string>& extra = {});
 
     std::uint16_t port() const { return m_process->port(); }
     ChildProcess& process() { return *m_process; }
