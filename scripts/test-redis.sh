@@ -58,6 +58,10 @@ stop_one() {
     fi
     rm -rf "$folder"
     rm -f "$at/server" "$at/port" "$at/url"
+    # A test's own server's folder under DIR goes too, once empty.
+    if [ "$at" != "$dir" ]; then
+        rmdir "$at" 2>/dev/null || true
+    fi
 }
 
 stop() {
@@ -66,6 +70,7 @@ stop() {
     while IFS= read -r -d '' f; do
         stop_one "$(dirname "$f")"
     done < <(find "$dir" -name server -type f -print0)
+    find "$dir" -mindepth 1 -type d -empty -delete 2>/dev/null || true
 }
 
 start() {
