@@ -15,6 +15,7 @@ packages=(
   # session bus (dbus-run-session) and gnome-keyring-daemon on it.
   gnome-keyring dbus-daemon
   postgresql  # the tests' throwaway server for the relay's PostgreSQL store (scripts/test-postgres.sh)
+  redis-server  # the tests' throwaway Redis for several relay nodes (scripts/test-redis.sh)
   fonts-noto-color-emoji
   dpkg-dev file systemd util-linux
   # The sanitizer tree and the fuzz targets (make test): clang (14 on Debian 12), its sanitizer

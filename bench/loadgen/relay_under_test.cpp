@@ -2,6 +2,7 @@
 
 #include "support/workload.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <deque>
@@ -44,9 +45,8 @@ std::string relay_store_kind() {
     return pg != nullptr && *pg != '\0' ? "postgresql" : "sqlite";
 }
 
-namespace {} // namespace
-
-RelayUnderTest::RelayUnderTest(const std::string& name, bool floor)
+RelayUnderTest::RelayUnderTest(const std::string& name, bool floor,
+                               const std::vector<std::string>& extra)
     : m_dir("veil-bench-" + name) {
     std::vector<std::string> argv;
     if (floor)
@@ -57,7 +57,8 @@ RelayUnderTest::RelayUnderTest(const std::string& name, bool floor)
                 // The workloads measure throughput: one account sends far above a person's rate
                 // limit and B4 queues 100,000 messages from one sender.
                 "--no-limits"};
-        if (relay_store_kind() == "postgresql") {
+        const bool own_store = std::find(extra.begin(), extra.end(), "--store") != extra.end();
+        if (relay_store_kind() == "postgresql" && !own_store) {
             static std::atomic<int> counter{0};
             m_pg_server = std::getenv("VEIL_BENCH_RELAY_POSTGRES");
             m_pg_database =
@@ -69,6 +70,7 @@ RelayUnderTest::RelayUnderTest(const std::string& name, bool floor)
             argv.push_back(m_pg_server + " dbname=" + m_pg_database);
         }
     }
+    argv.insert(argv.end(), extra.begin(), extra.end());
     m_process = std::make_unique<ChildProcess>(argv, m_dir.path() / "relay.log");
 }
 

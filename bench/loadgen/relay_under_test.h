@@ -19,8 +19,11 @@ namespace veil::bench {
 
 class RelayUnderTest {
 public:
-    // floor: start the raw floor (bench/raw_floor) instead of veil-relay.
-    explicit RelayUnderTest(const std::string& name, bool floor = false);
+    // floor: start the raw floor (bench/raw_floor) instead of veil-relay. extra: more options
+    // for veil-relay (a shared store and Redis for several nodes); with a --store of its own
+    // there, VEIL_BENCH_RELAY_POSTGRES makes no database.
+    explicit RelayUnderTest(const std::string& name, bool floor = false,
+                            const std::vector<std::string>& extra = {});
     ~RelayUnderTest();
     RelayUnderTest(const RelayUnderTest&) = delete;
     RelayUnderTest& operator=(const RelayUnderTest&) = delete;
