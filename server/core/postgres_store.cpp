@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <set>
 
 namespace veil::relay {
 namespace {
@@ -602,8 +603,16 @@ std::string hex(std::span<const std::uint8_t> bytes) {
 // account, and the new mailbox rows and send log entries go in one statement each (arrays
 // unnested on the server). Inside the writer's transaction nothing else changes accounts or
 // devices, so what was read stays true until the commit. Rows wait in memory until flush(),
-// which runs before anything that reads or deletes mailbox rows (acks, group writes) and at the
-// end, so that every item still sees the earlier ones.
+// which runs before anything that reads mailbox rows (group writes) and at the end, so that
+// every item still sees the earlier ones.
+//
+// Acknowledgements wait too, and go in one DELETE per flush: a batch where recipients ack
+// what they were just pushed alternates sends and acks, and one round trip per ack made B2 on
+// PostgreSQL eleven times slower than on SQLite (docs/scaling.md). Acks and sends commute,
+// because a send's delivery ids are new: an ack can only name a row stored before, or a row
+// of this very batch that still waits in memory, and that row is then simply not inserted
+// (inserting and deleting it in one transaction leaves the same state). An id acked twice in
+// one batch counts for the first ack only, as it would one statement at a time.
 class SendBatch {
 public:
     SendBatch(PgDb& db, PostgresStore::IdBlocks& ids)
@@ -664,6 +673,8 @@ public:
             m_mailbox.ciphertext.push_back(hex(copy.ciphertext));
             m_mailbox.server_ts.push_back(now_ms);
             m_mailbox.account_copies.push_back(same_account);
+            m_mailbox.cancelled.push_back(false);
+            m_pending_rows[{(*rows)[i], delivery_id}] = m_mailbox.delivery_id.size() - 1;
             outcome.delivery_ids.push_back(static_cast<std::uint64_t>(delivery_id));
         }
         m_sends_new.from_username.push_back(env.from_username);
@@ -682,7 +693,56 @@ public:
             SendRecord{m.content_digest, 0, now_ms, m.unreachable};
     }
 
+    // An ack whose outcome (the number of rows it deleted) belongs at outcomes[index]; that
+    // slot holds 0 until flush() adds what the database deleted for it.
+    void ack(const MailboxAck& a, std::vector<MailboxWriteOutcome>& outcomes, std::size_t index) {
+        const auto row = device(a.username, a.device_id);
+        if (!row)
+            return;
+        auto& count = *std::get<1>(outcomes[index]);
+        for (std::uint64_t id : a.delivery_ids) {
+            const auto k = std::make_pair(*row, i64(id));
+            if (auto pending = m_pending_rows.find(k); pending != m_pending_rows.end()) {
+                m_mailbox.cancelled[pending->second] = true;
+                m_pending_rows.erase(pending);
+                ++count;
+                continue;
+            }
+            if (!m_acked.insert(k).second)
+                continue; // an earlier ack of this batch deletes it
+            m_acks.device.push_back(*row);
+            m_acks.delivery_id.push_back(i64(id));
+            m_acks.index.push_back(static_cast<std::int64_t>(index));
+        }
+        m_outcomes = &outcomes;
+    }
+
     void flush() {
+        flush_sends();
+        if (m_acks.device.empty())
+            return;
+        auto r = m_db.run("WITH k AS (SELECT * FROM unnest($1::bigint[], $2::bigint[],"
+                          " $3::bigint[]) AS k(dev, id, i)),"
+                          " d AS (DELETE FROM mailbox m USING k WHERE m.device = k.dev"
+                          " AND m.delivery_id = k.id RETURNING k.i)"
+                          " SELECT i, count(*) FROM d GROUP BY i",
+                          PgParams()
+                              .add(int_array(m_acks.device))
+                              .add(int_array(m_acks.delivery_id))
+                              .add(int_array(m_acks.index)));
+        for (int i = 0; i < r.rows(); ++i)
+            *std::get<1>((*m_outcomes)[static_cast<std::size_t>(r.int64(i, 0))]) +=
+                static_cast<std::size_t>(r.int64(i, 1));
+        m_acks = {};
+        m_acked.clear();
+    }
+
+private:
+    void flush_sends() {
+        if (std::find(m_mailbox.cancelled.begin(), m_mailbox.cancelled.end(), true) !=
+            m_mailbox.cancelled.end())
+            drop_cancelled();
+        m_pending_rows.clear();
         if (!m_mailbox.delivery_id.empty()) {
             m_db.run("INSERT INTO mailbox (delivery_id, device, from_username, from_device,"
                      " message_id, type, ciphertext, server_ts, account_copies)"
@@ -719,6 +779,33 @@ public:
         }
     }
 
+    // Removes the rows an ack of this batch cancelled before they were inserted.
+    void drop_cancelled() {
+        auto& m = m_mailbox;
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < m.delivery_id.size(); ++i) {
+            if (m.cancelled[i])
+                continue;
+            m.delivery_id[kept] = m.delivery_id[i];
+            m.device[kept] = m.device[i];
+            m.from_username[kept] = std::move(m.from_username[i]);
+            m.from_device[kept] = m.from_device[i];
+            m.message_id[kept] = std::move(m.message_id[i]);
+            m.type[kept] = m.type[i];
+            m.ciphertext[kept] = std::move(m.ciphertext[i]);
+            m.server_ts[kept] = m.server_ts[i];
+            m.account_copies[kept] = m.account_copies[i];
+            ++kept;
+        }
+        for (auto* v :
+             {&m.delivery_id, &m.device, &m.from_device, &m.type, &m.server_ts, &m.account_copies})
+            v->resize(kept);
+        for (auto* v : {&m.from_username, &m.message_id, &m.ciphertext})
+            v->resize(kept);
+        m.cancelled.assign(kept, false);
+    }
+
+public:
     // The row of an active device, from the cache; nullopt when it is not active.
     std::optional<std::int64_t> device(const std::string& username, std::uint32_t device_id) {
         const auto* slots = active(username);
@@ -785,17 +872,20 @@ private:
     struct {
         std::vector<std::int64_t> delivery_id, device, from_device, type, server_ts, account_copies;
         std::vector<std::string> from_username, message_id, ciphertext;
+        std::vector<bool> cancelled; // acked in this batch before it was inserted
     } m_mailbox;
+    // (device row, delivery id) of each row waiting in m_mailbox, to its index there.
+    std::map<std::pair<std::int64_t, std::int64_t>, std::size_t> m_pending_rows;
+    struct {
+        std::vector<std::int64_t> device, delivery_id, index;
+    } m_acks; // waiting acks: each row to delete and the outcome slot it counts for
+    std::set<std::pair<std::int64_t, std::int64_t>> m_acked; // the rows m_acks names
+    std::vector<MailboxWriteOutcome>* m_outcomes = nullptr;
     struct {
         std::vector<std::int64_t> from_device, delivery_id, server_ts;
         std::vector<std::string> from_username, message_id, digest;
     } m_sends_new;
 };
-
-// An ack inside write_mailbox: the device from the batch's cache.
-std::size_t ack_in(PgDb& db, SendBatch& batch, const MailboxAck& a) {
-    return delete_deliveries(db, batch.device(a.username, a.device_id), a.delivery_ids);
-}
 
 } // namespace
 
@@ -1144,10 +1234,13 @@ PostgresStore::write_mailbox(std::span<const MailboxWrite> writes) {
                                           batch.enqueue(*env, write.now_ms));
                     continue;
                 }
-                batch.flush(); // what follows reads or deletes mailbox rows and sends
                 if (const auto* a = std::get_if<MailboxAck>(&write.what)) {
-                    outcomes.emplace_back(std::in_place_index<1>, ack_in(db, batch, *a));
-                } else if (const auto* m = std::get_if<NewGroupMessage>(&write.what)) {
+                    outcomes.emplace_back(std::in_place_index<1>, std::size_t{0});
+                    batch.ack(*a, outcomes, outcomes.size() - 1);
+                    continue;
+                }
+                batch.flush(); // what follows reads mailbox rows and sends
+                if (const auto* m = std::get_if<NewGroupMessage>(&write.what)) {
                     auto stored = group_message_in(db, *m, write.now_ms, *m_ids);
                     if (stored && !stored->duplicate)
                         batch.remember_send(*m, write.now_ms);
