@@ -415,12 +415,12 @@ TEST_CASE_METHOD(AsyncFixture, "every read of the window skips while a passphras
         QApplication::sendEvent(&window, &activate);
     });
     timer.start();
-    CHECK(test::wait_until([&] { return rounds >= 30; }, 20000));
+    CHECK(test::wait_until([&] { return rounds >= 30; }, 60000));
     timer.stop();
     CHECK(bridge.reader() == nullptr);
 
     latch.release();
-    REQUIRE(test::wait_until([&] { return changed.has_value(); }, 20000));
+    REQUIRE(test::wait_until([&] { return changed.has_value(); }, 60000));
     CHECK(changed->ok());
     REQUIRE(bridge.reader() != nullptr);
     window.open_conversation("bob");

@@ -9,6 +9,7 @@
 #include "new_group_dialog.h"
 #include "notifier.h"
 #include "session_bridge.h"
+#include "worker_latch.h"
 
 #include "link_device_dialog.h"
 
@@ -380,6 +381,48 @@ TEST_CASE_METHOD(WindowFixture, "adding bad names to a group shows why and keeps
     bridge.wait_idle(); // the engine answers from its thread
     CHECK(panel.message_text().contains(QStringLiteral("connection to the relay")));
     CHECK(panel.add_text() == QStringLiteral("dave"));
+}
+
+TEST_CASE_METHOD(WindowFixture, "a member change asked while the worker is busy says it waits, "
+                                "then shows the engine's answer") {
+    save_group(test::group_row(1, "hikers"), kHikers);
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    auto& panel = window.group_panel();
+    panel.set_add_text(QStringLiteral("dave"));
+    {
+        test::WorkerLatch latch(bridge);
+        window.add_members(panel.add_text());
+        CHECK(panel.message_text().contains(QStringLiteral("Adding…")));
+        CHECK(test::gui_turns());
+    }
+    bridge.wait_idle();
+    // Offline: the engine's sentence replaces the wait, and the typed names stay.
+    CHECK(panel.message_text().contains(QStringLiteral("connection to the relay")));
+    CHECK(panel.add_text() == QStringLiteral("dave"));
+}
+
+TEST_CASE_METHOD(WindowFixture, "the group details dialog waits for the worker and closes on "
+                                "its answer") {
+    save_group(group_with_state(1, "hikers", kHikers), kHikers);
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    GroupDetailsDialog* dialog = window.edit_group();
+    REQUIRE(dialog != nullptr);
+    dialog->fill(QStringLiteral("Ramblers"), QStringLiteral("Sundays"));
+    {
+        test::WorkerLatch latch(bridge);
+        dialog->submit();
+        CHECK(dialog->waiting());
+        CHECK(test::gui_turns());
+        CHECK(dialog->result() != QDialog::Accepted);
+    }
+    bridge.wait_idle();
+    CHECK_FALSE(dialog->waiting());
+    CHECK(dialog->result() == QDialog::Accepted);
+    auto stored = bridge.store().group(test::group_id(1));
+    REQUIRE(stored.ok());
+    CHECK(stored.value()->name == "Ramblers");
 }
 
 TEST_CASE_METHOD(WindowFixture, "only admins are offered to add and remove members") {
