@@ -498,10 +498,13 @@ void MainWindow::finish_send(std::int64_t local, const Result<Bytes>& sent) {
     pending->second.row.status = store::MessageStatus::failed;
     if (peer == m_peer)
         m_message_model.replace(pending->second.row);
-    QString why = action_error(sent.error());
-    if (peer != m_peer)
-        show_error(
-            tr("A message to %1 was not sent: %2").arg(m_conversation_model.title_of(peer), why));
+    if (peer == m_peer) {
+        action_error(sent.error());
+        return;
+    }
+    // action_error() speaks of the open conversation; this one is another.
+    show_error(tr("A message to %1 was not sent: %2")
+                   .arg(m_conversation_model.title_of(peer), plain_error(sent.error())));
 }
 
 bool MainWindow::start_edit_job(const Bytes& message_id, const std::string& text) {
