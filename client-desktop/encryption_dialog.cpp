@@ -7,6 +7,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QPointer>
 #include <QPushButton>
 #include <QTreeWidget>
 #include <QVBoxLayout>
@@ -79,16 +80,30 @@ EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions act
                                : tr("Fetch fresh keys for each of their devices and start new "
                                     "sessions; messages on their way still arrive"));
     connect(m_repair, &QPushButton::clicked, this, [this] {
-        QString why = m_actions.repair ? m_actions.repair() : QString();
-        if (!why.isEmpty()) {
-            show_message(why, true);
+        if (!m_actions.repair || m_repairing)
             return;
-        }
-        show_message(m_group ? tr("Your group key was renewed; your next message here carries "
-                                  "the new one.")
-                             : tr("New sessions are being set up."),
-                     false);
-        refresh();
+        // The button waits for the engine's answer.
+        m_repairing = true;
+        const QString label = m_repair->text();
+        m_repair->setEnabled(false);
+        m_repair->setText(m_group ? tr("Renewing…") : tr("Starting…"));
+        QPointer<EncryptionDialog> self(this);
+        m_actions.repair([self, label](const QString& why) {
+            if (!self)
+                return;
+            self->m_repairing = false;
+            self->m_repair->setText(label);
+            self->update_buttons();
+            if (!why.isEmpty()) {
+                self->show_message(why, true);
+                return;
+            }
+            self->show_message(self->m_group ? tr("Your group key was renewed; your next "
+                                                  "message here carries the new one.")
+                                             : tr("New sessions are being set up."),
+                               false);
+            self->refresh();
+        });
     });
     m_number = plain(QString());
     m_number->setWordWrap(false);
@@ -121,12 +136,19 @@ EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions act
 void EncryptionDialog::refresh() {
     if (!m_actions.load)
         return;
-    auto details = m_actions.load();
-    if (!details) {
-        show_message(plain_error(details.error()), true);
-        return;
-    }
-    show_details(details.value());
+    const std::uint64_t asked = ++m_loads_asked;
+    m_loading = true;
+    QPointer<EncryptionDialog> self(this);
+    m_actions.load([self, asked](const Result<engine::ConversationSecurity>& details) {
+        if (!self || asked != self->m_loads_asked)
+            return;
+        self->m_loading = false;
+        if (!details) {
+            self->show_message(plain_error(details.error()), true);
+            return;
+        }
+        self->show_details(details.value());
+    });
 }
 
 void EncryptionDialog::show_details(const engine::ConversationSecurity& details) {
@@ -168,14 +190,29 @@ std::string EncryptionDialog::selected_person() const {
 void EncryptionDialog::update_buttons() {
     std::string who = selected_person();
     m_verify->setEnabled(!who.empty());
-    QString number =
-        who.empty() || !m_actions.safety_number ? QString() : m_actions.safety_number(who);
-    m_number->setText(who.empty() ? QString()
-                      : number.isEmpty()
-                          ? tr("No safety number with %1 yet.").arg(display_text(who))
-                          : tr("Safety number with %1:\n%2")
-                                .arg(display_text(who), format_safety_number(number)));
-    m_repair->setEnabled(m_tree->topLevelItemCount() > 0);
+    m_repair->setEnabled(m_tree->topLevelItemCount() > 0 && !m_repairing);
+    auto show_number = [this, who](const QString& number) {
+        m_number->setText(who.empty() ? QString()
+                          : number.isEmpty()
+                              ? tr("No safety number with %1 yet.").arg(display_text(who))
+                              : tr("Safety number with %1:\n%2")
+                                    .arg(display_text(who), format_safety_number(number)));
+    };
+    if (who.empty() || !m_actions.safety_number) {
+        show_number(QString());
+        return;
+    }
+    // The number is an iterated hash worked out on the engine's thread.
+    const std::uint64_t asked = ++m_numbers_asked;
+    m_numbering = true;
+    m_number->setText(tr("Working out the safety number with %1…").arg(display_text(who)));
+    QPointer<EncryptionDialog> self(this);
+    m_actions.safety_number(who, [self, asked, show_number](const QString& number) {
+        if (!self || asked != self->m_numbers_asked)
+            return;
+        self->m_numbering = false;
+        show_number(number);
+    });
 }
 
 QStringList EncryptionDialog::lines() const {

@@ -15,6 +15,7 @@
 
 #include <QDialog>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -27,23 +28,30 @@ namespace veil::desktop {
 class EncryptionDialog final : public QDialog {
     Q_OBJECT
 public:
+    // Each action answers through reply, at once or later (the engine answers from its own
+    // thread); an answer that comes after the dialog is gone, or after a newer question, is
+    // dropped. Meanwhile the dialog shows that it waits (busy()).
+    template <typename T>
+    using Reply = std::function<void(T)>;
     struct Actions {
-        // Reads the conversation's details again (the dialog calls it on opening and after a
-        // repair); an empty optional with a sentence when they cannot be read.
-        std::function<Result<engine::ConversationSecurity>()> load;
+        // Reads the conversation's details again (the dialog asks on opening and after a
+        // repair); an error with a sentence when they cannot be read.
+        std::function<void(Reply<Result<engine::ConversationSecurity>>)> load;
         // A person's safety number (60 digits), or empty when there is none yet.
-        std::function<QString(const std::string& username)> safety_number;
+        std::function<void(const std::string& username, Reply<QString>)> safety_number;
         // Opens the safety number dialog for a person (a username).
         std::function<void(const std::string& username)> verify;
         // Starts new sessions (1:1) or renews the group key; an empty string or why not.
-        std::function<QString()> repair;
+        std::function<void(Reply<QString>)> repair;
     };
 
     // title: the conversation as shown ("bob", or the group's title); group: which repair.
     EncryptionDialog(const QString& title, bool group, Actions actions, QWidget* parent = nullptr);
 
-    // Reads the details again and shows them.
+    // Reads the details again and shows them (when the answer comes).
     void refresh();
+    // Details, a safety number or a repair are being waited for.
+    bool busy() const { return m_loading || m_numbering || m_repairing; }
 
     // What is shown, for tests: one line per person and per device, "bob — Verified",
     // "  Device 1 — Session, has your group key".
@@ -70,6 +78,11 @@ private:
     QLabel* m_number = nullptr;
     QPushButton* m_verify = nullptr;
     QPushButton* m_repair = nullptr;
+    std::uint64_t m_loads_asked = 0; // only the last load's answer is shown
+    std::uint64_t m_numbers_asked = 0;
+    bool m_loading = false;
+    bool m_numbering = false;
+    bool m_repairing = false;
 };
 
 } // namespace veil::desktop

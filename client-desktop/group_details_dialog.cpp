@@ -10,6 +10,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QVBoxLayout>
 
@@ -168,14 +169,37 @@ void GroupDetailsDialog::submit() {
         m_description->setFocus();
         return;
     }
-    // The form stays as it is when the engine refuses, to correct or retry.
-    QString refused = m_submit ? m_submit(details) : QString();
-    if (!refused.isEmpty()) {
-        show_error(refused);
+    if (!m_submit) {
+        m_message->clear();
+        accept();
         return;
     }
-    m_message->clear();
-    accept();
+    if (m_waiting)
+        return;
+    // The form waits for the engine; it stays as it is when the engine refuses, to correct or
+    // retry.
+    set_waiting(true);
+    QPointer<GroupDetailsDialog> self(this);
+    m_submit(details, [self](const QString& refused) {
+        if (!self)
+            return;
+        self->set_waiting(false);
+        if (!refused.isEmpty()) {
+            self->show_error(refused);
+            return;
+        }
+        self->m_message->clear();
+        self->accept();
+    });
+}
+
+void GroupDetailsDialog::set_waiting(bool waiting) {
+    m_waiting = waiting;
+    m_name->setEnabled(!waiting);
+    m_description->setEnabled(!waiting);
+    QPushButton* save = m_buttons->button(QDialogButtonBox::Save);
+    save->setEnabled(!waiting);
+    save->setText(waiting ? tr("Saving…") : tr("Save"));
 }
 
 } // namespace veil::desktop

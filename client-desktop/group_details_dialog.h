@@ -37,8 +37,12 @@ struct GroupDetails {
 class GroupDetailsDialog final : public QDialog {
     Q_OBJECT
 public:
-    // Applies the details; returns an empty string on success, else a sentence for the person.
-    using Submit = std::function<QString(const GroupDetails& details)>;
+    // The answer to a Submit: an empty string on success, else a sentence for the person. It
+    // may come later (the engine answers from its thread); meanwhile the form is disabled and
+    // Save says "Saving…". A refusal leaves the form as it was typed.
+    using Answer = std::function<void(const QString& why)>;
+    // Applies the details and calls answer once (or never, when the dialog's owner is gone).
+    using Submit = std::function<void(const GroupDetails& details, Answer answer)>;
 
     // current fills the form (its name and description are shown as they are, as plain text).
     GroupDetailsDialog(const GroupDetails& current, Submit submit, QWidget* parent = nullptr);
@@ -57,8 +61,11 @@ public:
     bool shows_picture() const;
     // The error shown, or empty.
     QString error_text() const;
+    // A submit waits for its answer.
+    bool waiting() const { return m_waiting; }
 
 private:
+    void set_waiting(bool waiting);
     void choose_picture();
     void show_picture();
     void show_error(const QString& text);
@@ -71,6 +78,7 @@ private:
     QPushButton* m_remove_picture = nullptr;
     QLabel* m_message = nullptr;
     QDialogButtonBox* m_buttons = nullptr;
+    bool m_waiting = false;
 };
 
 } // namespace veil::desktop

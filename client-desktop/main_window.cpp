@@ -670,11 +670,20 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
 
 // ---- conversations ---------------------------------------------------------------------------
 
+store::AccountStore* MainWindow::reader() {
+    return m_bridge.reader();
+}
+
 void MainWindow::reload_conversations() {
-    auto conversations = m_bridge.store().conversations();
-    auto contacts = m_bridge.store().contacts();
-    auto groups = m_bridge.store().groups();
-    auto blocked = m_bridge.store().blocked();
+    // While the read connection is away (a passphrase change) the list stays as it is; the
+    // events held meanwhile reload it afterwards.
+    store::AccountStore* db = reader();
+    if (!db)
+        return;
+    auto conversations = db->conversations();
+    auto contacts = db->contacts();
+    auto groups = db->groups();
+    auto blocked = db->blocked();
     if (!conversations || !contacts || !groups || !blocked) {
         show_error(plain_error(!conversations ? conversations.error()
                                : !contacts    ? contacts.error()
@@ -723,20 +732,27 @@ void MainWindow::select_current_peer() {
 
 void MainWindow::open_conversation(const std::string& peer) {
     if (!store::is_group_conversation(peer)) {
-        auto is_contact = m_bridge.store().is_contact(peer);
+        if (!reader())
+            return;
+        auto is_contact = reader()->is_contact(peer);
         if (is_contact && !is_contact.value()) {
-            if (auto st = m_bridge.run_blocking(
-                    [&](qt::ClientSession& s_) { return s_.engine().add_contact(peer); });
-                !st) {
-                show_error(plain_error(st.error()));
-                return;
-            }
+            // The conversation opens at once; the list shows the contact once it is stored.
+            m_bridge.call([peer](qt::ClientSession& s) { return s.engine().add_contact(peer); },
+                          this,
+                          [this](const Status& st) {
+                              if (!st)
+                                  show_error(plain_error(st.error()));
+                              else
+                                  reload_conversations();
+                          });
         }
     } else if (group_id_of(peer).empty()) {
         show_error(tr("There is no such group."));
         return;
     }
-    auto rows = m_bridge.store().messages(peer, kMessagesShown);
+    if (!reader())
+        return;
+    auto rows = reader()->messages(peer, kMessagesShown);
     if (!rows) {
         show_error(plain_error(rows.error()));
         return;
@@ -757,6 +773,10 @@ void MainWindow::open_conversation(const std::string& peer) {
                                            .toInt();
     }
     m_peer = peer;
+    // Bubbles of ours the engine refused before storing them stay, with "Send again".
+    for (const auto& [local, pending] : m_pending_sends)
+        if (pending.row.peer == peer)
+            rows->push_back(pending.row);
     m_message_model.set_conversation(peer, std::move(rows.value()));
     m_message_model.set_unread_marker(m_unread_marker);
     update_compose_note();
@@ -824,7 +844,9 @@ void MainWindow::changeEvent(QEvent* event) {
         return;
     if (!m_bridge.is_open() || m_peer.empty() || !m_focused || !m_focused())
         return;
-    auto unread = m_bridge.store().unread(m_peer);
+    if (!reader())
+        return;
+    auto unread = reader()->unread(m_peer);
     if (unread && unread.value() > 0) {
         mark_read(m_peer);
         reload_conversations();
@@ -867,9 +889,12 @@ void MainWindow::on_error_reported(const QString& text) {
     m_engine_error_fresh = true;
     QTimer::singleShot(0, this, [this] { m_engine_error_fresh = false; });
     // A link started from the devices dialog that the engine gave up on.
-    if (m_devices_dialog && m_devices_dialog->link_waiting() &&
-        !m_bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().linking(); }))
-        m_devices_dialog->link_finished(0, text);
+    if (m_devices_dialog && m_devices_dialog->link_waiting())
+        m_bridge.call([](qt::ClientSession& s) { return s.engine().linking(); }, this,
+                      [this, text](bool linking) {
+                          if (!linking && m_devices_dialog && m_devices_dialog->link_waiting())
+                              m_devices_dialog->link_finished(0, text);
+                      });
 }
 
 void MainWindow::on_group_change_failed(const QByteArray& group_id, const QString& text) {
@@ -911,13 +936,15 @@ void MainWindow::on_add_contact() {
                        .trimmed();
     if (!ok || name.isEmpty())
         return;
-    if (auto st = m_bridge.run_blocking(
-            [&](qt::ClientSession& s_) { return s_.engine().add_contact(name.toStdString()); });
-        !st) {
-        show_error(plain_error(st.error()));
-        return;
-    }
-    open_conversation(name.toStdString());
+    // The conversation opens once the engine has added the contact (a bad name opens nothing).
+    const std::string peer = name.toStdString();
+    m_bridge.call([peer](qt::ClientSession& s) { return s.engine().add_contact(peer); }, this,
+                  [this, peer](const Status& st) {
+                      if (!st)
+                          show_error(plain_error(st.error()));
+                      else
+                          open_conversation(peer);
+                  });
 }
 
 // ---- groups ----------------------------------------------------------------------------------
@@ -934,7 +961,9 @@ std::optional<store::GroupRow> MainWindow::stored_group(const std::string& peer)
     Bytes id = group_id_of(peer);
     if (id.empty())
         return std::nullopt;
-    auto group = m_bridge.store().group(id);
+    if (!reader())
+        return std::nullopt;
+    auto group = reader()->group(id);
     if (!group) {
         show_error(plain_error(group.error()));
         return std::nullopt;
@@ -943,19 +972,41 @@ std::optional<store::GroupRow> MainWindow::stored_group(const std::string& peer)
 }
 
 QString MainWindow::create_group(const QString& name, const std::vector<std::string>& members) {
-    auto id = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-        return s_.engine().create_group(name.toStdString(), members);
-    });
-    if (!id)
-        return plain_error(id.error());
-    std::string peer = store::group_conversation(id.value());
-    m_unaccepted_groups[peer] = name.toStdString();
-    m_created_peer = peer;
-    if (!store::is_group_conversation(m_peer) || !m_unaccepted_groups.count(m_peer))
-        m_peer_before_create = m_peer;
-    log::info(kLog, "asked the relay to create a group");
-    open_conversation(peer);
+    create_group_job(name, members, nullptr);
     return QString();
+}
+
+void MainWindow::create_group_job(const QString& name, const std::vector<std::string>& members,
+                                  NewGroupDialog* from) {
+    // The dialog (when it started this) waits, with what was typed, for the engine and then
+    // for the relay; a refusal from either is shown there and the input stays.
+    QPointer<NewGroupDialog> dialog(from);
+    const std::string group_name = name.toStdString();
+    m_bridge.call(
+        [group_name, members](qt::ClientSession& s) {
+            return s.engine().create_group(group_name, members);
+        },
+        this,
+        [this, dialog, name, group_name](const Result<Bytes>& id) {
+            if (!id) {
+                QString why = plain_error(id.error());
+                if (dialog && dialog->waiting())
+                    dialog->creation_refused(why);
+                else
+                    show_error(
+                        tr("The group %1 was not created. %2").arg(display_text(group_name), why));
+                return;
+            }
+            std::string peer = store::group_conversation(id.value());
+            m_unaccepted_groups[peer] = group_name;
+            m_created_peer = peer;
+            if (dialog && dialog == m_group_dialog)
+                m_group_dialog_peer = peer;
+            if (!store::is_group_conversation(m_peer) || !m_unaccepted_groups.count(m_peer))
+                m_peer_before_create = m_peer;
+            log::info(kLog, "asked the relay to create a group");
+            open_conversation(peer);
+        });
 }
 
 NewGroupDialog* MainWindow::new_group() {
@@ -964,15 +1015,16 @@ NewGroupDialog* MainWindow::new_group() {
         m_group_dialog->activateWindow();
         return m_group_dialog;
     }
+    // The dialog's own pointer, for its submit callback (set right after it is made).
+    auto self = std::make_shared<QPointer<NewGroupDialog>>();
     auto* dialog = new NewGroupDialog(
         m_bridge.username().toStdString(),
-        [this](const QString& name, const std::vector<std::string>& members) {
-            QString refused = create_group(name, members);
-            if (refused.isEmpty())
-                m_group_dialog_peer = m_created_peer;
-            return refused;
+        [this, self](const QString& name, const std::vector<std::string>& members) {
+            create_group_job(name, members, *self);
+            return QString(); // the dialog waits; create_group_job() answers it
         },
         this);
+    *self = dialog;
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::finished, this, [this] { m_group_dialog_peer.clear(); });
     m_group_dialog = dialog;
@@ -992,57 +1044,57 @@ void MainWindow::add_members(const QString& text) {
         m_group_panel->show_error(tr("Type the usernames to add, e.g. bob, carol."));
         return;
     }
-    if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-            return s_.engine().add_group_members(open_group_id(), parsed.names);
-        });
-        !st) {
-        m_group_panel->show_error(plain_error(st.error()));
-        return;
-    }
     // The text stays until the relay has accepted the change (on_group_changed).
-    m_changes_in_flight[m_peer] = parsed.names;
-    m_group_panel->show_note(tr("Adding… waiting for the relay."));
+    auto names = parsed.names;
+    group_change_job(
+        [names](engine::Engine& e, const Bytes& id) { return e.add_group_members(id, names); },
+        parsed.names, tr("Adding… waiting for the relay."));
 }
 
 void MainWindow::remove_members(const std::vector<std::string>& members) {
     if (!group_open() || members.empty())
         return;
-    if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-            return s_.engine().remove_group_members(open_group_id(), members);
-        });
-        !st) {
-        m_group_panel->show_error(plain_error(st.error()));
-        return;
-    }
-    m_changes_in_flight[m_peer] = {};
-    m_group_panel->show_note(tr("Removing… waiting for the relay."));
+    group_change_job([members](engine::Engine& e,
+                               const Bytes& id) { return e.remove_group_members(id, members); },
+                     {}, tr("Removing… waiting for the relay."));
 }
 
 void MainWindow::set_admin(const std::string& member, bool admin) {
     if (!group_open())
         return;
-    if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-            return s_.engine().set_group_admin(open_group_id(), member, admin);
-        });
-        !st) {
-        m_group_panel->show_error(plain_error(st.error()));
-        return;
-    }
-    m_changes_in_flight[m_peer] = {};
-    m_group_panel->show_note(tr("Changing… waiting for the relay."));
+    group_change_job(
+        [member, admin](engine::Engine& e, const Bytes& id) {
+            return e.set_group_admin(id, member, admin);
+        },
+        {}, tr("Changing… waiting for the relay."));
 }
 
 void MainWindow::leave_open_group() {
     if (!group_open())
         return;
-    if (auto st = m_bridge.run_blocking(
-            [&](qt::ClientSession& s_) { return s_.engine().leave_group(open_group_id()); });
-        !st) {
-        m_group_panel->show_error(plain_error(st.error()));
-        return;
-    }
-    m_changes_in_flight[m_peer] = {};
-    m_group_panel->show_note(tr("Leaving… waiting for the relay."));
+    group_change_job([](engine::Engine& e, const Bytes& id) { return e.leave_group(id); }, {},
+                     tr("Leaving… waiting for the relay."));
+}
+
+void MainWindow::group_change_job(std::function<Status(engine::Engine&, const Bytes&)> change,
+                                  std::vector<std::string> adding, const QString& note) {
+    // The panel says what is on its way at once; the engine's refusal (or later the relay's,
+    // on_group_change_failed) replaces that with why, in the panel of that group if it is
+    // still the one open.
+    const std::string peer = m_peer;
+    const Bytes id = open_group_id();
+    m_changes_in_flight[peer] = std::move(adding);
+    m_group_panel->show_note(note);
+    m_bridge.call([change, id](qt::ClientSession& s) { return change(s.engine(), id); }, this,
+                  [this, peer](const Status& st) {
+                      if (st)
+                          return;
+                      m_changes_in_flight.erase(peer);
+                      if (peer == m_peer)
+                          m_group_panel->show_error(plain_error(st.error()));
+                      else
+                          show_error(plain_error(st.error()));
+                  });
 }
 
 GroupDetailsDialog* MainWindow::edit_group() {
@@ -1064,8 +1116,8 @@ GroupDetailsDialog* MainWindow::edit_group() {
                                     static_cast<qsizetype>(group->avatar.size()))};
     auto* dialog = new GroupDetailsDialog(
         current,
-        [this, peer = m_peer](const GroupDetails& details) {
-            return set_group_details(peer, details);
+        [this, peer = m_peer](const GroupDetails& details, GroupDetailsDialog::Answer answer) {
+            set_group_details(peer, details, std::move(answer));
         },
         this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
@@ -1074,10 +1126,15 @@ GroupDetailsDialog* MainWindow::edit_group() {
     return dialog;
 }
 
-QString MainWindow::set_group_details(const std::string& peer, const GroupDetails& details) {
+void MainWindow::set_group_details(const std::string& peer, const GroupDetails& details,
+                                   std::function<void(const QString&)> answer) {
+    auto reply = [answer](const QString& why) {
+        if (answer)
+            answer(why);
+    };
     auto group = stored_group(peer);
     if (!group)
-        return tr("This group is not known to this profile.");
+        return reply(tr("This group is not known to this profile."));
     auto unchanged = [](const QString& typed, const std::string& stored) {
         return typed == display_text(stored).trimmed();
     };
@@ -1088,26 +1145,33 @@ QString MainWindow::set_group_details(const std::string& peer, const GroupDetail
                                   : details.description.toStdString();
     Bytes picture(details.picture.begin(), details.picture.end());
     // The picture first: it is the change most likely to be refused, and a refusal then leaves
-    // the name and description as they were too.
-    if (picture != group->avatar) {
-        if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-                return s_.engine().set_group_avatar(group->group_id, picture);
-            });
-            !st)
-            return plain_error(st.error());
-    }
-    if (name != group->name || description != group->description) {
-        if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-                return s_.engine().set_group_info(group->group_id, name, description);
-            });
-            !st)
-            return plain_error(st.error());
-    }
-    log::info(kLog, "changed a group's details");
-    if (peer == m_peer)
-        m_group_panel->show_note(tr("Saved. The members get the new details when you are "
-                                    "connected."));
-    return QString();
+    // the name and description as they were too. Both run in one job on the worker; the
+    // dialog waits for the answer.
+    const bool new_picture = picture != group->avatar;
+    const bool new_info = name != group->name || description != group->description;
+    if (!new_picture && !new_info)
+        return reply(QString());
+    const Bytes id = group->group_id;
+    m_bridge.call(
+        [id, picture, name, description, new_picture, new_info](qt::ClientSession& s) -> Status {
+            if (new_picture)
+                VEIL_TRY(s.engine().set_group_avatar(id, picture));
+            if (new_info)
+                VEIL_TRY(s.engine().set_group_info(id, name, description));
+            return {};
+        },
+        this,
+        [this, peer, reply](const Status& st) {
+            if (!st) {
+                reply(plain_error(st.error()));
+                return;
+            }
+            log::info(kLog, "changed a group's details");
+            if (peer == m_peer)
+                m_group_panel->show_note(tr("Saved. The members get the new details when you "
+                                            "are connected."));
+            reply(QString());
+        });
 }
 
 void MainWindow::on_remove_requested() {
@@ -1135,13 +1199,15 @@ void MainWindow::forget_unaccepted_groups(const std::function<QString(const QStr
                                           const std::string& peer) {
     if (m_unaccepted_groups.empty())
         return;
+    if (!reader())
+        return;
     bool open_one_gone = false;
     for (auto it = m_unaccepted_groups.begin(); it != m_unaccepted_groups.end();) {
         if (!peer.empty() && it->first != peer) {
             ++it;
             continue;
         }
-        auto stored = m_bridge.store().group(group_id_of(it->first));
+        auto stored = reader()->group(group_id_of(it->first));
         if (stored && stored.value()) {
             ++it;
             continue;
@@ -1181,7 +1247,9 @@ void MainWindow::on_group_changed(const QByteArray& group_id) {
     if (auto change = m_changes_in_flight.find(peer); change != m_changes_in_flight.end()) {
         // Another member's change may come first: an add of ours is done when its names are
         // members (then the "Add" field is cleared), anything else at the next change.
-        auto members = m_bridge.store().group_members(group_id_of(peer));
+        auto members = reader() ? reader()->group_members(group_id_of(peer))
+                                : Result<std::vector<store::GroupMemberRow>>(
+                                      make_error(Errc::busy, "the profile is being re-keyed"));
         if (members && all_members(members.value(), change->second)) {
             if (!change->second.empty() && peer == m_peer)
                 m_group_panel->clear_add_text();
@@ -1205,8 +1273,10 @@ void MainWindow::on_group_warning(const QByteArray& group_id, const QString& tex
 
 void MainWindow::on_group_unreachable(const QByteArray& message_id, const QStringList& members) {
     QString where;
-    auto row = m_bridge.store().find_outgoing(bytes_of(message_id));
-    if (row && row.value())
+    if (auto row =
+            reader() ? reader()->find_outgoing(bytes_of(message_id))
+                     : Result<std::optional<store::MessageRow>>(std::optional<store::MessageRow>{});
+        row && row.value())
         where =
             QLatin1Char(' ') + tr("in %1").arg(m_conversation_model.title_of(row.value()->peer));
     show_banner(tr("The relay could not reach %1%2: they have no registered device, so they will "
@@ -1257,8 +1327,8 @@ void MainWindow::update_group_view() {
     m_members_action->setEnabled(true);
     auto group = stored_group(m_peer);
     std::vector<store::GroupMemberRow> members;
-    if (group) {
-        auto listed = m_bridge.store().group_members(group->group_id);
+    if (group && reader()) {
+        auto listed = reader()->group_members(group->group_id);
         if (listed)
             members = std::move(listed.value());
         else
@@ -1304,12 +1374,21 @@ void MainWindow::update_group_view() {
 QString MainWindow::set_blocked(const std::string& peer, bool blocked) {
     if (peer.empty() || store::is_group_conversation(peer))
         return tr("Only a person can be blocked, not a group.");
-    if (auto st = m_bridge.run_blocking(
-            [&](qt::ClientSession& s_) { return s_.engine().set_blocked(peer, blocked); });
-        !st)
-        return plain_error(st.error());
-    log::info(kLog, blocked ? "blocked a contact" : "unblocked a contact");
-    reload_conversations();
+    // The header's button waits for the engine; the list shows the change once it is stored.
+    m_block_button->setEnabled(false);
+    m_block_button->setText(blocked ? tr("Blocking…") : tr("Unblocking…"));
+    m_bridge.call(
+        [peer, blocked](qt::ClientSession& s) { return s.engine().set_blocked(peer, blocked); },
+        this,
+        [this, blocked](const Status& st) {
+            m_block_button->setEnabled(true);
+            if (!st)
+                show_error(plain_error(st.error()));
+            else
+                log::info(kLog, blocked ? "blocked a contact" : "unblocked a contact");
+            reload_conversations(); // the button says again what it does
+            update_block_button();
+        });
     return QString();
 }
 
@@ -1409,27 +1488,44 @@ void MainWindow::build_notifications_menu() {
     m_read_receipts->setToolTip(tr("Let people see when you have read their messages"));
     m_read_receipts->setChecked(m_bridge.read_receipts());
     connect(m_read_receipts, &QAction::triggered, this, [this](bool on) {
-        if (auto st = m_bridge.run_blocking(
-                [&](qt::ClientSession& s_) { return s_.engine().set_read_receipts(on); });
-            !st) {
-            show_error(plain_error(st.error()));
-            m_read_receipts->setChecked(m_bridge.read_receipts());
-        }
+        set_read_receipts(on, [this](const QString& why) {
+            if (!why.isEmpty())
+                show_error(why);
+        });
     });
     show_notification_settings();
 }
 
 QString MainWindow::set_notification_settings(const NotificationSettings& settings) {
-    QString why;
-    if (auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-            return save_notification_settings(s_.store(), settings);
-        });
-        st)
-        m_notify = settings;
-    else
-        why = plain_error(st.error());
+    // The menu shows the new choice at once; a store that refuses it puts the old one back.
+    const NotificationSettings before = m_notify;
+    m_notify = settings;
     show_notification_settings();
-    return why;
+    m_bridge.call(
+        [settings](qt::ClientSession& s) {
+            return save_notification_settings(s.store(), settings);
+        },
+        this,
+        [this, before](const Status& st) {
+            if (st)
+                return;
+            m_notify = before;
+            show_notification_settings();
+            show_error(
+                tr("The notification settings were not saved: %1").arg(plain_error(st.error())));
+        });
+    return QString();
+}
+
+void MainWindow::set_read_receipts(bool on, std::function<void(const QString&)> answer) {
+    // Checked at once; the engine's setting, read again once it answers, has the last word.
+    m_read_receipts->setChecked(on);
+    m_bridge.call([on](qt::ClientSession& s) { return s.engine().set_read_receipts(on); }, this,
+                  [this, answer](const Status& st) {
+                      m_read_receipts->setChecked(m_bridge.read_receipts());
+                      if (answer)
+                          answer(st ? QString() : plain_error(st.error()));
+                  });
 }
 
 void MainWindow::show_notification_settings() {
@@ -1494,10 +1590,18 @@ DevicesDialog* MainWindow::devices() {
         return QString();
     };
     actions.link = [this](const QString& code, bool share_history) {
-        auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-            return s_.engine().accept_link(code.toStdString(), share_history);
-        });
-        return st ? QString() : plain_error(st.error());
+        // The dialog waits for the link (link_finished); a refusal from the engine ends that.
+        QPointer<DevicesDialog> dialog = m_devices_dialog;
+        m_bridge.call(
+            [code = code.toStdString(), share_history](qt::ClientSession& s) {
+                return s.engine().accept_link(code, share_history);
+            },
+            this,
+            [dialog](const Status& st) {
+                if (!st && dialog)
+                    dialog->link_finished(0, plain_error(st.error()));
+            });
+        return QString();
     };
     auto* dialog = new DevicesDialog(std::move(actions), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);

@@ -132,6 +132,8 @@ public:
 
     // Groups. create_group asks the engine and opens the new group at once (read-only until the
     // relay accepts it); it returns an empty string, or a sentence saying why nothing was made.
+    // The engine's answer comes later: a refusal is shown in the status bar (or in the dialog
+    // that asked, which keeps what was typed); the return value is always empty now.
     QString create_group(const QString& name, const std::vector<std::string>& members);
     // The "New group" action: opens the dialog (window-modal, deleted when closed) and returns
     // it. It stays open, with what was typed, until the relay has accepted the new group.
@@ -149,12 +151,16 @@ public:
     // returns it.
     DevicesDialog* devices();
     // Asks the engine to give peer's group these details (only what differs from the stored
-    // group is sent); returns an empty string, or a sentence saying why nothing more changed.
-    QString set_group_details(const std::string& peer, const GroupDetails& details);
+    // group is sent); answer (may be empty) gets an empty string, or a sentence saying why
+    // nothing more changed, once the engine has answered.
+    void set_group_details(const std::string& peer, const GroupDetails& details,
+                           std::function<void(const QString&)> answer);
 
     // Blocking. set_blocked asks the engine to block or unblock peer (a person, not a group) and
-    // returns an empty string, or a sentence saying why nothing changed. block_with_confirmation
-    // asks the person first (a modal Yes/No) and returns whether peer is now blocked.
+    // returns an empty string, or a sentence saying why it cannot be asked; the header's button
+    // waits ("Blocking…") for the engine, whose refusal shows in the status bar.
+    // block_with_confirmation asks the person first (a modal Yes/No) and returns whether the
+    // block was asked for.
     QString set_blocked(const std::string& peer, bool blocked);
     bool block_with_confirmation(const std::string& peer);
     bool is_blocked(const std::string& peer) const { return m_blocked.count(peer) > 0; }
@@ -179,7 +185,12 @@ public:
     const NotificationSettings& notification_settings() const { return m_notify; }
     // Stores settings in the profile and shows them in the menu; returns an empty string or why
     // they could not be stored.
+    // The engine's answer comes later (a refusal puts the old settings back and says why); the
+    // return value is always empty now.
     QString set_notification_settings(const NotificationSettings& settings);
+    // The "Send read receipts" setting; answer (may be empty) gets an empty string or why not,
+    // once the engine has stored it.
+    void set_read_receipts(bool on, std::function<void(const QString&)> answer);
     QMenu& notifications_menu() { return *m_notify_menu; }
 
     // Searches every conversation for text now (what the field's pause or Enter does) and
@@ -227,8 +238,12 @@ public:
     bool input_enabled() const;
 
     // ---- Everyday messaging (main_window_messaging.cpp). `row` is a row of message_model().
-    // Each action returns an empty string or a sentence saying why nothing happened (also shown
-    // in the status bar).
+    // No action waits for the session's thread (issue 7): each returns at once, an empty string
+    // (or a sentence when it cannot even be asked), and the engine's answer comes later. A sent
+    // message shows at once as sending (a bubble with a negative row id until the engine's own
+    // row takes its place) and turns failed, with "Send again", when the engine refuses it; an
+    // edit or a reaction shows at once and is put back, with the reason in the status bar, on
+    // a refusal; answers for a conversation no longer open touch only the status bar.
 
     // The context menu of a message (nullptr for a system line); deleted when closed.
     QMenu* message_menu(int row);
@@ -270,8 +285,9 @@ public:
     QAction& read_receipts_action() { return *m_read_receipts; }
     QMenu& conversation_actions() { return *m_conversation_menu; }
 
-    // Safety numbers: the dialog for the open 1:1 conversation (deleted when closed), or
-    // nullptr with the reason in the status bar.
+    // Safety numbers: the dialog for the open 1:1 conversation (deleted when closed; nullptr
+    // when none is open). It opens at once, working the number out on the session's thread;
+    // when there is none it closes again with the reason in the status bar.
     SafetyNumberDialog* verify_safety_number();
     QString accept_new_identity();
     // The key-change banner's sentence, or empty; whether it offers "Accept new key".
@@ -291,9 +307,11 @@ public:
     void step_conversation(int step);
     // The keyring behind "Remember on this computer" (not owned; nullptr: none).
     void set_keyring(Keyring* keyring) { m_keyring = keyring; }
-    // Changes the open profile's passphrase, and the key the keyring remembers for it; returns
-    // an empty string or why it did not change (or what went wrong with the keyring).
-    QString change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase);
+    // Changes the open profile's passphrase (on the session's thread), and the key the keyring
+    // remembers for it; answer (may be empty) then gets an empty string or why it did not
+    // change (or what went wrong with the keyring).
+    void change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase,
+                           std::function<void(const QString&)> answer);
     // Remembers (or forgets) the profile's key in the keyring; an empty string or why not.
     QString set_remember(bool on);
     // A sentence in the banner (e.g. what the start dialog could not do with the keyring).
@@ -363,6 +381,28 @@ private:
     void on_input_edited(const QString& text);
     QString action_error(const Error& error);
     bool send_composed(const QString& text);
+    // A message on its way to the engine: the bubble shown for it (a negative row id), and what
+    // to ask for again after a refusal ("Send again").
+    struct PendingSend {
+        store::MessageRow row;
+        engine::Outgoing out;
+        QStringList files;
+    };
+    void post_send(std::int64_t local);
+    void finish_send(std::int64_t local, const Result<Bytes>& sent);
+    // Shows text in place of message_id's and asks the engine to edit it; false when the message
+    // is not shown.
+    bool start_edit_job(const Bytes& message_id, const std::string& text);
+    // create_group() for the "New group" dialog from (nullptr: none), which it answers.
+    void create_group_job(const QString& name, const std::vector<std::string>& members,
+                          NewGroupDialog* from);
+    // Runs change on the open group's id on the worker; adding: the names an add asked for.
+    void group_change_job(std::function<Status(engine::Engine&, const Bytes&)> change,
+                          std::vector<std::string> adding, const QString& note);
+    // The window's own quick reads: nullptr while the bridge cannot read (a passphrase change).
+    store::AccountStore* reader();
+    // After a passphrase change: the keyring remembers the new key (or forgets the old one).
+    QString update_remembered_key();
 
     void build_ui();
     void build_notifications_menu();
@@ -466,6 +506,8 @@ private:
     QAction* m_notify_on = nullptr;
 
     // Everyday messaging.
+    std::map<std::int64_t, PendingSend> m_pending_sends; // by their bubble's row id
+    std::int64_t m_last_local_id = 0;
     std::optional<engine::MessageRef> m_reply_to;
     QString m_reply_note; // "Replying to bob: …"
     Bytes m_editing;      // the message id being edited; empty when none

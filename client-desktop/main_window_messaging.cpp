@@ -236,7 +236,7 @@ bool MainWindow::can_edit(int row) const {
     if (row < 0 || row >= m_message_model.rowCount())
         return false;
     const auto& message = m_message_model.message_at(row);
-    return is_ours(message) && !is_system(message) && !message.deleted &&
+    return is_ours(message) && !is_system(message) && !message.deleted && message.id > 0 &&
            message.status != store::MessageStatus::failed &&
            message.status != store::MessageStatus::expired &&
            QDateTime::currentMSecsSinceEpoch() - message.sent_at_ms <= protocol::kEditWindowMs;
@@ -254,7 +254,10 @@ QMenu* MainWindow::message_menu(int row) {
     auto* menu = new QMenu(this);
     menu->setAttribute(Qt::WA_DeleteOnClose);
     bool writable = read_only_text().isEmpty();
-    bool usable = writable && !message.deleted && message.status != store::MessageStatus::failed;
+    // A bubble still waiting for the engine (a negative row id) has no message to act on yet.
+    const bool stored = message.id > 0;
+    bool usable =
+        writable && stored && !message.deleted && message.status != store::MessageStatus::failed;
     if (usable) {
         menu->addAction(tr("Reply") + QStringLiteral("\tCtrl+R"), this,
                         [this, at] { reply_to(at()); });
@@ -424,36 +427,35 @@ void MainWindow::update_compose_note() {
 bool MainWindow::send_composed(const QString& text) {
     std::string utf8 = text.toStdString();
     if (!m_editing.empty()) {
-        if (auto st = m_bridge.run_blocking(
-                [&](qt::ClientSession& s_) { return s_.engine().edit(m_peer, m_editing, utf8); });
-            !st) {
-            action_error(st.error());
+        if (!start_edit_job(m_editing, utf8))
             return false;
-        }
-        log::debug(kLog, "edited a message");
     } else {
-        engine::Outgoing out;
-        out.text = utf8;
-        out.reply_to = m_reply_to;
+        PendingSend pending;
+        pending.out.text = utf8;
+        pending.out.reply_to = m_reply_to;
         for (const QString& path : m_files)
-            out.files.emplace_back(path.toStdString());
-        const QStringList files = m_files;
-        const std::string peer = m_peer;
-        auto sent = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-            // Previews of pictures are made on the worker: decoding a big photo takes time.
-            for (const QString& path : files)
-                out.thumbnails.push_back(make_thumbnail(path)); // empty for other files
-            return s_.engine().send(peer, out);
-        });
-        if (!sent) {
-            action_error(sent.error());
-            return false;
-        }
-        log::debug(kLog, "queued a message");
-        if (!m_files.isEmpty())
-            preview_sent_files(sent.value(), m_files);
-        // The engine holds its own encrypted copies now: pasted pictures go from disk.
-        m_pasted->forget(m_files);
+            pending.out.files.emplace_back(path.toStdString());
+        pending.files = m_files;
+        // The bubble shows at once as "sending"; the engine's own row takes its place once it is
+        // stored (finish_send), or it turns failed with "Send again".
+        store::MessageRow& row = pending.row;
+        row.id = --m_last_local_id;
+        row.peer = m_peer;
+        row.message_id = Bytes(16, 0);
+        for (std::size_t i = 0; i < 8; ++i)
+            row.message_id[i] =
+                static_cast<std::uint8_t>(static_cast<std::uint64_t>(-row.id) >> (8 * i));
+        row.direction = store::Direction::outgoing;
+        row.sender = m_bridge.username().toStdString();
+        row.text = utf8;
+        row.sent_at_ms = QDateTime::currentMSecsSinceEpoch();
+        row.received_at_ms = row.sent_at_ms;
+        row.status = store::MessageStatus::queued;
+        const std::int64_t local = row.id;
+        m_pending_sends[local] = std::move(pending);
+        if (m_message_model.add(m_pending_sends[local].row))
+            m_messages->scrollToBottom();
+        post_send(local);
     }
     m_bridge.post([peer = m_peer](qt::ClientSession& s) { s.engine().set_typing(peer, false); });
     m_reply_to.reset();
@@ -463,27 +465,131 @@ bool MainWindow::send_composed(const QString& text) {
     return true;
 }
 
+void MainWindow::post_send(std::int64_t local) {
+    const PendingSend& pending = m_pending_sends.at(local);
+    const std::string peer = pending.row.peer;
+    engine::Outgoing out = pending.out;
+    const QStringList files = pending.files;
+    m_bridge.call(
+        [peer, out, files](qt::ClientSession& s) {
+            // Previews of pictures are made on the worker: decoding a big photo takes time.
+            engine::Outgoing message = out;
+            for (const QString& path : files)
+                message.thumbnails.push_back(make_thumbnail(path)); // empty for other files
+            return s.engine().send(peer, message);
+        },
+        this, [this, local](const Result<Bytes>& sent) { finish_send(local, sent); });
+}
+
+void MainWindow::finish_send(std::int64_t local, const Result<Bytes>& sent) {
+    auto pending = m_pending_sends.find(local);
+    if (pending == m_pending_sends.end())
+        return;
+    const std::string peer = pending->second.row.peer;
+    if (sent) {
+        log::debug(kLog, "queued a message");
+        // The engine's row was announced (messageAdded) before this answer: it replaces ours.
+        m_message_model.remove(peer, {local});
+        const QStringList files = pending->second.files;
+        m_pending_sends.erase(pending);
+        if (!files.isEmpty())
+            preview_sent_files(sent.value(), files);
+        // The engine holds its own encrypted copies now: pasted pictures go from disk (a failed
+        // send keeps them for "Send again").
+        m_pasted->forget(files);
+        return;
+    }
+    pending->second.row.status = store::MessageStatus::failed;
+    if (peer == m_peer)
+        m_message_model.replace(pending->second.row);
+    if (peer == m_peer) {
+        action_error(sent.error());
+        return;
+    }
+    // action_error() speaks of the open conversation; this one is another.
+    show_error(tr("A message to %1 was not sent: %2")
+                   .arg(m_conversation_model.title_of(peer), plain_error(sent.error())));
+}
+
+bool MainWindow::start_edit_job(const Bytes& message_id, const std::string& text) {
+    int at = -1;
+    for (int i = 0; i < m_message_model.rowCount(); ++i)
+        if (m_message_model.message_at(i).message_id == message_id)
+            at = i;
+    if (at < 0)
+        return false;
+    // The bubble shows the new text at once; a refusal puts the old one back and says why.
+    const store::MessageRow original = m_message_model.message_at(at);
+    store::MessageRow edited = original;
+    edited.text = text;
+    edited.edited_at_ms = QDateTime::currentMSecsSinceEpoch();
+    m_message_model.replace(edited);
+    const std::string peer = m_peer;
+    m_bridge.call([peer, message_id,
+                   text](qt::ClientSession& s) { return s.engine().edit(peer, message_id, text); },
+                  this,
+                  [this, original, edited](const Status& st) {
+                      if (st) {
+                          log::debug(kLog, "edited a message");
+                          return;
+                      }
+                      // Only the bubble as we showed it is reverted: a newer copy from the engine
+                      // (another device's edit, a deletion) stays.
+                      if (int row = m_message_model.row_of_id(original.id); row >= 0) {
+                          const store::MessageRow& now = m_message_model.message_at(row);
+                          if (!now.deleted && now.text == edited.text &&
+                              now.edited_at_ms == edited.edited_at_ms)
+                              m_message_model.replace(original);
+                      }
+                      show_error(tr("The edit was not saved: %1").arg(plain_error(st.error())));
+                  });
+    return true;
+}
+
 QString MainWindow::react(int row, const QString& emoji) {
     if (row < 0 || row >= m_message_model.rowCount())
         return QString();
-    const auto& message = m_message_model.message_at(row);
-    auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-        return s_.engine().react(m_peer, engine::MessageRef{message.sender, message.message_id},
-                                 emoji.toStdString());
-    });
-    return st ? QString() : action_error(st.error());
+    const store::MessageRow original = m_message_model.message_at(row);
+    if (original.id < 0)
+        return QString();
+    // The reaction shows at once (ours replaces ours; "" takes it back).
+    store::MessageRow shown = original;
+    const std::string me = m_bridge.username().toStdString();
+    std::erase_if(shown.reactions, [&](const store::ReactionRow& r) { return r.reactor == me; });
+    if (!emoji.isEmpty())
+        shown.reactions.push_back({me, emoji.toStdString(), QDateTime::currentMSecsSinceEpoch()});
+    m_message_model.replace(shown);
+    const std::string peer = m_peer;
+    engine::MessageRef target{original.sender, original.message_id};
+    m_bridge.call([peer, target, e = emoji.toStdString()](
+                      qt::ClientSession& s) { return s.engine().react(peer, target, e); },
+                  this,
+                  [this, original](const Status& st) {
+                      if (st)
+                          return;
+                      if (m_message_model.row_of_id(original.id) >= 0)
+                          m_message_model.replace(original);
+                      action_error(st.error());
+                  });
+    return QString();
 }
 
 QString MainWindow::delete_for_everyone(int row) {
     if (row < 0 || row >= m_message_model.rowCount())
         return QString();
     Bytes id = m_message_model.message_at(row).message_id;
-    auto st = m_bridge.run_blocking(
-        [&](qt::ClientSession& s_) { return s_.engine().delete_for_everyone(m_peer, id); });
-    if (!st)
-        return action_error(st.error());
+    if (m_message_model.message_at(row).id < 0)
+        return QString();
     if (m_editing == id)
         cancel_compose();
+    // The bubble changes when the engine announces the deletion (messageChanged).
+    const std::string peer = m_peer;
+    m_bridge.call(
+        [peer, id](qt::ClientSession& s) { return s.engine().delete_for_everyone(peer, id); }, this,
+        [this](const Status& st) {
+            if (!st)
+                action_error(st.error());
+        });
     return QString();
 }
 
@@ -498,10 +604,25 @@ void MainWindow::copy_message(int row) {
 QString MainWindow::resend(int row) {
     if (row < 0 || row >= m_message_model.rowCount())
         return QString();
-    auto sent = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-        return s_.engine().resend(m_message_model.message_at(row).message_id);
-    });
-    return sent ? QString() : action_error(sent.error());
+    const store::MessageRow message = m_message_model.message_at(row);
+    if (auto pending = m_pending_sends.find(message.id); pending != m_pending_sends.end()) {
+        // A send the engine refused before storing it: the same message is asked for again.
+        if (pending->second.row.status != store::MessageStatus::failed)
+            return QString();
+        pending->second.row.status = store::MessageStatus::queued;
+        m_message_model.replace(pending->second.row);
+        post_send(message.id);
+        return QString();
+    }
+    if (message.id < 0)
+        return QString();
+    m_bridge.call([id = message.message_id](qt::ClientSession& s) { return s.engine().resend(id); },
+                  this,
+                  [this](const Result<Bytes>& sent) {
+                      if (!sent)
+                          action_error(sent.error());
+                  });
+    return QString();
 }
 
 // ---- engine events ---------------------------------------------------------------------------
@@ -615,12 +736,20 @@ QString MainWindow::typing_text() const {
 QString MainWindow::set_disappearing(std::uint32_t seconds) {
     if (m_peer.empty())
         return QString();
-    if (auto st = m_bridge.run_blocking(
-            [&](qt::ClientSession& s_) { return s_.engine().set_disappearing(m_peer, seconds); });
-        !st)
-        return action_error(st.error());
-    log::info(kLog, "changed a disappearing timer");
-    update_conversation_header();
+    // The header changes when the engine's system line for the new timer arrives; it is read
+    // again here once the answer comes, for the conversation that is open then.
+    const std::string peer = m_peer;
+    m_bridge.call([peer, seconds](
+                      qt::ClientSession& s) { return s.engine().set_disappearing(peer, seconds); },
+                  this,
+                  [this](const Status& st) {
+                      if (!st) {
+                          action_error(st.error());
+                          return;
+                      }
+                      log::info(kLog, "changed a disappearing timer");
+                      update_conversation_header();
+                  });
     return QString();
 }
 
@@ -630,7 +759,7 @@ QInputDialog* MainWindow::disappearing_dialog() {
     QStringList labels;
     for (const auto& choice : kTimerChoices)
         labels << tr(choice.label);
-    auto current = m_bridge.store().expire_timer(m_peer);
+    auto current = reader() ? reader()->expire_timer(m_peer) : Result<std::uint32_t>(0u);
     int selected = 0;
     for (std::size_t i = 0; i < std::size(kTimerChoices); ++i)
         if (current && kTimerChoices[i].seconds == current.value())
@@ -662,13 +791,16 @@ QString MainWindow::timer_text() const {
 // ---- the header ------------------------------------------------------------------------------
 
 void MainWindow::update_conversation_header() {
+    // While the read connection is away (a passphrase change) the header stays as it is.
+    if (!reader())
+        return;
     const bool person = !m_peer.empty() && !store::is_group_conversation(m_peer);
     m_conversation_button->setVisible(!m_peer.empty());
     m_verify_action->setVisible(person);
 
     std::uint32_t seconds = 0;
     if (!m_peer.empty()) {
-        auto timer = m_bridge.store().expire_timer(m_peer);
+        auto timer = reader()->expire_timer(m_peer);
         if (timer)
             seconds = timer.value();
     }
@@ -678,7 +810,7 @@ void MainWindow::update_conversation_header() {
 
     store::AccountStore::Trust trust;
     if (person) {
-        auto stored = m_bridge.store().trust(m_peer);
+        auto stored = reader()->trust(m_peer);
         if (stored)
             trust = stored.value();
     }
@@ -721,26 +853,38 @@ SafetyNumberDialog* MainWindow::verify_safety_number_of(const std::string& peer)
     }
     if (peer.empty() || store::is_group_conversation(peer))
         return nullptr;
-    auto number = m_bridge.run_blocking(
-        [&](qt::ClientSession& s_) { return s_.engine().safety_number(peer); });
-    if (!number) {
-        show_error(tr("The safety number cannot be shown: %1")
-                       .arg(full_stop(plain_error(number.error()))));
-        return nullptr;
-    }
-    const auto& payload = number->qr_payload;
+    // The dialog opens at once and says it is working the number out (an iterated hash, on
+    // the worker); it shows it when the engine answers, or closes and the status bar says why.
     auto* dialog = new SafetyNumberDialog(
-        display_text(peer), QString::fromStdString(number->number),
-        QByteArray(reinterpret_cast<const char*>(payload.data()),
-                   static_cast<qsizetype>(payload.size())),
-        number->trust.verified,
-        [this, peer](bool verified) {
+        display_text(peer),
+        [this, peer](bool verified, SafetyNumberDialog::Answer answer) {
             // Verifying also accepts a changed key (Engine::set_verified).
-            auto st = m_bridge.run_blocking(
-                [&](qt::ClientSession& s_) { return s_.engine().set_verified(peer, verified); });
-            return st ? QString() : plain_error(st.error());
+            m_bridge.call(
+                [peer, verified](qt::ClientSession& s) {
+                    return s.engine().set_verified(peer, verified);
+                },
+                this,
+                [answer](const Status& st) { answer(st ? QString() : plain_error(st.error())); });
         },
         this);
+    QPointer<SafetyNumberDialog> shown(dialog);
+    m_bridge.call([peer](qt::ClientSession& s) { return s.engine().safety_number(peer); }, this,
+                  [this, shown](const Result<engine::SafetyNumber>& number) {
+                      if (!shown)
+                          return;
+                      if (!number) {
+                          show_error(tr("The safety number cannot be shown: %1")
+                                         .arg(full_stop(plain_error(number.error()))));
+                          shown->show_unavailable(plain_error(number.error()));
+                          shown->close();
+                          return;
+                      }
+                      const auto& payload = number->qr_payload;
+                      shown->show_number(QString::fromStdString(number->number),
+                                         QByteArray(reinterpret_cast<const char*>(payload.data()),
+                                                    static_cast<qsizetype>(payload.size())),
+                                         number->trust.verified);
+                  });
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &SafetyNumberDialog::verifiedChanged, this, [this, peer](bool on) {
         if (on)
@@ -756,13 +900,23 @@ SafetyNumberDialog* MainWindow::verify_safety_number_of(const std::string& peer)
 QString MainWindow::accept_new_identity() {
     if (m_peer.empty() || store::is_group_conversation(m_peer))
         return QString();
-    if (auto st = m_bridge.run_blocking(
-            [&](qt::ClientSession& s_) { return s_.engine().accept_new_identity(m_peer); });
-        !st)
-        return action_error(st.error());
-    log::info(kLog, "accepted a contact's new identity key");
-    m_identity_changed.erase(m_peer);
-    update_conversation_header();
+    // The button shows the wait; the composer stays disabled until the engine has accepted.
+    const std::string peer = m_peer;
+    m_accept_key->setEnabled(false);
+    m_accept_key->setText(tr("Accepting…"));
+    m_bridge.call([peer](qt::ClientSession& s) { return s.engine().accept_new_identity(peer); },
+                  this,
+                  [this, peer](const Status& st) {
+                      m_accept_key->setEnabled(true);
+                      m_accept_key->setText(tr("Accept new key"));
+                      if (!st) {
+                          action_error(st.error());
+                          return;
+                      }
+                      log::info(kLog, "accepted a contact's new identity key");
+                      m_identity_changed.erase(peer);
+                      update_conversation_header();
+                  });
     return QString();
 }
 
@@ -908,7 +1062,9 @@ QString MainWindow::download(int row, int index) {
         },
         this,
         [this, id](bool) {
-            if (auto stored = m_bridge.store().message_by_id(id); stored && stored.value())
+            if (!reader())
+                return;
+            if (auto stored = reader()->message_by_id(id); stored && stored.value())
                 on_message_changed(*stored.value());
         });
     return QString();
@@ -922,30 +1078,41 @@ QString MainWindow::save_attachment(int row, int index, const QString& path) {
     const bool replace = QFileInfo::exists(path);
     const QString target = replace ? path + QStringLiteral(".veil-saving") : path;
     QFile::remove(target);
-    auto st = m_bridge.run_blocking([&](qt::ClientSession& s_) {
-        return s_.engine().save_attachment(m_message_model.message_at(row).id, index,
-                                           target.toStdString());
-    });
-    if (st && replace && (!QFile::remove(path) || !QFile::rename(target, path))) {
-        QFile::remove(target);
-        st = make_error(Errc::io, "cannot replace " + QFileInfo(path).fileName().toStdString());
-    }
-    if (!st) {
-        QString text = tr("The file could not be saved: %1").arg(file_error(st.error()));
-        show_error(text);
-        return text;
-    }
-    show_error(QString());
-    statusBar()->showMessage(tr("Saved %1.").arg(QFileInfo(path).fileName()), 5000);
-    // The saved copy is plain: an image can now be previewed in its bubble.
-    m_message_model.set_preview(m_message_model.message_at(row).id, index, path);
+    // Decrypting and writing a big file runs on the worker; the status bar says it is saving
+    // until the answer comes.
+    const std::int64_t id = m_message_model.message_at(row).id;
+    const QString name = QFileInfo(path).fileName();
+    statusBar()->showMessage(tr("Saving %1…").arg(name));
+    m_bridge.call(
+        [id, index, target, path, replace, name](qt::ClientSession& s) {
+            Status st = s.engine().save_attachment(id, index, target.toStdString());
+            if (st && replace && (!QFile::remove(path) || !QFile::rename(target, path))) {
+                QFile::remove(target);
+                st = make_error(Errc::io, "cannot replace " + name.toStdString());
+            }
+            return st;
+        },
+        this,
+        [this, id, index, path, name](const Status& st) {
+            statusBar()->clearMessage();
+            if (!st) {
+                show_error(tr("The file could not be saved: %1").arg(file_error(st.error())));
+                return;
+            }
+            show_error(QString());
+            statusBar()->showMessage(tr("Saved %1.").arg(name), 5000);
+            // The saved copy is plain: an image can now be previewed in its bubble.
+            m_message_model.set_preview(id, index, path);
+        });
     return QString();
 }
 
 // Our own images are previewed from the files we sent them from, once the row lists them.
 void MainWindow::preview_sent_files(const Bytes& message_id, const QStringList& paths) {
     m_sent_paths[message_id] = paths;
-    auto row = m_bridge.store().find_outgoing(message_id);
+    if (!reader())
+        return;
+    auto row = reader()->find_outgoing(message_id);
     if (row && row.value())
         apply_sent_previews(*row.value());
 }

@@ -129,7 +129,8 @@ SettingsDialog* MainWindow::settings() {
 SettingsDialog::Values MainWindow::settings_values() {
     SettingsDialog::Values values;
     values.username = display_text(m_bridge.username().toStdString());
-    if (auto name = m_bridge.store().setting("device_name"); name)
+    store::AccountStore* db = reader();
+    if (auto name = db ? db->setting("device_name") : Result<std::string>(std::string()); name)
         values.device_name = display_text(name.value());
     values.notifications = m_notify;
     values.read_receipts = m_bridge.read_receipts();
@@ -138,8 +139,9 @@ SettingsDialog::Values MainWindow::settings_values() {
     values.theme = stored_theme();
     values.tray = tray_available();
     values.close_to_tray = stored_close_to_tray();
-    if (auto contacts = m_bridge.store().contacts(); contacts)
-        values.contacts = contacts.value();
+    if (db)
+        if (auto contacts = db->contacts(); contacts)
+            values.contacts = contacts.value();
     auto snapshots = store::AccountStore::snapshots(m_bridge.profile_dir());
     values.snapshots = static_cast<int>(snapshots.size());
     if (!snapshots.empty())
@@ -153,10 +155,13 @@ SettingsDialog::Actions MainWindow::settings_actions() {
         return set_notification_settings(s);
     };
     actions.set_read_receipts = [this](bool on) {
-        auto st = m_bridge.run_blocking(
-            [&](qt::ClientSession& s_) { return s_.engine().set_read_receipts(on); });
-        m_read_receipts->setChecked(m_bridge.read_receipts());
-        return st ? QString() : plain_error(st.error());
+        // The engine's answer comes later; a refusal shows in the status bar and the menu's
+        // check goes back to what the engine holds.
+        set_read_receipts(on, [this](const QString& why) {
+            if (!why.isEmpty())
+                show_error(why);
+        });
+        return QString();
     };
     actions.set_remembered = [this](bool on) { return set_remember(on); };
     actions.set_theme = [](ThemeChoice theme) {
@@ -167,8 +172,9 @@ SettingsDialog::Actions MainWindow::settings_actions() {
         store_close_to_tray(on);
         return QString();
     };
-    actions.change_passphrase = [this](const SecretBytes& old_pass, const SecretBytes& new_pass) {
-        return change_passphrase(old_pass, new_pass);
+    actions.change_passphrase = [this](const SecretBytes& old_pass, const SecretBytes& new_pass,
+                                       std::function<void(const QString&)> answer) {
+        change_passphrase(old_pass, new_pass, std::move(answer));
     };
     actions.devices = [this] { devices(); };
     actions.safety_number = [this](const std::string& contact) {
@@ -184,7 +190,9 @@ QString MainWindow::set_remember(bool on) {
     QString entry = keyring_entry(m_bridge.profile_dir());
     Keyring::Answer answer;
     if (on) {
-        SecretBytes key = m_bridge.store().database_key();
+        if (!reader())
+            return tr("The passphrase is being changed; try again in a moment.");
+        SecretBytes key = reader()->database_key();
         answer = m_keyring->write(entry, key);
     } else {
         answer = m_keyring->remove(entry);
@@ -195,18 +203,36 @@ QString MainWindow::set_remember(bool on) {
     return QString();
 }
 
-QString MainWindow::change_passphrase(const SecretBytes& old_passphrase,
-                                      const SecretBytes& new_passphrase) {
-    if (auto st = m_bridge.change_passphrase(old_passphrase, new_passphrase); !st) {
-        if (st.error().code == Errc::wrong_passphrase)
-            return tr("The current passphrase is not right. Nothing changed.");
-        return plain_error(st.error());
-    }
+void MainWindow::change_passphrase(const SecretBytes& old_passphrase,
+                                   const SecretBytes& new_passphrase,
+                                   std::function<void(const QString&)> answer) {
+    auto reply = [answer](const QString& why) {
+        if (answer)
+            answer(why);
+    };
+    // The bridge answers on this thread once the worker has re-keyed the file; a window closed
+    // meanwhile gets nothing.
+    QPointer<MainWindow> self(this);
+    m_bridge.change_passphrase(
+        old_passphrase, new_passphrase, store::KdfParams{}, [self, reply](Status st) {
+            if (!self)
+                return;
+            if (!st) {
+                reply(st.error().code == Errc::wrong_passphrase
+                          ? tr("The current passphrase is not right. Nothing changed.")
+                          : plain_error(st.error()));
+                return;
+            }
+            reply(self->update_remembered_key());
+        });
+}
+
+QString MainWindow::update_remembered_key() {
     QString entry = keyring_entry(m_bridge.profile_dir());
-    if (!m_keyring || !remembered(entry))
+    if (!m_keyring || !remembered(entry) || !reader())
         return QString();
     // The remembered key opens nothing any more: it is replaced, or at least removed.
-    SecretBytes key = m_bridge.store().database_key();
+    SecretBytes key = reader()->database_key();
     if (m_keyring->write(entry, key).outcome == Keyring::Outcome::ok)
         return QString();
     m_keyring->remove(entry);
@@ -228,24 +254,27 @@ EncryptionDialog* MainWindow::encryption() {
     const std::string peer = m_peer;
     const bool group = store::is_group_conversation(peer);
     EncryptionDialog::Actions actions;
-    actions.load = [this, peer] {
-        return m_bridge.run_blocking(
-            [&](qt::ClientSession& s_) { return s_.engine().conversation_security(peer); });
+    // Every question runs on the worker; the dialog takes the answers when they come.
+    actions.load = [this,
+                    peer](EncryptionDialog::Reply<Result<engine::ConversationSecurity>> reply) {
+        m_bridge.call(
+            [peer](qt::ClientSession& s) { return s.engine().conversation_security(peer); }, this,
+            reply);
     };
-    actions.safety_number = [this](const std::string& who) {
-        auto number = m_bridge.run_blocking(
-            [&](qt::ClientSession& s_) { return s_.engine().safety_number(who); });
-        return number ? QString::fromStdString(number->number) : QString();
+    actions.safety_number = [this](const std::string& who, EncryptionDialog::Reply<QString> reply) {
+        m_bridge.call([who](qt::ClientSession& s) { return s.engine().safety_number(who); }, this,
+                      [reply](const Result<engine::SafetyNumber>& number) {
+                          reply(number ? QString::fromStdString(number->number) : QString());
+                      });
     };
     actions.verify = [this](const std::string& who) { verify_safety_number_of(who); };
-    actions.repair = [this, peer, group] {
-        Status st = group ? m_bridge.run_blocking([&](qt::ClientSession& s_) {
-            return s_.engine().renew_group_key(*store::group_id_of(peer));
-        })
-                          : m_bridge.run_blocking([&](qt::ClientSession& s_) {
-                                return s_.engine().restart_sessions(peer);
-                            });
-        return st ? QString() : plain_error(st.error());
+    actions.repair = [this, peer, group](EncryptionDialog::Reply<QString> reply) {
+        m_bridge.call(
+            [peer, group](qt::ClientSession& s) {
+                return group ? s.engine().renew_group_key(*store::group_id_of(peer))
+                             : s.engine().restart_sessions(peer);
+            },
+            this, [reply](const Status& st) { reply(st ? QString() : plain_error(st.error())); });
     };
     auto* dialog =
         new EncryptionDialog(m_conversation_model.title_of(peer), group, std::move(actions), this);

@@ -129,8 +129,13 @@ MessageListModel::MessageListModel(QObject* parent, std::function<std::int64_t()
 
 void MessageListModel::set_conversation(const std::string& peer,
                                         std::vector<store::MessageRow> rows) {
-    std::stable_sort(rows.begin(), rows.end(),
-                     [](const auto& a, const auto& b) { return a.id < b.id; });
+    // Stored rows by row id; rows the window shows before the engine stored them (negative
+    // ids, -1 first) come after them.
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+        if ((a.id < 0) != (b.id < 0))
+            return b.id < 0;
+        return a.id < 0 ? a.id > b.id : a.id < b.id;
+    });
     beginResetModel();
     // Previews are kept by row id across conversations (a row id is never reused), up to a
     // bound, so that going back to a conversation shows them again.

@@ -81,7 +81,8 @@ public:
     // now_ms decides which times are "today"; tests pass a fixed clock.
     explicit MessageListModel(QObject* parent = nullptr, std::function<std::int64_t()> now_ms = {});
 
-    // Shows peer's conversation with rows (any order; shown by row id).
+    // Shows peer's conversation with rows (any order; shown by row id, with rows not stored yet
+    // (negative ids, the window's own "sending" bubbles) after the stored ones).
     void set_conversation(const std::string& peer, std::vector<store::MessageRow> rows);
     void clear();
     const std::string& peer() const { return m_peer; }

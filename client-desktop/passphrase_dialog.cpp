@@ -5,6 +5,7 @@
 #include <QFormLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QVBoxLayout>
 
@@ -71,6 +72,8 @@ void PassphraseDialog::fill(const QString& current, const QString& next, const Q
 }
 
 void PassphraseDialog::submit() {
+    if (m_waiting)
+        return;
     if (m_current->text().isEmpty()) {
         show_message(tr("Type your current passphrase."), true);
         return;
@@ -88,19 +91,25 @@ void PassphraseDialog::submit() {
     SecretBytes current = take(m_current);
     SecretBytes next = take(m_next);
     m_again->clear();
-    // The derivations run on the session's thread while the callback's local event loop keeps
-    // painting; the form is busy (not frozen) and takes no second OK meanwhile.
+    // The derivations run on the session's thread; the form is busy (not frozen) and takes no
+    // second OK until the answer comes.
     setEnabled(false);
-    QString why = m_change(current, next);
-    setEnabled(true);
-    if (!why.isEmpty()) {
-        show_message(why, true);
-        m_current->setFocus();
-        return;
-    }
-    show_message(tr("The passphrase changed."), false);
-    emit changed();
-    accept();
+    m_waiting = true;
+    QPointer<PassphraseDialog> self(this);
+    m_change(current, next, [self](const QString& why) {
+        if (!self)
+            return;
+        self->m_waiting = false;
+        self->setEnabled(true);
+        if (!why.isEmpty()) {
+            self->show_message(why, true);
+            self->m_current->setFocus();
+            return;
+        }
+        self->show_message(tr("The passphrase changed."), false);
+        emit self->changed();
+        self->accept();
+    });
 }
 
 QString PassphraseDialog::message_text() const {

@@ -24,14 +24,21 @@ namespace veil::desktop {
 class PassphraseDialog final : public QDialog {
     Q_OBJECT
 public:
-    using Change = std::function<QString(const SecretBytes& old_passphrase,
-                                         const SecretBytes& new_passphrase)>;
+    // The answer to a Change: an empty string, or why the passphrase did not change. It comes
+    // later (the Argon2id derivations run on the session's thread); meanwhile the form is
+    // disabled and says it is changing.
+    using Answer = std::function<void(const QString& why)>;
+    // Changes the passphrase and calls answer once (or never, when the dialog's owner is gone).
+    using Change = std::function<void(const SecretBytes& old_passphrase,
+                                      const SecretBytes& new_passphrase, Answer answer)>;
     explicit PassphraseDialog(Change change, QWidget* parent = nullptr);
 
     // For tests and scripts: fill the three fields; submit() then acts like OK.
     void fill(const QString& current, const QString& next, const QString& again);
     void submit();
     QString message_text() const;
+    // A change waits for its answer.
+    bool waiting() const { return m_waiting; }
 
 signals:
     // The passphrase changed.
@@ -41,6 +48,7 @@ private:
     void show_message(const QString& text, bool error);
 
     Change m_change;
+    bool m_waiting = false;
     QLineEdit* m_current = nullptr;
     QLineEdit* m_next = nullptr;
     QLineEdit* m_again = nullptr;

@@ -7,6 +7,7 @@
 #include <QFontDatabase>
 #include <QLabel>
 #include <QPixmap>
+#include <QPointer>
 #include <QPushButton>
 #include <QVBoxLayout>
 
@@ -25,9 +26,14 @@ QLabel* plain_label(const QString& text = QString()) {
 SafetyNumberDialog::SafetyNumberDialog(const QString& name, const QString& number,
                                        const QByteArray& qr_payload, bool verified,
                                        SetVerified set_verified, QWidget* parent)
+    : SafetyNumberDialog(name, std::move(set_verified), parent) {
+    show_number(number, qr_payload, verified);
+}
+
+SafetyNumberDialog::SafetyNumberDialog(const QString& name, SetVerified set_verified,
+                                       QWidget* parent)
     : QDialog(parent)
     , m_name(name)
-    , m_verified(verified)
     , m_set_verified(std::move(set_verified)) {
     setWindowTitle(tr("Safety number with %1").arg(name));
     auto* intro = plain_label(
@@ -35,7 +41,7 @@ SafetyNumberDialog::SafetyNumberDialog(const QString& name, const QString& numbe
            "trust, or scan the code. If they match, nobody is between you.")
             .arg(name));
 
-    m_number = plain_label(format_safety_number(number));
+    m_number = plain_label();
     m_number->setWordWrap(false);
     m_number->setAlignment(Qt::AlignCenter);
     m_number->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
@@ -46,43 +52,80 @@ SafetyNumberDialog::SafetyNumberDialog(const QString& name, const QString& numbe
     mono.setPointSizeF(mono.pointSizeF() * 1.4);
     m_number->setFont(mono);
 
-    auto* qr_label = plain_label();
-    qr_label->setWordWrap(false);
-    qr_label->setAlignment(Qt::AlignCenter);
-    m_qr = qr_image_bytes(qr_payload, kModulePixels);
-    if (!m_qr.isNull())
-        qr_label->setPixmap(QPixmap::fromImage(m_qr));
-    qr_label->setVisible(!m_qr.isNull());
+    m_qr_label = plain_label();
+    m_qr_label->setWordWrap(false);
+    m_qr_label->setAlignment(Qt::AlignCenter);
+    m_qr_label->hide();
 
-    m_status = plain_label();
+    m_status = plain_label(tr("Working out the safety number…"));
     m_error = plain_label();
     m_error->setStyleSheet(QStringLiteral("color: #a01010;"));
     m_error->hide();
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
-    m_verify = buttons->addButton(QString(), QDialogButtonBox::ActionRole);
-    connect(m_verify, &QPushButton::clicked, this, [this] {
-        QString why = m_set_verified ? m_set_verified(!m_verified) : QString();
-        m_error->setText(why);
-        m_error->setVisible(!why.isEmpty());
-        if (!why.isEmpty())
-            return;
-        m_verified = !m_verified;
-        show_verified();
-        emit verifiedChanged(m_verified);
-    });
+    m_verify = buttons->addButton(tr("Mark as verified"), QDialogButtonBox::ActionRole);
+    m_verify->setEnabled(false);
+    connect(m_verify, &QPushButton::clicked, this, &SafetyNumberDialog::toggle_verified);
     connect(buttons, &QDialogButtonBox::rejected, this, &SafetyNumberDialog::reject);
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(intro);
-    layout->addWidget(qr_label, 0, Qt::AlignHCenter);
+    layout->addWidget(m_qr_label, 0, Qt::AlignHCenter);
     layout->addWidget(m_number);
     layout->addWidget(m_status);
     layout->addWidget(m_error);
     layout->addStretch(1);
     layout->addWidget(buttons);
     setMinimumWidth(460);
+}
+
+void SafetyNumberDialog::show_number(const QString& number, const QByteArray& qr_payload,
+                                     bool verified) {
+    m_loading = false;
+    m_verified = verified;
+    m_number->setText(format_safety_number(number));
+    m_qr = qr_image_bytes(qr_payload, kModulePixels);
+    if (!m_qr.isNull())
+        m_qr_label->setPixmap(QPixmap::fromImage(m_qr));
+    m_qr_label->setVisible(!m_qr.isNull());
+    m_verify->setEnabled(true);
     show_verified();
+}
+
+void SafetyNumberDialog::show_unavailable(const QString& why) {
+    m_loading = false;
+    m_status->setText(why);
+    m_verify->setEnabled(false);
+}
+
+void SafetyNumberDialog::toggle_verified() {
+    if (busy())
+        return;
+    const bool wanted = !m_verified;
+    if (!m_set_verified) {
+        m_verified = wanted;
+        show_verified();
+        emit verifiedChanged(m_verified);
+        return;
+    }
+    // The button waits for the answer, which may come from another thread's queue later.
+    m_saving = true;
+    m_verify->setEnabled(false);
+    m_verify->setText(tr("Saving…"));
+    QPointer<SafetyNumberDialog> self(this);
+    m_set_verified(wanted, [self, wanted](const QString& why) {
+        if (!self)
+            return;
+        self->m_saving = false;
+        self->m_verify->setEnabled(true);
+        self->m_error->setText(why);
+        self->m_error->setVisible(!why.isEmpty());
+        if (why.isEmpty())
+            self->m_verified = wanted;
+        self->show_verified();
+        if (why.isEmpty())
+            emit self->verifiedChanged(wanted);
+    });
 }
 
 void SafetyNumberDialog::show_verified() {

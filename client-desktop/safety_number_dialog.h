@@ -23,14 +23,25 @@ class SafetyNumberDialog final : public QDialog {
     Q_OBJECT
 public:
     static constexpr int kModulePixels = 4;
-    // Asks to mark the contact verified (true) or clear it; returns an empty string or why
-    // nothing changed.
-    using SetVerified = std::function<QString(bool verified)>;
+    // The answer to a SetVerified: an empty string, or why nothing changed. It may come later
+    // (the engine answers from its thread); meanwhile the button is disabled and says so.
+    using Answer = std::function<void(const QString& why)>;
+    // Asks to mark the contact verified (true) or clear it, and calls answer once (or never,
+    // when the dialog's owner is gone).
+    using SetVerified = std::function<void(bool verified, Answer answer)>;
 
     // name: the contact as shown (display_text). number: the 60 digits; qr_payload: the bytes
     // the code carries.
     SafetyNumberDialog(const QString& name, const QString& number, const QByteArray& qr_payload,
                        bool verified, SetVerified set_verified, QWidget* parent = nullptr);
+    // The same dialog before the number is known: it says it is working it out until
+    // show_number() or show_unavailable().
+    SafetyNumberDialog(const QString& name, SetVerified set_verified, QWidget* parent = nullptr);
+    void show_number(const QString& number, const QByteArray& qr_payload, bool verified);
+    // The number cannot be shown: why, with nothing to verify.
+    void show_unavailable(const QString& why);
+    // The number is still being worked out, or a verification is waiting for its answer.
+    bool busy() const { return m_loading || m_saving; }
 
     // What is shown, for tests.
     QString number_text() const;
@@ -46,6 +57,7 @@ signals:
 
 private:
     void show_verified();
+    void toggle_verified();
 
     QString m_name;
     bool m_verified = false;
@@ -54,6 +66,9 @@ private:
     QLabel* m_number = nullptr;
     QLabel* m_status = nullptr;
     QLabel* m_error = nullptr;
+    QLabel* m_qr_label = nullptr;
+    bool m_loading = true;
+    bool m_saving = false;
     QPushButton* m_verify = nullptr;
 };
 

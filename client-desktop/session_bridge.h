@@ -137,12 +137,10 @@ public:
     std::function<void(Args...)> on_gui(std::function<void(Args...)> fn);
     // Runs job on the worker and blocks the GUI thread until it returns its result; no other
     // event is processed meanwhile. The engine events the job caused are delivered before it
-    // returns, as they were when the engine ran on this thread. The profile must be open. This
-    // is the old, synchronous way, kept for the actions not yet made asynchronous (FIXME(#7):
-    // each caller should post() or call() instead) and for tests; it waits behind whatever the
-    // worker is doing.
+    // returns. The profile must be open. For tests only (setting up a store, reading what the
+    // worker holds): the app's actions never wait for the worker; they post() or call().
     template <typename F>
-    auto run_blocking(F job) -> std::invoke_result_t<F, qt::ClientSession&>;
+    auto run_blocking_for_tests(F job) -> std::invoke_result_t<F, qt::ClientSession&>;
     // Waits in a local event loop until every job posted so far has run on the worker and every
     // event and result it sent has been delivered here, including jobs those deliveries posted.
     // For tests and scripted runs; never used by the app itself.
@@ -167,8 +165,12 @@ public:
     // Whether this account sends read receipts (the engine's setting, read here).
     bool read_receipts() const;
 
-    // The GUI thread's read-only connection to the open profile (see above): only while
-    // is_open(), and not during change_passphrase(). Writes through it fail.
+    // The GUI thread's read-only connection to the open profile (see above). reader() is
+    // nullptr while nothing is open and while change_passphrase() runs (the change needs the
+    // file to itself): every read the app makes goes through reader() and skips, or keeps what
+    // it shows, while it is null. store() is the same connection for tests and for code that
+    // runs only right after an open (it must not be used while reader() may be null). Writes
+    // through it fail.
     store::AccountStore& store() { return *m_reader; }
     store::AccountStore* reader() { return m_reader.get(); }
 
@@ -327,7 +329,7 @@ std::function<void(Args...)> SessionBridge::on_gui(std::function<void(Args...)> 
 }
 
 template <typename F>
-auto SessionBridge::run_blocking(F job) -> std::invoke_result_t<F, qt::ClientSession&> {
+auto SessionBridge::run_blocking_for_tests(F job) -> std::invoke_result_t<F, qt::ClientSession&> {
     using T = std::invoke_result_t<F, qt::ClientSession&>;
     ++m_posted;
     if constexpr (std::is_void_v<T>) {

@@ -57,7 +57,9 @@ public:
         std::function<QString(bool)> set_remembered;
         std::function<QString(ThemeChoice)> set_theme;
         std::function<QString(bool)> set_close_to_tray;
-        std::function<QString(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase)>
+        // Answers later (PassphraseDialog::Change): an empty string or why not.
+        std::function<void(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase,
+                           std::function<void(const QString&)> answer)>
             change_passphrase;
         std::function<void()> devices;
         std::function<void(const std::string& contact)> safety_number;

@@ -32,18 +32,18 @@ TEST_CASE("a contact's encryption lists the safety number state and each device'
     int repairs = 0;
     std::string verified;
     EncryptionDialog::Actions actions;
-    actions.load = [&]() -> Result<engine::ConversationSecurity> {
+    actions.load = [&](EncryptionDialog::Reply<Result<engine::ConversationSecurity>> reply) {
         ++loads;
-        return details;
+        reply(details);
     };
     actions.verify = [&](const std::string& who) { verified = who; };
     const QString digits = QString(QStringLiteral("12345")).repeated(12);
-    actions.safety_number = [&](const std::string& who) {
-        return who == "bob" ? digits : QString();
+    actions.safety_number = [&](const std::string& who, EncryptionDialog::Reply<QString> reply) {
+        reply(who == "bob" ? digits : QString());
     };
-    actions.repair = [&] {
+    actions.repair = [&](EncryptionDialog::Reply<QString> reply) {
         ++repairs;
-        return QString();
+        reply(QString());
     };
     EncryptionDialog dialog(QStringLiteral("bob"), false, actions);
     CHECK(dialog.lines() == QStringList{QStringLiteral("bob — \u2714 Verified"),
@@ -83,8 +83,10 @@ TEST_CASE("a group's encryption lists every member's devices and who has our gro
     details.members.push_back(dave);
     QString refusal = QStringLiteral("you are no longer a member of this group");
     EncryptionDialog::Actions actions;
-    actions.load = [&]() -> Result<engine::ConversationSecurity> { return details; };
-    actions.repair = [&] { return refusal; };
+    actions.load = [&](EncryptionDialog::Reply<Result<engine::ConversationSecurity>> reply) {
+        reply(details);
+    };
+    actions.repair = [&](EncryptionDialog::Reply<QString> reply) { reply(refusal); };
     EncryptionDialog dialog(QStringLiteral("# hikers"), true, actions);
     CHECK(dialog.lines() ==
           QStringList{
@@ -117,19 +119,59 @@ TEST_CASE("the window's encryption view reads the engine for the open conversati
         CHECK(window.encryption() == nullptr);
         CHECK(window.error_text() == QStringLiteral("Open a conversation to see its encryption."));
     }
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     EncryptionDialog* dialog = window.encryption();
     REQUIRE(dialog);
+    bridge.wait_idle(); // the details come from the session's thread
     CHECK(dialog->lines() == QStringList{QStringLiteral("bob — No key yet (no message exchanged)"),
                                          QStringLiteral("  No devices known yet")});
     CHECK(dialog->number_text() == QStringLiteral("No safety number with bob yet."));
     // Not connected: a new session cannot be fetched, and the dialog says so.
     dialog->repair_button().click();
+    CHECK_FALSE(dialog->repair_button().isEnabled()); // waits for the engine's answer
+    bridge.wait_idle();
+    CHECK(dialog->repair_button().isEnabled());
     CHECK(dialog->message_text().contains(QStringLiteral("connection")));
+}
+
+TEST_CASE("the encryption view waits for late answers and shows only the newest load") {
+    test::app();
+    engine::ConversationSecurity first;
+    first.members.push_back(member("bob", false, {{1, false, false}}));
+    engine::ConversationSecurity second;
+    second.members.push_back(member("bob", false, {{1, true, false}}));
+    std::vector<EncryptionDialog::Reply<Result<engine::ConversationSecurity>>> loads;
+    EncryptionDialog::Reply<QString> repair_reply;
+    EncryptionDialog::Actions actions;
+    actions.load = [&](EncryptionDialog::Reply<Result<engine::ConversationSecurity>> reply) {
+        loads.push_back(std::move(reply));
+    };
+    actions.repair = [&](EncryptionDialog::Reply<QString> reply) {
+        repair_reply = std::move(reply);
+    };
+    auto dialog = std::make_unique<EncryptionDialog>(QStringLiteral("bob"), false, actions);
+    CHECK(dialog->busy());
+    CHECK(dialog->lines().isEmpty());
+    dialog->refresh();
+    REQUIRE(loads.size() == 2);
+    loads[1](second);
+    loads[0](first); // older: dropped
+    CHECK(dialog->lines().at(1) == QStringLiteral("  Device 1 — Session"));
+    CHECK_FALSE(dialog->busy());
+
+    dialog->repair_button().click();
+    CHECK(dialog->busy());
+    CHECK_FALSE(dialog->repair_button().isEnabled());
+    CHECK(dialog->repair_button().text() == QStringLiteral("Starting…"));
+    REQUIRE(repair_reply);
+    dialog.reset();
+    repair_reply(QString()); // the dialog is gone: nothing is touched
+    SUCCEED("no crash");
 }
 
 } // namespace

@@ -14,10 +14,10 @@ struct Submitted {
 };
 
 GroupDetailsDialog::Submit recorder(Submitted& s) {
-    return [&s](const GroupDetails& details) {
+    return [&s](const GroupDetails& details, const GroupDetailsDialog::Answer& answer) {
         ++s.calls;
         s.details = details;
-        return s.answer;
+        answer(s.answer);
     };
 }
 
@@ -130,6 +130,36 @@ TEST_CASE("a refusal from the engine stays in the edit dialog with the form as i
     CHECK(dialog.description_text() == QStringLiteral("Sundays\nfrom 9"));
     CHECK(dialog.picture() == png);
     CHECK(dialog.result() != QDialog::Accepted);
+}
+
+TEST_CASE("the edit group form waits for a late answer, then keeps its text on a refusal") {
+    test::app();
+    GroupDetailsDialog::Answer later;
+    GroupDetailsDialog dialog(
+        hikers(), [&](const GroupDetails&, GroupDetailsDialog::Answer a) { later = std::move(a); });
+    dialog.fill(QStringLiteral("Ramblers"), QStringLiteral("typed"));
+    dialog.submit();
+    CHECK(dialog.waiting());
+    dialog.submit(); // nothing is asked twice
+    REQUIRE(later);
+    later(QStringLiteral("Only an admin can change the group's name."));
+    CHECK_FALSE(dialog.waiting());
+    CHECK(dialog.error_text() == QStringLiteral("Only an admin can change the group's name."));
+    CHECK(dialog.name_text() == QStringLiteral("Ramblers"));
+    CHECK(dialog.description_text() == QStringLiteral("typed"));
+    CHECK(dialog.result() != QDialog::Accepted);
+}
+
+TEST_CASE("an answer for a closed edit group form is dropped") {
+    test::app();
+    GroupDetailsDialog::Answer later;
+    auto* dialog = new GroupDetailsDialog(
+        hikers(), [&](const GroupDetails&, GroupDetailsDialog::Answer a) { later = std::move(a); });
+    dialog->submit();
+    REQUIRE(later);
+    delete dialog;
+    later(QString());
+    SUCCEED("no crash");
 }
 
 } // namespace

@@ -109,7 +109,7 @@ TEST_CASE("a desktop profile linked to a terminal account gets its messages and 
 
     // The desktop answers: bob reads it and the terminal shows it as sent by alice.
     const std::string answer = "answer from the desktop 0b3e";
-    auto id = desktop.run_blocking(
+    auto id = desktop.run_blocking_for_tests(
         [&](qt::ClientSession& s) { return s.engine().send_text("bob", answer); });
     REQUIRE(id.ok());
     const QByteArray key(reinterpret_cast<const char*>(id->data()), static_cast<int>(id->size()));
@@ -162,7 +162,7 @@ TEST_CASE("a conversation read on one desktop device is read on the other") {
                 .ok());
     REQUIRE(work.start_link().ok());
     REQUIRE(test::wait_until([&] { return !code.isEmpty(); }, 20'000));
-    REQUIRE(home.run_blocking([&](qt::ClientSession& s) {
+    REQUIRE(home.run_blocking_for_tests([&](qt::ClientSession& s) {
                     return s.engine().accept_link(code.toStdString(), false);
                 })
                 .ok());
@@ -176,8 +176,9 @@ TEST_CASE("a conversation read on one desktop device is read on the other") {
     QString read_elsewhere;
     QObject::connect(&work, &SessionBridge::readElsewhere,
                      [&](const QString& conversation) { read_elsewhere = conversation; });
-    REQUIRE(
-        home.run_blocking([](qt::ClientSession& s) { return s.engine().mark_read("bob"); }).ok());
+    REQUIRE(home.run_blocking_for_tests(
+                    [](qt::ClientSession& s) { return s.engine().mark_read("bob"); })
+                .ok());
     CHECK(unread(home) == 0);
     // The store shows the read at once; the event follows from the session's thread.
     CHECK(test::wait_until([&] { return unread(work) == 0 && !read_elsewhere.isEmpty(); }, 20'000));

@@ -46,7 +46,7 @@ struct MessagingFixture {
     std::int64_t receive(store::MessageRow row) {
         row.sent_at_ms = QDateTime::currentMSecsSinceEpoch();
         row.received_at_ms = row.sent_at_ms;
-        auto id = bridge.run_blocking(
+        auto id = bridge.run_blocking_for_tests(
             [&](qt::ClientSession& s_) { return s_.store().insert_message(row); });
         REQUIRE(id.ok());
         row.id = id.value();
@@ -104,6 +104,7 @@ TEST_CASE_METHOD(MessagingFixture, "a reply quotes its message in the composer a
     window.reply_to(0);
     CHECK(window.compose_note() == QStringLiteral("Replying to bob: lunch at noon?"));
     window.send_text(QStringLiteral("yes"));
+    bridge.wait_idle();
     INFO(window.error_text().toStdString());
     REQUIRE(window.message_model().rowCount() == 2);
     CHECK(shown(window, 1, MessageListModel::QuoteRole) == QStringLiteral("bob: lunch at noon?"));
@@ -119,6 +120,7 @@ TEST_CASE_METHOD(MessagingFixture, "cancelling a reply keeps the typed text and 
     window.cancel_compose();
     CHECK(window.compose_note().isEmpty());
     window.send_text(QStringLiteral("hello"));
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 2);
     CHECK(shown(window, 1, MessageListModel::QuoteRole).isEmpty());
 }
@@ -128,6 +130,7 @@ TEST_CASE_METHOD(MessagingFixture, "only our own recent messages offer Edit and 
     window.open_conversation("bob");
     receive(test::incoming("bob", 1, "theirs"));
     window.send_text(QStringLiteral("mine"));
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 2);
 
     QMenu* theirs = window.message_menu(0);
@@ -171,10 +174,12 @@ TEST_CASE_METHOD(MessagingFixture, "a reaction is shown under the message with i
     window.open_conversation("bob");
     receive(test::incoming("bob", 1, "news"));
     CHECK(window.react(0, QStringLiteral("👍")).isEmpty());
+    bridge.wait_idle();
     CHECK(shown(window, 0, MessageListModel::ReactionsRole) == QStringLiteral("👍 1"));
     CHECK(shown(window, 0).endsWith(QStringLiteral("\n👍 1")));
     // Taking it back leaves no reactions line.
     CHECK(window.react(0, QString()).isEmpty());
+    bridge.wait_idle();
     CHECK(shown(window, 0, MessageListModel::ReactionsRole).isEmpty());
 }
 
@@ -182,6 +187,7 @@ TEST_CASE_METHOD(MessagingFixture, "editing puts the text in the composer and ma
     MainWindow window(bridge);
     window.open_conversation("bob");
     window.send_text(QStringLiteral("teh plan"));
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 1);
     window.start_edit(0);
     CHECK(window.compose_note() == QStringLiteral("Editing your message"));
@@ -189,6 +195,7 @@ TEST_CASE_METHOD(MessagingFixture, "editing puts the text in the composer and ma
     found = window.composer().text() == QStringLiteral("teh plan");
     CHECK(found);
     window.send_text(QStringLiteral("the plan"));
+    bridge.wait_idle();
     INFO(window.error_text().toStdString());
     REQUIRE(window.message_model().rowCount() == 1);
     CHECK(shown(window, 0, MessageListModel::TextRole) == QStringLiteral("the plan"));
@@ -203,8 +210,10 @@ TEST_CASE_METHOD(MessagingFixture, "a message deleted for everyone becomes an it
     MainWindow window(bridge);
     window.open_conversation("bob");
     window.send_text(QStringLiteral("oops"));
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 1);
     CHECK(window.delete_for_everyone(0).isEmpty());
+    bridge.wait_idle();
     auto& model = window.message_model();
     CHECK(model.data(model.index(0), MessageListModel::DeletedRole).toBool());
     CHECK(shown(window, 0).endsWith(QStringLiteral("\nThis message was deleted")));
@@ -224,11 +233,12 @@ TEST_CASE_METHOD(MessagingFixture, "an expired message says so and offers Send a
     MainWindow window(bridge);
     window.open_conversation("bob");
     window.send_text(QStringLiteral("lost"));
+    bridge.wait_idle();
     auto rows = bridge.store().messages("bob", 10);
     REQUIRE(rows.ok());
     REQUIRE(rows->size() == 1);
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().set_status(rows->front().message_id,
                                                  store::MessageStatus::expired);
                 })
@@ -241,6 +251,7 @@ TEST_CASE_METHOD(MessagingFixture, "an expired message says so and offers Send a
     CHECK(action_texts(menu).contains(QStringLiteral("Send again")));
     delete menu;
     CHECK(window.resend(0).isEmpty());
+    bridge.wait_idle();
     INFO(window.error_text().toStdString());
     CHECK(window.message_model().rowCount() == 2);
 }
@@ -251,7 +262,7 @@ TEST_CASE_METHOD(MessagingFixture, "changed and removed messages follow the engi
     std::int64_t first = receive(test::incoming("bob", 1, "one"));
     std::int64_t second = receive(test::incoming("bob", 2, "two"));
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().edit_message(first, "one, edited", 1700000000999);
                 })
                 .ok());
@@ -278,18 +289,22 @@ TEST_CASE_METHOD(MessagingFixture, "the disappearing dialog sets the timer shown
                        QStringLiteral("1 day"), QStringLiteral("1 week")}));
     dialog->setTextValue(QStringLiteral("5 minutes"));
     dialog->accept();
+    bridge.wait_idle();
     INFO(window.error_text().toStdString());
-    CHECK(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().disappearing("bob"); })
-            .value() == 300);
+    CHECK(bridge
+              .run_blocking_for_tests(
+                  [&](qt::ClientSession& s_) { return s_.engine().disappearing("bob"); })
+              .value() == 300);
     CHECK(window.timer_text() == QStringLiteral("⏳ 5 minutes"));
     // The engine's remark about the change is in the conversation; a new message carries it.
     window.send_text(QStringLiteral("secret"));
+    bridge.wait_idle();
     auto& model = window.message_model();
     REQUIRE(model.rowCount() == 2);
     CHECK(model.data(model.index(1), MessageListModel::TimerRole).toBool());
     CHECK(shown(window, 1).contains(QStringLiteral("⏳")));
     CHECK(window.set_disappearing(0).isEmpty());
+    bridge.wait_idle();
     CHECK(window.timer_text().isEmpty());
 }
 
@@ -319,20 +334,22 @@ TEST_CASE_METHOD(MessagingFixture, "the read receipts toggle follows and sets th
     MainWindow window(bridge);
     QAction& toggle = window.read_receipts_action();
     CHECK(toggle.isCheckable());
-    CHECK(toggle.isChecked() ==
-          bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
+    CHECK(toggle.isChecked() == bridge.run_blocking_for_tests([&](qt::ClientSession& s_) {
+        return s_.engine().read_receipts();
+    }));
     CHECK(window.notifications_menu().actions().contains(&toggle));
     toggle.trigger();
-    CHECK_FALSE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
+    CHECK_FALSE(bridge.run_blocking_for_tests(
+        [&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
     toggle.trigger();
-    CHECK(bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
+    CHECK(bridge.run_blocking_for_tests(
+        [&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
 }
 
 TEST_CASE_METHOD(MessagingFixture, "a mention of us in a group is highlighted") {
     store::GroupRow group = test::group_row(1, "hikers");
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_group(group, {{"alice", false}, {"bob", true}});
                 })
                 .ok());
@@ -354,12 +371,12 @@ TEST_CASE_METHOD(MessagingFixture, "a mention of us in a group is highlighted") 
 TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the composer") {
     crypto::ProtocolAddress bob{"bob", 1};
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
     REQUIRE(bridge
-                .run_blocking(
+                .run_blocking_for_tests(
                     [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
                 .ok());
     MainWindow window(bridge);
@@ -368,7 +385,7 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the c
     CHECK(window.identity_banner_text().isEmpty());
 
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
@@ -380,6 +397,7 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the c
     CHECK_FALSE(window.header_shows_verified());
 
     CHECK(window.accept_new_identity().isEmpty());
+    bridge.wait_idle();
     CHECK(window.identity_banner_text().isEmpty());
     CHECK(window.input_enabled());
 }
@@ -387,14 +405,14 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the c
 TEST_CASE_METHOD(MessagingFixture, "an unverified contact's new key is a banner without Accept") {
     crypto::ProtocolAddress bob{"bob", 1};
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
@@ -416,7 +434,7 @@ TEST_CASE_METHOD(MessagingFixture, "Verify safety number is offered for people, 
     CHECK(verify->isVisible());
     store::GroupRow group = test::group_row(1, "hikers");
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_group(group, {{"alice", true}});
                 })
                 .ok());
@@ -459,7 +477,7 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
     file.file_name = "report.pdf";
     file.content_type = "application/pdf";
     REQUIRE(bridge
-                .run_blocking(
+                .run_blocking_for_tests(
                     [&](qt::ClientSession& s_) { return s_.store().add_attachment(id, file); })
                 .ok());
     announce_changed(id);
@@ -474,7 +492,7 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
     CHECK(test::wait_until([&] { return !window.error_text().isEmpty(); }, 2000));
 
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().set_attachment_state(id, 0,
                                                            store::AttachmentState::downloading, "");
                 })
@@ -487,7 +505,7 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
     CHECK(shown(window, 0).contains(QStringLiteral("downloading 50%")));
 
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().set_attachment_state(id, 0, store::AttachmentState::ready,
                                                            "x");
                 })
@@ -510,6 +528,7 @@ TEST_CASE_METHOD(MessagingFixture, "Esc in the composer cancels a reply and Up e
     MainWindow window(bridge);
     window.open_conversation("bob");
     window.send_text(QStringLiteral("first"));
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "theirs"));
     ComposerEdit* input = composer(window);
     REQUIRE(input != nullptr);
@@ -528,18 +547,18 @@ TEST_CASE_METHOD(MessagingFixture, "Esc in the composer cancels a reply and Up e
 TEST_CASE_METHOD(MessagingFixture, "verifying the new number from the banner accepts the key") {
     crypto::ProtocolAddress bob{"bob", 1};
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
     REQUIRE(bridge
-                .run_blocking(
+                .run_blocking_for_tests(
                     [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
                 .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
@@ -549,11 +568,13 @@ TEST_CASE_METHOD(MessagingFixture, "verifying the new number from the banner acc
     QPushButton* verify = button(window, QStringLiteral("Verify"));
     REQUIRE(verify != nullptr);
     verify->click();
+    bridge.wait_idle();
     auto* dialog = window.findChild<SafetyNumberDialog*>();
     INFO(window.error_text().toStdString());
     REQUIRE(dialog != nullptr);
     CHECK(dialog->number_text().size() == 60 + 11);
     dialog->verify_button().click();
+    bridge.wait_idle();
     CHECK(window.header_shows_verified());
     CHECK(window.identity_banner_text().isEmpty());
     CHECK(window.input_enabled());
@@ -572,19 +593,19 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key's banner and dialog, shown for
                  "[.screenshot]") {
     crypto::ProtocolAddress bob{"bob", 1};
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
     REQUIRE(bridge
-                .run_blocking(
+                .run_blocking_for_tests(
                     [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
                 .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     receive(test::incoming("bob", 1, "Did you get my new phone number?"));
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
@@ -608,6 +629,7 @@ TEST_CASE_METHOD(MessagingFixture,
     QApplication::sendEvent(input, &s);
     CHECK(window.message_model().rowCount() == 0);
     press(input, Qt::Key_Return);
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 1);
     CHECK(shown(window, 0, MessageListModel::TextRole) == QStringLiteral("first <b>line</b>\ns"));
     CHECK(input->text().isEmpty());
@@ -675,10 +697,12 @@ TEST_CASE_METHOD(MessagingFixture, "a click on a reply's quote goes to the quote
     MainWindow window(bridge);
     window.open_conversation("bob");
     window.send_text(QStringLiteral("the plan"));
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "something else"));
     REQUIRE(window.message_model().rowCount() == 2);
     window.reply_to(0);
     window.send_text(QStringLiteral("about the plan"));
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 3);
     CHECK(window.show_quoted(2) == 0);
     CHECK(window.message_view().currentIndex().row() == 0);

@@ -34,7 +34,7 @@ struct ShortcutFixture {
         REQUIRE(test::wait_until([&] { return window.isActiveWindow(); }, 2000));
     }
     void receive(const store::MessageRow& row) {
-        auto id = bridge.run_blocking(
+        auto id = bridge.run_blocking_for_tests(
             [&](qt::ClientSession& s_) { return s_.store().insert_message(row); });
         REQUIRE(id.ok());
         store::MessageRow stored = row;
@@ -68,10 +68,10 @@ TEST_CASE_METHOD(ShortcutFixture, "Ctrl+, opens settings and Esc closes it") {
 TEST_CASE_METHOD(ShortcutFixture, "Ctrl+Down and Alt+Up move between conversations, Ctrl+K "
                                   "focuses the search") {
     for (const char* name : {"bob", "carol", "dave"})
-        REQUIRE(
-            bridge
-                .run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact(name); })
-                .ok());
+        REQUIRE(bridge
+                    .run_blocking_for_tests(
+                        [&](qt::ClientSession& s_) { return s_.engine().add_contact(name); })
+                    .ok());
     MainWindow window(bridge);
     activate(window);
     std::vector<std::string> order;
@@ -206,12 +206,14 @@ TEST_CASE_METHOD(ShortcutFixture, "window size and splitter sizes come back in t
 
 TEST_CASE_METHOD(ShortcutFixture, "the tray badge and tooltip count unread messages, and a click "
                                   "brings the window back") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("carol");
     CHECK(window.tray_icon().unread() == 0);
@@ -236,12 +238,14 @@ TEST_CASE_METHOD(ShortcutFixture, "the tray badge and tooltip count unread messa
 
 TEST_CASE_METHOD(ShortcutFixture, "clicking a notification brings the window back with its "
                                   "conversation open") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("carol");
     window.showMinimized();

@@ -9,6 +9,7 @@
 #include "new_group_dialog.h"
 #include "notifier.h"
 #include "session_bridge.h"
+#include "worker_latch.h"
 
 #include "link_device_dialog.h"
 
@@ -41,7 +42,7 @@ struct WindowFixture {
     }
 
     void receive(const store::MessageRow& row) {
-        auto id = bridge.run_blocking(
+        auto id = bridge.run_blocking_for_tests(
             [&](qt::ClientSession& s_) { return s_.store().insert_message(row); });
         REQUIRE(id.ok());
         store::MessageRow stored = row;
@@ -53,18 +54,18 @@ struct WindowFixture {
     void save_group(const store::GroupRow& group,
                     const std::vector<store::GroupMemberRow>& members) {
         REQUIRE(bridge
-                    .run_blocking([&](qt::ClientSession& s_) {
+                    .run_blocking_for_tests([&](qt::ClientSession& s_) {
                         return s_.store().save_group(group, members);
                     })
                     .ok());
         REQUIRE(bridge
-                    .run_blocking([&](qt::ClientSession& s_) {
+                    .run_blocking_for_tests([&](qt::ClientSession& s_) {
                         return s_.store().set_group_info(group.group_id, group.name, "", {});
                     })
                     .ok());
         if (group.has_left)
             REQUIRE(bridge
-                        .run_blocking([&](qt::ClientSession& s_) {
+                        .run_blocking_for_tests([&](qt::ClientSession& s_) {
                             return s_.store().set_group_left(group.group_id, true);
                         })
                         .ok());
@@ -76,12 +77,12 @@ struct WindowFixture {
                             const std::vector<store::GroupMemberRow>& members,
                             const std::string& description, const Bytes& picture) {
         REQUIRE(bridge
-                    .run_blocking([&](qt::ClientSession& s_) {
+                    .run_blocking_for_tests([&](qt::ClientSession& s_) {
                         return s_.store().save_group(group, members);
                     })
                     .ok());
         REQUIRE(bridge
-                    .run_blocking([&](qt::ClientSession& s_) {
+                    .run_blocking_for_tests([&](qt::ClientSession& s_) {
                         return s_.store().set_group_info(group.group_id, group.name, description,
                                                          picture);
                     })
@@ -128,9 +129,10 @@ QPushButton* button(QWidget& parent, const QString& text) {
 }
 
 TEST_CASE_METHOD(WindowFixture, "received markup reaches the window literally") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     CHECK(window.message_model().peer() == "bob");
     receive(test::incoming("bob", 1, "<b>x</b> <img src=\"http://127.0.0.1/a.png\">"));
@@ -144,9 +146,10 @@ TEST_CASE_METHOD(WindowFixture, "received markup reaches the window literally") 
 }
 
 TEST_CASE_METHOD(WindowFixture, "unread counts grow for other conversations and clear on open") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     receive(test::incoming("carol", 1, "one"));
     receive(test::incoming("carol", 2, "two"));
@@ -197,6 +200,7 @@ TEST_CASE_METHOD(WindowFixture, "a sent message appears queued and its tick foll
     MainWindow window(bridge);
     window.open_conversation("bob");
     window.send_text(QStringLiteral("hello bob"));
+    bridge.wait_idle();
     INFO(window.error_text().toStdString());
     auto& messages = window.message_model();
     REQUIRE(messages.rowCount() == 1);
@@ -299,7 +303,7 @@ TEST_CASE_METHOD(WindowFixture, "a left group is read-only and says why") {
 
     // The relay accepted our leave: the engine marks the group left and says it changed.
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().set_group_left(test::group_id(1), true);
                 })
                 .ok());
@@ -310,6 +314,7 @@ TEST_CASE_METHOD(WindowFixture, "a left group is read-only and says why") {
     CHECK_FALSE(window.group_panel().can_leave());
     CHECK(input->text() == QStringLiteral("a draft")); // kept, not sent
     window.send_text(QStringLiteral("ignored"));
+    bridge.wait_idle();
     CHECK(window.message_model().rowCount() == 0);
     auto& list = window.conversation_model();
     int row = list.row_of(store::group_conversation(test::group_id(1)));
@@ -323,6 +328,7 @@ TEST_CASE_METHOD(WindowFixture, "a message typed into a group is queued as a gro
     std::string peer = store::group_conversation(test::group_id(1));
     window.open_conversation(peer);
     window.send_text(QStringLiteral("to the group"));
+    bridge.wait_idle();
     INFO(window.error_text().toStdString());
     auto& messages = window.message_model();
     REQUIRE(messages.rowCount() == 1);
@@ -346,6 +352,7 @@ TEST_CASE_METHOD(WindowFixture, "creating a group offline keeps the dialog open 
     REQUIRE(dialog != nullptr);
     dialog->fill(QStringLiteral("hikers"), QStringLiteral("bob, carol"));
     dialog->submit();
+    bridge.wait_idle(); // the engine answers from its thread
     CHECK(dialog->error_text().contains(QStringLiteral("connection to the relay")));
     CHECK_FALSE(dialog->waiting());
     CHECK(dialog->name_text() == QStringLiteral("hikers"));
@@ -364,14 +371,58 @@ TEST_CASE_METHOD(WindowFixture, "adding bad names to a group shows why and keeps
     auto& panel = window.group_panel();
     panel.set_add_text(QStringLiteral("dave, E!"));
     window.add_members(panel.add_text());
+    bridge.wait_idle(); // the engine answers from its thread
     CHECK(panel.message_text().contains(QStringLiteral("“E!” is not a valid username.")));
     CHECK(panel.add_text() == QStringLiteral("dave, E!"));
 
     // A valid list while offline: the engine's sentence, and the text stays.
     panel.set_add_text(QStringLiteral("dave"));
     window.add_members(panel.add_text());
+    bridge.wait_idle(); // the engine answers from its thread
     CHECK(panel.message_text().contains(QStringLiteral("connection to the relay")));
     CHECK(panel.add_text() == QStringLiteral("dave"));
+}
+
+TEST_CASE_METHOD(WindowFixture, "a member change asked while the worker is busy says it waits, "
+                                "then shows the engine's answer") {
+    save_group(test::group_row(1, "hikers"), kHikers);
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    auto& panel = window.group_panel();
+    panel.set_add_text(QStringLiteral("dave"));
+    {
+        test::WorkerLatch latch(bridge);
+        window.add_members(panel.add_text());
+        CHECK(panel.message_text().contains(QStringLiteral("Adding…")));
+        CHECK(test::gui_turns());
+    }
+    bridge.wait_idle();
+    // Offline: the engine's sentence replaces the wait, and the typed names stay.
+    CHECK(panel.message_text().contains(QStringLiteral("connection to the relay")));
+    CHECK(panel.add_text() == QStringLiteral("dave"));
+}
+
+TEST_CASE_METHOD(WindowFixture, "the group details dialog waits for the worker and closes on "
+                                "its answer") {
+    save_group(group_with_state(1, "hikers", kHikers), kHikers);
+    MainWindow window(bridge);
+    window.open_conversation(store::group_conversation(test::group_id(1)));
+    GroupDetailsDialog* dialog = window.edit_group();
+    REQUIRE(dialog != nullptr);
+    dialog->fill(QStringLiteral("Ramblers"), QStringLiteral("Sundays"));
+    {
+        test::WorkerLatch latch(bridge);
+        dialog->submit();
+        CHECK(dialog->waiting());
+        CHECK(test::gui_turns());
+        CHECK(dialog->result() != QDialog::Accepted);
+    }
+    bridge.wait_idle();
+    CHECK_FALSE(dialog->waiting());
+    CHECK(dialog->result() == QDialog::Accepted);
+    auto stored = bridge.store().group(test::group_id(1));
+    REQUIRE(stored.ok());
+    CHECK(stored.value()->name == "Ramblers");
 }
 
 TEST_CASE_METHOD(WindowFixture, "only admins are offered to add and remove members") {
@@ -394,9 +445,10 @@ TEST_CASE_METHOD(WindowFixture, "group warnings and unreachable members are show
           QStringLiteral("# hikers: a change signed by mallory was refused: not an admin"));
 
     store::MessageRow sent = test::outgoing(store::group_conversation(test::group_id(1)), 9, "x");
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.store().insert_message(sent); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.store().insert_message(sent); })
+                .ok());
     observer().on_group_unreachable(sent.message_id, {"carol", "dave"});
     CHECK(window.banner_text().contains(
         QStringLiteral("The relay could not reach carol, dave in # hikers")));
@@ -469,6 +521,7 @@ TEST_CASE_METHOD(WindowFixture,
     REQUIRE(dialog->choose_picture_file(test::write_file(dir, "hills.jpg", jpeg)));
     dialog->fill(QStringLiteral("Ramblers"), QStringLiteral("Sundays <i>from</i> 9"));
     dialog->submit();
+    bridge.wait_idle(); // the engine answers from its thread
     INFO(dialog->error_text().toStdString());
     CHECK(dialog->result() == QDialog::Accepted);
 
@@ -496,6 +549,7 @@ TEST_CASE_METHOD(WindowFixture,
     CHECK(dialog->description_text() == QStringLiteral("Sundays <i>from</i> 9"));
     dialog->remove_picture();
     dialog->submit();
+    bridge.wait_idle(); // the engine answers from its thread
     CHECK(dialog->result() == QDialog::Accepted);
     stored = bridge.store().group(test::group_id(1));
     REQUIRE(stored.ok());
@@ -519,6 +573,7 @@ TEST_CASE_METHOD(WindowFixture, "shown text that was not edited is saved as it w
     CHECK(dialog->name_text() == QStringLiteral("hik<U+202E>ers"));
     dialog->fill(dialog->name_text(), QStringLiteral("new words"));
     dialog->submit();
+    bridge.wait_idle(); // the engine answers from its thread
     CHECK(dialog->result() == QDialog::Accepted);
     auto stored = bridge.store().group(test::group_id(1));
     REQUIRE(stored.ok());
@@ -537,6 +592,7 @@ TEST_CASE_METHOD(WindowFixture, "an engine refusal of the edit stays in the dial
     REQUIRE(dialog != nullptr);
     dialog->fill(QStringLiteral("Ramblers"), QStringLiteral("typed"));
     dialog->submit();
+    bridge.wait_idle(); // the engine answers from its thread
     CHECK(dialog->error_text() ==
           QStringLiteral("Only an admin can change the group's name, description or picture"));
     CHECK(dialog->name_text() == QStringLiteral("Ramblers"));
@@ -569,9 +625,10 @@ std::vector<std::string> read_syncs(store::AccountStore& store) {
 }
 
 TEST_CASE_METHOD(WindowFixture, "opening a conversation tells our other devices it was read") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     receive(test::incoming("carol", 1, "one"));
     CHECK(read_syncs(bridge.store()).empty());
@@ -586,16 +643,18 @@ TEST_CASE_METHOD(WindowFixture, "opening a conversation tells our other devices 
 }
 
 TEST_CASE_METHOD(WindowFixture, "a conversation read on another device loses its unread count") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     receive(test::incoming("carol", 1, "one"));
     CHECK(window.windowTitle().startsWith(QStringLiteral("(1)")));
     // What the engine does for a read sync from another device of ours.
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.store().mark_read("carol"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.store().mark_read("carol"); })
+                .ok());
     observer().on_read_elsewhere("carol");
     auto& list = window.conversation_model();
     CHECK(list.data(list.index(list.row_of("carol")), ConversationListModel::UnreadRole).toInt() ==
@@ -604,9 +663,10 @@ TEST_CASE_METHOD(WindowFixture, "a conversation read on another device loses its
 }
 
 TEST_CASE_METHOD(WindowFixture, "an unlinked device says so and sends nothing more") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     REQUIRE(window.input_enabled());
@@ -617,6 +677,7 @@ TEST_CASE_METHOD(WindowFixture, "an unlinked device says so and sends nothing mo
                          "no longer send or receive."));
     CHECK(window.banner_text().contains(QStringLiteral("unlinked")));
     window.send_text(QStringLiteral("still there?"));
+    bridge.wait_idle();
     auto sent = bridge.store().messages("bob", 10);
     REQUIRE(sent.ok());
     CHECK(sent.value().empty());
@@ -659,11 +720,13 @@ TEST_CASE_METHOD(WindowFixture, "a link started from the devices dialog gets its
     // Offline: the engine refuses at once, in words, and the form keeps the code.
     form->fill(QStringLiteral("0000-0000-0000-0000-0000-0000-0"), false);
     form->submit();
+    bridge.wait_idle(); // the engine answers from its thread
     CHECK_FALSE(form->error_text().isEmpty());
     CHECK_FALSE(form->waiting());
     // A typo is named.
     form->fill(QStringLiteral("ABCU"), false);
     form->submit();
+    bridge.wait_idle(); // the engine answers from its thread
     CHECK(form->error_text().contains(QStringLiteral("code")));
     dialog->close();
 }
@@ -814,9 +877,10 @@ bool store_blocks(SessionBridge& bridge, const std::string& name) {
 }
 
 TEST_CASE_METHOD(WindowFixture, "blocking from the header asks first, then disables the input") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     REQUIRE(window.input_enabled());
@@ -825,6 +889,7 @@ TEST_CASE_METHOD(WindowFixture, "blocking from the header asks first, then disab
 
     auto answered = answer_next_question(QMessageBox::Yes);
     window.block_button().click();
+    bridge.wait_idle();
     CHECK(*answered);
     CHECK(store_blocks(bridge, "bob"));
     CHECK(window.is_blocked("bob"));
@@ -839,6 +904,7 @@ TEST_CASE_METHOD(WindowFixture, "blocking from the header asks first, then disab
 
     // Unblocking needs no question.
     window.block_button().click();
+    bridge.wait_idle();
     CHECK_FALSE(store_blocks(bridge, "bob"));
     CHECK(window.input_enabled());
     CHECK(window.read_only_text().isEmpty());
@@ -847,9 +913,10 @@ TEST_CASE_METHOD(WindowFixture, "blocking from the header asks first, then disab
 }
 
 TEST_CASE_METHOD(WindowFixture, "answering No to the block question blocks nobody") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     auto answered = answer_next_question(QMessageBox::No);
@@ -860,9 +927,10 @@ TEST_CASE_METHOD(WindowFixture, "answering No to the block question blocks nobod
 }
 
 TEST_CASE_METHOD(WindowFixture, "the conversation list's menu blocks and unblocks people only") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     save_group(test::group_row(1, "hikers"), kHikers);
     MainWindow window(bridge);
     CHECK(window.conversation_menu(store::group_conversation(test::group_id(1))) == nullptr);
@@ -873,6 +941,7 @@ TEST_CASE_METHOD(WindowFixture, "the conversation list's menu blocks and unblock
     CHECK(menu->actions().front()->text() == QStringLiteral("Block bob…"));
     auto answered = answer_next_question(QMessageBox::Yes);
     menu->actions().front()->trigger();
+    bridge.wait_idle(); // the engine answers from its thread
     CHECK(test::wait_until([&] { return *answered && window.is_blocked("bob"); }, 5000));
     delete menu;
     CHECK(store_blocks(bridge, "bob"));
@@ -881,26 +950,31 @@ TEST_CASE_METHOD(WindowFixture, "the conversation list's menu blocks and unblock
     REQUIRE(menu != nullptr);
     CHECK(menu->actions().front()->text() == QStringLiteral("Unblock bob"));
     menu->actions().front()->trigger();
+    bridge.wait_idle(); // the engine answers from its thread
     delete menu;
     CHECK_FALSE(store_blocks(bridge, "bob"));
     CHECK_FALSE(window.is_blocked("bob"));
 }
 
 TEST_CASE_METHOD(WindowFixture, "a blocked conversation sends nothing even through send_text") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     window.open_conversation("bob");
     REQUIRE(window.set_blocked("bob", true).isEmpty());
+    bridge.wait_idle(); // the engine answers from its thread
     window.send_text(QStringLiteral("hello?"));
+    bridge.wait_idle();
     auto sent = bridge.store().messages("bob", 10);
     REQUIRE(sent.ok());
     CHECK(sent.value().empty());
     // Another conversation stays writable.
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
+                .ok());
     window.open_conversation("carol");
     CHECK(window.input_enabled());
 }
@@ -919,9 +993,10 @@ struct RecordingNotifier final : Notifier {
 };
 
 TEST_CASE_METHOD(WindowFixture, "a message for another conversation notifies with its sender") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     RecordingNotifier notifier;
     window.set_notifier(&notifier);
@@ -942,9 +1017,10 @@ TEST_CASE_METHOD(WindowFixture, "a message for another conversation notifies wit
 }
 
 TEST_CASE_METHOD(WindowFixture, "the open conversation notifies while the window is unfocused") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     RecordingNotifier notifier;
     window.set_notifier(&notifier);
@@ -960,9 +1036,10 @@ TEST_CASE_METHOD(WindowFixture, "the open conversation notifies while the window
 }
 
 TEST_CASE_METHOD(WindowFixture, "own messages, system lines and blocked senders never notify") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     save_group(test::group_row(1, "hikers"), kHikers);
     MainWindow window(bridge);
     RecordingNotifier notifier;
@@ -970,8 +1047,10 @@ TEST_CASE_METHOD(WindowFixture, "own messages, system lines and blocked senders 
     window.set_focus_probe([] { return false; });
     window.open_conversation("bob");
     window.send_text(QStringLiteral("hi bob"));
+    bridge.wait_idle();
     receive(test::system_line(1, 1, "carol joined"));
     REQUIRE(window.set_blocked("mallory", true).isEmpty());
+    bridge.wait_idle(); // the engine answers from its thread
     receive(test::incoming("mallory", 2, "buy now"));
     CHECK(notifier.shown.empty());
 
@@ -999,6 +1078,8 @@ TEST_CASE_METHOD(WindowFixture, "the notifications menu stores the preview level
     CHECK(action(QStringLiteral("Notify about new messages"))->isChecked());
 
     action(QStringLiteral("Show sender only"))->trigger();
+
+    bridge.wait_idle();
     CHECK(bridge.store().setting("notification_preview").value() == "sender");
     receive(test::incoming("carol", 1, "secret plans"));
     REQUIRE(notifier.shown.size() == 1);
@@ -1006,12 +1087,16 @@ TEST_CASE_METHOD(WindowFixture, "the notifications menu stores the preview level
     CHECK(notifier.shown[0].text.title == QStringLiteral("Veil"));
 
     action(QStringLiteral("Show nothing (\u201cNew message\u201d)"))->trigger();
+
+    bridge.wait_idle();
     CHECK(bridge.store().setting("notification_preview").value() == "none");
     receive(test::incoming("carol", 2, "more plans"));
     REQUIRE(notifier.shown.size() == 2);
     CHECK(notifier.shown[1].text.body == QStringLiteral("New message"));
 
     action(QStringLiteral("Notify about new messages"))->trigger(); // off
+
+    bridge.wait_idle();
     CHECK(bridge.store().setting("notifications").value() == "off");
     CHECK_FALSE(action(QStringLiteral("Show sender only"))->isEnabled());
     receive(test::incoming("carol", 3, "x"));
@@ -1022,12 +1107,12 @@ TEST_CASE_METHOD(WindowFixture, "the notifications menu stores the preview level
 
 TEST_CASE_METHOD(WindowFixture, "a new window reads the stored notification setting") {
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().set_setting("notification_preview", "sender");
                 })
                 .ok());
     REQUIRE(bridge
-                .run_blocking([&](qt::ClientSession& s_) {
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().set_setting("notifications", "off");
                 })
                 .ok());
@@ -1038,15 +1123,18 @@ TEST_CASE_METHOD(WindowFixture, "a new window reads the stored notification sett
 
 TEST_CASE_METHOD(WindowFixture,
                  "typing in the search field filters the conversation list at once") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
-            .ok());
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bobby"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bobby"); })
+                .ok());
     MainWindow window(bridge);
     QListView& list = window.conversation_view();
     auto shown = [&] {

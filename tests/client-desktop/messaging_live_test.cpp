@@ -98,6 +98,7 @@ TEST_CASE("what one window does to a conversation shows in the other through a l
 
     // alice sets a timer: bob's header shows it.
     CHECK(alice.set_disappearing(3600).isEmpty());
+    alice_bridge.wait_idle();
     CHECK(alice.timer_text() == QStringLiteral("⏳ 1 hour"));
     CHECK(
         test::wait_until([&] { return bob.timer_text() == QStringLiteral("⏳ 1 hour"); }, kWaitMs));
@@ -158,9 +159,11 @@ TEST_CASE("a file attached in one window is downloaded and saved in the other th
 
     QString saved = QString::fromStdString((dir.root() / "saved.bin").string());
     CHECK(bob.save_attachment(0, 0, saved).isEmpty());
+    bob_bridge.wait_idle(); // the file is written on the session's thread
     CHECK(read_all(saved) == bytes);
     // Saving over an existing file (the save dialog asked first) replaces it.
     CHECK(bob.save_attachment(0, 0, saved).isEmpty());
+    bob_bridge.wait_idle();
     CHECK(read_all(saved) == bytes);
 
     // A blob damaged on disk is refused, with the core's reason, and nothing is written.
@@ -177,10 +180,10 @@ TEST_CASE("a file attached in one window is downloaded and saved in the other th
         REQUIRE(blob.putChar(static_cast<char>(byte ^ 0x01)));
     }
     QString damaged = QString::fromStdString((dir.root() / "damaged.bin").string());
-    QString why = bob.save_attachment(0, 0, damaged);
-    CHECK(why == QStringLiteral("The file could not be saved: the file is damaged or was "
-                                "tampered with; it was not saved."));
-    CHECK(bob.error_text() == why);
+    CHECK(bob.save_attachment(0, 0, damaged).isEmpty()); // the answer comes later
+    bob_bridge.wait_idle();
+    CHECK(bob.error_text() == QStringLiteral("The file could not be saved: the file is damaged "
+                                             "or was tampered with; it was not saved."));
     CHECK_FALSE(QFile::exists(damaged));
 
     bob_bridge.close();
@@ -238,6 +241,9 @@ TEST_CASE("both windows show the same safety number and a verification shows in 
     REQUIRE(at_alice != nullptr);
     SafetyNumberDialog* at_bob = bob.verify_safety_number();
     REQUIRE(at_bob != nullptr);
+    // Each works its number out on its session's thread.
+    alice_bridge.wait_idle();
+    bob_bridge.wait_idle();
     QString digits = at_alice->number_text();
     digits.remove(QLatin1Char(' ')).remove(QLatin1Char('\n'));
     CHECK(digits.size() == 60);
@@ -247,9 +253,11 @@ TEST_CASE("both windows show the same safety number and a verification shows in 
 
     CHECK_FALSE(alice.header_shows_verified());
     at_alice->verify_button().click();
+    alice_bridge.wait_idle();
     CHECK(alice.header_shows_verified());
     CHECK(alice_bridge.store().trust("bob").value().verified);
     at_alice->verify_button().click();
+    alice_bridge.wait_idle();
     CHECK_FALSE(alice.header_shows_verified());
 
     bob_bridge.close();
@@ -287,6 +295,7 @@ TEST_CASE("a message that expired undelivered says so and is sent again from its
     REQUIRE(again != nullptr);
     again->trigger();
     delete menu;
+    alice_bridge.wait_idle();
     INFO(alice.error_text().toStdString());
     REQUIRE(alice.message_model().rowCount() == 2);
 
@@ -395,7 +404,7 @@ TEST_CASE("alice's window after an everyday exchange, shown for a screenshot", "
     CHECK(test::wait_until([&] { return bob.message_model().rowCount() >= 6; }, kWaitMs));
     CHECK(bob.react(5, QStringLiteral("❤️")).isEmpty());
     CHECK(alice_bridge
-              .run_blocking(
+              .run_blocking_for_tests(
                   [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
               .ok());
     alice.open_conversation("bob");

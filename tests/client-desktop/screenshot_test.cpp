@@ -56,10 +56,10 @@ TEST_CASE("screenshots of the settings and encryption dialogs", "[.docs-screensh
                                 "ws://127.0.0.1:1", "Laptop")
                 .ok());
     for (const char* name : {"bob", "carol"})
-        REQUIRE(
-            bridge
-                .run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact(name); })
-                .ok());
+        REQUIRE(bridge
+                    .run_blocking_for_tests(
+                        [&](qt::ClientSession& s_) { return s_.engine().add_contact(name); })
+                    .ok());
     test::FakeKeyring keyring;
     MainWindow window(bridge);
     window.set_keyring(&keyring);
@@ -75,11 +75,13 @@ TEST_CASE("screenshots of the settings and encryption dialogs", "[.docs-screensh
         settings->close();
 
         EncryptionDialog::Actions actions;
-        actions.load = [] { return Result<engine::ConversationSecurity>(sample_group()); };
-        actions.safety_number = [](const std::string& who) {
-            return who == "bob" ? QStringLiteral("052141829930714066822437915046071238956430518819"
-                                                 "706245831270")
-                                : QString();
+        actions.load = [](EncryptionDialog::Reply<Result<engine::ConversationSecurity>> reply) {
+            reply(Result<engine::ConversationSecurity>(sample_group()));
+        };
+        actions.safety_number = [](const std::string& who, EncryptionDialog::Reply<QString> reply) {
+            reply(who == "bob" ? QStringLiteral("052141829930714066822437915046071238956430518819"
+                                                "706245831270")
+                               : QString());
         };
         EncryptionDialog encryption(QStringLiteral("# hikers"), true, actions);
         encryption.resize(620, 440);

@@ -214,7 +214,7 @@ TEST_CASE("the session lives on a worker thread and its events arrive on the GUI
     create_alice(bridge, dir);
 
     // Inside a job: the thread the engine, the store and the transport belong to.
-    auto worker = bridge.run_blocking([](qt::ClientSession&) {
+    auto worker = bridge.run_blocking_for_tests([](qt::ClientSession&) {
         return std::make_pair(QThread::currentThread(), std::this_thread::get_id());
     });
     CHECK(worker.first != app.thread());
@@ -236,7 +236,7 @@ TEST_CASE("the GUI keeps turning and reading while the worker is busy") {
     SessionBridge bridge;
     create_alice(bridge, dir);
     REQUIRE(bridge
-                .run_blocking([](qt::ClientSession& s) {
+                .run_blocking_for_tests([](qt::ClientSession& s) {
                     return s.store().insert_message(test::incoming("bob", 1, "before the wait"));
                 })
                 .ok());
@@ -338,7 +338,7 @@ TEST_CASE("the read connection follows a passphrase change") {
     REQUIRE(bridge.reader() != nullptr);
     CHECK(bridge.username() == QStringLiteral("alice"));
     REQUIRE(bridge
-                .run_blocking([](qt::ClientSession& s) {
+                .run_blocking_for_tests([](qt::ClientSession& s) {
                     return s.store().insert_message(test::incoming("bob", 2, "after the change"));
                 })
                 .ok());

@@ -46,9 +46,11 @@ TEST_CASE_METHOD(SettingsFixture, "notification settings take effect and are sto
     CHECK(dialog->notifications_box().isChecked());
     dialog->preview_box().setCurrentIndex(1);
     CHECK(window.notification_settings().preview == NotificationPreview::sender);
+    bridge.wait_idle(); // stored on the session's thread
     CHECK(load_notification_settings(bridge.store()).preview == NotificationPreview::sender);
     dialog->notifications_box().setChecked(false);
     CHECK_FALSE(window.notification_settings().enabled);
+    bridge.wait_idle();
     CHECK_FALSE(load_notification_settings(bridge.store()).enabled);
     CHECK_FALSE(dialog->preview_box().isEnabled());
     dialog->close();
@@ -65,8 +67,8 @@ TEST_CASE_METHOD(SettingsFixture, "read receipts follow the box, in the engine a
     SettingsDialog* dialog = window.settings();
     CHECK(dialog->read_receipts_box().isChecked());
     dialog->read_receipts_box().setChecked(false);
-    CHECK_FALSE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
+    CHECK_FALSE(bridge.run_blocking_for_tests(
+        [&](qt::ClientSession& s_) { return s_.engine().read_receipts(); }));
     CHECK_FALSE(window.read_receipts_action().isChecked());
     CHECK(dialog->error_text().isEmpty());
     dialog->close();
@@ -152,6 +154,10 @@ TEST_CASE_METHOD(SettingsFixture, "the passphrase changes from settings: the old
     REQUIRE(change);
     change->fill(QStringLiteral("wrong"), QStringLiteral("new pw"), QStringLiteral("new pw"));
     change->submit();
+    CHECK(change->waiting()); // the derivation runs on the session's thread
+    CHECK_FALSE(change->isEnabled());
+    bridge.wait_idle();
+    CHECK_FALSE(change->waiting());
     CHECK(change->message_text() ==
           QStringLiteral("The current passphrase is not right. Nothing changed."));
     change->fill(QString::fromLatin1(kPass), QStringLiteral("new pw"), QStringLiteral("other"));
@@ -165,6 +171,7 @@ TEST_CASE_METHOD(SettingsFixture, "the passphrase changes from settings: the old
     QObject::connect(change, &PassphraseDialog::changed, [&] { changed = true; });
     change->fill(QString::fromLatin1(kPass), QStringLiteral("new pw"), QStringLiteral("new pw"));
     change->submit();
+    bridge.wait_idle();
     CHECK(changed);
     CHECK(change->result() == QDialog::Accepted);
     SecretBytes new_key = bridge.store().database_key();
@@ -191,9 +198,12 @@ TEST_CASE_METHOD(SettingsFixture, "a passphrase change with a failing keyring cl
     window.set_keyring(&keyring);
     REQUIRE(window.set_remember(true).isEmpty());
     keyring.mode = test::FakeKeyring::Mode::failing;
-    CHECK(
-        window.change_passphrase(SecretBytes::from_string(kPass), SecretBytes::from_string("next"))
-            .isEmpty());
+    std::optional<QString> answer;
+    window.change_passphrase(SecretBytes::from_string(kPass), SecretBytes::from_string("next"),
+                             [&](const QString& why) { answer = why; });
+    bridge.wait_idle();
+    REQUIRE(answer.has_value());
+    CHECK(answer->isEmpty());
     CHECK_FALSE(remembered(entry()));
     CHECK(window.banner_text().contains(QStringLiteral("could not remember the new one")));
 }
@@ -206,9 +216,10 @@ namespace {
 
 TEST_CASE_METHOD(SettingsFixture, "safety number from settings opens for the chosen contact, or "
                                   "says why not") {
-    REQUIRE(
-        bridge.run_blocking([&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
-            .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
     MainWindow window(bridge);
     SettingsDialog* dialog = window.settings();
     REQUIRE(dialog->contact_box().count() == 1);
@@ -216,6 +227,7 @@ TEST_CASE_METHOD(SettingsFixture, "safety number from settings opens for the cho
     CHECK(dialog->safety_button().isEnabled());
     // No message exchanged yet: there is no key to compare, and the window says so.
     dialog->safety_button().click();
+    bridge.wait_idle(); // the number is worked out on the session's thread
     CHECK(window.error_text().startsWith(QStringLiteral("The safety number cannot be shown")));
 }
 

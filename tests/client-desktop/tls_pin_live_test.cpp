@@ -80,6 +80,7 @@ TEST_CASE("a file attached in the desktop app crosses a self-signed relay pinned
     INFO(bob.error_text().toStdString());
     QString saved = QString::fromStdString((dir.root() / "saved.bin").string());
     CHECK(bob.save_attachment(0, 0, saved).isEmpty());
+    bob_bridge.wait_idle(); // the file is written on the session's thread
     CHECK(read_all(saved) == bytes);
 
     bob_bridge.close();
