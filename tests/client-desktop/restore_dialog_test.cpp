@@ -166,7 +166,7 @@ TEST_CASE("a damaged profile opened from the keyring asks for the passphrase in 
         // Enough pages that one in the middle of the file holds messages.
         for (std::uint8_t i = 1; i <= 8; ++i)
             REQUIRE(maker
-                        .run_blocking([i](qt::ClientSession& s) {
+                        .run_blocking_for_tests([i](qt::ClientSession& s) {
                             return s.store().insert_message(test::incoming(
                                 "bob", i, std::string(3000, static_cast<char>('a' + i))));
                         })
@@ -218,7 +218,7 @@ TEST_CASE("a profile whose database was damaged on disk is restored from its sna
     const auto alice_dir = dir.root() / "alice";
 
     REQUIRE(alice
-                .run_blocking([](qt::ClientSession& s) {
+                .run_blocking_for_tests([](qt::ClientSession& s) {
                     engine::Outgoing out;
                     out.text = "from before the snapshot";
                     return s.engine().send("bob", out);
@@ -232,7 +232,7 @@ TEST_CASE("a profile whose database was damaged on disk is restored from its sna
     // More pages, so that one in the middle of the file holds data.
     for (int i = 0; i < 6; ++i)
         REQUIRE(alice
-                    .run_blocking([i](qt::ClientSession& s) {
+                    .run_blocking_for_tests([i](qt::ClientSession& s) {
                         engine::Outgoing out;
                         out.text = std::string(3000, static_cast<char>('a' + i));
                         return s.engine().send("bob", out);
@@ -290,7 +290,7 @@ TEST_CASE("Settings restores the open profile from a snapshot and the window sho
     const auto alice_dir = dir.root() / "alice";
     auto send = [&](const std::string& text) {
         REQUIRE(alice
-                    .run_blocking([&](qt::ClientSession& s) {
+                    .run_blocking_for_tests([&](qt::ClientSession& s) {
                         engine::Outgoing out;
                         out.text = text;
                         return s.engine().send("bob", out);
