@@ -38,7 +38,8 @@ bool drop_ipc_lock() {
 
 } // namespace
 
-TEST_CASE("a secret's pages are locked in memory while it lives and unlocked when it goes") {
+TEST_CASE("a secret's pages are locked in memory while it lives and unlocked when it goes",
+          "[mlock]") {
     const std::size_t before = SecretBytes::locked_bytes();
     const std::size_t kernel_before = kernel_locked_bytes();
     {
@@ -65,7 +66,7 @@ TEST_CASE("a page two secrets share stays locked until the last of them is wiped
     CHECK(SecretBytes::locked_bytes() == before);
 }
 
-TEST_CASE("with RLIMIT_MEMLOCK at 0 a secret still works, unlocked") {
+TEST_CASE("with RLIMIT_MEMLOCK at 0 a secret still works, unlocked", "[mlock]") {
     // In a child: the limit and the dropped capability must not reach the other tests.
     pid_t pid = ::fork();
     REQUIRE(pid >= 0);
