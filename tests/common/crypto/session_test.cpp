@@ -8,8 +8,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
+#include <vector>
 
 using namespace veil;
 using namespace veil::crypto;
@@ -382,6 +387,171 @@ TEST_CASE("messages delivered out of order within the skip window all decrypt") 
     CHECK(*receive(bob, alice, m2) == "two");
     CHECK(*receive(bob, alice, m0) == "zero");
     CHECK(*receive(bob, alice, m1) == "one");
+}
+
+namespace {
+
+// One message of the shuffled conversation below.
+struct InFlight {
+    int turn = 0;    // the sender's chain: turn t is Alice's when t is even
+    int counter = 0; // its place in the chain (each turn starts a new chain at 0)
+    Ciphertext ct;
+    std::string text;
+};
+
+// What the receiver of a run of turns has been given, as libsignal will remember it: the chains
+// in the order their first message arrived, the last five of them (libsignal-protocol-c keeps
+// five receiving chains per session), and for each the counters delivered.
+struct ReceiverModel {
+    std::vector<int> chains;
+    std::map<int, std::set<int>> delivered;
+
+    void deliver(const InFlight& m) {
+        if (std::find(chains.begin(), chains.end(), m.turn) == chains.end())
+            chains.push_back(m.turn);
+        delivered[m.turn].insert(m.counter);
+    }
+
+    // Messages counted past but not received, on the chains libsignal still holds.
+    std::uint32_t gaps() const {
+        std::uint32_t n = 0;
+        std::size_t first = chains.size() > 5 ? chains.size() - 5 : 0;
+        for (std::size_t i = first; i < chains.size(); ++i) {
+            const auto& got = delivered.at(chains[i]);
+            int top = *got.rbegin();
+            n += static_cast<std::uint32_t>(top + 1) - static_cast<std::uint32_t>(got.size());
+        }
+        return n;
+    }
+};
+
+} // namespace
+
+TEST_CASE("500 messages over 20 ratchet turns, shuffled with 10% dropped, decrypt once each and "
+          "the dropped ones are counted as missing") {
+    const auto seed = GENERATE(1u, 2u, 3u);
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "setup")) == "setup");
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+
+    constexpr int kTurns = 20;
+    constexpr int kPerTurn = 25;
+    std::map<std::string, int> decrypted; // text -> times it decrypted
+    std::vector<InFlight> delivered_all;
+    std::vector<std::pair<int, InFlight>> late; // (the turn it is delivered in, the message)
+    ReceiverModel at_bob;                       // what Bob has of Alice's chains
+    ReceiverModel at_alice;
+    int dropped = 0;
+
+    auto deliver = [&](const InFlight& m) {
+        const bool from_alice = m.turn % 2 == 0;
+        Party& to = from_alice ? bob : alice;
+        const Party& from = from_alice ? alice : bob;
+        auto text = receive(to, from, m.ct);
+        REQUIRE(text.ok());
+        CHECK(*text == m.text);
+        ++decrypted[*text];
+        (from_alice ? at_bob : at_alice).deliver(m);
+        delivered_all.push_back(m);
+    };
+    auto check_gaps = [&] {
+        auto bob_missing = missing_messages(*bob.context, alice.address);
+        auto alice_missing = missing_messages(*alice.context, bob.address);
+        REQUIRE(bob_missing.ok());
+        REQUIRE(alice_missing.ok());
+        CHECK(*bob_missing == at_bob.gaps());
+        CHECK(*alice_missing == at_alice.gaps());
+    };
+
+    for (int turn = 0; turn < kTurns; ++turn) {
+        Party& from = turn % 2 == 0 ? alice : bob;
+        const Party& to = turn % 2 == 0 ? bob : alice;
+        std::vector<InFlight> batch;
+        for (int i = 0; i < kPerTurn; ++i) {
+            InFlight m;
+            m.turn = turn;
+            m.counter = i;
+            m.text = "turn " + std::to_string(turn) + " message " + std::to_string(i);
+            m.ct = send(from, to, m.text);
+            batch.push_back(std::move(m));
+        }
+        std::shuffle(batch.begin(), batch.end(), rng);
+        // Exactly 10% are lost: three of Alice's 25 and two of Bob's, 50 of the 500.
+        const int lose = turn % 2 == 0 ? 3 : 2;
+        dropped += lose;
+        batch.erase(batch.begin(), batch.begin() + lose);
+        // Four come late, one or two turns later, mixed with that turn's messages.
+        std::uniform_int_distribution<int> later(1, 2);
+        for (int i = 0; i < 4; ++i) {
+            late.emplace_back(turn + later(rng), std::move(batch.back()));
+            batch.pop_back();
+        }
+        for (auto it = late.begin(); it != late.end();) {
+            if (it->first == turn) {
+                batch.push_back(std::move(it->second));
+                it = late.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        std::shuffle(batch.begin(), batch.end(), rng);
+        for (const auto& m : batch)
+            deliver(m);
+        check_gaps();
+    }
+    std::shuffle(late.begin(), late.end(), rng);
+    for (const auto& [when, m] : late)
+        deliver(m);
+    check_gaps();
+
+    CHECK(dropped == 50);
+    CHECK(delivered_all.size() == 450);
+    CHECK(decrypted.size() == 450);
+    for (const auto& [text, times] : decrypted)
+        CHECK(times == 1);
+    // Every delivered message again: none decrypts a second time and nothing changes. On the
+    // chains libsignal still holds it is a duplicate; the chains it let go no longer
+    // authenticate anything (invalid_message).
+    const Bytes bob_before = bob.store->snapshot();
+    const Bytes alice_before = alice.store->snapshot();
+    for (const auto& m : delivered_all) {
+        const bool from_alice = m.turn % 2 == 0;
+        Party& to = from_alice ? bob : alice;
+        const Party& from = from_alice ? alice : bob;
+        const auto& chains = (from_alice ? at_bob : at_alice).chains;
+        const bool held = std::find(chains.end() - 5, chains.end(), m.turn) != chains.end();
+        auto again = receive(to, from, m.ct);
+        REQUIRE_FALSE(again.ok());
+        CAPTURE(m.turn, m.counter);
+        CHECK(again.error().code == (held ? Errc::duplicate_message : Errc::invalid_message));
+    }
+    CHECK(bob.store->snapshot() == bob_before);
+    CHECK(alice.store->snapshot() == alice_before);
+    check_gaps();
+    // The last turns' gaps are still there to show; older chains were let go by libsignal.
+    CHECK(at_bob.gaps() + at_alice.gaps() > 0);
+}
+
+TEST_CASE("a session counts no missing messages when all arrived, and none without a session") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    auto none = missing_messages(*bob.context, alice.address);
+    REQUIRE(none.ok());
+    CHECK(*none == 0);
+    connect(alice, bob);
+    auto m0 = send(alice, bob, "zero");
+    auto m1 = send(alice, bob, "one");
+    auto m2 = send(alice, bob, "two");
+    CHECK(*receive(bob, alice, m2) == "two");
+    CHECK(*missing_messages(*bob.context, alice.address) == 2);
+    CHECK(*receive(bob, alice, m0) == "zero");
+    CHECK(*missing_messages(*bob.context, alice.address) == 1);
+    CHECK(*receive(bob, alice, m1) == "one");
+    CHECK(*missing_messages(*bob.context, alice.address) == 0);
 }
 
 // libsignal-protocol-c keeps at most MAX_MESSAGE_KEYS = 2000 skipped keys per chain and refuses
