@@ -473,6 +473,10 @@ int cmd_encryption(const GlobalOptions& options, const std::string& to, bool gro
             for (const auto& d : m.devices) {
                 std::cout << "  device " << d.device_id << ": "
                           << (d.session ? "session" : "no session yet");
+                if (d.missing_messages > 0)
+                    std::cout << ", " << d.missing_messages
+                              << (d.missing_messages == 1 ? " message" : " messages")
+                              << " sent but not received";
                 if (details->group)
                     std::cout << (d.holds_sender_key ? ", has your group key"
                                                      : ", gets your group key with your next "

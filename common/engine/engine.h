@@ -185,6 +185,10 @@ struct DeviceSecurity {
     std::int32_t device_id = 0;
     bool session = false;          // a 1:1 session with this device is stored
     bool holds_sender_key = false; // groups: it has been sent our current sender key
+    // 1:1 messages from this device that we know were sent but have not received (a later one
+    // of the same chain came first): lost or still on their way. See crypto::missing_messages
+    // for what cannot be counted.
+    std::uint32_t missing_messages = 0;
 };
 struct MemberSecurity {
     std::string username;
