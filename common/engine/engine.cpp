@@ -41,6 +41,7 @@ const char* state_name(State state) {
     case State::authenticating: return "authenticating";
     case State::ready: return "ready";
     case State::failed: return "failed";
+    case State::damaged: return "damaged";
     }
     return "?";
 }
@@ -103,6 +104,8 @@ Status Engine::load_account() {
 }
 
 Status Engine::start() {
+    if (m_store.damaged())
+        return make_error(Errc::corrupt, kStoreDamaged);
     VEIL_TRY(load_account());
     if (m_relay_url.empty())
         return make_error(Errc::invalid_argument, "no relay address is set for this profile");
@@ -139,7 +142,31 @@ void Engine::set_state(State state) {
 
 void Engine::report(const Error& error) {
     log::warn(kLog, std::string(errc_name(error.code)) + ": " + error.message);
+    // A damaged store is told once, in one sentence, instead of each write that fails on it.
+    if (stop_if_store_damaged())
+        return;
     m_observer.on_error(error);
+}
+
+bool Engine::stop_if_store_damaged() {
+    if (!m_store.damaged())
+        return false;
+    if (m_state == State::damaged)
+        return true;
+    log::warn(kLog, "the account database is damaged: stopping, nothing more is acked");
+    m_started = false;
+    for (auto* timer : {&m_reconnect_timer, &m_retry_timer}) {
+        if (*timer) {
+            m_transport.cancel_timer(*timer);
+            *timer = 0;
+        }
+    }
+    m_acks_waiting.clear();
+    m_transport.close();
+    fail_requests("the message store is damaged");
+    set_state(State::damaged);
+    m_observer.on_error(make_error(Errc::corrupt, kStoreDamaged));
+    return true;
 }
 
 // ---- connection lifecycle ------------------------------------------------------------------
@@ -187,7 +214,7 @@ void Engine::on_disconnected(const std::string& reason) {
     m_listing.clear();
     m_group_in_flight.clear();
     m_group_updates.clear();
-    if (m_state == State::failed)
+    if (m_state == State::failed || m_state == State::damaged)
         return;
     if (!m_started) {
         set_state(State::offline);
@@ -817,6 +844,9 @@ void Engine::record_failure(const wire::Deliver& d, const Error& error) {
 }
 
 void Engine::ack(std::uint64_t delivery_id) {
+    // What the relay holds for us stays there while the store cannot keep it.
+    if (stop_if_store_damaged())
+        return;
     if (delivery_id == 0)
         return; // a transient delivery: nothing to delete
     m_acks_waiting.push_back(delivery_id);

@@ -49,8 +49,18 @@ enum class State {
     authenticating, // registering or signing the challenge
     ready,          // authenticated; sending and receiving
     failed,         // a permanent error (e.g. username taken, auth refused); see on_error
+    // The message store found damage in its file while open (store::AccountStore::damaged):
+    // the engine disconnected and stays stopped, acknowledges nothing more to the relay (what
+    // it holds for us waits there) and writes nothing. on_error said so with kStoreDamaged.
+    // The person closes the profile and restores it from a snapshot.
+    damaged,
 };
 const char* state_name(State state);
+
+// The sentence on_error carries when the engine stops on a damaged store (State::damaged).
+inline constexpr const char* kStoreDamaged =
+    "the message store is damaged, so Veil stopped receiving and writes nothing more to it; "
+    "restore it from a snapshot";
 
 class EngineObserver {
 public:
@@ -580,6 +590,9 @@ private:
     void upload_attachment(std::int64_t row_id, int index);
     Status queue_uploaded(const store::MessageRow& row);
     void report(const Error& error);
+    // Once the store has found damage in its file, stops the engine for good (State::damaged)
+    // and tells the observer once. True when the store is damaged.
+    bool stop_if_store_damaged();
     void check_settled();
     void flush_acks();
 
