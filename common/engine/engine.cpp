@@ -691,6 +691,7 @@ void Engine::handle_direct(const wire::Deliver& d) {
         }
         record_failure(d, st.error());
         ack(d.delivery_id());
+        heal_after_restore(sender, st.error());
         return;
     }
     ack(d.delivery_id());
@@ -807,6 +808,49 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
         return {};
     }
     return {}; // unknown content from a newer client: ignored, like unknown fields
+}
+
+void Engine::heal_after_restore(const std::string& peer, const Error& error) {
+    // A profile put back from a snapshot holds the sessions of that day; whoever wrote to us
+    // since has moved on, and their messages fail to decrypt on the old state (a chain or
+    // ratchet key the restored session never saw). The repair is the encryption view's "start a
+    // new session", done once per peer and restore, so that a peer who keeps failing cannot
+    // make it loop; the person can still ask for it by hand.
+    if (error.code != Errc::invalid_message && error.code != Errc::no_session)
+        return;
+    if (peer == m_username || m_state != State::ready)
+        return;
+    auto restored = m_store.restored_at_ms();
+    if (!restored || restored.value() == 0)
+        return;
+    const std::string key = "session_healed_after_restore:" + peer;
+    const std::string restore = std::to_string(restored.value());
+    auto healed = m_store.setting(key);
+    if (!healed || healed.value() == restore)
+        return;
+    if (auto st = m_store.set_setting(key, restore); !st) {
+        report(st.error());
+        return;
+    }
+    if (auto st = restart_sessions(peer); !st) {
+        report(st.error());
+        return;
+    }
+    log::info(kLog, "started new sessions after a restore from a snapshot");
+    Effects effects;
+    Status st = add_line(peer,
+                         "Messages from " + peer +
+                             " could not be decrypted: this profile was restored from a snapshot "
+                             "older than your conversation. A new session was started, so " +
+                             peer +
+                             " can read what you send from now on; ask them to send "
+                             "again what could not be read.",
+                         effects);
+    if (!st) {
+        report(st.error());
+        return;
+    }
+    announce(effects);
 }
 
 void Engine::record_failure(const wire::Deliver& d, const Error& error) {

@@ -593,6 +593,10 @@ private:
     // Once the store has found damage in its file, stops the engine for good (State::damaged)
     // and tells the observer once. True when the store is damaged.
     bool stop_if_store_damaged();
+    // After a 1:1 message from peer failed to decrypt with error: on a profile restored from a
+    // snapshot (store::AccountStore::restored_at_ms), starts new sessions with peer's devices
+    // (restart_sessions) once per peer and restore, and tells the person in the conversation.
+    void heal_after_restore(const std::string& peer, const Error& error);
     void check_settled();
     void flush_acks();
 

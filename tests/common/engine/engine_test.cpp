@@ -323,8 +323,8 @@ TEST_CASE("a store found damaged while open stops the engine in the damaged stat
     start(relay, alice);
     start(relay, bob);
     for (int i = 0; i < 200; ++i)
-        REQUIRE(alice.engine->send_text("bob", "before " + std::to_string(i) + " " +
-                                                   std::string(200, 'x'))
+        REQUIRE(alice.engine
+                    ->send_text("bob", "before " + std::to_string(i) + " " + std::string(200, 'x'))
                     .ok());
     relay.pump();
     REQUIRE(bob.recorder.incoming().size() == 200);
