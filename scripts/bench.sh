@@ -26,6 +26,7 @@ workloads=(
     "B6 veil-bench-relay-store"
     "B7 veil-bench-crypto"
     "B8 veil-bench-client-db"
+    "UI1 veil-bench-tui-layout"
 )
 
 # One SQLite per process (TOOLCHAIN.md): refuse to measure a binary that loads the wrong one.
