@@ -626,6 +626,51 @@ TEST_CASE("a prekey message from a changed identity is refused as untrusted") {
     CHECK(result.error().code == Errc::untrusted_identity);
 }
 
+TEST_CASE("a prekey message with a new identity key and a corrupted body fails and leaves the "
+          "identity, session and prekey stores unchanged") {
+    Party alice = make_party("alice");
+    Party alice_reinstalled = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "original")) == "original");
+    // The reinstalled device builds on the signed prekey alone (bob's first one-time prekey was
+    // used by the original session), so only the identity and the damage are new.
+    PrekeyBundle signed_only = bob.bundle;
+    signed_only.prekey_id.reset();
+    signed_only.prekey.clear();
+    REQUIRE(process_bundle(*alice_reinstalled.context, bob.address, signed_only).ok());
+    auto forged = send(alice_reinstalled, bob, "it's me, new phone");
+    REQUIRE(forged.type == CiphertextType::prekey);
+    auto where = GENERATE(Tamper::body, Tamper::mac);
+    const Bytes before = bob.store->snapshot();
+
+    bob.store->begin();
+    auto result = receive(bob, alice_reinstalled, tampered(forged, where));
+    REQUIRE_FALSE(result.ok());
+    CHECK((result.error().code == Errc::untrusted_identity ||
+           result.error().code == Errc::invalid_message));
+    bob.store->rollback();
+    CHECK(bob.store->snapshot() == before);
+    CHECK(bob.store->stored_identity(alice.address) == alice.identity.public_key);
+
+    // The session with the original device goes on.
+    CHECK(*receive(bob, alice, send(alice, bob, "still me")) == "still me");
+}
+
+TEST_CASE("a bundle without a signed-prekey signature is refused and creates no session") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    const Bytes before = alice.store->snapshot();
+    PrekeyBundle unsigned_bundle = bob.bundle;
+    unsigned_bundle.signed_prekey_signature.clear();
+    auto status = process_bundle(*alice.context, bob.address, unsigned_bundle);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().code == Errc::invalid_argument);
+    CHECK(status.error().message.find("no signature") != std::string::npos);
+    CHECK_FALSE(*has_session(*alice.context, bob.address));
+    CHECK(alice.store->snapshot() == before);
+}
+
 TEST_CASE("a whisper message without a session is reported as no session") {
     Party alice = make_party("alice");
     Party bob = make_party("bob");
