@@ -364,6 +364,44 @@ TEST_CASE("a replayed whisper message is rejected as a duplicate and changes not
     CHECK(bob.store->snapshot() == before);
 }
 
+// The first byte of a Signal message is its version: (message version << 4) | current version.
+// libsignal-protocol-c speaks version 3; 2 and below are legacy, 4 and above unknown.
+TEST_CASE("whisper and prekey messages of an old or unknown protocol version are rejected and "
+          "change nothing") {
+    const auto version =
+        GENERATE(std::uint8_t{0x22}, std::uint8_t{0x11}, std::uint8_t{0x44}, std::uint8_t{0xff});
+    CAPTURE(int(version));
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    auto first = send(alice, bob, "first contact");
+    REQUIRE(first.type == CiphertextType::prekey);
+    {
+        Ciphertext other = first;
+        other.bytes[0] = version;
+        const Bytes before = bob.store->snapshot();
+        bob.store->begin();
+        auto result = receive(bob, alice, other);
+        bob.store->rollback();
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.error().code == Errc::invalid_message);
+        CHECK(bob.store->snapshot() == before);
+    }
+    CHECK(*receive(bob, alice, first) == "first contact");
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+
+    auto whisper = send(alice, bob, "on the ratchet");
+    REQUIRE(whisper.type == CiphertextType::whisper);
+    Ciphertext other = whisper;
+    other.bytes[0] = version;
+    const Bytes before = bob.store->snapshot();
+    auto result = receive(bob, alice, other);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == Errc::invalid_message);
+    CHECK(bob.store->snapshot() == before);
+    CHECK(*receive(bob, alice, whisper) == "on the ratchet");
+}
+
 TEST_CASE("a replayed prekey message is rejected as a duplicate") {
     Party alice = make_party("alice");
     Party bob = make_party("bob");
