@@ -141,7 +141,7 @@ Field signal_message(const Ciphertext& ct) {
     return *inner;
 }
 
-enum class Tamper { body, mac, counter };
+enum class Tamper { body, mac, counter, ratchet_key };
 
 // A signal message is a version byte, a protobuf (ratchet key 1, counter 2, previous counter 3,
 // ciphertext 4) and an 8-byte MAC over everything before it.
@@ -160,6 +160,14 @@ Ciphertext tampered(Ciphertext ct, Tamper where) {
         auto counter = find_field(ct.bytes, msg.offset + 1, proto_end, 2);
         REQUIRE(counter);
         ct.bytes[counter->offset] ^= 0x01;
+        break;
+    }
+    case Tamper::ratchet_key: {
+        // The last byte of the 33-byte key (0x05 and 32 bytes of the point).
+        auto key = find_field(ct.bytes, msg.offset + 1, proto_end, 1);
+        REQUIRE(key);
+        REQUIRE(key->length == 33);
+        ct.bytes[key->offset + key->length - 1] ^= 0x01;
         break;
     }
     }
@@ -302,7 +310,7 @@ TEST_CASE("a tampered whisper message is rejected and leaves every store unchang
     Bytes bob_before = bob.store->snapshot();
     Bytes alice_before = alice.store->snapshot();
 
-    auto where = GENERATE(Tamper::body, Tamper::mac, Tamper::counter);
+    auto where = GENERATE(Tamper::body, Tamper::mac, Tamper::counter, Tamper::ratchet_key);
     auto result = receive(bob, alice, tampered(genuine, where));
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().code == Errc::invalid_message);
