@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <set>
 
 using namespace veil;
 using namespace veil::test;
@@ -358,4 +359,36 @@ TEST_CASE("a store found damaged while open stops the engine in the damaged stat
     auto restarted = bob.engine->start();
     REQUIRE_FALSE(restarted.ok());
     CHECK(restarted.error().message == engine::kStoreDamaged);
+}
+
+TEST_CASE("clients that lose the relay together come back at spread-out times within the first "
+          "backoff window") {
+    FakeRelay relay;
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 20; ++i) {
+        clients.push_back(std::make_unique<Client>(relay, "user" + std::to_string(i)));
+        start(relay, *clients.back());
+    }
+    engine::EngineOptions defaults;
+    std::set<std::uint32_t> waits;
+    for (auto& c : clients) {
+        c->transport.delays.clear();
+        c->transport.drop_connection();
+    }
+    relay.pump();
+    for (auto& c : clients) {
+        REQUIRE_FALSE(c->transport.delays.empty());
+        const std::uint32_t wait = c->transport.delays.front();
+        // The upper half of the first window: never at once, never later than the window.
+        CHECK(wait >= defaults.backoff_initial_ms / 2);
+        CHECK(wait <= defaults.backoff_initial_ms);
+        waits.insert(wait);
+    }
+    // Twenty draws from a window of a few hundred milliseconds: not one shared moment.
+    CHECK(waits.size() >= 10);
+    for (auto& c : clients) {
+        c->transport.fire_timers();
+        relay.pump();
+        CHECK(c->engine->state() == engine::State::ready);
+    }
 }
