@@ -27,6 +27,7 @@ workloads=(
     "B7 veil-bench-crypto"
     "B8 veil-bench-client-db"
     "UI1 veil-bench-tui-layout"
+    "UI2 veil-bench-desktop-delegate"
 )
 
 # One SQLite per process (TOOLCHAIN.md): refuse to measure a binary that loads the wrong one.
