@@ -91,6 +91,7 @@ def main():
         "cpu": env.get("VEIL_BENCH_CPU", ""),
         "commit": env.get("VEIL_BENCH_COMMIT", ""),
         "build": env.get("VEIL_BENCH_BUILD", ""),
+        "relay_store": env.get("VEIL_BENCH_STORE", "sqlite"),
     }
     summary = summarise(lines)
 
@@ -107,7 +108,8 @@ def main():
         f"# Veil benchmarks, {machine['date']}",
         "",
         f"Machine: {machine['nproc']} cores ({machine['cpu']}), {mem_gib:.1f} GiB "
-        f"(MemTotal). Commit {machine['commit']}, build folder {machine['build']}. "
+        f"(MemTotal). Commit {machine['commit']}, build folder {machine['build']}, "
+        f"relay store {machine['relay_store']}. "
         f"Medians of the runs shown; all workloads took {env.get('VEIL_BENCH_ELAPSED', '?')} s.",
         "",
         "| id | figure | median | min | max | runs | target |",

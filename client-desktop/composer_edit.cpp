@@ -4,6 +4,7 @@
 #include <QFileInfo>
 #include <QKeyEvent>
 #include <QMimeData>
+#include <QResizeEvent>
 #include <QScrollBar>
 #include <QTextBlock>
 #include <QUrl>
@@ -21,6 +22,10 @@ QStringList local_files(const QMimeData* mime) {
         if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isFile())
             paths << url.toLocalFile();
     return paths;
+}
+
+bool pasted_image(const QMimeData* mime) {
+    return mime && mime->hasImage() && !(mime->hasText() && !mime->text().isEmpty());
 }
 
 ComposerEdit::ComposerEdit(QWidget* parent)
@@ -67,7 +72,22 @@ void ComposerEdit::fit_height() {
         if (lines >= kMaxLines)
             break;
     }
+    // Below the most lines it grows instead of scrolling: a scroll bar there would only be a
+    // stub beside the text.
+    setVerticalScrollBarPolicy(lines >= kMaxLines ? Qt::ScrollBarAsNeeded : Qt::ScrollBarAlwaysOff);
     setFixedHeight(height_for_lines(std::clamp(lines, 1, kMaxLines)));
+}
+
+void ComposerEdit::changeEvent(QEvent* event) {
+    QPlainTextEdit::changeEvent(event);
+    if (event->type() == QEvent::FontChange || event->type() == QEvent::StyleChange)
+        fit_height();
+}
+
+void ComposerEdit::resizeEvent(QResizeEvent* event) {
+    QPlainTextEdit::resizeEvent(event);
+    if (event->size().width() != event->oldSize().width())
+        fit_height();
 }
 
 QSize ComposerEdit::sizeHint() const {
@@ -95,13 +115,18 @@ void ComposerEdit::keyPressEvent(QKeyEvent* event) {
 }
 
 bool ComposerEdit::canInsertFromMimeData(const QMimeData* source) const {
-    return !local_files(source).isEmpty() || QPlainTextEdit::canInsertFromMimeData(source);
+    return !local_files(source).isEmpty() || pasted_image(source) ||
+           QPlainTextEdit::canInsertFromMimeData(source);
 }
 
 void ComposerEdit::insertFromMimeData(const QMimeData* source) {
     QStringList files = local_files(source);
     if (!files.isEmpty()) {
         emit filesPasted(files);
+        return;
+    }
+    if (pasted_image(source)) {
+        emit imagePasted(qvariant_cast<QImage>(source->imageData()));
         return;
     }
     if (source && source->hasText())

@@ -1,7 +1,8 @@
 // ComposerEdit: the message composer's multi-line input. Enter sends (submitted()), Shift+Enter
 // starts a new line; it grows with its text from one line up to a few, then scrolls. Pasting or
-// dropping local files attaches them (filesPasted()) instead of typing their paths; any other
-// paste is taken as plain text, never as rich text.
+// dropping local files attaches them (filesPasted()) instead of typing their paths; a picture
+// pasted as such (a screenshot: image data, no file and no text) is handed over as imagePasted()
+// to be attached; any other paste is taken as plain text, never as rich text.
 //
 // It offers QLineEdit's small API that the window uses (text(), setText(), textEdited), so that
 // what the person types and what the window sets are told apart for the typing indicator.
@@ -9,6 +10,7 @@
 // Thread: the GUI thread.
 #pragma once
 
+#include <QImage>
 #include <QPlainTextEdit>
 #include <QStringList>
 
@@ -18,6 +20,8 @@ namespace veil::desktop {
 
 // The files a drag or a paste carries: local files only (no folders, no remote URLs).
 QStringList local_files(const QMimeData* mime);
+// Whether a paste is a picture to attach: image data, and no text beside it.
+bool pasted_image(const QMimeData* mime);
 
 class ComposerEdit final : public QPlainTextEdit {
     Q_OBJECT
@@ -42,14 +46,20 @@ signals:
     void submitted();
     void textEdited(const QString& text);
     void filesPasted(const QStringList& paths);
+    void imagePasted(const QImage& image);
 
 public:
-    // Paste and drop: local files become filesPasted(), anything else plain text.
+    // Paste and drop: local files become filesPasted(), a picture without text imagePasted(),
+    // anything else plain text. Text wins over a picture: office suites put a picture of the
+    // copied cells beside their text.
     bool canInsertFromMimeData(const QMimeData* source) const override;
     void insertFromMimeData(const QMimeData* source) override;
 
 protected:
     void keyPressEvent(QKeyEvent* event) override;
+    // The height follows the font and the width (wrapping) as well as the text.
+    void changeEvent(QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     int height_for_lines(int lines) const;

@@ -13,6 +13,7 @@
 #include "message_delegate.h"
 #include "new_group_dialog.h"
 #include "notifier.h"
+#include "pasted_image.h"
 #include "session_bridge.h"
 #include "tray_icon.h"
 #include "util/hex.h"
@@ -187,6 +188,7 @@ void MainWindow::build_ui() {
     toolbar->addAction(m_devices_action);
     build_notifications_menu();
     auto* notify_button = new QToolButton;
+    notify_button->setObjectName(QStringLiteral("menuButton"));
     notify_button->setText(tr("Notifications"));
     notify_button->setMenu(m_notify_menu);
     notify_button->setPopupMode(QToolButton::InstantPopup);
@@ -393,6 +395,21 @@ QWidget* MainWindow::build_composer() {
     connect(m_input, &ComposerEdit::textChanged, this, &MainWindow::update_send_enabled);
     connect(m_input, &ComposerEdit::textEdited, this, &MainWindow::on_input_edited);
     connect(m_input, &ComposerEdit::filesPasted, this, &MainWindow::attach_files);
+    // A pasted picture is encoded off this thread, then attached as a file, but only if its
+    // conversation is still the open one.
+    m_pasted = new PastedImages(this);
+    connect(m_input, &ComposerEdit::imagePasted, this, [this](const QImage& image) {
+        if (m_attach->isEnabled())
+            m_pasted->add(image, QString::fromStdString(m_peer));
+    });
+    connect(m_pasted, &PastedImages::saved, this,
+            [this](const QString& path, const QString& conversation) {
+                if (conversation.toStdString() == m_peer)
+                    attach_files({path});
+                else
+                    m_pasted->forget({path});
+            });
+    connect(m_pasted, &PastedImages::failed, this, &MainWindow::show_error);
     // Files dropped on the input are attached (by the window), not typed in as their paths.
     m_input->setAcceptDrops(false);
     m_input->installEventFilter(this);

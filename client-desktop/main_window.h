@@ -107,6 +107,8 @@ class DevicesDialog;
 class EncryptionDialog;
 class Keyring;
 class NewGroupDialog;
+class PastedImages;
+class RestoreDialog;
 class TrayIcon;
 class Notifier;
 class SafetyNumberDialog;
@@ -248,6 +250,8 @@ public:
     // Files to send with the next message (Attach file…, or dropped onto the window).
     void attach_files(const QStringList& paths);
     const QStringList& attached_files() const { return m_files; }
+    // Pictures pasted into the composer, being encoded before they are attached.
+    PastedImages& pasted_images() { return *m_pasted; }
     // The current message's files, with progress and Download / Save as… buttons.
     QWidget& files_panel() { return *m_files_panel; }
     void show_files_of(int row);
@@ -294,6 +298,14 @@ public:
     QString set_remember(bool on);
     // A sentence in the banner (e.g. what the start dialog could not do with the keyring).
     void show_notice(const QString& text);
+    // Settings › Storage › "Restore from a snapshot…" (main_window_restore.cpp): the dialog says
+    // what a restore loses and lists the snapshots; its Restore closes the profile, restores
+    // the chosen snapshot and the window opens the profile again (with the key it had: a
+    // snapshot has the same key) and reloads it; so does Cancel after a failed attempt. Returns
+    // the dialog (window-modal, deleted when closed), or nullptr while the profile is busy.
+    RestoreDialog* restore_from_snapshot();
+    // The profile was closed and opened again (after a restore from a snapshot).
+    bool reopened() const { return m_reopened; }
     // Every shortcut of the window and what it does, as the Help dialog lists them.
     QList<QPair<QKeySequence, QString>> shortcut_list() const;
     TrayIcon& tray_icon() { return *m_tray; }
@@ -458,6 +470,7 @@ private:
     QString m_reply_note; // "Replying to bob: …"
     Bytes m_editing;      // the message id being edited; empty when none
     QStringList m_files;
+    PastedImages* m_pasted = nullptr; // child; pasted pictures until they are sent
     QWidget* m_compose_note = nullptr;
     QLabel* m_compose_label = nullptr;
     QToolButton* m_attach = nullptr;
@@ -494,6 +507,7 @@ private:
     // Settings and the rest.
     QAction* m_encryption_action = nullptr;
     QPointer<SettingsDialog> m_settings_dialog;
+    bool m_reopened = false;
     QPointer<EncryptionDialog> m_encryption_dialog;
     QPointer<QDialog> m_shortcuts_dialog;
     Keyring* m_keyring = nullptr;

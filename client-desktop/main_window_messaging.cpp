@@ -6,6 +6,7 @@
 #include "display_text.h"
 #include "emoji_picker.h"
 #include "message_delegate.h"
+#include "pasted_image.h"
 #include "safety_number_dialog.h"
 #include "session_bridge.h"
 #include "thumbnail.h"
@@ -451,6 +452,8 @@ bool MainWindow::send_composed(const QString& text) {
         log::debug(kLog, "queued a message");
         if (!m_files.isEmpty())
             preview_sent_files(sent.value(), m_files);
+        // The engine holds its own encrypted copies now: pasted pictures go from disk.
+        m_pasted->forget(m_files);
     }
     m_bridge.post([peer = m_peer](qt::ClientSession& s) { s.engine().set_typing(peer, false); });
     m_reply_to.reset();

@@ -10,6 +10,8 @@
 #include "safety_number_dialog.h"
 #include "session_bridge.h"
 #include "settings_dialog.h"
+#include "store/account_store.h"
+#include "store/snapshot_restore.h"
 #include "tray_icon.h"
 
 #include <QAction>
@@ -138,6 +140,10 @@ SettingsDialog::Values MainWindow::settings_values() {
     values.close_to_tray = stored_close_to_tray();
     if (auto contacts = m_bridge.store().contacts(); contacts)
         values.contacts = contacts.value();
+    auto snapshots = store::AccountStore::snapshots(m_bridge.profile_dir());
+    values.snapshots = static_cast<int>(snapshots.size());
+    if (!snapshots.empty())
+        values.newest_snapshot_ms = store::snapshot_time_ms(snapshots.front()).value_or(0);
     return values;
 }
 
@@ -168,6 +174,7 @@ SettingsDialog::Actions MainWindow::settings_actions() {
     actions.safety_number = [this](const std::string& contact) {
         verify_safety_number_of(contact);
     };
+    actions.restore_snapshot = [this] { restore_from_snapshot(); };
     return actions;
 }
 

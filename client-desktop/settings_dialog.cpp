@@ -5,11 +5,13 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDateTime>
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLocale>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QVBoxLayout>
@@ -49,6 +51,7 @@ SettingsDialog::SettingsDialog(const Values& values, Actions actions, QWidget* p
     layout->addWidget(build_notifications());
     layout->addWidget(build_privacy());
     layout->addWidget(build_security());
+    layout->addWidget(build_storage());
     layout->addWidget(build_appearance());
     layout->addWidget(m_error);
     layout->addWidget(buttons);
@@ -143,9 +146,48 @@ QWidget* SettingsDialog::build_security() {
     });
     m_passphrase = new QPushButton(tr("Change passphrase…"));
     connect(m_passphrase, &QPushButton::clicked, this, &SettingsDialog::change_passphrase);
-    form->addRow(m_remember);
-    form->addRow(m_passphrase);
+    // One row: the dialog must fit a small screen without squeezing its notes.
+    auto* row = new QHBoxLayout;
+    row->addWidget(m_remember);
+    row->addStretch(1);
+    row->addWidget(m_passphrase);
+    form->addRow(row);
     return box;
+}
+
+QWidget* SettingsDialog::build_storage() {
+    auto* box = new QGroupBox(tr("Storage"));
+    auto* form = new QFormLayout(box);
+    const QString newest =
+        QLocale().toString(QDateTime::fromMSecsSinceEpoch(m_values.newest_snapshot_ms),
+                           QStringLiteral("d MMM yyyy, HH:mm"));
+    m_storage =
+        plain(m_values.snapshots == 0 ? tr("No snapshot yet")
+              : m_values.snapshots == 1
+                  ? tr("1 snapshot, from %1").arg(newest)
+                  : tr("%1 snapshots, the newest from %2").arg(m_values.snapshots).arg(newest));
+    m_storage->setWordWrap(false);
+    const QString why = tr("Veil keeps an encrypted copy of this profile from each of the last "
+                           "days it opened it, to restore if the profile is damaged.");
+    m_storage->setToolTip(why);
+    m_restore = new QPushButton(tr("Restore from a snapshot…"));
+    m_restore->setToolTip(why);
+    m_restore->setEnabled(m_values.snapshots > 0 && static_cast<bool>(m_actions.restore_snapshot));
+    connect(m_restore, &QPushButton::clicked, this, [this] {
+        auto restore = m_actions.restore_snapshot;
+        close(); // the profile is closed for the restore: nothing here would stay true
+        restore();
+    });
+    auto* row = new QHBoxLayout;
+    row->addWidget(m_storage);
+    row->addStretch(1);
+    row->addWidget(m_restore);
+    form->addRow(row);
+    return box;
+}
+
+QString SettingsDialog::storage_text() const {
+    return m_storage->text();
 }
 
 QWidget* SettingsDialog::build_appearance() {

@@ -1,8 +1,9 @@
 // SettingsDialog (Ctrl+, or Veil > Settings…): the profile (account and device name, shown
 // only: the relay protocol has no request to rename either), notifications (on/off, and how
 // much a notification shows), read receipts, the Devices and safety number dialogs,
-// "Remember on this computer" (the system keyring), "Change passphrase…", the theme and
-// whether closing the window keeps Veil in the tray. Each
+// "Remember on this computer" (the system keyring), "Change passphrase…", the profile's
+// snapshots ("Restore from a snapshot…"), the theme and whether closing the window keeps Veil
+// in the tray. Each
 // change takes effect at once through the owner's callbacks, which store it; a change the
 // owner refuses is shown with its reason and the control goes back to the stored value.
 //
@@ -18,6 +19,7 @@
 #include <QDialog>
 #include <QStringList>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -45,6 +47,8 @@ public:
         bool tray = false;                 // the desktop has a tray to keep running in
         bool close_to_tray = true;         // closing the window leaves Veil in the tray
         std::vector<std::string> contacts; // for "Safety number…": usernames
+        int snapshots = 0;                 // how many snapshots of the profile there are
+        std::int64_t newest_snapshot_ms = 0;
     };
     // Each returns an empty string, or why nothing changed.
     struct Actions {
@@ -57,6 +61,8 @@ public:
             change_passphrase;
         std::function<void()> devices;
         std::function<void(const std::string& contact)> safety_number;
+        // Offers the snapshots (RestoreDialog); the owner closes this dialog first.
+        std::function<void()> restore_snapshot;
     };
 
     SettingsDialog(const Values& values, Actions actions, QWidget* parent = nullptr);
@@ -72,6 +78,8 @@ public:
     QPushButton& devices_button() { return *m_devices; }
     QPushButton& safety_button() { return *m_safety; }
     QPushButton& passphrase_button() { return *m_passphrase; }
+    QPushButton& restore_button() { return *m_restore; }
+    QString storage_text() const;
     QString error_text() const;
     // Opens "Change passphrase…" (window-modal, deleted when closed) and returns it.
     PassphraseDialog* change_passphrase();
@@ -81,6 +89,7 @@ private:
     QWidget* build_notifications();
     QWidget* build_privacy();
     QWidget* build_security();
+    QWidget* build_storage();
     QWidget* build_appearance();
     void notifications_edited();
     // Shows why (if anything) and returns whether the change was taken.
@@ -98,6 +107,8 @@ private:
     QPushButton* m_devices = nullptr;
     QPushButton* m_safety = nullptr;
     QPushButton* m_passphrase = nullptr;
+    QPushButton* m_restore = nullptr;
+    QLabel* m_storage = nullptr;
     QLabel* m_error = nullptr;
 };
 

@@ -6,6 +6,7 @@
 #include "keyring.h"
 #include "link_code_dialog.h"
 #include "qt/relay_pin.h"
+#include "restore_dialog.h"
 #include "session_bridge.h"
 #include "store/account_store.h"
 #include "util/log.h"
@@ -273,35 +274,66 @@ void StartDialog::submit_open() {
         show_error(tr("There is no profile in %1.").arg(m_open_dir->text().trimmed()));
         return;
     }
+    open_and_start(dir, take_passphrase(m_open_passphrase));
+}
+
+void StartDialog::open_and_start(const std::filesystem::path& dir, SecretBytes passphrase) {
     show_progress(tr("Unlocking the profile…"));
     set_busy(true);
     m_unlocking = true;
-    SecretBytes passphrase = take_passphrase(m_open_passphrase);
+    // Kept (wiped with the callback) in case the database is damaged: the restore needs it.
+    auto kept = std::make_shared<SecretBytes>(passphrase.clone());
     // The key derivation runs on the session's thread; the dialog stays busy, not frozen.
     // A relay given on the command line replaces the stored address, as in the terminal app.
     QPointer<StartDialog> self(this);
-    m_bridge.open_profile(dir, passphrase, m_relay_override.toStdString(), [self](Status st) {
-        if (!self)
-            return;
-        if (!st) {
-            self->m_unlocking = false;
-            self->set_busy(false);
-            self->show_error(plain_error(st.error()));
-            return;
-        }
-        self->m_bridge.start([self](Status started) {
+    m_bridge.open_profile(
+        dir, passphrase, m_relay_override.toStdString(), [self, dir, kept](Status st) {
             if (!self)
                 return;
-            self->m_unlocking = false;
-            self->set_busy(false);
-            if (!started) {
-                self->show_error(plain_error(started.error()));
-                self->m_bridge.close();
+            if (!st) {
+                self->m_unlocking = false;
+                self->set_busy(false);
+                self->show_error(plain_error(st.error()));
+                if (st.error().code == Errc::corrupt &&
+                    !store::AccountStore::snapshots(dir).empty())
+                    self->offer_restore(dir, plain_error(st.error()), std::move(*kept));
                 return;
             }
-            self->finish();
+            self->m_bridge.start([self](Status started) {
+                if (!self)
+                    return;
+                self->m_unlocking = false;
+                self->set_busy(false);
+                if (!started) {
+                    self->show_error(plain_error(started.error()));
+                    self->m_bridge.close();
+                    return;
+                }
+                self->finish();
+            });
         });
+}
+
+void StartDialog::offer_restore(const std::filesystem::path& dir, const QString& why,
+                                SecretBytes passphrase) {
+    log::warn("ui", "the profile's database is damaged; offering a snapshot");
+    auto* dialog = new RestoreDialog(dir, RestoreDialog::Reason::damaged, why, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (!passphrase.empty())
+        dialog->set_passphrase(std::move(passphrase));
+    m_restore_dialog = dialog;
+    connect(dialog, &QDialog::finished, this, [this, dialog, dir](int result) {
+        m_restore_dialog = nullptr;
+        if (result != QDialog::Accepted)
+            return; // the error stays shown; the person may try again or quit
+        show_error(QString());
+        open_and_start(dir, dialog->passphrase().clone());
     });
+    dialog->open();
+}
+
+RestoreDialog* StartDialog::restore_dialog() const {
+    return m_restore_dialog;
 }
 
 void StartDialog::set_keyring(Keyring* keyring) {
@@ -341,6 +373,9 @@ bool StartDialog::open_remembered() {
     }
     if (!st) {
         show_error(plain_error(st.error()));
+        // The keyring gave a key, not the passphrase: the restore dialog asks for it.
+        if (st.error().code == Errc::corrupt && !store::AccountStore::snapshots(dir).empty())
+            offer_restore(dir, plain_error(st.error()), SecretBytes());
         return false;
     }
     if (auto started = m_bridge.start(); !started) {

@@ -12,6 +12,9 @@
 // no longer opens the profile leaves the passphrase form as it was, with a sentence saying why;
 // a stale key is removed.
 //
+// A damaged database (the integrity check at open fails) is not a dead end: when the profile has
+// snapshots, a RestoreDialog offers to put one back and, once it has, the profile is opened.
+//
 // Thread: the GUI thread. The dialog drives the bridge but does not own it.
 #pragma once
 
@@ -35,6 +38,7 @@ namespace veil::desktop {
 
 class Keyring;
 class LinkCodeDialog;
+class RestoreDialog;
 class SessionBridge;
 
 class StartDialog final : public QDialog {
@@ -70,10 +74,13 @@ public:
     QString error_text() const;
     // Unlocking, registering, linking, or a failed link's "Start again" still offered.
     bool busy() const {
-        return m_unlocking || m_registering || m_linking || m_link_secret.has_value();
+        return m_unlocking || m_registering || m_linking || m_link_secret.has_value() ||
+               !m_restore_dialog.isNull();
     }
     // While linking: the dialog showing the code (nullptr otherwise).
     LinkCodeDialog* link_code_dialog() const;
+    // While a restore from a snapshot is offered: its dialog (nullptr otherwise).
+    RestoreDialog* restore_dialog() const;
     // The device name in the create and link forms.
     QString device_name_text() const;
     // How long registration may take before the relay counts as unreachable.
@@ -96,6 +103,11 @@ private:
     bool creating() const;
     bool linking_page() const;
     void submit_open();
+    // Opens dir with passphrase and starts the engine; then finish() or an error shown.
+    void open_and_start(const std::filesystem::path& dir, SecretBytes passphrase);
+    // The database of dir is damaged (why): offers its snapshots, then opens the restored one.
+    void offer_restore(const std::filesystem::path& dir, const QString& why,
+                       SecretBytes passphrase);
     void submit_create();
     void submit_link();
     // Checks the relay address, device name and the two passphrases of a form.
@@ -146,6 +158,7 @@ private:
     // Linking: a link profile is open and waits for its code or the other device.
     bool m_linking = false;
     QPointer<LinkCodeDialog> m_link_dialog;
+    QPointer<RestoreDialog> m_restore_dialog;
     // The passphrase typed for the link, kept (wiped on destruction) until the link ends so
     // that "Start again" can make the profile anew without asking for it again.
     std::optional<SecretBytes> m_link_secret;

@@ -68,8 +68,13 @@ QString style_sheet() {
         "QToolBar { border: none; border-bottom: 1px solid palette(mid); spacing: 0.2em;"
         "  padding: 0.15em 0.4em; }"
         "QToolBar QToolButton { padding: 0.25em 0.6em; border-radius: 0.4em; }"
+        // Fusion draws a menu button's arrow under the text's baseline; beside it reads better.
+        "QToolBar QToolButton#menuButton { padding-right: 1.4em; }"
+        "QToolBar QToolButton#menuButton::menu-indicator { subcontrol-origin: padding;"
+        "  subcontrol-position: center right; right: 0.4em; }"
         "QToolBar QToolButton:hover, QToolBar QToolButton:checked { background: palette(button); }"
         "QStatusBar { border-top: 1px solid palette(mid); }"
+        "QStatusBar QLabel { padding: 0 0.5em; }"
         "QScrollBar:vertical { background: transparent; width: 0.7em; margin: 0; }"
         "QScrollBar::handle:vertical { background: palette(mid); border-radius: 0.3em;"
         "  min-height: 2em; margin: 0.1em; }"

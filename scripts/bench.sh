@@ -5,6 +5,10 @@
 #
 # Usage: scripts/bench.sh [build-folder] (default build-bench). Each workload prints one JSON
 # line on stdout and its notes on stderr; bench/README.md says what each measures.
+#
+# VEIL_BENCH_STORE=postgresql runs the relay workloads (B1-B6) with the relay's store on the
+# throwaway PostgreSQL server started below (a fresh database per relay) and skips the client
+# workloads B7 and B8, which have nothing to do with the relay's store.
 set -euo pipefail
 
 build=${1:-build-bench}
@@ -30,6 +34,23 @@ workloads=(
     "UI2 veil-bench-desktop-delegate"
 )
 
+store=${VEIL_BENCH_STORE:-sqlite}
+case "$store" in
+sqlite) ;;
+postgresql)
+    command -v psql >/dev/null || { echo "bench: VEIL_BENCH_STORE=postgresql needs psql" >&2; exit 1; }
+    kept=()
+    for entry in "${workloads[@]}"; do
+        case "$entry" in B7* | B8*) ;; *) kept+=("$entry") ;; esac
+    done
+    workloads=("${kept[@]}")
+    ;;
+*)
+    echo "bench: VEIL_BENCH_STORE must be sqlite or postgresql, not $store" >&2
+    exit 1
+    ;;
+esac
+
 # One SQLite per process (TOOLCHAIN.md): refuse to measure a binary that loads the wrong one.
 check_sqlite() {
     local exe=$1 forbidden=$2
@@ -45,8 +66,10 @@ for entry in "${workloads[@]}"; do
 done
 [ -x "$bin/veil-bench-raw-floor" ] || { echo "bench: the raw floor is missing" >&2; exit 1; }
 check_sqlite "$bin/veil-bench-relay-store" libsqlcipher
-check_sqlite "$bin/veil-bench-crypto" libsqlite3
-check_sqlite "$bin/veil-bench-client-db" libsqlite3
+if [ "$store" = sqlite ]; then
+    check_sqlite "$bin/veil-bench-crypto" libsqlite3
+    check_sqlite "$bin/veil-bench-client-db" libsqlite3
+fi
 # The load generator stays lean: no database of either kind.
 check_sqlite "$bin/veil-bench-relay" libsqlite3
 check_sqlite "$bin/veil-bench-relay" libsqlcipher
@@ -61,6 +84,13 @@ trap '"$top/scripts/test-postgres.sh" stop "$pg_dir" >/dev/null 2>&1 || true; rm
 if [ -x /usr/lib/postgresql/15/bin/pg_ctl ] && "$top/scripts/test-postgres.sh" start "$pg_dir" >&2; then
     VEIL_BENCH_B6_POSTGRES=$(cat "$pg_dir/conninfo")
     export VEIL_BENCH_B6_POSTGRES
+    if [ "$store" = postgresql ]; then
+        VEIL_BENCH_RELAY_POSTGRES=$VEIL_BENCH_B6_POSTGRES
+        export VEIL_BENCH_RELAY_POSTGRES
+    fi
+elif [ "$store" = postgresql ]; then
+    echo "bench: VEIL_BENCH_STORE=postgresql, but no PostgreSQL 15 server could be started" >&2
+    exit 1
 fi
 
 started=$SECONDS
@@ -86,6 +116,7 @@ VEIL_BENCH_CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 VEIL_BENCH_COMMIT=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
 export VEIL_BENCH_NPROC VEIL_BENCH_MEM_KIB VEIL_BENCH_CPU VEIL_BENCH_COMMIT
 export VEIL_BENCH_DATE=$stamp VEIL_BENCH_ELAPSED=$elapsed VEIL_BENCH_BUILD=$build
+export VEIL_BENCH_STORE=$store
 python3 "$top/bench/report.py" "$raw" "$results/$stamp.md" "$results/$stamp.jsonl"
 cat "$results/$stamp.md"
 echo >&2

@@ -11,7 +11,11 @@ packages=(
   libsignal-protocol-c-dev libsqlcipher-dev libncurses-dev catch2
   protobuf-compiler libprotobuf-dev libargon2-dev libqrencode-dev libutf8proc-dev
   xvfb xauth tmux python3 qtkeychain-qt6-dev
+  # A real Secret Service for the desktop's keyring test (scripts/keyring-test.sh): a private
+  # session bus (dbus-run-session) and gnome-keyring-daemon on it.
+  gnome-keyring dbus-daemon
   postgresql  # the tests' throwaway server for the relay's PostgreSQL store (scripts/test-postgres.sh)
+  redis-server  # the tests' throwaway Redis for several relay nodes (scripts/test-redis.sh)
   fonts-noto-color-emoji
   dpkg-dev file systemd util-linux
   # The sanitizer tree and the fuzz targets (make test): clang (14 on Debian 12), its sanitizer

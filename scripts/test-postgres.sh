@@ -5,6 +5,10 @@
 #                                               on 127.0.0.1:PORT (a free port it picks when PORT
 #                                               is 0 or missing), write DIR/conninfo
 #   scripts/test-postgres.sh stop DIR           stop it and delete its folder
+#   scripts/test-postgres.sh restart DIR        restart it in place (pg_ctl restart: every client
+#                                               connection is cut), waiting until it is up again
+#   scripts/test-postgres.sh pause DIR          stop it, keeping its data and port
+#   scripts/test-postgres.sh resume DIR         start a paused server again, on the same port
 #
 # DIR/conninfo then holds a libpq connection string for the superuser `postgres` and the
 # database `postgres` (trust authentication, loopback only); tests create a database each.
@@ -17,7 +21,7 @@ set -euo pipefail
 command=${1:-}
 dir=${2:-}
 if [ -z "$command" ] || [ -z "$dir" ]; then
-    echo "usage: $0 start|stop DIR [PORT]" >&2
+    echo "usage: $0 start|stop|restart|pause|resume DIR [PORT]" >&2
     exit 2
 fi
 
@@ -85,11 +89,29 @@ start() {
     echo "PostgreSQL listening on 127.0.0.1:$port ($cluster)"
 }
 
+# pg_ctl on the server start made; its options (port, sockets) are kept in postmaster.opts.
+control() {
+    local cluster
+    cluster=$(cat "$dir/cluster")
+    as_server "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 "$@" >/dev/null
+}
+
+resume() {
+    local cluster port
+    cluster=$(cat "$dir/cluster")
+    port=$(cat "$dir/port")
+    control -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$cluster \
+                -c fsync=on -c max_connections=200" start
+}
+
 case "$command" in
 start) start "${3:-0}" ;;
 stop) stop ;;
+restart) control -m fast restart ;;
+pause) control -m fast stop ;;
+resume) resume ;;
 *)
-    echo "usage: $0 start|stop DIR [PORT]" >&2
+    echo "usage: $0 start|stop|restart|pause|resume DIR [PORT]" >&2
     exit 2
     ;;
 esac

@@ -8,6 +8,8 @@
 #include "loadgen/workloads.h"
 #include "support/workload.h"
 
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 
 namespace veil::bench {
@@ -143,7 +145,120 @@ double run_floor(const B2Settings& settings) {
     return closed.msgs_per_s;
 }
 
+// A throwaway PostgreSQL and Redis on loopback for two relay nodes, stopped at the end.
+class ClusterServers {
+public:
+    ClusterServers()
+        : m_dir("b2x-servers") {
+        script("test-postgres.sh", "start");
+        script("test-redis.sh", "start");
+        m_conninfo = first_line("pg/conninfo");
+        m_redis = first_line("redis/url");
+    }
+    ~ClusterServers() {
+        script("test-redis.sh", "stop");
+        script("test-postgres.sh", "stop");
+    }
+    ClusterServers(const ClusterServers&) = delete;
+    ClusterServers& operator=(const ClusterServers&) = delete;
+
+    std::vector<std::string> node_options() const {
+        return {"--store", m_conninfo, "--redis", m_redis};
+    }
+
+private:
+    void script(const std::string& name, const std::string& command) {
+        const std::string folder = name == "test-redis.sh" ? "redis" : "pg";
+        const std::string line = "'" + std::string(VEIL_BENCH_SCRIPTS) + "/" + name + "' " +
+                                 command + " '" + (m_dir.path() / folder).string() + "' >/dev/null";
+        if (std::system(line.c_str()) != 0 && command == "start")
+            fail("B2x: " + name + " could not start its server");
+    }
+    std::string first_line(const std::string& file) const {
+        std::ifstream in(m_dir.path() / file);
+        std::string line;
+        std::getline(in, line);
+        return line;
+    }
+
+    ScratchDir m_dir;
+    std::string m_conninfo;
+    std::string m_redis;
+};
+
 } // namespace
+
+// B2x's traffic and figures once the clients are where they belong.
+JsonLine finish_b2x(JsonLine& line, const B2Settings& settings, EventLoop& loop,
+                    std::vector<std::unique_ptr<RelayClient>>& clients, RelayUnderTest& a,
+                    RelayUnderTest& b);
+
+JsonLine run_b2_two_nodes() {
+    B2Settings settings;
+    JsonLine line("B2x");
+    line.integer("pairs", static_cast<std::int64_t>(settings.pairs))
+        .integer("window_per_pair", static_cast<std::int64_t>(settings.window))
+        .integer("payload_bytes", static_cast<std::int64_t>(opaque_payload().size()));
+    ClusterServers servers;
+    RelayUnderTest a("b2x-a", false, servers.node_options());
+    RelayUnderTest b("b2x-b", false, servers.node_options());
+    EventLoop loop;
+    Signer signer;
+    // Everybody registers and connects on a; then the receivers (odd clients) connect on b
+    // and leave a, so that every message crosses from a to b.
+    Connector on_a(loop, a.port(), signer, "b2u");
+    std::vector<std::unique_ptr<RelayClient>> clients;
+    auto setup = on_a.run(clients, 2 * settings.pairs, RelayClient::Goal::register_account, 64,
+                          true, Clock::now() + std::chrono::seconds(30));
+    if (setup.ready < 2 * settings.pairs)
+        fail("B2x could not register its clients: " + setup.first_error);
+    // VEIL_BENCH_B2X_ONE_NODE=1: the receivers stay on a, for the one-node baseline on the same
+    // store and servers.
+    const bool one_node = env_count("VEIL_BENCH_B2X_ONE_NODE", 0) != 0;
+    line.text("receivers_on", one_node ? "a" : "b");
+    if (one_node)
+        return finish_b2x(line, settings, loop, clients, a, b);
+    Connector on_b(loop, b.port(), signer, "b2u");
+    std::vector<std::unique_ptr<RelayClient>> at_b;
+    auto moved = on_b.run(at_b, 2 * settings.pairs, RelayClient::Goal::authenticate, 64, true,
+                          Clock::now() + std::chrono::seconds(30));
+    if (moved.ready < 2 * settings.pairs)
+        fail("B2x could not authenticate its clients on node b: " + moved.first_error);
+    for (std::size_t i = 1; i < clients.size(); i += 2)
+        clients[i] = std::move(at_b[i]);
+    at_b.clear();
+    return finish_b2x(line, settings, loop, clients, a, b);
+}
+
+JsonLine finish_b2x(JsonLine& line, const B2Settings& settings, EventLoop& loop,
+                    std::vector<std::unique_ptr<RelayClient>>& clients, RelayUnderTest& a,
+                    RelayUnderTest& b) {
+    VeilPairs pairs(clients, settings);
+    auto closed =
+        pairs.traffic().closed_loop(loop, settings.window, settings.warmup, settings.closed);
+    note("B2x closed loop, a to b: " + std::to_string(static_cast<long>(closed.msgs_per_s)) +
+         " msgs/s");
+    auto open = pairs.traffic().open_loop(loop, closed.msgs_per_s / 2, settings.open);
+    note("B2x open loop at " + std::to_string(static_cast<long>(open.achieved_per_s)) + "/s: p50 " +
+         std::to_string(open.p50_ms) + " ms, p99 " + std::to_string(open.p99_ms) + " ms");
+    line.number("relay_msgs_per_s", closed.msgs_per_s)
+        .number("open_rate_per_s", open.achieved_per_s)
+        .integer("open_messages", static_cast<std::int64_t>(open.sent))
+        .number("p50_ms", open.p50_ms)
+        .number("p99_ms", open.p99_ms)
+        .number("p999_ms", open.p999_ms)
+        .number("max_ms", open.max_ms)
+        .integer("lost", static_cast<std::int64_t>(pairs.traffic().undelivered()))
+        .integer("duplicates", static_cast<std::int64_t>(pairs.traffic().duplicates()))
+        .integer("refused", static_cast<std::int64_t>(pairs.traffic().refusals()))
+        .integer("ack_errors", static_cast<std::int64_t>(pairs.ack_errors()))
+        .integer("connections_dropped", static_cast<std::int64_t>(pairs.closed()));
+    clients.clear();
+    std::string ended_a = a.stop_and_check();
+    std::string ended_b = b.stop_and_check();
+    line.text("relay_exit", ended_a.empty() && ended_b.empty() ? "clean" : ended_a + ended_b);
+    return line;
+}
 
 JsonLine run_b2_one_to_one() {
     B2Settings settings;

@@ -46,11 +46,11 @@ void untrack(pid_t pid) {
     pids.erase(std::remove(pids.begin(), pids.end(), pid), pids.end());
 }
 
-// Reads the child's stdout until a line names the port or the deadline passes.
-std::uint16_t read_port(int fd, std::chrono::seconds timeout) {
+// Reads the child's stdout until a line names the port or the deadline passes; what it read
+// stays in out.
+std::uint16_t read_port(int fd, std::chrono::seconds timeout, std::string& out) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     const std::regex pattern(R"(listening on 127\.0\.0\.1:([0-9]+))");
-    std::string out;
     while (std::chrono::steady_clock::now() < deadline) {
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, 100) <= 0)
@@ -77,7 +77,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem:
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_file.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                                     O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
     std::vector<char*> args;
     for (auto& a : argv)
         args.push_back(a.data());
@@ -89,7 +89,24 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem:
     if (rc != 0)
         fail("cannot start " + argv[0] + ": " + std::strerror(rc));
     track(m_pid);
-    m_port = read_port(m_stdout, std::chrono::seconds(20));
+    std::string before;
+    m_port = read_port(m_stdout, std::chrono::seconds(20), before);
+    // The relay logs to stdout (docs/self-hosting.md): keep reading it into the log file for
+    // as long as the child runs, or its log writes block once the pipe is full and stall it.
+    m_drain = std::thread([fd = m_stdout, log_file, before] {
+        std::ofstream log(log_file, std::ios::app | std::ios::binary);
+        log << before;
+        char buffer[4096];
+        for (;;) {
+            ssize_t n = ::read(fd, buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break; // the child exited and closed its end
+            log.write(buffer, n);
+            log.flush();
+        }
+    });
     if (m_port == 0) {
         stop();
         fail(argv[0] + " did not report its port; its log is in " + log_file.string());
@@ -98,6 +115,8 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem:
 
 ChildProcess::~ChildProcess() {
     stop();
+    if (m_drain.joinable())
+        m_drain.join();
     if (m_stdout >= 0)
         ::close(m_stdout);
 }

@@ -1,6 +1,7 @@
 // ChildProcess: a relay under test (veil-relay or the raw floor), started by the load generator
 // and always stopped by it. The child's stdout is read until it names its port ("listening on
-// 127.0.0.1:PORT"); its stderr (the relay's log) goes to a file in the scratch folder.
+// 127.0.0.1:PORT"); all its output (the relay logs to stdout) goes to a file in the scratch
+// folder, copied there by a thread for as long as the child runs.
 //
 // Every child still running when the process exits (also through fail()) gets SIGKILL from an
 // exit handler, so no relay outlives its workload.
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <sys/types.h>
+#include <thread>
 #include <vector>
 
 namespace veil::bench {
@@ -41,6 +43,7 @@ public:
 private:
     pid_t m_pid = -1;
     int m_stdout = -1;
+    std::thread m_drain; // copies stdout into the log until the child closes it
     std::uint16_t m_port = 0;
     bool m_reaped = false;
     int m_status = 0;

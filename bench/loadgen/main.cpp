@@ -3,6 +3,7 @@
 // on stdout; notes go to stderr. Every workload starts and stops its own relay and is bounded
 // in count and in time (bench/README.md).
 #include "loadgen/event_loop.h"
+#include "loadgen/relay_under_test.h"
 #include "loadgen/workloads.h"
 #include "support/workload.h"
 
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
         workload = run_b1_idle_connections;
     else if (which == "b2")
         workload = run_b2_one_to_one;
+    else if (which == "b2x")
+        workload = run_b2_two_nodes;
     else if (which == "b3")
         workload = run_b3_fan_out;
     else if (which == "b4")
@@ -28,7 +31,9 @@ int main(int argc, char** argv) {
     else if (which == "b5")
         workload = run_b5_reconnect_storm;
     else
-        fail("usage: veil-bench-relay b1|b2|b3|b4|b5");
-    std::cout << workload().str() << std::endl;
+        fail("usage: veil-bench-relay b1|b2|b2x|b3|b4|b5");
+    // B2x starts its own PostgreSQL and Redis for its two nodes.
+    const std::string store = which == "b2x" ? "postgresql+redis" : relay_store_kind();
+    std::cout << workload().text("store", store).str() << std::endl;
     return 0;
 }

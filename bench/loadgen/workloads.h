@@ -9,6 +9,9 @@ namespace veil::bench {
 
 JsonLine run_b1_idle_connections();
 JsonLine run_b2_one_to_one();
+// B2 over two veil-relay nodes on one PostgreSQL and one Redis (the tests' throwaway servers,
+// scripts/test-postgres.sh and test-redis.sh): every sender on node a, every receiver on b.
+JsonLine run_b2_two_nodes();
 JsonLine run_b3_fan_out();
 JsonLine run_b4_offline_drain();
 JsonLine run_b5_reconnect_storm();

@@ -8,6 +8,7 @@
 #include "store/database.h"
 #include "store/kdf_file.h"
 #include "store/profile_lock.h"
+#include "store/snapshot_restore.h"
 #include "util/log.h"
 
 #include <algorithm>
@@ -228,9 +229,11 @@ Result<bool> AccountStore::snapshot_if_older(std::int64_t now_ms, std::int64_t m
     return true;
 }
 
-Result<fs::path> AccountStore::restore_snapshot(const fs::path& profile_dir,
-                                                const SecretBytes& passphrase,
-                                                std::int64_t now_ms) {
+namespace {
+
+// Puts the first of candidates that the passphrase opens whole in place of account.db.
+Result<fs::path> restore_first_good(const fs::path& profile_dir, const SecretBytes& passphrase,
+                                    std::int64_t now_ms, const std::vector<fs::path>& candidates) {
     auto lock = ProfileLock::acquire(profile_dir);
     if (!lock)
         return lock.error();
@@ -240,7 +243,7 @@ Result<fs::path> AccountStore::restore_snapshot(const fs::path& profile_dir,
     auto key = derive_key(passphrase, kdf->salt, kdf->params);
     if (!key)
         return key.error();
-    for (const auto& snapshot : snapshots(profile_dir)) {
+    for (const auto& snapshot : candidates) {
         // One written under an earlier passphrase, or damaged itself, is passed over.
         if (!verify_copy(snapshot, key.value())) {
             log::warn(kLog, "a snapshot did not open or failed its check; trying an older one");
@@ -265,6 +268,27 @@ Result<fs::path> AccountStore::restore_snapshot(const fs::path& profile_dir,
     return make_error(Errc::not_found,
                       "no snapshot of this profile opens with this passphrase and passes its "
                       "integrity check");
+}
+
+} // namespace
+
+Result<fs::path> AccountStore::restore_snapshot(const fs::path& profile_dir,
+                                                const SecretBytes& passphrase,
+                                                std::int64_t now_ms) {
+    return restore_first_good(profile_dir, passphrase, now_ms, snapshots(profile_dir));
+}
+
+std::optional<std::int64_t> snapshot_time_ms(const fs::path& snapshot) {
+    return snapshot_time(snapshot);
+}
+
+Result<fs::path> restore_chosen_snapshot(const fs::path& profile_dir, const SecretBytes& passphrase,
+                                         std::int64_t now_ms, const fs::path& chosen) {
+    // Only a snapshot of this profile's own folder: the choice names one of snapshots().
+    auto all = AccountStore::snapshots(profile_dir);
+    if (std::find(all.begin(), all.end(), chosen) == all.end())
+        return make_error(Errc::not_found, "there is no such snapshot of this profile");
+    return restore_first_good(profile_dir, passphrase, now_ms, {chosen});
 }
 
 Result<std::int64_t> AccountStore::restored_at_ms() {

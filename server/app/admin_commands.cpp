@@ -3,6 +3,8 @@
 #include "admin_listener.h"
 
 #include "core/blob_store.h"
+#include "core/postgres_admin.h"
+#include "core/postgres_store.h"
 #include "core/sqlite_admin.h"
 #include "core/sqlite_store.h"
 #include "core/store_audit.h"
@@ -73,10 +75,12 @@ constexpr CommandHelp kCommands[] = {
     {"backup", "backup DEST",
      "Writes a consistent copy of the store to the new folder DEST while the relay runs:\n"
      "the database first (one snapshot, VACUUM INTO), then the attachments, so that every\n"
-     "attachment a backed-up message refers to is in the copy."},
+     "attachment a backed-up message refers to is in the copy. On PostgreSQL it copies\n"
+     "nothing and prints the pg_dump and cp commands that make such a copy (exit 1)."},
     {"restore", "restore SRC",
      "Copies a backup folder SRC into --data DIR, which must hold no relay database; refused\n"
-     "while a relay runs on DIR. Start the relay on DIR afterwards."},
+     "while a relay runs on DIR. Start the relay on DIR afterwards. On PostgreSQL it prints\n"
+     "the pg_restore command instead (exit 1)."},
     {"audit", "audit",
      "Lists every stored record and blob per mailbox as an opaque envelope (size, age,\n"
      "expiry) and checks that each has the shape of ciphertext: a Signal, prekey or sender-key\n"
@@ -217,21 +221,40 @@ Result<std::string> call_relay(const std::string& data_dir, const std::string& p
     }
 }
 
-Result<std::unique_ptr<SqliteAdmin>> open_admin_store(const RelayConfig& config) {
+Result<std::unique_ptr<RelayAdmin>> open_admin_store(const RelayConfig& config) {
+    return open_relay_admin(config);
+}
+
+template <typename Store>
+Result<std::unique_ptr<RelayStore>> to_relay_store(Result<std::unique_ptr<Store>> opened) {
+    if (!opened)
+        return opened.error();
+    return std::unique_ptr<RelayStore>(std::move(opened.value()));
+}
+
+// The relay's own store, for the few commands that write as the relay does (invite create and
+// purge with the relay stopped).
+Result<std::unique_ptr<RelayStore>> open_relay_store(const RelayConfig& config) {
     auto location = parse_store(config.store, config.data_dir);
     if (!location)
         return location.error();
     if (location->kind == StoreLocation::Kind::postgresql)
-        return make_error(Errc::invalid_argument,
-                          "the admin commands work on the SQLite store only so far; this relay "
-                          "stores in PostgreSQL");
-    return SqliteAdmin::open(location->where);
+        return to_relay_store(PostgresStore::open(location->where, config.durability));
+    return to_relay_store(SqliteStore::open(location->where, config.durability));
+}
+
+// The PostgreSQL database config names, or nullopt when the relay stores in SQLite.
+std::optional<std::string> postgres_database(const RelayConfig& config) {
+    auto location = parse_store(config.store, config.data_dir);
+    if (!location || location->kind != StoreLocation::Kind::postgresql)
+        return std::nullopt;
+    return location->where;
 }
 
 int cmd_invite(const RelayConfig& config, const std::vector<std::string>& args) {
     const std::string verb = args.size() >= 2 ? args[1] : "";
     if (verb == "create" && args.size() == 2) {
-        auto store = SqliteStore::open(config.data_dir, config.durability);
+        auto store = open_relay_store(config);
         if (!store)
             return failed(store.error().message);
         std::string code = to_hex(crypto::random_bytes(16));
@@ -387,8 +410,10 @@ int cmd_stats(const RelayConfig& config, const std::vector<std::string>& args) {
               << std::setw(18) << "group payloads" << s->group_payloads << "\n"
               << std::setw(18) << "queued messages" << s->queued << "\n"
               << std::setw(18) << "blobs" << blobs.count << " (" << blobs.bytes << " bytes)\n"
-              << std::setw(18) << "database" << s->database_bytes << " bytes (WAL "
-              << (ec ? 0 : wal) << " bytes)\n"
+              << std::setw(18) << "database" << s->database_bytes << " bytes"
+              << (postgres_database(config) ? std::string(" (PostgreSQL)")
+                                            : " (WAL " + std::to_string(ec ? 0 : wal) + " bytes)")
+              << "\n"
               << "fullest mailboxes:\n";
     for (const auto& m : s->top)
         std::cout << "  " << std::setw(40) << (m.username + "/" + std::to_string(m.device_id))
@@ -407,7 +432,7 @@ int cmd_purge(const RelayConfig& config, const std::vector<std::string>& args) {
         std::cout << *done << "\n";
         return kOk;
     }
-    auto store = SqliteStore::open(config.data_dir, config.durability);
+    auto store = open_relay_store(config);
     if (!store)
         return failed(store.error().message);
     const std::int64_t now = now_ms();
@@ -472,6 +497,23 @@ Status copy_tls(const fs::path& from_dir, const fs::path& to_dir) {
     return {};
 }
 
+// backup on PostgreSQL: a consistent copy of a PostgreSQL database is pg_dump's job, which this
+// command does not pretend to do. It prints the commands that make the same backup folder (the
+// database as one snapshot first, then the attachments and certificate) and exits 1, so that no
+// script takes the folder for made.
+int postgres_backup_commands(const RelayConfig& config, const std::string& database,
+                             const fs::path& dest) {
+    const fs::path data(config.data_dir);
+    std::cout << "mkdir -m 700 " << shell_quoted(dest.string()) << "\n"
+              << PostgresAdmin::pg_dump_command(database, (dest / "relay.pgdump").string()) << "\n";
+    for (const char* folder : {"blobs", "tls"})
+        if (std::error_code ec; fs::is_directory(data / folder, ec))
+            std::cout << "cp -a " << shell_quoted((data / folder).string()) << " "
+                      << shell_quoted(dest.string()) << "/\n";
+    return failed("the relay stores in PostgreSQL: back it up with pg_dump, as the commands above "
+                  "do (nothing was copied)");
+}
+
 int cmd_backup(const RelayConfig& config, const std::vector<std::string>& args) {
     if (args.size() != 2)
         return usage_error("use: backup DEST (a folder that does not exist yet)");
@@ -479,6 +521,8 @@ int cmd_backup(const RelayConfig& config, const std::vector<std::string>& args) 
     std::error_code ec;
     if (fs::exists(dest, ec))
         return failed(dest.string() + " exists already; back up into a new folder");
+    if (auto database = postgres_database(config))
+        return postgres_backup_commands(config, *database, dest);
     auto admin = open_admin_store(config);
     if (!admin)
         return failed(admin.error().message);
@@ -503,6 +547,13 @@ int cmd_restore(const RelayConfig& config, const std::vector<std::string>& args)
     if (args.size() != 2)
         return usage_error("use: restore SRC (a folder veil-relay admin backup wrote)");
     const fs::path src(args[1]);
+    if (auto database = postgres_database(config)) {
+        std::cout << "pg_restore --exit-on-error --no-owner --dbname=" << shell_quoted(*database)
+                  << " " << shell_quoted((src / "relay.pgdump").string()) << "\n";
+        return failed("the relay stores in PostgreSQL: restore the pg_dump file into an empty "
+                      "database with pg_restore, as the command above does, and copy the blobs "
+                      "and tls folders into --data (nothing was restored)");
+    }
     std::error_code ec;
     if (!fs::is_regular_file(src / "relay.db", ec))
         return failed(src.string() + " is not a backup (it holds no relay.db)");

@@ -2,6 +2,7 @@
 
 #include "relay_config.h"
 
+#include "core/postgres_admin.h"
 #include "core/sqlite_admin.h"
 #include "crypto/provider.h"
 #include "protocol/envelope_codec.h"
@@ -322,24 +323,27 @@ void apply_limits(const RelayConfig& config, RelayService::Options& options) {
     options.max_queued_per_sender = static_cast<std::size_t>(config.quota_queued_per_sender);
 }
 
-Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, RelayService& service,
-                                                  std::function<Result<std::string>()> purge,
-                                                  std::function<std::uint64_t()> connections) {
-    relay_metrics(); // its uptime counts from here
+Result<std::unique_ptr<RelayAdmin>> open_relay_admin(const RelayConfig& config) {
     auto location = parse_store(config.store, config.data_dir);
     if (!location)
         return location.error();
     if (location->kind == StoreLocation::Kind::postgresql) {
-        // RelayAdmin has a SQLite implementation only so far.
-        if (config.admin_enabled())
-            return make_error(Errc::invalid_argument,
-                              "admin_listen works with the SQLite store only so far; set "
-                              "admin_listen = none to run on PostgreSQL");
-        log::warn(kLog, "event=admin_unavailable store=postgresql text=\"disabled accounts and "
-                        "queue quotas apply on the SQLite store only so far\"");
-        return std::unique_ptr<AdminListener>();
+        auto admin = PostgresAdmin::open(location->where);
+        if (!admin)
+            return admin.error();
+        return std::unique_ptr<RelayAdmin>(std::move(admin.value()));
     }
     auto admin = SqliteAdmin::open(location->where);
+    if (!admin)
+        return admin.error();
+    return std::unique_ptr<RelayAdmin>(std::move(admin.value()));
+}
+
+Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, RelayService& service,
+                                                  std::function<Result<std::string>()> purge,
+                                                  std::function<std::uint64_t()> connections) {
+    relay_metrics(); // its uptime counts from here
+    auto admin = open_relay_admin(config);
     if (!admin)
         return admin.error();
     auto disabled = (*admin)->disabled_accounts();
@@ -347,7 +351,7 @@ Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, Rel
         return disabled.error();
     service.set_disabled_accounts(*disabled);
     // The quotas count with a connection of their own.
-    auto counter = SqliteAdmin::open(location->where);
+    auto counter = open_relay_admin(config);
     if (!counter)
         return counter.error();
     service.set_queue_counter(std::move(*counter));

@@ -101,6 +101,10 @@ inline constexpr const char* kAdminAddressFile = "admin.address";
 // Copies the rate limits and quotas of config into options.
 void apply_limits(const RelayConfig& config, RelayService::Options& options);
 
+// The operator's view of the store config names: SqliteAdmin on DATA_DIR/relay.db, or
+// PostgresAdmin on the PostgreSQL database. not_found: no relay created the store yet.
+Result<std::unique_ptr<RelayAdmin>> open_relay_admin(const RelayConfig& config);
+
 Result<std::unique_ptr<AdminListener>> open_admin(const RelayConfig& config, RelayService& service,
                                                   std::function<Result<std::string>()> purge,
                                                   std::function<std::uint64_t()> connections);

@@ -6,6 +6,7 @@
 // connections.
 #include "admin_commands.h"
 #include "admin_listener.h"
+#include "redis_wakeups.h"
 #include "relay_config.h"
 #include "relay_log.h"
 
@@ -306,6 +307,28 @@ int migrate(const RelayConfig& config) {
     return 0;
 }
 
+// With redis set: wake-ups to and from the other relays on the same database.
+std::unique_ptr<RedisWakeups> start_wakeups(const RelayConfig& config, RelayService& service,
+                                            transport::ReactorPool& reactors) {
+    if (config.redis.empty())
+        return nullptr;
+    auto where = RedisWakeups::parse_url(config.redis); // parse_config checked it
+    RedisWakeups::Options options;
+    options.host = where->first;
+    options.port = where->second;
+    options.poll_down = std::chrono::milliseconds(config.redis_poll_ms);
+    options.poll_up = std::chrono::milliseconds(config.redis_idle_poll_ms);
+    RedisWakeups::Local local{[&reactors](const std::string& username, std::uint32_t device_id) {
+                                  return reactors.online(username, device_id);
+                              },
+                              [&reactors] { return reactors.online_devices(); }};
+    auto wakeups = std::make_unique<RedisWakeups>(service, std::move(local), options);
+    service.set_delivery_listener(wakeups.get());
+    log::info(kLog, "event=redis_configured address=" + options.host + ":" +
+                        std::to_string(options.port));
+    return wakeups;
+}
+
 int serve(const RelayConfig& config, const sigset_t& signals) {
     // Before anything else, so that a bad certificate or key stops the relay at once.
     std::shared_ptr<transport::TlsContext> tls;
@@ -335,6 +358,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     options.link_timeout_ms =
         config.link_timeout_ms > 0 ? config.link_timeout_ms : config.link_timeout_seconds * 1000;
     apply_limits(config, options);
+    options.track_deliveries = !config.redis.empty();
     BlobStore::Options blob_options;
     blob_options.max_bytes = static_cast<std::uint64_t>(config.max_attachment_mib) * 1024 * 1024;
     auto blobs = BlobStore::open(config.data_dir, clock, blob_options);
@@ -346,6 +370,7 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     service.set_blobs(blobs->get());
     transport::ReactorPool reactors(service, transport_options(config));
     service.set_router(&reactors);
+    auto wakeups = start_wakeups(config, service, reactors);
     purge(service, **blobs, options.retention_ms);
 
     // Before the first client: disabled accounts are loaded here.
@@ -385,6 +410,10 @@ int serve(const RelayConfig& config, const sigset_t& signals) {
     // Writes still queued are committed first, while the reactors still run, so their answers
     // and pushes reach the clients; writes arriving meanwhile are refused as retryable.
     service.stop_writes();
+    if (wakeups) {
+        service.set_delivery_listener(nullptr);
+        wakeups->stop(); // publishes what the last commits stored, then leaves the reactors
+    }
     reactors.stop(); // close 1001 to every client, behind the answers already queued
     service.set_router(nullptr);
     flush_seen(service); // the closed connections' times among them

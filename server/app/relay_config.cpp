@@ -1,5 +1,7 @@
 #include "relay_config.h"
 
+#include "redis_wakeups.h"
+
 #include "protocol/envelope_codec.h"
 
 #include <Poco/AutoPtr.h>
@@ -160,6 +162,36 @@ Status apply_tls(RelayConfig& config, const std::string& mode) {
     return {};
 }
 
+// The Redis poll intervals: the same name in the file and on the command line, as limits.
+struct PollOption {
+    const char* key;
+    std::int64_t RelayConfig::*field;
+    std::int64_t min;
+};
+
+constexpr PollOption kRedisPolls[] = {
+    {"redis_poll_ms", &RelayConfig::redis_poll_ms, 50},
+    {"redis_idle_poll_ms", &RelayConfig::redis_idle_poll_ms, 0},
+};
+constexpr std::int64_t kMaxPollMs = 3'600'000;
+
+const PollOption* find_poll(const std::string& arg) {
+    for (const auto& option : kRedisPolls)
+        if (arg == flag_of(option.key))
+            return &option;
+    return nullptr;
+}
+
+Status apply_poll(RelayConfig& config, const PollOption& option, const std::string& text,
+                  const std::string& what) {
+    auto n = parse_number(text, option.min, kMaxPollMs);
+    if (!n)
+        return bad(what + " needs a whole number of milliseconds from " +
+                   std::to_string(option.min) + " to " + std::to_string(kMaxPollMs));
+    config.*(option.field) = *n;
+    return {};
+}
+
 // The keys a config file may hold; anything else is a typo that would silently leave a setting
 // at its default (an "invite_onyl = true" relay open to everyone).
 bool known_key(const std::string& key) {
@@ -176,7 +208,10 @@ bool known_key(const std::string& key) {
                                                 "link_timeout_seconds",
                                                 "max_attachment_mib",
                                                 "log_level",
-                                                "durability"};
+                                                "durability",
+                                                "redis",
+                                                "redis_poll_ms",
+                                                "redis_idle_poll_ms"};
     if (kKeys.count(key))
         return true;
     for (const auto& option : kLimits)
@@ -199,6 +234,11 @@ Status apply_file(RelayConfig& config, const std::string& path) {
         config.listen = file->getString("listen", config.listen);
         config.data_dir = file->getString("data", config.data_dir);
         config.store = file->getString("store", config.store);
+        config.redis = file->getString("redis", config.redis);
+        for (const auto& option : kRedisPolls)
+            if (file->hasProperty(option.key))
+                VEIL_TRY(apply_poll(config, option, file->getString(option.key),
+                                    std::string(option.key) + " in " + path));
         config.invite_only = file->getBool("invite_only", config.invite_only);
         config.tls_cert = file->getString("tls_cert", config.tls_cert);
         config.tls_key = file->getString("tls_key", config.tls_key);
@@ -268,8 +308,10 @@ const char* usage() {
            "                  [--link-timeout-seconds N] [--max-attachment-mib N]\n"
            "                  [--admin-listen HOST:PORT|none]\n"
            "                  [--store sqlite|postgresql://USER@HOST:PORT/DB]\n"
+           "                  [--redis redis://HOST:PORT [--redis-poll-ms N]\n"
+           "                   [--redis-idle-poll-ms N]]\n"
            "       veil-relay invite create --data DIR [--config FILE] [--store STORE]\n"
-           "       veil-relay admin help | COMMAND ... --data DIR [--config FILE]\n"
+           "       veil-relay admin help | COMMAND ... --data DIR [--config FILE] [--store STORE]\n"
            "       veil-relay account delete NAME --data DIR [--config FILE] [--store STORE]\n"
            "       veil-relay tls fingerprint --data DIR [--config FILE]\n"
            "       veil-relay migrate --from sqlite:DIR --to postgresql://USER@HOST:PORT/DB\n"
@@ -282,6 +324,9 @@ const char* usage() {
            "  --store STORE             where accounts, keys and mailboxes live: sqlite (the\n"
            "                            default, DATA_DIR/relay.db) or a PostgreSQL database as a\n"
            "                            libpq URI or key=value string; blobs stay in DATA_DIR\n"
+           "  --redis URL               several relays on one PostgreSQL store wake each other's\n"
+           "                            clients through this Redis (PostgreSQL stores only);\n"
+           "                            without Redis they poll every --redis-poll-ms (1000)\n"
            "  --link-timeout-seconds N  seconds a new device's link code can be used\n"
            "                            (10 to 86400, default 600)\n"
            "  --max-attachment-mib N    the largest attachment the relay stores, in MiB\n"
@@ -352,6 +397,11 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
             if (!v)
                 return bad(arg + " needs a value");
             VEIL_TRY(apply_limit(config, *limit, *v, arg));
+        } else if (const PollOption* poll = find_poll(arg)) {
+            auto v = value();
+            if (!v)
+                return bad(arg + " needs a value");
+            VEIL_TRY(apply_poll(config, *poll, *v, arg));
         } else if (arg == "--replace-target" && config.command == RelayConfig::Command::migrate) {
             config.replace_target = true;
         } else if ((arg == "--from" || arg == "--to") &&
@@ -364,7 +414,7 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                    arg == "--log-level" || arg == "--retention-days" || arg == "--durability" ||
                    arg == "--tls-cert" || arg == "--tls-key" || arg == "--link-timeout-seconds" ||
                    arg == "--max-attachment-mib" || arg == "--tls" || arg == "--admin-listen" ||
-                   arg == "--store") {
+                   arg == "--store" || arg == "--redis") {
             auto v = value();
             if (!v)
                 return bad(arg + " needs a value");
@@ -376,6 +426,8 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
                 config.admin_listen = *v;
             else if (arg == "--store")
                 config.store = *v;
+            else if (arg == "--redis")
+                config.redis = *v;
             else if (arg == "--tls-cert")
                 config.tls_cert = *v;
             else if (arg == "--tls-key")
@@ -422,8 +474,17 @@ Result<RelayConfig> parse_config(const std::vector<std::string>& args) {
     if (config.command != RelayConfig::Command::help &&
         config.command != RelayConfig::Command::admin && config.data_dir.empty())
         return bad("--data DIR is required");
-    if (auto store = parse_store(config.store, config.data_dir); !store)
+    auto store = parse_store(config.store, config.data_dir);
+    if (!store)
         return store.error();
+    if (!config.redis.empty()) {
+        if (store->kind != StoreLocation::Kind::postgresql)
+            return bad("redis needs a PostgreSQL store (--store postgresql://...): relays share "
+                       "mailboxes only through a PostgreSQL database, and a SQLite relay is alone "
+                       "with its clients");
+        if (!RedisWakeups::parse_url(config.redis))
+            return bad("redis needs redis://HOST:PORT, such as redis://127.0.0.1:6379");
+    }
     if (config.tls_cert.empty() != config.tls_key.empty())
         return bad("tls_cert and tls_key go together: give both for wss://, or neither");
     return config;

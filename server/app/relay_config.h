@@ -5,7 +5,7 @@
 //              [--retention-days N] [--durability full|normal]
 //              [--log-level debug|info|warn|error] [--tls-cert FILE --tls-key FILE]
 //              [--link-timeout-seconds N] [--max-attachment-mib N]
-//              [--tls off|auto] [--admin-listen HOST:PORT|none]
+//              [--tls off|auto] [--admin-listen HOST:PORT|none] [--redis redis://HOST:PORT]
 //   veil-relay invite create --data DIR [--config FILE] [--store STORE]
 //   veil-relay account delete NAME --data DIR [--config FILE] [--store STORE]
 //   veil-relay tls fingerprint --data DIR [--config FILE]
@@ -14,7 +14,8 @@
 //
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
 // data, store, invite_only, retention_days, durability, log_level, tls, tls_cert, tls_key,
-// link_timeout_seconds, max_attachment_mib, admin_listen and the limits below.
+// link_timeout_seconds, max_attachment_mib, admin_listen, redis, redis_poll_ms,
+// redis_idle_poll_ms and the limits below.
 //
 // Rate limits and quotas (each 0 turns it off; --no-limits turns all off, for benchmarks). Over
 // one, the request is answered RATE_LIMITED with a retry-after, and clients retry then, losing
@@ -54,8 +55,15 @@
 //                                   port=5432 user=veil dbname=veil") is taken as well
 // Blobs (attachments) stay files in DATA_DIR/blobs with either store, and DATA_DIR holds the lock
 // that keeps a second relay off the same folder. The PostgreSQL store is safe for several relays
-// on one database (their writes take turns, delivery ids never collide), but relays do not yet
-// wake each other's clients (issue 9): run one relay per database for now.
+// on one database (their writes take turns, delivery ids never collide).
+//
+// redis: several relays on one PostgreSQL database (each with its own --data and --listen) wake
+// each other's clients through Redis pub/sub at redis://HOST:PORT (redis_wakeups.h); only with
+// a PostgreSQL store. Without it a relay delivers only what is stored through itself live, and
+// the rest at the device's next connection. While Redis is unreachable each relay polls the
+// mailboxes of the devices connected to it every redis_poll_ms (default 1000, from 50), and
+// every redis_idle_poll_ms (default 30000; 0: never) while it is up, as a safety net.
+// Command line: --redis URL, --redis-poll-ms N, --redis-idle-poll-ms N.
 //
 // migrate copies a stopped relay's SQLite store (DIR is its data folder) into an empty
 // PostgreSQL database, everything it holds, ids included, and checks the counts; it refuses while
@@ -129,6 +137,9 @@ struct RelayConfig {
     std::int64_t quota_queued_per_device = 100'000;
     std::int64_t quota_queued_per_sender = 10'000;
     std::string store = "sqlite"; // see the header comment
+    std::string redis;            // empty: no Redis (one relay per database)
+    std::int64_t redis_poll_ms = 1000;
+    std::int64_t redis_idle_poll_ms = 30'000;
     // migrate: the source (sqlite:DIR) and the target (a PostgreSQL connection string).
     std::string migrate_from;
     std::string migrate_to;

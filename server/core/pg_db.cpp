@@ -57,6 +57,49 @@ PgParams& PgParams::add_null() {
     return *this;
 }
 
+namespace {
+
+void put_big_endian(std::string& out, std::uint64_t value, int size) {
+    for (int i = size - 1; i >= 0; --i)
+        out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+// PGCOPY binary format: the 11-byte signature (its last byte is the literal's NUL), then flags 0
+// and no header extension.
+constexpr char kCopySignature[] = "PGCOPY\n\377\r\n";
+
+} // namespace
+
+PgCopyRows::PgCopyRows() {
+    m_data.reserve(1 << 20);
+}
+
+void PgCopyRows::begin_row(int fields) {
+    put_big_endian(m_data, static_cast<std::uint64_t>(fields), 2);
+}
+
+void PgCopyRows::field(const void* data, std::size_t size) {
+    put_big_endian(m_data, size, 4);
+    m_data.append(static_cast<const char*>(data), size);
+}
+
+void PgCopyRows::add(std::int64_t value) {
+    put_big_endian(m_data, 8, 4);
+    put_big_endian(m_data, static_cast<std::uint64_t>(value), 8);
+}
+
+void PgCopyRows::add(std::string_view text) {
+    field(text.data(), text.size());
+}
+
+void PgCopyRows::add_bytes(std::span<const std::uint8_t> bytes) {
+    field(bytes.data(), bytes.size());
+}
+
+void PgCopyRows::add_null() {
+    put_big_endian(m_data, 0xffffffffu, 4);
+}
+
 PgResult::PgResult(pg_result* result)
     : m_result(result) {}
 
@@ -166,16 +209,42 @@ void PgDb::reconnect_if_lost() {
     m_statements.clear();
     if (PQstatus(m_conn) != CONNECTION_OK)
         fail("reconnecting to PostgreSQL", nullptr);
-    log::info(kLog, "reconnected to PostgreSQL");
+    for (const auto& sql : m_session) {
+        pg_result* result = PQexec(m_conn, sql.c_str());
+        if (PQresultStatus(result) != PGRES_COMMAND_OK)
+            fail("restoring a session setting", result);
+        PQclear(result);
+    }
+    log::info(kLog, "event=store_reconnected store=postgresql");
+}
+
+template <typename Attempt>
+auto PgDb::retry_once_if_lost(Attempt attempt) {
+    reconnect_if_lost();
+    try {
+        return attempt();
+    } catch (const PgError&) {
+        if (m_in_transaction || PQstatus(m_conn) == CONNECTION_OK)
+            throw;
+    }
+    log::warn(kLog, "event=store_connection_lost store=postgresql retry=once");
+    reconnect_if_lost();
+    return attempt();
 }
 
 void PgDb::exec(const std::string& sql) {
-    reconnect_if_lost();
-    pg_result* result = PQexec(m_conn, sql.c_str());
-    const auto status = PQresultStatus(result);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-        fail("running a statement", result);
-    PQclear(result);
+    retry_once_if_lost([&] {
+        pg_result* result = PQexec(m_conn, sql.c_str());
+        const auto status = PQresultStatus(result);
+        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+            fail("running a statement", result);
+        PQclear(result);
+    });
+}
+
+void PgDb::set_session(const std::string& sql) {
+    exec(sql);
+    m_session.push_back(sql);
 }
 
 const std::string& PgDb::prepared(std::string_view sql) {
@@ -192,7 +261,10 @@ const std::string& PgDb::prepared(std::string_view sql) {
 }
 
 PgResult PgDb::run(std::string_view sql, const PgParams& params) {
-    reconnect_if_lost();
+    return retry_once_if_lost([&] { return run_once(sql, params); });
+}
+
+PgResult PgDb::run_once(std::string_view sql, const PgParams& params) {
     const std::string& name = prepared(sql);
     std::vector<const char*> values(params.m_values.size());
     std::vector<int> lengths(params.m_values.size());
@@ -207,6 +279,42 @@ PgResult PgDb::run(std::string_view sql, const PgParams& params) {
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
         fail("running a statement", result);
     return PgResult(result);
+}
+
+void PgDb::copy_in(const std::string& copy_sql, const std::function<bool(PgCopyRows&)>& more) {
+    reconnect_if_lost();
+    pg_result* started = PQexec(m_conn, copy_sql.c_str());
+    if (PQresultStatus(started) != PGRES_COPY_IN)
+        fail("starting a copy", started);
+    PQclear(started);
+    auto put = [&](const std::string& data) {
+        if (!data.empty() && PQputCopyData(m_conn, data.data(), static_cast<int>(data.size())) != 1)
+            fail("sending copied rows", nullptr);
+    };
+    std::string header(kCopySignature, sizeof kCopySignature);
+    header.append(8, '\0'); // flags, header extension length
+    put(header);
+    for (bool again = true; again;) {
+        PgCopyRows rows;
+        again = more(rows);
+        put(rows.m_data);
+    }
+    put(std::string("\xff\xff", 2)); // the trailer: a field count of -1
+    if (PQputCopyEnd(m_conn, nullptr) != 1)
+        fail("ending a copy", nullptr);
+    bool failed = false;
+    std::string message;
+    while (pg_result* result = PQgetResult(m_conn)) {
+        if (PQresultStatus(result) != PGRES_COMMAND_OK && !failed) {
+            failed = true;
+            message = PQresultErrorMessage(result);
+        }
+        PQclear(result);
+    }
+    while (!message.empty() && message.back() == '\n')
+        message.pop_back();
+    if (failed)
+        throw PgError("copying rows: " + message);
 }
 
 std::int64_t PgDb::query_int64(std::string_view sql, const PgParams& params) {

@@ -696,6 +696,10 @@ void RelayService::authenticate(Session& session, const std::string& username,
     session.device_id = device_id;
     session.device_removed = false;
     session.removals_checked = 0;
+    session.track_deliveries = m_options.track_deliveries;
+    session.delivered.clear();
+    session.acked.clear();
+    session.acked_before.clear();
 
     // Attach before reading the mailbox: an envelope stored in between is then both pushed and
     // drained, and the transport drops the pushed copy by its delivery id (drained_up_to).
@@ -741,8 +745,11 @@ void RelayService::drain(Session& session, bool synced, Responses& out) {
                                       kRetryAfterMs));
             return;
         }
-        for (const auto& stored : *batch)
+        for (const auto& stored : *batch) {
             out.push_back(protocol::encode_envelope(deliver_envelope(stored)));
+            if (session.track_deliveries)
+                session.delivered.insert(stored.delivery_id);
+        }
         appended += batch->size();
         if (!batch->empty())
             session.drained_up_to = batch->back().delivery_id;
@@ -1034,6 +1041,59 @@ void RelayService::finish_send(std::uint64_t id, const NewEnvelope& env,
     out.push_back(protocol::encode_envelope(result));
     if (push)
         push_new(env, *stored);
+    if (!stored->duplicate && stored->delivery_ids.size() == env.copies.size()) {
+        std::vector<DeliveryNote> notes;
+        notes.reserve(env.copies.size());
+        for (std::size_t i = 0; i < env.copies.size(); ++i)
+            notes.push_back(
+                {env.copies[i].username, env.copies[i].device_id, stored->delivery_ids[i]});
+        notify_stored(std::move(notes));
+    }
+}
+
+void RelayService::notify_stored(std::vector<DeliveryNote> notes) {
+    DeliveryListener* listener = m_listener.load();
+    if (listener && !notes.empty())
+        listener->stored(std::move(notes));
+}
+
+namespace {
+
+std::vector<DeliveryNote> notes_for(const std::vector<GroupRecipient>& recipients) {
+    std::vector<DeliveryNote> notes;
+    notes.reserve(recipients.size());
+    for (const auto& r : recipients)
+        notes.push_back({r.username, r.device_id, r.delivery_id});
+    return notes;
+}
+
+} // namespace
+
+void RelayService::push_queued(const std::string& username, std::uint32_t device_id) {
+    Router* router = m_router.load();
+    if (!router)
+        return;
+    // Every page from the oldest: another relay's ids may commit below ones read before, so
+    // there is no point to resume from; the connections skip what they had.
+    std::vector<wire::Envelope> delivers;
+    std::uint64_t after = 0;
+    bool complete = false;
+    while (delivers.size() < kMaxWakeRead) {
+        const std::size_t limit = std::min(m_options.drain_batch, kMaxWakeRead - delivers.size());
+        auto batch = m_store.queued(username, device_id, after, limit);
+        if (!batch) {
+            log::warn(kRoutingLog, "event=wake_read_failed reason=store");
+            return;
+        }
+        for (const auto& stored : *batch)
+            delivers.push_back(deliver_envelope(stored));
+        if (batch->size() < limit) {
+            complete = true;
+            break;
+        }
+        after = batch->back().delivery_id;
+    }
+    router->push_stored(username, device_id, delivers, complete);
 }
 
 void RelayService::push_new(const NewEnvelope& env, const EnqueueOutcome& stored) {
@@ -1062,6 +1122,9 @@ bool RelayService::on_ack(Session& session, const wire::Envelope& request, const
     const std::uint64_t id = request.request_id();
     const auto& ids = request.ack_request().delivery_ids();
     crash::point("relay.ack_received");
+    if (session.track_deliveries)
+        for (std::uint64_t acked : ids)
+            session.note_acked(acked);
     if (reply && m_committer) {
         MailboxAck ack{session.username, session.device_id, {ids.begin(), ids.end()}};
         if (submit(id, MailboxWrite{std::move(ack), m_clock.now_ms()}, *reply, false, {}, {}))
@@ -1381,6 +1444,10 @@ Result<std::size_t> RelayService::purge_expired() {
     if (Router* router = m_router.load())
         for (const auto& n : purged->notices)
             router->push(n.username, n.device_id, deliver_envelope(n.envelope));
+    std::vector<DeliveryNote> notes;
+    for (const auto& n : purged->notices)
+        notes.push_back({n.username, n.device_id, n.envelope.delivery_id});
+    notify_stored(std::move(notes));
     return purged->deleted;
 }
 
@@ -1711,12 +1778,16 @@ void RelayService::finish_group(std::uint64_t id, const MailboxWrite& write,
         out.push_back(group_send_result(id, stored->server_timestamp_ms, stored->unreachable));
         if (push && !stored->duplicate)
             push_group_message(*message, stored->server_timestamp_ms);
+        if (!stored->duplicate)
+            notify_stored(notes_for(message->recipients));
         return;
     }
     const auto& change = std::get<NewGroupChange>(write.what);
     out.push_back(group_update_result(id, change.change.revision));
     if (push && !stored->duplicate)
         push_group_change(change, stored->server_timestamp_ms);
+    if (!stored->duplicate)
+        notify_stored(notes_for(change.recipients));
 }
 
 void RelayService::push_group_message(const NewGroupMessage& m, std::int64_t server_ms) {

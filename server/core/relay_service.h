@@ -78,7 +78,9 @@ struct Session {
     std::string username;        // valid once authenticated
     std::uint32_t device_id = 0; // valid once authenticated
     // Highest delivery id returned by the drain after authentication. A live push with an id at
-    // or below it duplicates a frame handle() already returned, and the transport drops it.
+    // or below it duplicates a frame handle() already returned, and the transport drops it
+    // (with track_deliveries below, it goes by the ids handed over instead: relays on one
+    // database take ids from blocks of their own, so a lower id may be new).
     std::uint64_t drained_up_to = 0;
     // Set by a transport that pages the drain: authentication then returns the first page
     // only, and continue_drain() the next ones. Otherwise the drain comes back whole.
@@ -90,6 +92,46 @@ struct Session {
     // removals it was last checked against (RelayService::device_removed).
     bool device_removed = false;
     std::uint64_t removals_checked = 0;
+    // Relays that share one database (RelayService::Options::track_deliveries): the delivery ids
+    // this connection was handed (drain, pushes) and its device has not acked yet, and the ones
+    // it acked whose ack may not be committed yet. A mailbox read on another relay's wake-up
+    // (Router::push_stored) skips both, so that nothing reaches the connection twice, whatever
+    // order the relays' delivery ids commit in. Used on the connection's thread only.
+    bool track_deliveries = false;
+    std::unordered_set<std::uint64_t> delivered;
+    std::unordered_set<std::uint64_t> acked;
+    // Acks older than the last kAckedKept: long committed, forgotten at the next turn, so that
+    // a connection that is never woken does not keep every ack of its life.
+    std::unordered_set<std::uint64_t> acked_before;
+    static constexpr std::size_t kAckedKept = 4096;
+
+    void note_acked(std::uint64_t delivery_id) {
+        delivered.erase(delivery_id);
+        if (acked.size() >= kAckedKept) {
+            acked_before = std::move(acked);
+            acked.clear();
+        }
+        acked.insert(delivery_id);
+    }
+    bool was_acked(std::uint64_t delivery_id) const {
+        return acked.count(delivery_id) > 0 || acked_before.count(delivery_id) > 0;
+    }
+};
+
+// One envelope now durable in a device's mailbox (DeliveryListener).
+struct DeliveryNote {
+    std::string username;
+    std::uint32_t device_id = 0;
+    std::uint64_t delivery_id = 0;
+};
+
+// Told of envelopes once they are durable, so that other relays on the same database can wake
+// the devices connected to them (app/redis_wakeups.h). Called on the thread that committed
+// (the committer's, a reactor's, the purge's); must not block and must not call the service.
+class DeliveryListener {
+public:
+    virtual ~DeliveryListener() = default;
+    virtual void stored(std::vector<DeliveryNote> notes) = 0;
 };
 
 // Implemented by the transport. Every method may be called from any thread, concurrently.
@@ -124,6 +166,18 @@ public:
     // answers to its requests so far have been written (a device that removed itself gets its
     // Ok first). Must not block and must not call the service.
     virtual void disconnect(const std::string& username, std::uint32_t device_id) = 0;
+    // Deliveries read from the device's mailbox after another relay stored them (a wake-up or a
+    // poll, RelayService::push_queued), oldest first: each connection authenticated as the
+    // device gets those it was not handed and did not ack before (Session::delivered, acked).
+    // complete: delivers is the whole mailbox as it was read, so that acked ids it lacks are
+    // committed and may be forgotten. Must not block and must not call the service. By
+    // default each goes through push().
+    virtual void push_stored(const std::string& username, std::uint32_t device_id,
+                             const std::vector<wire::Envelope>& delivers, bool complete) {
+        (void)complete;
+        for (const auto& d : delivers)
+            push(username, device_id, d);
+    }
 };
 
 class RelayService {
@@ -163,6 +217,9 @@ public:
         // New 1:1 sends only (group messages are stored once and fanned out by reference).
         std::size_t max_queued_per_device = 100'000;
         std::size_t max_queued_per_sender = 10'000;
+        // Several relays share the database: sessions track what they were handed
+        // (Session::track_deliveries) for push_queued().
+        bool track_deliveries = false;
     };
 
     // The frames answering one request, handed back later by the asynchronous handle().
@@ -197,6 +254,18 @@ public:
     // after the call returns nothing; the session may be gone by the time reply runs.
     std::optional<std::vector<Bytes>> handle(Session& session, std::span<const std::uint8_t> frame,
                                              Reply reply);
+
+    // Told of every envelope once it is durable (1:1 copies, group messages and changes, expiry
+    // notices); nullptr: nobody. listener must outlive the service or be unset before it goes.
+    void set_delivery_listener(DeliveryListener* listener) { m_listener.store(listener); }
+
+    // Reads the device's mailbox (the drain's query, up to kMaxWakeRead envelopes) and hands what
+    // it holds to the router's push_stored(), which passes on what each connection of the device
+    // has not had yet: another relay stored something for it (a wake-up over Redis), or a poll
+    // while Redis is down. Blocks on the store; call it off the reactor threads. Errors are
+    // logged and the next wake-up or poll tries again.
+    void push_queued(const std::string& username, std::uint32_t device_id);
+    static constexpr std::size_t kMaxWakeRead = 5000;
 
     // Without a committer thread: commits up to commit_batch queued writes on the calling thread
     // and calls their replies. Returns how many it completed; 0 without group commit.
@@ -367,6 +436,9 @@ private:
     const Clock& m_clock;
     Options m_options;
     std::atomic<Router*> m_router{nullptr};
+    std::atomic<DeliveryListener*> m_listener{nullptr};
+    // Tells the listener (if any) that these envelopes are durable.
+    void notify_stored(std::vector<DeliveryNote> notes);
     BlobStore* m_blobs = nullptr;
     // libsignal's context is used by one thread at a time; signature checks take this lock.
     std::mutex m_crypto_mutex;

@@ -1,6 +1,8 @@
 #include "core/sqlite_store.h"
 
 #include "core/sqlite_db.h"
+#include "core/store_bracket.h"
+#include "core/store_rules.h"
 #include "protocol/limits.h"
 #include "util/log.h"
 
@@ -110,13 +112,6 @@ constexpr const char* kSchemaV4[] = {
     "ALTER TABLE mailbox ADD COLUMN account_copies INTEGER",
 };
 
-Error database_error(const char* what, const std::exception& e) {
-    // The exception text names SQLite's error (disk full, locked, I/O); it never holds row data
-    // because every value is bound, not spliced into the SQL.
-    log::warn(kLog, std::string(what) + " failed: " + e.what());
-    return make_error(Errc::database, "the relay's storage is unavailable");
-}
-
 // The row id of (username, device_id) in devices, or nullopt; removed devices count as absent:
 // nothing is stored for them any more.
 std::optional<std::int64_t> device_row(SqliteDb& db, const std::string& username,
@@ -190,30 +185,6 @@ bool consume_invite(SqliteDb& db, const std::string& code, std::int64_t now_ms) 
     return db.changes() == 1;
 }
 
-// The send log's unreachable column: member names, one per line (names never hold a newline).
-std::string join_names(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) {
-        if (!out.empty())
-            out.push_back('\n');
-        out += n;
-    }
-    return out;
-}
-
-std::vector<std::string> split_names(const std::string& joined) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < joined.size()) {
-        auto end = joined.find('\n', start);
-        if (end == std::string::npos)
-            end = joined.size();
-        out.push_back(joined.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 // The send log's entry for (sender, sender device, message id), on db (the writer inside a
 // transaction, or the reader).
 std::optional<SendRecord> lookup_send(SqliteDb& db, const std::string& from_username,
@@ -227,12 +198,6 @@ std::optional<SendRecord> lookup_send(SqliteDb& db, const std::string& from_user
     return SendRecord{q->column_blob(0), static_cast<std::uint64_t>(q->column_int64(1)),
                       q->column_int64(2), split_names(q->column_text(3))};
 }
-
-// An active device: (username, device id) and its row in devices.
-struct DeviceSlot {
-    std::pair<std::string, std::uint32_t> address;
-    std::int64_t row = 0;
-};
 
 // The active devices of an account with their rows, by device id.
 void add_active_rows(SqliteDb& db, std::int64_t account, const std::string& username,
@@ -252,32 +217,11 @@ void add_active_rows(SqliteDb& db, std::int64_t account, const std::string& user
 // device added or removed since the caller's check slips through.
 std::optional<std::vector<std::int64_t>> copy_rows(SqliteDb& db, const NewEnvelope& env,
                                                    std::int64_t to_account) {
-    const bool to_self = env.to_username == env.from_username;
-    if (to_self && env.sync)
-        return std::nullopt;
-    std::vector<DeviceSlot> expected;
-    add_active_rows(db, to_account, env.to_username, to_self ? env.from_device_id : 0, expected);
-    if (env.sync) {
-        if (auto from = account_row(db, env.from_username))
-            add_active_rows(db, *from, env.from_username, env.from_device_id, expected);
-    }
-    if (expected.size() != env.copies.size())
-        return std::nullopt;
-    auto by_address = [](const DeviceSlot& a, const DeviceSlot& b) {
-        return a.address < b.address;
-    };
-    std::sort(expected.begin(), expected.end(), by_address);
-    std::vector<std::int64_t> rows;
-    rows.reserve(env.copies.size());
-    for (const auto& copy : env.copies) {
-        const DeviceSlot key{{copy.username, copy.device_id}, 0};
-        auto it = std::lower_bound(expected.begin(), expected.end(), key, by_address);
-        if (it == expected.end() || it->address != key.address || it->row == 0)
-            return std::nullopt;
-        rows.push_back(it->row);
-        it->row = 0; // each device once
-    }
-    return rows;
+    const auto from = env.sync ? account_row(db, env.from_username) : std::nullopt;
+    return copy_rows_of(
+        env, to_account, from,
+        [&](std::int64_t account, const std::string& username, std::uint32_t except,
+            std::vector<DeviceSlot>& out) { add_active_rows(db, account, username, except, out); });
 }
 
 // The body of enqueue, inside the caller's transaction. A refusal writes nothing; storage
@@ -666,7 +610,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
         store->m_reader->exec("PRAGMA query_only = ON");
         return store;
     } catch (const std::exception& e) {
-        return database_error("opening the database", e);
+        return storage_error("opening the database", e);
     }
 }
 
@@ -713,380 +657,329 @@ Status SqliteStore::migrate(Durability durability) {
 }
 
 Status SqliteStore::create_account(const NewAccount& account, std::int64_t now_ms) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        {
-            StatementUse q(db.statement("SELECT id FROM accounts WHERE username = ?"));
-            q->bind(1, account.username);
-            if (q->step())
-                return make_error(Errc::already_exists, "the username is taken");
-        }
-        if (account.invite_required && !consume_invite(db, account.invite_code, now_ms))
-            return make_error(Errc::refused, "the invite code is unknown or used");
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "creating an account", [&](SqliteDb& db) -> Status {
+            {
+                StatementUse q(db.statement("SELECT id FROM accounts WHERE username = ?"));
+                q->bind(1, account.username);
+                if (q->step())
+                    return make_error(Errc::already_exists, "the username is taken");
+            }
+            if (account.invite_required && !consume_invite(db, account.invite_code, now_ms))
+                return make_error(Errc::refused, "the invite code is unknown or used");
 
-        auto& insert_account = db.statement(
-            "INSERT INTO accounts (username, created_ms, next_device_id) VALUES (?, ?, 2)");
-        insert_account.bind(1, account.username).bind(2, now_ms);
-        insert_account.run();
-        const std::int64_t account_row = db.last_insert_rowid();
-        const NewDevice first{account.device_key.empty() ? account.identity_key
-                                                         : account.device_key,
-                              account.registration_id,
-                              account.signed_prekey,
-                              {},
-                              account.device_name};
-        insert_device(db, account_row, 1, account.identity_key, first, now_ms, now_ms);
-        insert_prekeys(db, db.last_insert_rowid(), account.one_time_prekeys);
-        tx.commit();
-        return {};
-    } catch (const std::exception& e) {
-        return database_error("creating an account", e);
-    }
+            auto& insert_account = db.statement(
+                "INSERT INTO accounts (username, created_ms, next_device_id) VALUES (?, ?, 2)");
+            insert_account.bind(1, account.username).bind(2, now_ms);
+            insert_account.run();
+            const std::int64_t account_row = db.last_insert_rowid();
+            const NewDevice first{account.device_key.empty() ? account.identity_key
+                                                             : account.device_key,
+                                  account.registration_id,
+                                  account.signed_prekey,
+                                  {},
+                                  account.device_name};
+            insert_device(db, account_row, 1, account.identity_key, first, now_ms, now_ms);
+            insert_prekeys(db, db.last_insert_rowid(), account.one_time_prekeys);
+            return {};
+        });
 }
 
 Result<std::optional<DeviceRecord>> SqliteStore::find_device(const std::string& username,
                                                              std::uint32_t device_id) {
-    std::lock_guard lock(m_read_mutex);
-    try {
-        StatementUse q(m_reader->statement(
-            "SELECT d.registration_id, d.identity_key, d.auth_key, d.removed_ms IS NOT NULL"
-            " FROM devices d JOIN accounts a ON a.id = d.account_id"
-            " WHERE a.username = ? AND d.device_id = ?"));
-        q->bind(1, username).bind(2, std::int64_t{device_id});
-        if (!q->step())
-            return std::optional<DeviceRecord>{};
-        return std::optional<DeviceRecord>(
-            DeviceRecord{username, device_id, static_cast<std::uint32_t>(q->column_int64(0)),
-                         q->column_blob(1), q->column_blob(2), q->column_int64(3) != 0});
-    } catch (const std::exception& e) {
-        return database_error("looking up a device", e);
-    }
+    return locked_read(
+        m_read_mutex, *m_reader, "looking up a device",
+        [&](SqliteDb& db) -> Result<std::optional<DeviceRecord>> {
+            StatementUse q(db.statement(
+                "SELECT d.registration_id, d.identity_key, d.auth_key, d.removed_ms IS NOT NULL"
+                " FROM devices d JOIN accounts a ON a.id = d.account_id"
+                " WHERE a.username = ? AND d.device_id = ?"));
+            q->bind(1, username).bind(2, std::int64_t{device_id});
+            if (!q->step())
+                return std::optional<DeviceRecord>{};
+            return std::optional<DeviceRecord>(
+                DeviceRecord{username, device_id, static_cast<std::uint32_t>(q->column_int64(0)),
+                             q->column_blob(1), q->column_blob(2), q->column_int64(3) != 0});
+        });
 }
 
 Result<std::optional<Bytes>> SqliteStore::find_identity_key(const std::string& username) {
-    std::lock_guard lock(m_read_mutex);
-    try {
-        // Every device row holds the account's identity key, removed ones included.
-        StatementUse q(m_reader->statement(
-            "SELECT d.identity_key FROM devices d JOIN accounts a ON a.id = d.account_id"
-            " WHERE a.username = ? ORDER BY d.device_id LIMIT 1"));
-        q->bind(1, username);
-        if (!q->step())
-            return std::optional<Bytes>{};
-        return std::optional<Bytes>(q->column_blob(0));
-    } catch (const std::exception& e) {
-        return database_error("looking up an identity key", e);
-    }
+    return locked_read(
+        m_read_mutex, *m_reader, "looking up an identity key",
+        [&](SqliteDb& db) -> Result<std::optional<Bytes>> {
+            // Every device row holds the account's identity key, removed ones included.
+            StatementUse q(db.statement(
+                "SELECT d.identity_key FROM devices d JOIN accounts a ON a.id = d.account_id"
+                " WHERE a.username = ? ORDER BY d.device_id LIMIT 1"));
+            q->bind(1, username);
+            if (!q->step())
+                return std::optional<Bytes>{};
+            return std::optional<Bytes>(q->column_blob(0));
+        });
 }
 
 Result<std::uint32_t> SqliteStore::add_device(const std::string& username, const NewDevice& device,
                                               std::int64_t now_ms) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        std::int64_t account = 0;
-        std::int64_t next_id = 0;
-        {
-            StatementUse q(db.statement("SELECT id, next_device_id FROM accounts"
-                                        " WHERE username = ?"));
-            q->bind(1, username);
-            if (!q->step())
-                return make_error(Errc::not_found, "no such account");
-            account = q->column_int64(0);
-            next_id = q->column_int64(1);
-        }
-        if (active_devices(db, account).size() >= protocol::kMaxDevicesPerAccount)
-            return make_error(Errc::refused, "the account has the most devices it may have");
-        if (next_id <= 0 || next_id > std::int64_t{UINT32_MAX})
-            return make_error(Errc::refused, "the account has used every device number");
-        Bytes identity_key;
-        {
-            StatementUse q(db.statement("SELECT identity_key FROM devices WHERE account_id = ?"
-                                        " ORDER BY device_id LIMIT 1"));
-            q->bind(1, account);
-            if (!q->step())
-                return make_error(Errc::not_found, "the account has no identity key");
-            identity_key = q->column_blob(0);
-        }
-        const auto device_id = static_cast<std::uint32_t>(next_id);
-        insert_device(db, account, device_id, identity_key, device, now_ms, 0);
-        insert_prekeys(db, db.last_insert_rowid(), device.one_time_prekeys);
-        auto& bump = db.statement("UPDATE accounts SET next_device_id = ? WHERE id = ?");
-        bump.bind(1, next_id + 1).bind(2, account);
-        bump.run();
-        tx.commit();
-        return device_id;
-    } catch (const std::exception& e) {
-        return database_error("adding a device", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "adding a device", [&](SqliteDb& db) -> Result<std::uint32_t> {
+            std::int64_t account = 0;
+            std::int64_t next_id = 0;
+            {
+                StatementUse q(db.statement("SELECT id, next_device_id FROM accounts"
+                                            " WHERE username = ?"));
+                q->bind(1, username);
+                if (!q->step())
+                    return make_error(Errc::not_found, "no such account");
+                account = q->column_int64(0);
+                next_id = q->column_int64(1);
+            }
+            if (active_devices(db, account).size() >= protocol::kMaxDevicesPerAccount)
+                return make_error(Errc::refused, "the account has the most devices it may have");
+            if (next_id <= 0 || next_id > std::int64_t{UINT32_MAX})
+                return make_error(Errc::refused, "the account has used every device number");
+            Bytes identity_key;
+            {
+                StatementUse q(db.statement("SELECT identity_key FROM devices WHERE account_id = ?"
+                                            " ORDER BY device_id LIMIT 1"));
+                q->bind(1, account);
+                if (!q->step())
+                    return make_error(Errc::not_found, "the account has no identity key");
+                identity_key = q->column_blob(0);
+            }
+            const auto device_id = static_cast<std::uint32_t>(next_id);
+            insert_device(db, account, device_id, identity_key, device, now_ms, 0);
+            insert_prekeys(db, db.last_insert_rowid(), device.one_time_prekeys);
+            auto& bump = db.statement("UPDATE accounts SET next_device_id = ? WHERE id = ?");
+            bump.bind(1, next_id + 1).bind(2, account);
+            bump.run();
+            return device_id;
+        });
 }
 
 Result<std::optional<std::vector<DeviceInfoRecord>>>
 SqliteStore::list_devices(const std::string& username) {
-    std::lock_guard lock(m_read_mutex);
-    auto& db = *m_reader;
-    try {
-        auto account = account_row(db, username);
-        if (!account)
-            return std::optional<std::vector<DeviceInfoRecord>>{};
-        StatementUse q(db.statement(
-            "SELECT device_id, registration_id, name, created_ms, last_seen_ms FROM devices"
-            " WHERE account_id = ? AND removed_ms IS NULL ORDER BY device_id"));
-        q->bind(1, *account);
-        std::vector<DeviceInfoRecord> out;
-        while (q->step())
-            out.push_back(DeviceInfoRecord{static_cast<std::uint32_t>(q->column_int64(0)),
-                                           static_cast<std::uint32_t>(q->column_int64(1)),
-                                           q->column_blob(2), q->column_int64(3),
-                                           q->column_int64(4)});
-        return std::optional<std::vector<DeviceInfoRecord>>(std::move(out));
-    } catch (const std::exception& e) {
-        return database_error("listing devices", e);
-    }
+    return locked_read(
+        m_read_mutex, *m_reader, "listing devices",
+        [&](SqliteDb& db) -> Result<std::optional<std::vector<DeviceInfoRecord>>> {
+            auto account = account_row(db, username);
+            if (!account)
+                return std::optional<std::vector<DeviceInfoRecord>>{};
+            StatementUse q(db.statement(
+                "SELECT device_id, registration_id, name, created_ms, last_seen_ms FROM devices"
+                " WHERE account_id = ? AND removed_ms IS NULL ORDER BY device_id"));
+            q->bind(1, *account);
+            std::vector<DeviceInfoRecord> out;
+            while (q->step())
+                out.push_back(DeviceInfoRecord{static_cast<std::uint32_t>(q->column_int64(0)),
+                                               static_cast<std::uint32_t>(q->column_int64(1)),
+                                               q->column_blob(2), q->column_int64(3),
+                                               q->column_int64(4)});
+            return std::optional<std::vector<DeviceInfoRecord>>(std::move(out));
+        });
 }
 
 Status SqliteStore::remove_device(const std::string& username, std::uint32_t device_id,
                                   std::int64_t now_ms) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        auto account = account_row(db, username);
-        auto device = device_row(db, username, device_id);
-        if (!account || !device)
-            return make_error(Errc::not_found, "no such device");
-        if (active_devices(db, *account).size() <= 1)
-            return make_error(Errc::refused, "the last device of an account stays");
-        auto& mark = db.statement("UPDATE devices SET removed_ms = ? WHERE id = ?");
-        mark.bind(1, now_ms).bind(2, *device);
-        mark.run();
-        // The trigger frees group payloads whose last reference goes with the mailbox.
-        auto& mailbox = db.statement("DELETE FROM mailbox WHERE device = ?");
-        mailbox.bind(1, *device);
-        mailbox.run();
-        auto& prekeys = db.statement("DELETE FROM one_time_prekeys WHERE device = ?");
-        prekeys.bind(1, *device);
-        prekeys.run();
-        tx.commit();
-        return {};
-    } catch (const std::exception& e) {
-        return database_error("removing a device", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "removing a device", [&](SqliteDb& db) -> Status {
+            auto account = account_row(db, username);
+            auto device = device_row(db, username, device_id);
+            if (!account || !device)
+                return make_error(Errc::not_found, "no such device");
+            if (active_devices(db, *account).size() <= 1)
+                return make_error(Errc::refused, "the last device of an account stays");
+            auto& mark = db.statement("UPDATE devices SET removed_ms = ? WHERE id = ?");
+            mark.bind(1, now_ms).bind(2, *device);
+            mark.run();
+            // The trigger frees group payloads whose last reference goes with the mailbox.
+            auto& mailbox = db.statement("DELETE FROM mailbox WHERE device = ?");
+            mailbox.bind(1, *device);
+            mailbox.run();
+            auto& prekeys = db.statement("DELETE FROM one_time_prekeys WHERE device = ?");
+            prekeys.bind(1, *device);
+            prekeys.run();
+            return {};
+        });
 }
 
 Status SqliteStore::touch_last_seen(std::span<const DeviceSeen> devices) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        auto& update = db.statement("UPDATE devices SET last_seen_ms = ? WHERE device_id = ? AND"
-                                    " account_id = (SELECT id FROM accounts WHERE username = ?)");
-        for (const auto& d : devices) {
-            update.bind(1, d.seen_ms).bind(2, std::int64_t{d.device_id}).bind(3, d.username);
-            update.run();
-        }
-        tx.commit();
-        return {};
-    } catch (const std::exception& e) {
-        return database_error("recording when a device was seen", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "recording when a device was seen", [&](SqliteDb& db) -> Status {
+            auto& update =
+                db.statement("UPDATE devices SET last_seen_ms = ? WHERE device_id = ? AND"
+                             " account_id = (SELECT id FROM accounts WHERE username = ?)");
+            for (const auto& d : devices) {
+                update.bind(1, d.seen_ms).bind(2, std::int64_t{d.device_id}).bind(3, d.username);
+                update.run();
+            }
+            return {};
+        });
 }
 
 Status SqliteStore::replace_signed_prekey(const std::string& username, std::uint32_t device_id,
                                           const SignedPrekeyRecord& prekey) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        auto device = device_row(db, username, device_id);
-        if (!device)
-            return make_error(Errc::not_found, "no such device");
-        auto& update = db.statement("UPDATE devices SET signed_prekey_id = ?, signed_prekey = ?,"
-                                    " signed_prekey_signature = ? WHERE id = ?");
-        update.bind(1, std::int64_t{prekey.id})
-            .bind_blob(2, prekey.public_key)
-            .bind_blob(3, prekey.signature)
-            .bind(4, *device);
-        update.run();
-        tx.commit();
-        return {};
-    } catch (const std::exception& e) {
-        return database_error("replacing a signed prekey", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "replacing a signed prekey", [&](SqliteDb& db) -> Status {
+            auto device = device_row(db, username, device_id);
+            if (!device)
+                return make_error(Errc::not_found, "no such device");
+            auto& update =
+                db.statement("UPDATE devices SET signed_prekey_id = ?, signed_prekey = ?,"
+                             " signed_prekey_signature = ? WHERE id = ?");
+            update.bind(1, std::int64_t{prekey.id})
+                .bind_blob(2, prekey.public_key)
+                .bind_blob(3, prekey.signature)
+                .bind(4, *device);
+            update.run();
+            return {};
+        });
 }
 
 Status SqliteStore::add_one_time_prekeys(const std::string& username, std::uint32_t device_id,
                                          std::span<const OneTimePrekeyRecord> prekeys) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        auto device = device_row(db, username, device_id);
-        if (!device)
-            return make_error(Errc::not_found, "no such device");
-        insert_prekeys(db, *device, prekeys);
-        tx.commit();
-        return {};
-    } catch (const std::exception& e) {
-        return database_error("adding one-time prekeys", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "adding one-time prekeys", [&](SqliteDb& db) -> Status {
+            auto device = device_row(db, username, device_id);
+            if (!device)
+                return make_error(Errc::not_found, "no such device");
+            insert_prekeys(db, *device, prekeys);
+            return {};
+        });
 }
 
 Result<std::uint32_t> SqliteStore::count_one_time_prekeys(const std::string& username,
                                                           std::uint32_t device_id) {
-    std::lock_guard lock(m_read_mutex);
-    try {
-        StatementUse q(m_reader->statement(
-            "SELECT COUNT(*) FROM one_time_prekeys k JOIN devices d ON d.id = k.device"
-            " JOIN accounts a ON a.id = d.account_id WHERE a.username = ? AND d.device_id = ?"));
-        q->bind(1, username).bind(2, std::int64_t{device_id});
-        if (!q->step())
-            return 0u;
-        return static_cast<std::uint32_t>(q->column_int64(0));
-    } catch (const std::exception& e) {
-        return database_error("counting one-time prekeys", e);
-    }
+    return locked_read(
+        m_read_mutex, *m_reader, "counting one-time prekeys",
+        [&](SqliteDb& db) -> Result<std::uint32_t> {
+            StatementUse q(db.statement(
+                "SELECT COUNT(*) FROM one_time_prekeys k JOIN devices d ON d.id = k.device"
+                " JOIN accounts a ON a.id = d.account_id WHERE a.username = ? AND d.device_id = "
+                "?"));
+            q->bind(1, username).bind(2, std::int64_t{device_id});
+            if (!q->step())
+                return 0u;
+            return static_cast<std::uint32_t>(q->column_int64(0));
+        });
 }
 
 Result<std::optional<std::vector<PrekeyBundleRecord>>>
 SqliteStore::take_prekey_bundles(const std::string& username,
                                  std::span<const std::uint32_t> device_ids) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        auto account = account_row(db, username);
-        if (!account)
-            return std::optional<std::vector<PrekeyBundleRecord>>{};
-        std::vector<PrekeyBundleRecord> bundles;
-        for (auto& [row, bundle] : active_bundles(db, username, *account, device_ids)) {
-            bundle.one_time_prekey = take_one_time_prekey(db, row);
-            bundles.push_back(std::move(bundle));
-        }
-        tx.commit();
-        return std::optional<std::vector<PrekeyBundleRecord>>(std::move(bundles));
-    } catch (const std::exception& e) {
-        return database_error("handing out prekey bundles", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "handing out prekey bundles",
+        [&](SqliteDb& db) -> Result<std::optional<std::vector<PrekeyBundleRecord>>> {
+            auto account = account_row(db, username);
+            if (!account)
+                return std::optional<std::vector<PrekeyBundleRecord>>{};
+            std::vector<PrekeyBundleRecord> bundles;
+            for (auto& [row, bundle] : active_bundles(db, username, *account, device_ids)) {
+                bundle.one_time_prekey = take_one_time_prekey(db, row);
+                bundles.push_back(std::move(bundle));
+            }
+            return std::optional<std::vector<PrekeyBundleRecord>>(std::move(bundles));
+        });
 }
 
 Result<EnqueueOutcome> SqliteStore::enqueue(const NewEnvelope& env, std::int64_t now_ms) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        auto stored = enqueue_in(db, env, now_ms, m_next_delivery_id);
-        if (stored)
-            tx.commit();
-        return stored;
-    } catch (const std::exception& e) {
-        return database_error("storing an envelope", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "storing an envelope", [&](SqliteDb& db) -> Result<EnqueueOutcome> {
+            auto stored = enqueue_in(db, env, now_ms, m_next_delivery_id);
+            return stored;
+        });
 }
 
 Result<std::vector<StoredEnvelope>> SqliteStore::queued(const std::string& username,
                                                         std::uint32_t device_id,
                                                         std::uint64_t after_id, std::size_t limit) {
-    std::lock_guard lock(m_read_mutex);
-    auto& db = *m_reader;
-    try {
-        auto device = device_row(db, username, device_id);
-        if (!device)
-            return std::vector<StoredEnvelope>{};
-        // Group messages take their content from the payload they reference, group changes
-        // from the change log; 1:1 envelopes carry theirs in the row.
-        StatementUse q(db.statement(
-            "SELECT m.delivery_id, m.message_id, m.from_username, m.from_device, m.type,"
-            " m.ciphertext, m.server_ts, m.payload, p.message_id, p.ciphertext, p.group_id,"
-            " m.group_id, m.change_revision, c.state, c.signer, c.signature, c.server_ts,"
-            " m.expired_to, m.expired_sent_ts"
-            " FROM mailbox m LEFT JOIN payloads p ON p.id = m.payload"
-            " LEFT JOIN group_changes c ON c.group_id = m.group_id"
-            " AND c.revision = m.change_revision"
-            " WHERE m.device = ? AND m.delivery_id > ? ORDER BY m.delivery_id LIMIT ?"));
-        q->bind(1, *device)
-            .bind(2, static_cast<std::int64_t>(after_id))
-            .bind(3, static_cast<std::int64_t>(limit));
-        std::vector<StoredEnvelope> out;
-        while (q->step()) {
-            StoredEnvelope e{static_cast<std::uint64_t>(q->column_int64(0)),
-                             q->column_blob(1),
-                             q->column_text(2),
-                             static_cast<std::uint32_t>(q->column_int64(3)),
-                             static_cast<std::uint32_t>(q->column_int64(4)),
-                             q->column_blob(5),
-                             q->column_int64(6),
-                             {},
-                             std::nullopt,
-                             std::nullopt};
-            if (!q->column_is_null(17)) {
-                e.expired = ExpiredRecord{e.message_id, q->column_text(17), q->column_blob(11),
-                                          q->column_int64(18)};
-            } else if (q->column_int64(7) != 0) {
-                e.message_id = q->column_blob(8);
-                e.ciphertext = q->column_blob(9);
-                e.group_id = q->column_blob(10);
-            } else if (q->column_int64(12) != 0) {
-                e.group_id = q->column_blob(11);
-                e.change = GroupChangeRecord{
-                    e.group_id,         static_cast<std::uint64_t>(q->column_int64(12)),
-                    q->column_blob(13), q->column_text(14),
-                    q->column_blob(15), q->column_int64(16)};
+    return locked_read(
+        m_read_mutex, *m_reader, "reading a mailbox",
+        [&](SqliteDb& db) -> Result<std::vector<StoredEnvelope>> {
+            auto device = device_row(db, username, device_id);
+            if (!device)
+                return std::vector<StoredEnvelope>{};
+            // Group messages take their content from the payload they reference, group changes
+            // from the change log; 1:1 envelopes carry theirs in the row.
+            StatementUse q(db.statement(
+                "SELECT m.delivery_id, m.message_id, m.from_username, m.from_device, m.type,"
+                " m.ciphertext, m.server_ts, m.payload, p.message_id, p.ciphertext, p.group_id,"
+                " m.group_id, m.change_revision, c.state, c.signer, c.signature, c.server_ts,"
+                " m.expired_to, m.expired_sent_ts"
+                " FROM mailbox m LEFT JOIN payloads p ON p.id = m.payload"
+                " LEFT JOIN group_changes c ON c.group_id = m.group_id"
+                " AND c.revision = m.change_revision"
+                " WHERE m.device = ? AND m.delivery_id > ? ORDER BY m.delivery_id LIMIT ?"));
+            q->bind(1, *device)
+                .bind(2, static_cast<std::int64_t>(after_id))
+                .bind(3, static_cast<std::int64_t>(limit));
+            std::vector<StoredEnvelope> out;
+            while (q->step()) {
+                StoredEnvelope e{static_cast<std::uint64_t>(q->column_int64(0)),
+                                 q->column_blob(1),
+                                 q->column_text(2),
+                                 static_cast<std::uint32_t>(q->column_int64(3)),
+                                 static_cast<std::uint32_t>(q->column_int64(4)),
+                                 q->column_blob(5),
+                                 q->column_int64(6),
+                                 {},
+                                 std::nullopt,
+                                 std::nullopt};
+                if (!q->column_is_null(17)) {
+                    e.expired = ExpiredRecord{e.message_id, q->column_text(17), q->column_blob(11),
+                                              q->column_int64(18)};
+                } else if (q->column_int64(7) != 0) {
+                    e.message_id = q->column_blob(8);
+                    e.ciphertext = q->column_blob(9);
+                    e.group_id = q->column_blob(10);
+                } else if (q->column_int64(12) != 0) {
+                    e.group_id = q->column_blob(11);
+                    e.change = GroupChangeRecord{
+                        e.group_id,         static_cast<std::uint64_t>(q->column_int64(12)),
+                        q->column_blob(13), q->column_text(14),
+                        q->column_blob(15), q->column_int64(16)};
+                }
+                out.push_back(std::move(e));
             }
-            out.push_back(std::move(e));
-        }
-        return out;
-    } catch (const std::exception& e) {
-        return database_error("reading a mailbox", e);
-    }
+            return out;
+        });
 }
 
 Result<std::size_t> SqliteStore::ack(const std::string& username, std::uint32_t device_id,
                                      std::span<const std::uint64_t> delivery_ids) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        const std::size_t deleted = ack_in(db, username, device_id, delivery_ids);
-        tx.commit();
-        return deleted;
-    } catch (const std::exception& e) {
-        return database_error("deleting acknowledged envelopes", e);
-    }
+    return write_transaction<SqliteTransaction>(m_mutex, *m_db, "deleting acknowledged envelopes",
+                                                [&](SqliteDb& db) -> Result<std::size_t> {
+                                                    const std::size_t deleted = ack_in(
+                                                        db, username, device_id, delivery_ids);
+                                                    return deleted;
+                                                });
 }
 
 Result<std::vector<MailboxWriteOutcome>>
 SqliteStore::write_mailbox(std::span<const MailboxWrite> writes) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        std::vector<MailboxWriteOutcome> outcomes;
-        outcomes.reserve(writes.size());
-        for (const auto& write : writes) {
-            if (const auto* env = std::get_if<NewEnvelope>(&write.what)) {
-                outcomes.emplace_back(std::in_place_index<0>,
-                                      enqueue_in(db, *env, write.now_ms, m_next_delivery_id));
-            } else if (const auto* a = std::get_if<MailboxAck>(&write.what)) {
-                outcomes.emplace_back(std::in_place_index<1>,
-                                      ack_in(db, a->username, a->device_id, a->delivery_ids));
-            } else if (const auto* m = std::get_if<NewGroupMessage>(&write.what)) {
-                outcomes.emplace_back(std::in_place_index<2>,
-                                      group_message_in(db, *m, write.now_ms, m_next_delivery_id));
-            } else {
-                outcomes.emplace_back(std::in_place_index<2>,
-                                      group_change_in(db, std::get<NewGroupChange>(write.what),
-                                                      write.now_ms, m_next_delivery_id));
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "writing a batch of mailbox changes",
+        [&](SqliteDb& db) -> Result<std::vector<MailboxWriteOutcome>> {
+            std::vector<MailboxWriteOutcome> outcomes;
+            outcomes.reserve(writes.size());
+            for (const auto& write : writes) {
+                if (const auto* env = std::get_if<NewEnvelope>(&write.what)) {
+                    outcomes.emplace_back(std::in_place_index<0>,
+                                          enqueue_in(db, *env, write.now_ms, m_next_delivery_id));
+                } else if (const auto* a = std::get_if<MailboxAck>(&write.what)) {
+                    outcomes.emplace_back(std::in_place_index<1>,
+                                          ack_in(db, a->username, a->device_id, a->delivery_ids));
+                } else if (const auto* m = std::get_if<NewGroupMessage>(&write.what)) {
+                    outcomes.emplace_back(
+                        std::in_place_index<2>,
+                        group_message_in(db, *m, write.now_ms, m_next_delivery_id));
+                } else {
+                    outcomes.emplace_back(std::in_place_index<2>,
+                                          group_change_in(db, std::get<NewGroupChange>(write.what),
+                                                          write.now_ms, m_next_delivery_id));
+                }
             }
-        }
-        tx.commit();
-        return outcomes;
-    } catch (const std::exception& e) {
-        return database_error("writing a batch of mailbox changes", e);
-    }
+            return outcomes;
+        });
 }
 
 std::uint64_t SqliteStore::allocate_delivery_id() {
@@ -1096,102 +989,87 @@ std::uint64_t SqliteStore::allocate_delivery_id() {
 Result<std::optional<SendRecord>> SqliteStore::find_send(const std::string& from_username,
                                                          std::uint32_t from_device_id,
                                                          std::span<const std::uint8_t> message_id) {
-    std::lock_guard lock(m_read_mutex);
-    try {
-        return lookup_send(*m_reader, from_username, std::int64_t{from_device_id}, message_id);
-    } catch (const std::exception& e) {
-        return database_error("looking up a send", e);
-    }
+    return locked_read(m_read_mutex, *m_reader, "looking up a send",
+                       [&](SqliteDb& db) -> Result<std::optional<SendRecord>> {
+                           return lookup_send(db, from_username, std::int64_t{from_device_id},
+                                              message_id);
+                       });
 }
 
 Result<PurgeOutcome> SqliteStore::purge_before(std::int64_t cutoff_ms, std::int64_t now_ms) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        // Read before the delete, while the payloads that group rows reference still exist.
-        auto expired = expired_messages(db, cutoff_ms);
-        auto& purge_mailbox = db.statement("DELETE FROM mailbox WHERE server_ts < ?");
-        purge_mailbox.bind(1, cutoff_ms);
-        purge_mailbox.run();
-        PurgeOutcome outcome;
-        outcome.deleted = static_cast<std::size_t>(db.changes());
-        // The trigger frees payloads with their last mailbox row; a payload no row references
-        // (a write interrupted by a crash cannot leave one, but an older relay might) goes too.
-        auto& purge_payloads =
-            db.statement("DELETE FROM payloads WHERE server_ts < ?"
-                         " AND NOT EXISTS (SELECT 1 FROM mailbox WHERE payload = payloads.id)");
-        purge_payloads.bind(1, cutoff_ms);
-        purge_payloads.run();
-        auto& purge_sends = db.statement("DELETE FROM sends WHERE server_ts < ?");
-        purge_sends.bind(1, cutoff_ms);
-        purge_sends.run();
-        for (const auto& [sender, record] : expired)
-            queue_notices(db, sender, record, now_ms, m_next_delivery_id, outcome.notices);
-        tx.commit();
-        return outcome;
-    } catch (const std::exception& e) {
-        return database_error("purging expired envelopes", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "purging expired envelopes", [&](SqliteDb& db) -> Result<PurgeOutcome> {
+            // Read before the delete, while the payloads that group rows reference still exist.
+            auto expired = expired_messages(db, cutoff_ms);
+            auto& purge_mailbox = db.statement("DELETE FROM mailbox WHERE server_ts < ?");
+            purge_mailbox.bind(1, cutoff_ms);
+            purge_mailbox.run();
+            PurgeOutcome outcome;
+            outcome.deleted = static_cast<std::size_t>(db.changes());
+            // The trigger frees payloads with their last mailbox row; a payload no row references
+            // (a write interrupted by a crash cannot leave one, but an older relay might) goes too.
+            auto& purge_payloads =
+                db.statement("DELETE FROM payloads WHERE server_ts < ?"
+                             " AND NOT EXISTS (SELECT 1 FROM mailbox WHERE payload = payloads.id)");
+            purge_payloads.bind(1, cutoff_ms);
+            purge_payloads.run();
+            auto& purge_sends = db.statement("DELETE FROM sends WHERE server_ts < ?");
+            purge_sends.bind(1, cutoff_ms);
+            purge_sends.run();
+            for (const auto& [sender, record] : expired)
+                queue_notices(db, sender, record, now_ms, m_next_delivery_id, outcome.notices);
+            return outcome;
+        });
 }
 
 Status SqliteStore::create_invite(const std::string& code, std::int64_t now_ms) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        auto& insert =
-            db.statement("INSERT OR IGNORE INTO invites (code, created_ms) VALUES (?, ?)");
-        insert.bind(1, code).bind(2, now_ms);
-        insert.run();
-        if (db.changes() != 1)
-            return make_error(Errc::already_exists, "the invite code exists already");
-        tx.commit();
-        return {};
-    } catch (const std::exception& e) {
-        return database_error("creating an invite", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "creating an invite", [&](SqliteDb& db) -> Status {
+            auto& insert =
+                db.statement("INSERT OR IGNORE INTO invites (code, created_ms) VALUES (?, ?)");
+            insert.bind(1, code).bind(2, now_ms);
+            insert.run();
+            if (db.changes() != 1)
+                return make_error(Errc::already_exists, "the invite code exists already");
+            return {};
+        });
 }
 
 Result<SqliteStore::DeletedAccount> SqliteStore::delete_account(const std::string& username) {
-    std::lock_guard lock(m_mutex);
-    auto& db = *m_db;
-    try {
-        SqliteTransaction tx(db);
-        auto account = account_row(db, username);
-        if (!account)
-            return make_error(Errc::not_found, "no account is named '" + username + "'");
-        DeletedAccount out;
-        {
-            StatementUse q(db.statement("SELECT count(*) FROM devices WHERE account_id = ?"));
-            q->bind(1, *account);
-            if (q->step())
-                out.devices = static_cast<std::size_t>(q->column_int64(0));
-        }
-        // The trigger frees group payloads whose last reference goes with the mailbox.
-        auto& mailbox = db.statement(
-            "DELETE FROM mailbox WHERE device IN (SELECT id FROM devices WHERE account_id = ?)");
-        mailbox.bind(1, *account);
-        mailbox.run();
-        out.queued = static_cast<std::size_t>(db.changes());
-        auto& prekeys = db.statement("DELETE FROM one_time_prekeys WHERE device IN (SELECT id "
-                                     "FROM devices WHERE account_id = ?)");
-        prekeys.bind(1, *account);
-        prekeys.run();
-        auto& devices = db.statement("DELETE FROM devices WHERE account_id = ?");
-        devices.bind(1, *account);
-        devices.run();
-        auto& sends = db.statement("DELETE FROM sends WHERE from_username = ?");
-        sends.bind(1, username);
-        sends.run();
-        auto& accounts = db.statement("DELETE FROM accounts WHERE id = ?");
-        accounts.bind(1, *account);
-        accounts.run();
-        tx.commit();
-        return out;
-    } catch (const std::exception& e) {
-        return database_error("deleting an account", e);
-    }
+    return write_transaction<SqliteTransaction>(
+        m_mutex, *m_db, "deleting an account",
+        [&](SqliteDb& db) -> Result<SqliteStore::DeletedAccount> {
+            auto account = account_row(db, username);
+            if (!account)
+                return make_error(Errc::not_found, "no account is named '" + username + "'");
+            DeletedAccount out;
+            {
+                StatementUse q(db.statement("SELECT count(*) FROM devices WHERE account_id = ?"));
+                q->bind(1, *account);
+                if (q->step())
+                    out.devices = static_cast<std::size_t>(q->column_int64(0));
+            }
+            // The trigger frees group payloads whose last reference goes with the mailbox.
+            auto& mailbox = db.statement("DELETE FROM mailbox WHERE device IN (SELECT id FROM "
+                                         "devices WHERE account_id = ?)");
+            mailbox.bind(1, *account);
+            mailbox.run();
+            out.queued = static_cast<std::size_t>(db.changes());
+            auto& prekeys = db.statement("DELETE FROM one_time_prekeys WHERE device IN (SELECT id "
+                                         "FROM devices WHERE account_id = ?)");
+            prekeys.bind(1, *account);
+            prekeys.run();
+            auto& devices = db.statement("DELETE FROM devices WHERE account_id = ?");
+            devices.bind(1, *account);
+            devices.run();
+            auto& sends = db.statement("DELETE FROM sends WHERE from_username = ?");
+            sends.bind(1, username);
+            sends.run();
+            auto& accounts = db.statement("DELETE FROM accounts WHERE id = ?");
+            accounts.bind(1, *account);
+            accounts.run();
+            return out;
+        });
 }
 
 } // namespace veil::relay
@@ -1199,82 +1077,83 @@ Result<SqliteStore::DeletedAccount> SqliteStore::delete_account(const std::strin
 namespace veil::relay {
 
 Result<std::optional<GroupRecord>> SqliteStore::find_group(std::span<const std::uint8_t> group_id) {
-    std::lock_guard lock(m_read_mutex);
-    try {
-        StatementUse q(m_reader->statement(
-            "SELECT revision, state, state_hash FROM groups WHERE group_id = ?"));
-        q->bind_blob(1, group_id);
-        if (!q->step())
-            return std::optional<GroupRecord>{};
-        return std::optional<GroupRecord>(GroupRecord{
-            Bytes(group_id.begin(), group_id.end()), static_cast<std::uint64_t>(q->column_int64(0)),
-            q->column_blob(1), q->column_blob(2)});
-    } catch (const std::exception& e) {
-        return database_error("reading a group", e);
-    }
+    return locked_read(
+        m_read_mutex, *m_reader, "reading a group",
+        [&](SqliteDb& db) -> Result<std::optional<GroupRecord>> {
+            StatementUse q(
+                db.statement("SELECT revision, state, state_hash FROM groups WHERE group_id = ?"));
+            q->bind_blob(1, group_id);
+            if (!q->step())
+                return std::optional<GroupRecord>{};
+            return std::optional<GroupRecord>(
+                GroupRecord{Bytes(group_id.begin(), group_id.end()),
+                            static_cast<std::uint64_t>(q->column_int64(0)), q->column_blob(1),
+                            q->column_blob(2)});
+        });
 }
 
 Result<std::optional<GroupMembership>>
 SqliteStore::find_group_member(std::span<const std::uint8_t> group_id,
                                const std::string& username) {
-    std::lock_guard lock(m_read_mutex);
-    try {
-        StatementUse q(m_reader->statement("SELECT admin, current, left_revision FROM"
-                                           " group_members WHERE group_id = ? AND username = ?"));
-        q->bind_blob(1, group_id).bind(2, username);
-        if (!q->step())
-            return std::optional<GroupMembership>{};
-        return std::optional<GroupMembership>(
-            GroupMembership{q->column_int64(0) != 0, q->column_int64(1) != 0,
-                            static_cast<std::uint64_t>(q->column_int64(2))});
-    } catch (const std::exception& e) {
-        return database_error("reading a group member", e);
-    }
+    return locked_read(m_read_mutex, *m_reader, "reading a group member",
+                       [&](SqliteDb& db) -> Result<std::optional<GroupMembership>> {
+                           StatementUse q(
+                               db.statement("SELECT admin, current, left_revision FROM"
+                                            " group_members WHERE group_id = ? AND username = ?"));
+                           q->bind_blob(1, group_id).bind(2, username);
+                           if (!q->step())
+                               return std::optional<GroupMembership>{};
+                           return std::optional<GroupMembership>(
+                               GroupMembership{q->column_int64(0) != 0, q->column_int64(1) != 0,
+                                               static_cast<std::uint64_t>(q->column_int64(2))});
+                       });
 }
 
 Result<std::vector<GroupChangeRecord>>
 SqliteStore::group_changes(std::span<const std::uint8_t> group_id, std::uint64_t after_revision,
                            std::uint64_t up_to_revision, std::size_t limit) {
-    std::lock_guard lock(m_read_mutex);
-    try {
-        StatementUse q(m_reader->statement(
-            "SELECT revision, state, signer, signature, server_ts FROM group_changes"
-            " WHERE group_id = ? AND revision > ? AND revision <= ? ORDER BY revision LIMIT ?"));
-        q->bind_blob(1, group_id)
-            .bind(2, static_cast<std::int64_t>(std::min<std::uint64_t>(after_revision, INT64_MAX)))
-            .bind(3, static_cast<std::int64_t>(std::min<std::uint64_t>(up_to_revision, INT64_MAX)))
-            .bind(4, static_cast<std::int64_t>(limit));
-        std::vector<GroupChangeRecord> out;
-        while (q->step())
-            out.push_back(GroupChangeRecord{Bytes(group_id.begin(), group_id.end()),
-                                            static_cast<std::uint64_t>(q->column_int64(0)),
-                                            q->column_blob(1), q->column_text(2), q->column_blob(3),
-                                            q->column_int64(4)});
-        return out;
-    } catch (const std::exception& e) {
-        return database_error("reading group changes", e);
-    }
+    return locked_read(
+        m_read_mutex, *m_reader, "reading group changes",
+        [&](SqliteDb& db) -> Result<std::vector<GroupChangeRecord>> {
+            StatementUse q(db.statement(
+                "SELECT revision, state, signer, signature, server_ts FROM group_changes"
+                " WHERE group_id = ? AND revision > ? AND revision <= ? ORDER BY revision LIMIT "
+                "?"));
+            q->bind_blob(1, group_id)
+                .bind(2,
+                      static_cast<std::int64_t>(std::min<std::uint64_t>(after_revision, INT64_MAX)))
+                .bind(3,
+                      static_cast<std::int64_t>(std::min<std::uint64_t>(up_to_revision, INT64_MAX)))
+                .bind(4, static_cast<std::int64_t>(limit));
+            std::vector<GroupChangeRecord> out;
+            while (q->step())
+                out.push_back(GroupChangeRecord{Bytes(group_id.begin(), group_id.end()),
+                                                static_cast<std::uint64_t>(q->column_int64(0)),
+                                                q->column_blob(1), q->column_text(2),
+                                                q->column_blob(3), q->column_int64(4)});
+            return out;
+        });
 }
 
 Result<std::vector<DeviceAddress>> SqliteStore::devices_of(std::span<const std::string> usernames) {
-    std::lock_guard lock(m_read_mutex);
-    try {
-        StatementUse q(m_reader->statement(
-            "SELECT d.device_id FROM devices d JOIN accounts a ON a.id = d.account_id"
-            " WHERE a.username = ? AND d.removed_ms IS NULL ORDER BY d.device_id"));
-        std::vector<std::string> sorted(usernames.begin(), usernames.end());
-        std::sort(sorted.begin(), sorted.end());
-        std::vector<DeviceAddress> out;
-        for (const auto& name : sorted) {
-            q->bind(1, name);
-            while (q->step())
-                out.push_back(DeviceAddress{name, static_cast<std::uint32_t>(q->column_int64(0))});
-            q->reset();
-        }
-        return out;
-    } catch (const std::exception& e) {
-        return database_error("listing devices", e);
-    }
+    return locked_read(
+        m_read_mutex, *m_reader, "listing devices",
+        [&](SqliteDb& db) -> Result<std::vector<DeviceAddress>> {
+            StatementUse q(db.statement(
+                "SELECT d.device_id FROM devices d JOIN accounts a ON a.id = d.account_id"
+                " WHERE a.username = ? AND d.removed_ms IS NULL ORDER BY d.device_id"));
+            std::vector<std::string> sorted(usernames.begin(), usernames.end());
+            std::sort(sorted.begin(), sorted.end());
+            std::vector<DeviceAddress> out;
+            for (const auto& name : sorted) {
+                q->bind(1, name);
+                while (q->step())
+                    out.push_back(
+                        DeviceAddress{name, static_cast<std::uint32_t>(q->column_int64(0))});
+                q->reset();
+            }
+            return out;
+        });
 }
 
 } // namespace veil::relay

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace veil::relay::transport {
 namespace {
@@ -550,8 +551,16 @@ void Connection::push(std::uint64_t delivery_id, const std::shared_ptr<const Byt
                       TimePoint now) {
     if (m_state != State::open || !m_session.authenticated)
         return;
-    if (delivery_id <= m_session.drained_up_to || m_session.drain_pending)
-        return; // the drain after authentication carried it, or a later page of it will
+    if (m_session.drain_pending)
+        return; // a later page of the drain after authentication will carry it
+    if (m_session.track_deliveries) {
+        // Relays on one database take delivery ids from blocks of their own, so an id below the
+        // drain's last one may well be new: only the ids handed over count.
+        if (m_session.was_acked(delivery_id) || !m_session.delivered.insert(delivery_id).second)
+            return;
+    } else if (delivery_id <= m_session.drained_up_to) {
+        return; // the drain after authentication carried it
+    }
     if (m_out_push_bytes + frame->size() > m_options.max_outgoing_bytes) {
         // The envelope stays in the mailbox until acked, so closing loses nothing: the client
         // gets it again from the drain when it reconnects.
@@ -562,6 +571,33 @@ void Connection::push(std::uint64_t delivery_id, const std::shared_ptr<const Byt
         return;
     }
     queue(frame, true);
+    flush();
+}
+
+void Connection::push_stored(const std::vector<std::uint64_t>& delivery_ids,
+                             const std::vector<std::shared_ptr<const Bytes>>& frames, bool complete,
+                             TimePoint now) {
+    if (m_state != State::open || !m_session.authenticated || m_session.drain_pending)
+        return;
+    if (complete && (!m_session.acked.empty() || !m_session.acked_before.empty())) {
+        std::unordered_set<std::uint64_t> queued(delivery_ids.begin(), delivery_ids.end());
+        std::erase_if(m_session.acked, [&](std::uint64_t id) { return !queued.count(id); });
+        std::erase_if(m_session.acked_before, [&](std::uint64_t id) { return !queued.count(id); });
+    }
+    for (std::size_t i = 0; i < delivery_ids.size() && i < frames.size(); ++i) {
+        const std::uint64_t id = delivery_ids[i];
+        if (m_session.was_acked(id) || !m_session.delivered.insert(id).second)
+            continue;
+        if (m_out_push_bytes + frames[i]->size() > m_options.max_outgoing_bytes) {
+            // As push(): the envelope stays in the mailbox; the drain brings it after a reconnect.
+            log::warn(kLog,
+                      "connection " + std::to_string(this->id()) + " reads too slowly; closing it");
+            drop_unstarted();
+            start_close(ws::close_policy_violation, "reading too slowly", now);
+            break;
+        }
+        queue(frames[i], true);
+    }
     flush();
 }
 

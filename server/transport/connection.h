@@ -77,6 +77,14 @@ public:
     void on_error();
     // A Deliver frame (a complete WebSocket frame) pushed by the router.
     void push(std::uint64_t delivery_id, const std::shared_ptr<const Bytes>& frame, TimePoint now);
+    // Deliver frames (complete WebSocket frames) read from the mailbox on another relay's
+    // wake-up, with their delivery ids (Router::push_stored): those the connection was handed or
+    // its device acked (Session::delivered, acked) are skipped, and none while the drain is
+    // pending (its pages carry them). complete: the ids are the whole mailbox as read, so acked
+    // ids missing from them are committed and forgotten.
+    void push_stored(const std::vector<std::uint64_t>& delivery_ids,
+                     const std::vector<std::shared_ptr<const Bytes>>& frames, bool complete,
+                     TimePoint now);
     // A frame (a complete WebSocket frame) for this connection, authenticated or not, such as
     // a link channel's message. The drain's rules do not apply to it, but the limit on unread
     // pushes does: a connection that lets too many pile up is closed.

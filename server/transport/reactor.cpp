@@ -106,6 +106,18 @@ void Reactor::send_frame(std::uint64_t id, std::shared_ptr<const Bytes> frame) {
     post(std::move(task));
 }
 
+void Reactor::push_stored(std::uint64_t id, std::shared_ptr<const std::vector<std::uint64_t>> ids,
+                          std::shared_ptr<const std::vector<std::shared_ptr<const Bytes>>> frames,
+                          bool complete) {
+    Task task;
+    task.kind = Task::Kind::stored;
+    task.id = id;
+    task.stored_ids = std::move(ids);
+    task.stored_frames = std::move(frames);
+    task.complete = complete;
+    post(std::move(task));
+}
+
 void Reactor::disconnect(std::uint64_t id) {
     Task task;
     task.kind = Task::Kind::disconnect;
@@ -205,6 +217,15 @@ void Reactor::take_inbox(TimePoint now) {
             if (it == m_connections.end())
                 break; // closed meanwhile; the envelope waits in the mailbox
             it->second.connection->push(task.delivery_id, task.frame, now);
+            settle(task.id, now);
+            break;
+        }
+        case Task::Kind::stored: {
+            auto it = m_connections.find(task.id);
+            if (it == m_connections.end())
+                break; // closed meanwhile; the envelopes wait in the mailbox
+            it->second.connection->push_stored(*task.stored_ids, *task.stored_frames, task.complete,
+                                               now);
             settle(task.id, now);
             break;
         }

@@ -44,6 +44,10 @@ public:
     // Thread-safe. Queues a complete frame (not a Deliver) for connection id, whether it has
     // authenticated or not, if it still exists.
     void send_frame(std::uint64_t id, std::shared_ptr<const Bytes> frame);
+    // Connection::push_stored() on connection id, from any thread; nothing if it is gone.
+    void push_stored(std::uint64_t id, std::shared_ptr<const std::vector<std::uint64_t>> ids,
+                     std::shared_ptr<const std::vector<std::shared_ptr<const Bytes>>> frames,
+                     bool complete);
     // Thread-safe. Closes connection id, once the answers it awaits have been written.
     void disconnect(std::uint64_t id);
     // Thread-safe. The late answer to request number seq of connection id, if it still exists.
@@ -61,7 +65,7 @@ private:
     using TimePoint = Connection::TimePoint;
 
     struct Task {
-        enum class Kind { adopt, push, frame, disconnect, reply, stop };
+        enum class Kind { adopt, push, frame, disconnect, reply, stored, stop };
         Kind kind = Kind::stop;
         std::uint64_t id = 0;
         int fd = -1;
@@ -70,6 +74,10 @@ private:
         std::shared_ptr<const Bytes> frame;
         std::uint64_t seq = 0;
         std::vector<Bytes> frames;
+        // stored: Connection::push_stored()'s arguments, shared by the device's connections.
+        std::shared_ptr<const std::vector<std::uint64_t>> stored_ids;
+        std::shared_ptr<const std::vector<std::shared_ptr<const Bytes>>> stored_frames;
+        bool complete = false;
     };
 
     struct Entry {

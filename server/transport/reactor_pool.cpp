@@ -98,6 +98,44 @@ void ReactorPool::push(const std::string& username, std::uint32_t device_id,
         owner(id).push(id, delivery_id, frame);
 }
 
+void ReactorPool::push_stored(const std::string& username, std::uint32_t device_id,
+                              const std::vector<wire::Envelope>& delivers, bool complete) {
+    std::vector<std::uint64_t> targets;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_online.find({username, device_id});
+        if (it == m_online.end())
+            return;
+        targets.assign(it->second.begin(), it->second.end());
+    }
+    auto ids = std::make_shared<std::vector<std::uint64_t>>();
+    auto frames = std::make_shared<std::vector<std::shared_ptr<const Bytes>>>();
+    ids->reserve(delivers.size());
+    frames->reserve(delivers.size());
+    for (const auto& d : delivers) {
+        ids->push_back(d.deliver().delivery_id());
+        frames->push_back(std::make_shared<const Bytes>(
+            protocol::ws::encode_frame(protocol::ws::Role::server, protocol::ws::Opcode::binary,
+                                       protocol::encode_envelope(d))));
+    }
+    for (std::uint64_t id : targets)
+        owner(id).push_stored(id, ids, frames, complete);
+}
+
+bool ReactorPool::online(const std::string& username, std::uint32_t device_id) {
+    std::lock_guard lock(m_mutex);
+    return m_online.count({username, device_id}) > 0;
+}
+
+std::vector<std::pair<std::string, std::uint32_t>> ReactorPool::online_devices() {
+    std::lock_guard lock(m_mutex);
+    std::vector<std::pair<std::string, std::uint32_t>> devices;
+    devices.reserve(m_online.size());
+    for (const auto& [device, connections] : m_online)
+        devices.push_back(device);
+    return devices;
+}
+
 void ReactorPool::push_to_connection(std::uint64_t connection_id, const wire::Envelope& envelope) {
     // Ids are never reused, so a connection that is gone simply drops it in its reactor.
     if (connection_id == 0)

@@ -53,6 +53,13 @@ public:
     void push_transient(const std::string& username, std::uint32_t device_id,
                         const wire::Envelope& envelope) override;
     void disconnect(const std::string& username, std::uint32_t device_id) override;
+    void push_stored(const std::string& username, std::uint32_t device_id,
+                     const std::vector<wire::Envelope>& delivers, bool complete) override;
+
+    // Whether a connection here is authenticated as the device now.
+    bool online(const std::string& username, std::uint32_t device_id);
+    // The devices with a connection here now.
+    std::vector<std::pair<std::string, std::uint32_t>> online_devices();
 
 private:
     using DeviceKey = std::pair<std::string, std::uint32_t>;

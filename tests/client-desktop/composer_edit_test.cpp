@@ -4,6 +4,7 @@
 
 #include <QKeyEvent>
 #include <QMimeData>
+#include <QScrollBar>
 #include <QUrl>
 
 namespace veil::desktop {
@@ -58,6 +59,23 @@ TEST_CASE("the composer grows with its lines up to a limit") {
     CHECK(many > three);
     composer.setText(QString(QStringLiteral("line\n")).repeated(100));
     CHECK(composer.height() == many);
+}
+
+TEST_CASE("the composer scrolls only at its most lines, and fits again after it is emptied") {
+    test::app();
+    ComposerEdit composer;
+    composer.resize(400, composer.height());
+    composer.show();
+    CHECK(composer.verticalScrollBarPolicy() == Qt::ScrollBarAlwaysOff);
+    composer.setText(QString(QStringLiteral("line\n")).repeated(20));
+    CHECK(composer.verticalScrollBarPolicy() == Qt::ScrollBarAsNeeded);
+    // Sent: emptied while narrow (as when the window lays out), then widened again.
+    composer.resize(60, composer.height());
+    composer.setText(QStringLiteral("Works for me. Bring water, the hut is closed until May."));
+    composer.clear();
+    composer.resize(400, composer.height());
+    CHECK(composer.verticalScrollBarPolicy() == Qt::ScrollBarAlwaysOff);
+    CHECK_FALSE(composer.verticalScrollBar()->isVisible());
 }
 
 TEST_CASE("pasting files attaches them and pasting rich text types plain text") {

@@ -75,6 +75,12 @@ TEST_CASE("a relay moved from SQLite to PostgreSQL keeps every account, group an
     CHECK(refused.err.find("stop the relay first") != std::string::npos);
 
     relay.reset();
+    // An account the operator disabled stays disabled on the new store.
+    auto disabled = veil::test::run(
+        {VEIL_RELAY_BIN, "admin", "account", "disable", "carol", "--data", data.string()}, {},
+        dir.path(), "admin");
+    INFO(disabled.err);
+    REQUIRE(disabled.code == 0);
     const auto queued = sqlite_count(data, "SELECT count(*) FROM mailbox");
     CHECK(queued >= 4); // bob: two messages, the group's creation and its message; carol: one
     auto moved = migrate(dir.path(), data.string(), target.conninfo());
@@ -88,6 +94,13 @@ TEST_CASE("a relay moved from SQLite to PostgreSQL keeps every account, group an
         CHECK(target.query_int64(sql) == sqlite_count(data, sql.c_str()));
     }
     CHECK(target.query_int64("SELECT count(*) FROM mailbox") == queued);
+    CHECK(target.query_int64("SELECT count(*) FROM account_flags WHERE username = 'carol'") == 1);
+    auto enabled = veil::test::run({VEIL_RELAY_BIN, "admin", "account", "enable", "carol", "--data",
+                                    data.string(), "--store", target.conninfo()},
+                                   {}, dir.path(), "admin");
+    INFO(enabled.err);
+    REQUIRE(enabled.code == 0);
+    CHECK(target.query_int64("SELECT count(*) FROM account_flags") == 0);
 
     // A second copy into the now populated database is refused.
     auto twice = migrate(dir.path(), data.string(), target.conninfo());

@@ -114,6 +114,10 @@ veil::test::Run admin(const std::filesystem::path& dir, std::vector<std::string>
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("--data");
     argv.push_back((dir / "relay").string());
+    if (relay_on_postgres()) {
+        argv.push_back("--store");
+        argv.push_back(relay_database(dir / "relay").conninfo());
+    }
     return veil::test::run(argv, {}, dir, "admin");
 }
 
@@ -143,7 +147,8 @@ TEST_CASE("a misspelled key in the config file stops the relay, naming the key")
 }
 
 TEST_CASE("clients that connect to the admin listener and send nothing, or dribble, hold up no "
-          "health check") {
+          "health check",
+          "[relay-store]") {
     TempDir dir("veil-ops-slow");
     Relay relay(dir.path(), kAdminOptions);
     const std::string address = admin_address(dir.path() / "relay");
@@ -169,7 +174,8 @@ TEST_CASE("clients that connect to the admin listener and send nothing, or dribb
         ::close(fd);
 }
 
-TEST_CASE("metrics count exactly the messages real clients sent, in valid exposition text") {
+TEST_CASE("metrics count exactly the messages real clients sent, in valid exposition text",
+          "[relay-store]") {
     TempDir dir("veil-ops-metrics");
     Relay relay(dir.path(), kAdminOptions);
     const auto relay_dir = dir.path() / "relay";
@@ -304,7 +310,8 @@ bool authenticated_devices_become(const std::filesystem::path& relay_dir, double
 
 } // namespace
 
-TEST_CASE("admin commands report a populated relay and the audit passes its real store") {
+TEST_CASE("admin commands report a populated relay and the audit passes its real store",
+          "[relay-store]") {
     TempDir dir("veil-ops-admin");
     Relay relay(dir.path(), kAdminOptions);
     populate(dir.path(), relay.url());
@@ -351,6 +358,21 @@ TEST_CASE("admin commands report a populated relay and the audit passes its real
     CHECK(audit.out.find("group payload ") != std::string::npos);
     CHECK(audit.out.find("attachments (1)") != std::string::npos);
     CHECK(audit.out.find("every one is opaque ciphertext") != std::string::npos);
+
+    if (relay_on_postgres()) {
+        // No fake backup: the commands that make one, and nothing copied.
+        const auto dest = dir.path() / "backup";
+        auto backup = admin(dir.path(), {"backup", dest.string()});
+        CHECK(backup.code == 1);
+        CHECK(backup.out.find("pg_dump --format=custom --file='" +
+                              (dest / "relay.pgdump").string() + "' --dbname='" +
+                              relay_database(dir.path() / "relay").conninfo() + "'") !=
+              std::string::npos);
+        CHECK(backup.out.find("cp -a '" + (dir.path() / "relay" / "blobs").string()) !=
+              std::string::npos);
+        CHECK(backup.err.find("nothing was copied") != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(dest));
+    }
 }
 
 TEST_CASE("the audit fails naming a planted plaintext record or file, never quoting it") {
@@ -389,7 +411,8 @@ TEST_CASE("the audit fails naming a planted plaintext record or file, never quot
     }
 }
 
-TEST_CASE("a disabled account cannot authenticate, its socket closes and sends to it are refused") {
+TEST_CASE("a disabled account cannot authenticate, its socket closes and sends to it are refused",
+          "[relay-store]") {
     TempDir dir("veil-ops-disable");
     Relay relay(dir.path(), kAdminOptions);
     Client alice = make_client(dir.path(), relay.url(), "alice");

@@ -660,3 +660,68 @@ TEMPLATE_TEST_CASE("the items of one write_mailbox call see the earlier ones, an
     CHECK(backend.count("SELECT COUNT(*) FROM sends") == 2);
     CHECK(store->find_send("alice", 1, Bytes(16, 3)).value() == std::nullopt);
 }
+
+TEMPLATE_TEST_CASE("the acks of one write_mailbox call each count the rows they delete, once",
+                   "[store]", SqliteBackend, PostgresBackend) {
+    TestType backend;
+    auto store = backend.open();
+    REQUIRE(store->create_account(account("alice"), 1));
+    REQUIRE(store->create_account(account("bob"), 1));
+    auto earlier = store->write_mailbox(std::vector<MailboxWrite>{
+        MailboxWrite{envelope("bob", 1), 10},
+        MailboxWrite{envelope("bob", 2), 10},
+        MailboxWrite{NewEnvelope{"bob",
+                                 1,
+                                 "alice",
+                                 false,
+                                 Bytes(16, 3),
+                                 Bytes(32, 3),
+                                 {EnvelopeCopy{"alice", 1, 1, Bytes(10, 9), 0}}},
+                     10},
+    });
+    REQUIRE(earlier);
+    const auto id = [&](std::size_t i) {
+        return std::get<0>((*earlier)[i]).value().delivery_ids[0];
+    };
+    const std::uint64_t r1 = id(0), r2 = id(1), to_alice = id(2);
+    auto now = envelope("bob", 4);
+    now.copies[0].delivery_id = store->allocate_delivery_id();
+    const std::uint64_t r3 = now.copies[0].delivery_id;
+    const std::vector<MailboxWrite> writes{
+        MailboxWrite{now, 20},
+        MailboxWrite{MailboxAck{"bob", 1, {r1, r1}}, 21},   // the same id twice in one ack
+        MailboxWrite{MailboxAck{"bob", 1, {r1}}, 22},       // acked already in this batch
+        MailboxWrite{MailboxAck{"bob", 1, {r3, r2}}, 23},   // one from this batch, one older
+        MailboxWrite{MailboxAck{"bob", 1, {r3}}, 24},       // this batch's row, acked again
+        MailboxWrite{MailboxAck{"bob", 1, {to_alice}}, 25}, // someone else's row
+        MailboxWrite{MailboxAck{"bob", 9, {r2}}, 26},       // no such device
+        MailboxWrite{MailboxAck{"nobody", 1, {r2}}, 27},    // no such account
+        MailboxWrite{envelope("bob", 5), 28},
+    };
+    auto out = store->write_mailbox(writes);
+    REQUIRE(out);
+    REQUIRE(out->size() == writes.size());
+    const auto acked = [&](std::size_t i) { return std::get<1>((*out)[i]).value(); };
+    CHECK(acked(1) == 1);
+    CHECK(acked(2) == 0);
+    CHECK(acked(3) == 2);
+    CHECK(acked(4) == 0);
+    CHECK(acked(5) == 0);
+    CHECK(acked(6) == 0);
+    CHECK(acked(7) == 0);
+    REQUIRE(std::get<0>((*out)[8]));
+    auto bob = store->queued("bob", 1, 0, 10);
+    REQUIRE(bob);
+    REQUIRE(bob->size() == 1);
+    CHECK((*bob)[0].message_id == Bytes(16, 5));
+    auto alice = store->queued("alice", 1, 0, 10);
+    REQUIRE(alice);
+    REQUIRE(alice->size() == 1);
+    CHECK((*alice)[0].delivery_id == to_alice);
+    // The send acked inside the batch is still in the send log: a retry is a duplicate.
+    auto retry =
+        store->write_mailbox(std::vector<MailboxWrite>{MailboxWrite{envelope("bob", 4), 30}});
+    REQUIRE(retry);
+    REQUIRE(std::get<0>((*retry)[0]));
+    CHECK(std::get<0>((*retry)[0])->duplicate);
+}

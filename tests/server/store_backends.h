@@ -8,7 +8,9 @@
 #include "support/temp_dir.h"
 
 #include "core/pg_db.h"
+#include "core/postgres_admin.h"
 #include "core/postgres_store.h"
+#include "core/sqlite_admin.h"
 #include "core/sqlite_db.h"
 #include "core/sqlite_store.h"
 
@@ -28,6 +30,12 @@ struct SqliteBackend {
         auto store = SqliteStore::open(data.string());
         REQUIRE(store);
         return std::move(store.value());
+    }
+    // The operator's view of the same storage (open() first: it creates the store).
+    std::unique_ptr<RelayAdmin> open_admin() {
+        auto admin = SqliteAdmin::open(data.string());
+        REQUIRE(admin);
+        return std::move(admin.value());
     }
     std::int64_t count(const std::string& sql) {
         SqliteDb db((data / "relay.db").string());
@@ -53,6 +61,12 @@ struct PostgresBackend {
         INFO((store ? "" : store.error().message));
         REQUIRE(store);
         return std::move(store.value());
+    }
+    std::unique_ptr<RelayAdmin> open_admin() {
+        auto admin = PostgresAdmin::open(db.conninfo());
+        INFO((admin ? "" : admin.error().message));
+        REQUIRE(admin);
+        return std::move(admin.value());
     }
     std::int64_t count(const std::string& sql) { return db.query_int64(sql); }
     void break_sends() {

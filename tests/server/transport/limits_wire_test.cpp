@@ -6,6 +6,7 @@
 #include "server/relay_fixture.h"
 #include "server/transport/wire_client.h"
 #include "server/transport/wire_login.h"
+#include "support/postgres_test_db.h"
 
 #include <catch2/catch.hpp>
 
@@ -118,11 +119,17 @@ TEST_CASE("an account sending past its rate is throttled with a retry-after whil
     CHECK(send(alice_client, keys, "carol", 100).has_send_result());
 }
 
-TEST_CASE("one sender flooding an offline queue meets its quota while other senders still get "
-          "through, until the queue is collected") {
+namespace {
+
+// One sender floods carol's offline queue past the per-sender quota (5), another fills it to the
+// per-device quota (8); carol collects, and the first sender's refused send goes through.
+// store_args: the relay's --store option, or none for SQLite.
+void flood_offline_queue(const std::vector<std::string>& store_args) {
     TempDir dir("veil-quota");
-    RelayProcess relay(dir.path(),
-                       {"--quota-queued-per-sender", "5", "--quota-queued-per-device", "8"});
+    std::vector<std::string> args = {"--quota-queued-per-sender", "5", "--quota-queued-per-device",
+                                     "8"};
+    args.insert(args.end(), store_args.begin(), store_args.end());
+    RelayProcess relay(dir.path(), args);
     RelayFixture keys;
     const TestUser carol = keys.make_user("carol");
     register_offline(relay.port(), keys, carol);
@@ -168,6 +175,18 @@ TEST_CASE("one sender flooding an offline queue meets its quota while other send
     REQUIRE(next(carol_client).has_ok());
     auto retried = send(bob_client, keys, "carol", 6);
     CHECK(retried.has_send_result());
+}
+
+} // namespace
+
+TEST_CASE("one sender flooding an offline queue meets its quota while other senders still get "
+          "through, until the queue is collected") {
+    flood_offline_queue({});
+}
+
+TEST_CASE("on PostgreSQL the offline queue quotas engage exactly as on SQLite") {
+    veil::test::PostgresTestDb db;
+    flood_offline_queue({"--store", db.conninfo()});
 }
 
 TEST_CASE("an address opening connections past its rate has the extra ones closed at once, "
