@@ -881,6 +881,10 @@ void MainWindow::on_state_changed(engine::State state) {
             m_devices_dialog->refresh();
         break;
     case engine::State::failed: m_state_label->setText(tr("Stopped")); break;
+    case engine::State::damaged:
+        m_state_label->setText(tr("Stopped: the message store is damaged; restore it from a "
+                                  "snapshot"));
+        break;
     }
 }
 

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -224,13 +225,61 @@ Result<store::GroupRow> find_group(store::AccountStore& store, const std::string
     return named.front();
 }
 
+namespace {
+
+struct EnvironmentSecrets {
+    std::optional<SecretBytes> passphrase;
+    std::optional<SecretBytes> new_passphrase;
+};
+
+EnvironmentSecrets& environment_secrets() {
+    static EnvironmentSecrets secrets;
+    return secrets;
+}
+
+std::optional<SecretBytes> take_variable(const char* name) {
+    char* value = std::getenv(name);
+    if (!value)
+        return std::nullopt;
+    const std::size_t size = std::strlen(value);
+    SecretBytes copy(size);
+    if (size > 0)
+        std::memcpy(copy.data(), value, size);
+    // getenv points into the environment itself: for a variable the process started with, into
+    // the block the kernel placed on the stack, which is what /proc/PID/environ reads. unsetenv
+    // only drops the pointer to it, so the bytes are wiped first.
+    OPENSSL_cleanse(value, size);
+    ::unsetenv(name);
+    return copy;
+}
+
+} // namespace
+
+void take_secrets_from_environment() {
+    auto& secrets = environment_secrets();
+    secrets.passphrase = take_variable("VEIL_PASSPHRASE");
+    secrets.new_passphrase = take_variable("VEIL_NEW_PASSPHRASE");
+}
+
+std::optional<SecretBytes> take_environment_passphrase() {
+    return std::exchange(environment_secrets().passphrase, std::nullopt);
+}
+
+void put_environment_passphrase(std::optional<SecretBytes> passphrase) {
+    environment_secrets().passphrase = std::move(passphrase);
+}
+
+const std::optional<SecretBytes>& environment_new_passphrase() {
+    return environment_secrets().new_passphrase;
+}
+
 bool read_passphrase(const GlobalOptions& options, bool confirm, SecretBytes& out) {
-    if (const char* env = std::getenv("VEIL_PASSPHRASE")) {
-        if (*env == '\0') {
+    if (const auto& env = environment_secrets().passphrase) {
+        if (env->empty()) {
             err("VEIL_PASSPHRASE is set but empty");
             return false;
         }
-        out = SecretBytes::from_string(env);
+        out = env->clone();
         return true;
     }
     if (!options.passphrase_file.empty()) {

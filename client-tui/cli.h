@@ -5,6 +5,7 @@
 #include "util/secret_bytes.h"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,21 @@ struct GlobalOptions {
     int timeout_s = 30;             // for verbs that wait for the relay
 };
 
-// Reads the passphrase from VEIL_PASSPHRASE, --passphrase-file, or (on a terminal) a prompt.
-// confirm asks twice when prompting (for a new profile).
+// Takes VEIL_PASSPHRASE and VEIL_NEW_PASSPHRASE out of the environment, once, first thing in
+// main: each value is copied into a SecretBytes held by this module, its bytes in the
+// environment are overwritten in place and the variable is unset. Children therefore inherit
+// neither, and /proc/PID/environ, which shows the environment block the process started with
+// as it now is in memory, shows the names followed by zero bytes instead of the secrets.
+void take_secrets_from_environment();
+// A secret taken from the environment: nullopt when the variable was not set (it may have been
+// set but empty). take_* hands it over, leaving nullopt behind; put_* gives it back.
+std::optional<SecretBytes> take_environment_passphrase();
+void put_environment_passphrase(std::optional<SecretBytes> passphrase);
+const std::optional<SecretBytes>& environment_new_passphrase();
+
+// Reads the passphrase from VEIL_PASSPHRASE (as take_secrets_from_environment kept it),
+// --passphrase-file, or (on a terminal) a prompt. confirm asks twice when prompting (for a new
+// profile).
 bool read_passphrase(const GlobalOptions& options, bool confirm, SecretBytes& out);
 
 int cmd_register(const GlobalOptions& options, const std::string& name,

@@ -473,6 +473,10 @@ int cmd_encryption(const GlobalOptions& options, const std::string& to, bool gro
             for (const auto& d : m.devices) {
                 std::cout << "  device " << d.device_id << ": "
                           << (d.session ? "session" : "no session yet");
+                if (d.missing_messages > 0)
+                    std::cout << ", " << d.missing_messages
+                              << (d.missing_messages == 1 ? " message" : " messages")
+                              << " sent but not received";
                 if (details->group)
                     std::cout << (d.holds_sender_key ? ", has your group key"
                                                      : ", gets your group key with your next "
@@ -541,22 +545,17 @@ int cmd_passphrase(const GlobalOptions& options) {
     if (!read_passphrase(options, false, current))
         return exit_usage;
     SecretBytes next;
-    if (const char* env = std::getenv("VEIL_NEW_PASSPHRASE")) {
-        next = SecretBytes::from_string(env);
+    if (const auto& env = environment_new_passphrase()) {
+        next = env->clone();
     } else if (::isatty(STDIN_FILENO)) {
         GlobalOptions prompt_only = options;
         prompt_only.passphrase_file.clear();
         std::cerr << "The new passphrase:\n";
         // read_passphrase prompts (twice, to confirm) when neither the environment nor a
         // file gives one; VEIL_PASSPHRASE is the current passphrase, so it is set aside here.
-        const char* from_env = std::getenv("VEIL_PASSPHRASE");
-        std::string saved = from_env ? from_env : "";
-        if (from_env)
-            ::unsetenv("VEIL_PASSPHRASE");
+        auto saved = take_environment_passphrase();
         bool ok = read_passphrase(prompt_only, /*confirm=*/true, next);
-        if (from_env)
-            ::setenv("VEIL_PASSPHRASE", saved.c_str(), 1);
-        std::fill(saved.begin(), saved.end(), '\0');
+        put_environment_passphrase(std::move(saved));
         if (!ok)
             return exit_usage;
     } else {
@@ -606,8 +605,9 @@ int cmd_restore_snapshot(const GlobalOptions& options) {
     }
     std::cout << "restored the profile from the snapshot " << restored->filename().string()
               << "; the damaged database is kept as account.db.damaged-" << now_ms << "\n"
-              << "messages that came after the snapshot are not in it; a contact whose "
-                 "messages no longer decrypt needs veil encryption NAME restart"
+              << "messages that came after the snapshot are not in it; with a contact whose "
+                 "messages no longer decrypt a new session starts by itself, once (veil "
+                 "encryption NAME restart starts one by hand)"
               << std::endl;
     return exit_ok;
 }

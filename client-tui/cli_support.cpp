@@ -136,8 +136,7 @@ std::unique_ptr<qt::ClientSession> open_session(const GlobalOptions& options,
     if (!session) {
         err(session.error().message);
         if (session.error().code == Errc::corrupt)
-            err("nothing was written to it; veil restore-snapshot puts the newest good snapshot "
-                "in its place and keeps the damaged file aside");
+            err(kRestoreHint);
         code = exit_for(session.error());
         return nullptr;
     }

@@ -22,6 +22,11 @@ void quit_on_signals();
 // Whether SIGINT or SIGTERM ended the event loop (verbs that run until stopped exit 0 then).
 bool stopped_by_signal();
 void err(const std::string& message);
+// Said after a damaged database is found, at open or while in use.
+inline constexpr const char* kRestoreHint =
+    "nothing more was written to it; veil restore-snapshot puts the newest good snapshot in its "
+    "place and keeps the damaged file aside";
+
 int exit_for(const Error& e);
 // Group verbs: an unknown group or member is a failed action, not a profile problem.
 int group_exit(const Error& e);
@@ -100,6 +105,8 @@ public:
             m_ever_ready = true;
         if (state == engine::State::failed)
             finish(exit_refused);
+        if (state == engine::State::damaged)
+            finish(exit_profile);
     }
     // What a timeout means at this point, when no error was reported ("timed out: ...").
     void waiting_for(const std::string& what) {
@@ -109,6 +116,8 @@ public:
     void on_error(const Error& e) override {
         m_last_error = e.message;
         err(e.message);
+        if (e.message == engine::kStoreDamaged)
+            err(kRestoreHint);
     }
 
 protected:

@@ -65,6 +65,8 @@ int usage_error(const std::string& message) {
 int main(int argc, char** argv) {
     // Key material lives in this process; a core file would write it to disk.
     veil::disable_core_dumps();
+    // Before anything can start a child or read the environment: the passphrases leave it.
+    veil::tui::take_secrets_from_environment();
     // Until the profile's log file is open, only warnings reach stderr.
     veil::log::set_level(veil::log::Level::warn);
     veil::tui::GlobalOptions options;

@@ -305,7 +305,9 @@ public:
     void on_error(const Error& error) override {
         log::info(kLog, std::string("shown an error: ") + errc_name(error.code));
         if (model)
-            model->set_error(error.message);
+            model->set_error(error.message == engine::kStoreDamaged
+                                 ? error.message + " (quit, then run veil restore-snapshot)"
+                                 : error.message);
         notify();
     }
 

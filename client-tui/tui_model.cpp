@@ -41,6 +41,7 @@ const char* connection_label(engine::State state) {
     case engine::State::authenticating: return "signing in\xE2\x80\xA6";
     case engine::State::ready: return "online";
     case engine::State::failed: return "failed";
+    case engine::State::damaged: return "store damaged: quit, then veil restore-snapshot";
     }
     return "?";
 }
@@ -1511,12 +1512,17 @@ void TuiModel::encryption(const Command& command) {
                                         : std::string("not verified")) +
                 "\n";
         for (const auto& d : m.devices)
-            text += "  device " + std::to_string(d.device_id) + ": " +
-                    (d.session ? "session" : "no session yet") +
-                    (group ? (d.holds_sender_key ? ", has your group key"
-                                                 : ", gets your group key with your next message")
-                           : "") +
-                    "\n";
+            text +=
+                "  device " + std::to_string(d.device_id) + ": " +
+                (d.session ? "session" : "no session yet") +
+                (d.missing_messages > 0 ? ", " + std::to_string(d.missing_messages) +
+                                              (d.missing_messages == 1 ? " message" : " messages") +
+                                              " sent but not received"
+                                        : std::string()) +
+                (group ? (d.holds_sender_key ? ", has your group key"
+                                             : ", gets your group key with your next message")
+                       : "") +
+                "\n";
     }
     text += group ? "/encryption renew: a new group key.\n"
                   : "/encryption restart: new sessions. /verify: the safety number.\n";

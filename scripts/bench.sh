@@ -30,6 +30,8 @@ workloads=(
     "B6 veil-bench-relay-store"
     "B7 veil-bench-crypto"
     "B8 veil-bench-client-db"
+    "UI1 veil-bench-tui-layout"
+    "UI2 veil-bench-desktop-delegate"
 )
 
 store=${VEIL_BENCH_STORE:-sqlite}

@@ -10,6 +10,7 @@
 #include <signal/session_record.h>
 #include <signal/session_state.h>
 
+#include <optional>
 #include <string>
 
 namespace veil::crypto {
@@ -107,6 +108,111 @@ Result<SecretBytes> decrypt_whisper_message(StoreContext& store, session_cipher*
     return detail::to_secret(plaintext.get());
 }
 
+// A reader of just enough of the protobuf wire format to walk libsignal's stored session
+// record (LocalStorageProtocol.proto): RecordStructure { currentSession = 1; repeated
+// previousSessions = 2 }, SessionStructure { repeated receiverChains = 7 }, Chain { repeated
+// messageKeys = 4 }. It reads lengths and tags only, never the key bytes themselves.
+class WireReader {
+public:
+    explicit WireReader(std::span<const std::uint8_t> bytes)
+        : m_bytes(bytes) {}
+
+    bool done() const { return m_pos >= m_bytes.size(); }
+
+    // The next field's number and, for a length-delimited field, its bytes; other fields are
+    // skipped. False when the bytes are malformed.
+    bool next(std::uint32_t& field, std::span<const std::uint8_t>& value) {
+        std::uint64_t tag = 0;
+        if (!varint(tag))
+            return false;
+        field = static_cast<std::uint32_t>(tag >> 3);
+        value = {};
+        std::uint64_t skip = 0;
+        switch (tag & 7) {
+        case 0: return varint(skip);
+        case 1: return advance(8);
+        case 5: return advance(4);
+        case 2:
+            if (!varint(skip) || skip > m_bytes.size() - m_pos)
+                return false;
+            value = m_bytes.subspan(m_pos, static_cast<std::size_t>(skip));
+            return advance(static_cast<std::size_t>(skip));
+        default: return false;
+        }
+    }
+
+private:
+    bool varint(std::uint64_t& out) {
+        out = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (m_pos >= m_bytes.size())
+                return false;
+            std::uint8_t byte = m_bytes[m_pos++];
+            out |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+            if ((byte & 0x80) == 0)
+                return true;
+        }
+        return false;
+    }
+
+    bool advance(std::size_t n) {
+        if (n > m_bytes.size() - m_pos)
+            return false;
+        m_pos += n;
+        return true;
+    }
+
+    std::span<const std::uint8_t> m_bytes;
+    std::size_t m_pos = 0;
+};
+
+// Counts the repeated field `field` inside each repeated field `outer` of message; nullopt
+// when the bytes are malformed.
+std::optional<std::uint32_t> count_nested(std::span<const std::uint8_t> message,
+                                          std::uint32_t outer, std::uint32_t field) {
+    std::uint32_t count = 0;
+    WireReader reader(message);
+    while (!reader.done()) {
+        std::uint32_t number = 0;
+        std::span<const std::uint8_t> value;
+        if (!reader.next(number, value))
+            return std::nullopt;
+        if (number != outer)
+            continue;
+        WireReader inner(value);
+        while (!inner.done()) {
+            std::uint32_t inner_number = 0;
+            std::span<const std::uint8_t> ignored;
+            if (!inner.next(inner_number, ignored))
+                return std::nullopt;
+            if (inner_number == field)
+                ++count;
+        }
+    }
+    return count;
+}
+
+// The skipped message keys kept in a serialized RecordStructure, over all its sessions.
+std::optional<std::uint32_t> kept_message_keys(std::span<const std::uint8_t> record) {
+    constexpr std::uint32_t kCurrentSession = 1, kPreviousSessions = 2, kReceiverChains = 7,
+                            kMessageKeys = 4;
+    std::uint32_t total = 0;
+    WireReader reader(record);
+    while (!reader.done()) {
+        std::uint32_t number = 0;
+        std::span<const std::uint8_t> session;
+        if (!reader.next(number, session))
+            return std::nullopt;
+        if (number != kCurrentSession && number != kPreviousSessions)
+            continue;
+        auto keys = count_nested(session, kReceiverChains, kMessageKeys);
+        if (!keys)
+            return std::nullopt;
+        total += *keys;
+    }
+    return total;
+}
+
 } // namespace
 
 Status process_bundle(StoreContext& store, const ProtocolAddress& address,
@@ -173,6 +279,30 @@ Result<std::uint32_t> sending_chain_index(StoreContext& store, const ProtocolAdd
     if (chain_key == nullptr)
         return make_error(Errc::corrupt, "the stored session has no sending chain key");
     return ratchet_chain_key_get_index(chain_key);
+}
+
+Result<std::uint32_t> missing_messages(StoreContext& store, const ProtocolAddress& address) {
+    store.take_store_error();
+    auto c_addr = c_address(address);
+    session_record* raw = nullptr;
+    int rc = signal_protocol_session_load_session(store.get(), &raw, &c_addr);
+    detail::SignalPtr<session_record> record(raw);
+    if (auto store_error = store.take_store_error())
+        return *store_error;
+    if (rc < 0)
+        return map_error(store, rc, "cannot load a session");
+    if (!record)
+        return 0U;
+    // The serialized record holds the session's keys: it is wiped when it goes.
+    signal_buffer* buffer_raw = nullptr;
+    if (session_record_serialize(&buffer_raw, record.get()) != 0)
+        return make_error(Errc::corrupt, "the stored session cannot be serialized");
+    detail::SecretBufferPtr buffer(buffer_raw);
+    auto keys =
+        kept_message_keys({signal_buffer_data(buffer.get()), signal_buffer_len(buffer.get())});
+    if (!keys)
+        return make_error(Errc::corrupt, "the stored session is malformed");
+    return *keys;
 }
 
 Result<Ciphertext> encrypt(StoreContext& store, const ProtocolAddress& address,

@@ -47,6 +47,15 @@ Result<bool> has_session(StoreContext& store, const ProtocolAddress& address);
 // indicators to offline devices) checks this first. Errc::no_session when there is no session.
 Result<std::uint32_t> sending_chain_index(StoreContext& store, const ProtocolAddress& address);
 
+// How many messages from address we know were sent but have not received: libsignal keeps the
+// key of every message it counted past on a receiving chain (a later message of the same chain
+// arrived first) until that message comes or the key is dropped, so each kept key is one gap.
+// Counted over the current session and the previous ones libsignal keeps. What it cannot count:
+// messages sent at the end of a chain after the last one we received, since no later message
+// of that chain says they exist; chains beyond libsignal's five receiving chains per session;
+// keys past 2,000 per chain (the oldest are dropped). 0 without a session.
+Result<std::uint32_t> missing_messages(StoreContext& store, const ProtocolAddress& address);
+
 Result<Ciphertext> encrypt(StoreContext& store, const ProtocolAddress& address,
                            std::span<const std::uint8_t> padded_plaintext);
 

@@ -41,6 +41,7 @@ const char* state_name(State state) {
     case State::authenticating: return "authenticating";
     case State::ready: return "ready";
     case State::failed: return "failed";
+    case State::damaged: return "damaged";
     }
     return "?";
 }
@@ -103,6 +104,8 @@ Status Engine::load_account() {
 }
 
 Status Engine::start() {
+    if (m_store.damaged())
+        return make_error(Errc::corrupt, kStoreDamaged);
     VEIL_TRY(load_account());
     if (m_relay_url.empty())
         return make_error(Errc::invalid_argument, "no relay address is set for this profile");
@@ -139,7 +142,31 @@ void Engine::set_state(State state) {
 
 void Engine::report(const Error& error) {
     log::warn(kLog, std::string(errc_name(error.code)) + ": " + error.message);
+    // A damaged store is told once, in one sentence, instead of each write that fails on it.
+    if (stop_if_store_damaged())
+        return;
     m_observer.on_error(error);
+}
+
+bool Engine::stop_if_store_damaged() {
+    if (!m_store.damaged())
+        return false;
+    if (m_state == State::damaged)
+        return true;
+    log::warn(kLog, "the account database is damaged: stopping, nothing more is acked");
+    m_started = false;
+    for (auto* timer : {&m_reconnect_timer, &m_retry_timer}) {
+        if (*timer) {
+            m_transport.cancel_timer(*timer);
+            *timer = 0;
+        }
+    }
+    m_acks_waiting.clear();
+    m_transport.close();
+    fail_requests("the message store is damaged");
+    set_state(State::damaged);
+    m_observer.on_error(make_error(Errc::corrupt, kStoreDamaged));
+    return true;
 }
 
 // ---- connection lifecycle ------------------------------------------------------------------
@@ -187,7 +214,7 @@ void Engine::on_disconnected(const std::string& reason) {
     m_listing.clear();
     m_group_in_flight.clear();
     m_group_updates.clear();
-    if (m_state == State::failed)
+    if (m_state == State::failed || m_state == State::damaged)
         return;
     if (!m_started) {
         set_state(State::offline);
@@ -664,6 +691,7 @@ void Engine::handle_direct(const wire::Deliver& d) {
         }
         record_failure(d, st.error());
         ack(d.delivery_id());
+        heal_after_restore(sender, st.error());
         return;
     }
     ack(d.delivery_id());
@@ -782,6 +810,49 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
     return {}; // unknown content from a newer client: ignored, like unknown fields
 }
 
+void Engine::heal_after_restore(const std::string& peer, const Error& error) {
+    // A profile put back from a snapshot holds the sessions of that day; whoever wrote to us
+    // since has moved on, and their messages fail to decrypt on the old state (a chain or
+    // ratchet key the restored session never saw). The repair is the encryption view's "start a
+    // new session", done once per peer and restore, so that a peer who keeps failing cannot
+    // make it loop; the person can still ask for it by hand.
+    if (error.code != Errc::invalid_message && error.code != Errc::no_session)
+        return;
+    if (peer == m_username || m_state != State::ready)
+        return;
+    auto restored = m_store.restored_at_ms();
+    if (!restored || restored.value() == 0)
+        return;
+    const std::string key = "session_healed_after_restore:" + peer;
+    const std::string restore = std::to_string(restored.value());
+    auto healed = m_store.setting(key);
+    if (!healed || healed.value() == restore)
+        return;
+    if (auto st = m_store.set_setting(key, restore); !st) {
+        report(st.error());
+        return;
+    }
+    if (auto st = restart_sessions(peer); !st) {
+        report(st.error());
+        return;
+    }
+    log::info(kLog, "started new sessions after a restore from a snapshot");
+    Effects effects;
+    Status st = add_line(peer,
+                         "Messages from " + peer +
+                             " could not be decrypted: this profile was restored from a snapshot "
+                             "older than your conversation. A new session was started, so " +
+                             peer +
+                             " can read what you send from now on; ask them to send "
+                             "again what could not be read.",
+                         effects);
+    if (!st) {
+        report(st.error());
+        return;
+    }
+    announce(effects);
+}
+
 void Engine::record_failure(const wire::Deliver& d, const Error& error) {
     // Nothing is hidden: an undecryptable message leaves a visible placeholder with the reason.
     log::warn(kLog, std::string("undecryptable message: ") + errc_name(error.code));
@@ -817,6 +888,9 @@ void Engine::record_failure(const wire::Deliver& d, const Error& error) {
 }
 
 void Engine::ack(std::uint64_t delivery_id) {
+    // What the relay holds for us stays there while the store cannot keep it.
+    if (stop_if_store_damaged())
+        return;
     if (delivery_id == 0)
         return; // a transient delivery: nothing to delete
     m_acks_waiting.push_back(delivery_id);

@@ -49,8 +49,18 @@ enum class State {
     authenticating, // registering or signing the challenge
     ready,          // authenticated; sending and receiving
     failed,         // a permanent error (e.g. username taken, auth refused); see on_error
+    // The message store found damage in its file while open (store::AccountStore::damaged):
+    // the engine disconnected and stays stopped, acknowledges nothing more to the relay (what
+    // it holds for us waits there) and writes nothing. on_error said so with kStoreDamaged.
+    // The person closes the profile and restores it from a snapshot.
+    damaged,
 };
 const char* state_name(State state);
+
+// The sentence on_error carries when the engine stops on a damaged store (State::damaged).
+inline constexpr const char* kStoreDamaged =
+    "the message store is damaged, so Veil stopped receiving and writes nothing more to it; "
+    "restore it from a snapshot";
 
 class EngineObserver {
 public:
@@ -185,6 +195,10 @@ struct DeviceSecurity {
     std::int32_t device_id = 0;
     bool session = false;          // a 1:1 session with this device is stored
     bool holds_sender_key = false; // groups: it has been sent our current sender key
+    // 1:1 messages from this device that we know were sent but have not received (a later one
+    // of the same chain came first): lost or still on their way. See crypto::missing_messages
+    // for what cannot be counted.
+    std::uint32_t missing_messages = 0;
 };
 struct MemberSecurity {
     std::string username;
@@ -576,6 +590,13 @@ private:
     void upload_attachment(std::int64_t row_id, int index);
     Status queue_uploaded(const store::MessageRow& row);
     void report(const Error& error);
+    // Once the store has found damage in its file, stops the engine for good (State::damaged)
+    // and tells the observer once. True when the store is damaged.
+    bool stop_if_store_damaged();
+    // After a 1:1 message from peer failed to decrypt with error: on a profile restored from a
+    // snapshot (store::AccountStore::restored_at_ms), starts new sessions with peer's devices
+    // (restart_sessions) once per peer and restore, and tells the person in the conversation.
+    void heal_after_restore(const std::string& peer, const Error& error);
     void check_settled();
     void flush_acks();
 

@@ -3,6 +3,7 @@
 #include "engine/engine.h"
 
 #include "crypto/sender_key.h"
+#include "crypto/session.h"
 #include "protocol/envelope_codec.h"
 #include "util/log.h"
 
@@ -34,6 +35,13 @@ Result<ConversationSecurity> Engine::conversation_security(const std::string& co
         people.push_back(conversation);
     }
     std::sort(people.begin(), people.end());
+    if (!m_store_context) {
+        // Offline, before start(): the sessions are read through libsignal all the same.
+        auto context = crypto::StoreContext::create(m_context, m_store);
+        if (!context)
+            return context.error();
+        m_store_context = std::move(context.value());
+    }
     auto identities = m_store.peer_identities();
     if (!identities)
         return identities.error();
@@ -62,6 +70,12 @@ Result<ConversationSecurity> Engine::conversation_security(const std::string& co
             DeviceSecurity device;
             device.device_id = id;
             device.session = std::find(sessions->begin(), sessions->end(), id) != sessions->end();
+            if (device.session) {
+                auto missing = crypto::missing_messages(*m_store_context, {name, id});
+                if (!missing)
+                    return missing.error();
+                device.missing_messages = missing.value();
+            }
             if (out.group) {
                 auto holds = m_store.holds_sender_key(group_id, name, id);
                 if (!holds)

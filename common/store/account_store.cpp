@@ -324,9 +324,15 @@ Status AccountStore::check_integrity() {
     auto row = stmt->step();
     if (!row)
         return row.error();
-    if (!row.value() || stmt->column_text(0) != "ok")
+    if (!row.value() || stmt->column_text(0) != "ok") {
+        m_impl->db.mark_damaged();
         return make_error(Errc::corrupt, "the account database failed its integrity check");
+    }
     return {};
+}
+
+bool AccountStore::damaged() const {
+    return m_impl->db.damaged();
 }
 
 // Transaction

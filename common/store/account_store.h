@@ -234,6 +234,12 @@ public:
     // damaged. It costs a full read of the file, so it is for an explicit "verify" action, not
     // for every open; open() itself only proves the key on the first page.
     Status check_integrity();
+    // True once damage was found in the open database: a statement met a damaged page or an
+    // I/O error (SQLite's SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_IOERR), or check_integrity()
+    // failed. From then on every write fails with Errc::corrupt and the same sentence, and
+    // nothing is written into the file (no snapshot either); reads still work. Close the store
+    // and restore_snapshot() to go on.
+    bool damaged() const;
 
     // Snapshots (store/snapshots.cpp): encrypted copies of the database under the same key, in
     // profile_dir/snapshots, for restoring a profile whose database file was damaged.
@@ -253,9 +259,17 @@ public:
     // account.db.damaged-<ms>, never deleted. Returns the snapshot used. Errors: not_found (no
     // snapshot the passphrase opens whole), busy (the profile is open elsewhere), corrupt (the
     // kdf file is damaged), io.
+    //
+    // The restored copy is older than what the relay and the other side know: before it goes in
+    // place, its next one-time prekey id jumps ahead by a random 2^20 to 2^21 (more ids than a
+    // client hands out in years of refills), so that no id uploaded after the snapshot is used
+    // again, and the restore time is recorded (restored_at_ms).
     static Result<std::filesystem::path> restore_snapshot(const std::filesystem::path& profile_dir,
                                                           const SecretBytes& passphrase,
                                                           std::int64_t now_ms);
+    // When this database was last put in place by restore_snapshot (now_ms as given there), or 0
+    // if never. Sessions older than that may have moved on at the other side.
+    Result<std::int64_t> restored_at_ms();
 
     // The raw key the database is encrypted with now (a copy; wipe it when done). It opens the
     // profile through open_with_key() until the passphrase changes.

@@ -33,6 +33,31 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
     }
 }
 
+namespace {
+
+bool is_damage(int rc) {
+    switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_IOERR: return true;
+    default: return false;
+    }
+}
+
+void latch(DamageLatch* damage, int rc) {
+    if (damage && !damage->damaged && is_damage(rc)) {
+        damage->damaged = true;
+        damage->first_rc = rc;
+    }
+}
+
+} // namespace
+
+Error damaged_error() {
+    return make_error(Errc::corrupt, "the account database is damaged, so nothing more is "
+                                     "written to it; restore it from a snapshot");
+}
+
 // Statement
 
 Statement::~Statement() {
@@ -45,6 +70,7 @@ Statement::~Statement() {
 Statement::Statement(Statement&& other) noexcept
     : m_db(other.m_db)
     , m_stmt(std::exchange(other.m_stmt, nullptr))
+    , m_damage(other.m_damage)
     , m_bind_rc(other.m_bind_rc) {}
 
 Statement& Statement::bind(int index, std::int64_t value) {
@@ -82,11 +108,14 @@ Statement& Statement::bind_null(int index) {
 Result<bool> Statement::step() {
     if (m_bind_rc != SQLITE_OK)
         return sqlite_error(m_db, m_bind_rc, "could not bind a statement parameter");
+    if (m_damage && m_damage->damaged && !sqlite3_stmt_readonly(m_stmt))
+        return damaged_error();
     int rc = sqlite3_step(m_stmt);
     if (rc == SQLITE_ROW)
         return true;
     if (rc == SQLITE_DONE)
         return false;
+    latch(m_damage, rc);
     return sqlite_error(m_db, rc, "a database statement failed");
 }
 
@@ -203,10 +232,19 @@ Status Database::check_key() {
     return sqlite_error(m_db.get(), rc, "could not read the account database");
 }
 
+Error Database::fail(int rc, std::string_view what) {
+    latch(m_damage.get(), rc);
+    return sqlite_error(m_db.get(), rc, what);
+}
+
 Status Database::exec(const char* sql) {
+    // exec runs transaction control and schema changes: once damaged, only a rollback may run
+    // (it writes nothing into the file and lets a transaction already open end).
+    if (damaged() && std::strncmp(sql, "ROLLBACK", 8) != 0)
+        return damaged_error();
     int rc = sqlite3_exec(m_db.get(), sql, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK)
-        return sqlite_error(m_db.get(), rc, "a database statement failed");
+        return fail(rc, "a database statement failed");
     return {};
 }
 
@@ -217,10 +255,10 @@ Result<Statement> Database::prepare(const char* sql) {
         int rc = sqlite3_prepare_v2(m_db.get(), sql, -1, &raw, nullptr);
         StatementPtr stmt(raw);
         if (rc != SQLITE_OK)
-            return sqlite_error(m_db.get(), rc, "could not prepare a database statement");
+            return fail(rc, "could not prepare a database statement");
         it = m_cache.emplace(sql, std::move(stmt)).first;
     }
-    return Statement(m_db.get(), it->second.get());
+    return Statement(m_db.get(), it->second.get(), m_damage.get());
 }
 
 Result<std::int64_t> Database::query_int(const char* sql) {
@@ -228,13 +266,15 @@ Result<std::int64_t> Database::query_int(const char* sql) {
     int rc = sqlite3_prepare_v2(m_db.get(), sql, -1, &raw, nullptr);
     StatementPtr stmt(raw);
     if (rc != SQLITE_OK)
-        return sqlite_error(m_db.get(), rc, "could not prepare a database query");
+        return fail(rc, "could not prepare a database query");
+    if (damaged() && !sqlite3_stmt_readonly(stmt.get()))
+        return damaged_error();
     rc = sqlite3_step(stmt.get());
     if (rc == SQLITE_ROW)
         return sqlite3_column_int64(stmt.get(), 0);
     if (rc == SQLITE_DONE)
         return make_error(Errc::database, "a database query returned no row");
-    return sqlite_error(m_db.get(), rc, "a database query failed");
+    return fail(rc, "a database query failed");
 }
 
 std::int64_t Database::last_insert_rowid() const {

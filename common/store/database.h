@@ -34,13 +34,27 @@ using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 // (SQLITE_CORRUPT, SQLITE_NOTADB once the key is known to be right) become Errc::corrupt.
 Error sqlite_error(sqlite3* db, int rc, std::string_view what);
 
+// Damage found while a Database is open. The first statement that meets a damaged page or an
+// I/O error (SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_IOERR) sets it; from then on the Database
+// refuses every write, so that nothing is written into a damaged file: a prepared statement that
+// is not read-only and every exec() but a ROLLBACK fail with damaged_error(). Reads go on, so
+// what is intact can still be shown. It stays set until the Database is closed.
+struct DamageLatch {
+    bool damaged = false;
+    int first_rc = SQLITE_OK; // the result code that set it
+};
+
+// The one error every write gets once the database was found damaged.
+Error damaged_error();
+
 // A prepared statement borrowed from the Database cache. Bind indexes start at 1, column
 // indexes at 0. Values bound are copied by SQLite, so temporaries are fine.
 class Statement {
 public:
-    Statement(sqlite3* db, sqlite3_stmt* stmt)
+    Statement(sqlite3* db, sqlite3_stmt* stmt, DamageLatch* damage = nullptr)
         : m_db(db)
-        , m_stmt(stmt) {}
+        , m_stmt(stmt)
+        , m_damage(damage) {}
     ~Statement();
     Statement(Statement&& other) noexcept;
     Statement& operator=(Statement&&) = delete;
@@ -66,6 +80,7 @@ public:
 private:
     sqlite3* m_db;
     sqlite3_stmt* m_stmt;
+    DamageLatch* m_damage; // the owning Database's, or null
     // The first bind failure, reported by step() so that call sites can chain binds.
     int m_bind_rc = SQLITE_OK;
 };
@@ -105,12 +120,26 @@ public:
     int changes() const;
     bool in_transaction() const;
     sqlite3* handle() const { return m_db.get(); }
+    // Whether a statement has met damage since the file was opened (DamageLatch).
+    bool damaged() const { return m_damage && m_damage->damaged; }
+    // Sets the latch for damage found otherwise (an integrity check that did not pass).
+    void mark_damaged() {
+        if (m_damage && !m_damage->damaged) {
+            m_damage->damaged = true;
+            m_damage->first_rc = SQLITE_CORRUPT;
+        }
+    }
 
 private:
     explicit Database(ConnectionPtr db)
-        : m_db(std::move(db)) {}
+        : m_db(std::move(db))
+        , m_damage(std::make_unique<DamageLatch>()) {}
+    // Sets the latch when rc says the file is damaged or unreadable; returns the error for rc.
+    Error fail(int rc, std::string_view what);
     // Statements are declared after the connection so that they are finalized first.
     ConnectionPtr m_db;
+    // On the heap so that Statements keep pointing at it when the Database moves.
+    std::unique_ptr<DamageLatch> m_damage;
     std::unordered_map<const char*, StatementPtr> m_cache;
 };
 

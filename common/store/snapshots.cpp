@@ -16,6 +16,7 @@
 #include <charconv>
 #include <cstring>
 #include <fcntl.h>
+#include <random>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,6 +91,44 @@ Status verify_copy(const fs::path& file, const SecretBytes& key) {
     return {};
 }
 
+// Prepares a restored copy for use before it goes in place: one-time prekey ids jump past any
+// the newer, lost database may have uploaded (AccountStore::restore_snapshot), and the restore
+// time is recorded. libsignal's prekey ids are 24-bit; a jump past the top wraps as
+// reserve_prekey_ids does.
+Status mark_restored(const fs::path& file, const SecretBytes& key, std::int64_t now_ms) {
+    constexpr std::int64_t kMaxId = 0xFFFFFE;
+    auto db = Database::open(file, false);
+    if (!db)
+        return db.error();
+    VEIL_TRY(unlock_database(db.value(), key));
+    auto next = db->query_int("SELECT value FROM meta WHERE key = 'next_prekey_id'");
+    if (!next)
+        return next.error();
+    std::random_device random;
+    std::uniform_int_distribution<std::int64_t> jump(std::int64_t{1} << 20, std::int64_t{1} << 21);
+    std::int64_t after = next.value() + jump(random);
+    if (after > kMaxId)
+        after = after - kMaxId;
+    // One cached statement, so each use ends (and resets it) before the next.
+    auto put = [&db](std::string_view name, std::int64_t value) -> Status {
+        auto stmt = db->prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
+        if (!stmt)
+            return stmt.error();
+        return stmt->bind(1, name).bind(2, value).run();
+    };
+    VEIL_TRY(db->exec("BEGIN IMMEDIATE"));
+    Status st = put("next_prekey_id", after);
+    if (st)
+        st = put("restored_at_ms", now_ms);
+    if (st)
+        st = db->exec("COMMIT");
+    if (!st) {
+        (void)db->exec("ROLLBACK");
+        return st.error();
+    }
+    return {};
+}
+
 // Copies every page of source into the new file target under the same key.
 Status copy_database(Database& source, const fs::path& target, const SecretBytes& key) {
     int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -153,6 +192,10 @@ void AccountStore::remove_snapshots(const fs::path& profile_dir) {
 
 Result<bool> AccountStore::snapshot_if_older(std::int64_t now_ms, std::int64_t max_age_ms,
                                              int keep) {
+    // A copy of a damaged file would be refused by verify_copy anyway; refusing first also
+    // keeps the rotation from touching the good snapshots a restore will need.
+    if (m_impl->db.damaged())
+        return damaged_error();
     const fs::path dir = m_impl->profile_dir / kSnapshotDir;
     auto existing = snapshots(m_impl->profile_dir);
     if (!existing.empty()) {
@@ -213,6 +256,7 @@ Result<fs::path> restore_first_good(const fs::path& profile_dir, const SecretByt
         if (ec)
             return make_error(Errc::io, "could not copy the snapshot: " + ec.message());
         fs::permissions(restoring, fs::perms::owner_read | fs::perms::owner_write, ec);
+        VEIL_TRY(mark_restored(restoring, key.value(), now_ms));
         VEIL_TRY(fsync_path(restoring, false));
         VEIL_TRY(set_aside(profile_dir, ".damaged-" + std::to_string(now_ms)));
         if (::rename(restoring.c_str(), (profile_dir / kDbName).c_str()) != 0)
@@ -245,6 +289,13 @@ Result<fs::path> restore_chosen_snapshot(const fs::path& profile_dir, const Secr
     if (std::find(all.begin(), all.end(), chosen) == all.end())
         return make_error(Errc::not_found, "there is no such snapshot of this profile");
     return restore_first_good(profile_dir, passphrase, now_ms, {chosen});
+}
+
+Result<std::int64_t> AccountStore::restored_at_ms() {
+    auto at = m_impl->meta_int("restored_at_ms");
+    if (!at)
+        return at.error();
+    return at.value().value_or(0);
 }
 
 } // namespace veil::store

@@ -66,7 +66,10 @@ TEST_CASE_METHOD(DelegateFixture, "our bubbles sit on the right and others' on t
     CHECK(image.pixelColor(780, h1 / 2) != QColor(Qt::white));
 }
 
-TEST_CASE_METHOD(DelegateFixture, "a 1 MiB line and 100,000 emoji lay out quickly and offer more") {
+// How long these bubbles take is measured by bench/desktop/message_delegate_bench.cpp (UI2).
+TEST_CASE_METHOD(DelegateFixture,
+                 "a 1 MiB line, 100,000 emoji and heavy combining marks lay out in bounded "
+                 "bubbles and the cut one offers more") {
     std::string emoji;
     for (int i = 0; i < 100'000; ++i)
         emoji += "\xF0\x9F\x98\x80";
@@ -75,18 +78,11 @@ TEST_CASE_METHOD(DelegateFixture, "a 1 MiB line and 100,000 emoji lay out quickl
         marks += "\xCC\x81"; // combining acute accent
     model.set_conversation("bob", {incoming("bob", 1, std::string(1 << 20, 'w')),
                                    incoming("bob", 2, emoji), incoming("bob", 3, marks)});
-    QElapsedTimer timer;
-    timer.start();
     for (int row = 0; row < 3; ++row) {
         QStyleOptionViewItem o = option(row);
         CHECK(o.rect.height() < 2000);
-        paint(row);
+        CHECK_FALSE(paint(row).isNull());
     }
-#ifdef VEIL_SANITIZED
-    CHECK(timer.elapsed() < 15000); // the sanitizers' checks on every glyph it lays out
-#else
-    CHECK(timer.elapsed() < 3000);
-#endif
 
     // "Show more" at the end of the cut bubble asks for the whole text.
     int more = 0;

@@ -3,6 +3,7 @@
 // full session at debug log level, then every file the relay and the clients wrote, every log
 // and every stdout and stderr is searched for them.
 #include "cli_harness.h"
+#include "rpc_client.h"
 
 #include <catch2/catch.hpp>
 
@@ -108,6 +109,32 @@ TEST_CASE("the relay and the terminal app run with core dumps off") {
     auto daemon = alice.start({"daemon"});
     REQUIRE(daemon->wait_for_output("veil: daemon ready", 30s, true));
     CHECK(core_limit(daemon->pid()) == "0 0");
+    daemon->signal(SIGTERM);
+    CHECK(daemon->wait(20s) == std::optional<int>(0));
+}
+
+TEST_CASE("the terminal app takes VEIL_PASSPHRASE out of its environment: /proc/PID/environ "
+          "shows only zero bytes where it was") {
+    TempDir dir("veil-env-passphrase");
+    Relay relay(dir.path());
+    Client alice = make_client(dir.path(), relay.url(), "alice");
+    REQUIRE(alice.passphrase.size() >= 8);
+    auto daemon = alice.start({"daemon"});
+    REQUIRE(daemon->wait_for_output("veil: daemon ready", 30s, true));
+    // The initial environment block as the process holds it now: each entry ends with a 0.
+    const std::string block = veil::test::read_file(std::filesystem::path("/proc") /
+                                                    std::to_string(daemon->pid()) / "environ");
+    REQUIRE_FALSE(block.empty());
+    CHECK(block.find(alice.passphrase) == std::string::npos);
+    // The name stays in the block, its value wiped in place (not shortened: the block cannot be).
+    const std::string name = "VEIL_PASSPHRASE=";
+    auto at = block.find(name);
+    REQUIRE(at != std::string::npos);
+    CHECK(block.compare(at + name.size(), alice.passphrase.size(),
+                        std::string(alice.passphrase.size(), '\0')) == 0);
+    // It still opened the profile with it: the daemon answers.
+    veil::test::e2e::RpcClient rpc(alice.profile / "veil.sock");
+    CHECK(rpc.call(1, "contacts").find("\"result\"") != std::string::npos);
     daemon->signal(SIGTERM);
     CHECK(daemon->wait(20s) == std::optional<int>(0));
 }

@@ -92,3 +92,76 @@ TEST_CASE("a damaged profile is refused at open with a hint, restore-snapshot br
     REQUIRE(lee.run({"send", "kim", "and back from lee quebec5"}).code == 0);
     CHECK(count(kim.run({"receive", "--json"}).out, "quebec5") == 1);
 }
+
+TEST_CASE("after a snapshot older than the conversation is restored, the session heals by "
+          "itself once, both sides read each other again and nothing decrypts twice") {
+    TempDir dir("veil-snapshot-heal");
+    Relay relay(dir.path());
+    Client kim = make_client(dir.path(), relay.url(), "kim");
+    Client lee = make_client(dir.path(), relay.url(), "lee");
+    std::string kim_seen; // everything kim's receive printed, over every run
+    std::string lee_seen;
+    std::string kim_err;
+    auto kim_receive = [&] {
+        auto got = kim.run({"receive", "--json"});
+        REQUIRE(got.code == 0);
+        kim_seen += got.out;
+        kim_err += got.err;
+        return got.out;
+    };
+    auto lee_receive = [&] {
+        auto got = lee.run({"receive", "--json"});
+        REQUIRE(got.code == 0);
+        lee_seen += got.out;
+        return got.out;
+    };
+
+    // A session both ways, then the day's snapshot of kim's profile holds it.
+    REQUIRE(lee.run({"send", "kim", "one from lee romeo1"}).code == 0);
+    REQUIRE(count(kim_receive(), "romeo1") == 1);
+    REQUIRE(kim.run({"send", "lee", "two from kim romeo2"}).code == 0);
+    REQUIRE(count(lee_receive(), "romeo2") == 1);
+    std::filesystem::remove_all(kim.profile / "snapshots");
+    REQUIRE(kim.run({"contacts"}).code == 0); // the next open writes a snapshot
+    REQUIRE(files_starting(kim.profile / "snapshots", "account-").size() == 1);
+
+    // The ratchet turns twice more after the snapshot.
+    REQUIRE(lee.run({"send", "kim", "three from lee romeo3"}).code == 0);
+    REQUIRE(count(kim_receive(), "romeo3") == 1);
+    REQUIRE(kim.run({"send", "lee", "four from kim romeo4"}).code == 0);
+    REQUIRE(count(lee_receive(), "romeo4") == 1);
+    REQUIRE(lee.run({"send", "kim", "five from lee romeo5"}).code == 0);
+    REQUIRE(count(kim_receive(), "romeo5") == 1);
+
+    auto restored = kim.run({"restore-snapshot"});
+    INFO(restored.err);
+    REQUIRE(restored.code == 0);
+
+    // lee goes on with the session kim's restored profile no longer follows: the message fails
+    // visibly, and kim's client starts a new session by itself and says so once.
+    REQUIRE(lee.run({"send", "kim", "after the restore romeo6"}).code == 0);
+    auto failed = kim_receive();
+    INFO(failed);
+    INFO(kim_err);
+    CHECK(failed.find("romeo6") == std::string::npos);
+    CHECK(failed.find("could not decrypt this message") != std::string::npos);
+    CHECK(count(failed, "A new session was started") == 1);
+
+    // Both sides read each other again, each message once.
+    REQUIRE(kim.run({"send", "lee", "healed from kim romeo7"}).code == 0);
+    CHECK(count(lee_receive(), "romeo7") == 1);
+    REQUIRE(lee.run({"send", "kim", "healed from lee romeo8"}).code == 0);
+    CHECK(count(kim_receive(), "romeo8") == 1);
+    REQUIRE(kim.run({"send", "lee", "and again from kim romeo9"}).code == 0);
+    REQUIRE(lee.run({"send", "kim", "and again from lee romeo10"}).code == 0);
+    CHECK(count(lee_receive(), "romeo9") == 1);
+    CHECK(count(kim_receive(), "romeo10") == 1);
+    // Nothing came twice, and the notice was given once.
+    for (const char* word : {"romeo7", "romeo9"})
+        CHECK(count(lee_seen, word) == 1);
+    for (const char* word : {"romeo8", "romeo10"})
+        CHECK(count(kim_seen, word) == 1);
+    CHECK(count(kim_seen, "romeo6") == 0);
+    CHECK(count(kim_seen, "A new session was started") == 1);
+    CHECK(count(lee_seen, "could not decrypt") == 0);
+}

@@ -8,8 +8,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
+#include <vector>
 
 using namespace veil;
 using namespace veil::crypto;
@@ -136,7 +141,7 @@ Field signal_message(const Ciphertext& ct) {
     return *inner;
 }
 
-enum class Tamper { body, mac, counter };
+enum class Tamper { body, mac, counter, ratchet_key };
 
 // A signal message is a version byte, a protobuf (ratchet key 1, counter 2, previous counter 3,
 // ciphertext 4) and an 8-byte MAC over everything before it.
@@ -155,6 +160,14 @@ Ciphertext tampered(Ciphertext ct, Tamper where) {
         auto counter = find_field(ct.bytes, msg.offset + 1, proto_end, 2);
         REQUIRE(counter);
         ct.bytes[counter->offset] ^= 0x01;
+        break;
+    }
+    case Tamper::ratchet_key: {
+        // The last byte of the 33-byte key (0x05 and 32 bytes of the point).
+        auto key = find_field(ct.bytes, msg.offset + 1, proto_end, 1);
+        REQUIRE(key);
+        REQUIRE(key->length == 33);
+        ct.bytes[key->offset + key->length - 1] ^= 0x01;
         break;
     }
     }
@@ -297,7 +310,7 @@ TEST_CASE("a tampered whisper message is rejected and leaves every store unchang
     Bytes bob_before = bob.store->snapshot();
     Bytes alice_before = alice.store->snapshot();
 
-    auto where = GENERATE(Tamper::body, Tamper::mac, Tamper::counter);
+    auto where = GENERATE(Tamper::body, Tamper::mac, Tamper::counter, Tamper::ratchet_key);
     auto result = receive(bob, alice, tampered(genuine, where));
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().code == Errc::invalid_message);
@@ -359,6 +372,44 @@ TEST_CASE("a replayed whisper message is rejected as a duplicate and changes not
     CHECK(bob.store->snapshot() == before);
 }
 
+// The first byte of a Signal message is its version: (message version << 4) | current version.
+// libsignal-protocol-c speaks version 3; 2 and below are legacy, 4 and above unknown.
+TEST_CASE("whisper and prekey messages of an old or unknown protocol version are rejected and "
+          "change nothing") {
+    const auto version =
+        GENERATE(std::uint8_t{0x22}, std::uint8_t{0x11}, std::uint8_t{0x44}, std::uint8_t{0xff});
+    CAPTURE(int(version));
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    auto first = send(alice, bob, "first contact");
+    REQUIRE(first.type == CiphertextType::prekey);
+    {
+        Ciphertext other = first;
+        other.bytes[0] = version;
+        const Bytes before = bob.store->snapshot();
+        bob.store->begin();
+        auto result = receive(bob, alice, other);
+        bob.store->rollback();
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.error().code == Errc::invalid_message);
+        CHECK(bob.store->snapshot() == before);
+    }
+    CHECK(*receive(bob, alice, first) == "first contact");
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+
+    auto whisper = send(alice, bob, "on the ratchet");
+    REQUIRE(whisper.type == CiphertextType::whisper);
+    Ciphertext other = whisper;
+    other.bytes[0] = version;
+    const Bytes before = bob.store->snapshot();
+    auto result = receive(bob, alice, other);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().code == Errc::invalid_message);
+    CHECK(bob.store->snapshot() == before);
+    CHECK(*receive(bob, alice, whisper) == "on the ratchet");
+}
+
 TEST_CASE("a replayed prekey message is rejected as a duplicate") {
     Party alice = make_party("alice");
     Party bob = make_party("bob");
@@ -382,6 +433,171 @@ TEST_CASE("messages delivered out of order within the skip window all decrypt") 
     CHECK(*receive(bob, alice, m2) == "two");
     CHECK(*receive(bob, alice, m0) == "zero");
     CHECK(*receive(bob, alice, m1) == "one");
+}
+
+namespace {
+
+// One message of the shuffled conversation below.
+struct InFlight {
+    int turn = 0;    // the sender's chain: turn t is Alice's when t is even
+    int counter = 0; // its place in the chain (each turn starts a new chain at 0)
+    Ciphertext ct;
+    std::string text;
+};
+
+// What the receiver of a run of turns has been given, as libsignal will remember it: the chains
+// in the order their first message arrived, the last five of them (libsignal-protocol-c keeps
+// five receiving chains per session), and for each the counters delivered.
+struct ReceiverModel {
+    std::vector<int> chains;
+    std::map<int, std::set<int>> delivered;
+
+    void deliver(const InFlight& m) {
+        if (std::find(chains.begin(), chains.end(), m.turn) == chains.end())
+            chains.push_back(m.turn);
+        delivered[m.turn].insert(m.counter);
+    }
+
+    // Messages counted past but not received, on the chains libsignal still holds.
+    std::uint32_t gaps() const {
+        std::uint32_t n = 0;
+        std::size_t first = chains.size() > 5 ? chains.size() - 5 : 0;
+        for (std::size_t i = first; i < chains.size(); ++i) {
+            const auto& got = delivered.at(chains[i]);
+            int top = *got.rbegin();
+            n += static_cast<std::uint32_t>(top + 1) - static_cast<std::uint32_t>(got.size());
+        }
+        return n;
+    }
+};
+
+} // namespace
+
+TEST_CASE("500 messages over 20 ratchet turns, shuffled with 10% dropped, decrypt once each and "
+          "the dropped ones are counted as missing") {
+    const auto seed = GENERATE(1u, 2u, 3u);
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "setup")) == "setup");
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+
+    constexpr int kTurns = 20;
+    constexpr int kPerTurn = 25;
+    std::map<std::string, int> decrypted; // text -> times it decrypted
+    std::vector<InFlight> delivered_all;
+    std::vector<std::pair<int, InFlight>> late; // (the turn it is delivered in, the message)
+    ReceiverModel at_bob;                       // what Bob has of Alice's chains
+    ReceiverModel at_alice;
+    int dropped = 0;
+
+    auto deliver = [&](const InFlight& m) {
+        const bool from_alice = m.turn % 2 == 0;
+        Party& to = from_alice ? bob : alice;
+        const Party& from = from_alice ? alice : bob;
+        auto text = receive(to, from, m.ct);
+        REQUIRE(text.ok());
+        CHECK(*text == m.text);
+        ++decrypted[*text];
+        (from_alice ? at_bob : at_alice).deliver(m);
+        delivered_all.push_back(m);
+    };
+    auto check_gaps = [&] {
+        auto bob_missing = missing_messages(*bob.context, alice.address);
+        auto alice_missing = missing_messages(*alice.context, bob.address);
+        REQUIRE(bob_missing.ok());
+        REQUIRE(alice_missing.ok());
+        CHECK(*bob_missing == at_bob.gaps());
+        CHECK(*alice_missing == at_alice.gaps());
+    };
+
+    for (int turn = 0; turn < kTurns; ++turn) {
+        Party& from = turn % 2 == 0 ? alice : bob;
+        const Party& to = turn % 2 == 0 ? bob : alice;
+        std::vector<InFlight> batch;
+        for (int i = 0; i < kPerTurn; ++i) {
+            InFlight m;
+            m.turn = turn;
+            m.counter = i;
+            m.text = "turn " + std::to_string(turn) + " message " + std::to_string(i);
+            m.ct = send(from, to, m.text);
+            batch.push_back(std::move(m));
+        }
+        std::shuffle(batch.begin(), batch.end(), rng);
+        // Exactly 10% are lost: three of Alice's 25 and two of Bob's, 50 of the 500.
+        const int lose = turn % 2 == 0 ? 3 : 2;
+        dropped += lose;
+        batch.erase(batch.begin(), batch.begin() + lose);
+        // Four come late, one or two turns later, mixed with that turn's messages.
+        std::uniform_int_distribution<int> later(1, 2);
+        for (int i = 0; i < 4; ++i) {
+            late.emplace_back(turn + later(rng), std::move(batch.back()));
+            batch.pop_back();
+        }
+        for (auto it = late.begin(); it != late.end();) {
+            if (it->first == turn) {
+                batch.push_back(std::move(it->second));
+                it = late.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        std::shuffle(batch.begin(), batch.end(), rng);
+        for (const auto& m : batch)
+            deliver(m);
+        check_gaps();
+    }
+    std::shuffle(late.begin(), late.end(), rng);
+    for (const auto& [when, m] : late)
+        deliver(m);
+    check_gaps();
+
+    CHECK(dropped == 50);
+    CHECK(delivered_all.size() == 450);
+    CHECK(decrypted.size() == 450);
+    for (const auto& [text, times] : decrypted)
+        CHECK(times == 1);
+    // Every delivered message again: none decrypts a second time and nothing changes. On the
+    // chains libsignal still holds it is a duplicate; the chains it let go no longer
+    // authenticate anything (invalid_message).
+    const Bytes bob_before = bob.store->snapshot();
+    const Bytes alice_before = alice.store->snapshot();
+    for (const auto& m : delivered_all) {
+        const bool from_alice = m.turn % 2 == 0;
+        Party& to = from_alice ? bob : alice;
+        const Party& from = from_alice ? alice : bob;
+        const auto& chains = (from_alice ? at_bob : at_alice).chains;
+        const bool held = std::find(chains.end() - 5, chains.end(), m.turn) != chains.end();
+        auto again = receive(to, from, m.ct);
+        REQUIRE_FALSE(again.ok());
+        CAPTURE(m.turn, m.counter);
+        CHECK(again.error().code == (held ? Errc::duplicate_message : Errc::invalid_message));
+    }
+    CHECK(bob.store->snapshot() == bob_before);
+    CHECK(alice.store->snapshot() == alice_before);
+    check_gaps();
+    // The last turns' gaps are still there to show; older chains were let go by libsignal.
+    CHECK(at_bob.gaps() + at_alice.gaps() > 0);
+}
+
+TEST_CASE("a session counts no missing messages when all arrived, and none without a session") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    auto none = missing_messages(*bob.context, alice.address);
+    REQUIRE(none.ok());
+    CHECK(*none == 0);
+    connect(alice, bob);
+    auto m0 = send(alice, bob, "zero");
+    auto m1 = send(alice, bob, "one");
+    auto m2 = send(alice, bob, "two");
+    CHECK(*receive(bob, alice, m2) == "two");
+    CHECK(*missing_messages(*bob.context, alice.address) == 2);
+    CHECK(*receive(bob, alice, m0) == "zero");
+    CHECK(*missing_messages(*bob.context, alice.address) == 1);
+    CHECK(*receive(bob, alice, m1) == "one");
+    CHECK(*missing_messages(*bob.context, alice.address) == 0);
 }
 
 // libsignal-protocol-c keeps at most MAX_MESSAGE_KEYS = 2000 skipped keys per chain and refuses
@@ -454,6 +670,51 @@ TEST_CASE("a prekey message from a changed identity is refused as untrusted") {
     auto result = receive(bob, alice_reinstalled, send(alice_reinstalled, bob, "it's me"));
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().code == Errc::untrusted_identity);
+}
+
+TEST_CASE("a prekey message with a new identity key and a corrupted body fails and leaves the "
+          "identity, session and prekey stores unchanged") {
+    Party alice = make_party("alice");
+    Party alice_reinstalled = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "original")) == "original");
+    // The reinstalled device builds on the signed prekey alone (bob's first one-time prekey was
+    // used by the original session), so only the identity and the damage are new.
+    PrekeyBundle signed_only = bob.bundle;
+    signed_only.prekey_id.reset();
+    signed_only.prekey.clear();
+    REQUIRE(process_bundle(*alice_reinstalled.context, bob.address, signed_only).ok());
+    auto forged = send(alice_reinstalled, bob, "it's me, new phone");
+    REQUIRE(forged.type == CiphertextType::prekey);
+    auto where = GENERATE(Tamper::body, Tamper::mac);
+    const Bytes before = bob.store->snapshot();
+
+    bob.store->begin();
+    auto result = receive(bob, alice_reinstalled, tampered(forged, where));
+    REQUIRE_FALSE(result.ok());
+    CHECK((result.error().code == Errc::untrusted_identity ||
+           result.error().code == Errc::invalid_message));
+    bob.store->rollback();
+    CHECK(bob.store->snapshot() == before);
+    CHECK(bob.store->stored_identity(alice.address) == alice.identity.public_key);
+
+    // The session with the original device goes on.
+    CHECK(*receive(bob, alice, send(alice, bob, "still me")) == "still me");
+}
+
+TEST_CASE("a bundle without a signed-prekey signature is refused and creates no session") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    const Bytes before = alice.store->snapshot();
+    PrekeyBundle unsigned_bundle = bob.bundle;
+    unsigned_bundle.signed_prekey_signature.clear();
+    auto status = process_bundle(*alice.context, bob.address, unsigned_bundle);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().code == Errc::invalid_argument);
+    CHECK(status.error().message.find("no signature") != std::string::npos);
+    CHECK_FALSE(*has_session(*alice.context, bob.address));
+    CHECK(alice.store->snapshot() == before);
 }
 
 TEST_CASE("a whisper message without a session is reported as no session") {

@@ -157,3 +157,45 @@ TEST_CASE("a group key is renewed offline, before the engine starts (a headless 
     relay.pump();
     CHECK(incoming_with(bob, "second") == 1);
 }
+
+TEST_CASE("a message lost on the way is counted in the encryption details once a later one "
+          "arrives, and no longer once it comes after all") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    auto missing_at_bob = [&] {
+        auto details = bob.engine->conversation_security("alice");
+        REQUIRE(details.ok());
+        REQUIRE(details->members.size() == 1);
+        REQUIRE(details->members[0].devices.size() == 1);
+        return details->members[0].devices[0].missing_messages;
+    };
+
+    REQUIRE(alice.engine->send_text("bob", "one").ok());
+    relay.pump();
+    CHECK(missing_at_bob() == 0);
+    // The relay loses the next two; the fourth tells Bob's session they were sent.
+    std::vector<wire::Deliver> lost;
+    relay.lose = [&](const wire::Deliver& d) {
+        lost.push_back(d);
+        return true;
+    };
+    REQUIRE(alice.engine->send_text("bob", "two").ok());
+    REQUIRE(alice.engine->send_text("bob", "three").ok());
+    relay.pump();
+    relay.lose = nullptr;
+    REQUIRE(lost.size() == 2);
+    REQUIRE(alice.engine->send_text("bob", "four").ok());
+    relay.pump();
+    CHECK(incoming_with(bob, "four") == 1);
+    CHECK(missing_at_bob() == 2);
+
+    // One of them turns up late: it decrypts once and the count goes down.
+    relay.deliver("bob", lost[1]);
+    relay.pump();
+    CHECK(incoming_with(bob, "three") == 1);
+    CHECK(missing_at_bob() == 1);
+    CHECK(incoming_with(bob, "two") == 0);
+}

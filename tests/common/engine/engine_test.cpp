@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
+#include <set>
+
 using namespace veil;
 using namespace veil::test;
 
@@ -282,4 +286,109 @@ TEST_CASE("a blocked sender's messages are acked and dropped unseen and unconfir
     REQUIRE(alice.recorder.incoming().size() == 2);
     CHECK(alice.recorder.incoming()[1].text == "after the unblock");
     CHECK(alice.engine->set_blocked("alice", true).error().code == Errc::invalid_argument);
+}
+
+namespace {
+
+// Flips a byte in every page of a database file from first_page on, through a handle of its
+// own while the store has the file open.
+void damage_pages_in_place(const std::filesystem::path& db, std::size_t first_page) {
+    std::fstream file(db, std::ios::binary | std::ios::in | std::ios::out);
+    REQUIRE(file.good());
+    const auto size = static_cast<std::size_t>(std::filesystem::file_size(db));
+    for (std::size_t page = first_page; page * 4096 < size; ++page) {
+        const auto at = static_cast<std::streamoff>(page * 4096 + 1000);
+        char byte = 0;
+        file.seekg(at);
+        file.read(&byte, 1);
+        file.seekp(at);
+        byte = static_cast<char>(byte ^ 0x10);
+        file.write(&byte, 1);
+    }
+    file.flush();
+    REQUIRE(file.good());
+}
+
+std::string file_bytes(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+} // namespace
+
+TEST_CASE("a store found damaged while open stops the engine in the damaged state, once, and "
+          "what arrives stays on the relay unacked") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    for (int i = 0; i < 200; ++i)
+        REQUIRE(alice.engine
+                    ->send_text("bob", "before " + std::to_string(i) + " " + std::string(200, 'x'))
+                    .ok());
+    relay.pump();
+    REQUIRE(bob.recorder.incoming().size() == 200);
+    bob.reopen(); // the log is checkpointed: every page is in account.db
+    start(relay, bob);
+    const std::size_t errors_before = bob.recorder.errors.size();
+
+    damage_pages_in_place(bob.dir / "account.db", 8);
+    const std::string damaged = file_bytes(bob.dir / "account.db");
+    // The app reads the conversation; the store finds the damage.
+    auto read = bob.store->messages("alice", 1000);
+    REQUIRE_FALSE(read.ok());
+    CHECK(read.error().code == Errc::corrupt);
+    REQUIRE(bob.store->damaged());
+
+    REQUIRE(alice.engine->send_text("bob", "after the damage").ok());
+    REQUIRE(alice.engine->send_text("bob", "and another").ok());
+    relay.pump();
+    CHECK(bob.engine->state() == engine::State::damaged);
+    CHECK(bob.recorder.state == engine::State::damaged);
+    // Told once, in the one sentence the apps show.
+    REQUIRE(bob.recorder.errors.size() == errors_before + 1);
+    CHECK(bob.recorder.errors.back().code == Errc::corrupt);
+    CHECK(bob.recorder.errors.back().message == engine::kStoreDamaged);
+    // Nothing acked: the relay keeps both for after the restore; nothing written to the file.
+    CHECK(relay.mailboxes["bob"].size() == 2);
+    CHECK(file_bytes(bob.dir / "account.db") == damaged);
+    // It stays stopped: no reconnect, and start() refuses.
+    relay.pump();
+    CHECK(bob.engine->state() == engine::State::damaged);
+    auto restarted = bob.engine->start();
+    REQUIRE_FALSE(restarted.ok());
+    CHECK(restarted.error().message == engine::kStoreDamaged);
+}
+
+TEST_CASE("clients that lose the relay together come back at spread-out times within the first "
+          "backoff window") {
+    FakeRelay relay;
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 20; ++i) {
+        clients.push_back(std::make_unique<Client>(relay, "user" + std::to_string(i)));
+        start(relay, *clients.back());
+    }
+    engine::EngineOptions defaults;
+    std::set<std::uint32_t> waits;
+    for (auto& c : clients) {
+        c->transport.delays.clear();
+        c->transport.drop_connection();
+    }
+    relay.pump();
+    for (auto& c : clients) {
+        REQUIRE_FALSE(c->transport.delays.empty());
+        const std::uint32_t wait = c->transport.delays.front();
+        // The upper half of the first window: never at once, never later than the window.
+        CHECK(wait >= defaults.backoff_initial_ms / 2);
+        CHECK(wait <= defaults.backoff_initial_ms);
+        waits.insert(wait);
+    }
+    // Twenty draws from a window of a few hundred milliseconds: not one shared moment.
+    CHECK(waits.size() >= 10);
+    for (auto& c : clients) {
+        c->transport.fire_timers();
+        relay.pump();
+        CHECK(c->engine->state() == engine::State::ready);
+    }
 }

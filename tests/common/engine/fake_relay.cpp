@@ -204,6 +204,8 @@ void FakeRelay::deliver(const std::string& to, wire::Deliver d) {
     stored.deliver = std::move(d);
     if (tamper)
         tamper(stored.deliver);
+    if (lose && lose(stored.deliver))
+        return;
     mailboxes[to].push_back(stored);
     auto it = m_online.find(to);
     if (it != m_online.end()) {

@@ -76,6 +76,8 @@ public:
 
     // Hooks for tests: edit or drop a Deliver before it reaches its recipient.
     std::function<void(wire::Deliver&)> tamper;
+    // Returns true to lose a Deliver on the way: the sender's send succeeded, nobody gets it.
+    std::function<bool(const wire::Deliver&)> lose;
     // Returns true to swallow a request without an answer, as a hung relay would.
     std::function<bool(const wire::Envelope&)> swallow;
     std::uint32_t report_prekeys_left = 1000; // overrides the count when set below 1000

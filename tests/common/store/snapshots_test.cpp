@@ -173,3 +173,136 @@ TEST_CASE("a restore with the wrong passphrase, without snapshots or while the p
     CHECK(gone.error().code == Errc::not_found);
     CHECK(open_and_check(profile).ok());
 }
+
+namespace {
+
+// Flips one byte in every page of the file from `first_page` on, through a handle of its own
+// while a store has the file open (no truncation, no rename: the store's descriptor sees it).
+void damage_pages_in_place(const std::filesystem::path& db, std::size_t first_page) {
+    std::fstream file(db, std::ios::binary | std::ios::in | std::ios::out);
+    REQUIRE(file.good());
+    const auto size = static_cast<std::size_t>(std::filesystem::file_size(db));
+    for (std::size_t page = first_page; page * 4096 < size; ++page) {
+        const auto at = static_cast<std::streamoff>(page * 4096 + 1000);
+        char byte = 0;
+        file.seekg(at);
+        file.read(&byte, 1);
+        file.seekp(at);
+        byte = static_cast<char>(byte ^ 0x10);
+        file.write(&byte, 1);
+    }
+    file.flush();
+    REQUIRE(file.good());
+}
+
+} // namespace
+
+TEST_CASE("damage found while the store is open stops every write with one clear error, writes "
+          "nothing into the file, and the newest snapshot brings the messages back",
+          "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        add_messages(*store, 0, 300, "kept");
+        REQUIRE(store->snapshot_if_older(kNow, kDay).value());
+    } // closed: the log is checkpointed, every page is in account.db
+    auto store = open_store(profile);
+    CHECK_FALSE(store->damaged());
+    // Page 1 and the pages the open read stay whole; every later page is damaged on disk.
+    damage_pages_in_place(profile.db(), 8);
+    const std::string damaged_bytes = read_file(profile.db());
+
+    // A read that reaches a damaged page reports it and sets the store to damaged.
+    auto read = store->messages("peer", 1000);
+    REQUIRE_FALSE(read.ok());
+    CHECK(read.error().code == Errc::corrupt);
+    CHECK(store->damaged());
+
+    // Every write from now on fails with the same sentence, whichever page it would touch.
+    std::vector<Error> refused;
+    auto row = incoming("peer", 1, "written after the damage", 5000);
+    row.message_id[0] = 0x7f;
+    auto inserted = store->insert_message(row);
+    REQUIRE_FALSE(inserted.ok());
+    refused.push_back(inserted.error());
+    auto contact = store->add_contact("someone", kNow);
+    REQUIRE_FALSE(contact.ok());
+    refused.push_back(contact.error());
+    AccountStore::Transaction tx(*store);
+    REQUIRE_FALSE(tx.begun().ok());
+    refused.push_back(tx.begun().error());
+    auto snapshot = store->snapshot_if_older(kNow + 7 * kDay, kDay);
+    REQUIRE_FALSE(snapshot.ok());
+    refused.push_back(snapshot.error());
+    for (const auto& e : refused) {
+        CHECK(e.code == Errc::corrupt);
+        CHECK(e.message == refused.front().message);
+        CHECK(e.message.find("restore it from a snapshot") != std::string::npos);
+    }
+    // Nothing was written: the file is byte for byte what the damage left, and the good
+    // snapshot is still the only one.
+    CHECK(read_file(profile.db()) == damaged_bytes);
+    CHECK(AccountStore::snapshots(profile.dir()).size() == 1);
+    store.reset();
+    CHECK(read_file(profile.db()) == damaged_bytes);
+
+    // The restore puts the snapshot in place and keeps the damaged file aside, untouched.
+    auto used = AccountStore::restore_snapshot(profile.dir(), passphrase(), kNow + kDay);
+    REQUIRE(used.ok());
+    bool kept_aside = false;
+    for (const auto& entry : std::filesystem::directory_iterator(profile.dir()))
+        if (entry.path().filename().string().rfind("account.db.damaged-", 0) == 0)
+            kept_aside = read_file(entry.path()) == damaged_bytes;
+    CHECK(kept_aside);
+    auto restored = open_store(profile);
+    REQUIRE(restored->check_integrity().ok());
+    auto all = restored->messages("peer", 1000);
+    REQUIRE(all.ok());
+    CHECK(all->size() == 300);
+    CHECK_FALSE(restored->damaged());
+}
+
+TEST_CASE("an integrity check that fails sets the open store to damaged and stops writes",
+          "[store]") {
+    TempProfile profile;
+    {
+        auto store = create_store(profile);
+        add_messages(*store, 0, 300, "kept");
+    }
+    auto store = open_store(profile);
+    damage_pages_in_place(profile.db(), 8);
+    CHECK(store->check_integrity().error().code == Errc::corrupt);
+    CHECK(store->damaged());
+    auto contact = store->add_contact("someone", kNow);
+    REQUIRE_FALSE(contact.ok());
+    CHECK(contact.error().message.find("restore it from a snapshot") != std::string::npos);
+}
+
+TEST_CASE("a restored snapshot hands out one-time prekey ids far past any the lost database "
+          "handed out, and records when it was restored",
+          "[store]") {
+    TempProfile profile;
+    std::uint32_t after_snapshot_last = 0;
+    {
+        auto store = create_store(profile);
+        REQUIRE(store->reserve_prekey_ids(100).value() == 1);
+        REQUIRE(store->snapshot_if_older(kNow, kDay).value());
+        CHECK(store->restored_at_ms().value() == 0);
+        // Uploaded after the snapshot: these ids exist at the relay, not in the snapshot.
+        for (int batch = 0; batch < 50; ++batch)
+            after_snapshot_last = store->reserve_prekey_ids(100).value() + 99;
+    }
+    REQUIRE(after_snapshot_last == 5100);
+    REQUIRE(AccountStore::restore_snapshot(profile.dir(), passphrase(), kNow + kDay).ok());
+    auto store = open_store(profile);
+    CHECK(store->restored_at_ms().value() == kNow + kDay);
+    const std::uint32_t next = store->reserve_prekey_ids(100).value();
+    CHECK(next > after_snapshot_last);
+    CHECK(next >= 101 + (1u << 20));
+    CHECK(next <= 101 + (1u << 21));
+    // Two restores of the same snapshot jump by different amounts.
+    store.reset();
+    REQUIRE(AccountStore::restore_snapshot(profile.dir(), passphrase(), kNow + 2 * kDay).ok());
+    auto again = open_store(profile);
+    CHECK(again->reserve_prekey_ids(100).value() != next);
+}
