@@ -884,6 +884,12 @@ void MainWindow::on_state_changed(engine::State state) {
     case engine::State::damaged:
         m_state_label->setText(tr("Stopped: the message store is damaged; restore it from a "
                                   "snapshot"));
+        // Offered once the event that brought the state is done (the dialog closes the profile).
+        QTimer::singleShot(0, this, [self = QPointer<MainWindow>(this)] {
+            if (self && self->m_bridge.is_open() &&
+                self->m_bridge.state() == engine::State::damaged)
+                self->offer_restore_after_damage(QString::fromUtf8(engine::kStoreDamaged));
+        });
         break;
     }
 }

@@ -68,6 +68,7 @@
 #include "engine/engine.h"
 #include "message_list_model.h"
 #include "notification.h"
+#include "restore_dialog.h"
 #include "search_results_model.h"
 #include "settings_dialog.h"
 
@@ -108,7 +109,6 @@ class EncryptionDialog;
 class Keyring;
 class NewGroupDialog;
 class PastedImages;
-class RestoreDialog;
 class TrayIcon;
 class Notifier;
 class SafetyNumberDialog;
@@ -322,6 +322,10 @@ public:
     // snapshot has the same key) and reloads it; so does Cancel after a failed attempt. Returns
     // the dialog (window-modal, deleted when closed), or nullptr while the profile is busy.
     RestoreDialog* restore_from_snapshot();
+    // The same dialog, offered by itself when the engine stops on a damaged store
+    // (engine::State::damaged): it says so and why (what). Without snapshots, nullptr (the
+    // banner says what happened and that no snapshot exists).
+    RestoreDialog* offer_restore_after_damage(const QString& what);
     // The profile was closed and opened again (after a restore from a snapshot).
     bool reopened() const { return m_reopened; }
     // Every shortcut of the window and what it does, as the Help dialog lists them.
@@ -346,6 +350,8 @@ protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    // restore_from_snapshot() and offer_restore_after_damage(): the dialog for reason.
+    RestoreDialog* open_restore_dialog(RestoreDialog::Reason reason, const QString& what);
     void show_search_results(const Result<std::vector<store::MessageRow>>& rows);
     // Settings and the rest (main_window_settings.cpp).
     void build_app_menus();

@@ -15,13 +15,25 @@
 namespace veil::desktop {
 
 RestoreDialog* MainWindow::restore_from_snapshot() {
+    return open_restore_dialog(RestoreDialog::Reason::chosen, QString());
+}
+
+RestoreDialog* MainWindow::offer_restore_after_damage(const QString& what) {
+    if (store::AccountStore::snapshots(m_bridge.profile_dir()).empty()) {
+        show_error(tr("%1 This profile has no snapshot to restore.").arg(what));
+        return nullptr;
+    }
+    return open_restore_dialog(RestoreDialog::Reason::stopped, what);
+}
+
+RestoreDialog* MainWindow::open_restore_dialog(RestoreDialog::Reason reason, const QString& what) {
     if (!m_bridge.is_open() || m_bridge.is_busy())
         return nullptr;
     const std::filesystem::path dir = m_bridge.profile_dir();
     // A snapshot is encrypted under the database key of its day, and a passphrase change
     // removes the snapshots of the old key: the key of now opens whatever is restored.
     auto key = std::make_shared<SecretBytes>(m_bridge.store().database_key());
-    auto* dialog = new RestoreDialog(dir, RestoreDialog::Reason::chosen, QString(), this);
+    auto* dialog = new RestoreDialog(dir, reason, what, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     // The store's profile lock refuses a restore while the profile is open here.
     dialog->set_before_restore([this] {

@@ -64,14 +64,26 @@ RestoreDialog::RestoreDialog(const std::filesystem::path& profile_dir, Reason re
     setAccessibleName(tr("Restore from a snapshot"));
     auto* layout = new QVBoxLayout(this);
 
-    QString intro =
-        reason == Reason::damaged
-            ? tr("Veil could not open this profile: %1\n\nVeil keeps encrypted snapshots of the "
-                 "profile, copied at most once a day when it opens it. Restoring one opens the "
-                 "profile again.")
-                  .arg(what)
-            : tr("Restoring a snapshot replaces this profile's messages and keys on this device "
-                 "with the copy Veil made when it opened the profile on that day.");
+    QString intro;
+    switch (reason) {
+    case Reason::damaged:
+        intro = tr("Veil could not open this profile: %1\n\nVeil keeps encrypted snapshots of the "
+                   "profile, copied at most once a day when it opens it. Restoring one opens the "
+                   "profile again.")
+                    .arg(what);
+        break;
+    case Reason::stopped:
+        intro = tr("Veil found damage in this profile's database while using it and stopped: "
+                   "%1\n\nNothing more was written to the damaged file. Veil keeps encrypted "
+                   "snapshots of the profile, copied at most once a day when it opens it. "
+                   "Restoring one opens the profile again.")
+                    .arg(what);
+        break;
+    case Reason::chosen:
+        intro = tr("Restoring a snapshot replaces this profile's messages and keys on this device "
+                   "with the copy Veil made when it opened the profile on that day.");
+        break;
+    }
     // What is true of the engine and the relay: a message leaves the relay once this device
     // has it, so what arrived after the snapshot cannot be fetched again; what is still queued
     // for this device arrives as usual; sessions that moved on show failures until restarted.

@@ -35,6 +35,7 @@ public:
     enum class Reason {
         damaged, // opening found the database damaged (what: the error's sentence)
         chosen,  // the person asked for it (Settings)
+        stopped, // the open profile's database showed damage and Veil stopped (what: why)
     };
     RestoreDialog(const std::filesystem::path& profile_dir, Reason reason, const QString& what,
                   QWidget* parent = nullptr);

@@ -15,7 +15,6 @@
 #include <QClipboard>
 #include <QDialog>
 #include <QDropEvent>
-#include <QElapsedTimer>
 #include <QInputDialog>
 #include <QKeyEvent>
 #include <QLabel>
@@ -657,8 +656,6 @@ TEST_CASE_METHOD(MessagingFixture, "Show more opens the whole of a long message 
     CHECK(window.message_model()
               .data(window.message_model().index(0), MessageListModel::TruncatedRole)
               .toBool());
-    QElapsedTimer timer;
-    timer.start();
     emit window.message_delegate().showMoreRequested(0);
     auto* dialog = window.findChild<QDialog*>();
     REQUIRE(dialog != nullptr);
@@ -669,7 +666,6 @@ TEST_CASE_METHOD(MessagingFixture, "Show more opens the whole of a long message 
     CHECK(text->toPlainText().remove(QChar(u'\n')).size() == static_cast<qsizetype>(huge.size()));
     CHECK(text->document()->blockCount() > 100);
     CHECK(text->toPlainText().startsWith(QStringLiteral("<img src=")));
-    CHECK(timer.elapsed() < 5000);
     // The dialog's title names the sender as plain text too.
     CHECK(dialog->windowTitle() == QStringLiteral("Message from bob"));
 }

@@ -72,6 +72,7 @@ bool same_pixels(const QImage& a, const QImage& b) {
 }
 
 TEST_CASE("a pasted screenshot is encoded as PNG with its exact pixels and named after its time") {
+    test::app(); // the picture has text on it, which needs the GUI application's fonts
     QImage shot = screenshot(800, 500);
     QDateTime when(QDate(2026, 12, 5), QTime(9, 14, 3));
     EncodedImage encoded = encode_pasted_image(shot, when);
@@ -83,6 +84,7 @@ TEST_CASE("a pasted screenshot is encoded as PNG with its exact pixels and named
 
 TEST_CASE("a large pasted photo is sent as JPEG when that is far smaller, a transparent one "
           "stays PNG") {
+    test::app();
     QImage picture = photo(1600, 1200);
     QDateTime when(QDate(2026, 12, 5), QTime(9, 14, 3));
     EncodedImage encoded = encode_pasted_image(picture, when);
@@ -204,8 +206,8 @@ TEST_CASE("a screenshot pasted with Ctrl+V is sent as a file and arrives with th
     alice.send_text(QStringLiteral("this screen"));
     REQUIRE(alice.message_model().rowCount() == 1);
     CHECK(alice.compose_note().isEmpty());
-    // Sent: the engine keeps its own encrypted copy, the plain one is gone.
-    CHECK_FALSE(QFile::exists(pasted));
+    // Sent: once the engine keeps its own encrypted copy, the plain one is gone.
+    CHECK(test::wait_until([&] { return !QFile::exists(pasted); }, 20'000));
     REQUIRE(
         test::wait_until([&] { return bob_bridge.store().unread("alice").value() == 1; }, 20'000));
     CHECK(uploads > 0);
@@ -225,7 +227,9 @@ TEST_CASE("a screenshot pasted with Ctrl+V is sent as a file and arrives with th
         [&] { return button(bob.files_panel(), QStringLiteral("Save as…")) != nullptr; }, 20'000));
     QString saved = QString::fromStdString((dir.root() / "saved.png").string());
     CHECK(bob.save_attachment(0, 0, saved).isEmpty());
-    CHECK(same_pixels(QImage(saved), shot));
+    // Saved on the worker: the answer comes later.
+    CHECK(test::wait_until([&] { return same_pixels(QImage(saved), shot); }, 20'000));
+    INFO(bob.error_text().toStdString());
 
     bob_bridge.close();
     alice_bridge.close();

@@ -329,6 +329,119 @@ TEST_CASE("Settings restores the open profile from a snapshot and the window sho
     bob.close();
 }
 
+// Flips a byte in every page of the file from first_page on, through a handle of its own while
+// the profile has the file open (as a failing disk would under a running app).
+void damage_pages_in_place(const std::filesystem::path& db, std::size_t first_page) {
+    std::fstream file(db, std::ios::binary | std::ios::in | std::ios::out);
+    REQUIRE(file.good());
+    const auto size = static_cast<std::size_t>(std::filesystem::file_size(db));
+    for (std::size_t page = first_page; page * 4096 < size; ++page) {
+        const auto at = static_cast<std::streamoff>(page * 4096 + 1000);
+        char byte = 0;
+        file.seekg(at);
+        file.read(&byte, 1);
+        file.seekp(at);
+        byte = static_cast<char>(byte ^ 0x10);
+        file.write(&byte, 1);
+    }
+    file.flush();
+    REQUIRE(file.good());
+}
+
+constexpr int kDamageMessages = 1500;
+
+// Flips a byte in the page of every frame of a write-ahead log (a 32-byte header, then frames
+// of a 24-byte header and a 4096-byte page), leaving the frame headers whole.
+void damage_wal_frames_in_place(const std::filesystem::path& wal) {
+    std::error_code ec;
+    const auto size = static_cast<std::size_t>(std::filesystem::file_size(wal, ec));
+    if (ec)
+        return;
+    std::fstream file(wal, std::ios::binary | std::ios::in | std::ios::out);
+    REQUIRE(file.good());
+    for (std::size_t frame = 32; frame + 24 + 4096 <= size; frame += 24 + 4096) {
+        const auto at = static_cast<std::streamoff>(frame + 24 + 1000);
+        char byte = 0;
+        file.seekg(at);
+        file.read(&byte, 1);
+        file.seekp(at);
+        byte = static_cast<char>(byte ^ 0x10);
+        file.write(&byte, 1);
+    }
+    file.flush();
+    REQUIRE(file.good());
+}
+
+TEST_CASE("damage found while the profile is open stops it and the window offers its snapshot, "
+          "which brings the conversation back") {
+    test::app();
+    test::TempDir dir;
+    test::LiveRelay relay(dir.root());
+    SessionBridge alice, bob;
+    test::register_account(alice, dir.root(), "alice", relay.url);
+    test::register_account(bob, dir.root(), "bob", relay.url);
+    const auto alice_dir = dir.root() / "alice";
+    // The open checks every page, so the connection's page cache (2 MiB) holds what it read:
+    // enough messages that reading them all must go back to the file for most pages.
+    REQUIRE(alice
+                .run_blocking_for_tests([&](qt::ClientSession& s) -> Status {
+                    for (int i = 0; i < kDamageMessages; ++i) {
+                        engine::Outgoing out;
+                        out.text = "kept " + std::to_string(i) + " " + std::string(2000, 'x');
+                        if (auto sent = s.engine().send("bob", out); !sent)
+                            return sent.error();
+                    }
+                    return {};
+                })
+                .ok());
+    alice.close(); // checkpointed: every page is in account.db
+    // This open makes the day's snapshot, reading every page into the connection's cache; the
+    // next one (the same day) makes none, so pages are read from the file again.
+    REQUIRE(alice.open_profile(alice_dir, SecretBytes::from_string("alice pass"), "").ok());
+    REQUIRE(!store::AccountStore::snapshots(alice_dir).empty());
+    alice.close();
+    REQUIRE(alice.open_profile(alice_dir, SecretBytes::from_string("alice pass"), "").ok());
+    REQUIRE(alice.start().ok());
+    REQUIRE(test::wait_until([&] { return alice.state() == engine::State::ready; }, 20'000));
+
+    MainWindow window(alice);
+    // The pages are in the file and, written since the last checkpoint, in the write-ahead log.
+    damage_pages_in_place(alice_dir / "account.db", 8);
+    damage_wal_frames_in_place(alice_dir / "account.db-wal");
+    // The worker's connection reads the conversation and finds the damage; a message from bob
+    // then makes the engine stop on it.
+    CHECK_FALSE(alice.run_blocking_for_tests(
+        [](qt::ClientSession& s) { return s.store().messages("bob", 2000).ok(); }));
+    REQUIRE(bob.run_blocking_for_tests([](qt::ClientSession& s) {
+                   engine::Outgoing out;
+                   out.text = "after the damage";
+                   return s.engine().send("alice", out);
+               })
+                .ok());
+    REQUIRE(
+        test::wait_until([&] { return window.findChild<RestoreDialog*>() != nullptr; }, 30'000));
+    CHECK(alice.state() == engine::State::damaged);
+    RestoreDialog* restore = window.findChild<RestoreDialog*>();
+    CHECK(restore->explanation().contains(QStringLiteral("while using it")));
+    restore->passphrase_field().setText(QStringLiteral("alice pass"));
+    restore->restore();
+    REQUIRE(test::wait_until([&] { return window.reopened() && alice.is_open(); }, 30'000));
+    INFO(window.error_text().toStdString());
+    window.open_conversation("bob");
+    // The snapshot's messages, and bob's, which the relay kept unacked and sends again.
+    auto stored = [&] {
+        auto rows = alice.store().messages("bob", 5000);
+        return rows ? rows->size() : 0;
+    };
+    REQUIRE(test::wait_until([&] { return stored() == kDamageMessages + 1; }, 30'000));
+    window.open_conversation("bob");
+    const int rows = window.message_model().rowCount();
+    REQUIRE(rows > 0);
+    CHECK(window.message_model().message_at(rows - 1).text == "after the damage");
+    CHECK(files_starting(alice_dir, "account.db.damaged-").size() == 1);
+    alice.close();
+    bob.close();
+}
 #endif
 
 } // namespace

@@ -77,6 +77,7 @@ int row_with(MainWindow& w, const QString& text) {
 int wait_for(MainWindow& w, const QString& text) {
     test::wait_until([&] { return row_with(w, text) >= 0; }, kWaitMs);
     int row = row_with(w, text);
+    INFO("waiting for a message beginning \"" << text.toStdString() << "\"");
     REQUIRE(row >= 0);
     return row;
 }
@@ -133,6 +134,8 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
 
     // The hiking group.
     REQUIRE(a.create_group(QStringLiteral("Weekend hike"), {"bob", "carol"}).isEmpty());
+    // Made on the worker: the window opens the group when the answer comes.
+    REQUIRE(test::wait_until([&] { return a.open_peer() != "carol"; }, kWaitMs));
     const std::string group = a.open_peer();
     REQUIRE(test::wait_until(
         [&] {
@@ -176,7 +179,16 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
     a.start_edit(row_with(a, QStringLiteral("I'll bring")));
     a.send_text(QStringLiteral("I'll bring the printed report"));
     a.send_text(QStringLiteral("Sorry, wrong chat"));
+    // Deleted once it is stored (the bubble shows at once, its stored row takes its place).
+    REQUIRE(test::wait_until(
+        [&] {
+            const int row = row_with(a, QStringLiteral("Sorry, wrong"));
+            return row >= 0 && a.message_model().message_at(row).id > 0;
+        },
+        kWaitMs));
     CHECK(a.delete_for_everyone(wait_for(a, QStringLiteral("Sorry, wrong"))).isEmpty());
+    REQUIRE(
+        test::wait_until([&] { return row_with(a, QStringLiteral("Sorry, wrong")) < 0; }, kWaitMs));
     QString notes = test::write_file(dir, "budget-2027.pdf", QByteArray(412 * 1024, 'p'));
     a.attach_files({notes});
     a.send_text(QStringLiteral("And the budget, for Monday"));
