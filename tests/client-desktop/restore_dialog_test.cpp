@@ -26,6 +26,7 @@
 #ifdef VEIL_RELAY_BIN
 #include "live_relay.h"
 #include "session_bridge.h"
+#include "support/file_damage.h"
 #endif
 
 namespace veil::desktop {
@@ -329,48 +330,7 @@ TEST_CASE("Settings restores the open profile from a snapshot and the window sho
     bob.close();
 }
 
-// Flips a byte in every page of the file from first_page on, through a handle of its own while
-// the profile has the file open (as a failing disk would under a running app).
-void damage_pages_in_place(const std::filesystem::path& db, std::size_t first_page) {
-    std::fstream file(db, std::ios::binary | std::ios::in | std::ios::out);
-    REQUIRE(file.good());
-    const auto size = static_cast<std::size_t>(std::filesystem::file_size(db));
-    for (std::size_t page = first_page; page * 4096 < size; ++page) {
-        const auto at = static_cast<std::streamoff>(page * 4096 + 1000);
-        char byte = 0;
-        file.seekg(at);
-        file.read(&byte, 1);
-        file.seekp(at);
-        byte = static_cast<char>(byte ^ 0x10);
-        file.write(&byte, 1);
-    }
-    file.flush();
-    REQUIRE(file.good());
-}
-
 constexpr int kDamageMessages = 1500;
-
-// Flips a byte in the page of every frame of a write-ahead log (a 32-byte header, then frames
-// of a 24-byte header and a 4096-byte page), leaving the frame headers whole.
-void damage_wal_frames_in_place(const std::filesystem::path& wal) {
-    std::error_code ec;
-    const auto size = static_cast<std::size_t>(std::filesystem::file_size(wal, ec));
-    if (ec)
-        return;
-    std::fstream file(wal, std::ios::binary | std::ios::in | std::ios::out);
-    REQUIRE(file.good());
-    for (std::size_t frame = 32; frame + 24 + 4096 <= size; frame += 24 + 4096) {
-        const auto at = static_cast<std::streamoff>(frame + 24 + 1000);
-        char byte = 0;
-        file.seekg(at);
-        file.read(&byte, 1);
-        file.seekp(at);
-        byte = static_cast<char>(byte ^ 0x10);
-        file.write(&byte, 1);
-    }
-    file.flush();
-    REQUIRE(file.good());
-}
 
 TEST_CASE("damage found while the profile is open stops it and the window offers its snapshot, "
           "which brings the conversation back") {
@@ -406,8 +366,8 @@ TEST_CASE("damage found while the profile is open stops it and the window offers
 
     MainWindow window(alice);
     // The pages are in the file and, written since the last checkpoint, in the write-ahead log.
-    damage_pages_in_place(alice_dir / "account.db", 8);
-    damage_wal_frames_in_place(alice_dir / "account.db-wal");
+    REQUIRE(veil::test::damage_pages_in_place(alice_dir / "account.db", 8));
+    REQUIRE(veil::test::damage_wal_frames_in_place(alice_dir / "account.db-wal"));
     // The worker's connection reads the conversation and finds the damage; a message from bob
     // then makes the engine stop on it.
     CHECK_FALSE(alice.run_blocking_for_tests(

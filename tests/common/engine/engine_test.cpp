@@ -2,6 +2,7 @@
 #include "engine_fixture.h"
 
 #include "crypto/keys.h"
+#include "support/file_damage.h"
 
 #include <catch2/catch.hpp>
 
@@ -290,25 +291,6 @@ TEST_CASE("a blocked sender's messages are acked and dropped unseen and unconfir
 
 namespace {
 
-// Flips a byte in every page of a database file from first_page on, through a handle of its
-// own while the store has the file open.
-void damage_pages_in_place(const std::filesystem::path& db, std::size_t first_page) {
-    std::fstream file(db, std::ios::binary | std::ios::in | std::ios::out);
-    REQUIRE(file.good());
-    const auto size = static_cast<std::size_t>(std::filesystem::file_size(db));
-    for (std::size_t page = first_page; page * 4096 < size; ++page) {
-        const auto at = static_cast<std::streamoff>(page * 4096 + 1000);
-        char byte = 0;
-        file.seekg(at);
-        file.read(&byte, 1);
-        file.seekp(at);
-        byte = static_cast<char>(byte ^ 0x10);
-        file.write(&byte, 1);
-    }
-    file.flush();
-    REQUIRE(file.good());
-}
-
 std::string file_bytes(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -333,7 +315,7 @@ TEST_CASE("a store found damaged while open stops the engine in the damaged stat
     start(relay, bob);
     const std::size_t errors_before = bob.recorder.errors.size();
 
-    damage_pages_in_place(bob.dir / "account.db", 8);
+    REQUIRE(veil::test::damage_pages_in_place(bob.dir / "account.db", 8));
     const std::string damaged = file_bytes(bob.dir / "account.db");
     // The app reads the conversation; the store finds the damage.
     auto read = bob.store->messages("alice", 1000);

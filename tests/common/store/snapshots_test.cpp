@@ -2,6 +2,7 @@
 // three kept, and a restore that checks a snapshot whole before it replaces a damaged database
 // and keeps the damaged file aside.
 #include "store_fixture.h"
+#include "support/file_damage.h"
 
 #include <catch2/catch.hpp>
 
@@ -174,29 +175,6 @@ TEST_CASE("a restore with the wrong passphrase, without snapshots or while the p
     CHECK(open_and_check(profile).ok());
 }
 
-namespace {
-
-// Flips one byte in every page of the file from `first_page` on, through a handle of its own
-// while a store has the file open (no truncation, no rename: the store's descriptor sees it).
-void damage_pages_in_place(const std::filesystem::path& db, std::size_t first_page) {
-    std::fstream file(db, std::ios::binary | std::ios::in | std::ios::out);
-    REQUIRE(file.good());
-    const auto size = static_cast<std::size_t>(std::filesystem::file_size(db));
-    for (std::size_t page = first_page; page * 4096 < size; ++page) {
-        const auto at = static_cast<std::streamoff>(page * 4096 + 1000);
-        char byte = 0;
-        file.seekg(at);
-        file.read(&byte, 1);
-        file.seekp(at);
-        byte = static_cast<char>(byte ^ 0x10);
-        file.write(&byte, 1);
-    }
-    file.flush();
-    REQUIRE(file.good());
-}
-
-} // namespace
-
 TEST_CASE("damage found while the store is open stops every write with one clear error, writes "
           "nothing into the file, and the newest snapshot brings the messages back",
           "[store]") {
@@ -209,7 +187,7 @@ TEST_CASE("damage found while the store is open stops every write with one clear
     auto store = open_store(profile);
     CHECK_FALSE(store->damaged());
     // Page 1 and the pages the open read stay whole; every later page is damaged on disk.
-    damage_pages_in_place(profile.db(), 8);
+    REQUIRE(veil::test::damage_pages_in_place(profile.db(), 8));
     const std::string damaged_bytes = read_file(profile.db());
 
     // A read that reaches a damaged page reports it and sets the store to damaged.
@@ -270,7 +248,7 @@ TEST_CASE("an integrity check that fails sets the open store to damaged and stop
         add_messages(*store, 0, 300, "kept");
     }
     auto store = open_store(profile);
-    damage_pages_in_place(profile.db(), 8);
+    REQUIRE(veil::test::damage_pages_in_place(profile.db(), 8));
     CHECK(store->check_integrity().error().code == Errc::corrupt);
     CHECK(store->damaged());
     auto contact = store->add_contact("someone", kNow);
