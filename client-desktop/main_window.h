@@ -393,8 +393,13 @@ private:
         store::MessageRow row;
         engine::Outgoing out;
         QStringList files;
+        // "Delete for everyone" was chosen while the bubble was still sending: done once the
+        // engine has stored it and named its id.
+        bool delete_when_stored = false;
     };
     void post_send(std::int64_t local);
+    // Asks the engine to delete peer's stored message id for everyone.
+    void delete_stored(const std::string& peer, const Bytes& id);
     void finish_send(std::int64_t local, const Result<Bytes>& sent);
     // Shows text in place of message_id's and asks the engine to edit it; false when the message
     // is not shown.

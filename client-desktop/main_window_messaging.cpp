@@ -491,7 +491,10 @@ void MainWindow::finish_send(std::int64_t local, const Result<Bytes>& sent) {
         // The engine's row was announced (messageAdded) before this answer: it replaces ours.
         m_message_model.remove(peer, {local});
         const QStringList files = pending->second.files;
+        const bool delete_now = pending->second.delete_when_stored;
         m_pending_sends.erase(pending);
+        if (delete_now)
+            delete_stored(peer, sent.value());
         if (!files.isEmpty())
             preview_sent_files(sent.value(), files);
         // The engine holds its own encrypted copies now: pasted pictures go from disk (a failed
@@ -578,19 +581,26 @@ QString MainWindow::delete_for_everyone(int row) {
     if (row < 0 || row >= m_message_model.rowCount())
         return QString();
     Bytes id = m_message_model.message_at(row).message_id;
-    if (m_message_model.message_at(row).id < 0)
+    if (const std::int64_t local = m_message_model.message_at(row).id; local < 0) {
+        // Still sending: the engine has no id for it yet. finish_send() deletes it once stored.
+        if (auto pending = m_pending_sends.find(local); pending != m_pending_sends.end())
+            pending->second.delete_when_stored = true;
         return QString();
+    }
     if (m_editing == id)
         cancel_compose();
+    delete_stored(m_peer, id);
+    return QString();
+}
+
+void MainWindow::delete_stored(const std::string& peer, const Bytes& id) {
     // The bubble changes when the engine announces the deletion (messageChanged).
-    const std::string peer = m_peer;
     m_bridge.call(
         [peer, id](qt::ClientSession& s) { return s.engine().delete_for_everyone(peer, id); }, this,
         [this](const Status& st) {
             if (!st)
                 action_error(st.error());
         });
-    return QString();
 }
 
 void MainWindow::copy_message(int row) {

@@ -180,6 +180,28 @@ TEST_CASE_METHOD(AsyncFixture, "a reaction and a deletion while the worker is bu
     CHECK(row(window, 0).deleted);
 }
 
+TEST_CASE_METHOD(AsyncFixture, "a message deleted for everyone while it is still sending is "
+                               "deleted once it is stored") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    {
+        WorkerLatch latch(bridge);
+        window.send_text(QStringLiteral("oops, wrong chat"));
+        REQUIRE(window.message_model().rowCount() == 1);
+        REQUIRE(row(window, 0).id < 0); // still sending: the engine has no id for it yet
+        CHECK(window.delete_for_everyone(0).isEmpty());
+        CHECK(gui_turns());
+    }
+    bridge.wait_idle();
+    REQUIRE(window.message_model().rowCount() == 1);
+    CHECK(row(window, 0).id > 0);
+    CHECK(row(window, 0).deleted);
+    auto stored = bridge.store().messages("bob", 10);
+    REQUIRE(stored);
+    REQUIRE(stored->size() == 1);
+    CHECK(stored->front().deleted);
+}
+
 TEST_CASE_METHOD(AsyncFixture, "the disappearing timer is set while the GUI keeps turning") {
     MainWindow window(bridge);
     window.open_conversation("bob");
