@@ -46,7 +46,11 @@ JsonLine run_b1_idle_connections() {
     note("B1: registered " + std::to_string(registered.ready) + " accounts in " +
          std::to_string(registered.seconds) + " s");
     if (registered.ready < accounts)
-        fail("B1 could not register its accounts: " + registered.first_error);
+        fail("B1 could not register its accounts: " +
+             (registered.first_error.empty()
+                  ? std::to_string(registered.ready) + " of " + std::to_string(accounts) +
+                        " within the time limit (VEIL_BENCH_B1_SECONDS)"
+                  : registered.first_error));
     idle(loop, std::chrono::milliseconds(1000));
     const long rss_before = relay.process().rss_kib();
     const long threads_before = relay.process().threads();

@@ -33,12 +33,16 @@ void kill_running() {
 }
 
 void track(pid_t pid) {
+    // The list is made before the handler is registered, so that it is destroyed after the
+    // handler runs at exit (the reverse order): made later, it was gone by then, and a relay
+    // of a workload that failed outlived it.
+    auto& pids = running();
     static bool installed = false;
     if (!installed) {
         std::atexit(kill_running);
         installed = true;
     }
-    running().push_back(pid);
+    pids.push_back(pid);
 }
 
 void untrack(pid_t pid) {
