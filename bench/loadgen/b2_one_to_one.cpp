@@ -186,6 +186,22 @@ private:
     std::string m_redis;
 };
 
+// The figures B2 and B2x share after the closed loop's rate: the open loop's rate and
+// latencies, and everything that went wrong over both loops.
+void add_open_loop_figures(JsonLine& line, const PairTraffic::Open& open, VeilPairs& pairs) {
+    line.number("open_rate_per_s", open.achieved_per_s)
+        .integer("open_messages", static_cast<std::int64_t>(open.sent))
+        .number("p50_ms", open.p50_ms)
+        .number("p99_ms", open.p99_ms)
+        .number("p999_ms", open.p999_ms)
+        .number("max_ms", open.max_ms)
+        .integer("lost", static_cast<std::int64_t>(pairs.traffic().undelivered()))
+        .integer("duplicates", static_cast<std::int64_t>(pairs.traffic().duplicates()))
+        .integer("refused", static_cast<std::int64_t>(pairs.traffic().refusals()))
+        .integer("ack_errors", static_cast<std::int64_t>(pairs.ack_errors()))
+        .integer("connections_dropped", static_cast<std::int64_t>(pairs.closed()));
+}
+
 } // namespace
 
 // B2x's traffic and figures once the clients are where they belong.
@@ -241,18 +257,8 @@ JsonLine finish_b2x(JsonLine& line, const B2Settings& settings, EventLoop& loop,
     auto open = pairs.traffic().open_loop(loop, closed.msgs_per_s / 2, settings.open);
     note("B2x open loop at " + std::to_string(static_cast<long>(open.achieved_per_s)) + "/s: p50 " +
          std::to_string(open.p50_ms) + " ms, p99 " + std::to_string(open.p99_ms) + " ms");
-    line.number("relay_msgs_per_s", closed.msgs_per_s)
-        .number("open_rate_per_s", open.achieved_per_s)
-        .integer("open_messages", static_cast<std::int64_t>(open.sent))
-        .number("p50_ms", open.p50_ms)
-        .number("p99_ms", open.p99_ms)
-        .number("p999_ms", open.p999_ms)
-        .number("max_ms", open.max_ms)
-        .integer("lost", static_cast<std::int64_t>(pairs.traffic().undelivered()))
-        .integer("duplicates", static_cast<std::int64_t>(pairs.traffic().duplicates()))
-        .integer("refused", static_cast<std::int64_t>(pairs.traffic().refusals()))
-        .integer("ack_errors", static_cast<std::int64_t>(pairs.ack_errors()))
-        .integer("connections_dropped", static_cast<std::int64_t>(pairs.closed()));
+    line.number("relay_msgs_per_s", closed.msgs_per_s);
+    add_open_loop_figures(line, open, pairs);
     clients.clear();
     std::string ended_a = a.stop_and_check();
     std::string ended_b = b.stop_and_check();
@@ -289,18 +295,8 @@ JsonLine run_b2_one_to_one() {
 
     line.number("relay_msgs_per_s", closed.msgs_per_s)
         .number("floor_msgs_per_s", floor_rate)
-        .number("ratio_to_floor", closed.msgs_per_s / floor_rate)
-        .number("open_rate_per_s", open.achieved_per_s)
-        .integer("open_messages", static_cast<std::int64_t>(open.sent))
-        .number("p50_ms", open.p50_ms)
-        .number("p99_ms", open.p99_ms)
-        .number("p999_ms", open.p999_ms)
-        .number("max_ms", open.max_ms)
-        .integer("lost", static_cast<std::int64_t>(pairs.traffic().undelivered()))
-        .integer("duplicates", static_cast<std::int64_t>(pairs.traffic().duplicates()))
-        .integer("refused", static_cast<std::int64_t>(pairs.traffic().refusals()))
-        .integer("ack_errors", static_cast<std::int64_t>(pairs.ack_errors()))
-        .integer("connections_dropped", static_cast<std::int64_t>(pairs.closed()));
+        .number("ratio_to_floor", closed.msgs_per_s / floor_rate);
+    add_open_loop_figures(line, open, pairs);
     if (pairs.closed() > 0)
         note("B2: the relay dropped a connection: " + pairs.first_close());
     clients.clear();
