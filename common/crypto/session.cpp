@@ -2,6 +2,7 @@
 
 #include "crypto/detail/signal_errors.h"
 #include "crypto/detail/signal_handles.h"
+#include "crypto/link.h"
 
 #include <signal/curve.h>
 #include <signal/protocol.h>
@@ -74,6 +75,23 @@ Result<detail::SessionCipherPtr> make_cipher(StoreContext& store,
     return cipher;
 }
 
+// libsignal-protocol-c computes X25519 with whatever point a message names: a point of small
+// order gives the all-zero shared secret, and libsignal goes on to derive chain and message
+// keys from it (it learns nothing is wrong until the MAC fails, after a prekey message has
+// already saved the sender's identity). So every key a received message carries is checked
+// here, before libsignal sees the message. `which` names the key in the error.
+Status refuse_low_order(const ec_public_key* key, const char* which) {
+    signal_buffer* raw = nullptr;
+    if (key == nullptr || ec_public_key_serialize(&raw, key) != 0)
+        return make_error(Errc::invalid_message, std::string(which) + " is missing or malformed");
+    detail::BufferPtr serialized(raw);
+    if (is_low_order_point(
+            {signal_buffer_data(serialized.get()), signal_buffer_len(serialized.get())}))
+        return make_error(Errc::invalid_message,
+                          std::string(which) + " is a curve point of small order");
+    return {};
+}
+
 // libsignal's decrypt functions take ownership of nothing; the message is ours to release.
 Result<SecretBytes> decrypt_prekey_message(StoreContext& store, session_cipher* cipher,
                                            std::span<const std::uint8_t> bytes) {
@@ -83,6 +101,16 @@ Result<SecretBytes> decrypt_prekey_message(StoreContext& store, session_cipher* 
     detail::SignalPtr<pre_key_signal_message> message(raw);
     if (rc != 0)
         return parse_error(store, rc, "malformed prekey message");
+    const signal_message* inner = pre_key_signal_message_get_signal_message(message.get());
+    for (auto check :
+         {refuse_low_order(pre_key_signal_message_get_base_key(message.get()),
+                           "the prekey message's base key"),
+          refuse_low_order(pre_key_signal_message_get_identity_key(message.get()),
+                           "the prekey message's identity key"),
+          refuse_low_order(inner ? signal_message_get_sender_ratchet_key(inner) : nullptr,
+                           "the prekey message's ratchet key")})
+        if (!check)
+            return check.error();
 
     signal_buffer* plain_raw = nullptr;
     rc = session_cipher_decrypt_pre_key_signal_message(cipher, message.get(), nullptr, &plain_raw);
@@ -99,6 +127,10 @@ Result<SecretBytes> decrypt_whisper_message(StoreContext& store, session_cipher*
     detail::SignalPtr<signal_message> message(raw);
     if (rc != 0)
         return parse_error(store, rc, "malformed message");
+    if (auto check = refuse_low_order(signal_message_get_sender_ratchet_key(message.get()),
+                                      "the message's ratchet key");
+        !check)
+        return check.error();
 
     signal_buffer* plain_raw = nullptr;
     rc = session_cipher_decrypt_signal_message(cipher, message.get(), nullptr, &plain_raw);

@@ -60,7 +60,9 @@ Result<Ciphertext> encrypt(StoreContext& store, const ProtocolAddress& address,
                            std::span<const std::uint8_t> padded_plaintext);
 
 // Decrypts a message from address. Errors: duplicate_message (already decrypted),
-// invalid_message (tampered, malformed, unknown version), untrusted_identity, no_session,
+// invalid_message (tampered, malformed, unknown version, or a base, identity or ratchet key that
+// is a curve point of small order: refused before libsignal sees the message, so nothing is
+// stored), untrusted_identity, no_session,
 // crypto (anything else). When a ProtocolStore method is what failed, its own Error is returned
 // instead (for example Errc::database). On error the caller must roll back its transaction:
 // libsignal saves the sender's identity before it authenticates a prekey message.

@@ -799,3 +799,176 @@ TEST_CASE("a stored session whose sending chain has no key is reported as corrup
     REQUIRE_FALSE(sent.ok());
     CHECK(sent.error().code == Errc::corrupt);
 }
+
+namespace {
+
+std::size_t varint_size(std::uint64_t value) {
+    std::size_t size = 1;
+    for (; value >= 0x80; value >>= 7)
+        ++size;
+    return size;
+}
+
+// bytes with the value of a length-delimited field replaced (its length prefix re-encoded).
+Bytes with_value(const Bytes& bytes, Field field, const Bytes& value) {
+    Bytes out(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(
+                                                 field.offset - varint_size(field.length)));
+    for (std::uint64_t size = value.size();; size >>= 7) {
+        out.push_back(static_cast<std::uint8_t>((size & 0x7f) | (size >= 0x80 ? 0x80 : 0)));
+        if (size < 0x80)
+            break;
+    }
+    out.insert(out.end(), value.begin(), value.end());
+    out.insert(out.end(), bytes.begin() + static_cast<std::ptrdiff_t>(field.offset + field.length),
+               bytes.end());
+    return out;
+}
+
+// A signal message (version byte, protobuf, 8-byte MAC) with its ratchet key (field 1)
+// replaced. The MAC is kept: whoever forges such a message cannot compute it either.
+Bytes with_ratchet_key(const Bytes& message, const Bytes& key) {
+    auto field = find_field(message, 1, message.size() - 8, 1);
+    REQUIRE(field);
+    REQUIRE(field->length == 33);
+    return with_value(message, *field, key);
+}
+
+enum class PrekeyMessageKey { base = 2, identity = 3, ratchet = 4 };
+
+// A prekey message (version byte, then PreKeySignalMessage: base key 2, identity key 3, signal
+// message 4) with one of its keys replaced.
+Ciphertext with_prekey_message_key(Ciphertext ct, PrekeyMessageKey which, const Bytes& key) {
+    REQUIRE(ct.type == CiphertextType::prekey);
+    if (which == PrekeyMessageKey::ratchet) {
+        Field inner = signal_message(ct);
+        Bytes message(ct.bytes.begin() + static_cast<std::ptrdiff_t>(inner.offset),
+                      ct.bytes.begin() + static_cast<std::ptrdiff_t>(inner.offset + inner.length));
+        ct.bytes = with_value(ct.bytes, inner, with_ratchet_key(message, key));
+        return ct;
+    }
+    auto field = find_field(ct.bytes, 1, ct.bytes.size(), static_cast<unsigned>(which));
+    REQUIRE(field);
+    REQUIRE(field->length == 33);
+    ct.bytes = with_value(ct.bytes, *field, key);
+    return ct;
+}
+
+// Curve25519 points of small order (orders 1, 2, 4 and 8, and the non-canonical encodings
+// p - 1, p and p + 1), in libsignal's 33-byte form, plus 0 and 1 with the top bit set, which
+// X25519 ignores (RFC 7748, section 5).
+std::vector<Bytes> small_order_points() {
+    std::vector<Bytes> points;
+    for (const char* u : {
+             "0000000000000000000000000000000000000000000000000000000000000000",
+             "0100000000000000000000000000000000000000000000000000000000000000",
+             "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+             "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+             "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+             "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+             "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+             "0000000000000000000000000000000000000000000000000000000000000080",
+             "0100000000000000000000000000000000000000000000000000000000000080",
+         }) {
+        auto point = from_hex(std::string("05") + u);
+        REQUIRE(point.ok());
+        points.push_back(std::move(point).value());
+    }
+    return points;
+}
+
+// Keys libsignal cannot decode: a wrong type byte, and 32 and 34 bytes.
+std::vector<Bytes> malformed_points(const Bytes& genuine) {
+    Bytes wrong_type = genuine;
+    wrong_type[0] = 0x04;
+    Bytes shorter(genuine.begin(), genuine.end() - 1);
+    Bytes longer = genuine;
+    longer.push_back(0x42);
+    return {wrong_type, shorter, longer};
+}
+
+} // namespace
+
+TEST_CASE("a whisper message whose ratchet key is a point of small order or malformed is "
+          "refused before use and the session goes on") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    CHECK(*receive(bob, alice, send(alice, bob, "setup")) == "setup");
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+    // A new ratchet turn: the genuine message carries a ratchet key bob has not seen, so bob
+    // would compute a fresh DH with whatever key the message names.
+    auto genuine = send(alice, bob, "the real message");
+    REQUIRE(genuine.type == CiphertextType::whisper);
+    const Bytes before = bob.store->snapshot();
+
+    for (const Bytes& point : small_order_points()) {
+        CAPTURE(to_hex(point));
+        auto result =
+            receive(bob, alice, {CiphertextType::whisper, with_ratchet_key(genuine.bytes, point)});
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.error().code == Errc::invalid_message);
+        CHECK(result.error().message ==
+              "the message's ratchet key is a curve point of small order");
+        CHECK(bob.store->snapshot() == before);
+    }
+    auto key = find_field(genuine.bytes, 1, genuine.bytes.size() - 8, 1);
+    REQUIRE(key);
+    const Bytes genuine_key(genuine.bytes.begin() + static_cast<std::ptrdiff_t>(key->offset),
+                            genuine.bytes.begin() +
+                                static_cast<std::ptrdiff_t>(key->offset + key->length));
+    for (const Bytes& malformed : malformed_points(genuine_key)) {
+        CAPTURE(to_hex(malformed));
+        auto result = receive(
+            bob, alice, {CiphertextType::whisper, with_ratchet_key(genuine.bytes, malformed)});
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.error().code == Errc::invalid_message);
+        CHECK(bob.store->snapshot() == before);
+    }
+
+    CHECK(*receive(bob, alice, genuine) == "the real message");
+    CHECK(*receive(alice, bob, send(bob, alice, "and back")) == "and back");
+}
+
+TEST_CASE("a prekey message whose base, identity or ratchet key is a point of small order or "
+          "malformed is refused before use and stores nothing") {
+    Party alice = make_party("alice");
+    Party bob = make_party("bob");
+    connect(alice, bob);
+    auto genuine = send(alice, bob, "first contact");
+    REQUIRE(genuine.type == CiphertextType::prekey);
+    const Bytes before = bob.store->snapshot();
+    const auto which =
+        GENERATE(PrekeyMessageKey::base, PrekeyMessageKey::identity, PrekeyMessageKey::ratchet);
+    CAPTURE(static_cast<int>(which));
+    const std::string name = which == PrekeyMessageKey::base       ? "base key"
+                             : which == PrekeyMessageKey::identity ? "identity key"
+                                                                   : "ratchet key";
+
+    // No transaction around these: the refusal comes before libsignal could save the sender's
+    // identity, use the one-time prekey or build a session, so there is nothing to roll back.
+    for (const Bytes& point : small_order_points()) {
+        CAPTURE(to_hex(point));
+        auto result = receive(bob, alice, with_prekey_message_key(genuine, which, point));
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.error().code == Errc::invalid_message);
+        CHECK(result.error().message ==
+              "the prekey message's " + name + " is a curve point of small order");
+        CHECK(bob.store->snapshot() == before);
+        CHECK_FALSE(bob.store->stored_identity(alice.address));
+        CHECK_FALSE(*has_session(*bob.context, alice.address));
+    }
+    Bytes genuine_key =
+        which == PrekeyMessageKey::identity ? alice.identity.public_key : small_order_points()[0];
+    genuine_key[32] = 0x11; // any 33 bytes serve: only the shape is wrong below
+    for (const Bytes& malformed : malformed_points(genuine_key)) {
+        CAPTURE(to_hex(malformed));
+        auto result = receive(bob, alice, with_prekey_message_key(genuine, which, malformed));
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.error().code == Errc::invalid_message);
+        CHECK(bob.store->snapshot() == before);
+    }
+
+    CHECK(*receive(bob, alice, genuine) == "first contact");
+    CHECK(*has_session(*bob.context, alice.address));
+    CHECK(*receive(alice, bob, send(bob, alice, "ack")) == "ack");
+}
