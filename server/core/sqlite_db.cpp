@@ -145,6 +145,10 @@ std::int64_t SqliteDb::last_insert_rowid() const {
     return sqlite3_last_insert_rowid(m_db);
 }
 
+bool SqliteDb::in_transaction() const {
+    return sqlite3_get_autocommit(m_db) == 0;
+}
+
 void SqliteDb::fail(const char* what) const {
     throw SqliteError(std::string(what) + ": " + sqlite3_errmsg(m_db));
 }
@@ -155,7 +159,9 @@ SqliteTransaction::SqliteTransaction(SqliteDb& db)
 }
 
 SqliteTransaction::~SqliteTransaction() {
-    if (!m_open)
+    // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL when the disk is
+    // full, SQLITE_NOMEM, some I/O errors); then there is nothing left to roll back.
+    if (!m_open || !m_db.in_transaction())
         return;
     try {
         m_db.statement("ROLLBACK").run();

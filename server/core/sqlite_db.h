@@ -98,6 +98,8 @@ public:
 
     std::int64_t changes() const;
     std::int64_t last_insert_rowid() const;
+    // True while a transaction is open on this connection.
+    bool in_transaction() const;
 
     [[noreturn]] void fail(const char* what) const;
 
