@@ -502,6 +502,44 @@ TEST_CASE("retention runs on the server clock, so a clock stepped back purges no
     CHECK(f.store->queued("bob", 1, 0, 10)->size() == 1);
 }
 
+TEST_CASE("a server clock stepped a day forward purges what is past retention by the new clock "
+          "and nothing else") {
+    TwoUsers f;
+    REQUIRE(f.send(message_id(1), "old")[0].has_send_result());
+    f.clock.advance(29 * kDayMs + 12 * kHourMs);
+    REQUIRE(f.send(message_id(2), "recent")[0].has_send_result());
+    f.clock.advance(12 * kHourMs - 1);
+    REQUIRE(f.send(message_id(3), "newest")[0].has_send_result());
+    f.router.pushes.clear();
+
+    // One millisecond short of 30 days for the oldest: a purge now takes nothing.
+    auto purged = f.service->purge_expired();
+    REQUIRE(purged);
+    CHECK(*purged == 0);
+
+    // The clock jumps a day ahead: the oldest is now 31 days old and goes, with its notice to
+    // the sender; the other two are a day and twelve hours old by the new clock and stay.
+    f.clock.advance(kDayMs + 1);
+    purged = f.service->purge_expired();
+    REQUIRE(purged);
+    CHECK(*purged == 1);
+    auto queued = f.store->queued("bob", 1, 0, 10);
+    REQUIRE(queued);
+    REQUIRE(queued->size() == 2);
+    CHECK((*queued)[0].ciphertext == to_bytes("recent"));
+    CHECK((*queued)[1].ciphertext == to_bytes("newest"));
+    REQUIRE(f.router.pushes.size() == 1);
+    CHECK(f.router.pushes[0].username == "alice");
+    REQUIRE(f.router.pushes[0].deliver.deliver().has_expired());
+    CHECK(f.router.pushes[0].deliver.deliver().expired().message_id() == to_str(message_id(1)));
+
+    // A second purge on the same clock takes nothing more.
+    purged = f.service->purge_expired();
+    REQUIRE(purged);
+    CHECK(*purged == 0);
+    CHECK(f.store->queued("bob", 1, 0, 10)->size() == 2);
+}
+
 TEST_CASE("closing an authenticated connection detaches it from the router") {
     TwoUsers f;
     CHECK(f.router.attached.count(1) == 1);

@@ -296,3 +296,80 @@ TEST_CASE("a verified member's new identity key stops sending to the group until
     REQUIRE(alice.engine->accept_new_identity("bob").ok());
     CHECK(alice.engine->send_group_message(group.value(), "to the club").ok());
 }
+
+// QUALITY.md: "client timestamps of 0, negative or year 3000: expiry uses server time; nothing
+// is purged early". A sender's clock is whatever it says: DataMessage.sent_at_ms is the only
+// client time on the wire, inside the ciphertext, and the relay never sees it. What the receiver
+// does with it: the disappearing timer counts from the relay's time or the sender's, whichever
+// is later but never later than now, so no sender clock makes a message vanish early or stay
+// for ever; the conversation keeps arrival order, and the conversation list the receiver's time.
+TEST_CASE("messages a sender's clock dates 1970, before 1970 or in the year 3000 arrive, keep "
+          "arrival order and disappear on the receiver's time, not earlier") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    Client carol(relay, "carol");
+    start(relay, alice);
+    start(relay, bob);
+    start(relay, carol);
+    // The relay stamps deliveries with its own clock, which agrees with bob's.
+    relay.tamper = [&](wire::Deliver& d) {
+        d.set_server_timestamp_ms(static_cast<std::uint64_t>(bob.clock.now_ms()));
+    };
+    REQUIRE(alice.engine->set_disappearing("bob", 3600).ok());
+    relay.pump();
+    REQUIRE(bob.engine->disappearing("alice").value() == 3600);
+    REQUIRE(carol.engine->send_text("bob", "from carol, on time").ok());
+    relay.pump();
+
+    const std::int64_t bob_start = bob.clock.now_ms();
+    const std::int64_t year_3000 = 32'503'680'000'000; // 3000-01-01T00:00:00Z
+    const std::vector<std::pair<std::string, std::int64_t>> clocks = {
+        {"epoch", 0}, {"before 1970", -86'400'000}, {"year 3000", year_3000}};
+    std::vector<Bytes> ids;
+    for (const auto& [label, at] : clocks) {
+        alice.clock.set(at);
+        auto id = alice.engine->send_text("bob", "sent at " + label);
+        REQUIRE(id.ok());
+        ids.push_back(id.value());
+        relay.pump();
+        bob.clock.advance(1000);
+    }
+
+    // Every one arrived and counts its hour from when the relay took it, on bob's clock.
+    std::vector<store::MessageRow> rows;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        CAPTURE(clocks[i].first);
+        auto row = bob.store->find_message("alice", ids[i]);
+        REQUIRE(row.ok());
+        REQUIRE(row.value().has_value());
+        CHECK(row.value()->sent_at_ms == clocks[i].second);
+        CHECK(row.value()->expires_at_ms == bob_start + std::int64_t(i) * 1000 + 3'600'000);
+        rows.push_back(*row.value());
+    }
+    auto history = bob.store->messages("alice", 10);
+    REQUIRE(history.ok());
+    std::vector<std::string> texts;
+    for (const auto& m : history.value())
+        if (m.kind == store::MessageKind::normal)
+            texts.push_back(m.text);
+    CHECK(texts ==
+          std::vector<std::string>{"sent at epoch", "sent at before 1970", "sent at year 3000"});
+    // The conversation list orders by the receiver's time: alice's came after carol's.
+    auto conversations = bob.store->conversations();
+    REQUIRE(conversations.ok());
+    REQUIRE(conversations->size() >= 2);
+    CHECK(conversations->at(0).peer == "alice");
+    CHECK(conversations->at(0).last_activity_ms < year_3000);
+
+    // A second before the first deadline nothing has gone; at each deadline only its message.
+    bob.clock.set(rows[0].expires_at_ms - 1000);
+    bob.transport.fire_timers();
+    CHECK(bob.store->search("sent", 10)->size() == 3);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        bob.clock.set(rows[i].expires_at_ms);
+        bob.transport.fire_timers();
+        CHECK(bob.store->search("sent", 10)->size() == rows.size() - i - 1);
+    }
+    CHECK(bob.store->search("carol", 10)->size() == 1);
+}
