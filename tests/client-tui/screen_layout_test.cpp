@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 using namespace veil;
 using namespace veil::tui;
 
@@ -273,4 +275,37 @@ TEST_CASE("sizes read as bytes, kB, MB and GB", "[screen_layout]") {
     CHECK(size_text(2'100'000) == "2.1 MB");
     CHECK(size_text(999'999'999) == "1.0 GB");
     CHECK(size_text(250'000'000) == "250 MB");
+}
+
+// QUALITY.md: client timestamps of 0, negative or year 3000. A received message shows when it
+// arrived, whatever its sender's clock said; even the int64 extremes format without a crash.
+TEST_CASE("a received message shows its arrival time whatever its sender dated it, and odd "
+          "times format whole",
+          "[screen_layout]") {
+    const std::int64_t year_3000 = 32'503'680'000'000; // 3000-01-01T00:00:00Z
+    for (std::int64_t sent :
+         {std::int64_t{0}, std::int64_t{-86'400'000}, year_3000,
+          std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()}) {
+        CAPTURE(sent);
+        auto row = incoming("hello");
+        row.sent_at_ms = sent;
+        auto lines = lay_out(row, 60);
+        REQUIRE(lines.size() >= 1);
+        CHECK(joined(lines[0]).rfind("22:13 mallory : hello", 0) == 0);
+    }
+    CHECK(format_day(0) == "Thu 1970-01-01");
+    CHECK(format_clock(0) == "00:00");
+    CHECK(format_day(-86'400'000 + 43'200'000) == "Wed 1969-12-31");
+    CHECK(format_clock(-86'400'000 + 43'200'000) == "12:00");
+    CHECK(format_day(year_3000) == "Wed 3000-01-01");
+    CHECK(format_clock(year_3000 + 60'000) == "00:01");
+    // The int64 extremes are some 292 million years either way: shown as such, in one piece.
+    for (std::int64_t extreme :
+         {std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()}) {
+        CAPTURE(extreme);
+        CHECK(format_clock(extreme).size() == 5);
+        CHECK(format_day(extreme).find("2922") != std::string::npos);
+        CHECK_FALSE(same_local_day(extreme, year_3000));
+    }
+    CHECK(same_local_day(year_3000, year_3000 + 60'000));
 }
