@@ -29,8 +29,16 @@ bool undecryptable(const store::MessageRow& row) {
 }
 
 std::int64_t shown_time(const store::MessageRow& row) {
-    // The sender's clock is what the sender saw; fall back to arrival for placeholders.
-    return row.sent_at_ms > 0 ? row.sent_at_ms : row.received_at_ms;
+    // The sender's clock is what the sender saw; fall back to arrival for placeholders. A
+    // message cannot have been sent after it arrived: a sender's clock that says so (a year
+    // far ahead) would date it in the future and break the day separators of a conversation
+    // kept in arrival order, so it shows its arrival instead, as does a time at or before 1970.
+    if (row.sent_at_ms <= 0)
+        return row.received_at_ms;
+    if (row.direction == store::Direction::incoming && row.received_at_ms > 0 &&
+        row.sent_at_ms > row.received_at_ms)
+        return row.received_at_ms;
+    return row.sent_at_ms;
 }
 
 bool same_bytes(const Bytes& a, std::span<const std::uint8_t> b) {

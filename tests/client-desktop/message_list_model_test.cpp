@@ -415,3 +415,43 @@ TEST_CASE("a received image shows the sender's preview before it is fetched; a b
 
 } // namespace
 } // namespace veil::desktop
+
+namespace veil::desktop {
+namespace {
+
+// QUALITY.md: client timestamps of 0, negative or year 3000. The sender's clock is its own; the
+// conversation stays in arrival order, and no time a sender claims puts a bubble in another day
+// than the one it arrived on if that day would lie in the future.
+TEST_CASE("incoming messages dated 1970, before 1970 or in the year 3000 by their sender show "
+          "when they arrived and keep one day separator") {
+    test::app();
+    const std::int64_t year_3000 = QDateTime(QDate(3000, 1, 1), QTime(12, 0)).toMSecsSinceEpoch();
+    auto arrived = [](store::MessageRow row, std::int64_t sent, std::int64_t received) {
+        row.sent_at_ms = sent;
+        row.received_at_ms = received;
+        return row;
+    };
+    MessageListModel model(nullptr, [] { return at_local(12, 20); });
+    model.set_conversation("bob",
+                           {arrived(incoming("bob", 1, "a"), 0, at_local(12, 9)),
+                            arrived(incoming("bob", 2, "b"), -86'400'000, at_local(12, 10)),
+                            arrived(incoming("bob", 3, "c"), year_3000, at_local(12, 11)),
+                            arrived(incoming("bob", 4, "d"), at_local(12, 12), at_local(12, 12))});
+    using M = MessageListModel;
+    REQUIRE(model.rowCount() == 4);
+    CHECK(role(model, 0, M::DaySeparatorRole) == QStringLiteral("Today"));
+    for (int row = 1; row < 4; ++row) {
+        CAPTURE(row);
+        CHECK(role(model, row, M::DaySeparatorRole).isEmpty());
+    }
+    CHECK(role(model, 0, M::ClockRole) == QStringLiteral("09:00"));
+    CHECK(role(model, 1, M::ClockRole) == QStringLiteral("10:00"));
+    CHECK(role(model, 2, M::ClockRole) == QStringLiteral("11:00"));
+    CHECK(role(model, 3, M::ClockRole) == QStringLiteral("12:00"));
+    CHECK_FALSE(role(model, 2, M::TimeRole).contains(QStringLiteral("3000")));
+    for (int row = 0; row < 4; ++row)
+        CHECK(display(model, row).startsWith(QStringLiteral("bob")));
+}
+
+} // namespace
+} // namespace veil::desktop
