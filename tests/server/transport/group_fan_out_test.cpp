@@ -361,8 +361,8 @@ TEST_CASE("a group of 1024 members sent 100 messages of 64 KiB has each stored o
     std::size_t complete = 0; // messages 0..complete-1 have reached every member
     REQUIRE(group.run_until(
         [&] {
-            if (group.ended() > 0)
-                return true;
+            if (group.ended() > 0 || first.errors > 0)
+                return true; // a refused send would never reach anyone: stop and say so
             while (complete < sent && delivered_everywhere(complete))
                 ++complete;
             while (sent < kMessages && sent < complete + kInFlight)
@@ -372,6 +372,10 @@ TEST_CASE("a group of 1024 members sent 100 messages of 64 KiB has each stored o
         after(300s)));
     INFO("first connection end: " << group.first_end());
     REQUIRE(group.ended() == 0);
+    for (const auto& answer : first.answers)
+        if (answer.has_error())
+            FAIL_CHECK("a send was refused: " << answer.error().ShortDebugString());
+    REQUIRE(first.errors == 0);
     std::size_t answered = 0;
     for (const auto& answer : first.answers) {
         CHECK(answer.has_group_send_result());
