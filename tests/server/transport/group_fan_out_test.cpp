@@ -413,7 +413,7 @@ TEST_CASE("a group of 1024 members sent 100 messages of 64 KiB has each stored o
     // every copy separately, but it drops a copy once written and caps what waits per
     // connection. The peak therefore follows the window of messages in flight (at most
     // kInFlight x 1023 copies of 64 KiB, 511 MiB, plus 64 MiB for everything else), never the
-    // 6.4 GiB of all deliveries. Measured on 2 busy cores: 84 to 133 MiB over the relay's size
+    // 6.4 GiB of all deliveries. Measured on 2 busy cores: 82 to 130 MiB over the relay's size
     // with everyone connected, depending on how fast this test reads.
     INFO("relay RSS with all members connected " << rss_before_kib << " KiB, peak " << peak_kib
                                                  << " KiB");
