@@ -392,6 +392,9 @@ JsonLine run_b9_client_catchup() {
     const std::size_t stored = count_of(printed, " kilo\"");
     // The client says so on stderr each time it loses the connection and retries.
     const std::size_t reconnects = count_of(printed, "lost the connection to the relay");
+    // Why: the engine's log in the profile names each request it gave up waiting for.
+    const std::size_t timeouts = count_of(read_text(scratch.path() / "bob" / "veil.log"),
+                                          "did not answer a request in time");
     const bool clean = WIFEXITED(caught_up.status) && WEXITSTATUS(caught_up.status) == 0;
     const double bound = kKdfMib + kCatchUpMib;
     note("B9: caught up on " + std::to_string(stored) + " in " + std::to_string(caught_up.seconds) +
@@ -405,6 +408,7 @@ JsonLine run_b9_client_catchup() {
         .integer("caught_up", static_cast<std::int64_t>(stored))
         .text("client_exit", clean ? "clean" : describe_status(caught_up.status))
         .integer("client_reconnects", static_cast<std::int64_t>(reconnects))
+        .integer("client_request_timeouts", static_cast<std::int64_t>(timeouts))
         .number("catch_up_s", caught_up.seconds)
         .number("catch_up_msgs_per_s", static_cast<double>(stored) / caught_up.seconds)
         .number("client_peak_rss_mib", caught_up.peak_mib)
