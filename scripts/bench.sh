@@ -27,6 +27,7 @@ workloads=(
     "B3 veil-bench-relay b3"
     "B4 veil-bench-relay b4"
     "B5 veil-bench-relay b5"
+    "B9 veil-bench-relay b9"
     "B6 veil-bench-relay-store"
     "B7 veil-bench-crypto"
     "B8 veil-bench-client-db"

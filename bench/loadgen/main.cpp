@@ -30,8 +30,10 @@ int main(int argc, char** argv) {
         workload = run_b4_offline_drain;
     else if (which == "b5")
         workload = run_b5_reconnect_storm;
+    else if (which == "b9")
+        workload = run_b9_client_catchup;
     else
-        fail("usage: veil-bench-relay b1|b2|b2x|b3|b4|b5");
+        fail("usage: veil-bench-relay b1|b2|b2x|b3|b4|b5|b9");
     // B2x starts its own PostgreSQL and Redis for its two nodes.
     const std::string store = which == "b2x" ? "postgresql+redis" : relay_store_kind();
     std::cout << workload().text("store", store).str() << std::endl;

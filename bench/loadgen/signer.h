@@ -22,6 +22,12 @@ public:
     const Bytes& identity_key() const { return m_identity.key_pair.public_key; }
     std::uint32_t registration_id() const { return m_identity.registration_id; }
     const crypto::GeneratedSignedPrekey& signed_prekey() const { return m_signed_prekey; }
+    // The identity key pair, copied (for a workload that keeps libsignal sessions of its
+    // accounts, B9), and the libsignal context it was made in.
+    crypto::IdentityKeyPair identity_pair() const {
+        return {m_identity.key_pair.public_key, m_identity.key_pair.private_key.clone()};
+    }
+    crypto::SignalContext& context() { return *m_context; }
 
     // "veil-register-v1" || nonce || username, signed.
     Bytes sign_registration(std::span<const std::uint8_t> nonce, const std::string& username);

@@ -15,5 +15,7 @@ JsonLine run_b2_two_nodes();
 JsonLine run_b3_fan_out();
 JsonLine run_b4_offline_drain();
 JsonLine run_b5_reconnect_storm();
+// B9: a real `veil` profile catching up on 100,000 queued messages from 50 peers and groups.
+JsonLine run_b9_client_catchup();
 
 } // namespace veil::bench

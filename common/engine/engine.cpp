@@ -206,6 +206,9 @@ void Engine::on_disconnected(const std::string& reason) {
     m_was_settled = false;
     // Group deliveries not yet processed come again too; fetched changes are fetched again.
     m_drained = false;
+    // The next AuthResult counts the one-time prekeys afresh.
+    m_prekey_message_seen = false;
+    m_prekey_check_in_flight = false;
     m_inbox.queue.clear();
     m_inbox.busy = false;
     m_inbox.fetched_at.clear();
@@ -479,6 +482,24 @@ void Engine::on_authenticated(std::uint32_t prekeys_left) {
     pump_outgoing();
 }
 
+void Engine::check_prekeys() {
+    // The count in AuthResult covers everything taken before we connected, the mailbox's
+    // prekey messages included; so only prekey messages after the drain need a fresh count, and
+    // one question at a time covers any number of them.
+    if (!m_prekey_message_seen || m_prekey_check_in_flight || !m_drained || m_state != State::ready)
+        return;
+    m_prekey_message_seen = false;
+    m_prekey_check_in_flight = true;
+    wire::Envelope e;
+    e.mutable_prekey_status_request();
+    request(std::move(e), [this](const wire::Envelope& response) {
+        m_prekey_check_in_flight = false;
+        if (response.has_prekey_status())
+            refill_prekeys(response.prekey_status().one_time_prekeys_left());
+        check_prekeys(); // prekey messages that came meanwhile
+    });
+}
+
 void Engine::refill_prekeys(std::uint32_t left) {
     if (left >= m_options.prekey_low_watermark)
         return;
@@ -697,6 +718,8 @@ void Engine::handle_direct(const wire::Deliver& d) {
     ack(d.delivery_id());
     announce(effects);
     note_sender_device(sender, static_cast<std::int32_t>(d.from_device_id()));
+    if (ct.type == crypto::CiphertextType::prekey)
+        m_prekey_message_seen = true;
     pump_outgoing();
 }
 

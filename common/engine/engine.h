@@ -393,6 +393,9 @@ private:
     void begin_auth(const std::string& nonce);
     void on_authenticated(std::uint32_t prekeys_left);
     void refill_prekeys(std::uint32_t left);
+    // Asks the relay how many one-time prekeys it still holds (and refills when low) after a
+    // prekey message arrived while online: new contacts take them without us reconnecting.
+    void check_prekeys();
     // Generates, stores and lists a batch of one-time prekeys; call inside a transaction.
     Status store_new_prekeys(google::protobuf::RepeatedPtrField<wire::OneTimePrekey>& out);
 
@@ -634,6 +637,8 @@ private:
     std::uint64_t m_retry_timer = 0; // schedule_retry's
     std::uint32_t m_device_id = 1;
     bool m_drained = false; // the mailbox queued before authentication has been processed
+    bool m_prekey_message_seen = false; // a prekey message was processed since the last check
+    bool m_prekey_check_in_flight = false;
     Inbox m_inbox;
     std::set<std::string> m_group_in_flight; // hex message ids of group sends not yet answered
     std::set<Bytes> m_group_updates;         // groups with a change of ours awaiting the relay

@@ -332,8 +332,10 @@ void Engine::drain_inbox() {
             ack(d.delivery_id());
     }
     m_inbox.draining = false;
-    if (!m_inbox.busy && m_inbox.queue.empty())
+    if (!m_inbox.busy && m_inbox.queue.empty()) {
         m_inbox.identities_tried.clear();
+        check_prekeys();
+    }
     pump_outgoing();
 }
 

@@ -178,6 +178,41 @@ TEST_CASE("one-time prekeys are replenished when the relay runs low, with fresh 
     CHECK(ids.size() == 200);
 }
 
+// Before, the count came only with AuthResult: a device online while new contacts used up its
+// one-time prekeys went on without them (bundles with the signed prekey only) until it
+// reconnected.
+TEST_CASE("a device online while new contacts take its one-time prekeys refills them without "
+          "reconnecting") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    start(relay, alice);
+    // Others fetched 85 of alice's 100 bundles and never wrote.
+    auto& held = relay.accounts["alice"].prekeys;
+    held.erase(held.begin(), held.begin() + 85);
+    std::set<std::uint32_t> handed_out;
+    for (const auto& k : relay.accounts["alice"].registration.one_time_prekeys())
+        handed_out.insert(k.id());
+
+    Client bob(relay, "bob");
+    start(relay, bob);
+    REQUIRE(bob.engine->send_text("alice", "hello from a new contact").ok());
+    relay.pump();
+    REQUIRE(alice.recorder.incoming().size() == 1);
+    CHECK(alice.engine->state() == engine::State::ready);
+    CHECK(relay.prekey_status_requests == 1);
+    REQUIRE(relay.uploads == std::vector<std::size_t>{100});
+    CHECK(held.size() == 114);
+    for (std::size_t i = 14; i < held.size(); ++i)
+        CHECK(handed_out.count(held[i].id()) == 0); // fresh ids only
+
+    // A message on the session that now exists asks nothing more.
+    REQUIRE(alice.engine->send_text("bob", "welcome").ok());
+    relay.pump();
+    REQUIRE(bob.engine->send_text("alice", "thanks").ok());
+    relay.pump();
+    CHECK(relay.prekey_status_requests == 1);
+}
+
 TEST_CASE("sending to an unknown user marks the message failed with a clear error") {
     FakeRelay relay;
     Client alice(relay, "alice");

@@ -115,6 +115,11 @@ void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
             static_cast<std::uint32_t>(a.prekeys.size()));
         break;
     }
+    case wire::Envelope::kPrekeyStatusRequest:
+        r.mutable_prekey_status()->set_one_time_prekeys_left(
+            static_cast<std::uint32_t>(accounts[from->account].prekeys.size()));
+        ++prekey_status_requests;
+        break;
     case wire::Envelope::kPrekeyFetch: {
         auto it = accounts.find(e.prekey_fetch().username());
         if (it == accounts.end()) {

@@ -107,6 +107,7 @@ public:
     std::vector<wire::SendRequest> sends;
     int transients = 0;               // transient sends (typing), which are never stored
     std::vector<std::size_t> uploads; // sizes of PrekeyUpload batches
+    std::size_t prekey_status_requests = 0;
 
     // Internal, used by FakeTransport.
     void queue_to_relay(FakeTransport* from, Bytes frame) {
