@@ -30,7 +30,10 @@ void ComposerFrame::paintEvent(QPaintEvent*) {
     QWidget* focus = QApplication::focusWidget();
     const bool focused = focus && isAncestorOf(focus);
     const QRectF r = QRectF(rect()).adjusted(0.5, 0.5, -0.5, -0.5);
-    p.setPen(QPen(focused ? c.accent : palette().color(QPalette::Mid), 1));
+    // The dark palette's mid is too close to its base to draw an edge with.
+    const QColor edge =
+        is_dark(palette()) ? c.separator.lighter(125) : palette().color(QPalette::Mid);
+    p.setPen(QPen(focused ? c.accent : edge, 1));
     p.setBrush(palette().color(QPalette::Base));
     p.drawRoundedRect(r, radius() - 0.5, radius() - 0.5);
 }

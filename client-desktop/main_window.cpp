@@ -17,6 +17,7 @@
 #include "new_group_dialog.h"
 #include "notifier.h"
 #include "pasted_image.h"
+#include "scroll_anchor.h"
 #include "session_bridge.h"
 #include "tray_icon.h"
 #include "util/hex.h"
@@ -237,6 +238,7 @@ void MainWindow::build_ui() {
     build_message_actions();
     m_messages->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
     m_messages->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    keep_at_bottom(m_messages);
     m_read_only_label = plain_label();
     m_read_only_label->setWordWrap(true);
     m_read_only_label->setObjectName(QStringLiteral("typingLine")); // the same muted look

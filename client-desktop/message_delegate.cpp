@@ -221,6 +221,7 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QM
         cy = l.show_more.bottom();
         last_line = l.show_more.width();
     }
+    qreal detail_top = 0; // the last file's size line
     for (const QVariant& v : file_list) {
         FileBox box;
         box.info = v.value<Model::FileInfo>();
@@ -239,18 +240,22 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QM
             box.image = QRectF(0, cy, content_max, h);
             cy = box.image.bottom() + em * 0.2;
         }
-        qreal name_w =
-            std::max(bm.horizontalAdvance(box.info.name),
-                     sm.horizontalAdvance(box.info.size + QStringLiteral(" · ") + box.info.state));
+        QString detail = box.info.size;
+        if (!box.info.state.isEmpty())
+            detail += QStringLiteral(" · ") + box.info.state;
+        const qreal detail_w = sm.horizontalAdvance(detail);
+        qreal name_w = std::max(bm.horizontalAdvance(box.info.name), detail_w);
         qreal line_w = std::min(content_max, em * 2.2 + em * 0.5 + name_w);
         line_w = std::max(line_w, box.image.width());
         qreal line_h = std::max(em * 2.2, bm.height() + sm.height() + em * 0.2);
         if (box.info.percent >= 0)
             line_h += em * 0.4;
+        detail_top = cy + bm.height() + em * 0.1; // as draw_file puts it
         cy += line_h;
         box.rect = QRectF(0, top, std::min(std::max(line_w, em * 12), content_max), cy - top);
         content_w = std::max(content_w, box.rect.width());
-        last_line = content_w + em * 10; // the footer goes under the files
+        // The footer may end the file's size line; never beside a progress bar.
+        last_line = box.info.percent >= 0 ? content_max + em * 10 : em * 2.5 + detail_w;
         l.files.push_back(std::move(box));
     }
 
@@ -270,9 +275,10 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QM
     l.footer_text = parts.join(QStringLiteral("  "));
     const qreal tick_w = l.outgoing ? em * 1.05 : 0;
     const qreal footer_w = sm.horizontalAdvance(l.footer_text) + tick_w;
-    if (last_line + em * 0.6 + footer_w <= content_max && l.files.empty()) {
+    if (last_line + em * 0.6 + footer_w <= content_max) {
         content_w = std::max(content_w, last_line + em * 0.6 + footer_w);
-        l.footer = QRectF(0, cy - sm.height(), footer_w, sm.height());
+        l.footer =
+            QRectF(0, l.files.empty() ? cy - sm.height() : detail_top, footer_w, sm.height());
     } else {
         content_w = std::max(content_w, footer_w);
         l.footer = QRectF(0, cy + em * 0.1, footer_w, sm.height());
