@@ -41,6 +41,12 @@ AddContactDialog::AddContactDialog(std::vector<std::string> contacts, QWidget* p
     row->setContentsMargins(0, 0, 0, 0);
     row->addWidget(m_mark, 0, Qt::AlignTop);
     row->addWidget(m_warning, 1);
+    // The room for the warning is kept while it is hidden, so that the dialog does not jump
+    // (or cut the sentence) when it appears.
+    QSizePolicy keep = m_warning_row->sizePolicy();
+    keep.setRetainSizeWhenHidden(true);
+    m_warning_row->setSizePolicy(keep);
+    m_warning->setMinimumHeight(m_warning->fontMetrics().lineSpacing() * 2);
     m_warning_row->hide();
 
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
@@ -59,7 +65,7 @@ AddContactDialog::AddContactDialog(std::vector<std::string> contacts, QWidget* p
     layout->addWidget(m_warning_row);
     layout->addStretch(1);
     layout->addWidget(m_buttons);
-    setMinimumWidth(em * 24);
+    setMinimumWidth(em * 26);
 }
 
 void AddContactDialog::fill(const QString& name) {

@@ -137,7 +137,7 @@ void ConversationDelegate::paint(QPainter* painter, const QStyleOptionViewItem& 
         paint_warning_sign(p,
                            QRectF(x + nm.horizontalAdvance(name) + em * 0.35,
                                   top + nm.ascent() - mark_side * 0.95, mark_side, mark_side),
-                           c.warning);
+                           c.warning, is_dark(option.palette) ? c.sidebar : QColor(Qt::white));
 
     const QString badge = badge_text(unread);
     qreal badge_w = 0;

@@ -150,6 +150,9 @@ EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions act
     actions_row->addWidget(m_repair);
     actions_row->addStretch(1);
     auto* layout = new QVBoxLayout(this);
+    const int em = fontMetrics().height();
+    layout->setContentsMargins(em, em, em, em * 2 / 3);
+    layout->setSpacing(em * 2 / 3);
     layout->addWidget(intro);
     layout->addWidget(m_tree, 1);
     layout->addWidget(m_number);

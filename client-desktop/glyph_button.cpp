@@ -64,7 +64,8 @@ void draw_send(QPainter& p, const QColor& color) {
 
 } // namespace
 
-void paint_warning_sign(QPainter& p, const QRectF& box, const QColor& color) {
+void paint_warning_sign(QPainter& p, const QRectF& box, const QColor& color,
+                        const QColor& mark_color) {
     p.save();
     p.setRenderHint(QPainter::Antialiasing);
     const qreal s = std::min(box.width(), box.height());
@@ -78,9 +79,12 @@ void paint_warning_sign(QPainter& p, const QRectF& box, const QColor& color) {
     QPainterPath mark;
     mark.addRoundedRect(QRectF(10.7, 8.2, 2.6, 7.6), 1.2, 1.2);
     mark.addEllipse(QPointF(12, 18.2), 1.45, 1.45);
-    p.setPen(QPen(color, 2.2, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
+    p.setPen(QPen(color, 2.2, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin)); // round corners
     p.setBrush(color);
-    p.drawPath(triangle.subtracted(mark));
+    p.drawPath(triangle);
+    p.setPen(Qt::NoPen);
+    p.setBrush(mark_color);
+    p.drawPath(mark);
     p.restore();
 }
 

@@ -14,9 +14,10 @@ class QPainter;
 
 namespace veil::desktop {
 
-// A warning sign (a filled triangle with an "!" cut out) in box, in color: the look-alike mark of
+// A warning sign (a triangle in color with an "!" in mark_color) in box: the look-alike mark of
 // the conversation list, drawn as a vector so that it is solid at any size and density.
-void paint_warning_sign(QPainter& painter, const QRectF& box, const QColor& color);
+void paint_warning_sign(QPainter& painter, const QRectF& box, const QColor& color,
+                        const QColor& mark_color);
 
 class GlyphButton final : public QToolButton {
     Q_OBJECT

@@ -44,6 +44,8 @@ QString style_sheet(bool dark) {
     return QStringLiteral("QLabel#lookAlikeMark { color: %1; font-weight: bold; }").arg(warning) +
            QStringLiteral(
                "QToolTip { border: none; padding: 0.3em 0.5em; }"
+               // Messengers' dialogs have words on their buttons, not the platform's stock icons.
+               "QDialogButtonBox { dialogbuttonbox-buttons-have-icons: 0; }"
                "QLineEdit#searchField { border: 1px solid palette(mid); border-radius: 0.9em;"
                "  padding: 0.3em 0.8em; background: palette(base); }"
                "QLineEdit#searchField:focus { border-color: palette(highlight); }"
