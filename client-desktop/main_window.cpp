@@ -1344,6 +1344,9 @@ void MainWindow::update_group_view() {
     m_peer_picture->hide();
     update_header_avatar();
     m_body_stack->setCurrentIndex(m_peer.empty() ? 1 : 0);
+    // With nothing open, the sentence stands alone: no empty header, no composer to type into.
+    m_peer_label->parentWidget()->setVisible(!m_peer.empty());
+    m_input->parentWidget()->setVisible(!m_peer.empty());
     if (!group_open()) {
         m_group_panel->hide();
         m_members_action->setEnabled(false);

@@ -277,6 +277,15 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
         save_shot(a, QString::fromUtf8(extra), QStringLiteral("long.png"));
         a.resize(1280, 800);
         impostor.bridge.close();
+
+        // A new account: nothing to list, nothing open.
+        Person newcomer;
+        register_account(newcomer.bridge, dir.root(), "erin", relay.url);
+        newcomer.window = std::make_unique<MainWindow>(newcomer.bridge);
+        newcomer.window->resize(1000, 640);
+        newcomer.window->show();
+        save_shot(*newcomer.window, QString::fromUtf8(extra), QStringLiteral("empty.png"));
+        newcomer.bridge.close();
     }
     const char* ms = std::getenv("VEIL_SHOT_MS");
     test::wait_until([] { return false; }, ms ? std::atoi(ms) : 0);
