@@ -4,6 +4,7 @@
 #include "conversation_list_model.h"
 #include "display_text.h"
 #include "emoji_text.h"
+#include "glyph_button.h"
 #include "search_results_model.h"
 #include "theme.h"
 
@@ -47,6 +48,7 @@ ConversationDelegate::Shown ConversationDelegate::shown(const QModelIndex& index
     row.unread = index.data(Model::UnreadRole).toInt();
     row.time = format_list_time(index.data(Model::LastActivityRole).toLongLong(), now_ms);
     row.preview = preview_text(index);
+    row.looks_like = index.data(Model::LooksLikeRole).toString();
     row.quiet = index.data(Model::HasLeftRole).toBool() ||
                 index.data(Model::PendingRole).toBool() || index.data(Model::BlockedRole).toBool();
     return row;
@@ -124,8 +126,18 @@ void ConversationDelegate::paint(QPainter* painter, const QStyleOptionViewItem& 
 
     p.setFont(name_font);
     p.setPen(option.palette.color(QPalette::Text));
-    const qreal name_w = std::max(em, right - x - time_w - em * 0.5);
-    p.drawText(QPointF(x, top + nm.ascent()), nm.elidedText(row.title, Qt::ElideRight, name_w));
+    // A look-alike's warning sign follows its name and is never elided away.
+    const bool mark = !row.looks_like.isEmpty();
+    const qreal mark_side = nm.ascent();
+    const qreal mark_w = mark ? mark_side + em * 0.35 : 0;
+    const qreal name_w = std::max(em, right - x - time_w - em * 0.5 - mark_w);
+    const QString name = nm.elidedText(row.title, Qt::ElideRight, name_w);
+    p.drawText(QPointF(x, top + nm.ascent()), name);
+    if (mark)
+        paint_warning_sign(p,
+                           QRectF(x + nm.horizontalAdvance(name) + em * 0.35,
+                                  top + nm.ascent() - mark_side * 0.95, mark_side, mark_side),
+                           c.warning, is_dark(option.palette) ? c.sidebar : QColor(Qt::white));
 
     const QString badge = badge_text(unread);
     qreal badge_w = 0;

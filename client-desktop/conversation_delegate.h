@@ -2,7 +2,8 @@
 // initials avatar (its colour stable for the person or group), the title, the time of the last
 // activity (format_list_time), the last message's preview on one elided line and an unread
 // badge. A group we left, one waiting for the relay and a blocked person say so in the preview
-// line. It paints the search results (SearchResultsModel) the same way. Everything is plain text
+// line; a person whose name looks like another contact's gets a warning mark after the name.
+// It paints the search results (SearchResultsModel) the same way. Everything is plain text
 // drawn with QPainter; sizes follow the font.
 //
 // Thread: the GUI thread.
@@ -35,6 +36,7 @@ public:
     // its conversation, time, and "sender: text" as the preview).
     struct Shown {
         QString title, key, time, preview;
+        QString looks_like; // the contact whose name this one's looks like, or empty
         int unread = 0;
         bool group = false;
         bool quiet = false; // a group we left, one not accepted yet, a blocked person

@@ -2,6 +2,8 @@
 
 #include "display_text.h"
 
+#include "util/look_alike.h"
+
 #include <QFont>
 
 #include <algorithm>
@@ -24,6 +26,8 @@ QString ConversationListModel::title(const Row& row) {
 
 QString ConversationListModel::display_line(const Row& row) {
     QString first = title(row);
+    if (!row.looks_like.empty())
+        first += QStringLiteral("  · ") + tr("looks like %1").arg(display_text(row.looks_like));
     if (row.has_left)
         first += QStringLiteral("  · ") + tr("left");
     if (row.blocked)
@@ -38,6 +42,14 @@ QString ConversationListModel::display_line(const Row& row) {
     else
         second = one_line(row.conversation.last_text, kPreviewChars);
     return first + QChar(u'\n') + second;
+}
+
+// The whole name (the list elides it) and, for a look-alike, the warning, as plain text.
+QString ConversationListModel::tooltip(const Row& row) {
+    QString text = title(row);
+    if (!row.looks_like.empty())
+        text += QChar(u'\n') + look_alike_warning(row.conversation.peer, row.looks_like);
+    return plain_tooltip(text);
 }
 
 void ConversationListModel::set_rows(std::vector<store::ConversationRow> conversations,
@@ -81,6 +93,12 @@ void ConversationListModel::set_rows(std::vector<store::ConversationRow> convers
 
     beginResetModel();
     m_rows = std::move(rows);
+    const std::vector<std::string> listed_people = people();
+    for (auto& row : m_rows)
+        if (!row.group)
+            if (auto alike = look_alike::look_alikes(row.conversation.peer, listed_people);
+                !alike.empty())
+                row.looks_like = alike.front();
     endResetModel();
 }
 
@@ -97,6 +115,19 @@ QString ConversationListModel::title_of(const std::string& peer) const {
     if (row >= 0)
         return title(m_rows[static_cast<std::size_t>(row)]);
     return store::is_group_conversation(peer) ? group_title({}) : display_text(peer);
+}
+
+QString ConversationListModel::looks_like(const std::string& peer) const {
+    int row = row_of(peer);
+    return row < 0 ? QString() : display_text(m_rows[static_cast<std::size_t>(row)].looks_like);
+}
+
+std::vector<std::string> ConversationListModel::people() const {
+    std::vector<std::string> out;
+    for (const auto& row : m_rows)
+        if (!row.group)
+            out.push_back(row.conversation.peer);
+    return out;
 }
 
 int ConversationListModel::total_unread() const {
@@ -118,6 +149,7 @@ QVariant ConversationListModel::data(const QModelIndex& index, int role) const {
     switch (role) {
     case Qt::DisplayRole: return display_line(row);
     case Qt::AccessibleTextRole: return display_line(row);
+    case Qt::ToolTipRole: return tooltip(row);
     case Qt::FontRole: {
         QFont font;
         font.setBold(c.unread > 0);
@@ -133,6 +165,7 @@ QVariant ConversationListModel::data(const QModelIndex& index, int role) const {
     case HasLeftRole: return row.has_left;
     case PendingRole: return row.pending;
     case BlockedRole: return row.blocked;
+    case LooksLikeRole: return display_text(row.looks_like);
     default: return {};
     }
 }
@@ -148,6 +181,7 @@ QHash<int, QByteArray> ConversationListModel::roleNames() const {
     names.insert(HasLeftRole, "hasLeft");
     names.insert(PendingRole, "pending");
     names.insert(BlockedRole, "blocked");
+    names.insert(LooksLikeRole, "looksLike");
     return names;
 }
 

@@ -6,8 +6,11 @@
 // titled "# NAME" (group_title()); groups without messages are listed after the conversations,
 // before contacts without messages.
 //
+// A person whose name looks like another listed person's (util/look_alike.h: "b0b" and "bob")
+// is flagged: LooksLikeRole names the other, and the accessible text and tooltip say so.
+//
 // Thread: the GUI thread. DisplayRole is plain text built with display_text(); views must not
-// render it as rich text.
+// render it as rich text. ToolTipRole is already made safe for Qt's tooltip (plain_tooltip()).
 #pragma once
 
 #include "store/account_store.h"
@@ -32,6 +35,7 @@ public:
         HasLeftRole,                 // bool: a group we left or were removed from (read-only)
         PendingRole,                 // bool: a group of ours the relay has not accepted yet
         BlockedRole,                 // bool: a person we blocked
+        LooksLikeRole, // QString: the listed contact this person's name looks like, or empty
     };
 
     explicit ConversationListModel(QObject* parent = nullptr);
@@ -52,7 +56,12 @@ public:
     }
     // How peer is named in the list and the window's header: "# NAME" for a listed group.
     QString title_of(const std::string& peer) const;
+    // The listed person whose name peer's looks like (LooksLikeRole), or empty; always empty for
+    // a group.
+    QString looks_like(const std::string& peer) const;
     int total_unread() const;
+    // The people listed (not groups), in the list's order.
+    std::vector<std::string> people() const;
 
     int rowCount(const QModelIndex& parent = QModelIndex()) const override;
     QVariant data(const QModelIndex& index, int role) const override;
@@ -66,9 +75,11 @@ private:
         bool has_left = false;
         bool pending = false;
         bool blocked = false;
+        std::string looks_like; // a listed person whose name this one's looks like
     };
     static QString title(const Row& row);
     static QString display_line(const Row& row);
+    static QString tooltip(const Row& row);
 
     std::vector<Row> m_rows;
 };

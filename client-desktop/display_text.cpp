@@ -4,6 +4,7 @@
 
 #include <QDateTime>
 #include <QLocale>
+#include <QTextDocument>
 
 namespace veil::desktop {
 namespace {
@@ -79,6 +80,32 @@ QString group_title(std::string_view name) {
         return QStringLiteral("# ") + QObject::tr("unnamed group");
     // One line: a name with newlines would break the two-line rows of the conversation list.
     return QStringLiteral("# ") + one_line(name, 64);
+}
+
+QString plain_tooltip(const QString& text) {
+    if (text.isEmpty())
+        return text; // an empty tooltip is no tooltip
+    return Qt::convertFromPlainText(text, Qt::WhiteSpaceNormal);
+}
+
+QString plain_label_text(const QString& text) {
+    QString out = text;
+    out.replace(QLatin1Char('&'), QStringLiteral("&&"));
+    out.replace(QLatin1Char('\t'), QLatin1Char(' '));
+    return out;
+}
+
+QString plain_window_title(const QString& text) {
+    // Qt shows "[*][*]" as "[*]" and removes (or stars) a lone "[*]".
+    QString out = text;
+    out.replace(QStringLiteral("[*]"), QStringLiteral("[*][*]"));
+    return out;
+}
+
+QString look_alike_warning(std::string_view peer, std::string_view other) {
+    return QObject::tr("%1 looks like %2, another contact of yours. Check who this is before "
+                       "you trust them.")
+        .arg(display_text(peer), display_text(other));
 }
 
 QString plain_error(const Error& error) {

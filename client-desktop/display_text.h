@@ -32,6 +32,22 @@ QString break_long_lines(const QString& text, int max_chars);
 // "# unnamed group" while we do not know its name (a member who added us has not sent it yet).
 QString group_title(std::string_view name);
 
+// Text for Qt's other surfaces, which do not all take plain text as it is:
+// - a tooltip is rendered as rich text whenever Qt::mightBeRichText() guesses so ("<b>x</b>"):
+//   plain_tooltip() makes it rich text that shows text literally (escaped, lines kept), so that
+//   "<img src=…>" in a name appears as those characters;
+// - a QAction's, menu's or button's label treats "&" as a mnemonic and a tab as the start of the
+//   shortcut column: plain_label_text() doubles "&" and turns tabs into spaces;
+// - a window title treats "[*]" as the modified placeholder: plain_window_title() keeps it.
+// Every one of them that can carry received or peer-chosen text (names, group names, message
+// text, file names, device names, reactions) goes through the matching function.
+QString plain_tooltip(const QString& text);
+QString plain_label_text(const QString& text);
+QString plain_window_title(const QString& text);
+
+// The warning that peer's name looks like the contact other's ("b0b" and "bob"), one sentence.
+QString look_alike_warning(std::string_view peer, std::string_view other);
+
 // A sentence for the person about an error from the core or the relay.
 QString plain_error(const Error& error);
 

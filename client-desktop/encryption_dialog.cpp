@@ -1,6 +1,7 @@
 #include "encryption_dialog.h"
 
 #include "display_text.h"
+#include "theme.h"
 
 #include <QDialogButtonBox>
 #include <QFontDatabase>
@@ -9,6 +10,7 @@
 #include <QLabel>
 #include <QPointer>
 #include <QPushButton>
+#include <QStyledItemDelegate>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -16,6 +18,17 @@ namespace veil::desktop {
 namespace {
 
 constexpr int kUsernameRole = Qt::UserRole + 1;
+
+// Rows with room around their text: the tree's default rows are as tight as its font.
+class RoomyRows final : public QStyledItemDelegate {
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+    QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override {
+        QSize size = QStyledItemDelegate::sizeHint(option, index);
+        const int em = option.fontMetrics.height();
+        return QSize(size.width() + em / 2, std::max(size.height(), em * 5 / 3));
+    }
+};
 
 QLabel* plain(const QString& text) {
     auto* label = new QLabel(text);
@@ -36,6 +49,18 @@ QString person_status(const engine::MemberSecurity& m) {
     return EncryptionDialog::tr("Not verified");
 }
 
+// Verified in green, a changed key in red, no key yet muted; "Not verified" keeps the text's.
+QColor status_color(const engine::MemberSecurity& m, const QPalette& palette) {
+    const ThemeColors c = theme_colors(palette);
+    if (m.trust.needs_accept || (m.trust.changed_at_ms != 0 && !m.trust.verified))
+        return c.danger;
+    if (!m.identity_known)
+        return c.muted;
+    if (m.trust.verified)
+        return is_dark(palette) ? QColor(0x5c, 0xc2, 0x7a) : QColor(0x2e, 0x9e, 0x4f);
+    return {};
+}
+
 QString device_status(const engine::DeviceSecurity& d, bool group) {
     QString text =
         d.session ? EncryptionDialog::tr("Session") : EncryptionDialog::tr("No session yet");
@@ -54,7 +79,7 @@ EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions act
     : QDialog(parent)
     , m_group(group)
     , m_actions(std::move(actions)) {
-    setWindowTitle(tr("Encryption — %1").arg(title));
+    setWindowTitle(plain_window_title(tr("Encryption — %1").arg(title)));
     setAccessibleName(tr("Encryption details"));
     QLabel* intro = plain(group ? tr("Messages in %1 are end-to-end encrypted with your sender "
                                      "key, which each member's devices receive through their "
@@ -69,6 +94,9 @@ EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions act
     m_tree->header()->setStretchLastSection(true);
     m_tree->setRootIsDecorated(true);
     m_tree->setAccessibleName(tr("People and devices"));
+    m_tree->setItemDelegate(new RoomyRows(m_tree));
+    m_tree->setUniformRowHeights(true);
+    m_tree->setAlternatingRowColors(false);
     connect(m_tree, &QTreeWidget::currentItemChanged, this, [this] { update_buttons(); });
     m_verify = new QPushButton(tr("Verify safety number…"));
     connect(m_verify, &QPushButton::clicked, this, [this] {
@@ -122,6 +150,9 @@ EncryptionDialog::EncryptionDialog(const QString& title, bool group, Actions act
     actions_row->addWidget(m_repair);
     actions_row->addStretch(1);
     auto* layout = new QVBoxLayout(this);
+    const int em = fontMetrics().height();
+    layout->setContentsMargins(em, em, em, em * 2 / 3);
+    layout->setSpacing(em * 2 / 3);
     layout->addWidget(intro);
     layout->addWidget(m_tree, 1);
     layout->addWidget(m_number);
@@ -157,6 +188,11 @@ void EncryptionDialog::show_details(const engine::ConversationSecurity& details)
     for (const auto& m : details.members) {
         auto* person = new QTreeWidgetItem(m_tree, {display_text(m.username), person_status(m)});
         person->setData(0, kUsernameRole, QString::fromStdString(m.username));
+        QFont bold = m_tree->font();
+        bold.setBold(true);
+        person->setFont(0, bold);
+        if (QColor color = status_color(m, palette()); color.isValid())
+            person->setForeground(1, color);
         for (const auto& d : m.devices)
             new QTreeWidgetItem(
                 person, {tr("Device %1").arg(d.device_id), device_status(d, details.group)});

@@ -1,12 +1,15 @@
 #include "main_window.h"
 
+#include "add_contact_dialog.h"
 #include "app_settings.h"
 #include "avatar.h"
 #include "composer_edit.h"
+#include "composer_frame.h"
 #include "conversation_delegate.h"
 #include "devices_dialog.h"
 #include "display_text.h"
 #include "emoji_text.h"
+#include "glyph_button.h"
 #include "group_details_dialog.h"
 #include "group_panel.h"
 #include "group_picture.h"
@@ -14,6 +17,7 @@
 #include "new_group_dialog.h"
 #include "notifier.h"
 #include "pasted_image.h"
+#include "scroll_anchor.h"
 #include "session_bridge.h"
 #include "tray_icon.h"
 #include "util/hex.h"
@@ -26,7 +30,6 @@
 #include <QFileDialog>
 #include <QFrame>
 #include <QHBoxLayout>
-#include <QInputDialog>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
@@ -80,7 +83,8 @@ std::string peer_of(const QByteArray& group_id) {
 // A Yes/No question whose text is plain: it quotes group names that others chose, which a
 // QMessageBox would otherwise guess to be rich text.
 bool confirm(QWidget* parent, const QString& title, const QString& text) {
-    QMessageBox box(QMessageBox::Question, title, text, QMessageBox::Yes | QMessageBox::No, parent);
+    QMessageBox box(QMessageBox::Question, plain_window_title(title), text,
+                    QMessageBox::Yes | QMessageBox::No, parent);
     box.setTextFormat(Qt::PlainText);
     box.setDefaultButton(QMessageBox::No);
     return box.exec() == QMessageBox::Yes;
@@ -162,9 +166,9 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
 }
 
 void MainWindow::build_ui() {
-    auto* add_contact = new QAction(tr("Add contact…"), this);
-    add_contact->setShortcut(QKeySequence::New);
-    connect(add_contact, &QAction::triggered, this, &MainWindow::on_add_contact);
+    auto* add_contact_action = new QAction(tr("Add contact…"), this);
+    add_contact_action->setShortcut(QKeySequence::New);
+    connect(add_contact_action, &QAction::triggered, this, [this] { add_contact(); });
     auto* new_group_action = new QAction(tr("New group…"), this);
     new_group_action->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N));
     connect(new_group_action, &QAction::triggered, this, &MainWindow::new_group);
@@ -181,7 +185,7 @@ void MainWindow::build_ui() {
     QToolBar* toolbar = addToolBar(tr("Conversations"));
     toolbar->setObjectName(QStringLiteral("conversationsToolbar")); // for saveState()
     toolbar->setMovable(false);
-    toolbar->addAction(add_contact);
+    toolbar->addAction(add_contact_action);
     toolbar->addAction(new_group_action);
     toolbar->addAction(m_members_action);
     toolbar->addSeparator();
@@ -234,6 +238,7 @@ void MainWindow::build_ui() {
     build_message_actions();
     m_messages->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
     m_messages->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    keep_at_bottom(m_messages);
     m_read_only_label = plain_label();
     m_read_only_label->setWordWrap(true);
     m_read_only_label->setObjectName(QStringLiteral("typingLine")); // the same muted look
@@ -365,6 +370,9 @@ QWidget* MainWindow::build_header() {
     m_verified_label->setText(tr("✔ Verified"));
     m_verified_label->setStyleSheet(QStringLiteral("color: #2e9e4f; font-weight: bold;"));
     m_verified_label->hide();
+    m_look_alike_label = plain_label();
+    m_look_alike_label->setObjectName(QStringLiteral("lookAlikeMark"));
+    m_look_alike_label->hide();
     auto* names = new QVBoxLayout;
     names->setSpacing(0);
     names->addWidget(m_peer_label);
@@ -375,6 +383,7 @@ QWidget* MainWindow::build_header() {
     layout->addWidget(m_peer_picture);
     layout->addWidget(m_peer_avatar);
     layout->addLayout(names, 1);
+    layout->addWidget(m_look_alike_label);
     layout->addWidget(m_verified_label);
     layout->addWidget(m_timer_label);
     layout->addWidget(m_block_button);
@@ -385,7 +394,9 @@ QWidget* MainWindow::build_header() {
 
 // The composer: an emoji button, "Attach", the multi-line input and "Send" in one rounded frame.
 QWidget* MainWindow::build_composer() {
-    auto* frame = new QFrame;
+    const int button = fontMetrics().height() * 2;
+    const int gap = fontMetrics().height() / 4;
+    auto* frame = new ComposerFrame(button, gap);
     frame->setObjectName(QStringLiteral("composerFrame"));
     m_input = new ComposerEdit;
     m_input->setPlaceholderText(tr("Write a message"));
@@ -413,15 +424,15 @@ QWidget* MainWindow::build_composer() {
     // Files dropped on the input are attached (by the window), not typed in as their paths.
     m_input->setAcceptDrops(false);
     m_input->installEventFilter(this);
-    m_emoji = new QToolButton;
+    m_emoji = new GlyphButton(GlyphButton::Glyph::emoji);
     m_emoji->setObjectName(QStringLiteral("composerButton"));
-    m_emoji->setText(QStringLiteral("🙂"));
+    m_emoji->setText(tr("Emoji"));
     m_emoji->setToolTip(tr("Insert an emoji"));
     m_emoji->setAccessibleName(tr("Emoji"));
     connect(m_emoji, &QToolButton::clicked, this, &MainWindow::emoji_picker);
-    m_attach = new QToolButton;
+    m_attach = new GlyphButton(GlyphButton::Glyph::attach);
     m_attach->setObjectName(QStringLiteral("composerButton"));
-    m_attach->setText(QStringLiteral("📎"));
+    m_attach->setText(tr("Attach files"));
     m_attach->setAccessibleName(tr("Attach files"));
     m_attach->setToolTip(tr("Send files with the next message (or drop or paste them here)"));
     connect(m_attach, &QToolButton::clicked, this, [this] {
@@ -429,23 +440,15 @@ QWidget* MainWindow::build_composer() {
         if (!paths.isEmpty())
             attach_files(paths);
     });
-    m_send = new QToolButton;
+    m_send = new GlyphButton(GlyphButton::Glyph::send);
     m_send->setObjectName(QStringLiteral("sendButton"));
     m_send->setText(tr("Send"));
     m_send->setAccessibleName(tr("Send"));
     m_send->setToolTip(tr("Send (Enter); Shift+Enter starts a new line"));
     connect(m_send, &QToolButton::clicked, this, &MainWindow::on_send);
-    QFont big = m_emoji->font();
-    big.setPointSizeF(big.pointSizeF() * 1.2);
-    m_attach->setFont(big);
-    if (!emoji_family().isEmpty())
-        big.setFamilies({emoji_family()});
-    m_emoji->setFont(big);
-    const int button = fontMetrics().height() * 2;
-    m_emoji->setFixedSize(button, button);
-    m_attach->setFixedSize(button, button);
+    for (QToolButton* b : {m_emoji, m_attach, m_send})
+        b->setFixedSize(button, button);
     auto* layout = new QHBoxLayout(frame);
-    const int gap = fontMetrics().height() / 4;
     layout->setContentsMargins(gap, gap, gap, gap);
     layout->setSpacing(gap);
     layout->addWidget(m_emoji, 0, Qt::AlignBottom);
@@ -939,22 +942,23 @@ void MainWindow::on_send() {
     m_input->clear();
 }
 
-void MainWindow::on_add_contact() {
-    bool ok = false;
-    QString name = QInputDialog::getText(this, tr("Add contact"), tr("Username:"),
-                                         QLineEdit::Normal, QString(), &ok)
-                       .trimmed();
-    if (!ok || name.isEmpty())
-        return;
-    // The conversation opens once the engine has added the contact (a bad name opens nothing).
-    const std::string peer = name.toStdString();
-    m_bridge.call([peer](qt::ClientSession& s) { return s.engine().add_contact(peer); }, this,
-                  [this, peer](const Status& st) {
-                      if (!st)
-                          show_error(plain_error(st.error()));
-                      else
-                          open_conversation(peer);
-                  });
+AddContactDialog* MainWindow::add_contact() {
+    auto* dialog = new AddContactDialog(m_conversation_model.people(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &AddContactDialog::submitted, this, [this](const QString& name) {
+        // The conversation opens once the engine has added the contact (a bad name opens
+        // nothing).
+        const std::string peer = name.toStdString();
+        m_bridge.call([peer](qt::ClientSession& s) { return s.engine().add_contact(peer); }, this,
+                      [this, peer](const Status& st) {
+                          if (!st)
+                              show_error(plain_error(st.error()));
+                          else
+                              open_conversation(peer);
+                      });
+    });
+    dialog->open(); // window-modal
+    return dialog;
 }
 
 // ---- groups ----------------------------------------------------------------------------------
@@ -1305,6 +1309,7 @@ void MainWindow::show_banner(const QString& text) {
 // The header's initials avatar and subtitle for the open conversation (a group's picture, when
 // it has one, takes the avatar's place in update_group_view).
 void MainWindow::update_header_avatar() {
+    update_look_alike_mark();
     if (m_peer.empty()) {
         m_peer_avatar->hide();
         m_peer_subtitle->hide();
@@ -1320,6 +1325,17 @@ void MainWindow::update_header_avatar() {
     m_peer_subtitle->setVisible(!m_peer_subtitle->text().isEmpty());
 }
 
+// "⚠ looks like bob" in the header while the open person's name looks like another contact's.
+void MainWindow::update_look_alike_mark() {
+    const QString alike = m_peer.empty() ? QString() : m_conversation_model.looks_like(m_peer);
+    m_look_alike_label->setVisible(!alike.isEmpty());
+    if (alike.isEmpty())
+        return;
+    m_look_alike_label->setText(QStringLiteral("\u26A0 ") + tr("looks like %1").arg(alike));
+    m_look_alike_label->setAccessibleName(tr("Warning: this name looks like %1").arg(alike));
+    m_look_alike_label->setToolTip(plain_tooltip(look_alike_warning(m_peer, alike.toStdString())));
+}
+
 void MainWindow::update_group_view() {
     update_block_button();
     update_conversation_header();
@@ -1328,6 +1344,9 @@ void MainWindow::update_group_view() {
     m_peer_picture->hide();
     update_header_avatar();
     m_body_stack->setCurrentIndex(m_peer.empty() ? 1 : 0);
+    // With nothing open, the sentence stands alone: no empty header, no composer to type into.
+    m_peer_label->parentWidget()->setVisible(!m_peer.empty());
+    m_input->parentWidget()->setVisible(!m_peer.empty());
     if (!group_open()) {
         m_group_panel->hide();
         m_members_action->setEnabled(false);
@@ -1425,15 +1444,15 @@ QMenu* MainWindow::conversation_menu(const std::string& peer) {
     menu->setAttribute(Qt::WA_DeleteOnClose);
     QString name = display_text(peer);
     if (is_blocked(peer)) {
-        menu->addAction(tr("Unblock %1").arg(name), this, [this, peer] {
+        menu->addAction(plain_label_text(tr("Unblock %1").arg(name)), this, [this, peer] {
             if (QString why = set_blocked(peer, false); !why.isEmpty())
                 show_error(why);
         });
     } else {
         // Queued: the confirmation must not run inside the menu's own event handling.
         menu->addAction(
-            tr("Block %1…").arg(name), this, [this, peer] { block_with_confirmation(peer); },
-            Qt::QueuedConnection);
+            plain_label_text(tr("Block %1…").arg(name)), this,
+            [this, peer] { block_with_confirmation(peer); }, Qt::QueuedConnection);
     }
     return menu;
 }
@@ -1452,8 +1471,8 @@ void MainWindow::update_block_button() {
     if (!person)
         return;
     QString name = one_line(m_peer, 32);
-    m_block_button->setText(is_blocked(m_peer) ? tr("Unblock %1").arg(name)
-                                               : tr("Block %1…").arg(name));
+    m_block_button->setText(plain_label_text(is_blocked(m_peer) ? tr("Unblock %1").arg(name)
+                                                                : tr("Block %1…").arg(name)));
 }
 
 // ---- notifications ---------------------------------------------------------------------------
@@ -1690,6 +1709,7 @@ void MainWindow::update_title() {
     update_tray();
     if (!m_peer.empty())
         m_peer_label->setText(m_conversation_model.title_of(m_peer));
+    update_look_alike_mark();
 }
 
 void MainWindow::update_send_enabled() {

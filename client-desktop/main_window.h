@@ -102,6 +102,7 @@ class QWidget;
 
 namespace veil::desktop {
 
+class AddContactDialog;
 class GroupDetailsDialog;
 class GroupPanel;
 class DevicesDialog;
@@ -138,6 +139,9 @@ public:
     // The "New group" action: opens the dialog (window-modal, deleted when closed) and returns
     // it. It stays open, with what was typed, until the relay has accepted the new group.
     NewGroupDialog* new_group();
+    // The "Add contact" action: opens the dialog (window-modal, deleted when closed), which warns
+    // about a name that looks like a contact's, and returns it; its name is added and opened.
+    AddContactDialog* add_contact();
     // The open group's members panel actions. Errors are shown in the panel, and the "Add"
     // field keeps its text until an add is accepted.
     void add_members(const QString& text);
@@ -169,6 +173,9 @@ public:
     QMenu* conversation_menu(const std::string& peer);
     // The header's "Block bob"/"Unblock bob" button (hidden for groups and with nothing open).
     QPushButton& block_button() { return *m_block_button; }
+    // The header's warning that the open person's name looks like another contact's (hidden
+    // otherwise).
+    QLabel& look_alike_mark() { return *m_look_alike_label; }
 
     // Notifications. The notifier is not owned and must outlive the window; nullptr puts the
     // system one back. The focus probe says whether the window has the person's attention
@@ -426,6 +433,7 @@ private:
     QWidget* build_header();
     QWidget* build_composer();
     void on_file_activated(int row, int index);
+    void update_look_alike_mark();
     void update_header_avatar();
     void preview_sent_files(const Bytes& message_id, const QStringList& paths);
     void apply_sent_previews(const store::MessageRow& message);
@@ -445,7 +453,6 @@ private:
     void on_unlinked();
     void mark_read(const std::string& peer);
     void on_send();
-    void on_add_contact();
     void on_remove_requested();
     void on_leave_requested();
     void show_error(const QString& text);
@@ -541,6 +548,7 @@ private:
     std::int64_t m_files_row_id = 0; // the message whose files the panel lists; 0: none
     QLabel* m_timer_label = nullptr;
     QLabel* m_verified_label = nullptr;
+    QLabel* m_look_alike_label = nullptr; // "⚠ looks like bob" for a look-alike's name
     QLabel* m_typing_label = nullptr;
     QToolButton* m_conversation_button = nullptr;
     QMenu* m_conversation_menu = nullptr;

@@ -332,13 +332,13 @@ void MainWindow::add_file_actions(QMenu& menu, const store::MessageRow& message,
         int index = file.index;
         if (file.state == store::AttachmentState::remote ||
             file.state == store::AttachmentState::failed)
-            menu.addAction(tr("Download %1").arg(name), this, [this, at, index] {
+            menu.addAction(plain_label_text(tr("Download %1").arg(name)), this, [this, at, index] {
                 if (QString why = download(at(), index); !why.isEmpty())
                     show_error(why);
             });
         else if (file.state == store::AttachmentState::ready)
             menu.addAction(
-                tr("Save %1 as…").arg(name), this,
+                plain_label_text(tr("Save %1 as…").arg(name)), this,
                 [this, at, index, name] {
                     QString path = QFileDialog::getSaveFileName(this, tr("Save file"), name);
                     if (!path.isEmpty())
@@ -1169,7 +1169,8 @@ QWidget* MainWindow::show_full_text(int row) {
     const auto& message = m_message_model.message_at(row);
     auto* dialog = new QDialog(this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    dialog->setWindowTitle(tr("Message from %1").arg(one_line(message.sender, 32)));
+    dialog->setWindowTitle(
+        plain_window_title(tr("Message from %1").arg(one_line(message.sender, 32))));
     auto* text = new QPlainTextEdit;
     text->setAccessibleName(tr("Whole message"));
     text->setReadOnly(true);

@@ -67,7 +67,16 @@ struct FileBox {
     Model::FileInfo info;
     QRectF rect;  // the whole line (or thumbnail and line)
     QRectF image; // the thumbnail, when there is one
+    QRectF crop;  // the part of the thumbnail shown in image (a tall one is cut, centred)
 };
+
+// The width an image takes in a bubble: its own at most 16 by 12 em, never narrower than 12 em
+// (the bubble's text and file line wrap to it), never wider than max_w.
+qreal media_width(const QImage& image, qreal em, qreal max_w) {
+    QSizeF size = QSizeF(image.size()) / 2.0; // kept at 2x
+    size.scale(std::min(max_w, em * 16), em * 12, Qt::KeepAspectRatio);
+    return std::min(max_w, std::max(size.width(), em * 12));
+}
 
 struct ReactionPill {
     QString text;
@@ -161,9 +170,19 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QM
     const qreal max_bubble = std::max(em * 8, std::min(width * 0.7, em * 34.0)) - avatar;
     const qreal ip = em * 0.6;  // padding inside the bubble, sideways
     const qreal vp = em * 0.35; // and top and bottom
-    const qreal content_max = max_bubble - 2 * ip;
+    qreal content_max = max_bubble - 2 * ip;
     qreal content_w = 0;
     qreal cy = vp; // y inside the bubble
+    const QVariantList file_list =
+        deleted ? QVariantList() : index.data(Model::FileInfoRole).toList();
+    // A bubble with a picture is as wide as the picture: the text wraps under it, as in other
+    // messengers, and the picture fills the bubble's width.
+    qreal media_w = 0;
+    for (const QVariant& v : file_list)
+        if (auto info = v.value<Model::FileInfo>(); !info.thumbnail.isNull())
+            media_w = std::max(media_w, media_width(info.thumbnail, em, content_max));
+    if (media_w > 0)
+        content_max = media_w;
 
     if (group && !l.outgoing && first) {
         l.sender =
@@ -202,32 +221,42 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QM
         cy = l.show_more.bottom();
         last_line = l.show_more.width();
     }
-    if (!deleted) {
-        for (const QVariant& v : index.data(Model::FileInfoRole).toList()) {
-            FileBox box;
-            box.info = v.value<Model::FileInfo>();
-            cy += em * 0.3;
-            qreal top = cy;
-            if (!box.info.thumbnail.isNull()) {
-                QSizeF image = QSizeF(box.info.thumbnail.size()) / 2.0; // kept at 2x
-                image.scale(std::min(content_max, em * 16), em * 12, Qt::KeepAspectRatio);
-                box.image = QRectF(0, cy, image.width(), image.height());
-                cy = box.image.bottom() + em * 0.2;
+    qreal detail_top = 0; // the last file's size line
+    for (const QVariant& v : file_list) {
+        FileBox box;
+        box.info = v.value<Model::FileInfo>();
+        cy += em * 0.3;
+        qreal top = cy;
+        if (!box.info.thumbnail.isNull()) {
+            // The full width; a tall picture is cut to 16 em, keeping its middle.
+            const QSizeF source(box.info.thumbnail.size());
+            qreal h = content_max * source.height() / std::max(1.0, source.width());
+            box.crop = QRectF(QPointF(0, 0), source);
+            if (h > em * 16) {
+                const qreal keep = source.height() * em * 16 / h;
+                box.crop = QRectF(0, (source.height() - keep) / 2, source.width(), keep);
+                h = em * 16;
             }
-            qreal name_w = std::max(
-                bm.horizontalAdvance(box.info.name),
-                sm.horizontalAdvance(box.info.size + QStringLiteral(" · ") + box.info.state));
-            qreal line_w = std::min(content_max, em * 2.2 + em * 0.5 + name_w);
-            line_w = std::max(line_w, box.image.width());
-            qreal line_h = std::max(em * 2.2, bm.height() + sm.height() + em * 0.2);
-            if (box.info.percent >= 0)
-                line_h += em * 0.4;
-            cy += line_h;
-            box.rect = QRectF(0, top, std::max(line_w, em * 12), cy - top);
-            content_w = std::max(content_w, std::min(box.rect.width(), content_max));
-            last_line = content_w + em * 10; // the footer goes under the files
-            l.files.push_back(std::move(box));
+            box.image = QRectF(0, cy, content_max, h);
+            cy = box.image.bottom() + em * 0.2;
         }
+        QString detail = box.info.size;
+        if (!box.info.state.isEmpty())
+            detail += QStringLiteral(" · ") + box.info.state;
+        const qreal detail_w = sm.horizontalAdvance(detail);
+        qreal name_w = std::max(bm.horizontalAdvance(box.info.name), detail_w);
+        qreal line_w = std::min(content_max, em * 2.2 + em * 0.5 + name_w);
+        line_w = std::max(line_w, box.image.width());
+        qreal line_h = std::max(em * 2.2, bm.height() + sm.height() + em * 0.2);
+        if (box.info.percent >= 0)
+            line_h += em * 0.4;
+        detail_top = cy + bm.height() + em * 0.1; // as draw_file puts it
+        cy += line_h;
+        box.rect = QRectF(0, top, std::min(std::max(line_w, em * 12), content_max), cy - top);
+        content_w = std::max(content_w, box.rect.width());
+        // The footer may end the file's size line; never beside a progress bar.
+        last_line = box.info.percent >= 0 ? content_max + em * 10 : em * 2.5 + detail_w;
+        l.files.push_back(std::move(box));
     }
 
     // Footer: "edited  ⏳  14:03" and the tick, inline after the last line when it fits.
@@ -246,9 +275,10 @@ MessageDelegate::Layout MessageDelegate::make_layout(const QFont& font, const QM
     l.footer_text = parts.join(QStringLiteral("  "));
     const qreal tick_w = l.outgoing ? em * 1.05 : 0;
     const qreal footer_w = sm.horizontalAdvance(l.footer_text) + tick_w;
-    if (last_line + em * 0.6 + footer_w <= content_max && l.files.empty()) {
+    if (last_line + em * 0.6 + footer_w <= content_max) {
         content_w = std::max(content_w, last_line + em * 0.6 + footer_w);
-        l.footer = QRectF(0, cy - sm.height(), footer_w, sm.height());
+        l.footer =
+            QRectF(0, l.files.empty() ? cy - sm.height() : detail_top, footer_w, sm.height());
     } else {
         content_w = std::max(content_w, footer_w);
         l.footer = QRectF(0, cy + em * 0.1, footer_w, sm.height());
@@ -416,7 +446,7 @@ void draw_file(QPainter& p, const FileBox& box, const QFont& bold, const QFont& 
         clip.addRoundedRect(box.image, em * 0.4, em * 0.4);
         p.save();
         p.setClipPath(clip);
-        p.drawImage(box.image, box.info.thumbnail);
+        p.drawImage(box.image, box.info.thumbnail, box.crop);
         p.restore();
         line.setTop(box.image.bottom() + em * 0.2);
     }

@@ -9,6 +9,7 @@
 #include <QDateTime>
 #include <QFont>
 #include <QImageReader>
+#include <QLocale>
 
 #include <algorithm>
 
@@ -419,6 +420,18 @@ QString MessageListModel::display_line(const store::MessageRow& row) const {
     return line;
 }
 
+// "Saturday 5 December 2026, 10:38" and each file's whole name (a bubble elides long ones).
+QString MessageListModel::tooltip(const store::MessageRow& row) const {
+    if (system_line(row) || shown_time(row) <= 0)
+        return {};
+    QString text = QLocale().toString(QDateTime::fromMSecsSinceEpoch(shown_time(row)),
+                                      QStringLiteral("dddd d MMMM yyyy, HH:mm"));
+    if (!row.deleted)
+        for (const auto& file : row.attachments)
+            text += QChar(u'\n') + display_text(file.file_name);
+    return plain_tooltip(text);
+}
+
 QVariant MessageListModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() < 0 || index.row() >= rowCount())
         return {};
@@ -426,6 +439,7 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
     switch (role) {
     case Qt::DisplayRole:
     case Qt::AccessibleTextRole: return display_line(row);
+    case Qt::ToolTipRole: return tooltip(row);
     case Qt::TextAlignmentRole:
         if (system_line(row))
             return QVariant::fromValue(Qt::AlignHCenter | Qt::AlignVCenter);

@@ -2,8 +2,9 @@
 // the store and with the engine's events (new rows, status changes); it never reads the store.
 //
 // Thread: the GUI thread. Received text reaches views only as plain-text DisplayRole strings
-// (display_text()), never as rich text, so markup in a message is shown literally. There is no
-// ToolTipRole on purpose: QToolTip guesses rich text.
+// (display_text()), never as rich text, so markup in a message is shown literally. ToolTipRole
+// (the message's whole date and time and its files' whole names) is made with plain_tooltip(),
+// because QToolTip guesses rich text.
 //
 // Groups: every message names its sender (SenderRole, the header of DisplayRole). System lines
 // (store::MessageKind::system: joins, leaves, removals, refused changes), which the client writes
@@ -138,6 +139,7 @@ private:
     QString day_separator(std::size_t at) const;
     bool first_of_run(std::size_t at) const;
     QString header_line(const store::MessageRow& row) const;
+    QString tooltip(const store::MessageRow& row) const;
     QStringList attachment_lines(const store::MessageRow& row) const;
     bool mentions_us(const store::MessageRow& row) const;
     bool shown(const store::MessageRow& row) const;

@@ -35,7 +35,7 @@ SafetyNumberDialog::SafetyNumberDialog(const QString& name, SetVerified set_veri
     : QDialog(parent)
     , m_name(name)
     , m_set_verified(std::move(set_verified)) {
-    setWindowTitle(tr("Safety number with %1").arg(name));
+    setWindowTitle(plain_window_title(tr("Safety number with %1").arg(name)));
     auto* intro = plain_label(
         tr("Compare these numbers with the ones %1's device shows, in person or over a call you "
            "trust, or scan the code. If they match, nobody is between you.")

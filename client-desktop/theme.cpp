@@ -39,47 +39,50 @@ QPalette make_palette(bool dark) {
 
 // Kept small: most of the look comes from the palette and the painted views. Lengths in em
 // follow the font, so the sheet scales with it and with the screen's density.
-QString style_sheet() {
-    return QStringLiteral(
-        "QToolTip { border: none; padding: 0.3em 0.5em; }"
-        "QLineEdit#searchField { border: 1px solid palette(mid); border-radius: 0.9em;"
-        "  padding: 0.3em 0.8em; background: palette(base); }"
-        "QLineEdit#searchField:focus { border-color: palette(highlight); }"
-        "QFrame#composerFrame { border: 1px solid palette(mid); border-radius: 1.1em;"
-        "  background: palette(base); }"
-        "QFrame#composerFrame QPlainTextEdit { border: none; background: transparent; }"
-        "QToolButton#composerButton { border: none; border-radius: 0.9em; padding: 0.25em; }"
-        "QToolButton#composerButton:hover { background: palette(button); }"
-        "QToolButton#sendButton { border: none; border-radius: 0.9em; padding: 0.25em 0.6em;"
-        "  background: palette(highlight); color: palette(highlighted-text); font-weight: bold; }"
-        "QToolButton#sendButton:disabled { background: palette(button);"
-        "  color: palette(placeholder-text); }"
-        "QWidget#conversationHeader { border-bottom: 1px solid palette(mid); }"
-        "QWidget#conversationHeader QToolButton, QWidget#conversationHeader QPushButton {"
-        "  border: none; padding: 0.3em 0.7em; border-radius: 0.4em; background: transparent; }"
-        "QWidget#conversationHeader QToolButton:hover, QWidget#conversationHeader QPushButton:hover"
-        "  { background: palette(button); }"
-        "QWidget#conversationHeader QToolButton::menu-indicator { image: none; width: 0; }"
-        "QLabel#typingLine { color: palette(placeholder-text); font-style: italic; }"
-        "QListView#conversationList, QListView#searchResults { border: none;"
-        "  background: palette(window); }"
-        "QListView#messageList { border: none; background: palette(base); }"
-        "QSplitter::handle { background: palette(mid); }"
-        "QToolBar { border: none; border-bottom: 1px solid palette(mid); spacing: 0.2em;"
-        "  padding: 0.15em 0.4em; }"
-        "QToolBar QToolButton { padding: 0.25em 0.6em; border-radius: 0.4em; }"
-        // Fusion draws a menu button's arrow under the text's baseline; beside it reads better.
-        "QToolBar QToolButton#menuButton { padding-right: 1.4em; }"
-        "QToolBar QToolButton#menuButton::menu-indicator { subcontrol-origin: padding;"
-        "  subcontrol-position: center right; right: 0.4em; }"
-        "QToolBar QToolButton:hover, QToolBar QToolButton:checked { background: palette(button); }"
-        "QStatusBar { border-top: 1px solid palette(mid); }"
-        "QStatusBar QLabel { padding: 0 0.5em; }"
-        "QScrollBar:vertical { background: transparent; width: 0.7em; margin: 0; }"
-        "QScrollBar::handle:vertical { background: palette(mid); border-radius: 0.3em;"
-        "  min-height: 2em; margin: 0.1em; }"
-        "QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical { height: 0; }"
-        "QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical { background: none; }");
+QString style_sheet(bool dark) {
+    const QString warning = dark ? QStringLiteral("#f0b429") : QStringLiteral("#b26a00");
+    return QStringLiteral("QLabel#lookAlikeMark { color: %1; font-weight: bold; }").arg(warning) +
+           QStringLiteral(
+               "QToolTip { border: none; padding: 0.3em 0.5em; }"
+               // Messengers' dialogs have words on their buttons, not the platform's stock icons.
+               "QDialogButtonBox { dialogbuttonbox-buttons-have-icons: 0; }"
+               "QLineEdit#searchField { border: 1px solid palette(mid); border-radius: 0.9em;"
+               "  padding: 0.3em 0.8em; background: palette(base); }"
+               "QLineEdit#searchField:focus { border-color: palette(highlight); }"
+               // The composer's frame and round buttons paint themselves (ComposerFrame,
+               // GlyphButton).
+               "QFrame#composerFrame QPlainTextEdit { border: none; background: transparent; }"
+               "QWidget#conversationHeader { border-bottom: 1px solid palette(mid); }"
+               "QWidget#conversationHeader QToolButton, QWidget#conversationHeader QPushButton {"
+               "  border: none; padding: 0.3em 0.7em; border-radius: 0.4em; background: "
+               "transparent; }"
+               "QWidget#conversationHeader QToolButton:hover, QWidget#conversationHeader "
+               "QPushButton:hover"
+               "  { background: palette(button); }"
+               "QWidget#conversationHeader QToolButton::menu-indicator { image: none; width: 0; }"
+               "QLabel#typingLine { color: palette(placeholder-text); font-style: italic; }"
+               "QListView#conversationList, QListView#searchResults { border: none;"
+               "  background: palette(window); }"
+               "QListView#messageList { border: none; background: palette(base); }"
+               "QSplitter::handle { background: palette(mid); }"
+               "QToolBar { border: none; border-bottom: 1px solid palette(mid); spacing: 0.2em;"
+               "  padding: 0.15em 0.4em; }"
+               "QToolBar QToolButton { padding: 0.25em 0.6em; border-radius: 0.4em; }"
+               // Fusion draws a menu button's arrow under the text's baseline; beside it reads
+               // better.
+               "QToolBar QToolButton#menuButton { padding-right: 1.4em; }"
+               "QToolBar QToolButton#menuButton::menu-indicator { subcontrol-origin: padding;"
+               "  subcontrol-position: center right; right: 0.4em; }"
+               "QToolBar QToolButton:hover, QToolBar QToolButton:checked { background: "
+               "palette(button); }"
+               "QStatusBar { border-top: 1px solid palette(mid); }"
+               "QStatusBar QLabel { padding: 0 0.5em; }"
+               "QScrollBar:vertical { background: transparent; width: 0.7em; margin: 0; }"
+               "QScrollBar::handle:vertical { background: palette(mid); border-radius: 0.3em;"
+               "  min-height: 2em; margin: 0.1em; }"
+               "QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical { height: 0; }"
+               "QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical { background: none; "
+               "}");
 }
 
 // What the system's own palette is: an application palette with no roles set resolves every
@@ -105,7 +108,7 @@ void set_palette(bool dark) {
     // take them when a widget is polished, not when the palette changes.
     if (auto* app = qobject_cast<QApplication*>(QCoreApplication::instance())) {
         app->setStyleSheet(QString());
-        app->setStyleSheet(style_sheet());
+        app->setStyleSheet(style_sheet(dark));
     }
 }
 
@@ -189,6 +192,8 @@ ThemeColors theme_colors(const QPalette& palette) {
     c.hover = dark ? QColor(0x27, 0x2a, 0x30) : QColor(0xeb, 0xed, 0xf1);
     c.danger = dark ? QColor(0xff, 0x6b, 0x6b) : QColor(0xc4, 0x2b, 0x2b);
     c.mention = dark ? QColor(0xe0, 0xb0, 0x30) : QColor(0xe6, 0xa8, 0x17);
+    // Amber that keeps 3:1 against the list's background in both themes.
+    c.warning = dark ? QColor(0xf0, 0xb4, 0x29) : QColor(0xb2, 0x6a, 0x00); // as in style_sheet
     c.sidebar = palette.color(QPalette::Window);
     c.chat = palette.color(QPalette::Base);
     return c;

@@ -44,6 +44,7 @@ struct ThemeColors {
     QColor hover;        // a conversation under the pointer
     QColor danger;       // failed, undecryptable
     QColor mention;      // outline of a message that mentions us
+    QColor warning;      // a look-alike name's mark
     QColor sidebar;      // the conversation list's background
     QColor chat;         // the message list's background
 };

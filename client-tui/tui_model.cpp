@@ -1,11 +1,11 @@
 #include "tui_model.h"
 
-#include "look_alike.h"
 #include "protocol/limits.h"
 #include "qr_text.h"
 #include "save_file.h"
 #include "text_width.h"
 #include "util/hex.h"
+#include "util/look_alike.h"
 
 #include <algorithm>
 #include <climits>
@@ -361,7 +361,7 @@ void TuiModel::reload_conversations() {
     for (auto& entry : list) {
         entry.blocked = is_blocked(entry.peer);
         if (!store::is_group_conversation(entry.peer))
-            if (auto alike = look_alikes(entry.peer, people); !alike.empty())
+            if (auto alike = look_alike::look_alikes(entry.peer, people); !alike.empty())
                 entry.looks_like = alike.front();
     }
     m_conversations = std::move(list);

@@ -3,6 +3,7 @@
 #include "avatar.h"
 #include "conversation_list_model.h"
 #include "desktop_fixture.h"
+#include "theme.h"
 
 #include <QImage>
 #include <QListView>
@@ -66,6 +67,45 @@ TEST_CASE("conversation rows are painted and sized from the font") {
         for (int y = 0; y < image.height() && !found; ++y)
             found = image.pixelColor(x, y) == bob;
     CHECK(found);
+}
+
+// Paints row of model at 300 px wide in the light theme and counts the pixels near color right
+// of the avatar (antialiased text has few exact ones).
+int pixels_of(const ConversationListModel& model, int row, const QColor& color) {
+    QListView view;
+    ConversationDelegate delegate(nullptr, [] { return std::int64_t{1700000000000}; });
+    QStyleOptionViewItem option;
+    option.initFrom(&view);
+    option.palette = QPalette(Qt::black, Qt::white);
+    option.rect =
+        QRect(QPoint(0, 0), QSize(300, delegate.sizeHint(option, model.index(row)).height()));
+    QImage image(option.rect.size(), QImage::Format_ARGB32_Premultiplied);
+    image.fill(Qt::white);
+    QPainter painter(&image);
+    delegate.paint(&painter, option, model.index(row));
+    painter.end();
+    int count = 0;
+    const int avatar_end = QFontMetrics(option.font).height() * 3;
+    for (int x = avatar_end; x < image.width(); ++x)
+        for (int y = 0; y < image.height(); ++y) {
+            const QColor pixel = image.pixelColor(x, y);
+            count += std::abs(pixel.red() - color.red()) < 30 &&
+                     std::abs(pixel.green() - color.green()) < 30 &&
+                     std::abs(pixel.blue() - color.blue()) < 30;
+        }
+    return count;
+}
+
+TEST_CASE("a look-alike's row has a warning mark after its name, others none") {
+    test::app();
+    ConversationListModel model;
+    model.set_rows({{"b0b", "it is me", 1700000000000, 0}, {"carol", "hi", 1699999999000, 0}},
+                   {"bob"});
+    const QColor warning = theme_colors(QPalette(Qt::black, Qt::white)).warning;
+    CHECK(pixels_of(model, model.row_of("b0b"), warning) > 4);
+    CHECK(pixels_of(model, model.row_of("carol"), warning) == 0);
+    CHECK(ConversationDelegate::shown(model.index(model.row_of("b0b")), 0).looks_like ==
+          QStringLiteral("bob"));
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #include "conversation_list_model.h"
 
 #include "desktop_fixture.h"
+#include "shown_text.h"
 
 #include <QFont>
 
@@ -116,6 +117,46 @@ TEST_CASE("a group name with line breaks and bidi controls stays on one visible 
     model.set_rows({}, {}, {test::group_row(1, "a\nb\xE2\x80\xAE")});
     CHECK(model.data(model.index(0), ConversationListModel::TitleRole).toString() ==
           QStringLiteral("# a b<U+202E>"));
+}
+
+TEST_CASE("a person whose name looks like another contact's is flagged in the list") {
+    test::app();
+    ConversationListModel model;
+    // "b0b" writes first; "bob" is an older contact. A group named like bob is not a person.
+    model.set_rows(
+        {conversation("b0b", "it is me, new phone", 300, 1), conversation("carol", "hi", 200, 0)},
+        {"bob"}, {test::group_row(1, "bob")});
+    auto at = [&](const std::string& peer, int role) {
+        return model.data(model.index(model.row_of(peer)), role);
+    };
+    CHECK(at("b0b", ConversationListModel::LooksLikeRole).toString() == QStringLiteral("bob"));
+    CHECK(at("bob", ConversationListModel::LooksLikeRole).toString() == QStringLiteral("b0b"));
+    CHECK(at("carol", ConversationListModel::LooksLikeRole).toString().isEmpty());
+    const std::string group = store::group_conversation(test::group_id(1));
+    CHECK(at(group, ConversationListModel::LooksLikeRole).toString().isEmpty());
+    CHECK(model.looks_like("b0b") == QStringLiteral("bob"));
+    CHECK(model.looks_like("carol").isEmpty());
+
+    // Screen readers hear it, and the tooltip says it in a sentence.
+    CHECK(at("b0b", Qt::AccessibleTextRole)
+              .toString()
+              .startsWith(QStringLiteral("b0b  · looks like bob  (1)\n")));
+    const QString tooltip = at("b0b", Qt::ToolTipRole).toString();
+    CHECK(test::shown_tooltip(tooltip) ==
+          QStringLiteral("b0b\nb0b looks like bob, another contact of yours. Check who this is "
+                         "before you trust them."));
+    CHECK(test::shown_tooltip(at("carol", Qt::ToolTipRole).toString()) == QStringLiteral("carol"));
+}
+
+TEST_CASE("a list row's tooltip shows a group's whole name literally") {
+    test::app();
+    ConversationListModel model;
+    model.set_rows({}, {},
+                   {test::group_row(1, "<b>club</b> <img src=\"http://127.0.0.1/x.png\">")});
+    const QString tooltip = model.data(model.index(0), Qt::ToolTipRole).toString();
+    CHECK(test::shown_tooltip(tooltip) ==
+          QStringLiteral("# <b>club</b> <img src=\"http://127.0.0.1/x.png\">"));
+    CHECK_FALSE(test::tooltip_renders_markup(tooltip));
 }
 
 } // namespace

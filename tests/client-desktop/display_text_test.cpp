@@ -1,9 +1,11 @@
 #include "display_text.h"
 
 #include "desktop_fixture.h"
+#include "shown_text.h"
 
 #include <QDate>
 #include <QDateTime>
+#include <QKeySequence>
 #include <QLocale>
 #include <QRegularExpression>
 #include <QTime>
@@ -16,6 +18,43 @@ TEST_CASE("markup in received text is kept literally for plain-text views") {
     CHECK(display_text("<img src=\"http://127.0.0.1/x.png\">") ==
           QStringLiteral("<img src=\"http://127.0.0.1/x.png\">"));
     CHECK(display_text("a &amp; b") == QStringLiteral("a &amp; b"));
+}
+
+TEST_CASE("a tooltip made with plain_tooltip shows markup literally, whatever Qt guesses") {
+    test::app();
+    for (const QString& text :
+         {QStringLiteral("<b>bold</b>"), QStringLiteral("<img src=\"http://127.0.0.1/x.png\">"),
+          QStringLiteral("<a href=\"http://127.0.0.1/\">link</a> &amp; <i>x</i>"),
+          QStringLiteral("<style>p { color: red }</style>p"), QStringLiteral("a < b > c"),
+          QStringLiteral("# <b>club</b>\nline two")}) {
+        INFO(text.toStdString());
+        const QString tooltip = plain_tooltip(text);
+        CHECK(test::shown_tooltip(tooltip) == text);
+        CHECK_FALSE(test::tooltip_renders_markup(tooltip));
+    }
+    // The same text unescaped is what Qt would render: the test can tell.
+    CHECK(test::tooltip_renders_markup(QStringLiteral("<b>bold</b>")));
+    CHECK(test::shown_tooltip(QStringLiteral("<b>bold</b>")) == QStringLiteral("bold"));
+    CHECK(plain_tooltip(QString()).isEmpty());
+}
+
+TEST_CASE("labels keep & and tabs, and window titles keep [*], as they were received") {
+    test::app();
+    const QString file = QStringLiteral("a&b\tc.pdf");
+    CHECK(test::shown_label(plain_label_text(file)) == QStringLiteral("a&b c.pdf"));
+    CHECK(QKeySequence::mnemonic(plain_label_text(file)).isEmpty());
+    CHECK(test::shown_label(file) != QStringLiteral("a&b c.pdf"));
+
+    for (const QString& title : {QStringLiteral("# club [*]"), QStringLiteral("[*][*] x"),
+                                 QStringLiteral("<b>x</b> & y")}) {
+        INFO(title.toStdString());
+        QWidget window;
+        window.setWindowTitle(plain_window_title(title));
+        CHECK(test::shown_window_title(window) == title);
+    }
+    QWidget unescaped;
+    unescaped.setWindowTitle(QStringLiteral("# club [*]"));
+    CHECK(test::shown_window_title(unescaped) != QStringLiteral("# club [*]"));
 }
 
 TEST_CASE("control characters and bidi overrides become visible marks") {

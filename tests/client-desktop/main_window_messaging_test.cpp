@@ -7,9 +7,11 @@
 
 #include "crypto/keys.h"
 #include "desktop_fixture.h"
+#include "encryption_dialog.h"
 #include "message_delegate.h"
 #include "safety_number_dialog.h"
 #include "session_bridge.h"
+#include "shown_text.h"
 
 #include <QAction>
 #include <QClipboard>
@@ -703,6 +705,87 @@ TEST_CASE_METHOD(MessagingFixture, "a click on a reply's quote goes to the quote
     CHECK(window.show_quoted(2) == 0);
     CHECK(window.message_view().currentIndex().row() == 0);
     CHECK(window.show_quoted(1) == -1); // not a reply
+}
+
+TEST_CASE_METHOD(MessagingFixture, "received markup, & and [*] stay literal in every tooltip, menu "
+                                   "and window title") {
+    const std::string club = "<b>club</b> [*] & co";
+    const std::string file_name = "<img src=\"http://127.0.0.1/x.png\">a&b\tfile.pdf";
+    const std::string text = "<a href=\"http://127.0.0.1/\">linkword</a> <style>p{}</style>";
+    store::GroupRow group = test::group_row(1, club);
+    REQUIRE(bridge
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
+                    return s_.store().save_group(group, {{"alice", true}, {"bob", false}});
+                })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests([&](qt::ClientSession& s_) {
+                    return s_.store().set_group_info(group.group_id, club, "", {});
+                })
+                .ok());
+    observer().on_group_changed(group.group_id);
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    std::int64_t id = receive(test::incoming("bob", 1, text));
+    store::AttachmentRow file;
+    file.blob_id = std::string(64, 'a');
+    file.key = Bytes(64, 0x01);
+    file.digest = Bytes(32, 0x02);
+    file.size = 2048;
+    file.file_name = file_name;
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.store().add_attachment(id, file); })
+                .ok());
+    announce_changed(id);
+
+    // Every tooltip the window holds, on its widgets, actions and list rows.
+    QStringList tooltips;
+    for (QWidget* w : window.findChildren<QWidget*>())
+        tooltips << w->toolTip();
+    for (QAction* a : window.findChildren<QAction*>())
+        tooltips << a->toolTip();
+    for (QAbstractItemModel* model :
+         {static_cast<QAbstractItemModel*>(&window.conversation_model()),
+          static_cast<QAbstractItemModel*>(&window.message_model())})
+        for (int row = 0; row < model->rowCount(); ++row)
+            tooltips << model->data(model->index(row, 0), Qt::ToolTipRole).toString();
+    const QString shown_club = QStringLiteral("# ") + QString::fromStdString(club);
+    const QString shown_file = QStringLiteral("<img src=\"http://127.0.0.1/x.png\">a&b file.pdf");
+    bool club_shown = false, file_shown = false;
+    for (const QString& tooltip : tooltips) {
+        INFO(tooltip.toStdString());
+        CHECK_FALSE(test::tooltip_renders_markup(tooltip));
+        const QString shown = test::shown_tooltip(tooltip);
+        if (shown.contains(QStringLiteral("club")))
+            CHECK(shown.contains(shown_club));
+        if (shown.contains(QStringLiteral("file.pdf")))
+            CHECK(shown.contains(QStringLiteral("<img src=\"http://127.0.0.1/x.png\">a&b")));
+        CHECK_FALSE(shown.contains(QStringLiteral("linkword"))); // message text is no tooltip
+        club_shown = club_shown || shown == shown_club;
+        file_shown = file_shown || shown.contains(shown_file);
+    }
+    CHECK(club_shown); // the group's row, whose name the list may elide
+    CHECK(file_shown); // the message's row names its file in full
+
+    // The message's menu offers the file by its name, as received.
+    QMenu* menu = window.message_menu(0);
+    REQUIRE(menu != nullptr);
+    bool offered = false;
+    for (QAction* action : menu->actions())
+        offered = offered || test::shown_label(action->text()) == QStringLiteral("Download ") +
+                                                                      shown_file.left(40 - 1) +
+                                                                      QChar(u'…');
+    INFO(action_texts(menu).join(QLatin1Char('|')).toStdString());
+    CHECK(offered);
+    delete menu;
+
+    // The encryption view of the group is titled with its name, as received.
+    window.open_conversation(store::group_conversation(group.group_id));
+    EncryptionDialog* encryption = window.encryption();
+    REQUIRE(encryption != nullptr);
+    CHECK(test::shown_window_title(*encryption) == QStringLiteral("Encryption — ") + shown_club);
+    encryption->close();
 }
 
 } // namespace

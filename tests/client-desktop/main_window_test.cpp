@@ -2,6 +2,7 @@
 
 #include "composer_edit.h"
 
+#include "add_contact_dialog.h"
 #include "desktop_fixture.h"
 #include "devices_dialog.h"
 #include "group_details_dialog.h"
@@ -9,6 +10,7 @@
 #include "new_group_dialog.h"
 #include "notifier.h"
 #include "session_bridge.h"
+#include "shown_text.h"
 #include "worker_latch.h"
 
 #include "link_device_dialog.h"
@@ -1167,6 +1169,44 @@ TEST_CASE_METHOD(WindowFixture, "the main widgets have accessible names") {
             found = found || w->accessibleName() == QString::fromUtf8(name);
         CHECK(found);
     }
+}
+
+TEST_CASE_METHOD(WindowFixture, "the header flags a person whose name looks like a contact's") {
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
+                .ok());
+    MainWindow window(bridge);
+    receive(test::incoming("b0b", 1, "it is me, bob, new phone"));
+    window.open_conversation("b0b");
+    QLabel& mark = window.look_alike_mark();
+    CHECK(mark.isVisibleTo(&window));
+    CHECK(mark.textFormat() == Qt::PlainText);
+    CHECK(mark.text() == QStringLiteral("\u26A0 looks like bob"));
+    CHECK(mark.accessibleName() == QStringLiteral("Warning: this name looks like bob"));
+    CHECK(test::shown_tooltip(mark.toolTip()) ==
+          QStringLiteral("b0b looks like bob, another contact of yours. Check who this is "
+                         "before you trust them."));
+
+    window.open_conversation(store::group_conversation(test::group_id(9)));
+    CHECK_FALSE(mark.isVisibleTo(&window));
+}
+
+TEST_CASE_METHOD(WindowFixture, "Add contact warns about a name that looks like a contact's") {
+    REQUIRE(bridge
+                .run_blocking_for_tests(
+                    [&](qt::ClientSession& s_) { return s_.engine().add_contact("alice.w"); })
+                .ok());
+    MainWindow window(bridge);
+    AddContactDialog* dialog = window.add_contact();
+    REQUIRE(dialog != nullptr);
+    dialog->fill(QStringLiteral("aIice.w"));
+    CHECK(dialog->looks_like() == QStringLiteral("alice.w"));
+    CHECK(dialog->warning_mark().isVisibleTo(dialog));
+    dialog->fill(QStringLiteral("dave"));
+    CHECK_FALSE(dialog->warning_mark().isVisibleTo(dialog));
+    dialog->submit();
+    CHECK(test::wait_until([&] { return window.open_peer() == "dave"; }, 5000));
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #ifdef VEIL_RELAY_BIN
 #include "main_window.h"
 
+#include "add_contact_dialog.h"
 #include "composer_edit.h"
 #include "desktop_fixture.h"
 #include "live_relay.h"
@@ -237,6 +238,54 @@ TEST_CASE("alice's window with a few conversations, saved as the documentation's
         QWidget* picker = a.emoji_picker();
         save_shot(*picker, QString::fromUtf8(extra), QStringLiteral("emoji.png"));
         picker->close();
+
+        // A look-alike of bob writes; a long group name; a long message.
+        Person impostor;
+        register_account(impostor.bridge, dir.root(), "b0b", relay.url);
+        impostor.window = std::make_unique<MainWindow>(impostor.bridge);
+        impostor.window->open_conversation("alice");
+        impostor.window->send_text(QStringLiteral("Hi Alice, it's Bob, new phone. Can you send "
+                                                  "me the budget again?"));
+        REQUIRE(test::wait_until([&] { return alice.bridge.store().unread("b0b").value() == 1; },
+                                 kWaitMs));
+        a.open_conversation("b0b");
+        for (bool dark : {false, true}) {
+            apply_theme(dark ? Theme::dark : Theme::light);
+            save_shot(a, QString::fromUtf8(extra),
+                      dark ? QStringLiteral("lookalike-dark.png")
+                           : QStringLiteral("lookalike.png"));
+        }
+        apply_theme(Theme::light);
+        AddContactDialog* add = a.add_contact();
+        add->fill(QStringLiteral("caro1"));
+        save_shot(*add, QString::fromUtf8(extra), QStringLiteral("add-contact.png"));
+        add->close();
+        REQUIRE(a.create_group(QStringLiteral("The neighbourhood association's summer barbecue "
+                                              "planning committee (2027 edition)"),
+                               {"bob", "carol"})
+                    .isEmpty());
+        REQUIRE(
+            test::wait_until([&] { return a.open_peer() != "b0b" && a.input_enabled(); }, kWaitMs));
+        a.send_text(QStringLiteral(
+            "A long one, to see how a bubble wraps: we meet at eight at the station, take the "
+            "8:20 to the valley, walk up past the old mill to the hut (about three hours with "
+            "breaks), eat there, and come down the ridge path if the weather holds; otherwise "
+            "the same way back. Bring water, a warm layer, sun cream and something to share. "
+            "Averylongwordwithoutanyspacesthatmustbebrokensomewherebecauseitdoesnotfitinthebubble"
+            "."));
+        a.resize(1000, 640);
+        save_shot(a, QString::fromUtf8(extra), QStringLiteral("long.png"));
+        a.resize(1280, 800);
+        impostor.bridge.close();
+
+        // A new account: nothing to list, nothing open.
+        Person newcomer;
+        register_account(newcomer.bridge, dir.root(), "erin", relay.url);
+        newcomer.window = std::make_unique<MainWindow>(newcomer.bridge);
+        newcomer.window->resize(1000, 640);
+        newcomer.window->show();
+        save_shot(*newcomer.window, QString::fromUtf8(extra), QStringLiteral("empty.png"));
+        newcomer.bridge.close();
     }
     const char* ms = std::getenv("VEIL_SHOT_MS");
     test::wait_until([] { return false; }, ms ? std::atoi(ms) : 0);

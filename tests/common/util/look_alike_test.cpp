@@ -1,8 +1,8 @@
-#include "look_alike.h"
+#include "util/look_alike.h"
 
 #include <catch2/catch.hpp>
 
-using namespace veil::tui;
+using namespace veil::look_alike;
 
 TEST_CASE("names read alike on a terminal share a skeleton", "[look_alike]") {
     CHECK(name_skeleton("b0b") == name_skeleton("bob"));

@@ -1,8 +1,8 @@
-#include "look_alike.h"
+#include "util/look_alike.h"
 
 #include <algorithm>
 
-namespace veil::tui {
+namespace veil::look_alike {
 
 std::string name_skeleton(std::string_view name) {
     std::string lower;
@@ -42,4 +42,4 @@ std::vector<std::string> look_alikes(std::string_view name, const std::vector<st
     return out;
 }
 
-} // namespace veil::tui
+} // namespace veil::look_alike
