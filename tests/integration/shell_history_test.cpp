@@ -40,17 +40,26 @@ public:
         for (const std::string& var :
              {"HOME=" + dir.string(), "HISTFILE=" + (dir / ".bash_history").string(),
               std::string("HISTSIZE=1000"), std::string("HISTFILESIZE=1000"),
-              std::string("HISTCONTROL="), std::string("PS1=sh> "), std::string("LC_ALL=C.UTF-8")}) {
+              std::string("HISTCONTROL="), std::string("PS1=sh> "),
+              std::string("LC_ALL=C.UTF-8")}) {
             args.push_back("-e");
             args.push_back(var);
         }
         args.insert(args.end(), {"bash", "--norc", "--noprofile", "-i"});
+        // Nothing may fail here once the server runs: a throwing constructor runs no destructor.
         auto r = tmux(args);
         INFO(r.err);
         REQUIRE(r.code == 0);
-        REQUIRE(wait_for("sh>"));
+        const std::string path = tmux({"display-message", "-p", "#{socket_path}"}).out;
+        m_socket_path = path.substr(0, path.find('\n'));
     }
-    ~Shell() { tmux({"kill-server"}); }
+    ~Shell() {
+        tmux({"kill-server"});
+        // tmux leaves its socket file behind; it is ours, so it goes too.
+        std::error_code ec;
+        if (!m_socket_path.empty())
+            std::filesystem::remove(m_socket_path, ec);
+    }
     Shell(const Shell&) = delete;
     Shell& operator=(const Shell&) = delete;
 
@@ -103,6 +112,7 @@ public:
 private:
     std::filesystem::path m_dir;
     std::string m_socket;
+    std::string m_socket_path;
     int m_step = 0;
 };
 
@@ -125,6 +135,7 @@ TEST_CASE("the documented ways to create, open and script a profile in an intera
                                                 std::filesystem::perms::owner_write);
 
     Shell shell(home);
+    REQUIRE(shell.wait_for("sh>"));
     // The way the documentation used to show: typed inline, it lands in the history. Kept here
     // to prove that the search below finds a passphrase that is there.
     shell.command("export VEIL_PASSPHRASE='" + decoy + "'; unset VEIL_PASSPHRASE");
