@@ -60,6 +60,13 @@ int usage_error(const std::string& message) {
     return veil::tui::exit_usage;
 }
 
+// --passphrase, --password and the like, with or without =VALUE (but not --passphrase-file).
+bool passphrase_option(const std::string& arg) {
+    const std::string name = arg.substr(0, arg.find('='));
+    return name == "--passphrase" || name == "--password" || name == "--pass" ||
+           name == "--new-passphrase";
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -116,6 +123,13 @@ int main(int argc, char** argv) {
                                    options.relay_url + "'");
             if (auto pin = veil::qt::relay_pin(options.relay_url); !pin)
                 return usage_error(pin.error().message);
+        } else if (passphrase_option(a)) {
+            // A value given here would stay in the shell's history and show in every process
+            // list; it is refused without repeating it.
+            return usage_error("a passphrase is never on the command line: veil prompts for it "
+                               "on a terminal, or reads VEIL_PASSPHRASE (read -rs "
+                               "VEIL_PASSPHRASE && export VEIL_PASSPHRASE) or --passphrase-file "
+                               "FILE");
         } else if (a == "--passphrase-file") {
             if (!value(v))
                 return usage_error("--passphrase-file needs a file");
@@ -181,7 +195,8 @@ int main(int argc, char** argv) {
                          args.end());
             break;
         } else {
-            return usage_error("unknown option " + a);
+            // Named without a value it may carry (--option=value).
+            return usage_error("unknown option " + a.substr(0, a.find('=')));
         }
     }
 

@@ -23,6 +23,9 @@ using detail::relay_error;
 namespace {
 
 constexpr const char* kLog = "engine";
+// Setting key prefix (then the peer's name): the restore whose heal the peer has not been told
+// of yet, or empty.
+constexpr const char* kRestartNoticeKey = "session_restart_notice:";
 
 Bytes signed_challenge_payload(std::string_view label, const std::string& nonce,
                                const std::string& username) {
@@ -803,6 +806,8 @@ Status Engine::process_content(const wire::Deliver& d, const wire::Content& cont
     }
     if (content.has_receipt())
         return apply_receipt(sender, content.receipt(), effects);
+    if (content.has_session_restarted())
+        return note_session_restarted(sender, content, effects);
     if (content.has_typing()) {
         auto is_blocked = m_store.is_blocked(sender);
         if (!is_blocked)
@@ -855,6 +860,12 @@ void Engine::heal_after_restore(const std::string& peer, const Error& error) {
         report(st.error());
         return;
     }
+    // The peer hears why over the new session, once its bundles are in (fetch_bundles): a
+    // setting, so that the notice survives the process ending before they come.
+    if (auto st = m_store.set_setting(kRestartNoticeKey + peer, restore); !st) {
+        report(st.error());
+        return;
+    }
     if (auto st = restart_sessions(peer); !st) {
         report(st.error());
         return;
@@ -874,6 +885,42 @@ void Engine::heal_after_restore(const std::string& peer, const Error& error) {
         return;
     }
     announce(effects);
+}
+
+Status Engine::queue_restart_notice(const std::string& peer) {
+    auto due = m_store.setting(kRestartNoticeKey + peer);
+    if (!due)
+        return due.error();
+    if (due->empty())
+        return {};
+    wire::Content content;
+    content.mutable_session_restarted()->set_reason(wire::SessionRestarted::RESTORED_FROM_SNAPSHOT);
+    VEIL_TRY(queue_content(peer, crypto::random_bytes(protocol::kMessageIdBytes), content));
+    return m_store.set_setting(kRestartNoticeKey + peer, "");
+}
+
+Status Engine::note_session_restarted(const std::string& sender, const wire::Content& content,
+                                      Effects& effects) {
+    // Only a peer restarts a 1:1 session with us; our own devices and groups have no say.
+    if (sender == m_username || content.has_group())
+        return {};
+    auto is_blocked = m_store.is_blocked(sender);
+    if (!is_blocked)
+        return is_blocked.error();
+    if (is_blocked.value())
+        return {};
+    // Each notice has its own message id, marked processed with it: one line per heal, however
+    // often the relay delivers it. Nothing is sent back, so two healing sides cannot loop.
+    if (content.session_restarted().reason() == wire::SessionRestarted::RESTORED_FROM_SNAPSHOT)
+        return add_line(sender,
+                        sender +
+                            "'s device restored an older copy of its data, so the secure session "
+                            "was restarted. Messages you sent " +
+                            sender +
+                            " since that copy was made could not be read there: send again what "
+                            "matters.",
+                        effects);
+    return add_line(sender, sender + " started a new secure session with you.", effects);
 }
 
 void Engine::record_failure(const wire::Deliver& d, const Error& error) {

@@ -599,7 +599,16 @@ private:
     // After a 1:1 message from peer failed to decrypt with error: on a profile restored from a
     // snapshot (store::AccountStore::restored_at_ms), starts new sessions with peer's devices
     // (restart_sessions) once per peer and restore, and tells the person in the conversation.
+    // The peer is told too, end to end: a SessionRestarted content queued once the new sessions
+    // exist (queue_restart_notice, from fetch_bundles).
     void heal_after_restore(const std::string& peer, const Error& error);
+    // Queues the SessionRestarted notice for peer if a heal left one due, in the caller's
+    // transaction, and marks it sent.
+    Status queue_restart_notice(const std::string& peer);
+    // A peer's SessionRestarted: one system line in its conversation (none from our own
+    // account, in a group or from a blocked sender).
+    Status note_session_restarted(const std::string& sender, const wire::Content& content,
+                                  Effects& effects);
     void check_settled();
     void flush_acks();
 

@@ -502,6 +502,9 @@ void Engine::fetch_bundles(const std::string& username, const std::vector<std::i
         for (auto d : gone)
             if (st)
                 st = forget_device(username, d);
+        // A heal after a restore tells the peer why, first thing on the new sessions.
+        if (st && gone.size() < devices.size())
+            st = queue_restart_notice(username);
         Effects effects;
         if (st)
             st = note_identity_changes(effects);

@@ -318,6 +318,7 @@ std::unique_ptr<RedisWakeups> start_wakeups(const RelayConfig& config, RelayServ
     options.port = where->second;
     options.poll_down = std::chrono::milliseconds(config.redis_poll_ms);
     options.poll_up = std::chrono::milliseconds(config.redis_idle_poll_ms);
+    options.backoff_max = std::chrono::milliseconds(config.redis_backoff_max_ms);
     RedisWakeups::Local local{[&reactors](const std::string& username, std::uint32_t device_id) {
                                   return reactors.online(username, device_id);
                               },

@@ -1,5 +1,6 @@
 #include "redis_wakeups.h"
 
+#include "core/relay_metrics.h"
 #include "util/log.h"
 
 #include <Poco/Exception.h>
@@ -22,7 +23,6 @@ constexpr auto kConnectTimeout = 1s;
 constexpr auto kIoTimeout = 2s;
 constexpr auto kReadPoll = 200ms;
 constexpr auto kBackoffFirst = 200ms;
-constexpr auto kBackoffMax = 5s;
 // Nothing Redis says to these commands comes near this; more is a broken stream.
 constexpr std::size_t kMaxBulk = 1 << 20;
 
@@ -234,6 +234,7 @@ RedisWakeups::RedisWakeups(RelayService& service, Local local, Options options)
     : m_service(service)
     , m_local(std::move(local))
     , m_options(std::move(options)) {
+    relay_metrics().redis_configured.store(true, std::memory_order_relaxed);
     m_publisher = std::thread([this] { publish_loop(); });
     m_subscriber = std::thread([this] { subscribe_loop(); });
     m_waker = std::thread([this] { wake_loop(); });
@@ -289,6 +290,7 @@ void RedisWakeups::set_up(bool up, const std::string& reason) {
                           "event=redis_up address=" + address() + " channel=" + m_options.channel);
             m_up = true;
             m_told_down = false;
+            relay_metrics().redis_backoff_ms.store(0, std::memory_order_relaxed);
             m_wake_all = true; // wake-ups published while the subscription was broken
         } else {
             if (!m_told_down)
@@ -299,8 +301,17 @@ void RedisWakeups::set_up(bool up, const std::string& reason) {
             m_told_down = true;
         }
         m_state_changed = true;
+        relay_metrics().redis_up.store(up, std::memory_order_relaxed);
     }
     m_cv.notify_all();
+}
+
+std::chrono::milliseconds RedisWakeups::first_backoff() const {
+    return std::min<std::chrono::milliseconds>(kBackoffFirst, m_options.backoff_max);
+}
+
+std::chrono::milliseconds RedisWakeups::next_backoff(std::chrono::milliseconds backoff) const {
+    return std::min<std::chrono::milliseconds>(backoff * 2, m_options.backoff_max);
 }
 
 void RedisWakeups::publish_loop() {
@@ -344,11 +355,13 @@ void RedisWakeups::publish_loop() {
             backoff = std::chrono::milliseconds(0);
         } catch (const std::exception& e) {
             redis.reset();
-            log::debug(kLog, "event=redis_publish_failed count=" + std::to_string(unsent.size()) +
-                                 " reason=" + quoted(reason_of(e)));
-            backoff = backoff.count() == 0
-                          ? std::chrono::milliseconds(kBackoffFirst)
-                          : std::min<std::chrono::milliseconds>(backoff * 2, kBackoffMax);
+            relay_metrics().redis_connect_failures.fetch_add(1, std::memory_order_relaxed);
+            // Once per outage: a retry past the ceiling says nothing the first did not.
+            if (backoff.count() == 0)
+                log::debug(kLog,
+                           "event=redis_publish_failed count=" + std::to_string(unsent.size()) +
+                               " reason=" + quoted(reason_of(e)));
+            backoff = backoff.count() == 0 ? first_backoff() : next_backoff(backoff);
             if (!last && !pause(backoff))
                 return;
         }
@@ -356,7 +369,7 @@ void RedisWakeups::publish_loop() {
 }
 
 void RedisWakeups::subscribe_loop() {
-    auto backoff = std::chrono::milliseconds(kBackoffFirst);
+    auto backoff = first_backoff();
     for (;;) {
         {
             std::lock_guard lock(m_mutex);
@@ -372,7 +385,7 @@ void RedisWakeups::subscribe_loop() {
             if (confirmed.items.empty() || confirmed.items[0].text != "subscribe")
                 broken("Redis did not confirm the subscription");
             set_up(true, {});
-            backoff = kBackoffFirst;
+            backoff = first_backoff();
             for (;;) {
                 {
                     std::lock_guard lock(m_mutex);
@@ -395,11 +408,13 @@ void RedisWakeups::subscribe_loop() {
                 m_cv.notify_all();
             }
         } catch (const std::exception& e) {
+            relay_metrics().redis_connect_failures.fetch_add(1, std::memory_order_relaxed);
             set_up(false, reason_of(e));
         }
+        relay_metrics().redis_backoff_ms.store(backoff.count(), std::memory_order_relaxed);
         if (!pause(backoff))
             return;
-        backoff = std::min<std::chrono::milliseconds>(backoff * 2, kBackoffMax);
+        backoff = next_backoff(backoff);
     }
 }
 

@@ -12,10 +12,13 @@
 //
 // Redis down: while the subscription is broken the relay polls the mailboxes of all devices
 // connected to it every Options::poll_down (and every poll_up while Redis is up, as a safety
-// net; 0: never). It reconnects with backoff (200 ms doubling up to 5 s), logs
-// event=redis_down once per outage and event=redis_up when subscribed again, and then reads the
-// mailboxes of all its devices once, for the wake-ups it may have missed. Wake-ups that could not
-// be published are kept (up to kMaxUnsent) and published after the reconnect.
+// net; 0: never). It reconnects with backoff (200 ms doubling up to Options::backoff_max, 5 s
+// by default), logs event=redis_down once per outage and event=redis_up when subscribed again,
+// and then reads the mailboxes of all its devices once, for the wake-ups it may have missed.
+// Wake-ups that could not be published are kept (up to kMaxUnsent) and published after the
+// reconnect. Nothing else grows with the length of an outage: past the ceiling every attempt is
+// alike, the log has one line per change of state (the publisher's failures: one debug line per
+// outage), and relay_metrics() counts the failed attempts and shows the current backoff.
 //
 // Threads: three of its own (publisher, subscriber, waker); stored() only queues and never
 // blocks, so reactor threads and the committer never wait on Redis.
@@ -45,7 +48,8 @@ public:
         int port = 6379;
         std::string channel = "veil:wake";
         std::chrono::milliseconds poll_down{1000};
-        std::chrono::milliseconds poll_up{30'000}; // 0: no polling while Redis is up
+        std::chrono::milliseconds poll_up{30'000};   // 0: no polling while Redis is up
+        std::chrono::milliseconds backoff_max{5000}; // the reconnect backoff's ceiling
     };
 
     // The devices connected to this relay (the transport's view).
@@ -80,6 +84,9 @@ private:
     void wake_loop();
     // Waits up to d unless stop() comes first; false once stopping.
     bool pause(std::chrono::milliseconds d);
+    // The reconnect backoff: 200 ms (or the ceiling if lower), then doubling up to the ceiling.
+    std::chrono::milliseconds first_backoff() const;
+    std::chrono::milliseconds next_backoff(std::chrono::milliseconds backoff) const;
     void set_up(bool up, const std::string& reason);
     std::string address() const;
 

@@ -172,6 +172,7 @@ struct PollOption {
 constexpr PollOption kRedisPolls[] = {
     {"redis_poll_ms", &RelayConfig::redis_poll_ms, 50},
     {"redis_idle_poll_ms", &RelayConfig::redis_idle_poll_ms, 0},
+    {"redis_backoff_max_ms", &RelayConfig::redis_backoff_max_ms, 50},
 };
 constexpr std::int64_t kMaxPollMs = 3'600'000;
 
@@ -211,7 +212,8 @@ bool known_key(const std::string& key) {
                                                 "durability",
                                                 "redis",
                                                 "redis_poll_ms",
-                                                "redis_idle_poll_ms"};
+                                                "redis_idle_poll_ms",
+                                                "redis_backoff_max_ms"};
     if (kKeys.count(key))
         return true;
     for (const auto& option : kLimits)
@@ -309,7 +311,7 @@ const char* usage() {
            "                  [--admin-listen HOST:PORT|none]\n"
            "                  [--store sqlite|postgresql://USER@HOST:PORT/DB]\n"
            "                  [--redis redis://HOST:PORT [--redis-poll-ms N]\n"
-           "                   [--redis-idle-poll-ms N]]\n"
+           "                   [--redis-idle-poll-ms N] [--redis-backoff-max-ms N]]\n"
            "       veil-relay invite create --data DIR [--config FILE] [--store STORE]\n"
            "       veil-relay admin help | COMMAND ... --data DIR [--config FILE] [--store STORE]\n"
            "       veil-relay account delete NAME --data DIR [--config FILE] [--store STORE]\n"
@@ -327,6 +329,7 @@ const char* usage() {
            "  --redis URL               several relays on one PostgreSQL store wake each other's\n"
            "                            clients through this Redis (PostgreSQL stores only);\n"
            "                            without Redis they poll every --redis-poll-ms (1000)\n"
+           "                            and retry it after at most --redis-backoff-max-ms (5000)\n"
            "  --link-timeout-seconds N  seconds a new device's link code can be used\n"
            "                            (10 to 86400, default 600)\n"
            "  --max-attachment-mib N    the largest attachment the relay stores, in MiB\n"

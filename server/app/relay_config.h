@@ -15,7 +15,7 @@
 // The properties file (Poco::Util's format, "key = value" lines) takes the same keys: listen,
 // data, store, invite_only, retention_days, durability, log_level, tls, tls_cert, tls_key,
 // link_timeout_seconds, max_attachment_mib, admin_listen, redis, redis_poll_ms,
-// redis_idle_poll_ms and the limits below.
+// redis_idle_poll_ms, redis_backoff_max_ms and the limits below.
 //
 // Rate limits and quotas (each 0 turns it off; --no-limits turns all off, for benchmarks). Over
 // one, the request is answered RATE_LIMITED with a retry-after, and clients retry then, losing
@@ -62,8 +62,9 @@
 // a PostgreSQL store. Without it a relay delivers only what is stored through itself live, and
 // the rest at the device's next connection. While Redis is unreachable each relay polls the
 // mailboxes of the devices connected to it every redis_poll_ms (default 1000, from 50), and
-// every redis_idle_poll_ms (default 30000; 0: never) while it is up, as a safety net.
-// Command line: --redis URL, --redis-poll-ms N, --redis-idle-poll-ms N.
+// every redis_idle_poll_ms (default 30000; 0: never) while it is up, as a safety net. It tries
+// Redis again after 200 ms, doubling up to redis_backoff_max_ms (default 5000, from 50).
+// Command line: --redis URL, --redis-poll-ms N, --redis-idle-poll-ms N, --redis-backoff-max-ms N.
 //
 // migrate copies a stopped relay's SQLite store (DIR is its data folder) into an empty
 // PostgreSQL database, everything it holds, ids included, and checks the counts; it refuses while
@@ -140,6 +141,7 @@ struct RelayConfig {
     std::string redis;            // empty: no Redis (one relay per database)
     std::int64_t redis_poll_ms = 1000;
     std::int64_t redis_idle_poll_ms = 30'000;
+    std::int64_t redis_backoff_max_ms = 5000;
     // migrate: the source (sqlite:DIR) and the target (a PostgreSQL connection string).
     std::string migrate_from;
     std::string migrate_to;

@@ -125,6 +125,19 @@ std::string render_prometheus(const RelayMetrics& m, const MetricsGauges& g) {
     add_sample(out, "veil_relay_blobs", "", std::to_string(g.blob_count));
     add_metric(out, "veil_relay_blob_bytes", "gauge", "Bytes of attachment blobs stored.");
     add_sample(out, "veil_relay_blob_bytes", "", std::to_string(g.blob_bytes));
+    if (m.redis_configured.load(std::memory_order_relaxed)) {
+        add_metric(out, "veil_relay_redis_up", "gauge",
+                   "1 while the wake-up subscription to Redis is established, else 0.");
+        add_sample(out, "veil_relay_redis_up", "",
+                   m.redis_up.load(std::memory_order_relaxed) ? "1" : "0");
+        add_metric(out, "veil_relay_redis_connect_failures_total", "counter",
+                   "Connections to Redis (subscriber and publisher) that failed or broke.");
+        add_sample(out, "veil_relay_redis_connect_failures_total", "",
+                   load(m.redis_connect_failures));
+        add_metric(out, "veil_relay_redis_backoff_milliseconds", "gauge",
+                   "The subscriber's wait before its next attempt to reach Redis (0: up).");
+        add_sample(out, "veil_relay_redis_backoff_milliseconds", "", load(m.redis_backoff_ms));
+    }
     return out;
 }
 

@@ -43,6 +43,12 @@ struct RelayMetrics {
     std::atomic<std::uint64_t> auth_failures{0};
     std::atomic<std::uint64_t> quota_refusals{0};
     std::atomic<std::uint64_t> connections_refused{0};
+    // Scale-out (redis_wakeups.h), rendered only once a relay configured Redis: whether its
+    // subscription is up, the connection attempts that failed, and the wait before the next.
+    std::atomic<bool> redis_configured{false};
+    std::atomic<bool> redis_up{false};
+    std::atomic<std::uint64_t> redis_connect_failures{0};
+    std::atomic<std::int64_t> redis_backoff_ms{0};
     std::array<std::atomic<std::uint64_t>, kErrorCodes> errors{};
     LatencyHistogram store_commit;
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 // real `veil` clients (listeners stay connected; senders run once each). ctest runs these with
 // the `postgres` and `redis` fixtures ([cluster]). Every message is checked to arrive exactly
 // once, and the mailbox to end empty (everything delivered was acked).
+#include "admin_http.h"
 #include "cluster_harness.h"
 
 #include <catch2/catch.hpp>
@@ -166,6 +167,80 @@ TEST_CASE("with Redis stopped mid-conversation the nodes poll the mailboxes: mes
     CHECK(eventually([&] { return mailbox_rows(db, "alice") == 0; }));
     // Once per outage, in the relay log's format.
     CHECK(count(a.logs(), "WARN relay.cluster event=redis_down") == 1);
+}
+
+TEST_CASE("with Redis down for sixty times the reconnect ceiling, as after minutes, nothing sent "
+          "meanwhile is lost or doubled, the log does not grow, and wake-ups resume",
+          "[cluster]") {
+    TempDir dir("veil-cluster-redis-long");
+    PostgresTestDb db;
+    RedisServer redis;
+    // A ceiling of 100 ms instead of 5 s: sixty attempts at the ceiling are what an outage of
+    // five minutes gives with the default, and nothing in the reconnect grows past the ceiling.
+    auto args = node_args(db, redis.url());
+    for (const std::string a : {"--redis-backoff-max-ms", "100", "--admin-listen", "127.0.0.1:0",
+                                "--metrics-cache-ms", "0", "--log-level", "debug"})
+        args.push_back(a);
+    Relay a(node_dir(dir.path(), "a"), args);
+    Relay b(node_dir(dir.path(), "b"), args);
+    const auto a_data = dir.path() / "a" / "relay";
+    const auto b_data = dir.path() / "b" / "relay";
+    CHECK(scrape(a_data).at("veil_relay_redis_up") == 1);
+
+    Client alice = make_client(dir.path(), a.url(), "alice");
+    Client bob = make_client(dir.path(), b.url(), "bob");
+    auto at_alice = start_listener(alice);
+    std::vector<std::string> sent;
+    auto bob_says = [&](const std::string& text) {
+        send_ok(bob, {"send", "alice", text});
+        sent.push_back(text);
+    };
+    bob_says("before the outage 5e01");
+    REQUIRE(arrives(*at_alice, sent.back()));
+
+    redis.stop();
+    auto failures = [](const std::filesystem::path& data) {
+        return scrape(data).at("veil_relay_redis_connect_failures_total");
+    };
+    auto cluster_lines = [](const Relay& node) { return count(node.logs(), " relay.cluster "); };
+    REQUIRE(eventually([&] { return scrape(a_data).at("veil_relay_redis_up") == 0; }));
+    bob_says("early in the outage 5e02"); // b's publisher fails once for it, and keeps it
+    REQUIRE(arrives(*at_alice, sent.back()));
+    REQUIRE(eventually([&] { return failures(a_data) >= 20 && failures(b_data) >= 20; }));
+    const int a_lines = cluster_lines(a);
+    const int b_lines = cluster_lines(b);
+    bob_says("in the middle of the outage 5e03");
+    REQUIRE(arrives(*at_alice, sent.back()));
+    REQUIRE(eventually([&] { return failures(a_data) >= 60 && failures(b_data) >= 60; }, 60s));
+    bob_says("late in the outage 5e04");
+    REQUIRE(arrives(*at_alice, sent.back()));
+    // At the ceiling, and forty attempts later the log holds not one more line about Redis.
+    for (const auto& data : {a_data, b_data})
+        CHECK(scrape(data).at("veil_relay_redis_backoff_milliseconds") == 100);
+    CHECK(cluster_lines(a) == a_lines);
+    CHECK(cluster_lines(b) == b_lines);
+    for (Relay* node : {&a, &b}) {
+        CHECK(count(node->logs(), "event=redis_down") == 1);
+        CHECK(count(node->logs(), "event=redis_publish_failed") <= 1);
+    }
+
+    redis.start();
+    for (Relay* node : {&a, &b})
+        REQUIRE(eventually([&] { return count(node->logs(), "event=redis_up") == 2; }));
+    for (const auto& data : {a_data, b_data}) {
+        auto metrics = scrape(data);
+        CHECK(metrics.at("veil_relay_redis_up") == 1);
+        CHECK(metrics.at("veil_relay_redis_backoff_milliseconds") == 0);
+    }
+    // No polling while Redis is up (node_args): what arrives now came by a wake-up.
+    bob_says("after the outage 5e05");
+    REQUIRE(arrives(*at_alice, sent.back()));
+    bob_says("and once more 5e06");
+    REQUIRE(arrives(*at_alice, sent.back()));
+
+    for (const auto& text : sent)
+        CHECK(printed(*at_alice, text) == 1);
+    CHECK(eventually([&] { return mailbox_rows(db, "alice") == 0; }));
 }
 
 TEST_CASE("a node killed with kill -9 mid-conversation: its clients reconnect to the other node "

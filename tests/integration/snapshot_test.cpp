@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
 
 using namespace veil::test::e2e;
 using veil::test::TempDir;
@@ -31,6 +32,10 @@ std::vector<std::filesystem::path> files_starting(const std::filesystem::path& d
             found.push_back(e.path());
     return found;
 }
+
+// The line the peer of a healed profile shows (Engine::note_session_restarted).
+constexpr const char* kRestartNotice =
+    "kim's device restored an older copy of its data, so the secure session was restarted";
 
 } // namespace
 
@@ -147,6 +152,12 @@ TEST_CASE("after a snapshot older than the conversation is restored, the session
     CHECK(failed.find("could not decrypt this message") != std::string::npos);
     CHECK(count(failed, "A new session was started") == 1);
 
+    // lee is told why, end to end, over the new session: one line in the conversation with kim,
+    // before kim writes anything.
+    auto told = lee_receive();
+    INFO(told);
+    CHECK(count(told, kRestartNotice) == 1);
+
     // Both sides read each other again, each message once.
     REQUIRE(kim.run({"send", "lee", "healed from kim romeo7"}).code == 0);
     CHECK(count(lee_receive(), "romeo7") == 1);
@@ -164,4 +175,87 @@ TEST_CASE("after a snapshot older than the conversation is restored, the session
     CHECK(count(kim_seen, "romeo6") == 0);
     CHECK(count(kim_seen, "A new session was started") == 1);
     CHECK(count(lee_seen, "could not decrypt") == 0);
+    CHECK(count(lee_seen, kRestartNotice) == 1);
+    CHECK(count(kim_seen, "restored an older copy") == 0);
+}
+
+TEST_CASE("a profile restored twice, then its peer's restored too: each heal restarts the session "
+          "once and tells the other side once, and nothing loops") {
+    TempDir dir("veil-snapshot-twice");
+    Relay relay(dir.path());
+    Client kim = make_client(dir.path(), relay.url(), "kim");
+    Client lee = make_client(dir.path(), relay.url(), "lee");
+    std::map<std::string, std::string> seen; // everything each one's receive printed
+    auto receive = [&](const Client& c, const std::string& name) {
+        auto got = c.run({"receive", "--json"});
+        INFO(got.err);
+        REQUIRE(got.code == 0);
+        seen[name] += got.out;
+        return got.out;
+    };
+    int word = 0;
+    // One message each way; each must arrive once.
+    auto round_trip = [&] {
+        const std::string to_kim = "to kim sierra" + std::to_string(++word);
+        const std::string to_lee = "to lee sierra" + std::to_string(++word);
+        REQUIRE(lee.run({"send", "kim", to_kim}).code == 0);
+        REQUIRE(count(receive(kim, "kim"), to_kim) == 1);
+        REQUIRE(kim.run({"send", "lee", to_lee}).code == 0);
+        REQUIRE(count(receive(lee, "lee"), to_lee) == 1);
+    };
+    // Today's snapshot of a profile, then the ratchet turns on past it.
+    auto snapshot_then_move_on = [&](const Client& c) {
+        std::filesystem::remove_all(c.profile / "snapshots");
+        REQUIRE(c.run({"contacts"}).code == 0); // the next open writes a snapshot
+        REQUIRE(files_starting(c.profile / "snapshots", "account-").size() == 1);
+        round_trip();
+        round_trip();
+    };
+    auto restore = [&](const Client& c) {
+        auto restored = c.run({"restore-snapshot"});
+        INFO(restored.err);
+        REQUIRE(restored.code == 0);
+    };
+    const std::string kim_notice = kRestartNotice;
+    const std::string lee_notice =
+        "lee's device restored an older copy of its data, so the secure session was restarted";
+
+    round_trip();
+    for (int heal = 1; heal <= 2; ++heal) {
+        INFO("kim's restore number " << heal);
+        snapshot_then_move_on(kim);
+        restore(kim);
+        REQUIRE(lee.run({"send", "kim", "lost on kim's old state " + std::to_string(heal)}).code ==
+                0);
+        // The message fails visibly (and so may lee's receipts, on the same chain).
+        auto failed = receive(kim, "kim");
+        CHECK(count(failed, "could not decrypt this message") >= 1);
+        CHECK(count(seen["kim"], "A new session was started") == heal);
+        CHECK(count(receive(lee, "lee"), kim_notice) == 1);
+        round_trip();
+    }
+
+    // Now lee's profile goes back in time too: lee heals once and kim is told once, and kim,
+    // whose own restore is healed already, does not start another session.
+    snapshot_then_move_on(lee);
+    restore(lee);
+    REQUIRE(kim.run({"send", "lee", "lost on lee's old state"}).code == 0);
+    CHECK(count(receive(lee, "lee"), "could not decrypt this message") >= 1);
+    const int kim_failures = count(seen["kim"], "could not decrypt");
+    const int lee_failures = count(seen["lee"], "could not decrypt");
+    CHECK(count(receive(kim, "kim"), lee_notice) == 1);
+    round_trip();
+    round_trip();
+
+    CHECK(count(seen["kim"], "A new session was started") == 2);
+    CHECK(count(seen["lee"], "A new session was started") == 1);
+    CHECK(count(seen["lee"], kim_notice) == 2);
+    CHECK(count(seen["kim"], lee_notice) == 1);
+    // Nothing failed after the last heal.
+    CHECK(count(seen["kim"], "could not decrypt") == kim_failures);
+    CHECK(count(seen["lee"], "could not decrypt") == lee_failures);
+    for (int w = 1; w <= word; ++w) {
+        const std::string text = "sierra" + std::to_string(w) + "\"";
+        CHECK(count(seen["kim"] + seen["lee"], text) == 1);
+    }
 }

@@ -2,6 +2,10 @@
 // real stores and libsignal over the fake relay.
 #include "engine_fixture.h"
 
+#include "crypto/session.h"
+#include "protocol/padding.h"
+#include "util/hex.h"
+
 #include <catch2/catch.hpp>
 
 using namespace veil;
@@ -15,6 +19,83 @@ std::size_t incoming_with(Client& c, const std::string& text) {
         n += m.text == text;
     return n;
 }
+
+std::vector<std::string> system_lines(Client& c, const std::string& conversation) {
+    auto rows = c.store->messages(conversation, 1000);
+    REQUIRE(rows.ok());
+    std::vector<std::string> out;
+    for (auto& r : rows.value())
+        if (r.kind == store::MessageKind::system)
+            out.push_back(r.text);
+    return out;
+}
+
+// Content bytes encrypted by from's store for to's device 1 on their session, as the relay
+// would deliver them (message_id fresh unless given).
+wire::Deliver encrypted_for(Client& from, const std::string& to, const std::string& content,
+                            const std::string& message_id) {
+    auto context = crypto::StoreContext::create(*from.context, *from.store);
+    REQUIRE(context.ok());
+    const Bytes plain(content.begin(), content.end());
+    auto ct = crypto::encrypt(*context.value(), {to, 1}, protocol::pad(plain));
+    REQUIRE(ct.ok());
+    wire::Deliver d;
+    d.set_message_id(message_id);
+    d.set_from_username(from.name);
+    d.set_from_device_id(1);
+    d.set_type(ct->type == crypto::CiphertextType::prekey ? wire::CIPHERTEXT_PREKEY
+                                                          : wire::CIPHERTEXT_WHISPER);
+    d.set_ciphertext(to_string(ct->bytes));
+    d.set_server_timestamp_ms(1000);
+    return d;
+}
+
+} // namespace
+
+TEST_CASE("a peer's session restart notice is one system line, however often it is delivered, "
+          "and content this client does not know is ignored, not shown as a failure") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    REQUIRE(alice.engine->send_text("bob", "hello").ok());
+    relay.pump();
+    REQUIRE(incoming_with(bob, "hello") == 1);
+    const std::size_t rows_before = bob.recorder.messages.size();
+
+    wire::Content notice;
+    notice.mutable_session_restarted()->set_reason(wire::SessionRestarted::RESTORED_FROM_SNAPSHOT);
+    auto d = encrypted_for(alice, "bob", notice.SerializeAsString(), std::string(16, '\x51'));
+    relay.deliver("bob", d);
+    relay.deliver("bob", d); // again, as after a crash before the ack
+    relay.pump();
+    auto lines = system_lines(bob, "alice");
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].rfind("alice's device restored an older copy of its data, so the secure "
+                         "session was restarted.",
+                         0) == 0);
+    CHECK(bob.recorder.messages.size() == rows_before + 1);
+
+    // What an older client sees of the notice, or this one of a content type from a newer
+    // client: a Content with a body field it does not know (number 99 here). Nothing is stored,
+    // nothing fails, and the session goes on.
+    const std::string unknown = std::string("\x9a\x06\x02\x08\x01", 5);
+    wire::Content parsed;
+    REQUIRE(parsed.ParseFromString(unknown));
+    REQUIRE(parsed.body_case() == wire::Content::BODY_NOT_SET);
+    relay.deliver("bob", encrypted_for(alice, "bob", unknown, std::string(16, '\x52')));
+    relay.pump();
+    CHECK(bob.recorder.messages.size() == rows_before + 1);
+    CHECK(bob.recorder.errors.empty());
+    REQUIRE(alice.engine->send_text("bob", "still there").ok());
+    relay.pump();
+    CHECK(incoming_with(bob, "still there") == 1);
+    CHECK(system_lines(bob, "alice").size() == 1);
+    CHECK(relay.mailboxes["bob"].empty());
+}
+
+namespace {
 
 Bytes session_record(Client& c, const std::string& peer, std::int32_t device) {
     auto record = c.store->load_session({peer, device});
