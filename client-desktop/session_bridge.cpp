@@ -239,31 +239,36 @@ void SessionBridge::post(Job job) {
 }
 
 void SessionBridge::wait_idle() {
-    // Each round trip runs after every job queued before it and delivers after every event
-    // those jobs sent; slots may post more, so repeat until a round posted nothing new.
+    // Each round trip runs after every job and read queued before it and delivers after every
+    // event those sent; slots may post more, so repeat until a round posted nothing new and
+    // the read connection did not come back meanwhile (its held reads then run).
     for (;;) {
         if (!m_context)
             return;
-        quint64 before = m_posted;
+        const quint64 before = m_posted;
+        const bool ready_before = m_reader_ready;
         auto finished = std::make_shared<int>(0);
-        on_worker([this, finished](qt::ClientSession*) {
+        auto mark = [this, finished] {
             QMetaObject::invokeMethod(
                 this, [finished] { ++*finished; }, Qt::QueuedConnection);
-        });
-        // Held reads (a passphrase change) are waited for by the worker's round trip: the
-        // change's end posts them.
-        const int rounds = m_reader_ready ? 2 : 1;
-        if (m_reader_ready)
+        };
+        int rounds = 1;
+        if (m_reader_ready) {
+            on_worker([mark](qt::ClientSession*) { mark(); });
+            QMetaObject::invokeMethod(m_reader_context.get(), mark, Qt::QueuedConnection);
+            rounds = 2;
+        } else if (m_changing_passphrase) {
+            // The change reaches the worker through the reader thread: so does this round.
             QMetaObject::invokeMethod(
                 m_reader_context.get(),
-                [this, finished] {
-                    QMetaObject::invokeMethod(
-                        this, [finished] { ++*finished; }, Qt::QueuedConnection);
-                },
+                [this, mark] { on_worker([mark](qt::ClientSession*) { mark(); }); },
                 Qt::QueuedConnection);
-        while (*finished < rounds)
+        } else {
+            on_worker([mark](qt::ClientSession*) { mark(); });
+        }
+        while (*finished < rounds && m_context)
             QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
-        if (m_posted == before)
+        if (m_posted == before && m_reader_ready == ready_before)
             return;
     }
 }
