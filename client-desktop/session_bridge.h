@@ -68,7 +68,8 @@ public:
     // ---- Opening and closing. Each operation below runs on the worker and reports through
     // done on the GUI thread; opened() is emitted just before a successful done. done is not
     // called when the bridge is closed or destroyed first. The overloads without done wait for
-    // the outcome in a local event loop (the GUI keeps painting): for tests and scripted runs.
+    // the outcome in a local event loop (the GUI keeps painting): for tests and benchmarks
+    // only; the app, its start dialog and its --script options use the forms with done.
 
     // Creates a new profile in profile_dir with fresh keys; nothing is sent until start().
     // device_name is how the account's device list names this device (may be empty).
