@@ -22,12 +22,16 @@ Keyring::Answer answer_of(const QKeychain::Job& job) {
     }
 }
 
-// Starts the job and waits for its answer.
-void run(QKeychain::Job& job, const QString& entry) {
-    job.setAutoDelete(false);
+void prepare(QKeychain::Job& job, const QString& entry) {
     // Never the "insecure fallback", which would write the key to a plain settings file.
     job.setInsecureFallback(false);
     job.setKey(entry);
+}
+
+// Starts the job and waits for its answer.
+void run(QKeychain::Job& job, const QString& entry) {
+    job.setAutoDelete(false);
+    prepare(job, entry);
     QEventLoop loop;
     QObject::connect(&job, &QKeychain::Job::finished, &loop, &QEventLoop::quit);
     job.start();
@@ -39,7 +43,27 @@ void wipe(QByteArray& bytes) {
         OPENSSL_cleanse(bytes.data(), static_cast<std::size_t>(bytes.size()));
 }
 
+// The key a finished read job holds, its copy in the job wiped.
+SecretBytes key_of(QKeychain::ReadPasswordJob& job) {
+    QByteArray data = job.binaryData();
+    SecretBytes key(reinterpret_cast<const std::uint8_t*>(data.constData()),
+                    static_cast<std::size_t>(data.size()));
+    wipe(data);
+    return key;
+}
+
 } // namespace
+
+void Keyring::read_later(const QString& entry, QObject* context, ReadDone done) {
+    QMetaObject::invokeMethod(
+        context,
+        [this, entry, done = std::move(done)] {
+            SecretBytes key;
+            Answer answer = read(entry, key);
+            done(answer, std::move(key));
+        },
+        Qt::QueuedConnection);
+}
 
 QString keyring_entry(const std::filesystem::path& profile_dir) {
     std::error_code ec;
@@ -69,13 +93,25 @@ Keyring::Answer SystemKeyring::read(const QString& entry, SecretBytes& key) {
     QKeychain::ReadPasswordJob job(kService);
     run(job, entry);
     Answer answer = answer_of(job);
-    if (answer.outcome == Outcome::ok) {
-        QByteArray data = job.binaryData();
-        key = SecretBytes(reinterpret_cast<const std::uint8_t*>(data.constData()),
-                          static_cast<std::size_t>(data.size()));
-        wipe(data);
-    }
+    if (answer.outcome == Outcome::ok)
+        key = key_of(job);
     return answer;
+}
+
+void SystemKeyring::read_later(const QString& entry, QObject* context, ReadDone done) {
+    // The job deletes itself after finished; a context destroyed first takes the connection
+    // with it, so done is not called.
+    auto* job = new QKeychain::ReadPasswordJob(kService);
+    job->setAutoDelete(true);
+    prepare(*job, entry);
+    QObject::connect(job, &QKeychain::Job::finished, context, [job, done](QKeychain::Job*) {
+        Answer answer = answer_of(*job);
+        SecretBytes key;
+        if (answer.outcome == Outcome::ok)
+            key = key_of(*job);
+        done(answer, std::move(key));
+    });
+    job->start();
 }
 
 Keyring::Answer SystemKeyring::write(const QString& entry, const SecretBytes& key) {

@@ -8,15 +8,18 @@
 // An absent or failing keyring loses nothing: the person types the passphrase as before, and
 // the dialogs say why they had to.
 //
-// Thread: the GUI thread. Calls block until the keyring answers (SystemKeyring runs a local
-// event loop meanwhile).
+// Thread: the GUI thread. read(), write() and remove() block until the keyring answers
+// (SystemKeyring runs a local event loop meanwhile); read_later() does not wait: the start
+// dialog's path at startup uses it, so that the window paints and can be closed meanwhile.
 #pragma once
 
 #include "util/secret_bytes.h"
 
+#include <QObject>
 #include <QString>
 
 #include <filesystem>
+#include <functional>
 
 namespace veil::desktop {
 
@@ -36,6 +39,11 @@ public:
     virtual ~Keyring() = default;
     // key is set on ok.
     virtual Answer read(const QString& entry, SecretBytes& key) = 0;
+    // read() without waiting: done gets the answer and (on ok) the key later, from the event
+    // loop of context's thread (never from inside the call), unless context is destroyed
+    // first. This default asks read() from the event loop.
+    using ReadDone = std::function<void(const Answer& answer, SecretBytes key)>;
+    virtual void read_later(const QString& entry, QObject* context, ReadDone done);
     virtual Answer write(const QString& entry, const SecretBytes& key) = 0;
     // Removing an entry that is not there is ok.
     virtual Answer remove(const QString& entry) = 0;
@@ -50,6 +58,8 @@ QString keyring_problem(const Keyring::Answer& answer);
 class SystemKeyring final : public Keyring {
 public:
     Answer read(const QString& entry, SecretBytes& key) override;
+    // A QtKeychain job whose finished signal answers.
+    void read_later(const QString& entry, QObject* context, ReadDone done) override;
     Answer write(const QString& entry, const SecretBytes& key) override;
     Answer remove(const QString& entry) override;
 };

@@ -9,6 +9,7 @@
 #include "start_dialog.h"
 #include "theme.h"
 #include "util/core_dumps.h"
+#include "util/environment.h"
 #include "util/log.h"
 
 #include <QApplication>
@@ -21,9 +22,12 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unistd.h>
+#include <utility>
 
 namespace {
 
@@ -77,6 +81,13 @@ struct Options {
     QStringList say;
 };
 
+// VEIL_PASSPHRASE, taken out of the environment first thing in main (environment.h): nullopt when
+// it was not set.
+std::optional<veil::SecretBytes>& environment_passphrase() {
+    static std::optional<veil::SecretBytes> passphrase;
+    return passphrase;
+}
+
 bool parse(const QCoreApplication& app, Options& out) {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Veil, an end-to-end encrypted messenger"));
@@ -121,7 +132,7 @@ bool parse(const QCoreApplication& app, Options& out) {
     out.devices = parser.isSet(devices);
     out.chat_peer = parser.value(chat);
     out.say = parser.values(say);
-    if ((!out.create_name.isEmpty() || out.link || out.unlock) && !std::getenv("VEIL_PASSPHRASE")) {
+    if ((!out.create_name.isEmpty() || out.link || out.unlock) && !environment_passphrase()) {
         std::cerr << "veil-desktop: --create, --link and --unlock read the passphrase from "
                      "VEIL_PASSPHRASE\n";
         return false;
@@ -139,7 +150,11 @@ void script_dialog(StartDialog& dialog, const Options& options) {
     QObject::connect(&dialog, &StartDialog::errorShown, [](const QString& text) {
         std::cerr << "veil-desktop: " << text.toStdString() << std::endl;
     });
-    QString passphrase = QString::fromUtf8(std::getenv("VEIL_PASSPHRASE"));
+    // The dialog's field holds it from here on, as if typed; the copy from the environment goes.
+    std::optional<veil::SecretBytes> secret = std::exchange(environment_passphrase(), std::nullopt);
+    QString passphrase = secret ? QString::fromUtf8(reinterpret_cast<const char*>(secret->data()),
+                                                    static_cast<qsizetype>(secret->size()))
+                                : QString();
     if (!options.create_name.isEmpty()) {
         dialog.fill_create(options.profile, options.relay, options.create_name, passphrase,
                            options.device_name);
@@ -155,17 +170,22 @@ void script_dialog(StartDialog& dialog, const Options& options) {
     QTimer::singleShot(0, &dialog, &StartDialog::submit);
 }
 
-// "#NAME" (or "# NAME") names a group: its conversation, or empty when no group has that name.
-std::string group_peer(SessionBridge& bridge, const QString& text) {
+// "#NAME" (or "# NAME") names a group: found gives its conversation, or empty when no group has
+// that name (read on the bridge's reader thread).
+void find_group_peer(SessionBridge& bridge, QObject* receiver, const QString& text,
+                     std::function<void(const std::string&)> found) {
     std::string name = text.mid(1).trimmed().toStdString();
-    auto groups = bridge.store().groups();
-    if (!groups)
-        return {};
-    for (const auto& g : groups.value()) {
-        if (g.name == name)
-            return veil::store::group_conversation(g.group_id);
-    }
-    return {};
+    bridge.read(
+        [name](veil::store::AccountStore& db) -> std::string {
+            auto groups = db.groups();
+            if (!groups)
+                return {};
+            for (const auto& g : groups.value())
+                if (g.name == name)
+                    return veil::store::group_conversation(g.group_id);
+            return {};
+        },
+        receiver, std::move(found));
 }
 
 void script_window(MainWindow& window, SessionBridge& bridge, const Options& options) {
@@ -182,22 +202,24 @@ void script_window(MainWindow& window, SessionBridge& bridge, const Options& opt
         open_and_say(options.chat_peer.toStdString());
         return;
     }
-    if (std::string peer = group_peer(bridge, options.chat_peer); !peer.empty()) {
-        open_and_say(peer);
-        return;
-    }
-    // A group we were added to while away arrives from the relay after the window opened.
-    std::cerr << "veil-desktop: waiting for a group named "
+    // A group we were added to while away arrives from the relay after the window opened: each
+    // change of a group looks again until one has the name.
+    auto done = std::make_shared<bool>(false);
+    auto look = [&bridge, &window, open_and_say, done, text = options.chat_peer] {
+        find_group_peer(bridge, &window, text, [open_and_say, done](const std::string& peer) {
+            if (peer.empty() || *done)
+                return;
+            *done = true;
+            open_and_say(peer);
+        });
+    };
+    look();
+    std::cerr << "veil-desktop: looking for a group named "
               << options.chat_peer.mid(1).trimmed().toStdString() << std::endl;
-    auto connection = std::make_shared<QMetaObject::Connection>();
-    *connection = QObject::connect(&bridge, &SessionBridge::groupChanged, &window,
-                                   [&bridge, open_and_say, connection, options] {
-                                       std::string peer = group_peer(bridge, options.chat_peer);
-                                       if (peer.empty())
-                                           return;
-                                       QObject::disconnect(*connection);
-                                       open_and_say(peer);
-                                   });
+    QObject::connect(&bridge, &SessionBridge::groupChanged, &window, [look, done] {
+        if (!*done)
+            look();
+    });
 }
 
 } // namespace
@@ -205,6 +227,8 @@ void script_window(MainWindow& window, SessionBridge& bridge, const Options& opt
 int main(int argc, char** argv) {
     // Keys and plaintext live in this process; a core file would write them to disk.
     veil::disable_core_dumps();
+    // Before any thread starts: children and /proc/PID/environ must not see the passphrase.
+    environment_passphrase() = veil::take_secret_from_environment("VEIL_PASSPHRASE");
     // Help needs no display: answer it before QApplication, which aborts without one.
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
@@ -240,12 +264,13 @@ int main(int argc, char** argv) {
     {
         StartDialog dialog(bridge, options.profile, options.relay);
         dialog.set_keyring(&keyring);
-        bool opened = false;
         if (scripted_start(options))
             script_dialog(dialog, options);
         else
-            opened = dialog.open_remembered(); // "Remember on this computer" skips the prompt
-        if (!opened && dialog.exec() != QDialog::Accepted)
+            // "Remember on this computer" skips the prompt: the dialog shows that it opens the
+            // profile (and can be cancelled) and accepts itself once it is open.
+            dialog.open_remembered();
+        if (dialog.exec() != QDialog::Accepted)
             return 0;
         keyring_note = dialog.keyring_note();
     }

@@ -106,13 +106,66 @@ std::span<const std::uint8_t> bytes_of(const QByteArray& bytes) {
 
 } // namespace
 
+// What the conversation list shows, read on the reader thread.
+struct MainWindow::Lists {
+    std::vector<store::ConversationRow> conversations;
+    std::vector<std::string> contacts;
+    std::vector<store::GroupRow> groups;
+    std::vector<std::string> blocked;
+    std::optional<Error> error;
+};
+
+MainWindow::Lists MainWindow::read_lists(store::AccountStore& db) {
+    Lists lists;
+    auto conversations = db.conversations();
+    auto contacts = db.contacts();
+    auto groups = db.groups();
+    auto blocked = db.blocked();
+    if (!conversations || !contacts || !groups || !blocked) {
+        lists.error = !conversations ? conversations.error()
+                      : !contacts    ? contacts.error()
+                      : !groups      ? groups.error()
+                                     : blocked.error();
+        return lists;
+    }
+    lists.conversations = std::move(conversations.value());
+    lists.contacts = std::move(contacts.value());
+    lists.groups = std::move(groups.value());
+    lists.blocked = std::move(blocked.value());
+    return lists;
+}
+
+// The open group as its header and members panel show it, read on the reader thread.
+struct MainWindow::GroupView {
+    std::optional<store::GroupRow> group; // nullopt: not stored (yet)
+    std::vector<store::GroupMemberRow> members;
+    std::optional<Error> error;
+};
+
+MainWindow::GroupView MainWindow::read_group_view(store::AccountStore& db, const Bytes& id) {
+    GroupView view;
+    auto group = db.group(id);
+    if (!group) {
+        view.error = group.error();
+        return view;
+    }
+    view.group = group.value();
+    if (!view.group)
+        return view;
+    auto members = db.group_members(id);
+    if (members)
+        view.members = std::move(members.value());
+    else
+        view.error = members.error();
+    return view;
+}
+
 MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
     : QMainWindow(parent)
     , m_bridge(bridge)
     , m_conversation_model(this)
     , m_message_model(this)
     , m_search_model(this) {
-    m_notify = load_notification_settings(m_bridge.store());
     m_focused = [this] { return isActiveWindow() && !isMinimized(); };
     m_system_notifier = new SystemNotifier(this);
     m_notifier = m_system_notifier;
@@ -123,6 +176,23 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
     });
     build_ui();
     build_app_menus();
+    // The profile's notification setting; until it is read the default stands, and a choice
+    // the person made meanwhile wins over it.
+    m_bridge.read([](store::AccountStore& db) { return load_notification_settings(db); }, this,
+                  [this](const NotificationSettings& stored) {
+                      if (m_notify_chosen)
+                          return;
+                      m_notify = stored;
+                      show_notification_settings();
+                  });
+    // Reads in flight when the profile closed are never answered: a profile opened again
+    // (after a restore) starts without them.
+    connect(&m_bridge, &SessionBridge::opened, this, [this] {
+        m_lists_reading = false;
+        m_lists_again = false;
+        m_messages_loading = false;
+        m_loading_events.clear();
+    });
     connect(&m_bridge, &SessionBridge::messageAdded, this, &MainWindow::on_message_added);
     connect(&m_bridge, &SessionBridge::statusChanged, this, &MainWindow::on_status_changed);
     // Shown results take in new messages after the same pause as typing, so that a burst of
@@ -154,9 +224,9 @@ MainWindow::MainWindow(SessionBridge& bridge, QWidget* parent)
     on_state_changed(m_bridge.state());
     if (m_bridge.last_error())
         show_error(plain_error(*m_bridge.last_error()));
+    // The first conversation opens once the list is read, unless the person opened one first.
+    m_open_first = true;
     reload_conversations();
-    if (m_conversation_model.rowCount() > 0)
-        open_conversation(m_conversation_model.peer_at(0));
     update_group_view();
     update_title();
     if (QString linked = m_bridge.link_summary(); !linked.isEmpty())
@@ -641,8 +711,11 @@ void MainWindow::on_search_activated(const QModelIndex& index) {
         open_conversation(peer);
     if (m_peer != peer)
         return; // it could not be opened; the status bar says why
-    // Older than what the conversation shows: it stays at its newest messages.
-    if (int row = m_message_model.row_of_id(id); row >= 0)
+    // Once its rows are shown; older than what the conversation shows, it stays at its newest
+    // messages.
+    if (m_messages_loading)
+        m_scroll_to = id;
+    else if (int row = m_message_model.row_of_id(id); row >= 0)
         m_messages->scrollTo(m_message_model.index(row), QAbstractItemView::PositionAtCenter);
 }
 
@@ -673,29 +746,30 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
 
 // ---- conversations ---------------------------------------------------------------------------
 
-store::AccountStore* MainWindow::reader() {
-    return m_bridge.reader();
-}
-
 void MainWindow::reload_conversations() {
-    // While the read connection is away (a passphrase change) the list stays as it is; the
-    // events held meanwhile reload it afterwards.
-    store::AccountStore* db = reader();
-    if (!db)
-        return;
-    auto conversations = db->conversations();
-    auto contacts = db->contacts();
-    auto groups = db->groups();
-    auto blocked = db->blocked();
-    if (!conversations || !contacts || !groups || !blocked) {
-        show_error(plain_error(!conversations ? conversations.error()
-                               : !contacts    ? contacts.error()
-                               : !groups      ? groups.error()
-                                              : blocked.error()));
+    // One read at a time: a burst of events (a catch-up) reads the lists once more after the
+    // read in flight, not once per event.
+    if (m_lists_reading) {
+        m_lists_again = true;
         return;
     }
-    m_blocked = std::set<std::string>(blocked->begin(), blocked->end());
-    auto& list = groups.value();
+    m_lists_reading = true;
+    m_bridge.read(read_lists, this, [this](const Lists& lists) {
+        m_lists_reading = false;
+        show_lists(lists);
+        if (std::exchange(m_lists_again, false))
+            reload_conversations();
+    });
+}
+
+void MainWindow::show_lists(const Lists& lists) {
+    if (lists.error) {
+        show_error(plain_error(*lists.error));
+        return;
+    }
+    m_blocked = std::set<std::string>(lists.blocked.begin(), lists.blocked.end());
+    m_contacts = lists.contacts;
+    auto list = lists.groups;
     for (auto it = m_unaccepted_groups.begin(); it != m_unaccepted_groups.end();) {
         Bytes id = group_id_of(it->first);
         auto stored =
@@ -714,14 +788,18 @@ void MainWindow::reload_conversations() {
             it = m_unaccepted_groups.erase(it);
         }
     }
-    m_conversation_model.set_rows(std::move(conversations.value()), contacts.value(), list,
-                                  blocked.value());
+    m_conversation_model.set_rows(lists.conversations, lists.contacts, list, lists.blocked);
     if (!m_search->text().trimmed().isEmpty())
         filter_conversations(m_search->text());
     select_current_peer();
     update_title();
     update_block_button();
     update_send_enabled();
+    update_look_alike_mark(); // the contacts it compares with came with this read
+    if (std::exchange(m_open_first, false) && m_peer.empty() && m_conversation_model.rowCount() > 0)
+        open_conversation(m_conversation_model.peer_at(0));
+    else if (!m_peer.empty() && m_peer_label->text() != m_conversation_model.title_of(m_peer))
+        update_group_view(); // the open conversation's title came with this read
 }
 
 void MainWindow::select_current_peer() {
@@ -735,31 +813,27 @@ void MainWindow::select_current_peer() {
 
 void MainWindow::open_conversation(const std::string& peer) {
     if (!store::is_group_conversation(peer)) {
-        if (!reader())
-            return;
-        auto is_contact = reader()->is_contact(peer);
-        if (is_contact && !is_contact.value()) {
-            // The conversation opens at once; the list shows the contact once it is stored.
-            m_bridge.call([peer](qt::ClientSession& s) { return s.engine().add_contact(peer); },
-                          this,
-                          [this](const Status& st) {
-                              if (!st)
-                                  show_error(plain_error(st.error()));
-                              else
-                                  reload_conversations();
-                          });
-        }
+        // The conversation opens at once; the list shows the contact once it is stored.
+        m_bridge.call(
+            [peer](qt::ClientSession& s) -> Status {
+                auto known = s.store().is_contact(peer);
+                if (!known)
+                    return known.error();
+                return known.value() ? Status{} : s.engine().add_contact(peer);
+            },
+            this,
+            [this](const Status& st) {
+                if (!st)
+                    show_error(plain_error(st.error()));
+                else
+                    reload_conversations();
+            });
     } else if (group_id_of(peer).empty()) {
         show_error(tr("There is no such group."));
         return;
     }
-    if (!reader())
+    if (!m_bridge.is_open())
         return;
-    auto rows = reader()->messages(peer, kMessagesShown);
-    if (!rows) {
-        show_error(plain_error(rows.error()));
-        return;
-    }
     if (peer != m_peer) {
         // A reply, an edit or files belong to the conversation they were started in.
         m_reply_to.reset();
@@ -774,26 +848,72 @@ void MainWindow::open_conversation(const std::string& peer) {
                                            .data(m_conversation_model.index(listed),
                                                  ConversationListModel::UnreadRole)
                                            .toInt();
+        // Nothing of the conversation shown before stays while this one's rows are read: only
+        // our bubbles still on their way to the engine, until the read answers.
+        m_peer = peer;
+        m_message_model.set_conversation(peer, pending_rows(peer));
+        show_files_of(-1);
+        show_conversation_header(HeaderFacts{}); // the header's own read follows
     }
     m_peer = peer;
+    // Only the answer to the newest read is shown; what the engine announces for this
+    // conversation meanwhile is kept and applied over it (the read may have run before).
+    const std::uint64_t asked = ++m_messages_asked;
+    m_messages_loading = true;
+    m_scroll_to = 0;
+    m_loading_events.clear();
+    m_bridge.read([peer](store::AccountStore& db) { return db.messages(peer, kMessagesShown); },
+                  this,
+                  [this, peer, asked](const Result<std::vector<store::MessageRow>>& rows) {
+                      if (asked == m_messages_asked && peer == m_peer)
+                          show_messages(rows);
+                  });
+    update_compose_note();
+    mark_read(peer);
+    reload_conversations();
+    update_group_view();
+    m_input->setFocus();
+}
+
+std::vector<store::MessageRow> MainWindow::pending_rows(const std::string& peer) const {
     // Bubbles of ours the engine refused before storing them stay, with "Send again".
+    std::vector<store::MessageRow> rows;
     for (const auto& [local, pending] : m_pending_sends)
         if (pending.row.peer == peer)
-            rows->push_back(pending.row);
-    m_message_model.set_conversation(peer, std::move(rows.value()));
+            rows.push_back(pending.row);
+    return rows;
+}
+
+void MainWindow::show_messages(const Result<std::vector<store::MessageRow>>& read) {
+    auto events = std::move(m_loading_events);
+    m_loading_events.clear();
+    m_messages_loading = false;
+    if (!read) {
+        show_error(plain_error(read.error()));
+        return;
+    }
+    std::vector<store::MessageRow> rows = read.value();
+    for (auto& row : pending_rows(m_peer))
+        rows.push_back(std::move(row));
+    m_message_model.set_conversation(m_peer, std::move(rows));
+    for (const auto& replay : events)
+        replay();
     m_message_model.set_unread_marker(m_unread_marker);
     update_compose_note();
-    show_files_of(-1);
-    if (int marker = m_message_model.unread_marker_row(); marker > 0) {
+    if (int found = m_message_model.row_of_id(std::exchange(m_scroll_to, 0)); found >= 0) {
+        m_messages->doItemsLayout();
+        m_messages->scrollTo(m_message_model.index(found), QAbstractItemView::PositionAtCenter);
+    } else if (int marker = m_message_model.unread_marker_row(); marker > 0) {
         m_messages->doItemsLayout();
         m_messages->scrollTo(m_message_model.index(marker), QAbstractItemView::PositionAtTop);
     } else {
         m_messages->scrollToBottom();
     }
-    mark_read(peer);
-    reload_conversations();
-    update_group_view();
-    m_input->setFocus();
+}
+
+void MainWindow::replay_after_loading(const std::string& peer, std::function<void()> apply) {
+    if (m_messages_loading && peer == m_peer)
+        m_loading_events.push_back(std::move(apply));
 }
 
 void MainWindow::mark_read(const std::string& peer) {
@@ -830,6 +950,10 @@ void MainWindow::on_message_added(const store::MessageRow& row) {
         update_typing();
     if (row.peer == m_peer && row.kind == store::MessageKind::system)
         update_conversation_header(); // a timer change or a key change
+    replay_after_loading(row.peer, [this, row] {
+        if (m_message_model.add(row))
+            apply_sent_previews(row);
+    });
     if (row.peer == m_peer && m_message_model.add(row)) {
         apply_sent_previews(row);
         m_messages->scrollToBottom();
@@ -847,17 +971,18 @@ void MainWindow::changeEvent(QEvent* event) {
         return;
     if (!m_bridge.is_open() || m_peer.empty() || !m_focused || !m_focused())
         return;
-    if (!reader())
-        return;
-    auto unread = reader()->unread(m_peer);
-    if (unread && unread.value() > 0) {
-        mark_read(m_peer);
-        reload_conversations();
-    }
+    m_bridge.read([peer = m_peer](store::AccountStore& db) { return db.unread(peer); }, this,
+                  [this, peer = m_peer](const Result<int>& unread) {
+                      if (peer == m_peer && unread && unread.value() > 0)
+                          mark_read(m_peer);
+                  });
 }
 
 void MainWindow::on_status_changed(const QByteArray& message_id, store::MessageStatus status) {
     m_message_model.set_status(bytes_of(message_id), status);
+    replay_after_loading(m_peer, [this, message_id, status] {
+        m_message_model.set_status(bytes_of(message_id), status);
+    });
     // The engine reports why (a file too large for the relay) just before it marks the message
     // failed; that sentence says more than this one.
     if (status == store::MessageStatus::failed && !m_engine_error_fresh)
@@ -969,20 +1094,6 @@ bool MainWindow::group_open() const {
 
 Bytes MainWindow::open_group_id() const {
     return group_id_of(m_peer);
-}
-
-std::optional<store::GroupRow> MainWindow::stored_group(const std::string& peer) {
-    Bytes id = group_id_of(peer);
-    if (id.empty())
-        return std::nullopt;
-    if (!reader())
-        return std::nullopt;
-    auto group = reader()->group(id);
-    if (!group) {
-        show_error(plain_error(group.error()));
-        return std::nullopt;
-    }
-    return group.value();
 }
 
 QString MainWindow::create_group(const QString& name, const std::vector<std::string>& members) {
@@ -1119,8 +1230,9 @@ GroupDetailsDialog* MainWindow::edit_group() {
     }
     if (!group_open() || !m_group_panel->can_edit())
         return nullptr;
-    auto group = stored_group(m_peer);
-    if (!group)
+    // The group as the window shows it (update_group_view read it).
+    const std::optional<store::GroupRow>& group = m_shown_group;
+    if (!group || group->group_id != open_group_id())
         return nullptr;
     // The form shows the stored text as display_text() makes it; set_group_details() knows an
     // unchanged field by that, so that the marks it adds are never sent back as text.
@@ -1146,40 +1258,53 @@ void MainWindow::set_group_details(const std::string& peer, const GroupDetails& 
         if (answer)
             answer(why);
     };
-    auto group = stored_group(peer);
-    if (!group)
+    const Bytes id = group_id_of(peer);
+    if (id.empty())
         return reply(tr("This group is not known to this profile."));
-    auto unchanged = [](const QString& typed, const std::string& stored) {
-        return typed == display_text(stored).trimmed();
+    // What differs from the stored group is worked out where the group is read: on the worker,
+    // in the same job as the change.
+    // The job's answer: whether the group is known and something changed, or why not.
+    struct Outcome {
+        Status status;
+        bool known = true;
+        bool changed = false;
     };
-    std::string name =
-        unchanged(details.name, group->name) ? group->name : details.name.toStdString();
-    std::string description = unchanged(details.description, group->description)
-                                  ? group->description
-                                  : details.description.toStdString();
-    Bytes picture(details.picture.begin(), details.picture.end());
-    // The picture first: it is the change most likely to be refused, and a refusal then leaves
-    // the name and description as they were too. Both run in one job on the worker; the
-    // dialog waits for the answer.
-    const bool new_picture = picture != group->avatar;
-    const bool new_info = name != group->name || description != group->description;
-    if (!new_picture && !new_info)
-        return reply(QString());
-    const Bytes id = group->group_id;
     m_bridge.call(
-        [id, picture, name, description, new_picture, new_info](qt::ClientSession& s) -> Status {
+        [id, details](qt::ClientSession& s) -> Outcome {
+            auto stored = s.store().group(id);
+            if (!stored)
+                return {stored.error()};
+            if (!stored.value())
+                return {Status{}, false};
+            const store::GroupRow& group = *stored.value();
+            auto unchanged = [](const QString& typed, const std::string& value) {
+                return typed == display_text(value).trimmed();
+            };
+            std::string name =
+                unchanged(details.name, group.name) ? group.name : details.name.toStdString();
+            std::string description = unchanged(details.description, group.description)
+                                          ? group.description
+                                          : details.description.toStdString();
+            Bytes picture(details.picture.begin(), details.picture.end());
+            // The picture first: it is the change most likely to be refused, and a refusal then
+            // leaves the name and description as they were too.
+            const bool new_picture = picture != group.avatar;
+            const bool new_info = name != group.name || description != group.description;
+            Status st;
             if (new_picture)
-                VEIL_TRY(s.engine().set_group_avatar(id, picture));
-            if (new_info)
-                VEIL_TRY(s.engine().set_group_info(id, name, description));
-            return {};
+                st = s.engine().set_group_avatar(id, picture);
+            if (st && new_info)
+                st = s.engine().set_group_info(id, name, description);
+            return {st, true, new_picture || new_info};
         },
         this,
-        [this, peer, reply](const Status& st) {
-            if (!st) {
-                reply(plain_error(st.error()));
-                return;
-            }
+        [this, peer, reply](const Outcome& outcome) {
+            if (!outcome.known)
+                return reply(tr("This group is not known to this profile."));
+            if (!outcome.status)
+                return reply(plain_error(outcome.status.error()));
+            if (!outcome.changed)
+                return reply(QString());
             log::info(kLog, "changed a group's details");
             if (peer == m_peer)
                 m_group_panel->show_note(tr("Saved. The members get the new details when you "
@@ -1213,19 +1338,33 @@ void MainWindow::forget_unaccepted_groups(const std::function<QString(const QStr
                                           const std::string& peer) {
     if (m_unaccepted_groups.empty())
         return;
-    if (!reader())
-        return;
+    std::vector<std::string> asked;
+    for (const auto& [conversation, name] : m_unaccepted_groups)
+        if (peer.empty() || conversation == peer)
+            asked.push_back(conversation);
+    // Which of them the store holds after all (accepted meanwhile): those stay.
+    m_bridge.read(
+        [asked](store::AccountStore& db) {
+            std::set<std::string> stored;
+            for (const auto& conversation : asked)
+                if (auto group = db.group(group_id_of(conversation)); group && group.value())
+                    stored.insert(conversation);
+            return stored;
+        },
+        this,
+        [this, asked, sentence](const std::set<std::string>& stored) {
+            forget_groups(asked, stored, sentence);
+        });
+}
+
+void MainWindow::forget_groups(const std::vector<std::string>& asked,
+                               const std::set<std::string>& stored,
+                               const std::function<QString(const QString&)>& sentence) {
     bool open_one_gone = false;
-    for (auto it = m_unaccepted_groups.begin(); it != m_unaccepted_groups.end();) {
-        if (!peer.empty() && it->first != peer) {
-            ++it;
+    for (const auto& conversation : asked) {
+        auto it = m_unaccepted_groups.find(conversation);
+        if (it == m_unaccepted_groups.end() || stored.count(conversation) > 0)
             continue;
-        }
-        auto stored = reader()->group(group_id_of(it->first));
-        if (stored && stored.value()) {
-            ++it;
-            continue;
-        }
         QString text = sentence(group_title(it->second));
         if (m_group_dialog && it->first == m_group_dialog_peer) {
             // The dialog still holds what was typed: the person corrects it there.
@@ -1235,18 +1374,19 @@ void MainWindow::forget_unaccepted_groups(const std::function<QString(const QStr
             show_banner(text);
         }
         open_one_gone = open_one_gone || it->first == m_peer;
-        it = m_unaccepted_groups.erase(it);
+        m_unaccepted_groups.erase(it);
     }
-    reload_conversations();
     if (open_one_gone) {
-        // Back to where the person was before creating it, else to the first conversation.
+        // Back to where the person was before creating it, else to the first conversation
+        // once the list without it is read.
         m_peer.clear();
         m_message_model.clear();
         if (m_conversation_model.row_of(m_peer_before_create) >= 0)
             open_conversation(m_peer_before_create);
-        else if (m_conversation_model.rowCount() > 0)
-            open_conversation(m_conversation_model.peer_at(0));
+        else
+            m_open_first = true;
     }
+    reload_conversations();
     update_group_view();
 }
 
@@ -1258,21 +1398,25 @@ void MainWindow::on_group_changed(const QByteArray& group_id) {
         m_group_dialog->creation_accepted();
         m_error_label->clear(); // an earlier refusal is answered
     }
-    if (auto change = m_changes_in_flight.find(peer); change != m_changes_in_flight.end()) {
+    if (m_changes_in_flight.count(peer) > 0) {
         // Another member's change may come first: an add of ours is done when its names are
         // members (then the "Add" field is cleared), anything else at the next change.
-        auto members = reader() ? reader()->group_members(group_id_of(peer))
-                                : Result<std::vector<store::GroupMemberRow>>(
-                                      make_error(Errc::busy, "the profile is being re-keyed"));
-        if (members && all_members(members.value(), change->second)) {
-            if (!change->second.empty() && peer == m_peer)
-                m_group_panel->clear_add_text();
-            m_changes_in_flight.erase(change);
-            // An earlier refusal in the status bar is answered by this change.
-            m_error_label->clear();
-            if (peer == m_peer)
-                m_group_panel->show_note(QString());
-        }
+        m_bridge.read(
+            [id = group_id_of(peer)](store::AccountStore& db) { return db.group_members(id); },
+            this,
+            [this, peer](const Result<std::vector<store::GroupMemberRow>>& members) {
+                auto change = m_changes_in_flight.find(peer);
+                if (change == m_changes_in_flight.end() || !members ||
+                    !all_members(members.value(), change->second))
+                    return;
+                if (!change->second.empty() && peer == m_peer)
+                    m_group_panel->clear_add_text();
+                m_changes_in_flight.erase(change);
+                // An earlier refusal in the status bar is answered by this change.
+                m_error_label->clear();
+                if (peer == m_peer)
+                    m_group_panel->show_note(QString());
+            });
     }
     if (peer == m_peer)
         update_group_view();
@@ -1286,16 +1430,22 @@ void MainWindow::on_group_warning(const QByteArray& group_id, const QString& tex
 }
 
 void MainWindow::on_group_unreachable(const QByteArray& message_id, const QStringList& members) {
-    QString where;
-    if (auto row =
-            reader() ? reader()->find_outgoing(bytes_of(message_id))
-                     : Result<std::optional<store::MessageRow>>(std::optional<store::MessageRow>{});
-        row && row.value())
-        where =
-            QLatin1Char(' ') + tr("in %1").arg(m_conversation_model.title_of(row.value()->peer));
-    show_banner(tr("The relay could not reach %1%2: they have no registered device, so they will "
-                   "not get that message.")
-                    .arg(members.join(QStringLiteral(", ")), where));
+    // Which conversation the message was in says where; the banner waits for that read.
+    m_bridge.read(
+        [id = Bytes(bytes_of(message_id).begin(), bytes_of(message_id).end())](
+            store::AccountStore& db) -> std::string {
+            auto row = db.find_outgoing(id);
+            return row && row.value() ? row.value()->peer : std::string();
+        },
+        this,
+        [this, members](const std::string& peer) {
+            QString where = peer.empty() ? QString()
+                                         : QLatin1Char(' ') +
+                                               tr("in %1").arg(m_conversation_model.title_of(peer));
+            show_banner(tr("The relay could not reach %1%2: they have no registered device, so "
+                           "they will not get that message.")
+                            .arg(members.join(QStringLiteral(", ")), where));
+        });
 }
 
 void MainWindow::show_banner(const QString& text) {
@@ -1339,14 +1489,21 @@ void MainWindow::update_look_alike_mark() {
 void MainWindow::update_group_view() {
     update_block_button();
     update_conversation_header();
-    m_read_only.clear();
     m_peer_label->setText(m_peer.empty() ? QString() : m_conversation_model.title_of(m_peer));
-    m_peer_picture->hide();
-    update_header_avatar();
     m_body_stack->setCurrentIndex(m_peer.empty() ? 1 : 0);
     // With nothing open, the sentence stands alone: no empty header, no composer to type into.
     m_peer_label->parentWidget()->setVisible(!m_peer.empty());
     m_input->parentWidget()->setVisible(!m_peer.empty());
+    if (m_shown_group_peer != m_peer) {
+        // Nothing of the group shown before stays; a group's own comes with its read below.
+        m_shown_group_peer = group_open() ? m_peer : std::string();
+        m_shown_group.reset();
+        m_read_only.clear();
+        m_peer_picture->hide();
+        update_header_avatar();
+    } else if (!group_open()) {
+        update_header_avatar();
+    }
     if (!group_open()) {
         m_group_panel->hide();
         m_members_action->setEnabled(false);
@@ -1354,15 +1511,25 @@ void MainWindow::update_group_view() {
         return;
     }
     m_members_action->setEnabled(true);
-    auto group = stored_group(m_peer);
-    std::vector<store::GroupMemberRow> members;
-    if (group && reader()) {
-        auto listed = reader()->group_members(group->group_id);
-        if (listed)
-            members = std::move(listed.value());
-        else
-            show_error(plain_error(listed.error()));
-    }
+    // The group's row and members come from the reader; only the answer for the group still
+    // open is shown, and until it comes the header keeps what it showed.
+    m_bridge.read(
+        [id = open_group_id()](store::AccountStore& db) { return read_group_view(db, id); }, this,
+        [this, peer = m_peer](const GroupView& view) {
+            if (peer == m_peer)
+                show_group_view(view);
+        });
+    update_send_enabled();
+}
+
+void MainWindow::show_group_view(const GroupView& view) {
+    if (view.error)
+        show_error(plain_error(*view.error));
+    const std::optional<store::GroupRow>& group = view.group;
+    m_shown_group = group;
+    update_header_avatar(); // the initials, unless the picture below takes their place
+    const std::vector<store::GroupMemberRow>& members = view.members;
+    m_read_only.clear();
     bool pending = !group;
     bool has_left = group && group->has_left;
     if (pending)
@@ -1529,6 +1696,7 @@ QString MainWindow::set_notification_settings(const NotificationSettings& settin
     // The menu shows the new choice at once; a store that refuses it puts the old one back.
     const NotificationSettings before = m_notify;
     m_notify = settings;
+    m_notify_chosen = true;
     show_notification_settings();
     m_bridge.call(
         [settings](qt::ClientSession& s) {
@@ -1549,12 +1717,14 @@ QString MainWindow::set_notification_settings(const NotificationSettings& settin
 void MainWindow::set_read_receipts(bool on, std::function<void(const QString&)> answer) {
     // Checked at once; the engine's setting, read again once it answers, has the last word.
     m_read_receipts->setChecked(on);
-    m_bridge.call([on](qt::ClientSession& s) { return s.engine().set_read_receipts(on); }, this,
-                  [this, answer](const Status& st) {
-                      m_read_receipts->setChecked(m_bridge.read_receipts());
-                      if (answer)
-                          answer(st ? QString() : plain_error(st.error()));
-                  });
+    QPointer<MainWindow> self(this);
+    m_bridge.set_read_receipts(on, [self, answer](const Status& st) {
+        if (!self)
+            return;
+        self->m_read_receipts->setChecked(self->m_bridge.read_receipts());
+        if (answer)
+            answer(st ? QString() : plain_error(st.error()));
+    });
 }
 
 void MainWindow::show_notification_settings() {

@@ -382,7 +382,14 @@ private:
                           const std::function<int()>& at);
     int current_message_row() const;
     void update_compose_note();
+    // The header reads the open conversation's timer and the contact's trust (on the reader
+    // thread) and shows them once they come.
+    struct HeaderFacts {
+        std::uint32_t timer_seconds = 0;
+        store::AccountStore::Trust trust;
+    };
     void update_conversation_header();
+    void show_conversation_header(const HeaderFacts& facts);
     void update_typing();
     void update_files_panel();
     QWidget* files_panel_line(std::int64_t id, const store::AttachmentRow& file);
@@ -417,8 +424,6 @@ private:
     // Runs change on the open group's id on the worker; adding: the names an add asked for.
     void group_change_job(std::function<Status(engine::Engine&, const Bytes&)> change,
                           std::vector<std::string> adding, const QString& note);
-    // The window's own quick reads: nullptr while the bridge cannot read (a passphrase change).
-    store::AccountStore* reader();
     // After a passphrase change: the keyring remembers the new key (or forgets the old one).
     QString update_remembered_key();
 
@@ -438,7 +443,18 @@ private:
     void preview_sent_files(const Bytes& message_id, const QStringList& paths);
     void apply_sent_previews(const store::MessageRow& message);
     void on_search_activated(const QModelIndex& index);
+    // Reads the conversation list, contacts, groups and blocked names on the reader thread and
+    // shows them once they come (at most one read in flight, and one more after it).
+    struct Lists;
+    static Lists read_lists(store::AccountStore& db);
     void reload_conversations();
+    void show_lists(const Lists& lists);
+    // The open conversation's rows: our bubbles not stored yet, and the answer to the read of
+    // its stored rows (open_conversation). Engine events for it that come while the read is
+    // in flight are applied at once and again over the answer (replay_after_loading).
+    std::vector<store::MessageRow> pending_rows(const std::string& peer) const;
+    void show_messages(const Result<std::vector<store::MessageRow>>& read);
+    void replay_after_loading(const std::string& peer, std::function<void()> apply);
     void select_current_peer();
     void on_selected(const QModelIndex& index);
     void on_message_added(const store::MessageRow& row);
@@ -463,12 +479,19 @@ private:
     // telling the person with sentence(title).
     void forget_unaccepted_groups(const std::function<QString(const QString&)>& sentence,
                                   const std::string& peer = {});
+    // Its second half, once the reader said which of the asked groups the store holds.
+    void forget_groups(const std::vector<std::string>& asked, const std::set<std::string>& stored,
+                       const std::function<QString(const QString&)>& sentence);
+    // Shows the open conversation's header and, for a group, reads the group's row and members
+    // (on the reader thread) and then shows them (show_group_view).
+    struct GroupView;
+    static GroupView read_group_view(store::AccountStore& db, const Bytes& id);
     void update_group_view();
+    void show_group_view(const GroupView& view);
     void update_title();
     void update_send_enabled();
     bool group_open() const;
     Bytes open_group_id() const;
-    std::optional<store::GroupRow> stored_group(const std::string& peer);
 
     SessionBridge& m_bridge;
     ConversationListModel m_conversation_model;
@@ -511,8 +534,20 @@ private:
     QLabel* m_error_label = nullptr;
     QPushButton* m_block_button = nullptr;
 
-    std::set<std::string> m_blocked; // as AccountStore::blocked() last said
+    std::set<std::string> m_blocked;     // as AccountStore::blocked() last said
+    std::vector<std::string> m_contacts; // as AccountStore::contacts() last said
+    bool m_lists_reading = false;        // a read of the lists is in flight
+    bool m_lists_again = false;          // ...and another was asked for meanwhile
+    bool m_open_first = false;           // open the first conversation once the list comes
+    std::uint64_t m_messages_asked = 0;  // reads of the open conversation's rows asked for
+    bool m_messages_loading = false;     // the newest of them has not answered yet
+    std::int64_t m_scroll_to = 0;        // ...and the row to show once it has (a search's)
+    std::vector<std::function<void()>> m_loading_events; // to apply again over its answer
+    std::string m_shown_group_peer;                      // the group the header shows
+    std::optional<store::GroupRow> m_shown_group;        // ...as last read; nullopt: none
+    std::uint32_t m_timer_seconds = 0;                   // the timer the header shows
     NotificationSettings m_notify;
+    bool m_notify_chosen = false; // set_notification_settings() ran: the stored one is older
     SystemNotifier* m_system_notifier = nullptr;
     Notifier* m_notifier = nullptr;
     std::function<bool()> m_focused;

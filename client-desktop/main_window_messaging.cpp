@@ -91,6 +91,13 @@ QString file_error(const Error& error) {
     return full_stop(display_text(error.message));
 }
 
+bool same_reactions(const std::vector<store::ReactionRow>& a,
+                    const std::vector<store::ReactionRow>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+        return x.reactor == y.reactor && x.emoji == y.emoji && x.at_ms == y.at_ms;
+    });
+}
+
 } // namespace
 
 // ---- building --------------------------------------------------------------------------------
@@ -567,11 +574,19 @@ QString MainWindow::react(int row, const QString& emoji) {
     m_bridge.call([peer, target, e = emoji.toStdString()](
                       qt::ClientSession& s) { return s.engine().react(peer, target, e); },
                   this,
-                  [this, original](const Status& st) {
+                  [this, original, shown](const Status& st) {
                       if (st)
                           return;
-                      if (m_message_model.row_of_id(original.id) >= 0)
-                          m_message_model.replace(original);
+                      // Only the reactions as we showed them go back: a newer copy from the
+                      // engine meanwhile (another device's reaction, an edit, a deletion) is
+                      // the store's truth and stays, and so does anything else that changed.
+                      if (int at = m_message_model.row_of_id(original.id); at >= 0) {
+                          store::MessageRow now = m_message_model.message_at(at);
+                          if (same_reactions(now.reactions, shown.reactions)) {
+                              now.reactions = original.reactions;
+                              m_message_model.replace(now);
+                          }
+                      }
                       action_error(st.error());
                   });
     return QString();
@@ -638,6 +653,10 @@ QString MainWindow::resend(int row) {
 // ---- engine events ---------------------------------------------------------------------------
 
 void MainWindow::on_message_changed(const store::MessageRow& row) {
+    replay_after_loading(row.peer, [this, row] {
+        m_message_model.replace(row);
+        apply_sent_previews(row);
+    });
     if (row.peer == m_peer) {
         m_message_model.replace(row);
         apply_sent_previews(row);
@@ -664,6 +683,7 @@ void MainWindow::on_messages_removed(const QString& conversation, const QList<qi
             cancel_compose();
     }
     m_message_model.remove(peer, rows);
+    replay_after_loading(peer, [this, peer, rows] { m_message_model.remove(peer, rows); });
     if (std::find(rows.begin(), rows.end(), m_files_row_id) != rows.end())
         show_files_of(-1);
     reload_conversations();
@@ -769,10 +789,10 @@ QInputDialog* MainWindow::disappearing_dialog() {
     QStringList labels;
     for (const auto& choice : kTimerChoices)
         labels << tr(choice.label);
-    auto current = reader() ? reader()->expire_timer(m_peer) : Result<std::uint32_t>(0u);
+    // The timer as the header shows it (update_conversation_header read it).
     int selected = 0;
     for (std::size_t i = 0; i < std::size(kTimerChoices); ++i)
-        if (current && kTimerChoices[i].seconds == current.value())
+        if (kTimerChoices[i].seconds == m_timer_seconds)
             selected = static_cast<int>(i);
     auto* dialog = new QInputDialog(this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
@@ -801,29 +821,39 @@ QString MainWindow::timer_text() const {
 // ---- the header ------------------------------------------------------------------------------
 
 void MainWindow::update_conversation_header() {
-    // While the read connection is away (a passphrase change) the header stays as it is.
-    if (!reader())
-        return;
     const bool person = !m_peer.empty() && !store::is_group_conversation(m_peer);
     m_conversation_button->setVisible(!m_peer.empty());
     m_verify_action->setVisible(person);
-
-    std::uint32_t seconds = 0;
-    if (!m_peer.empty()) {
-        auto timer = reader()->expire_timer(m_peer);
-        if (timer)
-            seconds = timer.value();
+    if (m_peer.empty()) {
+        show_conversation_header(HeaderFacts{});
+        return;
     }
+    // Until the answer comes the header keeps what it showed; only the answer for the
+    // conversation still open is shown.
+    m_bridge.read(
+        [peer = m_peer, person](store::AccountStore& db) {
+            HeaderFacts facts;
+            if (auto timer = db.expire_timer(peer); timer)
+                facts.timer_seconds = timer.value();
+            if (person)
+                if (auto trust = db.trust(peer); trust)
+                    facts.trust = trust.value();
+            return facts;
+        },
+        this,
+        [this, peer = m_peer](const HeaderFacts& facts) {
+            if (peer == m_peer)
+                show_conversation_header(facts);
+        });
+}
+
+void MainWindow::show_conversation_header(const HeaderFacts& facts) {
+    const bool person = !m_peer.empty() && !store::is_group_conversation(m_peer);
+    m_timer_seconds = facts.timer_seconds;
     m_timer_label->setText(QStringLiteral("⏳ ") +
-                           QString::fromStdString(engine::describe_timer(seconds)));
-    m_timer_label->setVisible(seconds > 0);
-
-    store::AccountStore::Trust trust;
-    if (person) {
-        auto stored = reader()->trust(m_peer);
-        if (stored)
-            trust = stored.value();
-    }
+                           QString::fromStdString(engine::describe_timer(m_timer_seconds)));
+    m_timer_label->setVisible(m_timer_seconds > 0);
+    const store::AccountStore::Trust& trust = facts.trust;
     m_verified_label->setVisible(person && trust.verified);
     m_needs_accept = person && trust.needs_accept;
     bool changed = person && (m_needs_accept || m_identity_changed.count(m_peer) > 0);
@@ -1068,13 +1098,11 @@ QString MainWindow::download(int row, int index) {
     m_bridge.call(
         [id, index, done](qt::ClientSession& s) {
             s.engine().download(id, index, done);
-            return true;
+            return s.store().message_by_id(id);
         },
         this,
-        [this, id](bool) {
-            if (!reader())
-                return;
-            if (auto stored = reader()->message_by_id(id); stored && stored.value())
+        [this](const Result<std::optional<store::MessageRow>>& stored) {
+            if (stored && stored.value())
                 on_message_changed(*stored.value());
         });
     return QString();
@@ -1120,11 +1148,12 @@ QString MainWindow::save_attachment(int row, int index, const QString& path) {
 // Our own images are previewed from the files we sent them from, once the row lists them.
 void MainWindow::preview_sent_files(const Bytes& message_id, const QStringList& paths) {
     m_sent_paths[message_id] = paths;
-    if (!reader())
-        return;
-    auto row = reader()->find_outgoing(message_id);
-    if (row && row.value())
-        apply_sent_previews(*row.value());
+    m_bridge.read([message_id](store::AccountStore& db) { return db.find_outgoing(message_id); },
+                  this,
+                  [this](const Result<std::optional<store::MessageRow>>& row) {
+                      if (row && row.value())
+                          apply_sent_previews(*row.value());
+                  });
 }
 
 void MainWindow::apply_sent_previews(const store::MessageRow& message) {

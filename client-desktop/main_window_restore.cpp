@@ -32,7 +32,7 @@ RestoreDialog* MainWindow::open_restore_dialog(RestoreDialog::Reason reason, con
     const std::filesystem::path dir = m_bridge.profile_dir();
     // A snapshot is encrypted under the database key of its day, and a passphrase change
     // removes the snapshots of the old key: the key of now opens whatever is restored.
-    auto key = std::make_shared<SecretBytes>(m_bridge.store().database_key());
+    auto key = std::make_shared<SecretBytes>(m_bridge.database_key());
     auto* dialog = new RestoreDialog(dir, reason, what, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     // The store's profile lock refuses a restore while the profile is open here.

@@ -129,9 +129,7 @@ SettingsDialog* MainWindow::settings() {
 SettingsDialog::Values MainWindow::settings_values() {
     SettingsDialog::Values values;
     values.username = display_text(m_bridge.username().toStdString());
-    store::AccountStore* db = reader();
-    if (auto name = db ? db->setting("device_name") : Result<std::string>(std::string()); name)
-        values.device_name = display_text(name.value());
+    values.device_name = display_text(m_bridge.device_name().toStdString());
     values.notifications = m_notify;
     values.read_receipts = m_bridge.read_receipts();
     values.keyring = m_keyring != nullptr;
@@ -139,9 +137,7 @@ SettingsDialog::Values MainWindow::settings_values() {
     values.theme = stored_theme();
     values.tray = tray_available();
     values.close_to_tray = stored_close_to_tray();
-    if (db)
-        if (auto contacts = db->contacts(); contacts)
-            values.contacts = contacts.value();
+    values.contacts = m_contacts; // as the conversation list last read them
     auto snapshots = store::AccountStore::snapshots(m_bridge.profile_dir());
     values.snapshots = static_cast<int>(snapshots.size());
     if (!snapshots.empty())
@@ -190,9 +186,9 @@ QString MainWindow::set_remember(bool on) {
     QString entry = keyring_entry(m_bridge.profile_dir());
     Keyring::Answer answer;
     if (on) {
-        if (!reader())
+        if (m_bridge.is_busy())
             return tr("The passphrase is being changed; try again in a moment.");
-        SecretBytes key = reader()->database_key();
+        SecretBytes key = m_bridge.database_key();
         answer = m_keyring->write(entry, key);
     } else {
         answer = m_keyring->remove(entry);
@@ -229,10 +225,10 @@ void MainWindow::change_passphrase(const SecretBytes& old_passphrase,
 
 QString MainWindow::update_remembered_key() {
     QString entry = keyring_entry(m_bridge.profile_dir());
-    if (!m_keyring || !remembered(entry) || !reader())
+    if (!m_keyring || !remembered(entry) || !m_bridge.is_open())
         return QString();
     // The remembered key opens nothing any more: it is replaced, or at least removed.
-    SecretBytes key = reader()->database_key();
+    SecretBytes key = m_bridge.database_key();
     if (m_keyring->write(entry, key).outcome == Keyring::Outcome::ok)
         return QString();
     m_keyring->remove(entry);

@@ -122,9 +122,41 @@ private:
     quint64 m_generation;
 };
 
+// What the GUI keeps of an open profile, read on the worker (see the header).
+struct SessionBridge::Facts {
+    QString username;
+    QString relay_url;
+    QString device_name;
+    bool read_receipts = true;
+    std::shared_ptr<SecretBytes> database_key;
+};
+
+SessionBridge::Facts SessionBridge::read_facts(qt::ClientSession& session) {
+    Facts facts;
+    store::AccountStore& db = session.store();
+    if (auto account = db.account(); account) {
+        facts.username = QString::fromStdString(account->username);
+        facts.relay_url = QString::fromStdString(account->relay_url);
+    }
+    if (auto name = db.setting("device_name"); name)
+        facts.device_name = QString::fromStdString(name.value());
+    facts.read_receipts = session.engine().read_receipts();
+    facts.database_key = std::make_shared<SecretBytes>(db.database_key());
+    return facts;
+}
+
+void SessionBridge::keep_facts(const Facts& facts) {
+    m_username = facts.username;
+    m_relay_url = facts.relay_url;
+    m_device_name = facts.device_name;
+    m_read_receipts = facts.read_receipts;
+    m_database_key = facts.database_key ? facts.database_key->clone() : SecretBytes();
+}
+
 SessionBridge::SessionBridge(QObject* parent)
     : QObject(parent) {
     m_thread.setObjectName(QStringLiteral("veil-session"));
+    m_reader_thread.setObjectName(QStringLiteral("veil-reader"));
 }
 
 SessionBridge::~SessionBridge() {
@@ -136,6 +168,11 @@ SessionBridge::~SessionBridge() {
 void SessionBridge::start_worker() {
     ++m_generation;
     m_relay = std::make_unique<Relay>(*this, m_generation);
+    if (!m_reader_thread.isRunning()) {
+        m_reader_context = std::make_unique<QObject>();
+        m_reader_context->moveToThread(&m_reader_thread);
+        m_reader_thread.start();
+    }
     if (m_thread.isRunning())
         return;
     m_context = std::make_unique<QObject>();
@@ -150,6 +187,33 @@ void SessionBridge::on_worker(std::function<void(qt::ClientSession*)> fn) {
         m_context.get(), [this, fn = std::move(fn)] { fn(m_session.get()); }, Qt::QueuedConnection);
 }
 
+void SessionBridge::on_reader(std::function<void(store::AccountStore*)> fn) {
+    if (!m_reader_context)
+        return;
+    if (!m_reader_ready) {
+        // A passphrase change holds the database: the read runs once the reader is back.
+        m_held_reads.push_back([this, fn = std::move(fn)] { on_reader(fn); });
+        return;
+    }
+    QMetaObject::invokeMethod(
+        m_reader_context.get(), [this, fn = std::move(fn)] { fn(m_reader.get()); },
+        Qt::QueuedConnection);
+}
+
+void SessionBridge::hand_to_reader(std::unique_ptr<store::AccountStore> reader) {
+    auto handed = std::make_shared<std::unique_ptr<store::AccountStore>>(std::move(reader));
+    QMetaObject::invokeMethod(
+        m_reader_context.get(), [this, handed] { m_reader = std::move(*handed); },
+        Qt::QueuedConnection);
+}
+
+store::AccountStore& SessionBridge::store() {
+    // Every read queued before has run once this returns; only this thread queues reads.
+    QMetaObject::invokeMethod(
+        m_reader_context.get(), [] {}, Qt::BlockingQueuedConnection);
+    return *m_reader;
+}
+
 void SessionBridge::to_gui(quint64 gen, std::function<void()> fn, bool hold) {
     // invokeMethod with the bridge as context: Qt drops the call if the bridge is gone.
     QMetaObject::invokeMethod(
@@ -157,7 +221,7 @@ void SessionBridge::to_gui(quint64 gen, std::function<void()> fn, bool hold) {
         [this, gen, hold, fn = std::move(fn)] {
             if (gen != m_generation)
                 return;
-            if (hold && !m_reader) {
+            if (hold && !m_reader_ready) {
                 m_held.push_back(fn);
                 return;
             }
@@ -175,20 +239,36 @@ void SessionBridge::post(Job job) {
 }
 
 void SessionBridge::wait_idle() {
-    // Each round trip runs after every job queued before it and delivers after every event
-    // those jobs sent; slots may post more, so repeat until a round posted nothing new.
+    // Each round trip runs after every job and read queued before it and delivers after every
+    // event those sent; slots may post more, so repeat until a round posted nothing new and
+    // the read connection did not come back meanwhile (its held reads then run).
     for (;;) {
         if (!m_context)
             return;
-        quint64 before = m_posted;
-        auto finished = std::make_shared<bool>(false);
-        on_worker([this, finished](qt::ClientSession*) {
+        const quint64 before = m_posted;
+        const bool ready_before = m_reader_ready;
+        auto finished = std::make_shared<int>(0);
+        auto mark = [this, finished] {
             QMetaObject::invokeMethod(
-                this, [finished] { *finished = true; }, Qt::QueuedConnection);
-        });
-        while (!*finished)
+                this, [finished] { ++*finished; }, Qt::QueuedConnection);
+        };
+        int rounds = 1;
+        if (m_reader_ready) {
+            on_worker([mark](qt::ClientSession*) { mark(); });
+            QMetaObject::invokeMethod(m_reader_context.get(), mark, Qt::QueuedConnection);
+            rounds = 2;
+        } else if (m_changing_passphrase) {
+            // The change reaches the worker through the reader thread: so does this round.
+            QMetaObject::invokeMethod(
+                m_reader_context.get(),
+                [this, mark] { on_worker([mark](qt::ClientSession*) { mark(); }); },
+                Qt::QueuedConnection);
+        } else {
+            on_worker([mark](qt::ClientSession*) { mark(); });
+        }
+        while (*finished < rounds && m_context)
             QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
-        if (m_posted == before)
+        if (m_posted == before && m_reader_ready == ready_before)
             return;
     }
 }
@@ -226,11 +306,12 @@ void SessionBridge::finish_open(quint64 gen, Result<std::unique_ptr<qt::ClientSe
     }
     m_session = std::move(session.value());
     auto handed = std::make_shared<std::unique_ptr<store::AccountStore>>(std::move(reader.value()));
+    Facts facts = read_facts(*m_session);
     to_gui(
         gen,
-        [this, done, handed, dir] {
+        [this, done, handed, facts, dir] {
             m_opening = false;
-            adopt(std::move(*handed), dir);
+            adopt(std::move(*handed), facts, dir);
             done(Status{});
         },
         false);
@@ -398,30 +479,38 @@ void SessionBridge::change_passphrase(const SecretBytes& old_passphrase,
     // The change turns write-ahead logging off for a moment, which needs the file to itself:
     // the read connection goes now and comes back under the new key.
     m_changing_passphrase = true;
-    m_reader.reset();
+    m_reader_ready = false;
     quint64 gen = m_generation;
     auto old_secret = std::make_shared<SecretBytes>(old_passphrase.clone());
     auto new_secret = std::make_shared<SecretBytes>(new_passphrase.clone());
     auto dir = m_profile_dir;
-    on_worker([=, this](qt::ClientSession* session) {
+    auto change = [=, this](qt::ClientSession* session) {
         if (!session)
             return;
         Status st = session->store().change_passphrase(*old_secret, *new_secret, kdf);
         auto reader = store::AccountStore::open_reader(dir, session->store().database_key());
-        auto handed =
-            std::make_shared<Result<std::unique_ptr<store::AccountStore>>>(std::move(reader));
+        Facts facts = read_facts(*session);
+        const bool have_reader = reader.ok();
+        const Error reader_error = have_reader ? Error{} : reader.error();
+        if (have_reader)
+            hand_to_reader(std::move(reader.value()));
         to_gui(
             gen,
-            [this, st, handed, done] {
+            [this, st, have_reader, reader_error, facts, done] {
                 m_changing_passphrase = false;
-                if (!*handed) {
+                if (!have_reader) {
                     // Without a read connection the views cannot go on; close cleanly.
                     log::warn(kLog, "the profile could not be read after a passphrase change");
                     close_later();
-                    done(handed->error());
+                    done(reader_error);
                     return;
                 }
-                m_reader = std::move(handed->value());
+                keep_facts(facts);
+                m_reader_ready = true;
+                auto reads = std::move(m_held_reads);
+                m_held_reads.clear();
+                for (auto& fn : reads)
+                    fn();
                 auto held = std::move(m_held);
                 m_held.clear();
                 for (auto& fn : held)
@@ -429,7 +518,16 @@ void SessionBridge::change_passphrase(const SecretBytes& old_passphrase,
                 done(st);
             },
             false);
-    });
+    };
+    // The read connection closes on its own thread after the reads queued before; then the
+    // worker changes the file.
+    QMetaObject::invokeMethod(
+        m_reader_context.get(),
+        [this, change] {
+            m_reader.reset();
+            on_worker(change);
+        },
+        Qt::QueuedConnection);
 }
 
 Status SessionBridge::change_passphrase(const SecretBytes& old_passphrase,
@@ -439,9 +537,11 @@ Status SessionBridge::change_passphrase(const SecretBytes& old_passphrase,
         [&](Done done) { change_passphrase(old_passphrase, new_passphrase, kdf, done); });
 }
 
-void SessionBridge::adopt(std::unique_ptr<store::AccountStore> reader,
+void SessionBridge::adopt(std::unique_ptr<store::AccountStore> reader, const Facts& facts,
                           const std::filesystem::path& dir) {
-    m_reader = std::move(reader);
+    hand_to_reader(std::move(reader));
+    keep_facts(facts);
+    m_reader_ready = true;
     m_open = true;
     m_profile_dir = dir;
     m_last_error.reset();
@@ -458,6 +558,20 @@ void SessionBridge::adopt(std::unique_ptr<store::AccountStore> reader,
     m_held.clear();
     for (auto& fn : held)
         fn();
+}
+
+void SessionBridge::set_read_receipts(bool on, Done done) {
+    call(
+        [on](qt::ClientSession& s) {
+            Status st = s.engine().set_read_receipts(on);
+            return std::make_pair(st, s.engine().read_receipts());
+        },
+        nullptr,
+        [this, done](const std::pair<Status, bool>& answer) {
+            m_read_receipts = answer.second;
+            if (done)
+                done(answer.first);
+        });
 }
 
 void SessionBridge::start(Done done) {
@@ -482,9 +596,24 @@ void SessionBridge::close() {
     m_open = false;
     m_opening = false;
     m_changing_passphrase = false;
+    m_reader_ready = false;
     m_held.clear();
-    // The engine stops and the session (QWebSocket included) is destroyed on the thread it
-    // lives on; then that thread ends. This is the one place the GUI waits for the worker.
+    m_held_reads.clear();
+    // The read connection closes on its own thread, after the read running there; then that
+    // thread ends. The engine stops and the session (QWebSocket included) is destroyed on the
+    // thread it lives on; then that thread ends. This is the one place the GUI waits for them.
+    // Each may still post to the other meanwhile (a passphrase change hands over the read
+    // connection): such a job lands on a context whose thread has ended and goes with it, so
+    // both contexts are destroyed only once both threads have ended.
+    QMetaObject::invokeMethod(
+        m_reader_context.get(),
+        [this] {
+            m_reader.reset();
+            m_reader_context->moveToThread(nullptr);
+            QThread::currentThread()->quit();
+        },
+        Qt::QueuedConnection);
+    m_reader_thread.wait();
     QMetaObject::invokeMethod(
         m_context.get(),
         [this] {
@@ -497,8 +626,14 @@ void SessionBridge::close() {
         Qt::QueuedConnection);
     m_thread.wait();
     m_context.reset();
+    m_reader_context.reset();
+    m_reader.reset(); // a connection handed over after the reader thread ended
     m_relay.reset();
-    m_reader.reset();
+    m_username.clear();
+    m_relay_url.clear();
+    m_device_name.clear();
+    m_read_receipts = true;
+    m_database_key = SecretBytes();
     m_state = engine::State::offline;
     if (was_open) {
         log::info(kLog, "closed the profile");
@@ -525,21 +660,6 @@ void SessionBridge::discard_created_profile() {
     log::info(kLog, "removed a profile whose registration failed");
 }
 
-QString SessionBridge::username() const {
-    if (!m_reader)
-        return QString();
-    auto account = m_reader->account();
-    return account ? QString::fromStdString(account->username) : QString();
-}
-
-bool SessionBridge::read_receipts() const {
-    if (!m_reader)
-        return true;
-    // The engine's setting (Engine::read_receipts): on unless it says "off".
-    auto value = m_reader->setting("read_receipts");
-    return !value || value.value() != "off";
-}
-
 QString SessionBridge::link_summary() const {
     if (m_linked_as.isEmpty())
         return QString();
@@ -549,13 +669,6 @@ QString SessionBridge::link_summary() const {
                                         ? tr("1 message copied.")
                                         : tr("%1 messages copied.").arg(m_history_copied));
     return text;
-}
-
-QString SessionBridge::relay_url() const {
-    if (!m_reader)
-        return QString();
-    auto account = m_reader->account();
-    return account ? QString::fromStdString(account->relay_url) : QString();
 }
 
 void SessionBridge::on_state(engine::State state) {
@@ -618,6 +731,7 @@ void SessionBridge::on_linked(const std::string& username, std::uint32_t device_
     // added another one is still the device it was.
     if (m_linking_here) {
         m_linked_as = tr("device %1 of %2").arg(device_id).arg(display_text(username));
+        m_username = QString::fromStdString(username); // the profile had none before
         // The profile holds the account now: it is no longer a failed creation to discard.
         m_linking_here = false;
         m_created_here = false;

@@ -8,9 +8,15 @@
 // The GUI thread talks to it in two ways only:
 //  - post() and call() queue a job on the worker and return at once; call() hands the job's
 //    result to a callback on the GUI thread.
-//  - store() is a second, read-only connection to the same database (AccountStore::open_reader,
-//    opened with the key the worker derived), for quick reads: a page of messages, the
-//    conversation list, a contact's trust. It sees every write the worker has committed.
+//  - read() queues a read on a second thread, the reader, which owns a second, read-only
+//    connection to the same database (AccountStore::open_reader, opened with the key the
+//    worker derived): a page of messages, the conversation list, a contact's trust. It sees
+//    every write the worker has committed, and it does not wait for the worker: a slow send
+//    does not delay opening a conversation. Its answer comes to a callback on the GUI thread.
+// No SQLCipher call runs on the GUI thread while a profile is open (the tests check it with
+// store::set_store_use_hook). What the window needs at once (the username, the relay, the
+// device name, the read-receipts setting, the database key for a keyring) is read on the
+// worker when the profile opens and kept here.
 // Engine events reach the GUI as queued calls carrying copies; the signals below are emitted on
 // the GUI thread. An event or a result that arrives after close() (or for a profile since
 // replaced) is dropped.
@@ -62,7 +68,8 @@ public:
     // ---- Opening and closing. Each operation below runs on the worker and reports through
     // done on the GUI thread; opened() is emitted just before a successful done. done is not
     // called when the bridge is closed or destroyed first. The overloads without done wait for
-    // the outcome in a local event loop (the GUI keeps painting): for tests and scripted runs.
+    // the outcome in a local event loop (the GUI keeps painting): for tests and benchmarks
+    // only; the app, its start dialog and its --script options use the forms with done.
 
     // Creates a new profile in profile_dir with fresh keys; nothing is sent until start().
     // device_name is how the account's device list names this device (may be empty).
@@ -98,8 +105,8 @@ public:
                                  const std::string& relay_url);
     // AccountStore::change_passphrase on the open profile (kdf: the Argon2id cost; keep the
     // default outside tests). Errors: wrong_passphrase (old one not right), invalid_argument.
-    // store() is unavailable (nullptr from reader()) until done runs: the change needs the
-    // database to itself. Engine events that arrive meanwhile are held and delivered after.
+    // The read connection is away until done runs (the change needs the database to itself):
+    // reads asked for meanwhile are held and run after, and so are engine events.
     void change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase,
                            const store::KdfParams& kdf, Done done);
     Status change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase,
@@ -135,15 +142,28 @@ public:
     // on the GUI thread (dropped after close()): for the engine's completion handlers.
     template <typename... Args>
     std::function<void(Args...)> on_gui(std::function<void(Args...)> fn);
+    // ---- Reads on the reader thread.
+
+    // Queues fn (T(store::AccountStore&)) on the reader thread and hands its result to done on
+    // the GUI thread, always queued (never from inside read()), unless receiver (may be null:
+    // the bridge alone decides) is destroyed or the profile is closed or opened again first.
+    // Reads run in the order they were asked for, independently of the worker's jobs. While a
+    // passphrase change holds the database they wait and run once it is done. fn must not
+    // touch GUI objects; nothing is done when no profile is open.
+    template <typename F, typename D>
+    void read(F fn, QObject* receiver, D done);
+    // Whether reads run now (a profile is open and no passphrase change holds the database).
+    bool reads_ready() const { return m_reader_ready; }
+
     // Runs job on the worker and blocks the GUI thread until it returns its result; no other
     // event is processed meanwhile. The engine events the job caused are delivered before it
     // returns. The profile must be open. For tests only (setting up a store, reading what the
     // worker holds): the app's actions never wait for the worker; they post() or call().
     template <typename F>
     auto run_blocking_for_tests(F job) -> std::invoke_result_t<F, qt::ClientSession&>;
-    // Waits in a local event loop until every job posted so far has run on the worker and every
-    // event and result it sent has been delivered here, including jobs those deliveries posted.
-    // For tests and scripted runs; never used by the app itself.
+    // Waits in a local event loop until every job and read posted so far has run and every
+    // event and result they sent has been delivered here, including jobs and reads those
+    // deliveries posted. For tests and scripted runs; never used by the app itself.
     void wait_idle();
 
     bool is_open() const { return m_open; }
@@ -151,8 +171,9 @@ public:
     bool is_busy() const { return m_opening || m_changing_passphrase; }
     const std::filesystem::path& profile_dir() const { return m_profile_dir; }
     engine::State state() const { return m_state; }
-    QString username() const;
-    QString relay_url() const;
+    // The account's name and relay address, as read when the profile opened.
+    QString username() const { return m_username; }
+    QString relay_url() const { return m_relay_url; }
     // The last error the engine reported since the profile was opened.
     const std::optional<Error>& last_error() const { return m_last_error; }
     // This device was unlinked from its account by another device (unlinked()).
@@ -162,17 +183,23 @@ public:
     QString link_summary() const;
     // The engine is showing a link code on this device (start_link() until linked or failed).
     bool linking() const { return m_linking_here && m_link_started; }
-    // Whether this account sends read receipts (the engine's setting, read here).
-    bool read_receipts() const;
+    // Whether this account sends read receipts (the engine's setting, as read when the profile
+    // opened and after each set_read_receipts()).
+    bool read_receipts() const { return m_read_receipts; }
+    // Engine::set_read_receipts on the worker; done gets its outcome once read_receipts() says
+    // what the engine holds now.
+    void set_read_receipts(bool on, Done done);
+    // This device's name in the account's device list (the "device_name" setting); empty when
+    // none. Read when the profile opened.
+    QString device_name() const { return m_device_name; }
+    // The open profile's raw database key (AccountStore::database_key), for a keyring to
+    // remember; empty when nothing is open. The key of now after a passphrase change.
+    SecretBytes database_key() const { return m_database_key.clone(); }
 
-    // The GUI thread's read-only connection to the open profile (see above). reader() is
-    // nullptr while nothing is open and while change_passphrase() runs (the change needs the
-    // file to itself): every read the app makes goes through reader() and skips, or keeps what
-    // it shows, while it is null. store() is the same connection for tests and for code that
-    // runs only right after an open (it must not be used while reader() may be null). Writes
-    // through it fail.
-    store::AccountStore& store() { return *m_reader; }
-    store::AccountStore* reader() { return m_reader.get(); }
+    // For tests only: the reader's connection, after every read queued so far has run. The
+    // GUI thread uses it while the reader thread is idle (only the GUI thread queues reads),
+    // so it must not be kept across a turn of the event loop. Writes through it fail.
+    store::AccountStore& store();
 
     // EngineObserver
     void on_state(engine::State state) override;
@@ -257,6 +284,15 @@ private:
     void start_worker();
     // Runs fn on the worker thread, with the session (nullptr when none is open there).
     void on_worker(std::function<void(qt::ClientSession*)> fn);
+    // Runs fn on the reader thread, with the read connection (nullptr when none is there);
+    // held on this side while a passphrase change holds the database.
+    void on_reader(std::function<void(store::AccountStore*)> fn);
+    // Worker side: what the GUI keeps of an open profile (see above).
+    struct Facts;
+    static Facts read_facts(qt::ClientSession& session);
+    void keep_facts(const Facts& facts);
+    // Hands the read connection to the reader thread.
+    void hand_to_reader(std::unique_ptr<store::AccountStore> reader);
     // From the worker: runs fn on the GUI thread if the profile of generation gen is still the
     // one here. Engine events (hold = true) wait while the read connection is away.
     void to_gui(quint64 gen, std::function<void()> fn, bool hold = true);
@@ -271,7 +307,8 @@ private:
     void finish_open(quint64 gen, Result<std::unique_ptr<qt::ClientSession>> session,
                      const std::filesystem::path& dir, std::function<void()> cleanup,
                      std::function<void(Status)> done);
-    void adopt(std::unique_ptr<store::AccountStore> reader, const std::filesystem::path& dir);
+    void adopt(std::unique_ptr<store::AccountStore> reader, const Facts& facts,
+               const std::filesystem::path& dir);
     // Runs an operation's asynchronous form and waits for it in a local event loop.
     Status wait_for(const std::function<void(Done)>& start_op);
     // After a failed create: removes what it left in dir, which held no profile before.
@@ -284,10 +321,21 @@ private:
     std::unique_ptr<Relay> m_relay;     // the engine's observer there
     std::unique_ptr<qt::ClientSession> m_session;
 
-    // GUI side.
+    // Reader side: touched on the reader thread only, like the worker side.
+    QThread m_reader_thread;
+    std::unique_ptr<QObject> m_reader_context; // lives on m_reader_thread
     std::unique_ptr<store::AccountStore> m_reader;
+
+    // GUI side.
+    bool m_reader_ready = false; // reads run now (else they wait in m_held_reads)
+    std::vector<std::function<void()>> m_held_reads;
     quint64 m_generation = 0; // changes with every open and close; stale deliveries are dropped
-    quint64 m_posted = 0;     // jobs posted, for wait_idle()
+    quint64 m_posted = 0;     // jobs and reads posted, for wait_idle()
+    QString m_username;
+    QString m_relay_url;
+    QString m_device_name;
+    bool m_read_receipts = true;
+    SecretBytes m_database_key;
     bool m_open = false;
     bool m_opening = false;
     bool m_changing_passphrase = false;
@@ -319,6 +367,29 @@ void SessionBridge::call(F job, QObject* receiver, D done) {
             if (!guarded || guard)
                 done(*result);
         });
+    });
+}
+
+template <typename F, typename D>
+void SessionBridge::read(F fn, QObject* receiver, D done) {
+    using T = std::invoke_result_t<F, store::AccountStore&>;
+    if (!m_open)
+        return;
+    QPointer<QObject> guard(receiver);
+    const bool guarded = receiver != nullptr;
+    quint64 gen = m_generation;
+    ++m_posted;
+    on_reader([this, gen, guard, guarded, fn, done](store::AccountStore* db) {
+        if (!db)
+            return;
+        auto result = std::make_shared<T>(fn(*db));
+        to_gui(
+            gen,
+            [guard, guarded, done, result] {
+                if (!guarded || guard)
+                    done(*result);
+            },
+            false);
     });
 }
 

@@ -349,49 +349,80 @@ bool StartDialog::open_remembered() {
     // Only a profile the person asked to remember is looked up: no keyring prompt otherwise.
     if (!remembered(entry))
         return false;
-    SecretBytes key;
-    Keyring::Answer answer = m_keyring->read(entry, key);
+    // Nothing here waits: the keyring answers through its job, the profile opens on the
+    // session's thread, and the dialog paints and can be cancelled meanwhile.
+    m_tabs->setCurrentIndex(0);
+    show_progress(tr("Opening the profile with the key remembered on this computer…"));
+    set_busy(true);
+    m_unlocking = true;
+    m_keyring->read_later(entry, this,
+                          [this, dir, entry](const Keyring::Answer& answer, SecretBytes key) {
+                              if (m_unlocking) // not cancelled meanwhile
+                                  open_with_remembered_key(dir, entry, answer, std::move(key));
+                          });
+    return true;
+}
+
+void StartDialog::open_with_remembered_key(const std::filesystem::path& dir, const QString& entry,
+                                           const Keyring::Answer& answer, SecretBytes key) {
+    auto give_up = [this](const QString& why) {
+        m_unlocking = false;
+        set_busy(false);
+        if (why.isEmpty())
+            show_progress(QString());
+        else
+            show_error(why);
+    };
     if (answer.outcome == Keyring::Outcome::not_found) {
         set_remembered(entry, false);
-        return false;
+        return give_up(QString());
     }
     if (answer.outcome != Keyring::Outcome::ok) {
         log::warn("ui", "the keyring could not give the remembered key; asking for the passphrase");
-        show_error(keyring_problem(answer) + QLatin1Char(' ') + tr("Type your passphrase."));
-        return false;
+        return give_up(keyring_problem(answer) + QLatin1Char(' ') + tr("Type your passphrase."));
     }
-    m_tabs->setCurrentIndex(0);
-    auto st = m_bridge.open_profile_with_key(dir, key, m_relay_override.toStdString());
-    if (!st && st.error().code == Errc::wrong_passphrase) {
-        // The passphrase changed since (perhaps in another run): the key is of no more use.
-        log::warn("ui", "the remembered key no longer opens the profile; it was removed");
-        m_keyring->remove(entry);
-        set_remembered(entry, false);
-        show_error(tr("The key remembered on this computer no longer opens the profile (its "
-                      "passphrase changed). Type your passphrase."));
-        return false;
-    }
-    if (!st) {
-        show_error(plain_error(st.error()));
-        // The keyring gave a key, not the passphrase: the restore dialog asks for it.
-        if (st.error().code == Errc::corrupt && !store::AccountStore::snapshots(dir).empty())
-            offer_restore(dir, plain_error(st.error()), SecretBytes());
-        return false;
-    }
-    if (auto started = m_bridge.start(); !started) {
-        show_error(plain_error(started.error()));
-        m_bridge.close();
-        return false;
-    }
-    m_remember->setChecked(true);
-    accept();
-    return true;
+    QPointer<StartDialog> self(this);
+    m_bridge.open_profile_with_key(
+        dir, key, m_relay_override.toStdString(), [self, dir, entry, give_up](Status st) {
+            if (!self)
+                return;
+            if (!st && st.error().code == Errc::wrong_passphrase) {
+                // The passphrase changed since (perhaps in another run): the key is of no more
+                // use.
+                log::warn("ui", "the remembered key no longer opens the profile; it was removed");
+                self->m_keyring->remove(entry);
+                set_remembered(entry, false);
+                return give_up(tr("The key remembered on this computer no longer opens the "
+                                  "profile (its passphrase changed). Type your passphrase."));
+            }
+            if (!st) {
+                give_up(plain_error(st.error()));
+                // The keyring gave a key, not the passphrase: the restore dialog asks for it.
+                if (st.error().code == Errc::corrupt &&
+                    !store::AccountStore::snapshots(dir).empty())
+                    self->offer_restore(dir, plain_error(st.error()), SecretBytes());
+                return;
+            }
+            self->m_bridge.start([self, give_up](Status started) {
+                if (!self)
+                    return;
+                if (!started) {
+                    give_up(plain_error(started.error()));
+                    self->m_bridge.close();
+                    return;
+                }
+                self->m_unlocking = false;
+                self->set_busy(false);
+                self->m_remember->setChecked(true);
+                self->accept();
+            });
+        });
 }
 
 void StartDialog::finish() {
     m_keyring_note.clear();
     if (m_keyring && m_remember->isChecked() && m_bridge.is_open()) {
-        SecretBytes key = m_bridge.store().database_key();
+        SecretBytes key = m_bridge.database_key();
         QString entry = keyring_entry(m_bridge.profile_dir());
         Keyring::Answer answer = m_keyring->write(entry, key);
         set_remembered(entry, answer.outcome == Keyring::Outcome::ok);
@@ -663,6 +694,11 @@ void StartDialog::registration_failed(const QString& text) {
 }
 
 void StartDialog::reject() {
+    if (m_unlocking) {
+        // Cancelled while the profile opens: whatever answers later finds nothing to do.
+        m_unlocking = false;
+        m_bridge.close();
+    }
     if (m_registering) {
         m_registering = false;
         m_register_timer.stop();

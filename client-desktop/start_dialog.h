@@ -19,7 +19,7 @@
 #pragma once
 
 #include "engine/engine.h"
-
+#include "keyring.h"
 #include "util/secret_bytes.h"
 
 #include <QDialog>
@@ -36,7 +36,6 @@ class QTabWidget;
 
 namespace veil::desktop {
 
-class Keyring;
 class LinkCodeDialog;
 class RestoreDialog;
 class SessionBridge;
@@ -62,9 +61,12 @@ public:
     // The keyring for "Remember on this computer" (not owned; nullptr: no box, nothing kept).
     void set_keyring(Keyring* keyring);
     QCheckBox& remember_box() { return *m_remember; }
-    // Opens the profile in the open form with the key the keyring holds for it and starts its
-    // engine; true when the dialog is then accepted. Otherwise the dialog stays as it was, with
-    // a sentence when the keyring could not help (unavailable, failing, stale key).
+    // Starts opening the profile in the open form with the key the keyring holds for it, then
+    // its engine, without waiting: true when it started (the person asked to remember this
+    // profile). The dialog is busy meanwhile ("Opening the profile…"), paints and can be
+    // cancelled (reject() closes what was opened); it is accepted once the engine started.
+    // Otherwise it becomes usable again as it was, with a sentence when the keyring could not
+    // help (unavailable, failing, stale key). false: nothing to do, the dialog is unchanged.
     bool open_remembered();
     // What happened to "Remember on this computer" when the dialog was accepted (a keyring
     // problem), for the main window; empty when nothing needs saying.
@@ -103,6 +105,9 @@ private:
     bool creating() const;
     bool linking_page() const;
     void submit_open();
+    // open_remembered() once the keyring has answered.
+    void open_with_remembered_key(const std::filesystem::path& dir, const QString& entry,
+                                  const Keyring::Answer& answer, SecretBytes key);
     // Opens dir with passphrase and starts the engine; then finish() or an error shown.
     void open_and_start(const std::filesystem::path& dir, SecretBytes passphrase);
     // The database of dir is damaged (why): offers its snapshots, then opens the restored one.

@@ -7,6 +7,7 @@
 #include "protocol/limits.h"
 #include "qt/client_session.h"
 #include "text_safety.h"
+#include "util/environment.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -237,28 +238,12 @@ EnvironmentSecrets& environment_secrets() {
     return secrets;
 }
 
-std::optional<SecretBytes> take_variable(const char* name) {
-    char* value = std::getenv(name);
-    if (!value)
-        return std::nullopt;
-    const std::size_t size = std::strlen(value);
-    SecretBytes copy(size);
-    if (size > 0)
-        std::memcpy(copy.data(), value, size);
-    // getenv points into the environment itself: for a variable the process started with, into
-    // the block the kernel placed on the stack, which is what /proc/PID/environ reads. unsetenv
-    // only drops the pointer to it, so the bytes are wiped first.
-    OPENSSL_cleanse(value, size);
-    ::unsetenv(name);
-    return copy;
-}
-
 } // namespace
 
 void take_secrets_from_environment() {
     auto& secrets = environment_secrets();
-    secrets.passphrase = take_variable("VEIL_PASSPHRASE");
-    secrets.new_passphrase = take_variable("VEIL_NEW_PASSPHRASE");
+    secrets.passphrase = take_secret_from_environment("VEIL_PASSPHRASE");
+    secrets.new_passphrase = take_secret_from_environment("VEIL_NEW_PASSPHRASE");
 }
 
 std::optional<SecretBytes> take_environment_passphrase() {

@@ -191,6 +191,13 @@ struct KdfParams {
     std::uint32_t parallelism = 1;
 };
 
+// For tests: hook runs on the calling thread whenever any AccountStore of the process opens a
+// database file, prepares or runs a statement, so that a test can tell which threads use the
+// store (the desktop checks that none is its GUI thread). nullptr (the default) turns it off.
+// The hook must be thread-safe and quick; set it while no store is in use.
+using StoreUseHook = void (*)();
+void set_store_use_hook(StoreUseHook hook);
+
 class AccountStore final : public crypto::ProtocolStore {
 public:
     // Creates profile_dir (mode 0700) and a new database. Fails with already_exists if one is

@@ -1,5 +1,8 @@
 #include "store/database.h"
 
+#include "store/account_store.h"
+
+#include <atomic>
 #include <cstring>
 #include <utility>
 
@@ -35,6 +38,13 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
 
 namespace {
 
+std::atomic<StoreUseHook> g_use_hook{nullptr};
+
+void note_use() {
+    if (StoreUseHook hook = g_use_hook.load(std::memory_order_relaxed))
+        hook();
+}
+
 bool is_damage(int rc) {
     switch (rc & 0xff) {
     case SQLITE_CORRUPT:
@@ -52,6 +62,10 @@ void latch(DamageLatch* damage, int rc) {
 }
 
 } // namespace
+
+void set_store_use_hook(StoreUseHook hook) {
+    g_use_hook.store(hook, std::memory_order_relaxed);
+}
 
 Error damaged_error() {
     return make_error(Errc::corrupt, "the account database is damaged, so nothing more is "
@@ -161,6 +175,7 @@ bool Statement::column_is_null(int index) const {
 // Database
 
 Result<Database> Database::open(const std::filesystem::path& file, bool create) {
+    note_use();
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(file.c_str(), &raw, flags, nullptr);
@@ -197,6 +212,7 @@ Result<SecretBytes> raw_key_text(const SecretBytes& raw_key) {
 } // namespace
 
 Status Database::key(const SecretBytes& raw_key) {
+    note_use();
     auto text = raw_key_text(raw_key);
     if (!text)
         return text.error();
@@ -207,6 +223,7 @@ Status Database::key(const SecretBytes& raw_key) {
 }
 
 Status Database::rekey(const SecretBytes& raw_key) {
+    note_use();
     auto text = raw_key_text(raw_key);
     if (!text)
         return text.error();
@@ -217,6 +234,7 @@ Status Database::rekey(const SecretBytes& raw_key) {
 }
 
 Status Database::check_key() {
+    note_use();
     sqlite3_stmt* raw = nullptr;
     int rc =
         sqlite3_prepare_v2(m_db.get(), "SELECT count(*) FROM sqlite_master", -1, &raw, nullptr);
@@ -238,6 +256,7 @@ Error Database::fail(int rc, std::string_view what) {
 }
 
 Status Database::exec(const char* sql) {
+    note_use();
     // exec runs transaction control and schema changes: once damaged, only a rollback may run
     // (it writes nothing into the file and lets a transaction already open end).
     if (damaged() && std::strncmp(sql, "ROLLBACK", 8) != 0)
@@ -249,6 +268,7 @@ Status Database::exec(const char* sql) {
 }
 
 Result<Statement> Database::prepare(const char* sql) {
+    note_use();
     auto it = m_cache.find(sql);
     if (it == m_cache.end()) {
         sqlite3_stmt* raw = nullptr;
@@ -262,6 +282,7 @@ Result<Statement> Database::prepare(const char* sql) {
 }
 
 Result<std::int64_t> Database::query_int(const char* sql) {
+    note_use();
     sqlite3_stmt* raw = nullptr;
     int rc = sqlite3_prepare_v2(m_db.get(), sql, -1, &raw, nullptr);
     StatementPtr stmt(raw);

@@ -116,6 +116,7 @@ TEST_CASE("the window's encryption view reads the engine for the open conversati
                 .ok());
     {
         MainWindow window(bridge);
+        bridge.wait_idle();
         CHECK(window.encryption() == nullptr);
         CHECK(window.error_text() == QStringLiteral("Open a conversation to see its encryption."));
     }
@@ -124,7 +125,9 @@ TEST_CASE("the window's encryption view reads the engine for the open conversati
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     EncryptionDialog* dialog = window.encryption();
     REQUIRE(dialog);
     bridge.wait_idle(); // the details come from the session's thread

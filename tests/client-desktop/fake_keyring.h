@@ -5,6 +5,10 @@
 #include "keyring.h"
 
 #include <QMap>
+#include <QPointer>
+
+#include <functional>
+#include <vector>
 
 namespace veil::desktop::test {
 
@@ -42,7 +46,28 @@ public:
         return {Outcome::ok, {}};
     }
 
+    // With hold_reads, read_later() keeps its answer until release_reads(), as a keyring that
+    // asks the person to unlock it does.
+    bool hold_reads = false;
+    void read_later(const QString& entry, QObject* context, ReadDone done) override {
+        if (!hold_reads)
+            return Keyring::read_later(entry, context, std::move(done));
+        m_held.push_back([this, entry, guard = QPointer<QObject>(context), done] {
+            if (guard)
+                Keyring::read_later(entry, guard, done);
+        });
+    }
+    void release_reads() {
+        hold_reads = false;
+        auto held = std::move(m_held);
+        m_held.clear();
+        for (auto& fn : held)
+            fn();
+    }
+
 private:
+    std::vector<std::function<void()>> m_held;
+
     Answer status() const {
         switch (mode) {
         case Mode::absent: return {Outcome::unavailable, QStringLiteral("no Secret Service")};

@@ -7,6 +7,7 @@
 #include "fake_keyring.h"
 #include "session_bridge.h"
 #include "start_dialog.h"
+#include "worker_latch.h"
 
 #include <QCheckBox>
 
@@ -65,9 +66,44 @@ TEST_CASE_METHOD(KeyringFixture, "a remembered profile opens on the next start w
     StartDialog dialog(bridge, profile(), QString());
     dialog.set_keyring(&keyring);
     CHECK(dialog.open_remembered());
-    CHECK(dialog.result() == QDialog::Accepted);
+    REQUIRE(test::wait_until([&] { return dialog.result() == QDialog::Accepted; }, 20'000));
     CHECK(bridge.is_open());
     CHECK(bridge.username() == QStringLiteral("alice"));
+    bridge.close();
+}
+
+TEST_CASE_METHOD(KeyringFixture, "the start dialog opens a remembered profile without waiting: it "
+                                 "paints and can be cancelled meanwhile") {
+    {
+        SessionBridge bridge;
+        StartDialog dialog(bridge, profile(), QString());
+        open_typing(bridge, dialog, true);
+        bridge.close();
+    }
+    SessionBridge bridge;
+    StartDialog dialog(bridge, profile(), QString());
+    dialog.set_keyring(&keyring);
+    // The keyring asks the person to unlock it: its answer waits.
+    keyring.hold_reads = true;
+    REQUIRE(dialog.open_remembered());
+    CHECK(dialog.busy());
+    CHECK(dialog.result() != QDialog::Accepted);
+    CHECK(test::gui_turns());
+
+    SECTION("the answer opens the profile and accepts the dialog") {
+        keyring.release_reads();
+        REQUIRE(test::wait_until([&] { return dialog.result() == QDialog::Accepted; }, 20'000));
+        CHECK(bridge.is_open());
+    }
+    SECTION("cancelled first, the late answer opens nothing") {
+        dialog.reject();
+        CHECK(dialog.result() == QDialog::Rejected);
+        keyring.release_reads();
+        bridge.wait_idle();
+        QCoreApplication::processEvents();
+        CHECK_FALSE(bridge.is_open());
+        CHECK(dialog.result() == QDialog::Rejected);
+    }
     bridge.close();
 }
 
@@ -112,7 +148,8 @@ TEST_CASE_METHOD(KeyringFixture, "an absent or failing keyring falls back to the
     SessionBridge bridge;
     StartDialog dialog(bridge, profile(), QString());
     dialog.set_keyring(&keyring);
-    CHECK_FALSE(dialog.open_remembered());
+    CHECK(dialog.open_remembered());
+    REQUIRE(test::wait_until([&] { return !dialog.busy(); }, 20'000));
     CHECK(dialog.error_text().contains(expected));
     CHECK(dialog.error_text().endsWith(QStringLiteral("Type your passphrase.")));
     CHECK_FALSE(bridge.is_open());
@@ -130,7 +167,8 @@ TEST_CASE_METHOD(KeyringFixture, "a remembered key that no longer opens the prof
     SessionBridge bridge;
     StartDialog dialog(bridge, profile(), QString());
     dialog.set_keyring(&keyring);
-    CHECK_FALSE(dialog.open_remembered());
+    CHECK(dialog.open_remembered());
+    REQUIRE(test::wait_until([&] { return !dialog.busy(); }, 20'000));
     CHECK(dialog.error_text().contains(QStringLiteral("no longer opens the profile")));
     CHECK_FALSE(keyring.entries.contains(entry));
     CHECK_FALSE(remembered(entry));

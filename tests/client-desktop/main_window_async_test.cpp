@@ -8,6 +8,8 @@
 #include "composer_edit.h"
 #include "desktop_fixture.h"
 #include "encryption_dialog.h"
+#include "fake_keyring.h"
+#include "group_details_dialog.h"
 #include "group_panel.h"
 #include "new_group_dialog.h"
 #include "safety_number_dialog.h"
@@ -21,6 +23,9 @@
 #include <QPushButton>
 #include <QTimer>
 
+#include <QThread>
+
+#include <atomic>
 #include <future>
 #include <memory>
 
@@ -29,6 +34,35 @@ namespace {
 
 using test::gui_turns;
 using test::WorkerLatch;
+
+// Counts the store's uses (store::set_store_use_hook: opening a file, preparing or running a
+// statement) on the GUI thread and on every other thread while it lives.
+class StoreThreadProbe {
+public:
+    StoreThreadProbe() {
+        s_gui = QCoreApplication::instance()->thread();
+        s_on_gui = 0;
+        s_elsewhere = 0;
+        store::set_store_use_hook(&StoreThreadProbe::note);
+    }
+    ~StoreThreadProbe() { store::set_store_use_hook(nullptr); }
+    StoreThreadProbe(const StoreThreadProbe&) = delete;
+    StoreThreadProbe& operator=(const StoreThreadProbe&) = delete;
+
+    int on_gui() const { return s_on_gui; }
+    int elsewhere() const { return s_elsewhere; }
+
+private:
+    static void note() {
+        if (QThread::currentThread() == s_gui.load())
+            ++s_on_gui;
+        else
+            ++s_elsewhere;
+    }
+    static inline std::atomic<QThread*> s_gui{nullptr};
+    static inline std::atomic<int> s_on_gui{0};
+    static inline std::atomic<int> s_elsewhere{0};
+};
 
 struct AsyncFixture {
     AsyncFixture() {
@@ -178,6 +212,63 @@ TEST_CASE_METHOD(AsyncFixture, "a reaction and a deletion while the worker is bu
     }
     bridge.wait_idle();
     CHECK(row(window, 0).deleted);
+}
+
+TEST_CASE_METHOD(AsyncFixture, "a refused reaction takes back only what it showed, never a newer "
+                               "copy from the engine") {
+    MainWindow window(bridge);
+    window.open_conversation("bob");
+    window.send_text(QStringLiteral("react to me"));
+    bridge.wait_idle();
+    REQUIRE(window.message_model().rowCount() == 1);
+    const store::MessageRow stored = row(window, 0);
+    REQUIRE(stored.reactions.empty());
+
+    SECTION("with nothing newer, the bubble is as it was") {
+        {
+            WorkerLatch latch(bridge);
+            // Not one emoji: the engine refuses it.
+            CHECK(window.react(0, QStringLiteral("not one emoji")).isEmpty());
+            REQUIRE(row(window, 0).reactions.size() == 1); // shown at once
+        }
+        bridge.wait_idle();
+        CHECK(row(window, 0).reactions.empty());
+        CHECK(row(window, 0).text == "react to me");
+        CHECK_FALSE(window.error_text().isEmpty());
+    }
+    SECTION("an edit and another device's reaction that came meanwhile stay") {
+        store::MessageRow newer = stored;
+        newer.text = "edited on another device";
+        newer.edited_at_ms = stored.sent_at_ms + 1000;
+        newer.reactions.push_back({"bob", "❤️", stored.sent_at_ms + 2000});
+        {
+            WorkerLatch latch(bridge);
+            CHECK(window.react(0, QStringLiteral("not one emoji")).isEmpty());
+            REQUIRE(row(window, 0).reactions.size() == 1);
+            // The engine's fresh copy arrives before its refusal of our reaction.
+            bridge.on_message_changed(newer);
+            REQUIRE(row(window, 0).text == "edited on another device");
+        }
+        bridge.wait_idle();
+        CHECK(row(window, 0).text == "edited on another device");
+        CHECK(row(window, 0).edited_at_ms == newer.edited_at_ms);
+        REQUIRE(row(window, 0).reactions.size() == 1);
+        CHECK(row(window, 0).reactions.front().reactor == "bob");
+        CHECK_FALSE(window.error_text().isEmpty());
+    }
+    SECTION("a deletion that came meanwhile stays") {
+        store::MessageRow newer = stored;
+        newer.deleted = true;
+        newer.text.clear();
+        {
+            WorkerLatch latch(bridge);
+            CHECK(window.react(0, QStringLiteral("not one emoji")).isEmpty());
+            bridge.on_message_changed(newer);
+        }
+        bridge.wait_idle();
+        CHECK(row(window, 0).deleted);
+        CHECK(row(window, 0).text.empty());
+    }
 }
 
 TEST_CASE_METHOD(AsyncFixture, "a message deleted for everyone while it is still sending is "
@@ -360,6 +451,7 @@ TEST_CASE_METHOD(AsyncFixture, "answers for a conversation or window that is gon
 
     // Back in bob's conversation the refused message waits with "Send again".
     window->open_conversation("bob");
+    bridge.wait_idle();
     const int last = window->message_model().rowCount() - 1;
     REQUIRE(last >= 1);
     CHECK(row(*window, last).text == "to bob, refused"); // after the stored ones
@@ -398,7 +490,7 @@ TEST_CASE_METHOD(AsyncFixture, "answers queued when the profile closes are dropp
     CHECK(window.message_model().rowCount() == 1); // the bubble as it was; nothing crashed
 }
 
-TEST_CASE_METHOD(AsyncFixture, "every read of the window skips while a passphrase change holds "
+TEST_CASE_METHOD(AsyncFixture, "every read of the window waits while a passphrase change holds "
                                "the database") {
     MainWindow window(bridge);
     window.open_conversation("bob");
@@ -410,7 +502,7 @@ TEST_CASE_METHOD(AsyncFixture, "every read of the window skips while a passphras
     std::optional<Status> changed;
     bridge.change_passphrase(SecretBytes::from_string("pw"), SecretBytes::from_string("new"),
                              store::KdfParams{1, 64, 1}, [&](Status st) { changed = st; });
-    REQUIRE(bridge.reader() == nullptr);
+    REQUIRE_FALSE(bridge.reads_ready());
 
     // A GUI timer goes through every read path the window has, many times over.
     int rounds = 0;
@@ -439,15 +531,91 @@ TEST_CASE_METHOD(AsyncFixture, "every read of the window skips while a passphras
     timer.start();
     CHECK(test::wait_until([&] { return rounds >= 30; }, 60000));
     timer.stop();
-    CHECK(bridge.reader() == nullptr);
+    CHECK_FALSE(bridge.reads_ready());
 
     latch.release();
     REQUIRE(test::wait_until([&] { return changed.has_value(); }, 60000));
     CHECK(changed->ok());
-    REQUIRE(bridge.reader() != nullptr);
+    REQUIRE(bridge.reads_ready());
     window.open_conversation("bob");
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 1);
     CHECK(row(window, 0).text == "before the change");
+}
+
+TEST_CASE_METHOD(AsyncFixture, "no store call runs on the GUI thread in the everyday flows of an "
+                               "open profile") {
+    // A group with members and a message from bob, stored before the probe starts.
+    store::GroupRow group = test::group_row(1, "hikers");
+    REQUIRE(bridge
+                .run_blocking_for_tests([&](qt::ClientSession& s) {
+                    return s.store().save_group(group, {{"alice", true}, {"bob", false}});
+                })
+                .ok());
+    REQUIRE(bridge
+                .run_blocking_for_tests([&](qt::ClientSession& s) {
+                    return s.store().set_group_info(group.group_id, "hikers", "", {});
+                })
+                .ok());
+    auto receive = [&](const store::MessageRow& row) {
+        auto id = bridge.run_blocking_for_tests(
+            [&](qt::ClientSession& s) { return s.store().insert_message(row); });
+        REQUIRE(id.ok());
+        store::MessageRow stored = row;
+        stored.id = id.value();
+        static_cast<engine::EngineObserver&>(bridge).on_message(stored);
+    };
+    receive(test::incoming("bob", 1, "hello alice"));
+    test::FakeKeyring keyring;
+    const std::string group_peer = store::group_conversation(group.group_id);
+
+    StoreThreadProbe probe;
+    MainWindow window(bridge);
+    window.set_keyring(&keyring);
+    bridge.wait_idle();
+    // Open a conversation, send, receive, react.
+    window.open_conversation("bob");
+    bridge.wait_idle();
+    REQUIRE(window.message_model().rowCount() == 1);
+    window.send_text(QStringLiteral("hello bob"));
+    bridge.wait_idle();
+    receive(test::incoming("bob", 2, "how are you"));
+    bridge.wait_idle();
+    REQUIRE(window.message_model().rowCount() == 3);
+    CHECK(window.react(0, QStringLiteral("👍")).isEmpty());
+    bridge.wait_idle();
+    CHECK(window.message_model().message_at(0).reactions.size() == 1);
+    // The header's menus and dialogs, the encryption view, the safety number.
+    delete window.disappearing_dialog();
+    CHECK(window.set_disappearing(60).isEmpty());
+    delete window.encryption();
+    delete window.verify_safety_number();
+    bridge.wait_idle();
+    // Group details and the members panel.
+    window.open_conversation(group_peer);
+    bridge.wait_idle();
+    REQUIRE(window.open_peer() == group_peer);
+    delete window.edit_group();
+    static_cast<engine::EngineObserver&>(bridge).on_group_changed(group.group_id);
+    static_cast<engine::EngineObserver&>(bridge).on_group_unreachable(test::message_id(1),
+                                                                      {"carol"});
+    bridge.wait_idle();
+    // Settings, remembering the key, search, the list, coming to the front, a key change.
+    delete window.settings();
+    CHECK(window.set_remember(true).isEmpty());
+    window.search(QStringLiteral("hello"));
+    window.step_conversation(1);
+    window.filter_conversations(QStringLiteral("b"));
+    QEvent activate(QEvent::ActivationChange);
+    QApplication::sendEvent(&window, &activate);
+    static_cast<engine::EngineObserver&>(bridge).on_identity_changed("bob");
+    bridge.wait_idle();
+
+    CHECK(probe.on_gui() == 0);
+    CHECK(probe.elsewhere() > 0); // the reader and the worker did use it
+    // The probe sees a read on the GUI thread when there is one.
+    (void)bridge.store().contacts();
+    CHECK(probe.on_gui() > 0);
 }
 
 } // namespace

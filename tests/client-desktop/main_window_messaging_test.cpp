@@ -52,6 +52,7 @@ struct MessagingFixture {
         REQUIRE(id.ok());
         row.id = id.value();
         observer().on_message(row);
+        bridge.wait_idle();
         return row.id;
     }
 
@@ -62,6 +63,7 @@ struct MessagingFixture {
         for (const auto& row : rows.value())
             if (row.id == id)
                 observer().on_message_changed(row);
+        bridge.wait_idle();
     }
 
     engine::EngineObserver& observer() { return bridge; }
@@ -100,8 +102,11 @@ Bytes identity_key() {
 
 TEST_CASE_METHOD(MessagingFixture, "a reply quotes its message in the composer and when sent") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "lunch at noon?"));
+    bridge.wait_idle();
     window.reply_to(0);
     CHECK(window.compose_note() == QStringLiteral("Replying to bob: lunch at noon?"));
     window.send_text(QStringLiteral("yes"));
@@ -115,8 +120,11 @@ TEST_CASE_METHOD(MessagingFixture, "a reply quotes its message in the composer a
 
 TEST_CASE_METHOD(MessagingFixture, "cancelling a reply keeps the typed text and sends no quote") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "hi"));
+    bridge.wait_idle();
     window.reply_to(0);
     window.cancel_compose();
     CHECK(window.compose_note().isEmpty());
@@ -128,8 +136,11 @@ TEST_CASE_METHOD(MessagingFixture, "cancelling a reply keeps the typed text and 
 
 TEST_CASE_METHOD(MessagingFixture, "only our own recent messages offer Edit and Delete") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "theirs"));
+    bridge.wait_idle();
     window.send_text(QStringLiteral("mine"));
     bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 2);
@@ -153,8 +164,11 @@ TEST_CASE_METHOD(MessagingFixture, "only our own recent messages offer Edit and 
 
 TEST_CASE_METHOD(MessagingFixture, "the React menu offers common emoji and other ones") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "news"));
+    bridge.wait_idle();
     QMenu* menu = window.message_menu(0);
     REQUIRE(menu != nullptr);
     QMenu* react = nullptr;
@@ -172,8 +186,11 @@ TEST_CASE_METHOD(MessagingFixture, "the React menu offers common emoji and other
 
 TEST_CASE_METHOD(MessagingFixture, "a reaction is shown under the message with its count") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "news"));
+    bridge.wait_idle();
     CHECK(window.react(0, QStringLiteral("👍")).isEmpty());
     bridge.wait_idle();
     CHECK(shown(window, 0, MessageListModel::ReactionsRole) == QStringLiteral("👍 1"));
@@ -186,7 +203,9 @@ TEST_CASE_METHOD(MessagingFixture, "a reaction is shown under the message with i
 
 TEST_CASE_METHOD(MessagingFixture, "editing puts the text in the composer and marks it edited") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     window.send_text(QStringLiteral("teh plan"));
     bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 1);
@@ -209,7 +228,9 @@ TEST_CASE_METHOD(MessagingFixture, "editing puts the text in the composer and ma
 
 TEST_CASE_METHOD(MessagingFixture, "a message deleted for everyone becomes an italic remark") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     window.send_text(QStringLiteral("oops"));
     bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 1);
@@ -224,15 +245,20 @@ TEST_CASE_METHOD(MessagingFixture, "a message deleted for everyone becomes an it
 
 TEST_CASE_METHOD(MessagingFixture, "Copy puts the message text on the clipboard") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "the address"));
+    bridge.wait_idle();
     window.copy_message(0);
     CHECK(QGuiApplication::clipboard()->text() == QStringLiteral("the address"));
 }
 
 TEST_CASE_METHOD(MessagingFixture, "an expired message says so and offers Send again") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     window.send_text(QStringLiteral("lost"));
     bridge.wait_idle();
     auto rows = bridge.store().messages("bob", 10);
@@ -245,6 +271,7 @@ TEST_CASE_METHOD(MessagingFixture, "an expired message says so and offers Send a
                 })
                 .ok());
     observer().on_status(rows->front().message_id, store::MessageStatus::expired);
+    bridge.wait_idle();
     CHECK(shown(window, 0, MessageListModel::TickRole)
               .contains(QStringLiteral("expired undelivered")));
     QMenu* menu = window.message_menu(0);
@@ -259,7 +286,9 @@ TEST_CASE_METHOD(MessagingFixture, "an expired message says so and offers Send a
 
 TEST_CASE_METHOD(MessagingFixture, "changed and removed messages follow the engine") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     std::int64_t first = receive(test::incoming("bob", 1, "one"));
     std::int64_t second = receive(test::incoming("bob", 2, "two"));
     REQUIRE(bridge
@@ -272,15 +301,19 @@ TEST_CASE_METHOD(MessagingFixture, "changed and removed messages follow the engi
     window.reply_to(1);
     REQUIRE_FALSE(window.compose_note().isEmpty());
     observer().on_messages_removed("bob", {second});
+    bridge.wait_idle();
     CHECK(window.message_model().rowCount() == 1);
     CHECK(window.compose_note().isEmpty()); // the reply had nothing left to quote
     observer().on_messages_removed("carol", {first});
+    bridge.wait_idle();
     CHECK(window.message_model().rowCount() == 1);
 }
 
 TEST_CASE_METHOD(MessagingFixture, "the disappearing dialog sets the timer shown in the header") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     CHECK(window.timer_text().isEmpty());
     QInputDialog* dialog = window.disappearing_dialog();
     REQUIRE(dialog != nullptr);
@@ -311,28 +344,37 @@ TEST_CASE_METHOD(MessagingFixture, "the disappearing dialog sets the timer shown
 
 TEST_CASE_METHOD(MessagingFixture, "someone typing is shown until they stop, send, or time out") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     observer().on_typing("bob", "bob", true);
+    bridge.wait_idle();
     CHECK(window.typing_text() == QStringLiteral("bob is typing…"));
     observer().on_typing("bob", "bob", false);
+    bridge.wait_idle();
     CHECK(window.typing_text().isEmpty());
 
     observer().on_typing("bob", "bob", true);
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "done typing"));
+    bridge.wait_idle();
     CHECK(window.typing_text().isEmpty());
 
     // Typing in another conversation is not shown here.
     observer().on_typing("carol", "carol", true);
+    bridge.wait_idle();
     CHECK(window.typing_text().isEmpty());
 
     window.set_typing_timeout_ms(50);
     observer().on_typing("bob", "bob", true);
+    bridge.wait_idle();
     CHECK_FALSE(window.typing_text().isEmpty());
     CHECK(test::wait_until([&] { return window.typing_text().isEmpty(); }, 2000));
 }
 
 TEST_CASE_METHOD(MessagingFixture, "the read receipts toggle follows and sets the engine") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     QAction& toggle = window.read_receipts_action();
     CHECK(toggle.isCheckable());
     CHECK(toggle.isChecked() == bridge.run_blocking_for_tests([&](qt::ClientSession& s_) {
@@ -355,13 +397,17 @@ TEST_CASE_METHOD(MessagingFixture, "a mention of us in a group is highlighted") 
                 })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     std::string peer = store::group_conversation(group.group_id);
     window.open_conversation(peer);
+    bridge.wait_idle();
     store::MessageRow plain = test::group_message(1, 1, "bob", "hello all");
     store::MessageRow mention = test::group_message(1, 2, "bob", "@alice look");
     mention.mentions = {"alice"};
     receive(plain);
+    bridge.wait_idle();
     receive(mention);
+    bridge.wait_idle();
     auto& model = window.message_model();
     REQUIRE(model.rowCount() == 2);
     CHECK_FALSE(model.data(model.index(0), MessageListModel::MentionsUsRole).toBool());
@@ -381,7 +427,9 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the c
                     [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     CHECK(window.header_shows_verified());
     CHECK(window.identity_banner_text().isEmpty());
 
@@ -391,6 +439,7 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key shows a banner and holds the c
                 })
                 .ok());
     observer().on_identity_changed("bob");
+    bridge.wait_idle();
     CHECK(window.identity_banner_text().startsWith(
         QStringLiteral("Your safety number with bob changed.")));
     CHECK(window.identity_banner_offers_accept());
@@ -411,13 +460,16 @@ TEST_CASE_METHOD(MessagingFixture, "an unverified contact's new key is a banner 
                 })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     REQUIRE(bridge
                 .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
     observer().on_identity_changed("bob");
+    bridge.wait_idle();
     CHECK_FALSE(window.identity_banner_text().isEmpty());
     CHECK_FALSE(window.identity_banner_offers_accept());
     CHECK(window.input_enabled());
@@ -426,7 +478,9 @@ TEST_CASE_METHOD(MessagingFixture, "an unverified contact's new key is a banner 
 
 TEST_CASE_METHOD(MessagingFixture, "Verify safety number is offered for people, not groups") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     QAction* verify = nullptr;
     for (QAction* action : window.conversation_actions().actions())
         if (action->text() == QStringLiteral("Verify safety number…"))
@@ -440,13 +494,16 @@ TEST_CASE_METHOD(MessagingFixture, "Verify safety number is offered for people, 
                 })
                 .ok());
     window.open_conversation(store::group_conversation(group.group_id));
+    bridge.wait_idle();
     CHECK_FALSE(verify->isVisible());
 }
 
 TEST_CASE_METHOD(MessagingFixture,
                  "files to attach are listed in the composer and can be dropped") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     QString path = test::write_file(dir, "notes.txt", QByteArray("twelve bytes"));
     window.attach_files({path});
     CHECK(window.attached_files() == QStringList{path});
@@ -466,7 +523,9 @@ TEST_CASE_METHOD(MessagingFixture,
 
 TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows its progress") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     std::int64_t id = receive(test::incoming("bob", 1, "the report"));
     store::AttachmentRow file;
     file.index = 0;
@@ -500,6 +559,7 @@ TEST_CASE_METHOD(MessagingFixture, "a received file offers Download and shows it
                 .ok());
     announce_changed(id);
     observer().on_transfer(id, 0, 1024, 2048);
+    bridge.wait_idle();
     auto* bar = window.files_panel().findChild<QProgressBar*>();
     REQUIRE(bar != nullptr);
     CHECK(bar->value() == 50);
@@ -527,10 +587,13 @@ void press(QWidget* widget, Qt::Key key) {
 
 TEST_CASE_METHOD(MessagingFixture, "Esc in the composer cancels a reply and Up edits our last") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     window.send_text(QStringLiteral("first"));
     bridge.wait_idle();
     receive(test::incoming("bob", 1, "theirs"));
+    bridge.wait_idle();
     ComposerEdit* input = composer(window);
     REQUIRE(input != nullptr);
     window.reply_to(1);
@@ -557,13 +620,16 @@ TEST_CASE_METHOD(MessagingFixture, "verifying the new number from the banner acc
                     [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     REQUIRE(bridge
                 .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
     observer().on_identity_changed("bob");
+    bridge.wait_idle();
     REQUIRE_FALSE(window.input_enabled());
 
     QPushButton* verify = button(window, QStringLiteral("Verify"));
@@ -603,14 +669,18 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key's banner and dialog, shown for
                     [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "Did you get my new phone number?"));
+    bridge.wait_idle();
     REQUIRE(bridge
                 .run_blocking_for_tests([&](qt::ClientSession& s_) {
                     return s_.store().save_identity(bob, identity_key());
                 })
                 .ok());
     observer().on_identity_changed("bob");
+    bridge.wait_idle();
     window.show();
     SafetyNumberDialog* dialog = window.verify_safety_number();
     REQUIRE(dialog != nullptr);
@@ -621,7 +691,9 @@ TEST_CASE_METHOD(MessagingFixture, "a changed key's banner and dialog, shown for
 TEST_CASE_METHOD(MessagingFixture,
                  "Shift+Enter in the composer makes a line and Enter sends both") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     ComposerEdit* input = composer(window);
     input->setText(QStringLiteral("first <b>line</b>"));
     QKeyEvent shift(QEvent::KeyPress, Qt::Key_Return, Qt::ShiftModifier);
@@ -638,7 +710,9 @@ TEST_CASE_METHOD(MessagingFixture,
 
 TEST_CASE_METHOD(MessagingFixture, "the emoji picker types its emoji into the composer") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     composer(window)->setText(QStringLiteral("great "));
     QWidget* picker = window.emoji_picker();
     REQUIRE(picker != nullptr);
@@ -651,9 +725,12 @@ TEST_CASE_METHOD(MessagingFixture, "the emoji picker types its emoji into the co
 
 TEST_CASE_METHOD(MessagingFixture, "Show more opens the whole of a long message as plain text") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     std::string huge = "<img src=\"http://127.0.0.1/x.png\">" + std::string(1 << 20, 'z');
     receive(test::incoming("bob", 1, huge));
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 1);
     CHECK(window.message_model()
               .data(window.message_model().index(0), MessageListModel::TruncatedRole)
@@ -674,13 +751,21 @@ TEST_CASE_METHOD(MessagingFixture, "Show more opens the whole of a long message 
 
 TEST_CASE_METHOD(MessagingFixture, "opening a conversation marks where its unread messages begin") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("carol");
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "read before"));
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     window.open_conversation("carol");
+    bridge.wait_idle();
     receive(test::incoming("bob", 2, "new one"));
+    bridge.wait_idle();
     receive(test::incoming("bob", 3, "new two"));
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 3);
     CHECK(window.message_model().unread_marker_row() == 1);
     CHECK(window.message_model()
@@ -688,15 +773,19 @@ TEST_CASE_METHOD(MessagingFixture, "opening a conversation marks where its unrea
               .toInt() == 2);
     // It stays while the conversation is open, through new messages.
     receive(test::incoming("bob", 4, "newer"));
+    bridge.wait_idle();
     CHECK(window.message_model().unread_marker_row() == 1);
 }
 
 TEST_CASE_METHOD(MessagingFixture, "a click on a reply's quote goes to the quoted message") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     window.send_text(QStringLiteral("the plan"));
     bridge.wait_idle();
     receive(test::incoming("bob", 1, "something else"));
+    bridge.wait_idle();
     REQUIRE(window.message_model().rowCount() == 2);
     window.reply_to(0);
     window.send_text(QStringLiteral("about the plan"));

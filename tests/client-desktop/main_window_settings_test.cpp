@@ -40,6 +40,7 @@ struct ShortcutFixture {
         store::MessageRow stored = row;
         stored.id = id.value();
         static_cast<engine::EngineObserver&>(bridge).on_message(stored);
+        bridge.wait_idle();
     }
 
     test::TempDir dir;
@@ -56,6 +57,7 @@ T* open_dialog(QWidget& parent) {
 
 TEST_CASE_METHOD(ShortcutFixture, "Ctrl+, opens settings and Esc closes it") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     activate(window);
     QTest::keyClick(&window, Qt::Key_Comma, Qt::ControlModifier);
     auto* dialog = open_dialog<SettingsDialog>(window);
@@ -73,12 +75,14 @@ TEST_CASE_METHOD(ShortcutFixture, "Ctrl+Down and Alt+Up move between conversatio
                         [&](qt::ClientSession& s_) { return s_.engine().add_contact(name); })
                     .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     activate(window);
     std::vector<std::string> order;
     for (int row = 0; row < window.conversation_model().rowCount(); ++row)
         order.push_back(window.conversation_model().peer_at(row));
     REQUIRE(order.size() == 3);
     window.open_conversation(order[0]);
+    bridge.wait_idle();
     QTest::keyClick(&window, Qt::Key_Down, Qt::ControlModifier);
     CHECK(window.open_peer() == order[1]);
     QTest::keyClick(&window, Qt::Key_Down, Qt::AltModifier);
@@ -96,6 +100,7 @@ TEST_CASE_METHOD(ShortcutFixture, "Ctrl+Down and Alt+Up move between conversatio
 
 TEST_CASE_METHOD(ShortcutFixture, "F1 lists every common shortcut, and Ctrl+Q quits") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     activate(window);
     auto list = window.shortcut_list();
     auto listed = [&](const QKeySequence& keys) {
@@ -138,6 +143,7 @@ TEST_CASE_METHOD(ShortcutFixture, "F1 lists every common shortcut, and Ctrl+Q qu
 TEST_CASE_METHOD(ShortcutFixture, "closing the window keeps Veil running in the tray until Quit, "
                                   "unless the person turned that off") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.set_tray_probe([] { return true; });
     int closed = 0;
     QObject::connect(&window, &MainWindow::closed, [&] { ++closed; });
@@ -166,6 +172,7 @@ TEST_CASE_METHOD(ShortcutFixture, "closing the window keeps Veil running in the 
 TEST_CASE_METHOD(ShortcutFixture, "Quit from the tray's menu quits even when closing keeps Veil "
                                   "in the tray") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.set_tray_probe([] { return true; });
     store_close_to_tray(true);
     activate(window);
@@ -176,6 +183,7 @@ TEST_CASE_METHOD(ShortcutFixture, "Quit from the tray's menu quits even when clo
 
 TEST_CASE_METHOD(ShortcutFixture, "without a tray the option is off and closing the window quits") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.set_tray_probe([] { return false; });
     store_close_to_tray(true);
     activate(window);
@@ -190,6 +198,7 @@ TEST_CASE_METHOD(ShortcutFixture, "window size and splitter sizes come back in t
     QList<int> sizes;
     {
         MainWindow window(bridge);
+        bridge.wait_idle();
         window.show();
         window.resize(900, 640);
         window.main_splitter().setSizes({333, 567});
@@ -198,6 +207,7 @@ TEST_CASE_METHOD(ShortcutFixture, "window size and splitter sizes come back in t
         window.save_window_state();
     }
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.show();
     QApplication::processEvents();
     CHECK(window.size() == QSize(900, 640));
@@ -215,11 +225,15 @@ TEST_CASE_METHOD(ShortcutFixture, "the tray badge and tooltip count unread messa
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("carol");
+    bridge.wait_idle();
     CHECK(window.tray_icon().unread() == 0);
     QImage plain = window.tray_icon().icon().pixmap(64, 64).toImage();
     receive(test::incoming("bob", 1, "one"));
+    bridge.wait_idle();
     receive(test::incoming("bob", 2, "two"));
+    bridge.wait_idle();
     CHECK(window.tray_icon().unread() == 2);
     CHECK(window.tray_icon().tooltip() == QStringLiteral("Veil — 2 unread messages"));
     CHECK(TrayIcon::tooltip_for(1) == QStringLiteral("Veil — 1 unread message"));
@@ -247,7 +261,9 @@ TEST_CASE_METHOD(ShortcutFixture, "clicking a notification brings the window bac
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("carol");
+    bridge.wait_idle();
     window.showMinimized();
     auto* notifier = window.findChild<SystemNotifier*>();
     REQUIRE(notifier);

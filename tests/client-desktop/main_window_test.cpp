@@ -24,6 +24,7 @@
 #include <QListView>
 #include <QMenu>
 #include <QMessageBox>
+#include <QPointer>
 #include <QPushButton>
 #include <QTimer>
 
@@ -50,6 +51,7 @@ struct WindowFixture {
         store::MessageRow stored = row;
         stored.id = id.value();
         static_cast<engine::EngineObserver&>(bridge).on_message(stored);
+        bridge.wait_idle();
     }
 
     // Stores a group as the engine would after accepting its change, and says so.
@@ -72,6 +74,7 @@ struct WindowFixture {
                         })
                         .ok());
         observer().on_group_changed(group.group_id);
+        bridge.wait_idle();
     }
 
     // Stores a group with a description and picture, as if an admin had sent them.
@@ -90,6 +93,7 @@ struct WindowFixture {
                     })
                     .ok());
         observer().on_group_changed(group.group_id);
+        bridge.wait_idle();
     }
 
     engine::EngineObserver& observer() { return bridge; }
@@ -136,8 +140,10 @@ TEST_CASE_METHOD(WindowFixture, "received markup reaches the window literally") 
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     CHECK(window.message_model().peer() == "bob");
     receive(test::incoming("bob", 1, "<b>x</b> <img src=\"http://127.0.0.1/a.png\">"));
+    bridge.wait_idle();
     auto& messages = window.message_model();
     REQUIRE(messages.rowCount() == 1);
     CHECK(messages.data(messages.index(0), Qt::DisplayRole)
@@ -153,8 +159,11 @@ TEST_CASE_METHOD(WindowFixture, "unread counts grow for other conversations and 
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     receive(test::incoming("carol", 1, "one"));
+    bridge.wait_idle();
     receive(test::incoming("carol", 2, "two"));
+    bridge.wait_idle();
     auto& list = window.conversation_model();
     int carol = list.row_of("carol");
     REQUIRE(carol >= 0);
@@ -180,6 +189,7 @@ TEST_CASE_METHOD(WindowFixture, "unread counts grow for other conversations and 
     // to the front.
     focused = false;
     receive(test::incoming("carol", 4, "four"));
+    bridge.wait_idle();
     carol = list.row_of("carol");
     CHECK(list.data(list.index(carol), ConversationListModel::UnreadRole).toInt() == 1);
     CHECK(window.message_model().rowCount() == 4);
@@ -200,7 +210,9 @@ TEST_CASE_METHOD(WindowFixture, "a sent message appears queued and its tick foll
     // retries in the background.
     REQUIRE(bridge.start().ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     window.send_text(QStringLiteral("hello bob"));
     bridge.wait_idle();
     INFO(window.error_text().toStdString());
@@ -219,7 +231,9 @@ TEST_CASE_METHOD(WindowFixture, "a sent message appears queued and its tick foll
 TEST_CASE_METHOD(WindowFixture, "pressing Enter in the input line sends the message") {
     REQUIRE(bridge.start().ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     ComposerEdit* input = &window.composer();
     REQUIRE(input != nullptr);
     input->setText(QStringLiteral("typed <i>text</i>"));
@@ -236,6 +250,7 @@ TEST_CASE_METHOD(WindowFixture, "the desktop process never loads plain SQLite") 
     // libsqlite3 and libsqlcipher export the same symbols; with both loaded the profile could be
     // written unencrypted (TOOLCHAIN.md). A window over an open profile must load SQLCipher only.
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.show();
     std::ifstream maps("/proc/self/maps");
     std::string line;
@@ -251,6 +266,7 @@ TEST_CASE_METHOD(WindowFixture, "the desktop process never loads plain SQLite") 
 
 TEST_CASE_METHOD(WindowFixture, "the status bar shows the connection state and the last error") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     engine::EngineObserver& observer = bridge;
     observer.on_state(engine::State::connecting);
     CHECK(window.state_text().startsWith(QStringLiteral("Connecting to ws://127.0.0.1:1")));
@@ -260,7 +276,9 @@ TEST_CASE_METHOD(WindowFixture, "the status bar shows the connection state and t
 
 TEST_CASE_METHOD(WindowFixture, "a group is listed by name and opens with its members") {
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     std::string peer = store::group_conversation(test::group_id(1));
     auto& list = window.conversation_model();
     REQUIRE(list.row_of(peer) >= 0);
@@ -269,6 +287,7 @@ TEST_CASE_METHOD(WindowFixture, "a group is listed by name and opens with its me
               .startsWith(QStringLiteral("# hikers\n")));
 
     window.open_conversation(peer);
+    bridge.wait_idle();
     CHECK(window.open_peer() == peer);
     auto contacts = bridge.store().contacts();
     REQUIRE(contacts.ok());
@@ -283,10 +302,15 @@ TEST_CASE_METHOD(WindowFixture, "a group is listed by name and opens with its me
 
 TEST_CASE_METHOD(WindowFixture, "group messages name their senders and system lines stand apart") {
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     receive(test::system_line(1, 1, "alice created the group with bob, carol"));
+    bridge.wait_idle();
     receive(test::group_message(1, 2, "bob", "hi all"));
+    bridge.wait_idle();
     auto& messages = window.message_model();
     REQUIRE(messages.rowCount() == 2);
     CHECK(messages.data(messages.index(0), MessageListModel::SystemRole).toBool());
@@ -296,8 +320,11 @@ TEST_CASE_METHOD(WindowFixture, "group messages name their senders and system li
 
 TEST_CASE_METHOD(WindowFixture, "a left group is read-only and says why") {
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     ComposerEdit* input = &window.composer();
     REQUIRE(input != nullptr);
     input->setText(QStringLiteral("a draft"));
@@ -310,6 +337,7 @@ TEST_CASE_METHOD(WindowFixture, "a left group is read-only and says why") {
                 })
                 .ok());
     observer().on_group_changed(test::group_id(1));
+    bridge.wait_idle();
     CHECK_FALSE(window.input_enabled());
     CHECK(window.read_only_text().contains(QStringLiteral("no longer a member")));
     CHECK_FALSE(window.group_panel().can_add());
@@ -326,9 +354,12 @@ TEST_CASE_METHOD(WindowFixture, "a left group is read-only and says why") {
 TEST_CASE_METHOD(WindowFixture, "a message typed into a group is queued as a group message") {
     REQUIRE(bridge.start().ok()); // nothing listens on port 1: it stays offline
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     std::string peer = store::group_conversation(test::group_id(1));
     window.open_conversation(peer);
+    bridge.wait_idle();
     window.send_text(QStringLiteral("to the group"));
     bridge.wait_idle();
     INFO(window.error_text().toStdString());
@@ -350,6 +381,7 @@ TEST_CASE_METHOD(WindowFixture, "a message typed into a group is queued as a gro
 TEST_CASE_METHOD(WindowFixture, "creating a group offline keeps the dialog open with a sentence") {
     REQUIRE(bridge.start().ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     NewGroupDialog* dialog = window.new_group();
     REQUIRE(dialog != nullptr);
     dialog->fill(QStringLiteral("hikers"), QStringLiteral("bob, carol"));
@@ -368,8 +400,11 @@ TEST_CASE_METHOD(WindowFixture, "creating a group offline keeps the dialog open 
 
 TEST_CASE_METHOD(WindowFixture, "adding bad names to a group shows why and keeps the text") {
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     auto& panel = window.group_panel();
     panel.set_add_text(QStringLiteral("dave, E!"));
     window.add_members(panel.add_text());
@@ -388,8 +423,11 @@ TEST_CASE_METHOD(WindowFixture, "adding bad names to a group shows why and keeps
 TEST_CASE_METHOD(WindowFixture, "a member change asked while the worker is busy says it waits, "
                                 "then shows the engine's answer") {
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     auto& panel = window.group_panel();
     panel.set_add_text(QStringLiteral("dave"));
     {
@@ -407,10 +445,17 @@ TEST_CASE_METHOD(WindowFixture, "a member change asked while the worker is busy 
 TEST_CASE_METHOD(WindowFixture, "the group details dialog waits for the worker and closes on "
                                 "its answer") {
     save_group(group_with_state(1, "hikers", kHikers), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     GroupDetailsDialog* dialog = window.edit_group();
     REQUIRE(dialog != nullptr);
+    // Accepted, the dialog deletes itself: its result is taken from its finished signal.
+    int finished = -1;
+    QObject::connect(dialog, &QDialog::finished, [&finished](int result) { finished = result; });
+    QPointer<GroupDetailsDialog> shown(dialog);
     dialog->fill(QStringLiteral("Ramblers"), QStringLiteral("Sundays"));
     {
         test::WorkerLatch latch(bridge);
@@ -420,8 +465,8 @@ TEST_CASE_METHOD(WindowFixture, "the group details dialog waits for the worker a
         CHECK(dialog->result() != QDialog::Accepted);
     }
     bridge.wait_idle();
-    CHECK_FALSE(dialog->waiting());
-    CHECK(dialog->result() == QDialog::Accepted);
+    CHECK((!shown || !shown->waiting()));
+    CHECK(finished == QDialog::Accepted);
     auto stored = bridge.store().group(test::group_id(1));
     REQUIRE(stored.ok());
     CHECK(stored.value()->name == "Ramblers");
@@ -429,8 +474,11 @@ TEST_CASE_METHOD(WindowFixture, "the group details dialog waits for the worker a
 
 TEST_CASE_METHOD(WindowFixture, "only admins are offered to add and remove members") {
     save_group(test::group_row(1, "hikers"), {{"alice", false}, {"bob", true}});
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     CHECK(window.group_panel().member_lines() ==
           QStringList{QStringLiteral("alice (you)"), QStringLiteral("bob  · admin")});
     CHECK_FALSE(window.group_panel().can_add());
@@ -439,7 +487,9 @@ TEST_CASE_METHOD(WindowFixture, "only admins are offered to add and remove membe
 
 TEST_CASE_METHOD(WindowFixture, "group warnings and unreachable members are shown in a banner") {
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     CHECK(window.banner_text().isEmpty());
     observer().on_group_warning(test::group_id(1),
                                 "a change signed by mallory was refused: not an admin");
@@ -452,6 +502,7 @@ TEST_CASE_METHOD(WindowFixture, "group warnings and unreachable members are show
                     [&](qt::ClientSession& s_) { return s_.store().insert_message(sent); })
                 .ok());
     observer().on_group_unreachable(sent.message_id, {"carol", "dave"});
+    bridge.wait_idle();
     CHECK(window.banner_text().contains(
         QStringLiteral("The relay could not reach carol, dave in # hikers")));
 }
@@ -461,7 +512,9 @@ TEST_CASE_METHOD(WindowFixture, "a group's stored picture and description are sh
     save_group_details(test::group_row(1, "hikers"), {{"alice", false}, {"bob", true}},
                        "Walks <b>every</b> Sunday\n\u202Eevil", png);
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     auto& panel = window.group_panel();
     CHECK(panel.shows_picture());
     CHECK(window.header_shows_picture());
@@ -473,14 +526,18 @@ TEST_CASE_METHOD(WindowFixture, "a group's stored picture and description are sh
 TEST_CASE_METHOD(WindowFixture, "a group picture that does not decode is not shown") {
     Bytes broken = test::to_bytes(test::picture_bytes("PNG", 20, 20).left(30));
     save_group_details(test::group_row(1, "hikers"), kHikers, "", broken);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     CHECK_FALSE(window.group_panel().shows_picture());
     CHECK_FALSE(window.header_shows_picture());
     CHECK(window.group_panel().description_text().isEmpty());
 
     // Nor does a person's conversation show one.
     window.open_conversation("bob");
+    bridge.wait_idle();
     CHECK_FALSE(window.header_shows_picture());
 }
 
@@ -488,7 +545,9 @@ TEST_CASE_METHOD(WindowFixture, "members who are not admins get no edit action")
     save_group_details(test::group_row(1, "hikers"), {{"alice", false}, {"bob", true}}, "walks",
                        {});
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     CHECK_FALSE(window.group_panel().can_edit());
     QPushButton* edit = button(window, QStringLiteral("Edit group…"));
     REQUIRE(edit != nullptr);
@@ -499,8 +558,11 @@ TEST_CASE_METHOD(WindowFixture, "members who are not admins get no edit action")
 
 TEST_CASE_METHOD(WindowFixture, "a left group cannot be edited even by an admin") {
     save_group(test::group_row(1, "hikers", true), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     CHECK_FALSE(window.group_panel().can_edit());
     CHECK(window.edit_group() == nullptr);
 }
@@ -508,15 +570,22 @@ TEST_CASE_METHOD(WindowFixture, "a left group cannot be edited even by an admin"
 TEST_CASE_METHOD(WindowFixture,
                  "an admin renames, describes and pictures the group in the dialog") {
     save_group(group_with_state(1, "hikers", kHikers), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     std::string peer = store::group_conversation(test::group_id(1));
     window.open_conversation(peer);
+    bridge.wait_idle();
     REQUIRE(window.group_panel().can_edit());
     CHECK_FALSE(button(window, QStringLiteral("Edit group…"))->isHidden());
     CHECK_FALSE(window.header_shows_picture());
 
     GroupDetailsDialog* dialog = window.edit_group();
     REQUIRE(dialog != nullptr);
+    // Accepted, the dialog deletes itself: its result is taken from its finished signal.
+    int finished = -1;
+    QObject::connect(dialog, &QDialog::finished, [&finished](int result) { finished = result; });
+    QPointer<GroupDetailsDialog> shown(dialog);
     CHECK(window.edit_group() == dialog); // one at a time
     CHECK(dialog->name_text() == QStringLiteral("hikers"));
     QByteArray jpeg = test::picture_bytes("JPEG", 90, 60);
@@ -524,8 +593,8 @@ TEST_CASE_METHOD(WindowFixture,
     dialog->fill(QStringLiteral("Ramblers"), QStringLiteral("Sundays <i>from</i> 9"));
     dialog->submit();
     bridge.wait_idle(); // the engine answers from its thread
-    INFO(dialog->error_text().toStdString());
-    CHECK(dialog->result() == QDialog::Accepted);
+    INFO((shown ? shown->error_text() : QString()).toStdString());
+    CHECK(finished == QDialog::Accepted);
 
     auto stored = bridge.store().group(test::group_id(1));
     REQUIRE(stored.ok());
@@ -548,11 +617,13 @@ TEST_CASE_METHOD(WindowFixture,
     QApplication::processEvents(); // the closed dialog is deleted
     dialog = window.edit_group();
     REQUIRE(dialog != nullptr);
+    finished = -1;
+    QObject::connect(dialog, &QDialog::finished, [&finished](int result) { finished = result; });
     CHECK(dialog->description_text() == QStringLiteral("Sundays <i>from</i> 9"));
     dialog->remove_picture();
     dialog->submit();
     bridge.wait_idle(); // the engine answers from its thread
-    CHECK(dialog->result() == QDialog::Accepted);
+    CHECK(finished == QDialog::Accepted);
     stored = bridge.store().group(test::group_id(1));
     REQUIRE(stored.ok());
     CHECK(stored.value()->avatar.empty());
@@ -568,15 +639,22 @@ TEST_CASE_METHOD(WindowFixture, "shown text that was not edited is saved as it w
     // The form shows a bidi override as a mark; saving without touching it keeps the name.
     std::string name = "hik\u202Eers";
     save_group(group_with_state(1, name, kHikers), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     GroupDetailsDialog* dialog = window.edit_group();
     REQUIRE(dialog != nullptr);
+    // Accepted, the dialog deletes itself: its result is taken from its finished signal.
+    int finished = -1;
+    QObject::connect(dialog, &QDialog::finished, [&finished](int result) { finished = result; });
+    QPointer<GroupDetailsDialog> shown(dialog);
     CHECK(dialog->name_text() == QStringLiteral("hik<U+202E>ers"));
     dialog->fill(dialog->name_text(), QStringLiteral("new words"));
     dialog->submit();
     bridge.wait_idle(); // the engine answers from its thread
-    CHECK(dialog->result() == QDialog::Accepted);
+    CHECK(finished == QDialog::Accepted);
     auto stored = bridge.store().group(test::group_id(1));
     REQUIRE(stored.ok());
     CHECK(stored.value()->name == name);
@@ -588,10 +666,17 @@ TEST_CASE_METHOD(WindowFixture, "an engine refusal of the edit stays in the dial
     // says bob is its only admin: we were demoted a moment ago.
     const std::vector<store::GroupMemberRow> demoted = {{"alice", false}, {"bob", true}};
     save_group(group_with_state(1, "hikers", demoted), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation(store::group_conversation(test::group_id(1)));
+    bridge.wait_idle();
     GroupDetailsDialog* dialog = window.edit_group();
     REQUIRE(dialog != nullptr);
+    // Accepted, the dialog deletes itself: its result is taken from its finished signal.
+    int finished = -1;
+    QObject::connect(dialog, &QDialog::finished, [&finished](int result) { finished = result; });
+    QPointer<GroupDetailsDialog> shown(dialog);
     dialog->fill(QStringLiteral("Ramblers"), QStringLiteral("typed"));
     dialog->submit();
     bridge.wait_idle(); // the engine answers from its thread
@@ -632,13 +717,16 @@ TEST_CASE_METHOD(WindowFixture, "opening a conversation tells our other devices 
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     receive(test::incoming("carol", 1, "one"));
+    bridge.wait_idle();
     CHECK(read_syncs(bridge.store()).empty());
     window.open_conversation("carol");
     bridge.wait_idle(); // the engine marks it read on its thread
     CHECK(read_syncs(bridge.store()) == std::vector<std::string>{"carol"});
     // Nothing unread: nothing to tell.
     window.open_conversation("bob");
+    bridge.wait_idle();
     window.open_conversation("carol");
     bridge.wait_idle();
     CHECK(read_syncs(bridge.store()).size() == 1);
@@ -650,7 +738,9 @@ TEST_CASE_METHOD(WindowFixture, "a conversation read on another device loses its
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     receive(test::incoming("carol", 1, "one"));
+    bridge.wait_idle();
     CHECK(window.windowTitle().startsWith(QStringLiteral("(1)")));
     // What the engine does for a read sync from another device of ours.
     REQUIRE(bridge
@@ -658,6 +748,7 @@ TEST_CASE_METHOD(WindowFixture, "a conversation read on another device loses its
                     [&](qt::ClientSession& s_) { return s_.store().mark_read("carol"); })
                 .ok());
     observer().on_read_elsewhere("carol");
+    bridge.wait_idle();
     auto& list = window.conversation_model();
     CHECK(list.data(list.index(list.row_of("carol")), ConversationListModel::UnreadRole).toInt() ==
           0);
@@ -670,9 +761,12 @@ TEST_CASE_METHOD(WindowFixture, "an unlinked device says so and sends nothing mo
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     REQUIRE(window.input_enabled());
     observer().on_unlinked();
+    bridge.wait_idle();
     CHECK_FALSE(window.input_enabled());
     CHECK(window.read_only_text() ==
           QStringLiteral("This device was unlinked from your account on another device. It can "
@@ -685,7 +779,9 @@ TEST_CASE_METHOD(WindowFixture, "an unlinked device says so and sends nothing mo
     CHECK(sent.value().empty());
     // Other conversations stay read-only too.
     receive(test::incoming("carol", 1, "hi"));
+    bridge.wait_idle();
     window.open_conversation("carol");
+    bridge.wait_idle();
     CHECK_FALSE(window.input_enabled());
     for (auto* box : window.findChildren<QMessageBox*>())
         box->close();
@@ -694,6 +790,7 @@ TEST_CASE_METHOD(WindowFixture, "an unlinked device says so and sends nothing mo
 TEST_CASE_METHOD(WindowFixture, "the devices dialog opens from the window and waits for the "
                                 "connection") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     DevicesDialog* dialog = window.devices();
     REQUIRE(dialog);
     CHECK(dialog->status_text().startsWith(QStringLiteral("Not connected to the relay")));
@@ -717,6 +814,7 @@ TEST_CASE_METHOD(WindowFixture, "the devices dialog opens from the window and wa
 
 TEST_CASE_METHOD(WindowFixture, "a link started from the devices dialog gets its answer") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     DevicesDialog* dialog = window.devices();
     LinkDeviceDialog* form = dialog->link_device();
     // Offline: the engine refuses at once, in words, and the form keeps the code.
@@ -749,10 +847,15 @@ void press_key(QWidget& widget, int key) {
 
 TEST_CASE_METHOD(WindowFixture, "typing in the search field lists the matching messages") {
     receive(test::incoming("bob", 1, "lunch on friday?"));
+    bridge.wait_idle();
     receive(test::incoming("carol", 2, "the meeting moved"));
+    bridge.wait_idle();
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     receive(test::group_message(1, 3, "carol", "Lunch at the summit"));
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     CHECK(window.search_field().placeholderText() == QStringLiteral("Search"));
     CHECK_FALSE(window.search_shown());
 
@@ -772,6 +875,7 @@ TEST_CASE_METHOD(WindowFixture, "typing in the search field lists the matching m
 
 TEST_CASE_METHOD(WindowFixture, "Ctrl+F puts the focus in the search field") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.show();
     QAction* find = nullptr;
     for (QAction* action : window.actions())
@@ -785,7 +889,9 @@ TEST_CASE_METHOD(WindowFixture, "Ctrl+F puts the focus in the search field") {
 
 TEST_CASE_METHOD(WindowFixture, "Enter searches at once and says when nothing matches") {
     receive(test::incoming("bob", 1, "lunch on friday?"));
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.search_field().setText(QStringLiteral("zebra"));
     press_key(window.search_field(), Qt::Key_Return);
     bridge.wait_idle(); // the search runs on the session's thread
@@ -799,14 +905,19 @@ TEST_CASE_METHOD(WindowFixture, "Enter searches at once and says when nothing ma
 
 TEST_CASE_METHOD(WindowFixture, "activating a result opens its conversation") {
     receive(test::incoming("bob", 1, "hello"));
+    bridge.wait_idle();
     receive(test::incoming("carol", 2, "lunch on friday?"));
+    bridge.wait_idle();
     receive(test::incoming("bob", 3, "newest"));
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     REQUIRE(window.open_peer() == "bob");
     window.search(QStringLiteral("friday"));
     bridge.wait_idle(); // the search runs on the session's thread
     REQUIRE(window.search_model().rowCount() == 1);
     emit window.search_view().activated(window.search_model().index(0));
+    bridge.wait_idle();
     CHECK(window.open_peer() == "carol");
     CHECK(window.message_model().peer() == "carol");
     CHECK(window.message_model().row_of_id(window.search_model().message_at(0)) == 0);
@@ -815,7 +926,9 @@ TEST_CASE_METHOD(WindowFixture, "activating a result opens its conversation") {
 
 TEST_CASE_METHOD(WindowFixture, "Esc or clearing the field brings the conversation list back") {
     receive(test::incoming("bob", 1, "lunch on friday?"));
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.search_field().setText(QStringLiteral("lunch"));
     press_key(window.search_field(), Qt::Key_Return);
     bridge.wait_idle();
@@ -835,11 +948,14 @@ TEST_CASE_METHOD(WindowFixture, "Esc or clearing the field brings the conversati
 
 TEST_CASE_METHOD(WindowFixture, "shown results take in a new matching message") {
     receive(test::incoming("bob", 1, "lunch on friday?"));
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.search(QStringLiteral("lunch"));
     bridge.wait_idle();
     REQUIRE(window.search_model().rowCount() == 1);
     receive(test::incoming("carol", 2, "lunch is on me"));
+    bridge.wait_idle();
     CHECK(test::wait_until([&] { return window.search_model().rowCount() == 2; }, 3000));
 }
 
@@ -884,7 +1000,9 @@ TEST_CASE_METHOD(WindowFixture, "blocking from the header asks first, then disab
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     REQUIRE(window.input_enabled());
     REQUIRE_FALSE(window.block_button().isHidden());
     CHECK(window.block_button().text() == QStringLiteral("Block bob…"));
@@ -920,7 +1038,9 @@ TEST_CASE_METHOD(WindowFixture, "answering No to the block question blocks nobod
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     auto answered = answer_next_question(QMessageBox::No);
     CHECK_FALSE(window.block_with_confirmation("bob"));
     CHECK(*answered);
@@ -934,7 +1054,9 @@ TEST_CASE_METHOD(WindowFixture, "the conversation list's menu blocks and unblock
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     CHECK(window.conversation_menu(store::group_conversation(test::group_id(1))) == nullptr);
 
     QMenu* menu = window.conversation_menu("bob");
@@ -964,7 +1086,9 @@ TEST_CASE_METHOD(WindowFixture, "a blocked conversation sends nothing even throu
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     REQUIRE(window.set_blocked("bob", true).isEmpty());
     bridge.wait_idle(); // the engine answers from its thread
     window.send_text(QStringLiteral("hello?"));
@@ -978,6 +1102,7 @@ TEST_CASE_METHOD(WindowFixture, "a blocked conversation sends nothing even throu
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("carol"); })
                 .ok());
     window.open_conversation("carol");
+    bridge.wait_idle();
     CHECK(window.input_enabled());
 }
 
@@ -1000,12 +1125,15 @@ TEST_CASE_METHOD(WindowFixture, "a message for another conversation notifies wit
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     RecordingNotifier notifier;
     window.set_notifier(&notifier);
     window.set_focus_probe([] { return true; });
     window.open_conversation("bob");
+    bridge.wait_idle();
 
     receive(test::incoming("carol", 1, "lunch?"));
+    bridge.wait_idle();
     REQUIRE(notifier.shown.size() == 1);
     CHECK(notifier.shown[0].peer == "carol");
     CHECK(notifier.shown[0].text.title == QStringLiteral("carol"));
@@ -1014,6 +1142,7 @@ TEST_CASE_METHOD(WindowFixture, "a message for another conversation notifies wit
 
     // The open conversation in the focused window does not notify.
     receive(test::incoming("bob", 2, "here"));
+    bridge.wait_idle();
     CHECK(notifier.shown.size() == 1);
     window.set_notifier(nullptr);
 }
@@ -1024,15 +1153,19 @@ TEST_CASE_METHOD(WindowFixture, "the open conversation notifies while the window
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     RecordingNotifier notifier;
     window.set_notifier(&notifier);
     bool focused = false;
     window.set_focus_probe([&] { return focused; });
     window.open_conversation("bob");
+    bridge.wait_idle();
     receive(test::incoming("bob", 1, "are you there?"));
+    bridge.wait_idle();
     CHECK(notifier.shown.size() == 1);
     focused = true;
     receive(test::incoming("bob", 2, "ok"));
+    bridge.wait_idle();
     CHECK(notifier.shown.size() == 1);
     window.set_notifier(nullptr);
 }
@@ -1043,21 +1176,27 @@ TEST_CASE_METHOD(WindowFixture, "own messages, system lines and blocked senders 
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     save_group(test::group_row(1, "hikers"), kHikers);
+    bridge.wait_idle();
     MainWindow window(bridge);
+    bridge.wait_idle();
     RecordingNotifier notifier;
     window.set_notifier(&notifier);
     window.set_focus_probe([] { return false; });
     window.open_conversation("bob");
+    bridge.wait_idle();
     window.send_text(QStringLiteral("hi bob"));
     bridge.wait_idle();
     receive(test::system_line(1, 1, "carol joined"));
+    bridge.wait_idle();
     REQUIRE(window.set_blocked("mallory", true).isEmpty());
     bridge.wait_idle(); // the engine answers from its thread
     receive(test::incoming("mallory", 2, "buy now"));
+    bridge.wait_idle();
     CHECK(notifier.shown.empty());
 
     // A group message names its group.
     receive(test::group_message(1, 3, "carol", "walk?"));
+    bridge.wait_idle();
     REQUIRE(notifier.shown.size() == 1);
     CHECK(notifier.shown[0].text.title == QStringLiteral("carol in # hikers"));
     window.set_notifier(nullptr);
@@ -1065,6 +1204,7 @@ TEST_CASE_METHOD(WindowFixture, "own messages, system lines and blocked senders 
 
 TEST_CASE_METHOD(WindowFixture, "the notifications menu stores the preview level in the profile") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     RecordingNotifier notifier;
     window.set_notifier(&notifier);
     window.set_focus_probe([] { return false; });
@@ -1084,6 +1224,7 @@ TEST_CASE_METHOD(WindowFixture, "the notifications menu stores the preview level
     bridge.wait_idle();
     CHECK(bridge.store().setting("notification_preview").value() == "sender");
     receive(test::incoming("carol", 1, "secret plans"));
+    bridge.wait_idle();
     REQUIRE(notifier.shown.size() == 1);
     CHECK(notifier.shown[0].text.body == QStringLiteral("New message from carol"));
     CHECK(notifier.shown[0].text.title == QStringLiteral("Veil"));
@@ -1093,6 +1234,7 @@ TEST_CASE_METHOD(WindowFixture, "the notifications menu stores the preview level
     bridge.wait_idle();
     CHECK(bridge.store().setting("notification_preview").value() == "none");
     receive(test::incoming("carol", 2, "more plans"));
+    bridge.wait_idle();
     REQUIRE(notifier.shown.size() == 2);
     CHECK(notifier.shown[1].text.body == QStringLiteral("New message"));
 
@@ -1102,6 +1244,7 @@ TEST_CASE_METHOD(WindowFixture, "the notifications menu stores the preview level
     CHECK(bridge.store().setting("notifications").value() == "off");
     CHECK_FALSE(action(QStringLiteral("Show sender only"))->isEnabled());
     receive(test::incoming("carol", 3, "x"));
+    bridge.wait_idle();
     CHECK(notifier.shown.size() == 2);
     CHECK(window.windowTitle().startsWith(QStringLiteral("(3) "))); // the count stays
     window.set_notifier(nullptr);
@@ -1119,6 +1262,7 @@ TEST_CASE_METHOD(WindowFixture, "a new window reads the stored notification sett
                 })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     CHECK(window.notification_settings().preview == NotificationPreview::sender);
     CHECK_FALSE(window.notification_settings().enabled);
 }
@@ -1138,6 +1282,7 @@ TEST_CASE_METHOD(WindowFixture,
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bobby"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     QListView& list = window.conversation_view();
     auto shown = [&] {
         QStringList names;
@@ -1158,7 +1303,9 @@ TEST_CASE_METHOD(WindowFixture,
 
 TEST_CASE_METHOD(WindowFixture, "the main widgets have accessible names") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.open_conversation("bob");
+    bridge.wait_idle();
     CHECK(window.conversation_view().accessibleName() == QStringLiteral("Conversations"));
     CHECK(window.message_view().accessibleName() == QStringLiteral("Messages"));
     CHECK(window.composer().accessibleName() == QStringLiteral("Message"));

@@ -42,9 +42,12 @@ TEST_CASE("what one window does to a conversation shows in the other through a l
     register_account(alice_bridge, dir.root(), "alice", relay.url);
     register_account(bob_bridge, dir.root(), "bob", relay.url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     MainWindow bob(bob_bridge);
+    bob_bridge.wait_idle();
 
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     alice.send_text(QStringLiteral("lunch at noon?"));
     REQUIRE(alice.message_model().rowCount() == 1);
     REQUIRE(
@@ -52,6 +55,7 @@ TEST_CASE("what one window does to a conversation shows in the other through a l
 
     // bob opens it, which reads it: alice sees "read".
     bob.open_conversation("alice");
+    bob_bridge.wait_idle();
     REQUIRE(bob.message_model().rowCount() == 1);
     CHECK(test::wait_until(
         [&] { return shown(alice, 0, MessageListModel::TickRole) == QStringLiteral("✓✓ read"); },
@@ -128,7 +132,9 @@ TEST_CASE("a file attached in one window is downloaded and saved in the other th
     register_account(alice_bridge, dir.root(), "alice", relay.url);
     register_account(bob_bridge, dir.root(), "bob", relay.url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     MainWindow bob(bob_bridge);
+    bob_bridge.wait_idle();
     int uploads = 0;
     QObject::connect(&alice_bridge, &SessionBridge::transferProgress, [&] { ++uploads; });
 
@@ -137,6 +143,7 @@ TEST_CASE("a file attached in one window is downloaded and saved in the other th
         bytes[i] = static_cast<char>(i * 7 % 251);
     QString path = test::write_file(dir, "report.bin", bytes);
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     alice.attach_files({path});
     alice.send_text(QStringLiteral("the report"));
     INFO(alice.error_text().toStdString());
@@ -147,6 +154,7 @@ TEST_CASE("a file attached in one window is downloaded and saved in the other th
     CHECK(uploads > 0);
 
     bob.open_conversation("alice");
+    bob_bridge.wait_idle();
     REQUIRE(bob.message_model().rowCount() == 1);
     CHECK(shown(bob, 0, Qt::DisplayRole).contains(QStringLiteral("📎 report.bin  ·  300 KB")));
     bob.show_files_of(0);
@@ -198,8 +206,11 @@ TEST_CASE("a photo sent from one window shows as a picture in the other before i
     register_account(alice_bridge, dir.root(), "alice", relay.url);
     register_account(bob_bridge, dir.root(), "bob", relay.url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     MainWindow bob(bob_bridge);
+    bob_bridge.wait_idle();
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     alice.attach_files(
         {test::write_file(dir, "summit.png", test::picture_bytes("PNG", 1600, 900, true))});
     alice.attach_files({test::write_file(dir, "notes.txt", QByteArray("bring water"))});
@@ -207,6 +218,7 @@ TEST_CASE("a photo sent from one window shows as a picture in the other before i
     REQUIRE(
         test::wait_until([&] { return bob_bridge.store().unread("alice").value() == 1; }, kWaitMs));
     bob.open_conversation("alice");
+    bob_bridge.wait_idle();
     REQUIRE(bob.message_model().rowCount() == 1);
     auto files = bob.message_model()
                      .data(bob.message_model().index(0), MessageListModel::FileInfoRole)
@@ -229,12 +241,16 @@ TEST_CASE("both windows show the same safety number and a verification shows in 
     register_account(alice_bridge, dir.root(), "alice", relay.url);
     register_account(bob_bridge, dir.root(), "bob", relay.url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     MainWindow bob(bob_bridge);
+    bob_bridge.wait_idle();
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     alice.send_text(QStringLiteral("compare numbers?"));
     REQUIRE(
         test::wait_until([&] { return bob_bridge.store().unread("alice").value() == 1; }, kWaitMs));
     bob.open_conversation("alice");
+    bob_bridge.wait_idle();
 
     SafetyNumberDialog* at_alice = alice.verify_safety_number();
     INFO(alice.error_text().toStdString());
@@ -277,7 +293,9 @@ TEST_CASE("a message that expired undelivered says so and is sent again from its
     }
     register_account(alice_bridge, dir.root(), "alice", relay.url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     alice.send_text(QStringLiteral("the ferry left without you"));
     REQUIRE(alice.message_model().rowCount() == 1);
     CHECK(test::wait_until(
@@ -323,13 +341,17 @@ TEST_CASE("a file gone from the relay says so in the status bar when downloaded"
     register_account(alice_bridge, dir.root(), "alice", relay.url);
     register_account(bob_bridge, dir.root(), "bob", relay.url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     MainWindow bob(bob_bridge);
+    bob_bridge.wait_idle();
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     alice.attach_files({test::write_file(dir, "old.txt", QByteArray("soon gone"))});
     alice.send_text(QString());
     REQUIRE(
         test::wait_until([&] { return bob_bridge.store().unread("alice").value() == 1; }, kWaitMs));
     bob.open_conversation("alice");
+    bob_bridge.wait_idle();
     REQUIRE(bob.message_model().rowCount() == 1);
     test::wait_until([] { return false; }, 3000); // past the retention
     bob.show_files_of(0);
@@ -358,7 +380,9 @@ TEST_CASE("a file larger than the relay takes says so in the status bar") {
     SessionBridge alice_bridge;
     register_account(alice_bridge, dir.root(), "alice", relay.url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     alice.attach_files({test::write_file(dir, "big.bin", QByteArray(1536 * 1024, 'b'))});
     alice.send_text(QStringLiteral("too big?"));
     CHECK(test::wait_until([&] { return alice.error_text().contains(QStringLiteral("big.bin")); },
@@ -381,12 +405,16 @@ TEST_CASE("alice's window after an everyday exchange, shown for a screenshot", "
     register_account(alice_bridge, dir.root(), "alice", relay.url);
     register_account(bob_bridge, dir.root(), "bob", relay.url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     MainWindow bob(bob_bridge);
+    bob_bridge.wait_idle();
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     alice.send_text(QStringLiteral("Lunch at noon? The usual place."));
     REQUIRE(
         test::wait_until([&] { return bob_bridge.store().unread("alice").value() == 1; }, kWaitMs));
     bob.open_conversation("alice");
+    bob_bridge.wait_idle();
     CHECK(bob.react(0, QStringLiteral("👍")).isEmpty());
     bob.reply_to(0);
     bob.send_text(QStringLiteral("Yes! See you there."));
@@ -408,6 +436,7 @@ TEST_CASE("alice's window after an everyday exchange, shown for a screenshot", "
                   [&](qt::ClientSession& s_) { return s_.engine().set_verified("bob", true); })
               .ok());
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     ComposerEdit* input = composer(bob);
     REQUIRE(input != nullptr);
     QKeyEvent key(QEvent::KeyPress, Qt::Key_O, Qt::NoModifier, QStringLiteral("o"));

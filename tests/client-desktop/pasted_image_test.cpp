@@ -185,11 +185,14 @@ TEST_CASE("a screenshot pasted with Ctrl+V is sent as a file and arrives with th
     test::register_account(alice_bridge, dir.root(), "alice", relay.url);
     test::register_account(bob_bridge, dir.root(), "bob", relay.url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     MainWindow bob(bob_bridge);
+    bob_bridge.wait_idle();
     int uploads = 0;
     QObject::connect(&alice_bridge, &SessionBridge::transferProgress, [&] { ++uploads; });
 
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     QImage shot = screenshot(640, 400);
     QGuiApplication::clipboard()->setImage(shot);
     QTest::keyClick(&alice.composer(), Qt::Key_V, Qt::ControlModifier);
@@ -213,6 +216,7 @@ TEST_CASE("a screenshot pasted with Ctrl+V is sent as a file and arrives with th
     CHECK(uploads > 0);
 
     bob.open_conversation("alice");
+    bob_bridge.wait_idle();
     REQUIRE(bob.message_model().rowCount() == 1);
     auto files = bob.message_model()
                      .data(bob.message_model().index(0), MessageListModel::FileInfoRole)

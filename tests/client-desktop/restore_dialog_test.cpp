@@ -189,8 +189,8 @@ TEST_CASE("a damaged profile opened from the keyring asks for the passphrase in 
     const QString profile = QString::fromStdString(dir.profile().string());
     StartDialog start(bridge, profile, QString());
     start.set_keyring(&keyring);
-    CHECK_FALSE(start.open_remembered());
-    REQUIRE(start.restore_dialog() != nullptr);
+    CHECK(start.open_remembered());
+    REQUIRE(test::wait_until([&] { return start.restore_dialog() != nullptr; }, 20'000));
     RestoreDialog& restore = *start.restore_dialog();
     // The keyring holds a key, not the passphrase, which the snapshot needs: it is asked for.
     CHECK(restore.passphrase_field().isVisibleTo(&restore));
@@ -305,6 +305,7 @@ TEST_CASE("Settings restores the open profile from a snapshot and the window sho
 
     MainWindow window(alice);
     window.open_conversation("bob");
+    alice.wait_idle();
     REQUIRE(window.message_model().rowCount() == 2);
     SettingsDialog* settings = window.settings();
     REQUIRE(settings != nullptr);
@@ -319,6 +320,7 @@ TEST_CASE("Settings restores the open profile from a snapshot and the window sho
     restore->passphrase_field().setText(QStringLiteral("alice pass"));
     restore->restore();
     REQUIRE(test::wait_until([&] { return window.reopened() && alice.is_open(); }, 30'000));
+    alice.wait_idle();
     INFO(window.error_text().toStdString());
     REQUIRE(window.message_model().rowCount() == 1);
     CHECK(window.message_model().message_at(0).text == "kept by the snapshot");
@@ -388,6 +390,7 @@ TEST_CASE("damage found while the profile is open stops it and the window offers
     REQUIRE(test::wait_until([&] { return window.reopened() && alice.is_open(); }, 30'000));
     INFO(window.error_text().toStdString());
     window.open_conversation("bob");
+    alice.wait_idle();
     // The snapshot's messages, and bob's, which the relay kept unacked and sends again.
     auto stored = [&] {
         auto rows = alice.store().messages("bob", 5000);
@@ -395,6 +398,7 @@ TEST_CASE("damage found while the profile is open stops it and the window offers
     };
     REQUIRE(test::wait_until([&] { return stored() == kDamageMessages + 1; }, 30'000));
     window.open_conversation("bob");
+    alice.wait_idle();
     const int rows = window.message_model().rowCount();
     REQUIRE(rows > 0);
     CHECK(window.message_model().message_at(rows - 1).text == "after the damage");

@@ -335,7 +335,7 @@ TEST_CASE("the read connection follows a passphrase change") {
                 .change_passphrase(SecretBytes::from_string("pw"), SecretBytes::from_string("new"),
                                    cheap)
                 .ok());
-    REQUIRE(bridge.reader() != nullptr);
+    REQUIRE(bridge.reads_ready());
     CHECK(bridge.username() == QStringLiteral("alice"));
     REQUIRE(bridge
                 .run_blocking_for_tests([](qt::ClientSession& s) {

@@ -41,6 +41,7 @@ struct SettingsFixture {
 TEST_CASE_METHOD(SettingsFixture, "notification settings take effect and are stored in the "
                                   "profile") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     SettingsDialog* dialog = window.settings();
     REQUIRE(dialog);
     CHECK(dialog->notifications_box().isChecked());
@@ -64,6 +65,7 @@ TEST_CASE_METHOD(SettingsFixture, "notification settings take effect and are sto
 
 TEST_CASE_METHOD(SettingsFixture, "read receipts follow the box, in the engine and the menu") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     SettingsDialog* dialog = window.settings();
     CHECK(dialog->read_receipts_box().isChecked());
     dialog->read_receipts_box().setChecked(false);
@@ -79,6 +81,7 @@ TEST_CASE_METHOD(SettingsFixture, "the theme is stored and handed to the theme h
     std::vector<ThemeChoice> applied;
     set_theme_hook([&](ThemeChoice theme) { applied.push_back(theme); });
     MainWindow window(bridge);
+    bridge.wait_idle();
     SettingsDialog* dialog = window.settings();
     dialog->theme_box().setCurrentIndex(static_cast<int>(ThemeChoice::dark));
     CHECK(stored_theme() == ThemeChoice::dark);
@@ -98,6 +101,7 @@ TEST_CASE_METHOD(SettingsFixture, "the theme is stored and handed to the theme h
 TEST_CASE_METHOD(SettingsFixture, "remember on this computer writes and removes the key in the "
                                   "keyring") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.set_keyring(&keyring);
     SettingsDialog* dialog = window.settings();
     CHECK(dialog->remember_box().isEnabled());
@@ -116,6 +120,7 @@ TEST_CASE_METHOD(SettingsFixture, "remember on this computer with no keyring say
                                   "off") {
     keyring.mode = test::FakeKeyring::Mode::absent;
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.set_keyring(&keyring);
     SettingsDialog* dialog = window.settings();
     dialog->remember_box().setChecked(true);
@@ -127,6 +132,7 @@ TEST_CASE_METHOD(SettingsFixture, "remember on this computer with no keyring say
 TEST_CASE_METHOD(SettingsFixture, "the profile section shows the account and reaches the devices "
                                   "dialog") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     SettingsDialog* dialog = window.settings();
     bool shows_name = false;
     for (auto* label : dialog->findChildren<QLabel*>()) {
@@ -145,6 +151,7 @@ TEST_CASE_METHOD(SettingsFixture, "the profile section shows the account and rea
 TEST_CASE_METHOD(SettingsFixture, "the passphrase changes from settings: the old one stops "
                                   "working, the new one opens, and the keyring follows") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.set_keyring(&keyring);
     SettingsDialog* dialog = window.settings();
     dialog->remember_box().setChecked(true);
@@ -195,6 +202,7 @@ TEST_CASE_METHOD(SettingsFixture, "the passphrase changes from settings: the old
 TEST_CASE_METHOD(SettingsFixture, "a passphrase change with a failing keyring clears the "
                                   "remembered key and says so") {
     MainWindow window(bridge);
+    bridge.wait_idle();
     window.set_keyring(&keyring);
     REQUIRE(window.set_remember(true).isEmpty());
     keyring.mode = test::FakeKeyring::Mode::failing;
@@ -221,6 +229,7 @@ TEST_CASE_METHOD(SettingsFixture, "safety number from settings opens for the cho
                     [&](qt::ClientSession& s_) { return s_.engine().add_contact("bob"); })
                 .ok());
     MainWindow window(bridge);
+    bridge.wait_idle();
     SettingsDialog* dialog = window.settings();
     REQUIRE(dialog->contact_box().count() == 1);
     CHECK(dialog->contact_box().currentText() == QStringLiteral("bob"));

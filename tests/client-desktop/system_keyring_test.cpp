@@ -69,6 +69,7 @@ TEST_CASE("the key kept in a real Secret Service opens the profile without the p
         StartDialog dialog(bridge, profile, QString());
         dialog.set_keyring(&keyring);
         REQUIRE(dialog.open_remembered());
+        REQUIRE(test::wait_until([&] { return dialog.result() == QDialog::Accepted; }, 20'000));
         CHECK(bridge.is_open());
         CHECK(bridge.username() == QStringLiteral("alice"));
         bridge.close();

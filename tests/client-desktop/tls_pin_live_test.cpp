@@ -56,13 +56,16 @@ TEST_CASE("a file attached in the desktop app crosses a self-signed relay pinned
     test::register_account(bob_bridge, dir.root(), "bob", url);
     CHECK(alice_bridge.relay_url().toStdString() == url);
     MainWindow alice(alice_bridge);
+    alice_bridge.wait_idle();
     MainWindow bob(bob_bridge);
+    bob_bridge.wait_idle();
 
     QByteArray bytes(200 * 1024, 'p');
     for (int i = 0; i < bytes.size(); ++i)
         bytes[i] = static_cast<char>(i * 13 % 251);
     QString path = test::write_file(dir, "pinned.bin", bytes);
     alice.open_conversation("bob");
+    alice_bridge.wait_idle();
     alice.attach_files({path});
     alice.send_text(QStringLiteral("over pinned TLS"));
     INFO(alice.error_text().toStdString());
@@ -70,6 +73,7 @@ TEST_CASE("a file attached in the desktop app crosses a self-signed relay pinned
         test::wait_until([&] { return bob_bridge.store().unread("alice").value() == 1; }, kWaitMs));
 
     bob.open_conversation("alice");
+    bob_bridge.wait_idle();
     REQUIRE(bob.message_model().rowCount() == 1);
     bob.show_files_of(0);
     QPushButton* download = button(bob.files_panel(), QStringLiteral("Download"));
