@@ -4,9 +4,11 @@
 // and every stdout and stderr is searched for them.
 #include "cli_harness.h"
 #include "rpc_client.h"
+#include "util/hex.h"
 
 #include <catch2/catch.hpp>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -47,6 +49,29 @@ std::string core_limit(pid_t pid) {
     return {};
 }
 
+// The profile's derived database key in lower-case hex, from its own process
+// (tools/database_key_probe.cpp), with the passphrase on stdin.
+std::string database_key_hex(const std::filesystem::path& profile, const std::string& passphrase) {
+    TempDir logs("veil-key-probe");
+    auto probe = veil::test::run({VEIL_DATABASE_KEY_BIN, profile.string()}, {}, logs.path(),
+                                 "probe", passphrase);
+    INFO(probe.err);
+    REQUIRE(probe.code == 0);
+    std::string hex = probe.out.substr(0, probe.out.find('\n'));
+    REQUIRE(hex.size() == 64);
+    return hex;
+}
+
+// The forms a 32-byte key could take in a file: the raw bytes, and hex in either case.
+std::vector<std::string> key_forms(const std::string& hex) {
+    auto raw = veil::from_hex(hex);
+    REQUIRE(raw);
+    std::string upper = hex;
+    for (char& c : upper)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return {std::string(raw.value().begin(), raw.value().end()), hex, upper};
+}
+
 } // namespace
 
 TEST_CASE("passphrases and message texts appear in no log, output, profile file or relay file, "
@@ -63,6 +88,9 @@ TEST_CASE("passphrases and message texts appear in no log, output, profile file 
 
     REQUIRE(alice.run_with(kDebug, {"register", "alice"}).code == 0);
     REQUIRE(bob.run_with(kDebug, {"register", "bob"}).code == 0);
+    // The keys derived from the passphrases, read now, while no client has the profile open.
+    const std::string alice_key = database_key_hex(alice.profile, alice_pass);
+    const std::string bob_key = database_key_hex(bob.profile, bob_pass);
     REQUIRE(alice.run_with(kDebug, {"send", "bob", to_bob}).code == 0);
     auto got = bob.run_with(kDebug, {"receive", "--json"});
     REQUIRE(count(got.out, to_bob) == 1);
@@ -73,6 +101,8 @@ TEST_CASE("passphrases and message texts appear in no log, output, profile file 
     INFO(changed.err);
     REQUIRE(changed.code == 0);
     alice.passphrase = alice_new_pass;
+    const std::string alice_new_key = database_key_hex(alice.profile, alice_new_pass);
+    REQUIRE(alice_new_key != alice_key);
     auto answer = alice.run_with(kDebug, {"receive", "--json"});
     REQUIRE(count(answer.out, to_alice) == 1);
     REQUIRE(alice.run_with(kDebug, {"search", "Xylophone"}).code == 0);
@@ -88,6 +118,14 @@ TEST_CASE("passphrases and message texts appear in no log, output, profile file 
                                std::string("Wombat"), std::string("Numbat")}) {
         INFO(secret);
         CHECK(files_holding(dir.path(), secret, none).empty());
+    }
+    // Nor the keys derived from them, raw or in hex, in any file (logs, outputs, the profiles,
+    // their snapshots, the relay's database).
+    for (const auto& key : {alice_key, alice_new_key, bob_key}) {
+        for (const auto& form : key_forms(key)) {
+            INFO("a form of a derived key");
+            CHECK(files_holding(dir.path(), form, none).empty());
+        }
     }
     // A receive prints what came, on stdout (the *.out files); nowhere else may a text show.
     auto stdout_file = [](const std::filesystem::path& p) { return p.extension() == ".out"; };
