@@ -276,18 +276,31 @@ void Engine::request(wire::Envelope envelope, ResponseHandler handler) {
     m_was_settled = false;
     envelope.set_version(protocol::kProtocolVersion);
     envelope.set_request_id(id);
-    // A relay that stops answering is treated as gone: the connection is dropped, and durable
-    // state is resent after the reconnect.
-    std::uint64_t timer = m_transport.start_timer(m_options.request_timeout_ms, [this, id] {
+    std::uint64_t timer = start_request_timer(id);
+    m_pending_requests.emplace(id, PendingRequest{std::move(handler), timer});
+    m_transport.send(protocol::encode_envelope(envelope));
+}
+
+std::uint64_t Engine::start_request_timer(std::uint64_t id) {
+    const std::uint64_t frames_then = m_frames_handled;
+    return m_transport.start_timer(m_options.request_timeout_ms, [this, id, frames_then] {
         auto it = m_pending_requests.find(id);
         if (it == m_pending_requests.end())
             return;
         it->second.timer = 0;
+        // The relay answers in order, behind every frame it sent before: while we were busy
+        // with those (a catch-up decrypting thousands of deliveries), the answer may still sit
+        // unread in the socket when the timer fires. A relay that sent us anything during the
+        // wait is alive, and our own backlog is not its silence: wait again.
+        if (m_frames_handled != frames_then) {
+            it->second.timer = start_request_timer(id);
+            return;
+        }
+        // A relay that stops answering is treated as gone: the connection is dropped, and
+        // durable state is resent after the reconnect.
         log::warn(kLog, "the relay did not answer a request in time; reconnecting");
         m_transport.close();
     });
-    m_pending_requests.emplace(id, PendingRequest{std::move(handler), timer});
-    m_transport.send(protocol::encode_envelope(envelope));
 }
 
 void Engine::fail_requests(const std::string& reason) {
@@ -303,6 +316,7 @@ void Engine::fail_requests(const std::string& reason) {
 }
 
 void Engine::on_frame(std::span<const std::uint8_t> frame) {
+    ++m_frames_handled; // the relay is alive (see start_request_timer)
     auto decoded = protocol::decode_envelope(frame);
     if (!decoded) {
         report(make_error(Errc::protocol, "the relay sent a malformed frame"));

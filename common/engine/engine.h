@@ -386,6 +386,9 @@ private:
     Status load_account();
     void set_state(State state);
     void request(wire::Envelope envelope, ResponseHandler handler);
+    // Starts request id's timeout: after request_timeout_ms without any frame from the relay,
+    // the connection is closed; a frame in the meantime starts a new wait instead.
+    std::uint64_t start_request_timer(std::uint64_t id);
     void fail_requests(const std::string& reason);
     void schedule_reconnect();
 
@@ -622,8 +625,9 @@ private:
         std::uint64_t timer = 0; // the request's timeout
     };
     std::map<std::uint64_t, PendingRequest> m_pending_requests;
-    std::set<std::string> m_fetching;  // peers whose bundle is being fetched
-    std::set<std::string> m_in_flight; // hex message ids sent and not yet acked
+    std::uint64_t m_frames_handled = 0; // every frame from the relay, for liveness
+    std::set<std::string> m_fetching;   // peers whose bundle is being fetched
+    std::set<std::string> m_in_flight;  // hex message ids sent and not yet acked
     // The relay refused a send as RATE_LIMITED: until the queue is empty, one 1:1 send at a time
     // is in flight, so that a backlog does not come back as a burst of refusals each retry.
     bool m_throttled = false;

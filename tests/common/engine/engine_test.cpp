@@ -264,6 +264,57 @@ TEST_CASE("a send the relay never answers times out, and the engine reconnects a
     CHECK(alice.engine->idle_outgoing());
 }
 
+TEST_CASE("a backlog that keeps the engine busy past the request timeout does not make it "
+          "reconnect, and a relay silent for a whole timeout still does") {
+    // The relay answers in order, behind the deliveries it pushed first: a client working
+    // through a long backlog sees its ack's timer fire before it reads the answer. Here the
+    // relay never answers the acks, and every delivery after the first ack is a frame the
+    // client handled while that ack was waiting: each timer that fires then is the client's
+    // backlog, not a dead relay.
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    bob.transport.drop_connection();
+    relay.pump();
+    constexpr int kBacklog = 20;
+    for (int i = 0; i < kBacklog; ++i)
+        REQUIRE(alice.engine->send_text("bob", "queued " + std::to_string(i)).ok());
+    relay.pump();
+    REQUIRE(relay.mailboxes["bob"].size() == kBacklog);
+
+    int acks_swallowed = 0;
+    relay.swallow = [&](const wire::Envelope& e) {
+        if (!e.has_ack_request())
+            return false;
+        ++acks_swallowed;
+        return true;
+    };
+    bob.transport.fire_timers(); // the reconnect backoff elapses
+    relay.pump();
+    REQUIRE(bob.engine->state() == engine::State::ready);
+    REQUIRE(bob.recorder.incoming().size() == kBacklog);
+    CHECK(acks_swallowed >= 1);
+
+    bob.transport.fire_timers(); // the ack's timeout: frames came in since it was sent
+    CHECK(bob.engine->state() == engine::State::ready);
+    CHECK(bob.transport.connected());
+
+    bob.transport.fire_timers(); // a whole timeout with nothing from the relay
+    CHECK(bob.engine->state() == engine::State::offline);
+
+    // After the reconnect the relay answers again: everything is acked, nothing is stored twice.
+    relay.swallow = nullptr;
+    bob.transport.fire_timers();
+    relay.pump();
+    CHECK(bob.engine->state() == engine::State::ready);
+    CHECK(relay.mailboxes["bob"].empty());
+    auto stored = bob.store->messages("alice", 1000);
+    REQUIRE(stored.ok());
+    CHECK(stored->size() == kBacklog);
+}
+
 TEST_CASE("a relay that accepts connections but never lets the client in gets growing waits") {
     FakeRelay relay;
     Client alice(relay, "alice");
