@@ -90,6 +90,8 @@ Engine::~Engine() {
         m_transport.cancel_timer(m_expiry_timer);
     if (m_retry_timer)
         m_transport.cancel_timer(m_retry_timer);
+    if (m_drain_timer)
+        m_transport.cancel_timer(m_drain_timer);
 }
 
 Status Engine::load_account() {
@@ -162,6 +164,7 @@ bool Engine::stop_if_store_damaged() {
         }
     }
     m_acks_waiting.clear();
+    m_batch.reset(); // rolled back: nothing of it is acked
     m_transport.close();
     fail_requests("the message store is damaged");
     set_state(State::damaged);
@@ -210,6 +213,7 @@ void Engine::on_disconnected(const std::string& reason) {
     m_prekey_message_seen = false;
     m_prekey_check_in_flight = false;
     m_inbox.queue.clear();
+    m_drained_waiting = false;
     m_inbox.busy = false;
     m_inbox.fetched_at.clear();
     m_inbox.identities_tried.clear();
@@ -329,10 +333,11 @@ void Engine::on_frame(std::span<const std::uint8_t> frame) {
         else if (e.has_link_message())
             link_on_message(e.link_message());
         else if (e.has_queue_drained()) {
-            m_drained = true;
-            resend_group_changes();
-            m_observer.on_queue_drained();
-            pump_outgoing();
+            // Told once the deliveries queued before it are handled.
+            if (m_inbox.queue.empty() || m_inbox.busy)
+                on_queue_drained();
+            else
+                m_drained_waiting = true;
         } else if (e.has_error())
             report(relay_error(e.error()));
         return;
@@ -652,7 +657,59 @@ void Engine::handle_deliver(const wire::Deliver& d) {
         return;
     }
     m_inbox.queue.push_back(d);
-    drain_inbox();
+    schedule_drain();
+}
+
+void Engine::schedule_drain() {
+    // After the rest of this socket read: the deliveries in it are handled as one batch.
+    if (m_drain_timer)
+        return;
+    m_drain_timer = m_transport.start_timer(0, [this] {
+        m_drain_timer = 0;
+        drain_inbox();
+    });
+}
+
+void Engine::on_queue_drained() {
+    m_drained_waiting = false;
+    m_drained = true;
+    resend_group_changes();
+    m_observer.on_queue_drained();
+    pump_outgoing();
+}
+
+void Engine::begin_batch() {
+    if (m_batch)
+        return;
+    auto batch = std::make_unique<Batch>(m_store);
+    if (!batch->tx.begun() || batch->tx.nested())
+        return; // each delivery then commits on its own, as before
+    m_batch = std::move(batch);
+}
+
+void Engine::finish_batch() {
+    if (!m_batch)
+        return;
+    auto batch = std::move(m_batch);
+    if (auto st = batch->tx.commit(); !st) {
+        // Nothing of it is acked or announced: the relay sends it all again after a reconnect.
+        report(st.error());
+        return;
+    }
+    // Once per message, as if each had committed alone: durable now, not acked yet.
+    for (std::size_t i = 0; i < batch->committed; ++i)
+        crash::point("client.committed");
+    for (auto id : batch->acks)
+        ack(id);
+    for (auto& effects : batch->effects)
+        announce(effects);
+}
+
+void Engine::announce_committed(Effects effects) {
+    if (m_batch)
+        m_batch->effects.push_back(std::move(effects));
+    else
+        announce(effects);
 }
 
 void Engine::handle_direct(const wire::Deliver& d) {
@@ -713,8 +770,12 @@ void Engine::handle_direct(const wire::Deliver& d) {
         if (st)
             st = tx.commit();
     }
-    if (st)
-        crash::point("client.committed");
+    if (st) {
+        if (m_batch)
+            ++m_batch->committed; // its crash point once the batch commits
+        else
+            crash::point("client.committed");
+    }
     if (!st) {
         if (st.error().code == Errc::duplicate_message) {
             ack(d.delivery_id());
@@ -726,15 +787,21 @@ void Engine::handle_direct(const wire::Deliver& d) {
         }
         record_failure(d, st.error());
         ack(d.delivery_id());
+        if (m_batch &&
+            (st.error().code == Errc::invalid_message || st.error().code == Errc::no_session)) {
+            // A repair after a restore sends requests and writes lines of its own.
+            finish_batch();
+        }
         heal_after_restore(sender, st.error());
         return;
     }
     ack(d.delivery_id());
-    announce(effects);
+    announce_committed(std::move(effects));
     note_sender_device(sender, static_cast<std::int32_t>(d.from_device_id()));
     if (ct.type == crypto::CiphertextType::prekey)
         m_prekey_message_seen = true;
-    pump_outgoing();
+    if (!m_batch)
+        pump_outgoing(); // a batch pumps once it is committed (drain_inbox)
 }
 
 void Engine::announce(const Effects& effects) {
@@ -921,7 +988,9 @@ void Engine::record_failure(const wire::Deliver& d, const Error& error) {
         return;
     }
     row.id = id.value();
-    m_observer.on_message(row);
+    Effects effects;
+    effects.rows.push_back(std::move(row));
+    announce_committed(std::move(effects));
 }
 
 void Engine::ack(std::uint64_t delivery_id) {
@@ -930,6 +999,10 @@ void Engine::ack(std::uint64_t delivery_id) {
         return;
     if (delivery_id == 0)
         return; // a transient delivery: nothing to delete
+    if (m_batch) {
+        m_batch->acks.push_back(delivery_id); // acked once the batch is durable
+        return;
+    }
     m_acks_waiting.push_back(delivery_id);
     if (!m_ack_in_flight)
         flush_acks();

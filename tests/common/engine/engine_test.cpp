@@ -2,6 +2,7 @@
 #include "engine_fixture.h"
 
 #include "crypto/keys.h"
+#include "store/database.h"
 #include "support/file_damage.h"
 
 #include <catch2/catch.hpp>
@@ -313,6 +314,56 @@ TEST_CASE("a backlog that keeps the engine busy past the request timeout does no
     auto stored = bob.store->messages("alice", 1000);
     REQUIRE(stored.ok());
     CHECK(stored->size() == kBacklog);
+}
+
+TEST_CASE("a backlog's 1:1 messages are acked together and never before they are durable") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    bob.transport.drop_connection();
+    relay.pump();
+    constexpr int kBacklog = 30;
+    for (int i = 0; i < kBacklog; ++i)
+        REQUIRE(alice.engine->send_text("bob", "queued " + std::to_string(i)).ok());
+    relay.pump();
+    REQUIRE(relay.mailboxes["bob"].size() == kBacklog);
+
+    // At each ack the relay sees, a second connection to bob's database file counts what is
+    // committed: every acked delivery must be in it.
+    std::vector<int> acked_per_request;
+    int acked = 0;
+    bool durable_before_ack = true;
+    std::set<std::uint64_t> bobs; // delivery ids in bob's mailbox (alice acks receipts too)
+    for (const auto& stored : relay.mailboxes["bob"])
+        bobs.insert(stored.delivery_id);
+    relay.swallow = [&](const wire::Envelope& e) {
+        if (!e.has_ack_request() || e.ack_request().delivery_ids().empty() ||
+            !bobs.count(e.ack_request().delivery_ids(0)))
+            return false;
+        acked += e.ack_request().delivery_ids_size();
+        acked_per_request.push_back(e.ack_request().delivery_ids_size());
+        // The profile lock keeps a second AccountStore out: a bare SQLCipher connection.
+        auto reader = store::Database::open(bob.dir / "account.db", false);
+        REQUIRE(reader.ok());
+        REQUIRE(reader->key(bob.store->database_key()).ok());
+        REQUIRE(reader->exec("PRAGMA cipher_page_size = 4096; PRAGMA kdf_iter = 64000;").ok());
+        auto stored = reader->query_int("SELECT count(*) FROM messages WHERE peer = 'alice'");
+        REQUIRE(stored.ok());
+        if (stored.value() < acked)
+            durable_before_ack = false;
+        return false; // answered as usual
+    };
+    bob.transport.fire_timers(); // the reconnect backoff elapses
+    relay.pump();
+    relay.swallow = nullptr;
+    REQUIRE(bob.recorder.incoming().size() == kBacklog);
+    CHECK(relay.mailboxes["bob"].empty());
+    CHECK(acked == kBacklog);
+    CHECK(durable_before_ack);
+    // Acks of a batch go together, not one request per message.
+    CHECK(acked_per_request.size() < static_cast<std::size_t>(kBacklog) / 2);
 }
 
 TEST_CASE("a relay that accepts connections but never lets the client in gets growing waits") {
