@@ -657,7 +657,12 @@ void Engine::handle_deliver(const wire::Deliver& d) {
         return;
     }
     m_inbox.queue.push_back(d);
-    schedule_drain();
+    // A full batch is handled at once: what waits in memory stays bounded however fast the
+    // relay writes and the event loop reads.
+    if (m_inbox.queue.size() >= kInboxBatch && !m_inbox.busy)
+        drain_inbox();
+    else
+        schedule_drain();
 }
 
 void Engine::schedule_drain() {
