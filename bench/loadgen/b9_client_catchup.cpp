@@ -1,7 +1,7 @@
 // B9: a client back after a month offline (QUALITY.md, "A month offline, then 100,000 messages
 // from 50 peers and groups"): the relay holds real Signal messages for one real `veil` profile,
-// from 50 peers and a few groups, and `veil receive` catches up. 1,000 by default, since the
-// client stores about ten a second on this loaded machine (bench/README.md);
+// from 50 peers and a few groups, and `veil receive` catches up. 1,000 by default, to keep the
+// bench's budget (about 200 a second here, bench/README.md);
 // VEIL_BENCH_B9_MESSAGES=100000 runs the case's full size. Figures: the time from
 // its start to its exit with everything stored and acked, messages per second, and the client's
 // peak resident memory (VmHWM, from wait4's ru_maxrss), checked against a bound that does not
@@ -51,8 +51,8 @@ namespace fs = std::filesystem;
 // once when it opens the profile, whatever it does afterwards.
 constexpr double kKdfMib = 64.0;
 // What the catch-up may add on top, whatever the number of messages: the relay sends a mailbox
-// in pages and waits for acks, and the engine decrypts, stores and acks one message at a time,
-// so nothing should hold the backlog. SQLCipher's page cache (2,000 pages of 4 KiB by default),
+// in pages and waits for acks, and the engine handles at most one socket read (256 deliveries)
+// at a time, so nothing should hold the backlog. SQLCipher's page cache (2,000 pages of 4 KiB by default),
 // libsignal's sessions of 53 peers and the protobuf and Qt-free engine state fit in far less.
 constexpr double kCatchUpMib = 64.0;
 

@@ -93,6 +93,8 @@ Engine::~Engine() {
         m_transport.cancel_timer(m_expiry_timer);
     if (m_retry_timer)
         m_transport.cancel_timer(m_retry_timer);
+    if (m_drain_timer)
+        m_transport.cancel_timer(m_drain_timer);
 }
 
 Status Engine::load_account() {
@@ -165,6 +167,7 @@ bool Engine::stop_if_store_damaged() {
         }
     }
     m_acks_waiting.clear();
+    m_batch.reset(); // rolled back: nothing of it is acked
     m_transport.close();
     fail_requests("the message store is damaged");
     set_state(State::damaged);
@@ -213,6 +216,7 @@ void Engine::on_disconnected(const std::string& reason) {
     m_prekey_message_seen = false;
     m_prekey_check_in_flight = false;
     m_inbox.queue.clear();
+    m_drained_waiting = false;
     m_inbox.busy = false;
     m_inbox.fetched_at.clear();
     m_inbox.identities_tried.clear();
@@ -279,18 +283,31 @@ void Engine::request(wire::Envelope envelope, ResponseHandler handler) {
     m_was_settled = false;
     envelope.set_version(protocol::kProtocolVersion);
     envelope.set_request_id(id);
-    // A relay that stops answering is treated as gone: the connection is dropped, and durable
-    // state is resent after the reconnect.
-    std::uint64_t timer = m_transport.start_timer(m_options.request_timeout_ms, [this, id] {
+    std::uint64_t timer = start_request_timer(id);
+    m_pending_requests.emplace(id, PendingRequest{std::move(handler), timer});
+    m_transport.send(protocol::encode_envelope(envelope));
+}
+
+std::uint64_t Engine::start_request_timer(std::uint64_t id) {
+    const std::uint64_t frames_then = m_frames_handled;
+    return m_transport.start_timer(m_options.request_timeout_ms, [this, id, frames_then] {
         auto it = m_pending_requests.find(id);
         if (it == m_pending_requests.end())
             return;
         it->second.timer = 0;
+        // The relay answers in order, behind every frame it sent before: while we were busy
+        // with those (a catch-up decrypting thousands of deliveries), the answer may still sit
+        // unread in the socket when the timer fires. A relay that sent us anything during the
+        // wait is alive, and our own backlog is not its silence: wait again.
+        if (m_frames_handled != frames_then) {
+            it->second.timer = start_request_timer(id);
+            return;
+        }
+        // A relay that stops answering is treated as gone: the connection is dropped, and
+        // durable state is resent after the reconnect.
         log::warn(kLog, "the relay did not answer a request in time; reconnecting");
         m_transport.close();
     });
-    m_pending_requests.emplace(id, PendingRequest{std::move(handler), timer});
-    m_transport.send(protocol::encode_envelope(envelope));
 }
 
 void Engine::fail_requests(const std::string& reason) {
@@ -306,6 +323,7 @@ void Engine::fail_requests(const std::string& reason) {
 }
 
 void Engine::on_frame(std::span<const std::uint8_t> frame) {
+    ++m_frames_handled; // the relay is alive (see start_request_timer)
     auto decoded = protocol::decode_envelope(frame);
     if (!decoded) {
         report(make_error(Errc::protocol, "the relay sent a malformed frame"));
@@ -318,10 +336,11 @@ void Engine::on_frame(std::span<const std::uint8_t> frame) {
         else if (e.has_link_message())
             link_on_message(e.link_message());
         else if (e.has_queue_drained()) {
-            m_drained = true;
-            resend_group_changes();
-            m_observer.on_queue_drained();
-            pump_outgoing();
+            // Told once the deliveries queued before it are handled.
+            if (m_inbox.queue.empty() || m_inbox.busy)
+                on_queue_drained();
+            else
+                m_drained_waiting = true;
         } else if (e.has_error())
             report(relay_error(e.error()));
         return;
@@ -641,7 +660,64 @@ void Engine::handle_deliver(const wire::Deliver& d) {
         return;
     }
     m_inbox.queue.push_back(d);
-    drain_inbox();
+    // A full batch is handled at once: what waits in memory stays bounded however fast the
+    // relay writes and the event loop reads.
+    if (m_inbox.queue.size() >= kInboxBatch && !m_inbox.busy)
+        drain_inbox();
+    else
+        schedule_drain();
+}
+
+void Engine::schedule_drain() {
+    // After the rest of this socket read: the deliveries in it are handled as one batch.
+    if (m_drain_timer)
+        return;
+    m_drain_timer = m_transport.start_timer(0, [this] {
+        m_drain_timer = 0;
+        drain_inbox();
+    });
+}
+
+void Engine::on_queue_drained() {
+    m_drained_waiting = false;
+    m_drained = true;
+    resend_group_changes();
+    m_observer.on_queue_drained();
+    pump_outgoing();
+}
+
+void Engine::begin_batch() {
+    if (m_batch)
+        return;
+    auto batch = std::make_unique<Batch>(m_store);
+    if (!batch->tx.begun() || batch->tx.nested())
+        return; // each delivery then commits on its own, as before
+    m_batch = std::move(batch);
+}
+
+void Engine::finish_batch() {
+    if (!m_batch)
+        return;
+    auto batch = std::move(m_batch);
+    if (auto st = batch->tx.commit(); !st) {
+        // Nothing of it is acked or announced: the relay sends it all again after a reconnect.
+        report(st.error());
+        return;
+    }
+    // Once per message, as if each had committed alone: durable now, not acked yet.
+    for (std::size_t i = 0; i < batch->committed; ++i)
+        crash::point("client.committed");
+    for (auto id : batch->acks)
+        ack(id);
+    for (auto& effects : batch->effects)
+        announce(effects);
+}
+
+void Engine::announce_committed(Effects effects) {
+    if (m_batch)
+        m_batch->effects.push_back(std::move(effects));
+    else
+        announce(effects);
 }
 
 void Engine::handle_direct(const wire::Deliver& d) {
@@ -702,8 +778,12 @@ void Engine::handle_direct(const wire::Deliver& d) {
         if (st)
             st = tx.commit();
     }
-    if (st)
-        crash::point("client.committed");
+    if (st) {
+        if (m_batch)
+            ++m_batch->committed; // its crash point once the batch commits
+        else
+            crash::point("client.committed");
+    }
     if (!st) {
         if (st.error().code == Errc::duplicate_message) {
             ack(d.delivery_id());
@@ -715,15 +795,21 @@ void Engine::handle_direct(const wire::Deliver& d) {
         }
         record_failure(d, st.error());
         ack(d.delivery_id());
+        if (m_batch &&
+            (st.error().code == Errc::invalid_message || st.error().code == Errc::no_session)) {
+            // A repair after a restore sends requests and writes lines of its own.
+            finish_batch();
+        }
         heal_after_restore(sender, st.error());
         return;
     }
     ack(d.delivery_id());
-    announce(effects);
+    announce_committed(std::move(effects));
     note_sender_device(sender, static_cast<std::int32_t>(d.from_device_id()));
     if (ct.type == crypto::CiphertextType::prekey)
         m_prekey_message_seen = true;
-    pump_outgoing();
+    if (!m_batch)
+        pump_outgoing(); // a batch pumps once it is committed (drain_inbox)
 }
 
 void Engine::announce(const Effects& effects) {
@@ -954,7 +1040,9 @@ void Engine::record_failure(const wire::Deliver& d, const Error& error) {
         return;
     }
     row.id = id.value();
-    m_observer.on_message(row);
+    Effects effects;
+    effects.rows.push_back(std::move(row));
+    announce_committed(std::move(effects));
 }
 
 void Engine::ack(std::uint64_t delivery_id) {
@@ -963,6 +1051,10 @@ void Engine::ack(std::uint64_t delivery_id) {
         return;
     if (delivery_id == 0)
         return; // a transient delivery: nothing to delete
+    if (m_batch) {
+        m_batch->acks.push_back(delivery_id); // acked once the batch is durable
+        return;
+    }
     m_acks_waiting.push_back(delivery_id);
     if (!m_ack_in_flight)
         flush_acks();

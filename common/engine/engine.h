@@ -386,6 +386,9 @@ private:
     Status load_account();
     void set_state(State state);
     void request(wire::Envelope envelope, ResponseHandler handler);
+    // Starts request id's timeout: after request_timeout_ms without any frame from the relay,
+    // the connection is closed; a frame in the meantime starts a new wait instead.
+    std::uint64_t start_request_timer(std::uint64_t id);
     void fail_requests(const std::string& reason);
     void schedule_reconnect();
 
@@ -510,6 +513,29 @@ private:
         // copy and its history do not each raise the same warning again.
         std::set<std::string> refused;
     };
+    // Catch-up in batches: the deliveries of one socket read are queued (handle_deliver) and
+    // handled together from a zero timer, at most kInboxBatch at a time before the event loop
+    // gets to read the relay's answers again. Consecutive 1:1 deliveries share one store
+    // transaction (each in a savepoint of it): one durable commit for the lot, and only then
+    // their acks, announcements and the receipts they queued go out.
+    static constexpr std::size_t kInboxBatch = 256;
+    struct Batch {
+        explicit Batch(store::AccountStore& store)
+            : tx(store) {}
+        store::AccountStore::Transaction tx;
+        std::vector<std::uint64_t> acks;
+        std::vector<Effects> effects;
+        std::size_t committed = 0; // deliveries stored in it
+    };
+    std::unique_ptr<Batch> m_batch; // only while drain_inbox runs
+    std::uint64_t m_drain_timer = 0;
+    bool m_drained_waiting = false; // QueueDrained came behind deliveries not yet handled
+    void begin_batch();
+    void finish_batch();
+    void schedule_drain();
+    void on_queue_drained();
+    // Observers hear of effects once they are durable: at once, or after the batch's commit.
+    void announce_committed(Effects effects);
     Result<ChangeVerdict> check_change(const wire::GroupChange& change, Effects& effects);
     Status apply_change(const wire::GroupChange& change, const wire::GroupState& next,
                         const std::optional<store::GroupRow>& stored, Effects& effects);
@@ -631,8 +657,9 @@ private:
         std::uint64_t timer = 0; // the request's timeout
     };
     std::map<std::uint64_t, PendingRequest> m_pending_requests;
-    std::set<std::string> m_fetching;  // peers whose bundle is being fetched
-    std::set<std::string> m_in_flight; // hex message ids sent and not yet acked
+    std::uint64_t m_frames_handled = 0; // every frame from the relay, for liveness
+    std::set<std::string> m_fetching;   // peers whose bundle is being fetched
+    std::set<std::string> m_in_flight;  // hex message ids sent and not yet acked
     // The relay refused a send as RATE_LIMITED: until the queue is empty, one 1:1 send at a time
     // is in flight, so that a backlog does not come back as a burst of refusals each retry.
     bool m_throttled = false;

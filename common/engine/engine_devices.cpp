@@ -41,7 +41,8 @@ using DeviceKey = std::pair<std::string, std::int32_t>;
 // ---- the 1:1 pipeline ------------------------------------------------------------------------
 
 void Engine::pump_outgoing() {
-    if (m_state != State::ready)
+    // Inside a batch nothing of it is durable yet: drain_inbox pumps once it is committed.
+    if (m_state != State::ready || m_batch)
         return;
     pump_direct();
     pump_group_sends();
@@ -59,19 +60,33 @@ void Engine::pump_direct() {
     // Messages to one peer go in order: one that waits for a device list or a session holds the
     // ones behind it.
     std::set<std::string> held;
-    for (const auto& item : pending.value()) {
-        if (m_throttled && !m_in_flight.empty())
-            break; // one at a time until the backlog is gone
-        if (held.count(item.peer))
-            continue;
-        if (m_in_flight.count(to_hex(item.message_id)))
-            continue;
-        switch (prepare_pending(item)) {
-        case Readiness::ready: send_pending(item); break;
-        case Readiness::waiting: held.insert(item.peer); break;
-        case Readiness::dropped: break;
+    std::vector<const store::PendingItem*> ready;
+    {
+        // Every copy encrypted here (each in a savepoint of this) is made durable by one commit,
+        // and only then sent: a burst of delivery receipts after a catch-up costs one fsync.
+        store::AccountStore::Transaction tx(m_store);
+        for (const auto& item : pending.value()) {
+            if (m_throttled && (!m_in_flight.empty() || !ready.empty()))
+                break; // one at a time until the backlog is gone
+            if (held.count(item.peer))
+                continue;
+            if (m_in_flight.count(to_hex(item.message_id)))
+                continue;
+            switch (prepare_pending(item)) {
+            case Readiness::ready: ready.push_back(&item); break;
+            case Readiness::waiting: held.insert(item.peer); break;
+            case Readiness::dropped: break;
+            }
+        }
+        if (tx.begun()) {
+            if (auto st = tx.commit(); !st) {
+                report(st.error());
+                return;
+            }
         }
     }
+    for (const auto* item : ready)
+        send_pending(*item);
     flush_legacy_outbox(pending.value());
 }
 

@@ -315,15 +315,19 @@ void Engine::drain_inbox() {
     if (m_inbox.draining)
         return;
     m_inbox.draining = true;
-    while (!m_inbox.busy && !m_inbox.queue.empty()) {
+    std::size_t handled = 0;
+    while (!m_inbox.busy && !m_inbox.queue.empty() && handled < kInboxBatch) {
+        ++handled;
         wire::Deliver d = m_inbox.queue.front();
         bool group = d.has_group_change() ||
                      (d.type() == wire::CIPHERTEXT_SENDER_KEY && !d.group_id().empty());
         if (!group) {
             m_inbox.queue.pop_front();
-            handle_direct(d); // acks it itself
+            begin_batch();
+            handle_direct(d); // acks it itself (once the batch commits)
             continue;
         }
+        finish_batch();
         Step step = process_group_item(d);
         if (step == Step::wait)
             break; // drained again from the relay's response
@@ -331,10 +335,17 @@ void Engine::drain_inbox() {
         if (step == Step::done && d.delivery_id() != 0)
             ack(d.delivery_id());
     }
+    finish_batch();
     m_inbox.draining = false;
-    if (!m_inbox.busy && m_inbox.queue.empty()) {
-        m_inbox.identities_tried.clear();
-        check_prekeys();
+    if (!m_inbox.busy && !m_inbox.queue.empty()) {
+        schedule_drain(); // the rest after the event loop has read what came meanwhile
+    } else {
+        if (!m_inbox.busy) {
+            m_inbox.identities_tried.clear();
+            check_prekeys();
+        }
+        if (m_drained_waiting)
+            on_queue_drained();
     }
     pump_outgoing();
 }

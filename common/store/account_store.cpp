@@ -339,11 +339,14 @@ bool AccountStore::damaged() const {
 
 AccountStore::Transaction::Transaction(AccountStore& store)
     : m_store(store)
-    , m_begun(store.m_impl->db.exec("BEGIN IMMEDIATE")) {}
+    , m_nested(store.m_impl->db.in_transaction())
+    , m_begun(store.m_impl->db.exec(m_nested ? "SAVEPOINT veil_nested" : "BEGIN IMMEDIATE")) {}
 
 AccountStore::Transaction::~Transaction() {
     if (m_begun && !m_done && m_store.m_impl->db.in_transaction()) {
-        if (!m_store.m_impl->db.exec("ROLLBACK"))
+        // ROLLBACK TO keeps the savepoint open, RELEASE then ends it.
+        if (!m_store.m_impl->db.exec(m_nested ? "ROLLBACK TO veil_nested; RELEASE veil_nested"
+                                              : "ROLLBACK"))
             log::warn(kLog, "a transaction could not be rolled back");
     }
 }
@@ -356,7 +359,7 @@ Status AccountStore::Transaction::commit() {
     // committing then would silently commit nothing.
     if (!m_store.m_impl->db.in_transaction())
         return make_error(Errc::database, "the transaction was rolled back by the database");
-    VEIL_TRY(m_store.m_impl->db.exec("COMMIT"));
+    VEIL_TRY(m_store.m_impl->db.exec(m_nested ? "RELEASE veil_nested" : "COMMIT"));
     m_done = true;
     return {};
 }

@@ -292,7 +292,9 @@ public:
     Status change_passphrase(const SecretBytes& old_passphrase, const SecretBytes& new_passphrase,
                              const KdfParams& kdf = KdfParams{});
 
-    // RAII transaction: rolls back unless commit() succeeded. Not nestable.
+    // RAII transaction: rolls back unless commit() succeeded. Begun inside another one, it is a
+    // savepoint of it: its commit keeps its changes for the outer transaction to commit (nothing
+    // is durable before the outermost commit), its rollback undoes only its own changes.
     class Transaction {
     public:
         explicit Transaction(AccountStore& store);
@@ -301,9 +303,11 @@ public:
         Transaction& operator=(const Transaction&) = delete;
         Status begun() const { return m_begun; }
         Status commit();
+        bool nested() const { return m_nested; }
 
     private:
         AccountStore& m_store;
+        bool m_nested;
         Status m_begun;
         bool m_done = false;
     };

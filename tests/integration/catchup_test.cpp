@@ -1,6 +1,6 @@
 // A long catch-up killed and resumed (QUALITY.md, "A month offline, then 100,000 messages from
 // 50 peers and groups", at a test's scale; the full size and the client's memory are measured by
-// bench B9, bench/loadgen/b9_client_catchup.cpp): a real relay holds 950 messages for one real
+// bench B9, bench/loadgen/b9_client_catchup.cpp): a real relay holds 3,150 messages for one real
 // `veil` profile, from 50 peers (accounts of the test's own with real libsignal sessions,
 // wire_sender.h) and 3 groups (real `veil` admins). The profile's catch-up is killed with SIGKILL
 // at three points and run again; afterwards every message is stored exactly once, in the order
@@ -21,7 +21,7 @@ namespace {
 
 constexpr int kKilled = 128 + SIGKILL;
 constexpr int kPeers = 50;
-constexpr int kPerPeer = 16;
+constexpr int kPerPeer = 60;
 constexpr int kGroups = 3;
 constexpr int kPerGroup = 50;
 
@@ -93,7 +93,7 @@ void write_in_groups(const std::vector<Client>& admins) {
 
 } // namespace
 
-TEST_CASE("a catch-up of 950 messages from 50 peers and 3 groups killed three times resumes "
+TEST_CASE("a catch-up of 3150 messages from 50 peers and 3 groups killed three times resumes "
           "with every message stored once and in order per conversation") {
     TempDir dir("veil-catchup");
     Relay relay(dir.path());
@@ -119,7 +119,7 @@ TEST_CASE("a catch-up of 950 messages from 50 peers and 3 groups killed three ti
     // before did not store (a stored message is acked unopened), so each gets further; the
     // relay's count lags behind, since acks go one request at a time.
     for (const std::string point :
-         {"client.committed:200", "client.decrypted:150", "client.committed:200"}) {
+         {"client.committed:700", "client.decrypted:600", "client.committed:700"}) {
         auto killed = bob.run_with({{"VEIL_CRASH_AT", point}}, {"receive", "--json"});
         INFO(point << ": " << killed.err);
         REQUIRE(killed.code == kKilled);

@@ -2,6 +2,7 @@
 #include "engine_fixture.h"
 
 #include "crypto/keys.h"
+#include "store/database.h"
 #include "support/file_damage.h"
 
 #include <catch2/catch.hpp>
@@ -262,6 +263,107 @@ TEST_CASE("a send the relay never answers times out, and the engine reconnects a
     REQUIRE(bob.recorder.incoming().size() == 1);
     CHECK(bob.recorder.incoming()[0].text == "eventually");
     CHECK(alice.engine->idle_outgoing());
+}
+
+TEST_CASE("a backlog that keeps the engine busy past the request timeout does not make it "
+          "reconnect, and a relay silent for a whole timeout still does") {
+    // The relay answers in order, behind the deliveries it pushed first: a client working
+    // through a long backlog sees its ack's timer fire before it reads the answer. Here the
+    // relay never answers the acks, and every delivery after the first ack is a frame the
+    // client handled while that ack was waiting: each timer that fires then is the client's
+    // backlog, not a dead relay.
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    bob.transport.drop_connection();
+    relay.pump();
+    constexpr int kBacklog = 20;
+    for (int i = 0; i < kBacklog; ++i)
+        REQUIRE(alice.engine->send_text("bob", "queued " + std::to_string(i)).ok());
+    relay.pump();
+    REQUIRE(relay.mailboxes["bob"].size() == kBacklog);
+
+    int acks_swallowed = 0;
+    relay.swallow = [&](const wire::Envelope& e) {
+        if (!e.has_ack_request())
+            return false;
+        ++acks_swallowed;
+        return true;
+    };
+    bob.transport.fire_timers(); // the reconnect backoff elapses
+    relay.pump();
+    REQUIRE(bob.engine->state() == engine::State::ready);
+    REQUIRE(bob.recorder.incoming().size() == kBacklog);
+    CHECK(acks_swallowed >= 1);
+
+    bob.transport.fire_timers(); // the ack's timeout: frames came in since it was sent
+    CHECK(bob.engine->state() == engine::State::ready);
+    CHECK(bob.transport.connected());
+
+    bob.transport.fire_timers(); // a whole timeout with nothing from the relay
+    CHECK(bob.engine->state() == engine::State::offline);
+
+    // After the reconnect the relay answers again: everything is acked, nothing is stored twice.
+    relay.swallow = nullptr;
+    bob.transport.fire_timers();
+    relay.pump();
+    CHECK(bob.engine->state() == engine::State::ready);
+    CHECK(relay.mailboxes["bob"].empty());
+    auto stored = bob.store->messages("alice", 1000);
+    REQUIRE(stored.ok());
+    CHECK(stored->size() == kBacklog);
+}
+
+TEST_CASE("a backlog's 1:1 messages are acked together and never before they are durable") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    bob.transport.drop_connection();
+    relay.pump();
+    constexpr int kBacklog = 30;
+    for (int i = 0; i < kBacklog; ++i)
+        REQUIRE(alice.engine->send_text("bob", "queued " + std::to_string(i)).ok());
+    relay.pump();
+    REQUIRE(relay.mailboxes["bob"].size() == kBacklog);
+
+    // At each ack the relay sees, a second connection to bob's database file counts what is
+    // committed: every acked delivery must be in it.
+    std::vector<int> acked_per_request;
+    int acked = 0;
+    bool durable_before_ack = true;
+    std::set<std::uint64_t> bobs; // delivery ids in bob's mailbox (alice acks receipts too)
+    for (const auto& stored : relay.mailboxes["bob"])
+        bobs.insert(stored.delivery_id);
+    relay.swallow = [&](const wire::Envelope& e) {
+        if (!e.has_ack_request() || e.ack_request().delivery_ids().empty() ||
+            !bobs.count(e.ack_request().delivery_ids(0)))
+            return false;
+        acked += e.ack_request().delivery_ids_size();
+        acked_per_request.push_back(e.ack_request().delivery_ids_size());
+        // The profile lock keeps a second AccountStore out: a bare SQLCipher connection.
+        auto reader = store::Database::open(bob.dir / "account.db", false);
+        REQUIRE(reader.ok());
+        REQUIRE(reader->key(bob.store->database_key()).ok());
+        REQUIRE(reader->exec("PRAGMA cipher_page_size = 4096; PRAGMA kdf_iter = 64000;").ok());
+        auto stored = reader->query_int("SELECT count(*) FROM messages WHERE peer = 'alice'");
+        REQUIRE(stored.ok());
+        if (stored.value() < acked)
+            durable_before_ack = false;
+        return false; // answered as usual
+    };
+    bob.transport.fire_timers(); // the reconnect backoff elapses
+    relay.pump();
+    relay.swallow = nullptr;
+    REQUIRE(bob.recorder.incoming().size() == kBacklog);
+    CHECK(relay.mailboxes["bob"].empty());
+    CHECK(acked == kBacklog);
+    CHECK(durable_before_ack);
+    // Acks of a batch go together, not one request per message.
+    CHECK(acked_per_request.size() < static_cast<std::size_t>(kBacklog) / 2);
 }
 
 TEST_CASE("a relay that accepts connections but never lets the client in gets growing waits") {

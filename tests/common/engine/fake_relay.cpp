@@ -14,6 +14,15 @@ void FakeTransport::connect(const std::string&) {
     m_relay.connected(this);
 }
 
+std::uint64_t FakeTransport::start_timer(std::uint32_t delay_ms, std::function<void()> fn) {
+    m_timers[++m_next_timer] = std::move(fn);
+    if (delay_ms == 0)
+        m_relay.queue_soon(this, m_next_timer);
+    else
+        delays.push_back(delay_ms);
+    return m_next_timer;
+}
+
 void FakeTransport::send(Bytes frame) {
     if (m_connected)
         m_relay.queue_to_relay(this, std::move(frame));
@@ -372,7 +381,13 @@ void FakeRelay::handle_group_fetch(FakeTransport*, const wire::Envelope& e, wire
 }
 
 void FakeRelay::pump() {
-    while (!m_in.empty() || !m_out.empty()) {
+    while (!m_in.empty() || !m_out.empty() || !m_soon.empty()) {
+        if (m_in.empty() && m_out.empty()) {
+            auto [t, timer] = m_soon.front();
+            m_soon.pop_front();
+            t->run_timer(timer);
+            continue;
+        }
         while (!m_in.empty()) {
             auto [from, frame] = std::move(m_in.front());
             m_in.pop_front();

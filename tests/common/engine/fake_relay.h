@@ -33,12 +33,19 @@ public:
     void send(Bytes frame) override;
     void close() override;
     bool connected() const override { return m_connected; }
-    std::uint64_t start_timer(std::uint32_t delay_ms, std::function<void()> fn) override {
-        delays.push_back(delay_ms);
-        m_timers[++m_next_timer] = std::move(fn);
-        return m_next_timer;
-    }
+    // A zero delay runs once the relay has nothing more to move (pump), as a real event loop
+    // runs it after the socket read at hand; other timers wait for fire_timers().
+    std::uint64_t start_timer(std::uint32_t delay_ms, std::function<void()> fn) override;
     void cancel_timer(std::uint64_t id) override { m_timers.erase(id); }
+    // Runs timer id if it is still pending (pump's zero-delay timers).
+    void run_timer(std::uint64_t id) {
+        auto it = m_timers.find(id);
+        if (it == m_timers.end())
+            return;
+        auto fn = std::move(it->second);
+        m_timers.erase(it);
+        fn();
+    }
     // Fires every pending timer once (reconnect backoff and the like).
     void fire_timers() {
         auto timers = std::move(m_timers);
@@ -113,6 +120,7 @@ public:
     void queue_to_relay(FakeTransport* from, Bytes frame) {
         m_in.push_back({from, std::move(frame)});
     }
+    void queue_soon(FakeTransport* t, std::uint64_t timer) { m_soon.push_back({t, timer}); }
     void connected(FakeTransport* t);
     void disconnected(FakeTransport* t);
     void push_mailbox(const std::string& account);
@@ -125,6 +133,7 @@ private:
     void handle_group_fetch(FakeTransport* from, const wire::Envelope& e, wire::Envelope& r);
     std::deque<std::pair<FakeTransport*, Bytes>> m_in;
     std::deque<std::pair<FakeTransport*, Bytes>> m_out;
+    std::deque<std::pair<FakeTransport*, std::uint64_t>> m_soon; // zero-delay timers
     std::map<std::string, FakeTransport*> m_online;
     std::uint64_t m_next_delivery = 1;
 };
