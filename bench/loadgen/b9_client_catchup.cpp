@@ -52,8 +52,9 @@ namespace fs = std::filesystem;
 constexpr double kKdfMib = 64.0;
 // What the catch-up may add on top, whatever the number of messages: the relay sends a mailbox
 // in pages and waits for acks, and the engine handles at most one socket read (256 deliveries)
-// at a time, so nothing should hold the backlog. SQLCipher's page cache (2,000 pages of 4 KiB by default),
-// libsignal's sessions of 53 peers and the protobuf and Qt-free engine state fit in far less.
+// at a time, so nothing should hold the backlog. SQLCipher's page cache (2,000 pages of 4 KiB by
+// default), libsignal's sessions of 53 peers and the protobuf and Qt-free engine state fit in far
+// less.
 constexpr double kCatchUpMib = 64.0;
 
 struct CliRun {
