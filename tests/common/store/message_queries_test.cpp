@@ -157,22 +157,45 @@ TEST_CASE("a committed transaction keeps its rows across a reopen", "[store]") {
     CHECK(store->messages("bob", 10).value().size() == 1);
 }
 
-TEST_CASE("transactions do not nest and a failed write inside one keeps the rest", "[store]") {
+TEST_CASE("a transaction inside another is a savepoint: its rollback undoes only its own writes, "
+          "nothing is kept before the outer commit, and a failed write inside one keeps the rest",
+          "[store]") {
     TempProfile profile;
     auto store = create_store(profile);
-    AccountStore::Transaction tx(*store);
-    REQUIRE(tx.begun().ok());
-    AccountStore::Transaction inner(*store);
-    CHECK_FALSE(inner.begun().ok());
-    CHECK_FALSE(inner.commit().ok());
-
-    REQUIRE(store->insert_message(incoming("bob", 1, "hi", 10)).ok());
-    CHECK(store->insert_message(incoming("bob", 1, "hi", 10)).error().code ==
-          Errc::duplicate_message);
-    REQUIRE(store->add_contact("bob", 1).ok());
-    REQUIRE(tx.commit().ok());
+    {
+        AccountStore::Transaction tx(*store);
+        REQUIRE(tx.begun().ok());
+        CHECK_FALSE(tx.nested());
+        REQUIRE(store->insert_message(incoming("bob", 1, "hi", 10)).ok());
+        CHECK(store->insert_message(incoming("bob", 1, "hi", 10)).error().code ==
+              Errc::duplicate_message);
+        {
+            AccountStore::Transaction undone(*store);
+            REQUIRE(undone.begun().ok());
+            CHECK(undone.nested());
+            REQUIRE(store->add_contact("carol", 1).ok());
+        } // not committed: carol goes, bob's message stays
+        {
+            AccountStore::Transaction kept(*store);
+            REQUIRE(kept.begun().ok());
+            REQUIRE(store->add_contact("bob", 1).ok());
+            REQUIRE(kept.commit().ok());
+        }
+        REQUIRE(tx.commit().ok());
+    }
     CHECK(store->messages("bob", 10).value().size() == 1);
     CHECK(store->is_contact("bob").value());
+    CHECK_FALSE(store->is_contact("carol").value());
+
+    {
+        AccountStore::Transaction outer(*store);
+        REQUIRE(outer.begun().ok());
+        AccountStore::Transaction inner(*store);
+        REQUIRE(inner.begun().ok());
+        REQUIRE(store->add_contact("dave", 1).ok());
+        REQUIRE(inner.commit().ok());
+    } // the outer one rolls back, and with it what the inner one committed
+    CHECK_FALSE(store->is_contact("dave").value());
 }
 
 TEST_CASE("contacts are added once and listed by name", "[store]") {
