@@ -813,19 +813,23 @@ void MainWindow::select_current_peer() {
 
 void MainWindow::open_conversation(const std::string& peer) {
     if (!store::is_group_conversation(peer)) {
-        // The conversation opens at once; the list shows the contact once it is stored.
+        // The conversation opens at once; the list shows a new contact once it is stored (the
+        // list is read again below anyway, for a known one).
         m_bridge.call(
-            [peer](qt::ClientSession& s) -> Status {
+            [peer](qt::ClientSession& s) -> Result<bool> {
                 auto known = s.store().is_contact(peer);
                 if (!known)
                     return known.error();
-                return known.value() ? Status{} : s.engine().add_contact(peer);
+                if (known.value())
+                    return false;
+                VEIL_TRY(s.engine().add_contact(peer));
+                return true;
             },
             this,
-            [this](const Status& st) {
-                if (!st)
-                    show_error(plain_error(st.error()));
-                else
+            [this](const Result<bool>& added) {
+                if (!added)
+                    show_error(plain_error(added.error()));
+                else if (added.value())
                     reload_conversations();
             });
     } else if (group_id_of(peer).empty()) {

@@ -22,6 +22,7 @@
 #include "util/log.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace veil::engine {
 using detail::bytes_of;
@@ -64,7 +65,10 @@ void Engine::pump_direct() {
     {
         // Every copy encrypted here (each in a savepoint of this) is made durable by one commit,
         // and only then sent: a burst of delivery receipts after a catch-up costs one fsync.
-        store::AccountStore::Transaction tx(m_store);
+        // Nothing pending (most pumps) opens no transaction.
+        std::optional<store::AccountStore::Transaction> tx;
+        if (!pending->empty())
+            tx.emplace(m_store);
         for (const auto& item : pending.value()) {
             if (m_throttled && (!m_in_flight.empty() || !ready.empty()))
                 break; // one at a time until the backlog is gone
@@ -78,8 +82,8 @@ void Engine::pump_direct() {
             case Readiness::dropped: break;
             }
         }
-        if (tx.begun()) {
-            if (auto st = tx.commit(); !st) {
+        if (tx && tx->begun()) {
+            if (auto st = tx->commit(); !st) {
                 report(st.error());
                 return;
             }

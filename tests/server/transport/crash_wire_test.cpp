@@ -14,34 +14,6 @@ using namespace veil;
 using namespace veil::relay::test;
 using veil::test::TempDir;
 
-namespace {
-
-// Authenticates user and collects the deliveries the relay drains to it, up to QueueDrained.
-std::vector<wire::Deliver> log_in_and_drain(WsClient& client, RelayFixture& keys,
-                                            const TestUser& user) {
-    auto challenge = request(keys.next_id++);
-    challenge.mutable_challenge_request();
-    REQUIRE(client.send_envelope(challenge));
-    auto nonce = client.next_envelope(after(10s));
-    REQUIRE(nonce);
-    REQUIRE(nonce->has_challenge());
-    REQUIRE(client.send_envelope(keys.auth_request(user, to_bytes(nonce->challenge().nonce()))));
-    auto result = client.next_envelope(after(10s));
-    REQUIRE(result);
-    REQUIRE(result->has_auth_result());
-    std::vector<wire::Deliver> delivered;
-    for (;;) {
-        auto e = client.next_envelope(after(10s));
-        REQUIRE(e);
-        if (e->has_queue_drained())
-            return delivered;
-        if (e->has_deliver())
-            delivered.push_back(e->deliver());
-    }
-}
-
-} // namespace
-
 TEST_CASE("a relay killed after committing a send answers the retry from its send log, refuses "
           "other content under the same id and delivers the message once") {
     TempDir dir("veil-crash-wire");
@@ -81,7 +53,7 @@ TEST_CASE("a relay killed after committing a send answers the retry from its sen
     CHECK(conflict->error().code() == wire::Error::CONFLICT);
 
     WsClient b(relay.port());
-    auto delivered = log_in_and_drain(b, keys, bob);
+    auto delivered = log_in_and_drain(b, keys, bob, 10s);
     REQUIRE(delivered.size() == 1);
     CHECK(delivered[0].message_id() == to_str(id));
     CHECK(delivered[0].ciphertext() == "the first ciphertext");

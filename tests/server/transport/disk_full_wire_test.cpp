@@ -113,30 +113,6 @@ std::int64_t count_rows(const std::filesystem::path& db, const std::string& sql,
     return sqlite3_column_int64(statement, 0);
 }
 
-// Authenticates user and collects the deliveries the relay drains to it, up to QueueDrained.
-std::vector<wire::Deliver> log_in_and_drain(WsClient& client, RelayFixture& keys,
-                                            const TestUser& user) {
-    auto challenge = request(keys.next_id++);
-    challenge.mutable_challenge_request();
-    REQUIRE(client.send_envelope(challenge));
-    auto nonce = client.next_envelope(after(10s));
-    REQUIRE(nonce);
-    REQUIRE(nonce->has_challenge());
-    REQUIRE(client.send_envelope(keys.auth_request(user, to_bytes(nonce->challenge().nonce()))));
-    auto result = client.next_envelope(after(10s));
-    REQUIRE(result);
-    REQUIRE(result->has_auth_result());
-    std::vector<wire::Deliver> delivered;
-    for (;;) {
-        auto e = client.next_envelope(after(20s));
-        REQUIRE(e);
-        if (e->has_queue_drained())
-            return delivered;
-        if (e->has_deliver())
-            delivered.push_back(e->deliver());
-    }
-}
-
 } // namespace
 
 TEST_CASE("a send that meets a full disk gets a retryable error and no ack, leaves no row, and "
@@ -213,7 +189,7 @@ TEST_CASE("a send that meets a full disk gets a retryable error and no ack, leav
     CHECK(count_rows(db, "SELECT COUNT(*) FROM mailbox WHERE message_id = ?", refused_id) == 1);
 
     WsClient b(relay.port());
-    auto delivered = log_in_and_drain(b, keys, bob);
+    auto delivered = log_in_and_drain(b, keys, bob, 20s);
     CHECK(delivered.size() == acked + 1);
     std::set<std::string> ids;
     for (const auto& d : delivered) {
