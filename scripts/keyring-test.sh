@@ -32,8 +32,13 @@ trap cleanup EXIT
 mkdir -p "$tmp/home" "$tmp/run"
 chmod 700 "$tmp/home" "$tmp/run"
 
-# Only what the test needs survives into the private session.
-env -i PATH="$PATH" HOME="$tmp/home" USER="${USER:-veil}" LANG=C.UTF-8 \
+# Only what the test needs survives into the private session, and in the sanitizer tree the
+# sanitizers' settings (scripts/sanitizer-env.sh), so that a report still fails the run.
+sanitizer_env=()
+for name in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS ASAN_SYMBOLIZER_PATH; do
+    if [ -n "${!name:-}" ]; then sanitizer_env+=("$name=${!name}"); fi
+done
+env -i PATH="$PATH" HOME="$tmp/home" USER="${USER:-veil}" LANG=C.UTF-8 "${sanitizer_env[@]}" \
     XDG_RUNTIME_DIR="$tmp/run" XDG_DATA_HOME="$tmp/home/.local/share" \
     XDG_CONFIG_HOME="$tmp/home/.config" XDG_CACHE_HOME="$tmp/home/.cache" \
     TMPDIR="$tmp" QT_QPA_PLATFORM=offscreen VEIL_PRIVATE_SECRET_SERVICE=1 \

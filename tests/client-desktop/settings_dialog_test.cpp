@@ -175,12 +175,16 @@ TEST_CASE_METHOD(SettingsFixture, "the passphrase changes from settings: the old
     CHECK(change->message_text() == QStringLiteral("Choose a new passphrase."));
 
     bool changed = false;
+    int result = -1;
     QObject::connect(change, &PassphraseDialog::changed, [&] { changed = true; });
+    // Accepted, the dialog closes and deletes itself (WA_DeleteOnClose): its result is read
+    // as it finishes, never through the pointer afterwards.
+    QObject::connect(change, &QDialog::finished, [&](int r) { result = r; });
     change->fill(QString::fromLatin1(kPass), QStringLiteral("new pw"), QStringLiteral("new pw"));
     change->submit();
     bridge.wait_idle();
     CHECK(changed);
-    CHECK(change->result() == QDialog::Accepted);
+    CHECK(result == QDialog::Accepted);
     SecretBytes new_key = bridge.store().database_key();
     CHECK(keyring.entries[entry()] == Bytes(new_key.view().begin(), new_key.view().end()));
     CHECK(keyring.entries[entry()] != old_key);
