@@ -503,6 +503,10 @@ public:
     // Outgoing pipeline.
     Result<std::int64_t> add_pending(const PendingItem& item);
     Result<std::vector<PendingItem>> pending();
+    // The newest pending message to peer, if any, and a new content for a pending message (one
+    // not yet encrypted for anyone: a delivery receipt that takes more ids).
+    Result<std::optional<PendingItem>> last_pending_to(const std::string& peer);
+    Status set_pending_content(std::int64_t seq, std::span<const std::uint8_t> content);
     Status remove_pending(std::int64_t seq);
     Status add_outbox(const OutboxItem& item);
     Result<std::vector<OutboxItem>> outbox();

@@ -409,20 +409,46 @@ Result<std::int64_t> AccountStore::add_pending(const PendingItem& item) {
     return m_impl->db.last_insert_rowid();
 }
 
+namespace {
+
+PendingItem read_pending(const Statement& s) {
+    PendingItem item;
+    item.seq = s.column_int64(0);
+    item.message_id = s.column_blob(1);
+    item.peer = s.column_text(2);
+    item.content = s.column_blob(3);
+    item.sync = s.column_int64(4) != 0;
+    return item;
+}
+
+} // namespace
+
 Result<std::vector<PendingItem>> AccountStore::pending() {
     auto stmt =
         m_impl->db.prepare("SELECT seq, message_id, peer, content, sync FROM pending ORDER BY seq");
     if (!stmt)
         return stmt.error();
-    return collect<PendingItem>(stmt.value(), [](const Statement& s) {
-        PendingItem item;
-        item.seq = s.column_int64(0);
-        item.message_id = s.column_blob(1);
-        item.peer = s.column_text(2);
-        item.content = s.column_blob(3);
-        item.sync = s.column_int64(4) != 0;
-        return item;
-    });
+    return collect<PendingItem>(stmt.value(), read_pending);
+}
+
+Result<std::optional<PendingItem>> AccountStore::last_pending_to(const std::string& peer) {
+    auto stmt = m_impl->db.prepare("SELECT seq, message_id, peer, content, sync FROM pending "
+                                   "WHERE peer = ?1 ORDER BY seq DESC LIMIT 1");
+    if (!stmt)
+        return stmt.error();
+    auto rows = collect<PendingItem>(stmt->bind(1, peer), read_pending);
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<PendingItem>();
+    return std::optional<PendingItem>(std::move(rows->front()));
+}
+
+Status AccountStore::set_pending_content(std::int64_t seq, std::span<const std::uint8_t> content) {
+    auto stmt = m_impl->db.prepare("UPDATE pending SET content = ?2 WHERE seq = ?1");
+    if (!stmt)
+        return stmt.error();
+    return stmt->bind(1, seq).bind_blob(2, content).run();
 }
 
 Status AccountStore::remove_pending(std::int64_t seq) {

@@ -50,10 +50,10 @@ std::string core_limit(pid_t pid) {
 }
 
 // The profile's derived database key in lower-case hex, from its own process
-// (tools/database_key_probe.cpp), with the passphrase on stdin.
+// (tools/profile_probe.cpp), with the passphrase on stdin.
 std::string database_key_hex(const std::filesystem::path& profile, const std::string& passphrase) {
     TempDir logs("veil-key-probe");
-    auto probe = veil::test::run({VEIL_DATABASE_KEY_BIN, profile.string()}, {}, logs.path(),
+    auto probe = veil::test::run({VEIL_PROFILE_PROBE_BIN, "key", profile.string()}, {}, logs.path(),
                                  "probe", passphrase);
     INFO(probe.err);
     REQUIRE(probe.code == 0);

@@ -122,7 +122,9 @@ public:
     void read_sent() {
         auto answer = m_connection->next_envelope(after(std::chrono::seconds(30)));
         REQUIRE(answer);
-        INFO("a send was answered with body " << static_cast<int>(answer->body_case()));
+        INFO("a send was answered with body "
+             << static_cast<int>(answer->body_case()) << (answer->has_error() ? ", error " : "")
+             << (answer->has_error() ? answer->error().message() : std::string()));
         REQUIRE(answer->has_send_result());
     }
 

@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 using namespace veil;
@@ -364,6 +365,101 @@ TEST_CASE("a backlog's 1:1 messages are acked together and never before they are
     CHECK(durable_before_ack);
     // Acks of a batch go together, not one request per message.
     CHECK(acked_per_request.size() < static_cast<std::size_t>(kBacklog) / 2);
+}
+
+namespace {
+
+// The SendRequests bob made to each peer from index `from` of relay.sends on.
+std::map<std::string, int> sends_by_peer(const FakeRelay& relay, std::size_t from) {
+    std::map<std::string, int> out;
+    for (std::size_t i = from; i < relay.sends.size(); ++i)
+        ++out[relay.sends[i].to_username()];
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a catch-up confirms each sender's messages with one delivery receipt, not one per "
+          "message") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client carol(relay, "carol");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, carol);
+    start(relay, bob);
+    bob.transport.drop_connection();
+    relay.pump();
+    constexpr int kFromAlice = 40;
+    std::vector<Bytes> alices;
+    for (int i = 0; i < kFromAlice; ++i) {
+        auto id = alice.engine->send_text("bob", "from alice " + std::to_string(i));
+        REQUIRE(id.ok());
+        alices.push_back(id.value());
+    }
+    std::vector<Bytes> carols;
+    for (int i = 0; i < 3; ++i) {
+        auto id = carol.engine->send_text("bob", "from carol " + std::to_string(i));
+        REQUIRE(id.ok());
+        carols.push_back(id.value());
+    }
+    relay.pump();
+    REQUIRE(relay.mailboxes["bob"].size() == kFromAlice + 3);
+
+    const std::size_t before = relay.sends.size();
+    bob.transport.fire_timers(); // the reconnect backoff elapses: bob catches up
+    relay.pump();
+    REQUIRE(bob.recorder.incoming().size() == kFromAlice + 3);
+    auto sent = sends_by_peer(relay, before);
+    CHECK(sent["alice"] == 1);
+    CHECK(sent["carol"] == 1);
+    // The one receipt confirms every message it stands for.
+    for (const auto& id : alices)
+        CHECK(alice.store->find_outgoing(id)->value().status == store::MessageStatus::delivered);
+    for (const auto& id : carols)
+        CHECK(carol.store->find_outgoing(id)->value().status == store::MessageStatus::delivered);
+    CHECK(bob.engine->idle_outgoing());
+}
+
+TEST_CASE("a delivery receipt already sent takes no more ids: a message confirmed after it gets "
+          "a receipt of its own") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    // Bob's receipts reach the relay and are never answered, so each stays in flight.
+    int swallowed = 0;
+    relay.swallow = [&](const wire::Envelope& e) {
+        if (!e.has_send_request() || e.send_request().to_username() != "alice")
+            return false;
+        ++swallowed;
+        return true;
+    };
+    auto first = alice.engine->send_text("bob", "first");
+    REQUIRE(first.ok());
+    relay.pump();
+    REQUIRE(swallowed == 1);
+    auto second = alice.engine->send_text("bob", "second");
+    REQUIRE(second.ok());
+    relay.pump();
+    REQUIRE(bob.recorder.incoming().size() == 2);
+    CHECK(swallowed == 2); // a second receipt: the first one's ciphertext is already out
+    CHECK(alice.store->find_outgoing(first.value())->value().status == store::MessageStatus::sent);
+
+    // The relay answers again: after the timeout and reconnect both receipts go, as they were.
+    relay.swallow = nullptr;
+    bob.transport.fire_timers(); // frames came in after the first receipt went: still waiting
+    CHECK(bob.engine->state() == engine::State::ready);
+    bob.transport.fire_timers(); // a whole timeout with nothing from the relay: dropped
+    REQUIRE(bob.engine->state() == engine::State::offline);
+    bob.transport.fire_timers(); // the reconnect backoff elapses
+    relay.pump();
+    CHECK(alice.store->find_outgoing(first.value())->value().status ==
+          store::MessageStatus::delivered);
+    CHECK(alice.store->find_outgoing(second.value())->value().status ==
+          store::MessageStatus::delivered);
+    CHECK(bob.engine->idle_outgoing());
 }
 
 TEST_CASE("a relay that accepts connections but never lets the client in gets growing waits") {
