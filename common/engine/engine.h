@@ -601,6 +601,9 @@ private:
     Result<std::vector<std::string>> other_members(const std::string& conversation);
     // Queues a delivery receipt for a message we stored (unless receipts are turned off).
     Status confirm_delivery(const std::string& sender, const std::string& message_id);
+    // Queues the receipt of pending row pending_seq again under a new id (the relay refused its
+    // id with CONFLICT); anything else that row holds is left alone.
+    Status resend_receipt(const std::string& peer, std::int64_t pending_seq);
     Status add_line(const std::string& conversation, const std::string& text, Effects& effects);
     Status note_identity_changes(Effects& effects);
     // Queues content for a conversation (1:1 with sync copies, or the group).

@@ -380,9 +380,34 @@ void Engine::on_send_refused(const Bytes& message_id, const std::string& peer,
     m_mismatches.erase(key);
     // A permanent refusal: the message cannot be delivered as it is.
     report(relay_error(error));
+    if (code == wire::Error::CONFLICT && pending_seq) {
+        // The relay holds other content under this id: a delivery receipt that took more ids
+        // after a copy of it was stored, then had to be encrypted again (its devices changed).
+        // Its ids go again under a new id; a message confirmed twice stays as it is.
+        if (auto st = resend_receipt(peer, *pending_seq); !st)
+            report(st.error());
+    }
     if (auto st = finish_pending(message_id, pending_seq); !st)
         report(st.error());
     mark_failed(message_id);
+    if (code == wire::Error::CONFLICT)
+        pump_outgoing();
+}
+
+Status Engine::resend_receipt(const std::string& peer, std::int64_t pending_seq) {
+    auto pending = m_store.pending();
+    if (!pending)
+        return pending.error();
+    for (const auto& item : pending.value()) {
+        if (item.seq != pending_seq)
+            continue;
+        wire::Content content;
+        if (!content.ParseFromArray(item.content.data(), static_cast<int>(item.content.size())) ||
+            content.body_case() != wire::Content::kReceipt)
+            return {};
+        return queue_content(peer, crypto::random_bytes(protocol::kMessageIdBytes), content);
+    }
+    return {};
 }
 
 void Engine::fail_everything_queued() {

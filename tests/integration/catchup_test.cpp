@@ -15,6 +15,7 @@
 #include <charconv>
 #include <csignal>
 #include <map>
+#include <set>
 #include <sstream>
 
 using namespace veil::test::e2e;
@@ -35,15 +36,20 @@ struct Backlog {
     std::vector<std::string> relay_args;
 };
 
-// Every stored text "<tag> m<n> mike" of the profile, as the numbers n of each tag in stored
-// order, read by the profile probe in its own process (tools/profile_probe.cpp).
-std::map<std::string, std::vector<int>> stored_numbers(const Client& client) {
+// Every stored text "<tag> m<n> mike" of the profile, read by the profile probe in its own
+// process (tools/profile_probe.cpp): for each tag, the numbers n in stored order and the
+// conversations they were stored in.
+struct Stored {
+    std::vector<int> numbers;
+    std::set<std::string> conversations;
+};
+std::map<std::string, Stored> stored_texts(const Client& client) {
     TempDir logs("veil-catchup-probe");
     auto probe = veil::test::run({VEIL_PROFILE_PROBE_BIN, "texts", client.profile.string()}, {},
                                  logs.path(), "probe", client.passphrase);
     INFO(probe.err);
     REQUIRE(probe.code == 0);
-    std::map<std::string, std::vector<int>> found;
+    std::map<std::string, Stored> found;
     std::istringstream lines(probe.out);
     for (std::string line; std::getline(lines, line);) {
         const auto tab = line.find('\t');
@@ -53,21 +59,26 @@ std::map<std::string, std::vector<int>> stored_numbers(const Client& client) {
             continue; // a group's announcement or a system line
         int n = -1;
         std::from_chars(line.data() + space + 2, line.data() + line.size(), n);
-        found[line.substr(tab + 1, space - tab - 1)].push_back(n);
+        auto& tag = found[line.substr(tab + 1, space - tab - 1)];
+        tag.numbers.push_back(n);
+        tag.conversations.insert(line.substr(0, tab));
     }
     return found;
 }
 
-// The conversation's messages, each once, in sending order.
-void check_once_in_order(const std::map<std::string, std::vector<int>>& stored,
-                         const std::string& tag, int expected) {
+// The tag's messages, each once, in sending order, all in one conversation (the peer's own, for
+// a peer); returns that conversation.
+std::string check_once_in_order(const std::map<std::string, Stored>& stored, const std::string& tag,
+                                int expected) {
     std::vector<int> wanted;
     for (int n = 0; n < expected; ++n)
         wanted.push_back(n);
     auto it = stored.find(tag);
-    const auto numbers = it == stored.end() ? std::vector<int>{} : it->second;
-    INFO(tag << ": " << numbers.size() << " stored of " << expected);
-    CHECK(numbers == wanted);
+    REQUIRE(it != stored.end());
+    INFO(tag << ": " << it->second.numbers.size() << " stored of " << expected);
+    CHECK(it->second.numbers == wanted);
+    REQUIRE(it->second.conversations.size() == 1);
+    return *it->second.conversations.begin();
 }
 
 // 50 peers register, fetch bob's bundle and write per_peer messages each, interleaved.
@@ -158,11 +169,18 @@ void catch_up_killed_three_times(const Backlog& backlog) {
     REQUIRE(finished.code == 0);
     CHECK(relay_device_mailbox_rows(dir.path() / "relay", "bob", 1) == 0);
 
-    const auto stored = stored_numbers(bob);
-    for (int i = 0; i < kPeers; ++i)
-        check_once_in_order(stored, "q" + std::to_string(i), backlog.per_peer);
+    const auto stored = stored_texts(bob);
+    for (int i = 0; i < kPeers; ++i) {
+        const std::string peer = "q" + std::to_string(i);
+        CHECK(check_once_in_order(stored, peer, backlog.per_peer) == peer);
+    }
+    std::set<std::string> group_conversations;
     for (int g = 0; g < kGroups; ++g)
-        check_once_in_order(stored, "crowd" + std::to_string(g), backlog.per_group);
+        group_conversations.insert(
+            check_once_in_order(stored, "crowd" + std::to_string(g), backlog.per_group));
+    CHECK(group_conversations.size() == static_cast<std::size_t>(kGroups));
+    for (const auto& conversation : group_conversations)
+        CHECK(conversation.rfind('#', 0) == 0); // a group's ("#" and its id), not a peer's
     CHECK(stored.size() == static_cast<std::size_t>(kPeers + kGroups));
 }
 

@@ -131,9 +131,11 @@ TEST_CASE("receive without --wait acks what it printed, and the sender's receipt
     auto got = dave.run({"receive", "--json"});
     REQUIRE(got.code == 0);
     CHECK(count(got.out, "\"from\":\"carol\"") == 3);
-    // Dave's acks deleted his three envelopes; one delivery receipt for all three waits for
-    // carol.
-    CHECK(relay_mailbox_rows(dir.path() / "relay") == 1);
+    // Dave's acks deleted his three envelopes; his delivery receipts wait for carol, one for
+    // the three unless the first went out before the others came (the engine tests pin that).
+    const auto receipts_waiting = relay_mailbox_rows(dir.path() / "relay");
+    CHECK(receipts_waiting >= 1);
+    CHECK(receipts_waiting <= 3);
     auto receipts = carol.run({"receive", "--json"});
     REQUIRE(receipts.code == 0);
     CHECK(count(receipts.out, "\"status\":\"delivered\"") == 3);

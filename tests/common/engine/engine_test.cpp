@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 
 using namespace veil;
@@ -458,6 +459,76 @@ TEST_CASE("a delivery receipt already sent takes no more ids: a message confirme
     CHECK(alice.store->find_outgoing(first.value())->value().status ==
           store::MessageStatus::delivered);
     CHECK(alice.store->find_outgoing(second.value())->value().status ==
+          store::MessageStatus::delivered);
+    CHECK(bob.engine->idle_outgoing());
+}
+
+TEST_CASE("a delivery receipt the relay holds off keeps its content: a message confirmed "
+          "meanwhile gets a receipt of its own") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    bool limited = true;
+    int refused = 0;
+    relay.refuse = [&](const wire::SendRequest& s) -> std::optional<wire::Error> {
+        if (!limited || s.to_username() != "alice")
+            return std::nullopt;
+        ++refused;
+        wire::Error error;
+        error.set_code(wire::Error::RATE_LIMITED);
+        error.set_message("slow down");
+        error.set_retry_after_ms(1000);
+        return error;
+    };
+    auto first = alice.engine->send_text("bob", "first");
+    REQUIRE(first.ok());
+    relay.pump();
+    REQUIRE(refused == 1); // its receipt is encrypted and waits to be sent again
+    auto second = alice.engine->send_text("bob", "second");
+    REQUIRE(second.ok());
+    relay.pump();
+    REQUIRE(bob.recorder.incoming().size() == 2);
+
+    // The relay takes sends again: each retry sends the next receipt, as it was encrypted.
+    limited = false;
+    for (int i = 0; i < 10 && !bob.engine->idle_outgoing(); ++i) {
+        bob.transport.fire_timers();
+        relay.pump();
+    }
+    CHECK(bob.engine->idle_outgoing());
+    CHECK(alice.store->find_outgoing(first.value())->value().status ==
+          store::MessageStatus::delivered);
+    CHECK(alice.store->find_outgoing(second.value())->value().status ==
+          store::MessageStatus::delivered);
+}
+
+TEST_CASE("a delivery receipt whose id the relay holds with other content goes again under a "
+          "new id") {
+    FakeRelay relay;
+    Client alice(relay, "alice");
+    Client bob(relay, "bob");
+    start(relay, alice);
+    start(relay, bob);
+    std::string refused_id;
+    relay.refuse = [&](const wire::SendRequest& s) -> std::optional<wire::Error> {
+        if (!refused_id.empty() || s.to_username() != "alice")
+            return std::nullopt;
+        refused_id = s.message_id();
+        wire::Error error;
+        error.set_code(wire::Error::CONFLICT);
+        error.set_message("that message id was already used for different content");
+        return error;
+    };
+    auto id = alice.engine->send_text("bob", "confirmed in the end");
+    REQUIRE(id.ok());
+    relay.pump();
+    REQUIRE_FALSE(refused_id.empty());
+    REQUIRE(relay.sends.size() >= 2);
+    CHECK(relay.sends.back().to_username() == "alice");
+    CHECK(relay.sends.back().message_id() != refused_id);
+    CHECK(alice.store->find_outgoing(id.value())->value().status ==
           store::MessageStatus::delivered);
     CHECK(bob.engine->idle_outgoing());
 }

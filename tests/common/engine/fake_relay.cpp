@@ -191,6 +191,12 @@ void FakeRelay::handle(FakeTransport* from, const wire::Envelope& e) {
             }
             return;
         }
+        if (refuse) {
+            if (auto error = refuse(s)) {
+                *r.mutable_error() = *error;
+                break;
+            }
+        }
         sends.push_back(s);
         r.mutable_send_result()->set_server_timestamp_ms(1);
         reply(from, r);

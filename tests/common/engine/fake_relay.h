@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,9 @@ public:
     std::function<bool(const wire::Deliver&)> lose;
     // Returns true to swallow a request without an answer, as a hung relay would.
     std::function<bool(const wire::Envelope&)> swallow;
+    // Returns an error to refuse a (non-transient) SendRequest with, as the relay does when rate
+    // limited or when an id already holds other content; nothing to let it through.
+    std::function<std::optional<wire::Error>(const wire::SendRequest&)> refuse;
     std::uint32_t report_prekeys_left = 1000; // overrides the count when set below 1000
 
     struct Group {
