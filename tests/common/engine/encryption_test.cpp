@@ -52,13 +52,10 @@ wire::Deliver encrypted_for(Client& from, const std::string& to, const std::stri
 
 } // namespace
 
-TEST_CASE("a peer's session restart notice is one system line, however often it is delivered, "
-          "and content this client does not know is ignored, not shown as a failure") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "a peer's session restart notice is one system line, however often it is delivered, "
+    "and content this client does not know is ignored, not shown as a failure") {
     REQUIRE(alice.engine->send_text("bob", "hello").ok());
     relay.pump();
     REQUIRE(incoming_with(bob, "hello") == 1);
@@ -106,12 +103,9 @@ Bytes session_record(Client& c, const std::string& peer, std::int32_t device) {
 
 } // namespace
 
-TEST_CASE("a contact's encryption details list their devices with sessions and their trust") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "a contact's encryption details list their devices with sessions and their trust") {
 
     auto before = alice.engine->conversation_security("bob");
     REQUIRE(before.ok());
@@ -138,12 +132,8 @@ TEST_CASE("a contact's encryption details list their devices with sessions and t
           Errc::invalid_argument);
 }
 
-TEST_CASE("a new session replaces the old one and messages flow both ways after it") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a new session replaces the old one and messages flow both ways after it") {
     REQUIRE(alice.engine->send_text("bob", "one").ok());
     relay.pump();
     REQUIRE(bob.engine->send_text("alice", "two").ok());
@@ -216,12 +206,8 @@ TEST_CASE("a group's encryption details list each member's devices and who holds
     CHECK(alice.engine->renew_group_key(Bytes(16, 0x01)).error().code == Errc::not_found);
 }
 
-TEST_CASE("a group key is renewed offline, before the engine starts (a headless verb)") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a group key is renewed offline, before the engine starts (a headless verb)") {
     auto group = alice.engine->create_group("club", {"bob"});
     REQUIRE(group.ok());
     relay.pump();
@@ -239,13 +225,9 @@ TEST_CASE("a group key is renewed offline, before the engine starts (a headless 
     CHECK(incoming_with(bob, "second") == 1);
 }
 
-TEST_CASE("a message lost on the way is counted in the encryption details once a later one "
-          "arrives, and no longer once it comes after all") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a message lost on the way is counted in the encryption details once a later one "
+                 "arrives, and no longer once it comes after all") {
     auto missing_at_bob = [&] {
         auto details = bob.engine->conversation_security("alice");
         REQUIRE(details.ok());

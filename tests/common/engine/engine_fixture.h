@@ -124,4 +124,16 @@ inline void start(FakeRelay& relay, Client& c) {
     REQUIRE(c.engine->state() == engine::State::ready);
 }
 
+// Where most engine tests begin: alice and bob registered on one fake relay and online
+// (TEST_CASE_METHOD(AliceAndBob, ...)).
+struct AliceAndBob {
+    AliceAndBob() {
+        start(relay, alice);
+        start(relay, bob);
+    }
+    FakeRelay relay;
+    Client alice{relay, "alice"};
+    Client bob{relay, "bob"};
+};
+
 } // namespace veil::test

@@ -27,12 +27,8 @@ TEST_CASE("a registered client uploads its identity, signed prekey and 100 one-t
     CHECK(alice.store->account()->registered);
 }
 
-TEST_CASE("two engines exchange messages both ways and the sender sees it delivered") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "two engines exchange messages both ways and the sender sees it delivered") {
 
     auto id = alice.engine->send_text("bob", "hello bob");
     REQUIRE(id.ok());
@@ -132,12 +128,7 @@ TEST_CASE("a tampered prekey message leaves every store unchanged and the next g
     CHECK(bob.recorder.incoming()[1].status == store::MessageStatus::received);
 }
 
-TEST_CASE("a redelivered message is shown once") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob, "a redelivered message is shown once") {
     REQUIRE(alice.engine->send_text("bob", "only once").ok());
     relay.pump();
     REQUIRE(bob.recorder.incoming().size() == 1);
@@ -238,13 +229,10 @@ TEST_CASE("invalid usernames and empty or oversize texts are refused before anyt
     CHECK(alice.engine->idle_outgoing());
 }
 
-TEST_CASE("a send the relay never answers times out, and the engine reconnects and resends it "
-          "once") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "a send the relay never answers times out, and the engine reconnects and resends it "
+    "once") {
     int swallowed = 0;
     relay.swallow = [&](const wire::Envelope& e) {
         if (!e.has_send_request() || swallowed > 0)
@@ -318,12 +306,8 @@ TEST_CASE("a backlog that keeps the engine busy past the request timeout does no
     CHECK(stored->size() == kBacklog);
 }
 
-TEST_CASE("a backlog's 1:1 messages are acked together and never before they are durable") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a backlog's 1:1 messages are acked together and never before they are durable") {
     bob.transport.drop_connection();
     relay.pump();
     constexpr int kBacklog = 30;
@@ -422,13 +406,10 @@ TEST_CASE("a catch-up confirms each sender's messages with one delivery receipt,
     CHECK(bob.engine->idle_outgoing());
 }
 
-TEST_CASE("a delivery receipt already sent takes no more ids: a message confirmed after it gets "
-          "a receipt of its own") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "a delivery receipt already sent takes no more ids: a message confirmed after it gets "
+    "a receipt of its own") {
     // Bob's receipts reach the relay and are never answered, so each stays in flight.
     int swallowed = 0;
     relay.swallow = [&](const wire::Envelope& e) {
@@ -463,13 +444,9 @@ TEST_CASE("a delivery receipt already sent takes no more ids: a message confirme
     CHECK(bob.engine->idle_outgoing());
 }
 
-TEST_CASE("a delivery receipt the relay holds off keeps its content: a message confirmed "
-          "meanwhile gets a receipt of its own") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a delivery receipt the relay holds off keeps its content: a message confirmed "
+                 "meanwhile gets a receipt of its own") {
     bool limited = true;
     int refused = 0;
     relay.refuse = [&](const wire::SendRequest& s) -> std::optional<wire::Error> {
@@ -504,13 +481,10 @@ TEST_CASE("a delivery receipt the relay holds off keeps its content: a message c
           store::MessageStatus::delivered);
 }
 
-TEST_CASE("a delivery receipt whose id the relay holds with other content goes again under a "
-          "new id") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "a delivery receipt whose id the relay holds with other content goes again under a "
+    "new id") {
     std::string refused_id;
     relay.refuse = [&](const wire::SendRequest& s) -> std::optional<wire::Error> {
         if (!refused_id.empty() || s.to_username() != "alice")
@@ -560,13 +534,9 @@ TEST_CASE("a relay that accepts connections but never lets the client in gets gr
     CHECK(alice.engine->state() != engine::State::ready);
 }
 
-TEST_CASE("a blocked sender's messages are acked and dropped unseen and unconfirmed, until "
-          "unblocked") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a blocked sender's messages are acked and dropped unseen and unconfirmed, until "
+                 "unblocked") {
     REQUIRE(bob.engine->send_text("alice", "before the block").ok());
     relay.pump();
     REQUIRE(alice.recorder.incoming().size() == 1);
@@ -602,13 +572,10 @@ std::string file_bytes(const std::filesystem::path& file) {
 
 } // namespace
 
-TEST_CASE("a store found damaged while open stops the engine in the damaged state, once, and "
-          "what arrives stays on the relay unacked") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "a store found damaged while open stops the engine in the damaged state, once, and "
+    "what arrives stays on the relay unacked") {
     for (int i = 0; i < 200; ++i)
         REQUIRE(alice.engine
                     ->send_text("bob", "before " + std::to_string(i) + " " + std::string(200, 'x'))

@@ -352,12 +352,8 @@ TEST_CASE("membership the relay makes up is refused with a warning and the state
     CHECK(count_text(bob, group, "members only") == 1);
 }
 
-TEST_CASE("a group message replayed into another group or into a 1:1 chat is rejected") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a group message replayed into another group or into a 1:1 chat is rejected") {
     Bytes first = make_group(relay, alice, {"bob"}, "first");
     Bytes second = make_group(relay, alice, {"bob"}, "second");
     auto id = alice.engine->send_group_message(first, "for the first group");
@@ -397,12 +393,7 @@ TEST_CASE("a group message replayed into another group or into a 1:1 chat is rej
     CHECK(relay.mailboxes["bob"].empty());
 }
 
-TEST_CASE("a 1:1 message that claims a group is rejected") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob, "a 1:1 message that claims a group is rejected") {
     Bytes group = make_group(relay, alice, {"bob"});
     // Alice's client is honest, so the claim is made by editing what she queues while offline:
     // her 1:1 text to bob gets a group context before it is encrypted.
@@ -495,12 +486,9 @@ TEST_CASE("a group send refused as stale is sent again after fetching the missin
     CHECK(bob.engine->idle_outgoing());
 }
 
-TEST_CASE("group state, keys and a pending group send survive closing and reopening the store") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "group state, keys and a pending group send survive closing and reopening the store") {
     Bytes group = make_group(relay, alice, {"bob"});
     REQUIRE(alice.engine->send_group_message(group, "first").ok());
     relay.pump();
@@ -518,7 +506,7 @@ TEST_CASE("group state, keys and a pending group send survive closing and reopen
     CHECK(revision_of(alice, group) == 1);
     CHECK(alice.store->group(group).value()->name == "club");
     CHECK(member_names(bob, group) == std::vector<std::string>{"alice", "bob"});
-    auto sends_to_bob = [&relay] {
+    auto sends_to_bob = [this] {
         return std::count_if(relay.sends.begin(), relay.sends.end(),
                              [](const wire::SendRequest& s) { return s.to_username() == "bob"; });
     };
@@ -586,12 +574,7 @@ TEST_CASE("admins promote, rename and remove, non-admins cannot, and a member wh
     CHECK_FALSE(bob.store->group_members(group).value()[1].admin);
 }
 
-TEST_CASE("members the relay cannot reach are reported to the sender") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob, "members the relay cannot reach are reported to the sender") {
     Bytes group = make_group(relay, alice, {"bob"});
     REQUIRE(alice.engine->send_group_message(group, "first").ok());
     relay.pump();
@@ -692,13 +675,9 @@ TEST_CASE("a member who joins late checks the whole history, page by page, with 
     CHECK(count_text(carol, group, "welcome dave") == 1);
 }
 
-TEST_CASE("a membership change the relay has not answered survives a lost connection and a "
-          "restart, and is made once") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a membership change the relay has not answered survives a lost connection and a "
+                 "restart, and is made once") {
 
     // The relay takes the creation and never answers, then the app quits.
     relay.swallow = [](const wire::Envelope& e) { return e.has_group_update_request(); };
@@ -725,12 +704,8 @@ TEST_CASE("a membership change the relay has not answered survives a lost connec
     CHECK(alice.recorder.changes_failed.empty());
 }
 
-TEST_CASE("a change the relay refuses is reported with its group and not kept") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a change the relay refuses is reported with its group and not kept") {
     Bytes group = make_group(relay, alice, {"bob"});
 
     // The relay answers the next change with an error, as the real one does for a stale one.
@@ -750,13 +725,10 @@ TEST_CASE("a change the relay refuses is reported with its group and not kept") 
     CHECK(member_names(alice, group) == std::vector<std::string>{"alice", "bob"});
 }
 
-TEST_CASE("an admin's group picture reaches the members, and a non-picture or oversize one is "
-          "refused") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "an admin's group picture reaches the members, and a non-picture or oversize one is "
+    "refused") {
     Bytes group = make_group(relay, alice, {"bob"});
 
     Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
@@ -782,12 +754,8 @@ TEST_CASE("an admin's group picture reaches the members, and a non-picture or ov
     CHECK(bob.store->group(group).value()->avatar.empty());
 }
 
-TEST_CASE("a group of one works, and a name too long for one message is refused at once") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a group of one works, and a name too long for one message is refused at once") {
     Bytes solo = make_group(relay, alice, {});
     // Nobody else needs our sender key, but we still need one to encrypt with.
     REQUIRE(alice.engine->send_group_message(solo, "a note to myself").ok());
@@ -808,12 +776,8 @@ TEST_CASE("a group of one works, and a name too long for one message is refused 
     CHECK(count_text(bob, duo, "to bob") == 1);
 }
 
-TEST_CASE("a change that changes nothing is refused instead of making a new revision") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a change that changes nothing is refused instead of making a new revision") {
     Bytes group = make_group(relay, alice, {"bob"});
     CHECK(alice.engine->add_group_members(group, {"bob"}).error().code == Errc::invalid_argument);
     CHECK(alice.engine->set_group_admin(group, "alice", true).error().code ==
@@ -822,13 +786,10 @@ TEST_CASE("a change that changes nothing is refused instead of making a new revi
     CHECK(relay.groups[to_string(group)].changes.size() == 1);
 }
 
-TEST_CASE("the last admin is told to promote someone before leaving, and stepping down reads "
-          "naturally") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "the last admin is told to promote someone before leaving, and stepping down reads "
+    "naturally") {
     Bytes group = make_group(relay, alice, {"bob"});
     auto refused = alice.engine->leave_group(group);
     REQUIRE_FALSE(refused.ok());

@@ -95,12 +95,8 @@ TEST_CASE("a verified contact's new identity key stops sending until the person 
     CHECK(bob->recorder.incoming()[0].text == "accepted");
 }
 
-TEST_CASE("a safety number scanned from the other side verifies, and a wrong one does not") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a safety number scanned from the other side verifies, and a wrong one does not") {
     REQUIRE(alice.engine->send_text("bob", "hello").ok());
     relay.pump();
     auto theirs = bob.engine->safety_number("alice");
@@ -120,12 +116,8 @@ TEST_CASE("a safety number scanned from the other side verifies, and a wrong one
     CHECK(alice.store->trust("bob")->verified);
 }
 
-TEST_CASE("a disappearing message is deleted on time on both sides, with its search entry") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(AliceAndBob,
+                 "a disappearing message is deleted on time on both sides, with its search entry") {
     REQUIRE(alice.engine->set_disappearing("bob", 60).ok());
     relay.pump();
     CHECK(bob.engine->disappearing("alice").value() == 60);
@@ -182,12 +174,9 @@ TEST_CASE("file names from others are cleaned and reactions must be emoji") {
     CHECK_FALSE(engine::valid_reaction(""));
 }
 
-TEST_CASE("typing indicators stop before an offline device would fall 2000 messages behind") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    start(relay, alice);
-    start(relay, bob);
+TEST_CASE_METHOD(
+    AliceAndBob,
+    "typing indicators stop before an offline device would fall 2000 messages behind") {
     REQUIRE(alice.engine->send_text("bob", "hello").ok());
     relay.pump();
     REQUIRE(bob.engine->send_text("alice", "hi").ok());
