@@ -162,15 +162,10 @@ TEST_CASE("a new session is refused offline and for ourselves") {
     CHECK(alice.engine->restart_sessions("alice").error().code == Errc::invalid_argument);
 }
 
-TEST_CASE("a group's encryption details list each member's devices and who holds our key, and "
-          "a renewed key reaches every member") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    Client carol(relay, "carol");
-    start(relay, alice);
-    start(relay, bob);
-    start(relay, carol);
+TEST_CASE_METHOD(
+    AliceBobAndCarol,
+    "a group's encryption details list each member's devices and who holds our key, and "
+    "a renewed key reaches every member") {
     auto group = alice.engine->create_group("club", {"bob", "carol"});
     REQUIRE(group.ok());
     relay.pump();

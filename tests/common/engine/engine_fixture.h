@@ -136,4 +136,10 @@ struct AliceAndBob {
     Client bob{relay, "bob"};
 };
 
+// The same with carol, registered and online too (TEST_CASE_METHOD(AliceBobAndCarol, ...)).
+struct AliceBobAndCarol : AliceAndBob {
+    AliceBobAndCarol() { start(relay, carol); }
+    Client carol{relay, "carol"};
+};
+
 } // namespace veil::test

@@ -137,14 +137,9 @@ void add_member(wire::GroupState& state, const std::string& name) {
 
 } // namespace
 
-TEST_CASE("three members create a group and each message is decrypted exactly once by the others") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    Client carol(relay, "carol");
-    start(relay, alice);
-    start(relay, bob);
-    start(relay, carol);
+TEST_CASE_METHOD(
+    AliceBobAndCarol,
+    "three members create a group and each message is decrypted exactly once by the others") {
 
     Bytes group = make_group(relay, alice, {"bob", "carol"});
     for (Client* c : {&alice, &bob, &carol}) {
@@ -220,15 +215,9 @@ TEST_CASE("an added member reads new messages but not older ones, even handed th
     CHECK(dave.recorder.warnings.empty());
 }
 
-TEST_CASE("after a removal only the remaining members get a fresh key and the removed one "
-          "cannot decrypt") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    Client carol(relay, "carol");
-    start(relay, alice);
-    start(relay, bob);
-    start(relay, carol);
+TEST_CASE_METHOD(AliceBobAndCarol,
+                 "after a removal only the remaining members get a fresh key and the removed one "
+                 "cannot decrypt") {
     Bytes group = make_group(relay, alice, {"bob", "carol"});
     REQUIRE(alice.engine->send_group_message(group, "all three").ok());
     relay.pump();
@@ -524,15 +513,9 @@ TEST_CASE_METHOD(
     CHECK(count_text(bob, group, "first") == 1);
 }
 
-TEST_CASE("admins promote, rename and remove, non-admins cannot, and a member who leaves is "
-          "left out of the next key") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    Client carol(relay, "carol");
-    start(relay, alice);
-    start(relay, bob);
-    start(relay, carol);
+TEST_CASE_METHOD(AliceBobAndCarol,
+                 "admins promote, rename and remove, non-admins cannot, and a member who leaves is "
+                 "left out of the next key") {
     Bytes group = make_group(relay, alice, {"bob", "carol"});
 
     // Bob is no admin yet: his client says so before anything reaches the relay.

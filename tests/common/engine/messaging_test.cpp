@@ -218,14 +218,7 @@ TEST_CASE_METHOD(
     CHECK(bob.recorder.typing.size() == seen + 1);
 }
 
-TEST_CASE("typing that names a group is shown only from its members") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    Client carol(relay, "carol");
-    start(relay, alice);
-    start(relay, bob);
-    start(relay, carol);
+TEST_CASE_METHOD(AliceBobAndCarol, "typing that names a group is shown only from its members") {
     auto group = alice.engine->create_group("club", {"bob"});
     REQUIRE(group.ok());
     relay.pump();
@@ -292,15 +285,10 @@ TEST_CASE("a verified member's new identity key stops sending to the group until
 // does with it: the disappearing timer counts from the relay's time or the sender's, whichever
 // is later but never later than now, so no sender clock makes a message vanish early or stay
 // for ever; the conversation keeps arrival order, and the conversation list the receiver's time.
-TEST_CASE("messages a sender's clock dates 1970, before 1970 or in the year 3000 arrive, keep "
-          "arrival order and disappear on the receiver's time, not earlier") {
-    FakeRelay relay;
-    Client alice(relay, "alice");
-    Client bob(relay, "bob");
-    Client carol(relay, "carol");
-    start(relay, alice);
-    start(relay, bob);
-    start(relay, carol);
+TEST_CASE_METHOD(
+    AliceBobAndCarol,
+    "messages a sender's clock dates 1970, before 1970 or in the year 3000 arrive, keep "
+    "arrival order and disappear on the receiver's time, not earlier") {
     // The relay stamps deliveries with its own clock, which agrees with bob's.
     relay.tamper = [&](wire::Deliver& d) {
         d.set_server_timestamp_ms(static_cast<std::uint64_t>(bob.clock.now_ms()));
